@@ -1,0 +1,3 @@
+module github.com/wsrenew/wsrenew
+
+go 1.26

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Regenerates the fixture PKI used by the tests: a test CA and three tenant
+# key pairs. The files are committed; run this only to replace them.
+#
+#   old       RSA-2048, the tenant's key before a renewal
+#   new       RSA-3072, the tenant's key after it (same subject name)
+#   stranger  RSA-2048, a key that is never in the ring
+#   receiver  RSA-2048, a partner's signing key
+#
+# Requires: openssl (3.x).
+set -euo pipefail
+cd "$(dirname "$0")"
+dir=pki
+mkdir -p "$dir"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+cat >"$tmp/leaf.ext" <<'EXT'
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment,dataEncipherment
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid
+EXT
+cat >"$tmp/ca.ext" <<'EXT'
+basicConstraints=critical,CA:TRUE
+keyUsage=critical,keyCertSign,cRLSign
+subjectKeyIdentifier=hash
+EXT
+
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$dir/ca.key" 2>/dev/null
+openssl req -new -key "$dir/ca.key" -subj "/C=DE/O=wsrenew test/CN=wsrenew Test CA" -out "$tmp/ca.csr"
+openssl x509 -req -in "$tmp/ca.csr" -signkey "$dir/ca.key" -days 7300 -sha256 \
+  -set_serial 1 -extfile "$tmp/ca.ext" -out "$dir/ca.pem" 2>/dev/null
+
+leaf() { # name bits serial subject
+  openssl genpkey -algorithm RSA -pkeyopt "rsa_keygen_bits:$2" -out "$dir/$1.key" 2>/dev/null
+  openssl req -new -key "$dir/$1.key" -subj "$4" -out "$tmp/$1.csr"
+  openssl x509 -req -in "$tmp/$1.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -days 7300 \
+    -sha256 -set_serial "$3" -extfile "$tmp/leaf.ext" -out "$dir/$1.pem" 2>/dev/null
+}
+leaf old 2048 4097 "/C=DE/O=Example Tenant/OU=Integration/CN=tenant.example"
+leaf new 3072 8193 "/C=DE/O=Example Tenant/OU=Integration/CN=tenant.example"
+leaf stranger 2048 12289 "/C=DE/O=Somebody Else/CN=stranger.example"
+leaf receiver 2048 16385 "/C=DE/O=Example Partner/CN=partner.example"
+chmod 0644 "$dir"/*

@@ -1,0 +1,149 @@
+package wssec
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors. Test for them with [errors.Is]; the typed errors below
+// unwrap to them.
+var (
+	// ErrNoMatchingKey means that the message names a key that is not in
+	// the ring, or that no key of the ring could be tried for it. It is
+	// decided before any private-key operation.
+	ErrNoMatchingKey = errors.New("wssec: no matching key")
+
+	// ErrDecryptionFailed is the one error for every failure from the first
+	// private-key operation on: key transport, padding, authentication tag,
+	// and parsing the decrypted XML. It carries no detail on purpose, so
+	// that it cannot serve as a padding or parsing oracle.
+	ErrDecryptionFailed = errors.New("wssec: decryption failed")
+
+	// ErrAlgorithmNotAllowed means that the message uses an algorithm that
+	// the policy does not allow, or one this package does not implement.
+	ErrAlgorithmNotAllowed = errors.New("wssec: algorithm not allowed")
+
+	// ErrMalformed means that the message is not a SOAP envelope this
+	// package can process: not well-formed XML, a DTD, duplicate Security
+	// headers or Ids, broken or dangling references, or a missing element.
+	ErrMalformed = errors.New("wssec: malformed message")
+
+	// ErrLimitExceeded means that the message exceeds a size, depth or count
+	// limit of the policy.
+	ErrLimitExceeded = errors.New("wssec: limit exceeded")
+
+	// ErrNotEncrypted means that the message's Body is not encrypted while
+	// the policy requires it (the default).
+	ErrNotEncrypted = errors.New("wssec: body not encrypted")
+
+	// ErrRetentionNotElapsed means that a retained key cannot be removed
+	// yet: it has no expiry (a receiver may still use it) or its expiry has
+	// not passed. The error is a [*RetentionError] that says when.
+	ErrRetentionNotElapsed = errors.New("wssec: retention not elapsed")
+
+	// ErrInvalidKey means that a [Key] cannot decrypt: no Decrypter, no
+	// certificate, a non-RSA key, or a certificate for another key.
+	ErrInvalidKey = errors.New("wssec: invalid key")
+
+	// ErrDuplicateKey means that the ring already holds the certificate.
+	ErrDuplicateKey = errors.New("wssec: key already in ring")
+
+	// ErrKeyNotFound means that the ring does not hold the certificate
+	// named in a call that changes the ring.
+	ErrKeyNotFound = errors.New("wssec: key not in ring")
+
+	// ErrCurrentKey means that an operation that applies to retained keys
+	// only was asked of the current key.
+	ErrCurrentKey = errors.New("wssec: key is the current key")
+
+	// ErrInvalidPolicy means that a [Policy] or [Encryptor] field holds a
+	// value that is unknown or contradicts another field.
+	ErrInvalidPolicy = errors.New("wssec: invalid policy")
+)
+
+// RetentionError reports a refused removal of a retained key.
+type RetentionError struct {
+	// Fingerprint is the SHA-256 fingerprint of the key's certificate.
+	Fingerprint Fingerprint
+	// AllowedAt is when the removal becomes allowed. It is zero if the key
+	// has no expiry yet, that is, a receiver may still use it.
+	AllowedAt time.Time
+}
+
+func (e *RetentionError) Error() string {
+	if e.AllowedAt.IsZero() {
+		return fmt.Sprintf("wssec: retention not elapsed: key %s has no expiry yet (a receiver may still use it)", e.Fingerprint.Short())
+	}
+	return fmt.Sprintf("wssec: retention not elapsed: key %s may be removed from %s", e.Fingerprint.Short(), e.AllowedAt.UTC().Format(time.RFC3339))
+}
+
+// Unwrap returns [ErrRetentionNotElapsed].
+func (e *RetentionError) Unwrap() error { return ErrRetentionNotElapsed }
+
+// AlgorithmError reports an algorithm the policy refuses.
+type AlgorithmError struct {
+	// URI is the algorithm identifier as the message or configuration gave it.
+	URI string
+	// Reason says why: "not allowed by policy" or "not supported".
+	Reason string
+}
+
+func (e *AlgorithmError) Error() string {
+	return fmt.Sprintf("wssec: algorithm not allowed: %s (%s)", e.URI, e.Reason)
+}
+
+// Unwrap returns [ErrAlgorithmNotAllowed].
+func (e *AlgorithmError) Unwrap() error { return ErrAlgorithmNotAllowed }
+
+// MalformedError reports what is wrong with a message, before any key was
+// used. It never holds plaintext or key material.
+type MalformedError struct {
+	Reason string
+}
+
+func (e *MalformedError) Error() string { return "wssec: malformed message: " + e.Reason }
+
+// Unwrap returns [ErrMalformed].
+func (e *MalformedError) Unwrap() error { return ErrMalformed }
+
+// LimitError reports which policy limit a message exceeded.
+type LimitError struct {
+	// Limit names the [Policy] field, such as "MaxMessageBytes".
+	Limit string
+	// Max is the limit in force.
+	Max int64
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("wssec: limit exceeded: %s (%d)", e.Limit, e.Max)
+}
+
+// Unwrap returns [ErrLimitExceeded].
+func (e *LimitError) Unwrap() error { return ErrLimitExceeded }
+
+// KeyError reports why a [Key] was refused or which key an operation on the
+// ring was about. It unwraps to its Err field.
+type KeyError struct {
+	Fingerprint Fingerprint // zero if there is no certificate
+	Reason      string
+	Err         error // one of the sentinels of this package
+}
+
+func (e *KeyError) Error() string {
+	msg := e.Err.Error()
+	if e.Fingerprint != (Fingerprint{}) {
+		msg += ": key " + e.Fingerprint.Short()
+	}
+	if e.Reason != "" {
+		msg += ": " + e.Reason
+	}
+	return msg
+}
+
+// Unwrap returns the sentinel in Err.
+func (e *KeyError) Unwrap() error { return e.Err }
+
+func malformed(format string, args ...any) error {
+	return &MalformedError{Reason: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,90 @@
+package wssec
+
+import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"strings"
+)
+
+// Key is one decryption key: a private key and the certificate a receiver
+// encrypts to.
+//
+// Decrypter may be an *rsa.PrivateKey or any crypto.Decrypter whose key
+// lives in an HSM or KMS; this package reaches it only through the
+// interface, with rsa.OAEPOptions and rsa.PKCS1v15DecryptOptions.
+type Key struct {
+	Decrypter   crypto.Decrypter
+	Certificate *x509.Certificate
+	// Name is an optional alias. A message that names its key with
+	// ds:KeyName is matched against it.
+	Name string
+}
+
+// Fingerprint is the SHA-256 digest of a certificate's DER encoding. It
+// identifies a key in the ring, in errors and in snapshots.
+type Fingerprint [sha256.Size]byte
+
+// FingerprintOf returns the fingerprint of cert. It returns the zero
+// Fingerprint for a nil certificate.
+func FingerprintOf(cert *x509.Certificate) Fingerprint {
+	if cert == nil {
+		return Fingerprint{}
+	}
+	return sha256.Sum256(cert.Raw)
+}
+
+// String returns the fingerprint as upper-case hex pairs separated by
+// colons, the form certificate viewers show.
+func (f Fingerprint) String() string {
+	var b strings.Builder
+	for i, c := range f {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(strings.ToUpper(hex.EncodeToString([]byte{c})))
+	}
+	return b.String()
+}
+
+// Short returns the first eight bytes of the fingerprint in lower-case hex,
+// enough to tell keys apart in logs and errors.
+func (f Fingerprint) Short() string { return hex.EncodeToString(f[:8]) }
+
+// validate checks that k can decrypt: it has a Decrypter and an RSA
+// certificate for the same public key.
+func (k Key) validate() (*rsa.PublicKey, error) {
+	fp := FingerprintOf(k.Certificate)
+	fail := func(reason string) (*rsa.PublicKey, error) {
+		return nil, &KeyError{Fingerprint: fp, Reason: reason, Err: ErrInvalidKey}
+	}
+	if k.Certificate == nil {
+		return fail("no certificate")
+	}
+	if k.Decrypter == nil {
+		return fail("no Decrypter")
+	}
+	pub, ok := k.Certificate.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return fail("certificate key is not RSA")
+	}
+	if pub.N.BitLen() < 1024 {
+		return fail("RSA key shorter than 1024 bits")
+	}
+	// A Decrypter's Public method is outside our control; a nil or
+	// foreign value must give an error, not a panic.
+	eq, ok := k.Decrypter.Public().(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !eq.Equal(pub) {
+		return fail("certificate does not belong to the private key")
+	}
+	return pub, nil
+}
+
+// thumbprintSHA1 is the SHA-1 digest of the certificate's DER encoding, as
+// the WS-Security ThumbprintSHA1 key identifier carries it.
+func thumbprintSHA1(cert *x509.Certificate) [sha1.Size]byte {
+	return sha1.Sum(cert.Raw)
+}

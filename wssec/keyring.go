@@ -1,0 +1,414 @@
+package wssec
+
+import (
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Status is the role of a key in the ring.
+type Status int
+
+// Key statuses.
+const (
+	// StatusCurrent marks the one key receivers are told to encrypt to.
+	StatusCurrent Status = iota + 1
+	// StatusRetained marks a key kept to decrypt messages that receivers
+	// encrypted to it, until its expiry.
+	StatusRetained
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusCurrent:
+		return "current"
+	case StatusRetained:
+		return "retained"
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
+
+// Entry describes one key of the ring at the time of a [KeyRing.Snapshot].
+// It holds no private key material.
+type Entry struct {
+	Name        string
+	Certificate *x509.Certificate
+	Fingerprint Fingerprint
+	Status      Status
+	// Expires is when a retained key may be removed. Zero means no expiry
+	// yet: a receiver may still encrypt to it. Always zero for the current
+	// key.
+	Expires time.Time
+	// LastUsed is when the key last decrypted a message; zero if never.
+	LastUsed time.Time
+	// Uses counts the messages the key decrypted since the ring was built.
+	Uses uint64
+}
+
+// RingOptions configures a [KeyRing]. The zero value is the default.
+type RingOptions struct {
+	// Now is the clock for usage times and expiry checks. If nil,
+	// time.Now.
+	Now func() time.Time
+}
+
+// KeyRing holds the current decryption key and the retained ones, each
+// retained key with an expiry.
+//
+// Invariants, checked by every change before it is published: exactly one
+// current key (a ring built from an invalid key has none and decrypts
+// nothing until [KeyRing.Rotate]); the current key has no expiry; no
+// certificate appears twice; a retained key is removed only after its
+// expiry, which is set explicitly.
+//
+// A KeyRing is safe for concurrent use. Decryption reads an immutable
+// snapshot of the ring through an atomic pointer, so changes never block
+// or tear a decryption in progress; changes are serialized among
+// themselves.
+type KeyRing struct {
+	mu   sync.Mutex // serializes changes; never held during decryption
+	snap atomic.Pointer[ringSnapshot]
+	now  func() time.Time
+}
+
+// usage is shared by every snapshot that holds the same key, so counts
+// survive changes to the ring.
+type usage struct {
+	count atomic.Uint64
+	last  atomic.Int64 // UnixNano; 0 means never
+}
+
+type ringEntry struct {
+	key     Key
+	pub     *rsa.PublicKey
+	fp      Fingerprint
+	status  Status
+	expires time.Time
+	usage   *usage
+}
+
+func (e *ringEntry) with(status Status, expires time.Time) *ringEntry {
+	c := *e
+	c.status, c.expires = status, expires
+	return &c
+}
+
+// ringSnapshot is immutable once published.
+type ringSnapshot struct {
+	entries []*ringEntry // current first, then retained in the order added
+
+	bySHA1     map[[sha1.Size]byte][]*ringEntry
+	bySHA256   map[Fingerprint]*ringEntry
+	bySerial   map[string][]*ringEntry // decimal serial number
+	bySKI      map[string][]*ringEntry
+	bySubject  map[string][]*ringEntry // canonical DN, DER order
+	byName     map[string][]*ringEntry
+	byModulus  map[[sha256.Size]byte][]*ringEntry
+	issuerOf   map[*ringEntry]string // canonical issuer DN, DER order
+	currentIdx int                   // -1 if there is no current key
+}
+
+// NewKeyRing returns a ring whose current key is current, with the default
+// [RingOptions]. If current is not a valid key the ring has no key at all
+// and every decryption fails with [ErrNoMatchingKey]; use
+// [NewKeyRingOptions] to get the error instead.
+func NewKeyRing(current Key) *KeyRing {
+	r, err := NewKeyRingOptions(current, RingOptions{})
+	if err != nil {
+		r = &KeyRing{now: time.Now}
+		r.snap.Store(mustSnapshot(nil))
+	}
+	return r
+}
+
+// NewKeyRingOptions returns a ring whose current key is current. It returns
+// [ErrInvalidKey] (as a [*KeyError]) if the key cannot decrypt.
+func NewKeyRingOptions(current Key, opts RingOptions) (*KeyRing, error) {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	r := &KeyRing{now: now}
+	e, err := newRingEntry(current, StatusCurrent, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	s, err := buildSnapshot([]*ringEntry{e})
+	if err != nil {
+		return nil, err
+	}
+	r.snap.Store(s)
+	return r, nil
+}
+
+func newRingEntry(k Key, status Status, expires time.Time) (*ringEntry, error) {
+	pub, err := k.validate()
+	if err != nil {
+		return nil, err
+	}
+	return &ringEntry{key: k, pub: pub, fp: FingerprintOf(k.Certificate), status: status, expires: expires, usage: new(usage)}, nil
+}
+
+// load returns the snapshot decryption works on.
+func (r *KeyRing) load() *ringSnapshot {
+	if r == nil {
+		return mustSnapshot(nil)
+	}
+	s := r.snap.Load()
+	if s == nil { // a zero KeyRing
+		return mustSnapshot(nil)
+	}
+	return s
+}
+
+// update applies f to a copy of the entries and publishes the result if it
+// keeps the invariants.
+func (r *KeyRing) update(f func(entries []*ringEntry) ([]*ringEntry, error)) error {
+	if r == nil {
+		return &KeyError{Reason: "nil KeyRing", Err: ErrKeyNotFound}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.load()
+	next, err := f(append([]*ringEntry(nil), old.entries...))
+	if err != nil {
+		return err
+	}
+	s, err := buildSnapshot(next)
+	if err != nil {
+		return err
+	}
+	r.snap.Store(s)
+	return nil
+}
+
+func (r *KeyRing) clock() time.Time {
+	if r == nil || r.now == nil {
+		return time.Now()
+	}
+	return r.now()
+}
+
+// Retain adds k as a retained key that may be removed from until on. A
+// zero until means no expiry yet: the key stays until [KeyRing.SetExpiry]
+// gives it one. Retain returns [ErrInvalidKey] or [ErrDuplicateKey]. It does
+// not modify k. It is safe for concurrent use.
+func (r *KeyRing) Retain(k Key, until time.Time) error {
+	e, err := newRingEntry(k, StatusRetained, until)
+	if err != nil {
+		return err
+	}
+	return r.update(func(entries []*ringEntry) ([]*ringEntry, error) {
+		return append(entries, e), nil
+	})
+}
+
+// Rotate makes next the current key. The previous current key stays in the
+// ring as a retained key with no expiry, since receivers may still encrypt
+// to it. If next is already in the ring as a retained key, it is promoted
+// (this is how a renewal is rolled back) and keeps its usage counts.
+// Rotate returns [ErrInvalidKey], or [ErrCurrentKey] if next is already
+// current. It is safe for concurrent use.
+func (r *KeyRing) Rotate(next Key) error {
+	e, err := newRingEntry(next, StatusCurrent, time.Time{})
+	if err != nil {
+		return err
+	}
+	return r.update(func(entries []*ringEntry) ([]*ringEntry, error) {
+		out := make([]*ringEntry, 0, len(entries)+1)
+		for _, x := range entries {
+			switch {
+			case x.fp == e.fp && x.status == StatusCurrent:
+				return nil, &KeyError{Fingerprint: e.fp, Err: ErrCurrentKey}
+			case x.fp == e.fp:
+				e.usage = x.usage // promotion of a retained key
+			case x.status == StatusCurrent:
+				out = append(out, x.with(StatusRetained, time.Time{}))
+			default:
+				out = append(out, x)
+			}
+		}
+		return append([]*ringEntry{e}, out...), nil
+	})
+}
+
+// SetExpiry sets when the retained key with certificate cert may be
+// removed. A zero until clears the expiry again. SetExpiry returns
+// [ErrKeyNotFound], or [ErrCurrentKey] for the current key, which never
+// expires. It is safe for concurrent use.
+func (r *KeyRing) SetExpiry(cert *x509.Certificate, until time.Time) error {
+	fp := FingerprintOf(cert)
+	return r.update(func(entries []*ringEntry) ([]*ringEntry, error) {
+		for i, x := range entries {
+			if x.fp != fp {
+				continue
+			}
+			if x.status == StatusCurrent {
+				return nil, &KeyError{Fingerprint: fp, Reason: "the current key has no expiry", Err: ErrCurrentKey}
+			}
+			entries[i] = x.with(StatusRetained, until)
+			return entries, nil
+		}
+		return nil, &KeyError{Fingerprint: fp, Err: ErrKeyNotFound}
+	})
+}
+
+// Remove removes the retained key with certificate cert. It is refused with
+// a [*RetentionError] ([ErrRetentionNotElapsed]) while the key has no
+// expiry or its expiry lies after the ring's clock, and with
+// [ErrCurrentKey] for the current key; [ErrKeyNotFound] if the ring does
+// not hold it. It is safe for concurrent use.
+func (r *KeyRing) Remove(cert *x509.Certificate) error {
+	fp := FingerprintOf(cert)
+	now := r.clock()
+	return r.update(func(entries []*ringEntry) ([]*ringEntry, error) {
+		for i, x := range entries {
+			if x.fp != fp {
+				continue
+			}
+			if x.status == StatusCurrent {
+				return nil, &KeyError{Fingerprint: fp, Reason: "the current key cannot be removed", Err: ErrCurrentKey}
+			}
+			if x.expires.IsZero() || now.Before(x.expires) {
+				return nil, &RetentionError{Fingerprint: fp, AllowedAt: x.expires}
+			}
+			return append(entries[:i], entries[i+1:]...), nil
+		}
+		return nil, &KeyError{Fingerprint: fp, Err: ErrKeyNotFound}
+	})
+}
+
+// Current returns the current key, and false if the ring has none (it was
+// built from an invalid key).
+func (r *KeyRing) Current() (Key, bool) {
+	s := r.load()
+	if s.currentIdx < 0 {
+		return Key{}, false
+	}
+	return s.entries[s.currentIdx].key, true
+}
+
+// Snapshot returns every entry of the ring, the current key first, then the
+// retained keys in the order they were added. The slice is fresh; the
+// certificates are shared and must not be modified.
+func (r *KeyRing) Snapshot() []Entry {
+	s := r.load()
+	out := make([]Entry, len(s.entries))
+	for i, e := range s.entries {
+		out[i] = Entry{
+			Name:        e.key.Name,
+			Certificate: e.key.Certificate,
+			Fingerprint: e.fp,
+			Status:      e.status,
+			Expires:     e.expires,
+			Uses:        e.usage.count.Load(),
+		}
+		if ns := e.usage.last.Load(); ns != 0 {
+			out[i].LastUsed = time.Unix(0, ns).UTC()
+		}
+	}
+	return out
+}
+
+// Len returns the number of keys in the ring.
+func (r *KeyRing) Len() int { return len(r.load().entries) }
+
+// recordUse counts one decryption by e.
+func (r *KeyRing) recordUse(e *ringEntry) {
+	e.usage.count.Add(1)
+	e.usage.last.Store(r.clock().UnixNano())
+}
+
+func mustSnapshot(entries []*ringEntry) *ringSnapshot {
+	s, err := buildSnapshot(entries)
+	if err != nil {
+		panic("wssec: invariant: " + err.Error())
+	}
+	return s
+}
+
+// buildSnapshot checks the ring invariants and indexes the entries.
+func buildSnapshot(entries []*ringEntry) (*ringSnapshot, error) {
+	s := &ringSnapshot{
+		entries:    entries,
+		bySHA1:     make(map[[sha1.Size]byte][]*ringEntry, len(entries)),
+		bySHA256:   make(map[Fingerprint]*ringEntry, len(entries)),
+		bySerial:   make(map[string][]*ringEntry, len(entries)),
+		bySKI:      make(map[string][]*ringEntry, len(entries)),
+		bySubject:  make(map[string][]*ringEntry, len(entries)),
+		byName:     make(map[string][]*ringEntry, len(entries)),
+		byModulus:  make(map[[sha256.Size]byte][]*ringEntry, len(entries)),
+		issuerOf:   make(map[*ringEntry]string, len(entries)),
+		currentIdx: -1,
+	}
+	for i, e := range entries {
+		if _, dup := s.bySHA256[e.fp]; dup {
+			return nil, &KeyError{Fingerprint: e.fp, Err: ErrDuplicateKey}
+		}
+		s.bySHA256[e.fp] = e
+		switch e.status {
+		case StatusCurrent:
+			if s.currentIdx >= 0 {
+				return nil, &KeyError{Fingerprint: e.fp, Reason: "two current keys", Err: ErrCurrentKey}
+			}
+			if !e.expires.IsZero() {
+				return nil, &KeyError{Fingerprint: e.fp, Reason: "the current key has no expiry", Err: ErrCurrentKey}
+			}
+			s.currentIdx = i
+		case StatusRetained:
+		default:
+			return nil, fmt.Errorf("wssec: entry with status %v", e.status)
+		}
+		cert := e.key.Certificate
+		tp := thumbprintSHA1(cert)
+		s.bySHA1[tp] = append(s.bySHA1[tp], e)
+		serial := cert.SerialNumber.String()
+		s.bySerial[serial] = append(s.bySerial[serial], e)
+		if iss, err := canonicalRawDN(cert.RawIssuer); err == nil {
+			s.issuerOf[e] = iss
+		}
+		if sub, err := canonicalRawDN(cert.RawSubject); err == nil {
+			s.bySubject[sub] = append(s.bySubject[sub], e)
+		}
+		for _, ski := range subjectKeyIDs(cert) {
+			s.bySKI[string(ski)] = append(s.bySKI[string(ski)], e)
+		}
+		if e.key.Name != "" {
+			s.byName[e.key.Name] = append(s.byName[e.key.Name], e)
+		}
+		m := sha256.Sum256(e.pub.N.Bytes())
+		s.byModulus[m] = append(s.byModulus[m], e)
+	}
+	if len(entries) > 0 && s.currentIdx != 0 {
+		return nil, fmt.Errorf("wssec: invariant: current key not first")
+	}
+	return s, nil
+}
+
+// subjectKeyIDs returns the certificate's SubjectKeyIdentifier extension
+// and the SHA-1 of its public key bits (RFC 5280, 4.2.1.2, method 1), which
+// senders compute when the extension is absent.
+func subjectKeyIDs(cert *x509.Certificate) [][]byte {
+	var out [][]byte
+	if len(cert.SubjectKeyId) > 0 {
+		out = append(out, cert.SubjectKeyId)
+	}
+	var spki struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(cert.RawSubjectPublicKeyInfo, &spki); err == nil {
+		h := sha1.Sum(spki.PublicKey.Bytes)
+		if len(out) == 0 || string(out[0]) != string(h[:]) {
+			out = append(out, h[:])
+		}
+	}
+	return out
+}

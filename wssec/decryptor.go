@@ -1,0 +1,164 @@
+package wssec
+
+import (
+	"crypto/x509"
+	"errors"
+	"sync"
+
+	"github.com/beevik/etree"
+
+	"github.com/wsrenew/wsrenew/internal/soap"
+	"github.com/wsrenew/wsrenew/internal/xmlenc"
+)
+
+// Decryptor decrypts WS-Security encrypted SOAP messages with the keys of
+// a [KeyRing]. The zero Policy is the secure default.
+//
+// A Decryptor is safe for concurrent use once built; its Policy and Keys
+// fields must not be changed after the first call to Decrypt (change the
+// ring through its own methods instead). It must not be copied after first
+// use.
+type Decryptor struct {
+	Keys   *KeyRing
+	Policy Policy
+
+	once   sync.Once
+	pol    *compiled
+	polErr error
+}
+
+// Result is the outcome of a successful decryption.
+type Result struct {
+	// Envelope is the SOAP envelope with every EncryptedData replaced by
+	// its plaintext and the processed EncryptedKey and ReferenceList
+	// elements removed from the Security header.
+	Envelope []byte
+	// KeysUsed holds the certificate of each ring key that decrypted
+	// something, in the order used, each once.
+	KeysUsed []*x509.Certificate
+	// Decrypted counts the EncryptedData elements decrypted.
+	Decrypted int
+	// SOAPVersion is 11 or 12.
+	SOAPVersion int
+}
+
+func (d *Decryptor) policy() (*compiled, error) {
+	// compile copies what it needs out of the Policy, so later changes
+	// to the caller's slices cannot reach a Decryptor in use.
+	d.once.Do(func() { d.pol, d.polErr = d.Policy.compile() })
+	return d.pol, d.polErr
+}
+
+// Decrypt decrypts message, a SOAP 1.1 or 1.2 envelope, and returns the
+// plaintext envelope. It does not modify message.
+//
+// Every EncryptedData in the Header and Body is decrypted, whether a
+// ReferenceList in the Security header names it or its own KeyInfo carries
+// or references its EncryptedKey. The key is chosen by the EncryptedKey's
+// key reference; with none, by trial (see [Policy.DisableTrialDecryption]).
+//
+// Errors, for [errors.Is]: [ErrMalformed], [ErrLimitExceeded],
+// [ErrAlgorithmNotAllowed], [ErrNoMatchingKey] and [ErrNotEncrypted] are
+// decided from the message alone, before any private-key operation;
+// [ErrDecryptionFailed] is the one error after it, with no detail.
+// [ErrInvalidPolicy] reports a bad Policy.
+//
+// Decrypt is safe for concurrent use, also while the ring changes: it works
+// on the ring as it was when the call began. It records each key's use in
+// the ring, with the ring's clock.
+func (d *Decryptor) Decrypt(message []byte) (*Result, error) {
+	if d == nil {
+		return nil, &KeyError{Reason: "nil Decryptor", Err: ErrNoMatchingKey}
+	}
+	pol, err := d.policy()
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(message)) > pol.maxBytes {
+		return nil, &LimitError{Limit: "MaxMessageBytes", Max: pol.maxBytes}
+	}
+	doc, elements, err := soap.Parse(message, pol.limits)
+	if err != nil {
+		return nil, soapError(err)
+	}
+	env, err := soap.NewEnvelope(doc)
+	if err != nil {
+		return nil, soapError(err)
+	}
+	p := &process{pol: pol, ring: d.Keys, snap: d.Keys.load(), env: env, elements: elements}
+	if err := p.plan(); err != nil {
+		return nil, err
+	}
+	if len(p.data) == 0 {
+		return &Result{Envelope: append([]byte(nil), message...), SOAPVersion: env.Version()}, nil
+	}
+	if err := p.execute(); err != nil {
+		// The single exit for failures after the first private-key
+		// operation: the cause is dropped on purpose, and not logged.
+		return nil, ErrDecryptionFailed
+	}
+	out, err := doc.WriteToBytes()
+	if err != nil {
+		return nil, ErrDecryptionFailed
+	}
+	return &Result{Envelope: out, KeysUsed: p.used, Decrypted: len(p.data), SOAPVersion: env.Version()}, nil
+}
+
+// soapError maps errors of the parsing layers to this package's errors.
+func soapError(err error) error {
+	var le *soap.LimitError
+	var ce *xmlenc.CountError
+	var ue *xmlenc.UnsupportedError
+	switch {
+	case errors.As(err, &le):
+		return &LimitError{Limit: le.Limit, Max: int64(le.Max)}
+	case errors.As(err, &ce):
+		return &LimitError{Limit: ce.What, Max: int64(ce.Max)}
+	case errors.As(err, &ue):
+		return &AlgorithmError{URI: ue.URI, Reason: "not supported"}
+	}
+	var me *MalformedError
+	if errors.As(err, &me) {
+		return err
+	}
+	return &MalformedError{Reason: err.Error()}
+}
+
+// process is the state of one Decrypt call.
+type process struct {
+	pol      *compiled
+	ring     *KeyRing
+	snap     *ringSnapshot
+	env      *soap.Envelope
+	elements int
+
+	ids      soap.IDs
+	security *etree.Element // the Security header for our actor, or nil
+	keys     []*keyPlan     // in order of first appearance
+	keyByEl  map[*etree.Element]*keyPlan
+	data     []*dataPlan // in document order
+	dataByEl map[*etree.Element]*dataPlan
+	lists    []*etree.Element // standalone ReferenceLists in the Security header
+	used     []*x509.Certificate
+}
+
+type keyPlan struct {
+	ek       *xmlenc.EncryptedKey
+	inHeader bool
+	data     []*dataPlan
+	alg      string
+	oaep     xmlenc.OAEPParams
+	cipher   xmlenc.Cipher
+	dataAlg  string
+	cands    []*ringEntry
+}
+
+type dataPlan struct {
+	ed      *xmlenc.EncryptedData
+	target  *etree.Element // the element the plaintext replaces
+	element bool           // Type Element: the plaintext is one element
+	key     *keyPlan
+	listed  bool
+	ct      []byte
+	holder  *etree.Element // parsed plaintext, after execute
+}

@@ -1,0 +1,318 @@
+package wssec
+
+import (
+	"bytes"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"math/big"
+	"strings"
+
+	"github.com/beevik/etree"
+
+	"github.com/wsrenew/wsrenew/internal/soap"
+)
+
+// WS-Security token profile identifiers.
+const (
+	valueTypeX509v3     = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
+	valueTypeSKI        = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509SubjectKeyIdentifier"
+	valueTypeThumbprint = "http://docs.oasis-open.org/wss/oasis-wss-soap-message-security-1.1#ThumbprintSHA1"
+	encodingBase64      = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
+	encodingHex         = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#HexBinary"
+)
+
+// maxCertificateBytes bounds a certificate carried in a message.
+const maxCertificateBytes = 64 << 10
+
+// keyRefKind names a way a message identifies the key it was encrypted to.
+type keyRefKind int
+
+const (
+	refIssuerSerial keyRefKind = iota + 1
+	refSKI
+	refThumbprintSHA1
+	refCertificate
+	refSubjectName
+	refKeyName
+	refKeyValue
+)
+
+// keyRef is one key reference found in a ds:KeyInfo.
+type keyRef struct {
+	kind    keyRefKind
+	issuer  string
+	serial  *big.Int
+	data    []byte // SKI, thumbprint, certificate DER or modulus
+	subject string
+	name    string
+}
+
+// keyRefs collects the key references of an EncryptedKey's ds:KeyInfo.
+// Constructs this package does not know are skipped, so that a KeyInfo
+// with nothing usable leads to trial decryption, while a known construct
+// that is broken is an error.
+func keyRefs(ki *etree.Element, ids soap.IDs, security *etree.Element) ([]keyRef, error) {
+	if ki == nil {
+		return nil, nil
+	}
+	var refs []keyRef
+	for _, c := range ki.ChildElements() {
+		var (
+			r   []keyRef
+			err error
+		)
+		switch {
+		case soap.Is(c, soap.NSWSSE, "SecurityTokenReference"):
+			r, err = strRefs(c, ids, security)
+		case soap.Is(c, soap.NSDS, "X509Data"):
+			r, err = x509DataRefs(c)
+		case soap.Is(c, soap.NSDS, "KeyName"):
+			name, _ := soap.Text(c)
+			r = []keyRef{{kind: refKeyName, name: strings.TrimSpace(name)}}
+		case soap.Is(c, soap.NSDS, "KeyValue"):
+			r, err = keyValueRefs(c)
+		}
+		if err != nil {
+			return nil, err
+		}
+		refs = append(refs, r...)
+	}
+	return refs, nil
+}
+
+func strRefs(str *etree.Element, ids soap.IDs, security *etree.Element) ([]keyRef, error) {
+	var refs []keyRef
+	for _, c := range str.ChildElements() {
+		switch {
+		case soap.Is(c, soap.NSDS, "X509Data"):
+			r, err := x509DataRefs(c)
+			if err != nil {
+				return nil, err
+			}
+			refs = append(refs, r...)
+		case soap.Is(c, soap.NSWSSE, "KeyIdentifier"):
+			r, err := keyIdentifierRef(c)
+			if err != nil {
+				return nil, err
+			}
+			refs = append(refs, r)
+		case soap.Is(c, soap.NSWSSE, "Reference"):
+			r, err := tokenReference(c, ids, security)
+			if err != nil {
+				return nil, err
+			}
+			refs = append(refs, r)
+		case soap.Is(c, soap.NSWSSE, "Embedded"):
+			for _, t := range c.ChildElements() {
+				if soap.Is(t, soap.NSWSSE, "BinarySecurityToken") {
+					r, err := bstRef(t)
+					if err != nil {
+						return nil, err
+					}
+					refs = append(refs, r)
+				}
+			}
+		}
+	}
+	return refs, nil
+}
+
+func x509DataRefs(xd *etree.Element) ([]keyRef, error) {
+	var refs []keyRef
+	for _, c := range xd.ChildElements() {
+		switch {
+		case soap.Is(c, soap.NSDS, "X509IssuerSerial"):
+			r, err := issuerSerialRef(c)
+			if err != nil {
+				return nil, err
+			}
+			refs = append(refs, r)
+		case soap.Is(c, soap.NSDS, "X509SKI"):
+			b, err := decodeText(c, encodingBase64)
+			if err != nil || len(b) == 0 {
+				return nil, malformed("invalid X509SKI")
+			}
+			refs = append(refs, keyRef{kind: refSKI, data: b})
+		case soap.Is(c, soap.NSDS, "X509Certificate"):
+			b, err := decodeText(c, encodingBase64)
+			if err != nil || len(b) == 0 || len(b) > maxCertificateBytes {
+				return nil, malformed("invalid X509Certificate")
+			}
+			refs = append(refs, keyRef{kind: refCertificate, data: b})
+		case soap.Is(c, soap.NSDS, "X509SubjectName"):
+			s, _ := soap.Text(c)
+			refs = append(refs, keyRef{kind: refSubjectName, subject: strings.TrimSpace(s)})
+		}
+	}
+	return refs, nil
+}
+
+func issuerSerialRef(is *etree.Element) (keyRef, error) {
+	var name, serial string
+	var sawName, sawSerial bool
+	for _, c := range is.ChildElements() {
+		switch {
+		case soap.Is(c, soap.NSDS, "X509IssuerName") && !sawName:
+			name, _ = soap.Text(c)
+			sawName = true
+		case soap.Is(c, soap.NSDS, "X509SerialNumber") && !sawSerial:
+			serial, _ = soap.Text(c)
+			sawSerial = true
+		}
+	}
+	if !sawName || !sawSerial {
+		return keyRef{}, malformed("X509IssuerSerial without name or serial number")
+	}
+	n, ok := new(big.Int).SetString(strings.TrimSpace(serial), 10)
+	if !ok || len(serial) > 200 {
+		return keyRef{}, malformed("invalid X509SerialNumber")
+	}
+	return keyRef{kind: refIssuerSerial, issuer: strings.TrimSpace(name), serial: n}, nil
+}
+
+func keyIdentifierRef(ki *etree.Element) (keyRef, error) {
+	vt := strings.TrimSpace(ki.SelectAttrValue("ValueType", ""))
+	enc := strings.TrimSpace(ki.SelectAttrValue("EncodingType", ""))
+	b, err := decodeText(ki, enc)
+	if err != nil || len(b) == 0 {
+		return keyRef{}, malformed("invalid KeyIdentifier value")
+	}
+	switch vt {
+	case valueTypeSKI:
+		return keyRef{kind: refSKI, data: b}, nil
+	case valueTypeThumbprint:
+		if len(b) != sha1.Size {
+			return keyRef{}, malformed("ThumbprintSHA1 of %d bytes", len(b))
+		}
+		return keyRef{kind: refThumbprintSHA1, data: b}, nil
+	case valueTypeX509v3:
+		if len(b) > maxCertificateBytes {
+			return keyRef{}, malformed("certificate too large")
+		}
+		return keyRef{kind: refCertificate, data: b}, nil
+	}
+	return keyRef{}, malformed("KeyIdentifier ValueType %q is not supported", vt)
+}
+
+// tokenReference resolves a wsse:Reference to a BinarySecurityToken of the
+// Security header being processed.
+func tokenReference(ref *etree.Element, ids soap.IDs, security *etree.Element) (keyRef, error) {
+	uri := strings.TrimSpace(ref.SelectAttrValue("URI", ""))
+	el, ok := ids.Resolve(uri)
+	if !ok {
+		return keyRef{}, malformed("Reference %q does not resolve to a token in the message", uri)
+	}
+	if !soap.Is(el, soap.NSWSSE, "BinarySecurityToken") || security == nil || el.Parent() != security {
+		return keyRef{}, malformed("Reference %q is not a BinarySecurityToken of the Security header", uri)
+	}
+	return bstRef(el)
+}
+
+func bstRef(bst *etree.Element) (keyRef, error) {
+	if vt := strings.TrimSpace(bst.SelectAttrValue("ValueType", "")); vt != valueTypeX509v3 {
+		return keyRef{}, malformed("BinarySecurityToken ValueType %q is not supported", vt)
+	}
+	b, err := decodeText(bst, strings.TrimSpace(bst.SelectAttrValue("EncodingType", "")))
+	if err != nil || len(b) == 0 || len(b) > maxCertificateBytes {
+		return keyRef{}, malformed("invalid BinarySecurityToken")
+	}
+	return keyRef{kind: refCertificate, data: b}, nil
+}
+
+func keyValueRefs(kv *etree.Element) ([]keyRef, error) {
+	for _, c := range kv.ChildElements() {
+		if !soap.Is(c, soap.NSDS, "RSAKeyValue") {
+			continue
+		}
+		for _, m := range c.ChildElements() {
+			if soap.Is(m, soap.NSDS, "Modulus") {
+				b, err := decodeText(m, encodingBase64)
+				if err != nil || len(b) == 0 || len(b) > 2048 {
+					return nil, malformed("invalid RSAKeyValue Modulus")
+				}
+				return []keyRef{{kind: refKeyValue, data: bytes.TrimLeft(b, "\x00")}}, nil
+			}
+		}
+		return nil, malformed("RSAKeyValue without Modulus")
+	}
+	return nil, nil
+}
+
+func decodeText(el *etree.Element, encoding string) ([]byte, error) {
+	s, ok := soap.Text(el)
+	if !ok {
+		return nil, malformed("element inside %s", el.Tag)
+	}
+	s = strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\n' || r == '\r' {
+			return -1
+		}
+		return r
+	}, s)
+	switch encoding {
+	case "", encodingBase64:
+		return base64.StdEncoding.DecodeString(s)
+	case encodingHex:
+		return hex.DecodeString(s)
+	}
+	return nil, malformed("EncodingType %q is not supported", encoding)
+}
+
+// candidates returns the ring entries the references name, in ring order
+// (current first), each once.
+func (s *ringSnapshot) candidates(refs []keyRef) ([]*ringEntry, error) {
+	found := make(map[*ringEntry]bool)
+	for _, r := range refs {
+		var es []*ringEntry
+		switch r.kind {
+		case refIssuerSerial:
+			fwd, rev, err := canonicalDNStrings(r.issuer)
+			if err != nil {
+				return nil, malformed("invalid X509IssuerName")
+			}
+			for _, e := range s.bySerial[r.serial.String()] {
+				if iss := s.issuerOf[e]; iss == fwd || iss == rev {
+					es = append(es, e)
+				}
+			}
+		case refSKI:
+			es = s.bySKI[string(r.data)]
+		case refThumbprintSHA1:
+			es = s.bySHA1[[sha1.Size]byte(r.data)]
+		case refCertificate:
+			if e, ok := s.bySHA256[sha256.Sum256(r.data)]; ok {
+				es = []*ringEntry{e}
+			} else if c, err := x509.ParseCertificate(r.data); err == nil {
+				// Another certificate for one of our keys, such as a
+				// re-issued one: the key is what matters.
+				if pub, ok := c.PublicKey.(*rsa.PublicKey); ok {
+					es = s.byModulus[sha256.Sum256(pub.N.Bytes())]
+				}
+			}
+		case refSubjectName:
+			fwd, rev, err := canonicalDNStrings(r.subject)
+			if err != nil {
+				return nil, malformed("invalid X509SubjectName")
+			}
+			es = append(append(es, s.bySubject[fwd]...), s.bySubject[rev]...)
+		case refKeyName:
+			es = s.byName[r.name]
+		case refKeyValue:
+			es = s.byModulus[sha256.Sum256(r.data)]
+		}
+		for _, e := range es {
+			found[e] = true
+		}
+	}
+	out := make([]*ringEntry, 0, len(found))
+	for _, e := range s.entries {
+		if found[e] {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,353 @@
+package wssec
+
+import (
+	"strings"
+
+	"github.com/beevik/etree"
+
+	"github.com/wsrenew/wsrenew/internal/soap"
+	"github.com/wsrenew/wsrenew/internal/xmlenc"
+)
+
+// plan reads the message's structure and decides, before any private-key
+// operation, which EncryptedData each EncryptedKey decrypts and which ring
+// keys may be tried. Every error it returns depends on the message alone.
+func (p *process) plan() error {
+	env := p.env
+	secs := env.SecurityHeaders(p.pol.actor)
+	if len(secs) > 1 {
+		return malformed("more than one Security header for the same actor")
+	}
+	if len(secs) == 1 {
+		p.security = secs[0]
+	}
+	ids, err := soap.IndexIDs(env.Root)
+	if err != nil {
+		return soapError(err)
+	}
+	p.ids = ids
+	p.keyByEl = make(map[*etree.Element]*keyPlan)
+	p.dataByEl = make(map[*etree.Element]*dataPlan)
+	if err := p.collect(); err != nil {
+		return err
+	}
+	if p.security != nil {
+		for _, c := range p.security.ChildElements() {
+			switch {
+			case xmlenc.IsEncryptedKey(c):
+				kp, err := p.keyPlanFor(c, true)
+				if err != nil {
+					return err
+				}
+				for _, uri := range kp.ek.DataReferences {
+					dp, err := p.resolveData(uri)
+					if err != nil {
+						return err
+					}
+					if dp.key != nil {
+						return malformed("EncryptedData %q is referenced twice", uri)
+					}
+					dp.key = kp
+					kp.data = append(kp.data, dp)
+				}
+			case xmlenc.IsReferenceList(c):
+				refs, err := xmlenc.ParseReferenceList(c, p.pol.encLimits)
+				if err != nil {
+					return soapError(err)
+				}
+				for _, uri := range refs {
+					dp, err := p.resolveData(uri)
+					if err != nil {
+						return err
+					}
+					if dp.listed {
+						return malformed("EncryptedData %q is referenced twice", uri)
+					}
+					dp.listed = true
+				}
+				p.lists = append(p.lists, c)
+			}
+		}
+	}
+	for _, dp := range p.data {
+		ekEl, err := p.keyInfoKey(dp)
+		if err != nil {
+			return err
+		}
+		switch {
+		case ekEl == nil && dp.key == nil:
+			return malformed("EncryptedData %q has no EncryptedKey", dp.ed.ID)
+		case ekEl == nil:
+		case dp.key != nil && dp.key.ek.Element != ekEl:
+			return malformed("EncryptedData %q names two different keys", dp.ed.ID)
+		case dp.key == nil:
+			kp, err := p.keyPlanFor(ekEl, false)
+			if err != nil {
+				return err
+			}
+			dp.key = kp
+			kp.data = append(kp.data, dp)
+		}
+	}
+	ops := 0
+	for _, kp := range p.keys {
+		if len(kp.data) == 0 {
+			continue // not for any data of ours; never touched
+		}
+		if err := p.checkKey(kp); err != nil {
+			return err
+		}
+		ops++
+	}
+	if ops > p.pol.maxOps {
+		return &LimitError{Limit: "MaxKeyOperations", Max: int64(p.pol.maxOps)}
+	}
+	// CipherValues are decoded now: a broken encoding is the sender's
+	// doing and is reported as such, before any key is used.
+	for _, dp := range p.data {
+		ct, err := xmlenc.DecodeBase64(dp.ed.CipherValue)
+		if err != nil {
+			return soapError(err)
+		}
+		dp.ct = ct
+	}
+	if !p.pol.plaintextBody {
+		encrypted := false
+		for _, dp := range p.data {
+			encrypted = encrypted || soap.Within(dp.target, p.env.Body)
+		}
+		if !encrypted {
+			return ErrNotEncrypted
+		}
+	}
+	return nil
+}
+
+// collect finds every EncryptedData of the Header and Body that is ours to
+// decrypt, in document order, and counts EncryptedKeys against the limits.
+// Data inside a Security header for another actor is left alone.
+func (p *process) collect() error {
+	var eks int
+	var walk func(el *etree.Element) error
+	walk = func(el *etree.Element) error {
+		if soap.Is(el, soap.NSWSSE, "Security") && el.Parent() == p.env.Header && el != p.security {
+			return nil
+		}
+		switch {
+		case xmlenc.IsEncryptedKey(el):
+			eks++
+			if eks > p.pol.maxEK {
+				return &LimitError{Limit: "MaxEncryptedKeys", Max: int64(p.pol.maxEK)}
+			}
+		case xmlenc.IsEncryptedData(el):
+			if len(p.data) == p.pol.maxED {
+				return &LimitError{Limit: "MaxEncryptedData", Max: int64(p.pol.maxED)}
+			}
+			dp, err := p.dataPlanFor(el)
+			if err != nil {
+				return err
+			}
+			p.data = append(p.data, dp)
+			p.dataByEl[el] = dp
+			// An EncryptedKey may sit in the KeyInfo; nothing else in
+			// an EncryptedData holds data to decrypt.
+			if dp.ed.KeyInfo != nil {
+				for _, c := range dp.ed.KeyInfo.ChildElements() {
+					if xmlenc.IsEncryptedKey(c) {
+						if err := walk(c); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			return nil
+		}
+		for _, c := range el.ChildElements() {
+			if err := walk(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, part := range []*etree.Element{p.env.Header, p.env.Body} {
+		if part == nil {
+			continue
+		}
+		if err := walk(part); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *process) dataPlanFor(el *etree.Element) (*dataPlan, error) {
+	ed, err := xmlenc.ParseEncryptedData(el, p.pol.encLimits)
+	if err != nil {
+		return nil, soapError(err)
+	}
+	dp := &dataPlan{ed: ed, target: el}
+	switch ed.Type {
+	case xmlenc.TypeElement:
+		dp.element = true
+	case xmlenc.TypeContent, "":
+	default:
+		return nil, malformed("EncryptedData Type %q is not supported", ed.Type)
+	}
+	parent := el.Parent()
+	if soap.Is(parent, soap.NSWSSE11, "EncryptedHeader") {
+		if parent.Parent() != p.env.Header || !dp.element {
+			return nil, malformed("EncryptedHeader must be a header block holding an Element")
+		}
+		dp.target = parent
+	}
+	if el == p.env.Body || parent == p.env.Root || (parent == p.env.Header && !dp.element) {
+		return nil, malformed("EncryptedData in a place it cannot be")
+	}
+	return dp, nil
+}
+
+// resolveData resolves a DataReference URI to a planned EncryptedData,
+// directly or through its EncryptedHeader.
+func (p *process) resolveData(uri string) (*dataPlan, error) {
+	el, ok := p.ids.Resolve(strings.TrimSpace(uri))
+	if !ok {
+		return nil, malformed("DataReference %q does not resolve", uri)
+	}
+	if soap.Is(el, soap.NSWSSE11, "EncryptedHeader") {
+		for _, c := range el.ChildElements() {
+			if xmlenc.IsEncryptedData(c) {
+				el = c
+				break
+			}
+		}
+	}
+	dp, ok := p.dataByEl[el]
+	if !ok {
+		return nil, malformed("DataReference %q is not an EncryptedData of the Header or Body", uri)
+	}
+	return dp, nil
+}
+
+// keyInfoKey returns the EncryptedKey element an EncryptedData's KeyInfo
+// carries or references, or nil.
+func (p *process) keyInfoKey(dp *dataPlan) (*etree.Element, error) {
+	ki := dp.ed.KeyInfo
+	if ki == nil {
+		return nil, nil
+	}
+	for _, c := range ki.ChildElements() {
+		var uri string
+		switch {
+		case xmlenc.IsEncryptedKey(c):
+			return c, nil
+		case soap.Is(c, soap.NSDS, "RetrievalMethod"):
+			uri = c.SelectAttrValue("URI", "")
+		case soap.Is(c, soap.NSWSSE, "SecurityTokenReference"):
+			for _, r := range c.ChildElements() {
+				if soap.Is(r, soap.NSWSSE, "Reference") {
+					uri = r.SelectAttrValue("URI", "")
+				}
+			}
+		default:
+			continue
+		}
+		if uri == "" {
+			continue
+		}
+		el, ok := p.ids.Resolve(strings.TrimSpace(uri))
+		if !ok {
+			return nil, malformed("KeyInfo reference %q does not resolve", uri)
+		}
+		if !xmlenc.IsEncryptedKey(el) {
+			continue // a reference to a token, handled by the key's KeyInfo
+		}
+		if p.security == nil || el.Parent() != p.security {
+			return nil, malformed("KeyInfo reference %q is not an EncryptedKey of the Security header", uri)
+		}
+		return el, nil
+	}
+	return nil, nil
+}
+
+func (p *process) keyPlanFor(el *etree.Element, inHeader bool) (*keyPlan, error) {
+	if kp, ok := p.keyByEl[el]; ok {
+		return kp, nil
+	}
+	ek, err := xmlenc.ParseEncryptedKey(el, p.pol.encLimits)
+	if err != nil {
+		return nil, soapError(err)
+	}
+	kp := &keyPlan{ek: ek, inHeader: inHeader, alg: ek.Method.Algorithm}
+	p.keyByEl[el] = kp
+	p.keys = append(p.keys, kp)
+	return kp, nil
+}
+
+// checkKey checks a key's algorithms against the policy and finds the ring
+// keys to try.
+func (p *process) checkKey(kp *keyPlan) error {
+	if !p.pol.keyTransports[kp.alg] {
+		return algorithmError(kp.alg)
+	}
+	kp.dataAlg = kp.data[0].ed.Method.Algorithm
+	for _, dp := range kp.data {
+		alg := dp.ed.Method.Algorithm
+		if !p.pol.dataEncryptions[alg] {
+			return algorithmError(alg)
+		}
+		// One key for two algorithms would let a weak one (CBC) serve as
+		// an oracle against data under the strong one (GCM): refused.
+		if alg != kp.dataAlg {
+			return &AlgorithmError{URI: alg, Reason: "one EncryptedKey used with two data algorithms"}
+		}
+	}
+	kp.cipher, _ = xmlenc.LookupCipher(kp.dataAlg)
+	switch kp.alg {
+	case xmlenc.RSAOAEPMGF1P, xmlenc.RSAOAEP:
+		o, err := xmlenc.ResolveOAEP(kp.alg, kp.ek.Method.Digest, kp.ek.Method.MGF, kp.ek.Method.OAEPParams)
+		if err != nil {
+			return soapError(err)
+		}
+		kp.oaep = o
+	}
+	refs, err := keyRefs(kp.ek.KeyInfo, p.ids, p.security)
+	if err != nil {
+		return err
+	}
+	if len(refs) > 0 {
+		c, err := p.snap.candidates(refs)
+		if err != nil {
+			return err
+		}
+		if len(c) == 0 {
+			return ErrNoMatchingKey
+		}
+		kp.cands = c
+		return nil
+	}
+	// No usable reference. Trial decryption is only meaningful with OAEP,
+	// whose failure is detectable; PKCS#1 v1.5 with implicit rejection
+	// never fails, so only the current key is used for it.
+	switch {
+	case len(p.snap.entries) == 0:
+		return ErrNoMatchingKey
+	case kp.alg == xmlenc.RSA15:
+		kp.cands = p.snap.entries[:1]
+	case !p.pol.trial:
+		return ErrNoMatchingKey
+	default:
+		kp.cands = p.snap.entries[:min(len(p.snap.entries), maxTrialKeys)]
+	}
+	return nil
+}
+
+func algorithmError(uri string) error {
+	if _, ok := xmlenc.LookupCipher(uri); ok {
+		return &AlgorithmError{URI: uri, Reason: "not allowed by policy"}
+	}
+	switch uri {
+	case xmlenc.RSAOAEPMGF1P, xmlenc.RSAOAEP, xmlenc.RSA15:
+		return &AlgorithmError{URI: uri, Reason: "not allowed by policy"}
+	}
+	return &AlgorithmError{URI: uri, Reason: "not supported"}
+}

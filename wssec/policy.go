@@ -1,0 +1,232 @@
+package wssec
+
+import (
+	"fmt"
+	"io"
+
+	"crypto/rand"
+
+	"github.com/wsrenew/wsrenew/internal/soap"
+	"github.com/wsrenew/wsrenew/internal/xmlenc"
+)
+
+// Policy configures a [Decryptor]. The zero value is the secure default:
+// RSA-OAEP key transport, AES-GCM and AES-CBC data encryption, encryption
+// of the Body required, and the limits documented on each field. Weaker
+// choices are opt-in fields named for their danger.
+//
+// A Policy must not be modified while a Decryptor that holds it is in use.
+type Policy struct {
+	// KeyTransports lists the key transport algorithms accepted. If nil,
+	// [DefaultKeyTransports]. [RSA15] may appear only with AllowRSA15.
+	KeyTransports []KeyTransport
+
+	// DataEncryptions lists the data encryption algorithms accepted. If
+	// nil, [DefaultDataEncryptions]. [TripleDESCBC] may appear only with
+	// AllowTripleDES.
+	DataEncryptions []DataEncryption
+
+	// AllowRSA15 accepts RSAES-PKCS1-v1_5 key transport, which is open to
+	// Bleichenbacher-style padding-oracle attacks. When allowed it is
+	// processed with implicit rejection: a padding failure yields a random
+	// key, so the message fails later with the same ErrDecryptionFailed as
+	// any other corruption. If false, such messages get
+	// ErrAlgorithmNotAllowed before the private key is used.
+	AllowRSA15 bool
+
+	// AllowTripleDES accepts tripledes-cbc data encryption, whose 64-bit
+	// block is open to birthday attacks (Sweet32) on large volumes. If
+	// false, such messages get ErrAlgorithmNotAllowed.
+	AllowTripleDES bool
+
+	// AllowPlaintextBody accepts a message whose Body carries no encrypted
+	// data and returns it unchanged. If false, such a message gets
+	// ErrNotEncrypted, so that a receiver that stops encrypting, or an
+	// attacker who strips the encryption, is noticed.
+	AllowPlaintextBody bool
+
+	// DisableTrialDecryption refuses messages whose EncryptedKey carries no
+	// key reference with ErrNoMatchingKey. If false, such a key is tried
+	// with each key of the ring, current first, OAEP only, within
+	// MaxKeyOperations.
+	DisableTrialDecryption bool
+
+	// Actor is the SOAP 1.1 actor or SOAP 1.2 role of the Security header
+	// to process. If empty, the header with no actor (the ultimate
+	// receiver). Security headers for other actors are left in place.
+	Actor string
+
+	// MaxMessageBytes bounds the size of a message. If zero, 64 MiB.
+	MaxMessageBytes int64
+
+	// MaxDepth bounds element nesting, in the message and in decrypted
+	// content once it is in place. If zero, 100.
+	MaxDepth int
+
+	// MaxElements bounds the number of elements in the message and its
+	// decrypted content together. If zero, 1,000,000.
+	MaxElements int
+
+	// MaxAttributes bounds the attributes (namespace declarations
+	// included) of one element. If zero, 64.
+	MaxAttributes int
+
+	// MaxNamespaces bounds the namespace declarations in the message and
+	// its decrypted content together. If zero, 1,000.
+	MaxNamespaces int
+
+	// MaxAttributeBytes bounds the length of one attribute value. If zero,
+	// 4 KiB.
+	MaxAttributeBytes int
+
+	// MaxEncryptedKeys bounds the EncryptedKey elements of a message. If
+	// zero, 100.
+	MaxEncryptedKeys int
+
+	// MaxEncryptedData bounds the EncryptedData elements of a message. If
+	// zero, 200.
+	MaxEncryptedData int
+
+	// MaxKeyOperations bounds the private-key operations spent on one
+	// message, trial decryption included. If zero, 4.
+	MaxKeyOperations int
+
+	// MaxOAEPParamsBytes bounds the OAEPparams of a key transport
+	// algorithm. If zero, 256.
+	MaxOAEPParamsBytes int
+
+	// Rand is the source of randomness for implicit rejection and for
+	// blinding in the private-key operation. If nil, crypto/rand.Reader.
+	Rand io.Reader
+}
+
+// Default limits of a zero Policy.
+const (
+	defaultMaxMessageBytes    = 64 << 20
+	defaultMaxDepth           = 100
+	defaultMaxElements        = 1_000_000
+	defaultMaxAttributes      = 64
+	defaultMaxNamespaces      = 1_000
+	defaultMaxAttributeBytes  = 4 << 10
+	defaultMaxEncryptedKeys   = 100
+	defaultMaxEncryptedData   = 200
+	defaultMaxKeyOperations   = 4
+	defaultMaxOAEPParamsBytes = 256
+	maxTrialKeys              = 8
+	maxNameBytes              = 1 << 10
+)
+
+func orInt(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+func (p *Policy) maxMessageBytes() int64 {
+	if p.MaxMessageBytes > 0 {
+		return p.MaxMessageBytes
+	}
+	return defaultMaxMessageBytes
+}
+
+func (p *Policy) rand() io.Reader {
+	if p.Rand != nil {
+		return p.Rand
+	}
+	return rand.Reader
+}
+
+// compiled is a validated Policy in the form the decryptor uses.
+type compiled struct {
+	keyTransports   map[string]bool
+	dataEncryptions map[string]bool
+	limits          soap.Limits
+	encLimits       xmlenc.Limits
+	maxEK, maxED    int
+	maxOps          int
+	maxBytes        int64
+	trial           bool
+	plaintextBody   bool
+	actor           string
+	rand            io.Reader
+}
+
+// compile validates p. Unknown algorithms and weak algorithms listed
+// without their Allow flag are errors, never silently dropped.
+func (p *Policy) compile() (*compiled, error) {
+	c := &compiled{
+		keyTransports:   make(map[string]bool),
+		dataEncryptions: make(map[string]bool),
+		limits: soap.Limits{
+			MaxDepth:      orInt(p.MaxDepth, defaultMaxDepth),
+			MaxElements:   orInt(p.MaxElements, defaultMaxElements),
+			MaxAttributes: orInt(p.MaxAttributes, defaultMaxAttributes),
+			MaxNamespaces: orInt(p.MaxNamespaces, defaultMaxNamespaces),
+			MaxAttrValue:  orInt(p.MaxAttributeBytes, defaultMaxAttributeBytes),
+			MaxNameBytes:  maxNameBytes,
+		},
+		encLimits: xmlenc.Limits{
+			MaxOAEPParams: orInt(p.MaxOAEPParamsBytes, defaultMaxOAEPParamsBytes),
+			MaxReferences: orInt(p.MaxEncryptedData, defaultMaxEncryptedData),
+		},
+		maxEK:         orInt(p.MaxEncryptedKeys, defaultMaxEncryptedKeys),
+		maxED:         orInt(p.MaxEncryptedData, defaultMaxEncryptedData),
+		maxOps:        orInt(p.MaxKeyOperations, defaultMaxKeyOperations),
+		maxBytes:      p.maxMessageBytes(),
+		trial:         !p.DisableTrialDecryption,
+		plaintextBody: p.AllowPlaintextBody,
+		actor:         p.Actor,
+		rand:          p.rand(),
+	}
+	kts := p.KeyTransports
+	if kts == nil {
+		kts = DefaultKeyTransports()
+		if p.AllowRSA15 {
+			kts = append(kts, RSA15)
+		}
+	}
+	for _, kt := range kts {
+		switch kt {
+		case RSAOAEPMGF1P, RSAOAEP:
+		case RSA15:
+			if !p.AllowRSA15 {
+				return nil, fmt.Errorf("%w: KeyTransports lists %s without AllowRSA15", ErrInvalidPolicy, kt)
+			}
+		default:
+			return nil, fmt.Errorf("%w: unknown key transport %q", ErrInvalidPolicy, string(kt))
+		}
+		c.keyTransports[string(kt)] = true
+	}
+	des := p.DataEncryptions
+	if des == nil {
+		des = DefaultDataEncryptions()
+		if p.AllowTripleDES {
+			des = append(des, TripleDESCBC)
+		}
+	}
+	for _, de := range des {
+		if _, ok := xmlenc.LookupCipher(string(de)); !ok {
+			return nil, fmt.Errorf("%w: unknown data encryption %q", ErrInvalidPolicy, string(de))
+		}
+		if de == TripleDESCBC && !p.AllowTripleDES {
+			return nil, fmt.Errorf("%w: DataEncryptions lists %s without AllowTripleDES", ErrInvalidPolicy, de)
+		}
+		c.dataEncryptions[string(de)] = true
+	}
+	for _, n := range []struct {
+		name string
+		v    int64
+	}{
+		{"MaxMessageBytes", p.MaxMessageBytes}, {"MaxDepth", int64(p.MaxDepth)},
+		{"MaxElements", int64(p.MaxElements)}, {"MaxAttributes", int64(p.MaxAttributes)},
+		{"MaxNamespaces", int64(p.MaxNamespaces)}, {"MaxAttributeBytes", int64(p.MaxAttributeBytes)},
+		{"MaxEncryptedKeys", int64(p.MaxEncryptedKeys)}, {"MaxEncryptedData", int64(p.MaxEncryptedData)},
+		{"MaxKeyOperations", int64(p.MaxKeyOperations)}, {"MaxOAEPParamsBytes", int64(p.MaxOAEPParamsBytes)},
+	} {
+		if n.v < 0 {
+			return nil, fmt.Errorf("%w: %s is negative", ErrInvalidPolicy, n.name)
+		}
+	}
+	return c, nil
+}

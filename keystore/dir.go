@@ -1,0 +1,154 @@
+package keystore
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// lockName is the lock file of a directory store. It is created empty and
+// never written.
+const lockName = ".lock"
+
+// DirBackend keeps a store in a directory of the local file system: one
+// file per blob, written with a temporary file, fsync, rename and a
+// directory fsync; the writer lock is an flock(2) on a lock file in the
+// directory. Files are created with mode 0600, the directory with 0700.
+//
+// A DirBackend is safe for concurrent use, also by several processes.
+type DirBackend struct {
+	dir string
+}
+
+// Dir returns the backend for the store in the directory path. It does not
+// touch the file system.
+func Dir(path string) *DirBackend {
+	return &DirBackend{dir: filepath.Clean(path)}
+}
+
+// Path returns the directory.
+func (d *DirBackend) Path() string { return d.dir }
+
+// Init creates the directory with mode 0700, and syncs its parent. An
+// existing directory is kept as it is.
+func (d *DirBackend) Init(ctx context.Context) error {
+	err := os.Mkdir(d.dir, dirPerm)
+	if os.IsExist(err) {
+		fi, serr := os.Stat(d.dir)
+		if serr != nil {
+			return fmt.Errorf("keystore: %w", serr)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("keystore: %s is not a directory", d.dir)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("keystore: %w", err)
+	}
+	return syncDir(filepath.Dir(d.dir))
+}
+
+// Lock takes an exclusive flock(2) on the directory's lock file, creating
+// the file if needed, and removes temporary files that a writer which
+// crashed left behind. If ctx is done while it waits, Lock returns ctx's
+// error; the lock is then released as soon as it would have been taken.
+func (d *DirBackend) Lock(ctx context.Context) (func() error, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(d.dir, lockName), os.O_RDWR|os.O_CREATE, filePerm)
+	if err != nil {
+		return nil, fmt.Errorf("keystore: lock: %w", err)
+	}
+	if err := lockFile(ctx, f); err != nil {
+		return nil, err
+	}
+	unlock := func() error {
+		// Closing the last descriptor of the open file releases the lock.
+		return f.Close()
+	}
+	if err := d.removeTemps(); err != nil {
+		unlock()
+		return nil, err
+	}
+	return unlock, nil
+}
+
+func (d *DirBackend) removeTemps() error {
+	ents, err := os.ReadDir(d.dir)
+	if err != nil {
+		return fmt.Errorf("keystore: %w", err)
+	}
+	removed := false
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), tempPrefix) {
+			if err := os.Remove(filepath.Join(d.dir, e.Name())); err != nil && !os.IsNotExist(err) {
+				return fmt.Errorf("keystore: remove stale temporary file: %w", err)
+			}
+			removed = true
+		}
+	}
+	if removed {
+		return syncDir(d.dir)
+	}
+	return nil
+}
+
+func (d *DirBackend) path(name string) (string, error) {
+	if !validBlobName(name) && name != manifestName {
+		return "", fmt.Errorf("keystore: invalid blob name %s", quoteName(name))
+	}
+	return filepath.Join(d.dir, name), nil
+}
+
+// Read returns the content of the file name. It does not lock.
+func (d *DirBackend) Read(ctx context.Context, name string) ([]byte, error) {
+	p, err := d.path(name)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("keystore: %w", err)
+	}
+	return b, nil
+}
+
+// Write replaces the file name atomically and durably.
+func (d *DirBackend) Write(ctx context.Context, name string, data []byte) error {
+	if _, err := d.path(name); err != nil {
+		return err
+	}
+	return writeFileAtomic(d.dir, name, data)
+}
+
+// Remove deletes the file name durably.
+func (d *DirBackend) Remove(ctx context.Context, name string) error {
+	if _, err := d.path(name); err != nil {
+		return err
+	}
+	return removeFileDurable(d.dir, name)
+}
+
+// List returns the names of the store's files, without the lock file and
+// temporary files.
+func (d *DirBackend) List(ctx context.Context) ([]string, error) {
+	ents, err := os.ReadDir(d.dir)
+	if err != nil {
+		return nil, fmt.Errorf("keystore: %w", err)
+	}
+	var names []string
+	for _, e := range ents {
+		n := e.Name()
+		if e.Type().IsRegular() && (n == manifestName || validBlobName(n)) {
+			names = append(names, n)
+		}
+	}
+	return names, nil
+}
+
+// Locate returns the file path of name.
+func (d *DirBackend) Locate(name string) string { return filepath.Join(d.dir, name) }

@@ -1,0 +1,118 @@
+// Package keystore keeps the keys that decrypt WS-Security responses on
+// disk, with their ring state, and hands a [wssec.KeyRing] built from them
+// to the decryptor.
+//
+// A store is a directory ([Dir]): one PKCS#12 file per key entry, all
+// encrypted with one password, and a JSON manifest that holds the ring
+// state — which entry is current, which are retained and until when, which
+// are pending — together with creation times, certificate fingerprints,
+// labels, and named state blobs that callers (the rollover package) keep
+// beside the keys. Every change is a transaction ([Store.Update]) that is
+// written atomically and durably; a crash at any moment leaves the old or
+// the new state.
+//
+// The package imports keys from PKCS#12 files ([ParsePKCS12]) and PEM
+// ([ParsePEM]), generates keys with self-signed certificates and
+// certificate requests ([Generate], [Store.Generate],
+// [Store.CertificateRequest]), and exports certificates
+// ([Store.ExportCertificate]) and whole entries ([Store.ExportPKCS12]). It
+// knows the rules of the key ring (one current key; a retained key is
+// removed only after its expiry) but not the renewal procedure, which is
+// the rollover package's.
+//
+// The happy path:
+//
+//	store, err := keystore.Open(ctx, keystore.Dir("/var/lib/app/keys"),
+//		keystore.PasswordEnv("APP_KEYSTORE_PASSWORD"), keystore.Options{})
+//	if err != nil { ... }
+//	ring, err := store.KeyRing()
+//	if err != nil { ... }
+//	dec := &wssec.Decryptor{Keys: ring}
+//
+// # Entries
+//
+// Each entry has an alias (ASCII letters, digits, '.', '_', '-'; up to 64
+// characters, starting with a letter or digit) and a [Status]:
+//
+//   - pending: stored, not in the ring — a new key, perhaps waiting for its
+//     CA-signed certificate ([Tx.SetCertificate]). Its certificate cannot
+//     be exported for a receiver.
+//   - current: the one key receivers are told to encrypt to ([Tx.Rotate]).
+//   - retained: in the ring to decrypt what receivers still encrypt to it,
+//     with an expiry set once every receiver has switched
+//     ([Tx.SetExpiry]); removal before the expiry, or while there is none,
+//     is refused with a [*wssec.RetentionError].
+//
+// # On-disk format
+//
+// The directory holds, all with mode 0600 in a directory of mode 0700:
+//
+//	manifest.json       the ring state (below)
+//	ALIAS.GEN.p12       one PKCS#12 file per entry, written in generation GEN
+//	.lock               the writer lock (flock), empty
+//	.tmp-*              files being written; removed by the next writer
+//
+// The manifest is a JSON object:
+//
+//	{
+//	  "version": 1,                       // format version
+//	  "generation": 7,                    // grows by one per committed change
+//	  "updated": "2026-01-02T03:04:05Z",
+//	  "entries": [{
+//	    "alias": "tenant-2026",
+//	    "status": "current",              // "pending", "current" or "retained"
+//	    "created": "2026-01-02T03:04:05Z",
+//	    "expires": "2026-06-01T00:00:00Z",// retained keys only; absent: no expiry yet
+//	    "location": "blob:tenant-2026.7.p12",
+//	    "sha256": "…", "sha1": "…",       // certificate fingerprints, lower-case hex
+//	    "certificate": "MII…",            // base64 DER
+//	    "chain": ["MII…"],                // optional, base64 DER
+//	    "labels": {"ticket": "OPS-1"}     // optional
+//	  }],
+//	  "state": {"rollover": {…}}          // optional: callers' JSON blobs by name
+//	}
+//
+// The location names where the key lives; "blob:" is a file of the store.
+// Other schemes (a PKCS#11 token URI) may follow, so readers must not
+// assume a file. A new generation writes a key to a new file name, so a
+// file named by a committed manifest is never overwritten.
+//
+// The PKCS#12 files are written with go-pkcs12's modern encoder (PBES2
+// with AES-256-CBC and PBKDF2-HMAC-SHA-256, HMAC-SHA-256 MAC) and can be
+// opened with openssl pkcs12 or keytool and the store's password.
+//
+// # Security
+//
+// The password has no default: it comes from a value, an environment
+// variable or a file ([PasswordSource]), and is never printed or put into
+// an error. The PKCS#12 key derivation uses 2048 iterations, which does
+// not stop guessing a weak password: use a random one, such as the output
+// of openssl rand -hex 16, and keep the directory's permissions. The
+// store refuses RSA keys under 2048 bits. Imports bound the input size
+// (1 MiB) and the key-derivation work a file may ask for.
+//
+// A receiver must not be told to encrypt to a key before the key is in the
+// ring: [Store.ExportCertificate] refuses pending entries.
+//
+// # Concurrency
+//
+// A [Store] is safe for concurrent use. Several Stores, in one process or
+// several, may share a directory: a writer holds an exclusive flock(2) on
+// the lock file for the duration of [Store.Update]; readers ([Open],
+// [Store.Reload] and the accessors) never lock and never wait. The key
+// ring is one [wssec.KeyRing] per Store, changed in place (see
+// [Store.KeyRing]), so decryption never waits for a change either.
+//
+// # Crash safety
+//
+// Files are written to a temporary file, synced, renamed into place, and
+// the directory is synced. A commit writes the new key files first and
+// the manifest last, and removes files that no manifest names only after
+// that; so every manifest on disk names only existing files. The package's
+// tests kill a writing child process with SIGKILL at random moments and
+// check, after each kill, that the store opens and holds exactly the state
+// before or after the interrupted change. go test runs 20 kills; set
+// WSRENEW_CRASH=full for 250, or WSRENEW_CRASH to a number of kills:
+//
+//	WSRENEW_CRASH=full go test -run TestStore_crash ./keystore/
+package keystore

@@ -1,0 +1,144 @@
+package keystore
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/wsrenew/wsrenew/wssec"
+)
+
+// CertificateExport is a certificate in the forms a partner's
+// administrator asks for.
+type CertificateExport struct {
+	// Alias is the entry the certificate belongs to.
+	Alias string
+	// DER is the certificate's DER encoding (a .cer or .der file).
+	DER []byte
+	// PEM is the certificate as one "CERTIFICATE" PEM block (a .pem or
+	// .crt file).
+	PEM []byte
+	// SHA1 and SHA256 are the fingerprints of DER as upper-case hex pairs
+	// separated by colons, as openssl x509 -fingerprint and keytool print
+	// them.
+	SHA1   string
+	SHA256 string
+	// Subject is the certificate's subject in RFC 2253 form.
+	Subject string
+	// NotAfter is the end of the certificate's validity.
+	NotAfter time.Time
+}
+
+func exportCertificate(alias string, cert *x509.Certificate) *CertificateExport {
+	s1 := sha1.Sum(cert.Raw)
+	return &CertificateExport{
+		Alias:    alias,
+		DER:      append([]byte(nil), cert.Raw...),
+		PEM:      encodeCertificatePEM(cert),
+		SHA1:     colonHex(s1[:]),
+		SHA256:   wssec.FingerprintOf(cert).String(),
+		Subject:  cert.Subject.String(),
+		NotAfter: cert.NotAfter,
+	}
+}
+
+func colonHex(b []byte) string {
+	var sb strings.Builder
+	for i, c := range b {
+		if i > 0 {
+			sb.WriteByte(':')
+		}
+		fmt.Fprintf(&sb, "%02X", c)
+	}
+	return sb.String()
+}
+
+// ExportCertificate returns the certificate of the entry alias for a
+// receiver. Only keys in the key ring (current or retained) can be
+// exported: a receiver must never be told to encrypt to a key that cannot
+// decrypt yet. It returns an [*EntryError] with [ErrUnknownAlias] and a
+// [*StatusError] for a pending entry.
+func (s *Store) ExportCertificate(alias string) (*CertificateExport, error) {
+	e, err := s.Entry(alias)
+	if err != nil {
+		return nil, err
+	}
+	if !e.Status.inRing() {
+		return nil, &StatusError{Alias: alias, Status: e.Status, Op: "ExportCertificate"}
+	}
+	return exportCertificate(alias, e.Certificate), nil
+}
+
+// ExportPKCS12 returns the entry alias — key, certificate and chain — as a
+// PKCS#12 file encrypted with password, written with go-pkcs12's modern
+// encoder (PBES2, AES-256-CBC, PBKDF2-HMAC-SHA-256; HMAC-SHA-256 MAC),
+// which OpenSSL 1.1.1+, Java 12+ and Windows Server 2019+ read. It uses the
+// store's Rand.
+//
+// ExportPKCS12 returns [ErrNoPassword] for an empty password, an
+// [*EntryError] with [ErrUnknownAlias], and [ErrUnsupportedKey] if the
+// key cannot be written to a file.
+func (s *Store) ExportPKCS12(alias, password string) ([]byte, error) {
+	if password == "" {
+		return nil, fmt.Errorf("%w: empty export password", ErrNoPassword)
+	}
+	_, c, err := s.state.Load().entryKey(alias)
+	if err != nil {
+		return nil, err
+	}
+	return encodePKCS12(c, password, s.opts.rand())
+}
+
+// CertificateRequest returns a PEM certificate signing request for the key
+// of the entry alias, with the subject of its certificate; see
+// [CreateCertificateRequest]. It returns an [*EntryError] with
+// [ErrUnknownAlias].
+func (s *Store) CertificateRequest(alias string) ([]byte, error) {
+	_, c, err := s.state.Load().entryKey(alias)
+	if err != nil {
+		return nil, err
+	}
+	return CreateCertificateRequest(c)
+}
+
+// Add stores c under alias as a pending entry; see [Tx.Add] for the
+// details and errors, and [Store.Update] for the commit.
+func (s *Store) Add(ctx context.Context, alias string, c *Credential, labels map[string]string) (Entry, error) {
+	err := s.Update(ctx, func(tx *Tx) error { return tx.Add(alias, c, labels) })
+	if err != nil {
+		return Entry{}, err
+	}
+	return s.Entry(alias)
+}
+
+// Generate creates a key pair with a self-signed certificate ([Generate])
+// and stores it under alias as a pending entry. Nil opts.Now and opts.Rand
+// default to the store's. The key is generated before the writer lock is
+// taken. Send [Store.CertificateRequest] to a CA to have the key signed,
+// or rotate the self-signed key into the ring as it is.
+//
+// Generate returns the errors of [Generate] and [Store.Add]; it checks the
+// alias before generating.
+func (s *Store) Generate(ctx context.Context, alias string, subject pkix.Name, opts GenerateOptions) (Entry, error) {
+	if err := checkAlias(alias); err != nil {
+		return Entry{}, err
+	}
+	if _, err := s.Entry(alias); err == nil {
+		return Entry{}, &EntryError{Alias: alias, Err: ErrDuplicateAlias}
+	}
+	if opts.Now == nil {
+		opts.Now = s.opts.Now
+	}
+	if opts.Rand == nil {
+		opts.Rand = s.opts.Rand
+	}
+	c, err := Generate(subject, opts)
+	if err != nil {
+		return Entry{}, err
+	}
+	return s.Add(ctx, alias, c, nil)
+}

@@ -1,0 +1,38 @@
+package keystore
+
+import (
+	"crypto/rand"
+	"io"
+	"time"
+)
+
+// Options configures a [Store]. The zero value is the default. A Store
+// copies its Options when it is opened; changing them afterwards has no
+// effect.
+type Options struct {
+	// Now is the clock for creation times, for the retention check when a
+	// retained key is removed, and for the key ring's usage times. If nil,
+	// time.Now.
+	Now func() time.Time
+
+	// Rand is the source of the randomness the store draws itself: salts
+	// and IVs of the PKCS#12 files it writes, and serial numbers of the
+	// certificates it generates. If nil, crypto/rand.Reader. Key
+	// generation always uses the operating system's generator, whatever
+	// Rand is.
+	Rand io.Reader
+}
+
+func (o *Options) now() time.Time {
+	if o.Now == nil {
+		return time.Now()
+	}
+	return o.Now()
+}
+
+func (o *Options) rand() io.Reader {
+	if o.Rand == nil {
+		return rand.Reader
+	}
+	return o.Rand
+}

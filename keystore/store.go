@@ -1,0 +1,317 @@
+package keystore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/wsrenew/wsrenew/wssec"
+)
+
+// maxReadAttempts bounds how often a reader re-reads the manifest when a
+// writer removed a file between the reader's reads of the manifest and
+// of the file.
+const maxReadAttempts = 5
+
+// Store is a persistent key store: the keys that decrypt responses, their
+// ring state (current, retained until, pending), and opaque state blobs
+// of the caller, kept by a [Backend] such as a directory ([Dir]).
+//
+// A Store is safe for concurrent use, and several Stores, in one process
+// or several, may use the same backend: writers ([Store.Update] and the
+// methods built on it) take the backend's lock, readers never wait. Each
+// Store holds the state it last read or wrote; [Store.Reload] picks up
+// changes made through other Stores.
+type Store struct {
+	b        Backend
+	password string
+	opts     Options
+
+	// mu serializes publishing a state and changing the ring to match it.
+	// It is never held across I/O.
+	mu    sync.Mutex
+	state atomic.Pointer[storeState]
+	ring  atomic.Pointer[wssec.KeyRing]
+}
+
+// storeState is one committed manifest with every entry's key. It is
+// immutable once published.
+type storeState struct {
+	m    *manifest
+	keys map[string]*Credential // by Entry.Location
+}
+
+// Open opens the existing key store in b, reads its manifest and decrypts
+// every entry with the password from password, so that a wrong password
+// or a damaged store shows at once. It does not take the writer lock.
+//
+// Open returns [ErrNoPassword], [ErrNotExist], [ErrCorruptManifest] (a
+// [*ManifestError]), or an [*EntryError] with [ErrMissingFile],
+// [ErrWrongPassword] or [ErrCorruptEntry]; [ErrInvalidOptions] if b is
+// nil; and I/O errors of the backend. It uses opts.Now for the key ring
+// and later changes.
+func Open(ctx context.Context, b Backend, password PasswordSource, opts Options) (*Store, error) {
+	s, err := newStore(b, password, opts)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.publish(st); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Create creates an empty key store in b (for [Dir], the directory, with
+// mode 0700, if it does not exist) and returns it. The first key added
+// fixes the store's password: every entry is encrypted with it, and
+// [Open] and [Store.Update] refuse any other.
+//
+// Create returns [ErrNoPassword], [ErrExist] if b already holds a store
+// or files that look like one, [ErrInvalidOptions] if b is nil, and I/O
+// errors of the backend. It takes the writer lock and uses opts.Now for
+// the manifest's time.
+func Create(ctx context.Context, b Backend, password PasswordSource, opts Options) (*Store, error) {
+	s, err := newStore(b, password, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Init(ctx); err != nil {
+		return nil, err
+	}
+	unlock, err := b.Lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	names, err := b.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(names) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrExist, b.Locate(manifestName))
+	}
+	m := &manifest{generation: 1, updated: normTime(s.opts.now())}
+	data, err := marshalManifest(m)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Write(ctx, manifestName, data); err != nil {
+		return nil, err
+	}
+	if err := s.publish(&storeState{m: m, keys: map[string]*Credential{}}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func newStore(b Backend, password PasswordSource, opts Options) (*Store, error) {
+	if b == nil {
+		return nil, fmt.Errorf("%w: nil Backend", ErrInvalidOptions)
+	}
+	pw, err := password.password()
+	if err != nil {
+		return nil, err
+	}
+	return &Store{b: b, password: pw, opts: opts}, nil
+}
+
+// read reads the manifest and every entry's key, reusing keys of the
+// published state. If a file the manifest names is missing because a
+// writer replaced the manifest meanwhile, it starts over.
+func (s *Store) read(ctx context.Context) (*storeState, error) {
+	for attempt := 1; ; attempt++ {
+		m, err := s.readManifest(ctx)
+		if err != nil {
+			return nil, err
+		}
+		st, err := s.loadKeys(ctx, m)
+		if err == nil {
+			return st, nil
+		}
+		if !errors.Is(err, ErrMissingFile) || attempt == maxReadAttempts {
+			return nil, err
+		}
+		again, merr := s.readManifest(ctx)
+		if merr != nil {
+			return nil, merr
+		}
+		if again.generation == m.generation {
+			return nil, err
+		}
+	}
+}
+
+func (s *Store) readManifest(ctx context.Context) (*manifest, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	data, err := s.b.Read(ctx, manifestName)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s: %w", ErrNotExist, s.b.Locate(manifestName), err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return parseManifest(data, s.b.Locate(manifestName))
+}
+
+// loadKeys decrypts the key of every entry of m.
+func (s *Store) loadKeys(ctx context.Context, m *manifest) (*storeState, error) {
+	prev := s.state.Load()
+	st := &storeState{m: m, keys: make(map[string]*Credential, len(m.entries))}
+	for _, e := range m.entries {
+		if prev != nil {
+			if c, ok := prev.keys[e.Location]; ok && c.Certificate.Equal(e.Certificate) {
+				st.keys[e.Location] = c
+				continue
+			}
+		}
+		c, err := s.loadKey(ctx, e)
+		if err != nil {
+			return nil, err
+		}
+		st.keys[e.Location] = c
+	}
+	return st, nil
+}
+
+func (s *Store) loadKey(ctx context.Context, e Entry) (*Credential, error) {
+	name, _ := blobOfLocation(e.Location) // checked by parseManifest
+	fail := func(sentinel, cause error) (*Credential, error) {
+		return nil, &EntryError{Alias: e.Alias, Location: s.b.Locate(name), Err: sentinel, Cause: cause}
+	}
+	data, err := s.b.Read(ctx, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fail(ErrMissingFile, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, err := ParsePKCS12(data, s.password)
+	if errors.Is(err, ErrWrongPassword) {
+		return fail(ErrWrongPassword, nil)
+	}
+	if err != nil {
+		return fail(ErrCorruptEntry, err)
+	}
+	if !c.Certificate.Equal(e.Certificate) {
+		return fail(ErrCorruptEntry, errors.New("certificate differs from the manifest"))
+	}
+	c.Chain = e.Chain
+	return c, nil
+}
+
+// publish makes st the store's state and brings the key ring in line
+// with it, unless the store already holds the same or a newer
+// generation.
+func (s *Store) publish(st *storeState) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur := s.state.Load(); cur != nil && st.m.generation <= cur.m.generation {
+		return nil
+	}
+	if err := s.syncRing(st); err != nil {
+		return err
+	}
+	s.state.Store(st)
+	return nil
+}
+
+// Reload reads the manifest and, if another Store changed it, loads the
+// new keys and updates the key ring to match; see [Store.KeyRing]. It
+// reports whether the state changed. It never waits for the writer lock.
+//
+// Reload returns the errors of [Open] except [ErrNoPassword], and
+// [ErrNoCurrentKey] if the manifest has no current key while the ring
+// has one. It is safe for concurrent use.
+func (s *Store) Reload(ctx context.Context) (bool, error) {
+	before := s.state.Load().m.generation
+	st, err := s.read(ctx)
+	if err != nil {
+		return false, err
+	}
+	if err := s.publish(st); err != nil {
+		return false, err
+	}
+	return s.state.Load().m.generation != before, nil
+}
+
+// Generation returns the generation of the state the store holds: a
+// number that grows by one with every committed change.
+func (s *Store) Generation() uint64 { return s.state.Load().m.generation }
+
+// Entries returns every entry of the store, in the order they were added.
+// The slice and maps are fresh; the certificates are shared and must not
+// be modified.
+func (s *Store) Entries() []Entry {
+	return entriesOf(s.state.Load().m)
+}
+
+func entriesOf(m *manifest) []Entry {
+	out := make([]Entry, len(m.entries))
+	for i, e := range m.entries {
+		out[i] = e.clone()
+	}
+	return out
+}
+
+// Entry returns the entry with the alias, or an [*EntryError] with
+// [ErrUnknownAlias].
+func (s *Store) Entry(alias string) (Entry, error) {
+	m := s.state.Load().m
+	i := m.find(alias)
+	if i < 0 {
+		return Entry{}, &EntryError{Alias: alias, Err: ErrUnknownAlias}
+	}
+	return m.entries[i].clone(), nil
+}
+
+// ReadState returns the state blob name as the last [Tx.SetState] stored
+// it (JSON, possibly with other white space). It returns [ErrInvalidName]
+// or [ErrStateNotFound].
+func (s *Store) ReadState(name string) ([]byte, error) {
+	return readState(s.state.Load().m, name)
+}
+
+func readState(m *manifest, name string) ([]byte, error) {
+	if !validName(name) {
+		return nil, fmt.Errorf("%w: state %s", ErrInvalidName, quoteName(name))
+	}
+	v, ok := m.state[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrStateNotFound, quoteName(name))
+	}
+	return slices.Clone([]byte(v)), nil
+}
+
+// KeyRing returns the key ring that holds the store's current and retained
+// keys, for a [wssec.Decryptor]. The store returns the same ring on every
+// call and keeps it in line with every change it commits or reloads, so a
+// Decryptor built once follows rotations without a restart. Pending keys
+// are never in the ring.
+//
+// KeyRing returns [ErrNoCurrentKey] while the store has no current key.
+func (s *Store) KeyRing() (*wssec.KeyRing, error) {
+	if r := s.ring.Load(); r != nil {
+		return r, nil
+	}
+	return nil, fmt.Errorf("%w: rotate a key into the store first", ErrNoCurrentKey)
+}
+
+// entryKey returns an entry and its key from st.
+func (st *storeState) entryKey(alias string) (Entry, *Credential, error) {
+	i := st.m.find(alias)
+	if i < 0 {
+		return Entry{}, nil, &EntryError{Alias: alias, Err: ErrUnknownAlias}
+	}
+	e := st.m.entries[i]
+	return e, st.keys[e.Location], nil
+}

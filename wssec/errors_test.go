@@ -11,12 +11,17 @@ import (
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
+// cipherValue returns the first CipherValue of an element named owner
+// (EncryptedKey or EncryptedData).
+func cipherValue(doc *etree.Document, owner string) *etree.Element {
+	return doc.FindElement("//" + owner + "/CipherData/CipherValue")
+}
+
 // flip returns a function that flips one bit of the decoded content of the
-// n-th CipherValue (0: the EncryptedKey's in the default layout) at byte
-// position pos (negative: from the end).
-func flip(n, pos int) func(doc *etree.Document) {
+// owner's CipherValue at byte position pos (negative: from the end).
+func flip(owner string, pos int) func(doc *etree.Document) {
 	return func(doc *etree.Document) {
-		cv := doc.FindElements("//CipherValue")[n]
+		cv := cipherValue(doc, owner)
 		b, _ := base64.StdEncoding.DecodeString(cv.Text())
 		if pos < 0 {
 			pos += len(b)
@@ -32,13 +37,15 @@ func TestDecrypt_tampered(t *testing.T) {
 	t.Parallel()
 	msg := readTestdata(t, "response11.xml")
 	type position struct {
-		name   string
-		cv, at int
+		name  string
+		owner string
+		at    int
 	}
-	keyPositions := []position{{"key/first", 0, 0}, {"key/middle", 0, 100}, {"key/last", 0, -1}}
+	const ek, ed = "EncryptedKey", "EncryptedData"
+	keyPositions := []position{{"key/first", ek, 0}, {"key/middle", ek, 100}, {"key/last", ek, -1}}
 	cases := map[wssec.DataEncryption][]position{
-		wssec.AES128GCM: {{"iv", 1, 0}, {"body", 1, 20}, {"tag/first", 1, -16}, {"tag/last", 1, -1}},
-		wssec.AES256CBC: {{"iv", 1, 0}, {"first-block", 1, 16}, {"second-last-block", 1, -17}, {"pad-length", 1, -1}},
+		wssec.AES128GCM: {{"iv", ed, 0}, {"body", ed, 20}, {"tag/first", ed, -16}, {"tag/last", ed, -1}},
+		wssec.AES256CBC: {{"iv", ed, 0}, {"first-block", ed, 16}, {"second-last-block", ed, -17}, {"pad-length", ed, -1}},
 	}
 	var texts = make(map[string]bool)
 	for _, kt := range []wssec.KeyTransport{wssec.RSAOAEPMGF1P, wssec.RSA15} {
@@ -46,7 +53,7 @@ func TestDecrypt_tampered(t *testing.T) {
 			for _, p := range append(positions, keyPositions...) {
 				e := &wssec.Encryptor{Certificate: oldID.Certificate, KeyTransport: kt, DataEncryption: de}
 				out := encrypt(t, e, msg)
-				bad := edit(t, out, flip(p.cv, p.at))
+				bad := edit(t, out, flip(p.owner, p.at))
 				d := &wssec.Decryptor{Keys: twoKeyRing(t), Policy: permissive}
 				_, err := d.Decrypt(bad)
 				if err != wssec.ErrDecryptionFailed { //nolint:errorlint // the identical value is the property under test
@@ -77,7 +84,6 @@ func TestDecrypt_errors(t *testing.T) {
 		return encrypt(t, &e, readTestdata(t, "response12.xml"))
 	}
 	cbc := base(wssec.Encryptor{DataEncryption: wssec.AES128CBC})
-	cvText := func(doc *etree.Document, n int) *etree.Element { return doc.FindElements("//CipherValue")[n] }
 	deep := strings.Repeat("<x>", 150) + strings.Repeat("</x>", 150)
 
 	tests := []struct {
@@ -111,10 +117,10 @@ func TestDecrypt_errors(t *testing.T) {
 		{"too many namespaces", def, wssec.Policy{MaxNamespaces: 5}, wssec.ErrLimitExceeded},
 		{"too many encrypted data", two(wssec.Encryptor{EncryptElement: true}), wssec.Policy{MaxEncryptedData: 1}, wssec.ErrLimitExceeded},
 		{"too many key operations", two(wssec.Encryptor{EncryptElement: true, EmbedEncryptedKey: true}), wssec.Policy{MaxKeyOperations: 1}, wssec.ErrLimitExceeded},
-		{"invalid base64", edit(t, def, func(d *etree.Document) { cv := cvText(d, 1); cv.SetText(cv.Text()[:len(cv.Text())-3]) }), wssec.Policy{}, wssec.ErrMalformed},
-		{"truncated ciphertext", edit(t, def, func(d *etree.Document) { cv := cvText(d, 1); cv.SetText(cv.Text()[:len(cv.Text())-8]) }), wssec.Policy{}, wssec.ErrDecryptionFailed},
-		{"truncated to nothing", edit(t, cbc, func(d *etree.Document) { cvText(d, 1).SetText("AAAA") }), wssec.Policy{}, wssec.ErrDecryptionFailed},
-		{"truncated key", edit(t, def, func(d *etree.Document) { cv := cvText(d, 0); cv.SetText(cv.Text()[:len(cv.Text())-4]) }), wssec.Policy{}, wssec.ErrDecryptionFailed},
+		{"invalid base64", edit(t, def, func(d *etree.Document) { cv := cipherValue(d, "EncryptedData"); cv.SetText(cv.Text()[:len(cv.Text())-3]) }), wssec.Policy{}, wssec.ErrMalformed},
+		{"truncated ciphertext", edit(t, def, func(d *etree.Document) { cv := cipherValue(d, "EncryptedData"); cv.SetText(cv.Text()[:len(cv.Text())-8]) }), wssec.Policy{}, wssec.ErrDecryptionFailed},
+		{"truncated to nothing", edit(t, cbc, func(d *etree.Document) { cipherValue(d, "EncryptedData").SetText("AAAA") }), wssec.Policy{}, wssec.ErrDecryptionFailed},
+		{"truncated key", edit(t, def, func(d *etree.Document) { cv := cipherValue(d, "EncryptedKey"); cv.SetText(cv.Text()[:len(cv.Text())-4]) }), wssec.Policy{}, wssec.ErrDecryptionFailed},
 		{"dangling reference", edit(t, def, func(d *etree.Document) { find(d, "DataReference").CreateAttr("URI", "#nowhere") }), wssec.Policy{}, wssec.ErrMalformed},
 		{"external reference", edit(t, def, func(d *etree.Document) { find(d, "DataReference").CreateAttr("URI", "http://example.com/x") }), wssec.Policy{}, wssec.ErrMalformed},
 		{"reference to body", edit(t, def, func(d *etree.Document) {

@@ -170,13 +170,26 @@ func qname(n xml.Name) string {
 	return n.Space + ":" + n.Local
 }
 
+// checkDecl accepts an XML declaration only if it declares no encoding
+// or UTF-8: the reader does no transcoding.
 func checkDecl(inst string) error {
-	i := strings.Index(inst, "encoding=")
+	i := strings.Index(inst, "encoding")
 	if i < 0 {
 		return nil
 	}
-	v := strings.Trim(strings.Fields(inst[i+len("encoding="):] + " ")[0], `"'?`)
-	if !strings.EqualFold(v, "utf-8") {
+	rest := strings.TrimLeft(inst[i+len("encoding"):], " \t\r\n")
+	if !strings.HasPrefix(rest, "=") {
+		return syntaxf("malformed XML declaration")
+	}
+	rest = strings.TrimLeft(rest[1:], " \t\r\n")
+	if rest == "" || (rest[0] != '"' && rest[0] != '\'') {
+		return syntaxf("malformed XML declaration")
+	}
+	end := strings.IndexByte(rest[1:], rest[0])
+	if end < 0 {
+		return syntaxf("malformed XML declaration")
+	}
+	if v := rest[1 : 1+end]; !strings.EqualFold(v, "utf-8") {
 		return syntaxf("encoding %q (only UTF-8 is accepted)", v)
 	}
 	return nil

@@ -53,11 +53,10 @@ func DecryptData(alg string, key, ciphertext []byte) ([]byte, error) {
 		}
 		return pt, nil
 	}
-	body := ciphertext[c.IVSize:]
-	if len(ciphertext) < c.IVSize+c.BlockSize || len(body)%c.BlockSize != 0 {
+	if len(ciphertext) < c.IVSize+c.BlockSize || (len(ciphertext)-c.IVSize)%c.BlockSize != 0 {
 		return nil, ErrData
 	}
-	iv := ciphertext[:c.IVSize]
+	iv, body := ciphertext[:c.IVSize], ciphertext[c.IVSize:]
 	cipher.NewCBCDecrypter(block, iv).CryptBlocks(body, body)
 	pad := int(body[len(body)-1])
 	if pad < 1 || pad > c.BlockSize {

@@ -1,0 +1,109 @@
+package soap
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+	lim := Limits{MaxDepth: 5, MaxElements: 10, MaxAttributes: 4, MaxNamespaces: 4, MaxAttrValue: 16, MaxNameBytes: 32}
+	tests := []struct {
+		name      string
+		in        string
+		wantErr   error
+		wantLimit string
+	}{
+		{"ok", `<?xml version="1.0" encoding="utf-8"?>` + "\n<a xmlns:p=\"urn:p\"><p:b x=\"1\"/><!-- c --></a>\n", nil, ""},
+		{"bom", "\xef\xbb\xbf<a/>", nil, ""},
+		{"empty", "", ErrSyntax, ""},
+		{"no root", "<!-- only -->", ErrSyntax, ""},
+		{"two roots", "<a/><b/>", ErrSyntax, ""},
+		{"text outside", "<a/>text", ErrSyntax, ""},
+		{"unclosed", "<a><b></a>", ErrSyntax, ""},
+		{"stray end", "<a></a></b>", ErrSyntax, ""},
+		{"doctype", `<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>`, ErrSyntax, ""},
+		{"unknown entity", `<a>&x;</a>`, ErrSyntax, ""},
+		{"pi", `<a><?php x?></a>`, ErrSyntax, ""},
+		{"late declaration", `<!-- c --><?xml version="1.0"?><a/>`, ErrSyntax, ""},
+		{"latin-1", `<?xml version="1.0" encoding="ISO-8859-1"?><a/>`, ErrSyntax, ""},
+		{"declaration without encoding value", `<?xml 0encoding=?><a/>`, ErrSyntax, ""},
+		{"declaration with unquoted encoding", `<?xml version="1.0" encoding=utf-8?><a/>`, ErrSyntax, ""},
+		{"declaration with single quotes", `<?xml version='1.0' encoding='UTF-8'?><a/>`, nil, ""},
+		{"unbound element prefix", `<p:a/>`, ErrSyntax, ""},
+		{"unbound attribute prefix", `<a p:x="1"/>`, ErrSyntax, ""},
+		{"undeclare prefix", `<a xmlns:p=""/>`, ErrSyntax, ""},
+		{"rebind xmlns", `<a xmlns:xmlns="urn:x"/>`, ErrSyntax, ""},
+		{"duplicate attribute", `<a x="1" x="2"/>`, ErrSyntax, ""},
+		{"duplicate expanded attribute", `<a xmlns:p="urn:x" xmlns:q="urn:x" p:x="1" q:x="2"/>`, ErrSyntax, ""},
+		{"xml prefix", `<a xml:lang="en" xml:id="i"/>`, nil, ""},
+		{"depth", "<a><a><a><a><a><a/></a></a></a></a></a>", nil, "MaxDepth"},
+		{"elements", "<a><a>" + strings.Repeat("<b/>", 9) + "</a></a>", nil, "MaxElements"},
+		{"attributes", `<a v="" w="" x="" y="" z=""/>`, nil, "MaxAttributes"},
+		{"namespaces", `<a xmlns:a="urn:1" xmlns:b="urn:2"><b xmlns:c="urn:3" xmlns:d="urn:4"><c xmlns:e="urn:5"/></b></a>`, nil, "MaxNamespaces"},
+		{"attribute value", `<a x="0123456789abcdefg"/>`, nil, "MaxAttrValue"},
+		{"name", "<" + strings.Repeat("n", 33) + "/>", nil, "MaxNameBytes"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, _, err := Parse([]byte(tc.in), lim)
+			var le *LimitError
+			switch {
+			case tc.wantLimit != "":
+				if !errors.As(err, &le) || le.Limit != tc.wantLimit {
+					t.Fatalf("Parse(%s) error = %v, want limit %s", tc.name, err, tc.wantLimit)
+				}
+			case !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil):
+				t.Fatalf("Parse(%s) error = %v, want %v", tc.name, err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestParse_roundTrip(t *testing.T) {
+	t.Parallel()
+	in := `<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<s:a xmlns:s="urn:s" xmlns="urn:d"><b s:x="1 &amp; 2">t<![CDATA[<c>]]></b><!--c--></s:a>`
+	doc, n, err := Parse([]byte(in), Limits{})
+	if err != nil || n != 2 {
+		t.Fatalf("Parse() = %d elements, %v", n, err)
+	}
+	out, _ := doc.WriteToString()
+	want := `<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<s:a xmlns:s="urn:s" xmlns="urn:d"><b s:x="1 &amp; 2">t&lt;c&gt;</b><!--c--></s:a>`
+	if out != want {
+		t.Fatalf("round trip =\n%s\nwant\n%s", out, want)
+	}
+	b := doc.Root().SelectElement("b")
+	if NamespaceOf(b) != "urn:d" || AttrNamespace(b, &b.Attr[0]) != "urn:s" {
+		t.Fatalf("namespaces of b = %q, attribute %q", NamespaceOf(b), AttrNamespace(b, &b.Attr[0]))
+	}
+}
+
+func TestParseFragment(t *testing.T) {
+	t.Parallel()
+	ctx := map[string]string{"tns": "urn:tns", "": "urn:default"}
+	lim := Limits{MaxDepth: 4, DepthOffset: 2, MaxElements: 5, ElementsOffset: 2}
+	holder, n, err := ParseFragment([]byte(` text <tns:a><b/></tns:a><!--x--> <c/> `), ctx, lim)
+	if err != nil || n != 3 || len(holder.Child) != 6 {
+		t.Fatalf("ParseFragment() = %d elements, %d tokens, %v", n, len(holder.Child), err)
+	}
+	for name, in := range map[string]string{
+		"unbound":  `<x:a/>`,
+		"unclosed": `<tns:a>`,
+		"stray":    `</tns:a>`,
+		"pi":       `<?xml version="1.0"?><a/>`,
+		"doctype":  `<!DOCTYPE a><a/>`,
+	} {
+		if _, _, err := ParseFragment([]byte(in), ctx, lim); !errors.Is(err, ErrSyntax) {
+			t.Errorf("ParseFragment(%s) error = %v, want %v", name, err, ErrSyntax)
+		}
+	}
+	var le *LimitError
+	if _, _, err := ParseFragment([]byte(`<a><b><c/></b></a>`), ctx, lim); !errors.As(err, &le) || le.Limit != "MaxDepth" {
+		t.Errorf("ParseFragment(deep) error = %v, want MaxDepth", err)
+	}
+	if _, _, err := ParseFragment([]byte(`<a/><a/><a/><a/>`), ctx, lim); !errors.As(err, &le) || le.Limit != "MaxElements" {
+		t.Errorf("ParseFragment(many) error = %v, want MaxElements", err)
+	}
+}

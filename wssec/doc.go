@@ -1,0 +1,76 @@
+// Package wssec decrypts WS-Security encrypted SOAP responses with a ring
+// of keys, so that a client keeps decrypting while its key is renewed.
+//
+// A [KeyRing] holds the current key, which receivers are told to encrypt
+// to, and retained keys, which receivers may still use until each has
+// confirmed the switch and a retention period has passed. A [Decryptor]
+// finds the key each message names among them:
+//
+//	ring := wssec.NewKeyRing(wssec.Key{Decrypter: newKey, Certificate: newCert})
+//	if err := ring.Retain(wssec.Key{Decrypter: oldKey, Certificate: oldCert}, time.Time{}); err != nil {
+//		return err
+//	}
+//	d := &wssec.Decryptor{Keys: ring}
+//	res, err := d.Decrypt(responseBody)
+//	if err != nil {
+//		return err // errors.Is(err, wssec.ErrNoMatchingKey), ...
+//	}
+//	use(res.Envelope)
+//
+// What it processes: SOAP 1.1 and 1.2; an EncryptedKey in the wsse:Security
+// header with a ReferenceList (one key, many EncryptedData), an
+// EncryptedKey inside EncryptedData/ds:KeyInfo, or a standalone
+// ReferenceList whose EncryptedData reference their key; Content and
+// Element encryption of the Body and of header blocks, including
+// wsse11:EncryptedHeader. Key transport RSA-OAEP in both its XML
+// Encryption 1.0 and 1.1 forms (any SHA-1/SHA-2 digest and MGF1 hash,
+// OAEPparams), RSA-1_5 on request. Data encryption AES-GCM and AES-CBC with
+// 128, 192 and 256-bit keys, 3DES on request. Keys are found by every
+// reference the WS-Security X.509 Token Profile and XML Signature define:
+// X509IssuerSerial, SubjectKeyIdentifier, ThumbprintSHA1, a direct
+// reference to a BinarySecurityToken, an X509Certificate, X509SubjectName,
+// KeyName (matched against [Key.Name]) and an RSA KeyValue. A renewed
+// certificate often keeps its subject name, so a name may select several
+// keys; each is tried. A message with no key reference at all is tried
+// with each key of the ring, current first.
+//
+// What it does not do: it reads no files and does no network I/O; it
+// neither fetches CipherReference data nor resolves external URIs; it
+// verifies no signatures; it does not unwrap keys with other keys
+// (KeyReference) or derived keys. The [Encryptor] is the receiver side,
+// for Go receivers and tests.
+//
+// # Security
+//
+// The zero [Policy] is the secure default. Before any private-key
+// operation, the whole message is checked against the policy: size, depth,
+// element, attribute and namespace limits; no DTD, hence no entity
+// expansion; no processing instructions; one Security header per actor;
+// unique Ids; every reference resolving inside the message; algorithms on
+// the allow-list (RSA-1_5 and 3DES refused unless enabled). Those failures
+// are reported precisely, since they depend only on what the sender sent.
+// From the first private-key operation on, every failure — key transport,
+// padding, authentication tag, or the decrypted XML — is the single
+// [ErrDecryptionFailed], with no wrapped cause. That removes the
+// error-message oracle that padding-oracle attacks on XML Encryption
+// exploit; it does not remove timing differences. AES-CBC is not
+// authenticated: prefer GCM, or verify a signature over the EncryptedData.
+// RSA-1_5, when allowed, is processed with implicit rejection.
+//
+// Decrypted content is parsed in the namespace context of the element it
+// replaces and must not contain further encrypted data, Security headers
+// or SOAP envelope elements, so a message cannot smuggle a second round of
+// processing.
+//
+// # Concurrency
+//
+// [KeyRing], [Decryptor] and [Encryptor] are safe for concurrent use.
+// Decryption reads an immutable snapshot of the ring, so rotations never
+// block it or change the keys it tries halfway.
+//
+// # Compatibility
+//
+// Messages from Apache WSS4J/Santuario, xmlsec1 and the Node package
+// xml-encryption are decrypted; the repository's testdata holds vectors
+// each of them produced.
+package wssec

@@ -1,0 +1,149 @@
+package wssec_test
+
+import (
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"time"
+
+	"github.com/wsrenew/wsrenew/wssec"
+)
+
+// loadKey reads a private key and its certificate from one PEM file.
+func loadKey(name string) wssec.Key {
+	data, err := os.ReadFile("testdata/keys/" + name + ".pem")
+	if err != nil {
+		log.Fatal(err)
+	}
+	k := wssec.Key{Name: name}
+	for block, rest := pem.Decode(data); block != nil; block, rest = pem.Decode(rest) {
+		switch block.Type {
+		case "PRIVATE KEY":
+			key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+			if err != nil {
+				log.Fatal(err)
+			}
+			k.Decrypter = key.(crypto.Decrypter)
+		case "CERTIFICATE":
+			if k.Certificate, err = x509.ParseCertificate(block.Bytes); err != nil {
+				log.Fatal(err)
+			}
+		}
+	}
+	return k
+}
+
+// A client in the middle of a renewal: the new key is current, the old key
+// is retained because receivers may still encrypt to it. Both decrypt.
+func ExampleDecryptor_Decrypt() {
+	oldKey, newKey := loadKey("old"), loadKey("new")
+	ring := wssec.NewKeyRing(newKey)
+	if err := ring.Retain(oldKey, time.Time{}); err != nil {
+		log.Fatal(err)
+	}
+	d := &wssec.Decryptor{Keys: ring}
+
+	response, err := os.ReadFile("testdata/response11.xml")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, recipient := range []wssec.Key{oldKey, newKey} {
+		// What a receiver does: encrypt its response to the certificate
+		// it was given.
+		encrypted, err := (&wssec.Encryptor{Certificate: recipient.Certificate}).Encrypt(response)
+		if err != nil {
+			log.Fatal(err)
+		}
+		res, err := d.Decrypt(encrypted)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("decrypted %d part(s) with the key of serial %s\n", res.Decrypted, res.KeysUsed[0].SerialNumber)
+	}
+	// Output:
+	// decrypted 1 part(s) with the key of serial 4097
+	// decrypted 1 part(s) with the key of serial 8193
+}
+
+// A message for a key the ring does not hold is refused before any
+// private-key operation.
+func ExampleDecryptor_Decrypt_noMatchingKey() {
+	d := &wssec.Decryptor{Keys: wssec.NewKeyRing(loadKey("new"))}
+	response, err := os.ReadFile("testdata/response11.xml")
+	if err != nil {
+		log.Fatal(err)
+	}
+	encrypted, err := (&wssec.Encryptor{Certificate: loadKey("stranger").Certificate}).Encrypt(response)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = d.Decrypt(encrypted)
+	fmt.Println(errors.Is(err, wssec.ErrNoMatchingKey))
+	// Output: true
+}
+
+// The ring's life during a renewal: rotate to the new key, keep the old one
+// with no expiry until receivers confirm, then give it an expiry and remove
+// it once that has passed.
+func ExampleKeyRing_Rotate() {
+	oldKey, newKey := loadKey("old"), loadKey("new")
+	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) // a clock the example controls
+	ring, err := wssec.NewKeyRingOptions(oldKey, wssec.RingOptions{Now: func() time.Time { return now }})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := ring.Rotate(newKey); err != nil {
+		log.Fatal(err)
+	}
+	for _, e := range ring.Snapshot() {
+		fmt.Printf("%s: %s, expiry set: %v\n", e.Name, e.Status, !e.Expires.IsZero())
+	}
+
+	// No expiry yet: a receiver may still encrypt to the old key.
+	err = ring.Remove(oldKey.Certificate)
+	fmt.Println("remove before confirmation:", errors.Is(err, wssec.ErrRetentionNotElapsed))
+
+	// Every receiver confirmed today: keep the old key 90 more days.
+	if err := ring.SetExpiry(oldKey.Certificate, now.AddDate(0, 0, 90)); err != nil {
+		log.Fatal(err)
+	}
+	now = now.AddDate(0, 0, 89)
+	var re *wssec.RetentionError
+	if errors.As(ring.Remove(oldKey.Certificate), &re) {
+		fmt.Println("remove at day 89: allowed from", re.AllowedAt.Format("2006-01-02"))
+	}
+	now = now.AddDate(0, 0, 1)
+	fmt.Println("remove at day 90:", ring.Remove(oldKey.Certificate), "- keys left:", ring.Len())
+	// Output:
+	// new: current, expiry set: false
+	// old: retained, expiry set: false
+	// remove before confirmation: true
+	// remove at day 89: allowed from 2026-05-30
+	// remove at day 90: <nil> - keys left: 1
+}
+
+// Receivers still on RSA-1_5 or 3DES are refused unless the policy names
+// the risk it accepts.
+func ExamplePolicy() {
+	response, err := os.ReadFile("testdata/response12.xml")
+	if err != nil {
+		log.Fatal(err)
+	}
+	key := loadKey("new")
+	legacy, err := (&wssec.Encryptor{Certificate: key.Certificate, KeyTransport: wssec.RSA15}).Encrypt(response)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ring := wssec.NewKeyRing(key)
+	_, err = (&wssec.Decryptor{Keys: ring}).Decrypt(legacy)
+	fmt.Println("default policy:", errors.Is(err, wssec.ErrAlgorithmNotAllowed))
+	_, err = (&wssec.Decryptor{Keys: ring, Policy: wssec.Policy{AllowRSA15: true}}).Decrypt(legacy)
+	fmt.Println("AllowRSA15:", err)
+	// Output:
+	// default policy: true
+	// AllowRSA15: <nil>
+}

@@ -1,0 +1,56 @@
+package wssec_test
+
+import (
+	"encoding/xml"
+	"errors"
+	"testing"
+
+	"github.com/wsrenew/wsrenew/wssec"
+)
+
+// documented lists every error Decrypt may return.
+var documented = []error{
+	wssec.ErrMalformed, wssec.ErrLimitExceeded, wssec.ErrAlgorithmNotAllowed,
+	wssec.ErrNoMatchingKey, wssec.ErrNotEncrypted, wssec.ErrDecryptionFailed,
+}
+
+// FuzzDecrypt checks that no input panics, hangs, or yields an error
+// outside the documented set. The seed corpus holds messages of every
+// layout the encryptor makes plus the committed files in
+// testdata/fuzz/FuzzDecrypt.
+func FuzzDecrypt(f *testing.F) {
+	msg11, msg12 := readTestdata(f, "response11.xml"), readTestdata(f, "response12.xml")
+	for _, e := range []wssec.Encryptor{
+		{Certificate: oldID.Certificate},
+		{Certificate: newID.Certificate, KeyTransport: wssec.RSAOAEPMGF1P, DataEncryption: wssec.AES128CBC, KeyIdentifier: wssec.IdentifyByDirectReference},
+		{Certificate: oldID.Certificate, KeyTransport: wssec.RSA15, DataEncryption: wssec.TripleDESCBC, KeyIdentifier: wssec.IdentifyBySKI, EncryptElement: true},
+		{Certificate: newID.Certificate, EmbedEncryptedKey: true, KeyIdentifier: wssec.IdentifyByThumbprintSHA1},
+		{Certificate: oldID.Certificate, EncryptHeaders: []xml.Name{{Space: "urn:example:orders", Local: "Session"}}, KeyIdentifier: wssec.IdentifyByX509Certificate},
+	} {
+		f.Add(encrypt(f, &e, msg11))
+		f.Add(encrypt(f, &e, msg12))
+	}
+	f.Add(msg11)
+	ring := twoKeyRing(f)
+	strict := &wssec.Decryptor{Keys: ring}
+	loose := &wssec.Decryptor{Keys: ring, Policy: wssec.Policy{AllowRSA15: true, AllowTripleDES: true, AllowPlaintextBody: true, MaxKeyOperations: 2}}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d := strict
+		if len(data)%2 == 1 {
+			d = loose
+		}
+		res, err := d.Decrypt(data)
+		if err == nil {
+			if res == nil || len(res.Envelope) == 0 {
+				t.Fatalf("Decrypt() = %v, nil; want a result", res)
+			}
+			return
+		}
+		for _, want := range documented {
+			if errors.Is(err, want) {
+				return
+			}
+		}
+		t.Fatalf("Decrypt() error = %v, not a documented error", err)
+	})
+}

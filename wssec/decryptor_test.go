@@ -1,6 +1,7 @@
 package wssec_test
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/x509"
 	"encoding/xml"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/beevik/etree"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/wsrenew/wsrenew/internal/testpki"
@@ -58,6 +60,11 @@ func roundTrip(t *testing.T, e *wssec.Encryptor, msg []byte, pol wssec.Policy, w
 	}
 	if diff := cmp.Diff(normalize(t, msg), normalize(t, res.Envelope)); diff != "" {
 		t.Errorf("Decrypt() envelope mismatch (-want +got):\n%s", diff)
+	}
+	for _, gone := range []string{"EncryptedKey", "EncryptedData", "ReferenceList", "EncryptedHeader"} {
+		if bytes.Contains(res.Envelope, []byte(gone)) {
+			t.Errorf("Decrypt() envelope still holds %s", gone)
+		}
 	}
 	if len(res.KeysUsed) != 1 || !res.KeysUsed[0].Equal(want) {
 		t.Errorf("Decrypt() KeysUsed = %d certificates, want the %s certificate", len(res.KeysUsed), want.Subject)
@@ -148,5 +155,32 @@ func TestDecrypt_weakAlgorithmsRefusedByDefault(t *testing.T) {
 				t.Fatalf("Decrypt(%s) with permissive policy error = %v, want nil", tc.name, err)
 			}
 		})
+	}
+}
+
+// TestDecrypt_standaloneReferenceList moves the ReferenceList out of the
+// EncryptedKey into the Security header, where each EncryptedData then
+// names its key through a SecurityTokenReference.
+func TestDecrypt_standaloneReferenceList(t *testing.T) {
+	t.Parallel()
+	msg := readTestdata(t, "response12.xml")
+	out := encrypt(t, &wssec.Encryptor{Certificate: newID.Certificate, EncryptElement: true}, msg)
+	moved := edit(t, out, func(d *etree.Document) {
+		ek := find(d, "EncryptedKey")
+		rl := ek.SelectElement("ReferenceList")
+		ek.RemoveChild(rl)
+		rl.CreateAttr("xmlns:xenc", "http://www.w3.org/2001/04/xmlenc#")
+		ek.Parent().AddChild(rl)
+	})
+	d := &wssec.Decryptor{Keys: twoKeyRing(t)}
+	res, err := d.Decrypt(moved)
+	if err != nil {
+		t.Fatalf("Decrypt() error = %v", err)
+	}
+	if res.Decrypted != 2 || bytes.Contains(res.Envelope, []byte("ReferenceList")) {
+		t.Fatalf("Decrypt() decrypted %d parts, ReferenceList left: %v", res.Decrypted, bytes.Contains(res.Envelope, []byte("ReferenceList")))
+	}
+	if diff := cmp.Diff(normalize(t, msg), normalize(t, res.Envelope)); diff != "" {
+		t.Errorf("Decrypt() envelope mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -1,6 +1,11 @@
 package wssec_test
 
 import (
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
@@ -100,4 +105,25 @@ func edit(t testing.TB, msg []byte, f func(doc *etree.Document)) []byte {
 // find returns the first element with the local name, in document order.
 func find(doc *etree.Document, local string) *etree.Element {
 	return doc.FindElement("//" + local)
+}
+
+// syntheticKey returns a distinct ring key that reuses the old key pair
+// under a new self-signed certificate, so that large rings need no key
+// generation.
+func syntheticKey(t testing.TB, serial int) wssec.Key {
+	t.Helper()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(int64(100000 + serial)),
+		Subject:      pkix.Name{CommonName: fmt.Sprintf("synthetic-%d", serial)},
+		NotBefore:    t0, NotAfter: t0.AddDate(1, 0, 0),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &oldID.Key.PublicKey, oldID.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wssec.Key{Decrypter: oldID.Key, Certificate: c}
 }

@@ -117,10 +117,19 @@ func TestDecrypt_errors(t *testing.T) {
 		{"too many namespaces", def, wssec.Policy{MaxNamespaces: 5}, wssec.ErrLimitExceeded},
 		{"too many encrypted data", two(wssec.Encryptor{EncryptElement: true}), wssec.Policy{MaxEncryptedData: 1}, wssec.ErrLimitExceeded},
 		{"too many key operations", two(wssec.Encryptor{EncryptElement: true, EmbedEncryptedKey: true}), wssec.Policy{MaxKeyOperations: 1}, wssec.ErrLimitExceeded},
-		{"invalid base64", edit(t, def, func(d *etree.Document) { cv := cipherValue(d, "EncryptedData"); cv.SetText(cv.Text()[:len(cv.Text())-3]) }), wssec.Policy{}, wssec.ErrMalformed},
-		{"truncated ciphertext", edit(t, def, func(d *etree.Document) { cv := cipherValue(d, "EncryptedData"); cv.SetText(cv.Text()[:len(cv.Text())-8]) }), wssec.Policy{}, wssec.ErrDecryptionFailed},
+		{"invalid base64", edit(t, def, func(d *etree.Document) {
+			cv := cipherValue(d, "EncryptedData")
+			cv.SetText(cv.Text()[:len(cv.Text())-3])
+		}), wssec.Policy{}, wssec.ErrMalformed},
+		{"truncated ciphertext", edit(t, def, func(d *etree.Document) {
+			cv := cipherValue(d, "EncryptedData")
+			cv.SetText(cv.Text()[:len(cv.Text())-8])
+		}), wssec.Policy{}, wssec.ErrDecryptionFailed},
 		{"truncated to nothing", edit(t, cbc, func(d *etree.Document) { cipherValue(d, "EncryptedData").SetText("AAAA") }), wssec.Policy{}, wssec.ErrDecryptionFailed},
-		{"truncated key", edit(t, def, func(d *etree.Document) { cv := cipherValue(d, "EncryptedKey"); cv.SetText(cv.Text()[:len(cv.Text())-4]) }), wssec.Policy{}, wssec.ErrDecryptionFailed},
+		{"truncated key", edit(t, def, func(d *etree.Document) {
+			cv := cipherValue(d, "EncryptedKey")
+			cv.SetText(cv.Text()[:len(cv.Text())-4])
+		}), wssec.Policy{}, wssec.ErrDecryptionFailed},
 		{"dangling reference", edit(t, def, func(d *etree.Document) { find(d, "DataReference").CreateAttr("URI", "#nowhere") }), wssec.Policy{}, wssec.ErrMalformed},
 		{"external reference", edit(t, def, func(d *etree.Document) { find(d, "DataReference").CreateAttr("URI", "http://example.com/x") }), wssec.Policy{}, wssec.ErrMalformed},
 		{"reference to body", edit(t, def, func(d *etree.Document) {

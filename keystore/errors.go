@@ -189,7 +189,7 @@ type ParseError struct {
 }
 
 func (e *ParseError) Error() string {
-	msg := fmt.Sprintf("%v: %s", e.Err, e.Format)
+	msg := fmt.Sprintf("%v (%s)", e.Err, e.Format)
 	if e.Reason != "" {
 		msg += ": " + e.Reason
 	}

@@ -109,7 +109,13 @@ func parseManifest(data []byte, path string) (*manifest, error) {
 		if !validName(name) {
 			return fail("invalid state name "+quoteName(name), nil)
 		}
-		m.state[name] = v
+		// The manifest is indented; state comes back compact, as
+		// Tx.SetState stored it.
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, v); err != nil {
+			return fail("state "+quoteName(name), err)
+		}
+		m.state[name] = json.RawMessage(buf.Bytes())
 	}
 	for i, fe := range f.Entries {
 		e, err := parseManifestEntry(fe)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"slices"
 
 	gopkcs12 "software.sslmate.com/src/go-pkcs12"
 )
@@ -75,21 +76,29 @@ func decodePKCS12(data []byte, password string) (key any, cert *x509.Certificate
 }
 
 // pickLeaf makes the certificate that matches the key the Certificate, if
-// a chain certificate matches and the current one does not: not every
-// tool writes the leaf first.
+// a chain certificate matches and the current one does not (not every
+// tool writes the leaf first), and drops repeated certificates from the
+// chain (a bundle and a certificate file may both hold the leaf).
 func (c *Credential) pickLeaf() {
-	if c.Key == nil || c.Certificate == nil || publicKeyMatches(c.Key, c.Certificate) {
+	if c.Key == nil || c.Certificate == nil {
 		return
 	}
-	for i, ch := range c.Chain {
-		if publicKeyMatches(c.Key, ch) {
-			chain := make([]*x509.Certificate, 0, len(c.Chain))
-			chain = append(chain, c.Certificate)
-			chain = append(chain, c.Chain[:i]...)
-			chain = append(chain, c.Chain[i+1:]...)
-			c.Certificate, c.Chain = ch, chain
-			return
+	all := append([]*x509.Certificate{c.Certificate}, c.Chain...)
+	leaf := 0
+	if !publicKeyMatches(c.Key, c.Certificate) {
+		for i, ch := range all {
+			if publicKeyMatches(c.Key, ch) {
+				leaf = i
+				break
+			}
 		}
+	}
+	c.Certificate, c.Chain = all[leaf], nil
+	for i, ch := range all {
+		if i == leaf || ch.Equal(c.Certificate) || slices.ContainsFunc(c.Chain, ch.Equal) {
+			continue
+		}
+		c.Chain = append(c.Chain, ch)
 	}
 }
 

@@ -275,7 +275,7 @@ func (s *Store) Entry(alias string) (Entry, error) {
 }
 
 // ReadState returns the state blob name as the last [Tx.SetState] stored
-// it (JSON, possibly with other white space). It returns [ErrInvalidName]
+// it, as compact JSON. It returns [ErrInvalidName]
 // or [ErrStateNotFound].
 func (s *Store) ReadState(name string) ([]byte, error) {
 	return readState(s.state.Load().m, name)

@@ -71,8 +71,10 @@ type Policy struct {
 	// included) of one element. If zero, 64.
 	MaxAttributes int
 
-	// MaxNamespaces bounds the namespace declarations in the message and
-	// its decrypted content together. If zero, 1,000.
+	// MaxNamespaces bounds the namespace declarations in scope at any
+	// element, in the message and in decrypted content; declarations
+	// repeated on sibling elements, as some SOAP stacks write them, do not
+	// add up. If zero, 100.
 	MaxNamespaces int
 
 	// MaxAttributeBytes bounds the length of one attribute value. If zero,
@@ -106,7 +108,7 @@ const (
 	defaultMaxDepth           = 100
 	defaultMaxElements        = 1_000_000
 	defaultMaxAttributes      = 64
-	defaultMaxNamespaces      = 1_000
+	defaultMaxNamespaces      = 100
 	defaultMaxAttributeBytes  = 4 << 10
 	defaultMaxEncryptedKeys   = 100
 	defaultMaxEncryptedData   = 200

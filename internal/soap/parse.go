@@ -17,7 +17,7 @@ type Limits struct {
 	MaxDepth       int // element nesting, the root at depth 1
 	MaxElements    int // elements in the input
 	MaxAttributes  int // attributes on one element, namespace declarations included
-	MaxNamespaces  int // namespace declarations in the input
+	MaxNamespaces  int // namespace declarations in scope at any element
 	MaxAttrValue   int // bytes in one attribute value
 	MaxNameBytes   int // bytes in one element or attribute name
 	DepthOffset    int // depth of the context a fragment is parsed in
@@ -74,11 +74,10 @@ func ParseFragment(data []byte, ctx map[string]string, lim Limits) (*etree.Eleme
 }
 
 type parser struct {
-	lim        Limits
-	scope      *scope
-	depth      int
-	elements   int
-	namespaces int
+	lim      Limits
+	scope    *scope
+	depth    int
+	elements int
 }
 
 func (p *parser) limit(name string, max, n int) error {
@@ -217,8 +216,7 @@ func (p *parser) start(parent *etree.Element, t xml.StartElement) (*etree.Elemen
 		default:
 			continue
 		}
-		p.namespaces++
-		if err := p.limit("MaxNamespaces", p.lim.MaxNamespaces, p.namespaces); err != nil {
+		if err := p.limit("MaxNamespaces", p.lim.MaxNamespaces, len(p.scope.binds)); err != nil {
 			return nil, err
 		}
 	}

@@ -42,6 +42,7 @@ func TestParse(t *testing.T) {
 		{"elements", "<a><a>" + strings.Repeat("<b/>", 9) + "</a></a>", nil, "MaxElements"},
 		{"attributes", `<a v="" w="" x="" y="" z=""/>`, nil, "MaxAttributes"},
 		{"namespaces", `<a xmlns:a="urn:1" xmlns:b="urn:2"><b xmlns:c="urn:3" xmlns:d="urn:4"><c xmlns:e="urn:5"/></b></a>`, nil, "MaxNamespaces"},
+		{"namespaces on siblings", `<a><b xmlns:a="urn:1" xmlns:b="urn:2" xmlns:c="urn:3"/><b xmlns:a="urn:1" xmlns:b="urn:2" xmlns:c="urn:3"/></a>`, nil, ""},
 		{"attribute value", `<a x="0123456789abcdefg"/>`, nil, "MaxAttrValue"},
 		{"name", "<" + strings.Repeat("n", 33) + "/>", nil, "MaxNameBytes"},
 	}

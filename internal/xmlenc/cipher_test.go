@@ -33,7 +33,7 @@ func TestDecryptData_iso10126(t *testing.T) {
 	t.Parallel()
 	key := bytes.Repeat([]byte{1}, 16)
 	iv := bytes.Repeat([]byte{2}, 16)
-	pt := []byte("<a>hello</a>")                                          // 12 bytes
+	pt := []byte("<a>hello</a>")                                      // 12 bytes
 	padded := append(append([]byte{}, pt...), 0xde, 0xad, 0xbe, 0x04) // random pad, length 4
 	block, _ := aes.NewCipher(key)
 	body := make([]byte, len(padded))

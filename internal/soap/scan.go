@@ -1,0 +1,628 @@
+package soap
+
+import (
+	"bytes"
+	"unicode/utf8"
+)
+
+// FragmentCheck says how [ScanFragment] judges decrypted content.
+type FragmentCheck struct {
+	// Context maps the prefixes in scope where the fragment goes to their
+	// URIs; "" is the default namespace.
+	Context map[string]string
+	// Limits apply with their DepthOffset and ElementsOffset.
+	Limits Limits
+	// Forbidden reports elements that must not appear in the fragment.
+	Forbidden func(ns, local string) bool
+	// ID is called with the value of every Id, wsu:Id and xml:id
+	// attribute; an error it returns stops the scan.
+	ID func(id string) error
+}
+
+// FragmentInfo describes a fragment [ScanFragment] accepted.
+type FragmentInfo struct {
+	Elements    int  // elements in the fragment
+	TopElements int  // elements at its top level
+	TopText     bool // character data other than white space at its top level
+}
+
+// ScanFragment checks that data is well-formed element content in the
+// given namespace context — the rules of XML 1.0 and Namespaces in XML for
+// content, without building a tree — and applies the limits, the
+// forbidden-element rule and the Id callback. Processing instructions and
+// document type declarations are refused, as in [Parse]. It reads data once
+// and allocates little, so that large decrypted payloads can be spliced
+// into a message as bytes.
+func ScanFragment(data []byte, fc FragmentCheck) (FragmentInfo, error) {
+	s := fscan{d: data, fc: &fc, depth: fc.Limits.DepthOffset, elements: fc.Limits.ElementsOffset}
+	for p, u := range fc.Context {
+		s.binds = append(s.binds, nsBinding{prefix: []byte(p), uri: u})
+	}
+	if err := s.run(); err != nil {
+		return FragmentInfo{}, err
+	}
+	s.info.Elements = s.elements - fc.Limits.ElementsOffset
+	return s.info, nil
+}
+
+type nsBinding struct {
+	prefix []byte
+	uri    string
+}
+
+type rawAttr struct {
+	name, value []byte
+}
+
+type fscan struct {
+	d        []byte
+	pos      int
+	fc       *FragmentCheck
+	stack    [][]byte // names of open elements
+	binds    []nsBinding
+	marks    []int
+	attrs    []rawAttr
+	depth    int
+	elements int
+	info     FragmentInfo
+}
+
+func (s *fscan) limit(name string, max, n int) error {
+	if max > 0 && n > max {
+		return &LimitError{Limit: name, Max: max}
+	}
+	return nil
+}
+
+func (s *fscan) run() error {
+	d := s.d
+	for s.pos < len(d) {
+		lt := bytes.IndexByte(d[s.pos:], '<')
+		end := len(d)
+		if lt >= 0 {
+			end = s.pos + lt
+		}
+		if end > s.pos {
+			nonSpace, err := checkText(d[s.pos:end], true)
+			if err != nil {
+				return err
+			}
+			if nonSpace && len(s.stack) == 0 {
+				s.info.TopText = true
+			}
+		}
+		if lt < 0 {
+			break
+		}
+		s.pos = end
+		if err := s.markup(); err != nil {
+			return err
+		}
+	}
+	if len(s.stack) != 0 {
+		return syntaxf("unclosed element %s", s.stack[len(s.stack)-1])
+	}
+	return nil
+}
+
+func (s *fscan) markup() error {
+	d := s.d[s.pos:]
+	switch {
+	case bytes.HasPrefix(d, []byte("<!--")):
+		end := bytes.Index(d[4:], []byte("-->"))
+		if end < 0 {
+			return syntaxf("unterminated comment")
+		}
+		body := d[4 : 4+end]
+		if bytes.Contains(body, []byte("--")) || bytes.HasSuffix(body, []byte("-")) {
+			return syntaxf("'--' in comment")
+		}
+		if _, err := checkText(body, false); err != nil {
+			return err
+		}
+		s.pos += 4 + end + 3
+	case bytes.HasPrefix(d, []byte("<![CDATA[")):
+		end := bytes.Index(d[9:], []byte("]]>"))
+		if end < 0 {
+			return syntaxf("unterminated CDATA section")
+		}
+		nonSpace, err := checkText(d[9:9+end], false)
+		if err != nil {
+			return err
+		}
+		if nonSpace && len(s.stack) == 0 {
+			s.info.TopText = true
+		}
+		s.pos += 9 + end + 3
+	case bytes.HasPrefix(d, []byte("<?")):
+		return syntaxf("processing instruction")
+	case bytes.HasPrefix(d, []byte("<!")):
+		return syntaxf("document type declaration or other directive")
+	case bytes.HasPrefix(d, []byte("</")):
+		return s.endTag()
+	default:
+		return s.startTag()
+	}
+	return nil
+}
+
+func (s *fscan) endTag() error {
+	s.pos += 2
+	name, err := s.name()
+	if err != nil {
+		return err
+	}
+	s.space()
+	if s.pos >= len(s.d) || s.d[s.pos] != '>' {
+		return syntaxf("malformed end tag")
+	}
+	s.pos++
+	if len(s.stack) == 0 || !bytes.Equal(s.stack[len(s.stack)-1], name) {
+		return syntaxf("unexpected end tag %s", name)
+	}
+	s.stack = s.stack[:len(s.stack)-1]
+	s.pop()
+	s.depth--
+	return nil
+}
+
+func (s *fscan) startTag() error {
+	s.pos++
+	name, err := s.name()
+	if err != nil {
+		return err
+	}
+	if err := s.limit("MaxNameBytes", s.fc.Limits.MaxNameBytes, len(name)); err != nil {
+		return err
+	}
+	s.attrs = s.attrs[:0]
+	selfClosing := false
+	for {
+		sawSpace := s.space()
+		if s.pos >= len(s.d) {
+			return syntaxf("unterminated start tag")
+		}
+		if s.d[s.pos] == '>' {
+			s.pos++
+			break
+		}
+		if s.d[s.pos] == '/' {
+			if s.pos+1 >= len(s.d) || s.d[s.pos+1] != '>' {
+				return syntaxf("malformed start tag")
+			}
+			s.pos += 2
+			selfClosing = true
+			break
+		}
+		if !sawSpace {
+			return syntaxf("malformed start tag")
+		}
+		if err := s.attribute(); err != nil {
+			return err
+		}
+	}
+	s.depth++
+	s.elements++
+	if len(s.stack) == 0 {
+		s.info.TopElements++
+	}
+	if err := s.limit("MaxDepth", s.fc.Limits.MaxDepth, s.depth); err != nil {
+		return err
+	}
+	if err := s.limit("MaxElements", s.fc.Limits.MaxElements, s.elements); err != nil {
+		return err
+	}
+	if err := s.limit("MaxAttributes", s.fc.Limits.MaxAttributes, len(s.attrs)); err != nil {
+		return err
+	}
+	if err := s.element(name); err != nil {
+		return err
+	}
+	if selfClosing {
+		s.pop()
+		s.depth--
+		return nil
+	}
+	s.stack = append(s.stack, name)
+	return nil
+}
+
+// element applies the namespace, attribute and content rules to a start
+// tag whose attributes are in s.attrs.
+func (s *fscan) element(name []byte) error {
+	s.marks = append(s.marks, len(s.binds))
+	for _, a := range s.attrs {
+		var prefix []byte
+		switch {
+		case bytes.Equal(a.name, []byte("xmlns")):
+			prefix = []byte{}
+		case bytes.HasPrefix(a.name, []byte("xmlns:")):
+			prefix = a.name[6:]
+			if len(a.value) == 0 || bytes.Equal(prefix, []byte("xmlns")) {
+				return syntaxf("invalid namespace declaration %s", a.name)
+			}
+		default:
+			continue
+		}
+		uri := unescape(a.value)
+		if bytes.Equal(prefix, []byte("xml")) && uri != NSXML {
+			return syntaxf("invalid namespace declaration %s", a.name)
+		}
+		s.binds = append(s.binds, nsBinding{prefix: prefix, uri: uri})
+		if err := s.limit("MaxNamespaces", s.fc.Limits.MaxNamespaces, len(s.binds)); err != nil {
+			return err
+		}
+	}
+	prefix, local := splitQName(name)
+	ns, ok := s.resolve(prefix, true)
+	if !ok {
+		return syntaxf("unbound prefix %q", prefix)
+	}
+	if s.fc.Forbidden != nil && s.fc.Forbidden(ns, string(local)) {
+		return syntaxf("forbidden element %s", name)
+	}
+	for i, a := range s.attrs {
+		ap, al := splitQName(a.name)
+		if len(ap) > 0 && !bytes.Equal(ap, []byte("xmlns")) {
+			if _, ok := s.resolve(ap, false); !ok {
+				return syntaxf("unbound prefix %q", ap)
+			}
+		}
+		for _, b := range s.attrs[:i] {
+			if bytes.Equal(a.name, b.name) {
+				return syntaxf("duplicate attribute %s", a.name)
+			}
+			bp, bl := splitQName(b.name)
+			if len(ap) > 0 && len(bp) > 0 && bytes.Equal(al, bl) && !bytes.Equal(ap, []byte("xmlns")) && !bytes.Equal(bp, []byte("xmlns")) {
+				u1, _ := s.resolve(ap, false)
+				u2, _ := s.resolve(bp, false)
+				if u1 == u2 {
+					return syntaxf("duplicate attribute %s", a.name)
+				}
+			}
+		}
+		if s.fc.ID != nil && (bytes.Equal(al, []byte("Id")) || bytes.Equal(al, []byte("id"))) {
+			isID := false
+			switch {
+			case len(ap) == 0:
+				isID = bytes.Equal(al, []byte("Id"))
+			case bytes.Equal(ap, []byte("xml")):
+				isID = bytes.Equal(al, []byte("id"))
+			case bytes.Equal(al, []byte("Id")):
+				u, _ := s.resolve(ap, false)
+				isID = u == NSWSU
+			}
+			if isID {
+				if err := s.fc.ID(unescape(a.value)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (s *fscan) pop() {
+	n := len(s.marks) - 1
+	s.binds = s.binds[:s.marks[n]]
+	s.marks = s.marks[:n]
+}
+
+// resolve returns the URI bound to prefix. With no prefix it returns the
+// default namespace for an element (possibly "") and "" for an attribute.
+func (s *fscan) resolve(prefix []byte, element bool) (string, bool) {
+	if len(prefix) == 0 && !element {
+		return "", true
+	}
+	if bytes.Equal(prefix, []byte("xml")) {
+		return NSXML, true
+	}
+	for i := len(s.binds) - 1; i >= 0; i-- {
+		if bytes.Equal(s.binds[i].prefix, prefix) {
+			return s.binds[i].uri, len(prefix) == 0 || s.binds[i].uri != ""
+		}
+	}
+	return "", len(prefix) == 0
+}
+
+func (s *fscan) attribute() error {
+	name, err := s.name()
+	if err != nil {
+		return err
+	}
+	if err := s.limit("MaxNameBytes", s.fc.Limits.MaxNameBytes, len(name)); err != nil {
+		return err
+	}
+	s.space()
+	if s.pos >= len(s.d) || s.d[s.pos] != '=' {
+		return syntaxf("attribute %s without value", name)
+	}
+	s.pos++
+	s.space()
+	if s.pos >= len(s.d) || (s.d[s.pos] != '"' && s.d[s.pos] != '\'') {
+		return syntaxf("unquoted attribute %s", name)
+	}
+	q := s.d[s.pos]
+	end := bytes.IndexByte(s.d[s.pos+1:], q)
+	if end < 0 {
+		return syntaxf("unterminated attribute %s", name)
+	}
+	val := s.d[s.pos+1 : s.pos+1+end]
+	if err := s.limit("MaxAttrValue", s.fc.Limits.MaxAttrValue, len(val)); err != nil {
+		return err
+	}
+	if bytes.IndexByte(val, '<') >= 0 {
+		return syntaxf("'<' in attribute %s", name)
+	}
+	if _, err := checkText(val, true); err != nil {
+		return err
+	}
+	s.pos += end + 2
+	s.attrs = append(s.attrs, rawAttr{name: name, value: val})
+	return nil
+}
+
+// space skips white space and reports whether there was any.
+func (s *fscan) space() bool {
+	start := s.pos
+	for s.pos < len(s.d) && isSpace(s.d[s.pos]) {
+		s.pos++
+	}
+	return s.pos > start
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// name reads a QName: NCName (':' NCName)?.
+func (s *fscan) name() ([]byte, error) {
+	start := s.pos
+	colon := -1
+	high := false
+	for s.pos < len(s.d) {
+		c := s.d[s.pos]
+		switch {
+		case c >= 0x80:
+			high = true
+		case nameByte[c]:
+		case c == ':':
+			if colon >= 0 {
+				return nil, syntaxf("malformed name")
+			}
+			colon = s.pos
+		default:
+			goto done
+		}
+		s.pos++
+	}
+done:
+	n := s.d[start:s.pos]
+	if len(n) == 0 || colon == start || colon == s.pos-1 || !nameStart(n) || (colon >= 0 && !nameStart(s.d[colon+1:s.pos])) {
+		return nil, syntaxf("malformed name")
+	}
+	if high && !validNameRunes(n) {
+		return nil, syntaxf("malformed name")
+	}
+	return n, nil
+}
+
+var nameByte = func() (t [128]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	t['_'], t['-'], t['.'] = true, true, true
+	return t
+}()
+
+func nameStart(n []byte) bool {
+	c := n[0]
+	return c >= 0x80 || c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z')
+}
+
+func validNameRunes(n []byte) bool {
+	for len(n) > 0 {
+		r, size := utf8.DecodeRune(n)
+		if r == utf8.RuneError && size <= 1 {
+			return false
+		}
+		if r >= 0x80 && !isNameRune(r) {
+			return false
+		}
+		n = n[size:]
+	}
+	return true
+}
+
+// isNameRune approximates the XML 1.0 (fifth edition) NameChar ranges
+// above ASCII.
+func isNameRune(r rune) bool {
+	switch {
+	case r == 0xB7, r >= 0xC0 && r <= 0xD6, r >= 0xD8 && r <= 0xF6, r >= 0xF8 && r <= 0x37D,
+		r >= 0x37F && r <= 0x1FFF, r >= 0x200C && r <= 0x200D, r >= 0x203F && r <= 0x2040,
+		r >= 0x2070 && r <= 0x218F, r >= 0x2C00 && r <= 0x2FEF, r >= 0x3001 && r <= 0xD7FF,
+		r >= 0xF900 && r <= 0xFDCF, r >= 0xFDF0 && r <= 0xFFFD, r >= 0x10000 && r <= 0xEFFFF:
+		return true
+	}
+	return false
+}
+
+func splitQName(n []byte) (prefix, local []byte) {
+	if i := bytes.IndexByte(n, ':'); i >= 0 {
+		return n[:i], n[i+1:]
+	}
+	return nil, n
+}
+
+// textByte marks the ASCII bytes that may appear in text as they are.
+var textByte = func() (t [128]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = true
+	}
+	t['\t'], t['\n'], t['\r'] = true, true, true
+	t['&'], t[']'], t['<'], t[0x7f] = false, false, false, true
+	return t
+}()
+
+// checkText validates character data (refs: references are allowed and
+// checked, and "]]>" is refused) or the inside of a comment or CDATA
+// section (refs false). It reports whether the text holds anything other
+// than white space.
+func checkText(t []byte, refs bool) (nonSpace bool, err error) {
+	for i := 0; i < len(t); {
+		c := t[i]
+		if c < 0x80 {
+			if textByte[c] {
+				if !nonSpace && !isSpace(c) {
+					nonSpace = true
+				}
+				i++
+				continue
+			}
+			switch {
+			case c == '&' && refs:
+				n, ok := reference(t[i:])
+				if !ok {
+					return false, syntaxf("invalid reference")
+				}
+				nonSpace = true
+				i += n
+			case c == '&' || c == ']' || (c == '<' && !refs):
+				if refs && bytes.HasPrefix(t[i:], []byte("]]>")) {
+					return false, syntaxf("']]>' in text")
+				}
+				nonSpace = true
+				i++
+			default:
+				return false, syntaxf("invalid character %#x", c)
+			}
+			continue
+		}
+		r, size := utf8.DecodeRune(t[i:])
+		if !isXMLChar(r, size) {
+			return false, syntaxf("invalid character")
+		}
+		nonSpace = true
+		i += size
+	}
+	return nonSpace, nil
+}
+
+func isXMLChar(r rune, size int) bool {
+	switch {
+	case r == utf8.RuneError && size <= 1:
+		return false
+	case r < 0x20:
+		return r == '\t' || r == '\n' || r == '\r'
+	case r <= 0xD7FF, r >= 0xE000 && r <= 0xFFFD, r >= 0x10000 && r <= 0x10FFFF:
+		return true
+	}
+	return false
+}
+
+// reference checks an entity or character reference at the start of t and
+// returns its length.
+func reference(t []byte) (int, bool) {
+	end := bytes.IndexByte(t, ';')
+	if end < 2 || end > 12 {
+		return 0, false
+	}
+	body := t[1:end]
+	switch string(body) {
+	case "lt", "gt", "amp", "apos", "quot":
+		return end + 1, true
+	}
+	if body[0] != '#' || len(body) < 2 {
+		return 0, false
+	}
+	var r rune
+	if body[1] == 'x' {
+		if len(body) < 3 {
+			return 0, false
+		}
+		for _, c := range body[2:] {
+			v := hexVal(c)
+			if v < 0 {
+				return 0, false
+			}
+			r = r*16 + rune(v)
+		}
+	} else {
+		for _, c := range body[1:] {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			r = r*10 + rune(c-'0')
+		}
+	}
+	if r > 0x10FFFF || !isXMLChar(r, 2) {
+		return 0, false
+	}
+	return end + 1, true
+}
+
+func hexVal(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
+
+// unescape resolves the references of an attribute value or text that
+// checkText accepted.
+func unescape(v []byte) string {
+	if bytes.IndexByte(v, '&') < 0 {
+		return string(v)
+	}
+	var b []byte
+	for i := 0; i < len(v); {
+		if v[i] != '&' {
+			b = append(b, v[i])
+			i++
+			continue
+		}
+		end := bytes.IndexByte(v[i:], ';')
+		if end < 0 {
+			b = append(b, v[i:]...)
+			break
+		}
+		body := string(v[i+1 : i+end])
+		switch body {
+		case "lt":
+			b = append(b, '<')
+		case "gt":
+			b = append(b, '>')
+		case "amp":
+			b = append(b, '&')
+		case "apos":
+			b = append(b, '\'')
+		case "quot":
+			b = append(b, '"')
+		default:
+			var r rune
+			if len(body) > 1 && body[0] == '#' {
+				if body[1] == 'x' {
+					for _, c := range []byte(body[2:]) {
+						r = r*16 + rune(hexVal(c))
+					}
+				} else {
+					for _, c := range []byte(body[1:]) {
+						r = r*10 + rune(c-'0')
+					}
+				}
+			}
+			b = utf8.AppendRune(b, r)
+		}
+		i += end + 1
+	}
+	return string(b)
+}

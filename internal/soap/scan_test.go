@@ -1,0 +1,159 @@
+package soap
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+var scanCtx = map[string]string{"tns": "urn:tns", "soapenv": NSSOAP11, "wsu": NSWSU}
+
+func forbiddenForTest(ns, local string) bool {
+	return ns == NSSOAP11 && local == "Body"
+}
+
+func TestScanFragment(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		in       string
+		want     FragmentInfo
+		wantErr  error
+		limit    string
+		wantIDs  string
+		wantFail bool
+	}{
+		{name: "empty", in: "", want: FragmentInfo{}},
+		{name: "text", in: " a &amp; b &#x20AC; &#8364; ", want: FragmentInfo{TopText: true}},
+		{name: "white space", in: " \n\t ", want: FragmentInfo{}},
+		{name: "elements", in: `<tns:a x="1" y='2'><b/><c>t</c></tns:a><tns:d/>`, want: FragmentInfo{Elements: 4, TopElements: 2}},
+		{name: "declarations", in: `<p:a xmlns:p="urn:p" xmlns="urn:d"><b p:x="1"/></p:a>`, want: FragmentInfo{Elements: 2, TopElements: 1}},
+		{name: "comment and cdata", in: `<a><!-- < & --><![CDATA[ <x> & ]]></a>`, want: FragmentInfo{Elements: 1, TopElements: 1}},
+		{name: "top cdata", in: `<![CDATA[x]]>`, want: FragmentInfo{TopText: true}},
+		{name: "non-ascii", in: `<tns:Kunde name="Jürgen">Müller — 東京</tns:Kunde>`, want: FragmentInfo{Elements: 1, TopElements: 1}},
+		{name: "ids", in: `<a Id="i1"><b wsu:Id="i2" xml:id="i3" tns:Id="no"/></a>`, want: FragmentInfo{Elements: 2, TopElements: 1}, wantIDs: "i1,i2,i3,"},
+		{name: "unbound", in: `<x:a/>`, wantFail: true},
+		{name: "unbound attribute", in: `<a x:b="1"/>`, wantFail: true},
+		{name: "unclosed", in: `<a>`, wantFail: true},
+		{name: "stray end", in: `</tns:x>`, wantFail: true},
+		{name: "crossed", in: `<a><b></a></b>`, wantFail: true},
+		{name: "pi", in: `<?xml version="1.0"?><a/>`, wantFail: true},
+		{name: "doctype", in: `<!DOCTYPE a><a/>`, wantFail: true},
+		{name: "bad reference", in: `a & b`, wantFail: true},
+		{name: "unknown entity", in: `&nbsp;`, wantFail: true},
+		{name: "bad char ref", in: `&#0;`, wantFail: true},
+		{name: "cdata end in text", in: `a ]]> b`, wantFail: true},
+		{name: "control char", in: "a\x01b", wantFail: true},
+		{name: "invalid utf-8", in: "a\xffb", wantFail: true},
+		{name: "lt in attribute", in: `<a x="<"/>`, wantFail: true},
+		{name: "unquoted attribute", in: `<a x=1/>`, wantFail: true},
+		{name: "no space between attributes", in: `<a x="1"y="2"/>`, wantFail: true},
+		{name: "duplicate attribute", in: `<a x="1" x="2"/>`, wantFail: true},
+		{name: "duplicate expanded attribute", in: `<a xmlns:p="urn:tns" tns:x="1" p:x="2"/>`, wantFail: true},
+		{name: "empty prefix declaration", in: `<a xmlns:p=""/>`, wantFail: true},
+		{name: "bad name", in: `<1a/>`, wantFail: true},
+		{name: "two colons", in: `<a:b:c/>`, wantFail: true},
+		{name: "unterminated comment", in: `<!-- x`, wantFail: true},
+		{name: "forbidden", in: `<soapenv:Body/>`, wantFail: true},
+		{name: "forbidden by default namespace", in: `<Body xmlns="http://schemas.xmlsoap.org/soap/envelope/"/>`, wantFail: true},
+		{name: "same name other namespace", in: `<tns:Body/>`, want: FragmentInfo{Elements: 1, TopElements: 1}},
+		{name: "depth", in: `<a><a><a/></a></a>`, limit: "MaxDepth"},
+		{name: "elements", in: `<a/><a/><a/><a/><a/>`, limit: "MaxElements"},
+		{name: "attributes", in: `<a b="" c="" d="" e=""/>`, limit: "MaxAttributes"},
+		{name: "attribute value", in: `<a b="0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdefX"/>`, limit: "MaxAttrValue"},
+		{name: "namespaces", in: `<a xmlns:a="urn:a" xmlns:b="urn:b"><b xmlns:c="urn:c" xmlns:d="urn:d"/></a>`, limit: "MaxNamespaces"},
+		{name: "namespaces on siblings do not add up", in: `<a xmlns:a="urn:a" xmlns:b="urn:b"/><a xmlns:a="urn:a" xmlns:b="urn:b"/>`, want: FragmentInfo{Elements: 2, TopElements: 2}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var ids strings.Builder
+			fc := FragmentCheck{
+				Context:   scanCtx,
+				Limits:    Limits{MaxDepth: 4, DepthOffset: 2, MaxElements: 5, ElementsOffset: 1, MaxAttributes: 3, MaxAttrValue: 64, MaxNamespaces: 6},
+				Forbidden: forbiddenForTest,
+				ID:        func(id string) error { ids.WriteString(id + ","); return nil },
+			}
+			got, err := ScanFragment([]byte(tc.in), fc)
+			var le *LimitError
+			switch {
+			case tc.limit != "":
+				if !errors.As(err, &le) || le.Limit != tc.limit {
+					t.Fatalf("ScanFragment(%s) error = %v, want limit %s", tc.name, err, tc.limit)
+				}
+				return
+			case tc.wantFail:
+				if !errors.Is(err, ErrSyntax) {
+					t.Fatalf("ScanFragment(%s) error = %v, want %v", tc.name, err, ErrSyntax)
+				}
+				return
+			case err != nil:
+				t.Fatalf("ScanFragment(%s) error = %v", tc.name, err)
+			}
+			if got != tc.want {
+				t.Errorf("ScanFragment(%s) = %+v, want %+v", tc.name, got, tc.want)
+			}
+			if ids.String() != tc.wantIDs {
+				t.Errorf("ScanFragment(%s) ids = %q, want %q", tc.name, ids.String(), tc.wantIDs)
+			}
+		})
+	}
+}
+
+// referenceCount parses data as content of an element that declares the
+// scan context, with encoding/xml, and counts its elements.
+func referenceCount(data []byte) (int, error) {
+	var b bytes.Buffer
+	b.WriteString(`<root`)
+	for p, u := range scanCtx {
+		b.WriteString(` xmlns:` + p + `="` + u + `"`)
+	}
+	b.WriteString(`>`)
+	b.Write(data)
+	b.WriteString(`</root>`)
+	dec := xml.NewDecoder(&b)
+	dec.Strict = true
+	n := -1
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		switch tok.(type) {
+		case xml.StartElement:
+			n++
+		case xml.ProcInst, xml.Directive:
+			return 0, errors.New("not content")
+		}
+	}
+}
+
+// FuzzScanFragment checks ScanFragment against encoding/xml: whatever the
+// scanner accepts, the standard parser accepts too, with as many elements.
+func FuzzScanFragment(f *testing.F) {
+	for _, s := range []string{
+		``, `text`, `<a/>`, `<tns:a x="1"><b>t&amp;</b></tns:a>`, `<p:a xmlns:p="urn:p"/>`,
+		`<a><!--c--><![CDATA[x]]></a>`, `<a b='1' c="2"/>`, `&#x41;&lt;`, "\u00e9<\u00e9/>",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		info, err := ScanFragment(data, FragmentCheck{Context: scanCtx, Limits: Limits{MaxDepth: 100, MaxAttributes: 64, MaxNamespaces: 100}})
+		if err != nil {
+			return
+		}
+		n, rerr := referenceCount(data)
+		if rerr != nil {
+			t.Fatalf("ScanFragment accepted %q, encoding/xml: %v", data, rerr)
+		}
+		if n != info.Elements {
+			t.Fatalf("ScanFragment(%q) counted %d elements, encoding/xml %d", data, info.Elements, n)
+		}
+	})
+}

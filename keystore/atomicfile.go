@@ -53,13 +53,15 @@ func writeFileAtomic(dir, name string, data []byte) (err error) {
 	return syncDir(dir)
 }
 
-// removeFileDurable removes name from dir and syncs dir. A missing file is
-// not an error.
-func removeFileDurable(dir, name string) error {
+// removeFile removes name from dir. A missing file is not an error. The
+// directory is not synced: the store removes only files that no manifest
+// names, and one that reappears after a power loss is removed again by
+// the next writer.
+func removeFile(dir, name string) error {
 	if err := os.Remove(filepath.Join(dir, name)); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("keystore: remove %w", err)
 	}
-	return syncDir(dir)
+	return nil
 }
 
 // syncDir makes a rename or removal in dir durable.

@@ -40,7 +40,9 @@ type Backend interface {
 	// Write creates or replaces the blob, atomically and durably.
 	Write(ctx context.Context, name string, data []byte) error
 
-	// Remove deletes the blob durably. Removing a missing blob succeeds.
+	// Remove deletes the blob. Removing a missing blob succeeds. The
+	// removal need not be durable: the store removes only blobs that no
+	// manifest names, and removes them again if they reappear.
 	Remove(ctx context.Context, name string) error
 
 	// List returns the names of all blobs, in any order.

@@ -82,17 +82,12 @@ func (d *DirBackend) removeTemps() error {
 	if err != nil {
 		return fmt.Errorf("keystore: %w", err)
 	}
-	removed := false
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), tempPrefix) {
-			if err := os.Remove(filepath.Join(d.dir, e.Name())); err != nil && !os.IsNotExist(err) {
-				return fmt.Errorf("keystore: remove stale temporary file: %w", err)
+			if err := removeFile(d.dir, e.Name()); err != nil {
+				return err
 			}
-			removed = true
 		}
-	}
-	if removed {
-		return syncDir(d.dir)
 	}
 	return nil
 }
@@ -125,12 +120,13 @@ func (d *DirBackend) Write(ctx context.Context, name string, data []byte) error 
 	return writeFileAtomic(d.dir, name, data)
 }
 
-// Remove deletes the file name durably.
+// Remove deletes the file name. It does not sync the directory; see
+// [Backend].
 func (d *DirBackend) Remove(ctx context.Context, name string) error {
 	if _, err := d.path(name); err != nil {
 		return err
 	}
-	return removeFileDurable(d.dir, name)
+	return removeFile(d.dir, name)
 }
 
 // List returns the names of the store's files, without the lock file and

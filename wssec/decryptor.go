@@ -3,6 +3,8 @@ package wssec
 import (
 	"crypto/x509"
 	"errors"
+	"fmt"
+	"io"
 	"sync"
 
 	"github.com/beevik/etree"
@@ -77,7 +79,14 @@ func (d *Decryptor) Decrypt(message []byte) (*Result, error) {
 	if int64(len(message)) > pol.maxBytes {
 		return nil, &LimitError{Limit: "MaxMessageBytes", Max: pol.maxBytes}
 	}
-	doc, elements, err := soap.Parse(message, pol.limits)
+	// Large text runs (the CipherValues) bypass the tokenizer: it sees a
+	// skeleton, and the runs are read from message where they are.
+	var nonce [8]byte
+	if _, err := io.ReadFull(pol.rand, nonce[:]); err != nil {
+		return nil, fmt.Errorf("wssec: random: %w", err)
+	}
+	skel := soap.CutText(message, "CipherValue", cutThreshold, nonce)
+	doc, elements, err := soap.Parse(skel.Data, pol.limits)
 	if err != nil {
 		return nil, soapError(err)
 	}
@@ -85,24 +94,34 @@ func (d *Decryptor) Decrypt(message []byte) (*Result, error) {
 	if err != nil {
 		return nil, soapError(err)
 	}
-	p := &process{pol: pol, ring: d.Keys, snap: d.Keys.load(), env: env, elements: elements}
+	p := &process{pol: pol, ring: d.Keys, snap: d.Keys.load(), env: env, skel: skel, elements: elements}
+	p.enc = pol.encLimits
+	p.cutUsed = make([]bool, skel.Cuts())
+	p.enc.CipherText = func(text string) ([]byte, bool) {
+		raw, k, ok := skel.Lookup(text)
+		if ok {
+			p.cutUsed[k] = true
+		}
+		return raw, ok
+	}
 	if err := p.plan(); err != nil {
 		return nil, err
 	}
 	if len(p.data) == 0 {
 		return &Result{Envelope: append([]byte(nil), message...), SOAPVersion: env.Version()}, nil
 	}
-	if err := p.execute(); err != nil {
+	out, err := p.execute()
+	if err != nil {
 		// The single exit for failures after the first private-key
 		// operation: the cause is dropped on purpose, and not logged.
 		return nil, ErrDecryptionFailed
 	}
-	out, err := doc.WriteToBytes()
-	if err != nil {
-		return nil, ErrDecryptionFailed
-	}
 	return &Result{Envelope: out, KeysUsed: p.used, Decrypted: len(p.data), SOAPVersion: env.Version()}, nil
 }
+
+// cutThreshold is the length from which a text run bypasses the XML
+// tokenizer. Below it the run costs less than the bookkeeping.
+const cutThreshold = 512
 
 // soapError maps errors of the parsing layers to this package's errors.
 func soapError(err error) error {
@@ -130,6 +149,9 @@ type process struct {
 	ring     *KeyRing
 	snap     *ringSnapshot
 	env      *soap.Envelope
+	skel     *soap.Skeleton
+	cutUsed  []bool        // cut runs read as CipherValues
+	enc      xmlenc.Limits // the policy's, reading CipherValues through skel
 	elements int
 
 	ids      soap.IDs
@@ -160,5 +182,6 @@ type dataPlan struct {
 	key     *keyPlan
 	listed  bool
 	ct      []byte
-	holder  *etree.Element // parsed plaintext, after execute
+	plain   []byte   // the checked plaintext, after execute
+	ids     []string // Id values in the plaintext
 }

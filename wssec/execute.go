@@ -2,7 +2,6 @@ package wssec
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/beevik/etree"
 
@@ -15,9 +14,9 @@ import (
 // ErrDecryptionFailed.
 var errFailed = errors.New("wssec: internal decryption failure")
 
-// execute decrypts the planned data and splices the plaintext in. Every
-// error it returns is reported as ErrDecryptionFailed.
-func (p *process) execute() error {
+// execute decrypts the planned data and returns the decrypted envelope.
+// Every error it returns is reported as ErrDecryptionFailed.
+func (p *process) execute() ([]byte, error) {
 	ops := 0
 	for _, kp := range p.keys {
 		if len(kp.data) == 0 {
@@ -26,7 +25,7 @@ func (p *process) execute() error {
 		var ok bool
 		for i, e := range kp.cands {
 			if ops == p.pol.maxOps {
-				return errFailed
+				return nil, errFailed
 			}
 			ops++
 			last := i == len(kp.cands)-1
@@ -38,7 +37,7 @@ func (p *process) execute() error {
 			}
 		}
 		if !ok {
-			return errFailed
+			return nil, errFailed
 		}
 	}
 	return p.splice()
@@ -53,8 +52,8 @@ func (p *process) noteUsed(e *ringEntry) {
 	p.used = append(p.used, e.key.Certificate)
 }
 
-// tryKey unwraps kp's key with ring entry e and decrypts and parses all of
-// kp's data with it. The ciphertext is decrypted in place only on the last
+// tryKey unwraps kp's key with ring entry e and decrypts and checks all of
+// kp's data with it. The ciphertext is decrypted in place on the last
 // attempt; earlier attempts work on copies.
 func (p *process) tryKey(kp *keyPlan, e *ringEntry, last bool) (ok bool) {
 	var cek []byte
@@ -84,93 +83,81 @@ func (p *process) tryKey(kp *keyPlan, e *ringEntry, last bool) (ok bool) {
 		if err != nil {
 			return false
 		}
-		holder, err := p.parsePlaintext(dp, pt)
-		if err != nil {
+		if err := p.checkPlaintext(dp, pt); err != nil {
 			return false
 		}
-		dp.holder = holder
+		dp.plain = pt
 	}
 	return true
 }
 
-// parsePlaintext parses decrypted octets in the namespace context of the
+// checkPlaintext checks decrypted octets in the namespace context of the
 // element they replace: Content-type plaintext is a fragment that uses
-// prefixes declared on its ancestors and is not a document on its own.
-func (p *process) parsePlaintext(dp *dataPlan, pt []byte) (*etree.Element, error) {
+// prefixes declared on its ancestors and is not a document on its own. It
+// is checked, not parsed into a tree: the bytes go into the result as they
+// are.
+func (p *process) checkPlaintext(dp *dataPlan, pt []byte) error {
 	parent := dp.target.Parent()
 	lim := p.pol.limits
 	lim.DepthOffset = soap.Depth(parent)
 	lim.ElementsOffset = p.elements
-	holder, n, err := soap.ParseFragment(pt, soap.InScope(parent), lim)
+	dp.ids = dp.ids[:0]
+	info, err := soap.ScanFragment(pt, soap.FragmentCheck{
+		Context:   soap.InScope(parent),
+		Limits:    lim,
+		Forbidden: forbidden,
+		ID: func(id string) error {
+			dp.ids = append(dp.ids, id)
+			return nil
+		},
+	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	p.elements += n
-	if dp.element {
-		count := 0
-		for _, t := range holder.Child {
-			switch c := t.(type) {
-			case *etree.Element:
-				count++
-			case *etree.CharData:
-				if strings.TrimSpace(c.Data) != "" {
-					return nil, errFailed
-				}
-			}
-		}
-		if count != 1 {
-			return nil, errFailed
-		}
+	p.elements += info.Elements
+	if dp.element && (info.TopElements != 1 || info.TopText) {
+		return errFailed
 	}
-	if forbidden(holder) {
-		return nil, errFailed
-	}
-	return holder, nil
+	return nil
 }
 
-// forbidden reports whether decrypted content holds elements that must
-// never come out of a decryption: more encrypted data (no second round of
-// processing), a Security header, or SOAP envelope structure.
-func forbidden(holder *etree.Element) bool {
-	stack := holder.ChildElements()
-	for len(stack) > 0 {
-		el := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		switch soap.NamespaceOf(el) {
-		case soap.NSXENC:
-			if el.Tag == "EncryptedData" || el.Tag == "EncryptedKey" {
-				return true
-			}
-		case soap.NSSOAP11, soap.NSSOAP12:
-			if el.Tag == "Envelope" || el.Tag == "Header" || el.Tag == "Body" {
-				return true
-			}
-		case soap.NSWSSE:
-			if el.Tag == "Security" {
-				return true
-			}
-		case soap.NSWSSE11:
-			if el.Tag == "EncryptedHeader" {
-				return true
-			}
-		}
-		stack = append(stack, el.ChildElements()...)
+// forbidden reports elements that must never come out of a decryption:
+// more encrypted data (no second round of processing), a Security header,
+// or SOAP envelope structure.
+func forbidden(ns string, local []byte) bool {
+	switch ns {
+	case soap.NSXENC:
+		return string(local) == "EncryptedData" || string(local) == "EncryptedKey"
+	case soap.NSSOAP11, soap.NSSOAP12:
+		return string(local) == "Envelope" || string(local) == "Header" || string(local) == "Body"
+	case soap.NSWSSE:
+		return string(local) == "Security"
+	case soap.NSWSSE11:
+		return string(local) == "EncryptedHeader"
 	}
 	return false
 }
 
-// splice replaces each EncryptedData (or EncryptedHeader) with its
-// plaintext, keeps the Id index consistent, and removes the processed
-// EncryptedKeys and ReferenceLists from the Security header.
-func (p *process) splice() error {
+// splice puts each plaintext where its EncryptedData (or EncryptedHeader)
+// was, keeps Ids unique across the result, removes the processed
+// EncryptedKeys and ReferenceLists, and serializes the envelope. The tree
+// holds only markers; the plaintext goes straight into the output bytes.
+func (p *process) splice() ([]byte, error) {
+	extra := make([][]byte, len(p.data))
 	for _, dp := range p.data {
 		p.ids.Remove(dp.target)
-		for _, c := range dp.holder.ChildElements() {
-			if err := p.ids.Add(c); err != nil {
-				return errFailed
+	}
+	for i, dp := range p.data {
+		for _, id := range dp.ids {
+			if _, dup := p.ids[id]; dup {
+				return nil, errFailed
 			}
+			p.ids[id] = nil
 		}
-		replace(dp.target, dp.holder)
+		parent, idx := dp.target.Parent(), dp.target.Index()
+		parent.RemoveChildAt(idx)
+		parent.InsertChildAt(idx, etree.NewText(p.skel.Marker(i)))
+		extra[i] = dp.plain
 	}
 	for _, kp := range p.keys {
 		if kp.inHeader && len(kp.data) > 0 {
@@ -185,23 +172,9 @@ func (p *process) splice() error {
 	if p.security != nil && len(p.security.ChildElements()) == 0 {
 		p.env.Header.RemoveChild(p.security)
 	}
-	return nil
-}
-
-// replace puts holder's children where target is, in linear time.
-func replace(target, holder *etree.Element) {
-	parent := target.Parent()
-	idx := target.Index()
-	tail := append([]etree.Token(nil), parent.Child[idx+1:]...)
-	for i := len(parent.Child) - 1; i >= idx; i-- {
-		parent.RemoveChildAt(i)
+	out, err := p.env.Doc.WriteToBytes()
+	if err != nil {
+		return nil, err
 	}
-	frag := holder.Child
-	holder.Child = nil
-	for _, t := range frag {
-		parent.AddChild(t)
-	}
-	for _, t := range tail {
-		parent.AddChild(t)
-	}
+	return p.skel.Expand(out, extra), nil
 }

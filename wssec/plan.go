@@ -51,7 +51,7 @@ func (p *process) plan() error {
 					kp.data = append(kp.data, dp)
 				}
 			case xmlenc.IsReferenceList(c):
-				refs, err := xmlenc.ParseReferenceList(c, p.pol.encLimits)
+				refs, err := xmlenc.ParseReferenceList(c, p.enc)
 				if err != nil {
 					return soapError(err)
 				}
@@ -105,11 +105,20 @@ func (p *process) plan() error {
 	// CipherValues are decoded now: a broken encoding is the sender's
 	// doing and is reported as such, before any key is used.
 	for _, dp := range p.data {
-		ct, err := xmlenc.DecodeBase64(dp.ed.CipherValue)
+		ct, err := xmlenc.DecodeCipherValue(dp.ed.CipherValue, p.enc)
 		if err != nil {
 			return soapError(err)
 		}
 		dp.ct = ct
+	}
+	// Text that was cut out and goes back into the result unchanged has
+	// not been seen by the parser: check it now.
+	for k, u := range p.cutUsed {
+		if !u {
+			if err := soap.CheckText(p.skel.Raw(k)); err != nil {
+				return soapError(err)
+			}
+		}
 	}
 	if !p.pol.plaintextBody {
 		encrypted := false
@@ -181,7 +190,7 @@ func (p *process) collect() error {
 }
 
 func (p *process) dataPlanFor(el *etree.Element) (*dataPlan, error) {
-	ed, err := xmlenc.ParseEncryptedData(el, p.pol.encLimits)
+	ed, err := xmlenc.ParseEncryptedData(el, p.enc)
 	if err != nil {
 		return nil, soapError(err)
 	}
@@ -273,7 +282,7 @@ func (p *process) keyPlanFor(el *etree.Element, inHeader bool) (*keyPlan, error)
 	if kp, ok := p.keyByEl[el]; ok {
 		return kp, nil
 	}
-	ek, err := xmlenc.ParseEncryptedKey(el, p.pol.encLimits)
+	ek, err := xmlenc.ParseEncryptedKey(el, p.enc)
 	if err != nil {
 		return nil, soapError(err)
 	}

@@ -8,6 +8,7 @@
 package interop
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"testing"
@@ -45,6 +46,21 @@ func File(name, path, install string) Tool {
 		}
 		return path, ""
 	}}
+}
+
+// Find returns the paths of the tools, in order, or an error naming the
+// first one that is missing. Programs outside tests use it; tests use
+// [Require].
+func Find(tools ...Tool) ([]string, error) {
+	paths := make([]string, len(tools))
+	for i, tool := range tools {
+		p, why := tool.Find()
+		if why != "" {
+			return nil, errors.New("interop: " + why)
+		}
+		paths[i] = p
+	}
+	return paths, nil
 }
 
 // Require returns the paths of the tools, in order. If any is missing it

@@ -59,20 +59,6 @@ func Parse(data []byte, lim Limits) (*etree.Document, int, error) {
 	return doc, p.elements, nil
 }
 
-// ParseFragment reads the content of an element (text, elements and
-// comments, any number of each) in the namespace context ctx, which maps
-// prefixes in scope to URIs ("" for the default namespace). It returns the
-// tokens parented to a detached holder element; callers move them into
-// place. It also returns the number of elements read.
-func ParseFragment(data []byte, ctx map[string]string, lim Limits) (*etree.Element, int, error) {
-	holder := etree.NewElement("")
-	p := parser{lim: lim, scope: newScope(ctx), depth: lim.DepthOffset, elements: lim.ElementsOffset}
-	if err := p.run(data, holder, false); err != nil {
-		return nil, 0, err
-	}
-	return holder, p.elements - lim.ElementsOffset, nil
-}
-
 type parser struct {
 	lim      Limits
 	scope    *scope

@@ -80,31 +80,3 @@ func TestParse_roundTrip(t *testing.T) {
 		t.Fatalf("namespaces of b = %q, attribute %q", NamespaceOf(b), AttrNamespace(b, &b.Attr[0]))
 	}
 }
-
-func TestParseFragment(t *testing.T) {
-	t.Parallel()
-	ctx := map[string]string{"tns": "urn:tns", "": "urn:default"}
-	lim := Limits{MaxDepth: 4, DepthOffset: 2, MaxElements: 5, ElementsOffset: 2}
-	holder, n, err := ParseFragment([]byte(` text <tns:a><b/></tns:a><!--x--> <c/> `), ctx, lim)
-	if err != nil || n != 3 || len(holder.Child) != 6 {
-		t.Fatalf("ParseFragment() = %d elements, %d tokens, %v", n, len(holder.Child), err)
-	}
-	for name, in := range map[string]string{
-		"unbound":  `<x:a/>`,
-		"unclosed": `<tns:a>`,
-		"stray":    `</tns:a>`,
-		"pi":       `<?xml version="1.0"?><a/>`,
-		"doctype":  `<!DOCTYPE a><a/>`,
-	} {
-		if _, _, err := ParseFragment([]byte(in), ctx, lim); !errors.Is(err, ErrSyntax) {
-			t.Errorf("ParseFragment(%s) error = %v, want %v", name, err, ErrSyntax)
-		}
-	}
-	var le *LimitError
-	if _, _, err := ParseFragment([]byte(`<a><b><c/></b></a>`), ctx, lim); !errors.As(err, &le) || le.Limit != "MaxDepth" {
-		t.Errorf("ParseFragment(deep) error = %v, want MaxDepth", err)
-	}
-	if _, _, err := ParseFragment([]byte(`<a/><a/><a/><a/>`), ctx, lim); !errors.As(err, &le) || le.Limit != "MaxElements" {
-		t.Errorf("ParseFragment(many) error = %v, want MaxElements", err)
-	}
-}

@@ -13,7 +13,7 @@ type FragmentCheck struct {
 	// Limits apply with their DepthOffset and ElementsOffset.
 	Limits Limits
 	// Forbidden reports elements that must not appear in the fragment.
-	Forbidden func(ns, local string) bool
+	Forbidden func(ns string, local []byte) bool
 	// ID is called with the value of every Id, wsu:Id and xml:id
 	// attribute; an error it returns stops the scan.
 	ID func(id string) error
@@ -258,7 +258,7 @@ func (s *fscan) element(name []byte) error {
 	if !ok {
 		return syntaxf("unbound prefix %q", prefix)
 	}
-	if s.fc.Forbidden != nil && s.fc.Forbidden(ns, string(local)) {
+	if s.fc.Forbidden != nil && s.fc.Forbidden(ns, local) {
 		return syntaxf("forbidden element %s", name)
 	}
 	for i, a := range s.attrs {
@@ -625,4 +625,11 @@ func unescape(v []byte) string {
 		i += end + 1
 	}
 	return string(b)
+}
+
+// CheckText validates character data as it stands between tags: valid
+// UTF-8, XML characters only, well-formed references, no "]]>".
+func CheckText(t []byte) error {
+	_, err := checkText(t, true)
+	return err
 }

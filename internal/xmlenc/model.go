@@ -74,6 +74,23 @@ type EncryptedData struct {
 type Limits struct {
 	MaxOAEPParams int // bytes of decoded OAEPparams
 	MaxReferences int // DataReferences in one ReferenceList
+	// CipherText, if set, maps the text of a CipherValue that stands for
+	// content held elsewhere (a marker of a message skeleton) to that
+	// content.
+	CipherText func(text string) ([]byte, bool)
+}
+
+// DecodeCipherValue decodes a CipherValue element, whose text may stand
+// for content held elsewhere (see Limits.CipherText).
+func DecodeCipherValue(el *etree.Element, lim Limits) ([]byte, error) {
+	if lim.CipherText != nil && len(el.Child) == 1 {
+		if c, ok := el.Child[0].(*etree.CharData); ok {
+			if raw, ok := lim.CipherText(c.Data); ok {
+				return DecodeBase64Bytes(raw)
+			}
+		}
+	}
+	return DecodeBase64(el)
 }
 
 // ParseEncryptedKey reads an xenc:EncryptedKey element.
@@ -97,7 +114,7 @@ func ParseEncryptedKey(el *etree.Element, lim Limits) (*EncryptedKey, error) {
 			if err != nil {
 				return nil, err
 			}
-			if ek.CipherValue, err = DecodeBase64(cv); err != nil {
+			if ek.CipherValue, err = DecodeCipherValue(cv, lim); err != nil {
 				return nil, err
 			}
 			sawCipher = true
@@ -293,4 +310,26 @@ func appendNonSpace(b []byte, s string) []byte {
 		}
 	}
 	return b
+}
+
+// DecodeBase64Bytes decodes base64 text taken straight from a message. The
+// standard decoder skips line breaks itself; other white space, which some
+// producers indent with, takes a second pass.
+func DecodeBase64Bytes(text []byte) ([]byte, error) {
+	out := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
+	n, err := base64.StdEncoding.Decode(out, text)
+	if err == nil {
+		return out[:n], nil
+	}
+	compact := make([]byte, 0, len(text))
+	for _, c := range text {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			compact = append(compact, c)
+		}
+	}
+	n, err = base64.StdEncoding.Decode(out, compact)
+	if err != nil {
+		return nil, modelf("invalid base64")
+	}
+	return out[:n], nil
 }

@@ -2,10 +2,8 @@ package soap
 
 import (
 	"bytes"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -42,238 +40,69 @@ func syntaxf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrSyntax}, args...)...)
 }
 
-// Parse reads a whole document and returns it with the number of elements
-// it holds. Leading UTF-8 byte order mark and an XML declaration (UTF-8
-// only) are accepted; exactly one root element must follow, with only white
-// space and comments around it.
+// Parse reads a whole document into a tree and returns it with the number
+// of elements it holds. A leading UTF-8 byte order mark and an XML
+// declaration (UTF-8 only) are accepted; exactly one root element must
+// follow, with only white space and comments around it. It uses the same
+// tokenizer as [ScanFragment], so the two agree on what is well-formed.
 func Parse(data []byte, lim Limits) (*etree.Document, int, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	doc := etree.NewDocument()
-	p := parser{lim: lim, scope: newScope(nil)}
-	if err := p.run(data, &doc.Element, true); err != nil {
+	s := fscan{d: data, fc: &FragmentCheck{Limits: lim}, document: true, tree: []*etree.Element{&doc.Element}}
+	if bytes.HasPrefix(data, []byte("<?xml")) && len(data) > 5 && (isSpace(data[5]) || data[5] == '?') {
+		end := bytes.Index(data, []byte("?>"))
+		if end < 0 {
+			return nil, 0, syntaxf("unterminated XML declaration")
+		}
+		inst := strings.TrimLeft(string(data[5:end]), " \t\r\n")
+		if err := checkDecl(inst); err != nil {
+			return nil, 0, err
+		}
+		doc.CreateProcInst("xml", inst)
+		s.pos = end + 2
+	}
+	if err := s.run(); err != nil {
 		return nil, 0, err
 	}
 	if doc.Root() == nil {
 		return nil, 0, syntaxf("no root element")
 	}
-	return doc, p.elements, nil
+	return doc, s.elements, nil
 }
 
-type parser struct {
-	lim      Limits
-	scope    *scope
-	depth    int
-	elements int
-}
-
-func (p *parser) limit(name string, max, n int) error {
-	if max > 0 && n > max {
-		return &LimitError{Limit: name, Max: max}
-	}
-	return nil
-}
-
-func (p *parser) run(data []byte, root *etree.Element, document bool) error {
-	dec := xml.NewDecoder(bytes.NewReader(data))
-	dec.Strict = true
-	stack := []*etree.Element{root}
-	sawRoot, first := false, true
-	for {
-		tok, err := dec.RawToken()
-		if err == io.EOF {
-			if len(stack) != 1 {
-				return syntaxf("unexpected end of input")
-			}
-			return nil
-		}
-		if err != nil {
-			return syntaxf("%v", err)
-		}
-		top := stack[len(stack)-1]
-		atTop := len(stack) == 1
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if document && atTop {
-				if sawRoot {
-					return syntaxf("more than one root element")
-				}
-				sawRoot = true
-			}
-			p.depth++
-			p.elements++
-			if err := p.limit("MaxDepth", p.lim.MaxDepth, p.depth); err != nil {
-				return err
-			}
-			if err := p.limit("MaxElements", p.lim.MaxElements, p.elements); err != nil {
-				return err
-			}
-			el, err := p.start(top, t)
-			if err != nil {
-				return err
-			}
-			stack = append(stack, el)
-		case xml.EndElement:
-			if atTop || t.Name.Space != top.Space || t.Name.Local != top.Tag {
-				return syntaxf("unexpected end tag %s", qname(t.Name))
-			}
-			p.scope.pop()
-			stack = stack[:len(stack)-1]
-			p.depth--
-		case xml.CharData:
-			if document && atTop {
-				if len(bytes.TrimSpace(t)) > 0 {
-					return syntaxf("text outside the root element")
-				}
-				root.CreateText(string(t))
-				break
-			}
-			top.CreateText(string(t))
-		case xml.Comment:
-			top.CreateComment(string(t))
-		case xml.ProcInst:
-			// The XML declaration may open a document; any other
-			// processing instruction is refused, as SOAP messages must
-			// not carry them (WS-I Basic Profile R1009).
-			if !(document && first && t.Target == "xml") {
-				return syntaxf("processing instruction %q", t.Target)
-			}
-			if err := checkDecl(string(t.Inst)); err != nil {
-				return err
-			}
-			root.CreateProcInst(t.Target, string(t.Inst))
-		case xml.Directive:
-			return syntaxf("document type declaration or other directive")
-		}
-		first = false
-	}
-}
-
-func qname(n xml.Name) string {
-	if n.Space == "" {
-		return n.Local
-	}
-	return n.Space + ":" + n.Local
-}
-
-// checkDecl accepts an XML declaration only if it declares no encoding
-// or UTF-8: the reader does no transcoding.
+// checkDecl accepts an XML declaration of version 1.0 that declares no
+// encoding or UTF-8: the reader does no transcoding.
 func checkDecl(inst string) error {
-	i := strings.Index(inst, "encoding")
-	if i < 0 {
+	version, ok := pseudoAttr(inst, "version")
+	if !ok || version != "1.0" || !strings.HasPrefix(inst, "version") {
+		return syntaxf("malformed XML declaration or version other than 1.0")
+	}
+	if !strings.Contains(inst, "encoding") {
 		return nil
 	}
-	rest := strings.TrimLeft(inst[i+len("encoding"):], " \t\r\n")
-	if !strings.HasPrefix(rest, "=") {
-		return syntaxf("malformed XML declaration")
-	}
-	rest = strings.TrimLeft(rest[1:], " \t\r\n")
-	if rest == "" || (rest[0] != '"' && rest[0] != '\'') {
-		return syntaxf("malformed XML declaration")
-	}
-	end := strings.IndexByte(rest[1:], rest[0])
-	if end < 0 {
-		return syntaxf("malformed XML declaration")
-	}
-	if v := rest[1 : 1+end]; !strings.EqualFold(v, "utf-8") {
+	if v, ok := pseudoAttr(inst, "encoding"); !ok || !strings.EqualFold(v, "utf-8") {
 		return syntaxf("encoding %q (only UTF-8 is accepted)", v)
 	}
 	return nil
 }
 
-func (p *parser) start(parent *etree.Element, t xml.StartElement) (*etree.Element, error) {
-	if err := p.limit("MaxAttributes", p.lim.MaxAttributes, len(t.Attr)); err != nil {
-		return nil, err
+// pseudoAttr returns the quoted value of name="..." in an XML declaration.
+func pseudoAttr(inst, name string) (string, bool) {
+	i := strings.Index(inst, name)
+	if i < 0 {
+		return "", false
 	}
-	if err := p.limit("MaxNameBytes", p.lim.MaxNameBytes, len(t.Name.Space)+len(t.Name.Local)); err != nil {
-		return nil, err
+	rest := strings.TrimLeft(inst[i+len(name):], " \t\r\n")
+	if !strings.HasPrefix(rest, "=") {
+		return "", false
 	}
-	p.scope.push()
-	// Declarations first: they apply to the element's own name and
-	// attributes whatever their order.
-	for _, a := range t.Attr {
-		switch {
-		case a.Name.Space == "xmlns":
-			if a.Name.Local == "xmlns" || (a.Name.Local == "xml" && a.Value != NSXML) || a.Value == "" {
-				return nil, syntaxf("invalid namespace declaration xmlns:%s", a.Name.Local)
-			}
-			p.scope.bind(a.Name.Local, a.Value)
-		case a.Name.Space == "" && a.Name.Local == "xmlns":
-			p.scope.bind("", a.Value)
-		default:
-			continue
-		}
-		if err := p.limit("MaxNamespaces", p.lim.MaxNamespaces, len(p.scope.binds)); err != nil {
-			return nil, err
-		}
+	rest = strings.TrimLeft(rest[1:], " \t\r\n")
+	if rest == "" || (rest[0] != '"' && rest[0] != '\'') {
+		return "", false
 	}
-	if t.Name.Space != "" && t.Name.Space != "xml" && !p.scope.bound(t.Name.Space) {
-		return nil, syntaxf("unbound prefix %q", t.Name.Space)
+	end := strings.IndexByte(rest[1:], rest[0])
+	if end < 0 {
+		return "", false
 	}
-	el := parent.CreateElement(qname(t.Name))
-	seen := make(map[string]struct{}, len(t.Attr))
-	for _, a := range t.Attr {
-		if err := p.limit("MaxAttrValue", p.lim.MaxAttrValue, len(a.Value)); err != nil {
-			return nil, err
-		}
-		if err := p.limit("MaxNameBytes", p.lim.MaxNameBytes, len(a.Name.Space)+len(a.Name.Local)); err != nil {
-			return nil, err
-		}
-		if a.Name.Space != "" && a.Name.Space != "xmlns" && a.Name.Space != "xml" && !p.scope.bound(a.Name.Space) {
-			return nil, syntaxf("unbound prefix %q", a.Name.Space)
-		}
-		// Duplicates are checked by expanded name, so that p:a and q:a
-		// with p and q bound to one URI are caught too.
-		key := a.Name.Local
-		switch a.Name.Space {
-		case "":
-		case "xmlns":
-			key = "xmlns:" + a.Name.Local
-		case "xml":
-			key = "{" + NSXML + "}" + a.Name.Local
-		default:
-			key = "{" + p.scope.lookup(a.Name.Space) + "}" + a.Name.Local
-		}
-		if _, dup := seen[key]; dup {
-			return nil, syntaxf("duplicate attribute %s", qname(a.Name))
-		}
-		seen[key] = struct{}{}
-		el.CreateAttr(qname(a.Name), a.Value)
-	}
-	return el, nil
+	return rest[1 : 1+end], true
 }
-
-// scope tracks namespace bindings by depth.
-type scope struct {
-	binds []binding
-	marks []int
-}
-
-type binding struct{ prefix, uri string }
-
-func newScope(ctx map[string]string) *scope {
-	s := &scope{}
-	for p, u := range ctx {
-		s.binds = append(s.binds, binding{p, u})
-	}
-	return s
-}
-
-func (s *scope) push()                   { s.marks = append(s.marks, len(s.binds)) }
-func (s *scope) bind(prefix, uri string) { s.binds = append(s.binds, binding{prefix, uri}) }
-
-func (s *scope) pop() {
-	n := len(s.marks) - 1
-	s.binds = s.binds[:s.marks[n]]
-	s.marks = s.marks[:n]
-}
-
-func (s *scope) lookup(prefix string) string {
-	for i := len(s.binds) - 1; i >= 0; i-- {
-		if s.binds[i].prefix == prefix {
-			return s.binds[i].uri
-		}
-	}
-	return ""
-}
-
-func (s *scope) bound(prefix string) bool { return s.lookup(prefix) != "" }

@@ -80,3 +80,31 @@ func TestParse_roundTrip(t *testing.T) {
 		t.Fatalf("namespaces of b = %q, attribute %q", NamespaceOf(b), AttrNamespace(b, &b.Attr[0]))
 	}
 }
+
+// FuzzParse compares Parse with the encoding/xml based reference: whatever
+// Parse accepts, the reference accepts too, into the same tree.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		`<a/>`, `<?xml version="1.0" encoding="UTF-8"?>` + "\n<a xmlns:p=\"urn:p\"><p:b x=\"1 &amp; 2\">t&#x41;</p:b><!--c--></a>\n",
+		`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><![CDATA[x]]></s:Body></s:Envelope>`,
+		"<a>\r\n<b c='\r\n'/></a>", `<a xml:lang="en">é</a>`,
+	} {
+		f.Add([]byte(s))
+	}
+	lim := Limits{MaxDepth: 100, MaxAttributes: 64, MaxNamespaces: 100, MaxElements: 10000}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		doc, n, err := Parse(data, lim)
+		if err != nil {
+			return
+		}
+		ref, rn, rerr := refParse(data, lim)
+		if rerr != nil {
+			t.Fatalf("Parse accepted %q, reference: %v", data, rerr)
+		}
+		got, _ := doc.WriteToString()
+		want, _ := ref.WriteToString()
+		if got != want || n != rn {
+			t.Fatalf("Parse(%q) =\n%q (%d elements)\nreference\n%q (%d elements)", data, got, n, want, rn)
+		}
+	})
+}

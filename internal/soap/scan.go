@@ -2,7 +2,11 @@ package soap
 
 import (
 	"bytes"
+	"encoding/xml"
+	"strings"
 	"unicode/utf8"
+
+	"github.com/beevik/etree"
 )
 
 // FragmentCheck says how [ScanFragment] judges decrypted content.
@@ -55,6 +59,14 @@ type rawAttr struct {
 }
 
 type fscan struct {
+	// document is set when reading a whole document: one root element,
+	// only white space and comments around it.
+	document bool
+	// tree, when not nil, is the stack of elements being built; tree[0]
+	// receives the top level.
+	tree     []*etree.Element
+	sawRoot  bool
+	names    map[string]bool // validity of names beyond ASCII
 	d        []byte
 	pos      int
 	fc       *FragmentCheck
@@ -83,12 +95,19 @@ func (s *fscan) run() error {
 			end = s.pos + lt
 		}
 		if end > s.pos {
-			nonSpace, err := checkText(d[s.pos:end], true)
+			text := d[s.pos:end]
+			nonSpace, err := checkText(text, true)
 			if err != nil {
 				return err
 			}
 			if nonSpace && len(s.stack) == 0 {
+				if s.document {
+					return syntaxf("text outside the root element")
+				}
 				s.info.TopText = true
+			}
+			if s.tree != nil {
+				s.tree[len(s.tree)-1].CreateText(unescape(text))
 			}
 		}
 		if lt < 0 {
@@ -120,6 +139,9 @@ func (s *fscan) markup() error {
 		if _, err := checkText(body, false); err != nil {
 			return err
 		}
+		if s.tree != nil {
+			s.tree[len(s.tree)-1].CreateComment(string(body))
+		}
 		s.pos += 4 + end + 3
 	case bytes.HasPrefix(d, []byte("<![CDATA[")):
 		end := bytes.Index(d[9:], []byte("]]>"))
@@ -130,8 +152,14 @@ func (s *fscan) markup() error {
 		if err != nil {
 			return err
 		}
-		if nonSpace && len(s.stack) == 0 {
+		if len(s.stack) == 0 && (nonSpace || s.document) {
+			if s.document {
+				return syntaxf("CDATA outside the root element")
+			}
 			s.info.TopText = true
+		}
+		if s.tree != nil {
+			s.tree[len(s.tree)-1].CreateText(normalizeNewlines(d[9 : 9+end]))
 		}
 		s.pos += 9 + end + 3
 	case bytes.HasPrefix(d, []byte("<?")):
@@ -163,6 +191,9 @@ func (s *fscan) endTag() error {
 	s.stack = s.stack[:len(s.stack)-1]
 	s.pop()
 	s.depth--
+	if s.tree != nil {
+		s.tree = s.tree[:len(s.tree)-1]
+	}
 	return nil
 }
 
@@ -204,6 +235,10 @@ func (s *fscan) startTag() error {
 	s.depth++
 	s.elements++
 	if len(s.stack) == 0 {
+		if s.document && s.sawRoot {
+			return syntaxf("more than one root element")
+		}
+		s.sawRoot = true
 		s.info.TopElements++
 	}
 	if err := s.limit("MaxDepth", s.fc.Limits.MaxDepth, s.depth); err != nil {
@@ -218,9 +253,19 @@ func (s *fscan) startTag() error {
 	if err := s.element(name); err != nil {
 		return err
 	}
+	if s.tree != nil {
+		el := s.tree[len(s.tree)-1].CreateElement(string(name))
+		for _, a := range s.attrs {
+			el.CreateAttr(string(a.name), unescape(a.value))
+		}
+		s.tree = append(s.tree, el)
+	}
 	if selfClosing {
 		s.pop()
 		s.depth--
+		if s.tree != nil {
+			s.tree = s.tree[:len(s.tree)-1]
+		}
 		return nil
 	}
 	s.stack = append(s.stack, name)
@@ -399,10 +444,41 @@ done:
 	if len(n) == 0 || colon == start || colon == s.pos-1 || !nameStart(n) || (colon >= 0 && !nameStart(s.d[colon+1:s.pos])) {
 		return nil, syntaxf("malformed name")
 	}
-	if high && !validNameRunes(n) {
+	if high && !s.validName(n) {
 		return nil, syntaxf("malformed name")
 	}
 	return n, nil
+}
+
+// validName checks a name with characters beyond ASCII. XML editions
+// disagree on which characters those may be; the rule of encoding/xml,
+// the strictest a downstream Go reader applies, decides, and the answer
+// is cached because large documents repeat their element names.
+func (s *fscan) validName(n []byte) bool {
+	if ok, seen := s.names[string(n)]; seen {
+		return ok
+	}
+	ok := utf8.Valid(n)
+	if ok {
+		d := xml.NewDecoder(bytes.NewReader(append(append([]byte("<"), n...), "/>"...)))
+		tok, err := d.RawToken()
+		se, isStart := tok.(xml.StartElement)
+		ok = err == nil && isStart && qnameOf(se.Name) == string(n)
+	}
+	if s.names == nil {
+		s.names = make(map[string]bool)
+	}
+	if len(s.names) < 1024 {
+		s.names[string(n)] = ok
+	}
+	return ok
+}
+
+func qnameOf(n xml.Name) string {
+	if n.Space == "" {
+		return n.Local
+	}
+	return n.Space + ":" + n.Local
 }
 
 var nameByte = func() (t [128]bool) {
@@ -422,33 +498,6 @@ var nameByte = func() (t [128]bool) {
 func nameStart(n []byte) bool {
 	c := n[0]
 	return c >= 0x80 || c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z')
-}
-
-func validNameRunes(n []byte) bool {
-	for len(n) > 0 {
-		r, size := utf8.DecodeRune(n)
-		if r == utf8.RuneError && size <= 1 {
-			return false
-		}
-		if r >= 0x80 && !isNameRune(r) {
-			return false
-		}
-		n = n[size:]
-	}
-	return true
-}
-
-// isNameRune approximates the XML 1.0 (fifth edition) NameChar ranges
-// above ASCII.
-func isNameRune(r rune) bool {
-	switch {
-	case r == 0xB7, r >= 0xC0 && r <= 0xD6, r >= 0xD8 && r <= 0xF6, r >= 0xF8 && r <= 0x37D,
-		r >= 0x37F && r <= 0x1FFF, r >= 0x200C && r <= 0x200D, r >= 0x203F && r <= 0x2040,
-		r >= 0x2070 && r <= 0x218F, r >= 0x2C00 && r <= 0x2FEF, r >= 0x3001 && r <= 0xD7FF,
-		r >= 0xF900 && r <= 0xFDCF, r >= 0xFDF0 && r <= 0xFFFD, r >= 0x10000 && r <= 0xEFFFF:
-		return true
-	}
-	return false
 }
 
 func splitQName(n []byte) (prefix, local []byte) {
@@ -577,11 +626,24 @@ func hexVal(c byte) int {
 	return -1
 }
 
+// normalizeNewlines turns CR LF and lone CR into LF (XML 1.0, 2.11).
+func normalizeNewlines(v []byte) string {
+	if bytes.IndexByte(v, '\r') < 0 {
+		return string(v)
+	}
+	s := strings.ReplaceAll(string(v), "\r\n", "\n")
+	return strings.ReplaceAll(s, "\r", "\n")
+}
+
 // unescape resolves the references of an attribute value or text that
-// checkText accepted.
+// checkText accepted, after normalizing line ends; a character reference
+// to CR stays a CR.
 func unescape(v []byte) string {
 	if bytes.IndexByte(v, '&') < 0 {
-		return string(v)
+		return normalizeNewlines(v)
+	}
+	if bytes.IndexByte(v, '\r') >= 0 {
+		v = []byte(normalizeNewlines(v))
 	}
 	var b []byte
 	for i := 0; i < len(v); {

@@ -1,6 +1,7 @@
 package keystore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -43,6 +44,7 @@ type Store struct {
 type storeState struct {
 	m    *manifest
 	keys map[string]*Credential // by Entry.Location
+	raw  []byte                 // the manifest as read or written
 }
 
 // Open opens the existing key store in b, reads its manifest and decrypts
@@ -106,7 +108,7 @@ func Create(ctx context.Context, b Backend, password PasswordSource, opts Option
 	if err := b.Write(ctx, manifestName, data); err != nil {
 		return nil, err
 	}
-	if err := s.publish(&storeState{m: m, keys: map[string]*Credential{}}); err != nil {
+	if err := s.publish(&storeState{m: m, keys: map[string]*Credential{}, raw: data}); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -127,46 +129,54 @@ func newStore(b Backend, password PasswordSource, opts Options) (*Store, error) 
 // published state. If a file the manifest names is missing because a
 // writer replaced the manifest meanwhile, it starts over.
 func (s *Store) read(ctx context.Context) (*storeState, error) {
+	var lastRaw []byte
+	var lastErr error
 	for attempt := 1; ; attempt++ {
-		m, err := s.readManifest(ctx)
+		raw, m, err := s.readManifest(ctx)
 		if err != nil {
 			return nil, err
 		}
-		st, err := s.loadKeys(ctx, m)
+		if m == nil {
+			return s.state.Load(), nil // unchanged
+		}
+		if lastErr != nil && bytes.Equal(raw, lastRaw) {
+			return nil, lastErr // the file is missing for good
+		}
+		st, err := s.loadKeys(ctx, m, raw)
 		if err == nil {
 			return st, nil
 		}
 		if !errors.Is(err, ErrMissingFile) || attempt == maxReadAttempts {
 			return nil, err
 		}
-		again, merr := s.readManifest(ctx)
-		if merr != nil {
-			return nil, merr
-		}
-		if again.generation == m.generation {
-			return nil, err
-		}
+		lastRaw, lastErr = raw, err
 	}
 }
 
-func (s *Store) readManifest(ctx context.Context) (*manifest, error) {
+// readManifest reads and parses the manifest. It returns a nil manifest
+// if the bytes are those of the published state.
+func (s *Store) readManifest(ctx context.Context) ([]byte, *manifest, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	data, err := s.b.Read(ctx, manifestName)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s: %w", ErrNotExist, s.b.Locate(manifestName), err)
+		return nil, nil, fmt.Errorf("%w: %s: %w", ErrNotExist, s.b.Locate(manifestName), err)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return parseManifest(data, s.b.Locate(manifestName))
+	if cur := s.state.Load(); cur != nil && bytes.Equal(cur.raw, data) {
+		return data, nil, nil
+	}
+	m, err := parseManifest(data, s.b.Locate(manifestName))
+	return data, m, err
 }
 
 // loadKeys decrypts the key of every entry of m.
-func (s *Store) loadKeys(ctx context.Context, m *manifest) (*storeState, error) {
+func (s *Store) loadKeys(ctx context.Context, m *manifest, raw []byte) (*storeState, error) {
 	prev := s.state.Load()
-	st := &storeState{m: m, keys: make(map[string]*Credential, len(m.entries))}
+	st := &storeState{m: m, keys: make(map[string]*Credential, len(m.entries)), raw: raw}
 	for _, e := range m.entries {
 		if prev != nil {
 			if c, ok := prev.keys[e.Location]; ok && c.Certificate.Equal(e.Certificate) {

@@ -431,3 +431,49 @@ func TestStore_readersDoNotLock(t *testing.T) {
 		t.Errorf("Reload() while a writer holds the lock error = %v", err)
 	}
 }
+
+// hookBackend runs a function before the first Read of a key blob, to
+// put a writer's change between a reader's reads.
+type hookBackend struct {
+	Backend
+	before func()
+}
+
+func (h *hookBackend) Read(ctx context.Context, name string) ([]byte, error) {
+	if f := h.before; f != nil && name != manifestName {
+		h.before = nil
+		f()
+	}
+	return h.Backend.Read(ctx, name)
+}
+
+// A reader that finds a key file gone because a writer replaced the
+// manifest in between reads the manifest again.
+func TestStore_Reload_racesWriter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w, clock, dir := ringStore(t)
+	hb := &hookBackend{Backend: Dir(dir)}
+	r, err := Open(ctx, hb, PasswordValue(testPassword), Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, w, func(tx *Tx) error {
+		return errors.Join(tx.Remove("stranger"), tx.Add("receiver", fixture(testpki.Receiver), nil))
+	})
+	hb.before = func() {
+		mustUpdate(t, w, func(tx *Tx) error {
+			return errors.Join(tx.Remove("receiver"), tx.Add("ca", fixture(testpki.CA), nil))
+		})
+	}
+	changed, err := r.Reload(ctx)
+	if err != nil || !changed {
+		t.Fatalf("Reload() = %v, %v; want true, nil", changed, err)
+	}
+	if hb.before != nil {
+		t.Fatal("the writer did not run between the reader's reads")
+	}
+	if diff := cmp.Diff(views(w.Entries()), views(r.Entries())); diff != "" {
+		t.Errorf("entries mismatch (-want +got):\n%s", diff)
+	}
+}

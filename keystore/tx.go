@@ -90,7 +90,7 @@ func (tx *Tx) commit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	next := &storeState{m: m, keys: make(map[string]*Credential, len(m.entries))}
+	next := &storeState{m: m, keys: make(map[string]*Credential, len(m.entries)), raw: data}
 	named := map[string]bool{}
 	for _, e := range m.entries {
 		next.keys[e.Location] = tx.keys[e.Location]

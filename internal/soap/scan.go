@@ -126,6 +126,14 @@ func (s *fscan) run() error {
 
 func (s *fscan) markup() error {
 	d := s.d[s.pos:]
+	// Most markup is a tag: decide on the second byte before trying the
+	// rarer constructs.
+	if len(d) > 1 && d[1] != '!' && d[1] != '?' {
+		if d[1] == '/' {
+			return s.endTag()
+		}
+		return s.startTag()
+	}
 	switch {
 	case bytes.HasPrefix(d, []byte("<!--")):
 		end := bytes.Index(d[4:], []byte("-->"))
@@ -277,6 +285,9 @@ func (s *fscan) startTag() error {
 func (s *fscan) element(name []byte) error {
 	s.marks = append(s.marks, len(s.binds))
 	for _, a := range s.attrs {
+		if a.name[0] != 'x' {
+			continue // not a namespace declaration
+		}
 		var prefix []byte
 		switch {
 		case bytes.Equal(a.name, []byte("xmlns")):
@@ -326,7 +337,7 @@ func (s *fscan) element(name []byte) error {
 				}
 			}
 		}
-		if s.fc.ID != nil && (bytes.Equal(al, []byte("Id")) || bytes.Equal(al, []byte("id"))) {
+		if s.fc.ID != nil && len(al) == 2 && (string(al) == "Id" || string(al) == "id") {
 			isID := false
 			switch {
 			case len(ap) == 0:
@@ -359,11 +370,11 @@ func (s *fscan) resolve(prefix []byte, element bool) (string, bool) {
 	if len(prefix) == 0 && !element {
 		return "", true
 	}
-	if bytes.Equal(prefix, []byte("xml")) {
+	if len(prefix) == 3 && string(prefix) == "xml" {
 		return NSXML, true
 	}
 	for i := len(s.binds) - 1; i >= 0; i-- {
-		if bytes.Equal(s.binds[i].prefix, prefix) {
+		if string(s.binds[i].prefix) == string(prefix) {
 			return s.binds[i].uri, len(prefix) == 0 || s.binds[i].uri != ""
 		}
 	}
@@ -420,28 +431,25 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 
 // name reads a QName: NCName (':' NCName)?.
 func (s *fscan) name() ([]byte, error) {
-	start := s.pos
-	colon := -1
-	high := false
-	for s.pos < len(s.d) {
-		c := s.d[s.pos]
-		switch {
-		case c >= 0x80:
-			high = true
-		case nameByte[c]:
-		case c == ':':
-			if colon >= 0 {
-				return nil, syntaxf("malformed name")
-			}
-			colon = s.pos
-		default:
-			goto done
+	d, start := s.d, s.pos
+	i, colon, high := start, -1, false
+	for ; i < len(d); i++ {
+		c := d[i]
+		if c < 0x80 && nameByte[c] {
+			continue
 		}
-		s.pos++
+		if c >= 0x80 {
+			high = true
+			continue
+		}
+		if c != ':' || colon >= 0 {
+			break
+		}
+		colon = i
 	}
-done:
-	n := s.d[start:s.pos]
-	if len(n) == 0 || colon == start || colon == s.pos-1 || !nameStart(n) || (colon >= 0 && !nameStart(s.d[colon+1:s.pos])) {
+	s.pos = i
+	n := d[start:i]
+	if len(n) == 0 || colon == start || colon == i-1 || !nameStart(n) || (colon >= 0 && !nameStart(d[colon+1:i])) {
 		return nil, syntaxf("malformed name")
 	}
 	if high && !s.validName(n) {

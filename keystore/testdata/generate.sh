@@ -60,5 +60,7 @@ openssl rsa -in "$pki/old.key" -traditional -aes256 -passout "pass:$pempass" \
 
 # What openssl pkcs12 -nodes prints: Bag Attributes text, key, certificates.
 openssl pkcs12 -in openssl-modern.p12 -nodes -passin "pass:$p12pass" -out old-bundle.pem
+# The same without the key: the certificate and its CA.
+openssl pkcs12 -in openssl-modern.p12 -nokeys -passin "pass:$p12pass" -out old-chain.pem
 
 chmod 0644 ./*.p12 ./*.pem

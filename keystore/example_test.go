@@ -1,0 +1,348 @@
+package keystore_test
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/wssec"
+)
+
+// exampleNow is the fixed clock of the examples, so that their output does
+// not depend on the day they run.
+func exampleNow() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }
+
+// tempStoreDir returns a directory for a store and a function that removes
+// it again.
+func tempStoreDir() (string, func()) {
+	dir, err := os.MkdirTemp("", "keystore-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	return filepath.Join(dir, "keys"), func() { os.RemoveAll(dir) }
+}
+
+// importBundle reads the PEM key, certificate and CA that openssl pkcs12
+// -nodes printed for the fixture "old".
+func importBundle() *keystore.Credential {
+	bundle, err := os.ReadFile("testdata/old-bundle.pem")
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := keystore.ParsePEM(bundle, nil, "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	return c
+}
+
+// A new store: import an existing key and make it the current one.
+func ExampleCreate() {
+	dir, cleanup := tempStoreDir()
+	defer cleanup()
+	ctx := context.Background()
+
+	store, err := keystore.Create(ctx, keystore.Dir(dir), keystore.PasswordValue("example-store-password"), keystore.Options{Now: exampleNow})
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = store.Update(ctx, func(tx *keystore.Tx) error {
+		if err := tx.Add("tenant-2025", importBundle(), map[string]string{"source": "openssl"}); err != nil {
+			return err
+		}
+		return tx.Rotate("tenant-2025")
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, e := range store.Entries() {
+		fmt.Println(e.Alias, e.Status, e.Certificate.Subject.CommonName, len(e.Chain), e.Created.Format(time.DateOnly))
+	}
+	// Output:
+	// tenant-2025 current tenant.example 1 2026-03-01
+}
+
+// Open a store at startup, with the password from a file, and decrypt with
+// its key ring.
+func ExampleOpen() {
+	dir, cleanup := tempStoreDir()
+	defer cleanup()
+	ctx := context.Background()
+	pwFile := filepath.Join(filepath.Dir(dir), "password")
+	if err := os.WriteFile(pwFile, []byte("example-store-password\n"), 0o600); err != nil {
+		log.Fatal(err)
+	}
+	password := keystore.PasswordFile(pwFile)
+	created, err := keystore.Create(ctx, keystore.Dir(dir), password, keystore.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := created.Add(ctx, "tenant-2025", importBundle(), nil); err != nil {
+		log.Fatal(err)
+	}
+	if err := created.Update(ctx, func(tx *keystore.Tx) error { return tx.Rotate("tenant-2025") }); err != nil {
+		log.Fatal(err)
+	}
+
+	// At startup:
+	store, err := keystore.Open(ctx, keystore.Dir(dir), password, keystore.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ring, err := store.KeyRing()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, e := range ring.Snapshot() {
+		fmt.Println(e.Name, e.Status, e.Fingerprint.Short())
+	}
+	fmt.Println(strings.Contains(fmt.Sprint(password), "example-store-password"))
+
+	_, err = keystore.Open(ctx, keystore.Dir(dir), keystore.PasswordValue("guess"), keystore.Options{})
+	fmt.Println(errors.Is(err, keystore.ErrWrongPassword))
+	// Output:
+	// tenant-2025 current ebbfa8ec42256c51
+	// false
+	// true
+}
+
+// Generate the next key, ask a CA to sign it, and make it the current key
+// once the signed certificate is back.
+func ExampleStore_Generate() {
+	dir, cleanup := tempStoreDir()
+	defer cleanup()
+	ctx := context.Background()
+	store, err := keystore.Create(ctx, keystore.Dir(dir), keystore.PasswordValue("example-store-password"), keystore.Options{Now: exampleNow})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	subject := pkix.Name{CommonName: "tenant.example", Organization: []string{"Example Tenant"}}
+	e, err := store.Generate(ctx, "tenant-2026", subject, keystore.GenerateOptions{Bits: 2048})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(e.Alias, e.Status, e.Certificate.PublicKey.(*rsa.PublicKey).N.BitLen(), e.Certificate.NotAfter.Format(time.DateOnly))
+
+	csr, err := store.CertificateRequest("tenant-2026")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(strings.SplitN(string(csr), "\n", 2)[0])
+
+	// A pending key's certificate is not handed out.
+	_, err = store.ExportCertificate("tenant-2026")
+	fmt.Println(errors.Is(err, keystore.ErrStatus))
+	// Output:
+	// tenant-2026 pending 2048 2028-02-29
+	// -----BEGIN CERTIFICATE REQUEST-----
+	// true
+}
+
+// Export the current certificate for a partner's administrator.
+func ExampleStore_ExportCertificate() {
+	dir, cleanup := tempStoreDir()
+	defer cleanup()
+	ctx := context.Background()
+	store, err := keystore.Create(ctx, keystore.Dir(dir), keystore.PasswordValue("example-store-password"), keystore.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = store.Update(ctx, func(tx *keystore.Tx) error {
+		return errors.Join(tx.Add("tenant-2025", importBundle(), nil), tx.Rotate("tenant-2025"))
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	cert, err := store.ExportCertificate("tenant-2025")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(cert.Subject)
+	fmt.Println("SHA-1:  ", cert.SHA1)
+	fmt.Println("SHA-256:", cert.SHA256)
+	fmt.Println(strings.SplitN(string(cert.PEM), "\n", 2)[0], len(cert.DER))
+	// Output:
+	// CN=tenant.example,OU=Integration,O=Example Tenant,C=DE
+	// SHA-1:   1E:B1:52:13:94:3F:63:BB:DF:D7:77:C5:52:8F:16:FC:50:8A:ED:C5
+	// SHA-256: EB:BF:A8:EC:42:25:6C:51:54:3C:09:F4:F7:81:0B:59:32:B1:99:70:48:D3:AC:0D:72:A5:6E:DD:3E:17:40:EF
+	// -----BEGIN CERTIFICATE----- 883
+}
+
+// A renewal as the store sees it: the new key joins the ring and becomes
+// current, the old one stays until its retention has passed.
+func ExampleStore_Update() {
+	dir, cleanup := tempStoreDir()
+	defer cleanup()
+	ctx := context.Background()
+	now := exampleNow()
+	store, err := keystore.Create(ctx, keystore.Dir(dir), keystore.PasswordValue("example-store-password"), keystore.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = store.Update(ctx, func(tx *keystore.Tx) error {
+		return errors.Join(tx.Add("tenant-2025", importBundle(), nil), tx.Rotate("tenant-2025"))
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ring, err := store.KeyRing() // the decryptor holds this ring
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	p12, err := os.ReadFile("testdata/keytool.p12")
+	if err != nil {
+		log.Fatal(err)
+	}
+	next, err := keystore.ParsePKCS12(p12, "p12-test-password")
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = store.Update(ctx, func(tx *keystore.Tx) error {
+		if err := tx.Add("tenant-2026", next, nil); err != nil {
+			return err
+		}
+		if err := tx.Rotate("tenant-2026"); err != nil {
+			return err
+		}
+		// Every receiver has confirmed the switch: keep the old key for
+		// the retention period, then let it go.
+		return tx.SetExpiry("tenant-2025", now.AddDate(0, 0, 90))
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, e := range ring.Snapshot() {
+		fmt.Println(e.Name, e.Status, e.Expires.Format(time.DateOnly))
+	}
+
+	err = store.Update(ctx, func(tx *keystore.Tx) error { return tx.Remove("tenant-2025") })
+	fmt.Println(errors.Is(err, wssec.ErrRetentionNotElapsed))
+
+	now = now.AddDate(0, 0, 90)
+	err = store.Update(ctx, func(tx *keystore.Tx) error { return tx.Remove("tenant-2025") })
+	fmt.Println(err, ring.Len())
+	// Output:
+	// tenant-2026 current 0001-01-01
+	// tenant-2025 retained 2026-05-30
+	// true
+	// <nil> 1
+}
+
+// Callers keep their own state beside the keys, written atomically with
+// them.
+func ExampleTx_SetState() {
+	dir, cleanup := tempStoreDir()
+	defer cleanup()
+	ctx := context.Background()
+	store, err := keystore.Create(ctx, keystore.Dir(dir), keystore.PasswordValue("example-store-password"), keystore.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = store.Update(ctx, func(tx *keystore.Tx) error {
+		if err := tx.Add("tenant-2025", importBundle(), nil); err != nil {
+			return err
+		}
+		return tx.SetState("rollover", []byte(`{"stage": "added", "alias": "tenant-2025"}`))
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	state, err := store.ReadState("rollover")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(state))
+	_, err = store.ReadState("audit")
+	fmt.Println(errors.Is(err, keystore.ErrStateNotFound))
+	// Output:
+	// {"stage":"added","alias":"tenant-2025"}
+	// true
+}
+
+// Another process changed the store; Reload brings this one, and its key
+// ring, up to date.
+func ExampleStore_Reload() {
+	dir, cleanup := tempStoreDir()
+	defer cleanup()
+	ctx := context.Background()
+	password := keystore.PasswordValue("example-store-password")
+	store, err := keystore.Create(ctx, keystore.Dir(dir), password, keystore.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	operator, err := keystore.Open(ctx, keystore.Dir(dir), password, keystore.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = operator.Update(ctx, func(tx *keystore.Tx) error {
+		return errors.Join(tx.Add("tenant-2025", importBundle(), nil), tx.Rotate("tenant-2025"))
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	changed, err := store.Reload(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ring, err := store.KeyRing()
+	fmt.Println(changed, ring.Len(), err)
+	// Output:
+	// true 1 <nil>
+}
+
+func ExampleParsePKCS12() {
+	data, err := os.ReadFile("testdata/keytool.p12") // written by keytool
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := keystore.ParsePKCS12(data, "p12-test-password")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(c)
+	fmt.Println(c.Chain[0].Subject.CommonName)
+
+	_, err = keystore.ParsePKCS12(data, "guess")
+	fmt.Println(errors.Is(err, keystore.ErrWrongPassword))
+	// Output:
+	// keystore.Credential(CN=tenant.example,OU=Integration,O=Example Tenant,C=DE, 3f906f4c225ad076)
+	// wsrenew Test CA
+	// true
+}
+
+func ExampleParsePEM() {
+	key, err := os.ReadFile("testdata/old-pkcs8-aes256.pem") // openssl pkcs8 -topk8
+	if err != nil {
+		log.Fatal(err)
+	}
+	chain, err := os.ReadFile("testdata/old-chain.pem") // certificate and CA
+	if err != nil {
+		log.Fatal(err)
+	}
+	certs, err := keystore.ParseCertificates(chain)
+	fmt.Println(len(certs), err)
+
+	_, err = keystore.ParsePEM(key, chain, "")
+	fmt.Println(errors.Is(err, keystore.ErrEncryptedKey))
+	c, err := keystore.ParsePEM(key, chain, "pem-test-password")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(c.Certificate.Subject.CommonName, len(c.Chain))
+	// Output:
+	// 2 <nil>
+	// true
+	// tenant.example 1
+}

@@ -2,6 +2,7 @@ package soap
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/xml"
 	"strings"
 	"unicode/utf8"
@@ -531,6 +532,21 @@ var textByte = func() (t [128]bool) {
 // than white space.
 func checkText(t []byte, refs bool) (nonSpace bool, err error) {
 	for i := 0; i < len(t); {
+		// Eight bytes at a time while they are plain: printable ASCII
+		// other than '&' and ']', which is all of base64 and most text.
+		for i+8 <= len(t) {
+			w := binary.LittleEndian.Uint64(t[i:])
+			if w&hiBits != 0 || hasLess(w, 0x20) || hasByte(w, '&') || hasByte(w, ']') {
+				break
+			}
+			if w != loBits*' ' {
+				nonSpace = true
+			}
+			i += 8
+		}
+		if i == len(t) {
+			break
+		}
 		c := t[i]
 		if c < 0x80 {
 			if textByte[c] {
@@ -567,6 +583,20 @@ func checkText(t []byte, refs bool) (nonSpace bool, err error) {
 		i += size
 	}
 	return nonSpace, nil
+}
+
+const (
+	loBits = 0x0101010101010101
+	hiBits = 0x8080808080808080
+)
+
+// hasLess reports whether a byte of w (all below 0x80) is below n.
+func hasLess(w, n uint64) bool { return (w-loBits*n)&^w&hiBits != 0 }
+
+// hasByte reports whether a byte of w (all below 0x80) equals c.
+func hasByte(w uint64, c byte) bool {
+	x := w ^ (loBits * uint64(c))
+	return (x-loBits)&^x&hiBits != 0
 }
 
 func isXMLChar(r rune, size int) bool {

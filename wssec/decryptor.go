@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/beevik/etree"
@@ -140,7 +141,12 @@ func soapError(err error) error {
 	if errors.As(err, &me) {
 		return err
 	}
-	return &MalformedError{Reason: err.Error()}
+	// The inner layers' sentinels only say "malformed" again.
+	reason := err.Error()
+	for _, prefix := range []string{"soap: malformed XML: ", "xmlenc: malformed element: "} {
+		reason = strings.TrimPrefix(reason, prefix)
+	}
+	return &MalformedError{Reason: reason}
 }
 
 // process is the state of one Decrypt call.

@@ -184,3 +184,18 @@ func TestDecrypt_standaloneReferenceList(t *testing.T) {
 		t.Errorf("Decrypt() envelope mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// TestEncrypt_embeddedHasNoSecurityHeader: with every EncryptedKey inside
+// its EncryptedData there is nothing for a Security header to hold, and an
+// empty one would still demand mustUnderstand processing.
+func TestEncrypt_embeddedHasNoSecurityHeader(t *testing.T) {
+	t.Parallel()
+	out := encrypt(t, &wssec.Encryptor{Certificate: oldID.Certificate, EmbedEncryptedKey: true}, readTestdata(t, "response11.xml"))
+	if bytes.Contains(out, []byte("Security")) {
+		t.Errorf("Encrypt(embedded) wrote a Security header:\n%s", out)
+	}
+	out = encrypt(t, &wssec.Encryptor{Certificate: oldID.Certificate, EmbedEncryptedKey: true, KeyIdentifier: wssec.IdentifyByDirectReference}, readTestdata(t, "response11.xml"))
+	if !bytes.Contains(out, []byte("BinarySecurityToken")) {
+		t.Errorf("Encrypt(embedded, direct reference) wrote no BinarySecurityToken")
+	}
+}

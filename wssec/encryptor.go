@@ -225,7 +225,6 @@ func (w *encryption) run() error {
 	} else {
 		parts = append(parts, part{target: w.env.Body})
 	}
-	w.ensureSecurity()
 	if w.e.EmbedEncryptedKey {
 		for _, p := range parts {
 			cek, err := w.newKey()
@@ -263,7 +262,7 @@ func (w *encryption) run() error {
 	if err != nil {
 		return err
 	}
-	w.security.AddChild(ek)
+	w.securityHeader().AddChild(ek)
 	ekID := ek.SelectAttrValue("Id", "")
 	for _, ed := range eds {
 		ki := ed.FindElement("./KeyInfo")
@@ -291,9 +290,13 @@ func (w *encryption) newID(prefix string) (string, error) {
 	return prefix + hex.EncodeToString(b), nil
 }
 
-// ensureSecurity finds or creates the Security header for the ultimate
-// receiver, creating the Header if needed.
-func (w *encryption) ensureSecurity() {
+// securityHeader returns the Security header for the ultimate receiver,
+// creating it, and the Header, on first use: a message whose keys all sit
+// in the EncryptedData gets no empty Security header.
+func (w *encryption) securityHeader() *etree.Element {
+	if w.security != nil {
+		return w.security
+	}
 	env := w.env
 	if env.Header == nil {
 		h := etree.NewElement(qualified(env.Root.Space, "Header"))
@@ -302,7 +305,7 @@ func (w *encryption) ensureSecurity() {
 	}
 	if secs := env.SecurityHeaders(""); len(secs) > 0 {
 		w.security = secs[0]
-		return
+		return w.security
 	}
 	s := etree.NewElement("wsse:Security")
 	s.CreateAttr("xmlns:wsse", soap.NSWSSE)
@@ -319,6 +322,7 @@ func (w *encryption) ensureSecurity() {
 		s.CreateAttr("soapenv:mustUnderstand", mu)
 	}
 	w.security = s
+	return s
 }
 
 func qualified(space, local string) string {
@@ -475,7 +479,7 @@ func (w *encryption) keyIdentifier(ki *etree.Element) error {
 			bst.CreateAttr("ValueType", valueTypeX509v3)
 			bst.CreateAttr("wsu:Id", id)
 			bst.SetText(base64.StdEncoding.EncodeToString(cert.Raw))
-			w.security.InsertChildAt(0, bst)
+			w.securityHeader().InsertChildAt(0, bst)
 			w.bstID = id
 		}
 		ref := str.CreateElement("wsse:Reference")

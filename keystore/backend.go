@@ -20,6 +20,7 @@ import "context"
 // removes blobs only after a manifest that no longer names them is
 // written, so a crash at any point leaves a manifest whose blobs all exist.
 // The store calls Write and Remove only while it holds the lock.
+// Implementations must be safe for concurrent use.
 //
 // A backend that can push change notifications may offer them through an
 // additional, optional interface; the store reads the manifest to notice

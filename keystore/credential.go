@@ -21,7 +21,9 @@ const maxRSABits = 16384
 // that came with it, as imported, generated or read from a store.
 //
 // Printing a Credential with any verb of package fmt shows the
-// certificate's subject and fingerprint, never the key.
+// certificate's subject and fingerprint, never the key. A Credential is
+// safe for concurrent use as long as nobody modifies it; the functions of
+// this package do not.
 type Credential struct {
 	// Key is the private key. For keys kept in a store's files it is an
 	// *rsa.PrivateKey.

@@ -99,7 +99,8 @@ func (d *DirBackend) path(name string) (string, error) {
 	return filepath.Join(d.dir, name), nil
 }
 
-// Read returns the content of the file name. It does not lock.
+// Read returns the content of the file name, or an error wrapping
+// fs.ErrNotExist if there is none. It does not lock.
 func (d *DirBackend) Read(ctx context.Context, name string) ([]byte, error) {
 	p, err := d.path(name)
 	if err != nil {

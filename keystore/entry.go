@@ -54,6 +54,8 @@ func parseStatus(s string) (Status, bool) {
 func (s Status) inRing() bool { return s == StatusCurrent || s == StatusRetained }
 
 // Entry describes one key of the store. It holds no private key material.
+// Entries returned by this package are copies; only the certificates are
+// shared.
 type Entry struct {
 	// Alias names the entry in the store and is the key's Name in the
 	// key ring.

@@ -25,7 +25,9 @@ const (
 // [ErrNoPassword].
 //
 // Printing a PasswordSource with any verb of package fmt shows the source
-// (the variable name or file path), never the password.
+// (the variable name or file path), never the password. The source is
+// read when a store is opened or created. A PasswordSource is an
+// immutable value, safe for concurrent use.
 type PasswordSource struct {
 	kind  passwordKind
 	name  string // variable name or file path

@@ -219,6 +219,19 @@ func (s *Store) loadKey(ctx context.Context, e Entry) (*Credential, error) {
 	return c, nil
 }
 
+// checkNotOlder refuses a manifest whose generation is older than before,
+// the generation the store held before it read st: generations only grow,
+// so the store was replaced behind this process's back.
+func (s *Store) checkNotOlder(st *storeState, before uint64) error {
+	if st.m.generation >= before {
+		return nil
+	}
+	return &ManifestError{
+		Path:   s.b.Locate(manifestName),
+		Reason: fmt.Sprintf("generation %d is older than generation %d read before; open the store again to use it", st.m.generation, before),
+	}
+}
+
 // publish makes st the store's state and brings the key ring in line
 // with it, unless the store already holds the same or a newer
 // generation.
@@ -238,14 +251,21 @@ func (s *Store) publish(st *storeState) error {
 // Reload reads the manifest and, if another Store changed it, loads the
 // new keys and updates the key ring to match; see [Store.KeyRing]. It
 // reports whether the state changed. It never waits for the writer lock.
+// On an error the Store keeps the state and ring it had.
 //
-// Reload returns the errors of [Open] except [ErrNoPassword], and
+// Reload returns the errors of [Open] except [ErrNoPassword];
 // [ErrNoCurrentKey] if the manifest has no current key while the ring
-// has one. It is safe for concurrent use.
+// has one; and [ErrCorruptManifest] if the manifest's generation is
+// older than the one the Store holds, as after restoring a backup under
+// a running process (open the store again to accept it). It is safe for
+// concurrent use.
 func (s *Store) Reload(ctx context.Context) (bool, error) {
 	before := s.state.Load().m.generation
 	st, err := s.read(ctx)
 	if err != nil {
+		return false, err
+	}
+	if err := s.checkNotOlder(st, before); err != nil {
 		return false, err
 	}
 	if err := s.publish(st); err != nil {

@@ -477,3 +477,25 @@ func TestStore_Reload_racesWriter(t *testing.T) {
 		t.Errorf("entries mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// A manifest older than the one a Store holds (a backup restored under a
+// running process) is refused, for reading and for writing.
+func TestStore_generationGoesBack(t *testing.T) {
+	t.Parallel()
+	s, _, dir := ringStore(t)
+	path := filepath.Join(dir, manifestName)
+	backup, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, s, func(tx *Tx) error { return tx.SetLabels("old", map[string]string{"a": "b"}) })
+	if err := os.WriteFile(path, backup, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Reload(context.Background()); !errors.Is(err, ErrCorruptManifest) || !strings.Contains(err.Error(), "older") {
+		t.Errorf("Reload() of an older manifest error = %v, want %v", err, ErrCorruptManifest)
+	}
+	if err := s.Update(context.Background(), func(tx *Tx) error { return tx.SetLabels("old", nil) }); !errors.Is(err, ErrCorruptManifest) {
+		t.Errorf("Update() over an older manifest error = %v, want %v", err, ErrCorruptManifest)
+	}
+}

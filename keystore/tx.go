@@ -43,7 +43,8 @@ type Tx struct {
 // ring (see [Store.KeyRing]). If fn returns an error, nothing is written
 // and Update returns that error. Update returns ctx's error if ctx ends
 // before the lock is taken or before the commit starts; the errors of
-// [Store.Reload]; [ErrNoCurrentKey] if the change would leave retained keys
+// [Store.Reload] (it refuses to write over a manifest older than the one
+// it holds); [ErrNoCurrentKey] if the change would leave retained keys
 // without a current key; [ErrInvalidOptions] if fn is nil; and I/O errors
 // of the backend. It is safe for concurrent use.
 func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
@@ -55,8 +56,12 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		return err
 	}
 	defer unlock()
+	before := s.state.Load().m.generation
 	base, err := s.read(ctx)
 	if err != nil {
+		return err
+	}
+	if err := s.checkNotOlder(base, before); err != nil {
 		return err
 	}
 	if err := s.publish(base); err != nil {

@@ -1,0 +1,150 @@
+package layout
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/wsrenew/wsrenew"
+
+// allowed maps a package (relative to the module root) to the packages of
+// this module its non-test files may import.
+var allowed = map[string][]string{
+	"":                   {},
+	"wssec":              {"internal/xmlenc", "internal/soap"},
+	"keystore":           {"wssec", "internal/xmlenc", "internal/soap"},
+	"rollover":           {"keystore", "wssec"},
+	"internal/xmlenc":    {},
+	"internal/soap":      {},
+	"internal/testpki":   {},
+	"internal/interop":   {},
+	"internal/fakeclock": {},
+	"internal/layout":    {},
+}
+
+// testOnly are imported by _test.go files only (and by the benchmark and
+// vector-generating programs, which are tools, not library code).
+var testOnly = []string{"internal/testpki", "internal/interop", "internal/fakeclock"}
+
+// public are the packages examples may import.
+var public = []string{"wssec", "keystore", "rollover"}
+
+// toolDirs hold programs that drive benchmarks or generate vectors.
+var toolDirs = []string{"internal/bench"}
+
+func TestImports(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgs := map[string]bool{}
+	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case "testdata", "node_modules", ".git":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		rel = filepath.ToSlash(rel)
+		if rel == "." {
+			rel = ""
+		}
+		pkgs[rel] = true
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		isTest := strings.HasSuffix(path, "_test.go")
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			if p != module && !strings.HasPrefix(p, module+"/") {
+				continue
+			}
+			dep := strings.TrimPrefix(strings.TrimPrefix(p, module), "/")
+			if msg := check(rel, dep, isTest); msg != "" {
+				t.Errorf("%s imports %s: %s", strings.TrimPrefix(path, root+"/"), dep, msg)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range pkgs {
+		if _, ok := allowed[p]; !ok && !strings.HasPrefix(p, "examples/") && !underAny(p, toolDirs) {
+			t.Errorf("package %q is not in the layout table; add it there after review", p)
+		}
+	}
+}
+
+func underAny(p string, dirs []string) bool {
+	for _, d := range dirs {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// check returns why pkg may not import dep, or "".
+func check(pkg, dep string, isTest bool) string {
+	switch {
+	case isTest:
+		return "" // tests may use anything, test helpers included
+	case underAny(pkg, toolDirs):
+		if strings.HasPrefix(dep, "internal/") && !slices.Contains(testOnly, dep) {
+			return "tools use the public API and the test fixtures only"
+		}
+		return ""
+	case strings.HasPrefix(pkg, "examples/"):
+		if !slices.Contains(public, dep) {
+			return "examples use the public API only, because users copy them"
+		}
+		return ""
+	case slices.Contains(testOnly, dep):
+		return "test helpers are imported by _test.go files only"
+	}
+	if !slices.Contains(allowed[pkg], dep) {
+		return "not allowed by the layout table (rollover -> keystore -> wssec -> internal)"
+	}
+	return ""
+}
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		pkg, dep string
+		test     bool
+		ok       bool
+	}{
+		{"wssec", "internal/soap", false, true},
+		{"wssec", "keystore", false, false},
+		{"keystore", "rollover", false, false},
+		{"rollover", "keystore", false, true},
+		{"internal/soap", "wssec", false, false},
+		{"wssec", "internal/testpki", false, false},
+		{"wssec", "internal/testpki", true, true},
+		{"examples/demo", "wssec", false, true},
+		{"examples/demo", "internal/soap", false, false},
+		{"internal/bench/gen", "internal/testpki", false, true},
+		{"internal/bench/gen", "internal/soap", false, false},
+	} {
+		if got := check(tc.pkg, tc.dep, tc.test) == ""; got != tc.ok {
+			t.Errorf("check(%s -> %s, test=%v) ok = %v, want %v", tc.pkg, tc.dep, tc.test, got, tc.ok)
+		}
+	}
+}

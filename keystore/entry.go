@@ -68,8 +68,8 @@ type Entry struct {
 	// pending keys.
 	Expires time.Time
 	// Certificate is the key's certificate; Chain the certificates that
-	// came with it, issuer first. Both are shared and must not be
-	// modified.
+	// came with it, in the order they came. Both are shared and must not
+	// be modified.
 	Certificate *x509.Certificate
 	Chain       []*x509.Certificate
 	// Fingerprint is the SHA-256 digest of the certificate.

@@ -86,7 +86,7 @@ func (s *Store) ExportPKCS12(alias, password string) ([]byte, error) {
 	if password == "" {
 		return nil, fmt.Errorf("%w: empty export password", ErrNoPassword)
 	}
-	_, c, err := s.state.Load().entryKey(alias)
+	_, c, err := s.view().entryKey(alias)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func (s *Store) ExportPKCS12(alias, password string) ([]byte, error) {
 // [CreateCertificateRequest]. It returns an [*EntryError] with
 // [ErrUnknownAlias].
 func (s *Store) CertificateRequest(alias string) ([]byte, error) {
-	_, c, err := s.state.Load().entryKey(alias)
+	_, c, err := s.view().entryKey(alias)
 	if err != nil {
 		return nil, err
 	}

@@ -78,7 +78,8 @@ func (o *GenerateOptions) rand() io.Reader {
 //
 // Generating a key takes from a fraction of a second (2048 bits) to
 // several seconds (4096 bits). Generate returns [ErrInvalidOptions] for
-// bad options or an empty subject. It is safe for concurrent use.
+// bad options or an empty subject, and errors reading opts.Rand. It is
+// safe for concurrent use.
 func Generate(subject pkix.Name, opts GenerateOptions) (*Credential, error) {
 	bits, err := opts.bits()
 	if err != nil {
@@ -167,9 +168,9 @@ var oidExtensionKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 15}
 // certificate, asking for the key usage keyEncipherment. A CA signs it;
 // the signed certificate goes back onto the key with [Tx.SetCertificate].
 //
-// CreateCertificateRequest returns a [*ParseError] with
-// [ErrUnsupportedKey] or [ErrKeyMismatch] if c is not a usable
-// credential. It does not modify c.
+// CreateCertificateRequest returns [ErrMalformed], [ErrUnsupportedKey]
+// (also for a key that cannot sign) or [ErrKeyMismatch] if c is not a
+// usable credential. It does not modify c.
 func CreateCertificateRequest(c *Credential) ([]byte, error) {
 	if err := c.check("credential"); err != nil {
 		return nil, err

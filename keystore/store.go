@@ -39,6 +39,22 @@ type Store struct {
 	ring  atomic.Pointer[wssec.KeyRing]
 }
 
+// opened returns ErrNotExist unless s came from Open or Create.
+func (s *Store) opened() error {
+	if s == nil || s.state.Load() == nil {
+		return fmt.Errorf("%w: use Open or Create to get a Store", ErrNotExist)
+	}
+	return nil
+}
+
+// view returns the published state; an empty one for a nil or zero Store.
+func (s *Store) view() *storeState {
+	if s.opened() != nil {
+		return &storeState{m: &manifest{}}
+	}
+	return s.state.Load()
+}
+
 // storeState is one committed manifest with every entry's key. It is
 // immutable once published.
 type storeState struct {
@@ -115,7 +131,7 @@ func Create(ctx context.Context, b Backend, password PasswordSource, opts Option
 }
 
 func newStore(b Backend, password PasswordSource, opts Options) (*Store, error) {
-	if b == nil {
+	if d, ok := b.(*DirBackend); b == nil || ok && d == nil {
 		return nil, fmt.Errorf("%w: nil Backend", ErrInvalidOptions)
 	}
 	pw, err := password.password()
@@ -260,6 +276,9 @@ func (s *Store) publish(st *storeState) error {
 // a running process (open the store again to accept it). It is safe for
 // concurrent use.
 func (s *Store) Reload(ctx context.Context) (bool, error) {
+	if err := s.opened(); err != nil {
+		return false, err
+	}
 	before := s.state.Load().m.generation
 	st, err := s.read(ctx)
 	if err != nil {
@@ -276,13 +295,13 @@ func (s *Store) Reload(ctx context.Context) (bool, error) {
 
 // Generation returns the generation of the state the store holds: a
 // number that grows by one with every committed change.
-func (s *Store) Generation() uint64 { return s.state.Load().m.generation }
+func (s *Store) Generation() uint64 { return s.view().m.generation }
 
 // Entries returns every entry of the store, in the order they were added.
 // The slice and maps are fresh; the certificates are shared and must not
 // be modified.
 func (s *Store) Entries() []Entry {
-	return entriesOf(s.state.Load().m)
+	return entriesOf(s.view().m)
 }
 
 func entriesOf(m *manifest) []Entry {
@@ -296,7 +315,7 @@ func entriesOf(m *manifest) []Entry {
 // Entry returns the entry with the alias, or an [*EntryError] with
 // [ErrUnknownAlias].
 func (s *Store) Entry(alias string) (Entry, error) {
-	m := s.state.Load().m
+	m := s.view().m
 	i := m.find(alias)
 	if i < 0 {
 		return Entry{}, &EntryError{Alias: alias, Err: ErrUnknownAlias}
@@ -308,7 +327,7 @@ func (s *Store) Entry(alias string) (Entry, error) {
 // it, as compact JSON. It returns [ErrInvalidName]
 // or [ErrStateNotFound].
 func (s *Store) ReadState(name string) ([]byte, error) {
-	return readState(s.state.Load().m, name)
+	return readState(s.view().m, name)
 }
 
 func readState(m *manifest, name string) ([]byte, error) {
@@ -330,6 +349,9 @@ func readState(m *manifest, name string) ([]byte, error) {
 //
 // KeyRing returns [ErrNoCurrentKey] while the store has no current key.
 func (s *Store) KeyRing() (*wssec.KeyRing, error) {
+	if err := s.opened(); err != nil {
+		return nil, err
+	}
 	if r := s.ring.Load(); r != nil {
 		return r, nil
 	}

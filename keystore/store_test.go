@@ -499,3 +499,46 @@ func TestStore_generationGoesBack(t *testing.T) {
 		t.Errorf("Update() over an older manifest error = %v, want %v", err, ErrCorruptManifest)
 	}
 }
+
+// A nil or zero Store, or a nil Tx, gives errors, not panics.
+func TestStore_zero(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, s := range []*Store{nil, {}} {
+		if err := s.Update(ctx, func(*Tx) error { return nil }); !errors.Is(err, ErrNotExist) {
+			t.Errorf("Update() error = %v, want %v", err, ErrNotExist)
+		}
+		if _, err := s.Reload(ctx); !errors.Is(err, ErrNotExist) {
+			t.Errorf("Reload() error = %v, want %v", err, ErrNotExist)
+		}
+		if _, err := s.KeyRing(); !errors.Is(err, ErrNotExist) {
+			t.Errorf("KeyRing() error = %v, want %v", err, ErrNotExist)
+		}
+		if _, err := s.Entry("x"); !errors.Is(err, ErrUnknownAlias) {
+			t.Errorf("Entry() error = %v, want %v", err, ErrUnknownAlias)
+		}
+		if _, err := s.ExportPKCS12("x", "pw"); !errors.Is(err, ErrUnknownAlias) {
+			t.Errorf("ExportPKCS12() error = %v, want %v", err, ErrUnknownAlias)
+		}
+		if _, err := s.ExportCertificate("x"); !errors.Is(err, ErrUnknownAlias) {
+			t.Errorf("ExportCertificate() error = %v, want %v", err, ErrUnknownAlias)
+		}
+		if _, err := s.CertificateRequest("x"); !errors.Is(err, ErrUnknownAlias) {
+			t.Errorf("CertificateRequest() error = %v, want %v", err, ErrUnknownAlias)
+		}
+		if _, err := s.ReadState("x"); !errors.Is(err, ErrStateNotFound) {
+			t.Errorf("ReadState() error = %v, want %v", err, ErrStateNotFound)
+		}
+		if len(s.Entries()) != 0 || s.Generation() != 0 {
+			t.Errorf("Entries(), Generation() of a zero Store = %v, %d", s.Entries(), s.Generation())
+		}
+	}
+	var tx *Tx
+	if err := tx.Rotate("x"); !errors.Is(err, ErrTxDone) || tx.Entries() != nil || tx.Generation() != 0 {
+		t.Errorf("nil Tx Rotate() error = %v, want %v", err, ErrTxDone)
+	}
+	var d *DirBackend
+	if _, err := Open(ctx, d, PasswordValue("x"), Options{}); !errors.Is(err, ErrInvalidOptions) {
+		t.Errorf("Open(nil *DirBackend) error = %v, want %v", err, ErrInvalidOptions)
+	}
+}

@@ -48,6 +48,9 @@ type Tx struct {
 // without a current key; [ErrInvalidOptions] if fn is nil; and I/O errors
 // of the backend. It is safe for concurrent use.
 func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	if err := s.opened(); err != nil {
+		return err
+	}
 	if fn == nil {
 		return fmt.Errorf("%w: nil function", ErrInvalidOptions)
 	}
@@ -128,7 +131,7 @@ func (tx *Tx) commit(ctx context.Context) error {
 }
 
 func (tx *Tx) check() error {
-	if tx.done {
+	if tx == nil || tx.done {
 		return ErrTxDone
 	}
 	return nil
@@ -159,11 +162,21 @@ func (tx *Tx) duplicateOf(cert *x509.Certificate, except string) (string, bool) 
 
 // Generation returns the generation the transaction builds on; the
 // commit writes the next one.
-func (tx *Tx) Generation() uint64 { return tx.base.m.generation }
+func (tx *Tx) Generation() uint64 {
+	if tx == nil {
+		return 0
+	}
+	return tx.base.m.generation
+}
 
 // Entries returns the entries as the transaction has changed them so far.
 // The slice and maps are fresh.
-func (tx *Tx) Entries() []Entry { return entriesOf(tx.m) }
+func (tx *Tx) Entries() []Entry {
+	if tx == nil {
+		return nil
+	}
+	return entriesOf(tx.m)
+}
 
 // Entry returns the entry with the alias as the transaction has changed
 // it so far, or an [*EntryError] with [ErrUnknownAlias]; [ErrTxDone].

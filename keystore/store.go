@@ -39,6 +39,14 @@ type Store struct {
 	ring  atomic.Pointer[wssec.KeyRing]
 }
 
+// checkContext refuses a nil context, as net/http does.
+func checkContext(ctx context.Context) error {
+	if ctx == nil {
+		return fmt.Errorf("%w: nil Context", ErrInvalidOptions)
+	}
+	return nil
+}
+
 // opened returns ErrNotExist unless s came from Open or Create.
 func (s *Store) opened() error {
 	if s == nil || s.state.Load() == nil {
@@ -69,11 +77,11 @@ type storeState struct {
 //
 // Open returns [ErrNoPassword], [ErrNotExist], [ErrCorruptManifest] (a
 // [*ManifestError]), or an [*EntryError] with [ErrMissingFile],
-// [ErrWrongPassword] or [ErrCorruptEntry]; [ErrInvalidOptions] if b is
-// nil; and I/O errors of the backend. It uses opts.Now for the key ring
-// and later changes.
+// [ErrWrongPassword] or [ErrCorruptEntry]; [ErrInvalidOptions] if b or
+// ctx is nil; and I/O errors of the backend. It uses opts.Now for the key
+// ring and later changes.
 func Open(ctx context.Context, b Backend, password PasswordSource, opts Options) (*Store, error) {
-	s, err := newStore(b, password, opts)
+	s, err := newStore(ctx, b, password, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -93,11 +101,11 @@ func Open(ctx context.Context, b Backend, password PasswordSource, opts Options)
 // [Open] and [Store.Update] refuse any other.
 //
 // Create returns [ErrNoPassword], [ErrExist] if b already holds a store
-// or files that look like one, [ErrInvalidOptions] if b is nil, and I/O
-// errors of the backend. It takes the writer lock and uses opts.Now for
-// the manifest's time.
+// or files that look like one, [ErrInvalidOptions] if b or ctx is nil,
+// and I/O errors of the backend. It takes the writer lock and uses
+// opts.Now for the manifest's time.
 func Create(ctx context.Context, b Backend, password PasswordSource, opts Options) (*Store, error) {
-	s, err := newStore(b, password, opts)
+	s, err := newStore(ctx, b, password, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +138,10 @@ func Create(ctx context.Context, b Backend, password PasswordSource, opts Option
 	return s, nil
 }
 
-func newStore(b Backend, password PasswordSource, opts Options) (*Store, error) {
+func newStore(ctx context.Context, b Backend, password PasswordSource, opts Options) (*Store, error) {
+	if err := checkContext(ctx); err != nil {
+		return nil, err
+	}
 	if d, ok := b.(*DirBackend); b == nil || ok && d == nil {
 		return nil, fmt.Errorf("%w: nil Backend", ErrInvalidOptions)
 	}
@@ -277,6 +288,9 @@ func (s *Store) publish(st *storeState) error {
 // concurrent use.
 func (s *Store) Reload(ctx context.Context) (bool, error) {
 	if err := s.opened(); err != nil {
+		return false, err
+	}
+	if err := checkContext(ctx); err != nil {
 		return false, err
 	}
 	before := s.state.Load().m.generation

@@ -541,4 +541,14 @@ func TestStore_zero(t *testing.T) {
 	if _, err := Open(ctx, d, PasswordValue("x"), Options{}); !errors.Is(err, ErrInvalidOptions) {
 		t.Errorf("Open(nil *DirBackend) error = %v, want %v", err, ErrInvalidOptions)
 	}
+	if _, err := Open(nil, Dir(t.TempDir()), PasswordValue("x"), Options{}); !errors.Is(err, ErrInvalidOptions) {
+		t.Errorf("Open(nil Context) error = %v, want %v", err, ErrInvalidOptions)
+	}
+	s, _, _ := ringStore(t)
+	if err := s.Update(nil, func(*Tx) error { return nil }); !errors.Is(err, ErrInvalidOptions) {
+		t.Errorf("Update(nil Context) error = %v, want %v", err, ErrInvalidOptions)
+	}
+	if _, err := s.Reload(nil); !errors.Is(err, ErrInvalidOptions) {
+		t.Errorf("Reload(nil Context) error = %v, want %v", err, ErrInvalidOptions)
+	}
 }

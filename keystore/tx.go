@@ -45,10 +45,13 @@ type Tx struct {
 // before the lock is taken or before the commit starts; the errors of
 // [Store.Reload] (it refuses to write over a manifest older than the one
 // it holds); [ErrNoCurrentKey] if the change would leave retained keys
-// without a current key; [ErrInvalidOptions] if fn is nil; and I/O errors
-// of the backend. It is safe for concurrent use.
+// without a current key; [ErrInvalidOptions] if fn or ctx is nil; and
+// I/O errors of the backend. It is safe for concurrent use.
 func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := s.opened(); err != nil {
+		return err
+	}
+	if err := checkContext(ctx); err != nil {
 		return err
 	}
 	if fn == nil {

@@ -3,10 +3,15 @@ package keystore
 import (
 	"bufio"
 	"context"
+	crand "crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -20,7 +25,6 @@ import (
 
 	"github.com/wsrenew/wsrenew/internal/fakeclock"
 	"github.com/wsrenew/wsrenew/internal/testpki"
-	"github.com/wsrenew/wsrenew/wssec"
 )
 
 // crashChildEnv names the store directory of the writing child process;
@@ -282,19 +286,23 @@ func TestStore_crashChild(t *testing.T) {
 	}
 }
 
-// crashStep makes the next change of the renewal cycle: rotate a pending
-// key in; give a retained key an expiry; remove an expired key and add a
-// new pending one in the same transaction; or add a pending key.
+// crashStep makes the next change of the renewal cycle: put the
+// CA-signed certificate onto a pending key; rotate a pending key in; give
+// a retained key an expiry; remove an expired key and add a new pending
+// one in the same transaction; or add a pending key with a self-signed
+// certificate.
 func crashStep(tx *Tx, fixtures []string, now time.Time) error {
 	gen := tx.Generation()
 	state, _ := json.Marshal(map[string]uint64{"gen": gen})
-	var pending, noExpiry, expired []string
-	used := map[wssec.Fingerprint]bool{}
+	var selfSigned, signed, noExpiry, expired []string
+	var keys []*rsa.PublicKey
 	for _, e := range tx.Entries() {
-		used[e.Fingerprint] = true
+		keys = append(keys, e.Certificate.PublicKey.(*rsa.PublicKey))
 		switch {
+		case e.Status == StatusPending && e.Labels["cert"] == "self":
+			selfSigned = append(selfSigned, e.Alias)
 		case e.Status == StatusPending:
-			pending = append(pending, e.Alias)
+			signed = append(signed, e.Alias)
 		case e.Status == StatusRetained && e.Expires.IsZero():
 			noExpiry = append(noExpiry, e.Alias)
 		case e.Status == StatusRetained:
@@ -302,13 +310,27 @@ func crashStep(tx *Tx, fixtures []string, now time.Time) error {
 		}
 	}
 	addNext := func() error {
-		i := slices.IndexFunc(fixtures, func(name string) bool { return !used[fingerprint(name)] })
+		i := slices.IndexFunc(fixtures, func(name string) bool {
+			pub := &testpki.Load(name).Key.PublicKey
+			return !slices.ContainsFunc(keys, func(k *rsa.PublicKey) bool { return pub.Equal(k) })
+		})
+		id := testpki.Load(fixtures[i])
+		cert, err := crashSelfSigned(id.Key)
+		if err != nil {
+			return err
+		}
 		alias := "k" + strconv.FormatUint(gen, 10)
-		return tx.Add(alias, fixture(fixtures[i]), map[string]string{"gen": strconv.FormatUint(gen, 10)})
+		return tx.Add(alias, &Credential{Key: id.Key, Certificate: cert}, map[string]string{"cert": "self", "fixture": id.Name})
 	}
 	switch {
-	case len(pending) > 0:
-		return errors.Join(tx.Rotate(pending[0]), tx.SetState("crash", state))
+	case len(selfSigned) > 0:
+		e, _ := tx.Entry(selfSigned[0])
+		return errors.Join(
+			tx.SetCertificate(e.Alias, testpki.Load(e.Labels["fixture"]).Certificate, nil),
+			tx.SetLabels(e.Alias, map[string]string{"cert": "ca"}),
+		)
+	case len(signed) > 0:
+		return errors.Join(tx.Rotate(signed[0]), tx.SetState("crash", state))
 	case len(noExpiry) > 0:
 		return tx.SetExpiry(noExpiry[0], now.Add(-time.Hour))
 	case len(expired) > 0:
@@ -316,4 +338,23 @@ func crashStep(tx *Tx, fixtures []string, now time.Time) error {
 	default:
 		return addNext()
 	}
+}
+
+// crashSelfSigned returns a self-signed certificate for key, as a
+// generated key has before its CA-signed one arrives. RSA PKCS #1 v1.5
+// signatures are deterministic, so the certificate is the same every
+// time.
+func crashSelfSigned(key *rsa.PrivateKey) (*x509.Certificate, error) {
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "pending"},
+		NotBefore:    t0,
+		NotAfter:     t0.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageKeyEncipherment,
+	}
+	der, err := x509.CreateCertificate(crand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	return x509.ParseCertificate(der)
 }

@@ -113,8 +113,14 @@ func (d *Decryptor) Decrypt(message []byte) (*Result, error) {
 	}
 	out, err := p.execute()
 	if err != nil {
-		// The single exit for failures after the first private-key
-		// operation: the cause is dropped on purpose, and not logged.
+		var me *MalformedError
+		var le *LimitError
+		if errors.As(err, &me) || errors.As(err, &le) {
+			return nil, err // authenticated content only; see contentError
+		}
+		// The single exit for every other failure after the first
+		// private-key operation: the cause is dropped on purpose, and
+		// not logged.
 		return nil, ErrDecryptionFailed
 	}
 	return &Result{Envelope: out, KeysUsed: p.used, Decrypted: len(p.data), SOAPVersion: env.Version()}, nil
@@ -123,6 +129,28 @@ func (d *Decryptor) Decrypt(message []byte) (*Result, error) {
 // cutThreshold is the length from which a text run bypasses the XML
 // tokenizer. Below it the run costs less than the bookkeeping.
 const cutThreshold = 512
+
+// DecryptReader reads a message from r and decrypts it like
+// [Decryptor.Decrypt]. It reads at most [Policy.MaxMessageBytes] plus one
+// byte: a longer message gets [ErrLimitExceeded] without the rest being
+// read. Read errors are returned wrapped.
+func (d *Decryptor) DecryptReader(r io.Reader) (*Result, error) {
+	if d == nil {
+		return nil, &KeyError{Reason: "nil Decryptor", Err: ErrNoMatchingKey}
+	}
+	pol, err := d.policy()
+	if err != nil {
+		return nil, err
+	}
+	msg, err := io.ReadAll(io.LimitReader(r, pol.maxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("wssec: read message: %w", err)
+	}
+	if int64(len(msg)) > pol.maxBytes {
+		return nil, &LimitError{Limit: "MaxMessageBytes", Max: pol.maxBytes}
+	}
+	return d.Decrypt(msg)
+}
 
 // soapError maps errors of the parsing layers to this package's errors.
 func soapError(err error) error {
@@ -168,6 +196,9 @@ type process struct {
 	dataByEl map[*etree.Element]*dataPlan
 	lists    []*etree.Element // standalone ReferenceLists in the Security header
 	used     []*x509.Certificate
+	// contentErr describes authenticated decrypted content that cannot go
+	// into the message; it ends the search for a key.
+	contentErr error
 }
 
 type keyPlan struct {

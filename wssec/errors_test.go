@@ -185,7 +185,7 @@ func TestDecrypt_errors(t *testing.T) {
 		{"invalid policy: negative", def, wssec.Policy{MaxDepth: -1}, wssec.ErrInvalidPolicy},
 		{"other actor only", edit(t, def, func(d *etree.Document) {
 			find(d, "Security").CreateAttr("soapenv:actor", "urn:proxy")
-		}), wssec.Policy{}, wssec.ErrMalformed},
+		}), wssec.Policy{}, wssec.ErrNoMatchingKey},
 		{"other actor chosen", edit(t, def, func(d *etree.Document) {
 			find(d, "Security").CreateAttr("soapenv:actor", "urn:proxy")
 		}), wssec.Policy{Actor: "urn:proxy"}, nil},

@@ -14,6 +14,12 @@ import (
 // ErrDecryptionFailed.
 var errFailed = errors.New("wssec: internal decryption failure")
 
+// Internal causes that contentError describes.
+var (
+	errForbidden   = errors.New("wssec: forbidden element in decrypted content")
+	errDuplicateID = errors.New("wssec: duplicate Id in decrypted content")
+)
+
 // execute decrypts the planned data and returns the decrypted envelope.
 // Every error it returns is reported as ErrDecryptionFailed.
 func (p *process) execute() ([]byte, error) {
@@ -34,6 +40,9 @@ func (p *process) execute() ([]byte, error) {
 				p.ring.recordUse(e)
 				p.noteUsed(e)
 				break
+			}
+			if p.contentErr != nil {
+				return nil, p.contentErr
 			}
 		}
 		if !ok {
@@ -83,7 +92,13 @@ func (p *process) tryKey(kp *keyPlan, e *ringEntry, last bool) (ok bool) {
 		if err != nil {
 			return false
 		}
+		if len(pt) > len(dp.ct) {
+			return false // impossible for these ciphers; checked anyway
+		}
 		if err := p.checkPlaintext(dp, pt); err != nil {
+			if kp.cipher.GCM {
+				p.contentErr = contentError(err)
+			}
 			return false
 		}
 		dp.plain = pt
@@ -102,23 +117,55 @@ func (p *process) checkPlaintext(dp *dataPlan, pt []byte) error {
 	lim.DepthOffset = soap.Depth(parent)
 	lim.ElementsOffset = p.elements
 	dp.ids = dp.ids[:0]
+	sawForbidden := false
 	info, err := soap.ScanFragment(pt, soap.FragmentCheck{
-		Context:   soap.InScope(parent),
-		Limits:    lim,
-		Forbidden: forbidden,
+		Context: soap.InScope(parent),
+		Limits:  lim,
+		Forbidden: func(ns string, local []byte) bool {
+			sawForbidden = sawForbidden || forbidden(ns, local)
+			return sawForbidden
+		},
 		ID: func(id string) error {
+			if _, dup := p.ids[id]; dup && !soap.Within(p.ids[id], dp.target) {
+				return errDuplicateID
+			}
 			dp.ids = append(dp.ids, id)
 			return nil
 		},
 	})
+	if sawForbidden {
+		return errForbidden
+	}
 	if err != nil {
 		return err
 	}
 	p.elements += info.Elements
 	if dp.element && (info.TopElements != 1 || info.TopText) {
-		return errFailed
+		return malformed("decrypted Element content is not exactly one element")
 	}
 	return nil
+}
+
+// contentError describes decrypted content that cannot go into the
+// message. It is reported only for authenticated encryption (GCM): the tag
+// proves that whoever chose the key wrote this plaintext, so describing it
+// tells nobody anything new. For CBC the same failures stay
+// ErrDecryptionFailed, since there they could be an oracle on a captured
+// ciphertext. The description names no plaintext.
+func contentError(err error) error {
+	var le *soap.LimitError
+	var me *MalformedError
+	switch {
+	case errors.As(err, &le):
+		return &LimitError{Limit: le.Limit, Max: int64(le.Max)}
+	case errors.As(err, &me):
+		return err
+	case errors.Is(err, errForbidden):
+		return malformed("decrypted content holds encrypted data, a Security header or SOAP envelope elements")
+	case errors.Is(err, errDuplicateID):
+		return malformed("decrypted content repeats an Id of the message")
+	}
+	return malformed("decrypted content is not well-formed XML in its place")
 }
 
 // forbidden reports elements that must never come out of a decryption:

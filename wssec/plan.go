@@ -271,6 +271,11 @@ func (p *process) keyInfoKey(dp *dataPlan) (*etree.Element, error) {
 			continue // a reference to a token, handled by the key's KeyInfo
 		}
 		if p.security == nil || el.Parent() != p.security {
+			if par := el.Parent(); soap.Is(par, soap.NSWSSE, "Security") && par.Parent() == p.env.Header {
+				// An EncryptedKey in another actor's Security header is
+				// for someone else: not ours to use.
+				return nil, &KeyError{Reason: "the EncryptedKey is addressed to another actor", Err: ErrNoMatchingKey}
+			}
 			return nil, malformed("KeyInfo reference %q is not an EncryptedKey of the Security header", uri)
 		}
 		return el, nil
@@ -295,6 +300,9 @@ func (p *process) keyPlanFor(el *etree.Element, inHeader bool) (*keyPlan, error)
 // checkKey checks a key's algorithms against the policy and finds the ring
 // keys to try.
 func (p *process) checkKey(kp *keyPlan) error {
+	if r := kp.ek.Recipient; r != "" && p.pol.recipient != "" && r != p.pol.recipient {
+		return &KeyError{Reason: "EncryptedKey for recipient " + r, Err: ErrNoMatchingKey}
+	}
 	if !p.pol.keyTransports[kp.alg] {
 		return algorithmError(kp.alg)
 	}

@@ -56,6 +56,13 @@ type Policy struct {
 	// receiver). Security headers for other actors are left in place.
 	Actor string
 
+	// Recipient names this client as senders write it in the Recipient
+	// attribute of an EncryptedKey. If set, an EncryptedKey whose
+	// Recipient is present and different is for someone else and is not
+	// used (data that only it could decrypt gets ErrNoMatchingKey). If
+	// empty, the attribute is ignored.
+	Recipient string
+
 	// MaxMessageBytes bounds the size of a message. If zero, 64 MiB.
 	MaxMessageBytes int64
 
@@ -151,6 +158,7 @@ type compiled struct {
 	trial           bool
 	plaintextBody   bool
 	actor           string
+	recipient       string
 	rand            io.Reader
 }
 
@@ -179,6 +187,7 @@ func (p *Policy) compile() (*compiled, error) {
 		trial:         !p.DisableTrialDecryption,
 		plaintextBody: p.AllowPlaintextBody,
 		actor:         p.Actor,
+		recipient:     p.Recipient,
 		rand:          p.rand(),
 	}
 	kts := p.KeyTransports

@@ -83,14 +83,32 @@ type Limits struct {
 // DecodeCipherValue decodes a CipherValue element, whose text may stand
 // for content held elsewhere (see Limits.CipherText).
 func DecodeCipherValue(el *etree.Element, lim Limits) ([]byte, error) {
-	if lim.CipherText != nil && len(el.Child) == 1 {
+	if lim.CipherText == nil {
+		return DecodeBase64(el)
+	}
+	if len(el.Child) == 1 {
 		if c, ok := el.Child[0].(*etree.CharData); ok {
 			if raw, ok := lim.CipherText(c.Data); ok {
 				return DecodeBase64Bytes(raw)
 			}
 		}
 	}
-	return DecodeBase64(el)
+	// Text split by comments: some parts may stand for content held
+	// elsewhere.
+	var text []byte
+	for _, t := range el.Child {
+		switch c := t.(type) {
+		case *etree.CharData:
+			if raw, ok := lim.CipherText(c.Data); ok {
+				text = append(text, raw...)
+			} else {
+				text = append(text, c.Data...)
+			}
+		case *etree.Element:
+			return nil, modelf("element inside %s", el.Tag)
+		}
+	}
+	return DecodeBase64Bytes(text)
 }
 
 // ParseEncryptedKey reads an xenc:EncryptedKey element.

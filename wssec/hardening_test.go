@@ -221,7 +221,7 @@ func TestDecrypt_uniformError(t *testing.T) {
 func TestDecrypt_smuggledContent(t *testing.T) {
 	t.Parallel()
 	inner := encrypt(t, &wssec.Encryptor{Certificate: oldID.Certificate, EmbedEncryptedKey: true}, readTestdata(t, "response11.xml"))
-	innerED := inner[bytes.Index(inner, []byte("<xenc:EncryptedData")):bytes.Index(inner, []byte("</xenc:EncryptedData>"))+len("</xenc:EncryptedData>")]
+	innerED := inner[bytes.Index(inner, []byte("<xenc:EncryptedData")) : bytes.Index(inner, []byte("</xenc:EncryptedData>"))+len("</xenc:EncryptedData>")]
 	const ns = `xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"`
 	for _, tc := range []struct {
 		name    string

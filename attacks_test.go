@@ -1,0 +1,372 @@
+package wsrenew_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/wsrenew/wsrenew/internal/testpki"
+	"github.com/wsrenew/wsrenew/wssec"
+)
+
+// The attack corpus: hostile variations of valid messages, each with the
+// error the decryptor must give. `go test -run TestAttacks -update .`
+// regenerates testdata/attacks from the definitions below; without -update
+// the committed files are checked.
+
+var update = flag.Bool("update", false, "regenerate testdata/attacks")
+
+const attacksDir = "testdata/attacks"
+
+type attackSidecar struct {
+	Expect string       `json:"expect"`
+	Policy attackPolicy `json:"policy,omitzero"`
+	Notes  string       `json:"notes"`
+}
+
+type attackPolicy struct {
+	Recipient string `json:"recipient,omitempty"`
+	MaxDepth  int    `json:"max_depth,omitempty"`
+}
+
+type attack struct {
+	name   string
+	expect error
+	policy attackPolicy
+	notes  string
+	build  func(t *testing.T) []byte
+}
+
+var sentinels = map[string]error{
+	"success":                nil,
+	"ErrMalformed":           wssec.ErrMalformed,
+	"ErrLimitExceeded":       wssec.ErrLimitExceeded,
+	"ErrAlgorithmNotAllowed": wssec.ErrAlgorithmNotAllowed,
+	"ErrNoMatchingKey":       wssec.ErrNoMatchingKey,
+	"ErrDecryptionFailed":    wssec.ErrDecryptionFailed,
+	"ErrNotEncrypted":        wssec.ErrNotEncrypted,
+}
+
+func sentinelName(err error) string {
+	for name, s := range sentinels {
+		if s == err {
+			return name
+		}
+	}
+	return fmt.Sprint(err)
+}
+
+func plainResponse(t *testing.T) []byte {
+	return readFile(t, filepath.Join(interopDir, "plaintext", "soap11_response.xml"))
+}
+
+// withBody returns the plaintext response with its Body content replaced.
+func withBody(t *testing.T, content string) []byte {
+	msg := plainResponse(t)
+	i := bytes.Index(msg, []byte("<soapenv:Body>")) + len("<soapenv:Body>")
+	j := bytes.Index(msg, []byte("</soapenv:Body>"))
+	return append(append(append([]byte(nil), msg[:i]...), content...), msg[j:]...)
+}
+
+func encryptFor(t *testing.T, e wssec.Encryptor, msg []byte) []byte {
+	t.Helper()
+	if e.Certificate == nil {
+		e.Certificate = testpki.Load(testpki.New).Certificate
+	}
+	out, err := e.Encrypt(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// mutate parses msg, applies f and serializes the result.
+func mutate(t *testing.T, msg []byte, f func(d *etree.Document)) []byte {
+	t.Helper()
+	d := etree.NewDocument()
+	if err := d.ReadFromBytes(msg); err != nil {
+		t.Fatal(err)
+	}
+	f(d)
+	out, err := d.WriteToBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func el(d *etree.Document, local string) *etree.Element { return d.FindElement("//" + local) }
+
+// replaceCipherValue rewrites the text of the EncryptedData's CipherValue.
+func replaceCipherValue(t *testing.T, msg []byte, f func(v string) string) []byte {
+	open := []byte("<xenc:CipherValue>")
+	ed := bytes.Index(msg, []byte("<xenc:EncryptedData"))
+	i := ed + bytes.Index(msg[ed:], open) + len(open)
+	j := i + bytes.IndexByte(msg[i:], '<')
+	return append(append(append([]byte(nil), msg[:i]...), f(string(msg[i:j]))...), msg[j:]...)
+}
+
+const nsWSUtility = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+
+func attacks() []attack {
+	gcm := wssec.Encryptor{DataEncryption: wssec.AES256GCM}
+	cbc := wssec.Encryptor{DataEncryption: wssec.AES256CBC}
+	base := func(t *testing.T) []byte { return encryptFor(t, gcm, plainResponse(t)) }
+	innerED := func(t *testing.T) string {
+		in := encryptFor(t, wssec.Encryptor{EmbedEncryptedKey: true}, plainResponse(t))
+		i := bytes.Index(in, []byte("<xenc:EncryptedData"))
+		j := bytes.Index(in, []byte("</xenc:EncryptedData>")) + len("</xenc:EncryptedData>")
+		return string(in[i:j])
+	}
+	return []attack{
+		{"recursion-gcm", wssec.ErrMalformed, attackPolicy{}, "the Body decrypts to another EncryptedData: no second round of processing",
+			func(t *testing.T) []byte { return encryptFor(t, gcm, withBody(t, innerED(t))) }},
+		{"recursion-cbc", wssec.ErrDecryptionFailed, attackPolicy{}, "as recursion-gcm, but CBC is unauthenticated, so the uniform error",
+			func(t *testing.T) []byte { return encryptFor(t, cbc, withBody(t, innerED(t))) }},
+		{"smuggled-security-header-gcm", wssec.ErrMalformed, attackPolicy{}, "decrypted content holds a wsse:Security header",
+			func(t *testing.T) []byte {
+				return encryptFor(t, gcm, withBody(t, `<wsse:Security xmlns:wsse="`+nsWSSE+`"><wsse:UsernameToken/></wsse:Security>`))
+			}},
+		{"smuggled-second-body-gcm", wssec.ErrMalformed, attackPolicy{}, "decrypted content holds a second soapenv:Body",
+			func(t *testing.T) []byte { return encryptFor(t, gcm, withBody(t, `<soapenv:Body><tns:Evil/></soapenv:Body>`)) }},
+		{"smuggled-envelope-gcm", wssec.ErrMalformed, attackPolicy{}, "decrypted content holds a whole Envelope",
+			func(t *testing.T) []byte {
+				return encryptFor(t, gcm, withBody(t, `<soapenv:Envelope><soapenv:Body/></soapenv:Envelope>`))
+			}},
+		{"smuggled-duplicate-id-gcm", wssec.ErrMalformed, attackPolicy{}, "decrypted content repeats the wsu:Id of a header block",
+			func(t *testing.T) []byte {
+				msg := mutate(t, plainResponse(t), func(d *etree.Document) {
+					el(d, "MessageContext").CreateAttr("xmlns:wsu", nsWSUtility)
+					el(d, "MessageContext").CreateAttr("wsu:Id", "ctx")
+				})
+				i := bytes.Index(msg, []byte("<soapenv:Body>")) + len("<soapenv:Body>")
+				msg = append(append(append([]byte(nil), msg[:i]...), `<tns:X xmlns:wsu="`+nsWSUtility+`" wsu:Id="ctx"/>`...), msg[i:]...)
+				return encryptFor(t, gcm, msg)
+			}},
+		{"deep-decrypted-content-gcm", wssec.ErrLimitExceeded, attackPolicy{MaxDepth: 50}, "decrypted content nests 90 levels, beyond MaxDepth (50 here) once in place; the envelope alone is within it",
+			func(t *testing.T) []byte {
+				return encryptFor(t, gcm, withBody(t, strings.Repeat("<tns:d>", 90)+strings.Repeat("</tns:d>", 90)))
+			}},
+		{"reference-to-envelope", wssec.ErrMalformed, attackPolicy{}, "the ReferenceList points at the Envelope",
+			func(t *testing.T) []byte {
+				return mutate(t, base(t), func(d *etree.Document) {
+					d.Root().CreateAttr("Id", "env")
+					el(d, "DataReference").CreateAttr("URI", "#env")
+				})
+			}},
+		{"reference-to-header", wssec.ErrMalformed, attackPolicy{}, "the ReferenceList points at the Header",
+			func(t *testing.T) []byte {
+				return mutate(t, base(t), func(d *etree.Document) {
+					el(d, "Header").CreateAttr("Id", "hdr")
+					el(d, "DataReference").CreateAttr("URI", "#hdr")
+				})
+			}},
+		{"reference-to-security-header", wssec.ErrMalformed, attackPolicy{}, "the ReferenceList points at the Security header",
+			func(t *testing.T) []byte {
+				return mutate(t, base(t), func(d *etree.Document) {
+					el(d, "Security").CreateAttr("wsu:Id", "sec")
+					el(d, "DataReference").CreateAttr("URI", "#sec")
+				})
+			}},
+		{"reference-to-plain-element", wssec.ErrMalformed, attackPolicy{}, "the ReferenceList points at a header block that is not encrypted",
+			func(t *testing.T) []byte {
+				return mutate(t, base(t), func(d *etree.Document) {
+					el(d, "MessageContext").CreateAttr("Id", "ctx")
+					el(d, "DataReference").CreateAttr("URI", "#ctx")
+				})
+			}},
+		{"reference-same-data-twice", wssec.ErrMalformed, attackPolicy{}, "one EncryptedData listed twice",
+			func(t *testing.T) []byte {
+				return mutate(t, base(t), func(d *etree.Document) {
+					dr := el(d, "DataReference")
+					dr.Parent().AddChild(dr.Copy())
+				})
+			}},
+		{"reference-external", wssec.ErrMalformed, attackPolicy{}, "a DataReference to a URI outside the message",
+			func(t *testing.T) []byte {
+				return mutate(t, base(t), func(d *etree.Document) {
+					el(d, "DataReference").CreateAttr("URI", "https://attacker.example/x")
+				})
+			}},
+		{"duplicate-wsu-id", wssec.ErrMalformed, attackPolicy{}, "two elements share a wsu:Id",
+			func(t *testing.T) []byte {
+				return mutate(t, base(t), func(d *etree.Document) {
+					for _, e := range []*etree.Element{el(d, "MessageContext"), el(d, "CorrelationId")} {
+						e.CreateAttr("xmlns:wsu", nsWSUtility)
+						e.CreateAttr("wsu:Id", "same")
+					}
+				})
+			}},
+		{"duplicate-id-across-attributes", wssec.ErrMalformed, attackPolicy{}, "wsu:Id on one element equals the Id of the EncryptedData",
+			func(t *testing.T) []byte {
+				return mutate(t, base(t), func(d *etree.Document) {
+					e := el(d, "MessageContext")
+					e.CreateAttr("xmlns:wsu", nsWSUtility)
+					e.CreateAttr("wsu:Id", el(d, "EncryptedData").SelectAttrValue("Id", ""))
+				})
+			}},
+		{"duplicate-xml-id", wssec.ErrMalformed, attackPolicy{}, "xml:id equals the Id of the EncryptedKey",
+			func(t *testing.T) []byte {
+				return mutate(t, base(t), func(d *etree.Document) {
+					el(d, "Tenant").CreateAttr("xml:id", el(d, "EncryptedKey").SelectAttrValue("Id", ""))
+				})
+			}},
+		{"id-in-foreign-namespace", nil, attackPolicy{}, "an Id attribute in an unrelated namespace is no Id: no clash, decrypts",
+			func(t *testing.T) []byte {
+				return mutate(t, base(t), func(d *etree.Document) {
+					e := el(d, "MessageContext")
+					e.CreateAttr("xmlns:o", "urn:other")
+					e.CreateAttr("o:Id", el(d, "EncryptedData").SelectAttrValue("Id", ""))
+				})
+			}},
+		{"key-for-other-actor", wssec.ErrNoMatchingKey, attackPolicy{}, "the only Security header is addressed to another actor: its EncryptedKey is not used",
+			func(t *testing.T) []byte {
+				return mutate(t, base(t), func(d *etree.Document) { el(d, "Security").CreateAttr("soapenv:actor", "urn:intermediary") })
+			}},
+		{"key-for-other-recipient", wssec.ErrNoMatchingKey, attackPolicy{Recipient: "urn:tenant.example"}, "the EncryptedKey's Recipient names someone else",
+			func(t *testing.T) []byte {
+				return mutate(t, base(t), func(d *etree.Document) { el(d, "EncryptedKey").CreateAttr("Recipient", "urn:someone-else") })
+			}},
+		{"algorithm-switching", wssec.ErrAlgorithmNotAllowed, attackPolicy{}, "one EncryptedKey used by a GCM and a CBC EncryptedData",
+			func(t *testing.T) []byte {
+				e := gcm
+				e.EncryptHeaders = []xml.Name{{Space: "urn:example:partner:statements:v2", Local: "MessageContext"}}
+				return mutate(t, encryptFor(t, e, plainResponse(t)), func(d *etree.Document) {
+					el(d, "EncryptedData").SelectElement("EncryptionMethod").CreateAttr("Algorithm", string(wssec.AES256CBC))
+				})
+			}},
+		{"cipher-value-comments", nil, attackPolicy{}, "comments inside the CipherValue are skipped",
+			func(t *testing.T) []byte {
+				return replaceCipherValue(t, base(t), func(v string) string { return v[:40] + "<!-- x -->" + v[40:] })
+			}},
+		{"cipher-value-cdata", nil, attackPolicy{}, "a CDATA section inside the CipherValue is text",
+			func(t *testing.T) []byte {
+				return replaceCipherValue(t, base(t), func(v string) string { return v[:40] + "<![CDATA[" + v[40:80] + "]]>" + v[80:] })
+			}},
+		{"cipher-value-line-breaks", nil, attackPolicy{}, "base64 wrapped at 64 columns with CR LF and indentation",
+			func(t *testing.T) []byte {
+				return replaceCipherValue(t, base(t), func(v string) string {
+					var b strings.Builder
+					for len(v) > 64 {
+						b.WriteString("\r\n    " + v[:64])
+						v = v[64:]
+					}
+					return b.String() + "\r\n    " + v + "\r\n"
+				})
+			}},
+		{"cipher-value-processing-instruction", wssec.ErrMalformed, attackPolicy{}, "SOAP messages carry no processing instructions",
+			func(t *testing.T) []byte {
+				return replaceCipherValue(t, base(t), func(v string) string { return v[:40] + "<?pi x?>" + v[40:] })
+			}},
+		{"xml-base", nil, attackPolicy{}, "xml:base is never used to resolve anything",
+			func(t *testing.T) []byte {
+				return mutate(t, base(t), func(d *etree.Document) { d.Root().CreateAttr("xml:base", "https://attacker.example/") })
+			}},
+		{"doctype-entity-expansion", wssec.ErrMalformed, attackPolicy{}, "a DTD with nested entities: refused before expanding anything",
+			func(t *testing.T) []byte {
+				return append([]byte(`<!DOCTYPE soapenv:Envelope [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>`), base(t)...)
+			}},
+		{"two-security-headers", wssec.ErrMalformed, attackPolicy{}, "two Security headers for the same actor",
+			func(t *testing.T) []byte {
+				return mutate(t, base(t), func(d *etree.Document) {
+					s := el(d, "Security")
+					s.Parent().AddChild(s.Copy())
+				})
+			}},
+		{"too-many-encrypted-keys", wssec.ErrLimitExceeded, attackPolicy{}, "101 EncryptedKeys, beyond MaxEncryptedKeys",
+			func(t *testing.T) []byte {
+				return mutate(t, base(t), func(d *etree.Document) {
+					ek := el(d, "EncryptedKey")
+					for i := range 100 {
+						c := ek.Copy()
+						c.CreateAttr("Id", fmt.Sprintf("extra-%d", i))
+						c.RemoveChild(c.SelectElement("ReferenceList"))
+						ek.Parent().AddChild(c)
+					}
+				})
+			}},
+		{"too-many-key-operations", wssec.ErrLimitExceeded, attackPolicy{}, "five EncryptedKeys each needed for data, beyond MaxKeyOperations (4)",
+			func(t *testing.T) []byte {
+				e := wssec.Encryptor{EmbedEncryptedKey: true, EncryptElement: true}
+				return encryptFor(t, e, withBody(t, "<tns:a/><tns:b/><tns:c/><tns:d/><tns:e/>"))
+			}},
+		{"cipher-reference", wssec.ErrMalformed, attackPolicy{}, "CipherReference would make the decryptor fetch data",
+			func(t *testing.T) []byte {
+				return mutate(t, base(t), func(d *etree.Document) {
+					cd := el(d, "EncryptedData").SelectElement("CipherData")
+					cd.RemoveChild(cd.SelectElement("CipherValue"))
+					cd.CreateElement("xenc:CipherReference").CreateAttr("URI", "https://attacker.example/data")
+				})
+			}},
+	}
+}
+
+func TestAttacks(t *testing.T) {
+	defs := attacks()
+	if *update {
+		if err := os.RemoveAll(attacksDir); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(attacksDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range defs {
+			side, _ := json.MarshalIndent(attackSidecar{Expect: sentinelName(a.expect), Policy: a.policy, Notes: a.notes}, "", "  ")
+			if err := os.WriteFile(filepath.Join(attacksDir, a.name+".xml"), a.build(t), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(attacksDir, a.name+".json"), append(side, '\n'), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	files, err := filepath.Glob(filepath.Join(attacksDir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, a := range defs {
+		names = append(names, a.name)
+	}
+	if len(files) != len(defs) {
+		t.Fatalf("%s holds %d vectors, the definitions %d; run go test -run TestAttacks -update .", attacksDir, len(files), len(defs))
+	}
+	oldK, newK := testpki.Load(testpki.Old), testpki.Load(testpki.New)
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if !slices.Contains(names, name) {
+				t.Fatalf("vector %s has no definition", name)
+			}
+			var side attackSidecar
+			if err := json.Unmarshal(readFile(t, f), &side); err != nil {
+				t.Fatal(err)
+			}
+			want, ok := sentinels[side.Expect]
+			if !ok {
+				t.Fatalf("unknown expect %q", side.Expect)
+			}
+			ring := wssec.NewKeyRing(wssec.Key{Decrypter: newK.Key, Certificate: newK.Certificate})
+			if err := ring.Retain(wssec.Key{Decrypter: oldK.Key, Certificate: oldK.Certificate}, time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			d := &wssec.Decryptor{Keys: ring, Policy: wssec.Policy{Recipient: side.Policy.Recipient, MaxDepth: side.Policy.MaxDepth}}
+			_, err := d.Decrypt(readFile(t, strings.TrimSuffix(f, ".json")+".xml"))
+			if !errors.Is(err, want) || (want == nil) != (err == nil) {
+				t.Fatalf("Decrypt(%s) error = %v, want %s", name, err, side.Expect)
+			}
+		})
+	}
+}

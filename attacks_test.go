@@ -139,7 +139,9 @@ func attacks() []attack {
 				return encryptFor(t, gcm, withBody(t, `<wsse:Security xmlns:wsse="`+nsWSSE+`"><wsse:UsernameToken/></wsse:Security>`))
 			}},
 		{"smuggled-second-body-gcm", wssec.ErrMalformed, attackPolicy{}, "decrypted content holds a second soapenv:Body",
-			func(t *testing.T) []byte { return encryptFor(t, gcm, withBody(t, `<soapenv:Body><tns:Evil/></soapenv:Body>`)) }},
+			func(t *testing.T) []byte {
+				return encryptFor(t, gcm, withBody(t, `<soapenv:Body><tns:Evil/></soapenv:Body>`))
+			}},
 		{"smuggled-envelope-gcm", wssec.ErrMalformed, attackPolicy{}, "decrypted content holds a whole Envelope",
 			func(t *testing.T) []byte {
 				return encryptFor(t, gcm, withBody(t, `<soapenv:Envelope><soapenv:Body/></soapenv:Envelope>`))

@@ -81,6 +81,14 @@
 // with AES-256-CBC and PBKDF2-HMAC-SHA-256, HMAC-SHA-256 MAC) and can be
 // opened with openssl pkcs12 or keytool and the store's password.
 //
+// # Storage
+//
+// A [Store] keeps its files through a [Backend]: read and write named
+// blobs atomically, list and remove them, take the writer lock. [Dir] is
+// the directory backend; a backend on a distributed engine (so that the
+// replicas of a service share one store) implements the same small
+// interface without changes to the Store or its callers.
+//
 // # Security
 //
 // The password has no default: it comes from a value, an environment

@@ -132,8 +132,8 @@ func parseManifest(data []byte, path string) (*manifest, error) {
 
 func parseManifestEntry(fe manifestEntry) (Entry, error) {
 	e := Entry{Alias: fe.Alias, Created: fe.Created, Expires: fe.Expires, Location: fe.Location, Labels: fe.Labels}
-	if err := checkAlias(fe.Alias); err != nil {
-		return Entry{}, err
+	if !validName(fe.Alias) {
+		return Entry{}, &ruleError{"invalid alias " + quoteName(fe.Alias), ErrInvalidName}
 	}
 	st, ok := parseStatus(fe.Status)
 	if !ok {
@@ -181,7 +181,7 @@ func checkEntries(entries []Entry) error {
 	current, retained := 0, 0
 	for _, e := range entries {
 		if aliases[e.Alias] {
-			return fmt.Errorf("%w: %s", ErrDuplicateAlias, quoteName(e.Alias))
+			return &ruleError{"alias " + quoteName(e.Alias) + " used twice", ErrDuplicateAlias}
 		}
 		aliases[e.Alias] = true
 		if locations[e.Location] {
@@ -189,7 +189,7 @@ func checkEntries(entries []Entry) error {
 		}
 		locations[e.Location] = true
 		if fps[e.Fingerprint] {
-			return fmt.Errorf("%w: %s", ErrDuplicateKey, e.Fingerprint.Short())
+			return &ruleError{"certificate " + e.Fingerprint.Short() + " used twice", ErrDuplicateKey}
 		}
 		fps[e.Fingerprint] = true
 		switch e.Status {
@@ -206,10 +206,20 @@ func checkEntries(entries []Entry) error {
 		return fmt.Errorf("%d current keys", current)
 	}
 	if retained > 0 && current == 0 {
-		return fmt.Errorf("%w: %d retained keys and no current key", ErrNoCurrentKey, retained)
+		return &ruleError{fmt.Sprintf("%d retained keys and no current key", retained), ErrNoCurrentKey}
 	}
 	return nil
 }
+
+// ruleError is a broken rule of the store: it reads as its message and
+// unwraps to its sentinel.
+type ruleError struct {
+	msg string
+	err error
+}
+
+func (e *ruleError) Error() string { return e.msg }
+func (e *ruleError) Unwrap() error { return e.err }
 
 // marshalManifest encodes m. Entries keep their order.
 func marshalManifest(m *manifest) ([]byte, error) {

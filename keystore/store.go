@@ -188,7 +188,7 @@ func (s *Store) readManifest(ctx context.Context) ([]byte, *manifest, error) {
 	}
 	data, err := s.b.Read(ctx, manifestName)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, fmt.Errorf("%w: %s: %w", ErrNotExist, s.b.Locate(manifestName), err)
+		return nil, nil, fmt.Errorf("%w: no %s", ErrNotExist, s.b.Locate(manifestName))
 	}
 	if err != nil {
 		return nil, nil, err

@@ -1,0 +1,58 @@
+package wssec
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/wsrenew/wsrenew/internal/soap"
+	"github.com/wsrenew/wsrenew/internal/testpki"
+)
+
+// FuzzKeyRefs feeds arbitrary KeyInfo content, inside a Security header so
+// that token references can resolve, to the key reference parser and the
+// ring lookups. Property: no panic, and every error is an *MalformedError.
+func FuzzKeyRefs(f *testing.F) {
+	for _, s := range []string{
+		`<ds:KeyInfo><wsse:SecurityTokenReference><ds:X509Data><ds:X509IssuerSerial><ds:X509IssuerName>CN=wsrenew Test CA,O=wsrenew test,C=DE</ds:X509IssuerName><ds:X509SerialNumber>4097</ds:X509SerialNumber></ds:X509IssuerSerial></ds:X509Data></wsse:SecurityTokenReference></ds:KeyInfo>`,
+		`<ds:KeyInfo><wsse:SecurityTokenReference><wsse:KeyIdentifier ValueType="http://docs.oasis-open.org/wss/oasis-wss-soap-message-security-1.1#ThumbprintSHA1">AAAAAAAAAAAAAAAAAAAAAAAAAAA=</wsse:KeyIdentifier></wsse:SecurityTokenReference></ds:KeyInfo>`,
+		`<wsse:BinarySecurityToken wsu:Id="t" ValueType="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3">AAAA</wsse:BinarySecurityToken><ds:KeyInfo><wsse:SecurityTokenReference><wsse:Reference URI="#t"/></wsse:SecurityTokenReference></ds:KeyInfo>`,
+		`<ds:KeyInfo><ds:X509Data><ds:X509SubjectName>CN=tenant.example,OU=Integration,O=Example Tenant,C=DE</ds:X509SubjectName><ds:X509SKI>AAAA</ds:X509SKI></ds:X509Data><ds:KeyName>old</ds:KeyName></ds:KeyInfo>`,
+		`<ds:KeyInfo><ds:KeyValue><ds:RSAKeyValue><ds:Modulus>AQAB</ds:Modulus></ds:RSAKeyValue></ds:KeyValue></ds:KeyInfo>`,
+		`<ds:KeyInfo><ds:X509Data><ds:X509IssuerSerial><ds:X509IssuerName>CN="a\,b"+OU=#0c0161;C=DE</ds:X509IssuerName><ds:X509SerialNumber>-1</ds:X509SerialNumber></ds:X509IssuerSerial></ds:X509Data></ds:KeyInfo>`,
+	} {
+		f.Add([]byte(s))
+	}
+	old, nw := testpki.Load(testpki.Old), testpki.Load(testpki.New)
+	ring, err := NewKeyRingOptions(Key{Decrypter: nw.Key, Certificate: nw.Certificate, Name: "new"}, RingOptions{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := ring.Retain(Key{Decrypter: old.Key, Certificate: old.Certificate, Name: "old"}, time.Time{}); err != nil {
+		f.Fatal(err)
+	}
+	snap := ring.load()
+	const open = `<wsse:Security xmlns:wsse="` + soap.NSWSSE + `" xmlns:wsu="` + soap.NSWSU + `" xmlns:ds="` + soap.NSDS + `">`
+	f.Fuzz(func(t *testing.T, data []byte) {
+		doc, _, err := soap.Parse(append(append([]byte(open), data...), "</wsse:Security>"...), soap.Limits{MaxDepth: 20, MaxElements: 1000, MaxAttributes: 16, MaxNamespaces: 20, MaxAttrValue: 4096})
+		if err != nil {
+			return
+		}
+		ids, err := soap.IndexIDs(doc.Root())
+		if err != nil {
+			return
+		}
+		ki := doc.Root().FindElement("./KeyInfo")
+		refs, err := keyRefs(ki, ids, doc.Root())
+		var me *MalformedError
+		if err != nil {
+			if !errors.As(err, &me) {
+				t.Fatalf("keyRefs error = %v, want a *MalformedError", err)
+			}
+			return
+		}
+		if _, err := snap.candidates(refs); err != nil && !errors.As(err, &me) {
+			t.Fatalf("candidates error = %v, want a *MalformedError", err)
+		}
+	})
+}

@@ -1,0 +1,58 @@
+package keystore
+
+import (
+	"errors"
+	"io/fs"
+	"strings"
+	"testing"
+)
+
+func TestErrorTypes(t *testing.T) {
+	t.Parallel()
+	cause := errors.New("cause")
+	tests := []struct {
+		err      error
+		want     string
+		sentinel error
+	}{
+		{&ManifestError{Path: "/s/manifest.json", Reason: "generation 0"}, "keystore: corrupt manifest /s/manifest.json: generation 0", ErrCorruptManifest},
+		{&ManifestError{Path: "/m", Err: cause}, "keystore: corrupt manifest /m: cause", cause},
+		{&EntryError{Alias: "a", Err: ErrUnknownAlias}, `keystore: unknown alias: alias "a"`, ErrUnknownAlias},
+		{&EntryError{Alias: "a", Location: "/s/a.1.p12", Err: ErrMissingFile, Cause: fs.ErrNotExist}, `keystore: missing entry file: alias "a": /s/a.1.p12: file does not exist`, fs.ErrNotExist},
+		{&StatusError{Alias: "a", Status: StatusCurrent, Op: "Remove"}, `keystore: operation not allowed for entry status: Remove of current entry "a"`, ErrStatus},
+		{&ParseError{Format: "PEM", Reason: "no certificate", Err: ErrMalformed}, "keystore: malformed input (PEM): no certificate", ErrMalformed},
+		{&ParseError{Format: "PKCS#12", Err: ErrMalformed, Cause: cause}, "keystore: malformed input (PKCS#12): cause", cause},
+		{&ruleError{"2 current keys", ErrNoCurrentKey}, "2 current keys", ErrNoCurrentKey},
+	}
+	for _, tc := range tests {
+		if got := tc.err.Error(); got != tc.want {
+			t.Errorf("Error() = %q, want %q", got, tc.want)
+		}
+		if !errors.Is(tc.err, tc.sentinel) {
+			t.Errorf("errors.Is(%q, %v) = false, want true", tc.err, tc.sentinel)
+		}
+	}
+	if s := Status(9).String(); s != "Status(9)" {
+		t.Errorf("Status(9).String() = %q", s)
+	}
+}
+
+// Every sentinel names the package and reads as a lower-case phrase.
+func TestSentinels(t *testing.T) {
+	t.Parallel()
+	sentinels := []error{
+		ErrNoPassword, ErrWrongPassword, ErrKeyMismatch, ErrUnknownAlias, ErrDuplicateAlias,
+		ErrDuplicateKey, ErrInvalidName, ErrCorruptManifest, ErrMissingFile, ErrCorruptEntry,
+		ErrNotExist, ErrExist, ErrMalformed, ErrEncryptedKey, ErrUnsupportedKey, ErrStatus,
+		ErrNoCurrentKey, ErrInvalidOptions, ErrInvalidState, ErrStateNotFound, ErrTxDone,
+	}
+	seen := map[string]bool{}
+	for _, s := range sentinels {
+		msg := s.Error()
+		rest, ok := strings.CutPrefix(msg, "keystore: ")
+		if !ok || rest == "" || strings.ToLower(rest[:1]) != rest[:1] || strings.HasSuffix(msg, ".") || seen[msg] {
+			t.Errorf("sentinel %q: want a unique \"keystore: \" phrase in lower case without final punctuation", msg)
+		}
+		seen[msg] = true
+	}
+}

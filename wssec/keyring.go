@@ -285,6 +285,52 @@ func (r *KeyRing) Remove(cert *x509.Certificate) error {
 	})
 }
 
+// RetainedKey is a retained key with the time from which it may be
+// removed (zero: no expiry yet), for [KeyRing.Replace].
+type RetainedKey struct {
+	Key
+	Until time.Time
+}
+
+// Replace sets the whole ring in one step: current becomes the current key
+// and retained the retained keys, in that order, published as one snapshot
+// so that no decryption sees a ring in between. Keys that stay keep their
+// usage counts.
+//
+// Replace is for the holder of the authoritative state, such as a key store
+// that reloads what another process committed. It does not apply the
+// retention rule to the keys it drops: that rule was checked where the
+// change was made. It returns [ErrInvalidKey] or [ErrDuplicateKey] and then
+// leaves the ring as it was. It does not modify its arguments and is safe
+// for concurrent use.
+func (r *KeyRing) Replace(current Key, retained []RetainedKey) error {
+	next := make([]*ringEntry, 0, len(retained)+1)
+	e, err := newRingEntry(current, StatusCurrent, time.Time{})
+	if err != nil {
+		return err
+	}
+	next = append(next, e)
+	for _, k := range retained {
+		e, err := newRingEntry(k.Key, StatusRetained, k.Until)
+		if err != nil {
+			return err
+		}
+		next = append(next, e)
+	}
+	return r.update(func(old []*ringEntry) ([]*ringEntry, error) {
+		kept := make(map[Fingerprint]*usage, len(old))
+		for _, x := range old {
+			kept[x.fp] = x.usage
+		}
+		for _, e := range next {
+			if u, ok := kept[e.fp]; ok {
+				e.usage = u
+			}
+		}
+		return next, nil
+	})
+}
+
 // Current returns the current key, and false if the ring has none (it was
 // built from an invalid key).
 func (r *KeyRing) Current() (Key, bool) {

@@ -237,3 +237,46 @@ func TestRetentionError(t *testing.T) {
 		t.Error("RetentionError does not unwrap to ErrRetentionNotElapsed")
 	}
 }
+
+func TestKeyRing_Replace(t *testing.T) {
+	t.Parallel()
+	clk := fakeclock.New(t0)
+	r, err := wssec.NewKeyRingOptions(keyOf(oldID), wssec.RingOptions{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := encrypt(t, &wssec.Encryptor{Certificate: oldID.Certificate}, readTestdata(t, "response11.xml"))
+	if _, err := (&wssec.Decryptor{Keys: r}).Decrypt(msg); err != nil {
+		t.Fatal(err)
+	}
+	until := t0.AddDate(0, 0, 90)
+	if err := r.Replace(keyOf(newID), []wssec.RetainedKey{{Key: keyOf(oldID), Until: until}}); err != nil {
+		t.Fatalf("Replace() error = %v", err)
+	}
+	snap := r.Snapshot()
+	if len(snap) != 2 || snap[0].Name != "new" || snap[0].Status != wssec.StatusCurrent ||
+		snap[1].Name != "old" || !snap[1].Expires.Equal(until) || snap[1].Uses != 1 {
+		t.Fatalf("after Replace, Snapshot() = %+v", snap)
+	}
+	// Dropping a key with no expiry is the caller's decision.
+	if err := r.Replace(keyOf(newID), nil); err != nil || r.Len() != 1 {
+		t.Fatalf("Replace(new only) error = %v, %d keys", err, r.Len())
+	}
+	for _, tc := range []struct {
+		name     string
+		current  wssec.Key
+		retained []wssec.RetainedKey
+		want     error
+	}{
+		{"invalid current", wssec.Key{}, nil, wssec.ErrInvalidKey},
+		{"invalid retained", keyOf(newID), []wssec.RetainedKey{{}}, wssec.ErrInvalidKey},
+		{"duplicate", keyOf(newID), []wssec.RetainedKey{{Key: keyOf(newID)}}, wssec.ErrDuplicateKey},
+	} {
+		if err := r.Replace(tc.current, tc.retained); !errors.Is(err, tc.want) {
+			t.Errorf("Replace(%s) error = %v, want %v", tc.name, err, tc.want)
+		}
+		if r.Len() != 1 {
+			t.Errorf("Replace(%s) changed the ring on error", tc.name)
+		}
+	}
+}

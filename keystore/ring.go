@@ -2,6 +2,7 @@ package keystore
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/wsrenew/wsrenew/wssec"
 )
@@ -21,11 +22,9 @@ func (s *Store) syncRing(st *storeState) error {
 		if err != nil {
 			return fmt.Errorf("keystore: key ring: %w", err)
 		}
-		for _, e := range st.m.entries {
-			if e.Status == StatusRetained {
-				if err := r.Retain(st.keys[e.Location].ringKey(e.Alias), e.Expires); err != nil {
-					return fmt.Errorf("keystore: key ring: %w", err)
-				}
+		for _, e := range retainedNewestFirst(st) {
+			if err := r.Retain(st.keys[e.Location].ringKey(e.Alias), e.Expires); err != nil {
+				return fmt.Errorf("keystore: key ring: %w", err)
 			}
 		}
 		s.ring.Store(r)
@@ -35,13 +34,26 @@ func (s *Store) syncRing(st *storeState) error {
 		return fmt.Errorf("%w: the manifest lost the current key of the running key ring", ErrNoCurrentKey)
 	}
 	var retained []wssec.RetainedKey
-	for _, e := range st.m.entries {
-		if e.Status == StatusRetained {
-			retained = append(retained, wssec.RetainedKey{Key: st.keys[e.Location].ringKey(e.Alias), Until: e.Expires})
-		}
+	for _, e := range retainedNewestFirst(st) {
+		retained = append(retained, wssec.RetainedKey{Key: st.keys[e.Location].ringKey(e.Alias), Until: e.Expires})
 	}
 	if err := ring.Replace(st.keys[cur.Location].ringKey(cur.Alias), retained); err != nil {
 		return fmt.Errorf("keystore: key ring: %w", err)
 	}
 	return nil
+}
+
+// retainedNewestFirst lists the retained entries, the most recently created
+// first: the order in which trial decryption tries them, since a receiver
+// that has not switched yet most likely uses the key that was replaced
+// last.
+func retainedNewestFirst(st *storeState) []Entry {
+	var out []Entry
+	for i := len(st.m.entries) - 1; i >= 0; i-- { // later additions first on equal times
+		if e := st.m.entries[i]; e.Status == StatusRetained {
+			out = append(out, e)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Entry) int { return b.Created.Compare(a.Created) })
+	return out
 }

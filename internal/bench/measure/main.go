@@ -1,0 +1,436 @@
+// Command measure times wssec.Decryptor.Decrypt on the messages written by
+// internal/bench/gen, together with the floors no implementation can go
+// below: one RSA-OAEP decryption, and base64 decoding plus AES decryption
+// of the same CipherValue. It prints one JSON object per line.
+//
+// Usage:
+//
+//	measure -dir DIR -mode time   # every message of DIR/manifest.tsv, and the floors
+//	measure -dir DIR -mode rss -file NAME
+//
+// In time mode each message is decrypted once and checked against the
+// manifest, then decrypted -warmup times untimed and -n times timed; the
+// median of the timed runs is reported. Messages of 1 MB and more use
+// -large-warmup and -large-n instead.
+//
+// In rss mode the process decrypts the small message -small once (loading
+// every code path), reads its peak resident set size (VmHWM in
+// /proc/self/status) as the baseline, then reads and decrypts the message
+// NAME once and reads the peak again. Run it in a fresh process per
+// message.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"encoding/xml"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wsrenew/wsrenew/wssec"
+)
+
+// entry is one line of manifest.tsv.
+type entry struct {
+	name     string
+	payload  int // plaintext envelope bytes
+	elements int // elements below the Body once decrypted
+	chars    int // text characters below the Body once decrypted
+}
+
+// large is the payload size from which the -large-* iteration counts apply.
+const large = 1 << 20
+
+type config struct {
+	dir         string
+	warmup, n   int
+	largeWarmup int
+	largeN      int
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.dir, "dir", "", "directory written by internal/bench/gen")
+	mode := flag.String("mode", "time", "time or rss")
+	file := flag.String("file", "", "rss mode: the message to measure, by manifest name")
+	small := flag.String("small", "records-1KB-AES256GCM", "rss mode: the message decrypted before the baseline is read")
+	flag.IntVar(&c.warmup, "warmup", 300, "untimed decryptions of a small message")
+	flag.IntVar(&c.n, "n", 1000, "timed decryptions of a small message")
+	flag.IntVar(&c.largeWarmup, "large-warmup", 2, "untimed decryptions of a message of 1 MB or more")
+	flag.IntVar(&c.largeN, "large-n", 7, "timed decryptions of a message of 1 MB or more")
+	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("measure: ")
+	if c.dir == "" {
+		log.Fatal("-dir is required")
+	}
+	entries, err := readManifest(filepath.Join(c.dir, "manifest.tsv"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	key, cert, err := readKey(c.dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	d := &wssec.Decryptor{Keys: wssec.NewKeyRing(wssec.Key{Decrypter: key, Certificate: cert})}
+	out := json.NewEncoder(os.Stdout)
+	switch *mode {
+	case "time":
+		err = timeAll(c, d, key, entries, out)
+	case "rss":
+		err = peakRSS(c.dir, d, entries, *small, *file, out)
+	default:
+		err = fmt.Errorf("unknown -mode %q", *mode)
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+func timeAll(c config, d *wssec.Decryptor, key *rsa.PrivateKey, entries []entry, out *json.Encoder) error {
+	rsaDone := false
+	for _, e := range entries {
+		msg, err := os.ReadFile(filepath.Join(c.dir, e.name+".xml"))
+		if err != nil {
+			return err
+		}
+		r, err := d.Decrypt(msg)
+		if err != nil {
+			return fmt.Errorf("Decrypt(%s): %w", e.name, err)
+		}
+		if err := check(e, r.Envelope); err != nil {
+			return err
+		}
+		warmup, n := c.warmup, c.n
+		if e.payload >= large {
+			warmup, n = c.largeWarmup, c.largeN
+		}
+		med, err := median(warmup, n, func() error {
+			_, err := d.Decrypt(msg)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("Decrypt(%s): %w", e.name, err)
+		}
+		out.Encode(record{Impl: "wsrenew", What: "decrypt", File: e.name, MedianUS: med, N: n})
+
+		ek, alg, cv, err := cipherValues(msg)
+		if err != nil {
+			return fmt.Errorf("%s: %w", e.name, err)
+		}
+		cek, err := rsa.DecryptOAEP(crypto.SHA1.New(), nil, key, ek, nil)
+		if err != nil {
+			return fmt.Errorf("%s: EncryptedKey: %w", e.name, err)
+		}
+		if !rsaDone {
+			// The RSA floor does not depend on the message; measure it once,
+			// with the small-message iteration counts.
+			med, err := median(c.warmup, c.n, func() error {
+				_, err := rsa.DecryptOAEP(crypto.SHA1.New(), nil, key, ek, nil)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			out.Encode(record{Impl: "go-floor", What: "rsa", MedianUS: med, N: c.n})
+			rsaDone = true
+		}
+		buf := make([]byte, base64.StdEncoding.DecodedLen(len(cv)))
+		med, err = median(warmup, n, func() error { return decryptData(alg, cek, cv, buf) })
+		if err != nil {
+			return fmt.Errorf("%s: data floor: %w", e.name, err)
+		}
+		out.Encode(record{Impl: "go-floor", What: "data", File: e.name, MedianUS: med, N: n})
+	}
+	return nil
+}
+
+func peakRSS(dir string, d *wssec.Decryptor, entries []entry, small, name string, out *json.Encoder) error {
+	find := func(name string) (entry, error) {
+		for _, e := range entries {
+			if e.name == name {
+				return e, nil
+			}
+		}
+		return entry{}, fmt.Errorf("%s is not in the manifest", name)
+	}
+	se, err := find(small)
+	if err != nil {
+		return err
+	}
+	e, err := find(name)
+	if err != nil {
+		return err
+	}
+	msg, err := os.ReadFile(filepath.Join(dir, se.name+".xml"))
+	if err != nil {
+		return err
+	}
+	if _, err := d.Decrypt(msg); err != nil {
+		return fmt.Errorf("Decrypt(%s): %w", se.name, err)
+	}
+	base, err := vmHWM()
+	if err != nil {
+		return err
+	}
+	msg, err = os.ReadFile(filepath.Join(dir, e.name+".xml"))
+	if err != nil {
+		return err
+	}
+	r, err := d.Decrypt(msg)
+	if err != nil {
+		return fmt.Errorf("Decrypt(%s): %w", e.name, err)
+	}
+	peak, err := vmHWM()
+	if err != nil {
+		return err
+	}
+	if err := check(e, r.Envelope); err != nil {
+		return err
+	}
+	return out.Encode(record{Impl: "wsrenew", What: "rss", File: e.name, BaselineKB: base, PeakKB: peak})
+}
+
+// record is one line of output; the report program reads the same fields
+// from every implementation.
+type record struct {
+	Impl       string  `json:"impl"`
+	What       string  `json:"what"`
+	File       string  `json:"file,omitempty"`
+	MedianUS   float64 `json:"median_us,omitempty"`
+	N          int     `json:"n,omitempty"`
+	BaselineKB int     `json:"baseline_kb,omitempty"`
+	PeakKB     int     `json:"peak_kb,omitempty"`
+}
+
+// median runs f warmup times, then n times, and returns the median
+// duration of the timed runs in microseconds.
+func median(warmup, n int, f func() error) (float64, error) {
+	for range warmup {
+		if err := f(); err != nil {
+			return 0, err
+		}
+	}
+	ts := make([]time.Duration, n)
+	for i := range ts {
+		start := time.Now()
+		if err := f(); err != nil {
+			return 0, err
+		}
+		ts[i] = time.Since(start)
+	}
+	slices.Sort(ts)
+	m := ts[n/2]
+	if n%2 == 0 {
+		m = (ts[n/2-1] + ts[n/2]) / 2
+	}
+	return float64(m.Nanoseconds()) / 1e3, nil
+}
+
+// cipherValues returns the decoded CipherValue of the EncryptedKey, the
+// data encryption algorithm and the raw CipherValue text of the
+// EncryptedData. In the embedded layout the EncryptedKey, inside the
+// EncryptedData's KeyInfo, comes first.
+func cipherValues(msg []byte) (ek []byte, alg string, cv []byte, err error) {
+	const algAttr = `Algorithm="`
+	i := bytes.Index(msg, []byte(algAttr))
+	if i < 0 {
+		return nil, "", nil, errors.New("no EncryptionMethod")
+	}
+	rest := msg[i+len(algAttr):]
+	alg = string(rest[:bytes.IndexByte(rest, '"')])
+	var values [][]byte
+	for len(values) < 2 {
+		i := bytes.Index(rest, []byte("CipherValue>"))
+		if i < 0 {
+			return nil, "", nil, errors.New("fewer than two CipherValues")
+		}
+		lt := bytes.LastIndexByte(rest[:i], '<')
+		endTag := lt >= 0 && rest[lt+1] == '/'
+		rest = rest[i+len("CipherValue>"):]
+		if endTag {
+			continue
+		}
+		j := bytes.IndexByte(rest, '<')
+		if j < 0 {
+			return nil, "", nil, errors.New("unterminated CipherValue")
+		}
+		values = append(values, rest[:j])
+		rest = rest[j:]
+	}
+	ek = make([]byte, base64.StdEncoding.DecodedLen(len(values[0])))
+	n, err := base64.StdEncoding.Decode(ek, values[0])
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return ek[:n], alg, values[1], nil
+}
+
+// decryptData base64-decodes cv into buf and decrypts it in place with
+// cek: the work on the data that every implementation has to do.
+func decryptData(alg string, cek, cv, buf []byte) error {
+	n, err := base64.StdEncoding.Decode(buf, cv)
+	if err != nil {
+		return err
+	}
+	ct := buf[:n]
+	block, err := aes.NewCipher(cek)
+	if err != nil {
+		return err
+	}
+	switch {
+	case strings.HasSuffix(alg, "-gcm"):
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return err
+		}
+		ns := aead.NonceSize()
+		if len(ct) < ns+aead.Overhead() {
+			return errors.New("short GCM ciphertext")
+		}
+		_, err = aead.Open(ct[ns:ns], ct[:ns], ct[ns:], nil)
+		return err
+	case strings.HasSuffix(alg, "-cbc"):
+		bs := block.BlockSize()
+		if len(ct) < 2*bs || len(ct)%bs != 0 {
+			return errors.New("bad CBC ciphertext length")
+		}
+		body := ct[bs:]
+		cipher.NewCBCDecrypter(block, ct[:bs]).CryptBlocks(body, body)
+		if pad := int(body[len(body)-1]); pad == 0 || pad > bs {
+			return errors.New("bad CBC padding")
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown data encryption %s", alg)
+}
+
+const soap11 = "http://schemas.xmlsoap.org/soap/envelope/"
+
+// check compares the element and character counts below the decrypted
+// envelope's Body with the manifest.
+func check(e entry, envelope []byte) error {
+	d := xml.NewDecoder(bytes.NewReader(envelope))
+	depth, elements, chars := 0, 0, 0
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%s: decrypted envelope: %w", e.name, err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			switch {
+			case depth > 0:
+				depth++
+				elements++
+			case t.Name.Space == soap11 && t.Name.Local == "Body":
+				depth = 1
+			}
+		case xml.EndElement:
+			if depth > 0 {
+				depth--
+			}
+		case xml.CharData:
+			if depth > 0 {
+				chars += utf8.RuneCount(t)
+			}
+		}
+	}
+	if elements != e.elements || chars != e.chars {
+		return fmt.Errorf("%s: decrypted Body has %d elements and %d characters, want %d and %d",
+			e.name, elements, chars, e.elements, e.chars)
+	}
+	return nil
+}
+
+func readManifest(path string) ([]entry, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var entries []entry
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		line := s.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Split(line, "\t")
+		if len(fields) != 4 {
+			return nil, fmt.Errorf("%s: bad line %q", path, line)
+		}
+		var nums [3]int
+		for i := range nums {
+			if nums[i], err = strconv.Atoi(fields[i+1]); err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+		}
+		entries = append(entries, entry{name: fields[0], payload: nums[0], elements: nums[1], chars: nums[2]})
+	}
+	return entries, s.Err()
+}
+
+func readKey(dir string) (*rsa.PrivateKey, *x509.Certificate, error) {
+	keyPEM, err := os.ReadFile(filepath.Join(dir, "key.pem"))
+	if err != nil {
+		return nil, nil, err
+	}
+	certPEM, err := os.ReadFile(filepath.Join(dir, "cert.pem"))
+	if err != nil {
+		return nil, nil, err
+	}
+	kb, _ := pem.Decode(keyPEM)
+	cb, _ := pem.Decode(certPEM)
+	if kb == nil || cb == nil {
+		return nil, nil, errors.New("key.pem or cert.pem holds no PEM block")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, nil, errors.New("key.pem is not an RSA key")
+	}
+	cert, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	return key, cert, nil
+}
+
+// vmHWM returns the peak resident set size of this process in KiB.
+func vmHWM() (int, error) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(status)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc/self/status")
+}

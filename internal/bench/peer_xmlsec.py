@@ -1,0 +1,162 @@
+"""Decrypts the messages of internal/bench/gen with xmlsec1 (libxmlsec1 with
+its OpenSSL back end, through Debian's python3-xmlsec binding), in one
+process, and prints one JSON object per line, as internal/bench/measure does.
+
+    python3 peer_xmlsec.py time DIR [WARMUP N LARGE_WARMUP LARGE_N]
+    python3 peer_xmlsec.py rss DIR NAME [SMALL]
+
+time: each message is parsed and decrypted once and checked against
+DIR/manifest.tsv, then WARMUP times untimed and N times timed (messages of
+1 MB and more: LARGE_WARMUP and LARGE_N); one iteration is lxml parsing of
+the message bytes plus xmlsec decryption of its EncryptedData, with the key
+loaded once. The median is reported. The own RSA operation is timed as
+OpenSSL's RSA-OAEP decryption of the EncryptedKey (python3-cryptography,
+same libcrypto), and as xmlsec decrypting the EncryptedKey element alone.
+
+rss: decrypts SMALL once, reads VmHWM from /proc/self/status as the
+baseline, then reads and decrypts NAME once and reads VmHWM again.
+"""
+
+import base64
+import json
+import os
+import sys
+import time
+
+import xmlsec
+from lxml import etree
+
+XENC = "http://www.w3.org/2001/04/xmlenc#"
+SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+LARGE = 1 << 20
+
+# huge_tree lifts libxml2's 10 MB limit on one text node: the CipherValue
+# of a 16 MB body is about 22 MB of base64.
+PARSER = etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True)
+
+
+def read_manifest(d):
+    entries = []
+    with open(os.path.join(d, "manifest.tsv")) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line or line.startswith("#"):
+                continue
+            name, payload, elements, chars = line.split("\t")
+            entries.append((name, int(payload), int(elements), int(chars)))
+    return entries
+
+
+def keys_manager(d):
+    mgr = xmlsec.KeysManager()
+    mgr.add_key(xmlsec.Key.from_file(os.path.join(d, "key.pem"), xmlsec.constants.KeyDataFormatPem))
+    return mgr
+
+
+def decrypt(mgr, data):
+    doc = etree.fromstring(data, PARSER)
+    ed = doc.find(".//{%s}EncryptedData" % XENC)
+    if ed is None:
+        raise RuntimeError("no EncryptedData")
+    xmlsec.EncryptionContext(mgr).decrypt(ed)
+    return doc
+
+
+def check(entry, doc):
+    name, _, want_elements, want_chars = entry
+    body = doc.find("{%s}Body" % SOAP11)
+    elements, chars = 0, len(body.text or "")
+    for e in body.iterdescendants():
+        elements += 1
+        chars += len(e.text or "") + len(e.tail or "")
+    if elements != want_elements or chars != want_chars:
+        raise RuntimeError("%s: decrypted Body has %d elements and %d characters, want %d and %d"
+                           % (name, elements, chars, want_elements, want_chars))
+
+
+def median(warmup, n, f):
+    for _ in range(warmup):
+        f()
+    ts = []
+    for _ in range(n):
+        start = time.perf_counter_ns()
+        f()
+        ts.append(time.perf_counter_ns() - start)
+    ts.sort()
+    m = ts[n // 2] if n % 2 else (ts[n // 2 - 1] + ts[n // 2]) / 2
+    return m / 1e3
+
+
+def emit(**rec):
+    print(json.dumps(rec), flush=True)
+
+
+def rsa_ops(d, mgr, data, warmup, n):
+    doc = etree.fromstring(data, PARSER)
+    ek = doc.find(".//{%s}EncryptedKey" % XENC)
+    value = ek.find("{%s}CipherData/{%s}CipherValue" % (XENC, XENC)).text
+    ct = base64.b64decode("".join(value.split()))
+    try:
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding
+    except ImportError:
+        pass
+    else:
+        with open(os.path.join(d, "key.pem"), "rb") as f:
+            key = serialization.load_pem_private_key(f.read(), password=None)
+        oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
+        emit(impl="xmlsec1", what="rsa", median_us=median(warmup, n, lambda: key.decrypt(ct, oaep)), n=n)
+    # The EncryptedKey element is not replaced by decrypting it, so the same
+    # node can be decrypted again.
+    emit(impl="xmlsec1", what="rsa-encryptedkey", median_us=median(
+        warmup, n, lambda: xmlsec.EncryptionContext(mgr).decrypt(ek)), n=n)
+
+
+def time_all(d, warmup, n, large_warmup, large_n):
+    mgr = keys_manager(d)
+    rsa_done = False
+    for entry in read_manifest(d):
+        name, payload = entry[0], entry[1]
+        with open(os.path.join(d, name + ".xml"), "rb") as f:
+            data = f.read()
+        check(entry, decrypt(mgr, data))
+        w, k = (large_warmup, large_n) if payload >= LARGE else (warmup, n)
+        emit(impl="xmlsec1", what="decrypt", file=name, median_us=median(w, k, lambda: decrypt(mgr, data)), n=k)
+        if not rsa_done:
+            rsa_ops(d, mgr, data, warmup, n)
+            rsa_done = True
+
+
+def vm_hwm():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def peak_rss(d, name, small):
+    entries = {e[0]: e for e in read_manifest(d)}
+    mgr = keys_manager(d)
+    with open(os.path.join(d, small + ".xml"), "rb") as f:
+        decrypt(mgr, f.read())
+    base = vm_hwm()
+    with open(os.path.join(d, name + ".xml"), "rb") as f:
+        doc = decrypt(mgr, f.read())
+    peak = vm_hwm()
+    check(entries[name], doc)
+    emit(impl="xmlsec1", what="rss", file=name, baseline_kb=base, peak_kb=peak)
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[1] == "time":
+        counts = [int(a) for a in argv[3:7]] or [300, 1000, 2, 7]
+        time_all(argv[2], *counts)
+    elif len(argv) >= 4 and argv[1] == "rss":
+        peak_rss(argv[2], argv[3], argv[4] if len(argv) > 4 else "records-1KB-AES256GCM")
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

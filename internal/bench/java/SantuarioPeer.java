@@ -1,0 +1,218 @@
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyFactory;
+import java.security.PrivateKey;
+import java.security.spec.MGF1ParameterSpec;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import javax.crypto.Cipher;
+import javax.crypto.spec.OAEPParameterSpec;
+import javax.crypto.spec.PSource;
+import javax.xml.parsers.DocumentBuilder;
+import javax.xml.parsers.DocumentBuilderFactory;
+
+import org.apache.xml.security.encryption.XMLCipher;
+import org.w3c.dom.Document;
+import org.w3c.dom.Element;
+import org.w3c.dom.Node;
+
+/**
+ * Decrypts the messages of internal/bench/gen with Apache Santuario's
+ * XMLCipher in one JVM and prints one JSON object per line, as
+ * internal/bench/measure does.
+ *
+ * <pre>
+ * java SantuarioPeer time DIR [WARMUP N LARGE_WARMUP LARGE_N]
+ * java SantuarioPeer rss DIR NAME [SMALL]
+ * </pre>
+ *
+ * time: each message is parsed and decrypted once and checked against
+ * DIR/manifest.tsv, then decrypted WARMUP times untimed (JIT warm-up) and N
+ * times timed (messages of 1 MB and more: LARGE_WARMUP and LARGE_N). One
+ * iteration is DOM parsing of the message bytes plus XMLCipher decryption of
+ * its EncryptedData with the private key as KEK, which resolves the
+ * EncryptedKey inside the EncryptedData's KeyInfo. The median is reported.
+ * The own RSA operation is timed as the JCE RSA-OAEP decryption of the
+ * EncryptedKey that XMLCipher performs.
+ *
+ * rss: decrypts SMALL once, reads VmHWM from /proc/self/status as the
+ * baseline, then reads and decrypts NAME once and reads VmHWM again.
+ */
+public final class SantuarioPeer {
+    private static final String XENC = "http://www.w3.org/2001/04/xmlenc#";
+    private static final String SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/";
+    private static final int LARGE = 1 << 20;
+
+    private final DocumentBuilder builder;
+    private final PrivateKey key;
+
+    private SantuarioPeer(Path dir) throws Exception {
+        DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
+        f.setNamespaceAware(true);
+        f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
+        builder = f.newDocumentBuilder();
+        String pem = Files.readString(dir.resolve("key.pem"), StandardCharsets.US_ASCII);
+        String b64 = pem.replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
+        key = KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(b64)));
+    }
+
+    private record Entry(String name, int payload, int elements, int chars) {}
+
+    private static Map<String, Entry> manifest(Path dir) throws Exception {
+        Map<String, Entry> m = new LinkedHashMap<>();
+        for (String line : Files.readAllLines(dir.resolve("manifest.tsv"))) {
+            if (line.isEmpty() || line.startsWith("#")) {
+                continue;
+            }
+            String[] f = line.split("\t");
+            m.put(f[0], new Entry(f[0], Integer.parseInt(f[1]), Integer.parseInt(f[2]), Integer.parseInt(f[3])));
+        }
+        return m;
+    }
+
+    private Document decrypt(byte[] data) throws Exception {
+        builder.reset();
+        Document doc = builder.parse(new ByteArrayInputStream(data));
+        Element ed = (Element) doc.getElementsByTagNameNS(XENC, "EncryptedData").item(0);
+        if (ed == null) {
+            throw new IllegalStateException("no EncryptedData");
+        }
+        XMLCipher cipher = XMLCipher.getInstance();
+        cipher.init(XMLCipher.DECRYPT_MODE, null);
+        cipher.setKEK(key);
+        return cipher.doFinal(doc, ed);
+    }
+
+    private static void check(Entry e, Document doc) {
+        Node body = doc.getElementsByTagNameNS(SOAP11, "Body").item(0);
+        int[] counts = new int[2];
+        count(body, counts);
+        if (counts[0] != e.elements() || counts[1] != e.chars()) {
+            throw new IllegalStateException(String.format(
+                    "%s: decrypted Body has %d elements and %d characters, want %d and %d",
+                    e.name(), counts[0], counts[1], e.elements(), e.chars()));
+        }
+    }
+
+    private static void count(Node n, int[] counts) {
+        for (Node c = n.getFirstChild(); c != null; c = c.getNextSibling()) {
+            switch (c.getNodeType()) {
+                case Node.ELEMENT_NODE -> {
+                    counts[0]++;
+                    count(c, counts);
+                }
+                case Node.TEXT_NODE, Node.CDATA_SECTION_NODE -> {
+                    String s = c.getNodeValue();
+                    counts[1] += s.codePointCount(0, s.length());
+                }
+                default -> {
+                }
+            }
+        }
+    }
+
+    private static double median(int warmup, int n, Callable<?> f) throws Exception {
+        for (int i = 0; i < warmup; i++) {
+            f.call();
+        }
+        long[] ts = new long[n];
+        for (int i = 0; i < n; i++) {
+            long start = System.nanoTime();
+            f.call();
+            ts[i] = System.nanoTime() - start;
+        }
+        Arrays.sort(ts);
+        double m = n % 2 == 1 ? ts[n / 2] : (ts[n / 2 - 1] + ts[n / 2]) / 2.0;
+        return m / 1e3;
+    }
+
+    private static void emit(String what, String file, Object... kv) {
+        StringBuilder b = new StringBuilder("{\"impl\": \"santuario\", \"what\": \"").append(what).append('"');
+        if (file != null) {
+            b.append(", \"file\": \"").append(file).append('"');
+        }
+        for (int i = 0; i < kv.length; i += 2) {
+            b.append(", \"").append(kv[i]).append("\": ").append(kv[i + 1]);
+        }
+        System.out.println(b.append('}'));
+    }
+
+    private void rsa(byte[] data, int warmup, int n) throws Exception {
+        builder.reset();
+        Document doc = builder.parse(new ByteArrayInputStream(data));
+        Element ek = (Element) doc.getElementsByTagNameNS(XENC, "EncryptedKey").item(0);
+        Element cv = (Element) ek.getElementsByTagNameNS(XENC, "CipherValue").item(0);
+        byte[] ct = Base64.getMimeDecoder().decode(cv.getTextContent());
+        OAEPParameterSpec spec = new OAEPParameterSpec("SHA-1", "MGF1", MGF1ParameterSpec.SHA1, PSource.PSpecified.DEFAULT);
+        double med = median(warmup, n, () -> {
+            Cipher c = Cipher.getInstance("RSA/ECB/OAEPPadding");
+            c.init(Cipher.DECRYPT_MODE, key, spec);
+            return c.doFinal(ct);
+        });
+        emit("rsa", null, "median_us", med, "n", n);
+    }
+
+    private void timeAll(Path dir, int warmup, int n, int largeWarmup, int largeN) throws Exception {
+        boolean rsaDone = false;
+        for (Entry e : manifest(dir).values()) {
+            byte[] data = Files.readAllBytes(dir.resolve(e.name() + ".xml"));
+            check(e, decrypt(data));
+            boolean large = e.payload() >= LARGE;
+            int w = large ? largeWarmup : warmup;
+            int k = large ? largeN : n;
+            emit("decrypt", e.name(), "median_us", median(w, k, () -> decrypt(data)), "n", k);
+            if (!rsaDone) {
+                rsa(data, warmup, n);
+                rsaDone = true;
+            }
+        }
+    }
+
+    private static long vmHWM() throws Exception {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmHWM:")) {
+                return Long.parseLong(line.substring(6).trim().split("\\s+")[0]);
+            }
+        }
+        throw new IllegalStateException("no VmHWM in /proc/self/status");
+    }
+
+    private void peakRSS(Path dir, String name, String small) throws Exception {
+        Map<String, Entry> m = manifest(dir);
+        Entry e = m.get(name);
+        if (e == null || !m.containsKey(small)) {
+            throw new IllegalArgumentException(name + " or " + small + " is not in the manifest");
+        }
+        decrypt(Files.readAllBytes(dir.resolve(small + ".xml")));
+        long base = vmHWM();
+        Document doc = decrypt(Files.readAllBytes(dir.resolve(name + ".xml")));
+        long peak = vmHWM();
+        check(e, doc);
+        emit("rss", name, "baseline_kb", base, "peak_kb", peak);
+    }
+
+    public static void main(String[] args) throws Exception {
+        org.apache.xml.security.Init.init();
+        if (args.length >= 2 && args[0].equals("time")) {
+            int[] c = {2000, 1000, 3, 7};
+            for (int i = 2; i < args.length && i < 6; i++) {
+                c[i - 2] = Integer.parseInt(args[i]);
+            }
+            Path dir = Path.of(args[1]);
+            new SantuarioPeer(dir).timeAll(dir, c[0], c[1], c[2], c[3]);
+        } else if (args.length >= 3 && args[0].equals("rss")) {
+            Path dir = Path.of(args[1]);
+            new SantuarioPeer(dir).peakRSS(dir, args[2], args.length > 3 ? args[3] : "records-1KB-AES256GCM");
+        } else {
+            System.err.println("usage: SantuarioPeer time DIR [WARMUP N LARGE_WARMUP LARGE_N] | rss DIR NAME [SMALL]");
+            System.exit(2);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Decrypts the same generated messages with wsrenew, xmlsec1 (Debian's
+# python3-xmlsec binding) and Apache Santuario (Debian's
+# libxml-security-java), one implementation at a time, and prints one
+# Markdown report: the machine, then the tables. See README.md.
+#
+# Usage: internal/bench/peers.sh   (as root on Debian 12, from anywhere in
+# the repository; installs what is missing, which is idempotent)
+#
+# Iteration counts can be changed through the environment:
+#   SMALL_WARMUP (default 300; Santuario: JAVA_SMALL_WARMUP, default 2000),
+#   SMALL_N (1000), LARGE_WARMUP (2), LARGE_N (7).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root"
+started=$(date +%s)
+
+SMALL_WARMUP=${SMALL_WARMUP:-300}
+JAVA_SMALL_WARMUP=${JAVA_SMALL_WARMUP:-2000}
+SMALL_N=${SMALL_N:-1000}
+LARGE_WARMUP=${LARGE_WARMUP:-2}
+LARGE_N=${LARGE_N:-7}
+
+# Debian's python3, where python3-xmlsec is installed; a python3 earlier on
+# PATH (a virtualenv, pyenv) would not see it.
+PY=/usr/bin/python3
+JARS=(xmlsec commons-logging commons-codec slf4j-api slf4j-nop woodstox-core stax2-api)
+
+log() { echo "peers.sh: $*" >&2; }
+
+install() {
+  local need=()
+  command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)
+  command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
+  [ -x /usr/bin/time ] || need+=(time)
+  for pkg in python3 python3-xmlsec python3-cryptography libxml-security-java \
+    libcommons-logging-java libstax2-api-java libwoodstox-java libslf4j-java; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
+  done
+  if [ ${#need[@]} -gt 0 ]; then
+    log "apt-get install ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
+}
+
+pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installed"; }
+
+install
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+msgs=$work/messages
+results=$work/results.jsonl
+
+log "building"
+go build -o "$work/gen" ./internal/bench/gen
+go build -o "$work/measure" ./internal/bench/measure
+go build -o "$work/report" ./internal/bench/report
+cp=""
+for j in "${JARS[@]}"; do cp="$cp:/usr/share/java/$j.jar"; done
+cp=${cp#:}
+mkdir -p "$work/classes"
+javac -nowarn -encoding UTF-8 -d "$work/classes" -cp "$cp" "$here/java/SantuarioPeer.java"
+java=(java -cp "$work/classes:$cp" SantuarioPeer)
+
+log "generating messages"
+"$work/gen" -out "$msgs"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+bigs=$(awk -F'\t' '!/^#/ && $2 >= 1048576 {print $1}' "$msgs/manifest.tsv")
+
+# One measurement at a time: never two at once on a small machine.
+log "timing wsrenew and the Go floors"
+"$work/measure" -dir "$msgs" -mode time -warmup "$SMALL_WARMUP" -n "$SMALL_N" \
+  -large-warmup "$LARGE_WARMUP" -large-n "$LARGE_N" >>"$results"
+log "timing xmlsec1"
+"$PY" "$here/peer_xmlsec.py" time "$msgs" "$SMALL_WARMUP" "$SMALL_N" "$LARGE_WARMUP" "$LARGE_N" >>"$results"
+log "timing Santuario"
+"${java[@]}" time "$msgs" "$JAVA_SMALL_WARMUP" "$SMALL_N" "$LARGE_WARMUP" "$LARGE_N" >>"$results"
+for f in $bigs; do
+  log "peak RSS for $f"
+  "$work/measure" -dir "$msgs" -mode rss -file "$f" >>"$results"
+  "$PY" "$here/peer_xmlsec.py" rss "$msgs" "$f" >>"$results"
+  "${java[@]}" rss "$msgs" "$f" >>"$results"
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+echo "## Peer comparison, $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo
+echo "- machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo)"
+echo "- load average (1, 5, 15 min): $load_before before, $load_after after the measurements"
+echo "- $(go version)"
+echo "- $(java -version 2>&1 | head -1); Santuario: libxml-security-java $(pkgver libxml-security-java), JVM defaults ($(java -XX:+PrintFlagsFinal -version 2>/dev/null | awk '$2 == "MaxHeapSize" {printf "max heap %.0f MiB", $4/1048576}'), $(java -XX:+PrintFlagsFinal -version 2>/dev/null | awk '$2 ~ /^Use(Serial|Parallel|G1|Z|Shenandoah|Epsilon)GC$/ && $4 == "true" {print $2}'))"
+echo "- $(xmlsec1 --version) (libxmlsec1 $(pkgver libxmlsec1)), python3-xmlsec $(pkgver python3-xmlsec), $("$PY" --version), $(openssl version | cut -d' ' -f1-2)"
+echo "- iterations: 1 KB: $SMALL_WARMUP warm-up ($JAVA_SMALL_WARMUP for Santuario) + $SMALL_N timed; 16 MB: $LARGE_WARMUP warm-up + $LARGE_N timed"
+echo
+"$work/report" -manifest "$msgs/manifest.tsv" "$results"
+echo
+echo "Run time: $(($(date +%s) - started)) s."

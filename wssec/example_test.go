@@ -6,8 +6,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/wsrenew/wsrenew/wssec"
@@ -146,4 +150,38 @@ func ExamplePolicy() {
 	// Output:
 	// default policy: true
 	// AllowRSA15: <nil>
+}
+
+// A SOAP client gets decryption by giving its http.Client a Transport; the
+// receiver here is a test server that encrypts its response.
+func ExampleTransport() {
+	key := loadKey("new")
+	response, err := os.ReadFile("testdata/response11.xml")
+	if err != nil {
+		log.Fatal(err)
+	}
+	encrypted, err := (&wssec.Encryptor{Certificate: key.Certificate}).Encrypt(response)
+	if err != nil {
+		log.Fatal(err)
+	}
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		w.Write(encrypted)
+	}))
+	defer receiver.Close()
+
+	client := &http.Client{Transport: &wssec.Transport{
+		Decryptor: &wssec.Decryptor{Keys: wssec.NewKeyRing(key)},
+	}}
+	resp, err := client.Post(receiver.URL, "text/xml; charset=utf-8", strings.NewReader("<request/>"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(resp.StatusCode, strings.Contains(string(body), "Jürgen Müller"), strings.Contains(string(body), "EncryptedData"))
+	// Output: 200 true false
 }

@@ -1,0 +1,191 @@
+package wssec
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/wsrenew/wsrenew/internal/soap"
+)
+
+// Transport is an [http.RoundTripper] that decrypts WS-Security encrypted
+// SOAP responses in place, so that any Go SOAP client — hand-written
+// net/http code, or a generated client that takes an *http.Client — gets
+// decryption by changing one line:
+//
+//	client := &http.Client{Transport: &wssec.Transport{Decryptor: d}}
+//
+// Requests go out untouched, their bodies streamed as they are. A
+// response with an XML content type (text/xml, application/soap+xml,
+// application/xml, or none) is read up to the policy's MaxMessageBytes,
+// decrypted, and handed on with the plaintext envelope as its body and a
+// matching Content-Length. Other content types (an HTML error page from a
+// proxy, say) and empty bodies pass through unchanged. A SOAP Fault that
+// is not encrypted passes through too: partners often send faults in the
+// clear. Any other unencrypted response is an error unless the policy sets
+// AllowPlaintextBody.
+//
+// Failures are returned as a [*TransportError], which carries the HTTP
+// status and unwraps to the decryption error, so errors.Is works with the
+// sentinels of this package. Transport never logs.
+//
+// A Transport is safe for concurrent use if its fields are not changed
+// after first use.
+type Transport struct {
+	// Base sends the requests. If nil, http.DefaultTransport.
+	Base http.RoundTripper
+
+	// Decryptor decrypts the responses. It is required; its Policy decides
+	// the limits and whether unencrypted responses are accepted.
+	Decryptor *Decryptor
+
+	// OnDecrypted, if set, is called after each successful decryption
+	// with the request and the result, for example to record which key
+	// which receiver used. It must not modify the result and must be safe
+	// for concurrent use.
+	OnDecrypted func(*http.Request, *Result)
+}
+
+// TransportError reports a response that could not be decrypted.
+type TransportError struct {
+	// StatusCode is the HTTP status of the response.
+	StatusCode int
+	// Err is the cause: an error of this package (see [Decryptor.Decrypt])
+	// or a read error.
+	Err error
+}
+
+func (e *TransportError) Error() string {
+	return fmt.Sprintf("wssec: response (HTTP %d): %v", e.StatusCode, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// RoundTrip sends req through Base and decrypts the response. It does not
+// modify req.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.Decryptor == nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, fmt.Errorf("%w: Transport without a Decryptor", ErrInvalidPolicy)
+	}
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if !isXML(resp.Header.Get("Content-Type")) || resp.StatusCode == http.StatusNoContent || resp.Body == nil || resp.Body == http.NoBody {
+		return resp, nil
+	}
+	fail := func(err error) (*http.Response, error) {
+		resp.Body.Close()
+		return nil, &TransportError{StatusCode: resp.StatusCode, Err: err}
+	}
+	pol, err := t.Decryptor.policy()
+	if err != nil {
+		return fail(err)
+	}
+	if resp.ContentLength > pol.maxBytes {
+		return fail(&LimitError{Limit: "MaxMessageBytes", Max: pol.maxBytes})
+	}
+	body, err := readBody(resp, pol.maxBytes)
+	resp.Body.Close()
+	if err != nil {
+		return nil, &TransportError{StatusCode: resp.StatusCode, Err: err}
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return withBody(resp, body), nil
+	}
+	res, err := t.Decryptor.Decrypt(body)
+	switch {
+	case errors.Is(err, ErrNotEncrypted) && isFault(body, pol):
+		return withBody(resp, body), nil
+	case err != nil:
+		return nil, &TransportError{StatusCode: resp.StatusCode, Err: err}
+	}
+	if t.OnDecrypted != nil {
+		t.OnDecrypted(req, res)
+	}
+	return withBody(resp, res.Envelope), nil
+}
+
+// readBody reads at most max bytes of the response body, decompressing
+// gzip within the same bound; more is ErrLimitExceeded, without reading
+// the rest.
+func readBody(resp *http.Response, max int64) ([]byte, error) {
+	r := io.Reader(resp.Body)
+	switch enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(io.LimitReader(resp.Body, max+1))
+		if err != nil {
+			return nil, malformed("gzip response: %v", err)
+		}
+		defer zr.Close()
+		r = zr
+	default:
+		return nil, malformed("response Content-Encoding %q is not supported", enc)
+	}
+	body, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("wssec: read response: %w", err)
+	}
+	if int64(len(body)) > max {
+		return nil, &LimitError{Limit: "MaxMessageBytes", Max: max}
+	}
+	return body, nil
+}
+
+// withBody returns resp with body as its (uncompressed) body.
+func withBody(resp *http.Response, body []byte) *http.Response {
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.TransferEncoding = nil
+	resp.Uncompressed = resp.Uncompressed || resp.Header.Get("Content-Encoding") != ""
+	resp.Header.Del("Content-Encoding")
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	return resp
+}
+
+// isXML reports whether a Content-Type can hold a SOAP envelope. A
+// missing one is treated as XML, as some servers send none.
+func isXML(ct string) bool {
+	if strings.TrimSpace(ct) == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	switch mt {
+	case "text/xml", "application/soap+xml", "application/xml":
+		return true
+	}
+	return false
+}
+
+// isFault reports whether body is a SOAP envelope whose Body holds a
+// Fault.
+func isFault(body []byte, pol *compiled) bool {
+	doc, _, err := soap.Parse(body, pol.limits)
+	if err != nil {
+		return false
+	}
+	env, err := soap.NewEnvelope(doc)
+	if err != nil {
+		return false
+	}
+	kids := env.Body.ChildElements()
+	return len(kids) == 1 && soap.Is(kids[0], env.NS, "Fault")
+}

@@ -34,7 +34,13 @@
 // keys; each is tried. A message with no key reference at all is tried
 // with each key of the ring, current first.
 //
-// What it does not do: it reads no files and does no network I/O; it
+// To decrypt the responses of any Go SOAP client, give its http.Client a
+// [Transport]; to read a message from a stream within the size limit, use
+// [Decryptor.DecryptReader]. A key store that holds the authoritative ring
+// state swaps it in one step with [KeyRing.Replace].
+//
+// What it does not do: it reads no files and does no network I/O of its
+// own (the Transport sends what its caller sends); it
 // neither fetches CipherReference data nor resolves external URIs; it
 // verifies no signatures; it does not unwrap keys with other keys
 // (KeyReference) or derived keys. The [Encryptor] is the receiver side,

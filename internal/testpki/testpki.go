@@ -7,6 +7,7 @@
 package testpki
 
 import (
+	"crypto"
 	"crypto/rsa"
 	"crypto/x509"
 	"embed"
@@ -20,17 +21,22 @@ var files embed.FS
 
 // Names of the fixture identities.
 const (
-	Old      = "old"      // RSA-2048, the tenant's key before a renewal
-	New      = "new"      // RSA-3072, the tenant's key after it, same subject
-	Stranger = "stranger" // RSA-2048, never in the ring
-	Receiver = "receiver" // RSA-2048, a partner's signing key
-	CA       = "ca"       // the test CA that issued the others
+	Old         = "old"          // RSA-2048, the tenant's key before a renewal
+	New         = "new"          // RSA-3072, the tenant's key after it, same subject
+	Stranger    = "stranger"     // RSA-2048, never in the ring
+	Receiver    = "receiver"     // RSA-2048, a partner's signing key
+	ReceiverNew = "receiver-new" // RSA-2048, the partner's signing key after its renewal
+	ReceiverEC  = "receiver-ec"  // ECDSA P-256, a partner signing with ECDSA
+	CA          = "ca"           // the test CA that issued the others
 )
 
 // Identity is one fixture key pair with its certificate.
 type Identity struct {
-	Name        string
-	Key         *rsa.PrivateKey
+	Name string
+	// Key is the RSA private key; nil for an ECDSA identity.
+	Key *rsa.PrivateKey
+	// Signer is the private key of any type.
+	Signer      crypto.Signer
 	Certificate *x509.Certificate
 	KeyPEM      []byte
 	CertPEM     []byte
@@ -64,15 +70,16 @@ func load(name string) (Identity, error) {
 	if err != nil {
 		return Identity{}, fmt.Errorf("%s: %w", name, err)
 	}
-	rk, ok := k.(*rsa.PrivateKey)
+	signer, ok := k.(crypto.Signer)
 	if !ok {
-		return Identity{}, fmt.Errorf("%s: not an RSA key", name)
+		return Identity{}, fmt.Errorf("%s: not a signing key", name)
 	}
+	rk, _ := k.(*rsa.PrivateKey)
 	c, err := x509.ParseCertificate(cb.Bytes)
 	if err != nil {
 		return Identity{}, fmt.Errorf("%s: %w", name, err)
 	}
-	return Identity{Name: name, Key: rk, Certificate: c, KeyPEM: keyPEM, CertPEM: certPEM}, nil
+	return Identity{Name: name, Key: rk, Signer: signer, Certificate: c, KeyPEM: keyPEM, CertPEM: certPEM}, nil
 }
 
 // Dir is the path of the fixture directory relative to this package, for

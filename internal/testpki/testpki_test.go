@@ -2,6 +2,7 @@ package testpki
 
 import (
 	"crypto/rsa"
+	"crypto/x509"
 	"testing"
 )
 
@@ -11,7 +12,7 @@ func TestLoad(t *testing.T) {
 		name string
 		bits int
 	}{
-		{Old, 2048}, {New, 3072}, {Stranger, 2048}, {Receiver, 2048}, {CA, 2048},
+		{Old, 2048}, {New, 3072}, {Stranger, 2048}, {Receiver, 2048}, {ReceiverNew, 2048}, {CA, 2048},
 	} {
 		id := Load(tc.name)
 		if got := id.Key.N.BitLen(); got != tc.bits {
@@ -21,6 +22,10 @@ func TestLoad(t *testing.T) {
 		if !ok || !pub.Equal(&id.Key.PublicKey) {
 			t.Errorf("Load(%s) certificate does not match key", tc.name)
 		}
+	}
+	ec := Load(ReceiverEC)
+	if ec.Key != nil || ec.Signer == nil || ec.Certificate.PublicKeyAlgorithm != x509.ECDSA {
+		t.Errorf("Load(%s) = RSA key %v, signer %T, certificate %v; want an ECDSA identity", ReceiverEC, ec.Key != nil, ec.Signer, ec.Certificate.PublicKeyAlgorithm)
 	}
 	if _, err := load("missing"); err == nil {
 		t.Error("load(missing) error = nil, want an error")

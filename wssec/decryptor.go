@@ -25,6 +25,14 @@ type Decryptor struct {
 	Keys   *KeyRing
 	Policy Policy
 
+	// Signers, if set, turns on signature verification: every ds:Signature
+	// of the Security header is verified, in header order, against these
+	// certificates (and Policy.SignerRoots), the wsu:Timestamp is checked
+	// against the ring's clock, and by default the Body and Timestamp must
+	// be covered by a verified signature. If nil, signatures are not
+	// verified and a Result says nothing was signed.
+	Signers *TrustRing
+
 	once   sync.Once
 	pol    *compiled
 	polErr error
@@ -43,6 +51,22 @@ type Result struct {
 	Decrypted int
 	// SOAPVersion is 11 or 12.
 	SOAPVersion int
+	// Signers holds the certificate of each verified signature; empty
+	// unless the Decryptor has Signers.
+	Signers []*x509.Certificate
+	// Signed lists the elements verified signatures cover, as they were
+	// referenced: with encrypt-then-sign they are the encrypted forms.
+	Signed []SignedPart
+}
+
+// SignedBody reports whether a verified signature covers the Body.
+func (r *Result) SignedBody() bool {
+	for _, s := range r.Signed {
+		if s.Name.Local == "Body" && (s.Name.Space == soap.NSSOAP11 || s.Name.Space == soap.NSSOAP12) {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *Decryptor) policy() (*compiled, error) {
@@ -108,22 +132,43 @@ func (d *Decryptor) Decrypt(message []byte) (*Result, error) {
 	if err := p.plan(); err != nil {
 		return nil, err
 	}
-	if len(p.data) == 0 {
-		return &Result{Envelope: append([]byte(nil), message...), SOAPVersion: env.Version()}, nil
-	}
-	out, err := p.execute()
-	if err != nil {
-		var me *MalformedError
-		var le *LimitError
-		if errors.As(err, &me) || errors.As(err, &le) {
-			return nil, err // authenticated content only; see contentError
+	var sigs *sigState
+	if d.Signers != nil {
+		if sigs, err = p.planSignatures(d.Signers); err != nil {
+			return nil, err
 		}
-		// The single exit for every other failure after the first
-		// private-key operation: the cause is dropped on purpose, and
-		// not logged.
-		return nil, ErrDecryptionFailed
+		if err := p.verifyTree(sigs, message, sigs.before, true); err != nil {
+			return nil, err
+		}
 	}
-	return &Result{Envelope: out, KeysUsed: p.used, Decrypted: len(p.data), SOAPVersion: env.Version()}, nil
+	res := &Result{Envelope: append([]byte(nil), message...), SOAPVersion: env.Version()}
+	if len(p.data) > 0 {
+		out, err := p.execute()
+		if err != nil {
+			var me *MalformedError
+			var le *LimitError
+			if errors.As(err, &me) || errors.As(err, &le) {
+				return nil, err // authenticated content only; see contentError
+			}
+			// The single exit for every other failure after the first
+			// private-key operation: the cause is dropped on purpose,
+			// and not logged.
+			return nil, ErrDecryptionFailed
+		}
+		res = &Result{Envelope: out, KeysUsed: p.used, Decrypted: len(p.data), SOAPVersion: env.Version()}
+	}
+	if sigs != nil {
+		// Signatures after the EncryptedKey cover the plaintext; what
+		// they find there is as secret as the plaintext itself.
+		if err := p.verifyTree(sigs, res.Envelope, sigs.after, false); err != nil {
+			return nil, p.afterError(err)
+		}
+		if err := p.requirements(sigs); err != nil {
+			return nil, err
+		}
+		res.Signers, res.Signed = sigs.signers, sigs.signed
+	}
+	return res, nil
 }
 
 // cutThreshold is the length from which a text run bypasses the XML

@@ -191,6 +191,16 @@ type encryption struct {
 	cipher   xmlenc.Cipher
 	security *etree.Element
 	bstID    string
+	bstAdded bool
+}
+
+// bstIndex is where the EncryptedKey goes in the Security header: first,
+// or right after the BinarySecurityToken this step added.
+func (w *encryption) bstIndex() int {
+	if w.bstAdded {
+		return firstElementIndex(w.security) + 1
+	}
+	return 0
 }
 
 type part struct {
@@ -262,7 +272,11 @@ func (w *encryption) run() error {
 	if err != nil {
 		return err
 	}
-	w.securityHeader().AddChild(ek)
+	// Like WSS4J, put what this step adds before what the header already
+	// holds (a Timestamp, a Signature): receivers process the header in
+	// order, so a signature made before encrypting must come after the
+	// EncryptedKey.
+	w.securityHeader().InsertChildAt(w.bstIndex(), ek)
 	ekID := ek.SelectAttrValue("Id", "")
 	for _, ed := range eds {
 		ki := ed.FindElement("./KeyInfo")
@@ -481,6 +495,7 @@ func (w *encryption) keyIdentifier(ki *etree.Element) error {
 			bst.SetText(base64.StdEncoding.EncodeToString(cert.Raw))
 			w.securityHeader().InsertChildAt(0, bst)
 			w.bstID = id
+			w.bstAdded = true
 		}
 		ref := str.CreateElement("wsse:Reference")
 		ref.CreateAttr("URI", "#"+w.bstID)

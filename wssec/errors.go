@@ -57,6 +57,21 @@ var (
 	// only was asked of the current key.
 	ErrCurrentKey = errors.New("wssec: key is the current key")
 
+	// ErrSignatureInvalid means that a signature does not verify, that it
+	// references something it cannot cover, or that an element the policy
+	// requires to be signed is not covered by a verified signature. The
+	// error is a [*SignatureError].
+	ErrSignatureInvalid = errors.New("wssec: signature invalid")
+
+	// ErrUntrustedSigner means that a signature was made by a certificate
+	// that is neither in the [TrustRing] nor chains to the policy's
+	// SignerRoots.
+	ErrUntrustedSigner = errors.New("wssec: untrusted signer")
+
+	// ErrMessageExpired means that the message's wsu:Timestamp has expired
+	// or lies in the future, beyond the allowed clock skew.
+	ErrMessageExpired = errors.New("wssec: message expired")
+
 	// ErrInvalidPolicy means that a [Policy] or [Encryptor] field holds a
 	// value that is unknown or contradicts another field.
 	ErrInvalidPolicy = errors.New("wssec: invalid policy")
@@ -143,6 +158,18 @@ func (e *KeyError) Error() string {
 
 // Unwrap returns the sentinel in Err.
 func (e *KeyError) Unwrap() error { return e.Err }
+
+// SignatureError reports why a signed message was refused. Its Reason
+// never holds message content beyond Id values.
+type SignatureError struct {
+	Reason string
+	Err    error // ErrSignatureInvalid, ErrUntrustedSigner or ErrMessageExpired
+}
+
+func (e *SignatureError) Error() string { return e.Err.Error() + ": " + e.Reason }
+
+// Unwrap returns the sentinel in Err.
+func (e *SignatureError) Unwrap() error { return e.Err }
 
 func malformed(format string, args ...any) error {
 	return &MalformedError{Reason: fmt.Sprintf(format, args...)}

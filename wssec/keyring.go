@@ -76,6 +76,9 @@ type KeyRing struct {
 	mu   sync.Mutex // serializes changes; never held during decryption
 	snap atomic.Pointer[ringSnapshot]
 	now  func() time.Time
+	// certOnly marks the ring inside a TrustRing: entries are certificates
+	// without private keys.
+	certOnly bool
 }
 
 // usage is shared by every snapshot that holds the same key, so counts
@@ -136,7 +139,7 @@ func NewKeyRingOptions(current Key, opts RingOptions) (*KeyRing, error) {
 		now = time.Now
 	}
 	r := &KeyRing{now: now}
-	e, err := newRingEntry(current, StatusCurrent, time.Time{})
+	e, err := r.newEntry(current, StatusCurrent, time.Time{})
 	if err != nil {
 		return nil, err
 	}
@@ -148,8 +151,14 @@ func NewKeyRingOptions(current Key, opts RingOptions) (*KeyRing, error) {
 	return r, nil
 }
 
-func newRingEntry(k Key, status Status, expires time.Time) (*ringEntry, error) {
-	pub, err := k.validate()
+func (r *KeyRing) newEntry(k Key, status Status, expires time.Time) (*ringEntry, error) {
+	var pub *rsa.PublicKey
+	var err error
+	if r != nil && r.certOnly {
+		pub, err = validateSigner(k.Certificate)
+	} else {
+		pub, err = k.validate()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +210,7 @@ func (r *KeyRing) clock() time.Time {
 // gives it one. Retain returns [ErrInvalidKey] or [ErrDuplicateKey]. It does
 // not modify k. It is safe for concurrent use.
 func (r *KeyRing) Retain(k Key, until time.Time) error {
-	e, err := newRingEntry(k, StatusRetained, until)
+	e, err := r.newEntry(k, StatusRetained, until)
 	if err != nil {
 		return err
 	}
@@ -217,7 +226,7 @@ func (r *KeyRing) Retain(k Key, until time.Time) error {
 // Rotate returns [ErrInvalidKey], or [ErrCurrentKey] if next is already
 // current. It is safe for concurrent use.
 func (r *KeyRing) Rotate(next Key) error {
-	e, err := newRingEntry(next, StatusCurrent, time.Time{})
+	e, err := r.newEntry(next, StatusCurrent, time.Time{})
 	if err != nil {
 		return err
 	}
@@ -305,13 +314,13 @@ type RetainedKey struct {
 // for concurrent use.
 func (r *KeyRing) Replace(current Key, retained []RetainedKey) error {
 	next := make([]*ringEntry, 0, len(retained)+1)
-	e, err := newRingEntry(current, StatusCurrent, time.Time{})
+	e, err := r.newEntry(current, StatusCurrent, time.Time{})
 	if err != nil {
 		return err
 	}
 	next = append(next, e)
 	for _, k := range retained {
-		e, err := newRingEntry(k.Key, StatusRetained, k.Until)
+		e, err := r.newEntry(k.Key, StatusRetained, k.Until)
 		if err != nil {
 			return err
 		}
@@ -429,8 +438,10 @@ func buildSnapshot(entries []*ringEntry) (*ringSnapshot, error) {
 		if e.key.Name != "" {
 			s.byName[e.key.Name] = append(s.byName[e.key.Name], e)
 		}
-		m := sha256.Sum256(e.pub.N.Bytes())
-		s.byModulus[m] = append(s.byModulus[m], e)
+		if e.pub != nil { // RSA keys; a trust ring may hold ECDSA certificates
+			m := sha256.Sum256(e.pub.N.Bytes())
+			s.byModulus[m] = append(s.byModulus[m], e)
+		}
 	}
 	if len(entries) > 0 && s.currentIdx != 0 {
 		return nil, fmt.Errorf("wssec: invariant: current key not first")

@@ -1,8 +1,10 @@
 package wssec
 
 import (
+	"crypto/x509"
 	"fmt"
 	"io"
+	"time"
 
 	"crypto/rand"
 
@@ -104,6 +106,36 @@ type Policy struct {
 	// algorithm. If zero, 256.
 	MaxOAEPParamsBytes int
 
+	// The fields below apply when the Decryptor has Signers.
+
+	// AllowSHA1Signatures accepts rsa-sha1 signatures and SHA-1 reference
+	// digests, which many partners' stacks still use by default. SHA-1 is
+	// open to chosen-prefix collisions; a partner who can be made to sign
+	// attacker-chosen content could have a second message accepted. If
+	// false, such signatures get ErrAlgorithmNotAllowed.
+	AllowSHA1Signatures bool
+
+	// AllowUnsignedBody accepts a message whose Body no verified signature
+	// covers. If false, such a message gets ErrSignatureInvalid; so does a
+	// message with a wsu:Timestamp that no verified signature covers.
+	AllowUnsignedBody bool
+
+	// RequireSignedEncryptedData demands, for partners who encrypt and then
+	// sign, that every EncryptedData was covered by a verified signature in
+	// its encrypted form (directly or inside a signed Body). If false, a
+	// signature over the decrypted Body suffices.
+	RequireSignedEncryptedData bool
+
+	// SignerRoots, if set, also accepts a signing certificate carried in
+	// the message (a BinarySecurityToken or X509Certificate) that chains to
+	// one of these roots at the trust ring's time, instead of being pinned
+	// in the ring.
+	SignerRoots *x509.CertPool
+
+	// ClockSkew is the tolerance when checking wsu:Timestamp Created and
+	// Expires against the trust ring's clock. If zero, 5 minutes.
+	ClockSkew time.Duration
+
 	// Rand is the source of randomness for implicit rejection and for
 	// blinding in the private-key operation. If nil, crypto/rand.Reader.
 	Rand io.Reader
@@ -160,6 +192,11 @@ type compiled struct {
 	actor           string
 	recipient       string
 	rand            io.Reader
+	allowSHA1       bool
+	unsignedBody    bool
+	signedData      bool
+	signerRoots     *x509.CertPool
+	skew            time.Duration
 }
 
 // compile validates p. Unknown algorithms and weak algorithms listed
@@ -188,6 +225,11 @@ func (p *Policy) compile() (*compiled, error) {
 		plaintextBody: p.AllowPlaintextBody,
 		actor:         p.Actor,
 		recipient:     p.Recipient,
+		allowSHA1:     p.AllowSHA1Signatures,
+		unsignedBody:  p.AllowUnsignedBody,
+		signedData:    p.RequireSignedEncryptedData,
+		signerRoots:   p.SignerRoots,
+		skew:          p.ClockSkew,
 		rand:          p.rand(),
 	}
 	kts := p.KeyTransports
@@ -238,6 +280,12 @@ func (p *Policy) compile() (*compiled, error) {
 		if n.v < 0 {
 			return nil, fmt.Errorf("%w: %s is negative", ErrInvalidPolicy, n.name)
 		}
+	}
+	if c.skew == 0 {
+		c.skew = defaultClockSkew
+	}
+	if c.skew < 0 {
+		return nil, fmt.Errorf("%w: ClockSkew is negative", ErrInvalidPolicy)
 	}
 	return c, nil
 }

@@ -1,0 +1,125 @@
+package wssec
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/x509"
+	"time"
+)
+
+// TrustRing holds the certificates whose signatures a [Decryptor] accepts:
+// a partner's current signing certificate and the ones it used before,
+// retained until an expiry. It is the mirror of [KeyRing], because partners
+// renew their signing keys too: their new certificate is added before they
+// switch, and the old one removed only after the messages it signed can no
+// longer arrive. The same rules hold: exactly one current certificate, no
+// expiry on it, no removal of a retained certificate before its expiry or
+// while it has none.
+//
+// A TrustRing is safe for concurrent use; verification reads an immutable
+// snapshot, like decryption does from a KeyRing.
+type TrustRing struct {
+	r KeyRing
+}
+
+// NewTrustRing returns a trust ring whose current certificate is current,
+// with the default [RingOptions]. If current cannot verify signatures (nil,
+// or a key that is neither RSA of at least 2048 bits nor ECDSA on P-256,
+// P-384 or P-521) the ring is empty and every signature is untrusted; use
+// [NewTrustRingOptions] to get the error.
+func NewTrustRing(current *x509.Certificate) *TrustRing {
+	t, err := NewTrustRingOptions(current, RingOptions{})
+	if err != nil {
+		t = &TrustRing{r: KeyRing{now: time.Now, certOnly: true}}
+		t.r.snap.Store(mustSnapshot(nil))
+	}
+	return t
+}
+
+// NewTrustRingOptions returns a trust ring whose current certificate is
+// current. It returns [ErrInvalidKey] if the certificate cannot verify
+// signatures. The clock in opts also decides whether a message's
+// wsu:Timestamp is current.
+func NewTrustRingOptions(current *x509.Certificate, opts RingOptions) (*TrustRing, error) {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	t := &TrustRing{r: KeyRing{now: now, certOnly: true}}
+	e, err := t.r.newEntry(Key{Certificate: current}, StatusCurrent, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	s, err := buildSnapshot([]*ringEntry{e})
+	if err != nil {
+		return nil, err
+	}
+	t.r.snap.Store(s)
+	return t, nil
+}
+
+// Retain adds cert as a retained certificate, accepted until until (zero:
+// no expiry yet). It returns [ErrInvalidKey] or [ErrDuplicateKey].
+func (t *TrustRing) Retain(cert *x509.Certificate, until time.Time) error {
+	return t.ring().Retain(Key{Certificate: cert}, until)
+}
+
+// Rotate makes next the current certificate; the previous one stays,
+// retained with no expiry. A retained certificate can be promoted back.
+func (t *TrustRing) Rotate(next *x509.Certificate) error {
+	return t.ring().Rotate(Key{Certificate: next})
+}
+
+// SetExpiry sets when the retained certificate cert may be removed; see
+// [KeyRing.SetExpiry].
+func (t *TrustRing) SetExpiry(cert *x509.Certificate, until time.Time) error {
+	return t.ring().SetExpiry(cert, until)
+}
+
+// Remove removes the retained certificate cert, refused with
+// [ErrRetentionNotElapsed] before its expiry or while it has none; see
+// [KeyRing.Remove].
+func (t *TrustRing) Remove(cert *x509.Certificate) error {
+	return t.ring().Remove(cert)
+}
+
+// Snapshot lists the certificates with their status, expiry and usage
+// (how many messages each verified, and when last).
+func (t *TrustRing) Snapshot() []Entry { return t.ring().Snapshot() }
+
+// Len returns the number of certificates in the ring.
+func (t *TrustRing) Len() int { return t.ring().Len() }
+
+func (t *TrustRing) ring() *KeyRing {
+	if t == nil {
+		return nil
+	}
+	return &t.r
+}
+
+// validateSigner checks that cert can verify the signatures this package
+// accepts. It returns the RSA public key, or nil for ECDSA.
+func validateSigner(cert *x509.Certificate) (*rsa.PublicKey, error) {
+	fp := FingerprintOf(cert)
+	fail := func(reason string) (*rsa.PublicKey, error) {
+		return nil, &KeyError{Fingerprint: fp, Reason: reason, Err: ErrInvalidKey}
+	}
+	if cert == nil {
+		return fail("no certificate")
+	}
+	switch pub := cert.PublicKey.(type) {
+	case *rsa.PublicKey:
+		if pub.N.BitLen() < 2048 {
+			return fail("RSA signing key shorter than 2048 bits")
+		}
+		return pub, nil
+	case *ecdsa.PublicKey:
+		switch pub.Curve {
+		case elliptic.P256(), elliptic.P384(), elliptic.P521():
+			return nil, nil
+		}
+		return fail("unsupported elliptic curve")
+	}
+	return fail("certificate key is neither RSA nor ECDSA")
+}

@@ -4,6 +4,9 @@ import (
 	"encoding/xml"
 	"errors"
 	"testing"
+	"time"
+
+	"github.com/wsrenew/wsrenew/internal/fakeclock"
 
 	"github.com/wsrenew/wsrenew/wssec"
 )
@@ -12,6 +15,7 @@ import (
 var documented = []error{
 	wssec.ErrMalformed, wssec.ErrLimitExceeded, wssec.ErrAlgorithmNotAllowed,
 	wssec.ErrNoMatchingKey, wssec.ErrNotEncrypted, wssec.ErrDecryptionFailed,
+	wssec.ErrSignatureInvalid, wssec.ErrUntrustedSigner, wssec.ErrMessageExpired,
 }
 
 // FuzzDecrypt checks that no input panics, hangs, or yields an error
@@ -31,14 +35,17 @@ func FuzzDecrypt(f *testing.F) {
 		f.Add(encrypt(f, &e, msg12))
 	}
 	f.Add(msg11)
+	signed := sign(f, msg11, receiverID, signOpts{})
+	f.Add(signed)
+	f.Add(encrypt(f, &wssec.Encryptor{Certificate: newID.Certificate}, signed))
+	f.Add(sign(f, encrypt(f, &wssec.Encryptor{Certificate: oldID.Certificate}, msg12), receiverID, signOpts{issuerSerial: true}))
 	ring := twoKeyRing(f)
 	strict := &wssec.Decryptor{Keys: ring}
 	loose := &wssec.Decryptor{Keys: ring, Policy: wssec.Policy{AllowRSA15: true, AllowTripleDES: true, AllowPlaintextBody: true, MaxKeyOperations: 2}}
+	verifying := &wssec.Decryptor{Keys: ring, Signers: trustRing(f, fakeclock.New(t0.Add(time.Minute)), receiverID.Certificate),
+		Policy: wssec.Policy{AllowPlaintextBody: true}}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d := strict
-		if len(data)%2 == 1 {
-			d = loose
-		}
+		d := []*wssec.Decryptor{strict, loose, verifying}[len(data)%3]
 		res, err := d.Decrypt(data)
 		if err == nil {
 			if res == nil || len(res.Envelope) == 0 {

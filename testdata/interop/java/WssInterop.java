@@ -1,7 +1,7 @@
 // WssInterop drives Apache WSS4J 1.6 (with Apache Santuario) to produce and
-// consume WS-Security encrypted SOAP messages for wsrenew's interoperability
-// vectors and live tests. It uses only the public WSS4J API, as a SOAP stack
-// built on WSS4J would.
+// consume WS-Security encrypted and signed SOAP messages for wsrenew's
+// interoperability vectors and live tests. It uses only the public WSS4J API,
+// as a SOAP stack built on WSS4J would.
 //
 // Usage:
 //
@@ -16,6 +16,37 @@
 //       --header    {namespace}local  (encrypt this header block as
 //                   wsse11:EncryptedHeader; repeatable)
 //       --embed     put the EncryptedKey inside EncryptedData/ds:KeyInfo
+//
+//   java WssInterop sign --in FILE --out FILE --key PEM --cert PEM [options]
+//       Adds a wsu:Timestamp, then runs the actions of --order with
+//       WSSecSignature and WSSecEncrypt, each building into one
+//       WSSecHeader (mustUnderstand), as WSS4J's handler does for the
+//       action lists "Timestamp Signature", "Timestamp Signature Encrypt"
+//       and "Timestamp Encrypt Signature".
+//       --order     sign | sign-encrypt | encrypt-sign      (default sign)
+//       --keyid     issuerserial | bst | x509 | ski | thumbprint (default bst)
+//       --sigalg    rsa-sha1 | rsa-sha256 | rsa-sha512 | ecdsa-sha256 | <URI>
+//                   | default (WSS4J's choice)                (default rsa-sha256)
+//       --sigdigest sha1 | sha256 | sha512 | <URI> | default  (default sha256)
+//       --ttl       seconds from Created to Expires          (default 300)
+//       --no-timestamp  add no Timestamp
+//       --sign      Body | Timestamp | EncryptedData | {namespace}local
+//                   (parts to sign, by element name; repeatable; default
+//                   Body and, if present, Timestamp)
+//       --enc-cert  PEM  (sign-encrypt, encrypt-sign: encrypt the Body
+//                   content for this certificate)
+//       --kt, --digest, --data  as for encrypt (default oaep-mgf1p, none,
+//                   aes256-gcm)
+//       --enc-keyid key identifier of the EncryptedKey (default issuerserial)
+//
+//   java WssInterop verify --in FILE --out FILE --trust PEM [--trust PEM ...] [--key PEM --cert PEM ...]
+//       Runs WSSecurityEngine over the message with the --trust
+//       certificates as the signature trust store (nothing else is trusted)
+//       and the key pairs for decryption, and writes a summary of the
+//       results, one line per result: "timestamp <created> <expires>",
+//       "signature <subject> <method> <signed element QNames>",
+//       "encryption <decrypted element QNames>". Exits non-zero if
+//       processing fails.
 //
 //   java WssInterop decrypt --in FILE|- --out FILE|- --key PEM --cert PEM [--key PEM --cert PEM ...]
 //       Runs WSSecurityEngine over the message with the given private keys
@@ -45,6 +76,7 @@ import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Set;
 
 import javax.security.auth.callback.Callback;
 import javax.security.auth.callback.CallbackHandler;
@@ -58,6 +90,7 @@ import javax.xml.transform.dom.DOMSource;
 import javax.xml.transform.stream.StreamResult;
 
 import org.apache.ws.security.WSConstants;
+import org.apache.ws.security.WSDataRef;
 import org.apache.ws.security.WSEncryptionPart;
 import org.apache.ws.security.WSPasswordCallback;
 import org.apache.ws.security.WSSConfig;
@@ -66,6 +99,8 @@ import org.apache.ws.security.WSSecurityEngineResult;
 import org.apache.ws.security.components.crypto.Merlin;
 import org.apache.ws.security.message.WSSecEncrypt;
 import org.apache.ws.security.message.WSSecHeader;
+import org.apache.ws.security.message.WSSecSignature;
+import org.apache.ws.security.message.WSSecTimestamp;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.Node;
@@ -76,7 +111,7 @@ public final class WssInterop {
 
     public static void main(String[] args) {
         if (args.length == 0) {
-            System.err.println("usage: WssInterop encrypt|decrypt|batch ...");
+            System.err.println("usage: WssInterop encrypt|decrypt|sign|verify|batch ...");
             System.exit(2);
         }
         WSSConfig.init();
@@ -125,6 +160,12 @@ public final class WssInterop {
             break;
         case "decrypt":
             decrypt(a);
+            break;
+        case "sign":
+            sign(a);
+            break;
+        case "verify":
+            verify(a);
             break;
         default:
             throw new IllegalArgumentException("unknown command " + a.command);
@@ -236,6 +277,187 @@ public final class WssInterop {
         write(serialize(doc), a.opt("--out", "-"));
     }
 
+    private static void sign(Args a) throws Exception {
+        Document doc = parse(readAll(a.one("--in")));
+        X509Certificate cert = readCertificate(a.one("--cert"));
+        PrivateKey key = readPrivateKey(a.one("--key"), cert.getPublicKey().getAlgorithm());
+        KeyStore ks = KeyStore.getInstance("JKS");
+        ks.load(null, null);
+        ks.setKeyEntry("signer", key, STORE_PASSWORD, new Certificate[] {cert});
+        Merlin crypto = new Merlin();
+        crypto.setKeyStore(ks);
+
+        WSSecHeader secHeader = new WSSecHeader();
+        secHeader.setMustUnderstand(true);
+        secHeader.insertSecurityHeader(doc);
+
+        boolean timestamp = !a.has("--no-timestamp");
+        if (timestamp) {
+            WSSecTimestamp ts = new WSSecTimestamp();
+            ts.setTimeToLive(Integer.parseInt(a.opt("--ttl", "300")));
+            ts.build(doc, secHeader);
+        }
+
+        WSSecSignature sig = new WSSecSignature();
+        sig.setUserInfo("signer", new String(STORE_PASSWORD));
+        sig.setKeyIdentifierType(keyIdentifier(a.opt("--keyid", "bst")));
+        // "default" leaves WSS4J's own choice: the signature method follows
+        // the key type, the digest is its built-in default.
+        String sigalg = a.opt("--sigalg", "rsa-sha256");
+        if (!sigalg.equals("default")) {
+            sig.setSignatureAlgorithm(signatureURI(sigalg));
+        }
+        String sigdigest = a.opt("--sigdigest", "sha256");
+        if (!sigdigest.equals("default")) {
+            sig.setDigestAlgo(digestURI(sigdigest));
+        }
+        List<WSEncryptionPart> sigParts = new ArrayList<>();
+        List<String> names = a.all("--sign");
+        if (names.isEmpty()) {
+            names = new ArrayList<>();
+            names.add("Body");
+            if (timestamp) {
+                names.add("Timestamp");
+            }
+        }
+        Element body = body(doc);
+        for (String n : names) {
+            switch (n) {
+            case "Body":
+                sigParts.add(new WSEncryptionPart("Body", body.getNamespaceURI(), ""));
+                break;
+            case "Timestamp":
+                sigParts.add(new WSEncryptionPart("Timestamp", WSConstants.WSU_NS, ""));
+                break;
+            case "EncryptedData":
+                sigParts.add(new WSEncryptionPart("EncryptedData", WSConstants.ENC_NS, ""));
+                break;
+            default:
+                int close = n.indexOf('}');
+                if (!n.startsWith("{") || close < 0) {
+                    throw new IllegalArgumentException("--sign wants Body, Timestamp, EncryptedData or {namespace}local, got " + n);
+                }
+                sigParts.add(new WSEncryptionPart(n.substring(close + 1), n.substring(1, close), ""));
+            }
+        }
+        sig.setParts(sigParts);
+
+        String order = a.opt("--order", "sign");
+        switch (order) {
+        case "sign":
+            sig.build(doc, crypto, secHeader);
+            break;
+        case "sign-encrypt":
+            sig.build(doc, crypto, secHeader);
+            encryptBody(a, doc, secHeader);
+            break;
+        case "encrypt-sign":
+            encryptBody(a, doc, secHeader);
+            sig.build(doc, crypto, secHeader);
+            break;
+        default:
+            throw new IllegalArgumentException("--order wants sign, sign-encrypt or encrypt-sign");
+        }
+        write(serialize(doc), a.opt("--out", "-"));
+    }
+
+    private static void encryptBody(Args a, Document doc, WSSecHeader secHeader) throws Exception {
+        X509Certificate cert = readCertificate(a.one("--enc-cert"));
+        KeyStore ks = KeyStore.getInstance("JKS");
+        ks.load(null, null);
+        ks.setCertificateEntry("recipient", cert);
+        Merlin crypto = new Merlin();
+        crypto.setKeyStore(ks);
+
+        WSSecEncrypt enc = new WSSecEncrypt();
+        enc.setUseThisCert(cert);
+        enc.setKeyIdentifierType(keyIdentifier(a.opt("--enc-keyid", "issuerserial")));
+        enc.setKeyEncAlgo(keyTransport(a.opt("--kt", "oaep-mgf1p")));
+        String digest = a.opt("--digest", null);
+        if (digest != null) {
+            enc.setDigestAlgorithm(digestURI(digest));
+        }
+        enc.setSymmetricEncAlgorithm(dataEncryption(a.opt("--data", "aes256-gcm")));
+        List<WSEncryptionPart> parts = new ArrayList<>();
+        parts.add(new WSEncryptionPart("Body", body(doc).getNamespaceURI(), "Content"));
+        enc.setParts(parts);
+        enc.build(doc, crypto, secHeader);
+    }
+
+    private static void verify(Args a) throws Exception {
+        KeyStore trust = KeyStore.getInstance("JKS");
+        trust.load(null, null);
+        List<String> trusted = a.all("--trust");
+        for (int i = 0; i < trusted.size(); i++) {
+            trust.setCertificateEntry("trusted" + i, readCertificate(trusted.get(i)));
+        }
+        Merlin sigCrypto = new Merlin();
+        sigCrypto.setKeyStore(trust);
+        sigCrypto.setTrustStore(trust);
+
+        List<String> keys = a.all("--key");
+        List<String> certs = a.all("--cert");
+        if (keys.size() != certs.size()) {
+            throw new IllegalArgumentException("verify wants pairs of --key PEM --cert PEM");
+        }
+        KeyStore ks = KeyStore.getInstance("JKS");
+        ks.load(null, null);
+        for (int i = 0; i < keys.size(); i++) {
+            X509Certificate cert = readCertificate(certs.get(i));
+            PrivateKey key = readPrivateKey(keys.get(i), cert.getPublicKey().getAlgorithm());
+            ks.setKeyEntry("key" + i, key, STORE_PASSWORD, new Certificate[] {cert});
+        }
+        Merlin decCrypto = new Merlin();
+        decCrypto.setKeyStore(ks);
+        CallbackHandler passwords = (Callback[] callbacks) -> {
+            for (Callback c : callbacks) {
+                if (c instanceof WSPasswordCallback) {
+                    ((WSPasswordCallback) c).setPassword(new String(STORE_PASSWORD));
+                }
+            }
+        };
+
+        Document doc = parse(readAll(a.one("--in")));
+        WSSecurityEngine engine = new WSSecurityEngine();
+        List<WSSecurityEngineResult> results = engine.processSecurityHeader(doc, null, passwords, sigCrypto, decCrypto);
+        if (results == null || results.isEmpty()) {
+            throw new IllegalStateException("no wsse:Security header was processed");
+        }
+        StringBuilder out = new StringBuilder();
+        for (WSSecurityEngineResult r : results) {
+            int action = (Integer) r.get(WSSecurityEngineResult.TAG_ACTION);
+            if (action == WSConstants.TS) {
+                org.apache.ws.security.message.token.Timestamp ts =
+                    (org.apache.ws.security.message.token.Timestamp) r.get(WSSecurityEngineResult.TAG_TIMESTAMP);
+                out.append("timestamp ").append(ts.getCreated().toInstant()).append(' ')
+                    .append(ts.getExpires() == null ? "-" : ts.getExpires().toInstant().toString()).append('\n');
+            } else if (action == WSConstants.SIGN) {
+                X509Certificate c = (X509Certificate) r.get(WSSecurityEngineResult.TAG_X509_CERTIFICATE);
+                out.append("signature ").append(c == null ? "-" : c.getSubjectX500Principal().getName().replace(' ', '_'))
+                    .append(' ').append(r.get(WSSecurityEngineResult.TAG_SIGNATURE_METHOD))
+                    .append(' ').append(dataRefs(r)).append('\n');
+            } else if (action == WSConstants.ENCR) {
+                out.append("encryption ").append(dataRefs(r)).append('\n');
+            }
+        }
+        write(out.toString().getBytes(StandardCharsets.UTF_8), a.opt("--out", "-"));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static String dataRefs(WSSecurityEngineResult r) {
+        List<WSDataRef> refs = (List<WSDataRef>) r.get(WSSecurityEngineResult.TAG_DATA_REF_URIS);
+        StringBuilder b = new StringBuilder();
+        if (refs != null) {
+            for (WSDataRef ref : refs) {
+                if (b.length() > 0) {
+                    b.append(',');
+                }
+                b.append(ref.getName());
+            }
+        }
+        return b.length() == 0 ? "-" : b.toString();
+    }
+
     private static int keyIdentifier(String name) {
         switch (name) {
         case "issuerserial":
@@ -276,6 +498,21 @@ public final class WssInterop {
             return "http://www.w3.org/2001/04/xmldsig-more#sha384";
         case "sha512":
             return "http://www.w3.org/2001/04/xmlenc#sha512";
+        default:
+            return name;
+        }
+    }
+
+    private static String signatureURI(String name) {
+        switch (name) {
+        case "rsa-sha1":
+            return "http://www.w3.org/2000/09/xmldsig#rsa-sha1";
+        case "rsa-sha256":
+            return "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+        case "rsa-sha512":
+            return "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512";
+        case "ecdsa-sha256":
+            return "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
         default:
             return name;
         }
@@ -348,6 +585,10 @@ public final class WssInterop {
     }
 
     private static PrivateKey readPrivateKey(String path) throws Exception {
+        return readPrivateKey(path, "RSA");
+    }
+
+    private static PrivateKey readPrivateKey(String path, String algorithm) throws Exception {
         String pem = new String(Files.readAllBytes(Paths.get(path)), StandardCharsets.US_ASCII);
         String begin = "-----BEGIN PRIVATE KEY-----";
         int from = pem.indexOf(begin);
@@ -356,7 +597,7 @@ public final class WssInterop {
             throw new IllegalArgumentException(path + ": not a PKCS#8 PEM private key");
         }
         byte[] der = Base64.getMimeDecoder().decode(pem.substring(from + begin.length(), to));
-        return KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(der));
+        return KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(der));
     }
 
     private static byte[] readAll(String path) throws IOException {
@@ -403,6 +644,8 @@ public final class WssInterop {
 
     /** Args is a minimal parser for "command --flag value --switch" lists. */
     private static final class Args {
+        private static final Set<String> SWITCHES = Set.of("--embed", "--no-timestamp");
+
         final String command;
         private final List<String[]> pairs = new ArrayList<>();
 
@@ -416,7 +659,7 @@ public final class WssInterop {
                 if (!k.startsWith("--")) {
                     throw new IllegalArgumentException("unexpected argument " + k);
                 }
-                if (k.equals("--embed")) {
+                if (SWITCHES.contains(k)) {
                     pairs.add(new String[] {k, ""});
                     continue;
                 }

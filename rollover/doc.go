@@ -1,0 +1,134 @@
+// Package rollover runs the renewal of the key pair that decrypts
+// WS-Security encrypted responses, without downtime, as typed steps whose
+// state is kept in the key store.
+//
+// The procedure spans months and two organisations: the tenant (this
+// program) decrypts responses, the receiver encrypts them to the tenant's
+// certificate. Its seven steps, and the methods that take them:
+//
+//  1. Tenant: create a new key pair and certificate —
+//     [Idle.CreateKeyPair] or [Idle.ImportKeyPair]; a CA-signed
+//     certificate replaces the self-signed one with
+//     [KeyPairCreated.AdoptCertificate].
+//  2. Tenant: add it to the key store — [KeyPairCreated.AddToKeyStore].
+//     The new key becomes current; the old key stays in the ring,
+//     retained with no expiry, so both decrypt.
+//  3. Tenant: provide the certificate to the receivers —
+//     [KeyAdded.ProvideCertificate]. A self-test first encrypts a sample
+//     response to the new certificate and decrypts it through the live
+//     key ring; then the receivers are recorded and [Bundle] holds what
+//     they get: the certificate and chain as PEM and DER, fingerprints,
+//     and the key identifier values their messages will carry.
+//  4. Receiver: configure its system to encrypt with the new certificate.
+//  5. Receiver: remove the old certificate.
+//  6. Receiver: tell the tenant — [CertificateProvided.ConfirmReceiverSwitched],
+//     once per receiver. After the last one the old key gets its expiry:
+//     that confirmation's time plus max(GuaranteedDelivery, 90 days).
+//  7. Tenant: remove the old key pair — [ReceiversSwitched.RemoveOldKey],
+//     refused with [wssec.ErrRetentionNotElapsed] until the expiry has
+//     passed and the old key has not decrypted a response for the
+//     guaranteed delivery time.
+//
+// Each stage is a type ([Idle], [KeyPairCreated], [KeyAdded],
+// [CertificateProvided], [ReceiversSwitched]) and each step a method of the
+// stage it starts from, returning the next, so the steps cannot be taken
+// out of order. [Manager.Resume] returns the stage the store holds, so a
+// process started months later continues where the procedure stands. A
+// renewal can be cancelled before step 3 ([KeyPairCreated.Cancel],
+// [KeyAdded.Cancel]), not after: a receiver may already use the new key.
+// The package runs the tenant's side of this procedure; the mirror
+// procedure, in which a receiver renews the certificate that signs its
+// responses, is not covered.
+//
+// The happy path, each step usually in a later run of the program:
+//
+//	m, err := rollover.NewManager(store, rollover.Options{Policy: rollover.Policy{GuaranteedDelivery: 7 * 24 * time.Hour}})
+//	idle, err := m.Begin(ctx)
+//	created, err := idle.ImportKeyPair(ctx, "tenant-2027", credential)
+//	added, err := created.AddToKeyStore(ctx)
+//	provided, err := added.ProvideCertificate(ctx, rollover.Handoff{Receivers: []rollover.Receiver{{ID: "partner"}}})
+//	bundle, err := provided.Bundle() // send to the receiver's administrator
+//	next, err := provided.ConfirmReceiverSwitched(ctx, rollover.Confirmation{Receiver: "partner", Reference: "OPS-1"})
+//	_, err = next.(*rollover.ReceiversSwitched).RemoveOldKey(ctx) // 90 days later
+//
+// # Evidence
+//
+// The store's key ring counts which key decrypted each response. The
+// application calls [Manager.RecordUsage] after decryptions or on a timer
+// it owns; at most once a minute it writes when each key was last used to
+// the store, where the evidence survives restarts. The first response
+// decrypted with the new key after step 3 goes into the audit trail as
+// evidence that a receiver switched; responses decrypted with the old key
+// after a confirmation are counted and logged as warnings. With
+// [Manager.Observe] the application attributes responses to receivers;
+// without it the evidence is ring-wide. Every [Report] says how many days
+// the current certificate has left, and whether a renewal is due.
+//
+// # Audit trail
+//
+// Every step appends a [Record] (time, step, actor, key fingerprints,
+// receiver, note) to the store in the transaction that takes the step,
+// and logs it through the [log/slog] logger of [Options]. [History]
+// returns the trail.
+//
+// # Persisted state
+//
+// The state lives in three JSON state blobs of the key store
+// (keystore.Tx.SetState), written in the same transaction as the key
+// changes of the step, so keys and state never disagree:
+//
+//	"rollover-decryption": {
+//	  "version": 1,
+//	  "seq": 5,                            // grows with every step; stale stage values are refused
+//	  "renewal": 2,                        // number of the renewal in progress or last ended
+//	  "stage": "certificate-provided",     // idle, key-pair-created, key-added, certificate-provided, receivers-switched
+//	  "started": "…", "selfTest": "…", "provided": "…",
+//	  "new": {"alias": "tenant-2027", "sha256": "…"},
+//	  "old": {"alias": "tenant-2025", "sha256": "…"},
+//	  "receivers": [{"id": "partner", "description": "…", "provided": "…",
+//	                 "confirmed": "…", "by": "…", "reference": "OPS-1",
+//	                 "firstNewKeyUse": "…", "oldKeyUsesAfterConfirmation": 0}],
+//	  "switched": "…", "expires": "…",    // last confirmation and the old key's expiry
+//	  "firstNewKeyUse": "…", "oldKeyUsesAfterConfirmation": 0,
+//	  "ended": "…", "outcome": "completed" // when idle: the last renewal's end
+//	}
+//	"rollover-usage": {"version": 1, "recorded": "…", "lastUsed": {"<sha256>": "…"}}
+//	"rollover-audit": {"version": 1, "dropped": 0, "records": [{"time": "…", "renewal": 2,
+//	  "action": "confirm-receiver-switched", "actor": "…", "new": "<sha256>", "old": "<sha256>",
+//	  "receiver": "partner", "by": "…", "reference": "OPS-1", "note": "…", "count": 0}]}
+//
+// Fingerprints are lower-case hex SHA-256 digests of certificates; times
+// are RFC 3339 in UTC. The audit trail keeps the latest 2000 records and
+// counts those it dropped.
+//
+// # Security
+//
+// No key is removed that a receiver may still encrypt to: the old key gets
+// no expiry until every receiver given the new certificate has confirmed;
+// its expiry is at least 90 days after the last confirmation (the floor
+// cannot be lowered, [ErrInvalidPolicy]); and it stays while it decrypted
+// a response within the guaranteed delivery time. The key store enforces
+// the expiry once more when the key is removed. A receiver is never given
+// a certificate whose key is not in the ring: step 3 follows step 2 by
+// type, and its self-test decrypts through the live ring first.
+//
+// Every step is one key store transaction, written atomically and
+// durably, and checks that the store still holds the stage it starts
+// from: a stage value the store has moved past gets [ErrStaleStage],
+// never a second application. Audit records and logs hold fingerprints,
+// receiver names, notes and times, never keys or passwords. Notes,
+// references and receiver names are the caller's text, bounded in length,
+// and are logged as given.
+//
+// # Concurrency
+//
+// A [Manager] is safe for concurrent use; so are the stage values, which
+// are immutable snapshots. Steps, from one or several processes sharing a
+// store, are serialized by the store's writer lock; of two steps from the
+// same stage only the first is applied. Nothing in the package sleeps,
+// polls or starts goroutines: time passes through [Options.Now], and the
+// application decides when to call [Manager.RecordUsage]. Processes that
+// decrypt with their own keystore.Store of a shared store see step 2's
+// key after their next keystore.Store.Reload, which they must have done
+// before step 3.
+package rollover

@@ -1,0 +1,250 @@
+package rollover
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/wsrenew/wsrenew/wssec"
+)
+
+// Sentinel errors. Test for them with errors.Is; the typed errors below
+// unwrap to them. Refusals of the old key's removal also unwrap to
+// [wssec.ErrRetentionNotElapsed]. No error of this package contains key
+// material or a password.
+var (
+	// ErrInvalidPolicy means that a [Policy] or [Options] field is out of
+	// range, such as a retention floor below 90 days.
+	ErrInvalidPolicy = errors.New("rollover: invalid policy")
+
+	// ErrInvalidArgument means that an argument of a step is missing or
+	// unusable: a nil store or credential, no receivers, an empty or
+	// repeated receiver ID, a text that is too long.
+	ErrInvalidArgument = errors.New("rollover: invalid argument")
+
+	// ErrStaleStage means that the store has moved past the stage value a
+	// step was called on: another process, or an earlier call with the
+	// same value, took a step since. Nothing was changed; call
+	// [Manager.Resume] for the stage the store holds. The error is a
+	// [*StageError].
+	ErrStaleStage = errors.New("rollover: stage is stale")
+
+	// ErrRenewalInProgress means that a renewal was to start while another
+	// one has not finished. The error is a [*StageError] whose AllowedAt
+	// is when the running renewal's old key may be removed, if known.
+	ErrRenewalInProgress = errors.New("rollover: a renewal is in progress")
+
+	// ErrCannotCancel means that a renewal was to be cancelled after its
+	// certificate was provided to receivers, who may already encrypt to
+	// the new key. The error is a [*StageError].
+	ErrCannotCancel = errors.New("rollover: renewal cannot be cancelled once the certificate was provided")
+
+	// ErrSelfTestFailed means that a sample response encrypted to the new
+	// certificate did not decrypt through the store's key ring, so the
+	// certificate was not handed out. The error is a [*SelfTestError].
+	ErrSelfTestFailed = errors.New("rollover: self-test failed")
+
+	// ErrReceiversPending means that the old key was to be removed while
+	// a receiver has not confirmed that it encrypts with the new key. The
+	// error is a [*RemovalError].
+	ErrReceiversPending = errors.New("rollover: receivers have not confirmed the switch")
+
+	// ErrKeyInUse means that the old key was to be removed although it
+	// decrypted a message less than the guaranteed delivery time ago. The
+	// error is a [*RemovalError].
+	ErrKeyInUse = errors.New("rollover: old key still in use")
+
+	// ErrUnknownReceiver means that a confirmation names a receiver the
+	// certificate was not provided to, or one whose confirmation is not
+	// recorded.
+	ErrUnknownReceiver = errors.New("rollover: unknown receiver")
+
+	// ErrAlreadyConfirmed means that a receiver's confirmation was
+	// recorded before.
+	ErrAlreadyConfirmed = errors.New("rollover: receiver already confirmed")
+
+	// ErrCorruptState means that the rollover state in the key store
+	// cannot be parsed or has an unknown version. The error is a
+	// [*StateError].
+	ErrCorruptState = errors.New("rollover: corrupt state")
+
+	// ErrInconsistent means that the key store's entries do not match the
+	// rollover state, because keys were changed outside the procedure.
+	// The error is a [*StateError].
+	ErrInconsistent = errors.New("rollover: key store does not match the rollover state")
+)
+
+// StageError reports a step that the stage the store holds does not
+// allow. Nothing was changed.
+type StageError struct {
+	// Op names the refused step, such as "AddToKeyStore".
+	Op string
+	// Stage is the stage of the value the step was called on; empty for
+	// calls that take no stage value, such as [Manager.Begin].
+	Stage StageName
+	// Stored is the stage the store holds.
+	Stored StageName
+	// Renewal is the number of the renewal the store holds.
+	Renewal uint64
+	// Stale reports that the stage value is older than the store's state.
+	Stale bool
+	// AllowedAt is when the step becomes allowed, if it is known: for
+	// [ErrRenewalInProgress], when the running renewal's old key may be
+	// removed. It is zero if that depends on receivers that have not
+	// confirmed yet, or if the step will never be allowed.
+	AllowedAt time.Time
+	// Err is [ErrRenewalInProgress], [ErrCannotCancel], or nil.
+	Err error
+}
+
+func (e *StageError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "rollover: %s refused: ", e.Op)
+	if e.Stale {
+		fmt.Fprintf(&b, "stage %s is stale, the store holds stage %s of renewal %d", e.Stage, e.Stored, e.Renewal)
+	} else {
+		fmt.Fprintf(&b, "the store holds stage %s of renewal %d", e.Stored, e.Renewal)
+	}
+	switch {
+	case errors.Is(e.Err, ErrRenewalInProgress):
+		b.WriteString("; a renewal is in progress")
+	case errors.Is(e.Err, ErrCannotCancel):
+		b.WriteString("; the certificate was provided to receivers, so the renewal can no longer be cancelled")
+	}
+	if !e.AllowedAt.IsZero() {
+		fmt.Fprintf(&b, "; allowed from %s", e.AllowedAt.Format(time.RFC3339))
+	}
+	return b.String()
+}
+
+// Unwrap returns [ErrStaleStage] if Stale is set, and Err if it is not
+// nil.
+func (e *StageError) Unwrap() []error {
+	var out []error
+	if e.Stale {
+		out = append(out, ErrStaleStage)
+	}
+	if e.Err != nil {
+		out = append(out, e.Err)
+	}
+	return out
+}
+
+// RemovalError reports a refused removal of the old key. It unwraps to a
+// [*wssec.RetentionError] with the same fingerprint and AllowedAt, so
+// errors.Is(err, wssec.ErrRetentionNotElapsed) holds for every refusal.
+type RemovalError struct {
+	// Alias and Fingerprint name the old key.
+	Alias       string
+	Fingerprint wssec.Fingerprint
+	// AllowedAt is when the removal becomes allowed; zero while a
+	// receiver has not confirmed, since the retention period starts only
+	// with the last confirmation.
+	AllowedAt time.Time
+	// Pending lists the receivers that have not confirmed.
+	Pending []string
+	// LastUsed is when the old key last decrypted a message, as far as
+	// the evidence goes; zero if never.
+	LastUsed time.Time
+	// Err is [ErrReceiversPending], [ErrKeyInUse], or nil if only the
+	// retention period has not elapsed.
+	Err error
+}
+
+func (e *RemovalError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "rollover: old key %s (%s) cannot be removed yet: ", e.Alias, e.Fingerprint.Short())
+	switch {
+	case errors.Is(e.Err, ErrReceiversPending):
+		fmt.Fprintf(&b, "receivers %s have not confirmed the switch", strings.Join(quoteAll(e.Pending), ", "))
+	case errors.Is(e.Err, ErrKeyInUse):
+		fmt.Fprintf(&b, "it decrypted a message at %s, within the guaranteed delivery time", e.LastUsed.Format(time.RFC3339))
+	default:
+		b.WriteString("the retention period has not elapsed")
+	}
+	if !e.AllowedAt.IsZero() {
+		fmt.Fprintf(&b, "; allowed from %s", e.AllowedAt.Format(time.RFC3339))
+	}
+	return b.String()
+}
+
+// Unwrap returns a [*wssec.RetentionError] (which unwraps to
+// [wssec.ErrRetentionNotElapsed]) and Err if it is not nil.
+func (e *RemovalError) Unwrap() []error {
+	out := []error{&wssec.RetentionError{Fingerprint: e.Fingerprint, AllowedAt: e.AllowedAt}}
+	if e.Err != nil {
+		out = append(out, e.Err)
+	}
+	return out
+}
+
+// SelfTestError reports a failed self-test: a sample response encrypted
+// to the new certificate, naming the key as Identifier says, did not
+// decrypt with the new key through the store's key ring.
+type SelfTestError struct {
+	// Fingerprint names the new key.
+	Fingerprint wssec.Fingerprint
+	// Identifier is the key identifier of the failing sample, such as
+	// "X509IssuerSerial".
+	Identifier string
+	// Reason says what failed.
+	Reason string
+	// Err is the underlying error, if any, such as an error of
+	// [wssec.Decryptor.Decrypt].
+	Err error
+}
+
+func (e *SelfTestError) Error() string {
+	s := fmt.Sprintf("rollover: self-test of key %s with %s failed: %s", e.Fingerprint.Short(), e.Identifier, e.Reason)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns [ErrSelfTestFailed] and Err, if any.
+func (e *SelfTestError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrSelfTestFailed}
+	}
+	return []error{ErrSelfTestFailed, e.Err}
+}
+
+// StateError reports rollover state that cannot be used: state that does
+// not parse, or that the key store's entries contradict.
+type StateError struct {
+	// Name is the key store state blob, such as "rollover-decryption".
+	Name string
+	// Reason says what is wrong.
+	Reason string
+	// Err is [ErrCorruptState] or [ErrInconsistent].
+	Err error
+	// Cause is the underlying error, if any.
+	Cause error
+}
+
+func (e *StateError) Error() string {
+	s := fmt.Sprintf("%v: %s: %s", e.Err, e.Name, e.Reason)
+	if e.Cause != nil {
+		s += ": " + e.Cause.Error()
+	}
+	return s
+}
+
+// Unwrap returns Err and Cause, if any.
+func (e *StateError) Unwrap() []error {
+	out := []error{e.Err}
+	if e.Cause != nil {
+		out = append(out, e.Cause)
+	}
+	return out
+}
+
+func quoteAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = fmt.Sprintf("%q", v)
+	}
+	return out
+}

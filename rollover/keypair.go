@@ -1,0 +1,317 @@
+package rollover
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"time"
+
+	"github.com/wsrenew/wsrenew/keystore"
+)
+
+var errNilStage = fmt.Errorf("%w: stage value not returned by a Manager", ErrInvalidArgument)
+
+// KeyRequest describes the key pair that [Idle.CreateKeyPair] generates.
+type KeyRequest struct {
+	// Alias names the new entry in the key store; required. It must not
+	// be in use (see the keystore package for the characters allowed).
+	Alias string
+	// Subject is the certificate's subject. If empty, the subject of the
+	// current certificate: receivers often look keys up by subject, and a
+	// renewal usually keeps it.
+	Subject pkix.Name
+	// Bits is the RSA key size: 2048, 3072 or 4096. If zero, 3072.
+	Bits int
+	// Validity is how long the self-signed certificate is valid. If zero,
+	// 730 days.
+	Validity time.Duration
+}
+
+// CreateKeyPair is step 1: it generates an RSA key pair with a
+// self-signed certificate and stores it as a pending entry, outside the
+// key ring. To have a CA sign the key, send
+// [KeyPairCreated.CertificateRequest] and adopt the answer with
+// [KeyPairCreated.AdoptCertificate].
+//
+// The key is generated before the store's writer lock is taken; the
+// entry, the new stage and the audit record are written in one
+// transaction. CreateKeyPair returns a [*StageError] with
+// [ErrStaleStage] and [ErrRenewalInProgress] if a renewal started since
+// s was returned; keystore.ErrNoCurrentKey if the store has no current
+// key to renew; the errors of keystore.Generate (such as
+// keystore.ErrInvalidOptions for a bad size) and keystore.Tx.Add (such as
+// keystore.ErrDuplicateAlias); and the errors of
+// [keystore.Store.Update]. It uses the Manager's clock for the
+// certificate's validity and Options.Rand for its serial number.
+func (s *Idle) CreateKeyPair(ctx context.Context, req KeyRequest) (*KeyPairCreated, error) {
+	if s == nil || !s.ok() {
+		return nil, errNilStage
+	}
+	if err := s.precheck(ctx, "CreateKeyPair", req.Alias); err != nil {
+		return nil, err
+	}
+	subject := req.Subject
+	if len(subject.ToRDNSequence()) == 0 {
+		cur, ok := currentEntry(s.m.store.Entries())
+		if !ok {
+			return nil, fmt.Errorf("%w: nothing to renew", keystore.ErrNoCurrentKey)
+		}
+		subject = cur.Certificate.Subject
+	}
+	c, err := keystore.Generate(subject, keystore.GenerateOptions{
+		Bits: req.Bits, Validity: req.Validity, Now: s.m.opts.now, Rand: s.m.opts.rand(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.addPending(ctx, "CreateKeyPair", ActionCreateKeyPair, req.Alias, c)
+}
+
+// ImportKeyPair is step 1 for a key pair made elsewhere, such as one a
+// CA issued as a PKCS#12 file ([keystore.ParsePKCS12]): it stores c as a
+// pending entry under alias, outside the key ring. It does not modify c.
+//
+// ImportKeyPair returns [ErrInvalidArgument] for a nil c, and otherwise
+// the errors of [Idle.CreateKeyPair] except those of key generation,
+// with those of keystore.Tx.Add for an unusable credential (such as
+// keystore.ErrKeyMismatch or keystore.ErrDuplicateKey).
+func (s *Idle) ImportKeyPair(ctx context.Context, alias string, c *keystore.Credential) (*KeyPairCreated, error) {
+	if s == nil || !s.ok() {
+		return nil, errNilStage
+	}
+	if c == nil || c.Certificate == nil || c.Key == nil {
+		return nil, fmt.Errorf("%w: no credential", ErrInvalidArgument)
+	}
+	if err := s.precheck(ctx, "ImportKeyPair", alias); err != nil {
+		return nil, err
+	}
+	return s.addPending(ctx, "ImportKeyPair", ActionImportKeyPair, alias, c)
+}
+
+// precheck refuses, before any expensive work, what the transaction would
+// refuse: a stale stage or an alias in use.
+func (s *Idle) precheck(ctx context.Context, op, alias string) error {
+	if ctx == nil {
+		return fmt.Errorf("%w: nil Context", ErrInvalidArgument)
+	}
+	st, err := loadState(s.m.store.ReadState)
+	if err != nil {
+		return err
+	}
+	if err := checkFresh(op, s.st, st); err != nil {
+		return err
+	}
+	if _, err := s.m.store.Entry(alias); err == nil {
+		return &keystore.EntryError{Alias: alias, Err: keystore.ErrDuplicateAlias}
+	}
+	return nil
+}
+
+func (s *Idle) addPending(ctx context.Context, op string, action Action, alias string, c *keystore.Credential) (*KeyPairCreated, error) {
+	st, err := s.m.update(ctx, op, s.st, func(tx *keystore.Tx, d *docs, now time.Time) error {
+		cur, ok := currentEntry(tx.Entries())
+		if !ok {
+			return fmt.Errorf("%w: nothing to renew", keystore.ErrNoCurrentKey)
+		}
+		if err := tx.Add(alias, c, nil); err != nil {
+			return err
+		}
+		e, err := tx.Entry(alias)
+		if err != nil {
+			return err
+		}
+		d.state = &stateDoc{
+			Version: formatVersion,
+			Seq:     d.state.Seq + 1,
+			Renewal: d.state.Renewal + 1,
+			Stage:   StageKeyPairCreated,
+			Started: now,
+			New:     refOf(e),
+			Old:     refOf(cur),
+		}
+		d.stateChanged = true
+		d.record(Record{Time: now, Action: action, Actor: s.m.opts.Actor, Note: describeCert(e.Certificate)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &KeyPairCreated{base{s.m, st}}, nil
+}
+
+// CertificateRequest returns a PEM certificate signing request (PKCS#10)
+// for the new key, with the subject of its certificate, to send to a CA;
+// see keystore.Store.CertificateRequest. It does not change the stage.
+func (s *KeyPairCreated) CertificateRequest() ([]byte, error) {
+	if s == nil || !s.ok() {
+		return nil, errNilStage
+	}
+	return s.m.store.CertificateRequest(s.st.New.Alias)
+}
+
+// AdoptCertificate replaces the new key's self-signed certificate with
+// cert, a CA's answer to [KeyPairCreated.CertificateRequest], and its
+// chain (the issuing CAs, which step 3 hands to receivers). The stage
+// stays [StageKeyPairCreated]; s is stale afterwards. Neither cert nor
+// chain may be modified afterwards.
+//
+// AdoptCertificate returns a [*StageError] with [ErrStaleStage], the
+// errors of keystore.Tx.SetCertificate (such as keystore.ErrKeyMismatch
+// for a certificate of another key), and those of
+// [keystore.Store.Update].
+func (s *KeyPairCreated) AdoptCertificate(ctx context.Context, cert *x509.Certificate, chain []*x509.Certificate) (*KeyPairCreated, error) {
+	if s == nil || !s.ok() {
+		return nil, errNilStage
+	}
+	if cert == nil {
+		return nil, fmt.Errorf("%w: no certificate", ErrInvalidArgument)
+	}
+	st, err := s.m.update(ctx, "AdoptCertificate", s.st, func(tx *keystore.Tx, d *docs, now time.Time) error {
+		st := d.changeState()
+		if err := tx.SetCertificate(st.New.Alias, cert, chain); err != nil {
+			return err
+		}
+		e, err := tx.Entry(st.New.Alias)
+		if err != nil {
+			return err
+		}
+		st.Seq++
+		st.New = refOf(e)
+		d.record(Record{Time: now, Action: ActionAdoptCertificate, Actor: s.m.opts.Actor,
+			Note: describeCert(e.Certificate) + ", issued by " + e.Certificate.Issuer.String()})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &KeyPairCreated{base{s.m, st}}, nil
+}
+
+// AddToKeyStore is step 2: it makes the new key the current key of the
+// store's key ring. The old key stays in the ring, retained with no
+// expiry, so both decrypt from now on; the ring of this process's store
+// changes at once, other processes' on their next keystore.Store.Reload.
+//
+// AddToKeyStore returns a [*StageError] with [ErrStaleStage]; a
+// [*StateError] with [ErrInconsistent] if the old key is no longer the
+// current key or the new key no longer pending; and the errors of
+// [keystore.Store.Update].
+func (s *KeyPairCreated) AddToKeyStore(ctx context.Context) (*KeyAdded, error) {
+	if s == nil || !s.ok() {
+		return nil, errNilStage
+	}
+	st, err := s.m.update(ctx, "AddToKeyStore", s.st, func(tx *keystore.Tx, d *docs, now time.Time) error {
+		st := d.changeState()
+		if err := tx.Rotate(st.New.Alias); err != nil {
+			return err
+		}
+		st.Seq++
+		st.Stage = StageKeyAdded
+		d.record(Record{Time: now, Action: ActionAddToKeyStore, Actor: s.m.opts.Actor,
+			Note: fmt.Sprintf("%s is the current key; %s is retained without expiry", st.New.Alias, st.Old.Alias)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &KeyAdded{base{s.m, st}}, nil
+}
+
+// Cancel abandons the renewal before step 2: it removes the pending new
+// key from the store and returns to [Idle]. reason goes into the audit
+// trail.
+//
+// Cancel returns a [*StageError] with [ErrStaleStage] (and
+// [ErrCannotCancel] if the certificate was provided meanwhile),
+// [ErrInvalidArgument] for a reason over 1024 bytes, and the errors of
+// [keystore.Store.Update].
+func (s *KeyPairCreated) Cancel(ctx context.Context, reason string) (*Idle, error) {
+	if s == nil || !s.ok() {
+		return nil, errNilStage
+	}
+	return cancel(ctx, s.base, reason, func(tx *keystore.Tx, st *stateDoc) error {
+		return tx.Remove(st.New.Alias)
+	})
+}
+
+// Cancel abandons the renewal before step 3: it makes the old key the
+// current key again, removes the new key from the store and returns to
+// [Idle]. No receiver was given the new certificate, so no message can be
+// encrypted to it. reason goes into the audit trail.
+//
+// Cancel returns a [*StageError] with [ErrStaleStage] and, if the
+// certificate was provided meanwhile, [ErrCannotCancel]: from step 3 on
+// a receiver may already encrypt to the new key. It also returns
+// [ErrInvalidArgument] for a reason over 1024 bytes, and the errors of
+// [keystore.Store.Update].
+func (s *KeyAdded) Cancel(ctx context.Context, reason string) (*Idle, error) {
+	if s == nil || !s.ok() {
+		return nil, errNilStage
+	}
+	return cancel(ctx, s.base, reason, func(tx *keystore.Tx, st *stateDoc) error {
+		if err := tx.Rotate(st.Old.Alias); err != nil {
+			return err
+		}
+		e, err := tx.Entry(st.New.Alias)
+		if err != nil {
+			return err
+		}
+		// The new key was never handed out: nothing can be encrypted to
+		// it, so its retention ends when it was created.
+		if err := tx.SetExpiry(st.New.Alias, e.Created); err != nil {
+			return err
+		}
+		return tx.Remove(st.New.Alias)
+	})
+}
+
+func cancel(ctx context.Context, b base, reason string, remove func(*keystore.Tx, *stateDoc) error) (*Idle, error) {
+	if err := checkText("reason", reason); err != nil {
+		return nil, err
+	}
+	st, err := b.m.update(ctx, "Cancel", b.st, func(tx *keystore.Tx, d *docs, now time.Time) error {
+		if err := remove(tx, d.state); err != nil {
+			return err
+		}
+		d.record(Record{Time: now, Action: ActionCancel, Actor: b.m.opts.Actor, Note: reason})
+		endRenewal(d, now, "cancelled")
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Idle{base{b.m, st}}, nil
+}
+
+// endRenewal returns the state to idle, keeping the renewal's number.
+func endRenewal(d *docs, now time.Time, outcome string) {
+	d.state = &stateDoc{
+		Version: formatVersion,
+		Seq:     d.state.Seq + 1,
+		Renewal: d.state.Renewal,
+		Stage:   StageIdle,
+		Ended:   now,
+		Outcome: outcome,
+	}
+	d.stateChanged = true
+}
+
+func currentEntry(entries []keystore.Entry) (keystore.Entry, bool) {
+	for _, e := range entries {
+		if e.Status == keystore.StatusCurrent {
+			return e, true
+		}
+	}
+	return keystore.Entry{}, false
+}
+
+// describeCert describes a certificate for the audit trail.
+func describeCert(c *x509.Certificate) string {
+	alg := c.PublicKeyAlgorithm.String()
+	if k, ok := c.PublicKey.(*rsa.PublicKey); ok {
+		alg = fmt.Sprintf("RSA-%d", k.N.BitLen())
+	}
+	return fmt.Sprintf("%s, %s, serial %s, valid until %s", alg, c.Subject, c.SerialNumber, c.NotAfter.UTC().Format(time.RFC3339))
+}

@@ -1,0 +1,105 @@
+package rollover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/wssec"
+)
+
+// OldKeyExpires returns when the old key's retention period ends: the
+// last confirmation plus max(GuaranteedDelivery, 90 days).
+func (s *ReceiversSwitched) OldKeyExpires() time.Time {
+	if s == nil || !s.ok() {
+		return time.Time{}
+	}
+	return s.st.Expires
+}
+
+// RemoveOldKey is step 7: it removes the old key pair from the store and
+// its key ring, and ends the renewal. It is refused with a
+// [*RemovalError], which unwraps to [wssec.ErrRetentionNotElapsed] and
+// says in AllowedAt when removal becomes allowed:
+//
+//   - before the old key's expiry (the last confirmation plus the
+//     retention period);
+//   - while the old key decrypted a response less than
+//     GuaranteedDelivery ago, by the persisted evidence, this process's
+//     key ring and evidence not yet written ([ErrKeyInUse]);
+//   - if a receiver's confirmation was withdrawn since s was returned
+//     ([ErrReceiversPending]; AllowedAt is zero).
+//
+// The store checks the expiry once more with its own clock, with the same
+// refusal. RemoveOldKey also returns a [*StageError] with [ErrStaleStage],
+// a [*StateError] with [ErrInconsistent], and the errors of
+// [keystore.Store.Update]. It uses the Manager's clock.
+func (s *ReceiversSwitched) RemoveOldKey(ctx context.Context) (*Idle, error) {
+	if s == nil || !s.ok() {
+		return nil, errNilStage
+	}
+	lastUsedLive := s.liveLastUsed()
+	st, err := s.m.update(ctx, "RemoveOldKey", nil, func(tx *keystore.Tx, d *docs, now time.Time) error {
+		st := d.state
+		refuse := &RemovalError{Alias: st.Old.alias(), Fingerprint: st.Old.fingerprint()}
+		// A confirmation withdrawn since s was returned is the more useful
+		// answer than a stale stage.
+		if st.Renewal == s.st.Renewal && st.Stage == StageCertificateProvided {
+			refuse.Pending, refuse.Err = st.pending(), ErrReceiversPending
+			return refuse
+		}
+		if err := checkFresh("RemoveOldKey", s.st, st); err != nil {
+			return err
+		}
+		if err := checkEntries(st, tx.Entries()); err != nil {
+			return err
+		}
+		oldFP := st.Old.fingerprint()
+		last := lastUsedLive
+		if t := d.usage.LastUsed[fpHex(oldFP)]; t.After(last) {
+			last = t
+		}
+		refuse.LastUsed = last
+		allowed := removableAt(st.Expires, last, s.m.opts.Policy)
+		if now.Before(allowed) {
+			refuse.AllowedAt = allowed
+			if !last.IsZero() && now.Before(last.Add(s.m.opts.Policy.guaranteedDelivery())) {
+				refuse.Err = ErrKeyInUse
+			}
+			return refuse
+		}
+		if err := tx.Remove(st.Old.Alias); err != nil {
+			var re *wssec.RetentionError
+			if errors.As(err, &re) {
+				refuse.AllowedAt = re.AllowedAt
+				return refuse
+			}
+			return err
+		}
+		delete(d.usage.LastUsed, fpHex(oldFP))
+		d.usageChanged = true
+		flushUseAudit(d, now)
+		d.record(Record{Time: now, Action: ActionRemoveOldKey, Actor: s.m.opts.Actor,
+			Note: fmt.Sprintf("%s removed; retention ended %s", st.Old.Alias, st.Expires.Format(time.RFC3339))})
+		endRenewal(d, now, "completed")
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Idle{base{s.m, st}}, nil
+}
+
+// liveLastUsed returns when this process's key ring last used the old
+// key.
+func (s *ReceiversSwitched) liveLastUsed() time.Time {
+	fp := s.st.Old.fingerprint()
+	for _, e := range s.m.ringSnapshot() {
+		if e.Fingerprint == fp {
+			return normTime(e.LastUsed)
+		}
+	}
+	return time.Time{}
+}

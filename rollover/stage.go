@@ -1,0 +1,405 @@
+package rollover
+
+import (
+	"time"
+
+	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/wssec"
+)
+
+// StageName names a stage of the procedure, as the store keeps it.
+type StageName string
+
+// Stages of the procedure. Each names the state reached; the steps that
+// lead on from it are methods of its type.
+const (
+	// StageIdle: no renewal in progress ([Idle]).
+	StageIdle StageName = "idle"
+	// StageKeyPairCreated: step 1 done, the new key is pending in the
+	// store ([KeyPairCreated]).
+	StageKeyPairCreated StageName = "key-pair-created"
+	// StageKeyAdded: step 2 done, the new key is current and the old one
+	// retained ([KeyAdded]).
+	StageKeyAdded StageName = "key-added"
+	// StageCertificateProvided: step 3 done, waiting for receivers to
+	// confirm ([CertificateProvided]).
+	StageCertificateProvided StageName = "certificate-provided"
+	// StageReceiversSwitched: every receiver confirmed, the old key has
+	// its expiry ([ReceiversSwitched]).
+	StageReceiversSwitched StageName = "receivers-switched"
+)
+
+func (s StageName) valid() bool {
+	switch s {
+	case StageIdle, StageKeyPairCreated, StageKeyAdded, StageCertificateProvided, StageReceiversSwitched:
+		return true
+	}
+	return false
+}
+
+// provided reports whether the certificate was handed to receivers.
+func (s StageName) provided() bool {
+	return s == StageCertificateProvided || s == StageReceiversSwitched
+}
+
+// Stage is a stage of the procedure: [*Idle], [*KeyPairCreated],
+// [*KeyAdded], [*CertificateProvided] or [*ReceiversSwitched]. Switch on
+// the type to reach the next step.
+//
+// A stage value is a snapshot of the persisted state: immutable and safe
+// for concurrent use. A step taken from it persists the change and
+// returns the next stage; the value it was taken from is stale from then
+// on, and a step taken from a stale value is refused with
+// [ErrStaleStage] without changing anything.
+type Stage interface {
+	// Stage returns the stage's name.
+	Stage() StageName
+	// Renewal returns the number of the renewal in progress, or of the
+	// last one if none is; 0 before the first.
+	Renewal() uint64
+	// Report describes the stage, the keys and the evidence collected,
+	// at the Manager's clock's time.
+	Report() Report
+
+	state() *stateDoc
+}
+
+// base is what every stage holds: its Manager and the persisted state it
+// was built from, which is never modified.
+type base struct {
+	m  *Manager
+	st *stateDoc
+}
+
+func (b base) renewal() uint64 {
+	if b.st == nil {
+		return 0
+	}
+	return b.st.Renewal
+}
+
+// ok reports whether the value came from a Manager.
+func (b base) ok() bool { return b.m != nil && b.st != nil }
+
+// stateOf returns the persisted state behind s.
+func stateOf(s Stage) *stateDoc {
+	if st := s.state(); st != nil {
+		return st
+	}
+	return &stateDoc{Stage: StageIdle}
+}
+
+// Idle is the stage with no renewal in progress: the store's current key
+// is the one receivers encrypt to. A renewal starts here with step 1,
+// [Idle.CreateKeyPair] or [Idle.ImportKeyPair].
+type Idle struct{ base }
+
+// KeyPairCreated is the stage after step 1: the new key is stored, pending,
+// outside the key ring. Its certificate may still be replaced by a
+// CA-signed one ([KeyPairCreated.AdoptCertificate]). Next:
+// [KeyPairCreated.AddToKeyStore], or [KeyPairCreated.Cancel].
+type KeyPairCreated struct{ base }
+
+// KeyAdded is the stage after step 2: the new key is the current key of
+// the ring and the old key is retained without expiry, so both decrypt.
+// No receiver knows the new certificate yet. Next:
+// [KeyAdded.ProvideCertificate], or [KeyAdded.Cancel].
+type KeyAdded struct{ base }
+
+// CertificateProvided is the stage after step 3: receivers were given the
+// new certificate and may encrypt to either key. It lasts until every
+// receiver has confirmed the switch
+// ([CertificateProvided.ConfirmReceiverSwitched]); the old key has no
+// expiry meanwhile. The renewal can no longer be cancelled.
+type CertificateProvided struct{ base }
+
+// ReceiversSwitched is the stage after the last receiver confirmed (steps
+// 4 to 6): the old key is retained until its expiry, the last
+// confirmation plus the retention period. Next:
+// [ReceiversSwitched.RemoveOldKey] (step 7), or
+// [ReceiversSwitched.WithdrawConfirmation] if a receiver went back to the
+// old key.
+type ReceiversSwitched struct{ base }
+
+// Stage returns [StageIdle].
+func (s *Idle) Stage() StageName { return StageIdle }
+
+// Renewal returns the number of the renewal; see [Stage].
+func (s *Idle) Renewal() uint64 {
+	if s == nil {
+		return 0
+	}
+	return s.renewal()
+}
+
+// Report describes the stage; see [Report].
+func (s *Idle) Report() Report {
+	if s == nil {
+		return Report{}
+	}
+	return s.report()
+}
+
+func (s *Idle) state() *stateDoc {
+	if s == nil {
+		return nil
+	}
+	return s.st
+}
+
+// Stage returns [StageKeyPairCreated].
+func (s *KeyPairCreated) Stage() StageName { return StageKeyPairCreated }
+
+// Renewal returns the number of the renewal; see [Stage].
+func (s *KeyPairCreated) Renewal() uint64 {
+	if s == nil {
+		return 0
+	}
+	return s.renewal()
+}
+
+// Report describes the stage; see [Report].
+func (s *KeyPairCreated) Report() Report {
+	if s == nil {
+		return Report{}
+	}
+	return s.report()
+}
+
+func (s *KeyPairCreated) state() *stateDoc {
+	if s == nil {
+		return nil
+	}
+	return s.st
+}
+
+// Stage returns [StageKeyAdded].
+func (s *KeyAdded) Stage() StageName { return StageKeyAdded }
+
+// Renewal returns the number of the renewal; see [Stage].
+func (s *KeyAdded) Renewal() uint64 {
+	if s == nil {
+		return 0
+	}
+	return s.renewal()
+}
+
+// Report describes the stage; see [Report].
+func (s *KeyAdded) Report() Report {
+	if s == nil {
+		return Report{}
+	}
+	return s.report()
+}
+
+func (s *KeyAdded) state() *stateDoc {
+	if s == nil {
+		return nil
+	}
+	return s.st
+}
+
+// Stage returns [StageCertificateProvided].
+func (s *CertificateProvided) Stage() StageName { return StageCertificateProvided }
+
+// Renewal returns the number of the renewal; see [Stage].
+func (s *CertificateProvided) Renewal() uint64 {
+	if s == nil {
+		return 0
+	}
+	return s.renewal()
+}
+
+// Report describes the stage; see [Report].
+func (s *CertificateProvided) Report() Report {
+	if s == nil {
+		return Report{}
+	}
+	return s.report()
+}
+
+func (s *CertificateProvided) state() *stateDoc {
+	if s == nil {
+		return nil
+	}
+	return s.st
+}
+
+// Stage returns [StageReceiversSwitched].
+func (s *ReceiversSwitched) Stage() StageName { return StageReceiversSwitched }
+
+// Renewal returns the number of the renewal; see [Stage].
+func (s *ReceiversSwitched) Renewal() uint64 {
+	if s == nil {
+		return 0
+	}
+	return s.renewal()
+}
+
+// Report describes the stage; see [Report].
+func (s *ReceiversSwitched) Report() Report {
+	if s == nil {
+		return Report{}
+	}
+	return s.report()
+}
+
+func (s *ReceiversSwitched) state() *stateDoc {
+	if s == nil {
+		return nil
+	}
+	return s.st
+}
+
+// Report describes a stage at one moment: where the procedure stands, the
+// keys involved, and the evidence of what receivers encrypt to.
+type Report struct {
+	Stage   StageName
+	Renewal uint64
+	// Time is the clock's time the report was made at.
+	Time time.Time
+
+	// Current is the store's current key; zero if it has none.
+	Current KeyReport
+	// DaysLeft is the number of whole days until the current certificate
+	// expires; negative once it has.
+	DaysLeft int
+	// RenewalDue reports that the current certificate expires within the
+	// policy's RenewalLead.
+	RenewalDue bool
+
+	// New and Old are the renewal's keys; nil when idle.
+	New, Old *KeyReport
+	// SelfTest and Provided are when step 3's self-test passed and when
+	// the certificate was handed out.
+	SelfTest, Provided time.Time
+	// Receivers are those the certificate was provided to, in the order
+	// given.
+	Receivers []ReceiverReport
+	// FirstNewKeyUse is when the first response decrypted with the new
+	// key after step 3 was recorded: evidence that a receiver switched.
+	FirstNewKeyUse time.Time
+	// OldKeyUsesAfterConfirmation counts responses decrypted with the old
+	// key after a confirmation: attributed to a receiver after that
+	// receiver's confirmation, or unattributed after every receiver's.
+	OldKeyUsesAfterConfirmation uint64
+	// OldKeyExpires is when the retention period of the old key ends;
+	// zero until every receiver has confirmed.
+	OldKeyExpires time.Time
+	// RemovableAt is when step 7 becomes allowed as far as is known now:
+	// the later of OldKeyExpires and the old key's last use plus the
+	// guaranteed delivery time. Zero until every receiver has confirmed.
+	RemovableAt time.Time
+
+	// Ended and Outcome describe the last renewal when idle: "completed"
+	// or "cancelled".
+	Ended   time.Time
+	Outcome string
+}
+
+// KeyReport describes one key of the store.
+type KeyReport struct {
+	Alias       string
+	Fingerprint wssec.Fingerprint
+	// Status is the key's status in the store; zero if the store no
+	// longer holds it.
+	Status keystore.Status
+	// NotAfter is the end of the certificate's validity.
+	NotAfter time.Time
+	// LastUsed is when the key last decrypted a response, from the
+	// persisted evidence and this process's key ring; zero if never.
+	LastUsed time.Time
+}
+
+// ReceiverReport describes one receiver of the new certificate.
+type ReceiverReport struct {
+	Receiver Receiver
+	// Provided is when the certificate was provided to it.
+	Provided time.Time
+	// Confirmed is when its confirmation was recorded; zero if it has not
+	// confirmed. By and Reference come with the confirmation.
+	Confirmed time.Time
+	By        string
+	Reference string
+	// FirstNewKeyUse is when a response attributed to the receiver was
+	// first decrypted with the new key ([Manager.Observe]).
+	FirstNewKeyUse time.Time
+	// OldKeyUsesAfterConfirmation counts responses attributed to the
+	// receiver that the old key decrypted after its confirmation.
+	OldKeyUsesAfterConfirmation uint64
+}
+
+func (b base) report() Report {
+	if !b.ok() {
+		return Report{}
+	}
+	m, st := b.m, b.st
+	now := m.opts.now()
+	r := Report{
+		Stage: st.Stage, Renewal: st.Renewal, Time: now,
+		SelfTest: st.SelfTest, Provided: st.Provided,
+		FirstNewKeyUse:              st.FirstNewKeyUse,
+		OldKeyUsesAfterConfirmation: st.OldUses,
+		OldKeyExpires:               st.Expires,
+		Ended:                       st.Ended,
+		Outcome:                     st.Outcome,
+	}
+	usage := m.lastUsedView()
+	entries := m.store.Entries()
+	keyReport := func(alias string, fp wssec.Fingerprint) *KeyReport {
+		k := &KeyReport{Alias: alias, Fingerprint: fp, LastUsed: usage[fp]}
+		for _, e := range entries {
+			if e.Fingerprint == fp {
+				k.Status, k.NotAfter = e.Status, e.Certificate.NotAfter
+			}
+		}
+		return k
+	}
+	for _, e := range entries {
+		if e.Status == keystore.StatusCurrent {
+			r.Current = *keyReport(e.Alias, e.Fingerprint)
+			r.DaysLeft = daysUntil(now, r.Current.NotAfter)
+			r.RenewalDue = r.Current.NotAfter.Sub(now) < m.opts.Policy.renewalLead()
+		}
+	}
+	if st.Stage != StageIdle {
+		r.New = keyReport(st.New.Alias, st.New.fingerprint())
+		r.Old = keyReport(st.Old.Alias, st.Old.fingerprint())
+	}
+	for _, rs := range st.Receivers {
+		r.Receivers = append(r.Receivers, ReceiverReport{
+			Receiver:  Receiver{ID: rs.ID, Description: rs.Description},
+			Provided:  rs.Provided,
+			Confirmed: rs.Confirmed, By: rs.By, Reference: rs.Reference,
+			FirstNewKeyUse:              rs.FirstNewKeyUse,
+			OldKeyUsesAfterConfirmation: rs.OldUses,
+		})
+	}
+	if st.Stage == StageReceiversSwitched {
+		r.RemovableAt = removableAt(st.Expires, r.Old.LastUsed, m.opts.Policy)
+	}
+	return r
+}
+
+// removableAt is when the old key may be removed: after its expiry, and
+// no sooner than the guaranteed delivery time after its last use.
+func removableAt(expires, lastUsed time.Time, p Policy) time.Time {
+	if lastUsed.IsZero() {
+		return expires
+	}
+	if t := lastUsed.Add(p.guaranteedDelivery()); t.After(expires) {
+		return t
+	}
+	return expires
+}
+
+// daysUntil returns the whole days from now until t, rounded down.
+func daysUntil(now, t time.Time) int {
+	const day = 24 * time.Hour
+	d := t.Sub(now)
+	days := int(d / day)
+	if d < 0 && d%day != 0 {
+		days--
+	}
+	return days
+}

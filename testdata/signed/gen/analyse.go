@@ -53,7 +53,7 @@ type facts struct {
 	created         string
 	expiresText     string
 	expires         time.Time
-	signatureValue  int // octets
+	signatureValue  int // length of the decoded SignatureValue in octets
 }
 
 // message is a parsed vector.
@@ -308,6 +308,10 @@ func (v *vector) check() error {
 	}
 	if !slices.Equal(f.signed, want) {
 		bad = append(bad, fmt.Sprintf("signed %v, want %v", f.signed, want))
+	}
+	// XML Signature's ECDSA value is r||s, 32 octets each for P-256, not DER.
+	if s.sigAlg == "ecdsa-sha256" && f.signatureValue != 64 {
+		bad = append(bad, fmt.Sprintf("ECDSA SignatureValue of %d octets", f.signatureValue))
 	}
 	if s.noTimestamp != (f.created == "") {
 		bad = append(bad, "Timestamp presence")

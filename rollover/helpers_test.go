@@ -225,6 +225,24 @@ func (e *env) toProvided(ids ...string) *rollover.CertificateProvided {
 	return must(added.ProvideCertificate(ctx, rollover.Handoff{Receivers: receivers(ids...), Note: "sent by mail"}))(e.t)
 }
 
+// toProvidedFrom walks from step 1 through step 3.
+func (e *env) toProvidedFrom(created *rollover.KeyPairCreated) *rollover.CertificateProvided {
+	e.t.Helper()
+	added := must(created.AddToKeyStore(ctx))(e.t)
+	return must(added.ProvideCertificate(ctx, rollover.Handoff{Receivers: receivers("partner-a")}))(e.t)
+}
+
+// otherProcess returns a Manager of another Store of the same directory,
+// as a second process has.
+func (e *env) otherProcess() *rollover.Manager {
+	e.t.Helper()
+	s, err := keystore.Open(ctx, keystore.Dir(e.dir), keystore.PasswordValue(testPassword), keystore.Options{Now: e.clock.Now})
+	if err != nil {
+		e.t.Fatalf("keystore.Open() error = %v", err)
+	}
+	return must(rollover.NewManager(s, e.opts))(e.t)
+}
+
 // toSwitched walks through step 6, every receiver confirming at once.
 func (e *env) toSwitched(ids ...string) *rollover.ReceiversSwitched {
 	e.t.Helper()

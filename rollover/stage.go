@@ -334,6 +334,11 @@ func (b base) report() Report {
 		return Report{}
 	}
 	m, st := b.m, b.st
+	// Evidence is written without a new stage: while the store holds
+	// this stage, report its latest evidence.
+	if cur, err := loadState(m.store.ReadState); err == nil && cur.Seq == st.Seq {
+		st = cur
+	}
 	now := m.opts.now()
 	r := Report{
 		Stage: st.Stage, Renewal: st.Renewal, Time: now,

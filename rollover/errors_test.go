@@ -1,0 +1,225 @@
+package rollover_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wsrenew/wsrenew/internal/testpki"
+	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/wssec"
+)
+
+// TestErrors checks the text and the unwrapping of the typed errors.
+func TestErrors(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2027, 4, 4, 9, 0, 0, 0, time.UTC)
+	fp := fingerprint(testpki.Old)
+	for _, tc := range []struct {
+		name     string
+		err      error
+		wantText string
+		wantIs   []error
+		notIs    []error
+	}{
+		{
+			name:     "stale stage",
+			err:      &rollover.StageError{Op: "AddToKeyStore", Stage: rollover.StageKeyPairCreated, Stored: rollover.StageKeyAdded, Renewal: 3, Stale: true},
+			wantText: "rollover: AddToKeyStore refused: stage key-pair-created is stale, the store holds stage key-added of renewal 3",
+			wantIs:   []error{rollover.ErrStaleStage},
+			notIs:    []error{rollover.ErrRenewalInProgress, rollover.ErrCannotCancel},
+		},
+		{
+			name:     "renewal in progress",
+			err:      &rollover.StageError{Op: "Begin", Stored: rollover.StageReceiversSwitched, Renewal: 3, AllowedAt: at, Err: rollover.ErrRenewalInProgress},
+			wantText: "rollover: Begin refused: the store holds stage receivers-switched of renewal 3; a renewal is in progress; allowed from 2027-04-04T09:00:00Z",
+			wantIs:   []error{rollover.ErrRenewalInProgress},
+			notIs:    []error{rollover.ErrStaleStage},
+		},
+		{
+			name:     "too late to cancel",
+			err:      &rollover.StageError{Op: "Cancel", Stage: rollover.StageKeyAdded, Stored: rollover.StageCertificateProvided, Renewal: 1, Stale: true, Err: rollover.ErrCannotCancel},
+			wantText: "rollover: Cancel refused: stage key-added is stale, the store holds stage certificate-provided of renewal 1; the certificate was provided to receivers, so the renewal can no longer be cancelled",
+			wantIs:   []error{rollover.ErrStaleStage, rollover.ErrCannotCancel},
+		},
+		{
+			name:     "retention",
+			err:      &rollover.RemovalError{Alias: "tenant-2025", Fingerprint: fp, AllowedAt: at},
+			wantText: "rollover: old key tenant-2025 (" + fp.Short() + ") cannot be removed yet: the retention period has not elapsed; allowed from 2027-04-04T09:00:00Z",
+			wantIs:   []error{wssec.ErrRetentionNotElapsed},
+			notIs:    []error{rollover.ErrKeyInUse, rollover.ErrReceiversPending},
+		},
+		{
+			name:     "receivers pending",
+			err:      &rollover.RemovalError{Alias: "tenant-2025", Fingerprint: fp, Pending: []string{"a", "b"}, Err: rollover.ErrReceiversPending},
+			wantText: `rollover: old key tenant-2025 (` + fp.Short() + `) cannot be removed yet: receivers "a", "b" have not confirmed the switch`,
+			wantIs:   []error{wssec.ErrRetentionNotElapsed, rollover.ErrReceiversPending},
+		},
+		{
+			name:     "in use",
+			err:      &rollover.RemovalError{Alias: "tenant-2025", Fingerprint: fp, LastUsed: at, AllowedAt: at.Add(day), Err: rollover.ErrKeyInUse},
+			wantText: "rollover: old key tenant-2025 (" + fp.Short() + ") cannot be removed yet: it decrypted a message at 2027-04-04T09:00:00Z, within the guaranteed delivery time; allowed from 2027-04-05T09:00:00Z",
+			wantIs:   []error{wssec.ErrRetentionNotElapsed, rollover.ErrKeyInUse},
+		},
+		{
+			name:     "self-test",
+			err:      &rollover.SelfTestError{Fingerprint: fp, Identifier: "ThumbprintSHA1", Reason: "the key ring cannot decrypt the sample", Err: wssec.ErrNoMatchingKey},
+			wantText: "rollover: self-test of key " + fp.Short() + " with ThumbprintSHA1 failed: the key ring cannot decrypt the sample: wssec: no matching key",
+			wantIs:   []error{rollover.ErrSelfTestFailed, wssec.ErrNoMatchingKey},
+		},
+		{
+			name:     "corrupt state",
+			err:      &rollover.StateError{Name: "rollover-decryption", Reason: "unsupported version 9 (want 1)", Err: rollover.ErrCorruptState},
+			wantText: "rollover: corrupt state: rollover-decryption: unsupported version 9 (want 1)",
+			wantIs:   []error{rollover.ErrCorruptState},
+			notIs:    []error{rollover.ErrInconsistent},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := tc.err.Error(); got != tc.wantText {
+				t.Errorf("Error() = %q\nwant      %q", got, tc.wantText)
+			}
+			for _, want := range tc.wantIs {
+				if !errors.Is(tc.err, want) {
+					t.Errorf("errors.Is(%v) = false", want)
+				}
+			}
+			for _, not := range tc.notIs {
+				if errors.Is(tc.err, not) {
+					t.Errorf("errors.Is(%v) = true", not)
+				}
+			}
+		})
+	}
+}
+
+// TestState_corrupt checks that state the package cannot use is reported,
+// not guessed at.
+func TestState_corrupt(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		blob    string
+		state   string
+		wantErr error
+	}{
+		{"not an object", "rollover-decryption", `[1]`, rollover.ErrCorruptState},
+		{"newer version", "rollover-decryption", `{"version": 2, "stage": "idle"}`, rollover.ErrCorruptState},
+		{"unknown stage", "rollover-decryption", `{"version": 1, "stage": "confirmed"}`, rollover.ErrCorruptState},
+		{"stage without keys", "rollover-decryption", `{"version": 1, "stage": "key-added"}`, rollover.ErrCorruptState},
+		{"bad fingerprint", "rollover-decryption", `{"version": 1, "stage": "key-added", "new": {"alias": "a", "sha256": "xx"}, "old": {"alias": "b", "sha256": "00"}}`, rollover.ErrCorruptState},
+		{"switched without expiry", "rollover-decryption", `{"version": 1, "stage": "receivers-switched", "new": {"alias": "a", "sha256": "` + strings.Repeat("00", 32) + `"}, "old": {"alias": "b", "sha256": "` + strings.Repeat("00", 32) + `"}, "receivers": [{"id": "r", "provided": "2027-01-01T00:00:00Z"}]}`, rollover.ErrCorruptState},
+		{"keys not in the store", "rollover-decryption", `{"version": 1, "stage": "key-added", "new": {"alias": "a", "sha256": "` + strings.Repeat("00", 32) + `"}, "old": {"alias": "b", "sha256": "` + strings.Repeat("00", 32) + `"}}`, rollover.ErrInconsistent},
+		{"usage of another version", "rollover-usage", `{"version": 7}`, nil},
+		{"audit of another version", "rollover-audit", `{"version": 7}`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, rollover.Options{})
+			err := e.store.Update(ctx, func(tx *keystore.Tx) error { return tx.SetState(tc.blob, []byte(tc.state)) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = e.m.Resume(ctx)
+			if !errors.Is(err, tc.wantErr) {
+				t.Errorf("Resume() error = %v, want %v", err, tc.wantErr)
+			}
+			if tc.wantErr == nil {
+				// Usage and audit blobs are read by steps and History.
+				_, err := rollover.History(e.store)
+				_, err2 := e.m.RecordUsage(ctx)
+				e.receive(testpki.Old, "")
+				_, err3 := e.m.RecordUsage(ctx)
+				if !errors.Is(errors.Join(err, err2, err3), rollover.ErrCorruptState) {
+					t.Errorf("History(), RecordUsage() errors = %v, %v, %v, want ErrCorruptState", err, err2, err3)
+				}
+			}
+		})
+	}
+}
+
+// TestResume_inconsistent checks that keys changed outside the procedure
+// stop it instead of being overwritten.
+func TestResume_inconsistent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, rollover.Options{})
+	idle := as[*rollover.Idle](t, e.resume())
+	created := must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(t)
+	// An operator rotates by hand.
+	if err := e.store.Update(ctx, func(tx *keystore.Tx) error { return tx.Rotate("tenant-2027") }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.m.Resume(ctx); !errors.Is(err, rollover.ErrInconsistent) {
+		t.Errorf("Resume() error = %v, want ErrInconsistent", err)
+	}
+	if _, err := created.AddToKeyStore(ctx); !errors.Is(err, rollover.ErrInconsistent) {
+		t.Errorf("AddToKeyStore() error = %v, want ErrInconsistent", err)
+	}
+}
+
+// TestNil checks that zero and nil values give errors, not panics.
+func TestNil(t *testing.T) {
+	t.Parallel()
+	var (
+		idle     *rollover.Idle
+		created  *rollover.KeyPairCreated
+		added    *rollover.KeyAdded
+		provided *rollover.CertificateProvided
+		switched *rollover.ReceiversSwitched
+		m        *rollover.Manager
+	)
+	errs := []error{
+		second(idle.CreateKeyPair(ctx, rollover.KeyRequest{})),
+		second(idle.ImportKeyPair(ctx, "a", nil)),
+		second(created.AddToKeyStore(ctx)),
+		second(created.AdoptCertificate(ctx, nil, nil)),
+		second(created.CertificateRequest()),
+		second(created.Cancel(ctx, "")),
+		second(added.ProvideCertificate(ctx, rollover.Handoff{})),
+		second(added.Cancel(ctx, "")),
+		second(provided.ConfirmReceiverSwitched(ctx, rollover.Confirmation{})),
+		second(provided.WithdrawConfirmation(ctx, "a", "")),
+		second(provided.Bundle()),
+		second(switched.RemoveOldKey(ctx)),
+		second(switched.WithdrawConfirmation(ctx, "a", "")),
+		second(switched.Bundle()),
+		second(m.Resume(ctx)),
+		second(m.Begin(ctx)),
+		second(m.History()),
+		second(m.RecordUsage(ctx)),
+		second(rollover.History(nil)),
+		second(rollover.Resume(ctx, nil, rollover.Options{})),
+		second((&rollover.Idle{}).ImportKeyPair(ctx, "a", fixture(testpki.New))),
+	}
+	for i, err := range errs {
+		if !errors.Is(err, rollover.ErrInvalidArgument) {
+			t.Errorf("call %d: error = %v, want ErrInvalidArgument", i, err)
+		}
+	}
+	m.Observe("a", nil)
+	if idle.Report().Stage != "" || switched.Renewal() != 0 || !switched.OldKeyExpires().IsZero() || provided.Pending() != nil {
+		t.Error("nil stages report something")
+	}
+	if idle.Stage() != rollover.StageIdle || switched.Stage() != rollover.StageReceiversSwitched {
+		t.Error("Stage() of nil values differs")
+	}
+	var b *rollover.Bundle
+	if b.PEM() != nil || b.String() != "<nil>" {
+		t.Error("nil Bundle")
+	}
+
+	// A nil Context is refused by every step.
+	e := newEnv(t, rollover.Options{})
+	idle = as[*rollover.Idle](t, e.resume())
+	if _, err := idle.ImportKeyPair(nil, "tenant-2027", fixture(testpki.New)); !errors.Is(err, rollover.ErrInvalidArgument) {
+		t.Errorf("ImportKeyPair(nil Context) error = %v", err)
+	}
+	if _, err := e.m.Resume(nil); !errors.Is(err, rollover.ErrInvalidArgument) {
+		t.Errorf("Resume(nil Context) error = %v", err)
+	}
+}
+
+func second[T any](_ T, err error) error { return err }

@@ -9,9 +9,11 @@ time: each message is parsed and decrypted once and checked against
 DIR/manifest.tsv, then WARMUP times untimed and N times timed (messages of
 1 MB and more: LARGE_WARMUP and LARGE_N); one iteration is lxml parsing of
 the message bytes plus xmlsec decryption of its EncryptedData, with the key
-loaded once. The median is reported. The own RSA operation is timed as
-OpenSSL's RSA-OAEP decryption of the EncryptedKey (python3-cryptography,
-same libcrypto), and as xmlsec decrypting the EncryptedKey element alone.
+loaded once. The median is reported. On the first small message each
+decryption is followed by the own RSA operation alone, OpenSSL's RSA-OAEP
+decryption of the EncryptedKey (python3-cryptography, same libcrypto), and
+the median of the differences is reported as the XML overhead; xmlsec
+decrypting the EncryptedKey element alone is timed as well.
 
 rss: decrypts SMALL once, reads VmHWM from /proc/self/status as the
 baseline, then reads and decrypts NAME once and reads VmHWM again.
@@ -82,34 +84,59 @@ def median(warmup, n, f):
         start = time.perf_counter_ns()
         f()
         ts.append(time.perf_counter_ns() - start)
-    ts.sort()
-    m = ts[n // 2] if n % 2 else (ts[n // 2 - 1] + ts[n // 2]) / 2
-    return m / 1e3
+    return middle(ts) / 1e3
 
 
 def emit(**rec):
     print(json.dumps(rec), flush=True)
 
 
-def rsa_ops(d, mgr, data, warmup, n):
+def paired(warmup, n, a, b):
+    """Runs a and b alternately, warmup times untimed and n times timed, and
+    returns the medians of a's durations, of b's, and of a - b per pair."""
+    for _ in range(warmup):
+        a()
+        b()
+    ta, tb, td = [], [], []
+    for _ in range(n):
+        start = time.perf_counter_ns()
+        a()
+        mid = time.perf_counter_ns()
+        b()
+        end = time.perf_counter_ns()
+        ta.append(mid - start)
+        tb.append(end - mid)
+        td.append((mid - start) - (end - mid))
+    return tuple(middle(v) / 1e3 for v in (ta, tb, td))
+
+
+def middle(v):
+    v.sort()
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def rsa_ops(d, mgr, data):
+    """Returns OpenSSL's RSA-OAEP decryption of the message's EncryptedKey
+    (through python3-cryptography, which uses the same libcrypto as
+    xmlsec), or None without python3-cryptography, and xmlsec's decryption
+    of the EncryptedKey element alone."""
     doc = etree.fromstring(data, PARSER)
     ek = doc.find(".//{%s}EncryptedKey" % XENC)
     value = ek.find("{%s}CipherData/{%s}CipherValue" % (XENC, XENC)).text
     ct = base64.b64decode("".join(value.split()))
+    # The EncryptedKey element is not replaced by decrypting it, so the same
+    # node can be decrypted again.
+    xmlsec_ek = lambda: xmlsec.EncryptionContext(mgr).decrypt(ek)
     try:
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import padding
     except ImportError:
-        pass
-    else:
-        with open(os.path.join(d, "key.pem"), "rb") as f:
-            key = serialization.load_pem_private_key(f.read(), password=None)
-        oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
-        emit(impl="xmlsec1", what="rsa", median_us=median(warmup, n, lambda: key.decrypt(ct, oaep)), n=n)
-    # The EncryptedKey element is not replaced by decrypting it, so the same
-    # node can be decrypted again.
-    emit(impl="xmlsec1", what="rsa-encryptedkey", median_us=median(
-        warmup, n, lambda: xmlsec.EncryptionContext(mgr).decrypt(ek)), n=n)
+        return None, xmlsec_ek
+    with open(os.path.join(d, "key.pem"), "rb") as f:
+        key = serialization.load_pem_private_key(f.read(), password=None)
+    oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
+    return (lambda: key.decrypt(ct, oaep)), xmlsec_ek
 
 
 def time_all(d, warmup, n, large_warmup, large_n):
@@ -121,10 +148,21 @@ def time_all(d, warmup, n, large_warmup, large_n):
             data = f.read()
         check(entry, decrypt(mgr, data))
         w, k = (large_warmup, large_n) if payload >= LARGE else (warmup, n)
-        emit(impl="xmlsec1", what="decrypt", file=name, median_us=median(w, k, lambda: decrypt(mgr, data)), n=k)
-        if not rsa_done:
-            rsa_ops(d, mgr, data, warmup, n)
+        run = lambda: decrypt(mgr, data)
+        if not rsa_done and payload < LARGE:
+            # On the first small message, alternate whole decryptions with
+            # the RSA operation alone, so that both see the same machine and
+            # their difference, the XML overhead, is not swamped by changes
+            # in load between two separate loops.
+            rsa_op, xmlsec_ek = rsa_ops(d, mgr, data)
+            emit(impl="xmlsec1", what="rsa-encryptedkey", median_us=median(w, k, xmlsec_ek), n=k)
+            total, op, overhead = paired(w, k, run, rsa_op or xmlsec_ek)
+            emit(impl="xmlsec1", what="decrypt", file=name, median_us=total, n=k)
+            emit(impl="xmlsec1", what="rsa", median_us=op, n=k)
+            emit(impl="xmlsec1", what="overhead", file=name, median_us=overhead, n=k)
             rsa_done = True
+        else:
+            emit(impl="xmlsec1", what="decrypt", file=name, median_us=median(w, k, run), n=k)
 
 
 def vm_hwm():
@@ -150,7 +188,7 @@ def peak_rss(d, name, small):
 
 def main(argv):
     if len(argv) >= 3 and argv[1] == "time":
-        counts = [int(a) for a in argv[3:7]] or [300, 1000, 2, 7]
+        counts = [int(a) for a in argv[3:7]] or [300, 1000, 2, 11]
         time_all(argv[2], *counts)
     elif len(argv) >= 4 and argv[1] == "rss":
         peak_rss(argv[2], argv[3], argv[4] if len(argv) > 4 else "records-1KB-AES256GCM")

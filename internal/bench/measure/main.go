@@ -11,7 +11,9 @@
 // In time mode each message is decrypted once and checked against the
 // manifest, then decrypted -warmup times untimed and -n times timed; the
 // median of the timed runs is reported. Messages of 1 MB and more use
-// -large-warmup and -large-n instead.
+// -large-warmup and -large-n instead. On the first small message each
+// decryption is followed by the RSA operation alone, and the median of
+// the differences is reported as the XML overhead.
 //
 // In rss mode the process decrypts the small message -small once (loading
 // every code path), reads its peak resident set size (VmHWM in
@@ -75,7 +77,7 @@ func main() {
 	flag.IntVar(&c.warmup, "warmup", 300, "untimed decryptions of a small message")
 	flag.IntVar(&c.n, "n", 1000, "timed decryptions of a small message")
 	flag.IntVar(&c.largeWarmup, "large-warmup", 2, "untimed decryptions of a message of 1 MB or more")
-	flag.IntVar(&c.largeN, "large-n", 7, "timed decryptions of a message of 1 MB or more")
+	flag.IntVar(&c.largeN, "large-n", 11, "timed decryptions of a message of 1 MB or more")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("measure: ")
@@ -119,19 +121,6 @@ func timeAll(c config, d *wssec.Decryptor, key *rsa.PrivateKey, entries []entry,
 		if err := check(e, r.Envelope); err != nil {
 			return err
 		}
-		warmup, n := c.warmup, c.n
-		if e.payload >= large {
-			warmup, n = c.largeWarmup, c.largeN
-		}
-		med, err := median(warmup, n, func() error {
-			_, err := d.Decrypt(msg)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("Decrypt(%s): %w", e.name, err)
-		}
-		out.Encode(record{Impl: "wsrenew", What: "decrypt", File: e.name, MedianUS: med, N: n})
-
 		ek, alg, cv, err := cipherValues(msg)
 		if err != nil {
 			return fmt.Errorf("%s: %w", e.name, err)
@@ -140,21 +129,41 @@ func timeAll(c config, d *wssec.Decryptor, key *rsa.PrivateKey, entries []entry,
 		if err != nil {
 			return fmt.Errorf("%s: EncryptedKey: %w", e.name, err)
 		}
-		if !rsaDone {
-			// The RSA floor does not depend on the message; measure it once,
-			// with the small-message iteration counts.
-			med, err := median(c.warmup, c.n, func() error {
+		decrypt := func() error {
+			_, err := d.Decrypt(msg)
+			return err
+		}
+		warmup, n := c.warmup, c.n
+		if e.payload >= large {
+			warmup, n = c.largeWarmup, c.largeN
+		}
+		if !rsaDone && e.payload < large {
+			// On the first small message, alternate whole decryptions with
+			// the RSA operation alone, so that both see the same machine
+			// and their difference, the XML overhead, is not swamped by
+			// changes in load between two separate loops.
+			rsaOp := func() error {
 				_, err := rsa.DecryptOAEP(crypto.SHA1.New(), nil, key, ek, nil)
 				return err
-			})
-			if err != nil {
-				return err
 			}
-			out.Encode(record{Impl: "go-floor", What: "rsa", MedianUS: med, N: c.n})
+			p, err := paired(warmup, n, decrypt, rsaOp)
+			if err != nil {
+				return fmt.Errorf("Decrypt(%s): %w", e.name, err)
+			}
+			out.Encode(record{Impl: "wsrenew", What: "decrypt", File: e.name, MedianUS: p.a, N: n})
+			out.Encode(record{Impl: "go-floor", What: "rsa", MedianUS: p.b, N: n})
+			out.Encode(record{Impl: "wsrenew", What: "overhead", File: e.name, MedianUS: p.diff, N: n})
 			rsaDone = true
+		} else {
+			med, err := median(warmup, n, decrypt)
+			if err != nil {
+				return fmt.Errorf("Decrypt(%s): %w", e.name, err)
+			}
+			out.Encode(record{Impl: "wsrenew", What: "decrypt", File: e.name, MedianUS: med, N: n})
 		}
+
 		buf := make([]byte, base64.StdEncoding.DecodedLen(len(cv)))
-		med, err = median(warmup, n, func() error { return decryptData(alg, cek, cv, buf) })
+		med, err := median(warmup, n, func() error { return decryptData(alg, cek, cv, buf) })
 		if err != nil {
 			return fmt.Errorf("%s: data floor: %w", e.name, err)
 		}
@@ -221,28 +230,66 @@ type record struct {
 	PeakKB     int     `json:"peak_kb,omitempty"`
 }
 
-// median runs f warmup times, then n times, and returns the median
-// duration of the timed runs in microseconds.
+// median runs f warmup times untimed, then n times timed, and returns the
+// median duration in microseconds.
 func median(warmup, n int, f func() error) (float64, error) {
 	for range warmup {
 		if err := f(); err != nil {
 			return 0, err
 		}
 	}
-	ts := make([]time.Duration, n)
+	ts := make([]float64, n)
 	for i := range ts {
 		start := time.Now()
 		if err := f(); err != nil {
 			return 0, err
 		}
-		ts[i] = time.Since(start)
+		ts[i] = float64(time.Since(start).Nanoseconds()) / 1e3
 	}
-	slices.Sort(ts)
-	m := ts[n/2]
-	if n%2 == 0 {
-		m = (ts[n/2-1] + ts[n/2]) / 2
+	return middle(ts), nil
+}
+
+// pairs holds the medians of a paired measurement, in microseconds.
+type pairs struct{ a, b, diff float64 }
+
+// paired runs a and b alternately, warmup times untimed and n times timed,
+// and returns the median of a's durations, of b's, and of the differences
+// a − b within each pair.
+func paired(warmup, n int, a, b func() error) (pairs, error) {
+	for range warmup {
+		if err := a(); err != nil {
+			return pairs{}, err
+		}
+		if err := b(); err != nil {
+			return pairs{}, err
+		}
 	}
-	return float64(m.Nanoseconds()) / 1e3, nil
+	ta, tb, td := make([]float64, n), make([]float64, n), make([]float64, n)
+	for i := range n {
+		start := time.Now()
+		if err := a(); err != nil {
+			return pairs{}, err
+		}
+		mid := time.Now()
+		if err := b(); err != nil {
+			return pairs{}, err
+		}
+		end := time.Now()
+		ta[i] = float64(mid.Sub(start).Nanoseconds()) / 1e3
+		tb[i] = float64(end.Sub(mid).Nanoseconds()) / 1e3
+		td[i] = ta[i] - tb[i]
+	}
+	return pairs{middle(ta), middle(tb), middle(td)}, nil
+}
+
+// middle sorts v and returns its median.
+func middle(v []float64) float64 {
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 // cipherValues returns the decoded CipherValue of the EncryptedKey, the

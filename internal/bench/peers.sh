@@ -9,7 +9,7 @@
 #
 # Iteration counts can be changed through the environment:
 #   SMALL_WARMUP (default 300; Santuario: JAVA_SMALL_WARMUP, default 2000),
-#   SMALL_N (1000), LARGE_WARMUP (2), LARGE_N (7).
+#   SMALL_N (1000), LARGE_WARMUP (2), LARGE_N (11).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +21,7 @@ SMALL_WARMUP=${SMALL_WARMUP:-300}
 JAVA_SMALL_WARMUP=${JAVA_SMALL_WARMUP:-2000}
 SMALL_N=${SMALL_N:-1000}
 LARGE_WARMUP=${LARGE_WARMUP:-2}
-LARGE_N=${LARGE_N:-7}
+LARGE_N=${LARGE_N:-11}
 
 # Debian's python3, where python3-xmlsec is installed; a python3 earlier on
 # PATH (a virtualenv, pyenv) would not see it.
@@ -69,6 +69,10 @@ java=(java -cp "$work/classes:$cp" SantuarioPeer)
 
 log "generating messages"
 "$work/gen" -out "$msgs"
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git status --porcelain -- wssec internal/soap internal/xmlenc 2>/dev/null)" ]; then
+  commit="$commit, with uncommitted changes in wssec or internal/"
+fi
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 bigs=$(awk -F'\t' '!/^#/ && $2 >= 1048576 {print $1}' "$msgs/manifest.tsv")
 
@@ -92,7 +96,7 @@ echo "## Peer comparison, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 echo "- machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo)"
 echo "- load average (1, 5, 15 min): $load_before before, $load_after after the measurements"
-echo "- $(go version)"
+echo "- wsrenew at commit $commit; $(go version)"
 echo "- $(java -version 2>&1 | head -1); Santuario: libxml-security-java $(pkgver libxml-security-java), JVM defaults ($(java -XX:+PrintFlagsFinal -version 2>/dev/null | awk '$2 == "MaxHeapSize" {printf "max heap %.0f MiB", $4/1048576}'), $(java -XX:+PrintFlagsFinal -version 2>/dev/null | awk '$2 ~ /^Use(Serial|Parallel|G1|Z|Shenandoah|Epsilon)GC$/ && $4 == "true" {print $2}'))"
 echo "- $(xmlsec1 --version) (libxmlsec1 $(pkgver libxmlsec1)), python3-xmlsec $(pkgver python3-xmlsec), $("$PY" --version), $(openssl version | cut -d' ' -f1-2)"
 echo "- iterations: 1 KB: $SMALL_WARMUP warm-up ($JAVA_SMALL_WARMUP for Santuario) + $SMALL_N timed; 16 MB: $LARGE_WARMUP warm-up + $LARGE_N timed"

@@ -56,6 +56,9 @@ var sentinels = map[string]error{
 	"ErrNoMatchingKey":       wssec.ErrNoMatchingKey,
 	"ErrDecryptionFailed":    wssec.ErrDecryptionFailed,
 	"ErrNotEncrypted":        wssec.ErrNotEncrypted,
+	"ErrSignatureInvalid":    wssec.ErrSignatureInvalid,
+	"ErrUntrustedSigner":     wssec.ErrUntrustedSigner,
+	"ErrMessageExpired":      wssec.ErrMessageExpired,
 }
 
 func sentinelName(err error) string {

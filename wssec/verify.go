@@ -286,7 +286,8 @@ func (v *verifier) parseReference(ref, signedInfo *etree.Element) (reference, er
 	r := reference{uri: strings.TrimSpace(ref.SelectAttrValue("URI", "")), c14n: algC14N10}
 	el, ok := v.ids.Resolve(r.uri)
 	if !ok {
-		return r, sigError("reference %q does not resolve to an element of the message", r.uri)
+		// Like a dangling DataReference: decided from the message alone.
+		return r, malformed("signature reference %q does not resolve to an element of the message", r.uri)
 	}
 	// A reference to an element holding this signature would need the
 	// enveloped-signature transform, which WS-Security does not use.

@@ -110,7 +110,7 @@ func TestVerify(t *testing.T) {
 		{"rsa-sha1 allowed", sign(t, plain, receiverID, signOpts{method: rsa1, digest: sha1D}), nil, wssec.Policy{AllowPlaintextBody: true, AllowSHA1Signatures: true}, 0, nil},
 		{"reference outside the message", edit(t, signed, func(d *etree.Document) {
 			find(d, "Reference").CreateAttr("URI", "http://attacker.example/body")
-		}), nil, allowPlain, 0, wssec.ErrSignatureInvalid},
+		}), nil, allowPlain, 0, wssec.ErrMalformed},
 		{"reference to the Security header", edit(t, signed, func(d *etree.Document) {
 			find(d, "Security").CreateAttr("wsu:Id", "sec")
 			find(d, "Reference").CreateAttr("URI", "#sec")

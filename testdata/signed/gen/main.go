@@ -39,21 +39,23 @@ const (
 
 // Sidecar is the JSON file next to each vector.
 type Sidecar struct {
-	Producer        string      `json:"producer"`
-	Order           string      `json:"order"`
-	Signer          string      `json:"signer"`
-	EncryptedFor    string      `json:"encrypted_for,omitempty"`
-	Signed          []string    `json:"signed"`
-	KeyIdentifier   string      `json:"key_identifier"`
-	SignatureMethod string      `json:"signature_method"`
-	DigestMethod    string      `json:"digest_method"`
-	C14N            string      `json:"c14n"`
-	Created         string      `json:"created,omitempty"`
-	Expires         string      `json:"expires,omitempty"`
-	Expect          string      `json:"expect"`
-	ExpectWith      *ExpectWith `json:"expect_with,omitempty"`
-	Plaintext       string      `json:"plaintext"`
-	Notes           string      `json:"notes,omitempty"`
+	Producer        string   `json:"producer"`
+	Order           string   `json:"order"`
+	Signer          string   `json:"signer"`
+	EncryptedFor    string   `json:"encrypted_for,omitempty"`
+	Signed          []string `json:"signed"`
+	KeyIdentifier   string   `json:"key_identifier"`
+	SignatureMethod string   `json:"signature_method"`
+	DigestMethod    string   `json:"digest_method"`
+	C14N            string   `json:"c14n"`
+	Created         string   `json:"created,omitempty"`
+	Expires         string   `json:"expires,omitempty"`
+	// At is when to verify, if not one minute after created.
+	At         string      `json:"at,omitempty"`
+	Expect     string      `json:"expect"`
+	ExpectWith *ExpectWith `json:"expect_with,omitempty"`
+	Plaintext  string      `json:"plaintext"`
+	Notes      string      `json:"notes,omitempty"`
 }
 
 // ExpectWith is a second policy under which the vector verifies.
@@ -319,6 +321,20 @@ func crossCheck(w *interop.WSS4J, tmp string, vectors []*vector) error {
 	return errors.Join(bad...)
 }
 
+// verifyAt gives an expired vector a verification time ten minutes after
+// its Expires: beyond any usual clock-skew allowance (5 minutes by
+// default), where "created + 1 minute" would still be within it.
+func verifyAt(s spec, f facts) string {
+	if s.expect != expired || f.expiresText == "" {
+		return ""
+	}
+	e, err := time.Parse(time.RFC3339Nano, f.expiresText)
+	if err != nil {
+		return ""
+	}
+	return e.Add(10 * time.Minute).UTC().Format(time.RFC3339Nano)
+}
+
 func sidecarFor(v *vector) Sidecar {
 	s, f := v.spec, v.facts
 	sc := Sidecar{
@@ -333,6 +349,7 @@ func sidecarFor(v *vector) Sidecar {
 		C14N:            f.c14n,
 		Created:         f.created,
 		Expires:         f.expiresText,
+		At:              verifyAt(s, f),
 		Expect:          s.expect,
 		ExpectWith:      s.with,
 		Plaintext:       "interop/plaintext/" + s.plaintext(),

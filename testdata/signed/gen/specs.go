@@ -121,7 +121,7 @@ func allSpecs() []spec {
 
 		// Timestamp handling.
 		{soap: "11", order: "sign", sigAlg: "rsa-sha256", digest: "sha256", keyID: "bst", variant: "expired", ttl: 1, signer: "receiver", expect: expired, wss4j: wssExpired,
-			notes: "Timestamp time to live 1 s: at created + 1 minute the message expired 59 s ago, so a clock-skew allowance below 59 s still rejects it."},
+			notes: "Timestamp time to live 1 s; the sidecar's at is ten minutes after Expires, beyond the default clock-skew allowance of 5 minutes."},
 		{soap: "11", order: "sign", sigAlg: "rsa-sha256", digest: "sha256", keyID: "bst", variant: "timestamp-unsigned", signer: "receiver",
 			parts: []string{"Body"}, expect: sigInvalid, wss4j: wssOK,
 			notes: "A Timestamp is present but only the Body is signed, so its Created and Expires are not protected. WSS4J's engine accepts it (a WS-SecurityPolicy layer would not)."},

@@ -185,3 +185,28 @@ func ExampleTransport() {
 	fmt.Println(resp.StatusCode, strings.Contains(string(body), "Jürgen Müller"), strings.Contains(string(body), "EncryptedData"))
 	// Output: 200 true false
 }
+
+// A partner signs and then encrypts its responses (WSS4J's "Signature
+// Encrypt"). The trust ring holds its signing certificate; when the
+// partner renews that key, TrustRing.Rotate adds the new certificate
+// before it switches and the old one stays retained until its expiry.
+func ExampleTrustRing() {
+	partnerCert := loadKey("partner").Certificate
+	// The message was signed at 07:45:33 UTC; a real client uses time.Now.
+	signedAt := time.Date(2026, 11, 26, 7, 45, 33, 0, time.UTC)
+	trust, err := wssec.NewTrustRingOptions(partnerCert, wssec.RingOptions{Now: func() time.Time { return signedAt.Add(time.Minute) }})
+	if err != nil {
+		log.Fatal(err)
+	}
+	d := &wssec.Decryptor{Keys: wssec.NewKeyRing(loadKey("new")), Signers: trust}
+	response, err := os.ReadFile("testdata/signed-encrypted.xml")
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := d.Decrypt(response)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("Body signed:", res.SignedBody(), "by", res.Signers[0].Subject.CommonName, "- decrypted parts:", res.Decrypted)
+	// Output: Body signed: true by partner.example - decrypted parts: 1
+}

@@ -111,49 +111,82 @@ func DecodeCipherValue(el *etree.Element, lim Limits) ([]byte, error) {
 	return DecodeBase64Bytes(text)
 }
 
-// ParseEncryptedKey reads an xenc:EncryptedKey element.
-func ParseEncryptedKey(el *etree.Element, lim Limits) (*EncryptedKey, error) {
-	ek := &EncryptedKey{Element: el}
-	ek.ID = el.SelectAttrValue("Id", "")
-	ek.Recipient = el.SelectAttrValue("Recipient", "")
-	var sawMethod, sawCipher bool
+// encryptedType holds what EncryptedKey and EncryptedData share, the
+// EncryptedType of XML Encryption 1.1, 3.1.
+type encryptedType struct {
+	method      Method
+	keyInfo     *etree.Element
+	cipherValue *etree.Element
+}
+
+// parseEncryptedType reads the children of an EncryptedType element in
+// order; children it does not know go to extra, which reports whether it
+// took them.
+func parseEncryptedType(el *etree.Element, lim Limits, extra func(c *etree.Element) (bool, error)) (encryptedType, error) {
+	var et encryptedType
+	sawMethod := false
 	for _, c := range el.ChildElements() {
 		switch {
 		case is(c, nsXENC, "EncryptionMethod") && !sawMethod:
 			m, err := parseMethod(c, lim)
 			if err != nil {
-				return nil, err
+				return et, err
 			}
-			ek.Method, sawMethod = m, true
-		case is(c, nsDS, "KeyInfo") && ek.KeyInfo == nil:
-			ek.KeyInfo = c
-		case is(c, nsXENC, "CipherData") && !sawCipher:
+			et.method, sawMethod = m, true
+		case is(c, nsDS, "KeyInfo") && et.keyInfo == nil:
+			et.keyInfo = c
+		case is(c, nsXENC, "CipherData") && et.cipherValue == nil:
 			cv, err := cipherValue(c)
 			if err != nil {
-				return nil, err
+				return et, err
 			}
-			if ek.CipherValue, err = DecodeCipherValue(cv, lim); err != nil {
-				return nil, err
-			}
-			sawCipher = true
+			et.cipherValue = cv
 		case is(c, nsXENC, "EncryptionProperties"):
-		case is(c, nsXENC, "ReferenceList") && ek.DataReferences == nil:
-			refs, err := ParseReferenceList(c, lim)
-			if err != nil {
-				return nil, err
-			}
-			ek.DataReferences = refs
-		case is(c, nsXENC, "CarriedKeyName"):
-			ek.CarriedKeyName = strings.TrimSpace(c.Text())
 		default:
-			return nil, modelf("unexpected %s in EncryptedKey", c.FullTag())
+			took, err := extra(c)
+			if err != nil {
+				return et, err
+			}
+			if !took {
+				return et, modelf("unexpected %s in %s", c.FullTag(), el.Tag)
+			}
 		}
 	}
+	// XML Encryption lets the algorithm be implied by context; no
+	// WS-Security producer relies on that, and guessing it would let a
+	// sender pick the algorithm the policy meant to refuse.
 	if !sawMethod {
-		return nil, modelf("EncryptedKey without EncryptionMethod")
+		return et, modelf("%s without EncryptionMethod", el.Tag)
 	}
-	if !sawCipher {
-		return nil, modelf("EncryptedKey without CipherData")
+	if et.cipherValue == nil {
+		return et, modelf("%s without CipherData", el.Tag)
+	}
+	return et, nil
+}
+
+// ParseEncryptedKey reads an xenc:EncryptedKey element.
+func ParseEncryptedKey(el *etree.Element, lim Limits) (*EncryptedKey, error) {
+	ek := &EncryptedKey{Element: el}
+	ek.ID = el.SelectAttrValue("Id", "")
+	ek.Recipient = el.SelectAttrValue("Recipient", "")
+	et, err := parseEncryptedType(el, lim, func(c *etree.Element) (bool, error) {
+		switch {
+		case is(c, nsXENC, "ReferenceList") && ek.DataReferences == nil:
+			refs, err := ParseReferenceList(c, lim)
+			ek.DataReferences = refs
+			return true, err
+		case is(c, nsXENC, "CarriedKeyName"):
+			ek.CarriedKeyName = strings.TrimSpace(c.Text())
+			return true, nil
+		}
+		return false, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ek.Method, ek.KeyInfo = et.method, et.keyInfo
+	if ek.CipherValue, err = DecodeCipherValue(et.cipherValue, lim); err != nil {
+		return nil, err
 	}
 	return ek, nil
 }
@@ -199,37 +232,11 @@ func ParseEncryptedData(el *etree.Element, lim Limits) (*EncryptedData, error) {
 	ed := &EncryptedData{Element: el}
 	ed.ID = el.SelectAttrValue("Id", "")
 	ed.Type = strings.TrimSpace(el.SelectAttrValue("Type", ""))
-	var sawMethod bool
-	for _, c := range el.ChildElements() {
-		switch {
-		case is(c, nsXENC, "EncryptionMethod") && !sawMethod:
-			m, err := parseMethod(c, lim)
-			if err != nil {
-				return nil, err
-			}
-			ed.Method, sawMethod = m, true
-		case is(c, nsDS, "KeyInfo") && ed.KeyInfo == nil:
-			ed.KeyInfo = c
-		case is(c, nsXENC, "CipherData") && ed.CipherValue == nil:
-			cv, err := cipherValue(c)
-			if err != nil {
-				return nil, err
-			}
-			ed.CipherValue = cv
-		case is(c, nsXENC, "EncryptionProperties"):
-		default:
-			return nil, modelf("unexpected %s in EncryptedData", c.FullTag())
-		}
+	et, err := parseEncryptedType(el, lim, func(*etree.Element) (bool, error) { return false, nil })
+	if err != nil {
+		return nil, err
 	}
-	// XML Encryption lets the algorithm be implied by context; no
-	// WS-Security producer relies on that, and guessing it would let a
-	// sender pick the algorithm the policy meant to refuse.
-	if !sawMethod {
-		return nil, modelf("EncryptedData without EncryptionMethod")
-	}
-	if ed.CipherValue == nil {
-		return nil, modelf("EncryptedData without CipherData")
-	}
+	ed.Method, ed.KeyInfo, ed.CipherValue = et.method, et.keyInfo, et.cipherValue
 	return ed, nil
 }
 

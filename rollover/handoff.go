@@ -104,6 +104,11 @@ func (s *KeyAdded) ProvideCertificate(ctx context.Context, h Handoff) (*Certific
 	if err := checkText("note", h.Note); err != nil {
 		return nil, err
 	}
+	// The self-test must see the ring as it is now, not as this process
+	// last loaded it.
+	if _, err := s.m.store.Reload(ctx); err != nil {
+		return nil, err
+	}
 	stored, err := loadState(s.m.store.ReadState)
 	if err != nil {
 		return nil, err

@@ -96,6 +96,9 @@ func (s *Idle) precheck(ctx context.Context, op, alias string) error {
 	if ctx == nil {
 		return fmt.Errorf("%w: nil Context", ErrInvalidArgument)
 	}
+	if _, err := s.m.store.Reload(ctx); err != nil {
+		return err
+	}
 	st, err := loadState(s.m.store.ReadState)
 	if err != nil {
 		return err

@@ -1,0 +1,289 @@
+package rollover_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/wssec"
+)
+
+// readKey reads a fixture key pair: a PEM private key and its
+// certificate.
+func readKey(name string) *keystore.Credential {
+	data, err := os.ReadFile(filepath.Join("testdata", name+".pem"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := keystore.ParsePEM(data, nil, "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	return c
+}
+
+// exampleStore creates a key store in a new temporary directory whose
+// current key is the fixture "old", and returns it with a function that
+// opens it again, as a later process does, and one that removes it.
+func exampleStore(clock func() time.Time) (*keystore.Store, func() *keystore.Store, func()) {
+	tmp, err := os.MkdirTemp("", "rollover-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	dir := keystore.Dir(filepath.Join(tmp, "keys"))
+	password := keystore.PasswordValue("example-store-password")
+	store, err := keystore.Create(ctx, dir, password, keystore.Options{Now: clock})
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = store.Update(ctx, func(tx *keystore.Tx) error {
+		return errors.Join(tx.Add("tenant-2025", readKey("old"), nil), tx.Rotate("tenant-2025"))
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	reopen := func() *keystore.Store {
+		s, err := keystore.Open(ctx, dir, password, keystore.Options{Now: clock})
+		if err != nil {
+			log.Fatal(err)
+		}
+		return s
+	}
+	return store, reopen, func() { os.RemoveAll(tmp) }
+}
+
+// The whole renewal, from the first step to the removal of the old key
+// 97 days later, with a restart in between as it happens in practice.
+func Example() {
+	ctx := context.Background()
+	now := time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC) // a clock the example controls
+	clock := func() time.Time { return now }
+	store, reopen, cleanup := exampleStore(clock)
+	defer cleanup()
+	opts := rollover.Options{
+		Policy: rollover.Policy{GuaranteedDelivery: 14 * 24 * time.Hour},
+		Now:    clock,
+		Actor:  "ops-alice",
+		Logger: slog.New(slog.DiscardHandler), // the audit trail also goes to the log
+	}
+
+	m, err := rollover.NewManager(store, opts)
+	if err != nil {
+		log.Fatal(err)
+	}
+	idle, err := m.Begin(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("0:", idle.Stage())
+
+	// Step 1: the new key pair, here one a CA issued.
+	created, err := idle.ImportKeyPair(ctx, "tenant-2027", readKey("new"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("1:", created.Stage())
+
+	// Step 2: both keys decrypt from now on.
+	added, err := created.AddToKeyStore(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("2:", added.Stage())
+
+	// Step 3: self-test, then the bundle for the receiver's administrator.
+	provided, err := added.ProvideCertificate(ctx, rollover.Handoff{
+		Receivers: []rollover.Receiver{{ID: "partner", Description: "order service of Example Partner"}},
+		Note:      "bundle sent by mail",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	bundle, err := provided.Bundle()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("3:", provided.Stage(), "SHA-256", bundle.Certificate.SHA256[:23]+"...")
+	fmt.Println("   X509IssuerSerial:", bundle.Identifiers.IssuerName, bundle.Identifiers.SerialNumber)
+
+	// A week later, another run of the program: the receiver confirms
+	// (steps 4 to 6 happened on its side).
+	now = now.AddDate(0, 0, 7)
+	store = reopen()
+	stage, err := rollover.Resume(ctx, store, opts)
+	if err != nil {
+		log.Fatal(err)
+	}
+	next, err := stage.(*rollover.CertificateProvided).ConfirmReceiverSwitched(ctx, rollover.Confirmation{
+		Receiver: "partner", By: "bob@partner.example", Reference: "CHG-1234",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	switched := next.(*rollover.ReceiversSwitched)
+	fmt.Println("6:", switched.Stage(), "- old key kept until", switched.OldKeyExpires().Format(time.DateOnly))
+
+	// Step 7, 89 days after the confirmation: refused.
+	now = now.AddDate(0, 0, 89)
+	_, err = switched.RemoveOldKey(ctx)
+	var re *rollover.RemovalError
+	if errors.As(err, &re) {
+		fmt.Println("7:", errors.Is(err, wssec.ErrRetentionNotElapsed), "- allowed from", re.AllowedAt.Format(time.DateOnly))
+	}
+
+	// A day later: done.
+	now = now.AddDate(0, 0, 1)
+	idle, err = switched.RemoveOldKey(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("7:", idle.Stage(), idle.Report().Outcome)
+	for _, e := range store.Entries() {
+		fmt.Println("  ", e.Alias, e.Status, e.Fingerprint.Short())
+	}
+
+	history, err := rollover.History(store)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range history {
+		fmt.Println("  ", strings.Join(slices.DeleteFunc([]string{r.Time.Format(time.DateOnly), string(r.Action), r.Receiver, r.Reference}, func(s string) bool { return s == "" }), " "))
+	}
+	// Output:
+	// 0: idle
+	// 1: key-pair-created
+	// 2: key-added
+	// 3: certificate-provided SHA-256 3F:90:6F:4C:22:5A:D0:76...
+	//    X509IssuerSerial: CN=wsrenew Test CA,O=wsrenew test,C=DE 8193
+	// 6: receivers-switched - old key kept until 2027-04-11
+	// 7: true - allowed from 2027-04-11
+	// 7: idle completed
+	//    tenant-2027 current 3f906f4c225ad076
+	//    2027-01-04 import-key-pair
+	//    2027-01-04 add-to-key-store
+	//    2027-01-04 self-test
+	//    2027-01-04 provide-certificate partner
+	//    2027-01-11 confirm-receiver-switched partner CHG-1234
+	//    2027-01-11 set-old-key-expiry
+	//    2027-04-11 remove-old-key
+}
+
+// A program that runs the procedure over months resumes where it stands
+// and switches on the stage's type.
+func ExampleResume() {
+	ctx := context.Background()
+	now := time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	store, _, cleanup := exampleStore(clock)
+	defer cleanup()
+	opts := rollover.Options{Now: clock, Logger: slog.New(slog.DiscardHandler)}
+
+	stage, err := rollover.Resume(ctx, store, opts)
+	if err != nil {
+		log.Fatal(err)
+	}
+	switch s := stage.(type) {
+	case *rollover.Idle:
+		r := s.Report()
+		fmt.Println("no renewal in progress; current key", r.Current.Alias, "expires in", r.DaysLeft, "days; due:", r.RenewalDue)
+	case *rollover.CertificateProvided:
+		fmt.Println("waiting for", s.Pending())
+	case *rollover.ReceiversSwitched:
+		fmt.Println("old key may be removed from", s.Report().RemovableAt)
+	default:
+		fmt.Println("in step", s.Stage())
+	}
+	// Output:
+	// no renewal in progress; current key tenant-2025 expires in 7260 days; due: false
+}
+
+// The application reports which key decrypted each response; the
+// evidence says when receivers switched and whether the old key is still
+// used.
+func ExampleManager_RecordUsage() {
+	ctx := context.Background()
+	now := time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	store, _, cleanup := exampleStore(clock)
+	defer cleanup()
+	m, err := rollover.NewManager(store, rollover.Options{Now: clock, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	idle, err := m.Begin(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	created, err := idle.ImportKeyPair(ctx, "tenant-2027", readKey("new"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	added, err := created.AddToKeyStore(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	provided, err := added.ProvideCertificate(ctx, rollover.Handoff{Receivers: []rollover.Receiver{{ID: "partner"}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// The application's decryptor, on the store's key ring.
+	ring, err := store.KeyRing()
+	if err != nil {
+		log.Fatal(err)
+	}
+	dec := &wssec.Decryptor{Keys: ring}
+	plain, err := os.ReadFile("testdata/response.xml")
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// Two days later the receiver's first response for the new key comes.
+	now = now.AddDate(0, 0, 2)
+	msg, err := (&wssec.Encryptor{Certificate: readKey("new").Certificate}).Encrypt(plain)
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := dec.Decrypt(msg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	m.Observe("partner", res) // the application knows whom it called
+	wrote, err := m.RecordUsage(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	r := provided.Report()
+	fmt.Println(wrote, r.Receivers[0].FirstNewKeyUse.Format(time.DateOnly))
+	// Output:
+	// true 2027-01-06
+}
+
+// The retention floor of 90 days can be raised, never lowered.
+func ExamplePolicy() {
+	for _, p := range []rollover.Policy{
+		{},
+		{GuaranteedDelivery: 120 * 24 * time.Hour},
+		{RetentionFloor: 30 * 24 * time.Hour},
+	} {
+		if err := p.Validate(); err != nil {
+			fmt.Println(errors.Is(err, rollover.ErrInvalidPolicy), err)
+			continue
+		}
+		fmt.Println("retention", p.Retention())
+	}
+	// Output:
+	// retention 2160h0m0s
+	// retention 2880h0m0s
+	// true rollover: invalid policy: RetentionFloor 720h0m0s is below the 90-day floor
+}

@@ -1,0 +1,38 @@
+// Command keyadmin is the operator's tool for renewing the key pair that
+// decrypts WS-Security encrypted responses, one step at a time, by hand.
+// It works on a key store directory (package keystore) and takes the steps
+// of the renewal procedure through package rollover, which keeps the stage
+// reached, the receivers and the audit trail in the store between runs.
+//
+//	keyadmin [-dir DIR] [-password-env NAME | -password-file PATH] <command> [flags]
+//
+// The store password has no default: it comes from the environment
+// variable or the file named, and is never printed. -dir defaults to
+// $WSRENEW_KEYSTORE. A renewal, each step usually on another day:
+//
+//	keyadmin init -alias tenant-2025 -subject CN=tenant.example   # once, on a fresh machine
+//	keyadmin create -alias tenant-2027                 # step 1
+//	keyadmin add                                       # step 2
+//	keyadmin provide -receiver partner -to-dir out/    # step 3
+//	keyadmin confirm -receiver partner -by NAME -ref TICKET   # step 6
+//	keyadmin remove                                    # step 7, 90 days later
+//	keyadmin status -history
+//
+// Exit codes: 0 done; 1 failed; 2 usage error; 3 the command does not fit
+// the stage the renewal is in (the message names the stage and the next
+// step); 4 refused for now (the message says why and from when the
+// command is allowed).
+//
+// The global flag -now RFC3339 sets the clock of the store and of the
+// procedure to a fixed time. It is meant for tests and demonstrations only,
+// such as showing the 90-day retention of the old key without waiting; it
+// is not listed in the usage text.
+package main
+
+import (
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}

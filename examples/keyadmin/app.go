@@ -121,10 +121,16 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 		}
 		a.now = func() time.Time { return t }
 	}
+	// The policy is not kept in the store: every run that confirms or
+	// removes must use the one the application uses, so it can be set
+	// once per machine in the environment.
+	if *delivery == "" {
+		*delivery = env("WSRENEW_GUARANTEED_DELIVERY")
+	}
 	if *delivery != "" {
 		d, err := parseDuration(*delivery)
 		if err != nil || d < 0 {
-			return a.usageError("-guaranteed-delivery wants a duration such as 30d or 72h")
+			return a.usageError("-guaranteed-delivery (or $WSRENEW_GUARANTEED_DELIVERY) wants a duration such as 30d or 72h")
 		}
 		a.policy.GuaranteedDelivery = d
 	}
@@ -153,7 +159,9 @@ global flags:
   -actor NAME                 who takes the steps, for the audit trail (default $USER)
   -guaranteed-delivery D      how long receivers may retry or queue a message,
                               such as 30d; the old key is kept at least this long
-                              and at least 90 days (default 90 days)
+                              and at least 90 days after the last confirmation
+                              (default $WSRENEW_GUARANTEED_DELIVERY, else 90 days);
+                              give every run the value the application uses
   -v                          log every audit record to stderr
 
 commands:

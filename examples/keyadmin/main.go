@@ -8,7 +8,11 @@
 //
 // The store password has no default: it comes from the environment
 // variable or the file named, and is never printed. -dir defaults to
-// $WSRENEW_KEYSTORE. A renewal, each step usually on another day:
+// $WSRENEW_KEYSTORE. The retention rules are not kept in the store, so
+// every run that confirms or removes must be given the application's
+// guaranteed delivery time: -guaranteed-delivery, which defaults to
+// $WSRENEW_GUARANTEED_DELIVERY, else to the 90-day floor. A renewal, each
+// step usually on another day:
 //
 //	keyadmin init -alias tenant-2025 -subject CN=tenant.example   # once, on a fresh machine
 //	keyadmin create -alias tenant-2027                 # step 1

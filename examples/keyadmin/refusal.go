@@ -132,19 +132,21 @@ func stamp(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// in says how far t is from now, in whole days.
+// in says how far t is from now, in calendar days (UTC), so that "in 2
+// days" is the day after tomorrow whatever the hour.
 func (a *app) in(t time.Time) string {
-	d := t.Sub(a.now())
-	n := int(d / (24 * time.Hour))
+	date := func(t time.Time) time.Time {
+		y, m, d := t.UTC().Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
+	n := int(date(t).Sub(date(a.now())).Round(time.Hour).Hours() / 24)
 	switch {
-	case d >= 0 && n == 0:
-		return "today"
-	case d >= 0:
-		return fmt.Sprintf("in %s", plural(n, "day"))
 	case n == 0:
 		return "today"
+	case n > 0:
+		return "in " + plural(n, "day")
 	}
-	return fmt.Sprintf("%s ago", plural(-n, "day"))
+	return plural(-n, "day") + " ago"
 }
 
 func days(d time.Duration) string {

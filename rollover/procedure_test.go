@@ -151,6 +151,17 @@ func TestProcedure_endToEnd(t *testing.T) {
 	if got := len(e.logs.lines("rollover: ")); got < len(want) {
 		t.Errorf("logged %d rollover records, want at least %d", got, len(want))
 	}
+
+	// The persisted state and the log hold no secrets.
+	for _, name := range []string{"rollover-decryption", "rollover-usage", "rollover-audit"} {
+		blob := string(must(e.store.ReadState(name))(t))
+		if strings.Contains(blob, testPassword) || strings.Contains(blob, "PRIVATE") {
+			t.Errorf("state %s holds secrets", name)
+		}
+	}
+	if strings.Contains(e.logs.String(), testPassword) || strings.Contains(e.logs.String(), "PRIVATE") {
+		t.Error("the log holds secrets")
+	}
 }
 
 // checkBundle compares a hand-off bundle of the fixture "new" with values

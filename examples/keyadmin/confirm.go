@@ -1,0 +1,140 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wsrenew/wsrenew/rollover"
+)
+
+// cmdConfirm records a receiver's word that it switched (steps 4 to 6).
+func cmdConfirm(a *app, args []string) int {
+	fs := a.flags()
+	receiver := fs.String("receiver", "", "the receiver's ID, as given to keyadmin provide (required)")
+	by := fs.String("by", "", "who confirmed on the receiver's side (required)")
+	ref := fs.String("ref", "", "where the confirmation is found again, such as a ticket (required)")
+	note := fs.String("note", "", "note for the audit trail")
+	if code, ok := a.parse(fs, args); !ok {
+		return code
+	}
+	for _, f := range []struct{ name, v string }{{"receiver", *receiver}, {"by", *by}, {"ref", *ref}} {
+		if f.v == "" {
+			return a.usageError("-" + f.name + " is required")
+		}
+	}
+	if code, ok := a.open(); !ok {
+		return code
+	}
+	stage, code, ok := a.resume()
+	if !ok {
+		return code
+	}
+	var provided *rollover.CertificateProvided
+	switch s := stage.(type) {
+	case *rollover.CertificateProvided:
+		provided = s
+	case *rollover.ReceiversSwitched:
+		return a.wrongStage(stage, "every receiver has confirmed already")
+	default:
+		return a.wrongStage(stage, "receivers confirm after step 3")
+	}
+	next, err := provided.ConfirmReceiverSwitched(a.ctx, rollover.Confirmation{Receiver: *receiver, By: *by, Reference: *ref, Note: *note})
+	if err != nil {
+		code := a.fail(err)
+		if errors.Is(err, rollover.ErrUnknownReceiver) {
+			a.errorf("the certificate was provided to: %s", list(receiverIDs(provided.Report())))
+		}
+		return code
+	}
+	a.printf("step 6 recorded: %s encrypts with the new key (confirmed by %s, reference %s)", quote(*receiver), quote(*by), quote(*ref))
+	switch s := next.(type) {
+	case *rollover.CertificateProvided:
+		a.printf("still pending: %s; the old key keeps no expiry until they confirm", list(s.Pending()))
+	case *rollover.ReceiversSwitched:
+		r := s.Report()
+		a.printf("every receiver has confirmed: old key %s is retained until %s (%s)", r.Old.Alias, stamp(s.OldKeyExpires()), a.in(s.OldKeyExpires()))
+	}
+	a.stageLines(a.printf, next)
+	return exitOK
+}
+
+func receiverIDs(r rollover.Report) []string {
+	ids := make([]string, len(r.Receivers))
+	for i, rr := range r.Receivers {
+		ids[i] = rr.Receiver.ID
+	}
+	return ids
+}
+
+// cmdRemove is step 7.
+func cmdRemove(a *app, args []string) int {
+	if code, ok := a.parse(a.flags(), args); !ok {
+		return code
+	}
+	if code, ok := a.open(); !ok {
+		return code
+	}
+	stage, code, ok := a.resume()
+	if !ok {
+		return code
+	}
+	var switched *rollover.ReceiversSwitched
+	switch s := stage.(type) {
+	case *rollover.ReceiversSwitched:
+		switched = s
+	case *rollover.CertificateProvided:
+		old := s.Report().Old
+		return a.refused(fmt.Sprintf("receivers %s have not confirmed that they encrypt with the new key, so old key %s (%s) has no expiry yet",
+			list(s.Pending()), old.Alias, old.Fingerprint.Short()), time.Time{}, a.afterConfirmation())
+	default:
+		return a.wrongStage(stage, "the old key is removed in step 7, after every receiver confirmed")
+	}
+	old := switched.Report().Old
+	idle, err := switched.RemoveOldKey(a.ctx)
+	if err != nil {
+		return a.fail(err)
+	}
+	a.printf("step 7 done: old key %s (%s) removed; renewal %d completed", old.Alias, old.Fingerprint.Short(), idle.Renewal())
+	a.printf("current key: %s", a.describe(idle.Report().Current.Alias))
+	a.stageLines(a.printf, idle)
+	return exitOK
+}
+
+// cmdCancel abandons a renewal before step 3.
+func cmdCancel(a *app, args []string) int {
+	fs := a.flags()
+	reason := fs.String("reason", "", "why, for the audit trail (required)")
+	if code, ok := a.parse(fs, args); !ok {
+		return code
+	}
+	if *reason == "" {
+		return a.usageError("-reason is required")
+	}
+	if code, ok := a.open(); !ok {
+		return code
+	}
+	stage, code, ok := a.resume()
+	if !ok {
+		return code
+	}
+	var idle *rollover.Idle
+	var err error
+	switch s := stage.(type) {
+	case *rollover.KeyPairCreated:
+		idle, err = s.Cancel(a.ctx, *reason)
+	case *rollover.KeyAdded:
+		idle, err = s.Cancel(a.ctx, *reason)
+	case *rollover.Idle:
+		return a.wrongStage(stage, "no renewal is in progress")
+	default:
+		return a.wrongStage(stage, "the certificate was provided to receivers, who may already encrypt to the new key, so the renewal can no longer be cancelled")
+	}
+	if err != nil {
+		return a.fail(err)
+	}
+	a.printf("renewal %d cancelled; the new key was removed from the store", idle.Renewal())
+	a.printf("current key: %s", a.describe(idle.Report().Current.Alias))
+	a.stageLines(a.printf, idle)
+	return exitOK
+}

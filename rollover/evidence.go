@@ -156,13 +156,13 @@ func (m *Manager) RecordUsage(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("%w: nil Context", ErrInvalidArgument)
 	}
 	now := m.opts.now()
-	m.checkDue(ctx)
 	m.mu.Lock()
 	wait := !m.ev.lastWrite.IsZero() && now.Before(m.ev.lastWrite.Add(m.opts.usageInterval()))
 	m.mu.Unlock()
 	if wait {
 		return false, nil
 	}
+	m.checkDue(ctx)
 	b := m.takeBatch()
 	if b.empty() {
 		return false, nil
@@ -255,8 +255,8 @@ func (m *Manager) lastUsedView() map[wssec.Fingerprint]time.Time {
 			out[fp] = t
 		}
 	}
-	if d, err := loadDocs(m.store.ReadState); err == nil {
-		for h, t := range d.usage.LastUsed {
+	if u, err := loadUsage(m.store.ReadState); err == nil {
+		for h, t := range u.LastUsed {
 			fp, _ := parseFP(h)
 			note(fp, t)
 		}
@@ -321,9 +321,9 @@ func applyRenewalEvidence(d *docs, b batch, now time.Time) {
 	for i := range st.Receivers {
 		r := &st.Receivers[i]
 		obs := b.recv[r.ID]
-		if o := obs[newFP]; o.n > 0 && o.last.After(r.Provided) && r.FirstNewKeyUse.IsZero() {
+		if o := obs[newFP]; o.n > 0 && !o.last.Before(r.Provided) && r.FirstNewKeyUse.IsZero() {
 			at := o.first
-			if !at.After(r.Provided) {
+			if at.Before(r.Provided) {
 				at = o.last
 			}
 			d.changeState()
@@ -354,7 +354,7 @@ func applyRenewalEvidence(d *docs, b batch, now time.Time) {
 
 	// The first response with the new key, if no receiver's observation
 	// recorded it above.
-	if u := b.keys[newFP]; u.n > 0 && u.last.After(st.Provided) && st.FirstNewKeyUse.IsZero() {
+	if u := b.keys[newFP]; u.n > 0 && !u.last.Before(st.Provided) && st.FirstNewKeyUse.IsZero() {
 		d.changeState().FirstNewKeyUse = u.last
 		d.record(Record{Time: now, Action: ActionNewKeyFirstUse, Count: u.n,
 			Note: "first response decrypted with the new key by " + u.last.Format(time.RFC3339) + " (not attributed to a receiver)"})

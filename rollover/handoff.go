@@ -72,7 +72,9 @@ var selfTestIdentifiers = []struct {
 	{"ThumbprintSHA1", wssec.IdentifyByThumbprintSHA1},
 }
 
-// ProvideCertificate is step 3. First it tests the new key: it encrypts
+// ProvideCertificate is step 3. It reloads the store
+// ([keystore.Store.Reload]), so that it tests the ring as committed.
+// Then it tests the new key: it encrypts
 // a sample response to the new certificate, once with each key
 // identifier the bundle lists (X509IssuerSerial, SubjectKeyIdentifier,
 // ThumbprintSHA1), and decrypts each through the store's live key ring,
@@ -89,7 +91,8 @@ var selfTestIdentifiers = []struct {
 // ProvideCertificate returns [ErrInvalidArgument] for no receivers, an
 // empty, repeated or overlong ID, or overlong text; a [*StageError] with
 // [ErrStaleStage]; a [*StateError] with [ErrInconsistent]; and the errors
-// of [keystore.Store.Update]. It does not modify h; it uses the Manager's
+// of [keystore.Store.Reload] and [keystore.Store.Update]. It does not
+// modify h; it uses the Manager's
 // clock and Options.Rand.
 func (s *KeyAdded) ProvideCertificate(ctx context.Context, h Handoff) (*CertificateProvided, error) {
 	if s == nil || !s.ok() {

@@ -35,15 +35,16 @@ type KeyRequest struct {
 // [KeyPairCreated.CertificateRequest] and adopt the answer with
 // [KeyPairCreated.AdoptCertificate].
 //
-// The key is generated before the store's writer lock is taken; the
-// entry, the new stage and the audit record are written in one
-// transaction. CreateKeyPair returns a [*StageError] with
+// CreateKeyPair reloads the store ([keystore.Store.Reload]) and checks
+// the stage and the alias before it generates the key, outside the
+// store's writer lock; the entry, the new stage and the audit record are
+// then written in one transaction. CreateKeyPair returns a [*StageError] with
 // [ErrStaleStage] and [ErrRenewalInProgress] if a renewal started since
 // s was returned; keystore.ErrNoCurrentKey if the store has no current
 // key to renew; the errors of keystore.Generate (such as
 // keystore.ErrInvalidOptions for a bad size) and keystore.Tx.Add (such as
 // keystore.ErrDuplicateAlias); and the errors of
-// [keystore.Store.Update]. It uses the Manager's clock for the
+// [keystore.Store.Reload] and [keystore.Store.Update]. It uses the Manager's clock for the
 // certificate's validity and Options.Rand for its serial number.
 func (s *Idle) CreateKeyPair(ctx context.Context, req KeyRequest) (*KeyPairCreated, error) {
 	if s == nil || !s.ok() {

@@ -145,11 +145,10 @@ type auditDoc struct {
 	Records []recordJSON `json:"records"`
 }
 
-// docs are the three blobs as one transaction reads and changes them.
+// docs are the blobs as one transaction reads and changes them.
 type docs struct {
 	state *stateDoc
 	usage *usageDoc
-	audit *auditDoc
 
 	stateChanged, usageChanged bool
 	added                      []Record   // audit records appended
@@ -164,25 +163,32 @@ type logEntry struct {
 // blobReader is what Tx and Store have in common.
 type blobReader func(name string) ([]byte, error)
 
+// loadDocs reads the stage and the usage evidence; the audit trail is
+// read when records are appended (docs.save).
 func loadDocs(read blobReader) (*docs, error) {
 	st, err := loadState(read)
 	if err != nil {
 		return nil, err
 	}
-	d := &docs{state: st, usage: &usageDoc{Version: formatVersion}, audit: &auditDoc{Version: formatVersion}}
-	if err := loadBlob(read, usageName, d.usage); err != nil {
+	u, err := loadUsage(read)
+	if err != nil {
 		return nil, err
 	}
-	for k, v := range d.usage.LastUsed {
+	return &docs{state: st, usage: u}, nil
+}
+
+func loadUsage(read blobReader) (*usageDoc, error) {
+	u := &usageDoc{Version: formatVersion}
+	if err := loadBlob(read, usageName, u); err != nil {
+		return nil, err
+	}
+	for k, v := range u.LastUsed {
 		if _, err := parseFP(k); err != nil {
 			return nil, &StateError{Name: usageName, Reason: "invalid fingerprint", Err: ErrCorruptState}
 		}
-		d.usage.LastUsed[k] = normTime(v)
+		u.LastUsed[k] = normTime(v)
 	}
-	if err := loadBlob(read, auditName, d.audit); err != nil {
-		return nil, err
-	}
-	return d, nil
+	return u, nil
 }
 
 func loadState(read blobReader) (*stateDoc, error) {
@@ -276,14 +282,18 @@ func (d *docs) save(tx *keystore.Tx) error {
 		}
 	}
 	if len(d.added) > 0 {
+		a := &auditDoc{Version: formatVersion}
+		if err := loadBlob(tx.State, auditName, a); err != nil {
+			return err
+		}
 		for _, r := range d.added {
-			d.audit.Records = append(d.audit.Records, r.toJSON())
+			a.Records = append(a.Records, r.toJSON())
 		}
-		if n := len(d.audit.Records) - maxAuditRecords; n > 0 {
-			d.audit.Records = slices.Delete(d.audit.Records, 0, n)
-			d.audit.Dropped += uint64(n)
+		if n := len(a.Records) - maxAuditRecords; n > 0 {
+			a.Records = slices.Delete(a.Records, 0, n)
+			a.Dropped += uint64(n)
 		}
-		if err := setBlob(tx, auditName, d.audit); err != nil {
+		if err := setBlob(tx, auditName, a); err != nil {
 			return err
 		}
 	}

@@ -168,7 +168,7 @@ func TestManager_Observe(t *testing.T) {
 // day.
 func TestReport_renewalDue(t *testing.T) {
 	t.Parallel()
-	notAfter := testpki.Load(testpki.Old).Certificate.NotAfter
+	notAfter := load(testpki.Old).Certificate.NotAfter
 	for _, tc := range []struct {
 		name      string
 		lead      time.Duration
@@ -209,7 +209,7 @@ func TestReport_renewalDue(t *testing.T) {
 func TestManager_concurrent(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, rollover.Options{UsageInterval: time.Nanosecond})
-	oldMsg := encryptTo(t, testpki.Load(testpki.Old).Certificate)
+	oldMsg := encryptTo(t, load(testpki.Old).Certificate)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	errs := make(chan error, 4)

@@ -35,13 +35,26 @@ const day = 24 * time.Hour
 
 var ctx = context.Background()
 
-func fixture(name string) *keystore.Credential {
+// identities caches the fixtures: parsing a private key checks it, which
+// costs more than most steps.
+var identities sync.Map // name -> testpki.Identity
+
+func load(name string) testpki.Identity {
+	if id, ok := identities.Load(name); ok {
+		return id.(testpki.Identity)
+	}
 	id := testpki.Load(name)
+	identities.Store(name, id)
+	return id
+}
+
+func fixture(name string) *keystore.Credential {
+	id := load(name)
 	return &keystore.Credential{Key: id.Key, Certificate: id.Certificate}
 }
 
 func fingerprint(name string) wssec.Fingerprint {
-	return wssec.FingerprintOf(testpki.Load(name).Certificate)
+	return wssec.FingerprintOf(load(name).Certificate)
 }
 
 // env is a key store directory with a fake clock, as one process sees it:
@@ -169,7 +182,7 @@ func (e *env) decrypt(msg []byte) (*wssec.Result, error) {
 // test if it does not decrypt, and attributes it to receiver if not empty.
 func (e *env) receive(name, receiver string) {
 	e.t.Helper()
-	res, err := e.decrypt(encryptTo(e.t, testpki.Load(name).Certificate))
+	res, err := e.decrypt(encryptTo(e.t, load(name).Certificate))
 	if err != nil {
 		e.t.Fatalf("Decrypt(response for %s) error = %v", name, err)
 	}
@@ -269,7 +282,7 @@ func signRequest(t *testing.T, csrPEM []byte) *x509.Certificate {
 	if err := csr.CheckSignature(); err != nil {
 		t.Fatal(err)
 	}
-	ca := testpki.Load(testpki.CA)
+	ca := load(testpki.CA)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(20001),
 		Subject:      csr.Subject,

@@ -120,7 +120,7 @@ func TestProcedure_endToEnd(t *testing.T) {
 		t.Fatalf("Report() after step 7 = %+v", r)
 	}
 	e.receive(testpki.New, "")
-	if _, err := e.decrypt(encryptTo(t, testpki.Load(testpki.Old).Certificate)); !errors.Is(err, wssec.ErrNoMatchingKey) {
+	if _, err := e.decrypt(encryptTo(t, load(testpki.Old).Certificate)); !errors.Is(err, wssec.ErrNoMatchingKey) {
 		t.Fatalf("Decrypt(old) after removal error = %v, want ErrNoMatchingKey", err)
 	}
 
@@ -168,7 +168,7 @@ func TestProcedure_endToEnd(t *testing.T) {
 // computed independently of the package.
 func checkBundle(t *testing.T, b *rollover.Bundle) {
 	t.Helper()
-	cert := testpki.Load(testpki.New).Certificate
+	cert := load(testpki.New).Certificate
 	tp := sha1.Sum(cert.Raw)
 	want := rollover.Identifiers{
 		IssuerName:           "CN=wsrenew Test CA,O=wsrenew test,C=DE",
@@ -204,7 +204,7 @@ func TestIdle_CreateKeyPair(t *testing.T) {
 	idle := as[*rollover.Idle](t, e.resume())
 	created := must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Bits: 2048, Validity: 400 * day}))(t)
 	entry := must(e.store.Entry("tenant-2027"))(t)
-	old := testpki.Load(testpki.Old).Certificate
+	old := load(testpki.Old).Certificate
 	if entry.Status != keystore.StatusPending || entry.Certificate.Subject.String() != old.Subject.String() {
 		t.Fatalf("entry = %v, subject %s", entry, entry.Certificate.Subject)
 	}
@@ -215,12 +215,12 @@ func TestIdle_CreateKeyPair(t *testing.T) {
 	// The CA signs the request; the signed certificate is adopted.
 	csrPEM := must(created.CertificateRequest())(t)
 	signed := signRequest(t, csrPEM)
-	ca := testpki.Load(testpki.CA).Certificate
+	ca := load(testpki.CA).Certificate
 	created = must(created.AdoptCertificate(ctx, signed, []*x509.Certificate{ca}))(t)
 	if r := created.Report(); r.New.Fingerprint != wssec.FingerprintOf(signed) {
 		t.Fatalf("Report().New = %+v, want the CA-signed certificate", r.New)
 	}
-	_, err := created.AdoptCertificate(ctx, testpki.Load(testpki.Stranger).Certificate, nil)
+	_, err := created.AdoptCertificate(ctx, load(testpki.Stranger).Certificate, nil)
 	if !errors.Is(err, keystore.ErrKeyMismatch) {
 		t.Errorf("AdoptCertificate(stranger) error = %v, want keystore.ErrKeyMismatch", err)
 	}

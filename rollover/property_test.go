@@ -136,7 +136,7 @@ func (m *model) run(ops int) {
 // send has a receiver encrypt a response to its key; half arrive at once.
 func (m *model) send() {
 	r := m.recv[m.rng.IntN(len(m.recv))]
-	msg := encryptTo(m.t, testpki.Load(r.key).Certificate)
+	msg := encryptTo(m.t, load(r.key).Certificate)
 	m.queue = append(m.queue, inFlight{msg: msg, key: r.key, receiver: r.id, sent: m.e.clock.Now()})
 	m.logf("%s sends with %s", r.id, r.key)
 	if m.rng.IntN(2) == 0 {

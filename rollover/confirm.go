@@ -48,7 +48,7 @@ func (s *CertificateProvided) Pending() []string {
 // key, at the clock's time. While receivers remain that have not
 // confirmed, it returns a [*CertificateProvided]. After the last one it
 // gives the old key its expiry in the store — this confirmation's time
-// plus the policy's retention, max(GuaranteedDelivery, 90 days) — and
+// plus [Policy.Retention], max(GuaranteedDelivery, RetentionFloor) — and
 // returns a [*ReceiversSwitched]. No expiry is set before every receiver
 // has confirmed, so a receiver's old key is never removed under it.
 //

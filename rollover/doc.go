@@ -23,7 +23,8 @@
 //  5. Receiver: remove the old certificate.
 //  6. Receiver: tell the tenant — [CertificateProvided.ConfirmReceiverSwitched],
 //     once per receiver. After the last one the old key gets its expiry:
-//     that confirmation's time plus max(GuaranteedDelivery, 90 days).
+//     that confirmation's time plus max(GuaranteedDelivery, 90 days), or
+//     plus a retention floor raised above 90 days.
 //  7. Tenant: remove the old key pair — [ReceiversSwitched.RemoveOldKey],
 //     refused with [wssec.ErrRetentionNotElapsed] until the expiry has
 //     passed and the old key has not decrypted a response for the

@@ -11,7 +11,7 @@ import (
 )
 
 // OldKeyExpires returns when the old key's retention period ends: the
-// last confirmation plus max(GuaranteedDelivery, 90 days).
+// last confirmation plus [Policy.Retention].
 func (s *ReceiversSwitched) OldKeyExpires() time.Time {
 	if s == nil || !s.ok() {
 		return time.Time{}

@@ -9,7 +9,8 @@
 #
 # Iteration counts can be changed through the environment:
 #   SMALL_WARMUP (default 300; Santuario: JAVA_SMALL_WARMUP, default 2000),
-#   SMALL_N (1000), LARGE_WARMUP (2), LARGE_N (11).
+#   SMALL_N (1000), LARGE_WARMUP (2), LARGE_N (7), and the number of
+#   rounds, ROUNDS (3).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +22,8 @@ SMALL_WARMUP=${SMALL_WARMUP:-300}
 JAVA_SMALL_WARMUP=${JAVA_SMALL_WARMUP:-2000}
 SMALL_N=${SMALL_N:-1000}
 LARGE_WARMUP=${LARGE_WARMUP:-2}
-LARGE_N=${LARGE_N:-11}
+LARGE_N=${LARGE_N:-7}
+ROUNDS=${ROUNDS:-3}
 
 # Debian's python3, where python3-xmlsec is installed; a python3 earlier on
 # PATH (a virtualenv, pyenv) would not see it.
@@ -76,14 +78,22 @@ fi
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 bigs=$(awk -F'\t' '!/^#/ && $2 >= 1048576 {print $1}' "$msgs/manifest.tsv")
 
-# One measurement at a time: never two at once on a small machine.
-log "timing wsrenew and the Go floors"
-"$work/measure" -dir "$msgs" -mode time -warmup "$SMALL_WARMUP" -n "$SMALL_N" \
-  -large-warmup "$LARGE_WARMUP" -large-n "$LARGE_N" >>"$results"
-log "timing xmlsec1"
-"$PY" "$here/peer_xmlsec.py" time "$msgs" "$SMALL_WARMUP" "$SMALL_N" "$LARGE_WARMUP" "$LARGE_N" >>"$results"
-log "timing Santuario"
-"${java[@]}" time "$msgs" "$JAVA_SMALL_WARMUP" "$SMALL_N" "$LARGE_WARMUP" "$LARGE_N" >>"$results"
+# One measurement at a time: never two at once on a small machine. The
+# timings run in rounds, each implementation once per round, so that a
+# change in machine load falls on all of them; the report takes the median
+# over the rounds and shows the spread.
+tag() { sed "s/^{/{\"round\": $1, /"; }
+loads=()
+for r in $(seq 1 "$ROUNDS"); do
+  loads+=("$(cut -d' ' -f1 /proc/loadavg)")
+  log "round $r/$ROUNDS: wsrenew and the Go floors"
+  "$work/measure" -dir "$msgs" -mode time -warmup "$SMALL_WARMUP" -n "$SMALL_N" \
+    -large-warmup "$LARGE_WARMUP" -large-n "$LARGE_N" | tag "$r" >>"$results"
+  log "round $r/$ROUNDS: xmlsec1"
+  "$PY" "$here/peer_xmlsec.py" time "$msgs" "$SMALL_WARMUP" "$SMALL_N" "$LARGE_WARMUP" "$LARGE_N" | tag "$r" >>"$results"
+  log "round $r/$ROUNDS: Santuario"
+  "${java[@]}" time "$msgs" "$JAVA_SMALL_WARMUP" "$SMALL_N" "$LARGE_WARMUP" "$LARGE_N" | tag "$r" >>"$results"
+done
 for f in $bigs; do
   log "peak RSS for $f"
   "$work/measure" -dir "$msgs" -mode rss -file "$f" >>"$results"
@@ -95,11 +105,11 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "## Peer comparison, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 echo "- machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo)"
-echo "- load average (1, 5, 15 min): $load_before before, $load_after after the measurements"
+echo "- load average (1, 5, 15 min): $load_before before, $load_after after the measurements; 1 min at the start of each round: ${loads[*]}"
 echo "- wsrenew at commit $commit; $(go version)"
 echo "- $(java -version 2>&1 | head -1); Santuario: libxml-security-java $(pkgver libxml-security-java), JVM defaults ($(java -XX:+PrintFlagsFinal -version 2>/dev/null | awk '$2 == "MaxHeapSize" {printf "max heap %.0f MiB", $4/1048576}'), $(java -XX:+PrintFlagsFinal -version 2>/dev/null | awk '$2 ~ /^Use(Serial|Parallel|G1|Z|Shenandoah|Epsilon)GC$/ && $4 == "true" {print $2}'))"
 echo "- $(xmlsec1 --version) (libxmlsec1 $(pkgver libxmlsec1)), python3-xmlsec $(pkgver python3-xmlsec), $("$PY" --version), $(openssl version | cut -d' ' -f1-2)"
-echo "- iterations: 1 KB: $SMALL_WARMUP warm-up ($JAVA_SMALL_WARMUP for Santuario) + $SMALL_N timed; 16 MB: $LARGE_WARMUP warm-up + $LARGE_N timed"
+echo "- $ROUNDS rounds; per round and message: 1 KB: $SMALL_WARMUP warm-up ($JAVA_SMALL_WARMUP for Santuario) + $SMALL_N timed; 16 MB: $LARGE_WARMUP warm-up + $LARGE_N timed"
 echo
 "$work/report" -manifest "$msgs/manifest.tsv" "$results"
 echo

@@ -5,6 +5,10 @@
 // Usage:
 //
 //	report -manifest DIR/manifest.tsv results.jsonl
+//
+// Timing lines may carry a "round" number. Every figure is then computed
+// per round and the tables show the median over the rounds, with the
+// lowest and highest round in parentheses.
 package main
 
 import (
@@ -16,6 +20,7 @@ import (
 	"log"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -27,6 +32,7 @@ const (
 )
 
 type record struct {
+	Round      int     `json:"round"`
 	Impl       string  `json:"impl"`
 	What       string  `json:"what"`
 	File       string  `json:"file"`
@@ -39,27 +45,93 @@ type record struct {
 type key struct{ impl, what, file string }
 
 type results struct {
-	recs    map[key]record
+	times   map[key]map[int]float64 // median µs by round
+	rss     map[key]record
+	rounds  []int
 	payload map[string]float64 // plaintext envelope bytes by message
 	files   []string           // manifest order
 }
 
-// us returns a median in microseconds, or NaN if it was not measured.
-func (r *results) us(impl, what, file string) float64 {
-	if rec, ok := r.recs[key{impl, what, file}]; ok {
-		return rec.MedianUS
+// metric is a figure computed from one round's measurements; NaN if
+// something it needs was not measured.
+type metric func(round int) float64
+
+// us returns the median time of one measurement in a round.
+func (r *results) us(impl, what, file string) metric {
+	return func(round int) float64 {
+		if v, ok := r.times[key{impl, what, file}][round]; ok {
+			return v
+		}
+		return math.NaN()
 	}
-	return math.NaN()
 }
 
 // mbps returns the throughput in MB/s (10^6 bytes) of the payload.
-func (r *results) mbps(impl, what, file string) float64 {
-	return r.payload[file] / r.us(impl, what, file)
+func (r *results) mbps(impl, what, file string) metric {
+	t := r.us(impl, what, file)
+	return func(round int) float64 { return r.payload[file] / t(round) }
 }
 
-// rss returns the peak resident set size over the baseline, in bytes.
-func (r *results) rss(impl, file string) float64 {
-	rec, ok := r.recs[key{impl, "rss", file}]
+// rsaOp returns the implementation's own RSA-OAEP decryption time.
+func (r *results) rsaOp(id string) metric {
+	if id == "wsrenew" {
+		id = "go-floor"
+	}
+	return r.us(id, "rsa", "")
+}
+
+// overhead returns the XML overhead on the small message: the median of
+// the paired differences between a whole decryption and the RSA operation
+// alone, or the difference of the medians if no paired run was recorded.
+func (r *results) overhead(id string) metric {
+	paired, total, op := r.us(id, "overhead", small), r.us(id, "decrypt", small), r.rsaOp(id)
+	return func(round int) float64 {
+		if v := paired(round); !math.IsNaN(v) {
+			return v
+		}
+		return total(round) - op(round)
+	}
+}
+
+func sum(a, b metric) metric { return func(k int) float64 { return a(k) + b(k) } }
+func div(a, b metric) metric { return func(k int) float64 { return a(k) / b(k) } }
+
+// over returns the median, lowest and highest value of m over the rounds.
+func (r *results) over(m metric) (med, lo, hi float64) {
+	var vs []float64
+	for _, k := range r.rounds {
+		if v := m(k); !math.IsNaN(v) && !math.IsInf(v, 0) {
+			vs = append(vs, v)
+		}
+	}
+	if len(vs) == 0 {
+		return math.NaN(), math.NaN(), math.NaN()
+	}
+	slices.Sort(vs)
+	n := len(vs)
+	med = vs[n/2]
+	if n%2 == 0 {
+		med = (vs[n/2-1] + vs[n/2]) / 2
+	}
+	return med, vs[0], vs[n-1]
+}
+
+// show formats m over the rounds as "median (lowest–highest)".
+func (r *results) show(m metric, format func(float64) string) string {
+	med, lo, hi := r.over(m)
+	if math.IsNaN(med) {
+		return "—"
+	}
+	s := format(med)
+	if l, h := format(lo), format(hi); l != h {
+		s += " (" + strings.TrimSuffix(l, "×") + "–" + strings.TrimSuffix(h, "×") + ")"
+	}
+	return s
+}
+
+// rssBytes returns the peak resident set size over the baseline, in bytes.
+func (r *results) rssBytes(impl, file string) float64 {
+	rec, ok := r.rss[key{impl, "rss", file}]
 	if !ok {
 		return math.NaN()
 	}
@@ -81,7 +153,7 @@ func main() {
 	if *manifest == "" || flag.NArg() != 1 {
 		log.Fatal("usage: report -manifest DIR/manifest.tsv results.jsonl")
 	}
-	r := &results{recs: map[key]record{}, payload: map[string]float64{}}
+	r := &results{times: map[key]map[int]float64{}, rss: map[key]record{}, payload: map[string]float64{}}
 	if err := r.readManifest(*manifest); err != nil {
 		log.Fatal(err)
 	}
@@ -92,38 +164,47 @@ func main() {
 }
 
 func (r *results) print(w io.Writer) {
+	us, mb := func(v float64) string { return group(v) }, func(v float64) string { return fixed(v, 1) }
 	fmt.Fprintf(w, "RSA-2048 OAEP key transport, AES-256-GCM, tag-dense order records; 1 KB = %s B and 16 MB = %s B of plaintext envelope. ",
 		group(r.payload[small]), group(r.payload[big]))
-	fmt.Fprintf(w, "Medians; the XML overhead is the median, over 1 KB decryptions each followed by the RSA operation alone, of the difference between the two; MB/s = 10^6 bytes of plaintext envelope per second; peak RSS is the growth of VmHWM over the process's baseline after a 1 KB decryption.\n\n")
+	fmt.Fprintf(w, "Each figure is the median over %d rounds of each round's median, with the lowest and highest round in parentheses. ", len(r.rounds))
+	fmt.Fprintf(w, "XML overhead: the median, over 1 KB decryptions each followed by the RSA operation alone, of the difference. MB/s: 10^6 bytes of plaintext envelope per second. ")
+	fmt.Fprintf(w, "Peak RSS: the growth of VmHWM over the process's baseline after a 1 KB decryption, one fresh process each.\n\n")
 
 	fmt.Fprintln(w, "| implementation | 1 KB µs/msg | own RSA op µs | XML overhead µs (total − RSA op, paired) | 16 MB MB/s | peak RSS ÷ payload (16 MB) |")
 	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: |")
 	row := func(name, id string) {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", name, num(r.us(id, "decrypt", small)), num(r.rsaOp(id)), num(r.overhead(id)),
-			fixed(r.mbps(id, "decrypt", big), 1), times(r.rss(id, big)/r.payload[big]))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", name,
+			r.show(r.us(id, "decrypt", small), us), r.show(r.rsaOp(id), us), r.show(r.overhead(id), us),
+			r.show(r.mbps(id, "decrypt", big), mb), times(r.rssBytes(id, big)/r.payload[big]))
 	}
 	row("wsrenew (Go)", "wsrenew")
 	for _, p := range peers {
 		row(p.name, p.id)
 	}
-	floor1k := r.us("go-floor", "rsa", "") + r.us("go-floor", "data", small)
+	floorRSA := r.us("go-floor", "rsa", "")
+	floor1k := sum(floorRSA, r.us("go-floor", "data", small))
 	fmt.Fprintf(w, "| Go floor: rsa.DecryptOAEP + base64 + AES | %s | %s | %s | %s (base64 + AES only) | — |\n",
-		num(floor1k), num(r.us("go-floor", "rsa", "")), num(r.us("go-floor", "data", small)), fixed(r.mbps("go-floor", "data", big), 1))
+		r.show(floor1k, us), r.show(floorRSA, us), r.show(r.us("go-floor", "data", small), us), r.show(r.mbps("go-floor", "data", big), mb))
 
-	fmt.Fprintf(w, "\nOur ratio to each (wsrenew ÷ other): for µs and RSS below 1 means we are faster or smaller; for MB/s above 1 means we are faster.\n\n")
+	fmt.Fprintf(w, "\nOur ratio to each (wsrenew ÷ other, per round): for µs and RSS below 1 means we are faster or smaller; for MB/s above 1 means we are faster.\n\n")
 	fmt.Fprintln(w, "| wsrenew ÷ | 1 KB µs/msg | XML overhead µs | 16 MB MB/s | peak RSS ÷ payload |")
 	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: |")
-	ours := r.us("wsrenew", "decrypt", small)
+	ours, oursMB := r.us("wsrenew", "decrypt", small), r.mbps("wsrenew", "decrypt", big)
 	for _, p := range peers {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", p.name, times(ours/r.us(p.id, "decrypt", small)), times(r.overhead("wsrenew")/r.overhead(p.id)),
-			times(r.mbps("wsrenew", "decrypt", big)/r.mbps(p.id, "decrypt", big)), times(r.rss("wsrenew", big)/r.rss(p.id, big)))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", p.name,
+			r.show(div(ours, r.us(p.id, "decrypt", small)), times),
+			r.show(div(r.overhead("wsrenew"), r.overhead(p.id)), times),
+			r.show(div(oursMB, r.mbps(p.id, "decrypt", big)), times),
+			times(r.rssBytes("wsrenew", big)/r.rssBytes(p.id, big)))
 	}
-	fmt.Fprintf(w, "| Go floor | %s | — | %s | — |\n", times(ours/floor1k),
-		times(r.mbps("wsrenew", "decrypt", big)/r.mbps("go-floor", "data", big)))
+	fmt.Fprintf(w, "| Go floor | %s | — | %s | — |\n",
+		r.show(div(ours, floor1k), times), r.show(div(oursMB, r.mbps("go-floor", "data", big)), times))
 
 	fmt.Fprintf(w, "\nOwn RSA op: wsrenew: rsa.DecryptOAEP; xmlsec1: OpenSSL's RSA-OAEP decryption through python3-cryptography, same libcrypto (xmlsec decrypting the EncryptedKey element alone: %s µs); Santuario: JCE Cipher RSA/ECB/OAEPPadding, as XMLCipher calls it.\n",
-		num(r.us("xmlsec1", "rsa-encryptedkey", "")))
-	fmt.Fprintf(w, "\nEvery message (time per message; for 16 MB also MB/s, and peak RSS growth in MiB and ÷ payload):\n\n")
+		r.show(r.us("xmlsec1", "rsa-encryptedkey", ""), us))
+
+	fmt.Fprintf(w, "\nEvery message (median over the rounds; for 16 MB also MB/s, and peak RSS growth in MiB and ÷ payload):\n\n")
 	fmt.Fprintf(w, "| message | wsrenew | xmlsec1 | Santuario | Go floor (base64 + AES) |\n")
 	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: |")
 	for _, f := range r.files {
@@ -135,50 +216,27 @@ func (r *results) print(w io.Writer) {
 	}
 }
 
-// rsaOp returns the implementation's own RSA-OAEP decryption time.
-func (r *results) rsaOp(id string) float64 {
-	if id == "wsrenew" {
-		id = "go-floor"
-	}
-	return r.us(id, "rsa", "")
-}
-
-// overhead returns the XML overhead on the small message: the median of
-// the paired differences between a whole decryption and the RSA operation
-// alone, or the difference of the medians if no paired run was recorded.
-func (r *results) overhead(id string) float64 {
-	if v := r.us(id, "overhead", small); !math.IsNaN(v) {
-		return v
-	}
-	return r.us(id, "decrypt", small) - r.rsaOp(id)
-}
-
 func (r *results) cell(id, what, file string) string {
-	us := r.us(id, what, file)
-	if math.IsNaN(us) {
+	t, _, _ := r.over(r.us(id, what, file))
+	if math.IsNaN(t) {
 		return "—"
 	}
-	var s string
-	if us < 1000 {
-		s = fmt.Sprintf("%s µs", fixed(us, 1))
-	} else {
-		s = fmt.Sprintf("%s ms, %s MB/s", fixed(us/1e3, 1), fixed(r.mbps(id, what, file), 1))
+	if t < 1000 {
+		return fmt.Sprintf("%s µs", fixed(t, 1))
 	}
-	if rss := r.rss(id, file); !math.IsNaN(rss) {
+	mbps, _, _ := r.over(r.mbps(id, what, file))
+	s := fmt.Sprintf("%s ms, %s MB/s", fixed(t/1e3, 1), fixed(mbps, 1))
+	if rss := r.rssBytes(id, file); !math.IsNaN(rss) {
 		s += fmt.Sprintf(", %s MiB = %s", fixed(rss/(1<<20), 0), times(rss/r.payload[file]))
 	}
 	return s
 }
 
-func num(v float64) string {
-	if math.IsNaN(v) {
-		return "—"
-	}
-	return group(v)
-}
-
 // group formats v rounded to an integer with thousands separators.
 func group(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "—"
+	}
 	s := strconv.FormatInt(int64(math.Round(v)), 10)
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")
@@ -249,7 +307,19 @@ func (r *results) readResults(path string) error {
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			return fmt.Errorf("%s: %q: %w", path, line, err)
 		}
-		r.recs[key{rec.Impl, rec.What, rec.File}] = rec
+		k := key{rec.Impl, rec.What, rec.File}
+		if rec.What == "rss" {
+			r.rss[k] = rec
+			continue
+		}
+		if r.times[k] == nil {
+			r.times[k] = map[int]float64{}
+		}
+		r.times[k][rec.Round] = rec.MedianUS
+		if !slices.Contains(r.rounds, rec.Round) {
+			r.rounds = append(r.rounds, rec.Round)
+		}
 	}
+	slices.Sort(r.rounds)
 	return s.Err()
 }

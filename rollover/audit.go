@@ -33,6 +33,10 @@ const (
 	ActionRemoveOldKey Action = "remove-old-key"
 	// Abandoning a renewal before step 3.
 	ActionCancel Action = "cancel"
+	// The retention policy recorded with a renewal in progress was raised
+	// to the longer Policy of the Manager that wrote a change, or recorded
+	// for a renewal started before the policy was kept with it.
+	ActionRaiseRetention Action = "raise-retention"
 	// Evidence: the first response decrypted with the new key (ring-wide
 	// and per receiver, where the application attributes responses), and
 	// responses decrypted with the old key after a confirmation.

@@ -48,7 +48,8 @@ func (s *CertificateProvided) Pending() []string {
 // key, at the clock's time. While receivers remain that have not
 // confirmed, it returns a [*CertificateProvided]. After the last one it
 // gives the old key its expiry in the store — this confirmation's time
-// plus [Policy.Retention], max(GuaranteedDelivery, RetentionFloor) — and
+// plus [Policy.Retention], max(GuaranteedDelivery, RetentionFloor), each
+// the longer of the value recorded at step 1 and the Manager's — and
 // returns a [*ReceiversSwitched]. No expiry is set before every receiver
 // has confirmed, so a receiver's old key is never removed under it.
 //
@@ -88,7 +89,7 @@ func (s *CertificateProvided) ConfirmReceiverSwitched(ctx context.Context, c Con
 		}
 		st.Stage = StageReceiversSwitched
 		st.Switched = now
-		st.Expires = now.Add(s.m.opts.Policy.Retention())
+		st.Expires = now.Add(st.policy(s.m.opts.Policy).Retention())
 		if err := tx.SetExpiry(st.Old.Alias, st.Expires); err != nil {
 			return err
 		}

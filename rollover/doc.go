@@ -86,6 +86,7 @@
 //	  "started": "…", "selfTest": "…", "provided": "…",
 //	  "new": {"alias": "tenant-2027", "sha256": "…"},
 //	  "old": {"alias": "tenant-2025", "sha256": "…"},
+//	  "retention": {"guaranteedDelivery": "2880h0m0s", "retentionFloor": "2160h0m0s"},
 //	  "receivers": [{"id": "partner", "description": "…", "provided": "…",
 //	                 "confirmed": "…", "by": "…", "reference": "OPS-1",
 //	                 "firstNewKeyUse": "…", "oldKeyUsesAfterConfirmation": 0}],
@@ -98,6 +99,15 @@
 //	  "action": "confirm-receiver-switched", "actor": "…", "new": "<sha256>", "old": "<sha256>",
 //	  "receiver": "partner", "by": "…", "reference": "OPS-1", "note": "…", "count": 0}]}
 //
+// "retention" is the [Policy] of the Manager that took step 1, resolved
+// (a zero GuaranteedDelivery is written as the floor), as Go durations.
+// Every later decision about the renewal uses, for each of the two, the
+// longer of the recorded value and the deciding Manager's, and a Manager
+// with a longer one records it with the next change it writes, moving the
+// old key's expiry in the store if it has one; the values are never
+// lowered. State written without "retention" reads as the zero policy
+// recorded, so each Manager uses its own until one records it.
+//
 // Fingerprints are lower-case hex SHA-256 digests of certificates; times
 // are RFC 3339 in UTC. The audit trail keeps the latest 2000 records and
 // counts those it dropped.
@@ -108,7 +118,10 @@
 // no expiry until every receiver given the new certificate has confirmed;
 // its expiry is at least 90 days after the last confirmation (the floor
 // cannot be lowered, [ErrInvalidPolicy]); and it stays while it decrypted
-// a response within the guaranteed delivery time. The key store enforces
+// a response within the guaranteed delivery time. The retention rules are
+// recorded when the renewal starts, so a process configured with shorter
+// ones, such as an operator's tool without the application's guaranteed
+// delivery time, cannot shorten them. The key store enforces
 // the expiry once more when the key is removed. A receiver is never given
 // a certificate whose key is not in the ring: step 3 follows step 2 by
 // type, and its self-test decrypts through the live ring first.

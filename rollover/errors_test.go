@@ -112,6 +112,8 @@ func TestState_corrupt(t *testing.T) {
 		{"stage without keys", "rollover-decryption", `{"version": 1, "stage": "key-added"}`, rollover.ErrCorruptState},
 		{"bad fingerprint", "rollover-decryption", `{"version": 1, "stage": "key-added", "new": {"alias": "a", "sha256": "xx"}, "old": {"alias": "b", "sha256": "00"}}`, rollover.ErrCorruptState},
 		{"switched without expiry", "rollover-decryption", `{"version": 1, "stage": "receivers-switched", "new": {"alias": "a", "sha256": "` + strings.Repeat("00", 32) + `"}, "old": {"alias": "b", "sha256": "` + strings.Repeat("00", 32) + `"}, "receivers": [{"id": "r", "provided": "2027-01-01T00:00:00Z"}]}`, rollover.ErrCorruptState},
+		{"negative retention", "rollover-decryption", `{"version": 1, "stage": "idle", "retention": {"guaranteedDelivery": "-1h", "retentionFloor": "2160h"}}`, rollover.ErrCorruptState},
+		{"retention not a duration", "rollover-decryption", `{"version": 1, "stage": "idle", "retention": {"guaranteedDelivery": 7, "retentionFloor": "2160h"}}`, rollover.ErrCorruptState},
 		{"keys not in the store", "rollover-decryption", `{"version": 1, "stage": "key-added", "new": {"alias": "a", "sha256": "` + strings.Repeat("00", 32) + `"}, "old": {"alias": "b", "sha256": "` + strings.Repeat("00", 32) + `"}}`, rollover.ErrInconsistent},
 		{"usage of another version", "rollover-usage", `{"version": 7}`, nil},
 		{"audit of another version", "rollover-audit", `{"version": 7}`, nil},

@@ -134,9 +134,13 @@ func (s *Idle) addPending(ctx context.Context, op string, action Action, alias s
 			Started: now,
 			New:     refOf(e),
 			Old:     refOf(cur),
+			// Later steps may be taken by processes with another Policy;
+			// none of them may keep the old key for less than this one.
+			Retention: recordOf(s.m.opts.Policy),
 		}
 		d.stateChanged = true
-		d.record(Record{Time: now, Action: action, Actor: s.m.opts.Actor, Note: describeCert(e.Certificate)})
+		d.record(Record{Time: now, Action: action, Actor: s.m.opts.Actor,
+			Note: describeCert(e.Certificate) + "; " + describeRetention(d.state.policy(s.m.opts.Policy))})
 		return nil
 	})
 	if err != nil {

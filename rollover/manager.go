@@ -172,6 +172,11 @@ func (m *Manager) commit(ctx context.Context, op string, from *stateDoc, b batch
 			}
 		}
 		now := m.opts.now()
+		if d.state.Stage != StageIdle && checkEntries(d.state, entries) == nil {
+			if err := m.raiseRetention(tx, d, now); err != nil {
+				return err
+			}
+		}
 		m.applyEvidence(d, b, entries, now)
 		if fn != nil {
 			if err := fn(tx, d, now); err != nil {

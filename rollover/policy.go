@@ -32,6 +32,12 @@ const (
 //
 // A Policy is validated when a [Manager] is built; [NewManager] returns
 // [ErrInvalidPolicy] for a value out of range and never corrects one.
+//
+// The GuaranteedDelivery and RetentionFloor in effect when a renewal
+// starts are persisted with it. A later step, taken by any process, uses
+// the longer of each recorded value and its own Manager's, so a process
+// configured with shorter times cannot shorten a renewal's retention
+// ([Report.Retention] shows the rules in effect).
 type Policy struct {
 	// GuaranteedDelivery is how long a receiver may retry or queue a
 	// message before it gives up: a message encrypted to the old key just

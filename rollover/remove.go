@@ -11,12 +11,13 @@ import (
 )
 
 // OldKeyExpires returns when the old key's retention period ends: the
-// last confirmation plus [Policy.Retention].
+// last confirmation plus [Policy.Retention], under the longer of the
+// policy recorded at step 1 and the Manager's.
 func (s *ReceiversSwitched) OldKeyExpires() time.Time {
 	if s == nil || !s.ok() {
 		return time.Time{}
 	}
-	return s.st.Expires
+	return s.st.oldKeyExpiry(s.m.opts.Policy)
 }
 
 // RemoveOldKey is step 7: it removes the old key pair from the store and
@@ -31,6 +32,11 @@ func (s *ReceiversSwitched) OldKeyExpires() time.Time {
 //     key ring and evidence not yet written ([ErrKeyInUse]);
 //   - if a receiver's confirmation was withdrawn since s was returned
 //     ([ErrReceiversPending]; AllowedAt is zero).
+//
+// The retention period and GuaranteedDelivery are each the longer of the
+// value recorded when the renewal started and the Manager's [Policy], so a
+// process configured with shorter times (or none) removes no key sooner
+// than the one that started the renewal would.
 //
 // The store checks the expiry once more with its own clock, with the same
 // refusal. RemoveOldKey also returns a [*StageError] with [ErrStaleStage],
@@ -62,10 +68,11 @@ func (s *ReceiversSwitched) RemoveOldKey(ctx context.Context) (*Idle, error) {
 			last = t
 		}
 		refuse.LastUsed = last
-		allowed := removableAt(st.Expires, last, s.m.opts.Policy)
+		p := st.policy(s.m.opts.Policy)
+		allowed := removableAt(st.oldKeyExpiry(s.m.opts.Policy), last, p)
 		if now.Before(allowed) {
 			refuse.AllowedAt = allowed
-			if !last.IsZero() && now.Before(last.Add(s.m.opts.Policy.guaranteedDelivery())) {
+			if !last.IsZero() && now.Before(last.Add(p.guaranteedDelivery())) {
 				refuse.Err = ErrKeyInUse
 			}
 			return refuse

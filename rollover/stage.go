@@ -291,6 +291,14 @@ type Report struct {
 	// guaranteed delivery time. Zero until every receiver has confirmed.
 	RemovableAt time.Time
 
+	// Retention is how long the old key is kept after the last
+	// confirmation, and GuaranteedDelivery how long after it last
+	// decrypted a response. For a renewal in progress each rule is the
+	// longer of the value recorded when it started (step 1) and the
+	// Manager's [Policy]; when idle, the Manager's. Both are resolved:
+	// never zero.
+	Retention, GuaranteedDelivery time.Duration
+
 	// Ended and Outcome describe the last renewal when idle: "completed"
 	// or "cancelled".
 	Ended   time.Time
@@ -340,14 +348,20 @@ func (b base) report() Report {
 		st = cur
 	}
 	now := m.opts.now()
+	p := m.opts.Policy
+	if st.Stage != StageIdle {
+		p = st.policy(p)
+	}
 	r := Report{
 		Stage: st.Stage, Renewal: st.Renewal, Time: now,
 		SelfTest: st.SelfTest, Provided: st.Provided,
 		FirstNewKeyUse:              st.FirstNewKeyUse,
 		OldKeyUsesAfterConfirmation: st.OldUses,
-		OldKeyExpires:               st.Expires,
+		OldKeyExpires:               st.oldKeyExpiry(m.opts.Policy),
 		Ended:                       st.Ended,
 		Outcome:                     st.Outcome,
+		Retention:                   p.Retention(),
+		GuaranteedDelivery:          p.guaranteedDelivery(),
 	}
 	usage := m.lastUsedView()
 	entries := m.store.Entries()
@@ -381,7 +395,7 @@ func (b base) report() Report {
 		})
 	}
 	if st.Stage == StageReceiversSwitched {
-		r.RemovableAt = removableAt(st.Expires, r.Old.LastUsed, m.opts.Policy)
+		r.RemovableAt = removableAt(r.OldKeyExpires, r.Old.LastUsed, p)
 	}
 	return r
 }

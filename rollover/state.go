@@ -40,6 +40,9 @@ type stateDoc struct {
 	Started time.Time `json:"started,omitzero"`
 	New     *keyRef   `json:"new,omitempty"`
 	Old     *keyRef   `json:"old,omitempty"`
+	// Retention is the policy recorded at step 1; nil in state written
+	// before it was recorded, which is read as the zero policy.
+	Retention *retentionRecord `json:"retention,omitempty"`
 
 	SelfTest  time.Time       `json:"selfTest,omitzero"`
 	Provided  time.Time       `json:"provided,omitzero"`
@@ -125,6 +128,10 @@ func (s *stateDoc) clone() *stateDoc {
 	if s.Old != nil {
 		o := *s.Old
 		c.Old = &o
+	}
+	if s.Retention != nil {
+		r := *s.Retention
+		c.Retention = &r
 	}
 	c.Receivers = slices.Clone(s.Receivers)
 	return &c
@@ -242,6 +249,9 @@ func (s *stateDoc) check() error {
 		if _, err := parseFP(k.SHA256); err != nil {
 			return fail("invalid fingerprint")
 		}
+	}
+	if err := s.Retention.check(); err != nil {
+		return fail(err.Error())
 	}
 	if s.Stage != StageIdle && (s.New == nil || s.Old == nil) {
 		return fail("stage " + string(s.Stage) + " without its keys")

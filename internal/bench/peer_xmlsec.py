@@ -188,7 +188,7 @@ def peak_rss(d, name, small):
 
 def main(argv):
     if len(argv) >= 3 and argv[1] == "time":
-        counts = [int(a) for a in argv[3:7]] or [300, 1000, 2, 11]
+        counts = [int(a) for a in argv[3:7]] or [300, 500, 2, 5]
         time_all(argv[2], *counts)
     elif len(argv) >= 4 and argv[1] == "rss":
         peak_rss(argv[2], argv[3], argv[4] if len(argv) > 4 else "records-1KB-AES256GCM")

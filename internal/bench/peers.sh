@@ -9,7 +9,7 @@
 #
 # Iteration counts can be changed through the environment:
 #   SMALL_WARMUP (default 300; Santuario: JAVA_SMALL_WARMUP, default 2000),
-#   SMALL_N (1000), LARGE_WARMUP (2), LARGE_N (7), and the number of
+#   SMALL_N (500), LARGE_WARMUP (2), LARGE_N (5), and the number of
 #   rounds, ROUNDS (3).
 set -euo pipefail
 
@@ -20,9 +20,9 @@ started=$(date +%s)
 
 SMALL_WARMUP=${SMALL_WARMUP:-300}
 JAVA_SMALL_WARMUP=${JAVA_SMALL_WARMUP:-2000}
-SMALL_N=${SMALL_N:-1000}
+SMALL_N=${SMALL_N:-500}
 LARGE_WARMUP=${LARGE_WARMUP:-2}
-LARGE_N=${LARGE_N:-7}
+LARGE_N=${LARGE_N:-5}
 ROUNDS=${ROUNDS:-3}
 
 # Debian's python3, where python3-xmlsec is installed; a python3 earlier on

@@ -238,7 +238,7 @@ public final class SantuarioPeer {
     public static void main(String[] args) throws Exception {
         org.apache.xml.security.Init.init();
         if (args.length >= 2 && args[0].equals("time")) {
-            int[] c = {2000, 1000, 2, 11};
+            int[] c = {2000, 500, 2, 5};
             for (int i = 2; i < args.length && i < 6; i++) {
                 c[i - 2] = Integer.parseInt(args[i]);
             }

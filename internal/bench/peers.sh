@@ -10,7 +10,9 @@
 # Iteration counts can be changed through the environment:
 #   SMALL_WARMUP (default 300; Santuario: JAVA_SMALL_WARMUP, default 2000),
 #   SMALL_N (500), LARGE_WARMUP (2), LARGE_N (5), and the number of
-#   rounds, ROUNDS (3).
+#   rounds, ROUNDS (3). If BENCH_OUT names a directory, the raw results
+#   (results.jsonl) and manifest.tsv are copied there, for
+#   go run ./internal/bench/report -manifest BENCH_OUT/manifest.tsv BENCH_OUT/results.jsonl
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -112,5 +114,9 @@ echo "- $(xmlsec1 --version) (libxmlsec1 $(pkgver libxmlsec1)), python3-xmlsec $
 echo "- $ROUNDS rounds; per round and message: 1 KB: $SMALL_WARMUP warm-up ($JAVA_SMALL_WARMUP for Santuario) + $SMALL_N timed; 16 MB: $LARGE_WARMUP warm-up + $LARGE_N timed"
 echo
 "$work/report" -manifest "$msgs/manifest.tsv" "$results"
+if [ -n "${BENCH_OUT:-}" ]; then
+  mkdir -p "$BENCH_OUT"
+  cp "$results" "$msgs/manifest.tsv" "$BENCH_OUT/"
+fi
 echo
 echo "Run time: $(($(date +%s) - started)) s."

@@ -221,8 +221,8 @@ func (r *results) cell(id, what, file string) string {
 	if math.IsNaN(t) {
 		return "—"
 	}
-	if t < 1000 {
-		return fmt.Sprintf("%s µs", fixed(t, 1))
+	if r.payload[file] < 1<<20 {
+		return fmt.Sprintf("%s µs", group(t))
 	}
 	mbps, _, _ := r.over(r.mbps(id, what, file))
 	s := fmt.Sprintf("%s ms, %s MB/s", fixed(t/1e3, 1), fixed(mbps, 1))

@@ -44,6 +44,28 @@ const (
 	ActionOldKeyUsedAfterConfirmation Action = "old-key-used-after-confirmation"
 )
 
+// Actions of the audit trail of a partner's signing-certificate renewal;
+// their records name the partner ([Record.Partner]).
+const (
+	// The first certificate of a partner trusted.
+	ActionTrustCertificate Action = "trust-partner-certificate"
+	// Step 1: the partner's new certificate added to the trust ring.
+	ActionAddCertificate Action = "add-partner-certificate"
+	// Step 2: the partner signs with the new certificate, by its word or
+	// by evidence; then the old certificate's expiry.
+	ActionConfirmPartnerSwitched      Action = "confirm-partner-switched"
+	ActionWithdrawPartnerConfirmation Action = "withdraw-partner-confirmation"
+	ActionSetOldCertificateExpiry     Action = "set-old-certificate-expiry"
+	// Step 3.
+	ActionRemoveOldCertificate Action = "remove-old-certificate"
+	// Removing the new certificate again before the partner's switch.
+	ActionCancelCertificate Action = "cancel-partner-certificate"
+	// Evidence: the first response signed with the new certificate, and
+	// responses signed with the old one after the partner's switch.
+	ActionNewCertificateFirstUse              Action = "new-certificate-first-use"
+	ActionOldCertificateUsedAfterConfirmation Action = "old-certificate-used-after-confirmation"
+)
+
 // Record is one entry of the audit trail. It holds fingerprints,
 // receivers, names and times, never keys or passwords.
 type Record struct {
@@ -54,12 +76,18 @@ type Record struct {
 	Action  Action
 	// Actor is who took the step ([Options.Actor]).
 	Actor string
-	// NewKey and OldKey are the fingerprints of the renewal's keys; zero
-	// where not known yet.
+	// NewKey and OldKey are the fingerprints of the renewal's keys, or of
+	// the partner's new and old signing certificates; zero where not
+	// known yet.
 	NewKey wssec.Fingerprint
 	OldKey wssec.Fingerprint
 	// Receiver is the receiver the record concerns, if any.
 	Receiver string
+	// Partner is the partner whose signing certificate the record
+	// concerns; empty for records of the decryption key's renewal, whose
+	// Renewal numbers are the decryption key's. A partner's renewals are
+	// numbered on their own.
+	Partner string
 	// By and Reference are who confirmed on the receiver's side and the
 	// confirmation's reference, such as a ticket.
 	By        string
@@ -78,6 +106,7 @@ type recordJSON struct {
 	NewKey    string    `json:"new,omitempty"`
 	OldKey    string    `json:"old,omitempty"`
 	Receiver  string    `json:"receiver,omitempty"`
+	Partner   string    `json:"partner,omitempty"`
 	By        string    `json:"by,omitempty"`
 	Reference string    `json:"reference,omitempty"`
 	Note      string    `json:"note,omitempty"`
@@ -87,7 +116,7 @@ type recordJSON struct {
 func (r Record) toJSON() recordJSON {
 	j := recordJSON{
 		Time: r.Time, Renewal: r.Renewal, Action: r.Action, Actor: r.Actor,
-		Receiver: r.Receiver, By: r.By, Reference: r.Reference, Note: r.Note, Count: r.Count,
+		Receiver: r.Receiver, Partner: r.Partner, By: r.By, Reference: r.Reference, Note: r.Note, Count: r.Count,
 	}
 	if r.NewKey != (wssec.Fingerprint{}) {
 		j.NewKey = fpHex(r.NewKey)
@@ -101,7 +130,7 @@ func (r Record) toJSON() recordJSON {
 func (j recordJSON) record() Record {
 	r := Record{
 		Time: normTime(j.Time), Renewal: j.Renewal, Action: j.Action, Actor: j.Actor,
-		Receiver: j.Receiver, By: j.By, Reference: j.Reference, Note: j.Note, Count: j.Count,
+		Receiver: j.Receiver, Partner: j.Partner, By: j.By, Reference: j.Reference, Note: j.Note, Count: j.Count,
 	}
 	r.NewKey, _ = parseFP(j.NewKey)
 	r.OldKey, _ = parseFP(j.OldKey)
@@ -134,7 +163,7 @@ func History(store *keystore.Store) ([]Record, error) {
 func (m *Manager) emit(ctx context.Context, d *docs) {
 	for _, r := range d.added {
 		level := slog.LevelInfo
-		if r.Action == ActionOldKeyUsedAfterConfirmation {
+		if r.Action == ActionOldKeyUsedAfterConfirmation || r.Action == ActionOldCertificateUsedAfterConfirmation {
 			level = slog.LevelWarn
 		}
 		attrs := []any{slog.Uint64("renewal", r.Renewal), slog.String("action", string(r.Action))}
@@ -151,6 +180,7 @@ func (m *Manager) emit(ctx context.Context, d *docs) {
 			add("old_key", r.OldKey.Short())
 		}
 		add("receiver", r.Receiver)
+		add("partner", r.Partner)
 		add("by", r.By)
 		add("reference", r.Reference)
 		add("note", r.Note)

@@ -73,6 +73,34 @@ var (
 	// rollover state, because keys were changed outside the procedure.
 	// The error is a [*StateError].
 	ErrInconsistent = errors.New("rollover: key store does not match the rollover state")
+
+	// ErrUnknownPartner means that no signing certificate of the partner
+	// is trusted: [SignerUntrusted.Trust] has not been taken for it.
+	ErrUnknownPartner = errors.New("rollover: no certificate of the partner is trusted")
+
+	// ErrInvalidCertificate means that a partner's signing certificate
+	// cannot be trusted: its key is neither RSA of at least 2048 bits nor
+	// ECDSA on P-256, P-384 or P-521 (the error also matches
+	// [wssec.ErrInvalidKey]), it has expired, it does not chain to the
+	// chain given with it, or it is trusted already.
+	ErrInvalidCertificate = errors.New("rollover: invalid signing certificate")
+
+	// ErrNoEvidence means that a partner's switch was to be confirmed from
+	// evidence while no response signed with its new certificate has been
+	// recorded.
+	ErrNoEvidence = errors.New("rollover: no response signed with the new certificate recorded")
+
+	// ErrPartnerNotSwitched means that a partner's old certificate was to
+	// be removed while its confirmation that it signs with the new one was
+	// withdrawn. The error is a [*CertificateRemovalError].
+	ErrPartnerNotSwitched = errors.New("rollover: the partner has not confirmed that it signs with the new certificate")
+
+	// ErrCertificateInUse means that a partner's certificate was to be
+	// removed although it verified a signature less than the guaranteed
+	// delivery time ago: the old one after the partner's switch, or the new
+	// one when its addition was to be cancelled. The error is a
+	// [*CertificateRemovalError].
+	ErrCertificateInUse = errors.New("rollover: certificate still in use")
 )
 
 // StageError reports a step that the stage the store holds does not
@@ -172,6 +200,105 @@ func (e *RemovalError) Error() string {
 // Unwrap returns a [*wssec.RetentionError] (which unwraps to
 // [wssec.ErrRetentionNotElapsed]) and Err if it is not nil.
 func (e *RemovalError) Unwrap() []error {
+	out := []error{&wssec.RetentionError{Fingerprint: e.Fingerprint, AllowedAt: e.AllowedAt}}
+	if e.Err != nil {
+		out = append(out, e.Err)
+	}
+	return out
+}
+
+// SignerStageError reports a step of a partner's signing-certificate
+// renewal that the partner's stage in the store does not allow. Nothing was
+// changed.
+type SignerStageError struct {
+	// Op names the refused step, such as "AddCertificate".
+	Op string
+	// Partner is the partner the step was for.
+	Partner string
+	// Stage is the stage of the value the step was called on.
+	Stage SignerStageName
+	// Stored is the stage the store holds for the partner.
+	Stored SignerStageName
+	// Renewal is the number of the partner's renewal the store holds.
+	Renewal uint64
+	// Stale reports that the stage value is older than the store's state.
+	Stale bool
+	// Err is [ErrRenewalInProgress], [ErrCannotCancel], or nil.
+	Err error
+}
+
+func (e *SignerStageError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "rollover: %s refused for partner %q: ", e.Op, e.Partner)
+	if e.Stale {
+		fmt.Fprintf(&b, "stage %s is stale, the store holds stage %s of renewal %d", e.Stage, e.Stored, e.Renewal)
+	} else {
+		fmt.Fprintf(&b, "the store holds stage %s of renewal %d", e.Stored, e.Renewal)
+	}
+	switch {
+	case errors.Is(e.Err, ErrRenewalInProgress):
+		b.WriteString("; a renewal is in progress")
+	case errors.Is(e.Err, ErrCannotCancel):
+		b.WriteString("; the partner confirmed the switch, so the renewal can no longer be cancelled")
+	}
+	return b.String()
+}
+
+// Unwrap returns [ErrStaleStage] if Stale is set, and Err if it is not
+// nil.
+func (e *SignerStageError) Unwrap() []error {
+	var out []error
+	if e.Stale {
+		out = append(out, ErrStaleStage)
+	}
+	if e.Err != nil {
+		out = append(out, e.Err)
+	}
+	return out
+}
+
+// CertificateRemovalError reports a refused removal of a partner's signing
+// certificate from the trust ring: of the old one after the partner's
+// switch ([SignerSwitched.RemoveOldCertificate]), or of the new one when
+// its addition is cancelled ([SignerCertificateAdded.Cancel]). It unwraps
+// to a [*wssec.RetentionError] with the same fingerprint and AllowedAt, so
+// errors.Is(err, wssec.ErrRetentionNotElapsed) holds for every refusal.
+type CertificateRemovalError struct {
+	// Partner and Fingerprint name the certificate.
+	Partner     string
+	Fingerprint wssec.Fingerprint
+	// AllowedAt is when the removal becomes allowed; zero while the
+	// partner's confirmation is missing, since the retention period
+	// starts only with it.
+	AllowedAt time.Time
+	// LastUsed is when the certificate last verified a signature, as far
+	// as the evidence goes; zero if never.
+	LastUsed time.Time
+	// Err is [ErrPartnerNotSwitched], [ErrCertificateInUse], or nil if
+	// only the retention period has not elapsed.
+	Err error
+}
+
+func (e *CertificateRemovalError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "rollover: certificate %s of partner %q cannot be removed yet: ", e.Fingerprint.Short(), e.Partner)
+	switch {
+	case errors.Is(e.Err, ErrPartnerNotSwitched):
+		b.WriteString("the partner has not confirmed that it signs with the new certificate")
+	case errors.Is(e.Err, ErrCertificateInUse):
+		fmt.Fprintf(&b, "it verified a signature at %s, within the guaranteed delivery time", e.LastUsed.Format(time.RFC3339))
+	default:
+		b.WriteString("the retention period has not elapsed")
+	}
+	if !e.AllowedAt.IsZero() {
+		fmt.Fprintf(&b, "; allowed from %s", e.AllowedAt.Format(time.RFC3339))
+	}
+	return b.String()
+}
+
+// Unwrap returns a [*wssec.RetentionError] (which unwraps to
+// [wssec.ErrRetentionNotElapsed]) and Err if it is not nil.
+func (e *CertificateRemovalError) Unwrap() []error {
 	out := []error{&wssec.RetentionError{Fingerprint: e.Fingerprint, AllowedAt: e.AllowedAt}}
 	if e.Err != nil {
 		out = append(out, e.Err)

@@ -31,13 +31,18 @@ type receiverUse struct {
 type batch struct {
 	keys map[wssec.Fingerprint]keyUse
 	recv map[string]map[wssec.Fingerprint]receiverUse
+	sig  map[string]map[wssec.Fingerprint]signUse // by partner
 }
 
 func newBatch() batch {
-	return batch{keys: map[wssec.Fingerprint]keyUse{}, recv: map[string]map[wssec.Fingerprint]receiverUse{}}
+	return batch{
+		keys: map[wssec.Fingerprint]keyUse{},
+		recv: map[string]map[wssec.Fingerprint]receiverUse{},
+		sig:  map[string]map[wssec.Fingerprint]signUse{},
+	}
 }
 
-func (b batch) empty() bool { return len(b.keys) == 0 && len(b.recv) == 0 }
+func (b batch) empty() bool { return len(b.keys) == 0 && len(b.recv) == 0 && len(b.sig) == 0 }
 
 func (b batch) addKey(fp wssec.Fingerprint, u keyUse) {
 	x := b.keys[fp]
@@ -78,12 +83,19 @@ func (b batch) merge(o batch) {
 			b.addReceiver(id, fp, u)
 		}
 	}
+	for id, obs := range o.sig {
+		for fp, u := range obs {
+			b.addSigner(id, fp, u)
+		}
+	}
 }
 
 // evidence is a Manager's in-memory usage state, guarded by Manager.mu.
 type evidence struct {
 	// seen is each ring key's use count at the last collection.
 	seen map[wssec.Fingerprint]uint64
+	// seenSig is the same for each partner's trust ring.
+	seenSig map[string]map[wssec.Fingerprint]uint64
 	// discount counts uses the Manager caused itself (the self-test),
 	// which are not evidence of a receiver's traffic.
 	discount map[wssec.Fingerprint]uint64
@@ -97,6 +109,7 @@ type evidence struct {
 
 func (e *evidence) init() {
 	e.seen = map[wssec.Fingerprint]uint64{}
+	e.seenSig = map[string]map[wssec.Fingerprint]uint64{}
 	e.discount = map[wssec.Fingerprint]uint64{}
 	e.pending = newBatch()
 }
@@ -192,10 +205,12 @@ func (m *Manager) checkDue(ctx context.Context) {
 // Manager caused itself.
 func (m *Manager) takeBatch() batch {
 	snap := m.ringSnapshot()
+	trust := m.trustSnapshots()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	b := m.ev.pending
 	m.ev.pending = newBatch()
+	m.collectTrustUses(b, trust)
 	inRing := make(map[wssec.Fingerprint]bool, len(snap))
 	for _, e := range snap {
 		fp := e.Fingerprint

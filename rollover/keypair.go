@@ -2,6 +2,7 @@ package rollover
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -318,8 +319,11 @@ func currentEntry(entries []keystore.Entry) (keystore.Entry, bool) {
 // describeCert describes a certificate for the audit trail.
 func describeCert(c *x509.Certificate) string {
 	alg := c.PublicKeyAlgorithm.String()
-	if k, ok := c.PublicKey.(*rsa.PublicKey); ok {
+	switch k := c.PublicKey.(type) {
+	case *rsa.PublicKey:
 		alg = fmt.Sprintf("RSA-%d", k.N.BitLen())
+	case *ecdsa.PublicKey:
+		alg = "ECDSA-" + k.Curve.Params().Name
 	}
 	return fmt.Sprintf("%s, %s, serial %s, valid until %s", alg, c.Subject, c.SerialNumber, c.NotAfter.UTC().Format(time.RFC3339))
 }

@@ -31,6 +31,12 @@ type Manager struct {
 
 	mu sync.Mutex // guards ev
 	ev evidence
+
+	// rmu guards rings, the partners' trust rings handed out by
+	// TrustRing, and serializes the changes to them. It is taken before
+	// mu, never after.
+	rmu   sync.Mutex
+	rings map[string]*wssec.TrustRing
 }
 
 // NewManager returns a Manager for store. It copies opts and validates
@@ -43,7 +49,7 @@ func NewManager(store *keystore.Store, opts Options) (*Manager, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	m := &Manager{store: store, opts: opts, logger: opts.logger()}
+	m := &Manager{store: store, opts: opts, logger: opts.logger(), rings: map[string]*wssec.TrustRing{}}
 	m.ev.init()
 	return m, nil
 }
@@ -178,10 +184,16 @@ func (m *Manager) commit(ctx context.Context, op string, from *stateDoc, b batch
 			}
 		}
 		m.applyEvidence(d, b, entries, now)
+		if err := m.applySignerEvidence(tx.State, d, b, now); err != nil {
+			return err
+		}
 		if fn != nil {
 			if err := fn(tx, d, now); err != nil {
 				return err
 			}
+		}
+		if d.signersDoc != nil {
+			m.raiseSignerRetention(d, now)
 		}
 		return d.save(tx)
 	})

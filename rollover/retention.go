@@ -127,11 +127,7 @@ func (m *Manager) raiseRetention(tx *keystore.Tx, d *docs, now time.Time) error 
 	if st.Retention != nil && *st.Retention == *want {
 		return nil
 	}
-	note := "recorded the retention policy: " + describeRetention(eff)
-	if st.Retention != nil {
-		was := Policy{GuaranteedDelivery: time.Duration(st.Retention.GuaranteedDelivery), RetentionFloor: time.Duration(st.Retention.RetentionFloor)}
-		note = fmt.Sprintf("raised the retention policy to a process's: %s; was %s", describeRetention(eff), describeRetention(was))
-	}
+	note := raiseNote(st.Retention, eff)
 	d.changeState()
 	st.Retention = want
 	if st.Stage == StageReceiversSwitched {
@@ -145,4 +141,14 @@ func (m *Manager) raiseRetention(tx *keystore.Tx, d *docs, now time.Time) error 
 	}
 	d.record(Record{Time: now, Action: ActionRaiseRetention, Actor: m.opts.Actor, Note: note})
 	return nil
+}
+
+// raiseNote describes the raise of the recorded rules old (nil: none
+// recorded) to eff.
+func raiseNote(old *retentionRecord, eff Policy) string {
+	if old == nil {
+		return "recorded the retention policy: " + describeRetention(eff)
+	}
+	was := Policy{GuaranteedDelivery: time.Duration(old.GuaranteedDelivery), RetentionFloor: time.Duration(old.RetentionFloor)}
+	return fmt.Sprintf("raised the retention policy to a process's: %s; was %s", describeRetention(eff), describeRetention(was))
 }

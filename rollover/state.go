@@ -13,15 +13,14 @@ import (
 )
 
 // Names of the key store state blobs this package keeps. The audit trail
-// and the usage evidence are not specific to the decryption-key
-// procedure, so a later procedure (the receiver's signing certificate)
-// can share them and keep its stage in a blob of its own.
+// is shared by both procedures; the partners' signing certificates keep
+// their state in a blob of their own (signersName).
 const (
 	stateName = "rollover-decryption"
 	usageName = "rollover-usage"
 	auditName = "rollover-audit"
 
-	// formatVersion is the version of the three blobs' format.
+	// formatVersion is the version of the blobs' format.
 	formatVersion = 1
 
 	// maxAuditRecords bounds the audit trail kept in the store; older
@@ -157,9 +156,13 @@ type docs struct {
 	state *stateDoc
 	usage *usageDoc
 
-	stateChanged, usageChanged bool
-	added                      []Record   // audit records appended
-	warnings                   []logEntry // log-only warnings
+	// signersDoc is the partners' state, read when a step or evidence
+	// needs it.
+	signersDoc *signersDoc
+
+	stateChanged, usageChanged, signersChanged bool
+	added                                      []Record   // audit records appended
+	warnings                                   []logEntry // log-only warnings
 }
 
 type logEntry struct {
@@ -288,6 +291,11 @@ func (d *docs) save(tx *keystore.Tx) error {
 	}
 	if d.usageChanged {
 		if err := setBlob(tx, usageName, d.usage); err != nil {
+			return err
+		}
+	}
+	if d.signersChanged {
+		if err := setBlob(tx, signersName, d.signersDoc); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"math/big"
@@ -176,4 +178,12 @@ func selfSigned(t *testing.T, curve elliptic.Curve, notBefore, notAfter time.Tim
 		t.Fatal(err)
 	}
 	return must(x509.ParseCertificate(der))(t)
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// fpHexOf returns the fixture's fingerprint as the state keeps it.
+func fpHexOf(name string) string {
+	fp := fingerprint(name)
+	return hex.EncodeToString(fp[:])
 }

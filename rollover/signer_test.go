@@ -180,3 +180,174 @@ func partnerActions(e *env) []string {
 	}
 	return out
 }
+
+// Cancelling before the partner's confirmation removes the new
+// certificate from the ring and the store; the next renewal starts from
+// the old one.
+func TestSignerCertificateAdded_Cancel(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, rollover.Options{})
+	added := e.toCertificateAdded()
+	r := must(e.m.TrustRing(partner))(t)
+	e.verified(r, testpki.ReceiverNew, testpki.ReceiverNew)
+	// That response arrived before the partner switched for good; the
+	// guaranteed delivery time later, the certificate may go.
+	e.clock.Advance(90 * day)
+	trusted := must(added.Cancel(ctx, "the partner sent the certificate of its test system"))(t)
+	e.untrusted(r, testpki.ReceiverNew)
+	e.verified(r, testpki.Receiver, testpki.Receiver)
+	checkRing(t, r, map[wssec.Fingerprint]string{fingerprint(testpki.Receiver): "current"})
+	if rep := trusted.Report(); rep.Outcome != "cancelled" || rep.Current.Fingerprint != fingerprint(testpki.Receiver) || rep.New != nil {
+		t.Errorf("Report() after Cancel = %+v", rep)
+	}
+	e.restart()
+	trusted = asSigner[*rollover.SignerTrusted](t, e.resumeSigner())
+	next := must(trusted.AddCertificate(ctx, partnerCert(testpki.ReceiverEC)))(t)
+	if next.Renewal() != 2 {
+		t.Errorf("Renewal() = %d, want 2", next.Renewal())
+	}
+	r = must(e.m.TrustRing(partner))(t)
+	e.verified(r, testpki.ReceiverEC, testpki.ReceiverEC)
+	e.untrusted(r, testpki.ReceiverNew)
+	want := []string{
+		"trust-partner-certificate bank",
+		"add-partner-certificate bank",
+		"new-certificate-first-use bank",
+		"cancel-partner-certificate bank",
+		"add-partner-certificate bank",
+	}
+	if diff := cmp.Diff(want, partnerActions(e)); diff != "" {
+		t.Errorf("History() actions (-want +got):\n%s", diff)
+	}
+}
+
+// A response signed with the new certificate confirms the partner's
+// switch when the partner does not; the step writes the evidence not yet
+// written first.
+func TestSignerCertificateAdded_ConfirmFromEvidence(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, rollover.Options{})
+	added := e.toCertificateAdded()
+	e.clock.Advance(day)
+	seen := e.clock.Now()
+	e.verified(must(e.m.TrustRing(partner))(t), testpki.ReceiverNew, testpki.ReceiverNew)
+	e.clock.Advance(time.Hour)
+	switched := must(added.ConfirmFromEvidence(ctx, "no answer from the partner"))(t)
+	r := switched.Report()
+	if !r.FromEvidence || !r.FirstNewSignature.Equal(seen) || !r.Confirmed.Equal(e.clock.Now()) || !r.OldCertificateExpires.Equal(e.clock.Now().Add(90*day)) {
+		t.Errorf("Report() = %+v", r)
+	}
+	h := must(rollover.History(e.store))(t)
+	var confirm rollover.Record
+	for _, rec := range h {
+		if rec.Action == rollover.ActionConfirmPartnerSwitched {
+			confirm = rec
+		}
+	}
+	if !strings.Contains(confirm.Note, "first response signed with the new certificate") || !strings.Contains(confirm.Note, "no answer from the partner") {
+		t.Errorf("confirmation record = %+v", confirm)
+	}
+}
+
+// Another process's steps reach this process's trust ring with
+// SyncTrustRings or ResumeSigner; steps for one partner do not make
+// another partner's stage values stale.
+func TestManager_SyncTrustRings(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, rollover.Options{})
+	e.toTrusted()
+	insurer := must(asSigner[*rollover.SignerUntrusted](t, must(e.m.ResumeSigner(ctx, "insurer"))(t)).Trust(ctx, partnerCert(testpki.ReceiverEC)))(t)
+	app := e.otherProcess()
+	ring := must(app.TrustRing(partner))(t)
+	e.verified(ring, testpki.Receiver, testpki.Receiver)
+	if got := must(app.Partners())(t); !cmp.Equal(got, []string{"bank", "insurer"}) {
+		t.Errorf("Partners() = %v", got)
+	}
+
+	// The operator adds the new certificate from its own process.
+	trusted := asSigner[*rollover.SignerTrusted](t, e.resumeSigner())
+	must(trusted.AddCertificate(ctx, partnerCert(testpki.ReceiverNew)))(t)
+	e.untrusted(ring, testpki.ReceiverNew)
+	if err := app.SyncTrustRings(ctx); err != nil {
+		t.Fatalf("SyncTrustRings() error = %v", err)
+	}
+	e.verified(ring, testpki.ReceiverNew, testpki.ReceiverNew)
+
+	// The application's ring counts the partner's new signatures; its
+	// evidence lets the operator confirm.
+	if !must(app.RecordUsage(ctx))(t) {
+		t.Fatal("RecordUsage() wrote nothing")
+	}
+	switched := must(asSigner[*rollover.SignerCertificateAdded](t, e.resumeSigner()).ConfirmFromEvidence(ctx, ""))(t)
+
+	// The other partner's stage value is not stale.
+	if _, err := insurer.AddCertificate(ctx, partnerCert(testpki.Receiver)); err != nil {
+		t.Errorf("AddCertificate() for another partner error = %v", err)
+	}
+
+	e.clock.Advance(90 * day)
+	must(switched.RemoveOldCertificate(ctx))(t)
+	e.verified(ring, testpki.Receiver, testpki.Receiver) // until the application syncs
+	must(app.ResumeSigner(ctx, partner))(t)
+	e.untrusted(ring, testpki.Receiver)
+	e.verified(ring, testpki.ReceiverNew, testpki.ReceiverNew)
+}
+
+// The retention rules recorded at step 1 hold whichever process confirms
+// and removes: the longer of the recorded and the process's own.
+func TestSigner_retentionRecorded(t *testing.T) {
+	t.Parallel()
+	long := rollover.Policy{GuaranteedDelivery: 120 * day}
+	for _, tc := range []struct {
+		name           string
+		start, confirm rollover.Policy
+	}{
+		{"started with 120 days, confirmed with the zero policy", long, rollover.Policy{}},
+		{"started with the zero policy, confirmed with 120 days", rollover.Policy{}, long},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, rollover.Options{Policy: tc.start})
+			e.toCertificateAdded()
+			h := must(rollover.History(e.store))(t)
+			if note := h[len(h)-1].Note; !strings.Contains(note, "retention") {
+				t.Errorf("step 1 note = %q, want the retention policy", note)
+			}
+			confirmer := e.processWith(tc.confirm)
+			added := asSigner[*rollover.SignerCertificateAdded](t, must(confirmer.ResumeSigner(ctx, partner))(t))
+			confirmed := e.clock.Now()
+			must(added.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{}))(t)
+			tool := e.processWith(rollover.Policy{})
+			switched := asSigner[*rollover.SignerSwitched](t, must(tool.ResumeSigner(ctx, partner))(t))
+			if r := switched.Report(); r.Retention != 120*day || r.GuaranteedDelivery != 120*day || !r.OldCertificateExpires.Equal(confirmed.Add(120*day)) {
+				t.Errorf("Report() = retention %v, delivery %v, expires %v; want 120 days", r.Retention, r.GuaranteedDelivery, r.OldCertificateExpires)
+			}
+			e.clock.Set(confirmed.Add(100 * day))
+			_, err := switched.RemoveOldCertificate(ctx)
+			var re *rollover.CertificateRemovalError
+			if !errors.As(err, &re) || !errors.Is(err, wssec.ErrRetentionNotElapsed) || !re.AllowedAt.Equal(confirmed.Add(120*day)) {
+				t.Fatalf("RemoveOldCertificate() at day 100 error = %v, want ErrRetentionNotElapsed until day 120", err)
+			}
+			e.clock.Set(confirmed.Add(120 * day))
+			if _, err := switched.RemoveOldCertificate(ctx); err != nil {
+				t.Fatalf("RemoveOldCertificate() at day 120 error = %v", err)
+			}
+		})
+	}
+}
+
+// A partner that signs with ECDSA.
+func TestSigner_ECDSA(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, rollover.Options{})
+	u := asSigner[*rollover.SignerUntrusted](t, e.resumeSigner())
+	trusted := must(u.Trust(ctx, rollover.PartnerCertificate{Certificate: load(testpki.ReceiverEC).Certificate}))(t)
+	e.verified(must(e.m.TrustRing(partner))(t), testpki.ReceiverEC, testpki.ReceiverEC)
+	h := must(rollover.History(e.store))(t)
+	if note := h[len(h)-1].Note; !strings.HasPrefix(note, "ECDSA-P-256, ") {
+		t.Errorf("Trust record note = %q", note)
+	}
+	if trusted.Report().Current.Chain != nil {
+		t.Error("Report() shows a chain that was not given")
+	}
+}

@@ -1,6 +1,7 @@
 // Package rollover runs the renewal of the key pair that decrypts
 // WS-Security encrypted responses, without downtime, as typed steps whose
-// state is kept in the key store.
+// state is kept in the key store; and the mirror procedure, in which a
+// partner renews the certificate that signs its responses.
 //
 // The procedure spans months and two organisations: the tenant (this
 // program) decrypts responses, the receiver encrypts them to the tenant's
@@ -37,9 +38,6 @@
 // process started months later continues where the procedure stands. A
 // renewal can be cancelled before step 3 ([KeyPairCreated.Cancel],
 // [KeyAdded.Cancel]), not after: a receiver may already use the new key.
-// The package runs the tenant's side of this procedure; the mirror
-// procedure, in which a receiver renews the certificate that signs its
-// responses, is not covered.
 //
 // The happy path, each step usually in a later run of the program:
 //
@@ -65,16 +63,59 @@
 // without it the evidence is ring-wide. Every [Report] says how many days
 // the current certificate has left, and whether a renewal is due.
 //
+// # The partner's signing certificate
+//
+// Partners renew their signing keys too, with the roles swapped: the
+// tenant trusts the partner's new certificate before the partner signs
+// with it, and removes the old one only after the guaranteed delivery
+// time. [Manager.ResumeSigner] returns the stage of one partner's renewal
+// (partners are named by an ID, such as "bank", and renew independently),
+// and [Manager.TrustRing] the partner's [wssec.TrustRing] for the Signers
+// of the [wssec.Decryptor] that processes its responses. First,
+// [SignerUntrusted.Trust] trusts the partner's current certificate
+// ([SignerTrusted]); a renewal then takes three steps:
+//
+//  1. Partner: announces its new signing certificate — the tenant adds
+//     it with [SignerTrusted.AddCertificate]: trusted from now on, as the
+//     ring's current certificate; the old one stays, retained with no
+//     expiry ([SignerCertificateAdded]). The certificate is checked (RSA
+//     of at least 2048 bits or ECDSA on P-256, P-384 or P-521, not
+//     expired, and chaining to the chain that came with it, if any).
+//  2. Partner: switches, and says so —
+//     [SignerCertificateAdded.ConfirmPartnerSwitched]; or the first
+//     response signed with the new certificate stands for its word —
+//     [SignerCertificateAdded.ConfirmFromEvidence]. The old certificate
+//     gets its expiry: the confirmation plus max(GuaranteedDelivery, 90
+//     days), under the same recorded rules as the decryption key
+//     ([SignerSwitched]).
+//  3. Tenant: removes the old certificate —
+//     [SignerSwitched.RemoveOldCertificate], refused with
+//     [wssec.ErrRetentionNotElapsed] until the expiry has passed and the
+//     old certificate has not verified a response for the guaranteed
+//     delivery time.
+//
+// Before step 2 the new certificate can be removed again
+// ([SignerCertificateAdded.Cancel]), unless it verified a response within
+// the guaranteed delivery time; after it, a withdrawn confirmation
+// ([SignerSwitched.WithdrawConfirmation]) takes the old certificate's
+// expiry away again. The trust rings count which certificate verified
+// each response; [Manager.RecordUsage] writes that evidence with the key
+// ring's, and [Manager.ObserveSigners] feeds it from an application that
+// verifies with rings of its own. Steps taken through a Manager update the
+// rings it handed out at once; steps other processes took reach them with
+// [Manager.SyncTrustRings]. [ExampleSignerTrusted_AddCertificate] shows the
+// whole procedure.
+//
 // # Audit trail
 //
-// Every step appends a [Record] (time, step, actor, key fingerprints,
-// receiver, note) to the store in the transaction that takes the step,
-// and logs it through the [log/slog] logger of [Options]. [History]
-// returns the trail.
+// Every step appends a [Record] (time, step, actor, key or certificate
+// fingerprints, receiver or partner, note) to the store in the
+// transaction that takes the step, and logs it through the [log/slog]
+// logger of [Options]. [History] returns the trail of both procedures.
 //
 // # Persisted state
 //
-// The state lives in three JSON state blobs of the key store
+// The state lives in four JSON state blobs of the key store
 // (keystore.Tx.SetState), written in the same transaction as the key
 // changes of the step, so keys and state never disagree:
 //
@@ -97,7 +138,21 @@
 //	"rollover-usage": {"version": 1, "recorded": "…", "lastUsed": {"<sha256>": "…"}}
 //	"rollover-audit": {"version": 1, "dropped": 0, "records": [{"time": "…", "renewal": 2,
 //	  "action": "confirm-receiver-switched", "actor": "…", "new": "<sha256>", "old": "<sha256>",
-//	  "receiver": "partner", "by": "…", "reference": "OPS-1", "note": "…", "count": 0}]}
+//	  "receiver": "partner", "partner": "bank", "by": "…", "reference": "OPS-1", "note": "…", "count": 0}]}
+//	"rollover-signers": {"version": 1, "partners": {"bank": {
+//	  "seq": 3, "renewal": 1,              // per partner
+//	  "stage": "partner-switched",         // trusted, certificate-added, partner-switched
+//	  "current": {"sha256": "…", "der": "<base64>", "chain": ["<base64>"], "subject": "…",
+//	              "notAfter": "…", "added": "…", "by": "…", "reference": "…", "lastVerified": "…"},
+//	  "old": {…},                          // during a renewal: the certificate it replaces
+//	  "retention": {…}, "started": "…",    // as above; step 1's time
+//	  "confirmed": "…", "confirmedBy": "…", "reference": "…", "fromEvidence": false,
+//	  "expires": "…", "firstNewSignature": "…", "oldUsesAfterConfirmation": 0,
+//	  "ended": "…", "outcome": "completed"}}}
+//
+// The key store holds the tenant's private keys; the partners' trusted
+// certificates are public and live in "rollover-signers" as DER. Each is
+// checked against its fingerprint when the state is read.
 //
 // "retention" is the [Policy] of the Manager that took step 1, resolved
 // (a zero GuaranteedDelivery is written as the floor), as Go durations.
@@ -126,6 +181,14 @@
 // a certificate whose key is not in the ring: step 3 follows step 2 by
 // type, and its self-test decrypts through the live ring first.
 //
+// Likewise no partner certificate is removed from a trust ring while the
+// partner may still sign with it, or while a response it signed may still
+// arrive: the old certificate gets no expiry until the partner's switch
+// is confirmed, the same retention rules apply, and a ring is changed by
+// adding certificates before dropping any. Cancelling a partner's new
+// certificate is refused while it verified a response within the
+// guaranteed delivery time, since the partner already signs with it.
+//
 // Every step is one key store transaction, written atomically and
 // durably, and checks that the store still holds the stage it starts
 // from: a stage value the store has moved past gets [ErrStaleStage],
@@ -147,5 +210,9 @@
 // application decides when to call [Manager.RecordUsage]. Processes that
 // decrypt with their own keystore.Store of a shared store see step 2's
 // key after their next keystore.Store.Reload, which they must have done
-// before step 3.
+// before step 3. Likewise their trust rings hold a partner's new
+// certificate after their next [Manager.SyncTrustRings]; a partner should
+// be told that its certificate is trusted only after every process
+// verifying its responses has synchronized. Steps for different partners
+// do not make each other's stage values stale.
 package rollover

@@ -26,18 +26,20 @@ var (
 	// ErrStaleStage means that the store has moved past the stage value a
 	// step was called on: another process, or an earlier call with the
 	// same value, took a step since. Nothing was changed; call
-	// [Manager.Resume] for the stage the store holds. The error is a
-	// [*StageError].
+	// [Manager.Resume] (or [Manager.ResumeSigner]) for the stage the store
+	// holds. The error is a [*StageError] or a [*SignerStageError].
 	ErrStaleStage = errors.New("rollover: stage is stale")
 
 	// ErrRenewalInProgress means that a renewal was to start while another
 	// one has not finished. The error is a [*StageError] whose AllowedAt
-	// is when the running renewal's old key may be removed, if known.
+	// is when the running renewal's old key may be removed, if known, or
+	// a [*SignerStageError] for a partner's renewal.
 	ErrRenewalInProgress = errors.New("rollover: a renewal is in progress")
 
 	// ErrCannotCancel means that a renewal was to be cancelled after its
 	// certificate was provided to receivers, who may already encrypt to
-	// the new key. The error is a [*StageError].
+	// the new key (a [*StageError]), or a partner's renewal after the
+	// partner confirmed its switch (a [*SignerStageError]).
 	ErrCannotCancel = errors.New("rollover: renewal cannot be cancelled once the certificate was provided")
 
 	// ErrSelfTestFailed means that a sample response encrypted to the new

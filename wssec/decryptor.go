@@ -141,8 +141,10 @@ func (d *Decryptor) Decrypt(message []byte) (*Result, error) {
 			return nil, err
 		}
 	}
-	res := &Result{Envelope: append([]byte(nil), message...), SOAPVersion: env.Version()}
-	if len(p.data) > 0 {
+	var res *Result
+	if len(p.data) == 0 {
+		res = &Result{Envelope: append([]byte(nil), message...), SOAPVersion: env.Version()}
+	} else {
 		out, err := p.execute()
 		if err != nil {
 			var me *MalformedError

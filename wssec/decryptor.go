@@ -266,6 +266,12 @@ type dataPlan struct {
 	key     *keyPlan
 	listed  bool
 	ct      []byte
+	// buf, when set, is the buffer ct was decoded into, with room before
+	// and after it: a single EncryptedData decrypted in place there
+	// becomes the output without another copy (see splice).
+	buf     []byte
+	head    int
+	inPlace bool     // the plaintext was decrypted in ct itself
 	plain   []byte   // the checked plaintext, after execute
 	ids     []string // Id values in the plaintext
 }

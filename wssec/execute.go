@@ -1,6 +1,7 @@
 package wssec
 
 import (
+	"bytes"
 	"errors"
 
 	"github.com/beevik/etree"
@@ -101,7 +102,7 @@ func (p *process) tryKey(kp *keyPlan, e *ringEntry, last bool) (ok bool) {
 			}
 			return false
 		}
-		dp.plain = pt
+		dp.plain, dp.inPlace = pt, last
 	}
 	return true
 }
@@ -223,5 +224,37 @@ func (p *process) splice() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if res, ok := p.spliceInPlace(out); ok {
+		return res, nil
+	}
 	return p.skel.Expand(out, extra), nil
+}
+
+// spliceInPlace builds the output around a single plaintext where it was
+// decrypted, in the buffer its ciphertext was decoded into: the serialized
+// envelope before the marker goes in front of it, the rest after it. It
+// reports false where the plaintext is elsewhere, the room does not
+// suffice, or other markers need the general Expand.
+func (p *process) spliceInPlace(out []byte) ([]byte, bool) {
+	if len(p.data) != 1 {
+		return nil, false
+	}
+	dp := p.data[0]
+	if dp.buf == nil || !dp.inPlace || p.skel.Markers(out) != 1 {
+		return nil, false
+	}
+	marker := []byte(p.skel.Marker(0))
+	at := bytes.Index(out, marker)
+	if at < 0 {
+		return nil, false
+	}
+	prefix, suffix := out[:at], out[at+len(marker):]
+	start := dp.head + dp.key.cipher.IVSize // where the plaintext begins in buf
+	end := start + len(dp.plain)
+	if start < len(prefix) || len(dp.buf)-end < len(suffix) {
+		return nil, false
+	}
+	copy(dp.buf[start-len(prefix):], prefix)
+	copy(dp.buf[end:], suffix)
+	return dp.buf[start-len(prefix) : end+len(suffix)], true
 }

@@ -164,6 +164,12 @@ func (s *Skeleton) index(text string) (int, bool) {
 // [Skeleton.Expand] call, such as decrypted content to splice in.
 func (s *Skeleton) Marker(k int) string { return s.markerFor(len(s.cuts) + k) }
 
+// Markers counts the markers in out, a serialization of the skeleton's
+// tree.
+func (s *Skeleton) Markers(out []byte) int {
+	return bytes.Count(out, []byte(s.marker))
+}
+
 // Expand replaces every marker in out, a serialization of the skeleton's
 // tree, with the original run it stands for, or with extra[k] for the
 // marker [Skeleton.Marker](k). It allocates the result once.

@@ -341,10 +341,21 @@ func appendNonSpace(b []byte, s string) []byte {
 // standard decoder skips line breaks itself; other white space, which some
 // producers indent with, takes a second pass.
 func DecodeBase64Bytes(text []byte) ([]byte, error) {
-	out := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
+	_, out, err := DecodeBase64Room(text, 0, 0)
+	return out, err
+}
+
+// DecodeBase64Room is DecodeBase64Bytes into a buffer with head free bytes
+// before the result and at least tail free bytes after it, so that a
+// caller can later build its output around the decoded bytes in the same
+// buffer. It returns the whole buffer and the decoded bytes, which start
+// at buf[head].
+func DecodeBase64Room(text []byte, head, tail int) (buf, out []byte, err error) {
+	buf = make([]byte, head+base64.StdEncoding.DecodedLen(len(text))+tail)
+	out = buf[head : len(buf)-tail]
 	n, err := base64.StdEncoding.Decode(out, text)
 	if err == nil {
-		return out[:n], nil
+		return buf, out[:n], nil
 	}
 	compact := make([]byte, 0, len(text))
 	for _, c := range text {
@@ -354,7 +365,7 @@ func DecodeBase64Bytes(text []byte) ([]byte, error) {
 	}
 	n, err = base64.StdEncoding.Decode(out, compact)
 	if err != nil {
-		return nil, modelf("invalid base64")
+		return nil, nil, modelf("invalid base64")
 	}
-	return out[:n], nil
+	return buf, out[:n], nil
 }

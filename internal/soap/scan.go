@@ -90,7 +90,20 @@ func (s *fscan) limit(name string, max, n int) error {
 func (s *fscan) run() error {
 	d := s.d
 	for s.pos < len(d) {
-		lt := bytes.IndexByte(d[s.pos:], '<')
+		// In tag-dense content the next markup usually follows at once or
+		// after a few bytes: look before paying for a vectorized search.
+		lt := -1
+		for i := s.pos; i < len(d) && i < s.pos+16; i++ {
+			if d[i] == '<' {
+				lt = i - s.pos
+				break
+			}
+		}
+		if lt < 0 && s.pos+16 < len(d) {
+			if n := bytes.IndexByte(d[s.pos+16:], '<'); n >= 0 {
+				lt = 16 + n
+			}
+		}
 		end := len(d)
 		if lt >= 0 {
 			end = s.pos + lt
@@ -184,6 +197,22 @@ func (s *fscan) markup() error {
 }
 
 func (s *fscan) endTag() error {
+	// The end tag almost always closes the element just opened: compare
+	// with its name directly, and parse in full only otherwise.
+	if n := len(s.stack); n > 0 {
+		top := s.stack[n-1]
+		rest := s.d[s.pos+2:]
+		if len(rest) > len(top) && rest[len(top)] == '>' && bytes.Equal(rest[:len(top)], top) {
+			s.pos += 2 + len(top) + 1
+			s.stack = s.stack[:n-1]
+			s.pop()
+			s.depth--
+			if s.tree != nil {
+				s.tree = s.tree[:len(s.tree)-1]
+			}
+			return nil
+		}
+	}
 	s.pos += 2
 	name, err := s.name()
 	if err != nil {
@@ -400,7 +429,13 @@ func (s *fscan) attribute() error {
 		return syntaxf("unquoted attribute %s", name)
 	}
 	q := s.d[s.pos]
-	end := bytes.IndexByte(s.d[s.pos+1:], q)
+	end := -1
+	for i, c := range s.d[s.pos+1:] {
+		if c == q {
+			end = i
+			break
+		}
+	}
 	if end < 0 {
 		return syntaxf("unterminated attribute %s", name)
 	}
@@ -408,9 +443,7 @@ func (s *fscan) attribute() error {
 	if err := s.limit("MaxAttrValue", s.fc.Limits.MaxAttrValue, len(val)); err != nil {
 		return err
 	}
-	if bytes.IndexByte(val, '<') >= 0 {
-		return syntaxf("'<' in attribute %s", name)
-	}
+	// checkText refuses '<' in character data, as attribute values must.
 	if _, err := checkText(val, true); err != nil {
 		return err
 	}
@@ -510,8 +543,11 @@ func nameStart(n []byte) bool {
 }
 
 func splitQName(n []byte) (prefix, local []byte) {
-	if i := bytes.IndexByte(n, ':'); i >= 0 {
-		return n[:i], n[i+1:]
+	// Names are short: a plain loop beats a vectorized search here.
+	for i, c := range n {
+		if c == ':' {
+			return n[:i], n[i+1:]
+		}
 	}
 	return nil, n
 }

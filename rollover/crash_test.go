@@ -109,7 +109,18 @@ type crashStep struct{ from, to rollover.StageName }
 // a random amount of work, and returns the steps it announced.
 func runChild(t *testing.T, dir string, rng *rand.Rand) []crashStep {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestProcedure_crashChild$", "-test.count=1")
+	var steps []crashStep
+	for _, s := range runCrashChild(t, "TestProcedure_crashChild", dir, rng) {
+		steps = append(steps, crashStep{rollover.StageName(s[0]), rollover.StageName(s[1])})
+	}
+	return steps
+}
+
+// runCrashChild runs the child test named test as runChild describes, and
+// returns the stage names of the steps it announced.
+func runCrashChild(t *testing.T, test, dir string, rng *rand.Rand) [][2]string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -121,13 +132,13 @@ func runChild(t *testing.T, dir string, rng *rand.Rand) []crashStep {
 		t.Fatal(err)
 	}
 	r := bufio.NewReader(out)
-	var steps []crashStep
+	var steps [][2]string
 	target := 1 + rng.IntN(4)
 	killed := false
 	for {
 		line, err := r.ReadString('\n')
 		if from, to, ok := strings.Cut(strings.TrimSpace(strings.TrimPrefix(line, "step ")), " "); ok && strings.HasPrefix(line, "step ") {
-			steps = append(steps, crashStep{rollover.StageName(from), rollover.StageName(to)})
+			steps = append(steps, [2]string{from, to})
 		}
 		if !killed && len(steps) == target {
 			burn(rng.IntN(1 << 24))

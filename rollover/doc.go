@@ -192,8 +192,8 @@
 // Every step is one key store transaction, written atomically and
 // durably, and checks that the store still holds the stage it starts
 // from: a stage value the store has moved past gets [ErrStaleStage],
-// never a second application. The package's tests kill a process taking
-// steps with SIGKILL at random moments and check that the procedure
+// // never a second application. The package's tests kill a process taking
+// steps of either procedure with SIGKILL at random moments and check that the procedure
 // resumes with keys, stage and audit trail in agreement (set
 // WSRENEW_CRASH=full for 100 kills instead of 12). Audit records and logs hold fingerprints,
 // receiver names, notes and times, never keys or passwords. Notes,

@@ -147,7 +147,9 @@ func (m *Manager) Observe(receiver string, res *wssec.Result) {
 // passed since that write; it reports whether it wrote. The evidence is
 // which key of the store's key ring decrypted responses and when (from
 // [wssec.KeyRing.Snapshot]), and what [Manager.Observe] attributed to
-// receivers. Written evidence survives restarts: [ReceiversSwitched.RemoveOldKey]
+// receivers; and which certificate of the partners' trust rings
+// ([Manager.TrustRing]) verified responses and when, with what
+// [Manager.ObserveSigners] reported. Written evidence survives restarts: [ReceiversSwitched.RemoveOldKey]
 // refuses while the old key decrypted a response less than the
 // guaranteed delivery time ago.
 //

@@ -405,3 +405,63 @@ func ExampleSignerTrusted_AddCertificate() {
 	// day 89: true - allowed from 2027-02-24
 	// day 90: trusted - 1 certificate, renewal completed
 }
+
+// The partner does not say when it switched to its new key; the first
+// response signed with it is the evidence. Here the application verifies
+// with a trust ring of its own and reports the signers; with the ring of
+// Manager.TrustRing the Manager counts them itself.
+func ExampleManager_ObserveSigners() {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 26, 7, 46, 0, 0, time.UTC) // when the samples were signed
+	clock := func() time.Time { return now }
+	store, _, cleanup := exampleStore(clock)
+	defer cleanup()
+	m, err := rollover.NewManager(store, rollover.Options{Now: clock, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	stage, err := m.ResumeSigner(ctx, "bank")
+	if err != nil {
+		log.Fatal(err)
+	}
+	trusted, err := stage.(*rollover.SignerUntrusted).Trust(ctx, rollover.PartnerCertificate{Certificate: readCert("partner")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	added, err := trusted.AddCertificate(ctx, rollover.PartnerCertificate{Certificate: readCert("partner-new")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = added.ConfirmFromEvidence(ctx, "")
+	fmt.Println("before:", errors.Is(err, rollover.ErrNoEvidence))
+
+	// The application's own ring, with both certificates.
+	ring, err := wssec.NewTrustRingOptions(readCert("partner-new"), wssec.RingOptions{Now: clock})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := ring.Retain(readCert("partner"), time.Time{}); err != nil {
+		log.Fatal(err)
+	}
+	d := &wssec.Decryptor{Signers: ring, Policy: wssec.Policy{AllowPlaintextBody: true}}
+	msg, err := os.ReadFile(filepath.Join("testdata", "signed-by-partner-new.xml"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := d.Decrypt(msg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	m.ObserveSigners("bank", res)
+
+	now = now.Add(time.Minute)
+	switched, err := added.ConfirmFromEvidence(ctx, "no word from the partner")
+	if err != nil {
+		log.Fatal(err)
+	}
+	r := switched.Report()
+	fmt.Println("after:", r.Stage, r.FromEvidence, r.FirstNewSignature.Format(time.TimeOnly), r.OldCertificateExpires.Format(time.DateOnly))
+	// Output:
+	// before: true
+	// after: partner-switched true 07:46:00 2027-02-24
+}

@@ -17,9 +17,12 @@ var errNilStore = fmt.Errorf("%w: nil key store", ErrInvalidArgument)
 // persisted stage ([Manager.Resume]), takes the steps through the stage
 // values it returns, collects the usage evidence of the store's key ring
 // ([Manager.Observe], [Manager.RecordUsage]) and keeps the audit trail.
+// It runs the partners' signing-certificate renewals the same way
+// ([Manager.ResumeSigner]) and keeps a trust ring per partner
+// ([Manager.TrustRing]).
 //
 // Use one Manager per key store per process, built when the store is
-// opened, and keep it: it remembers the key ring's usage counts between
+// opened, and keep it: it remembers the rings' usage counts between
 // calls. A Manager is safe for concurrent use; steps taken concurrently,
 // from this or other processes, are serialized by the store's writer
 // lock, and all but the first step from the same stage get

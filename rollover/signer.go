@@ -68,6 +68,13 @@ type signerBase struct {
 
 func (b *signerBase) ok() bool { return b != nil && b.m != nil && b.partner != "" }
 
+func (b *signerBase) partnerID() string {
+	if b == nil {
+		return ""
+	}
+	return b.partner
+}
+
 func (b *signerBase) seq() uint64 {
 	if b.ps == nil {
 		return 0
@@ -129,16 +136,16 @@ func (s *SignerCertificateAdded) Stage() SignerStageName { return SignerStageCer
 func (s *SignerSwitched) Stage() SignerStageName { return SignerStageSwitched }
 
 // Partner returns the partner's ID; see [SignerStage].
-func (s *SignerUntrusted) Partner() string { return s.signer().partner }
+func (s *SignerUntrusted) Partner() string { return s.signer().partnerID() }
 
 // Partner returns the partner's ID; see [SignerStage].
-func (s *SignerTrusted) Partner() string { return s.signer().partner }
+func (s *SignerTrusted) Partner() string { return s.signer().partnerID() }
 
 // Partner returns the partner's ID; see [SignerStage].
-func (s *SignerCertificateAdded) Partner() string { return s.signer().partner }
+func (s *SignerCertificateAdded) Partner() string { return s.signer().partnerID() }
 
 // Partner returns the partner's ID; see [SignerStage].
-func (s *SignerSwitched) Partner() string { return s.signer().partner }
+func (s *SignerSwitched) Partner() string { return s.signer().partnerID() }
 
 // Renewal returns the number of the partner's renewal; see [SignerStage].
 func (s *SignerUntrusted) Renewal() uint64 { return s.signer().renewal() }

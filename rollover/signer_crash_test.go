@@ -1,0 +1,126 @@
+package rollover_test
+
+import (
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/wsrenew/wsrenew/internal/fakeclock"
+	"github.com/wsrenew/wsrenew/internal/testpki"
+	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/rollover"
+)
+
+// lastSignerAction is the audit record each stage's step leaves last.
+var lastSignerAction = map[rollover.SignerStageName]rollover.Action{
+	rollover.SignerStageCertificateAdded: rollover.ActionAddCertificate,
+	rollover.SignerStageSwitched:         rollover.ActionSetOldCertificateExpiry,
+	rollover.SignerStageTrusted:          rollover.ActionRemoveOldCertificate,
+}
+
+// TestSigner_crash runs a child process that takes the steps of the
+// partner's renewal in a loop, renewal after renewal, and kills it with
+// SIGKILL at random moments, as TestProcedure_crash does for the
+// decryption key. After each kill the partner's stage must be the one
+// before or after the step the child was taking, the trust ring built
+// from the store must hold exactly the stage's certificates, and the
+// audit trail must end with the stage's record and have lost nothing.
+func TestSigner_crash(t *testing.T) {
+	if os.Getenv(crashChildEnv) != "" {
+		t.Skip("in the child process")
+	}
+	kills := crashKills(t)
+	e := newEnv(t, rollover.Options{})
+	seed := rand.Uint64()
+	rng := rand.New(rand.NewPCG(seed, seed))
+	t.Logf("%d kills, seed %d", kills, seed)
+
+	var history []rollover.Record
+	stages := map[rollover.SignerStageName]int{}
+	for i := range kills {
+		announced := runCrashChild(t, "TestSigner_crashChild", e.dir, rng)
+		e.restart()
+		s, err := e.m.ResumeSigner(ctx, partner)
+		if err != nil {
+			t.Fatalf("kill %d: ResumeSigner() error = %v", i, err)
+		}
+		stages[s.Stage()]++
+		got := must(rollover.History(e.store))(t)
+		if len(got) < len(history) || len(history) > 0 && !cmp.Equal(history, got[:len(history)]) {
+			t.Fatalf("kill %d: audit trail lost records: had %d, has %d", i, len(history), len(got))
+		}
+		history = got
+		if n := len(got); n > 0 && s.Stage() != rollover.SignerStageUntrusted {
+			last := got[n-1].Action
+			if last != lastSignerAction[s.Stage()] && !(s.Stage() == rollover.SignerStageTrusted && last == rollover.ActionTrustCertificate) {
+				t.Fatalf("kill %d: stage %s, but the last record is %s", i, s.Stage(), last)
+			}
+		}
+		if len(announced) > 0 {
+			last := announced[len(announced)-1]
+			if string(s.Stage()) != last[0] && string(s.Stage()) != last[1] {
+				t.Fatalf("kill %d: stage %s, but the child was going from %s to %s", i, s.Stage(), last[0], last[1])
+			}
+		}
+		if s.Stage() == rollover.SignerStageUntrusted {
+			continue
+		}
+		want := map[rollover.SignerStageName]int{rollover.SignerStageTrusted: 1, rollover.SignerStageCertificateAdded: 2, rollover.SignerStageSwitched: 2}[s.Stage()]
+		if ring := must(e.m.TrustRing(partner))(t); ring.Len() != want {
+			t.Fatalf("kill %d: stage %s, but the trust ring holds %d certificates", i, s.Stage(), ring.Len())
+		}
+	}
+	t.Logf("%d kills; stages found: %v; %d audit records", kills, stages, len(history))
+}
+
+// TestSigner_crashChild is the child of TestSigner_crash. It resumes the
+// partner's renewal and takes step after step, a day apart (91 days
+// before removing the old certificate), the partner switching between
+// the fixtures "receiver" and "receiver-new", and announces "step FROM TO"
+// on stdout before each step.
+func TestSigner_crashChild(t *testing.T) {
+	dir := os.Getenv(crashChildEnv)
+	if dir == "" {
+		t.Skip("runs only as the child process of TestSigner_crash")
+	}
+	clock := fakeclock.New(t0)
+	store, err := keystore.Open(ctx, keystore.Dir(dir), keystore.PasswordValue(testPassword), keystore.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := must(rollover.History(store))(t); len(h) > 0 {
+		clock.Set(h[len(h)-1].Time.Add(time.Hour))
+	}
+	m := must(rollover.NewManager(store, rollover.Options{Now: clock.Now, Logger: slog.New(slog.DiscardHandler)}))(t)
+	say := func(from, to rollover.SignerStageName) {
+		os.Stdout.WriteString(fmt.Sprintf("step %s %s\n", from, to))
+	}
+	for {
+		s := must(m.ResumeSigner(ctx, partner))(t)
+		clock.Advance(day)
+		switch s := s.(type) {
+		case *rollover.SignerUntrusted:
+			say(s.Stage(), rollover.SignerStageTrusted)
+			must(s.Trust(ctx, partnerCert(testpki.Receiver)))(t)
+		case *rollover.SignerTrusted:
+			next := testpki.ReceiverNew
+			if s.Report().Current.Fingerprint == fingerprint(testpki.ReceiverNew) {
+				next = testpki.Receiver
+			}
+			say(s.Stage(), rollover.SignerStageCertificateAdded)
+			must(s.AddCertificate(ctx, partnerCert(next)))(t)
+		case *rollover.SignerCertificateAdded:
+			say(s.Stage(), rollover.SignerStageSwitched)
+			must(s.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{Reference: "CHG"}))(t)
+		case *rollover.SignerSwitched:
+			clock.Advance(91 * day)
+			say(s.Stage(), rollover.SignerStageTrusted)
+			must(s.RemoveOldCertificate(ctx))(t)
+		}
+	}
+}

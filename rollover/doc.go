@@ -86,8 +86,9 @@
 //     response signed with the new certificate stands for its word —
 //     [SignerCertificateAdded.ConfirmFromEvidence]. The old certificate
 //     gets its expiry: the confirmation plus max(GuaranteedDelivery, 90
-//     days), under the same recorded rules as the decryption key
-//     ([SignerSwitched]).
+//     days), under rules recorded at step 1 as for the decryption key
+//     (a Manager with a longer [Policy] raises them with the next change
+//     it writes to the partners' state) ([SignerSwitched]).
 //  3. Tenant: removes the old certificate —
 //     [SignerSwitched.RemoveOldCertificate], refused with
 //     [wssec.ErrRetentionNotElapsed] until the expiry has passed and the

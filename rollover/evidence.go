@@ -149,9 +149,11 @@ func (m *Manager) Observe(receiver string, res *wssec.Result) {
 // [wssec.KeyRing.Snapshot]), and what [Manager.Observe] attributed to
 // receivers; and which certificate of the partners' trust rings
 // ([Manager.TrustRing]) verified responses and when, with what
-// [Manager.ObserveSigners] reported. Written evidence survives restarts: [ReceiversSwitched.RemoveOldKey]
-// refuses while the old key decrypted a response less than the
-// guaranteed delivery time ago.
+// [Manager.ObserveSigners] reported. Written evidence survives restarts:
+// [ReceiversSwitched.RemoveOldKey] refuses while the old key decrypted a
+// response less than the guaranteed delivery time ago, and
+// [SignerSwitched.RemoveOldCertificate] while the old certificate
+// verified one.
 //
 // RecordUsage also appends to the audit trail the first response
 // decrypted with the new key after step 3, and counts responses the old

@@ -84,9 +84,10 @@ func cmdRemove(a *app, args []string) int {
 	case *rollover.ReceiversSwitched:
 		switched = s
 	case *rollover.CertificateProvided:
-		old := s.Report().Old
+		rep := s.Report()
+		old := rep.Old
 		return a.refused(fmt.Sprintf("receivers %s have not confirmed that they encrypt with the new key, so old key %s (%s) has no expiry yet",
-			list(s.Pending()), old.Alias, old.Fingerprint.Short()), time.Time{}, a.afterConfirmation())
+			list(s.Pending()), old.Alias, old.Fingerprint.Short()), time.Time{}, a.afterConfirmation(rep.Retention))
 	default:
 		return a.wrongStage(stage, "the old key is removed in step 7, after every receiver confirmed")
 	}

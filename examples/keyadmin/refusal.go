@@ -109,7 +109,7 @@ func (a *app) refuseRemoval(e *rollover.RemovalError) int {
 	switch {
 	case errors.Is(e.Err, rollover.ErrReceiversPending):
 		return a.refused(fmt.Sprintf("receivers %s have not confirmed that they encrypt with the new key, so old key %s has no expiry yet", list(e.Pending), old),
-			time.Time{}, a.afterConfirmation())
+			time.Time{}, a.afterConfirmation(0))
 	case errors.Is(e.Err, rollover.ErrKeyInUse):
 		return a.refused(fmt.Sprintf("old key %s decrypted a response at %s, less than the guaranteed delivery time ago", old, stamp(e.LastUsed)),
 			e.AllowedAt, "")
@@ -118,9 +118,11 @@ func (a *app) refuseRemoval(e *rollover.RemovalError) int {
 }
 
 // afterConfirmation says when removal becomes allowed while receivers
-// have not confirmed.
-func (a *app) afterConfirmation() string {
-	r := a.policy.Retention()
+// have not confirmed. recorded is the retention the renewal recorded
+// (rollover.Report.Retention); the longer of it and this tool's policy
+// applies.
+func (a *app) afterConfirmation(recorded time.Duration) string {
+	r := max(a.policy.Retention(), recorded)
 	return fmt.Sprintf("%s after the last receiver confirms; %s at the earliest", days(r), stamp(a.now().Add(r)))
 }
 

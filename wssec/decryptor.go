@@ -87,8 +87,11 @@ func (d *Decryptor) policy() (*compiled, error) {
 // Errors, for [errors.Is]: [ErrMalformed], [ErrLimitExceeded],
 // [ErrAlgorithmNotAllowed], [ErrNoMatchingKey] and [ErrNotEncrypted] are
 // decided from the message alone, before any private-key operation;
-// [ErrDecryptionFailed] is the one error after it, with no detail.
-// [ErrInvalidPolicy] reports a bad Policy.
+// [ErrDecryptionFailed] is the one error after it, with no detail. With
+// Signers, [ErrSignatureInvalid], [ErrUntrustedSigner] and
+// [ErrMessageExpired] report signatures and the Timestamp; for a
+// signature over CBC-decrypted content any such failure is
+// ErrDecryptionFailed. [ErrInvalidPolicy] reports a bad Policy.
 //
 // Decrypt is safe for concurrent use, also while the ring changes: it works
 // on the ring as it was when the call began. It records each key's use in

@@ -34,6 +34,13 @@
 // keys; each is tried. A message with no key reference at all is tried
 // with each key of the ring, current first.
 //
+// Signed responses are verified when the Decryptor has a [TrustRing] of
+// the partner's signing certificates ([Decryptor.Signers]): the
+// signatures of the Security header in header order, so that both
+// sign-then-encrypt and encrypt-then-sign work, with the Body and the
+// Timestamp required to be covered by element identity, which defeats
+// signature wrapping. The TrustRing renews like the KeyRing.
+//
 // To decrypt the responses of any Go SOAP client, give its http.Client a
 // [Transport]; to read a message from a stream within the size limit, use
 // [Decryptor.DecryptReader]. A key store that holds the authoritative ring

@@ -48,9 +48,9 @@
 //
 // What it does not do: it reads no files and does no network I/O of its
 // own (the Transport sends what its caller sends); it
-// neither fetches CipherReference data nor resolves external URIs; it
-// verifies no signatures; it does not unwrap keys with other keys
-// (KeyReference) or derived keys. The [Encryptor] is the receiver side,
+// neither fetches CipherReference data nor resolves external URIs; it does
+// not unwrap keys with other keys (KeyReference) or derived keys, verify
+// signatures without Signers, or detect replays. The [Encryptor] is the receiver side,
 // for Go receivers and tests.
 //
 // # Security

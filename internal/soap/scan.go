@@ -463,23 +463,45 @@ func (s *fscan) space() bool {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
+// Byte classes of names, one table lookup per byte.
+const (
+	nameStop = iota
+	nameChar
+	nameColon
+	nameHigh // a byte of a character beyond ASCII, checked by validName
+)
+
+var nameClass = func() (t [256]uint8) {
+	for c := 0; c < 128; c++ {
+		if nameByte[c] {
+			t[c] = nameChar
+		}
+	}
+	t[':'] = nameColon
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = nameHigh
+	}
+	return t
+}()
+
 // name reads a QName: NCName (':' NCName)?.
 func (s *fscan) name() ([]byte, error) {
 	d, start := s.d, s.pos
 	i, colon, high := start, -1, false
+scan:
 	for ; i < len(d); i++ {
-		c := d[i]
-		if c < 0x80 && nameByte[c] {
-			continue
-		}
-		if c >= 0x80 {
+		switch nameClass[d[i]] {
+		case nameChar:
+		case nameHigh:
 			high = true
-			continue
+		case nameColon:
+			if colon >= 0 {
+				break scan
+			}
+			colon = i
+		default:
+			break scan
 		}
-		if c != ':' || colon >= 0 {
-			break
-		}
-		colon = i
 	}
 	s.pos = i
 	n := d[start:i]
@@ -562,6 +584,23 @@ var textByte = func() (t [128]bool) {
 	return t
 }()
 
+// Byte classes of text: plain bytes need no further look.
+const (
+	textSpecial = iota // a reference, ']', '<', a control character or a byte beyond ASCII
+	textPlain
+	textSpace
+)
+
+var textClass = func() (t [256]uint8) {
+	for c := 0; c < 128; c++ {
+		if textByte[c] {
+			t[c] = textPlain
+		}
+	}
+	t[' '], t['\t'], t['\n'], t['\r'] = textSpace, textSpace, textSpace, textSpace
+	return t
+}()
+
 // checkText validates character data (refs: references are allowed and
 // checked, and "]]>" is refused) or the inside of a comment or CDATA
 // section (refs false). It reports whether the text holds anything other
@@ -584,14 +623,16 @@ func checkText(t []byte, refs bool) (nonSpace bool, err error) {
 			break
 		}
 		c := t[i]
+		switch textClass[c] {
+		case textPlain:
+			nonSpace = true
+			i++
+			continue
+		case textSpace:
+			i++
+			continue
+		}
 		if c < 0x80 {
-			if textByte[c] {
-				if !nonSpace && !isSpace(c) {
-					nonSpace = true
-				}
-				i++
-				continue
-			}
 			switch {
 			case c == '&' && refs:
 				n, ok := reference(t[i:])

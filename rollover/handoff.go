@@ -5,8 +5,6 @@ import (
 	"context"
 	"crypto/sha1"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
@@ -333,27 +331,9 @@ func identifiersOf(c *x509.Certificate) Identifiers {
 	return Identifiers{
 		IssuerName:           c.Issuer.String(),
 		SerialNumber:         c.SerialNumber.String(),
-		SubjectKeyIdentifier: base64.StdEncoding.EncodeToString(subjectKeyID(c)),
+		SubjectKeyIdentifier: base64.StdEncoding.EncodeToString(wssec.SubjectKeyID(c)),
 		ThumbprintSHA1:       base64.StdEncoding.EncodeToString(tp[:]),
 	}
-}
-
-// subjectKeyID returns the certificate's SubjectKeyIdentifier extension,
-// or the SHA-1 of its subjectPublicKey bit string (RFC 5280, 4.2.1.2,
-// method 1), which is what senders compute for a certificate without one.
-func subjectKeyID(c *x509.Certificate) []byte {
-	if len(c.SubjectKeyId) > 0 {
-		return c.SubjectKeyId
-	}
-	var spki struct {
-		Algorithm pkix.AlgorithmIdentifier
-		PublicKey asn1.BitString
-	}
-	if _, err := asn1.Unmarshal(c.RawSubjectPublicKeyInfo, &spki); err != nil {
-		return nil
-	}
-	h := sha1.Sum(spki.PublicKey.Bytes)
-	return h[:]
 }
 
 // exportOf returns a chain certificate in the forms of

@@ -503,7 +503,11 @@ func (w *encryption) keyIdentifier(ki *etree.Element) error {
 	case IdentifyByX509Certificate:
 		keyID(valueTypeX509v3, cert.Raw)
 	case IdentifyBySKI:
-		keyID(valueTypeSKI, subjectKeyIDs(cert)[0])
+		ski := SubjectKeyID(cert)
+		if ski == nil {
+			return fmt.Errorf("%w: the certificate has no subject key identifier", ErrInvalidPolicy)
+		}
+		keyID(valueTypeSKI, ski)
 	case IdentifyByThumbprintSHA1:
 		tp := sha1.Sum(cert.Raw)
 		keyID(valueTypeThumbprint, tp[:])

@@ -449,10 +449,25 @@ func buildSnapshot(entries []*ringEntry) (*ringSnapshot, error) {
 	return s, nil
 }
 
+// SubjectKeyID returns the value a WS-Security X509SubjectKeyIdentifier
+// reference carries for cert, as the [Encryptor] writes it and the key
+// ring looks it up: the certificate's SubjectKeyIdentifier extension, or,
+// for a certificate without one, the SHA-1 of its public key bits
+// (RFC 5280, 4.2.1.2, method 1). It returns nil if there is neither.
+func SubjectKeyID(cert *x509.Certificate) []byte {
+	if ids := subjectKeyIDs(cert); len(ids) > 0 {
+		return ids[0]
+	}
+	return nil
+}
+
 // subjectKeyIDs returns the certificate's SubjectKeyIdentifier extension
 // and the SHA-1 of its public key bits (RFC 5280, 4.2.1.2, method 1), which
 // senders compute when the extension is absent.
 func subjectKeyIDs(cert *x509.Certificate) [][]byte {
+	if cert == nil {
+		return nil
+	}
 	var out [][]byte
 	if len(cert.SubjectKeyId) > 0 {
 		out = append(out, cert.SubjectKeyId)

@@ -150,16 +150,7 @@ func (e *StageError) Error() string {
 
 // Unwrap returns [ErrStaleStage] if Stale is set, and Err if it is not
 // nil.
-func (e *StageError) Unwrap() []error {
-	var out []error
-	if e.Stale {
-		out = append(out, ErrStaleStage)
-	}
-	if e.Err != nil {
-		out = append(out, e.Err)
-	}
-	return out
-}
+func (e *StageError) Unwrap() []error { return unwrapStage(e.Stale, e.Err) }
 
 // RemovalError reports a refused removal of the old key. It unwraps to a
 // [*wssec.RetentionError] with the same fingerprint and AllowedAt, so
@@ -248,13 +239,17 @@ func (e *SignerStageError) Error() string {
 
 // Unwrap returns [ErrStaleStage] if Stale is set, and Err if it is not
 // nil.
-func (e *SignerStageError) Unwrap() []error {
+func (e *SignerStageError) Unwrap() []error { return unwrapStage(e.Stale, e.Err) }
+
+// unwrapStage is the Unwrap of both stage errors: ErrStaleStage if the
+// stage value was stale, and the cause if there is one.
+func unwrapStage(stale bool, err error) []error {
 	var out []error
-	if e.Stale {
+	if stale {
 		out = append(out, ErrStaleStage)
 	}
-	if e.Err != nil {
-		out = append(out, e.Err)
+	if err != nil {
+		out = append(out, err)
 	}
 	return out
 }

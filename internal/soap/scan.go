@@ -608,10 +608,11 @@ var textClass = func() (t [256]uint8) {
 func checkText(t []byte, refs bool) (nonSpace bool, err error) {
 	for i := 0; i < len(t); {
 		// Eight bytes at a time while they are plain: printable ASCII
-		// other than '&' and ']', which is all of base64 and most text.
+		// other than '&', ']' and '<', which is all of base64 and most
+		// text.
 		for i+8 <= len(t) {
 			w := binary.LittleEndian.Uint64(t[i:])
-			if w&hiBits != 0 || hasLess(w, 0x20) || hasByte(w, '&') || hasByte(w, ']') {
+			if w&hiBits != 0 || hasLess(w, 0x20) || hasByte(w, '&') || hasByte(w, ']') || hasByte(w, '<') {
 				break
 			}
 			if w != loBits*' ' {

@@ -38,16 +38,34 @@ type FragmentInfo struct {
 // document type declarations are refused, as in [Parse]. It reads data once
 // and allocates little, so that large decrypted payloads can be spliced
 // into a message as bytes.
+//
+// A large fragment is scanned as two halves at once when more than one
+// processor is available (see scanSplit); the result, the errors and the
+// callbacks are those of a scan from start to end, except that Forbidden
+// may then be called once per distinct element name, so it must depend on
+// its arguments only.
 func ScanFragment(data []byte, fc FragmentCheck) (FragmentInfo, error) {
-	s := fscan{d: data, fc: &fc, depth: fc.Limits.DepthOffset, elements: fc.Limits.ElementsOffset}
-	for p, u := range fc.Context {
-		s.binds = append(s.binds, nsBinding{prefix: []byte(p), uri: u})
+	if info, err, done := scanSplit(data, &fc); done {
+		return info, err
 	}
+	return scanWhole(data, &fc)
+}
+
+func scanWhole(data []byte, fc *FragmentCheck) (FragmentInfo, error) {
+	s := newFragmentScan(data, fc)
 	if err := s.run(); err != nil {
 		return FragmentInfo{}, err
 	}
 	s.info.Elements = s.elements - fc.Limits.ElementsOffset
 	return s.info, nil
+}
+
+func newFragmentScan(data []byte, fc *FragmentCheck) *fscan {
+	s := &fscan{d: data, fc: fc, depth: fc.Limits.DepthOffset, elements: fc.Limits.ElementsOffset}
+	for p, u := range fc.Context {
+		s.binds = append(s.binds, nsBinding{prefix: []byte(p), uri: u})
+	}
+	return s
 }
 
 type nsBinding struct {
@@ -78,6 +96,8 @@ type fscan struct {
 	depth    int
 	elements int
 	info     FragmentInfo
+	// half is set when the scan reads one half of a split fragment.
+	half *half
 }
 
 func (s *fscan) limit(name string, max, n int) error {
@@ -132,7 +152,7 @@ func (s *fscan) run() error {
 			return err
 		}
 	}
-	if len(s.stack) != 0 {
+	if len(s.stack) != 0 && (s.half == nil || s.half.second) {
 		return syntaxf("unclosed element %s", s.stack[len(s.stack)-1])
 	}
 	return nil
@@ -223,6 +243,9 @@ func (s *fscan) endTag() error {
 		return syntaxf("malformed end tag")
 	}
 	s.pos++
+	if len(s.stack) == 0 && s.half != nil && s.half.second {
+		return s.half.outerEnd(s, name)
+	}
 	if len(s.stack) == 0 || !bytes.Equal(s.stack[len(s.stack)-1], name) {
 		return syntaxf("unexpected end tag %s", name)
 	}
@@ -279,11 +302,18 @@ func (s *fscan) startTag() error {
 		s.sawRoot = true
 		s.info.TopElements++
 	}
-	if err := s.limit("MaxDepth", s.fc.Limits.MaxDepth, s.depth); err != nil {
-		return err
-	}
-	if err := s.limit("MaxElements", s.fc.Limits.MaxElements, s.elements); err != nil {
-		return err
+	if s.half != nil && s.half.second {
+		// Depth and element count are known relative to the split only.
+		if s.depth > s.half.maxDepth {
+			s.half.maxDepth = s.depth
+		}
+	} else {
+		if err := s.limit("MaxDepth", s.fc.Limits.MaxDepth, s.depth); err != nil {
+			return err
+		}
+		if err := s.limit("MaxElements", s.fc.Limits.MaxElements, s.elements); err != nil {
+			return err
+		}
 	}
 	if err := s.limit("MaxAttributes", s.fc.Limits.MaxAttributes, len(s.attrs)); err != nil {
 		return err
@@ -335,22 +365,48 @@ func (s *fscan) element(name []byte) error {
 			return syntaxf("invalid namespace declaration %s", a.name)
 		}
 		s.binds = append(s.binds, nsBinding{prefix: prefix, uri: uri})
-		if err := s.limit("MaxNamespaces", s.fc.Limits.MaxNamespaces, len(s.binds)); err != nil {
+		if s.half != nil && s.half.second {
+			s.half.noteBindings(len(s.binds))
+		} else if err := s.limit("MaxNamespaces", s.fc.Limits.MaxNamespaces, len(s.binds)); err != nil {
 			return err
 		}
 	}
 	prefix, local := splitQName(name)
-	ns, ok := s.resolve(prefix, true)
-	if !ok {
-		return syntaxf("unbound prefix %q", prefix)
-	}
-	if s.fc.Forbidden != nil && s.fc.Forbidden(ns, local) {
-		return syntaxf("forbidden element %s", name)
+	h := s.half
+	switch {
+	case h != nil && h.second && !s.bound(prefix):
+		// Bound, if at all, by an element before the split.
+		if err := h.deferName(name, false); err != nil {
+			return err
+		}
+	case h != nil && h.second:
+		ns, ok := s.resolve(prefix, true)
+		if !ok {
+			return syntaxf("unbound prefix %q", prefix)
+		}
+		if s.fc.Forbidden != nil {
+			h.noteElement(ns, local)
+		}
+	default:
+		ns, ok := s.resolve(prefix, true)
+		if !ok {
+			return syntaxf("unbound prefix %q", prefix)
+		}
+		if s.fc.Forbidden != nil && s.fc.Forbidden(ns, local) {
+			return syntaxf("forbidden element %s", name)
+		}
 	}
 	for i, a := range s.attrs {
 		ap, al := splitQName(a.name)
+		// In the second half of a split, whether the prefix is bound
+		// may be known only after the join.
+		pending := h != nil && h.second && len(ap) > 0 && !bytes.Equal(ap, []byte("xmlns")) && !s.bound(ap)
 		if len(ap) > 0 && !bytes.Equal(ap, []byte("xmlns")) {
-			if _, ok := s.resolve(ap, false); !ok {
+			if pending {
+				if err := h.deferName(ap, true); err != nil {
+					return err
+				}
+			} else if _, ok := s.resolve(ap, false); !ok {
 				return syntaxf("unbound prefix %q", ap)
 			}
 		}
@@ -360,6 +416,9 @@ func (s *fscan) element(name []byte) error {
 			}
 			bp, bl := splitQName(b.name)
 			if len(ap) > 0 && len(bp) > 0 && bytes.Equal(al, bl) && !bytes.Equal(ap, []byte("xmlns")) && !bytes.Equal(bp, []byte("xmlns")) {
+				if h != nil && h.second && (!s.bound(ap) || !s.bound(bp)) {
+					return errNoSplit
+				}
 				u1, _ := s.resolve(ap, false)
 				u2, _ := s.resolve(bp, false)
 				if u1 == u2 {
@@ -375,17 +434,37 @@ func (s *fscan) element(name []byte) error {
 			case bytes.Equal(ap, []byte("xml")):
 				isID = bytes.Equal(al, []byte("id"))
 			case bytes.Equal(al, []byte("Id")):
+				if pending {
+					h.deferID(unescape(a.value), ap)
+					continue
+				}
 				u, _ := s.resolve(ap, false)
 				isID = u == NSWSU
 			}
 			if isID {
-				if err := s.fc.ID(unescape(a.value)); err != nil {
+				if h != nil {
+					h.deferID(unescape(a.value), nil)
+				} else if err := s.fc.ID(unescape(a.value)); err != nil {
 					return err
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// bound reports whether prefix is bound by the scan's own declarations
+// (or is xml, or empty for an attribute, which need none).
+func (s *fscan) bound(prefix []byte) bool {
+	if len(prefix) == 3 && string(prefix) == "xml" {
+		return true
+	}
+	for i := len(s.binds) - 1; i >= 0; i-- {
+		if string(s.binds[i].prefix) == string(prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *fscan) pop() {
@@ -397,18 +476,7 @@ func (s *fscan) pop() {
 // resolve returns the URI bound to prefix. With no prefix it returns the
 // default namespace for an element (possibly "") and "" for an attribute.
 func (s *fscan) resolve(prefix []byte, element bool) (string, bool) {
-	if len(prefix) == 0 && !element {
-		return "", true
-	}
-	if len(prefix) == 3 && string(prefix) == "xml" {
-		return NSXML, true
-	}
-	for i := len(s.binds) - 1; i >= 0; i-- {
-		if string(s.binds[i].prefix) == string(prefix) {
-			return s.binds[i].uri, len(prefix) == 0 || s.binds[i].uri != ""
-		}
-	}
-	return "", len(prefix) == 0
+	return resolveIn(s.binds, prefix, element)
 }
 
 func (s *fscan) attribute() error {

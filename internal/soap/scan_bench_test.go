@@ -7,7 +7,9 @@ import (
 )
 
 // BenchmarkScanFragment checks 1 MB of tag-dense content (a tag every ~17
-// bytes), the worst case for the scanner.
+// bytes), the worst case for the scanner, in one pass and as ScanFragment
+// does it (in two halves at once when more than one processor is
+// available).
 func BenchmarkScanFragment(b *testing.B) {
 	var buf bytes.Buffer
 	buf.WriteString("<tns:Orders>")
@@ -22,11 +24,22 @@ func BenchmarkScanFragment(b *testing.B) {
 		Forbidden: func(string, []byte) bool { return false },
 		ID:        func(string) error { return nil },
 	}
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := ScanFragment(data, fc); err != nil {
-			b.Fatal(err)
-		}
+	for _, bc := range []struct {
+		name string
+		scan func([]byte, *FragmentCheck) (FragmentInfo, error)
+	}{
+		{"whole", scanWhole},
+		// Two halves on two goroutines when GOMAXPROCS allows.
+		{"ScanFragment", func(d []byte, fc *FragmentCheck) (FragmentInfo, error) { return ScanFragment(d, *fc) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := bc.scan(data, &fc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -1,0 +1,263 @@
+package soap
+
+import (
+	"bytes"
+	"errors"
+	"runtime"
+)
+
+// splitMin is the fragment size from which ScanFragment scans two halves
+// at once. Below it the second goroutine costs more than it saves.
+var splitMin = 1 << 20
+
+// maxPending bounds what the second half of a split may collect before it
+// gives way to a whole scan: distinct names, end tags of outer elements.
+const maxPending = 4096
+
+// errNoSplit stops a half whose result could not be joined.
+var errNoSplit = errors.New("soap: fragment needs a whole scan")
+
+// half is the state of one half of a split fragment.
+//
+// The first half is scanned with the fragment's context like a whole
+// fragment, except that elements may remain open at its end and that it
+// collects Id values instead of reporting them. The second half starts
+// inside those elements without knowing them: it records the end tags
+// that close them, the element names and attribute prefixes that its own
+// declarations do not bind, its depth and in-scope declarations relative
+// to the split, and the element names whose Forbidden answer is due. The
+// join checks all of that against the first half's final state and only
+// then reports the Id values, in document order.
+type half struct {
+	second bool
+	// closes are the end tags, in order, of elements opened before the
+	// split (second half).
+	closes [][]byte
+	// maxDepth is the highest depth relative to the split (second half).
+	maxDepth int
+	// maxBinds[k] is the most of its own declarations in scope while k
+	// outer elements were closed (second half).
+	maxBinds []int
+	// unbound[k] holds what to resolve in the scope left after k outer
+	// elements were closed (second half).
+	unbound []pendingNames
+	// elements holds the names bound by the second half's own
+	// declarations, by namespace, for Forbidden.
+	elements map[string]map[string]struct{}
+	pending  int
+	ids      []pendingID
+}
+
+type pendingNames struct {
+	elements map[string]struct{} // qualified element names
+	prefixes map[string]struct{} // attribute prefixes that must be bound
+}
+
+// pendingID is an Id value; prefix, when set, is the prefix of a
+// prefix:Id attribute that counts if the prefix is bound to wsu in the
+// scope left after k outer elements were closed.
+type pendingID struct {
+	value  string
+	prefix []byte
+	k      int
+}
+
+func (h *half) outerEnd(s *fscan, name []byte) error {
+	if len(h.closes) >= maxPending {
+		return errNoSplit
+	}
+	h.closes = append(h.closes, name)
+	s.depth--
+	// What follows is at the top of the fragment only if no outer
+	// element is left open, which the join decides.
+	s.info.TopElements, s.info.TopText = 0, false
+	return nil
+}
+
+func (h *half) noteBindings(n int) {
+	k := len(h.closes)
+	for len(h.maxBinds) <= k {
+		h.maxBinds = append(h.maxBinds, 0)
+	}
+	h.maxBinds[k] = max(h.maxBinds[k], n)
+}
+
+func (h *half) deferName(b []byte, attr bool) error {
+	k := len(h.closes)
+	for len(h.unbound) <= k {
+		h.unbound = append(h.unbound, pendingNames{})
+	}
+	u := &h.unbound[k]
+	m := &u.elements
+	if attr {
+		m = &u.prefixes
+	}
+	if _, ok := (*m)[string(b)]; ok {
+		return nil
+	}
+	if h.pending++; h.pending > maxPending {
+		return errNoSplit
+	}
+	if *m == nil {
+		*m = make(map[string]struct{})
+	}
+	(*m)[string(b)] = struct{}{}
+	return nil
+}
+
+func (h *half) noteElement(ns string, local []byte) {
+	if _, ok := h.elements[ns][string(local)]; ok {
+		return
+	}
+	if h.elements == nil {
+		h.elements = make(map[string]map[string]struct{})
+	}
+	if h.elements[ns] == nil {
+		h.elements[ns] = make(map[string]struct{})
+	}
+	h.elements[ns][string(local)] = struct{}{}
+	h.pending++
+}
+
+func (h *half) deferID(value string, prefix []byte) {
+	h.ids = append(h.ids, pendingID{value: value, prefix: prefix, k: len(h.closes)})
+}
+
+// scanSplit scans a large fragment as two halves on two goroutines and
+// joins them. It returns done false, having called no callback that a
+// whole scan would not call too, when the fragment is small, when only one
+// processor is available, or when either half or the join finds anything
+// amiss, including the split falling inside a comment or CDATA section:
+// the whole scan then decides, with its errors.
+func scanSplit(data []byte, fc *FragmentCheck) (info FragmentInfo, err error, done bool) {
+	if len(data) < splitMin || runtime.GOMAXPROCS(0) < 2 {
+		return FragmentInfo{}, nil, false
+	}
+	// Every '<' in content starts markup; one inside a comment or a
+	// CDATA section leaves the first half unterminated.
+	at := bytes.IndexByte(data[len(data)/2:], '<')
+	if at < 0 {
+		return FragmentInfo{}, nil, false
+	}
+	return scanSplitAt(data, fc, at+len(data)/2)
+}
+
+func scanSplitAt(data []byte, fc *FragmentCheck, at int) (FragmentInfo, error, bool) {
+	// The halves write their positions and counters all the time: keep
+	// them off each other's cache lines.
+	halves := new(struct {
+		first      fscan
+		firstHalf  half
+		_          [64]byte
+		second     fscan
+		secondHalf half
+	})
+	first, second := &halves.first, &halves.second
+	*first = *newFragmentScan(data[:at], fc)
+	first.half = &halves.firstHalf
+	*second = fscan{d: data[at:], fc: fc, half: &halves.secondHalf}
+	second.half.second = true
+	var secondErr error
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		secondErr = second.run()
+	}()
+	firstErr := first.run()
+	<-finished
+	if firstErr != nil || secondErr != nil {
+		return FragmentInfo{}, nil, false
+	}
+	return join(first, second, fc)
+}
+
+// join checks the halves against each other and reports the Id values.
+func join(a, b *fscan, fc *FragmentCheck) (FragmentInfo, error, bool) {
+	h, n, lim := b.half, len(a.stack), fc.Limits
+	if len(h.closes) != n {
+		return FragmentInfo{}, nil, false
+	}
+	for i, name := range h.closes {
+		if !bytes.Equal(name, a.stack[n-1-i]) {
+			return FragmentInfo{}, nil, false
+		}
+	}
+	elements := a.elements + b.elements
+	if (lim.MaxDepth > 0 && a.depth+h.maxDepth > lim.MaxDepth) || (lim.MaxElements > 0 && elements > lim.MaxElements) {
+		return FragmentInfo{}, nil, false
+	}
+	// scope returns the first half's declarations in scope once k of its
+	// open elements are closed.
+	scope := func(k int) []nsBinding {
+		if k == 0 {
+			return a.binds
+		}
+		return a.binds[:a.marks[n-k]]
+	}
+	for k, m := range h.maxBinds {
+		if lim.MaxNamespaces > 0 && len(scope(k))+m > lim.MaxNamespaces {
+			return FragmentInfo{}, nil, false
+		}
+	}
+	forbidden := func(ns string, local []byte) bool {
+		return fc.Forbidden != nil && fc.Forbidden(ns, local)
+	}
+	for k, u := range h.unbound {
+		sc := scope(k)
+		for qn := range u.elements {
+			prefix, local := splitQName([]byte(qn))
+			ns, ok := resolveIn(sc, prefix, true)
+			if !ok || forbidden(ns, local) {
+				return FragmentInfo{}, nil, false
+			}
+		}
+		for p := range u.prefixes {
+			if _, ok := resolveIn(sc, []byte(p), false); !ok {
+				return FragmentInfo{}, nil, false
+			}
+		}
+	}
+	for ns, locals := range h.elements {
+		for local := range locals {
+			if forbidden(ns, []byte(local)) {
+				return FragmentInfo{}, nil, false
+			}
+		}
+	}
+	// The fragment is well-formed: report the Id values as a whole scan
+	// would have, in document order.
+	if fc.ID != nil {
+		for _, id := range append(a.half.ids, h.ids...) {
+			if id.prefix != nil {
+				if u, _ := resolveIn(scope(id.k), id.prefix, false); u != NSWSU {
+					continue
+				}
+			}
+			if err := fc.ID(id.value); err != nil {
+				return FragmentInfo{}, err, true
+			}
+		}
+	}
+	return FragmentInfo{
+		Elements:    elements - lim.ElementsOffset,
+		TopElements: a.info.TopElements + b.info.TopElements,
+		TopText:     a.info.TopText || b.info.TopText,
+	}, nil, true
+}
+
+// resolveIn resolves prefix in a list of declarations as fscan.resolve
+// does in its own.
+func resolveIn(binds []nsBinding, prefix []byte, element bool) (string, bool) {
+	if len(prefix) == 0 && !element {
+		return "", true
+	}
+	if len(prefix) == 3 && string(prefix) == "xml" {
+		return NSXML, true
+	}
+	for i := len(binds) - 1; i >= 0; i-- {
+		if string(binds[i].prefix) == string(prefix) {
+			return binds[i].uri, len(prefix) == 0 || binds[i].uri != ""
+		}
+	}
+	return "", len(prefix) == 0
+}

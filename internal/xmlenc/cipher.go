@@ -57,7 +57,16 @@ func DecryptData(alg string, key, ciphertext []byte) ([]byte, error) {
 		return nil, ErrData
 	}
 	iv, body := ciphertext[:c.IVSize], ciphertext[c.IVSize:]
-	cipher.NewCBCDecrypter(block, iv).CryptBlocks(body, body)
+	if twoWay(len(body)) {
+		// Each goroutine gets its own key schedule.
+		block2, err := newBlock(c, key)
+		if err != nil {
+			return nil, ErrData
+		}
+		decryptCBCHalves(block, block2, iv, body)
+	} else {
+		cipher.NewCBCDecrypter(block, iv).CryptBlocks(body, body)
+	}
 	pad := int(body[len(body)-1])
 	if pad < 1 || pad > c.BlockSize {
 		return nil, ErrData

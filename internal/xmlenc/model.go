@@ -353,6 +353,11 @@ func DecodeBase64Bytes(text []byte) ([]byte, error) {
 func DecodeBase64Room(text []byte, head, tail int) (buf, out []byte, err error) {
 	buf = make([]byte, head+base64.StdEncoding.DecodedLen(len(text))+tail)
 	out = buf[head : len(buf)-tail]
+	if twoWay(len(text)) {
+		if n, ok := decodeHalves(out, text); ok {
+			return buf, out[:n], nil
+		}
+	}
 	n, err := base64.StdEncoding.Decode(out, text)
 	if err == nil {
 		return buf, out[:n], nil

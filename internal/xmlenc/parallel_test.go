@@ -1,0 +1,110 @@
+package xmlenc
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// smallParallel makes the two-way paths run on test-sized inputs; tests
+// that call it do not run in parallel with others of this package.
+func smallParallel(t *testing.T) {
+	old := parallelMin
+	parallelMin = 16
+	t.Cleanup(func() { parallelMin = old })
+}
+
+// wrap inserts sep after every n characters.
+func wrap(s string, n int, sep string) string {
+	var b strings.Builder
+	for len(s) > n {
+		b.WriteString(s[:n] + sep)
+		s = s[n:]
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+func TestDecodeBase64Room_halves(t *testing.T) {
+	smallParallel(t)
+	raw := make([]byte, 3000)
+	rand.Read(raw)
+	enc := base64.StdEncoding.EncodeToString
+	cases := map[string]string{
+		"plain":            enc(raw),
+		"padded":           enc(raw[:2999]),
+		"padded twice":     enc(raw[:2998]),
+		"LF every 76":      wrap(enc(raw), 76, "\n"),
+		"CRLF every 64":    wrap(enc(raw[:2999]), 64, "\r\n"),
+		"LF every 3":       wrap(enc(raw[:1001]), 3, "\n"),
+		"indented":         wrap(enc(raw), 76, "\n    "),
+		"padding inside":   enc(raw[:1000]) + enc(raw[:1000]) + enc(raw[:998]),
+		"padding at split": enc(raw[:1499]) + enc(raw[:1500]),
+		"invalid":          enc(raw[:1500]) + "!" + enc(raw[:1500]),
+		"short":            "QUJD",
+		"lone LF":          "\n",
+	}
+	for name, text := range cases {
+		t.Run(name, func(t *testing.T) {
+			want, werr := base64.StdEncoding.DecodeString(strings.Map(func(r rune) rune {
+				if strings.ContainsRune(" \t\r\n", r) {
+					return -1
+				}
+				return r
+			}, text))
+			buf, got, err := DecodeBase64Room([]byte(text), 5, 7)
+			if werr != nil {
+				if err == nil {
+					t.Fatalf("DecodeBase64Room accepted what the decoder refuses: %v", werr)
+				}
+				return
+			}
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("DecodeBase64Room = %d bytes, %v; want %d bytes", len(got), err, len(want))
+			}
+			if len(got) > 0 && &buf[5] != &got[0] || len(buf)-5-len(got) < 7 {
+				t.Fatalf("DecodeBase64Room left no room: %d bytes, %d decoded", len(buf), len(got))
+			}
+		})
+	}
+}
+
+func TestDecodeHalves_declines(t *testing.T) {
+	raw := make([]byte, 600)
+	rand.Read(raw)
+	// Padding that ends the first half would decode to fewer bytes than
+	// its characters promise: the whole decode must decide.
+	text := []byte(base64.StdEncoding.EncodeToString(raw[:299]) + base64.StdEncoding.EncodeToString(raw[:301]))
+	dst := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
+	if n, ok := decodeHalves(dst, text); ok {
+		t.Fatalf("decodeHalves accepted padding in the middle (%d bytes)", n)
+	}
+}
+
+func TestDecryptData_cbcHalves(t *testing.T) {
+	smallParallel(t)
+	for _, alg := range []string{AES128CBC, AES256CBC, TripleDESCBC} {
+		c, _ := LookupCipher(alg)
+		key := make([]byte, c.KeySize)
+		iv := make([]byte, c.IVSize)
+		rand.Read(key)
+		rand.Read(iv)
+		for _, size := range []int{0, 15, 16, 17, 100, 4096, 4097} {
+			t.Run(fmt.Sprintf("%s/%d", alg, size), func(t *testing.T) {
+				pt := make([]byte, size)
+				rand.Read(pt)
+				ct, err := EncryptData(alg, key, iv, pt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := DecryptData(alg, key, ct)
+				if err != nil || !bytes.Equal(got, pt) {
+					t.Fatalf("DecryptData = %d bytes, %v; want the %d bytes encrypted", len(got), err, size)
+				}
+			})
+		}
+	}
+}

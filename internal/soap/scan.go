@@ -22,6 +22,9 @@ type FragmentCheck struct {
 	// ID is called with the value of every Id, wsu:Id and xml:id
 	// attribute; an error it returns stops the scan.
 	ID func(id string) error
+	// memoAt, for tests, is the number of start tags after which the scan
+	// remembers tags (0: memoAfter; negative: never).
+	memoAt int
 }
 
 // FragmentInfo describes a fragment [ScanFragment] accepted.
@@ -98,6 +101,9 @@ type fscan struct {
 	info     FragmentInfo
 	// half is set when the scan reads one half of a split fragment.
 	half *half
+	tags int // start tags read in full, until memo is made
+	memo *[memoSlots]tagMemo
+	gen  int // changes whenever the declarations in scope change
 }
 
 func (s *fscan) limit(name string, max, n int) error {
@@ -259,6 +265,25 @@ func (s *fscan) endTag() error {
 }
 
 func (s *fscan) startTag() error {
+	if s.memo != nil {
+		if e := s.recall(); e != nil {
+			name := s.d[s.pos+1 : s.pos+1+e.name]
+			s.pos += len(e.tag)
+			if err := s.count(); err != nil {
+				return err
+			}
+			if e.empty {
+				s.depth--
+				return nil
+			}
+			s.marks = append(s.marks, len(s.binds))
+			s.stack = append(s.stack, name)
+			return nil
+		}
+	} else if s.tags++; s.tags == s.memoAfter() && s.tree == nil {
+		s.memo = new([memoSlots]tagMemo)
+	}
+	start := s.pos
 	s.pos++
 	name, err := s.name()
 	if err != nil {
@@ -293,33 +318,17 @@ func (s *fscan) startTag() error {
 			return err
 		}
 	}
-	s.depth++
-	s.elements++
-	if len(s.stack) == 0 {
-		if s.document && s.sawRoot {
-			return syntaxf("more than one root element")
-		}
-		s.sawRoot = true
-		s.info.TopElements++
-	}
-	if s.half != nil && s.half.second {
-		// Depth and element count are known relative to the split only.
-		if s.depth > s.half.maxDepth {
-			s.half.maxDepth = s.depth
-		}
-	} else {
-		if err := s.limit("MaxDepth", s.fc.Limits.MaxDepth, s.depth); err != nil {
-			return err
-		}
-		if err := s.limit("MaxElements", s.fc.Limits.MaxElements, s.elements); err != nil {
-			return err
-		}
+	if err := s.count(); err != nil {
+		return err
 	}
 	if err := s.limit("MaxAttributes", s.fc.Limits.MaxAttributes, len(s.attrs)); err != nil {
 		return err
 	}
 	if err := s.element(name); err != nil {
 		return err
+	}
+	if s.memo != nil {
+		s.remember(start, len(name), selfClosing)
 	}
 	if s.tree != nil {
 		el := s.tree[len(s.tree)-1].CreateElement(string(name))
@@ -365,6 +374,7 @@ func (s *fscan) element(name []byte) error {
 			return syntaxf("invalid namespace declaration %s", a.name)
 		}
 		s.binds = append(s.binds, nsBinding{prefix: prefix, uri: uri})
+		s.gen++
 		if s.half != nil && s.half.second {
 			s.half.noteBindings(len(s.binds))
 		} else if err := s.limit("MaxNamespaces", s.fc.Limits.MaxNamespaces, len(s.binds)); err != nil {
@@ -467,8 +477,103 @@ func (s *fscan) bound(prefix []byte) bool {
 	return false
 }
 
+// count counts an element just opened and checks the limits that depend
+// on where it is.
+func (s *fscan) count() error {
+	s.depth++
+	s.elements++
+	if len(s.stack) == 0 {
+		if s.document && s.sawRoot {
+			return syntaxf("more than one root element")
+		}
+		s.sawRoot = true
+		s.info.TopElements++
+	}
+	if s.half != nil && s.half.second {
+		// Depth and element count are known relative to the split only.
+		if s.depth > s.half.maxDepth {
+			s.half.maxDepth = s.depth
+		}
+		return nil
+	}
+	if err := s.limit("MaxDepth", s.fc.Limits.MaxDepth, s.depth); err != nil {
+		return err
+	}
+	return s.limit("MaxElements", s.fc.Limits.MaxElements, s.elements)
+}
+
+// Tag-dense content repeats its start tags byte for byte. Once a fragment
+// has more than memoAfter elements, the scan remembers start tags it
+// accepted, in a small table indexed by their first bytes; a start tag
+// equal to a remembered one in the same namespace scope is accepted
+// without being read again, since every check on a start tag depends on
+// its bytes and that scope alone. Tags that declare namespaces or carry
+// an Id are always read in full.
+const (
+	memoAfter = 64
+	memoSlots = 64
+)
+
+type tagMemo struct {
+	tag   []byte // the start tag, '<' to '>'
+	name  int    // length of the element name
+	empty bool   // an empty-element tag
+	gen   int    // s.gen when it was accepted
+	k     int    // outer elements closed then (second half of a split)
+}
+
+func memoSlot(b []byte) int {
+	return int(binary.LittleEndian.Uint64(b) * 0x9E3779B97F4A7C15 >> 58)
+}
+
+func (s *fscan) memoAfter() int {
+	if s.fc.memoAt != 0 {
+		return s.fc.memoAt
+	}
+	return memoAfter
+}
+
+func (s *fscan) closed() int {
+	if s.half == nil {
+		return 0
+	}
+	return len(s.half.closes)
+}
+
+// recall returns the remembered start tag at s.pos, if there is one.
+func (s *fscan) recall() *tagMemo {
+	d := s.d[s.pos:]
+	if len(d) < 9 {
+		return nil
+	}
+	e := &s.memo[memoSlot(d[1:])]
+	if e.tag == nil || e.gen != s.gen || e.k != s.closed() || !bytes.HasPrefix(d, e.tag) {
+		return nil
+	}
+	return e
+}
+
+// remember keeps the start tag that begins at start and ends at s.pos,
+// just accepted, unless it declares a namespace or has an Id attribute.
+func (s *fscan) remember(start, name int, empty bool) {
+	tag := s.d[start:s.pos]
+	if len(tag) < 9 {
+		return
+	}
+	for _, a := range s.attrs {
+		_, local := splitQName(a.name)
+		if bytes.HasPrefix(a.name, []byte("xmlns")) || string(local) == "Id" || string(local) == "id" {
+			return
+		}
+	}
+	s.memo[memoSlot(tag[1:])] = tagMemo{tag: tag, name: name, empty: empty, gen: s.gen, k: s.closed()}
+}
+
 func (s *fscan) pop() {
 	n := len(s.marks) - 1
+	if s.marks[n] != len(s.binds) {
+		s.gen++
+	}
 	s.binds = s.binds[:s.marks[n]]
 	s.marks = s.marks[:n]
 }
@@ -531,18 +636,19 @@ func (s *fscan) space() bool {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-// Byte classes of names, one table lookup per byte.
+// Byte classes of names, one table lookup per byte. Plain name bytes are
+// zero so that the scan can test several at once.
 const (
-	nameStop = iota
-	nameChar
+	nameChar = iota
+	nameStop
 	nameColon
 	nameHigh // a byte of a character beyond ASCII, checked by validName
 )
 
 var nameClass = func() (t [256]uint8) {
 	for c := 0; c < 128; c++ {
-		if nameByte[c] {
-			t[c] = nameChar
+		if !nameByte[c] {
+			t[c] = nameStop
 		}
 	}
 	t[':'] = nameColon
@@ -556,20 +662,25 @@ var nameClass = func() (t [256]uint8) {
 func (s *fscan) name() ([]byte, error) {
 	d, start := s.d, s.pos
 	i, colon, high := start, -1, false
-scan:
-	for ; i < len(d); i++ {
-		switch nameClass[d[i]] {
-		case nameChar:
-		case nameHigh:
-			high = true
-		case nameColon:
-			if colon >= 0 {
-				break scan
-			}
-			colon = i
-		default:
-			break scan
+	for {
+		// Plain name bytes, four at a time while there are.
+		for i+4 <= len(d) && nameClass[d[i]]|nameClass[d[i+1]]|nameClass[d[i+2]]|nameClass[d[i+3]] == nameChar {
+			i += 4
 		}
+		for i < len(d) && nameClass[d[i]] == nameChar {
+			i++
+		}
+		if i == len(d) {
+			break
+		}
+		if c := nameClass[d[i]]; c == nameHigh {
+			high = true
+		} else if c != nameColon || colon >= 0 {
+			break
+		} else {
+			colon = i
+		}
+		i++
 	}
 	s.pos = i
 	n := d[start:i]

@@ -144,7 +144,20 @@ func FuzzScanFragment(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		info, err := ScanFragment(data, FragmentCheck{Context: scanCtx, Limits: Limits{MaxDepth: 100, MaxAttributes: 64, MaxNamespaces: 100}})
+		// Remembering start tags from the first one on must not change
+		// any result.
+		var ids, plainIDs []string
+		fc := FragmentCheck{
+			Context: scanCtx, Limits: Limits{MaxDepth: 100, MaxAttributes: 64, MaxNamespaces: 100},
+			Forbidden: forbiddenForTest, ID: func(id string) error { ids = append(ids, id); return nil }, memoAt: 1,
+		}
+		info, err := ScanFragment(data, fc)
+		plain := fc
+		plain.memoAt, plain.ID = -1, func(id string) error { plainIDs = append(plainIDs, id); return nil }
+		pinfo, perr := ScanFragment(data, plain)
+		if info != pinfo || (err == nil) != (perr == nil) || strings.Join(ids, ",") != strings.Join(plainIDs, ",") {
+			t.Fatalf("ScanFragment(%q) = %+v, %v, ids %q; without remembered tags %+v, %v, ids %q", data, info, err, ids, pinfo, perr, plainIDs)
+		}
 		if err != nil {
 			return
 		}
@@ -156,4 +169,42 @@ func FuzzScanFragment(f *testing.F) {
 			t.Fatalf("ScanFragment(%q) counted %d elements, encoding/xml %d", data, info.Elements, n)
 		}
 	})
+}
+
+// TestScanFragment_memo checks that a remembered start tag is accepted
+// again only where a full read would accept it.
+func TestScanFragment_memo(t *testing.T) {
+	t.Parallel()
+	rep := func(s string, n int) string { return strings.Repeat(s, n) }
+	for _, tc := range []struct {
+		name string
+		in   string
+		lim  Limits
+		ok   bool
+	}{
+		{"repeated", rep(`<tns:Order x="1"><tns:Total>1</tns:Total></tns:Order>`, 4), Limits{}, true},
+		{"rebound to the envelope", `<a xmlns:p="urn:x"><p:Body x="1"/></a><a xmlns:p="` + NSSOAP11 + `"><p:Body x="1"/></a>`, Limits{}, false},
+		{"out of scope", `<a xmlns:p="urn:x"><p:element/></a><p:element/>`, Limits{}, false},
+		{"default namespace", `<a xmlns="urn:x"><Body x="1"/></a><a xmlns="` + NSSOAP11 + `"><Body x="1"/></a>`, Limits{}, false},
+		{"depth", `<tns:a12345678>` + rep(`<tns:b12345678>`, 3) + rep(`</tns:b12345678>`, 3) + `</tns:a12345678>`, Limits{MaxDepth: 3}, false},
+		{"elements", rep(`<tns:b12345678/>`, 5), Limits{MaxElements: 4}, false},
+		{"elements within", rep(`<tns:b12345678/>`, 4), Limits{MaxElements: 4}, true},
+		{"ids", rep(`<tns:b12345678 wsu:Id="same"/>`, 2), Limits{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, memoAt := range []int{1, -1} {
+				var ids []string
+				_, err := ScanFragment([]byte(tc.in), FragmentCheck{
+					Context: scanCtx, Limits: tc.lim, Forbidden: forbiddenForTest, memoAt: memoAt,
+					ID: func(id string) error { ids = append(ids, id); return nil },
+				})
+				if (err == nil) != tc.ok {
+					t.Fatalf("memoAt %d: ScanFragment error = %v, want ok %v", memoAt, err, tc.ok)
+				}
+				if tc.name == "ids" && len(ids) != 2 {
+					t.Fatalf("memoAt %d: ids = %q, want both", memoAt, ids)
+				}
+			}
+		})
+	}
 }

@@ -16,8 +16,11 @@ type scanResult struct {
 	ids  []string
 }
 
-func splitCheck(ids *[]string, lim Limits) FragmentCheck {
+// splitCheck returns the check the split tests use; memoAt says when the
+// scans start remembering start tags.
+func splitCheck(ids *[]string, lim Limits, memoAt int) FragmentCheck {
 	return FragmentCheck{
+		memoAt:    memoAt,
 		Context:   scanCtx,
 		Limits:    lim,
 		Forbidden: forbiddenForTest,
@@ -39,7 +42,7 @@ var errRejectedID = errors.New("rejected id")
 func compareSplit(t *testing.T, data []byte, lim Limits, max int) int {
 	t.Helper()
 	var whole scanResult
-	fc := splitCheck(&whole.ids, lim)
+	fc := splitCheck(&whole.ids, lim, -1)
 	whole.info, whole.err = scanWhole(data, &fc)
 	decided := 0
 	for at, n := 0, 0; n < max; n++ {
@@ -49,7 +52,7 @@ func compareSplit(t *testing.T, data []byte, lim Limits, max int) int {
 		}
 		at += i
 		var got scanResult
-		fc := splitCheck(&got.ids, lim)
+		fc := splitCheck(&got.ids, lim, 1)
 		var done bool
 		got.info, got.err, done = scanSplitAt(data, &fc, at)
 		if done {
@@ -140,9 +143,9 @@ func TestScanFragment_split(t *testing.T) {
 	t.Cleanup(func() { splitMin = old })
 	for _, data := range [][]byte{records.Bytes(), comment} {
 		var wantIDs, gotIDs []string
-		fc := splitCheck(&wantIDs, Limits{})
+		fc := splitCheck(&wantIDs, Limits{}, -1)
 		want, werr := scanWhole(data, &fc)
-		fc = splitCheck(&gotIDs, Limits{})
+		fc = splitCheck(&gotIDs, Limits{}, 0)
 		got, err := ScanFragment(data, fc)
 		if got != want || err != nil || werr != nil || strings.Join(gotIDs, ",") != strings.Join(wantIDs, ",") {
 			t.Fatalf("ScanFragment = %+v, %v, %d ids; whole scan %+v, %v, %d ids", got, err, len(gotIDs), want, werr, len(wantIDs))

@@ -78,6 +78,7 @@ type nsBinding struct {
 
 type rawAttr struct {
 	name, value []byte
+	at          int // where the value starts in the data
 }
 
 type fscan struct {
@@ -101,7 +102,7 @@ type fscan struct {
 	info     FragmentInfo
 	// half is set when the scan reads one half of a split fragment.
 	half *half
-	tags int // start tags read in full, until memo is made
+	tags int // start tags read in full
 	memo *[memoSlots]tagMemo
 	gen  int // changes whenever the declarations in scope change
 }
@@ -266,9 +267,9 @@ func (s *fscan) endTag() error {
 
 func (s *fscan) startTag() error {
 	if s.memo != nil {
-		if e := s.recall(); e != nil {
+		if e, n := s.recall(); e != nil {
 			name := s.d[s.pos+1 : s.pos+1+e.name]
-			s.pos += len(e.tag)
+			s.pos += n
 			if err := s.count(); err != nil {
 				return err
 			}
@@ -280,9 +281,10 @@ func (s *fscan) startTag() error {
 			s.stack = append(s.stack, name)
 			return nil
 		}
-	} else if s.tags++; s.tags == s.memoAfter() && s.tree == nil {
+	} else if s.tags == s.memoAfter() && s.tree == nil {
 		s.memo = new([memoSlots]tagMemo)
 	}
+	s.tags++
 	start := s.pos
 	s.pos++
 	name, err := s.name()
@@ -502,24 +504,28 @@ func (s *fscan) count() error {
 	return s.limit("MaxElements", s.fc.Limits.MaxElements, s.elements)
 }
 
-// Tag-dense content repeats its start tags byte for byte. Once a fragment
-// has more than memoAfter elements, the scan remembers start tags it
-// accepted, in a small table indexed by their first bytes; a start tag
-// equal to a remembered one in the same namespace scope is accepted
-// without being read again, since every check on a start tag depends on
-// its bytes and that scope alone. Tags that declare namespaces or carry
-// an Id are always read in full.
+// Tag-dense content repeats its start tags: the same name and attributes,
+// often the same values. Once a fragment has more than memoAfter
+// elements, the scan remembers start tags it accepted, in a small table
+// indexed by their first bytes after '<'. A start tag that equals a
+// remembered one except for its attribute values, in the same namespace
+// scope, is accepted after checking only its values as a full read would
+// (the value ends at the first closing quote, is within MaxAttrValue and
+// is valid character data): every other check on a start tag depends on
+// the bytes around the values and on that scope alone. Tags that declare
+// namespaces or carry an Id are always read in full.
 const (
 	memoAfter = 64
 	memoSlots = 64
 )
 
 type tagMemo struct {
-	tag   []byte // the start tag, '<' to '>'
-	name  int    // length of the element name
-	empty bool   // an empty-element tag
-	gen   int    // s.gen when it was accepted
-	k     int    // outer elements closed then (second half of a split)
+	tag   []byte     // the start tag, '<' to '>'
+	vals  [][2]int32 // where its attribute values start and end in tag
+	name  int        // length of the element name
+	empty bool       // an empty-element tag
+	gen   int        // s.gen when it was accepted
+	k     int        // outer elements closed then (second half of a split)
 }
 
 func memoSlot(b []byte) int {
@@ -540,33 +546,61 @@ func (s *fscan) closed() int {
 	return len(s.half.closes)
 }
 
-// recall returns the remembered start tag at s.pos, if there is one.
-func (s *fscan) recall() *tagMemo {
+// recall returns the remembered start tag that the tag at s.pos matches,
+// if there is one, and the length of the tag at s.pos.
+func (s *fscan) recall() (*tagMemo, int) {
 	d := s.d[s.pos:]
 	if len(d) < 9 {
-		return nil
+		return nil, 0
 	}
 	e := &s.memo[memoSlot(d[1:])]
-	if e.tag == nil || e.gen != s.gen || e.k != s.closed() || !bytes.HasPrefix(d, e.tag) {
-		return nil
+	if e.tag == nil || e.gen != s.gen || e.k != s.closed() {
+		return nil, 0
 	}
-	return e
+	p, t := 0, 0 // positions in d and in e.tag
+	for _, v := range e.vals {
+		fixed := e.tag[t:v[0]]
+		if !bytes.HasPrefix(d[p:], fixed) {
+			return nil, 0
+		}
+		p += len(fixed)
+		end := bytes.IndexByte(d[p:], e.tag[v[0]-1]) // the closing quote
+		if end < 0 || s.limit("MaxAttrValue", s.fc.Limits.MaxAttrValue, end) != nil {
+			return nil, 0
+		}
+		if _, err := checkText(d[p:p+end], true); err != nil {
+			return nil, 0
+		}
+		p, t = p+end, int(v[1])
+	}
+	if !bytes.HasPrefix(d[p:], e.tag[t:]) {
+		return nil, 0
+	}
+	return e, p + len(e.tag) - t
 }
 
 // remember keeps the start tag that begins at start and ends at s.pos,
-// just accepted, unless it declares a namespace or has an Id attribute.
+// just accepted, unless it declares a namespace, has an Id attribute, or
+// has more attributes than are worth matching.
 func (s *fscan) remember(start, name int, empty bool) {
 	tag := s.d[start:s.pos]
-	if len(tag) < 9 {
+	if len(tag) < 9 || len(tag) > 1<<16 || len(s.attrs) > 8 {
 		return
 	}
 	for _, a := range s.attrs {
-		_, local := splitQName(a.name)
-		if bytes.HasPrefix(a.name, []byte("xmlns")) || string(local) == "Id" || string(local) == "id" {
+		// The attributes element() may report as Id values: Id, xml:id
+		// and p:Id.
+		prefix, local := splitQName(a.name)
+		if bytes.HasPrefix(a.name, []byte("xmlns")) || string(local) == "Id" || (string(prefix) == "xml" && string(local) == "id") {
 			return
 		}
 	}
-	s.memo[memoSlot(tag[1:])] = tagMemo{tag: tag, name: name, empty: empty, gen: s.gen, k: s.closed()}
+	e := &s.memo[memoSlot(tag[1:])]
+	vals := e.vals[:0]
+	for _, a := range s.attrs {
+		vals = append(vals, [2]int32{int32(a.at - start), int32(a.at - start + len(a.value))})
+	}
+	*e = tagMemo{tag: tag, vals: vals, name: name, empty: empty, gen: s.gen, k: s.closed()}
 }
 
 func (s *fscan) pop() {
@@ -621,7 +655,7 @@ func (s *fscan) attribute() error {
 		return err
 	}
 	s.pos += end + 2
-	s.attrs = append(s.attrs, rawAttr{name: name, value: val})
+	s.attrs = append(s.attrs, rawAttr{name: name, value: val, at: s.pos - end - 1})
 	return nil
 }
 

@@ -190,6 +190,13 @@ func TestScanFragment_memo(t *testing.T) {
 		{"elements", rep(`<tns:b12345678/>`, 5), Limits{MaxElements: 4}, false},
 		{"elements within", rep(`<tns:b12345678/>`, 4), Limits{MaxElements: 4}, true},
 		{"ids", rep(`<tns:b12345678 wsu:Id="same"/>`, 2), Limits{}, true},
+		{"repeated ids", rep(`<tns:b1234567 Id="a"/><tns:b1234567 id="b"/>`, 4), Limits{}, true},
+		{"values", rep(`<tns:b1234567 x="1" y='2'/>`, 2) + `<tns:b1234567 x="a>b" y='c"d'/>`, Limits{}, true},
+		{"value with <", rep(`<tns:b1234567 x="1"/>`, 3) + `<tns:b1234567 x="<"/>`, Limits{}, false},
+		{"value with a bad reference", rep(`<tns:b1234567 x="1"/>`, 3) + `<tns:b1234567 x="&bad;"/>`, Limits{}, false},
+		{"value too long", rep(`<tns:b1234567 x="1"/>`, 3) + `<tns:b1234567 x="12345"/>`, Limits{MaxAttrValue: 4}, false},
+		{"unterminated value", rep(`<tns:b1234567 x="1"/>`, 3) + `<tns:b1234567 x="12345`, Limits{}, false},
+		{"other attribute", rep(`<tns:b1234567 x="1"/>`, 3) + `<tns:b1234567 xy="1"/>`, Limits{}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, memoAt := range []int{1, -1} {
@@ -201,7 +208,7 @@ func TestScanFragment_memo(t *testing.T) {
 				if (err == nil) != tc.ok {
 					t.Fatalf("memoAt %d: ScanFragment error = %v, want ok %v", memoAt, err, tc.ok)
 				}
-				if tc.name == "ids" && len(ids) != 2 {
+				if tc.name == "ids" && len(ids) != 2 || tc.name == "repeated ids" && len(ids) != 4 {
 					t.Fatalf("memoAt %d: ids = %q, want both", memoAt, ids)
 				}
 			}

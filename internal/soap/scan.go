@@ -335,7 +335,7 @@ func (s *fscan) startTag() error {
 	if s.tree != nil {
 		el := s.tree[len(s.tree)-1].CreateElement(string(name))
 		for _, a := range s.attrs {
-			el.CreateAttr(string(a.name), unescape(a.value))
+			el.CreateAttr(string(a.name), attrValue(a.value))
 		}
 		s.tree = append(s.tree, el)
 	}
@@ -371,7 +371,7 @@ func (s *fscan) element(name []byte) error {
 		default:
 			continue
 		}
-		uri := unescape(a.value)
+		uri := attrValue(a.value)
 		if bytes.Equal(prefix, []byte("xml")) && uri != NSXML {
 			return syntaxf("invalid namespace declaration %s", a.name)
 		}
@@ -447,7 +447,7 @@ func (s *fscan) element(name []byte) error {
 				isID = bytes.Equal(al, []byte("id"))
 			case bytes.Equal(al, []byte("Id")):
 				if pending {
-					h.deferID(unescape(a.value), ap)
+					h.deferID(attrValue(a.value), ap)
 					continue
 				}
 				u, _ := s.resolve(ap, false)
@@ -455,8 +455,8 @@ func (s *fscan) element(name []byte) error {
 			}
 			if isID {
 				if h != nil {
-					h.deferID(unescape(a.value), nil)
-				} else if err := s.fc.ID(unescape(a.value)); err != nil {
+					h.deferID(attrValue(a.value), nil)
+				} else if err := s.fc.ID(attrValue(a.value)); err != nil {
 					return err
 				}
 			}
@@ -962,6 +962,24 @@ func normalizeNewlines(v []byte) string {
 	}
 	s := strings.ReplaceAll(string(v), "\r\n", "\n")
 	return strings.ReplaceAll(s, "\r", "\n")
+}
+
+// attrValue is an attribute's value as XML 1.0 (3.3.3) defines it without
+// a DTD: line ends normalized, then every literal white space character
+// replaced by a space, then references resolved, so that a character
+// reference to white space stays what it refers to. Canonical XML, and so
+// every signature over the attribute, is computed on this value.
+func attrValue(v []byte) string {
+	if bytes.IndexAny(v, "\t\n\r") < 0 {
+		return unescape(v)
+	}
+	n := []byte(normalizeNewlines(v))
+	for i, c := range n {
+		if c == '\t' || c == '\n' {
+			n[i] = ' '
+		}
+	}
+	return unescape(n)
 }
 
 // unescape resolves the references of an attribute value or text that

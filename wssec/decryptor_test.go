@@ -199,3 +199,45 @@ func TestEncrypt_embeddedHasNoSecurityHeader(t *testing.T) {
 		t.Errorf("Encrypt(embedded, direct reference) wrote no BinarySecurityToken")
 	}
 }
+
+// TestDecrypt_valuesKept checks that what the message says reaches the
+// caller unchanged, around the encrypted part and in it: white space
+// written as character references in attribute values and a CR in text
+// must survive being read and written again by the encryptor and the
+// decryptor.
+func TestDecrypt_valuesKept(t *testing.T) {
+	t.Parallel()
+	msg := []byte(`<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:tns="urn:t">` +
+		`<soapenv:Header><tns:Meta note="a&#10;b&#9;c" plain="d` + "\t" + `e">x&#13;y</tns:Meta></soapenv:Header>` +
+		`<soapenv:Body><tns:R note="a&#10;b&#9;c">x&#13;y</tns:R></soapenv:Body></soapenv:Envelope>`)
+	d := &wssec.Decryptor{Keys: wssec.NewKeyRing(keyOf(oldID))}
+	res, err := d.Decrypt(encrypt(t, &wssec.Encryptor{Certificate: oldID.Certificate}, msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env struct {
+		Header struct {
+			Meta struct {
+				Note  string `xml:"note,attr"`
+				Plain string `xml:"plain,attr"`
+				Text  string `xml:",chardata"`
+			} `xml:"Meta"`
+		} `xml:"Header"`
+		Body struct {
+			R struct {
+				Note string `xml:"note,attr"`
+				Text string `xml:",chardata"`
+			} `xml:"R"`
+		} `xml:"Body"`
+	}
+	if err := xml.Unmarshal(res.Envelope, &env); err != nil {
+		t.Fatal(err)
+	}
+	m := env.Header.Meta
+	if r := env.Body.R; r.Note != "a\nb\tc" || r.Text != "x\ry" {
+		t.Errorf("decrypted Body: note = %q, text = %q", r.Note, r.Text)
+	}
+	if m.Note != "a\nb\tc" || m.Plain != "d e" || m.Text != "x\ry" {
+		t.Fatalf("after decryption note = %q, plain = %q, text = %q; want %q, %q, %q\n%s", m.Note, m.Plain, m.Text, "a\nb\tc", "d e", "x\ry", res.Envelope)
+	}
+}

@@ -145,8 +145,14 @@ func (e *Encryptor) Encrypt(envelope []byte) ([]byte, error) {
 	if err := w.run(); err != nil {
 		return nil, err
 	}
+	doc.WriteSettings = fidelity
 	return doc.WriteToBytes()
 }
+
+// fidelity writes white space in attribute values and CR in text as
+// character references, so that a reader gets back the values that were
+// read, not their normalized forms.
+var fidelity = etree.WriteSettings{CanonicalAttrVal: true, CanonicalText: true}
 
 func (e *Encryptor) keyTransport() (string, xmlenc.OAEPParams, error) {
 	kt := e.KeyTransport
@@ -359,7 +365,7 @@ func firstElementIndex(el *etree.Element) int {
 // with an empty ds:KeyInfo for the caller to fill.
 func (w *encryption) encryptPart(p part, cek []byte) (*etree.Element, error) {
 	var plain bytes.Buffer
-	var settings etree.WriteSettings
+	settings := fidelity
 	typ := xmlenc.TypeElement
 	if p.target == w.env.Body {
 		typ = xmlenc.TypeContent

@@ -220,6 +220,11 @@ func (p *process) splice() ([]byte, error) {
 	if p.security != nil && len(p.security.ChildElements()) == 0 {
 		p.env.Header.RemoveChild(p.security)
 	}
+	// White space from character references in attribute values, and CR
+	// in text, are written as references, so that whoever reads the
+	// result gets the values this message carried, not their normalized
+	// forms.
+	p.env.Doc.WriteSettings = fidelity
 	out, err := p.env.Doc.WriteToBytes()
 	if err != nil {
 		return nil, err

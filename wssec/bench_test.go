@@ -131,26 +131,78 @@ func BenchmarkDecrypt(b *testing.B) {
 // standard library on one goroutine.
 func BenchmarkFloor(b *testing.B) {
 	forEachCase(b, func(b *testing.B, c *benchCase) {
-		ct, err := rsa.EncryptOAEP(crypto.SHA1.New(), rand.Reader, &c.id.Key.PublicKey, c.cek, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		buf := make([]byte, base64.StdEncoding.DecodedLen(len(c.cv)))
+		floor := c.floor(b)
 		b.SetBytes(int64(c.size))
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := rsa.DecryptOAEP(crypto.SHA1.New(), nil, c.id.Key, ct, nil); err != nil {
-				b.Fatal(err)
-			}
-			n, err := base64.StdEncoding.Decode(buf, c.cv)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := floorDecrypt(c.alg, c.cek, buf[:n]); err != nil {
-				b.Fatal(err)
-			}
+			floor()
 		}
 	})
+}
+
+// floor returns the work BenchmarkFloor measures for c: one RSA-OAEP
+// decryption of its content key, then base64 decoding and decrypting its
+// CipherValue into a buffer made once.
+func (c *benchCase) floor(b *testing.B) func() {
+	ct, err := rsa.EncryptOAEP(crypto.SHA1.New(), rand.Reader, &c.id.Key.PublicKey, c.cek, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, base64.StdEncoding.DecodedLen(len(c.cv)))
+	return func() {
+		if _, err := rsa.DecryptOAEP(crypto.SHA1.New(), nil, c.id.Key, ct, nil); err != nil {
+			b.Fatal(err)
+		}
+		n, err := base64.StdEncoding.Decode(buf, c.cv)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := floorDecrypt(c.alg, c.cek, buf[:n]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecrypt_ofFloor measures large messages against their floor in
+// pairs: each iteration times one Decrypt and one BenchmarkFloor
+// iteration of the same message, in alternating order, and the benchmark
+// reports the median of floor time ÷ Decrypt time (of-floor: the share of
+// the floor's throughput that Decrypt reaches), so that a change in the
+// machine's speed during the run falls on both.
+func BenchmarkDecrypt_ofFloor(b *testing.B) {
+	for _, shape := range []string{"records", "document"} {
+		for _, de := range []wssec.DataEncryption{wssec.AES128CBC, wssec.AES256GCM} {
+			name := fmt.Sprintf("%s/RSA-2048/%s/16MB", shape, algName(de))
+			b.Run(name, func(b *testing.B) {
+				c := benchCaseFor(b, name, shape, oldID, de, 16<<20)
+				floor := c.floor(b)
+				d := &wssec.Decryptor{Keys: wssec.NewKeyRing(keyOf(c.id))}
+				whole := func() {
+					if _, err := d.Decrypt(c.msg); err != nil {
+						b.Fatal(err)
+					}
+				}
+				var ratios []float64
+				for i := 0; b.Loop(); i++ {
+					first, second := whole, floor
+					if i%2 == 1 {
+						first, second = floor, whole
+					}
+					t0 := time.Now()
+					first()
+					t1 := time.Now()
+					second()
+					t2 := time.Now()
+					w, f := t1.Sub(t0), t2.Sub(t1)
+					if i%2 == 1 {
+						w, f = f, w
+					}
+					ratios = append(ratios, float64(f)/float64(w))
+				}
+				b.ReportMetric(median(ratios), "of-floor")
+			})
+		}
+	}
 }
 
 // BenchmarkDecrypt_overhead measures the XML work on a 1 KB message

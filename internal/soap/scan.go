@@ -42,11 +42,14 @@ type FragmentInfo struct {
 // and allocates little, so that large decrypted payloads can be spliced
 // into a message as bytes.
 //
-// A large fragment is scanned as two halves at once when more than one
-// processor is available (see scanSplit); the result, the errors and the
-// callbacks are those of a scan from start to end, except that Forbidden
-// may then be called once per distinct element name, so it must depend on
-// its arguments only.
+// Two shortcuts keep large fragments fast: a start tag that repeats one
+// already accepted, but for its attribute values, is not read again (see
+// tagMemo), and a fragment of 1 MB or more is scanned as two halves at
+// once when more than one processor is available (see scanSplit). The
+// result, the errors and the Id callbacks are those of a plain scan from
+// start to end; Forbidden, though, may be called once per distinct
+// element name rather than once per element, so it must depend on its
+// arguments only.
 func ScanFragment(data []byte, fc FragmentCheck) (FragmentInfo, error) {
 	if info, err, done := scanSplit(data, &fc); done {
 		return info, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wsrenew/wsrenew/internal/fakeclock"
+	"github.com/wsrenew/wsrenew/internal/soap"
 
 	"github.com/wsrenew/wsrenew/wssec"
 )
@@ -50,6 +51,10 @@ func FuzzDecrypt(f *testing.F) {
 		if err == nil {
 			if res == nil || len(res.Envelope) == 0 {
 				t.Fatalf("Decrypt() = %v, nil; want a result", res)
+			}
+			// What it returns is a well-formed envelope again.
+			if _, _, err := soap.Parse(res.Envelope, soap.Limits{}); err != nil {
+				t.Fatalf("Decrypt(%q) returned an envelope that does not parse: %v\n%s", data, err, res.Envelope)
 			}
 			return
 		}

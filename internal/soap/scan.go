@@ -471,15 +471,8 @@ func (s *fscan) element(name []byte) error {
 // bound reports whether prefix is bound by the scan's own declarations
 // (or is xml, or empty for an attribute, which need none).
 func (s *fscan) bound(prefix []byte) bool {
-	if len(prefix) == 3 && string(prefix) == "xml" {
-		return true
-	}
-	for i := len(s.binds) - 1; i >= 0; i-- {
-		if string(s.binds[i].prefix) == string(prefix) {
-			return true
-		}
-	}
-	return false
+	_, found := declared(s.binds, prefix)
+	return found || (len(prefix) == 3 && string(prefix) == "xml")
 }
 
 // count counts an element just opened and checks the limits that depend

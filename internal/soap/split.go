@@ -254,10 +254,18 @@ func resolveIn(binds []nsBinding, prefix []byte, element bool) (string, bool) {
 	if len(prefix) == 3 && string(prefix) == "xml" {
 		return NSXML, true
 	}
-	for i := len(binds) - 1; i >= 0; i-- {
-		if string(binds[i].prefix) == string(prefix) {
-			return binds[i].uri, len(prefix) == 0 || binds[i].uri != ""
-		}
+	if uri, found := declared(binds, prefix); found {
+		return uri, len(prefix) == 0 || uri != ""
 	}
 	return "", len(prefix) == 0
+}
+
+// declared returns the URI of the innermost declaration of prefix.
+func declared(binds []nsBinding, prefix []byte) (uri string, found bool) {
+	for i := len(binds) - 1; i >= 0; i-- {
+		if string(binds[i].prefix) == string(prefix) {
+			return binds[i].uri, true
+		}
+	}
+	return "", false
 }

@@ -193,9 +193,15 @@ func (e *RemovalError) Error() string {
 // Unwrap returns a [*wssec.RetentionError] (which unwraps to
 // [wssec.ErrRetentionNotElapsed]) and Err if it is not nil.
 func (e *RemovalError) Unwrap() []error {
-	out := []error{&wssec.RetentionError{Fingerprint: e.Fingerprint, AllowedAt: e.AllowedAt}}
-	if e.Err != nil {
-		out = append(out, e.Err)
+	return retentionErrors(e.Fingerprint, e.AllowedAt, e.Err)
+}
+
+// retentionErrors is what a refused removal unwraps to: the retention
+// error for the key or certificate, and the reason if there is one.
+func retentionErrors(fp wssec.Fingerprint, allowedAt time.Time, reason error) []error {
+	out := []error{&wssec.RetentionError{Fingerprint: fp, AllowedAt: allowedAt}}
+	if reason != nil {
+		out = append(out, reason)
 	}
 	return out
 }
@@ -296,11 +302,7 @@ func (e *CertificateRemovalError) Error() string {
 // Unwrap returns a [*wssec.RetentionError] (which unwraps to
 // [wssec.ErrRetentionNotElapsed]) and Err if it is not nil.
 func (e *CertificateRemovalError) Unwrap() []error {
-	out := []error{&wssec.RetentionError{Fingerprint: e.Fingerprint, AllowedAt: e.AllowedAt}}
-	if e.Err != nil {
-		out = append(out, e.Err)
-	}
-	return out
+	return retentionErrors(e.Fingerprint, e.AllowedAt, e.Err)
 }
 
 // SelfTestError reports a failed self-test: a sample response encrypted

@@ -1,6 +1,7 @@
 package wssec
 
 import (
+	"crypto"
 	"errors"
 	"fmt"
 	"time"
@@ -75,6 +76,13 @@ var (
 	// ErrInvalidPolicy means that a [Policy] or [Encryptor] field holds a
 	// value that is unknown or contradicts another field.
 	ErrInvalidPolicy = errors.New("wssec: invalid policy")
+
+	// ErrKeyCapability means that the key a message is for cannot perform
+	// the message's key transport (such as OAEP with SHA-256 through a
+	// token that offers SHA-1 only). It is decided from the message and
+	// the ring before the key is used; the error is a [*CapabilityError]
+	// and also matches [ErrAlgorithmNotAllowed].
+	ErrKeyCapability = errors.New("wssec: key cannot perform the algorithm")
 )
 
 // RetentionError reports a refused removal of a retained key.
@@ -170,6 +178,35 @@ func (e *SignatureError) Error() string { return e.Err.Error() + ": " + e.Reason
 
 // Unwrap returns the sentinel in Err.
 func (e *SignatureError) Unwrap() error { return e.Err }
+
+// CapabilityError reports a key transport that a key cannot perform (see
+// [Capabilities]).
+type CapabilityError struct {
+	// Fingerprint names the key; zero when no particular key was asked.
+	Fingerprint Fingerprint
+	// URI is the key transport algorithm.
+	URI string
+	// Digest and MGF are the OAEP digest and MGF1 hash; zero for RSA-1_5.
+	Digest, MGF crypto.Hash
+	// Reason says what the key cannot do.
+	Reason string
+}
+
+func (e *CapabilityError) Error() string {
+	s := "wssec: key cannot perform the algorithm: " + e.URI
+	if e.Digest != 0 {
+		s += fmt.Sprintf(" (digest %v, MGF1 %v)", e.Digest, e.MGF)
+	}
+	if e.Fingerprint != (Fingerprint{}) {
+		s += " with key " + e.Fingerprint.Short()
+	}
+	return s + ": " + e.Reason
+}
+
+// Unwrap returns [ErrKeyCapability] and [ErrAlgorithmNotAllowed].
+func (e *CapabilityError) Unwrap() []error {
+	return []error{ErrKeyCapability, ErrAlgorithmNotAllowed}
+}
 
 func malformed(format string, args ...any) error {
 	return &MalformedError{Reason: fmt.Sprintf(format, args...)}

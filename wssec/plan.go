@@ -97,6 +97,9 @@ func (p *process) plan() error {
 		if err := p.checkKey(kp); err != nil {
 			return err
 		}
+		if err := p.capableCandidates(kp); err != nil {
+			return err
+		}
 		ops++
 	}
 	if ops > p.pol.maxOps {

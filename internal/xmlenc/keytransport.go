@@ -81,11 +81,23 @@ func DecryptKeyOAEP(d crypto.Decrypter, rand io.Reader, p OAEPParams, ciphertext
 // other. It asks the Decrypter for rejection as well (rsa.PrivateKey does it
 // in constant time); the substitution here covers Decrypters that do not.
 func DecryptKeyPKCS1v15(d crypto.Decrypter, rand io.Reader, ciphertext []byte, keyLen int) ([]byte, error) {
+	return decryptKeyPKCS1v15(d, rand, ciphertext, keyLen, &rsa.PKCS1v15DecryptOptions{SessionKeyLen: keyLen})
+}
+
+// DecryptKeyPKCS1v15Plain is DecryptKeyPKCS1v15 for a Decrypter that
+// refuses SessionKeyLen and reports padding errors as errors, such as a
+// PKCS#11 token: it asks for plain PKCS#1 v1.5 and does the implicit
+// rejection itself.
+func DecryptKeyPKCS1v15Plain(d crypto.Decrypter, rand io.Reader, ciphertext []byte, keyLen int) ([]byte, error) {
+	return decryptKeyPKCS1v15(d, rand, ciphertext, keyLen, &rsa.PKCS1v15DecryptOptions{})
+}
+
+func decryptKeyPKCS1v15(d crypto.Decrypter, rand io.Reader, ciphertext []byte, keyLen int, opts *rsa.PKCS1v15DecryptOptions) ([]byte, error) {
 	fallback := make([]byte, keyLen)
 	if _, err := io.ReadFull(rand, fallback); err != nil {
 		return nil, fmt.Errorf("xmlenc: random: %w", err)
 	}
-	k, err := d.Decrypt(rand, ciphertext, &rsa.PKCS1v15DecryptOptions{SessionKeyLen: keyLen})
+	k, err := d.Decrypt(rand, ciphertext, opts)
 	ok := 0
 	if err == nil && len(k) == keyLen {
 		ok = 1

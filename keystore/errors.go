@@ -95,6 +95,19 @@ var (
 	// ErrTxDone means that a [Tx] was used after its [Store.Update]
 	// function returned.
 	ErrTxDone = errors.New("keystore: transaction already finished")
+
+	// ErrInvalidTokenURI means that a pkcs11: URI is not one this package
+	// accepts (see [TokenURI]).
+	ErrInvalidTokenURI = errors.New("keystore: invalid pkcs11 URI")
+
+	// ErrToken means that a PKCS#11 module or token failed: the module
+	// does not load, the token is missing, the PIN is wrong, or the key is
+	// not there or cannot decrypt.
+	ErrToken = errors.New("keystore: PKCS#11 token failure")
+
+	// ErrTokenUnavailable means that this program was built without cgo,
+	// so it cannot use PKCS#11 tokens; build it with CGO_ENABLED=1.
+	ErrTokenUnavailable = errors.New("keystore: PKCS#11 support not built in (needs cgo)")
 )
 
 // ManifestError reports a manifest that cannot be used.
@@ -201,6 +214,41 @@ func (e *ParseError) Error() string {
 
 // Unwrap returns the sentinel in Err and the Cause, if any.
 func (e *ParseError) Unwrap() []error {
+	if e.Cause == nil {
+		return []error{e.Err}
+	}
+	return []error{e.Err, e.Cause}
+}
+
+// TokenError reports a problem with a PKCS#11 URI, module, token or key.
+// It never holds the PIN.
+type TokenError struct {
+	// URI is the token URI, if known.
+	URI string
+	// Reason says what failed.
+	Reason string
+	// Err is [ErrInvalidTokenURI], [ErrToken] or [ErrTokenUnavailable].
+	Err error
+	// Cause is the module's error, if any.
+	Cause error
+}
+
+func (e *TokenError) Error() string {
+	msg := e.Err.Error()
+	if e.URI != "" {
+		msg += ": " + e.URI
+	}
+	if e.Reason != "" {
+		msg += ": " + e.Reason
+	}
+	if e.Cause != nil {
+		msg += ": " + e.Cause.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the sentinel in Err and the Cause, if any.
+func (e *TokenError) Unwrap() []error {
 	if e.Cause == nil {
 		return []error{e.Err}
 	}

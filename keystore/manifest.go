@@ -143,7 +143,7 @@ func parseManifestEntry(fe manifestEntry) (Entry, error) {
 	if fe.Created.IsZero() {
 		return Entry{}, errors.New("no creation time")
 	}
-	if _, ok := blobOfLocation(fe.Location); !ok {
+	if !validLocation(fe.Location) {
 		return Entry{}, fmt.Errorf("unsupported key location %s", quoteName(fe.Location))
 	}
 	cert, err := x509.ParseCertificate(fe.Certificate)

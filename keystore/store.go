@@ -221,6 +221,9 @@ func (s *Store) loadKeys(ctx context.Context, m *manifest, raw []byte) (*storeSt
 }
 
 func (s *Store) loadKey(ctx context.Context, e Entry) (*Credential, error) {
+	if u, ok := tokenOfLocation(e.Location); ok {
+		return s.loadTokenKey(e, u)
+	}
 	name, _ := blobOfLocation(e.Location) // checked by parseManifest
 	fail := func(sentinel, cause error) (*Credential, error) {
 		return nil, &EntryError{Alias: e.Alias, Location: s.b.Locate(name), Err: sentinel, Cause: cause}

@@ -274,7 +274,7 @@ func (tx *Tx) SetCertificate(alias string, cert *x509.Certificate, chain []*x509
 	if other, dup := tx.duplicateOf(cert, alias); dup {
 		return &EntryError{Alias: other, Err: ErrDuplicateKey}
 	}
-	loc, err := tx.writeKey(alias, c)
+	loc, err := tx.rekey(alias, e.Location, c)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,511 @@
+package keystore
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wsrenew/wsrenew/wssec"
+)
+
+// locationPKCS11 prefixes the location of a key held in a PKCS#11 token:
+// the location is the key's RFC 7512 URI.
+const locationPKCS11 = "pkcs11:"
+
+// maxTokenURIBytes bounds a pkcs11: URI.
+const maxTokenURIBytes = 2048
+
+// TokenURI names a private key in a PKCS#11 token, as an RFC 7512
+// "pkcs11:" URI with the module in its query:
+//
+//	pkcs11:token=wsrenew;object=tenant-2026;id=%01%a2?module-path=/usr/lib/softhsm/libsofthsm2.so
+//
+// The path attributes token (the token label) or serial select the token,
+// object (CKA_LABEL) and id (CKA_ID, percent-encoded bytes) the key; type,
+// if present, must be "private". The query attribute module-path names the
+// PKCS#11 module and is required. Other attributes are refused, not
+// ignored. The user PIN is the store's password ([PasswordSource]).
+//
+// [RFC 7512]: https://www.rfc-editor.org/rfc/rfc7512
+type TokenURI struct {
+	// ModulePath is the file of the PKCS#11 module (module-path).
+	ModulePath string
+	// Token is the token label; Serial its serial number. Exactly one is
+	// set.
+	Token  string
+	Serial string
+	// Object is the key's label (CKA_LABEL) and ID its CKA_ID; at least
+	// one is set to find a key, and [Store.GenerateInToken] fills in a
+	// random ID when it is empty.
+	Object string
+	ID     []byte
+}
+
+// ParseTokenURI parses a "pkcs11:" URI (RFC 7512). It returns a
+// [*TokenError] with [ErrInvalidTokenURI] for anything else: another
+// scheme, an unknown or repeated attribute, a bad percent-encoding, no
+// module-path, no or two token selectors, no object or id.
+func ParseTokenURI(s string) (*TokenURI, error) {
+	fail := func(reason string) (*TokenURI, error) {
+		return nil, &TokenError{Reason: reason, Err: ErrInvalidTokenURI}
+	}
+	if len(s) > maxTokenURIBytes {
+		return fail("longer than 2048 bytes")
+	}
+	rest, ok := strings.CutPrefix(s, locationPKCS11)
+	if !ok {
+		return fail("not a pkcs11: URI")
+	}
+	path, query, _ := strings.Cut(rest, "?")
+	u := &TokenURI{}
+	seen := map[string]bool{}
+	attr := func(kv string) (string, string, error) {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return "", "", fmt.Errorf("attribute %q without value", k)
+		}
+		if seen[k] {
+			return "", "", fmt.Errorf("attribute %q repeated", k)
+		}
+		seen[k] = true
+		dv, err := url.PathUnescape(v)
+		if err != nil {
+			return "", "", fmt.Errorf("attribute %q: bad percent-encoding", k)
+		}
+		return k, dv, nil
+	}
+	for kv := range strings.SplitSeq(path, ";") {
+		if kv == "" {
+			continue
+		}
+		k, v, err := attr(kv)
+		if err != nil {
+			return fail(err.Error())
+		}
+		switch k {
+		case "token":
+			u.Token = v
+		case "serial":
+			u.Serial = v
+		case "object":
+			u.Object = v
+		case "id":
+			u.ID = []byte(v)
+		case "type":
+			if v != "private" {
+				return fail("type " + quoteName(v) + " (want private)")
+			}
+		default:
+			return fail("unsupported path attribute " + quoteName(k))
+		}
+	}
+	for kv := range strings.SplitSeq(query, "&") {
+		if kv == "" {
+			continue
+		}
+		k, v, err := attr(kv)
+		if err != nil {
+			return fail(err.Error())
+		}
+		switch k {
+		case "module-path":
+			u.ModulePath = v
+		default:
+			return fail("unsupported query attribute " + quoteName(k))
+		}
+	}
+	if err := u.check(); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// check verifies the rules ParseTokenURI states, except that an empty
+// key selector is allowed for generation.
+func (u *TokenURI) check() error {
+	fail := func(reason string) error { return &TokenError{Reason: reason, Err: ErrInvalidTokenURI} }
+	switch {
+	case u == nil:
+		return fail("no URI")
+	case u.ModulePath == "":
+		return fail("no module-path")
+	case (u.Token == "") == (u.Serial == ""):
+		return fail("exactly one of token and serial must be given")
+	case u.Object == "" && len(u.ID) == 0:
+		return fail("no object or id")
+	}
+	return nil
+}
+
+// String returns the URI in a canonical form: path attributes token,
+// serial, object, id, then module-path; id fully percent-encoded.
+func (u *TokenURI) String() string {
+	if u == nil {
+		return ""
+	}
+	var parts []string
+	add := func(k, v string) {
+		if v != "" {
+			parts = append(parts, k+"="+escapeAttr(v))
+		}
+	}
+	add("token", u.Token)
+	add("serial", u.Serial)
+	add("object", u.Object)
+	if len(u.ID) > 0 {
+		var b strings.Builder
+		for _, c := range u.ID {
+			fmt.Fprintf(&b, "%%%02x", c)
+		}
+		parts = append(parts, "id="+b.String())
+	}
+	return locationPKCS11 + strings.Join(parts, ";") + "?module-path=" + escapeAttr(u.ModulePath)
+}
+
+// escapeAttr percent-encodes what RFC 7512 does not allow unescaped in an
+// attribute value.
+func escapeAttr(v string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~:[]@!$'()*+,/", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
+}
+
+func (u *TokenURI) clone() *TokenURI {
+	c := *u
+	c.ID = slices.Clone(u.ID)
+	return &c
+}
+
+// tokenOfLocation returns the token URI of a "pkcs11:" location.
+func tokenOfLocation(loc string) (*TokenURI, bool) {
+	if !strings.HasPrefix(loc, locationPKCS11) {
+		return nil, false
+	}
+	u, err := ParseTokenURI(loc)
+	if err != nil || u.String() != loc {
+		return nil, false // locations are written canonical
+	}
+	return u, true
+}
+
+// validLocation reports whether loc is a location the manifest may hold.
+func validLocation(loc string) bool {
+	if _, ok := blobOfLocation(loc); ok {
+		return true
+	}
+	_, ok := tokenOfLocation(loc)
+	return ok
+}
+
+// tokenKey is a private key in a PKCS#11 token. It is a crypto.Signer (for
+// the self-signed certificate and requests) and a wssec.CapableDecrypter:
+// its Capabilities are what the token performed when the key was opened.
+type tokenKey struct {
+	key interface {
+		crypto.Signer
+		crypto.Decrypter
+	}
+	caps wssec.Capabilities
+	// close releases the token session; nil if there is none.
+	close func() error
+}
+
+func (k *tokenKey) Public() crypto.PublicKey { return k.key.Public() }
+
+func (k *tokenKey) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	return k.key.Sign(r, digest, opts)
+}
+
+func (k *tokenKey) Decrypt(r io.Reader, ct []byte, opts crypto.DecrypterOpts) ([]byte, error) {
+	return k.key.Decrypt(r, ct, opts)
+}
+
+// Capabilities returns the key transports the token performed for the key
+// when it was opened.
+func (k *tokenKey) Capabilities() wssec.Capabilities {
+	c := k.caps
+	c.OAEP = slices.Clone(c.OAEP)
+	return c
+}
+
+// probeCapabilities finds which key transports the token performs for
+// key: it encrypts a random value to the public key with each OAEP digest
+// (MGF1 with the same digest, the only form PKCS#11 wrappers such as
+// crypto11 request), with a label, and with PKCS#1 v1.5, and asks the
+// token to decrypt each. These are known-answer tests on data of our own
+// making, run once when a key is opened, never on a message.
+func probeCapabilities(key crypto.Decrypter) (wssec.Capabilities, error) {
+	pub, ok := key.Public().(*rsa.PublicKey)
+	if !ok {
+		return wssec.Capabilities{}, errors.New("not an RSA key")
+	}
+	secret := make([]byte, 32)
+	if _, err := io.ReadFull(rand.Reader, secret); err != nil {
+		return wssec.Capabilities{}, err
+	}
+	oaep := func(o *rsa.OAEPOptions) bool {
+		ct, err := rsa.EncryptOAEPWithOptions(rand.Reader, pub, secret, o)
+		if err != nil {
+			return false
+		}
+		pt, err := key.Decrypt(rand.Reader, ct, o)
+		return err == nil && bytes.Equal(pt, secret)
+	}
+	caps := wssec.Capabilities{OAEP: []wssec.OAEPParameters{}, NoOAEPLabel: true, RSA15: wssec.RSA15Unsupported}
+	for _, h := range []crypto.Hash{crypto.SHA1, crypto.SHA224, crypto.SHA256, crypto.SHA384, crypto.SHA512} {
+		if oaep(&rsa.OAEPOptions{Hash: h, MGFHash: h}) {
+			caps.OAEP = append(caps.OAEP, wssec.OAEPParameters{Digest: h, MGF: h})
+		}
+	}
+	if len(caps.OAEP) > 0 {
+		h := caps.OAEP[0].Digest
+		caps.NoOAEPLabel = !oaep(&rsa.OAEPOptions{Hash: h, MGFHash: h, Label: []byte("wsrenew")})
+	}
+	//lint:ignore SA1019 probing whether the token still performs RSA-1_5 for receivers that use it.
+	ct, err := rsa.EncryptPKCS1v15(rand.Reader, pub, secret) //nolint:staticcheck
+	if err == nil {
+		if pt, err := key.Decrypt(rand.Reader, ct, &rsa.PKCS1v15DecryptOptions{}); err == nil && bytes.Equal(pt, secret) {
+			caps.RSA15 = wssec.RSA15Plain
+		}
+	}
+	if len(caps.OAEP) == 0 && caps.RSA15 == wssec.RSA15Unsupported {
+		return caps, errors.New("the token decrypts with neither RSA-OAEP nor PKCS#1 v1.5")
+	}
+	return caps, nil
+}
+
+// selfSign makes the self-signed certificate of a token key, with the
+// fields [Generate] gives a key in software.
+func selfSign(k crypto.Signer, subject pkix.Name, opts GenerateOptions) (*x509.Certificate, error) {
+	validity, err := opts.validity()
+	if err != nil {
+		return nil, err
+	}
+	if len(subject.ToRDNSequence()) == 0 {
+		return nil, fmt.Errorf("%w: empty subject", ErrInvalidOptions)
+	}
+	pub, ok := k.Public().(*rsa.PublicKey)
+	if !ok {
+		return nil, &TokenError{Reason: "the token key is not RSA", Err: ErrToken}
+	}
+	serial, err := randomSerial(opts.rand())
+	if err != nil {
+		return nil, err
+	}
+	ski, err := subjectKeyID(pub)
+	if err != nil {
+		return nil, err
+	}
+	notBefore := opts.now().UTC().Truncate(time.Second)
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               subject,
+		NotBefore:             notBefore,
+		NotAfter:              notBefore.Add(validity),
+		KeyUsage:              x509.KeyUsageKeyEncipherment,
+		BasicConstraintsValid: true,
+		SubjectKeyId:          ski,
+	}
+	der, err := x509.CreateCertificate(opts.rand(), tmpl, tmpl, pub, k)
+	if err != nil {
+		return nil, &TokenError{Reason: "sign the certificate in the token", Err: ErrToken, Cause: err}
+	}
+	return x509.ParseCertificate(der)
+}
+
+// loadTokenKey opens the key of a token entry and checks it against the
+// entry's certificate.
+func (s *Store) loadTokenKey(e Entry, u *TokenURI) (*Credential, error) {
+	k, err := openTokenKey(u, s.password)
+	if err != nil {
+		return nil, &EntryError{Alias: e.Alias, Location: e.Location, Err: tokenSentinel(err), Cause: err}
+	}
+	c := &Credential{Key: k, Certificate: e.Certificate, Chain: e.Chain}
+	if err := c.check("token key"); err != nil {
+		return nil, &EntryError{Alias: e.Alias, Location: e.Location, Err: ErrCorruptEntry, Cause: err}
+	}
+	return c, nil
+}
+
+// tokenSentinel is the sentinel of err, a *TokenError, or ErrToken.
+func tokenSentinel(err error) error {
+	var te *TokenError
+	if errors.As(err, &te) && te.Err != nil {
+		return te.Err
+	}
+	return ErrToken
+}
+
+// GenerateInToken creates an RSA key pair inside the PKCS#11 token that u
+// names, logging in with the store's password as the user PIN, makes a
+// self-signed certificate for it (signed by the token) and stores it
+// under alias as a pending entry whose location is the key's URI. The
+// private key never leaves the token. If u has no id, a random 16-byte
+// CKA_ID is chosen; the entry's [Entry.Location] gives the full URI. Nil
+// opts.Now and opts.Rand default to the store's. As with [Store.Generate],
+// send [Store.CertificateRequest] to a CA and adopt its answer with
+// [Tx.SetCertificate], or rotate the self-signed key into the ring.
+//
+// GenerateInToken returns [ErrInvalidName], an [*EntryError] with
+// [ErrDuplicateAlias]; a [*TokenError] with [ErrInvalidTokenURI],
+// [ErrTokenUnavailable] (a build without cgo) or [ErrToken] (the module,
+// token, PIN or key generation failed, or the token already holds a key
+// with that id or label); [ErrInvalidOptions]; and the errors of
+// [Store.Update]. It does not modify u.
+func (s *Store) GenerateInToken(ctx context.Context, alias string, subject pkix.Name, u *TokenURI, opts GenerateOptions) (Entry, error) {
+	if err := s.opened(); err != nil {
+		return Entry{}, err
+	}
+	if err := checkAlias(alias); err != nil {
+		return Entry{}, err
+	}
+	if _, err := s.Entry(alias); err == nil {
+		return Entry{}, &EntryError{Alias: alias, Err: ErrDuplicateAlias}
+	}
+	if u == nil {
+		return Entry{}, &TokenError{Reason: "no URI", Err: ErrInvalidTokenURI}
+	}
+	u = u.clone()
+	if len(u.ID) == 0 {
+		u.ID = make([]byte, 16)
+		if _, err := io.ReadFull(s.opts.rand(), u.ID); err != nil {
+			return Entry{}, fmt.Errorf("keystore: token key id: %w", err)
+		}
+	}
+	if err := u.check(); err != nil {
+		return Entry{}, err
+	}
+	bits, err := opts.bits()
+	if err != nil {
+		return Entry{}, err
+	}
+	if opts.Now == nil {
+		opts.Now = s.opts.Now
+	}
+	if opts.Rand == nil {
+		opts.Rand = s.opts.Rand
+	}
+	k, err := generateTokenKey(u, s.password, bits)
+	if err != nil {
+		return Entry{}, err
+	}
+	cert, err := selfSign(k, subject, opts)
+	if err != nil {
+		return Entry{}, err
+	}
+	c := &Credential{Key: k, Certificate: cert}
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.AddTokenKey(alias, u, c, nil) }); err != nil {
+		return Entry{}, err
+	}
+	return s.Entry(alias)
+}
+
+// ImportFromToken stores, under alias as a pending entry, a key that is
+// already in the token u names (generated there by other tools), with
+// cert, its certificate, and chain. It opens the key with the store's
+// password as the PIN and checks that cert belongs to it.
+//
+// ImportFromToken returns the errors of [Store.GenerateInToken] (except
+// key generation) and those of [Tx.AddTokenKey]. It keeps cert and chain.
+func (s *Store) ImportFromToken(ctx context.Context, alias string, u *TokenURI, cert *x509.Certificate, chain []*x509.Certificate, labels map[string]string) (Entry, error) {
+	if err := s.opened(); err != nil {
+		return Entry{}, err
+	}
+	if err := checkAlias(alias); err != nil {
+		return Entry{}, err
+	}
+	if err := u.check(); err != nil {
+		return Entry{}, err
+	}
+	k, err := openTokenKey(u, s.password)
+	if err != nil {
+		return Entry{}, err
+	}
+	c := &Credential{Key: k, Certificate: cert, Chain: chain}
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.AddTokenKey(alias, u, c, labels) }); err != nil {
+		return Entry{}, err
+	}
+	return s.Entry(alias)
+}
+
+// AddTokenKey stores c, whose key lives in the token u names, under alias
+// as a pending entry, like [Tx.Add] but without writing the key anywhere:
+// the entry's location is u's canonical URI. c.Key must be the token key,
+// as [Store.GenerateInToken] and [Store.ImportFromToken] open it.
+//
+// AddTokenKey returns the errors of [Tx.Add], and a [*TokenError] with
+// [ErrInvalidTokenURI] for an invalid u.
+func (tx *Tx) AddTokenKey(alias string, u *TokenURI, c *Credential, labels map[string]string) error {
+	if err := tx.check(); err != nil {
+		return err
+	}
+	if err := checkAlias(alias); err != nil {
+		return err
+	}
+	if err := u.check(); err != nil {
+		return err
+	}
+	if tx.m.find(alias) >= 0 {
+		return &EntryError{Alias: alias, Err: ErrDuplicateAlias}
+	}
+	if err := c.check("credential"); err != nil {
+		return err
+	}
+	if other, dup := tx.duplicateOf(c.Certificate, ""); dup {
+		return &EntryError{Alias: other, Err: ErrDuplicateKey}
+	}
+	loc := u.String()
+	for _, e := range tx.m.entries {
+		if e.Location == loc {
+			return &EntryError{Alias: e.Alias, Location: loc, Err: ErrDuplicateKey}
+		}
+	}
+	cc := &Credential{Key: c.Key, Certificate: c.Certificate, Chain: slices.Clone(c.Chain)}
+	tx.keys[loc] = cc
+	tx.m.entries = append(tx.m.entries, Entry{
+		Alias:       alias,
+		Status:      StatusPending,
+		Created:     normTime(tx.s.opts.now()),
+		Certificate: cc.Certificate,
+		Chain:       cc.Chain,
+		Fingerprint: wssec.FingerprintOf(cc.Certificate),
+		Labels:      cloneLabels(labels),
+		Location:    loc,
+	})
+	tx.dirty = true
+	return nil
+}
+
+// rekey records c as the key of alias, whose location is loc: a token
+// key stays where it is; a key in a file is written to a new file.
+func (tx *Tx) rekey(alias, loc string, c *Credential) (string, error) {
+	if _, ok := tokenOfLocation(loc); ok {
+		tx.keys[loc] = c
+		return loc, nil
+	}
+	return tx.writeKey(alias, c)
+}
+
+// InToken reports whether the entry's private key lives in a PKCS#11
+// token, and the token's URI if so.
+func (e Entry) InToken() (*TokenURI, bool) {
+	return tokenOfLocation(e.Location)
+}

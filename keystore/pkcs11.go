@@ -224,6 +224,8 @@ type tokenKey struct {
 		crypto.Decrypter
 	}
 	caps wssec.Capabilities
+	// uri names the key; its String is the entry's location.
+	uri *TokenURI
 	// close releases the token session; nil if there is none.
 	close func() error
 }
@@ -383,39 +385,68 @@ func (s *Store) GenerateInToken(ctx context.Context, alias string, subject pkix.
 	if u == nil {
 		return Entry{}, &TokenError{Reason: "no URI", Err: ErrInvalidTokenURI}
 	}
-	u = u.clone()
-	if len(u.ID) == 0 {
-		u.ID = make([]byte, 16)
-		if _, err := io.ReadFull(s.opts.rand(), u.ID); err != nil {
-			return Entry{}, fmt.Errorf("keystore: token key id: %w", err)
-		}
-	}
-	if err := u.check(); err != nil {
-		return Entry{}, err
-	}
-	bits, err := opts.bits()
-	if err != nil {
-		return Entry{}, err
-	}
 	if opts.Now == nil {
 		opts.Now = s.opts.Now
 	}
 	if opts.Rand == nil {
 		opts.Rand = s.opts.Rand
 	}
-	k, err := generateTokenKey(u, s.password, bits)
+	c, err := generateTokenCredential(u, s.password, subject, opts)
 	if err != nil {
 		return Entry{}, err
 	}
-	cert, err := selfSign(k, subject, opts)
-	if err != nil {
-		return Entry{}, err
-	}
-	c := &Credential{Key: k, Certificate: cert}
-	if err := s.Update(ctx, func(tx *Tx) error { return tx.AddTokenKey(alias, u, c, nil) }); err != nil {
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.Add(alias, c, nil) }); err != nil {
 		return Entry{}, err
 	}
 	return s.Entry(alias)
+}
+
+// GenerateTokenCredential creates an RSA key pair inside the PKCS#11
+// token that u names, logging in with the PIN from pin, and a self-signed
+// certificate for it, signed in the token, as [Generate] does in
+// software. If u has no id, a random 16-byte CKA_ID is drawn from
+// opts.Rand. Give the credential to [Tx.Add] (or rollover's step 1) of a
+// store whose password is the same PIN: the store keeps the key's URI,
+// never the key. It returns the errors of [Store.GenerateInToken] and
+// [ErrNoPassword]. It does not modify u.
+func GenerateTokenCredential(u *TokenURI, pin PasswordSource, subject pkix.Name, opts GenerateOptions) (*Credential, error) {
+	p, err := pin.password()
+	if err != nil {
+		return nil, err
+	}
+	return generateTokenCredential(u, p, subject, opts)
+}
+
+func generateTokenCredential(u *TokenURI, pin string, subject pkix.Name, opts GenerateOptions) (*Credential, error) {
+	if u == nil {
+		return nil, &TokenError{Reason: "no URI", Err: ErrInvalidTokenURI}
+	}
+	u = u.clone()
+	if len(u.ID) == 0 {
+		u.ID = make([]byte, 16)
+		if _, err := io.ReadFull(opts.rand(), u.ID); err != nil {
+			return nil, fmt.Errorf("keystore: token key id: %w", err)
+		}
+	}
+	if err := u.check(); err != nil {
+		return nil, err
+	}
+	bits, err := opts.bits()
+	if err != nil {
+		return nil, err
+	}
+	if len(subject.ToRDNSequence()) == 0 {
+		return nil, fmt.Errorf("%w: empty subject", ErrInvalidOptions)
+	}
+	k, err := generateTokenKey(u, pin, bits)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := selfSign(k, subject, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Credential{Key: k, Certificate: cert}, nil
 }
 
 // ImportFromToken stores, under alias as a pending entry, a key that is
@@ -424,7 +455,7 @@ func (s *Store) GenerateInToken(ctx context.Context, alias string, subject pkix.
 // password as the PIN and checks that cert belongs to it.
 //
 // ImportFromToken returns the errors of [Store.GenerateInToken] (except
-// key generation) and those of [Tx.AddTokenKey]. It keeps cert and chain.
+// key generation) and those of [Tx.Add]. It keeps cert and chain.
 func (s *Store) ImportFromToken(ctx context.Context, alias string, u *TokenURI, cert *x509.Certificate, chain []*x509.Certificate, labels map[string]string) (Entry, error) {
 	if err := s.opened(); err != nil {
 		return Entry{}, err
@@ -440,39 +471,17 @@ func (s *Store) ImportFromToken(ctx context.Context, alias string, u *TokenURI, 
 		return Entry{}, err
 	}
 	c := &Credential{Key: k, Certificate: cert, Chain: chain}
-	if err := s.Update(ctx, func(tx *Tx) error { return tx.AddTokenKey(alias, u, c, labels) }); err != nil {
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.Add(alias, c, labels) }); err != nil {
 		return Entry{}, err
 	}
 	return s.Entry(alias)
 }
 
-// AddTokenKey stores c, whose key lives in the token u names, under alias
-// as a pending entry, like [Tx.Add] but without writing the key anywhere:
-// the entry's location is u's canonical URI. c.Key must be the token key,
-// as [Store.GenerateInToken] and [Store.ImportFromToken] open it.
-//
-// AddTokenKey returns the errors of [Tx.Add], and a [*TokenError] with
-// [ErrInvalidTokenURI] for an invalid u.
-func (tx *Tx) AddTokenKey(alias string, u *TokenURI, c *Credential, labels map[string]string) error {
-	if err := tx.check(); err != nil {
-		return err
-	}
-	if err := checkAlias(alias); err != nil {
-		return err
-	}
-	if err := u.check(); err != nil {
-		return err
-	}
-	if tx.m.find(alias) >= 0 {
-		return &EntryError{Alias: alias, Err: ErrDuplicateAlias}
-	}
-	if err := c.check("credential"); err != nil {
-		return err
-	}
-	if other, dup := tx.duplicateOf(c.Certificate, ""); dup {
-		return &EntryError{Alias: other, Err: ErrDuplicateKey}
-	}
-	loc := u.String()
+// addTokenKey is [Tx.Add] for a credential whose key k lives in a token:
+// it writes the key nowhere, and the entry's location is the key's
+// canonical URI.
+func (tx *Tx) addTokenKey(alias string, k *tokenKey, c *Credential, labels map[string]string) error {
+	loc := k.uri.String()
 	for _, e := range tx.m.entries {
 		if e.Location == loc {
 			return &EntryError{Alias: e.Alias, Location: loc, Err: ErrDuplicateKey}
@@ -508,4 +517,16 @@ func (tx *Tx) rekey(alias, loc string, c *Credential) (string, error) {
 // token, and the token's URI if so.
 func (e Entry) InToken() (*TokenURI, bool) {
 	return tokenOfLocation(e.Location)
+}
+
+// Capabilities returns the key transports the key of alias can perform:
+// all of them for a key in a file, what the token performed for a token
+// key (see [wssec.Capabilities]). It returns an [*EntryError] with
+// [ErrUnknownAlias].
+func (s *Store) Capabilities(alias string) (wssec.Capabilities, error) {
+	_, c, err := s.view().entryKey(alias)
+	if err != nil {
+		return wssec.Capabilities{}, err
+	}
+	return wssec.CapabilitiesOf(c.Key), nil
 }

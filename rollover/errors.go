@@ -47,6 +47,12 @@ var (
 	// certificate was not handed out. The error is a [*SelfTestError].
 	ErrSelfTestFailed = errors.New("rollover: self-test failed")
 
+	// ErrReceiverAlgorithm means that a receiver of step 3 would encrypt
+	// with a key transport the new key cannot perform, such as RSA-OAEP
+	// with SHA-256 to a key in a token that does OAEP with SHA-1 only.
+	// The error is a [*ReceiverAlgorithmError].
+	ErrReceiverAlgorithm = errors.New("rollover: new key cannot perform a receiver's algorithm")
+
 	// ErrReceiversPending means that the old key was to be removed while
 	// a receiver has not confirmed that it encrypts with the new key. The
 	// error is a [*RemovalError].
@@ -335,6 +341,27 @@ func (e *SelfTestError) Unwrap() []error {
 		return []error{ErrSelfTestFailed}
 	}
 	return []error{ErrSelfTestFailed, e.Err}
+}
+
+// ReceiverAlgorithmError reports a receiver whose key transport the new
+// key cannot perform.
+type ReceiverAlgorithmError struct {
+	// Receiver is the receiver's ID.
+	Receiver string
+	// Transport is the key transport the receiver was given.
+	Transport wssec.TransportParams
+	// Err says why: a [*wssec.CapabilityError], or [wssec.ErrInvalidPolicy]
+	// for a transport that is not valid at all.
+	Err error
+}
+
+func (e *ReceiverAlgorithmError) Error() string {
+	return fmt.Sprintf("rollover: receiver %q: new key cannot perform %s: %v", e.Receiver, describeTransport(e.Transport), e.Err)
+}
+
+// Unwrap returns [ErrReceiverAlgorithm] and Err.
+func (e *ReceiverAlgorithmError) Unwrap() []error {
+	return []error{ErrReceiverAlgorithm, e.Err}
 }
 
 // StateError reports rollover state that cannot be used: state that does

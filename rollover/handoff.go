@@ -35,6 +35,11 @@ type Receiver struct {
 	// Description is optional free text, such as the system and the
 	// administrator's contact, at most 1024 bytes.
 	Description string
+	// Transport is the key transport the receiver will encrypt with; the
+	// zero value is wssec's default (RSA-OAEP, SHA-256, MGF1-SHA1). Step 3
+	// refuses a receiver whose transport the new key cannot perform, and
+	// its self-test encrypts with each receiver's transport.
+	Transport wssec.TransportParams
 }
 
 // Handoff describes step 3: to whom the new certificate goes, and how it
@@ -105,6 +110,9 @@ func (s *KeyAdded) ProvideCertificate(ctx context.Context, h Handoff) (*Certific
 	if err := checkText("note", h.Note); err != nil {
 		return nil, err
 	}
+	if err := s.checkTransports(h.Receivers); err != nil {
+		return nil, err
+	}
 	// The self-test must see the ring as it is now, not as this process
 	// last loaded it.
 	if _, err := s.m.store.Reload(ctx); err != nil {
@@ -136,7 +144,7 @@ func (s *KeyAdded) ProvideCertificate(ctx context.Context, h Handoff) (*Certific
 		d.record(Record{Time: tested, Action: ActionSelfTest, Actor: s.m.opts.Actor,
 			Note: "a sample response encrypted to the new certificate decrypted through the key ring with " + strings.Join(names, ", ")})
 		for _, r := range h.Receivers {
-			st.Receivers = append(st.Receivers, receiverState{ID: r.ID, Description: r.Description, Provided: now})
+			st.Receivers = append(st.Receivers, receiverState{ID: r.ID, Description: r.Description, Provided: now, Transport: transportStateOf(r.Transport)})
 			d.record(Record{Time: now, Action: ActionProvideCertificate, Actor: s.m.opts.Actor, Receiver: r.ID, Note: h.Note})
 		}
 		return nil
@@ -169,29 +177,36 @@ func (s *KeyAdded) selfTest(h Handoff) error {
 	// The ring counts the self-test's decryptions as uses of the new key;
 	// they are not evidence of a receiver's traffic. On a failure, the
 	// attempts not made (and a failed one) are taken back.
-	total := int64(len(selfTestIdentifiers))
+	transports := selfTestTransports(h.Receivers)
+	total := int64(len(selfTestIdentifiers) * len(transports))
 	s.m.discountUses(fp, total)
-	for i, x := range selfTestIdentifiers {
-		unused := total - int64(i)
-		enc := &wssec.Encryptor{Certificate: e.Certificate, KeyIdentifier: x.id, Rand: s.m.opts.rand()}
+	for i := range total {
+		x, t := selfTestIdentifiers[i%int64(len(selfTestIdentifiers))], transports[i/int64(len(selfTestIdentifiers))]
+		unused := total - i
+		id := x.name
+		if t != (wssec.TransportParams{}) {
+			id += " and " + describeTransport(t)
+		}
+		enc := &wssec.Encryptor{Certificate: e.Certificate, KeyIdentifier: x.id, Rand: s.m.opts.rand(),
+			KeyTransport: t.KeyTransport, OAEPDigest: t.OAEPDigest, MGF: t.MGF}
 		msg, err := enc.Encrypt(sample)
 		if err != nil {
 			s.m.discountUses(fp, -unused)
-			return fail(x.name, "cannot encrypt the sample", err)
+			return fail(id, "cannot encrypt the sample", err)
 		}
 		d := &wssec.Decryptor{Keys: ring, Policy: h.Policy}
 		res, err := d.Decrypt(msg)
 		if err != nil {
 			s.m.discountUses(fp, -unused)
-			return fail(x.name, "the key ring cannot decrypt the sample", err)
+			return fail(id, "the key ring cannot decrypt the sample", err)
 		}
 		if len(res.KeysUsed) != 1 || wssec.FingerprintOf(res.KeysUsed[0]) != fp {
 			s.m.discountUses(fp, -unused)
-			return fail(x.name, "the sample was decrypted with another key", nil)
+			return fail(id, "the sample was decrypted with another key", nil)
 		}
 		if builtIn && !bytes.Contains(res.Envelope, []byte(selfTestMarker)) {
 			s.m.discountUses(fp, -(unused - 1))
-			return fail(x.name, "the decrypted sample differs", nil)
+			return fail(id, "the decrypted sample differs", nil)
 		}
 	}
 	return nil
@@ -274,7 +289,11 @@ func (b *Bundle) String() string {
 		if r.Description != "" {
 			fmt.Fprintf(&sb, " (%s)", r.Description)
 		}
-		fmt.Fprintf(&sb, " at %s\n", b.Provided.UTC().Format(time.RFC3339))
+		fmt.Fprintf(&sb, " at %s", b.Provided.UTC().Format(time.RFC3339))
+		if r.Transport != (wssec.TransportParams{}) {
+			fmt.Fprintf(&sb, ", key transport %s", describeTransport(r.Transport))
+		}
+		sb.WriteString("\n")
 	}
 	return sb.String()
 }
@@ -319,7 +338,7 @@ func bundleOf(b base) (*Bundle, error) {
 		out.Chain = append(out.Chain, exportOf(c))
 	}
 	for _, r := range st.Receivers {
-		out.Receivers = append(out.Receivers, Receiver{ID: r.ID, Description: r.Description})
+		out.Receivers = append(out.Receivers, Receiver{ID: r.ID, Description: r.Description, Transport: r.Transport.params()})
 	}
 	return out, nil
 }

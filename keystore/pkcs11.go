@@ -449,6 +449,31 @@ func generateTokenCredential(u *TokenURI, pin string, subject pkix.Name, opts Ge
 	return &Credential{Key: k, Certificate: cert}, nil
 }
 
+// OpenTokenCredential opens the key pair that u names in its PKCS#11
+// token, logging in with the PIN from pin, and returns it with cert and
+// chain as a Credential for [Tx.Add] (or rollover's step 1), which stores
+// the key's URI, never the key. It returns a [*ParseError] with
+// [ErrKeyMismatch] if cert is not the key's, and the errors of
+// [Store.ImportFromToken]. It keeps cert and chain.
+func OpenTokenCredential(u *TokenURI, pin PasswordSource, cert *x509.Certificate, chain []*x509.Certificate) (*Credential, error) {
+	p, err := pin.password()
+	if err != nil {
+		return nil, err
+	}
+	if err := u.check(); err != nil {
+		return nil, err
+	}
+	k, err := openTokenKey(u, p)
+	if err != nil {
+		return nil, err
+	}
+	c := &Credential{Key: k, Certificate: cert, Chain: chain}
+	if err := c.check("token key"); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // ImportFromToken stores, under alias as a pending entry, a key that is
 // already in the token u names (generated there by other tools), with
 // cert, its certificate, and chain. It opens the key with the store's

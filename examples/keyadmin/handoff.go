@@ -17,11 +17,16 @@ func cmdProvide(a *app, args []string) int {
 	fs.Var(&receivers, "receiver", "a receiver given the certificate, as ID or ID=DESCRIPTION; repeat for several (at least one)")
 	dir := fs.String("to-dir", "", "directory for the hand-off bundle (required)")
 	note := fs.String("note", "", "note for the audit trail, such as how the bundle is sent")
+	var transports transportFlags
+	fs.Var(&transports, "transport", "a receiver's key transport, as ID=ALGORITHM (such as rsa-oaep-mgf1p for a key in SoftHSM2); default rsa-oaep (SHA-256)")
 	if code, ok := a.parse(fs, args); !ok {
 		return code
 	}
 	if len(receivers) == 0 {
 		return a.usageError("at least one -receiver is required")
+	}
+	if msg := transports.apply(receivers); msg != "" {
+		return a.usageError(msg)
 	}
 	if *dir == "" {
 		return a.usageError("-to-dir is required")

@@ -56,12 +56,16 @@ func (a *app) request(k *keyFlags) (rollover.KeyRequest, string) {
 // cmdCreate is step 1 with a generated key pair.
 func cmdCreate(a *app, args []string) int {
 	k, _, fs := a.keyFlags(false)
+	token := fs.String("pkcs11", "", pkcs11Usage)
 	if code, ok := a.parse(fs, args); !ok {
 		return code
 	}
 	req, msg := a.request(k)
 	if msg != "" {
 		return a.usageError(msg)
+	}
+	if *token != "" {
+		return a.createInToken(req, *token)
 	}
 	idle, code, ok := a.idle()
 	if !ok {
@@ -83,11 +87,15 @@ func cmdImport(a *app, args []string) int {
 	alias := fs.String("alias", "", "alias of the new key in the store (required)")
 	var src source
 	src.register(fs)
+	token := fs.String("pkcs11", "", pkcs11Usage+"; give the key's certificate with -cert")
 	if code, ok := a.parse(fs, args); !ok {
 		return code
 	}
 	if *alias == "" {
 		return a.usageError("-alias is required")
+	}
+	if *token != "" {
+		return a.importFromToken(*alias, *token, &src)
 	}
 	if msg := src.check(); msg != "" {
 		return a.usageError(msg)

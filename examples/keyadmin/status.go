@@ -67,7 +67,7 @@ func (a *app) keys(r rollover.Report) {
 	}
 	a.printf("keys:")
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  ALIAS\tSTATUS\tFINGERPRINT\tCERTIFICATE UNTIL\tRETAINED UNTIL\tLAST USED")
+	fmt.Fprintln(tw, "  ALIAS\tSTATUS\tFINGERPRINT\tCERTIFICATE UNTIL\tRETAINED UNTIL\tLAST USED\tKEY IN")
 	for _, e := range a.store.Entries() {
 		retained := "-"
 		if e.Status == keystore.StatusRetained {
@@ -80,7 +80,7 @@ func (a *app) keys(r rollover.Report) {
 		if t, ok := lastUsed[e.Fingerprint]; ok {
 			used = stamp(t)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", e.Alias, e.Status, e.Fingerprint.Short(), stamp(e.Certificate.NotAfter), retained, used)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Alias, e.Status, e.Fingerprint.Short(), stamp(e.Certificate.NotAfter), retained, used, keyInShort(e))
 	}
 	tw.Flush()
 }

@@ -72,14 +72,31 @@
 //	  "state": {"rollover": {…}}          // optional: callers' JSON blobs by name
 //	}
 //
-// The location names where the key lives; "blob:" is a file of the store.
-// Other schemes (a PKCS#11 token URI) may follow, so readers must not
-// assume a file. A new generation writes a key to a new file name, so a
+// The location names where the key lives; "blob:" is a file of the store,
+// "pkcs11:" a key in a PKCS#11 token, by its canonical RFC 7512 URI with
+// the module path ([TokenURI]), so readers must not assume a file. A new
+// generation writes a key to a new file name, so a
 // file named by a committed manifest is never overwritten.
 //
 // The PKCS#12 files are written with go-pkcs12's modern encoder (PBES2
 // with AES-256-CBC and PBKDF2-HMAC-SHA-256, HMAC-SHA-256 MAC) and can be
 // opened with openssl pkcs12 or keytool and the store's password.
+//
+// # Keys in hardware
+//
+// An entry's key may live in a PKCS#11 token (an HSM, or SoftHSM2):
+// [Store.GenerateInToken] creates the key pair inside the token,
+// [Store.ImportFromToken] adopts one that is there, and
+// [GenerateTokenCredential] and [OpenTokenCredential] give a Credential
+// for rollover's step 1. The store keeps the certificate and the key's
+// URI; the key never leaves the token. The store's password is the
+// token's user PIN. When a token key is opened, the store finds out with
+// known-answer tests of its own which key transports the token performs
+// (SoftHSM2 2.6: RSA-OAEP with SHA-1 only, no label, PKCS#1 v1.5 without
+// implicit rejection) and gives the key ring that as the key's
+// [wssec.Capabilities]. Token support uses crypto11 and needs cgo;
+// without cgo token entries fail with [ErrTokenUnavailable]. A store
+// keeps one session per token key open for as long as the process runs.
 //
 // # Storage
 //

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -34,8 +35,14 @@ const maxTokenURIBytes = 2048
 // The path attributes token (the token label) or serial select the token,
 // object (CKA_LABEL) and id (CKA_ID, percent-encoded bytes) the key; type,
 // if present, must be "private". The query attribute module-path names the
-// PKCS#11 module and is required. Other attributes are refused, not
-// ignored. The user PIN is the store's password ([PasswordSource]).
+// PKCS#11 module, as an absolute path, and is required. Other attributes
+// are refused, not ignored. The user PIN is the store's password
+// ([PasswordSource]).
+//
+// Opening a store loads the module each token entry names into the
+// process, so whoever can write the store's manifest chooses code that
+// runs in it: keep the store directory writable by its owner only (as
+// [Dir] creates it).
 //
 // [RFC 7512]: https://www.rfc-editor.org/rfc/rfc7512
 type TokenURI struct {
@@ -140,6 +147,9 @@ func (u *TokenURI) check() error {
 		return fail("no URI")
 	case u.ModulePath == "":
 		return fail("no module-path")
+	case !filepath.IsAbs(u.ModulePath):
+		// A relative name would be searched for by the dynamic loader.
+		return fail("module-path is not an absolute path")
 	case (u.Token == "") == (u.Serial == ""):
 		return fail("exactly one of token and serial must be given")
 	case u.Object == "" && len(u.ID) == 0:

@@ -43,6 +43,7 @@ func TestParseTokenURI(t *testing.T) {
 		},
 		{name: "other scheme", in: "blob:x.1.p12", wantErr: ErrInvalidTokenURI},
 		{name: "no module", in: "pkcs11:token=a;object=b", wantErr: ErrInvalidTokenURI},
+		{name: "relative module", in: "pkcs11:token=a;object=b?module-path=libsofthsm2.so", wantErr: ErrInvalidTokenURI},
 		{name: "no token", in: "pkcs11:object=b?module-path=/m.so", wantErr: ErrInvalidTokenURI},
 		{name: "two token selectors", in: "pkcs11:token=a;serial=s;object=b?module-path=/m.so", wantErr: ErrInvalidTokenURI},
 		{name: "no key selector", in: "pkcs11:token=a?module-path=/m.so", wantErr: ErrInvalidTokenURI},

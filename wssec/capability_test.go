@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync/atomic"
@@ -201,4 +202,27 @@ func TestDecryptor_Decrypt_capabilitiesRing(t *testing.T) {
 	if d.ops.Load() != 0 {
 		t.Errorf("token key used %d times, want 0", d.ops.Load())
 	}
+}
+
+// ExampleCapabilities_Check asks whether a key in a token that performs
+// RSA-OAEP with SHA-1 only, as SoftHSM2 does, can decrypt what a receiver
+// sends with each key transport.
+func ExampleCapabilities_Check() {
+	token := wssec.Capabilities{
+		OAEP:        []wssec.OAEPParameters{{Digest: crypto.SHA1, MGF: crypto.SHA1}},
+		NoOAEPLabel: true,
+		RSA15:       wssec.RSA15Plain,
+	}
+	for _, t := range []wssec.TransportParams{
+		{}, // the Encryptor's default: RSA-OAEP with SHA-256 and MGF1-SHA1
+		{KeyTransport: wssec.RSAOAEPMGF1P},
+		{KeyTransport: wssec.RSAOAEP, OAEPDigest: crypto.SHA1},
+	} {
+		err := token.Check(t)
+		fmt.Println(err == nil, errors.Is(err, wssec.ErrKeyCapability))
+	}
+	// Output:
+	// false true
+	// true false
+	// true false
 }

@@ -38,6 +38,7 @@ install() {
   local need=()
   command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)
   command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
+  command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
   [ -x /usr/bin/time ] || need+=(time)
   for pkg in python3 python3-xmlsec python3-cryptography libxml-security-java \
     libcommons-logging-java libstax2-api-java libwoodstox-java libslf4j-java; do
@@ -77,6 +78,21 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git status --porcelain -- wssec internal/soap internal/xmlenc 2>/dev/null)" ]; then
   commit="$commit, with uncommitted changes in wssec or internal/"
 fi
+# The fixture key, imported into a SoftHSM2 token of our own, for the
+# PKCS#11 row.
+module=""
+for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so; do
+  [ -e "$m" ] && module=$m && break
+done
+token_uri=""
+if [ -n "$module" ]; then
+  mkdir -p "$work/softhsm/tokens"
+  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$work/softhsm/tokens" >"$work/softhsm/softhsm2.conf"
+  export SOFTHSM2_CONF=$work/softhsm/softhsm2.conf WSRENEW_BENCH_PIN=bench-pin
+  softhsm2-util --init-token --free --label wsrenew-bench --pin "$WSRENEW_BENCH_PIN" --so-pin so-bench-pin >/dev/null
+  softhsm2-util --import "$msgs/key.pem" --token wsrenew-bench --label bench --id 01 --pin "$WSRENEW_BENCH_PIN" >/dev/null
+  token_uri="pkcs11:token=wsrenew-bench;object=bench;id=%01?module-path=$module"
+fi
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 bigs=$(awk -F'\t' '!/^#/ && $2 >= 1048576 {print $1}' "$msgs/manifest.tsv")
 
@@ -91,6 +107,10 @@ for r in $(seq 1 "$ROUNDS"); do
   log "round $r/$ROUNDS: wsrenew and the Go floors"
   "$work/measure" -dir "$msgs" -mode time -warmup "$SMALL_WARMUP" -n "$SMALL_N" \
     -large-warmup "$LARGE_WARMUP" -large-n "$LARGE_N" | tag "$r" >>"$results"
+  if [ -n "$token_uri" ]; then
+    log "round $r/$ROUNDS: wsrenew with the key in SoftHSM2"
+    "$work/measure" -dir "$msgs" -mode time -warmup "$SMALL_WARMUP" -n "$SMALL_N" -pkcs11 "$token_uri" | tag "$r" >>"$results"
+  fi
   log "round $r/$ROUNDS: xmlsec1"
   "$PY" "$here/peer_xmlsec.py" time "$msgs" "$SMALL_WARMUP" "$SMALL_N" "$LARGE_WARMUP" "$LARGE_N" | tag "$r" >>"$results"
   log "round $r/$ROUNDS: Santuario"
@@ -110,6 +130,7 @@ echo "- machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc
 echo "- load average (1, 5, 15 min): $load_before before, $load_after after the measurements; 1 min at the start of each round: ${loads[*]}"
 echo "- wsrenew at commit $commit; $(go version)"
 echo "- $(java -version 2>&1 | head -1); Santuario: libxml-security-java $(pkgver libxml-security-java), JVM defaults ($(java -XX:+PrintFlagsFinal -version 2>/dev/null | awk '$2 == "MaxHeapSize" {printf "max heap %.0f MiB", $4/1048576}'), $(java -XX:+PrintFlagsFinal -version 2>/dev/null | awk '$2 ~ /^Use(Serial|Parallel|G1|Z|Shenandoah|Epsilon)GC$/ && $4 == "true" {print $2}'))"
+[ -n "$module" ] && echo "- SoftHSM2 $(softhsm2-util --version) ($module), through crypto11, for the PKCS#11 row"
 echo "- $(xmlsec1 --version) (libxmlsec1 $(pkgver libxmlsec1)), python3-xmlsec $(pkgver python3-xmlsec), $("$PY" --version), $(openssl version | cut -d' ' -f1-2)"
 echo "- $ROUNDS rounds; per round and message: 1 KB: $SMALL_WARMUP warm-up ($JAVA_SMALL_WARMUP for Santuario) + $SMALL_N timed; 16 MB: $LARGE_WARMUP warm-up + $LARGE_N timed"
 echo

@@ -41,12 +41,15 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
@@ -78,6 +81,7 @@ func main() {
 	flag.IntVar(&c.n, "n", 500, "timed decryptions of a small message")
 	flag.IntVar(&c.largeWarmup, "large-warmup", 2, "untimed decryptions of a message of 1 MB or more")
 	flag.IntVar(&c.largeN, "large-n", 5, "timed decryptions of a message of 1 MB or more")
+	token := flag.String("pkcs11", "", "time mode: decrypt the small messages with the key in the PKCS#11 token this RFC 7512 URI names (PIN in $WSRENEW_BENCH_PIN) instead")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("measure: ")
@@ -94,6 +98,12 @@ func main() {
 	}
 	d := &wssec.Decryptor{Keys: wssec.NewKeyRing(wssec.Key{Decrypter: key, Certificate: cert})}
 	out := json.NewEncoder(os.Stdout)
+	if *token != "" {
+		if err := timeToken(c, *token, cert, entries, out); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	switch *mode {
 	case "time":
 		err = timeAll(c, d, key, entries, out)
@@ -480,4 +490,102 @@ func vmHWM() (int, error) {
 		}
 	}
 	return 0, errors.New("no VmHWM in /proc/self/status")
+}
+
+// timeToken times the small messages with the key in a PKCS#11 token, as
+// implementation "wsrenew-pkcs11": one at a time, paired with the token's
+// RSA-OAEP operation alone, and GOMAXPROCS at a time ("decrypt-parallel",
+// wall time per message).
+func timeToken(c config, uri string, cert *x509.Certificate, entries []entry, out *json.Encoder) error {
+	u, err := keystore.ParseTokenURI(uri)
+	if err != nil {
+		return err
+	}
+	cred, err := keystore.OpenTokenCredential(u, keystore.PasswordEnv("WSRENEW_BENCH_PIN"), cert, nil)
+	if err != nil {
+		return err
+	}
+	d := &wssec.Decryptor{Keys: wssec.NewKeyRing(wssec.Key{Decrypter: cred.Key, Certificate: cert})}
+	const impl = "wsrenew-pkcs11"
+	rsaDone := false
+	for _, e := range entries {
+		if e.payload >= large {
+			continue
+		}
+		msg, err := os.ReadFile(filepath.Join(c.dir, e.name+".xml"))
+		if err != nil {
+			return err
+		}
+		r, err := d.Decrypt(msg)
+		if err != nil {
+			return fmt.Errorf("Decrypt(%s) with the token key: %w", e.name, err)
+		}
+		if err := check(e, r.Envelope); err != nil {
+			return err
+		}
+		decrypt := func() error {
+			_, err := d.Decrypt(msg)
+			return err
+		}
+		if !rsaDone {
+			ek, _, _, err := cipherValues(msg)
+			if err != nil {
+				return err
+			}
+			opts := &rsa.OAEPOptions{Hash: crypto.SHA1}
+			rsaOp := func() error {
+				_, err := cred.Key.Decrypt(nil, ek, opts)
+				return err
+			}
+			p, err := paired(c.warmup, c.n, decrypt, rsaOp)
+			if err != nil {
+				return err
+			}
+			out.Encode(record{Impl: impl, What: "decrypt", File: e.name, MedianUS: p.a, N: c.n})
+			out.Encode(record{Impl: impl, What: "rsa", MedianUS: p.b, N: c.n})
+			out.Encode(record{Impl: impl, What: "overhead", File: e.name, MedianUS: p.diff, N: c.n})
+			par, err := parallel(c.n, decrypt)
+			if err != nil {
+				return err
+			}
+			out.Encode(record{Impl: impl, What: "decrypt-parallel", File: e.name, MedianUS: par, N: c.n})
+			rsaDone = true
+			continue
+		}
+		med, err := median(c.warmup, c.n, decrypt)
+		if err != nil {
+			return err
+		}
+		out.Encode(record{Impl: impl, What: "decrypt", File: e.name, MedianUS: med, N: c.n})
+	}
+	return nil
+}
+
+// parallel runs f n times in batches of GOMAXPROCS concurrent calls and
+// returns the median over the batches of the batch's wall time divided by
+// its size, in microseconds: a median, like the serial figures, so that a
+// moment of load on a shared machine does not distort it.
+func parallel(n int, f func() error) (float64, error) {
+	p := runtime.GOMAXPROCS(0)
+	errs := make([]error, p)
+	var ts []float64
+	for range max(n/p, 1) {
+		var wg sync.WaitGroup
+		start := time.Now()
+		for g := range p {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := f(); err != nil {
+					errs[g] = err
+				}
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return 0, err
+		}
+		ts = append(ts, float64(time.Since(start).Nanoseconds())/1e3/float64(p))
+	}
+	return middle(ts), nil
 }

@@ -182,10 +182,20 @@ func (r *results) print(w io.Writer) {
 	for _, p := range peers {
 		row(p.name, p.id)
 	}
+	if _, ok := r.times[key{"wsrenew-pkcs11", "decrypt", small}]; ok {
+		fmt.Fprintf(w, "| wsrenew, key in SoftHSM2 (PKCS#11) | %s | %s | %s | — | — |\n",
+			r.show(r.us("wsrenew-pkcs11", "decrypt", small), us), r.show(r.rsaOp("wsrenew-pkcs11"), us), r.show(r.overhead("wsrenew-pkcs11"), us))
+	}
 	floorRSA := r.us("go-floor", "rsa", "")
 	floor1k := sum(floorRSA, r.us("go-floor", "data", small))
 	fmt.Fprintf(w, "| Go floor: rsa.DecryptOAEP + base64 + AES | %s | %s | %s | %s (base64 + AES only) | — |\n",
 		r.show(floor1k, us), r.show(floorRSA, us), r.show(r.us("go-floor", "data", small), us), r.show(r.mbps("go-floor", "data", big), mb))
+
+	if _, ok := r.times[key{"wsrenew-pkcs11", "decrypt", small}]; ok {
+		tok, par := r.us("wsrenew-pkcs11", "decrypt", small), r.us("wsrenew-pkcs11", "decrypt-parallel", small)
+		fmt.Fprintf(w, "\nKey in SoftHSM2: 1 KB µs/msg ÷ xmlsec1's: %s. From one goroutine per core at once: %s µs/msg of wall time, %s the throughput of one at a time.\n",
+			r.show(div(tok, r.us("xmlsec1", "decrypt", small)), times), r.show(par, us), r.show(div(tok, par), times))
+	}
 
 	fmt.Fprintf(w, "\nOur ratio to each (wsrenew ÷ other, per round): for µs and RSS below 1 means we are faster or smaller; for MB/s above 1 means we are faster.\n\n")
 	fmt.Fprintln(w, "| wsrenew ÷ | 1 KB µs/msg | XML overhead µs | 16 MB MB/s | peak RSS ÷ payload |")

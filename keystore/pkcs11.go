@@ -236,8 +236,6 @@ type tokenKey struct {
 	caps wssec.Capabilities
 	// uri names the key; its String is the entry's location.
 	uri *TokenURI
-	// close releases the token session; nil if there is none.
-	close func() error
 }
 
 func (k *tokenKey) Public() crypto.PublicKey { return k.key.Public() }

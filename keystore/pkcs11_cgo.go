@@ -42,7 +42,8 @@ func newTokenKey(u *TokenURI, ctx *crypto11.Context, s crypto11.Signer) (*tokenK
 		ctx.Close()
 		return nil, &TokenError{URI: u.String(), Reason: "probe the key", Err: ErrToken, Cause: err}
 	}
-	return &tokenKey{key: kp, caps: caps, uri: u, close: ctx.Close}, nil
+	// The session stays open for as long as the process uses the key.
+	return &tokenKey{key: kp, caps: caps, uri: u}, nil
 }
 
 // openTokenKey opens the key pair that u names. The session stays open

@@ -130,8 +130,8 @@
 //	  "old": {"alias": "tenant-2025", "sha256": "…"},
 //	  "retention": {"guaranteedDelivery": "2880h0m0s", "retentionFloor": "2160h0m0s"},
 //	  "receivers": [{"id": "partner", "description": "…", "provided": "…",
-//	                 "transport": {"keyTransport": "…#rsa-oaep-mgf1p", "oaepDigest": "SHA-1", "mgf": "SHA-1"},
 //	                 "confirmed": "…", "by": "…", "reference": "OPS-1",
+//	                 "transport": {"keyTransport": "…#rsa-oaep", "oaepDigest": "SHA-1", "mgf": "SHA-1"},
 //	                 "firstNewKeyUse": "…", "oldKeyUsesAfterConfirmation": 0}],
 //	  "switched": "…", "expires": "…",    // last confirmation and the old key's expiry
 //	  "firstNewKeyUse": "…", "oldKeyUsesAfterConfirmation": 0,

@@ -87,12 +87,13 @@ type receiverState struct {
 	ID          string    `json:"id"`
 	Description string    `json:"description,omitempty"`
 	Provided    time.Time `json:"provided"`
+	Confirmed   time.Time `json:"confirmed,omitzero"`
+	By          string    `json:"by,omitempty"`
+	Reference   string    `json:"reference,omitempty"`
+
 	// Transport is the key transport the receiver encrypts with; nil
 	// for wssec's default.
 	Transport *transportState `json:"transport,omitempty"`
-	Confirmed time.Time       `json:"confirmed,omitzero"`
-	By        string          `json:"by,omitempty"`
-	Reference string          `json:"reference,omitempty"`
 
 	FirstNewKeyUse time.Time `json:"firstNewKeyUse,omitzero"`
 	OldUses        uint64    `json:"oldKeyUsesAfterConfirmation,omitempty"`

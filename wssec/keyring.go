@@ -391,6 +391,19 @@ func mustSnapshot(entries []*ringEntry) *ringSnapshot {
 
 // buildSnapshot checks the ring invariants and indexes the entries.
 func buildSnapshot(entries []*ringEntry) (*ringSnapshot, error) {
+	s, err := indexEntries(entries)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) > 0 && s.currentIdx != 0 {
+		return nil, fmt.Errorf("wssec: invariant: current key not first")
+	}
+	return s, nil
+}
+
+// indexEntries indexes the entries, checking every invariant but the
+// presence of the current key.
+func indexEntries(entries []*ringEntry) (*ringSnapshot, error) {
 	s := &ringSnapshot{
 		entries:    entries,
 		bySHA1:     make(map[[sha1.Size]byte][]*ringEntry, len(entries)),
@@ -442,9 +455,6 @@ func buildSnapshot(entries []*ringEntry) (*ringSnapshot, error) {
 			m := sha256.Sum256(e.pub.N.Bytes())
 			s.byModulus[m] = append(s.byModulus[m], e)
 		}
-	}
-	if len(entries) > 0 && s.currentIdx != 0 {
-		return nil, fmt.Errorf("wssec: invariant: current key not first")
 	}
 	return s, nil
 }

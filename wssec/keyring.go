@@ -107,15 +107,18 @@ func (e *ringEntry) with(status Status, expires time.Time) *ringEntry {
 type ringSnapshot struct {
 	entries []*ringEntry // current first, then retained in the order added
 
-	bySHA1     map[[sha1.Size]byte][]*ringEntry
-	bySHA256   map[Fingerprint]*ringEntry
-	bySerial   map[string][]*ringEntry // decimal serial number
-	bySKI      map[string][]*ringEntry
-	bySubject  map[string][]*ringEntry // canonical DN, DER order
-	byName     map[string][]*ringEntry
-	byModulus  map[[sha256.Size]byte][]*ringEntry
-	issuerOf   map[*ringEntry]string // canonical issuer DN, DER order
-	currentIdx int                   // -1 if there is no current key
+	bySHA1    map[[sha1.Size]byte][]*ringEntry
+	bySHA256  map[Fingerprint]*ringEntry
+	bySerial  map[string][]*ringEntry // decimal serial number
+	bySKI     map[string][]*ringEntry
+	bySubject map[string][]*ringEntry // canonical DN, DER order
+	byName    map[string][]*ringEntry
+	byModulus map[[sha256.Size]byte][]*ringEntry
+	// byX509Digest indexes the certificates' digests for X509Digest
+	// references, by every algorithm (see x509DigestKey).
+	byX509Digest map[string][]*ringEntry
+	issuerOf     map[*ringEntry]string // canonical issuer DN, DER order
+	currentIdx   int                   // -1 if there is no current key
 }
 
 // NewKeyRing returns a ring whose current key is current, with the default
@@ -405,16 +408,17 @@ func buildSnapshot(entries []*ringEntry) (*ringSnapshot, error) {
 // presence of the current key.
 func indexEntries(entries []*ringEntry) (*ringSnapshot, error) {
 	s := &ringSnapshot{
-		entries:    entries,
-		bySHA1:     make(map[[sha1.Size]byte][]*ringEntry, len(entries)),
-		bySHA256:   make(map[Fingerprint]*ringEntry, len(entries)),
-		bySerial:   make(map[string][]*ringEntry, len(entries)),
-		bySKI:      make(map[string][]*ringEntry, len(entries)),
-		bySubject:  make(map[string][]*ringEntry, len(entries)),
-		byName:     make(map[string][]*ringEntry, len(entries)),
-		byModulus:  make(map[[sha256.Size]byte][]*ringEntry, len(entries)),
-		issuerOf:   make(map[*ringEntry]string, len(entries)),
-		currentIdx: -1,
+		entries:      entries,
+		bySHA1:       make(map[[sha1.Size]byte][]*ringEntry, len(entries)),
+		bySHA256:     make(map[Fingerprint]*ringEntry, len(entries)),
+		bySerial:     make(map[string][]*ringEntry, len(entries)),
+		bySKI:        make(map[string][]*ringEntry, len(entries)),
+		bySubject:    make(map[string][]*ringEntry, len(entries)),
+		byName:       make(map[string][]*ringEntry, len(entries)),
+		byModulus:    make(map[[sha256.Size]byte][]*ringEntry, len(entries)),
+		byX509Digest: make(map[string][]*ringEntry, len(entries)*len(x509DigestAlgorithms)),
+		issuerOf:     make(map[*ringEntry]string, len(entries)),
+		currentIdx:   -1,
 	}
 	for i, e := range entries {
 		if _, dup := s.bySHA256[e.fp]; dup {
@@ -448,6 +452,7 @@ func indexEntries(entries []*ringEntry) (*ringSnapshot, error) {
 		for _, ski := range subjectKeyIDs(cert) {
 			s.bySKI[string(ski)] = append(s.bySKI[string(ski)], e)
 		}
+		indexX509Digests(s.byX509Digest, e, cert)
 		if e.key.Name != "" {
 			s.byName[e.key.Name] = append(s.byName[e.key.Name], e)
 		}

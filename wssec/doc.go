@@ -34,7 +34,12 @@
 // certificate, each one map lookup). A renewed
 // certificate often keeps its subject name, so a name may select several
 // keys; each is tried. A message with no key reference at all is tried
-// with each key of the ring, current first.
+// with each key of the ring, current first (RSA-OAEP only; RSA-1_5 without
+// a reference is refused when the ring holds several keys). Data addressed
+// to several recipients, one EncryptedKey each (in its KeyInfo, or in the
+// Security header naming the same data), is decrypted with the one for a
+// ring key; the others are never touched. A ds:RetrievalMethod may lead
+// to an EncryptedKey elsewhere in the Header or Body.
 //
 // Signed responses are verified when the Decryptor has a [TrustRing] of
 // the partner's signing certificates ([Decryptor.Signers]): the

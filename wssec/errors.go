@@ -175,8 +175,7 @@ func malformed(format string, args ...any) error {
 	return &MalformedError{Reason: fmt.Sprintf(format, args...)}
 }
 
-// Errors of the Transport's content checks and of key references
-// (several recipients, RSA-1_5 without a reference).
+// Errors of the Transport's content checks.
 var (
 	// ErrContentType means that the [Transport] refused a response for
 	// its Content-Type: one that does not parse, MTOM/XOP, a charset

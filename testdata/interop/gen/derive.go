@@ -21,6 +21,7 @@ type mutation struct {
 	expect string
 	notes  string
 	apply  func(msg []byte) ([]byte, error)
+	mgf    string // the xenc11:MGF the mutation adds, for the sidecar
 }
 
 var mutations = map[string]mutation{
@@ -59,6 +60,20 @@ var mutations = map[string]mutation{
 		notes: "The first xenc:DataReference points at an Id that no element has.",
 		apply: danglingReference,
 	},
+	// xmlsec 1.3 writes an xenc11:MGF element inside an rsa-oaep-mgf1p
+	// EncryptionMethod; the 1.2.37 installed here refuses to, so the
+	// element is added to 1.2.37's output. The key was wrapped with MGF1
+	// SHA-1, which is what rsa-oaep-mgf1p means.
+	"mgf1sha1-under-mgf1p": {
+		name: "mgf1sha1-under-mgf1p", expect: ok, mgf: xenc11 + "mgf1sha1",
+		notes: "An xenc11:MGF naming MGF1 with SHA-1 added inside the rsa-oaep-mgf1p EncryptionMethod, as xmlsec 1.3 writes it: it restates what the algorithm fixes and must be accepted.",
+		apply: func(m []byte) ([]byte, error) { return addMGF(m, xenc11+"mgf1sha1") },
+	},
+	"mgf1sha256-under-mgf1p": {
+		name: "mgf1sha256-under-mgf1p", expect: "ErrAlgorithmNotAllowed", mgf: xenc11 + "mgf1sha256",
+		notes: "An xenc11:MGF naming MGF1 with SHA-256 added inside the rsa-oaep-mgf1p EncryptionMethod: it contradicts the algorithm, which fixes MGF1 with SHA-1; refused before any key is used.",
+		apply: func(m []byte) ([]byte, error) { return addMGF(m, xenc11+"mgf1sha256") },
+	},
 	"two-security-headers": {
 		name: "two-security-headers", expect: malformed,
 		notes: "A second wsse:Security header for the same actor (none), holding a wsu:Timestamp, inserted before the first.",
@@ -81,6 +96,19 @@ var derivations = []struct {
 		"flip-encryptedkey", "flip-encrypteddata", "truncate-encrypteddata", "badbase64-encrypteddata"}},
 	{"xmlsec1_soap11_oaep-mgf1p_aes128-gcm_issuerserial_secheader_new", []string{"dangling-reference", "two-security-headers"}},
 	{"xmlenc_soap11_oaep-mgf1p_aes128-gcm_x509cert_element_old", []string{"flip-encryptedkey", "flip-encrypteddata"}},
+	{"xmlsec1_soap11_oaep-mgf1p_aes256-cbc_x509cert_new", []string{"mgf1sha1-under-mgf1p", "mgf1sha256-under-mgf1p"}},
+}
+
+// addMGF puts an xenc11:MGF element with the given Algorithm into the
+// first rsa-oaep-mgf1p EncryptionMethod, which xmlsec1 writes empty.
+func addMGF(m []byte, alg string) ([]byte, error) {
+	re := regexp.MustCompile(`<xenc:EncryptionMethod Algorithm="` + regexp.QuoteMeta(xenc+"rsa-oaep-mgf1p") + `"\s*/>`)
+	loc := re.FindIndex(m)
+	if loc == nil {
+		return nil, errors.New("no empty rsa-oaep-mgf1p EncryptionMethod")
+	}
+	el := `<xenc:EncryptionMethod Algorithm="` + xenc + `rsa-oaep-mgf1p"><xenc11:MGF xmlns:xenc11="` + xenc11 + `" Algorithm="` + alg + `"/></xenc:EncryptionMethod>`
+	return append(append(append([]byte(nil), m[:loc[0]]...), el...), m[loc[1]:]...), nil
 }
 
 func deriveAll() error {
@@ -120,6 +148,9 @@ func deriveAll() error {
 			neg.DerivedFrom = d.source + ".xml"
 			neg.Mutation = m.name
 			neg.Notes = m.notes
+			if m.mgf != "" {
+				neg.MGF = m.mgf
+			}
 			if err := writeSidecar(name, neg); err != nil {
 				return err
 			}

@@ -76,16 +76,16 @@ func SessionKey(dataURI string) (string, error) {
 
 // XMLSec1Encrypt describes one run of xmlsec1 --encrypt.
 type XMLSec1Encrypt struct {
-	Template string // EncryptedData template file
-	XMLData  string // the envelope to encrypt a node of
-	Node     string // --node-name value: [namespace-uri:]name
-	Cert     string // recipient certificate, PEM
-	CertName string // key name, written into ds:KeyName
+	Template   string // EncryptedData template file
+	XMLData    string // the envelope to encrypt a node of
+	Node       string // --node-name value: [namespace-uri:]name
+	Cert       string // recipient certificate, PEM
+	CertName   string // key name, written into ds:KeyName
+	SessionKey string // see [SessionKey]
+	Out        string
 	// OtherCert and OtherCertName load a second recipient's certificate
 	// under its key name, for XMLSec1Template.OtherRecipient.
 	OtherCert, OtherCertName string
-	SessionKey               string // see [SessionKey]
-	Out                      string
 }
 
 // Encrypt runs xmlsec1 --encrypt. The error holds xmlsec1's own messages.

@@ -46,9 +46,13 @@ type Entry struct {
 	// yet: a receiver may still encrypt to it. Always zero for the current
 	// key.
 	Expires time.Time
-	// LastUsed is when the key last decrypted a message; zero if never.
+	// LastUsed is when the key last decrypted a message that was
+	// accepted as a whole (see [Decryptor.Decrypt]); zero if never. A
+	// message refused after its key was used (a signature that does not
+	// verify, an unmet requirement) leaves no trace here.
 	LastUsed time.Time
-	// Uses counts the messages the key decrypted since the ring was built.
+	// Uses counts the accepted messages the key decrypted since the ring
+	// was built.
 	Uses uint64
 }
 

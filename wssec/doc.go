@@ -37,8 +37,8 @@
 // with each key of the ring, current first (RSA-OAEP only; RSA-1_5 without
 // a reference is refused when the ring holds several keys). Data addressed
 // to several recipients, one EncryptedKey each (in its KeyInfo, or in the
-// Security header naming the same data), is decrypted with the one for a
-// ring key; the others are never touched. A ds:RetrievalMethod may lead
+// Security header naming the same data or sharing one ReferenceList), is
+// decrypted with the one for a ring key; the others are never touched. A ds:RetrievalMethod may lead
 // to an EncryptedKey elsewhere in the Header or Body.
 //
 // Signed responses are verified when the Decryptor has a [TrustRing] of

@@ -68,7 +68,9 @@ func (p *process) plan() error {
 		}
 		switch {
 		case ekEl == nil && dp.key == nil:
-			return malformed("EncryptedData %q has no EncryptedKey", dp.ed.ID)
+			if err := p.sharedListKey(dp); err != nil {
+				return err
+			}
 		case ekEl == nil:
 		case dp.key != nil && dp.key.ek.Element != ekEl:
 			return malformed("EncryptedData %q names two different keys", dp.ed.ID)

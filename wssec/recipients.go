@@ -15,9 +15,10 @@ import (
 const typeEncryptedKey = "http://www.w3.org/2001/04/xmlenc#EncryptedKey"
 
 // A sender that addresses several parties encrypts the data key once per
-// recipient: several EncryptedKeys in one EncryptedData's KeyInfo, or
+// recipient: several EncryptedKeys in one EncryptedData's KeyInfo,
 // several in the Security header whose ReferenceLists name the same
-// EncryptedData. Exactly one of them is used, chosen before any
+// EncryptedData, or several without ReferenceLists sharing a standalone
+// one. Exactly one of them is used, chosen before any
 // private-key operation from what the message says alone, so that the
 // number of key operations stays that of one recipient; the others are
 // for someone else and are never touched. The choice, best first:
@@ -119,6 +120,28 @@ func (p *process) attachHeaderKey(kp *keyPlan) error {
 		dp.key = kp
 	}
 	kp.data, rival.data = rival.data, nil
+	return nil
+}
+
+// sharedListKey gives dp, an EncryptedData that names no EncryptedKey,
+// its key in the one remaining shape: a sender addressing several parties
+// puts one EncryptedKey per recipient in the Security header, none with a
+// ReferenceList of its own, and a standalone ReferenceList that lists dp.
+// Those EncryptedKeys are the candidates; chooseRecipient picks one, the
+// same for every such EncryptedData.
+func (p *process) sharedListKey(dp *dataPlan) error {
+	var kps []*keyPlan
+	for _, kp := range p.keys {
+		if kp.inHeader && len(kp.ek.DataReferences) == 0 {
+			kps = append(kps, kp)
+		}
+	}
+	if !dp.listed || len(kps) == 0 {
+		return malformed("EncryptedData %q has no EncryptedKey", dp.ed.ID)
+	}
+	kp := p.chooseRecipient(kps)
+	dp.key = kp
+	kp.data = append(kp.data, dp)
 	return nil
 }
 

@@ -98,6 +98,14 @@ func TestDecrypt_severalRecipients(t *testing.T) {
 		}), wssec.ErrNoMatchingKey, 0},
 		{"header: stranger first", inHeader(true, forStranger), nil, 1},
 		{"header: stranger last", inHeader(false, forStranger), nil, 1},
+		// One standalone ReferenceList shared by EncryptedKeys that have
+		// none of their own, and no reference from the data to a key.
+		{"header: shared ReferenceList, stranger first", sharedList(t, header, true), nil, 1},
+		{"header: shared ReferenceList, stranger last", sharedList(t, header, false), nil, 1},
+		{"header: shared ReferenceList, strangers only", edit(t, sharedList(t, header, true), func(d *etree.Document) {
+			ek := d.FindElements("//EncryptedKey")[1]
+			ek.Parent().RemoveChild(ek)
+		}), wssec.ErrNoMatchingKey, 0},
 		{"header: keys for different data", edit(t, inHeader(false, forStranger), func(d *etree.Document) {
 			d.FindElements("//DataReference")[1].CreateAttr("URI", "#elsewhere")
 		}), wssec.ErrMalformed, 0},
@@ -122,6 +130,30 @@ func TestDecrypt_severalRecipients(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sharedList rewrites msg, with its EncryptedKey in the Security header,
+// into the shape of a sender that addresses two parties with one
+// ReferenceList: the key's ReferenceList moves out into the header, the
+// EncryptedData's reference to the key goes, and a key for the stranger
+// joins, before or after ours.
+func sharedList(t *testing.T, msg []byte, strangerFirst bool) []byte {
+	return edit(t, msg, func(d *etree.Document) {
+		ek := find(d, "EncryptedKey")
+		sec := ek.Parent()
+		rl := ek.SelectElement("ReferenceList")
+		ek.RemoveChild(rl)
+		rl.CreateAttr("xmlns:xenc", "http://www.w3.org/2001/04/xmlenc#")
+		sec.AddChild(rl)
+		ki := find(d, "EncryptedData").SelectElement("KeyInfo")
+		ki.Parent().RemoveChild(ki)
+		other := forStranger(ek, "EK-other")
+		if strangerFirst {
+			sec.InsertChildAt(ek.Index(), other)
+		} else {
+			sec.InsertChildAt(ek.Index()+1, other)
+		}
+	})
 }
 
 // TestDecrypt_retrievalMethod resolves a ds:RetrievalMethod of Type

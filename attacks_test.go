@@ -306,6 +306,30 @@ func attacks() []attack {
 				e := wssec.Encryptor{EmbedEncryptedKey: true, EncryptElement: true}
 				return encryptFor(t, e, withBody(t, "<tns:a/><tns:b/><tns:c/><tns:d/><tns:e/>"))
 			}},
+		{"retrieval-to-foreign-actor", wssec.ErrNoMatchingKey, attackPolicy{}, "a ds:RetrievalMethod leads to an EncryptedKey in another actor's Security header: for someone else, not ours to use",
+			func(t *testing.T) []byte { return retrievalTo(t, foreignActorHeader) }},
+		{"retrieval-into-encryptedkey", wssec.ErrMalformed, attackPolicy{}, "a ds:RetrievalMethod leads to an EncryptedKey hidden in another EncryptedKey's KeyInfo, where no processing would find it",
+			func(t *testing.T) []byte {
+				return retrievalTo(t, func(d *etree.Document, ek *etree.Element) {
+					host := ek.Copy()
+					host.CreateAttr("Id", "EK-host")
+					host.SelectElement("KeyInfo").AddChild(ek)
+					d.FindElement("//Body").InsertChildAt(0, host)
+				})
+			}},
+		{"x509digest-unknown-algorithm", wssec.ErrAlgorithmNotAllowed, attackPolicy{}, "the EncryptedKey names its key by a dsig11:X509Digest with MD5, which is refused before any key is used",
+			func(t *testing.T) []byte {
+				return mutate(t, encryptFor(t, gcm, plainResponse(t)), func(d *etree.Document) {
+					ki := el(d, "EncryptedKey").SelectElement("KeyInfo")
+					for len(ki.Child) > 0 {
+						ki.RemoveChildAt(0)
+					}
+					dg := ki.CreateElement("ds:X509Data").CreateElement("dsig11:X509Digest")
+					dg.CreateAttr("xmlns:dsig11", "http://www.w3.org/2009/xmldsig11#")
+					dg.CreateAttr("Algorithm", "http://www.w3.org/2001/04/xmldsig-more#md5")
+					dg.SetText("AAAAAAAAAAAAAAAAAAAAAA==")
+				})
+			}},
 		{"cipher-reference", wssec.ErrMalformed, attackPolicy{}, "CipherReference would make the decryptor fetch data",
 			func(t *testing.T) []byte {
 				return mutate(t, base(t), func(d *etree.Document) {
@@ -315,6 +339,31 @@ func attacks() []attack {
 				})
 			}},
 	}
+}
+
+// retrievalTo encrypts the plain response with the EncryptedKey inside the
+// EncryptedData, then moves the key to where place puts it and names it
+// by a ds:RetrievalMethod instead.
+func retrievalTo(t *testing.T, place func(d *etree.Document, ek *etree.Element)) []byte {
+	msg := encryptFor(t, wssec.Encryptor{EmbedEncryptedKey: true, DataEncryption: wssec.AES256GCM}, plainResponse(t))
+	return mutate(t, msg, func(d *etree.Document) {
+		ek := el(d, "EncryptedKey")
+		ki := ek.Parent()
+		ki.RemoveChild(ek)
+		ek.CreateAttr("Id", "EK-moved")
+		rm := ki.CreateElement("ds:RetrievalMethod")
+		rm.CreateAttr("Type", "http://www.w3.org/2001/04/xmlenc#EncryptedKey")
+		rm.CreateAttr("URI", "#EK-moved")
+		place(d, ek)
+	})
+}
+
+// foreignActorHeader puts ek into a Security header for another actor.
+func foreignActorHeader(d *etree.Document, ek *etree.Element) {
+	sec := el(d, "Header").CreateElement("wsse:Security")
+	sec.CreateAttr("xmlns:wsse", nsWSSE)
+	sec.CreateAttr("soapenv:actor", "urn:example:someone-else")
+	sec.AddChild(ek)
 }
 
 func TestAttacks(t *testing.T) {

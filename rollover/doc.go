@@ -93,7 +93,10 @@
 //     [SignerSwitched.RemoveOldCertificate], refused with
 //     [wssec.ErrRetentionNotElapsed] until the expiry has passed and the
 //     old certificate has not verified a response for the guaranteed
-//     delivery time.
+//     delivery time. Until then the trust ring of [Manager.TrustRing]
+//     keeps trusting it: its entry there has no expiry, since a
+//     [wssec.TrustRing] ends trust at an entry's expiry and the store
+//     may keep the certificate past this one.
 //
 // Before step 2 the new certificate can be removed again
 // ([SignerCertificateAdded.Cancel]), unless it verified a response within

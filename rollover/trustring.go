@@ -147,8 +147,8 @@ func (m *Manager) syncPartnerRing(partner string) error {
 }
 
 // syncRing makes ring hold exactly the certificates of ps: the current
-// one as current, the old one retained until its expiry. It adds before
-// it drops.
+// one as current, the old one retained while the store holds it. It adds
+// before it drops.
 func (m *Manager) syncRing(ring *wssec.TrustRing, ps *partnerState) error {
 	entries := func() map[wssec.Fingerprint]wssec.Entry {
 		out := map[wssec.Fingerprint]wssec.Entry{}
@@ -165,7 +165,13 @@ func (m *Manager) syncRing(ring *wssec.TrustRing, ps *partnerState) error {
 		}
 	}
 	var oldFP wssec.Fingerprint
-	oldExpires := ps.oldExpiry(m.opts.Policy)
+	// A ring ends trust at a retained certificate's expiry. The store
+	// trusts the old certificate until step 3 removes it, which it may
+	// refuse past the expiry while the certificate is in use (by evidence
+	// this process may not have written yet): so the ring's entry has no
+	// expiry, and the certificate goes when the store drops it. The
+	// retention's end is the stage's OldCertificateExpires.
+	var oldExpires time.Time
 	if ps.Old != nil {
 		oldFP = ps.Old.fingerprint()
 		if _, ok := have[oldFP]; !ok {

@@ -94,8 +94,10 @@ func (d *Decryptor) policy() (*compiled, error) {
 // ErrDecryptionFailed. [ErrInvalidPolicy] reports a bad Policy.
 //
 // Decrypt is safe for concurrent use, also while the ring changes: it works
-// on the ring as it was when the call began. It records each key's use in
-// the ring, with the ring's clock.
+// on the ring as it was when the call began. Only when the whole call
+// succeeds does it record each key's use in the ring (and each signer's in
+// the [TrustRing]), with the ring's clock: a refused message is no
+// evidence that a key is still in use.
 func (d *Decryptor) Decrypt(message []byte) (*Result, error) {
 	if d == nil {
 		return nil, &KeyError{Reason: "nil Decryptor", Err: ErrNoMatchingKey}
@@ -173,6 +175,7 @@ func (d *Decryptor) Decrypt(message []byte) (*Result, error) {
 		}
 		res.Signers, res.Signed = sigs.signers, sigs.signed
 	}
+	p.recordUses(sigs)
 	return res, nil
 }
 
@@ -246,6 +249,9 @@ type process struct {
 	dataByEl map[*etree.Element]*dataPlan
 	lists    []*etree.Element // standalone ReferenceLists in the Security header
 	used     []*x509.Certificate
+	// usedEntries are the ring keys that decrypted something; their use
+	// is recorded only once the whole call has succeeded.
+	usedEntries []*ringEntry
 	// contentErr describes authenticated decrypted content that cannot go
 	// into the message; it ends the search for a key.
 	contentErr error

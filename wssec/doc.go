@@ -29,10 +29,17 @@
 // reference the WS-Security X.509 Token Profile and XML Signature define:
 // X509IssuerSerial, SubjectKeyIdentifier, ThumbprintSHA1, a direct
 // reference to a BinarySecurityToken, an X509Certificate, X509SubjectName,
-// KeyName (matched against [Key.Name]) and an RSA KeyValue. A renewed
+// KeyName (matched against [Key.Name]), an RSA KeyValue, and the XML
+// Signature 1.1 dsig11:X509Digest (SHA-1, SHA-2 and SHA-3 digests of the
+// certificate, each one map lookup). A renewed
 // certificate often keeps its subject name, so a name may select several
 // keys; each is tried. A message with no key reference at all is tried
-// with each key of the ring, current first.
+// with each key of the ring, current first (RSA-OAEP only; RSA-1_5 without
+// a reference is refused when the ring holds several keys). Data addressed
+// to several recipients, one EncryptedKey each (in its KeyInfo, or in the
+// Security header naming the same data or sharing one ReferenceList), is
+// decrypted with the one for a ring key; the others are never touched. A ds:RetrievalMethod may lead
+// to an EncryptedKey elsewhere in the Header or Body.
 //
 // Signed responses are verified when the Decryptor has a [TrustRing] of
 // the partner's signing certificates ([Decryptor.Signers]): the

@@ -211,3 +211,32 @@ func (e *CapabilityError) Unwrap() []error {
 func malformed(format string, args ...any) error {
 	return &MalformedError{Reason: fmt.Sprintf(format, args...)}
 }
+
+// Errors of the Transport's content checks.
+var (
+	// ErrContentType means that the [Transport] refused a response for
+	// its Content-Type: one that does not parse, MTOM/XOP, a charset
+	// other than UTF-8, or a type that cannot hold a SOAP envelope with a
+	// non-empty body. The error is a [*ContentTypeError].
+	ErrContentType = errors.New("wssec: response content type refused")
+)
+
+// ContentTypeError reports a response the [Transport] refused for its
+// Content-Type. The body was not handed on.
+type ContentTypeError struct {
+	// ContentType is the header value as received, shortened to 100
+	// bytes.
+	ContentType string
+	// MediaType is the parsed media type, such as "multipart/related",
+	// or "" if there is none.
+	MediaType string
+	// Reason says why the response was refused.
+	Reason string
+}
+
+func (e *ContentTypeError) Error() string {
+	return fmt.Sprintf("wssec: response content type refused: %q: %s", e.ContentType, e.Reason)
+}
+
+// Unwrap returns [ErrContentType].
+func (e *ContentTypeError) Unwrap() error { return ErrContentType }

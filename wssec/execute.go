@@ -38,7 +38,7 @@ func (p *process) execute() ([]byte, error) {
 			last := i == len(kp.cands)-1
 			if p.tryKey(kp, e, last) {
 				ok = true
-				p.ring.recordUse(e)
+				p.usedEntries = append(p.usedEntries, e)
 				p.noteUsed(e)
 				break
 			}

@@ -39,6 +39,7 @@ const (
 	refSubjectName
 	refKeyName
 	refKeyValue
+	refX509Digest
 )
 
 // keyRef is one key reference found in a ds:KeyInfo.
@@ -49,6 +50,8 @@ type keyRef struct {
 	data    []byte // SKI, thumbprint, certificate DER or modulus
 	subject string
 	name    string
+	// digestAlg indexes x509DigestAlgorithms for refX509Digest.
+	digestAlg int
 }
 
 // keyRefs collects the key references of an EncryptedKey's ds:KeyInfo.
@@ -146,6 +149,12 @@ func x509DataRefs(xd *etree.Element) ([]keyRef, error) {
 		case soap.Is(c, soap.NSDS, "X509SubjectName"):
 			s, _ := soap.Text(c)
 			refs = append(refs, keyRef{kind: refSubjectName, subject: strings.TrimSpace(s)})
+		case soap.Is(c, nsDSIG11, "X509Digest"):
+			r, err := x509DigestRef(c)
+			if err != nil {
+				return nil, err
+			}
+			refs = append(refs, r)
 		}
 	}
 	return refs, nil
@@ -303,6 +312,8 @@ func (s *ringSnapshot) candidates(refs []keyRef) ([]*ringEntry, error) {
 			es = s.byName[r.name]
 		case refKeyValue:
 			es = s.byModulus[sha256.Sum256(r.data)]
+		case refX509Digest:
+			es = s.byX509Digest[x509DigestKey(r.digestAlg, r.data)]
 		}
 		for _, e := range es {
 			found[e] = true

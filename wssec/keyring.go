@@ -46,9 +46,13 @@ type Entry struct {
 	// yet: a receiver may still encrypt to it. Always zero for the current
 	// key.
 	Expires time.Time
-	// LastUsed is when the key last decrypted a message; zero if never.
+	// LastUsed is when the key last decrypted a message that was
+	// accepted as a whole (see [Decryptor.Decrypt]); zero if never. A
+	// message refused after its key was used (a signature that does not
+	// verify, an unmet requirement) leaves no trace here.
 	LastUsed time.Time
-	// Uses counts the messages the key decrypted since the ring was built.
+	// Uses counts the accepted messages the key decrypted since the ring
+	// was built.
 	Uses uint64
 }
 
@@ -107,15 +111,18 @@ func (e *ringEntry) with(status Status, expires time.Time) *ringEntry {
 type ringSnapshot struct {
 	entries []*ringEntry // current first, then retained in the order added
 
-	bySHA1     map[[sha1.Size]byte][]*ringEntry
-	bySHA256   map[Fingerprint]*ringEntry
-	bySerial   map[string][]*ringEntry // decimal serial number
-	bySKI      map[string][]*ringEntry
-	bySubject  map[string][]*ringEntry // canonical DN, DER order
-	byName     map[string][]*ringEntry
-	byModulus  map[[sha256.Size]byte][]*ringEntry
-	issuerOf   map[*ringEntry]string // canonical issuer DN, DER order
-	currentIdx int                   // -1 if there is no current key
+	bySHA1    map[[sha1.Size]byte][]*ringEntry
+	bySHA256  map[Fingerprint]*ringEntry
+	bySerial  map[string][]*ringEntry // decimal serial number
+	bySKI     map[string][]*ringEntry
+	bySubject map[string][]*ringEntry // canonical DN, DER order
+	byName    map[string][]*ringEntry
+	byModulus map[[sha256.Size]byte][]*ringEntry
+	// byX509Digest indexes the certificates' digests for X509Digest
+	// references, by every algorithm (see x509DigestKey).
+	byX509Digest map[string][]*ringEntry
+	issuerOf     map[*ringEntry]string // canonical issuer DN, DER order
+	currentIdx   int                   // -1 if there is no current key
 }
 
 // NewKeyRing returns a ring whose current key is current, with the default
@@ -391,17 +398,31 @@ func mustSnapshot(entries []*ringEntry) *ringSnapshot {
 
 // buildSnapshot checks the ring invariants and indexes the entries.
 func buildSnapshot(entries []*ringEntry) (*ringSnapshot, error) {
+	s, err := indexEntries(entries)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) > 0 && s.currentIdx != 0 {
+		return nil, fmt.Errorf("wssec: invariant: current key not first")
+	}
+	return s, nil
+}
+
+// indexEntries indexes the entries, checking every invariant but the
+// presence of the current key.
+func indexEntries(entries []*ringEntry) (*ringSnapshot, error) {
 	s := &ringSnapshot{
-		entries:    entries,
-		bySHA1:     make(map[[sha1.Size]byte][]*ringEntry, len(entries)),
-		bySHA256:   make(map[Fingerprint]*ringEntry, len(entries)),
-		bySerial:   make(map[string][]*ringEntry, len(entries)),
-		bySKI:      make(map[string][]*ringEntry, len(entries)),
-		bySubject:  make(map[string][]*ringEntry, len(entries)),
-		byName:     make(map[string][]*ringEntry, len(entries)),
-		byModulus:  make(map[[sha256.Size]byte][]*ringEntry, len(entries)),
-		issuerOf:   make(map[*ringEntry]string, len(entries)),
-		currentIdx: -1,
+		entries:      entries,
+		bySHA1:       make(map[[sha1.Size]byte][]*ringEntry, len(entries)),
+		bySHA256:     make(map[Fingerprint]*ringEntry, len(entries)),
+		bySerial:     make(map[string][]*ringEntry, len(entries)),
+		bySKI:        make(map[string][]*ringEntry, len(entries)),
+		bySubject:    make(map[string][]*ringEntry, len(entries)),
+		byName:       make(map[string][]*ringEntry, len(entries)),
+		byModulus:    make(map[[sha256.Size]byte][]*ringEntry, len(entries)),
+		byX509Digest: make(map[string][]*ringEntry, len(entries)*len(x509DigestAlgorithms)),
+		issuerOf:     make(map[*ringEntry]string, len(entries)),
+		currentIdx:   -1,
 	}
 	for i, e := range entries {
 		if _, dup := s.bySHA256[e.fp]; dup {
@@ -435,6 +456,7 @@ func buildSnapshot(entries []*ringEntry) (*ringSnapshot, error) {
 		for _, ski := range subjectKeyIDs(cert) {
 			s.bySKI[string(ski)] = append(s.bySKI[string(ski)], e)
 		}
+		indexX509Digests(s.byX509Digest, e, cert)
 		if e.key.Name != "" {
 			s.byName[e.key.Name] = append(s.byName[e.key.Name], e)
 		}
@@ -442,9 +464,6 @@ func buildSnapshot(entries []*ringEntry) (*ringSnapshot, error) {
 			m := sha256.Sum256(e.pub.N.Bytes())
 			s.byModulus[m] = append(s.byModulus[m], e)
 		}
-	}
-	if len(entries) > 0 && s.currentIdx != 0 {
-		return nil, fmt.Errorf("wssec: invariant: current key not first")
 	}
 	return s, nil
 }

@@ -39,16 +39,8 @@ func (p *process) plan() error {
 				if err != nil {
 					return err
 				}
-				for _, uri := range kp.ek.DataReferences {
-					dp, err := p.resolveData(uri)
-					if err != nil {
-						return err
-					}
-					if dp.key != nil {
-						return malformed("EncryptedData %q is referenced twice", uri)
-					}
-					dp.key = kp
-					kp.data = append(kp.data, dp)
+				if err := p.attachHeaderKey(kp); err != nil {
+					return err
 				}
 			case xmlenc.IsReferenceList(c):
 				refs, err := xmlenc.ParseReferenceList(c, p.enc)
@@ -76,7 +68,9 @@ func (p *process) plan() error {
 		}
 		switch {
 		case ekEl == nil && dp.key == nil:
-			return malformed("EncryptedData %q has no EncryptedKey", dp.ed.ID)
+			if err := p.sharedListKey(dp); err != nil {
+				return err
+			}
 		case ekEl == nil:
 		case dp.key != nil && dp.key.ek.Element != ekEl:
 			return malformed("EncryptedData %q names two different keys", dp.ed.ID)
@@ -126,6 +120,7 @@ func (p *process) plan() error {
 			}
 		}
 	}
+	p.dropDetachedKeys()
 	if !p.pol.plaintextBody {
 		encrypted := false
 		for _, dp := range p.data {
@@ -243,52 +238,6 @@ func (p *process) resolveData(uri string) (*dataPlan, error) {
 	return dp, nil
 }
 
-// keyInfoKey returns the EncryptedKey element an EncryptedData's KeyInfo
-// carries or references, or nil.
-func (p *process) keyInfoKey(dp *dataPlan) (*etree.Element, error) {
-	ki := dp.ed.KeyInfo
-	if ki == nil {
-		return nil, nil
-	}
-	for _, c := range ki.ChildElements() {
-		var uri string
-		switch {
-		case xmlenc.IsEncryptedKey(c):
-			return c, nil
-		case soap.Is(c, soap.NSDS, "RetrievalMethod"):
-			uri = c.SelectAttrValue("URI", "")
-		case soap.Is(c, soap.NSWSSE, "SecurityTokenReference"):
-			for _, r := range c.ChildElements() {
-				if soap.Is(r, soap.NSWSSE, "Reference") {
-					uri = r.SelectAttrValue("URI", "")
-				}
-			}
-		default:
-			continue
-		}
-		if uri == "" {
-			continue
-		}
-		el, ok := p.ids.Resolve(strings.TrimSpace(uri))
-		if !ok {
-			return nil, malformed("KeyInfo reference %q does not resolve", uri)
-		}
-		if !xmlenc.IsEncryptedKey(el) {
-			continue // a reference to a token, handled by the key's KeyInfo
-		}
-		if p.security == nil || el.Parent() != p.security {
-			if par := el.Parent(); soap.Is(par, soap.NSWSSE, "Security") && par.Parent() == p.env.Header {
-				// An EncryptedKey in another actor's Security header is
-				// for someone else: not ours to use.
-				return nil, &KeyError{Reason: "the EncryptedKey is addressed to another actor", Err: ErrNoMatchingKey}
-			}
-			return nil, malformed("KeyInfo reference %q is not an EncryptedKey of the Security header", uri)
-		}
-		return el, nil
-	}
-	return nil, nil
-}
-
 func (p *process) keyPlanFor(el *etree.Element, inHeader bool) (*keyPlan, error) {
 	if kp, ok := p.keyByEl[el]; ok {
 		return kp, nil
@@ -349,13 +298,12 @@ func (p *process) checkKey(kp *keyPlan) error {
 		return nil
 	}
 	// No usable reference. Trial decryption is only meaningful with OAEP,
-	// whose failure is detectable; PKCS#1 v1.5 with implicit rejection
-	// never fails, so only the current key is used for it.
+	// whose failure is detectable; see rsa15Candidates for PKCS#1 v1.5.
 	switch {
 	case len(p.snap.entries) == 0:
 		return ErrNoMatchingKey
 	case kp.alg == xmlenc.RSA15:
-		kp.cands = p.snap.entries[:1]
+		return p.rsa15Candidates(kp)
 	case !p.pol.trial:
 		return ErrNoMatchingKey
 	default:

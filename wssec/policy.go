@@ -32,8 +32,11 @@ type Policy struct {
 	// Bleichenbacher-style padding-oracle attacks. When allowed it is
 	// processed with implicit rejection: a padding failure yields a random
 	// key, so the message fails later with the same ErrDecryptionFailed as
-	// any other corruption. If false, such messages get
-	// ErrAlgorithmNotAllowed before the private key is used.
+	// any other corruption. For the same reason an RSA-1_5 EncryptedKey
+	// without a key reference is never tried key after key: with one ring
+	// key it uses that key, with several it gets ErrNoMatchingKey before
+	// any key is used. If false, such messages get ErrAlgorithmNotAllowed
+	// before the private key is used.
 	AllowRSA15 bool
 
 	// AllowTripleDES accepts tripledes-cbc data encryption, whose 64-bit

@@ -22,6 +22,9 @@ type sigState struct {
 	stamp     bool // ... the Timestamp
 	hasStamp  bool
 	dataCover map[string]bool // EncryptedData Ids covered in encrypted form
+
+	// uses are the trust ring entries that verified a signature.
+	uses []*ringEntry
 }
 
 // planSignatures splits the Security header's signatures, as WSS4J reads
@@ -100,7 +103,8 @@ func (p *process) verifyTree(st *sigState, message []byte, which []int, encrypte
 	if err != nil {
 		return err
 	}
-	v := &verifier{pol: p.pol, trust: st.trust.ring().load(), env: env, ids: ids, security: secs[0], now: st.trust.ring().clock()}
+	now := st.trust.ring().clock()
+	v := &verifier{pol: p.pol, trust: st.trust.live(now), env: env, ids: ids, security: secs[0], now: now}
 	for _, i := range which {
 		if i >= len(sigs) {
 			return malformed("the Security header's signatures changed")
@@ -110,7 +114,7 @@ func (p *process) verifyTree(st *sigState, message []byte, which []int, encrypte
 			return err
 		}
 		if res.signer != nil {
-			st.trust.ring().recordUse(res.signer)
+			st.uses = append(st.uses, res.signer)
 		}
 		st.signers = appendCert(st.signers, res.cert)
 		for k, el := range res.covered {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,14 +21,35 @@ import (
 //	client := &http.Client{Transport: &wssec.Transport{Decryptor: d}}
 //
 // Requests go out untouched, their bodies streamed as they are. A
-// response with an XML content type (text/xml, application/soap+xml,
-// application/xml, or none) is read up to the policy's MaxMessageBytes,
-// decrypted, and handed on with the plaintext envelope as its body and a
-// matching Content-Length. Other content types (an HTML error page from a
-// proxy, say) and empty bodies pass through unchanged. A SOAP Fault that
-// is not encrypted passes through too: partners often send faults in the
-// clear. Any other unencrypted response is an error unless the policy sets
-// AllowPlaintextBody.
+// response body is read up to the policy's MaxMessageBytes, decrypted, and
+// handed on with the plaintext envelope as its body and a matching
+// Content-Length.
+//
+// Transport fails closed: a non-empty response body that was not
+// decrypted never reaches the caller, whatever its Content-Type says,
+// because Go SOAP clients parse the body whatever the header says. The
+// exceptions are a body of white space only, a SOAP Fault that is not
+// encrypted (partners often send faults in the clear), and, when the
+// policy sets AllowPlaintextBody, an unencrypted envelope. In detail:
+//
+//   - text/xml, application/soap+xml, application/xml, or no Content-Type:
+//     the body is decrypted as a SOAP envelope ([Decryptor.Decrypt]), so
+//     an unencrypted one is [ErrNotEncrypted] unless the policy allows it;
+//   - a charset parameter other than UTF-8 (or US-ASCII, whose bytes are
+//     then checked) is refused, never ignored: the envelope is read as
+//     UTF-8;
+//   - a Content-Type that does not parse, including a parameter without a
+//     value (text/xml; charset), or that appears twice, is refused;
+//   - MTOM (multipart/related, application/xop+xml) is not supported and
+//     refused;
+//   - any other type (an HTML error page from a proxy, say) with a
+//     non-empty body is refused, unless the policy sets
+//     AllowPlaintextBody and the Decryptor has no Signers: then it passes
+//     through unchanged, unread.
+//
+// Refused content types are a [*ContentTypeError] ([ErrContentType])
+// inside the [*TransportError]. An empty body (or HTTP 204) passes
+// through whatever its type.
 //
 // Failures are returned as a [*TransportError], which carries the HTTP
 // status and unwraps to the decryption error, so errors.Is works with the
@@ -56,8 +76,8 @@ type Transport struct {
 type TransportError struct {
 	// StatusCode is the HTTP status of the response.
 	StatusCode int
-	// Err is the cause: an error of this package (see [Decryptor.Decrypt])
-	// or a read error.
+	// Err is the cause: an error of this package (see [Decryptor.Decrypt]),
+	// a [*ContentTypeError], or a read error.
 	Err error
 }
 
@@ -85,7 +105,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !isXML(resp.Header.Get("Content-Type")) || resp.StatusCode == http.StatusNoContent || resp.Body == nil || resp.Body == http.NoBody {
+	if resp.StatusCode == http.StatusNoContent || resp.Body == nil || resp.Body == http.NoBody {
 		return resp, nil
 	}
 	fail := func(err error) (*http.Response, error) {
@@ -95,6 +115,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	pol, err := t.Decryptor.policy()
 	if err != nil {
 		return fail(err)
+	}
+	media, ctErr := classifyContentType(resp.Header.Values("Content-Type"))
+	if media == mediaOther && pol.plaintextBody && t.Decryptor.Signers == nil {
+		return resp, nil // the caller accepts unverified plaintext anyway
 	}
 	if resp.ContentLength > pol.maxBytes {
 		return fail(&LimitError{Limit: "MaxMessageBytes", Max: pol.maxBytes})
@@ -106,6 +130,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return withBody(resp, body), nil
+	}
+	if ctErr == nil && media == mediaASCII {
+		ctErr = checkASCII(resp.Header.Get("Content-Type"), body)
+	}
+	if ctErr != nil {
+		return nil, &TransportError{StatusCode: resp.StatusCode, Err: ctErr}
 	}
 	res, err := t.Decryptor.Decrypt(body)
 	switch {
@@ -156,23 +186,6 @@ func withBody(resp *http.Response, body []byte) *http.Response {
 	resp.Header.Del("Content-Encoding")
 	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	return resp
-}
-
-// isXML reports whether a Content-Type can hold a SOAP envelope. A
-// missing one is treated as XML, as some servers send none.
-func isXML(ct string) bool {
-	if strings.TrimSpace(ct) == "" {
-		return true
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return false
-	}
-	switch mt {
-	case "text/xml", "application/soap+xml", "application/xml":
-		return true
-	}
-	return false
 }
 
 // isFault reports whether body is a SOAP envelope whose Body holds a

@@ -12,7 +12,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/wsrenew/wsrenew/internal/fakeclock"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
@@ -77,8 +79,32 @@ func TestTransport(t *testing.T) {
 		{"plaintext refused", write(200, "text/xml", plain), wssec.Policy{}, wssec.ErrNotEncrypted, 200, nil},
 		{"plaintext allowed", write(200, "text/xml", plain), wssec.Policy{AllowPlaintextBody: true}, nil, 200, plain},
 		{"plain fault passes", write(500, "text/xml", []byte(faultXML)), wssec.Policy{}, nil, 500, []byte(faultXML)},
-		{"html error page passes", write(502, "text/html", []byte("<html>bad gateway</html>")), wssec.Policy{}, nil, 502, []byte("<html>bad gateway</html>")},
+		// Fail closed: Go SOAP clients parse the body whatever the
+		// Content-Type says, so no undecrypted body gets through by its
+		// type.
+		{"html error page refused", write(502, "text/html", []byte("<html>bad gateway</html>")), wssec.Policy{}, wssec.ErrContentType, 502, nil},
+		{"html error page, plaintext allowed", write(502, "text/html", []byte("<html>bad gateway</html>")), wssec.Policy{AllowPlaintextBody: true}, nil, 502, []byte("<html>bad gateway</html>")},
+		{"plaintext as text/plain", write(200, "text/plain", plain), wssec.Policy{}, wssec.ErrContentType, 200, nil},
+		{"plaintext as octet-stream", write(200, "application/octet-stream", plain), wssec.Policy{}, wssec.ErrContentType, 200, nil},
+		{"encrypted as text/html", write(200, "text/html; charset=utf-8", enc), wssec.Policy{}, wssec.ErrContentType, 200, nil},
+		{"MTOM", write(200, `multipart/related; type="application/xop+xml"; boundary=b; start-info="text/xml"`, plain), wssec.Policy{}, wssec.ErrContentType, 200, nil},
+		{"MTOM, plaintext allowed", write(200, `multipart/related; type="application/xop+xml"; boundary=b`, plain), wssec.Policy{AllowPlaintextBody: true}, wssec.ErrContentType, 200, nil},
+		{"XOP part", write(200, `application/xop+xml; type="text/xml"`, plain), wssec.Policy{}, wssec.ErrContentType, 200, nil},
+		{"parameter without value", write(200, "text/xml; charset", plain), wssec.Policy{}, wssec.ErrContentType, 200, nil},
+		{"parameter without value, encrypted", write(200, "text/xml; charset", enc), wssec.Policy{AllowPlaintextBody: true}, wssec.ErrContentType, 200, nil},
+		{"unparsable type", write(200, "text/xml/x", enc), wssec.Policy{}, wssec.ErrContentType, 200, nil},
+		{"two content types", func(w http.ResponseWriter) {
+			w.Header().Add("Content-Type", "text/xml")
+			w.Header().Add("Content-Type", "text/html")
+			w.Write(enc)
+		}, wssec.Policy{}, wssec.ErrContentType, 200, nil},
+		{"latin-1 refused", write(200, "text/xml; charset=ISO-8859-1", enc), wssec.Policy{}, wssec.ErrContentType, 200, nil},
+		{"utf-16 refused", write(200, "application/soap+xml; charset=utf-16", enc), wssec.Policy{AllowPlaintextBody: true}, wssec.ErrContentType, 200, nil},
+		{"upper-case UTF-8", write(200, "text/xml; charset=UTF-8", enc), wssec.Policy{}, nil, 200, nil},
+		{"us-ascii honoured", write(200, "text/xml; charset=us-ascii", enc), wssec.Policy{}, nil, 200, nil},
+		{"us-ascii with a non-ASCII byte", write(200, "text/xml; charset=us-ascii", append(append([]byte(nil), plain...), "<!-- \xc3\xa9 -->"...)), wssec.Policy{AllowPlaintextBody: true}, wssec.ErrContentType, 200, nil},
 		{"empty body passes", write(202, "text/xml", nil), wssec.Policy{}, nil, 202, []byte{}},
+		{"empty html body passes", write(503, "text/html", []byte(" \n")), wssec.Policy{}, nil, 503, []byte(" \n")},
 		{"tampered", write(200, "text/xml", tampered), wssec.Policy{}, wssec.ErrDecryptionFailed, 200, nil},
 		{"too large", write(200, "text/xml", enc), wssec.Policy{MaxMessageBytes: 1000}, wssec.ErrLimitExceeded, 200, nil},
 		{"too large chunked", chunked, wssec.Policy{MaxMessageBytes: 1000}, wssec.ErrLimitExceeded, 200, nil},
@@ -126,6 +152,30 @@ func TestTransport(t *testing.T) {
 				t.Errorf("decrypted body differs from the plaintext (OnDecrypted called %d times):\n%.300s", seen.Load(), got)
 			}
 		})
+	}
+}
+
+// TestTransport_signersRefuseOtherTypes checks that AllowPlaintextBody
+// does not let an undecrypted body of another type bypass signature
+// verification.
+func TestTransport_signersRefuseOtherTypes(t *testing.T) {
+	t.Parallel()
+	signed := sign(t, readTestdata(t, "response11.xml"), receiverID, signOpts{})
+	for _, ct := range []string{"text/plain", "text/html", "application/octet-stream"} {
+		srv := receiverServer(t, func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", ct)
+			w.Write(signed)
+		})
+		clk := fakeclock.New(t0.Add(time.Minute))
+		d := &wssec.Decryptor{Keys: twoKeyRing(t), Signers: trustRing(t, clk, receiverID.Certificate), Policy: wssec.Policy{AllowPlaintextBody: true}}
+		resp, err := (&http.Client{Transport: &wssec.Transport{Base: srv.Client().Transport, Decryptor: d}}).Get(srv.URL)
+		var ce *wssec.ContentTypeError
+		if !errors.As(err, &ce) || !errors.Is(err, wssec.ErrContentType) || ce.MediaType != ct {
+			if resp != nil {
+				resp.Body.Close()
+			}
+			t.Errorf("Get(%s) error = %v, want a *ContentTypeError for %s", ct, err, ct)
+		}
 	}
 }
 

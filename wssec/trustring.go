@@ -17,6 +17,23 @@ import (
 // expiry on it, no removal of a retained certificate before its expiry or
 // while it has none.
 //
+// Trust ends at whichever comes first:
+//
+//   - a retained certificate's expiry: from the instant given to
+//     [TrustRing.Retain] or [TrustRing.SetExpiry] on, signatures by it are
+//     [ErrUntrustedSigner], although it stays listed until
+//     [TrustRing.Remove];
+//   - the certificate's own NotAfter: a certificate past its NotAfter is
+//     not trusted, current or retained, pinned or chained to
+//     Policy.SignerRoots, as WSS4J refuses an expired signing certificate.
+//     A ring expiry never extends a certificate's life. A pinned
+//     certificate's NotBefore is not checked: adding it to the ring is the
+//     decision to trust it, typically before the partner switches to it.
+//     Certificates found through SignerRoots must be within both dates.
+//
+// Both are decided with the ring's clock ([RingOptions.Now]), the same
+// clock that checks the message's wsu:Timestamp.
+//
 // A TrustRing is safe for concurrent use; verification reads an immutable
 // snapshot, like decryption does from a KeyRing.
 type TrustRing struct {
@@ -60,7 +77,8 @@ func NewTrustRingOptions(current *x509.Certificate, opts RingOptions) (*TrustRin
 }
 
 // Retain adds cert as a retained certificate, accepted until until (zero:
-// no expiry yet). It returns [ErrInvalidKey] or [ErrDuplicateKey].
+// no expiry yet), exclusive: from until on, signatures by cert are
+// [ErrUntrustedSigner]. It returns [ErrInvalidKey] or [ErrDuplicateKey].
 func (t *TrustRing) Retain(cert *x509.Certificate, until time.Time) error {
 	return t.ring().Retain(Key{Certificate: cert}, until)
 }
@@ -71,8 +89,8 @@ func (t *TrustRing) Rotate(next *x509.Certificate) error {
 	return t.ring().Rotate(Key{Certificate: next})
 }
 
-// SetExpiry sets when the retained certificate cert may be removed; see
-// [KeyRing.SetExpiry].
+// SetExpiry sets when the retained certificate cert stops being trusted
+// and may be removed; see [KeyRing.SetExpiry].
 func (t *TrustRing) SetExpiry(cert *x509.Certificate, until time.Time) error {
 	return t.ring().SetExpiry(cert, until)
 }
@@ -96,6 +114,44 @@ func (t *TrustRing) ring() *KeyRing {
 		return nil
 	}
 	return &t.r
+}
+
+// live returns the snapshot a verification at now uses: the ring without
+// the retained certificates whose expiry has passed and without the
+// certificates past their NotAfter. It is the published snapshot itself
+// when nothing is left out, as is usual.
+func (t *TrustRing) live(now time.Time) *ringSnapshot {
+	s := t.ring().load()
+	var keep []*ringEntry
+	for i, e := range s.entries {
+		if trustedAt(e, now) {
+			if keep != nil {
+				keep = append(keep, e)
+			}
+			continue
+		}
+		if keep == nil {
+			keep = append(make([]*ringEntry, 0, len(s.entries)), s.entries[:i]...)
+		}
+	}
+	if keep == nil {
+		return s
+	}
+	ls, err := indexEntries(keep)
+	if err != nil { // a subset of a valid ring is valid
+		return mustSnapshot(nil)
+	}
+	return ls
+}
+
+// trustedAt reports whether e may verify a signature at now: before its
+// expiry (ring expiry is exclusive, as for [KeyRing.Remove]) and not past
+// its certificate's NotAfter.
+func trustedAt(e *ringEntry, now time.Time) bool {
+	if !e.expires.IsZero() && !now.Before(e.expires) {
+		return false
+	}
+	return !now.After(e.key.Certificate.NotAfter)
 }
 
 // validateSigner checks that cert can verify the signatures this package

@@ -34,7 +34,15 @@ type XMLSec1Template struct {
 	Digest        string // OAEP DigestMethod URI, optional
 	MGF           string // xmlenc11 MGF URI, optional
 	OAEPParams    string // base64 OAEP label, optional
-	KeyIdentifier string // x509cert, issuerserial, ski, subjectname, keyname, keyvalue or none
+	KeyIdentifier string // x509cert, issuerserial, ski, subjectname, keyname, keyvalue, x509digest or none
+	// X509Digest and X509DigestAlgorithm are the base64 digest of the
+	// recipient's certificate and its DigestMethod URI, for KeyIdentifier
+	// x509digest: xmlsec1 1.2 does not compute dsig11:X509Digest itself.
+	X509Digest, X509DigestAlgorithm string
+	// OtherRecipient, if set, is the key name of a second recipient: an
+	// EncryptedKey for it, named by ds:KeyName, comes before the one for
+	// the recipient, both in EncryptedData/ds:KeyInfo.
+	OtherRecipient string
 }
 
 // RenderTemplate executes the Go text/template in file with data.
@@ -75,6 +83,9 @@ type XMLSec1Encrypt struct {
 	CertName   string // key name, written into ds:KeyName
 	SessionKey string // see [SessionKey]
 	Out        string
+	// OtherCert and OtherCertName load a second recipient's certificate
+	// under its key name, for XMLSec1Template.OtherRecipient.
+	OtherCert, OtherCertName string
 }
 
 // Encrypt runs xmlsec1 --encrypt. The error holds xmlsec1's own messages.
@@ -83,8 +94,12 @@ func (x XMLSec1) Encrypt(e XMLSec1Encrypt) error {
 	if e.CertName != "" {
 		certOpt += ":" + e.CertName
 	}
-	args := []string{"--encrypt", certOpt, e.Cert, "--session-key", e.SessionKey,
-		"--xml-data", e.XMLData, "--node-name", e.Node, "--output", e.Out, e.Template}
+	args := []string{"--encrypt", certOpt, e.Cert}
+	if e.OtherCert != "" {
+		args = append(args, "--pubkey-cert-pem:"+e.OtherCertName, e.OtherCert)
+	}
+	args = append(args, "--session-key", e.SessionKey,
+		"--xml-data", e.XMLData, "--node-name", e.Node, "--output", e.Out, e.Template)
 	return x.run(args)
 }
 

@@ -21,7 +21,10 @@ type OAEPParams struct {
 // EncryptionMethod gave:
 //
 //   - rsa-oaep-mgf1p: the digest defaults to SHA-1 and MGF1 always uses
-//     SHA-1, whatever DigestMethod says (XML Encryption 1.0, 5.4.2);
+//     SHA-1, whatever DigestMethod says (XML Encryption 1.0, 5.4.2). An
+//     xenc11:MGF element (xmlsec 1.3 writes one) is accepted when it names
+//     MGF1 with SHA-1, which changes nothing; naming any other MGF it
+//     contradicts the algorithm and is an [*UnsupportedError];
 //   - xmlenc11 rsa-oaep: the digest defaults to SHA-1 and the MGF to
 //     MGF1 with SHA-1; both are honoured when present (XML Encryption 1.1,
 //     5.5.2).
@@ -39,7 +42,9 @@ func ResolveOAEP(alg, digestURI, mgfURI string, label []byte) (OAEPParams, error
 	switch alg {
 	case RSAOAEPMGF1P:
 		if mgfURI != "" {
-			return OAEPParams{}, fmt.Errorf("xmlenc: MGF element with %s", alg)
+			if h, ok := LookupMGF(mgfURI); !ok || h != crypto.SHA1 {
+				return OAEPParams{}, &UnsupportedError{URI: mgfURI}
+			}
 		}
 	case RSAOAEP:
 		if mgfURI != "" {

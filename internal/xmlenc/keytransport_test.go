@@ -26,7 +26,13 @@ func TestResolveOAEP(t *testing.T) {
 		// The classic interop trap: a SHA-256 DigestMethod on
 		// rsa-oaep-mgf1p changes the OAEP digest but never the MGF.
 		{"mgf1p sha256 keeps mgf1-sha1", RSAOAEPMGF1P, DigestSHA256, "", OAEPParams{Digest: crypto.SHA256, MGF: crypto.SHA1}, false},
-		{"mgf1p with MGF element", RSAOAEPMGF1P, "", MGF1SHA256, OAEPParams{}, true},
+		// xmlsec 1.3 writes an MGF element under rsa-oaep-mgf1p: MGF1
+		// with SHA-1 restates the algorithm; any other contradicts it.
+		{"mgf1p with MGF sha1", RSAOAEPMGF1P, "", MGF1SHA1, OAEPParams{Digest: crypto.SHA1, MGF: crypto.SHA1}, false},
+		{"mgf1p sha256 with MGF sha1", RSAOAEPMGF1P, DigestSHA256, MGF1SHA1, OAEPParams{Digest: crypto.SHA256, MGF: crypto.SHA1}, false},
+		{"mgf1p with MGF sha256", RSAOAEPMGF1P, "", MGF1SHA256, OAEPParams{}, true},
+		{"mgf1p with MGF sha512", RSAOAEPMGF1P, DigestSHA256, MGF1SHA512, OAEPParams{}, true},
+		{"mgf1p with unknown MGF", RSAOAEPMGF1P, "", "urn:mgf", OAEPParams{}, true},
 		{"oaep11 default", RSAOAEP, "", "", OAEPParams{Digest: crypto.SHA1, MGF: crypto.SHA1}, false},
 		{"oaep11 sha256", RSAOAEP, DigestSHA256, "", OAEPParams{Digest: crypto.SHA256, MGF: crypto.SHA1}, false},
 		{"oaep11 sha512 mgf256", RSAOAEP, DigestSHA512, MGF1SHA256, OAEPParams{Digest: crypto.SHA512, MGF: crypto.SHA256}, false},
@@ -41,6 +47,12 @@ func TestResolveOAEP(t *testing.T) {
 		if (err != nil) != tc.wantErr {
 			t.Errorf("ResolveOAEP(%s) error = %v, wantErr %v", tc.name, err, tc.wantErr)
 			continue
+		}
+		// Every refusal names the algorithm, so that callers report
+		// it as not allowed rather than as a malformed message.
+		var ue *UnsupportedError
+		if tc.wantErr && !errors.As(err, &ue) {
+			t.Errorf("ResolveOAEP(%s) error = %v, want *UnsupportedError", tc.name, err)
 		}
 		if diff := cmp.Diff(tc.want, got); !tc.wantErr && diff != "" {
 			t.Errorf("ResolveOAEP(%s) mismatch (-want +got):\n%s", tc.name, diff)

@@ -21,6 +21,7 @@ type mutation struct {
 	expect string
 	notes  string
 	apply  func(msg []byte) ([]byte, error)
+	mgf    string // the xenc11:MGF the mutation adds, for the sidecar
 }
 
 var mutations = map[string]mutation{
@@ -59,6 +60,35 @@ var mutations = map[string]mutation{
 		notes: "The first xenc:DataReference points at an Id that no element has.",
 		apply: danglingReference,
 	},
+	// xmlsec 1.3 writes an xenc11:MGF element inside an rsa-oaep-mgf1p
+	// EncryptionMethod; the 1.2.37 installed here refuses to, so the
+	// element is added to 1.2.37's output. The key was wrapped with MGF1
+	// SHA-1, which is what rsa-oaep-mgf1p means.
+	"mgf1sha1-under-mgf1p": {
+		name: "mgf1sha1-under-mgf1p", expect: ok, mgf: xenc11 + "mgf1sha1",
+		notes: "An xenc11:MGF naming MGF1 with SHA-1 added inside the rsa-oaep-mgf1p EncryptionMethod, as xmlsec 1.3 writes it: it restates what the algorithm fixes and must be accepted.",
+		apply: func(m []byte) ([]byte, error) { return addMGF(m, xenc11+"mgf1sha1") },
+	},
+	"mgf1sha256-under-mgf1p": {
+		name: "mgf1sha256-under-mgf1p", expect: "ErrAlgorithmNotAllowed", mgf: xenc11 + "mgf1sha256",
+		notes: "An xenc11:MGF naming MGF1 with SHA-256 added inside the rsa-oaep-mgf1p EncryptionMethod: it contradicts the algorithm, which fixes MGF1 with SHA-1; refused before any key is used.",
+		apply: func(m []byte) ([]byte, error) { return addMGF(m, xenc11+"mgf1sha256") },
+	},
+	// No tool installed here writes one EncryptedKey per recipient in a
+	// Security header (the xmlsec1 command line cannot fill a header
+	// EncryptedKey). These move the two keys xmlsec1 wrapped for the
+	// stranger and for us out of the EncryptedData's KeyInfo, unchanged
+	// but for namespace declarations, into a new Security header.
+	"recipients-in-security-header": {
+		name: "recipients-in-security-header", expect: ok,
+		notes: "Both EncryptedKeys (the stranger's first) moved into a new wsse:Security header, each with a ReferenceList naming the EncryptedData, whose KeyInfo is removed: the one for a ring key is used.",
+		apply: recipientsToHeader(false),
+	},
+	"recipients-share-reference-list": {
+		name: "recipients-share-reference-list", expect: ok,
+		notes: "Both EncryptedKeys (the stranger's first) moved into a new wsse:Security header without ReferenceLists of their own, followed by one standalone ReferenceList naming the EncryptedData, whose KeyInfo is removed: the one for a ring key is used.",
+		apply: recipientsToHeader(true),
+	},
 	"two-security-headers": {
 		name: "two-security-headers", expect: malformed,
 		notes: "A second wsse:Security header for the same actor (none), holding a wsu:Timestamp, inserted before the first.",
@@ -81,6 +111,20 @@ var derivations = []struct {
 		"flip-encryptedkey", "flip-encrypteddata", "truncate-encrypteddata", "badbase64-encrypteddata"}},
 	{"xmlsec1_soap11_oaep-mgf1p_aes128-gcm_issuerserial_secheader_new", []string{"dangling-reference", "two-security-headers"}},
 	{"xmlenc_soap11_oaep-mgf1p_aes128-gcm_x509cert_element_old", []string{"flip-encryptedkey", "flip-encrypteddata"}},
+	{"xmlsec1_soap11_oaep-mgf1p_aes256-cbc_x509cert_new", []string{"mgf1sha1-under-mgf1p", "mgf1sha256-under-mgf1p"}},
+	{"xmlsec1_soap11_oaep-mgf1p_aes256-gcm_issuerserial_two-recipients_old", []string{"recipients-in-security-header", "recipients-share-reference-list"}},
+}
+
+// addMGF puts an xenc11:MGF element with the given Algorithm into the
+// first rsa-oaep-mgf1p EncryptionMethod, which xmlsec1 writes empty.
+func addMGF(m []byte, alg string) ([]byte, error) {
+	re := regexp.MustCompile(`<xenc:EncryptionMethod Algorithm="` + regexp.QuoteMeta(xenc+"rsa-oaep-mgf1p") + `"\s*/>`)
+	loc := re.FindIndex(m)
+	if loc == nil {
+		return nil, errors.New("no empty rsa-oaep-mgf1p EncryptionMethod")
+	}
+	el := `<xenc:EncryptionMethod Algorithm="` + xenc + `rsa-oaep-mgf1p"><xenc11:MGF xmlns:xenc11="` + xenc11 + `" Algorithm="` + alg + `"/></xenc:EncryptionMethod>`
+	return append(append(append([]byte(nil), m[:loc[0]]...), el...), m[loc[1]:]...), nil
 }
 
 func deriveAll() error {
@@ -120,6 +164,9 @@ func deriveAll() error {
 			neg.DerivedFrom = d.source + ".xml"
 			neg.Mutation = m.name
 			neg.Notes = m.notes
+			if m.mgf != "" {
+				neg.MGF = m.mgf
+			}
 			if err := writeSidecar(name, neg); err != nil {
 				return err
 			}
@@ -323,4 +370,56 @@ func twoSecurityHeaders(msg []byte) ([]byte, error) {
 	b.WriteString(extra)
 	b.Write(msg[loc[0]:])
 	return b.Bytes(), nil
+}
+
+var (
+	encryptedKeyRE = regexp.MustCompile(`(?s)<xenc:EncryptedKey Id="[^"]*"[^>]*>.*?</xenc:EncryptedKey>`)
+	emptyKeyInfoRE = regexp.MustCompile(`(?s)\s*<ds:KeyInfo xmlns:ds="[^"]*">\s*</ds:KeyInfo>`)
+	headerStartRE  = regexp.MustCompile(`<([\w.-]+):Header(\s[^>]*)?>`)
+)
+
+// recipientsToHeader moves the EncryptedKeys out of the EncryptedData's
+// KeyInfo into a new Security header: each with a ReferenceList naming the
+// EncryptedData, or (shared) all followed by one standalone ReferenceList.
+func recipientsToHeader(shared bool) func([]byte) ([]byte, error) {
+	return func(m []byte) ([]byte, error) {
+		eks := encryptedKeyRE.FindAll(m, -1)
+		if len(eks) != 2 {
+			return nil, fmt.Errorf("%d EncryptedKeys, want 2", len(eks))
+		}
+		out := m
+		for _, ek := range eks {
+			out = bytes.Replace(out, ek, nil, 1)
+		}
+		if out = emptyKeyInfoRE.ReplaceAll(out, nil); bytes.Contains(out, []byte("<ds:KeyInfo")) {
+			return nil, errors.New("the EncryptedData's KeyInfo holds more than the keys")
+		}
+		hdr := headerStartRE.FindSubmatchIndex(out)
+		if hdr == nil {
+			return nil, errors.New("no Header start tag")
+		}
+		prefix := string(out[hdr[2]:hdr[3]])
+		mu := "1"
+		if bytes.Contains(m, []byte(nsSOAP12)) {
+			mu = "true"
+		}
+		list := `<xenc:ReferenceList><xenc:DataReference URI="#ED-1"/></xenc:ReferenceList>`
+		var b bytes.Buffer
+		b.Write(out[:hdr[1]])
+		b.WriteString(`<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd" ` +
+			prefix + `:mustUnderstand="` + mu + `">`)
+		for _, ek := range eks {
+			ek = bytes.Replace(ek, []byte("<xenc:EncryptedKey "), []byte(`<xenc:EncryptedKey xmlns:xenc="`+xenc+`" xmlns:ds="`+dsig+`" `), 1)
+			if !shared {
+				ek = bytes.Replace(ek, []byte("</xenc:EncryptedKey>"), []byte(list+"</xenc:EncryptedKey>"), 1)
+			}
+			b.Write(ek)
+		}
+		if shared {
+			b.WriteString(strings.Replace(list, "<xenc:ReferenceList>", `<xenc:ReferenceList xmlns:xenc="`+xenc+`">`, 1))
+		}
+		b.WriteString("</wsse:Security>")
+		b.Write(out[hdr[1]:])
+		return b.Bytes(), nil
+	}
 }

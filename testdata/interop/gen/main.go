@@ -12,9 +12,14 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha3"
+	"crypto/sha512"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	encpem "encoding/pem"
 	"encoding/xml"
 	"errors"
 	"flag"
@@ -90,9 +95,35 @@ type spec struct {
 	embed     bool   // WSS4J: EncryptedKey inside EncryptedData
 	secHeader bool   // xmlsec1: Security header with a ReferenceList
 	key       string // old, new, stranger
-	variant   string // extra name part
+	variant   string // extra name part; xmlsec1: see shapes
 	expect    string
-	notes     string
+	// expectWithPolicy, if set, replaces "success" as the outcome under
+	// the policy that allows rsa-1_5 or 3DES.
+	expectWithPolicy string
+	notes            string
+}
+
+// xmlsec1 shapes that its command line tool cannot write directly, made by
+// running it on a template and then moving or removing elements of its
+// output (the spec's variant names the shape):
+//
+//   - two-recipients: the template holds an EncryptedKey for the stranger
+//     (named by ds:KeyName) before the one for the recipient; xmlsec1
+//     fills both from one session key. Nothing is changed afterwards.
+//   - retrieval: xmlsec1 writes the EncryptedKey inside
+//     EncryptedData/ds:KeyInfo; the generator then moves it, unchanged but
+//     for namespace declarations, to the start of the Body and puts a
+//     ds:RetrievalMethod of Type EncryptedKey in its place.
+//   - key identifier x509digest-<hash>: the generator computes the digest
+//     of the recipient's certificate and puts it into the template's
+//     dsig11:X509Digest; xmlsec1 1.2.37 keeps it but adds a
+//     ds:X509Certificate to every X509Data, which the generator removes so
+//     that the digest alone names the key.
+var x509DigestURIs = map[string]string{
+	"sha256":   xenc + "sha256",
+	"sha3-256": "http://www.w3.org/2007/05/xmldsig-more#sha3-256",
+	"sha512":   xenc + "sha512",
+	"sha1":     dsig + "sha1",
 }
 
 type keyTransport struct {
@@ -157,6 +188,7 @@ func main() {
 	log.SetFlags(0)
 	log.SetPrefix("gen: ")
 	deriveOnly := flag.Bool("derive-only", false, "keep the positive vectors, rederive the negative ones")
+	flag.BoolVar(&addOnly, "add", false, "keep the existing positive vectors, generate only those that are missing")
 	flag.Parse()
 	if _, err := os.Stat("go.mod"); err != nil {
 		log.Fatal("run from the repository root")
@@ -174,6 +206,9 @@ func main() {
 	}
 }
 
+// addOnly is the -add flag.
+var addOnly bool
+
 func generate() error {
 	specs := allSpecs()
 	seen := map[string]bool{}
@@ -183,7 +218,15 @@ func generate() error {
 		}
 		seen[s.name()] = true
 	}
-	if err := os.RemoveAll(vectorsDir); err != nil {
+	if addOnly {
+		var missing []spec
+		for _, s := range specs {
+			if _, err := os.Stat(filepath.Join(vectorsDir, s.name()+".xml")); errors.Is(err, os.ErrNotExist) {
+				missing = append(missing, s)
+			}
+		}
+		specs = missing
+	} else if err := os.RemoveAll(vectorsDir); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(vectorsDir, 0o755); err != nil {
@@ -206,14 +249,20 @@ func generate() error {
 			nd = append(nd, s)
 		}
 	}
-	if err := genWSS4J(tmp, wss); err != nil {
-		return err
+	if len(wss) > 0 {
+		if err := genWSS4J(tmp, wss); err != nil {
+			return err
+		}
 	}
-	if err := genXMLSec1(tmp, xs); err != nil {
-		return err
+	if len(xs) > 0 {
+		if err := genXMLSec1(tmp, xs); err != nil {
+			return err
+		}
 	}
-	if err := genNode(nd); err != nil {
-		return err
+	if len(nd) > 0 {
+		if err := genNode(nd); err != nil {
+			return err
+		}
 	}
 	for _, s := range specs {
 		if err := checkFilled(filepath.Join(vectorsDir, s.name()+".xml")); err != nil {
@@ -308,6 +357,16 @@ func genXMLSec1(tmp string, specs []spec) error {
 			Data: dataEncryptions[s.data], KeyTransport: kt.uri, Digest: kt.digest, MGF: kt.mgf, OAEPParams: kt.label,
 			KeyIdentifier: s.keyID,
 		}
+		if alg, ok := strings.CutPrefix(s.keyID, "x509digest-"); ok {
+			if t.X509Digest, err = certDigest(pem(s.key, "pem"), alg); err != nil {
+				return err
+			}
+			t.KeyIdentifier, t.X509DigestAlgorithm = "x509digest", x509DigestURIs[alg]
+		}
+		var other, otherName string
+		if s.variant == "two-recipients" {
+			t.OtherRecipient, other, otherName = "stranger", pem("stranger", "pem"), "stranger"
+		}
 		node := env.ns + ":Body"
 		if s.element {
 			t.Type = xenc + "Element"
@@ -334,13 +393,87 @@ func genXMLSec1(tmp string, specs []spec) error {
 		err = x.Encrypt(interop.XMLSec1Encrypt{
 			Template: tf, XMLData: data, Node: node,
 			Cert: pem(s.key, "pem"), CertName: s.key, SessionKey: sk,
+			OtherCert: other, OtherCertName: otherName,
 			Out: filepath.Join(vectorsDir, s.name()+".xml"),
 		})
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.name(), err)
 		}
+		if err := reshapeXMLSec1(s, filepath.Join(vectorsDir, s.name()+".xml")); err != nil {
+			return fmt.Errorf("%s: %w", s.name(), err)
+		}
 	}
 	return nil
+}
+
+// certDigest returns the base64 digest of the DER certificate in the PEM
+// file, for a dsig11:X509Digest.
+func certDigest(file, alg string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	blk, _ := encpem.Decode(b)
+	if blk == nil {
+		return "", fmt.Errorf("%s: no PEM block", file)
+	}
+	var sum []byte
+	switch alg {
+	case "sha1":
+		h := sha1.Sum(blk.Bytes)
+		sum = h[:]
+	case "sha256":
+		h := sha256.Sum256(blk.Bytes)
+		sum = h[:]
+	case "sha512":
+		h := sha512.Sum512(blk.Bytes)
+		sum = h[:]
+	case "sha3-256":
+		h := sha3.Sum256(blk.Bytes)
+		sum = h[:]
+	default:
+		return "", fmt.Errorf("no X509Digest algorithm %s", alg)
+	}
+	return base64.StdEncoding.EncodeToString(sum), nil
+}
+
+var (
+	x509CertificateRE = regexp.MustCompile(`(?s)<ds:X509Certificate>.*?</ds:X509Certificate>\s*`)
+	embeddedKeyRE     = regexp.MustCompile(`(?s)<xenc:EncryptedKey Id="EK-1">.*?</xenc:EncryptedKey>`)
+)
+
+// reshapeXMLSec1 makes the shapes xmlsec1 cannot write itself out of what
+// it wrote; see the shapes above.
+func reshapeXMLSec1(s spec, file string) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	out := b
+	if strings.HasPrefix(s.keyID, "x509digest-") {
+		if n := len(x509CertificateRE.FindAll(out, -1)); n != 1 {
+			return fmt.Errorf("%d X509Certificate elements, want the one xmlsec1 adds", n)
+		}
+		out = x509CertificateRE.ReplaceAll(out, nil)
+	}
+	if s.variant == "retrieval" {
+		ek := embeddedKeyRE.Find(out)
+		if ek == nil {
+			return fmt.Errorf("no EncryptedKey EK-1")
+		}
+		moved := bytes.Replace(ek, []byte(`<xenc:EncryptedKey Id="EK-1">`),
+			[]byte(`<xenc:EncryptedKey xmlns:xenc="`+xenc+`" xmlns:ds="`+dsig+`" Id="EK-1">`), 1)
+		out = bytes.Replace(out, ek, []byte(`<ds:RetrievalMethod Type="`+xenc+`EncryptedKey" URI="#EK-1"/>`), 1)
+		at := bytes.Index(out, []byte("<xenc:EncryptedData "))
+		if at < 0 {
+			return fmt.Errorf("no EncryptedData")
+		}
+		out = append(append(append([]byte(nil), out[:at]...), moved...), out[at:]...)
+	}
+	if bytes.Equal(out, b) {
+		return nil
+	}
+	return os.WriteFile(file, out, 0o644)
 }
 
 // withSecurityHeader writes a copy of the envelope with a wsse:Security
@@ -493,6 +626,9 @@ func sidecarFor(s spec) Sidecar {
 	if len(policy) > 0 {
 		sc.Policy = policy
 		sc.ExpectWithPolicy = "success"
+		if s.expectWithPolicy != "" {
+			sc.ExpectWithPolicy = s.expectWithPolicy
+		}
 		sc.Expect = "ErrAlgorithmNotAllowed"
 	}
 	switch s.producer {
@@ -528,6 +664,16 @@ func sidecarFor(s spec) Sidecar {
 		sc.EncryptedKey = "inside EncryptedData/ds:KeyInfo; no Security header"
 		if s.secHeader {
 			sc.EncryptedKey = "inside EncryptedData/ds:KeyInfo; Security header holds a ReferenceList (xmlsec/security-header.tmpl.xml)"
+		}
+		switch {
+		case s.variant == "two-recipients":
+			sc.ProducerOptions += ", a second EncryptedKey for --pubkey-cert-pem:stranger (ds:KeyName) first"
+			sc.EncryptedKey = "two inside EncryptedData/ds:KeyInfo, the stranger's first; no Security header"
+		case s.variant == "retrieval":
+			sc.ProducerOptions += "; the EncryptedKey then moved to the start of the Body by the generator"
+			sc.EncryptedKey = "in the Body before the EncryptedData, named by ds:RetrievalMethod Type=EncryptedKey in its KeyInfo"
+		case strings.HasPrefix(s.keyID, "x509digest-"):
+			sc.ProducerOptions += " (digest computed by the generator; the X509Certificate xmlsec1 adds removed)"
 		}
 	case "xmlenc":
 		sc.Producer = producerNode

@@ -93,6 +93,25 @@ func allSpecs() []spec {
 		{producer: "xmlsec1", soap: "11", plaintext: resp11, kt: "oaep-mgf1p", data: "aes256-gcm", keyID: "none", key: "stranger", expect: failed,
 			notes: "No key reference, and trial decryption fails with every key of the ring: the uniform decryption error, not ErrNoMatchingKey."},
 
+		// xmlsec1: the shapes of the XML Encryption interop suites (see
+		// shapes in main.go).
+		{producer: "xmlsec1", soap: "11", plaintext: resp11, kt: "oaep-mgf1p", data: "aes256-gcm", keyID: "keyname", variant: "two-recipients", key: "old", expect: ok,
+			notes: "One EncryptedKey per recipient in the EncryptedData's KeyInfo, the stranger's first: the one for a ring key is used, the other never touched."},
+		{producer: "xmlsec1", soap: "11", plaintext: resp11, kt: "oaep-mgf1p", data: "aes256-gcm", keyID: "issuerserial", variant: "two-recipients", key: "old", expect: ok,
+			notes: "One EncryptedKey per recipient in the EncryptedData's KeyInfo, the stranger's first: the one for a ring key is used, the other never touched."},
+		{producer: "xmlsec1", soap: "12", plaintext: resp12, kt: "oaep-mgf1p", data: "aes128-cbc", keyID: "x509cert", variant: "two-recipients", key: "new", expect: ok,
+			notes: "One EncryptedKey per recipient in the EncryptedData's KeyInfo, the stranger's first: the one for a ring key is used, the other never touched."},
+		{producer: "xmlsec1", soap: "11", plaintext: resp11, kt: "oaep-mgf1p", data: "aes256-gcm", keyID: "x509digest-sha256", key: "old", expect: ok},
+		{producer: "xmlsec1", soap: "11", plaintext: resp11, kt: "oaep-mgf1p", data: "aes128-gcm", keyID: "x509digest-sha3-256", key: "new", expect: ok},
+		{producer: "xmlsec1", soap: "12", plaintext: resp12, kt: "oaep-mgf1p", data: "aes256-cbc", keyID: "x509digest-sha1", key: "old", expect: ok},
+		{producer: "xmlsec1", soap: "11", plaintext: resp11, kt: "oaep-mgf1p", data: "aes256-gcm", keyID: "x509digest-sha512", key: "stranger", expect: noKey},
+		{producer: "xmlsec1", soap: "11", plaintext: resp11, kt: "oaep-mgf1p", data: "aes256-gcm", keyID: "issuerserial", variant: "retrieval", key: "old", expect: ok,
+			notes: "The EncryptedKey sits in the Body before the EncryptedData, whose KeyInfo names it by ds:RetrievalMethod."},
+		{producer: "xmlsec1", soap: "12", plaintext: resp12, kt: "oaep-mgf1p", data: "aes128-cbc", keyID: "x509cert", variant: "retrieval", key: "new", expect: ok,
+			notes: "The EncryptedKey sits in the Body before the EncryptedData, whose KeyInfo names it by ds:RetrievalMethod."},
+		{producer: "xmlsec1", soap: "11", plaintext: resp11, kt: "rsa15", data: "aes256-gcm", keyID: "none", key: "old", expectWithPolicy: noKey,
+			notes: "RSA-1_5 without a key reference while the ring holds two keys: implicit rejection cannot tell a wrong key, so no key is tried (ErrNoMatchingKey before any key operation), rather than the current key alone."},
+
 		// xml-encryption: EncryptedKey inside EncryptedData/ds:KeyInfo, key named by ds:X509Certificate.
 		{producer: "xmlenc", soap: "11", plaintext: resp11, kt: "oaep-mgf1p", data: "aes256-cbc", keyID: "x509cert", element: true, key: "new", expect: ok,
 			notes: "xml-encryption pads CBC PKCS#7-style."},

@@ -25,12 +25,13 @@ var allowed = map[string][]string{
 	"internal/testpki":   {},
 	"internal/interop":   {},
 	"internal/fakeclock": {},
+	"internal/etcdtest":  {},
 	"internal/layout":    {},
 }
 
 // testOnly are imported by _test.go files only (and by the benchmark and
 // vector-generating programs, which are tools, not library code).
-var testOnly = []string{"internal/testpki", "internal/interop", "internal/fakeclock"}
+var testOnly = []string{"internal/testpki", "internal/interop", "internal/fakeclock", "internal/etcdtest"}
 
 // public are the packages examples may import.
 var public = []string{"wssec", "keystore", "rollover"}

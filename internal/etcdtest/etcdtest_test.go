@@ -1,0 +1,39 @@
+package etcdtest
+
+import (
+	"context"
+	"testing"
+)
+
+func TestStart_single(t *testing.T) {
+	t.Parallel()
+	c := Start(t, 1)
+	cli := c.Client(t)
+	ctx := t.Context()
+	if _, err := cli.Put(ctx, "k", "v"); err != nil {
+		t.Fatalf("Put error = %v", err)
+	}
+	resp, err := cli.Get(ctx, "k")
+	if err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "v" {
+		t.Fatalf("Get = %v, %v; want k=v", resp, err)
+	}
+	if _, err := Compact(ctx, cli); err != nil {
+		t.Errorf("Compact error = %v", err)
+	}
+}
+
+func TestStart_stopRestart(t *testing.T) {
+	t.Parallel()
+	c := Start(t, 3)
+	cli := c.Client(t)
+	c.Stop(1)
+	if _, err := cli.Put(context.Background(), "k", "v"); err != nil {
+		t.Fatalf("Put with one of three members stopped: %v", err)
+	}
+	c.Restart(1)
+	one := NewClient(t, []string{c.Member(1).ClientURL()})
+	resp, err := one.Get(t.Context(), "k")
+	if err != nil || len(resp.Kvs) != 1 {
+		t.Fatalf("Get from restarted member = %v, %v; want k", resp, err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -29,7 +30,6 @@ const readyTimeout = 60 * time.Second
 // Cluster is a running etcd cluster of one or more members. Its methods
 // are safe for concurrent use.
 type Cluster struct {
-	tb      testing.TB
 	members []*Member
 }
 
@@ -53,10 +53,22 @@ type Member struct {
 // machine does not cause spurious elections.
 func Start(tb testing.TB, n int) *Cluster {
 	tb.Helper()
-	if n < 1 {
-		tb.Fatalf("etcdtest.Start(%d): need at least one member", n)
+	c, err := Launch(n, tb.TempDir())
+	if err != nil {
+		tb.Fatalf("etcdtest: %v", err)
 	}
-	c := &Cluster{tb: tb}
+	tb.Cleanup(c.Close)
+	return c
+}
+
+// Launch starts a cluster of n members with their data in subdirectories
+// of dir, for programs and examples that have no testing.TB; Close stops
+// it.
+func Launch(n int, dir string) (*Cluster, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("need at least one member, not %d", n)
+	}
+	c := &Cluster{}
 	tick, election := uint(10), uint(100)
 	if n > 1 {
 		tick, election = 50, 1000
@@ -65,35 +77,47 @@ func Start(tb testing.TB, n int) *Cluster {
 	for i := range n {
 		m := &Member{
 			name:       fmt.Sprintf("m%d", i),
-			dir:        tb.TempDir(),
+			dir:        filepath.Join(dir, fmt.Sprintf("m%d", i)),
 			tickMs:     tick,
 			electionMs: election,
 		}
-		m.clientURL = freeURL(tb)
-		m.peerURL = freeURL(tb)
+		var err error
+		if m.clientURL, err = freeURL(); err != nil {
+			return nil, err
+		}
+		if m.peerURL, err = freeURL(); err != nil {
+			return nil, err
+		}
 		initial = append(initial, m.name+"="+m.peerURL.String())
 		c.members = append(c.members, m)
 	}
 	for _, m := range c.members {
 		m.initial = strings.Join(initial, ",")
 	}
-	tb.Cleanup(func() {
-		for _, m := range c.members {
-			m.stop()
-		}
-	})
 	// Members of a new cluster wait for each other, so they start
 	// concurrently.
 	errs := make(chan error, n)
 	for _, m := range c.members {
 		go func() { errs <- m.start(embed.ClusterStateFlagNew) }()
 	}
+	var first error
 	for range n {
-		if err := <-errs; err != nil {
-			tb.Fatalf("etcdtest: %v", err)
+		if err := <-errs; err != nil && first == nil {
+			first = err
 		}
 	}
-	return c
+	if first != nil {
+		c.Close()
+		return nil, first
+	}
+	return c, nil
+}
+
+// Close stops every member.
+func (c *Cluster) Close() {
+	for _, m := range c.members {
+		m.stop()
+	}
 }
 
 // Endpoints returns the client URLs of the members, running or not.
@@ -119,11 +143,7 @@ func (c *Cluster) Client(tb testing.TB) *clientv3.Client {
 // when the test ends.
 func NewClient(tb testing.TB, endpoints []string) *clientv3.Client {
 	tb.Helper()
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:   endpoints,
-		DialTimeout: 5 * time.Second,
-		Logger:      zap.NewNop(),
-	})
+	cli, err := Dial(endpoints)
 	if err != nil {
 		tb.Fatalf("etcdtest: client: %v", err)
 	}
@@ -131,15 +151,24 @@ func NewClient(tb testing.TB, endpoints []string) *clientv3.Client {
 	return cli
 }
 
+// Dial returns a client of the endpoints, without logging.
+func Dial(endpoints []string) (*clientv3.Client, error) {
+	return clientv3.New(clientv3.Config{
+		Endpoints:   endpoints,
+		DialTimeout: 5 * time.Second,
+		Logger:      zap.NewNop(),
+	})
+}
+
 // Stop stops member i; its data stays for [Cluster.Restart].
 func (c *Cluster) Stop(i int) { c.members[i].stop() }
 
 // Restart starts the stopped member i again with its data.
-func (c *Cluster) Restart(i int) {
-	c.tb.Helper()
+func (c *Cluster) Restart(i int) error {
 	if err := c.members[i].start(embed.ClusterStateFlagExisting); err != nil {
-		c.tb.Fatalf("etcdtest: restart: %v", err)
+		return fmt.Errorf("etcdtest: restart: %w", err)
 	}
+	return nil
 }
 
 // ClientURL returns the member's client URL.
@@ -199,14 +228,13 @@ func (m *Member) config(state string) *embed.Config {
 
 // freeURL returns an http URL on a loopback port that was free a moment
 // ago.
-func freeURL(tb testing.TB) url.URL {
-	tb.Helper()
+func freeURL() (url.URL, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		tb.Fatalf("etcdtest: %v", err)
+		return url.URL{}, err
 	}
 	defer l.Close()
-	return url.URL{Scheme: "http", Host: l.Addr().String()}
+	return url.URL{Scheme: "http", Host: l.Addr().String()}, nil
 }
 
 // Compact compacts the key-value history up to the current revision, so

@@ -30,7 +30,9 @@ func TestStart_stopRestart(t *testing.T) {
 	if _, err := cli.Put(context.Background(), "k", "v"); err != nil {
 		t.Fatalf("Put with one of three members stopped: %v", err)
 	}
-	c.Restart(1)
+	if err := c.Restart(1); err != nil {
+		t.Fatal(err)
+	}
 	one := NewClient(t, []string{c.Member(1).ClientURL()})
 	resp, err := one.Get(t.Context(), "k")
 	if err != nil || len(resp.Kvs) != 1 {

@@ -20,6 +20,7 @@ var allowed = map[string][]string{
 	"wssec":              {"internal/xmlenc", "internal/soap"},
 	"keystore":           {"wssec", "internal/xmlenc", "internal/soap"},
 	"rollover":           {"keystore", "wssec"},
+	"keystore/etcdstore": {"keystore"},
 	"internal/xmlenc":    {},
 	"internal/soap":      {},
 	"internal/testpki":   {},
@@ -34,7 +35,7 @@ var allowed = map[string][]string{
 var testOnly = []string{"internal/testpki", "internal/interop", "internal/fakeclock", "internal/etcdtest"}
 
 // public are the packages examples may import.
-var public = []string{"wssec", "keystore", "rollover"}
+var public = []string{"wssec", "keystore", "keystore/etcdstore", "rollover"}
 
 // toolDirs hold programs that drive benchmarks or generate vectors.
 var toolDirs = []string{"internal/bench"}
@@ -136,6 +137,12 @@ func TestCheck(t *testing.T) {
 		{"wssec", "keystore", false, false},
 		{"keystore", "rollover", false, false},
 		{"rollover", "keystore", false, true},
+		{"keystore/etcdstore", "keystore", false, true},
+		{"keystore/etcdstore", "rollover", false, false},
+		{"keystore", "keystore/etcdstore", false, false},
+		{"keystore/etcdstore", "internal/etcdtest", false, false},
+		{"keystore/etcdstore", "internal/etcdtest", true, true},
+		{"examples/demo", "keystore/etcdstore", false, true},
 		{"internal/soap", "wssec", false, false},
 		{"wssec", "internal/testpki", false, false},
 		{"wssec", "internal/testpki", true, true},

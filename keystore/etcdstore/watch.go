@@ -35,8 +35,13 @@ func (b *Backend) Watch(ctx context.Context) (<-chan struct{}, error) {
 	if err != nil {
 		return nil, fmt.Errorf("etcdstore: watch %s: %w", key, err)
 	}
+	return b.watchFrom(ctx, key, resp.Header.Revision+1), nil
+}
+
+// watchFrom watches key from revision rev on.
+func (b *Backend) watchFrom(ctx context.Context, key string, rev int64) <-chan struct{} {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
-	wch := b.cli.Watch(wctx, key, clientv3.WithRev(resp.Header.Revision+1))
+	wch := b.cli.Watch(wctx, key, clientv3.WithRev(rev))
 	out := make(chan struct{}, 1)
 	out <- struct{}{}
 	go func() {
@@ -55,5 +60,5 @@ func (b *Backend) Watch(ctx context.Context) (<-chan struct{}, error) {
 			}
 		}
 	}()
-	return out, nil
+	return out
 }

@@ -10,12 +10,14 @@ package etcdtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -63,11 +65,30 @@ func Start(tb testing.TB, n int) *Cluster {
 
 // Launch starts a cluster of n members with their data in subdirectories
 // of dir, for programs and examples that have no testing.TB; Close stops
-// it.
+// it. Ports are chosen free just before the start; if another process
+// takes one meanwhile, Launch starts again on other ports.
 func Launch(n int, dir string) (*Cluster, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("need at least one member, not %d", n)
 	}
+	var err error
+	for attempt := range launchAttempts {
+		var c *Cluster
+		c, err = launch(n, filepath.Join(dir, fmt.Sprintf("try%d", attempt)))
+		if err == nil {
+			return c, nil
+		}
+		if !addrInUse(err) {
+			break
+		}
+	}
+	return nil, err
+}
+
+// launchAttempts bounds how often Launch tries other ports.
+const launchAttempts = 5
+
+func launch(n int, dir string) (*Cluster, error) {
 	c := &Cluster{}
 	tick, election := uint(10), uint(100)
 	if n > 1 {
@@ -97,13 +118,15 @@ func Launch(n int, dir string) (*Cluster, error) {
 	// Members of a new cluster wait for each other, so they start
 	// concurrently.
 	errs := make(chan error, n)
+	abort := make(chan struct{})
 	for _, m := range c.members {
-		go func() { errs <- m.start(embed.ClusterStateFlagNew) }()
+		go func() { errs <- m.start(embed.ClusterStateFlagNew, abort) }()
 	}
 	var first error
 	for range n {
 		if err := <-errs; err != nil && first == nil {
 			first = err
+			close(abort) // the others would wait for this member in vain
 		}
 	}
 	if first != nil {
@@ -165,7 +188,7 @@ func (c *Cluster) Stop(i int) { c.members[i].stop() }
 
 // Restart starts the stopped member i again with its data.
 func (c *Cluster) Restart(i int) error {
-	if err := c.members[i].start(embed.ClusterStateFlagExisting); err != nil {
+	if err := c.members[i].start(embed.ClusterStateFlagExisting, nil); err != nil {
 		return fmt.Errorf("etcdtest: restart: %w", err)
 	}
 	return nil
@@ -174,7 +197,9 @@ func (c *Cluster) Restart(i int) error {
 // ClientURL returns the member's client URL.
 func (m *Member) ClientURL() string { return m.clientURL.String() }
 
-func (m *Member) start(state string) error {
+// start starts the member and waits until the cluster has a leader, the
+// member fails, or abort is closed (another member failed to start).
+func (m *Member) start(state string, abort <-chan struct{}) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.etcd != nil {
@@ -191,10 +216,18 @@ func (m *Member) start(state string) error {
 	case err = <-e.Err():
 		e.Close()
 		return fmt.Errorf("start %s: %w", m.name, err)
+	case <-abort:
+		e.Close()
+		return fmt.Errorf("start %s: aborted", m.name)
 	case <-time.After(readyTimeout):
 		e.Close()
 		return fmt.Errorf("start %s: no leader after %v", m.name, readyTimeout)
 	}
+}
+
+// addrInUse reports whether err says that a port was taken.
+func addrInUse(err error) bool {
+	return errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use")
 }
 
 func (m *Member) stop() {

@@ -2,6 +2,8 @@ package etcdtest
 
 import (
 	"context"
+	"net"
+	"net/url"
 	"testing"
 )
 
@@ -37,5 +39,36 @@ func TestStart_stopRestart(t *testing.T) {
 	resp, err := one.Get(t.Context(), "k")
 	if err != nil || len(resp.Kvs) != 1 {
 		t.Fatalf("Get from restarted member = %v, %v; want k", resp, err)
+	}
+}
+
+// A port taken between its choice and the start makes Launch try other
+// ports.
+func TestMember_portTaken(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	m := &Member{
+		name:       "m0",
+		dir:        t.TempDir(),
+		clientURL:  url.URL{Scheme: "http", Host: l.Addr().String()},
+		tickMs:     10,
+		electionMs: 100,
+	}
+	m.peerURL, err = freeURL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.initial = "m0=" + m.peerURL.String()
+	err = m.start("new", nil)
+	if err == nil {
+		m.stop()
+		t.Fatal("start on a taken port succeeded")
+	}
+	if !addrInUse(err) {
+		t.Errorf("start on a taken port error = %v, want one addrInUse recognizes", err)
 	}
 }

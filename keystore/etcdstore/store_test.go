@@ -177,6 +177,7 @@ func TestStore_racingUpdates(t *testing.T) {
 		}
 	}
 	all := append(added[0], added[1]...)
+	t.Logf("%d of %d Updates committed", len(all), 2*racedUpdates)
 	if len(all) == 0 {
 		t.Fatal("no Update committed")
 	}
@@ -224,6 +225,7 @@ func TestStore_racingProcesses(t *testing.T) {
 			theirs = append(theirs, label)
 		}
 	}
+	t.Logf("%d of %d Updates committed", len(mine)+len(theirs), 2*racedUpdates)
 	if len(mine)+len(theirs) == 0 {
 		t.Fatal("no Update committed")
 	}

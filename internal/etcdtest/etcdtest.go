@@ -92,7 +92,7 @@ func launch(n int, dir string) (*Cluster, error) {
 	c := &Cluster{}
 	tick, election := uint(10), uint(100)
 	if n > 1 {
-		tick, election = 50, 1000
+		tick, election = 20, 300
 	}
 	var initial []string
 	for i := range n {

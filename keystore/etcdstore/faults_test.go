@@ -90,3 +90,74 @@ func TestStore_memberStopped(t *testing.T) {
 		})
 	}
 }
+
+// A watcher whose member loses the rest of its cluster gets its channel
+// closed (the watch requires a leader), so that a follower knows it may
+// be stale; once the cluster is back, a new watch works.
+func TestBackend_Watch_lostLeader(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	c := etcdtest.Start(t, 3)
+	all := c.Client(t)
+	prefix := fmt.Sprintf("/test/lost/%d", prefixes.Add(1))
+	writer, err := etcdstore.New(all, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.Write(ctx, "manifest.json", []byte("gen1")); err != nil {
+		t.Fatal(err)
+	}
+	isolated, err := etcdstore.New(etcdtest.NewClient(t, []string{c.Member(0).ClientURL()}), prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := isolated.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-ch
+
+	phase := time.Now()
+	c.Stop(1)
+	c.Stop(2)
+	select {
+	case _, ok := <-ch:
+		if ok {
+			for range ch {
+			}
+		}
+	case <-ctx.Done():
+		t.Fatal("watch stayed open on a member without a leader")
+	}
+
+	t.Logf("watch closed %v after quorum loss", time.Since(phase))
+	phase = time.Now()
+	// Members of a cluster without quorum wait for each other.
+	errs := make(chan error, 2)
+	for _, i := range []int{1, 2} {
+		go func() { errs <- c.Restart(i) }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("members back after %v", time.Since(phase))
+	ch, err = isolated.Watch(ctx)
+	if err != nil {
+		t.Fatalf("Watch() after the cluster is back error = %v", err)
+	}
+	<-ch
+	if err := writer.Write(ctx, "manifest.json", []byte("gen2")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case _, ok := <-ch:
+		if !ok {
+			t.Fatal("Watch() closed, want a value for the write")
+		}
+	case <-ctx.Done():
+		t.Fatal("no value for a write after the cluster is back")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/wsrenew/wsrenew/keystore"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -23,6 +24,11 @@ const lockTTL = 10
 // Backend keeps a key store under a key prefix of an etcd v3 cluster. It
 // implements [keystore.Backend], [keystore.VersionedBackend],
 // [keystore.Watcher] and [keystore.RecordBackend].
+//
+// Every method returns [ErrInvalidArgument] for a nil context or a
+// Backend not made by [New], ctx's error when ctx ends before or during
+// the call, and errors of the etcd client wrapped with %w; the method
+// docs name the others.
 //
 // A Backend is safe for concurrent use, also by several processes and
 // machines sharing the prefix. It does not own the client: close the
@@ -96,7 +102,8 @@ func (b *Backend) Init(ctx context.Context) error {
 // Lock takes the writer lock, a [concurrency.Mutex] on the key
 // "<prefix>/lock" held by a lease of 10 seconds that a background
 // goroutine keeps alive until the returned function is called. It waits
-// until the lock is free or ctx is done.
+// until the lock is free or ctx is done. The returned function releases
+// the lock; calling it again does nothing and returns the same error.
 //
 // A lease-based lock can lapse while its holder is paused, so
 // [keystore.Store.Update] does not rely on it on this backend: it commits
@@ -116,17 +123,20 @@ func (b *Backend) Lock(ctx context.Context) (func() error, error) {
 		sess.Close()
 		return nil, fmt.Errorf("etcdstore: lock %s: %w", b.lockKey(), err)
 	}
+	var once sync.Once
+	var unlockErr error
 	unlock := func() error {
-		// Closing the session revokes its lease, which releases the
-		// lock even if Unlock fails.
-		uerr := mu.Unlock(context.WithoutCancel(ctx))
-		if err := sess.Close(); err != nil {
-			return fmt.Errorf("etcdstore: unlock %s: %w", b.lockKey(), err)
-		}
-		if uerr != nil {
-			return fmt.Errorf("etcdstore: unlock %s: %w", b.lockKey(), uerr)
-		}
-		return nil
+		once.Do(func() {
+			// Closing the session revokes its lease, which releases the
+			// lock even if Unlock fails.
+			uerr := mu.Unlock(context.WithoutCancel(ctx))
+			if err := sess.Close(); err != nil {
+				unlockErr = fmt.Errorf("etcdstore: unlock %s: %w", b.lockKey(), err)
+			} else if uerr != nil {
+				unlockErr = fmt.Errorf("etcdstore: unlock %s: %w", b.lockKey(), uerr)
+			}
+		})
+		return unlockErr
 	}
 	return unlock, nil
 }

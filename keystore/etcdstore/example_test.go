@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"time"
 
 	"github.com/wsrenew/wsrenew/internal/etcdtest"
 	"github.com/wsrenew/wsrenew/keystore"
@@ -84,4 +85,50 @@ func Example() {
 	// Output:
 	// changed: true
 	// tenant-2025: current
+}
+
+// A process registers itself as a holder with a leased record, which
+// vanishes if the process stops putting it again within the ttl.
+func ExampleBackend_PutRecord() {
+	dir, err := os.MkdirTemp("", "etcdstore-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	cluster, err := etcdtest.Launch(1, dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cluster.Close()
+	cli, err := etcdtest.Dial(cluster.Endpoints())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cli.Close()
+
+	ctx := context.Background()
+	b, err := etcdstore.New(cli, "/wsrenew/partner-a")
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Put again at least every 30 s to stay listed.
+	if err := b.PutRecord(ctx, "holders", "replica-1", []byte(`{"host":"app-1"}`), 30*time.Second); err != nil {
+		log.Fatal(err)
+	}
+	holders, err := b.Records(ctx, "holders")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s\n", holders["replica-1"])
+	if err := b.DeleteRecord(ctx, "holders", "replica-1"); err != nil {
+		log.Fatal(err)
+	}
+	holders, err = b.Records(ctx, "holders")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("holders after delete:", len(holders))
+	// Output:
+	// {"host":"app-1"}
+	// holders after delete: 0
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wsrenew/wsrenew/internal/etcdtest"
 	"github.com/wsrenew/wsrenew/internal/fakeclock"
+	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/keystore/etcdstore"
 )
@@ -19,7 +20,30 @@ import (
 // change. It reports the median and 99th percentile of that time, and of
 // the part after the Update returned (notification and reload only).
 // Run it with, for example, -benchtime=200x for 200 commits.
+//
+// In "labels" each commit changes an entry's labels; in "key" each
+// commit adds a new key (and removes the one the commit before added), so
+// the reload decrypts a PKCS#12 blob as a holder does for a new key.
 func BenchmarkPropagation(b *testing.B) {
+	b.Run("labels", func(b *testing.B) {
+		benchmarkPropagation(b, func(tx *keystore.Tx, i int) error {
+			return tx.SetLabels("old", map[string]string{"i": strconv.Itoa(i)})
+		})
+	})
+	newKey := fixture(testpki.New)
+	b.Run("key", func(b *testing.B) {
+		benchmarkPropagation(b, func(tx *keystore.Tx, i int) error {
+			if i > 1 {
+				if err := tx.Remove("new-" + strconv.Itoa(i-1)); err != nil {
+					return err
+				}
+			}
+			return tx.Add("new-"+strconv.Itoa(i), newKey, nil)
+		})
+	})
+}
+
+func benchmarkPropagation(b *testing.B, change func(tx *keystore.Tx, i int) error) {
 	ctx, cancel := context.WithCancel(b.Context())
 	defer cancel()
 	c := etcdtest.Start(b, 1)
@@ -46,9 +70,7 @@ func BenchmarkPropagation(b *testing.B) {
 	for b.Loop() {
 		i++
 		start := time.Now()
-		err := writer.Update(ctx, func(tx *keystore.Tx) error {
-			return tx.SetLabels("old", map[string]string{"i": strconv.Itoa(i)})
-		})
+		err := writer.Update(ctx, func(tx *keystore.Tx) error { return change(tx, i) })
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -264,3 +264,37 @@ func raceChild(env string) {
 		fail(err)
 	}
 }
+
+// Two processes creating the same store at once: the writer lock lets
+// exactly one succeed; the other gets ErrExist.
+func TestStore_racingCreate(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	c := etcdtest.Start(t, 1)
+	prefix := fmt.Sprintf("/test/create/%d", prefixes.Add(1))
+	errs := make(chan error, 2)
+	for range 2 {
+		b, err := etcdstore.New(c.Client(t), prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			_, err := keystore.Create(ctx, b, keystore.PasswordValue(testPassword), keystore.Options{})
+			errs <- err
+		}()
+	}
+	var ok, exist int
+	for range 2 {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.Is(err, keystore.ErrExist):
+			exist++
+		default:
+			t.Errorf("Create() error = %v, want nil or %v", err, keystore.ErrExist)
+		}
+	}
+	if ok != 1 || exist != 1 {
+		t.Errorf("Create() succeeded %d times and found the store %d times, want once each", ok, exist)
+	}
+}

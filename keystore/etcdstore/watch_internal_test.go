@@ -1,15 +1,19 @@
 package etcdstore
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/wsrenew/wsrenew/internal/etcdtest"
+	"github.com/wsrenew/wsrenew/internal/testpki"
+	"github.com/wsrenew/wsrenew/keystore"
 )
 
 // A watch from a revision that was compacted away closes its channel
 // after the first value, so that the follower reads the whole state
-// again; a new Watch then works.
+// again: its Reload sees the latest commit, and a new Watch sees the
+// commits after it.
 func TestBackend_Watch_compacted(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -18,22 +22,40 @@ func TestBackend_Watch_compacted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := b.blobKey(manifestName)
-	resp, err := cli.Put(ctx, key, "gen1")
+	password := keystore.PasswordValue("store-password-for-tests")
+	writer, err := keystore.Create(ctx, b, password, keystore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := resp.Header.Revision
-	for _, gen := range []string{"gen2", "gen3"} {
-		if err := b.Write(ctx, manifestName, []byte(gen)); err != nil {
+	old := testpki.Load(testpki.Old)
+	if _, err := writer.Add(ctx, "old", &keystore.Credential{Key: old.Key, Certificate: old.Certificate}, nil); err != nil {
+		t.Fatal(err)
+	}
+	follower, err := keystore.Open(ctx, b, password, keystore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, since, err := b.ReadVersion(ctx, manifestName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setLabel := func(v string) {
+		t.Helper()
+		if err := writer.Update(ctx, func(tx *keystore.Tx) error {
+			return tx.SetLabels("old", map[string]string{"v": v})
+		}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for i := range 3 {
+		setLabel(strconv.Itoa(i))
 	}
 	if _, err := etcdtest.Compact(ctx, cli); err != nil {
 		t.Fatalf("Compact() error = %v", err)
 	}
 
-	ch := b.watchFrom(ctx, key, old+1)
+	// The follower was watching from the revision it had read.
+	ch := b.watchFrom(ctx, b.blobKey(manifestName), since+1)
 	<-ch // the first value comes at once
 	select {
 	case _, ok := <-ch:
@@ -44,20 +66,18 @@ func TestBackend_Watch_compacted(t *testing.T) {
 		t.Fatal("watch from a compacted revision stayed open")
 	}
 
-	// After the full read the follower watches again and sees new
-	// commits.
-	data, err := b.Read(ctx, manifestName)
-	if err != nil || string(data) != "gen3" {
-		t.Fatalf("Read() = %q, %v; want the latest manifest", data, err)
+	if changed, err := follower.Reload(ctx); !changed || err != nil {
+		t.Fatalf("Reload() = %v, %v; want true, nil", changed, err)
+	}
+	if got, want := follower.Generation(), writer.Generation(); got != want {
+		t.Errorf("follower's generation after Reload = %d, want the latest, %d", got, want)
 	}
 	ch, err = b.Watch(ctx)
 	if err != nil {
 		t.Fatalf("Watch() after compaction error = %v", err)
 	}
 	<-ch
-	if err := b.Write(ctx, manifestName, []byte("gen4")); err != nil {
-		t.Fatal(err)
-	}
+	setLabel("after")
 	select {
 	case _, ok := <-ch:
 		if !ok {

@@ -108,6 +108,12 @@ var (
 	// ErrTokenUnavailable means that this program was built without cgo,
 	// so it cannot use PKCS#11 tokens; build it with CGO_ENABLED=1.
 	ErrTokenUnavailable = errors.New("keystore: PKCS#11 support not built in (needs cgo)")
+
+	// ErrConflict means that a versioned commit lost a race: the store
+	// changed since it was read. [Store.Update] reads again and runs its
+	// function again a few times, and returns an error wrapping
+	// ErrConflict when the retries are used up.
+	ErrConflict = errors.New("keystore: the store changed since it was read")
 )
 
 // ManifestError reports a manifest that cannot be used.

@@ -20,20 +20,22 @@ var allowed = map[string][]string{
 	"wssec":              {"internal/xmlenc", "internal/soap"},
 	"keystore":           {"wssec", "internal/xmlenc", "internal/soap"},
 	"rollover":           {"keystore", "wssec"},
+	"keystore/etcdstore": {"keystore"},
 	"internal/xmlenc":    {},
 	"internal/soap":      {},
 	"internal/testpki":   {},
 	"internal/interop":   {},
 	"internal/fakeclock": {},
+	"internal/etcdtest":  {},
 	"internal/layout":    {},
 }
 
 // testOnly are imported by _test.go files only (and by the benchmark and
 // vector-generating programs, which are tools, not library code).
-var testOnly = []string{"internal/testpki", "internal/interop", "internal/fakeclock"}
+var testOnly = []string{"internal/testpki", "internal/interop", "internal/fakeclock", "internal/etcdtest"}
 
 // public are the packages examples may import.
-var public = []string{"wssec", "keystore", "rollover"}
+var public = []string{"wssec", "keystore", "keystore/etcdstore", "rollover"}
 
 // toolDirs hold programs that drive benchmarks or generate vectors.
 var toolDirs = []string{"internal/bench"}
@@ -135,6 +137,12 @@ func TestCheck(t *testing.T) {
 		{"wssec", "keystore", false, false},
 		{"keystore", "rollover", false, false},
 		{"rollover", "keystore", false, true},
+		{"keystore/etcdstore", "keystore", false, true},
+		{"keystore/etcdstore", "rollover", false, false},
+		{"keystore", "keystore/etcdstore", false, false},
+		{"keystore/etcdstore", "internal/etcdtest", false, false},
+		{"keystore/etcdstore", "internal/etcdtest", true, true},
+		{"examples/demo", "keystore/etcdstore", false, true},
 		{"internal/soap", "wssec", false, false},
 		{"wssec", "internal/testpki", false, false},
 		{"wssec", "internal/testpki", true, true},

@@ -137,10 +137,10 @@ func (d *Decryptor) Decrypt(message []byte) (*Result, error) {
 	}
 	var sigs *sigState
 	if d.Signers != nil {
-		if sigs, err = p.planSignatures(d.Signers); err != nil {
+		if sigs, err = p.planSignatures(d.Signers, message); err != nil {
 			return nil, err
 		}
-		if err := p.verifyTree(sigs, message, sigs.before, true); err != nil {
+		if err := p.verifyBefore(sigs, message); err != nil {
 			return nil, err
 		}
 	}
@@ -163,17 +163,60 @@ func (d *Decryptor) Decrypt(message []byte) (*Result, error) {
 		res = &Result{Envelope: out, KeysUsed: p.used, Decrypted: len(p.data), SOAPVersion: env.Version()}
 	}
 	if sigs != nil {
-		// Signatures after the EncryptedKey cover the plaintext; what
-		// they find there is as secret as the plaintext itself.
-		if err := p.verifyTree(sigs, res.Envelope, sigs.after, false); err != nil {
-			return nil, p.afterError(err)
-		}
-		if err := p.requirements(sigs); err != nil {
+		if err := p.finishSignatures(sigs, res); err != nil {
 			return nil, err
 		}
-		res.Signers, res.Signed = sigs.signers, sigs.signed
 	}
 	return res, nil
+}
+
+// finishSignatures verifies, on the decrypted envelope, the signatures
+// that cover the plaintext, and checks the policy's requirements on all
+// that was verified. Whatever it finds in content that CBC decrypted is
+// as secret as that content: every such failure is ErrDecryptionFailed,
+// which is why everything the message alone decides was decided in
+// planSignatures, before the first private-key operation.
+func (p *process) finishSignatures(sigs *sigState, res *Result) error {
+	tree, err := p.verifyAfter(sigs, res.Envelope)
+	if err != nil {
+		return p.afterError(err)
+	}
+	if sigs.stale != nil {
+		if !sigs.stamp {
+			return p.afterError(sigError("the Timestamp is not covered by a verified signature"))
+		}
+		return sigs.stale
+	}
+	if tree == nil && len(p.data) == 0 {
+		tree = p.env
+	}
+	if err := p.requirements(sigs); err != nil {
+		if !p.authenticated() {
+			return ErrDecryptionFailed
+		}
+		if !sigs.body {
+			return p.unsignedFault(tree, res.Envelope, err)
+		}
+		return err
+	}
+	if !sigs.body {
+		// Allowed by AllowUnsignedBody, but a Fault anyone may have
+		// written is never a response.
+		if tree == nil {
+			doc, _, err := soap.Parse(res.Envelope, p.pol.limits)
+			if err != nil {
+				return p.afterError(soapError(err))
+			}
+			if tree, err = soap.NewEnvelope(doc); err != nil {
+				return p.afterError(soapError(err))
+			}
+		}
+		if faultOf(tree) != nil {
+			return p.afterError(p.unsignedFault(tree, res.Envelope, sigError("the Fault is not covered by a verified signature")))
+		}
+	}
+	res.Signers, res.Signed = sigs.signers, sigs.signed
+	return nil
 }
 
 // cutThreshold is the length from which a text run bypasses the XML

@@ -31,11 +31,11 @@ type sigState struct {
 	// after decryption.
 	encryptedHeader bool
 
-	signers   []*x509.Certificate
-	signed    []SignedPart
-	body      bool // a verified signature covers the Body
-	stamp     bool // ... the Timestamp
-	hasStamp  bool // the Security header holds a Timestamp
+	signers  []*x509.Certificate
+	signed   []SignedPart
+	body     bool // a verified signature covers the Body
+	stamp    bool // ... the Timestamp
+	hasStamp bool // the Security header holds a Timestamp
 	// stale is the freshness error of a Timestamp that only decryption
 	// revealed: reported as such only if a verified signature covers it.
 	stale     error

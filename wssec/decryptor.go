@@ -59,10 +59,13 @@ type Result struct {
 	Signed []SignedPart
 }
 
-// SignedBody reports whether a verified signature covers the Body.
+// SignedBody reports whether a verified signature covers the envelope's
+// own Body element. It decides by identity in the tree that was verified
+// ([LocationBody]), not by name: a Body element moved elsewhere, with
+// another put in its place, does not count, whatever the Policy allows.
 func (r *Result) SignedBody() bool {
 	for _, s := range r.Signed {
-		if s.Name.Local == "Body" && (s.Name.Space == soap.NSSOAP11 || s.Name.Space == soap.NSSOAP12) {
+		if s.Location == LocationBody {
 			return true
 		}
 	}

@@ -565,7 +565,7 @@ func partOf(env *soap.Envelope, security, el *etree.Element, id string) SignedPa
 		sp.Location = LocationHeaderBlock
 	}
 	var names []string
-	for e := el; e != nil; e = e.Parent() {
+	for e := el; e != nil && e.Parent() != nil; e = e.Parent() { // not the document
 		names = append(names, e.Tag)
 	}
 	slices.Reverse(names)

@@ -27,10 +27,22 @@ type Decryptor struct {
 
 	// Signers, if set, turns on signature verification: every ds:Signature
 	// of the Security header is verified, in header order, against these
-	// certificates (and Policy.SignerRoots), the wsu:Timestamp is checked
-	// against the ring's clock, and by default the Body and Timestamp must
-	// be covered by a verified signature. If nil, signatures are not
-	// verified and a Result says nothing was signed.
+	// certificates (and Policy.SignerRoots), including a Signature that is
+	// itself encrypted (WSS4J's EncryptSignature) once decrypted; the
+	// wsu:Timestamp is checked against the ring's clock; and by default
+	// the Body and Timestamp must be covered by a verified signature. If
+	// nil, signatures are not verified and a Result says nothing was
+	// signed.
+	//
+	// A Timestamp is not required: partners whose policy has none still
+	// verify, and their messages can be replayed, as any message can
+	// within a Timestamp's validity. Where a Timestamp is present it must
+	// be the Security header's own child and signed, so it cannot be
+	// removed or moved to escape the freshness check: a signature
+	// reference to a wsu:Timestamp anywhere else is refused.
+	//
+	// A SOAP Fault no verified signature covers is never a response, not
+	// even with AllowUnsignedBody: it is a [*FaultError].
 	Signers *TrustRing
 
 	once   sync.Once
@@ -55,7 +67,8 @@ type Result struct {
 	// unless the Decryptor has Signers.
 	Signers []*x509.Certificate
 	// Signed lists the elements verified signatures cover, as they were
-	// referenced: with encrypt-then-sign they are the encrypted forms.
+	// referenced (with encrypt-then-sign they are the encrypted forms),
+	// each with where it sits in the envelope that was verified.
 	Signed []SignedPart
 }
 
@@ -90,11 +103,23 @@ func (d *Decryptor) policy() (*compiled, error) {
 // Errors, for [errors.Is]: [ErrMalformed], [ErrLimitExceeded],
 // [ErrAlgorithmNotAllowed], [ErrNoMatchingKey] and [ErrNotEncrypted] are
 // decided from the message alone, before any private-key operation;
-// [ErrDecryptionFailed] is the one error after it, with no detail. With
-// Signers, [ErrSignatureInvalid], [ErrUntrustedSigner] and
-// [ErrMessageExpired] report signatures and the Timestamp; for a
-// signature over CBC-decrypted content any such failure is
-// ErrDecryptionFailed. [ErrInvalidPolicy] reports a bad Policy.
+// [ErrDecryptionFailed] is the one error after it, with no detail. Every
+// key is unwrapped before any data is decrypted, and a ring key is left
+// for the next candidate only when its unwrap (or an AES-GCM tag) fails,
+// never because of CBC padding or the decrypted XML, so the number of
+// private-key operations does not depend on the plaintext.
+//
+// With Signers, [ErrSignatureInvalid], [ErrUntrustedSigner] and
+// [ErrMessageExpired] report signatures and the Timestamp, and
+// [ErrUnsignedFault] (a [*FaultError]) an unsigned SOAP Fault. Every
+// signature readable before decryption is checked before it: algorithms,
+// signer, SignatureValue (before any reference digest), where its
+// references point, the Timestamp, and whether the Body and Timestamp are
+// named by a signature. What only decryption reveals (a digest over
+// plaintext, an encrypted Signature or Timestamp) is checked on the
+// decrypted envelope, the bytes returned in Result.Envelope; for content
+// that AES-CBC decrypted, any such failure is ErrDecryptionFailed.
+// [ErrInvalidPolicy] reports a bad Policy.
 //
 // Decrypt is safe for concurrent use, also while the ring changes: it works
 // on the ring as it was when the call began. It records each key's use in

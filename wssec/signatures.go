@@ -25,6 +25,7 @@ type sigState struct {
 	// received. Every Signature after them, in clear or only readable
 	// after decryption, is verified on the decrypted envelope.
 	before int
+	after  int // Signatures in clear after the leading ones
 	// encryptedHeader is set when the Security header holds EncryptedData
 	// of its own (an encrypted Signature or Timestamp, WSS4J's
 	// EncryptSignature): what its signatures cover is then known only
@@ -50,7 +51,9 @@ type sigState struct {
 // this, a failure in decrypted content cannot be told apart from any
 // other by its error.
 func (p *process) planSignatures(trust *TrustRing, message []byte) (*sigState, error) {
-	st := &sigState{trust: trust, dataCover: map[string]bool{}, budget: newCanonBudget(len(p.skel.Data))}
+	// The budget is measured on the message, not on the tree read here,
+	// whose large CipherValues are cut out but are digested in full.
+	st := &sigState{trust: trust, dataCover: map[string]bool{}, budget: newCanonBudget(len(message))}
 	var sigs []*etree.Element
 	if p.security != nil {
 		boundary := false
@@ -68,7 +71,9 @@ func (p *process) planSignatures(trust *TrustRing, message []byte) (*sigState, e
 				if len(sigs) == maxSignatures {
 					return nil, &LimitError{Limit: "signatures", Max: maxSignatures}
 				}
-				if !boundary {
+				if boundary {
+					st.after++
+				} else {
 					st.before++
 				}
 				sigs = append(sigs, c)
@@ -168,8 +173,10 @@ func (p *process) verifyBefore(st *sigState, message []byte) error {
 // decryption, and checks a Timestamp that only decryption revealed. It
 // returns the tree it verified, or nil if there was nothing to verify.
 func (p *process) verifyAfter(st *sigState, envelope []byte) (*soap.Envelope, error) {
-	if len(p.data) == 0 {
-		return nil, nil // nothing changed: the leading signatures were all
+	if len(p.data) == 0 || (st.after == 0 && !st.encryptedHeader) {
+		// Nothing changed, or no signature and no Timestamp can be
+		// there that was not checked already.
+		return nil, nil
 	}
 	return p.verifyTree(st, envelope, st.before, -1, false)
 }

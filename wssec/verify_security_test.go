@@ -377,3 +377,19 @@ func nestedSigned(t testing.TB, n, size int) []byte {
 	msg = bytes.Replace(msg, []byte("</tns:GetOrderResponse>"), []byte(b.String()+"</tns:GetOrderResponse>"), 1)
 	return sign(t, msg, receiverID, signOpts{ids: ids})
 }
+
+// TestVerify_largeEncryptThenSign: the canonicalization bound is measured
+// on the message as received, where a signature over the encrypted Body
+// digests the whole CipherValue, not on the tree the plan reads.
+func TestVerify_largeEncryptThenSign(t *testing.T) {
+	t.Parallel()
+	msg, _ := withElements(t, 1, 2<<20, false)
+	signed := sign(t, encrypt(t, &wssec.Encryptor{Certificate: newID.Certificate}, msg), receiverID, signOpts{})
+	res, err := decryptSigned(t, signed, wssec.Policy{RequireSignedEncryptedData: true}, 0)
+	if err != nil {
+		t.Fatalf("Decrypt(%d bytes, encrypt then sign) error = %v", len(signed), err)
+	}
+	if !res.SignedBody() || res.Decrypted != 1 {
+		t.Errorf("Decrypt: SignedBody %v, %d decrypted", res.SignedBody(), res.Decrypted)
+	}
+}

@@ -133,3 +133,39 @@ func TestDecrypt_noPlaintextOracle(t *testing.T) {
 		}
 	}
 }
+
+// TestDecrypt_rsa15Candidates: an RSA-1_5 unwrap never fails (implicit
+// rejection), so with two candidates for one X509SubjectName only an
+// AES-GCM tag can show that the first key was wrong. With CBC nothing
+// may: the first candidate is the only one used, and a message for the
+// second fails with the uniform error.
+func TestDecrypt_rsa15Candidates(t *testing.T) {
+	t.Parallel()
+	plain := readTestdata(t, "response11.xml")
+	for _, tc := range []struct {
+		de      wssec.DataEncryption
+		forID   testpki.Identity
+		wantOps int64
+		wantErr error
+	}{
+		{wssec.AES128GCM, newID, 1, nil},
+		{wssec.AES128GCM, oldID, 2, nil},
+		{wssec.AES128CBC, newID, 1, nil},
+		{wssec.AES128CBC, oldID, 1, wssec.ErrDecryptionFailed},
+	} {
+		t.Run(fmt.Sprintf("%s/for-%s", tc.de, tc.forID.Name), func(t *testing.T) {
+			t.Parallel()
+			e := &wssec.Encryptor{Certificate: tc.forID.Certificate, KeyTransport: wssec.RSA15, DataEncryption: tc.de}
+			msg := edit(t, encrypt(t, e, plain), subjectNameRef)
+			var ops atomic.Int64
+			ring := wssec.NewKeyRing(wssec.Key{Decrypter: countingKey{newID.Key, &ops}, Certificate: newID.Certificate})
+			if err := ring.Retain(wssec.Key{Decrypter: countingKey{oldID.Key, &ops}, Certificate: oldID.Certificate}, time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			_, err := (&wssec.Decryptor{Keys: ring, Policy: wssec.Policy{AllowRSA15: true}}).Decrypt(msg)
+			if err != tc.wantErr || ops.Load() != tc.wantOps { //nolint:errorlint // the bare value is the property
+				t.Fatalf("Decrypt error = %v after %d key operations, want %v after %d", err, ops.Load(), tc.wantErr, tc.wantOps)
+			}
+		})
+	}
+}

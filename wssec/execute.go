@@ -29,7 +29,8 @@ var (
 // does not verify): those depend on the wrapped key and the ciphertext
 // alone. A failure found in CBC plaintext (padding, XML) ends the call at
 // once, so the number of private-key operations never depends on the
-// plaintext.
+// plaintext. An RSA-1_5 unwrap never fails (implicit rejection), so with
+// CBC data only its first candidate is ever used.
 func (p *process) execute() ([]byte, error) {
 	ops := 0
 	ceks := make([][]byte, len(p.keys))

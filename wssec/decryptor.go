@@ -168,7 +168,7 @@ func (d *Decryptor) Decrypt(message []byte) (*Result, error) {
 		if sigs, err = p.planSignatures(d.Signers, message); err != nil {
 			return nil, err
 		}
-		if err := p.verifyBefore(sigs, message); err != nil {
+		if err := p.verifyBefore(sigs); err != nil {
 			return nil, err
 		}
 	}

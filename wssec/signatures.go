@@ -158,14 +158,32 @@ func (p *process) fresh(security *etree.Element, now time.Time) (*etree.Element,
 }
 
 // verifyBefore verifies the leading signatures, which cover the encrypted
-// form, on message as received, parsed in full (the tree the plan reads
-// has the CipherValues cut out).
-func (p *process) verifyBefore(st *sigState, message []byte) error {
+// form, on the tree the plan read, with the CipherValues it cut out put
+// back while a digest covers them: the message is parsed once.
+func (p *process) verifyBefore(st *sigState) error {
 	if st.before == 0 {
 		return nil
 	}
-	_, err := p.verifyTree(st, message, 0, st.before, true)
-	return err
+	var sigs []*etree.Element
+	for _, c := range p.security.ChildElements() {
+		if soap.Is(c, soap.NSDS, "Signature") && len(sigs) < st.before {
+			sigs = append(sigs, c)
+		}
+	}
+	v := &verifier{pol: p.pol, trust: st.trust.ring().load(), env: p.env, ids: p.ids, security: p.security,
+		now: st.trust.ring().clock(), budget: st.budget, skel: p.skel}
+	stampEl, _, _, err := timestamp(p.security)
+	if err != nil {
+		return err
+	}
+	for _, sig := range sigs {
+		res, err := v.verify(sig)
+		if err != nil {
+			return err
+		}
+		st.record(p, res, p.env, p.security, stampEl, p.ids, true)
+	}
+	return nil
 }
 
 // verifyAfter verifies every signature after the leading ones on the
@@ -178,13 +196,12 @@ func (p *process) verifyAfter(st *sigState, envelope []byte) (*soap.Envelope, er
 		// there that was not checked already.
 		return nil, nil
 	}
-	return p.verifyTree(st, envelope, st.before, -1, false)
+	return p.verifyTree(st, envelope, st.before)
 }
 
-// verifyTree parses message in full and verifies the Security header's
-// signatures from index from to index to (-1: to the last), recording what
-// they cover.
-func (p *process) verifyTree(st *sigState, message []byte, from, to int, encrypted bool) (*soap.Envelope, error) {
+// verifyTree parses the decrypted envelope and verifies the Security
+// header's signatures from index from on, recording what they cover.
+func (p *process) verifyTree(st *sigState, message []byte, from int) (*soap.Envelope, error) {
 	doc, _, err := soap.Parse(message, p.pol.limits)
 	if err != nil {
 		return nil, soapError(err)
@@ -216,17 +233,14 @@ func (p *process) verifyTree(st *sigState, message []byte, from, to int, encrypt
 	if len(sigs) > maxSignatures {
 		return nil, &LimitError{Limit: "signatures", Max: maxSignatures}
 	}
-	if to < 0 {
-		to = len(sigs)
-	}
-	if to > len(sigs) || from > to {
+	if from > len(sigs) {
 		return nil, malformed("the Security header's signatures changed")
 	}
 	stampEl, _, _, err := timestamp(sec)
 	if err != nil {
 		return nil, err
 	}
-	if !encrypted && stampEl != nil && !st.hasStamp {
+	if stampEl != nil && !st.hasStamp {
 		// Revealed by decryption: checked on this tree. A failure here
 		// is reported once the signatures say whether it is authentic.
 		st.hasStamp = true
@@ -235,33 +249,39 @@ func (p *process) verifyTree(st *sigState, message []byte, from, to int, encrypt
 		}
 	}
 	v := &verifier{pol: p.pol, trust: st.trust.ring().load(), env: env, ids: ids, security: sec, now: st.trust.ring().clock(), budget: st.budget}
-	for _, sig := range sigs[from:to] {
+	for _, sig := range sigs[from:] {
 		res, err := v.verify(sig)
 		if err != nil {
 			return nil, err
 		}
-		if res.signer != nil {
-			st.trust.ring().recordUse(res.signer)
+		st.record(p, res, env, sec, stampEl, ids, false)
+	}
+	return env, nil
+}
+
+// record notes what a verified signature covers, in the tree env it was
+// verified on.
+func (st *sigState) record(p *process, res *verification, env *soap.Envelope, sec, stampEl *etree.Element, ids soap.IDs, encrypted bool) {
+	if res.signer != nil {
+		st.trust.ring().recordUse(res.signer)
+	}
+	st.signers = appendCert(st.signers, res.cert)
+	for k, el := range res.covered {
+		st.signed = append(st.signed, partOf(env, sec, el, res.ids[k]))
+		switch {
+		case el == env.Body:
+			st.body = true
+		case el == stampEl:
+			st.stamp = true
 		}
-		st.signers = appendCert(st.signers, res.cert)
-		for k, el := range res.covered {
-			st.signed = append(st.signed, partOf(env, sec, el, res.ids[k]))
-			switch {
-			case el == env.Body:
-				st.body = true
-			case el == stampEl:
-				st.stamp = true
-			}
-			if encrypted {
-				for _, dp := range p.data {
-					if edEl, ok := ids[dp.ed.ID]; ok && dp.ed.ID != "" && soap.Within(edEl, el) {
-						st.dataCover[dp.ed.ID] = true
-					}
+		if encrypted {
+			for _, dp := range p.data {
+				if edEl, ok := ids[dp.ed.ID]; ok && dp.ed.ID != "" && soap.Within(edEl, el) {
+					st.dataCover[dp.ed.ID] = true
 				}
 			}
 		}
 	}
-	return env, nil
 }
 
 func appendCert(list []*x509.Certificate, c *x509.Certificate) []*x509.Certificate {

@@ -1,6 +1,7 @@
 package wssec
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
@@ -130,6 +131,10 @@ type verifier struct {
 	// budget is what may still be canonicalized for this message, shared
 	// by every verifier of one Decrypt call.
 	budget *canonBudget
+	// skel, when set, is the skeleton the tree was read from: text runs
+	// it cut out are put back, for the time of a digest, into an element
+	// that is canonicalized.
+	skel *soap.Skeleton
 }
 
 // canonBudget bounds the bytes canonicalized for one message, SignedInfo
@@ -309,7 +314,9 @@ func (v *verifier) digests(cs *checkedSig) (*verification, error) {
 		if r.el == nil {
 			return nil, malformed("signature reference %q does not resolve to an element of the message", r.uri)
 		}
+		restore := v.expand(r.el)
 		canon, err := canonicalize(r.el, r.c14n, r.prefixes)
+		restore()
 		if err != nil {
 			return nil, sigError("cannot canonicalize a referenced element")
 		}
@@ -325,6 +332,61 @@ func (v *verifier) digests(cs *checkedSig) (*verification, error) {
 		res.ids = append(res.ids, r.uri[1:])
 	}
 	return res, nil
+}
+
+// expand puts the text runs the skeleton cut out back into el's subtree,
+// as the parser would have read them (line ends normalized; a cut run
+// holds no reference), and returns the function that restores the
+// markers. The tree is read once; only what a signature covers is
+// expanded, for as long as its digest takes.
+func (v *verifier) expand(el *etree.Element) (restore func()) {
+	if v.skel == nil || v.skel.Cuts() == 0 {
+		return func() {}
+	}
+	type saved struct {
+		cd     *etree.CharData
+		marker string
+	}
+	var undo []saved
+	var walk func(e *etree.Element)
+	walk = func(e *etree.Element) {
+		for _, t := range e.Child {
+			switch c := t.(type) {
+			case *etree.Element:
+				walk(c)
+			case *etree.CharData:
+				if raw, _, ok := v.skel.Lookup(c.Data); ok {
+					undo = append(undo, saved{c, c.Data})
+					c.Data = normalizeNewlines(raw)
+				}
+			}
+		}
+	}
+	walk(el)
+	return func() {
+		for _, s := range undo {
+			s.cd.Data = s.marker
+		}
+	}
+}
+
+// normalizeNewlines returns text with CR LF and lone CR as LF, as an XML
+// parser reads it (XML 1.0, 2.11).
+func normalizeNewlines(raw []byte) string {
+	if bytes.IndexByte(raw, '\r') < 0 {
+		return string(raw)
+	}
+	out := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); i++ {
+		switch {
+		case raw[i] != '\r':
+			out = append(out, raw[i])
+		case i+1 < len(raw) && raw[i+1] == '\n':
+		default:
+			out = append(out, '\n')
+		}
+	}
+	return string(out)
 }
 
 // fromRoots returns a certificate carried by the message that chains to

@@ -393,3 +393,22 @@ func TestVerify_largeEncryptThenSign(t *testing.T) {
 		t.Errorf("Decrypt: SignedBody %v, %d decrypted", res.SignedBody(), res.Decrypted)
 	}
 }
+
+// TestVerify_cutTextLineEnds: a signature over the encrypted Body is
+// verified on the tree read once, with the large CipherValue put back as
+// the parser would read it: CR LF line ends in the base64 are LF.
+func TestVerify_cutTextLineEnds(t *testing.T) {
+	t.Parallel()
+	msg, _ := withElements(t, 1, 4<<10, false)
+	enc := edit(t, encrypt(t, &wssec.Encryptor{Certificate: newID.Certificate}, msg), func(d *etree.Document) {
+		cv := cipherValue(d, "EncryptedData")
+		cv.SetText(wrap(cv.Text(), 76))
+	})
+	signed := sign(t, enc, receiverID, signOpts{})
+	crlf := bytes.ReplaceAll(signed, []byte("\n"), []byte("\r\n"))
+	for name, m := range map[string][]byte{"LF": signed, "CR LF": crlf} {
+		if _, err := decryptSigned(t, m, wssec.Policy{RequireSignedEncryptedData: true}, 0); err != nil {
+			t.Errorf("Decrypt(%s) error = %v", name, err)
+		}
+	}
+}

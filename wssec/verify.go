@@ -154,12 +154,13 @@ func (b *canonBudget) charge(n int) error {
 	return nil
 }
 
-// newCanonBudget allows four times the message plus 1 MiB: exclusive
-// canonical form may write a namespace declaration or an end tag where the
-// message had none, but a message that asks for more than that digests the
-// same content again and again.
+// newCanonBudget allows three times the message plus 256 KiB: enough for
+// the Body and, nested in it, its EncryptedData signed separately (as
+// WSS4J does), with room for exclusive canonical form writing an end tag
+// or a namespace declaration where the message had none; a message that
+// asks for more digests the same content again and again.
 func newCanonBudget(messageBytes int) *canonBudget {
-	n := 4*int64(messageBytes) + 1<<20
+	n := 3*int64(messageBytes) + 256<<10
 	return &canonBudget{left: n, max: n}
 }
 

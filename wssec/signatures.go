@@ -26,6 +26,9 @@ type sigState struct {
 	// after decryption, is verified on the decrypted envelope.
 	before int
 	after  int // Signatures in clear after the leading ones
+	// leading are the leading Signatures as planSignatures checked them
+	// (SignedInfo, signer, SignatureValue), for verifyBefore.
+	leading []*checkedSig
 	// encryptedHeader is set when the Security header holds EncryptedData
 	// of its own (an encrypted Signature or Timestamp, WSS4J's
 	// EncryptSignature): what its signatures cover is then known only
@@ -100,6 +103,9 @@ func (p *process) planSignatures(trust *TrustRing, message []byte) (*sigState, e
 		if _, err := v.resolve(cs, sig, i >= st.before && len(p.data) > 0); err != nil {
 			return nil, err
 		}
+		if i < st.before {
+			st.leading = append(st.leading, cs)
+		}
 		for _, r := range cs.refs {
 			switch {
 			case r.el == nil:
@@ -164,20 +170,14 @@ func (p *process) verifyBefore(st *sigState) error {
 	if st.before == 0 {
 		return nil
 	}
-	var sigs []*etree.Element
-	for _, c := range p.security.ChildElements() {
-		if soap.Is(c, soap.NSDS, "Signature") && len(sigs) < st.before {
-			sigs = append(sigs, c)
-		}
-	}
 	v := &verifier{pol: p.pol, trust: st.trust.ring().load(), env: p.env, ids: p.ids, security: p.security,
 		now: st.trust.ring().clock(), budget: st.budget, skel: p.skel}
 	stampEl, _, _, err := timestamp(p.security)
 	if err != nil {
 		return err
 	}
-	for _, sig := range sigs {
-		res, err := v.verify(sig)
+	for _, cs := range st.leading {
+		res, err := v.digests(cs)
 		if err != nil {
 			return err
 		}

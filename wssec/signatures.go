@@ -21,9 +21,11 @@ type sigState struct {
 	budget *canonBudget
 	// before counts the Security header's leading Signatures, those
 	// before its first EncryptedKey, ReferenceList or EncryptedData: they
-	// cover the encrypted form and are verified on the message as
-	// received. Every Signature after them, in clear or only readable
-	// after decryption, is verified on the decrypted envelope.
+	// cover the encrypted form and are verified, before decryption, on
+	// the tree the message was read into. Every Signature after them, in
+	// clear or only readable after decryption, is verified on the
+	// decrypted envelope (one in clear is checked before decryption as
+	// far as it can be: all but the digests).
 	before int
 	after  int // Signatures in clear after the leading ones
 	// leading are the leading Signatures as planSignatures checked them

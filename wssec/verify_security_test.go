@@ -320,8 +320,9 @@ func TestVerify_signedBodyByIdentity(t *testing.T) {
 }
 
 // TestVerify_referenceCost: SignedInfo's SignatureValue is verified before
-// any reference digest, a reference target may be named once, and the
-// bytes canonicalized for one message are bounded.
+// any reference digest, the Signatures of a header are bounded, a
+// reference target may be named once, and the bytes canonicalized for one
+// message are bounded.
 func TestVerify_referenceCost(t *testing.T) {
 	t.Parallel()
 	plain := readTestdata(t, "response11.xml")
@@ -340,6 +341,18 @@ func TestVerify_referenceCost(t *testing.T) {
 	var se *wssec.SignatureError
 	if !errors.As(err, &se) || !strings.Contains(se.Reason, "signature value") {
 		t.Errorf("Decrypt(bad value and digest) error = %v, want the SignatureValue refused", err)
+	}
+
+	// Seventeen Signatures, each a public-key operation before anything
+	// else is known.
+	many := edit(t, signed, func(d *etree.Document) {
+		s := find(d, "Signature")
+		for range 16 {
+			s.Parent().InsertChildAt(s.Index(), s.Copy())
+		}
+	})
+	if _, err := decryptSigned(t, many, allowPlain, 0); !errors.Is(err, wssec.ErrLimitExceeded) {
+		t.Errorf("Decrypt(17 signatures) error = %v, want %v", err, wssec.ErrLimitExceeded)
 	}
 
 	// The Body named 63 more times, genuinely signed.

@@ -2,6 +2,7 @@ package wsrenew_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -405,6 +406,34 @@ func attacks() []attack {
 			"as unsigned-fault, SOAP 1.2, with AllowUnsignedBody: a Fault anyone may have written is still no response",
 			func(t *testing.T) []byte {
 				return readFile(t, filepath.Join(interopDir, "plaintext", "soap12_fault.xml"))
+			}},
+		{"encrypted-signature-tampered-cbc", wssec.ErrDecryptionFailed, attackPolicy{Signed: true, AtAfterCreated: "1m"},
+			"WSS4J sign-then-encrypt with EncryptSignature (AES-128-CBC), one bit of the Body's ciphertext flipped: the Signature is only readable after decryption, and what it finds in CBC content is the uniform error",
+			func(t *testing.T) []byte {
+				return mutate(t, signedVector(t, "wss4j_soap11_sign-encrypt_rsa-sha256_sha256_issuerserial_encrypt-signature_receiver_for-old"), func(d *etree.Document) {
+					cv := d.FindElement("//Body//CipherValue")
+					b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(cv.Text()), ""))
+					if err != nil {
+						t.Fatal(err)
+					}
+					b[20] ^= 0x01
+					cv.SetText(base64.StdEncoding.EncodeToString(b))
+				})
+			}},
+		{"encrypted-signature-removed", wssec.ErrSignatureInvalid, attackPolicy{Signed: true, AtAfterCreated: "1m"},
+			"as encrypted-signature-tampered-cbc, untampered, with the encrypted Signature and its DataReference removed: no signature can name the Body any more, refused before the private key is used",
+			func(t *testing.T) []byte {
+				return mutate(t, signedVector(t, "wss4j_soap11_sign-encrypt_rsa-sha256_sha256_issuerserial_encrypt-signature_receiver_for-old"), func(d *etree.Document) {
+					sec := el(d, "Security")
+					ed := sec.SelectElement("EncryptedData")
+					id := ed.SelectAttrValue("Id", "")
+					sec.RemoveChild(ed)
+					for _, r := range d.FindElements("//DataReference") {
+						if r.SelectAttrValue("URI", "") == "#"+id {
+							r.Parent().RemoveChild(r)
+						}
+					}
+				})
 			}},
 		{"cipher-reference", wssec.ErrMalformed, attackPolicy{}, "CipherReference would make the decryptor fetch data",
 			func(t *testing.T) []byte {

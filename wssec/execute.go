@@ -27,9 +27,9 @@ var (
 // Every key is unwrapped before any data is decrypted, and a candidate key
 // is given up only when its unwrap fails (or, for AES-GCM, when the tag
 // does not verify): those depend on the wrapped key and the ciphertext
-// alone. A failure found in CBC plaintext (padding, XML) ends the call at
-// once, so the number of private-key operations never depends on the
-// plaintext. An RSA-1_5 unwrap never fails (implicit rejection), so with
+// alone. A failure found in CBC plaintext (padding, XML) fails the call,
+// but only once every part was decrypted, so neither the number of
+// private-key operations nor the data decrypted depends on the plaintext. An RSA-1_5 unwrap never fails (implicit rejection), so with
 // CBC data only its first candidate is ever used.
 func (p *process) execute() ([]byte, error) {
 	ops := 0
@@ -65,6 +65,10 @@ func (p *process) execute() ([]byte, error) {
 			return nil, errFailed
 		}
 	}
+	// A CBC failure does not end the loop: the remaining data is
+	// decrypted all the same, so that the work done does not tell which
+	// part failed, or whether one did.
+	failed := false
 	for i, kp := range p.keys {
 		if len(kp.data) == 0 {
 			continue
@@ -83,10 +87,17 @@ func (p *process) execute() ([]byte, error) {
 			if p.contentErr != nil {
 				return nil, p.contentErr
 			}
-			if !retry || !unwrap(i) {
-				return nil, errFailed
+			if !retry {
+				failed = true
+				break
+			}
+			if !unwrap(i) {
+				return nil, errFailed // depends on the wrapped keys alone
 			}
 		}
+	}
+	if failed {
+		return nil, errFailed
 	}
 	return p.splice()
 }
@@ -117,8 +128,9 @@ func (p *process) unwrap(kp *keyPlan, e *ringEntry) ([]byte, bool) {
 
 // decryptAll decrypts and checks all of kp's data with cek. The ciphertext
 // is decrypted in place when last is set; otherwise copies are used. It
-// reports retry when the only failure was a GCM tag that did not verify,
-// which says the key was wrong and nothing about the plaintext.
+// reports retry when a GCM tag did not verify, which says the key was
+// wrong and nothing about the plaintext. With CBC it decrypts every part
+// even after one failed.
 func (p *process) decryptAll(kp *keyPlan, cek []byte, last bool) (ok, retry bool) {
 	elements := p.elements
 	defer func() {
@@ -126,27 +138,31 @@ func (p *process) decryptAll(kp *keyPlan, cek []byte, last bool) (ok, retry bool
 			p.elements = elements
 		}
 	}()
+	failed := false
 	for _, dp := range kp.data {
 		ct := dp.ct
 		if !last {
 			ct = append([]byte(nil), ct...)
 		}
 		pt, err := xmlenc.DecryptData(kp.dataAlg, cek, ct)
-		if err != nil {
-			return false, kp.cipher.GCM
+		if err != nil && kp.cipher.GCM {
+			return false, true
 		}
-		if len(pt) > len(dp.ct) {
-			return false, false // impossible for these ciphers; checked anyway
+		if err != nil || len(pt) > len(dp.ct) { // the latter impossible for these ciphers; checked anyway
+			failed = true
+			continue // CBC: the other parts are decrypted all the same
 		}
 		if err := p.checkPlaintext(dp, pt); err != nil {
 			if kp.cipher.GCM {
 				p.contentErr = contentError(err)
+				return false, false
 			}
-			return false, false
+			failed = true
+			continue
 		}
 		dp.plain, dp.inPlace = pt, last
 	}
-	return true, false
+	return !failed, false
 }
 
 // checkPlaintext checks decrypted octets in the namespace context of the

@@ -2,6 +2,7 @@ package wsrenew_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/wsrenew/wsrenew/internal/fakeclock"
 	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/wssec"
 )
@@ -38,6 +41,14 @@ type attackSidecar struct {
 type attackPolicy struct {
 	Recipient string `json:"recipient,omitempty"`
 	MaxDepth  int    `json:"max_depth,omitempty"`
+	// Signed verifies signatures, trusting the partner's receiver
+	// certificate, with the clock AtAfterCreated (a Go duration) after
+	// the message's wsu:Created, or an hour into the certificates'
+	// validity where the message has none.
+	Signed             bool   `json:"signed,omitempty"`
+	AtAfterCreated     string `json:"at_after_created,omitempty"`
+	AllowPlaintextBody bool   `json:"allow_plaintext_body,omitempty"`
+	AllowUnsignedBody  bool   `json:"allow_unsigned_body,omitempty"`
 }
 
 type attack struct {
@@ -59,6 +70,7 @@ var sentinels = map[string]error{
 	"ErrSignatureInvalid":    wssec.ErrSignatureInvalid,
 	"ErrUntrustedSigner":     wssec.ErrUntrustedSigner,
 	"ErrMessageExpired":      wssec.ErrMessageExpired,
+	"ErrUnsignedFault":       wssec.ErrUnsignedFault,
 }
 
 func sentinelName(err error) string {
@@ -121,6 +133,45 @@ func replaceCipherValue(t *testing.T, msg []byte, f func(v string) string) []byt
 }
 
 const nsWSUtility = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+
+// signedVector reads a WSS4J-signed vector of testdata/signed: the source
+// of the signature attacks, mutated here without signing again.
+func signedVector(t *testing.T, name string) []byte {
+	return readFile(t, filepath.Join("testdata", "signed", name+".xml"))
+}
+
+// moveTimestamp moves the Security header's Timestamp into a header block
+// of its own, keeping its namespace, so that its signature still verifies.
+func moveTimestamp(d *etree.Document) {
+	ts := el(d, "Timestamp")
+	ts.Parent().RemoveChild(ts)
+	ts.CreateAttr("xmlns:wsu", nsWSUtility)
+	blk := el(d, "Header").CreateElement("x:Replay")
+	blk.CreateAttr("xmlns:x", "urn:attacker")
+	blk.AddChild(ts)
+}
+
+var createdRE = regexp.MustCompile(`<wsu:Created>([^<]+)</wsu:Created>`)
+
+// attackClock is the clock a signed attack vector is checked at.
+func attackClock(t *testing.T, msg []byte, p attackPolicy) time.Time {
+	at := testpki.Load(testpki.Receiver).Certificate.NotBefore.Add(time.Hour)
+	if m := createdRE.FindSubmatch(msg); m != nil {
+		c, err := time.Parse(time.RFC3339Nano, string(m[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		at = c
+	}
+	if p.AtAfterCreated != "" {
+		d, err := time.ParseDuration(p.AtAfterCreated)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at = at.Add(d)
+	}
+	return at
+}
 
 func attacks() []attack {
 	gcm := wssec.Encryptor{DataEncryption: wssec.AES256GCM}
@@ -330,6 +381,84 @@ func attacks() []attack {
 					dg.SetText("AAAAAAAAAAAAAAAAAAAAAA==")
 				})
 			}},
+		{"timestamp-moved-sign", wssec.ErrSignatureInvalid, attackPolicy{Signed: true, AtAfterCreated: "1h", AllowPlaintextBody: true},
+			"WSS4J sign-only message, long expired, with its signed Timestamp moved out of the Security header into another header block: the signature still verifies, but a Timestamp counts only as the Security header's own, and a reference to any other is refused",
+			func(t *testing.T) []byte {
+				return mutate(t, signedVector(t, "wss4j_soap11_sign_rsa-sha256_sha256_bst_receiver"), moveTimestamp)
+			}},
+		{"timestamp-moved-sign-encrypt", wssec.ErrSignatureInvalid, attackPolicy{Signed: true, AtAfterCreated: "1h"},
+			"as timestamp-moved-sign, WSS4J sign-then-encrypt (AES-256-CBC): refused before the private key is used",
+			func(t *testing.T) []byte {
+				return mutate(t, signedVector(t, "wss4j_soap11_sign-encrypt_rsa-sha256_sha256_issuerserial_receiver_for-old"), moveTimestamp)
+			}},
+		{"timestamp-moved-encrypt-sign", wssec.ErrSignatureInvalid, attackPolicy{Signed: true, AtAfterCreated: "1h"},
+			"as timestamp-moved-sign, WSS4J encrypt-then-sign",
+			func(t *testing.T) []byte {
+				return mutate(t, signedVector(t, "wss4j_soap11_encrypt-sign_rsa-sha256_sha256_bst_receiver_for-new"), moveTimestamp)
+			}},
+		{"signature-body-referenced-twice", wssec.ErrMalformed, attackPolicy{Signed: true, AllowPlaintextBody: true},
+			"the Body's Reference repeated in SignedInfo: a reference target may be named once, refused before the SignatureValue or any digest is computed",
+			func(t *testing.T) []byte {
+				return mutate(t, signedVector(t, "wss4j_soap11_sign_rsa-sha256_sha256_bst_receiver"), func(d *etree.Document) {
+					for _, r := range d.FindElements("//SignedInfo/Reference") {
+						if strings.HasPrefix(r.SelectAttrValue("URI", ""), "#id-") {
+							for range 62 {
+								r.Parent().AddChild(r.Copy())
+							}
+							return
+						}
+					}
+					t.Fatal("no Body reference")
+				})
+			}},
+		{"signature-sha1-sign-encrypt-cbc", wssec.ErrAlgorithmNotAllowed, attackPolicy{Signed: true},
+			"WSS4J sign-then-encrypt (AES-256-CBC) with the SignatureMethod changed to rsa-sha1: the algorithm is readable before decryption and refused there, not reported as the uniform decryption error",
+			func(t *testing.T) []byte {
+				return mutate(t, signedVector(t, "wss4j_soap11_sign-encrypt_rsa-sha256_sha256_issuerserial_receiver_for-old"), func(d *etree.Document) {
+					el(d, "SignatureMethod").CreateAttr("Algorithm", "http://www.w3.org/2000/09/xmldsig#rsa-sha1")
+				})
+			}},
+		{"unsigned-cbc-with-signers", wssec.ErrSignatureInvalid, attackPolicy{Signed: true},
+			"an unsigned AES-CBC message while signatures are required: refused before the private key is used, so a modified ciphertext cannot tell well-formed plaintext from the rest",
+			func(t *testing.T) []byte { return encryptFor(t, cbc, plainResponse(t)) }},
+		{"unsigned-fault", wssec.ErrUnsignedFault, attackPolicy{Signed: true, AllowPlaintextBody: true},
+			"an unsigned SOAP Fault while signatures are required: a FaultError, never a response",
+			func(t *testing.T) []byte {
+				return readFile(t, filepath.Join(interopDir, "plaintext", "soap11_fault.xml"))
+			}},
+		{"unsigned-fault-unsigned-body-allowed", wssec.ErrUnsignedFault, attackPolicy{Signed: true, AllowPlaintextBody: true, AllowUnsignedBody: true},
+			"as unsigned-fault, SOAP 1.2, with AllowUnsignedBody: a Fault anyone may have written is still no response",
+			func(t *testing.T) []byte {
+				return readFile(t, filepath.Join(interopDir, "plaintext", "soap12_fault.xml"))
+			}},
+		{"encrypted-signature-tampered-cbc", wssec.ErrDecryptionFailed, attackPolicy{Signed: true, AtAfterCreated: "1m"},
+			"WSS4J sign-then-encrypt with EncryptSignature (AES-128-CBC), one bit of the Body's ciphertext flipped: the Signature is only readable after decryption, and what it finds in CBC content is the uniform error",
+			func(t *testing.T) []byte {
+				return mutate(t, signedVector(t, "wss4j_soap11_sign-encrypt_rsa-sha256_sha256_issuerserial_encrypt-signature_receiver_for-old"), func(d *etree.Document) {
+					cv := d.FindElement("//Body//CipherValue")
+					b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(cv.Text()), ""))
+					if err != nil {
+						t.Fatal(err)
+					}
+					b[20] ^= 0x01
+					cv.SetText(base64.StdEncoding.EncodeToString(b))
+				})
+			}},
+		{"encrypted-signature-removed", wssec.ErrSignatureInvalid, attackPolicy{Signed: true, AtAfterCreated: "1m"},
+			"as encrypted-signature-tampered-cbc, untampered, with the encrypted Signature and its DataReference removed: no signature can name the Body any more, refused before the private key is used",
+			func(t *testing.T) []byte {
+				return mutate(t, signedVector(t, "wss4j_soap11_sign-encrypt_rsa-sha256_sha256_issuerserial_encrypt-signature_receiver_for-old"), func(d *etree.Document) {
+					sec := el(d, "Security")
+					ed := sec.SelectElement("EncryptedData")
+					id := ed.SelectAttrValue("Id", "")
+					sec.RemoveChild(ed)
+					for _, r := range d.FindElements("//DataReference") {
+						if r.SelectAttrValue("URI", "") == "#"+id {
+							r.Parent().RemoveChild(r)
+						}
+					}
+				})
+			}},
 		{"cipher-reference", wssec.ErrMalformed, attackPolicy{}, "CipherReference would make the decryptor fetch data",
 			func(t *testing.T) []byte {
 				return mutate(t, base(t), func(d *etree.Document) {
@@ -416,8 +545,19 @@ func TestAttacks(t *testing.T) {
 			if err := ring.Retain(wssec.Key{Decrypter: oldK.Key, Certificate: oldK.Certificate}, time.Time{}); err != nil {
 				t.Fatal(err)
 			}
-			d := &wssec.Decryptor{Keys: ring, Policy: wssec.Policy{Recipient: side.Policy.Recipient, MaxDepth: side.Policy.MaxDepth}}
-			_, err := d.Decrypt(readFile(t, strings.TrimSuffix(f, ".json")+".xml"))
+			p := side.Policy
+			d := &wssec.Decryptor{Keys: ring, Policy: wssec.Policy{Recipient: p.Recipient, MaxDepth: p.MaxDepth,
+				AllowPlaintextBody: p.AllowPlaintextBody, AllowUnsignedBody: p.AllowUnsignedBody}}
+			msg := readFile(t, strings.TrimSuffix(f, ".json")+".xml")
+			if p.Signed {
+				clk := fakeclock.New(attackClock(t, msg, p))
+				tr, err := wssec.NewTrustRingOptions(testpki.Load(testpki.Receiver).Certificate, wssec.RingOptions{Now: clk.Now})
+				if err != nil {
+					t.Fatal(err)
+				}
+				d.Signers = tr
+			}
+			_, err := d.Decrypt(msg)
 			if !errors.Is(err, want) || (want == nil) != (err == nil) {
 				t.Fatalf("Decrypt(%s) error = %v, want %s", name, err, side.Expect)
 			}

@@ -27,10 +27,22 @@ type Decryptor struct {
 
 	// Signers, if set, turns on signature verification: every ds:Signature
 	// of the Security header is verified, in header order, against these
-	// certificates (and Policy.SignerRoots), the wsu:Timestamp is checked
-	// against the ring's clock, and by default the Body and Timestamp must
-	// be covered by a verified signature. If nil, signatures are not
-	// verified and a Result says nothing was signed.
+	// certificates (and Policy.SignerRoots), including a Signature that is
+	// itself encrypted (WSS4J's EncryptSignature) once decrypted; the
+	// wsu:Timestamp is checked against the ring's clock; and by default
+	// the Body and Timestamp must be covered by a verified signature. If
+	// nil, signatures are not verified and a Result says nothing was
+	// signed.
+	//
+	// A Timestamp is not required: partners whose policy has none still
+	// verify, and their messages can be replayed, as any message can
+	// within a Timestamp's validity. Where a Timestamp is present it must
+	// be the Security header's own child and signed, so it cannot be
+	// removed or moved to escape the freshness check: a signature
+	// reference to a wsu:Timestamp anywhere else is refused.
+	//
+	// A SOAP Fault no verified signature covers is never a response, not
+	// even with AllowUnsignedBody: it is a [*FaultError].
 	Signers *TrustRing
 
 	once   sync.Once
@@ -55,14 +67,18 @@ type Result struct {
 	// unless the Decryptor has Signers.
 	Signers []*x509.Certificate
 	// Signed lists the elements verified signatures cover, as they were
-	// referenced: with encrypt-then-sign they are the encrypted forms.
+	// referenced (with encrypt-then-sign they are the encrypted forms),
+	// each with where it sits in the envelope that was verified.
 	Signed []SignedPart
 }
 
-// SignedBody reports whether a verified signature covers the Body.
+// SignedBody reports whether a verified signature covers the envelope's
+// own Body element. It decides by identity in the tree that was verified
+// ([LocationBody]), not by name: a Body element moved elsewhere, with
+// another put in its place, does not count, whatever the Policy allows.
 func (r *Result) SignedBody() bool {
 	for _, s := range r.Signed {
-		if s.Name.Local == "Body" && (s.Name.Space == soap.NSSOAP11 || s.Name.Space == soap.NSSOAP12) {
+		if s.Location == LocationBody {
 			return true
 		}
 	}
@@ -87,11 +103,23 @@ func (d *Decryptor) policy() (*compiled, error) {
 // Errors, for [errors.Is]: [ErrMalformed], [ErrLimitExceeded],
 // [ErrAlgorithmNotAllowed], [ErrNoMatchingKey] and [ErrNotEncrypted] are
 // decided from the message alone, before any private-key operation;
-// [ErrDecryptionFailed] is the one error after it, with no detail. With
-// Signers, [ErrSignatureInvalid], [ErrUntrustedSigner] and
-// [ErrMessageExpired] report signatures and the Timestamp; for a
-// signature over CBC-decrypted content any such failure is
-// ErrDecryptionFailed. [ErrInvalidPolicy] reports a bad Policy.
+// [ErrDecryptionFailed] is the one error after it, with no detail. Every
+// key is unwrapped before any data is decrypted, and a ring key is left
+// for the next candidate only when its unwrap (or an AES-GCM tag) fails,
+// never because of CBC padding or the decrypted XML, so the number of
+// private-key operations does not depend on the plaintext.
+//
+// With Signers, [ErrSignatureInvalid], [ErrUntrustedSigner] and
+// [ErrMessageExpired] report signatures and the Timestamp, and
+// [ErrUnsignedFault] (a [*FaultError]) an unsigned SOAP Fault. Every
+// signature readable before decryption is checked before it: algorithms,
+// signer, SignatureValue (before any reference digest), where its
+// references point, the Timestamp, and whether the Body and Timestamp are
+// named by a signature. What only decryption reveals (a digest over
+// plaintext, an encrypted Signature or Timestamp) is checked on the
+// decrypted envelope, the bytes returned in Result.Envelope; for content
+// that AES-CBC decrypted, any such failure is ErrDecryptionFailed.
+// [ErrInvalidPolicy] reports a bad Policy.
 //
 // Decrypt is safe for concurrent use, also while the ring changes: it works
 // on the ring as it was when the call began. Only when the whole call
@@ -139,10 +167,10 @@ func (d *Decryptor) Decrypt(message []byte) (*Result, error) {
 	}
 	var sigs *sigState
 	if d.Signers != nil {
-		if sigs, err = p.planSignatures(d.Signers); err != nil {
+		if sigs, err = p.planSignatures(d.Signers, message); err != nil {
 			return nil, err
 		}
-		if err := p.verifyTree(sigs, message, sigs.before, true); err != nil {
+		if err := p.verifyBefore(sigs); err != nil {
 			return nil, err
 		}
 	}
@@ -165,18 +193,61 @@ func (d *Decryptor) Decrypt(message []byte) (*Result, error) {
 		res = &Result{Envelope: out, KeysUsed: p.used, Decrypted: len(p.data), SOAPVersion: env.Version()}
 	}
 	if sigs != nil {
-		// Signatures after the EncryptedKey cover the plaintext; what
-		// they find there is as secret as the plaintext itself.
-		if err := p.verifyTree(sigs, res.Envelope, sigs.after, false); err != nil {
-			return nil, p.afterError(err)
-		}
-		if err := p.requirements(sigs); err != nil {
+		if err := p.finishSignatures(sigs, res); err != nil {
 			return nil, err
 		}
-		res.Signers, res.Signed = sigs.signers, sigs.signed
 	}
 	p.recordUses(sigs)
 	return res, nil
+}
+
+// finishSignatures verifies, on the decrypted envelope, the signatures
+// that cover the plaintext, and checks the policy's requirements on all
+// that was verified. Whatever it finds in content that CBC decrypted is
+// as secret as that content: every such failure is ErrDecryptionFailed,
+// which is why everything the message alone decides was decided in
+// planSignatures, before the first private-key operation.
+func (p *process) finishSignatures(sigs *sigState, res *Result) error {
+	tree, err := p.verifyAfter(sigs, res.Envelope)
+	if err != nil {
+		return p.afterError(err)
+	}
+	if sigs.stale != nil {
+		if !sigs.stamp {
+			return p.afterError(sigError("the Timestamp is not covered by a verified signature"))
+		}
+		return sigs.stale
+	}
+	if tree == nil && len(p.data) == 0 {
+		tree = p.env
+	}
+	if err := p.requirements(sigs); err != nil {
+		if !p.authenticated() {
+			return ErrDecryptionFailed
+		}
+		if !sigs.body {
+			return p.unsignedFault(tree, res.Envelope, err)
+		}
+		return err
+	}
+	if !sigs.body {
+		// Allowed by AllowUnsignedBody, but a Fault anyone may have
+		// written is never a response.
+		if tree == nil {
+			doc, _, err := soap.Parse(res.Envelope, p.pol.limits)
+			if err != nil {
+				return p.afterError(soapError(err))
+			}
+			if tree, err = soap.NewEnvelope(doc); err != nil {
+				return p.afterError(soapError(err))
+			}
+		}
+		if faultOf(tree) != nil {
+			return p.afterError(p.unsignedFault(tree, res.Envelope, sigError("the Fault is not covered by a verified signature")))
+		}
+	}
+	res.Signers, res.Signed = sigs.signers, sigs.signed
+	return nil
 }
 
 // cutThreshold is the length from which a text run bypasses the XML

@@ -44,9 +44,11 @@
 // Signed responses are verified when the Decryptor has a [TrustRing] of
 // the partner's signing certificates ([Decryptor.Signers]): the
 // signatures of the Security header in header order, so that both
-// sign-then-encrypt and encrypt-then-sign work, with the Body and the
-// Timestamp required to be covered by element identity, which defeats
-// signature wrapping. The TrustRing renews like the KeyRing.
+// sign-then-encrypt and encrypt-then-sign work (an encrypted Signature
+// too), with the Body and the Timestamp required to be covered by element
+// identity, which defeats signature wrapping; only the Security header's
+// own Timestamp counts, and an unsigned SOAP Fault is an error, never a
+// response. The TrustRing renews like the KeyRing.
 //
 // To decrypt the responses of any Go SOAP client, give its http.Client a
 // [Transport]; to read a message from a stream within the size limit, use

@@ -240,3 +240,38 @@ func (e *ContentTypeError) Error() string {
 
 // Unwrap returns [ErrContentType].
 func (e *ContentTypeError) Unwrap() error { return ErrContentType }
+
+// Signature verification: unsigned SOAP Faults.
+
+// ErrUnsignedFault means that, with signature verification on, the
+// message is a SOAP Fault that no verified signature covers. Such a Fault
+// may come from anyone and is never returned as a response; the error is
+// a [*FaultError] that carries it for diagnostics.
+var ErrUnsignedFault = errors.New("wssec: unsigned SOAP fault")
+
+// FaultError reports a SOAP Fault refused because no verified signature
+// covers it. Its fields hold what the unauthenticated Fault says, for
+// logs and diagnostics only: nothing in it is authentic. Error() does not
+// repeat them.
+type FaultError struct {
+	// Code is the fault code as written (SOAP 1.1 faultcode, SOAP 1.2
+	// Code/Value).
+	Code string
+	// Reason is the fault string (SOAP 1.1 faultstring, SOAP 1.2 the
+	// first Reason/Text).
+	Reason string
+	// Envelope is the message holding the Fault, decrypted where it was
+	// encrypted.
+	Envelope []byte
+	// Err is why the Fault counts as unsigned, usually a
+	// [*SignatureError] for [ErrSignatureInvalid].
+	Err error
+}
+
+func (e *FaultError) Error() string {
+	return ErrUnsignedFault.Error() + ": " + e.Err.Error()
+}
+
+// Unwrap returns [ErrUnsignedFault] and the cause in Err, so that
+// errors.Is matches both.
+func (e *FaultError) Unwrap() []error { return []error{ErrUnsignedFault, e.Err} }

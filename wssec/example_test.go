@@ -210,3 +210,25 @@ func ExampleTrustRing() {
 	fmt.Println("Body signed:", res.SignedBody(), "by", res.Signers[0].Subject.CommonName, "- decrypted parts:", res.Decrypted)
 	// Output: Body signed: true by partner.example - decrypted parts: 1
 }
+
+// With signature verification on, a SOAP Fault that no trusted signature
+// covers may come from anyone: it is an error that carries the Fault for
+// the log, never a response.
+func ExampleFaultError() {
+	partnerCert := loadKey("partner").Certificate
+	d := &wssec.Decryptor{
+		Keys:    wssec.NewKeyRing(loadKey("new")),
+		Signers: wssec.NewTrustRing(partnerCert),
+		// Faults often travel unencrypted; the signature is still required.
+		Policy: wssec.Policy{AllowPlaintextBody: true},
+	}
+	fault := `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>` +
+		`<soapenv:Fault><faultcode>soapenv:Server</faultcode><faultstring>Account locked</faultstring></soapenv:Fault>` +
+		`</soapenv:Body></soapenv:Envelope>`
+	_, err := d.Decrypt([]byte(fault))
+	var fe *wssec.FaultError
+	if errors.As(err, &fe) {
+		fmt.Println(errors.Is(err, wssec.ErrUnsignedFault), errors.Is(err, wssec.ErrSignatureInvalid), fe.Code, "-", fe.Reason)
+	}
+	// Output: true true soapenv:Server - Account locked
+}

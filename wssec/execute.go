@@ -23,21 +23,63 @@ var (
 
 // execute decrypts the planned data and returns the decrypted envelope.
 // Every error it returns is reported as ErrDecryptionFailed.
+//
+// Every key is unwrapped before any data is decrypted, and a candidate key
+// is given up only when its unwrap fails (or, for AES-GCM, when the tag
+// does not verify): those depend on the wrapped key and the ciphertext
+// alone. A failure found in CBC plaintext (padding, XML) fails the call,
+// but only once every part was decrypted, so neither the number of
+// private-key operations nor the data decrypted depends on the plaintext. An RSA-1_5 unwrap never fails (implicit rejection), so with
+// CBC data only its first candidate is ever used.
 func (p *process) execute() ([]byte, error) {
 	ops := 0
-	for _, kp := range p.keys {
+	ceks := make([][]byte, len(p.keys))
+	next := make([]int, len(p.keys)) // the candidate to try after the one unwrapped
+	defer func() {
+		for _, k := range ceks {
+			clear(k)
+		}
+	}()
+	unwrap := func(i int) bool {
+		kp := p.keys[i]
+		for next[i] < len(kp.cands) {
+			if ops == p.pol.maxOps {
+				return false
+			}
+			ops++
+			e := kp.cands[next[i]]
+			next[i]++
+			if cek, ok := p.unwrap(kp, e); ok {
+				clear(ceks[i])
+				ceks[i] = cek
+				return true
+			}
+		}
+		return false
+	}
+	for i, kp := range p.keys {
 		if len(kp.data) == 0 {
 			continue
 		}
-		var ok bool
-		for i, e := range kp.cands {
-			if ops == p.pol.maxOps {
-				return nil, errFailed
-			}
-			ops++
-			last := i == len(kp.cands)-1
-			if p.tryKey(kp, e, last) {
-				ok = true
+		if !unwrap(i) {
+			return nil, errFailed
+		}
+	}
+	// A CBC failure does not end the loop: the remaining data is
+	// decrypted all the same, so that the work done does not tell which
+	// part failed, or whether one did.
+	failed := false
+	for i, kp := range p.keys {
+		if len(kp.data) == 0 {
+			continue
+		}
+		for {
+			e := kp.cands[next[i]-1]
+			// Only GCM may move on to another candidate, and only on
+			// data it decrypted into a copy.
+			last := !kp.cipher.GCM || next[i] == len(kp.cands)
+			ok, retry := p.decryptAll(kp, ceks[i], last)
+			if ok {
 				p.usedEntries = append(p.usedEntries, e)
 				p.noteUsed(e)
 				break
@@ -45,10 +87,17 @@ func (p *process) execute() ([]byte, error) {
 			if p.contentErr != nil {
 				return nil, p.contentErr
 			}
+			if !retry {
+				failed = true
+				break
+			}
+			if !unwrap(i) {
+				return nil, errFailed // depends on the wrapped keys alone
+			}
 		}
-		if !ok {
-			return nil, errFailed
-		}
+	}
+	if failed {
+		return nil, errFailed
 	}
 	return p.splice()
 }
@@ -62,49 +111,58 @@ func (p *process) noteUsed(e *ringEntry) {
 	p.used = append(p.used, e.key.Certificate)
 }
 
-// tryKey unwraps kp's key with ring entry e and decrypts and checks all of
-// kp's data with it. The ciphertext is decrypted in place on the last
-// attempt; earlier attempts work on copies.
-func (p *process) tryKey(kp *keyPlan, e *ringEntry, last bool) (ok bool) {
+// unwrap decrypts kp's content-encryption key with ring entry e. It
+// reports false when the key transport fails; with RSA-1_5 (implicit
+// rejection) it never does.
+func (p *process) unwrap(kp *keyPlan, e *ringEntry) ([]byte, bool) {
 	var cek []byte
 	var err error
 	switch kp.alg {
 	case xmlenc.RSA15:
-		cek, err = decryptKeyPKCS1v15(e.key.Decrypter, p.pol.rand, kp.ek.CipherValue, kp.cipher.KeySize)
+		cek, err = xmlenc.DecryptKeyPKCS1v15(e.key.Decrypter, p.pol.rand, kp.ek.CipherValue, kp.cipher.KeySize)
 	default:
 		cek, err = xmlenc.DecryptKeyOAEP(e.key.Decrypter, p.pol.rand, kp.oaep, kp.ek.CipherValue, kp.cipher.KeySize)
 	}
-	if err != nil {
-		return false
-	}
-	defer clear(cek)
+	return cek, err == nil
+}
+
+// decryptAll decrypts and checks all of kp's data with cek. The ciphertext
+// is decrypted in place when last is set; otherwise copies are used. It
+// reports retry when a GCM tag did not verify, which says the key was
+// wrong and nothing about the plaintext. With CBC it decrypts every part
+// even after one failed.
+func (p *process) decryptAll(kp *keyPlan, cek []byte, last bool) (ok, retry bool) {
 	elements := p.elements
 	defer func() {
 		if !ok {
 			p.elements = elements
 		}
 	}()
+	failed := false
 	for _, dp := range kp.data {
 		ct := dp.ct
 		if !last {
 			ct = append([]byte(nil), ct...)
 		}
 		pt, err := xmlenc.DecryptData(kp.dataAlg, cek, ct)
-		if err != nil {
-			return false
+		if err != nil && kp.cipher.GCM {
+			return false, true
 		}
-		if len(pt) > len(dp.ct) {
-			return false // impossible for these ciphers; checked anyway
+		if err != nil || len(pt) > len(dp.ct) { // the latter impossible for these ciphers; checked anyway
+			failed = true
+			continue // CBC: the other parts are decrypted all the same
 		}
 		if err := p.checkPlaintext(dp, pt); err != nil {
 			if kp.cipher.GCM {
 				p.contentErr = contentError(err)
+				return false, false
 			}
-			return false
+			failed = true
+			continue
 		}
 		dp.plain, dp.inPlace = pt, last
 	}
-	return true
+	return !failed, false
 }
 
 // checkPlaintext checks decrypted octets in the namespace context of the

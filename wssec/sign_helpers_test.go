@@ -39,6 +39,8 @@ type signOpts struct {
 	created        time.Time // Timestamp Created; zero: t0
 	ttl            time.Duration
 	extra          []string // local names of more elements to sign (they get a wsu:Id)
+	ids            []string // Ids, already in the message, of more elements to sign
+	repeatBody     int      // reference the Body this many more times
 }
 
 // sign signs msg the way WS-Security senders do: a detached ds:Signature
@@ -99,6 +101,16 @@ func sign(t testing.TB, msg []byte, signer testpki.Identity, o signOpts) []byte 
 		el := doc.FindElement("//" + name)
 		setID(el, fmt.Sprintf("id-extra-%d", i))
 		targets = append(targets, el)
+	}
+	for _, id := range o.ids {
+		el := doc.FindElement("//[@wsu:Id='" + id + "']")
+		if el == nil {
+			t.Fatalf("sign: no element with wsu:Id %q", id)
+		}
+		targets = append(targets, el)
+	}
+	for range o.repeatBody {
+		targets = append(targets, body)
 	}
 	if !o.noTimestamp {
 		ts := etree.NewElement("wsu:Timestamp")

@@ -2,6 +2,8 @@ package wssec
 
 import (
 	"crypto/x509"
+	"strings"
+	"time"
 
 	"github.com/beevik/etree"
 
@@ -9,132 +11,285 @@ import (
 	"github.com/wsrenew/wsrenew/internal/xmlenc"
 )
 
+// maxSignatures bounds the ds:Signature elements of the processed Security
+// header: each costs a public-key operation before anything else is known.
+const maxSignatures = 16
+
 // sigState carries signature verification through one Decrypt call.
 type sigState struct {
 	trust  *TrustRing
-	before []int // indexes, among the Security header's Signatures, verified on the message as received
-	after  []int // those verified on the decrypted message
-	count  int
+	budget *canonBudget
+	// before counts the Security header's leading Signatures, those
+	// before its first EncryptedKey, ReferenceList or EncryptedData: they
+	// cover the encrypted form and are verified, before decryption, on
+	// the tree the message was read into. Every Signature after them, in
+	// clear or only readable after decryption, is verified on the
+	// decrypted envelope (one in clear is checked before decryption as
+	// far as it can be: all but the digests).
+	before int
+	after  int // Signatures in clear after the leading ones
+	// leading are the leading Signatures as planSignatures checked them
+	// (SignedInfo, signer, SignatureValue), for verifyBefore.
+	leading []*checkedSig
+	// encryptedHeader is set when the Security header holds EncryptedData
+	// of its own (an encrypted Signature or Timestamp, WSS4J's
+	// EncryptSignature): what its signatures cover is then known only
+	// after decryption.
+	encryptedHeader bool
 
-	signers   []*x509.Certificate
-	signed    []SignedPart
-	body      bool // a verified signature covers the Body
-	stamp     bool // ... the Timestamp
-	hasStamp  bool
+	signers  []*x509.Certificate
+	signed   []SignedPart
+	body     bool // a verified signature covers the Body
+	stamp    bool // ... the Timestamp
+	hasStamp bool // the Security header holds a Timestamp
+	// stale is the freshness error of a Timestamp that only decryption
+	// revealed: reported as such only if a verified signature covers it.
+	stale     error
 	dataCover map[string]bool // EncryptedData Ids covered in encrypted form
 
 	// uses are the trust ring entries that verified a signature.
 	uses []*ringEntry
 }
 
-// planSignatures splits the Security header's signatures, as WSS4J reads
-// the header, into those before the first EncryptedKey or ReferenceList
-// that decrypts something (they cover the encrypted form) and those after
-// it (they cover the plaintext), and checks the Timestamp's times. It runs
-// before any private-key operation.
-func (p *process) planSignatures(trust *TrustRing) (*sigState, error) {
-	st := &sigState{trust: trust, dataCover: map[string]bool{}}
+// planSignatures reads the Security header's signatures, as WSS4J reads
+// the header, and decides everything that can be decided before any
+// private-key operation: the signature algorithms, the signers, every
+// SignatureValue in clear, where the references point, the Timestamp's
+// times, and whether the policy's requirements can still be met. After
+// this, a failure in decrypted content cannot be told apart from any
+// other by its error.
+func (p *process) planSignatures(trust *TrustRing, message []byte) (*sigState, error) {
+	// The budget is measured on the message, not on the tree read here,
+	// whose large CipherValues are cut out but are digested in full.
+	st := &sigState{trust: trust, dataCover: map[string]bool{}, budget: newCanonBudget(len(message))}
+	var sigs []*etree.Element
 	if p.security != nil {
-		decrypted := false
+		boundary := false
 		for _, c := range p.security.ChildElements() {
 			switch {
 			case xmlenc.IsEncryptedKey(c):
 				if kp := p.keyByEl[c]; kp != nil && len(kp.data) > 0 {
-					decrypted = true
+					boundary = true
 				}
 			case xmlenc.IsReferenceList(c):
-				decrypted = true
+				boundary = true
+			case xmlenc.IsEncryptedData(c):
+				boundary, st.encryptedHeader = true, true
 			case soap.Is(c, soap.NSDS, "Signature"):
-				if decrypted {
-					st.after = append(st.after, st.count)
-				} else {
-					st.before = append(st.before, st.count)
+				if len(sigs) == maxSignatures {
+					return nil, &LimitError{Limit: "signatures", Max: maxSignatures}
 				}
-				st.count++
+				if boundary {
+					st.after++
+				} else {
+					st.before++
+				}
+				sigs = append(sigs, c)
 			}
 		}
 	}
-	el, created, expires, err := timestamp(p.security)
+	stampEl, err := p.fresh(p.security, trust.ring().clock())
 	if err != nil {
 		return nil, err
 	}
-	if el != nil {
-		st.hasStamp = true
-		now := trust.ring().clock()
-		switch {
-		case !created.IsZero() && created.After(now.Add(p.pol.skew)):
-			return nil, &SignatureError{Reason: "the Timestamp's Created lies in the future", Err: ErrMessageExpired}
-		case !expires.IsZero() && !expires.After(now.Add(-p.pol.skew)):
-			return nil, &SignatureError{Reason: "the Timestamp has expired", Err: ErrMessageExpired}
+	st.hasStamp = stampEl != nil
+
+	// Every signature in clear is checked now, on this tree: a signature
+	// after the EncryptedKey covers the plaintext, but its SignedInfo,
+	// signer and SignatureValue are readable before decryption.
+	now := trust.ring().clock()
+	v := &verifier{pol: p.pol, trust: trust.live(now), env: p.env, ids: p.ids, security: p.security, now: now, budget: st.budget}
+	bodyRef, stampRef := false, false
+	var coveredBefore []*etree.Element
+	for i, sig := range sigs {
+		cs, err := v.check(sig)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := v.resolve(cs, sig, i >= st.before && len(p.data) > 0); err != nil {
+			return nil, err
+		}
+		if i < st.before {
+			st.leading = append(st.leading, cs)
+		}
+		for _, r := range cs.refs {
+			switch {
+			case r.el == nil:
+			case r.el == p.env.Body:
+				bodyRef = true
+			case r.el == stampEl:
+				stampRef = true
+			}
+			if r.el != nil && i < st.before {
+				coveredBefore = append(coveredBefore, r.el)
+			}
+		}
+	}
+	if st.encryptedHeader {
+		return st, nil // the rest is known after decryption
+	}
+	// The Body element stays in place through decryption (only its
+	// content, or a child, is encrypted), so whether a signature names it
+	// is known now; so is whether one names the Timestamp.
+	if !p.pol.unsignedBody {
+		if !bodyRef {
+			return nil, p.unsignedFault(p.env, message, sigError("the Body is not covered by a signature"))
+		}
+		if stampEl != nil && !stampRef {
+			return nil, sigError("the Timestamp is not covered by a signature")
+		}
+	}
+	if p.pol.signedData {
+		for _, dp := range p.data {
+			covered := false
+			for _, el := range coveredBefore {
+				covered = covered || soap.Within(dp.ed.Element, el)
+			}
+			if !covered {
+				return nil, sigError("an EncryptedData is not covered by a signature in its encrypted form")
+			}
 		}
 	}
 	return st, nil
 }
 
-// verifyTree verifies the signatures with the given indexes on message,
-// parsed in full, and records what they cover.
-func (p *process) verifyTree(st *sigState, message []byte, which []int, encrypted bool) error {
-	if len(which) == 0 {
+// fresh checks the Security header's Timestamp against the trust ring's
+// clock and returns it, or nil if there is none.
+func (p *process) fresh(security *etree.Element, now time.Time) (*etree.Element, error) {
+	el, created, expires, err := timestamp(security)
+	if err != nil || el == nil {
+		return nil, err
+	}
+	switch {
+	case !created.IsZero() && created.After(now.Add(p.pol.skew)):
+		return nil, &SignatureError{Reason: "the Timestamp's Created lies in the future", Err: ErrMessageExpired}
+	case !expires.IsZero() && !expires.After(now.Add(-p.pol.skew)):
+		return nil, &SignatureError{Reason: "the Timestamp has expired", Err: ErrMessageExpired}
+	}
+	return el, nil
+}
+
+// verifyBefore verifies the leading signatures, which cover the encrypted
+// form, on the tree the plan read, with the CipherValues it cut out put
+// back while a digest covers them: the message is parsed once.
+func (p *process) verifyBefore(st *sigState) error {
+	if st.before == 0 {
 		return nil
 	}
-	doc, _, err := soap.Parse(message, p.pol.limits)
-	if err != nil {
-		return soapError(err)
-	}
-	env, err := soap.NewEnvelope(doc)
-	if err != nil {
-		return soapError(err)
-	}
-	secs := env.SecurityHeaders(p.pol.actor)
-	if len(secs) != 1 {
-		return malformed("no single Security header")
-	}
-	ids, err := soap.IndexIDs(env.Root)
-	if err != nil {
-		return soapError(err)
-	}
-	var sigs []*etree.Element
-	for _, c := range secs[0].ChildElements() {
-		if soap.Is(c, soap.NSDS, "Signature") {
-			sigs = append(sigs, c)
-		}
-	}
-	stampEl, _, _, err := timestamp(secs[0])
+	now := st.trust.ring().clock()
+	v := &verifier{pol: p.pol, trust: st.trust.live(now), env: p.env, ids: p.ids, security: p.security,
+		now: now, budget: st.budget, skel: p.skel}
+	stampEl, _, _, err := timestamp(p.security)
 	if err != nil {
 		return err
 	}
-	now := st.trust.ring().clock()
-	v := &verifier{pol: p.pol, trust: st.trust.live(now), env: env, ids: ids, security: secs[0], now: now}
-	for _, i := range which {
-		if i >= len(sigs) {
-			return malformed("the Security header's signatures changed")
-		}
-		res, err := v.verify(sigs[i])
+	for _, cs := range st.leading {
+		res, err := v.digests(cs)
 		if err != nil {
 			return err
 		}
-		if res.signer != nil {
-			st.uses = append(st.uses, res.signer)
-		}
-		st.signers = appendCert(st.signers, res.cert)
-		for k, el := range res.covered {
-			st.signed = append(st.signed, partOf(el, res.ids[k]))
-			switch {
-			case el == env.Body:
-				st.body = true
-			case el == stampEl:
-				st.stamp = true
+		st.record(p, res, p.env, p.security, stampEl, p.ids, true)
+	}
+	return nil
+}
+
+// verifyAfter verifies every signature after the leading ones on the
+// decrypted envelope, including those that were only readable after
+// decryption, and checks a Timestamp that only decryption revealed. It
+// returns the tree it verified, or nil if there was nothing to verify.
+func (p *process) verifyAfter(st *sigState, envelope []byte) (*soap.Envelope, error) {
+	if len(p.data) == 0 || (st.after == 0 && !st.encryptedHeader) {
+		// Nothing changed, or no signature and no Timestamp can be
+		// there that was not checked already.
+		return nil, nil
+	}
+	return p.verifyTree(st, envelope, st.before)
+}
+
+// verifyTree parses the decrypted envelope and verifies the Security
+// header's signatures from index from on, recording what they cover.
+func (p *process) verifyTree(st *sigState, message []byte, from int) (*soap.Envelope, error) {
+	doc, _, err := soap.Parse(message, p.pol.limits)
+	if err != nil {
+		return nil, soapError(err)
+	}
+	env, err := soap.NewEnvelope(doc)
+	if err != nil {
+		return nil, soapError(err)
+	}
+	secs := env.SecurityHeaders(p.pol.actor)
+	if len(secs) > 1 {
+		return nil, malformed("more than one Security header for the same actor")
+	}
+	var sec *etree.Element
+	if len(secs) == 1 {
+		sec = secs[0]
+	}
+	ids, err := soap.IndexIDs(env.Root)
+	if err != nil {
+		return nil, soapError(err)
+	}
+	var sigs []*etree.Element
+	if sec != nil {
+		for _, c := range sec.ChildElements() {
+			if soap.Is(c, soap.NSDS, "Signature") {
+				sigs = append(sigs, c)
 			}
-			if encrypted {
-				for _, dp := range p.data {
-					if edEl, ok := ids[dp.ed.ID]; ok && dp.ed.ID != "" && soap.Within(edEl, el) {
-						st.dataCover[dp.ed.ID] = true
-					}
+		}
+	}
+	if len(sigs) > maxSignatures {
+		return nil, &LimitError{Limit: "signatures", Max: maxSignatures}
+	}
+	if from > len(sigs) {
+		return nil, malformed("the Security header's signatures changed")
+	}
+	stampEl, _, _, err := timestamp(sec)
+	if err != nil {
+		return nil, err
+	}
+	if stampEl != nil && !st.hasStamp {
+		// Revealed by decryption: checked on this tree. A failure here
+		// is reported once the signatures say whether it is authentic.
+		st.hasStamp = true
+		if _, err := p.fresh(sec, st.trust.ring().clock()); err != nil {
+			st.stale = err
+		}
+	}
+	now := st.trust.ring().clock()
+	v := &verifier{pol: p.pol, trust: st.trust.live(now), env: env, ids: ids, security: sec, now: now, budget: st.budget}
+	for _, sig := range sigs[from:] {
+		res, err := v.verify(sig)
+		if err != nil {
+			return nil, err
+		}
+		st.record(p, res, env, sec, stampEl, ids, false)
+	}
+	return env, nil
+}
+
+// record notes what a verified signature covers, in the tree env it was
+// verified on.
+func (st *sigState) record(p *process, res *verification, env *soap.Envelope, sec, stampEl *etree.Element, ids soap.IDs, encrypted bool) {
+	if res.signer != nil {
+		st.uses = append(st.uses, res.signer)
+	}
+	st.signers = appendCert(st.signers, res.cert)
+	for k, el := range res.covered {
+		st.signed = append(st.signed, partOf(env, sec, el, res.ids[k]))
+		switch {
+		case el == env.Body:
+			st.body = true
+		case el == stampEl:
+			st.stamp = true
+		}
+		if encrypted {
+			for _, dp := range p.data {
+				if edEl, ok := ids[dp.ed.ID]; ok && dp.ed.ID != "" && soap.Within(edEl, el) {
+					st.dataCover[dp.ed.ID] = true
 				}
 			}
 		}
 	}
-	return nil
 }
 
 func appendCert(list []*x509.Certificate, c *x509.Certificate) []*x509.Certificate {
@@ -146,22 +301,72 @@ func appendCert(list []*x509.Certificate, c *x509.Certificate) []*x509.Certifica
 	return append(list, c)
 }
 
-// requirements checks what the policy demands be signed.
+// requirements checks what the policy demands be signed, on what was
+// verified.
 func (p *process) requirements(st *sigState) error {
 	if !p.pol.unsignedBody {
 		if !st.body {
-			return &SignatureError{Reason: "the Body is not covered by a verified signature", Err: ErrSignatureInvalid}
+			return sigError("the Body is not covered by a verified signature")
 		}
 		if st.hasStamp && !st.stamp {
-			return &SignatureError{Reason: "the Timestamp is not covered by a verified signature", Err: ErrSignatureInvalid}
+			return sigError("the Timestamp is not covered by a verified signature")
 		}
 	}
 	if p.pol.signedData {
 		for _, dp := range p.data {
 			if !st.dataCover[dp.ed.ID] {
-				return &SignatureError{Reason: "an EncryptedData is not covered by a verified signature", Err: ErrSignatureInvalid}
+				return sigError("an EncryptedData is not covered by a verified signature")
 			}
 		}
+	}
+	return nil
+}
+
+// unsignedFault returns a *FaultError wrapping cause when env's Body holds
+// a SOAP Fault, and cause otherwise. envelope is the message the Fault
+// came in, as returned (nil: serialize env).
+func (p *process) unsignedFault(env *soap.Envelope, envelope []byte, cause error) error {
+	fault := faultOf(env)
+	if fault == nil {
+		return cause
+	}
+	if envelope == nil {
+		b, err := env.Doc.WriteToBytes()
+		if err != nil {
+			return cause
+		}
+		envelope = b
+	}
+	fe := &FaultError{Envelope: envelope, Err: cause}
+	for _, c := range fault.ChildElements() {
+		switch {
+		case c.Tag == "faultcode" && c.Space == "": // SOAP 1.1: unqualified
+			fe.Code = strings.TrimSpace(c.Text())
+		case c.Tag == "faultstring" && c.Space == "":
+			fe.Reason = strings.TrimSpace(c.Text())
+		case soap.Is(c, soap.NSSOAP12, "Code"):
+			if val := c.SelectElement("Value"); val != nil {
+				fe.Code = strings.TrimSpace(val.Text())
+			}
+		case soap.Is(c, soap.NSSOAP12, "Reason"):
+			if txt := c.SelectElement("Text"); txt != nil {
+				fe.Reason = strings.TrimSpace(txt.Text())
+			}
+		}
+	}
+	return fe
+}
+
+// faultOf returns the SOAP Fault the envelope's Body holds, or nil.
+func faultOf(env *soap.Envelope) *etree.Element {
+	if env == nil || env.Body == nil {
+		return nil
+	}
+	for _, c := range env.Body.ChildElements() {
+		if soap.Is(c, env.NS, "Fault") {
+			return c
+		}
+		return nil
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package wssec
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
@@ -9,6 +10,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,12 +54,61 @@ var sigMethods = map[string]sigMethod{
 	sigECDSASHA512: {crypto.SHA512, true},
 }
 
+// PartLocation says where a signed element sits in the envelope that was
+// verified. It is decided by identity in that tree, never by name.
+type PartLocation int
+
+// Locations of a signed part.
+const (
+	// LocationOther is any place not named below, such as an element
+	// nested in a header block, or a Body-named element that is not the
+	// envelope's Body.
+	LocationOther PartLocation = iota
+	// LocationBody is the envelope's own Body element.
+	LocationBody
+	// LocationInBody is an element inside the envelope's Body.
+	LocationInBody
+	// LocationTimestamp is the wsu:Timestamp of the processed Security
+	// header.
+	LocationTimestamp
+	// LocationSecurityHeader is another child of the processed Security
+	// header, such as a BinarySecurityToken.
+	LocationSecurityHeader
+	// LocationHeaderBlock is a header block: a child of the envelope's
+	// Header.
+	LocationHeaderBlock
+)
+
+// String returns the location's name.
+func (l PartLocation) String() string {
+	switch l {
+	case LocationBody:
+		return "Body"
+	case LocationInBody:
+		return "in Body"
+	case LocationTimestamp:
+		return "Security header Timestamp"
+	case LocationSecurityHeader:
+		return "in Security header"
+	case LocationHeaderBlock:
+		return "header block"
+	}
+	return "other"
+}
+
 // SignedPart is an element a verified signature covers.
 type SignedPart struct {
 	// Name is the element's namespace URI and local name.
 	Name xml.Name
 	// ID is the Id the signature referenced it by.
 	ID string
+	// Location is where the element sits in the envelope that was
+	// verified. Only LocationBody is the envelope's Body: an element that
+	// is merely named Body, elsewhere, is LocationOther.
+	Location PartLocation
+	// Path lists the local names from the Envelope down to the element,
+	// separated by "/", for diagnostics.
+	Path string
 }
 
 // verification is what one verified signature proved.
@@ -77,15 +128,73 @@ type verifier struct {
 	ids      soap.IDs
 	security *etree.Element
 	now      time.Time
+	// budget is what may still be canonicalized for this message, shared
+	// by every verifier of one Decrypt call.
+	budget *canonBudget
+	// skel, when set, is the skeleton the tree was read from: text runs
+	// it cut out are put back, for the time of a digest, into an element
+	// that is canonicalized.
+	skel *soap.Skeleton
+}
+
+// canonBudget bounds the bytes canonicalized for one message, SignedInfo
+// and references of all signatures together.
+type canonBudget struct {
+	left, max int64
+}
+
+func (b *canonBudget) charge(n int) error {
+	if b == nil {
+		return nil
+	}
+	b.left -= int64(n)
+	if b.left < 0 {
+		return &LimitError{Limit: "canonicalized bytes", Max: b.max}
+	}
+	return nil
+}
+
+// newCanonBudget allows three times the message plus 256 KiB: enough for
+// the Body and, nested in it, its EncryptedData signed separately (as
+// WSS4J does), with room for exclusive canonical form writing an end tag
+// or a namespace declaration where the message had none; a message that
+// asks for more digests the same content again and again.
+func newCanonBudget(messageBytes int) *canonBudget {
+	n := 3*int64(messageBytes) + 256<<10
+	return &canonBudget{left: n, max: n}
+}
+
+// checkedSig is a ds:Signature whose SignedInfo was read and whose
+// SignatureValue verified over it, by a trusted signer. Its references
+// are not yet resolved or digested.
+type checkedSig struct {
+	refs   []reference
+	signer *ringEntry
+	cert   *x509.Certificate
 }
 
 func sigError(format string, args ...any) error {
 	return &SignatureError{Reason: sprintf(format, args...), Err: ErrSignatureInvalid}
 }
 
-// verify checks one ds:Signature: algorithms first, then the signer, then
-// every reference's digest, then the signature value.
+// verify checks one ds:Signature in full: see check, then every
+// reference's digest.
 func (v *verifier) verify(sig *etree.Element) (*verification, error) {
+	cs, err := v.check(sig)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := v.resolve(cs, sig, false); err != nil {
+		return nil, err
+	}
+	return v.digests(cs)
+}
+
+// check reads a ds:Signature and verifies its SignatureValue over
+// SignedInfo: algorithms first, then the signer, then the signature. No
+// reference is digested: until the SignatureValue verified, nothing in
+// SignedInfo deserves the work (a message may name the Body 64 times).
+func (v *verifier) check(sig *etree.Element) (*checkedSig, error) {
 	var signedInfo, value, keyInfo *etree.Element
 	for _, c := range sig.ChildElements() {
 		switch {
@@ -132,11 +241,88 @@ func (v *verifier) verify(sig *etree.Element) (*verification, error) {
 		}
 	}
 
-	res := &verification{}
-	for _, r := range refs {
+	canon, err := canonicalize(signedInfo, c14n.alg, c14n.prefixes)
+	if err != nil {
+		return nil, sigError("cannot canonicalize SignedInfo")
+	}
+	if err := v.budget.charge(len(canon)); err != nil {
+		return nil, err
+	}
+	h := method.hash.New()
+	h.Write(canon)
+	digest := h.Sum(nil)
+	cs := &checkedSig{refs: refs}
+	if rootCert != nil {
+		if !checkSignature(rootCert.PublicKey, method, digest, sigBytes) {
+			return nil, sigError("the signature value does not verify")
+		}
+		cs.cert = rootCert
+		return cs, nil
+	}
+	for _, e := range cands {
+		if checkSignature(e.key.Certificate.PublicKey, method, digest, sigBytes) {
+			cs.signer, cs.cert = e, e.key.Certificate
+			return cs, nil
+		}
+	}
+	return nil, sigError("the signature value does not verify")
+}
+
+// resolve finds each reference's element in the verifier's tree and
+// applies the rules on what a reference may name. With pending allowed,
+// a reference that does not resolve (its element is still encrypted) is
+// left for the decrypted tree and reported; otherwise it is an error.
+func (v *verifier) resolve(cs *checkedSig, sig *etree.Element, pending bool) (bool, error) {
+	seen := make(map[*etree.Element]bool, len(cs.refs))
+	left := false
+	for i := range cs.refs {
+		r := &cs.refs[i]
+		r.el = nil
+		el, ok := v.ids.Resolve(r.uri)
+		if !ok {
+			if pending {
+				left = true
+				continue
+			}
+			// Like a dangling DataReference: decided from the message alone.
+			return false, malformed("signature reference %q does not resolve to an element of the message", r.uri)
+		}
+		// A reference to an element holding this signature would need the
+		// enveloped-signature transform, which WS-Security does not use.
+		if soap.Within(sig, el) {
+			return false, sigError("reference %q encloses the signature", r.uri)
+		}
+		// A Timestamp counts only as the processed Security header's own:
+		// one moved into another header block would carry a signed but
+		// expired validity past the freshness check.
+		if soap.Is(el, soap.NSWSU, "Timestamp") && (v.security == nil || el.Parent() != v.security) {
+			return false, sigError("reference %q names a Timestamp outside the Security header", r.uri)
+		}
+		if seen[el] {
+			return false, malformed("two signature references name %q", r.uri)
+		}
+		seen[el] = true
+		r.el = el
+	}
+	return left, nil
+}
+
+// digests checks every resolved reference's digest, within the message's
+// canonicalization budget.
+func (v *verifier) digests(cs *checkedSig) (*verification, error) {
+	res := &verification{signer: cs.signer, cert: cs.cert}
+	for _, r := range cs.refs {
+		if r.el == nil {
+			return nil, malformed("signature reference %q does not resolve to an element of the message", r.uri)
+		}
+		restore := v.expand(r.el)
 		canon, err := canonicalize(r.el, r.c14n, r.prefixes)
+		restore()
 		if err != nil {
 			return nil, sigError("cannot canonicalize a referenced element")
+		}
+		if err := v.budget.charge(len(canon)); err != nil {
+			return nil, err
 		}
 		h := r.digest.New()
 		h.Write(canon)
@@ -146,27 +332,62 @@ func (v *verifier) verify(sig *etree.Element) (*verification, error) {
 		res.covered = append(res.covered, r.el)
 		res.ids = append(res.ids, r.uri[1:])
 	}
-	canon, err := canonicalize(signedInfo, c14n.alg, c14n.prefixes)
-	if err != nil {
-		return nil, sigError("cannot canonicalize SignedInfo")
+	return res, nil
+}
+
+// expand puts the text runs the skeleton cut out back into el's subtree,
+// as the parser would have read them (line ends normalized; a cut run
+// holds no reference), and returns the function that restores the
+// markers. The tree is read once; only what a signature covers is
+// expanded, for as long as its digest takes.
+func (v *verifier) expand(el *etree.Element) (restore func()) {
+	if v.skel == nil || v.skel.Cuts() == 0 {
+		return func() {}
 	}
-	h := method.hash.New()
-	h.Write(canon)
-	digest := h.Sum(nil)
-	if rootCert != nil {
-		if !checkSignature(rootCert.PublicKey, method, digest, sigBytes) {
-			return nil, sigError("the signature value does not verify")
+	type saved struct {
+		cd     *etree.CharData
+		marker string
+	}
+	var undo []saved
+	var walk func(e *etree.Element)
+	walk = func(e *etree.Element) {
+		for _, t := range e.Child {
+			switch c := t.(type) {
+			case *etree.Element:
+				walk(c)
+			case *etree.CharData:
+				if raw, _, ok := v.skel.Lookup(c.Data); ok {
+					undo = append(undo, saved{c, c.Data})
+					c.Data = normalizeNewlines(raw)
+				}
+			}
 		}
-		res.cert = rootCert
-		return res, nil
 	}
-	for _, e := range cands {
-		if checkSignature(e.key.Certificate.PublicKey, method, digest, sigBytes) {
-			res.signer, res.cert = e, e.key.Certificate
-			return res, nil
+	walk(el)
+	return func() {
+		for _, s := range undo {
+			s.cd.Data = s.marker
 		}
 	}
-	return nil, sigError("the signature value does not verify")
+}
+
+// normalizeNewlines returns text with CR LF and lone CR as LF, as an XML
+// parser reads it (XML 1.0, 2.11).
+func normalizeNewlines(raw []byte) string {
+	if bytes.IndexByte(raw, '\r') < 0 {
+		return string(raw)
+	}
+	out := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); i++ {
+		switch {
+		case raw[i] != '\r':
+			out = append(out, raw[i])
+		case i+1 < len(raw) && raw[i+1] == '\n':
+		default:
+			out = append(out, '\n')
+		}
+	}
+	return string(out)
 }
 
 // fromRoots returns a certificate carried by the message that chains to
@@ -250,9 +471,14 @@ func (v *verifier) parseSignedInfo(si *etree.Element) (c14nMethod, sigMethod, []
 			if len(refs) == maxReferences {
 				return c14n, method, nil, &LimitError{Limit: "signature references", Max: maxReferences}
 			}
-			r, err := v.parseReference(c, si)
+			r, err := v.parseReference(c)
 			if err != nil {
 				return c14n, method, nil, err
+			}
+			for _, o := range refs {
+				if o.uri == r.uri {
+					return c14n, method, nil, malformed("two signature references name %q", r.uri)
+				}
 			}
 			refs = append(refs, r)
 		default:
@@ -282,19 +508,14 @@ func (v *verifier) c14nOf(el *etree.Element) (c14nMethod, error) {
 	return c14nMethod{}, algorithmError(alg)
 }
 
-func (v *verifier) parseReference(ref, signedInfo *etree.Element) (reference, error) {
+func (v *verifier) parseReference(ref *etree.Element) (reference, error) {
 	r := reference{uri: strings.TrimSpace(ref.SelectAttrValue("URI", "")), c14n: algC14N10}
-	el, ok := v.ids.Resolve(r.uri)
-	if !ok {
-		// Like a dangling DataReference: decided from the message alone.
-		return r, malformed("signature reference %q does not resolve to an element of the message", r.uri)
+	// Only same-document references by Id: decided from the message
+	// alone, before any signature or digest is computed, and nothing is
+	// dereferenced.
+	if len(r.uri) < 2 || r.uri[0] != '#' {
+		return r, malformed("signature reference %q is not a reference to an element of the message", r.uri)
 	}
-	// A reference to an element holding this signature would need the
-	// enveloped-signature transform, which WS-Security does not use.
-	if soap.Within(signedInfo, el) {
-		return r, sigError("reference %q encloses the signature", r.uri)
-	}
-	r.el = el
 	var sawDigest bool
 	for _, c := range ref.ChildElements() {
 		switch {
@@ -390,9 +611,29 @@ func timestamp(security *etree.Element) (el *etree.Element, created, expires tim
 	return el, created, expires, nil
 }
 
-// partOf names an element a signature covered.
-func partOf(el *etree.Element, id string) SignedPart {
-	return SignedPart{Name: xml.Name{Space: soap.NamespaceOf(el), Local: el.Tag}, ID: id}
+// partOf names an element a signature covered and says where it sits in
+// env, the tree that was verified, by identity.
+func partOf(env *soap.Envelope, security, el *etree.Element, id string) SignedPart {
+	sp := SignedPart{Name: xml.Name{Space: soap.NamespaceOf(el), Local: el.Tag}, ID: id}
+	switch parent := el.Parent(); {
+	case el == env.Body:
+		sp.Location = LocationBody
+	case soap.Within(el, env.Body):
+		sp.Location = LocationInBody
+	case security != nil && parent == security && soap.Is(el, soap.NSWSU, "Timestamp"):
+		sp.Location = LocationTimestamp
+	case security != nil && parent == security:
+		sp.Location = LocationSecurityHeader
+	case env.Header != nil && parent == env.Header:
+		sp.Location = LocationHeaderBlock
+	}
+	var names []string
+	for e := el; e != nil && e.Parent() != nil; e = e.Parent() { // not the document
+		names = append(names, e.Tag)
+	}
+	slices.Reverse(names)
+	sp.Path = strings.Join(names, "/")
+	return sp
 }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

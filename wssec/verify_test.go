@@ -63,6 +63,7 @@ func TestVerify(t *testing.T) {
 		nb.CreateElement("tns:Transfer").SetText("all the money")
 	}
 
+	tampered := bytes.Replace(signed, []byte("1234.50"), []byte("9234.50"), 1)
 	allowPlain := wssec.Policy{AllowPlaintextBody: true}
 	tests := []struct {
 		name    string
@@ -115,8 +116,13 @@ func TestVerify(t *testing.T) {
 			find(d, "Security").CreateAttr("wsu:Id", "sec")
 			find(d, "Reference").CreateAttr("URI", "#sec")
 		}), nil, allowPlain, 0, wssec.ErrSignatureInvalid},
-		{"bad digest after decryption, GCM", encrypt(t, gcm, edit(t, signed, setDigest)), nil, wssec.Policy{}, 0, wssec.ErrSignatureInvalid},
-		{"bad digest after decryption, CBC", encrypt(t, cbc, edit(t, signed, setDigest)), nil, wssec.Policy{}, 0, wssec.ErrDecryptionFailed},
+		// SignedInfo is readable before decryption: a SignatureValue that
+		// does not verify is refused before the private key is used.
+		{"bad SignedInfo under encryption, GCM", encrypt(t, gcm, edit(t, signed, setDigest)), nil, wssec.Policy{}, 0, wssec.ErrSignatureInvalid},
+		{"bad SignedInfo under encryption, CBC", encrypt(t, cbc, edit(t, signed, setDigest)), nil, wssec.Policy{}, 0, wssec.ErrSignatureInvalid},
+		// A digest over the plaintext is known only after decryption.
+		{"bad digest after decryption, GCM", encrypt(t, gcm, tampered), nil, wssec.Policy{}, 0, wssec.ErrSignatureInvalid},
+		{"bad digest after decryption, CBC", encrypt(t, cbc, tampered), nil, wssec.Policy{}, 0, wssec.ErrDecryptionFailed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -38,6 +38,8 @@
 //       --kt, --digest, --data  as for encrypt (default oaep-mgf1p, none,
 //                   aes256-gcm)
 //       --enc-keyid key identifier of the EncryptedKey (default issuerserial)
+//       --encrypt-signature  (sign-encrypt) also encrypt the ds:Signature
+//                   element, as WS-SecurityPolicy EncryptSignature does
 //
 //   java WssInterop verify --in FILE --out FILE --trust PEM [--trust PEM ...] [--key PEM --cert PEM ...]
 //       Runs WSSecurityEngine over the message with the --trust
@@ -380,6 +382,11 @@ public final class WssInterop {
         enc.setSymmetricEncAlgorithm(dataEncryption(a.opt("--data", "aes256-gcm")));
         List<WSEncryptionPart> parts = new ArrayList<>();
         parts.add(new WSEncryptionPart("Body", body(doc).getNamespaceURI(), "Content"));
+        if (a.has("--encrypt-signature")) {
+            // WS-SecurityPolicy EncryptSignature: the ds:Signature itself,
+            // as an Element, under the same key.
+            parts.add(new WSEncryptionPart(WSConstants.SIG_LN, WSConstants.SIG_NS, "Element"));
+        }
         enc.setParts(parts);
         enc.build(doc, crypto, secHeader);
     }
@@ -644,7 +651,7 @@ public final class WssInterop {
 
     /** Args is a minimal parser for "command --flag value --switch" lists. */
     private static final class Args {
-        private static final Set<String> SWITCHES = Set.of("--embed", "--no-timestamp");
+        private static final Set<String> SWITCHES = Set.of("--embed", "--no-timestamp", "--encrypt-signature");
 
         final String command;
         private final List<String[]> pairs = new ArrayList<>();

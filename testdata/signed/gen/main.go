@@ -200,6 +200,9 @@ func signArgs(s spec) []string {
 	}
 	if s.encFor != "" {
 		a = append(a, "--enc-cert", pkiFile(s.encFor, "pem"), "--data", s.encData, "--enc-keyid", s.encKeyID)
+		if s.encSig {
+			a = append(a, "--encrypt-signature")
+		}
 	}
 	return a
 }

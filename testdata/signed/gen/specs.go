@@ -41,6 +41,7 @@ type spec struct {
 	encFor      string // old, new: the Body content is encrypted for this key
 	encData     string // data encryption of the Body content
 	encKeyID    string // key identifier of the EncryptedKey
+	encSig      bool   // sign-encrypt: also encrypt the ds:Signature (EncryptSignature)
 	variant     string // extra name part
 	expect      string
 	with        *ExpectWith
@@ -135,6 +136,14 @@ func allSpecs() []spec {
 		{soap: "11", order: "sign-encrypt", sigAlg: "rsa-sha256", digest: "sha256", keyID: "issuerserial", signer: "receiver", encFor: "old", encData: "aes256-cbc", encKeyID: "ski",
 			expect: ok, wss4j: wssOK,
 			notes: "The Body digest covers the plaintext Body: decrypt first, then verify. Encrypted for the retained tenant key."},
+
+		// Sign, then encrypt the Body content and the Signature itself.
+		{soap: "11", order: "sign-encrypt", sigAlg: "rsa-sha256", digest: "sha256", keyID: "bst", variant: "encrypt-signature", signer: "receiver", encFor: "new", encData: "aes256-gcm", encKeyID: "issuerserial", encSig: true,
+			expect: ok, wss4j: wssOK,
+			notes: "WS-SecurityPolicy EncryptSignature: the ds:Signature is encrypted too (Type Element, one EncryptedKey for both), so it is only present after decryption and is verified on the decrypted envelope. The analysis reads the Signature after decrypting it with the fixture key."},
+		{soap: "11", order: "sign-encrypt", sigAlg: "rsa-sha256", digest: "sha256", keyID: "issuerserial", variant: "encrypt-signature", signer: "receiver", encFor: "old", encData: "aes128-cbc", encKeyID: "ski", encSig: true,
+			expect: ok, wss4j: wssOK,
+			notes: "As the GCM EncryptSignature vector, with AES-128-CBC, encrypted for the retained tenant key."},
 
 		// Encrypt the Body content, then sign.
 		{soap: "11", order: "encrypt-sign", sigAlg: "rsa-sha256", digest: "sha256", keyID: "bst", signer: "receiver", encFor: "new", encData: "aes256-gcm", encKeyID: "issuerserial",

@@ -119,7 +119,7 @@ func (p *process) unwrap(kp *keyPlan, e *ringEntry) ([]byte, bool) {
 	var err error
 	switch kp.alg {
 	case xmlenc.RSA15:
-		cek, err = xmlenc.DecryptKeyPKCS1v15(e.key.Decrypter, p.pol.rand, kp.ek.CipherValue, kp.cipher.KeySize)
+		cek, err = decryptKeyPKCS1v15(e.key.Decrypter, p.pol.rand, kp.ek.CipherValue, kp.cipher.KeySize)
 	default:
 		cek, err = xmlenc.DecryptKeyOAEP(e.key.Decrypter, p.pol.rand, kp.oaep, kp.ek.CipherValue, kp.cipher.KeySize)
 	}

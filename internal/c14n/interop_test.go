@@ -25,7 +25,9 @@ import (
 // differ in — namespaces declared above it, unused, redeclared and
 // undeclared, the xml: attributes of its ancestors, comments, CDATA,
 // escaping, non-ASCII text — once per method, and checks the Reference's
-// DigestValue and the signature over SignedInfo with this package's
+// DigestValues (of that element and of its prefixed parent, where a
+// PrefixList's #default matters) and the signature over SignedInfo with
+// this package's
 // output. Unlike goxmldsig, xmlsec1 implements Canonical XML's
 // inheritance of xml: attributes. The methods with comments are given
 // the reference #xpointer(id('body')): a bare-name reference "#body"
@@ -45,6 +47,7 @@ func TestCanonicalize_xmlsec1(t *testing.T) {
 		{"exclusive", ExclusiveURI, ""},
 		{"exclusive with comments", ExclusiveWithCommentsURI, ""},
 		{"exclusive with prefix list", ExclusiveURI, "b unused #default"},
+		{"exclusive with default in the prefix list", ExclusiveURI, "#default"},
 		{"exclusive with comments and prefix list", ExclusiveWithCommentsURI, "a c"},
 		{"inclusive 1.0", Inclusive10URI, ""},
 		{"inclusive 1.0 with comments", Inclusive10WithCommentsURI, ""},
@@ -56,18 +59,18 @@ func TestCanonicalize_xmlsec1(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			var in bytes.Buffer
-			uri := "#body"
+			uri, wrapURI := "#body", "#wrap"
 			if strings.HasSuffix(tc.transform, "#WithComments") {
-				uri = "#xpointer(id('body'))"
+				uri, wrapURI = "#xpointer(id('body'))", "#xpointer(id('wrap'))"
 			}
-			if err := tmpl.Execute(&in, struct{ URI, Transform, PrefixList string }{uri, tc.transform, tc.prefixes}); err != nil {
+			if err := tmpl.Execute(&in, struct{ URI, WrapURI, Transform, PrefixList string }{uri, wrapURI, tc.transform, tc.prefixes}); err != nil {
 				t.Fatal(err)
 			}
 			src, out := filepath.Join(dir, "in.xml"), filepath.Join(dir, "out.xml")
 			if err := os.WriteFile(src, in.Bytes(), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			cmd := exec.Command(xmlsec1, "--sign", "--privkey-pem", keyFile, "--id-attr:Id", "urn:default:target", "--output", out, src)
+			cmd := exec.Command(xmlsec1, "--sign", "--privkey-pem", keyFile, "--id-attr:Id", "urn:default:target", "--id-attr:Id", "urn:a:wrapper", "--output", out, src)
 			if msg, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("xmlsec1 --sign: %v\n%s", err, msg)
 			}
@@ -79,27 +82,30 @@ func TestCanonicalize_xmlsec1(t *testing.T) {
 			if err := doc.ReadFromBytes(signed); err != nil {
 				t.Fatal(err)
 			}
-			target := doc.FindElement("//target[@Id='body']")
 			si := doc.FindElement("//SignedInfo")
-			if target == nil || si == nil {
-				t.Fatalf("xmlsec1 output lacks target or SignedInfo:\n%s", signed)
+			digests := doc.FindElements("//DigestValue")
+			if si == nil || len(digests) != 2 {
+				t.Fatalf("xmlsec1 output lacks SignedInfo or a DigestValue:\n%s", signed)
 			}
 			m, _ := MethodFor(tc.transform)
-			h := sha256.New()
-			if _, err := Canonicalize(h, target, Options{Method: m, InclusivePrefixes: tc.prefixes}); err != nil {
-				t.Fatal(err)
-			}
-			want := strings.TrimSpace(si.FindElement(".//DigestValue").Text())
-			if got := base64.StdEncoding.EncodeToString(h.Sum(nil)); got != want {
-				var b bytes.Buffer
-				Canonicalize(&b, target, Options{Method: m, InclusivePrefixes: tc.prefixes})
-				t.Fatalf("digest of the canonical form = %s, xmlsec1 %s; canonical form:\n%s", got, want, b.String())
+			for i, id := range []string{"body", "wrap"} {
+				el := doc.FindElement("//[@Id='" + id + "']")
+				h := sha256.New()
+				if _, err := Canonicalize(h, el, Options{Method: m, InclusivePrefixes: tc.prefixes}); err != nil {
+					t.Fatal(err)
+				}
+				want := strings.TrimSpace(digests[i].Text())
+				if got := base64.StdEncoding.EncodeToString(h.Sum(nil)); got != want {
+					var b bytes.Buffer
+					Canonicalize(&b, el, Options{Method: m, InclusivePrefixes: tc.prefixes})
+					t.Fatalf("digest of the canonical form of #%s = %s, xmlsec1 %s; canonical form:\n%s", id, got, want, b.String())
+				}
 			}
 			sig, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(doc.FindElement("//SignatureValue").Text()), ""))
 			if err != nil {
 				t.Fatal(err)
 			}
-			h = sha256.New()
+			h := sha256.New()
 			if _, err := Canonicalize(h, si, Options{Method: Method{Exclusive: true}}); err != nil {
 				t.Fatal(err)
 			}

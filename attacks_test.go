@@ -467,6 +467,58 @@ func attacks() []attack {
 					cd.CreateElement("xenc:CipherReference").CreateAttr("URI", "https://attacker.example/data")
 				})
 			}},
+		{"char-reference-beyond-unicode", wssec.ErrMalformed, attackPolicy{}, "a header block's text holds &#x10000003C;, beyond U+10FFFF: encoding/xml wraps it to '<', so what a client reads would differ from what was checked",
+			func(t *testing.T) []byte {
+				return inHeader(base(t), `<tns:Note xmlns:tns="urn:example:note">a&#x10000003C;b</tns:Note>`)
+			}},
+		{"xml-declaration-repeated-encoding", wssec.ErrMalformed, attackPolicy{}, "the XML declaration names two encodings: parsers differ on which one counts",
+			func(t *testing.T) []byte {
+				decl := []byte(`<?xml version="1.0" encoding="UTF-8"?>`)
+				msg := base(t)
+				if !bytes.HasPrefix(msg, decl) {
+					t.Fatal("the encryptor wrote no XML declaration")
+				}
+				return append([]byte(`<?xml version="1.0" encoding="UTF-8" encoding="ISO-8859-1"?>`), msg[len(decl):]...)
+			}},
+		{"attribute-literal-tab", wssec.ErrMalformed, attackPolicy{}, "an attribute value holds a literal tab: XML reads a space, encoding/xml and etree a tab, so a value could be checked as one thing and used as another",
+			func(t *testing.T) []byte {
+				return inHeader(base(t), `<tns:Note xmlns:tns="urn:example:note" iban="DE89`+"\t"+`3704 0044 0532 0130 00"/>`)
+			}},
+		{"attribute-literal-line-feed", wssec.ErrMalformed, attackPolicy{}, "as attribute-literal-tab, with a line feed",
+			func(t *testing.T) []byte {
+				return inHeader(base(t), `<tns:Note xmlns:tns="urn:example:note" iban="DE89`+"\n"+`3704 0044 0532 0130 00"/>`)
+			}},
+		{"duplicate-attribute-by-namespace", wssec.ErrMalformed, attackPolicy{}, "a header element with 12 prefixed attributes, two of them the same name in one namespace under different prefixes",
+			func(t *testing.T) []byte {
+				var b strings.Builder
+				b.WriteString(`<tns:Note xmlns:tns="urn:example:note" xmlns:dup="urn:example:p3"`)
+				for i := range 10 {
+					fmt.Fprintf(&b, ` xmlns:p%d="urn:example:p%d"`, i, i)
+				}
+				for i := range 10 {
+					fmt.Fprintf(&b, ` p%d:x="%d"`, i, i)
+				}
+				b.WriteString(` dup:x="forged"/>`)
+				return inHeader(base(t), b.String())
+			}},
+		{"many-prefixed-attributes", nil, attackPolicy{}, "a header block of 100 elements with 60 prefixed attributes each, all with the same local name: the shape that made the duplicate-attribute check quadratic; see BenchmarkParse_attributes",
+			func(t *testing.T) []byte {
+				var b strings.Builder
+				b.WriteString(`<tns:Note xmlns:tns="urn:example:note"`)
+				for i := range 60 {
+					fmt.Fprintf(&b, ` xmlns:p%d="urn:example:p%d"`, i, i)
+				}
+				b.WriteString(`>`)
+				for range 100 {
+					b.WriteString(`<tns:e`)
+					for i := range 60 {
+						fmt.Fprintf(&b, ` p%d:x="1"`, i)
+					}
+					b.WriteString(`/>`)
+				}
+				b.WriteString(`</tns:Note>`)
+				return inHeader(base(t), b.String())
+			}},
 	}
 }
 
@@ -493,6 +545,12 @@ func foreignActorHeader(d *etree.Document, ek *etree.Element) {
 	sec.CreateAttr("xmlns:wsse", nsWSSE)
 	sec.CreateAttr("soapenv:actor", "urn:example:someone-else")
 	sec.AddChild(ek)
+}
+
+// inHeader inserts block, as bytes, at the end of msg's SOAP Header.
+func inHeader(msg []byte, block string) []byte {
+	i := bytes.Index(msg, []byte("</soapenv:Header>"))
+	return append(append(append([]byte(nil), msg[:i]...), block...), msg[i:]...)
 }
 
 func TestAttacks(t *testing.T) {

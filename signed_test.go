@@ -1,8 +1,12 @@
 package wsrenew_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,7 +55,7 @@ func TestSignedVectors(t *testing.T) {
 			if err := json.Unmarshal(readFile(t, f), &side); err != nil {
 				t.Fatal(err)
 			}
-			msg := readFile(t, strings.TrimSuffix(f, ".json")+".xml")
+			msg := readSignedVector(t, strings.TrimSuffix(f, ".json"))
 			at := testpki.Load(testpki.Receiver).Certificate.NotBefore.Add(time.Hour)
 			if side.Created != "" {
 				c, err := time.Parse(time.RFC3339Nano, side.Created)
@@ -114,4 +118,26 @@ func TestSignedVectors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readSignedVector reads base.xml, or base.xml.gz for the vectors stored
+// compressed (see testdata/README.md).
+func readSignedVector(t *testing.T, base string) []byte {
+	t.Helper()
+	gz, err := os.ReadFile(base + ".xml.gz")
+	if errors.Is(err, os.ErrNotExist) {
+		return readFile(t, base+".xml")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg
 }

@@ -95,7 +95,8 @@ func (e *Encryptor) rand() io.Reader {
 }
 
 // encryptLimits bound the envelopes an Encryptor accepts; they are the
-// defaults of a zero Policy.
+// defaults of a zero Policy. The Encryptor writes the tree out again, so
+// attribute values with literal line breaks leave it normalized.
 var encryptLimits = soap.Limits{
 	MaxDepth:      defaultMaxDepth,
 	MaxElements:   defaultMaxElements,
@@ -103,6 +104,8 @@ var encryptLimits = soap.Limits{
 	MaxNamespaces: defaultMaxNamespaces,
 	MaxAttrValue:  defaultMaxAttributeBytes,
 	MaxNameBytes:  maxNameBytes,
+
+	AllowAttrBreaks: true,
 }
 
 // Encrypt encrypts the Body of envelope, a SOAP 1.1 or 1.2 envelope, and

@@ -15,9 +15,8 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
-	dsig "github.com/russellhaering/goxmldsig"
-	"github.com/russellhaering/goxmldsig/etreeutils"
 
+	"github.com/wsrenew/wsrenew/internal/c14n"
 	"github.com/wsrenew/wsrenew/internal/soap"
 	"github.com/wsrenew/wsrenew/internal/xmlenc"
 )
@@ -553,27 +552,20 @@ func (v *verifier) parseReference(ref *etree.Element) (reference, error) {
 	return r, nil
 }
 
-// canonicalize serializes a copy of el, with the namespaces in scope where
-// it stands, in the given canonical form. The tree is not modified.
+// canonicalize writes el, with the namespaces in scope where it stands,
+// in the given canonical form, reading the tree as it is (no copy, no
+// limit on the number of elements). An unknown alg means Canonical XML
+// 1.0, as c14nOf admits no other. The tree is not modified.
 func canonicalize(el *etree.Element, alg, prefixes string) ([]byte, error) {
-	ctx, err := etreeutils.NSBuildParentContext(el)
-	if err != nil {
+	m, ok := c14n.MethodFor(alg)
+	if !ok {
+		m = c14n.Method{}
+	}
+	var b bytes.Buffer
+	if _, err := c14n.Canonicalize(&b, el, c14n.Options{Method: m, InclusivePrefixes: prefixes}); err != nil {
 		return nil, err
 	}
-	detached, err := etreeutils.NSDetatch(ctx, el)
-	if err != nil {
-		return nil, err
-	}
-	var c dsig.Canonicalizer
-	switch alg {
-	case algExcC14N:
-		c = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList(prefixes)
-	case algC14N11:
-		c = dsig.MakeC14N11Canonicalizer()
-	default:
-		c = dsig.MakeC14N10RecCanonicalizer()
-	}
-	return c.Canonicalize(detached)
+	return b.Bytes(), nil
 }
 
 // timestamp returns the Created and Expires of the Security header's

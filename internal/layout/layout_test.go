@@ -17,12 +17,13 @@ const module = "github.com/wsrenew/wsrenew"
 // this module its non-test files may import.
 var allowed = map[string][]string{
 	"":                   {},
-	"wssec":              {"internal/xmlenc", "internal/soap"},
+	"wssec":              {"internal/xmlenc", "internal/soap", "internal/c14n"},
 	"keystore":           {"wssec", "internal/xmlenc", "internal/soap"},
 	"rollover":           {"keystore", "wssec"},
 	"keystore/etcdstore": {"keystore"},
 	"internal/xmlenc":    {},
 	"internal/soap":      {},
+	"internal/c14n":      {},
 	"internal/testpki":   {},
 	"internal/interop":   {},
 	"internal/fakeclock": {},

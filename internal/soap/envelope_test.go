@@ -2,6 +2,7 @@ package soap
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -71,11 +72,14 @@ func TestIndexIDs(t *testing.T) {
 		in string
 		ok bool
 	}{
-		"distinct":           {`<a ` + wsu + `><b wsu:Id="x"/><c Id="y"/><d xml:id="z"/></a>`, true},
-		"same element twice": {`<a ` + wsu + `><b wsu:Id="x" Id="x"/></a>`, true},
-		"wsu vs Id":          {`<a ` + wsu + `><b wsu:Id="x"/><c Id="x"/></a>`, false},
-		"xml:id vs Id":       {`<a><b xml:id="x"/><c Id="x"/></a>`, false},
-		"other namespace Id": {`<a xmlns:o="urn:o"><b o:Id="x"/><c Id="x"/></a>`, true},
+		"distinct":                            {`<a ` + wsu + `><b wsu:Id="x"/><c Id="y"/><d xml:id="z"/></a>`, true},
+		"same element twice":                  {`<a ` + wsu + `><b wsu:Id="x" Id="x"/></a>`, true},
+		"wsu vs Id":                           {`<a ` + wsu + `><b wsu:Id="x"/><c Id="x"/></a>`, false},
+		"xml:id vs Id":                        {`<a><b xml:id="x"/><c Id="x"/></a>`, false},
+		"other namespace Id":                  {`<a xmlns:o="urn:o"><b o:Id="x"/><c Id="x"/></a>`, true},
+		"prefix redeclared to wsu":            {`<a xmlns:o="urn:o"><b ` + strings.Replace(wsu, "wsu", "o", 1) + ` o:Id="x"/><c Id="x"/></a>`, false},
+		"prefix redeclared away from wsu":     {`<a ` + wsu + `><b xmlns:wsu="urn:o"><c wsu:Id="x"/></b><d Id="x"/></a>`, true},
+		"redeclaration ends with its element": {`<a ` + wsu + `><b xmlns:wsu="urn:o"/><c wsu:Id="x"/><d Id="x"/></a>`, false},
 	} {
 		doc, _, err := Parse([]byte(tc.in), Limits{})
 		if err != nil {
@@ -94,5 +98,21 @@ func TestIndexIDs(t *testing.T) {
 				t.Errorf("IndexIDs(%s).Resolve(x) without # resolved", name)
 			}
 		}
+	}
+}
+
+// TestIDs_Add indexes a subtree whose wsu prefix is declared above it.
+func TestIDs_Add(t *testing.T) {
+	t.Parallel()
+	doc, _, err := Parse([]byte(`<a xmlns:wsu="`+NSWSU+`"><b><c wsu:Id="x"/></b></a>`), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := IDs{}
+	if err := ids.Add(doc.Root().FindElement("b")); err != nil {
+		t.Fatal(err)
+	}
+	if el, ok := ids.Resolve("#x"); !ok || el.Tag != "c" {
+		t.Errorf("Add(b).Resolve(#x) = %v, %v; want c", el, ok)
 	}
 }

@@ -21,29 +21,99 @@ func IndexIDs(root *etree.Element) (IDs, error) {
 	return ids, nil
 }
 
-// Add indexes el and its descendants.
+// Add indexes el and its descendants. A prefix:Id attribute counts if its
+// prefix is bound to the wsu namespace; prefixes are resolved against
+// declarations kept while walking, not by searching the ancestors of
+// every attribute, so the walk is linear in the size of the tree.
 func (ids IDs) Add(el *etree.Element) error {
-	stack := []*etree.Element{el}
-	for len(stack) > 0 {
-		e := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
+	scope := map[string]string{}
+	if p := el.Parent(); p != nil {
+		scope = InScope(p)
+	}
+	type undo struct {
+		prefix, old string
+		had         bool
+	}
+	var undos []undo
+	type frame struct {
+		e    *etree.Element
+		next int // index of the next child to visit
+		mark int // undo log length when e was entered
+	}
+	enter := func(e *etree.Element) (frame, error) {
+		f := frame{e: e, mark: len(undos)}
 		for i := range e.Attr {
 			a := &e.Attr[i]
-			if !isIDAttr(e, a) {
+			if p, ok := declPrefix(a); ok {
+				old, had := scope[p]
+				undos = append(undos, undo{p, old, had})
+				scope[p] = a.Value
+			}
+		}
+		for i := range e.Attr {
+			a := &e.Attr[i]
+			isID := false
+			switch {
+			case a.Key == "Id" && a.Space == "":
+				isID = true
+			case a.Key == "id" && a.Space == "xml":
+				isID = true
+			case a.Key == "Id" && a.Space != "" && a.Space != "xmlns":
+				isID = scope[a.Space] == NSWSU
+			}
+			if !isID {
 				continue
 			}
 			if prev, dup := ids[a.Value]; dup && prev != e {
-				return syntaxf("duplicate Id %q", a.Value)
+				return f, syntaxf("duplicate Id %q", a.Value)
 			}
 			ids[a.Value] = e
 		}
-		for i := len(e.Child) - 1; i >= 0; i-- {
-			if c, ok := e.Child[i].(*etree.Element); ok {
-				stack = append(stack, c)
+		return f, nil
+	}
+	f, err := enter(el)
+	if err != nil {
+		return err
+	}
+	stack := []frame{f}
+	for len(stack) > 0 {
+		top := &stack[len(stack)-1]
+		if top.next == len(top.e.Child) {
+			for i := len(undos) - 1; i >= top.mark; i-- {
+				if u := undos[i]; u.had {
+					scope[u.prefix] = u.old
+				} else {
+					delete(scope, u.prefix)
+				}
 			}
+			undos = undos[:top.mark]
+			stack = stack[:len(stack)-1]
+			continue
 		}
+		c, ok := top.e.Child[top.next].(*etree.Element)
+		top.next++
+		if !ok {
+			continue
+		}
+		f, err := enter(c)
+		if err != nil {
+			return err
+		}
+		stack = append(stack, f)
 	}
 	return nil
+}
+
+// declPrefix reports whether a declares a namespace, and which prefix
+// ("" for the default namespace).
+func declPrefix(a *etree.Attr) (string, bool) {
+	switch {
+	case a.Space == "xmlns":
+		return a.Key, true
+	case a.Space == "" && a.Key == "xmlns":
+		return "", true
+	}
+	return "", false
 }
 
 func isIDAttr(el *etree.Element, a *etree.Attr) bool {

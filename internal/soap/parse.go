@@ -20,6 +20,13 @@ type Limits struct {
 	MaxNameBytes   int // bytes in one element or attribute name
 	DepthOffset    int // depth of the context a fragment is parsed in
 	ElementsOffset int // elements already counted against MaxElements
+	// AllowAttrBreaks accepts a literal tab, line feed or carriage return
+	// in an attribute value, which the tree holds normalized to a space
+	// (XML 1.0, 3.3.3) while encoding/xml and etree read it as it stands.
+	// If false, such a value is refused. Set it only for input whose
+	// tree is written out again (the bytes passed on then hold the
+	// normalized value), never where the input bytes are passed on.
+	AllowAttrBreaks bool
 }
 
 // ErrSyntax is wrapped by errors about input that is not well-formed or not
@@ -71,38 +78,70 @@ func Parse(data []byte, lim Limits) (*etree.Document, int, error) {
 }
 
 // checkDecl accepts an XML declaration of version 1.0 that declares no
-// encoding or UTF-8: the reader does no transcoding.
+// encoding or UTF-8 (the reader does no transcoding), read strictly by
+// the grammar of XML 1.0 (2.8, production 23): version, then optionally
+// encoding, then optionally standalone, each once, separated by white
+// space. A declaration that parsers could read differently, such as one
+// with two encodings (the first or the last may win), is refused.
 func checkDecl(inst string) error {
-	version, ok := pseudoAttr(inst, "version")
-	if !ok || version != "1.0" || !strings.HasPrefix(inst, "version") {
+	rest := inst
+	seen := 0 // how many of version, encoding, standalone were passed
+	for i := 0; ; i++ {
+		trimmed := strings.TrimLeft(rest, " \t\r\n")
+		if trimmed == "" {
+			break
+		}
+		if i > 0 && len(trimmed) == len(rest) {
+			return syntaxf("malformed XML declaration")
+		}
+		name, value, after, ok := nextPseudoAttr(trimmed)
+		if !ok {
+			return syntaxf("malformed XML declaration")
+		}
+		order := map[string]int{"version": 1, "encoding": 2, "standalone": 3}[name]
+		if order <= seen || (i == 0) != (order == 1) {
+			return syntaxf("malformed XML declaration: %s out of place or repeated", name)
+		}
+		seen = order
+		switch name {
+		case "version":
+			if value != "1.0" {
+				return syntaxf("XML version %q (only 1.0 is accepted)", value)
+			}
+		case "encoding":
+			if !strings.EqualFold(value, "utf-8") {
+				return syntaxf("encoding %q (only UTF-8 is accepted)", value)
+			}
+		case "standalone":
+			if value != "yes" && value != "no" {
+				return syntaxf("malformed XML declaration: standalone %q", value)
+			}
+		}
+		rest = after
+	}
+	if seen == 0 {
 		return syntaxf("malformed XML declaration or version other than 1.0")
-	}
-	if !strings.Contains(inst, "encoding") {
-		return nil
-	}
-	if v, ok := pseudoAttr(inst, "encoding"); !ok || !strings.EqualFold(v, "utf-8") {
-		return syntaxf("encoding %q (only UTF-8 is accepted)", v)
 	}
 	return nil
 }
 
-// pseudoAttr returns the quoted value of name="..." in an XML declaration.
-func pseudoAttr(inst, name string) (string, bool) {
-	i := strings.Index(inst, name)
-	if i < 0 {
-		return "", false
+// nextPseudoAttr reads name = "value" (or 'value') at the start of s.
+func nextPseudoAttr(s string) (name, value, rest string, ok bool) {
+	i := 0
+	for i < len(s) && s[i] >= 'a' && s[i] <= 'z' {
+		i++
 	}
-	rest := strings.TrimLeft(inst[i+len(name):], " \t\r\n")
-	if !strings.HasPrefix(rest, "=") {
-		return "", false
+	name, s = s[:i], strings.TrimLeft(s[i:], " \t\r\n")
+	if name == "" || !strings.HasPrefix(s, "=") {
+		return "", "", "", false
 	}
-	rest = strings.TrimLeft(rest[1:], " \t\r\n")
-	if rest == "" || (rest[0] != '"' && rest[0] != '\'') {
-		return "", false
+	s = strings.TrimLeft(s[1:], " \t\r\n")
+	if s == "" || (s[0] != '"' && s[0] != '\'') {
+		return "", "", "", false
 	}
-	end := strings.IndexByte(rest[1:], rest[0])
+	end := strings.IndexByte(s[1:], s[0])
 	if end < 0 {
-		return "", false
+		return "", "", "", false
 	}
-	return rest[1 : 1+end], true
+	return name, s[1 : 1+end], s[2+end:], true
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/xml"
+	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/beevik/etree"
@@ -100,6 +102,8 @@ type fscan struct {
 	binds    []nsBinding
 	marks    []int
 	attrs    []rawAttr
+	keys     []attrKey // the attributes' keys (element)
+	order    []int     // scratch for sorting keys
 	depth    int
 	elements int
 	info     FragmentInfo
@@ -337,9 +341,15 @@ func (s *fscan) startTag() error {
 	}
 	if s.tree != nil {
 		el := s.tree[len(s.tree)-1].CreateElement(string(name))
-		for _, a := range s.attrs {
+		// The attributes are known to be distinct: spare CreateAttr its
+		// search of the ones before (quadratic in their number) by
+		// showing it an empty slice whose capacity is the next slot.
+		all := make([]etree.Attr, 0, len(s.attrs))
+		for i, a := range s.attrs {
+			el.Attr = all[i:i]
 			el.CreateAttr(string(a.name), attrValue(a.value))
 		}
+		el.Attr = all[:len(s.attrs)]
 		s.tree = append(s.tree, el)
 	}
 	if selfClosing {
@@ -411,58 +421,152 @@ func (s *fscan) element(name []byte) error {
 			return syntaxf("forbidden element %s", name)
 		}
 	}
-	for i, a := range s.attrs {
+	// Each attribute's namespace is resolved once; duplicates are then
+	// found by comparing (namespace, local name) keys, pairwise for a
+	// few attributes and by sorting for more, so that an element of many
+	// prefixed attributes costs time linear in its size.
+	keys := s.keys[:0]
+	for _, a := range s.attrs {
 		ap, al := splitQName(a.name)
-		// In the second half of a split, whether the prefix is bound
-		// may be known only after the join.
-		pending := h != nil && h.second && len(ap) > 0 && !bytes.Equal(ap, []byte("xmlns")) && !s.bound(ap)
-		if len(ap) > 0 && !bytes.Equal(ap, []byte("xmlns")) {
-			if pending {
-				if err := h.deferName(ap, true); err != nil {
-					return err
-				}
-			} else if _, ok := s.resolve(ap, false); !ok {
+		k := attrKey{local: al}
+		switch {
+		case len(ap) == 0 && bytes.Equal(al, []byte("xmlns")):
+			k.uri, k.local = declKey, nil
+		case len(ap) == 0:
+		case bytes.Equal(ap, []byte("xmlns")):
+			k.uri = declKey
+		case h != nil && h.second && !s.bound(ap):
+			// In the second half of a split, whether the prefix is
+			// bound may be known only after the join.
+			if err := h.deferName(ap, true); err != nil {
+				return err
+			}
+			k.pending, k.prefix = true, ap
+		default:
+			u, ok := s.resolve(ap, false)
+			if !ok {
 				return syntaxf("unbound prefix %q", ap)
 			}
+			k.uri, k.prefix = u, ap
 		}
-		for _, b := range s.attrs[:i] {
-			if bytes.Equal(a.name, b.name) {
-				return syntaxf("duplicate attribute %s", a.name)
+		keys = append(keys, k)
+	}
+	s.keys = keys
+	if err := s.duplicates(); err != nil {
+		return err
+	}
+	if s.fc.ID == nil {
+		return nil
+	}
+	for i, a := range s.attrs {
+		k := &keys[i]
+		if len(k.local) != 2 || (string(k.local) != "Id" && string(k.local) != "id") {
+			continue
+		}
+		isID := false
+		switch {
+		case k.prefix == nil && k.uri == "":
+			isID = string(k.local) == "Id"
+		case string(k.prefix) == "xml":
+			isID = string(k.local) == "id"
+		case string(k.local) == "Id":
+			if k.pending {
+				h.deferID(attrValue(a.value), k.prefix)
+				continue
 			}
-			bp, bl := splitQName(b.name)
-			if len(ap) > 0 && len(bp) > 0 && bytes.Equal(al, bl) && !bytes.Equal(ap, []byte("xmlns")) && !bytes.Equal(bp, []byte("xmlns")) {
-				if h != nil && h.second && (!s.bound(ap) || !s.bound(bp)) {
-					return errNoSplit
-				}
-				u1, _ := s.resolve(ap, false)
-				u2, _ := s.resolve(bp, false)
-				if u1 == u2 {
-					return syntaxf("duplicate attribute %s", a.name)
-				}
+			isID = k.uri == NSWSU
+		}
+		if isID {
+			if h != nil {
+				h.deferID(attrValue(a.value), nil)
+			} else if err := s.fc.ID(attrValue(a.value)); err != nil {
+				return err
 			}
 		}
-		if s.fc.ID != nil && len(al) == 2 && (string(al) == "Id" || string(al) == "id") {
-			isID := false
-			switch {
-			case len(ap) == 0:
-				isID = bytes.Equal(al, []byte("Id"))
-			case bytes.Equal(ap, []byte("xml")):
-				isID = bytes.Equal(al, []byte("id"))
-			case bytes.Equal(al, []byte("Id")):
-				if pending {
-					h.deferID(attrValue(a.value), ap)
-					continue
-				}
-				u, _ := s.resolve(ap, false)
-				isID = u == NSWSU
+	}
+	return nil
+}
+
+// attrKey is what identifies an attribute of a start tag: its namespace
+// URI (declKey for declarations, whose local name is the prefix, nil for
+// the default one) and local name. A pending key, in the second half of
+// a split, has a prefix not yet resolved.
+const declKey = "\x00" // no URI: attribute values hold no NUL
+
+type attrKey struct {
+	uri     string
+	local   []byte
+	prefix  []byte
+	pending bool
+}
+
+func (k *attrKey) same(o *attrKey) bool {
+	return k.uri == o.uri && bytes.Equal(k.local, o.local) && k.pending == o.pending && (!k.pending || bytes.Equal(k.prefix, o.prefix))
+}
+
+// duplicates refuses two attributes of s.keys with the same key. Where a
+// pending prefix makes the answer depend on the join, the half gives way
+// to a whole scan.
+func (s *fscan) duplicates() error {
+	keys := s.keys
+	dup := func(i, j int) error {
+		ki, kj := &keys[i], &keys[j]
+		if ki.pending != kj.pending || (ki.pending && !bytes.Equal(ki.prefix, kj.prefix)) {
+			if bytes.Equal(ki.local, kj.local) && ki.uri != declKey && kj.uri != declKey {
+				return errNoSplit
 			}
-			if isID {
-				if h != nil {
-					h.deferID(attrValue(a.value), nil)
-				} else if err := s.fc.ID(attrValue(a.value)); err != nil {
+			return nil
+		}
+		if ki.same(kj) {
+			return syntaxf("duplicate attribute %s", s.attrs[max(i, j)].name)
+		}
+		return nil
+	}
+	if len(keys) <= 8 {
+		for i := range keys {
+			for j := range i {
+				if err := dup(i, j); err != nil {
 					return err
 				}
 			}
+		}
+		return nil
+	}
+	order := s.order[:0]
+	for i := range keys {
+		order = append(order, i)
+	}
+	slices.SortFunc(order, func(i, j int) int {
+		ki, kj := &keys[i], &keys[j]
+		if c := bytes.Compare(ki.local, kj.local); c != 0 {
+			return c
+		}
+		if ki.pending != kj.pending {
+			if ki.pending {
+				return 1
+			}
+			return -1
+		}
+		if c := strings.Compare(ki.uri, kj.uri); c != 0 {
+			return c
+		}
+		if c := bytes.Compare(ki.prefix, kj.prefix); c != 0 && ki.pending {
+			return c
+		}
+		return i - j
+	})
+	s.order = order
+	for n := 1; n < len(order); n++ {
+		if err := dup(order[n-1], order[n]); err != nil {
+			return err
+		}
+	}
+	// A pending key may match a resolved one anywhere in its group of
+	// equal local names; sorting put the pending ones last.
+	for n := 1; n < len(order); n++ {
+		ki, kj := &keys[order[n-1]], &keys[order[n]]
+		if !ki.pending && kj.pending && bytes.Equal(ki.local, kj.local) && ki.uri != declKey {
+			return errNoSplit
 		}
 	}
 	return nil
@@ -564,7 +668,7 @@ func (s *fscan) recall() (*tagMemo, int) {
 		if end < 0 || s.limit("MaxAttrValue", s.fc.Limits.MaxAttrValue, end) != nil {
 			return nil, 0
 		}
-		if _, err := checkText(d[p:p+end], true); err != nil {
+		if _, err := checkText(d[p:p+end], true); err != nil || (!s.fc.Limits.AllowAttrBreaks && hasBreak(d[p:p+end])) {
 			return nil, 0
 		}
 		p, t = p+end, int(v[1])
@@ -650,9 +754,29 @@ func (s *fscan) attribute() error {
 	if _, err := checkText(val, true); err != nil {
 		return err
 	}
+	if !s.fc.Limits.AllowAttrBreaks && hasBreak(val) {
+		return syntaxf("literal tab, line feed or carriage return in attribute %s", name)
+	}
 	s.pos += end + 2
 	s.attrs = append(s.attrs, rawAttr{name: name, value: val, at: s.pos - end - 1})
 	return nil
+}
+
+// hasBreak reports whether an attribute value holds a literal tab, line
+// feed or carriage return. XML turns each into a space when it reads the
+// value (3.3.3), and signatures are computed on that; encoding/xml, and so
+// etree, keep them. A value that two parsers read differently could be
+// verified as one thing and used as another (a signed account number
+// with a line break), so such values are refused unless
+// Limits.AllowAttrBreaks; the character references &#9;, &#10; and &#13;
+// mean the same to every parser.
+func hasBreak(v []byte) bool {
+	for _, c := range v {
+		if c < ' ' {
+			return true // checkText let only tab, LF and CR through
+		}
+	}
+	return false
 }
 
 // space skips white space and reports whether there was any.
@@ -923,14 +1047,20 @@ func reference(t []byte) (int, bool) {
 			if v < 0 {
 				return 0, false
 			}
-			r = r*16 + rune(v)
+			// Stop before the value can wrap: &#x10000003C; must not
+			// read as '<' (encoding/xml wraps it so).
+			if r = r*16 + rune(v); r > unicode.MaxRune {
+				return 0, false
+			}
 		}
 	} else {
 		for _, c := range body[1:] {
 			if c < '0' || c > '9' {
 				return 0, false
 			}
-			r = r*10 + rune(c-'0')
+			if r = r*10 + rune(c-'0'); r > unicode.MaxRune {
+				return 0, false
+			}
 		}
 	}
 	if r > 0x10FFFF || !isXMLChar(r, 2) {

@@ -102,6 +102,25 @@ func TestScanSplit(t *testing.T) {
 			compareSplit(t, []byte(in), lim, 64)
 		})
 	}
+	// More than eight attributes: the sorted duplicate check, with
+	// prefixes bound before the split only (where the same local name
+	// has prefixes not yet resolved, the half gives way to a whole scan).
+	decls, attrs := "", ""
+	for i := range 9 {
+		decls += fmt.Sprintf(` xmlns:p%d="urn:%d"`, i, i)
+		attrs += fmt.Sprintf(` p%d:x="1"`, i)
+	}
+	for _, in := range []string{
+		`<a` + decls + `><b/><c` + attrs + `/><d` + attrs + ` x="1" tns:x="2"/></a>`,
+		`<a` + decls + ` xmlns:q="urn:3"><b/><c` + attrs + ` q:x="2"/></a>`,
+		`<a` + decls + `><b/><c` + attrs + ` p4:x="2"/></a>`,
+		`<a` + decls + `><b/><c xmlns:p4="urn:other"` + attrs + `/><d xmlns:p4="urn:3"` + attrs + `/></a>`,
+		`<a` + decls + `><b/><c` + attrs + ` wsu:Id="i1" p1:Id="no" Id="i2"/></a>`,
+	} {
+		t.Run("many attributes", func(t *testing.T) {
+			compareSplit(t, []byte(in), lim, 64)
+		})
+	}
 }
 
 func TestScanSplit_limits(t *testing.T) {

@@ -75,6 +75,11 @@ type vector struct {
 	got   string // outcome of WSS4J's engine
 }
 
+// only restricts a run to the specs whose name contains it: their vectors
+// are made anew and their rows of VECTORS.md replaced, everything else is
+// left as it is (no attack vectors are derived).
+var only = flag.String("only", "", "regenerate only the vectors whose name contains this")
+
 func main() {
 	log.SetFlags(0)
 	log.SetPrefix("signed/gen: ")
@@ -93,6 +98,12 @@ func run() error {
 		return err
 	}
 	specs := allSpecs()
+	if *only != "" {
+		specs = slices.DeleteFunc(specs, func(s spec) bool { return !strings.Contains(s.name(), *only) })
+		if len(specs) == 0 {
+			return fmt.Errorf("no spec matches -only %q", *only)
+		}
+	}
 	seen := map[string]bool{}
 	for _, s := range specs {
 		if seen[s.name()] {
@@ -100,14 +111,29 @@ func run() error {
 		}
 		seen[s.name()] = true
 	}
-	if err := clean(); err != nil {
-		return err
+	if *only == "" {
+		if err := clean(); err != nil {
+			return err
+		}
 	}
 	tmp, err := os.MkdirTemp("", "wsrenew-signed-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	for i, s := range specs {
+		if s.largeBody == 0 {
+			continue
+		}
+		plain, err := largePlaintext(s.largeBody)
+		if err != nil {
+			return err
+		}
+		specs[i].in = filepath.Join(tmp, s.name()+".plain.xml")
+		if err := os.WriteFile(specs[i].in, plain, 0o644); err != nil {
+			return err
+		}
+	}
 
 	if err := produce(w, tmp, specs); err != nil {
 		return err
@@ -126,9 +152,11 @@ func run() error {
 		vectors = append(vectors, v)
 		bySource[v.name] = v
 	}
-	derived, err := deriveAll(bySource)
-	if err != nil {
-		return err
+	var derived []*vector
+	if *only == "" {
+		if derived, err = deriveAll(bySource); err != nil {
+			return err
+		}
 	}
 	vectors = append(vectors, derived...)
 
@@ -139,8 +167,17 @@ func run() error {
 		if err := writeSidecar(v.name, v.sc); err != nil {
 			return err
 		}
+		if v.spec.largeBody != 0 && v.mut == "" {
+			if err := compressVector(v.name); err != nil {
+				return err
+			}
+		}
 	}
-	if err := writeIndex(vectors); err != nil {
+	index := writeIndex
+	if *only != "" {
+		index = mergeIndex
+	}
+	if err := index(vectors); err != nil {
 		return err
 	}
 	log.Printf("%d vectors (%d from WSS4J, %d derived)", len(vectors), len(specs), len(derived))
@@ -182,7 +219,11 @@ func vectorPath(name string) string { return filepath.Join(signedDir, name+".xml
 
 // signArgs is the WssInterop sign command line of a spec.
 func signArgs(s spec) []string {
-	a := []string{"sign", "--in", filepath.Join(plaintextDir, s.plaintext()), "--out", vectorPath(s.name()),
+	in := s.in
+	if in == "" {
+		in = filepath.Join(plaintextDir, s.plaintext())
+	}
+	a := []string{"sign", "--in", in, "--out", vectorPath(s.name()),
 		"--key", pkiFile(s.signer, "key"), "--cert", pkiFile(s.signer, "pem"),
 		"--order", s.order, "--keyid", s.keyID}
 	if s.defaults {
@@ -356,6 +397,9 @@ func sidecarFor(v *vector) Sidecar {
 		Expect:          s.expect,
 		ExpectWith:      s.with,
 		Plaintext:       "interop/plaintext/" + s.plaintext(),
+	}
+	if s.largeBody != 0 {
+		sc.Plaintext = fmt.Sprintf("interop/plaintext/%s with entries added to tns:Entries until the Body holds %d elements (largePlaintext in signed/gen/large.go)", s.plaintext(), s.largeBody)
 	}
 	notes := []string{}
 	if s.notes != "" {

@@ -47,6 +47,8 @@ type spec struct {
 	with        *ExpectWith
 	wss4j       string // outcome of WSS4J's engine, see wssOK
 	notes       string
+	largeBody   int    // the Body holds at least this many elements (largePlaintext); the vector is stored gzipped
+	in          string // the plaintext file, when generated (set by run)
 }
 
 func (s spec) plaintext() string {
@@ -94,6 +96,9 @@ func allSpecs() []spec {
 		{soap: "11", order: "sign", sigAlg: "rsa-sha256", digest: "sha256", keyID: "x509", signer: "receiver", expect: ok, wss4j: wssOK,
 			notes: "The certificate travels inside the KeyIdentifier (ValueType X509v3), not in a BinarySecurityToken."},
 		{soap: "12", order: "sign", sigAlg: "rsa-sha256", digest: "sha256", keyID: "issuerserial", signer: "receiver", expect: ok, wss4j: wssOK},
+		{soap: "11", order: "sign", sigAlg: "rsa-sha256", digest: "sha256", keyID: "bst", variant: "large-body", signer: "receiver",
+			largeBody: largeBodyElements, expect: ok, wss4j: wssOK,
+			notes: "A Body of 100,000 elements (25,000 statement entries); stored gzipped, as the .xml.gz next to this sidecar."},
 		{soap: "11", order: "sign", sigAlg: "rsa-sha256", digest: "sha256", keyID: "bst", variant: "header", signer: "receiver",
 			parts: []string{"Body", "Timestamp", messageContext}, expect: ok, wss4j: wssOK,
 			notes: "Also signs the tns:MessageContext header block; WSS4J adds a wsu:Id (and an xmlns:wsu declaration) to it."},

@@ -1,0 +1,523 @@
+package c14n
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/beevik/etree"
+)
+
+// Algorithm identifiers.
+const (
+	ExclusiveURI               = "http://www.w3.org/2001/10/xml-exc-c14n#"
+	ExclusiveWithCommentsURI   = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments"
+	Inclusive10URI             = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+	Inclusive10WithCommentsURI = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments"
+	Inclusive11URI             = "http://www.w3.org/2006/12/xml-c14n11"
+	Inclusive11WithCommentsURI = "http://www.w3.org/2006/12/xml-c14n11#WithComments"
+)
+
+const nsXML = "http://www.w3.org/XML/1998/namespace"
+
+// Method is one of the canonicalization algorithms.
+type Method struct {
+	// Exclusive selects Exclusive XML Canonicalization; otherwise
+	// Canonical XML (inclusive).
+	Exclusive bool
+	// V11 selects Canonical XML 1.1 (inclusive only).
+	V11 bool
+	// Comments keeps comments.
+	Comments bool
+}
+
+// MethodFor returns the method an algorithm URI names, and false for an
+// URI that names none.
+func MethodFor(uri string) (Method, bool) {
+	switch uri {
+	case ExclusiveURI:
+		return Method{Exclusive: true}, true
+	case ExclusiveWithCommentsURI:
+		return Method{Exclusive: true, Comments: true}, true
+	case Inclusive10URI:
+		return Method{}, true
+	case Inclusive10WithCommentsURI:
+		return Method{Comments: true}, true
+	case Inclusive11URI:
+		return Method{V11: true}, true
+	case Inclusive11WithCommentsURI:
+		return Method{V11: true, Comments: true}, true
+	}
+	return Method{}, false
+}
+
+// Options says how [Canonicalize] writes.
+type Options struct {
+	Method
+	// InclusivePrefixes is the PrefixList of an InclusiveNamespaces
+	// element: prefixes separated by white space, "#default" for the
+	// default namespace. Their declarations are treated as Canonical XML
+	// treats every declaration. Only used with an exclusive method.
+	InclusivePrefixes string
+	// MaxBytes bounds the output; 0 means no bound. Output beyond it
+	// stops the walk with [ErrTooLarge].
+	MaxBytes int64
+}
+
+// Canonicalize writes the canonical form of the subtree rooted at el to w
+// and returns the number of bytes written. It reads the namespace
+// declarations (and, for Canonical XML, the xml: attributes) of el's
+// ancestors and does not modify the tree. Writes to w are buffered; an
+// error from w is returned wrapped. Other errors: [ErrUnboundPrefix],
+// [ErrUnsupported], [ErrTooLarge].
+func Canonicalize(w io.Writer, el *etree.Element, opt Options) (int64, error) {
+	if el == nil {
+		return 0, fmt.Errorf("%w: nil element", ErrUnsupported)
+	}
+	c := &canon{
+		opt:      opt,
+		out:      writer{w: w, max: opt.MaxBytes, buf: make([]byte, 0, 32<<10)},
+		inScope:  scope{m: map[string]string{}},
+		rendered: scope{m: map[string]string{}},
+	}
+	if opt.Exclusive {
+		for _, p := range strings.Fields(opt.InclusivePrefixes) {
+			if p == "#default" {
+				p = ""
+			}
+			if c.incl == nil {
+				c.incl = map[string]bool{}
+			}
+			c.incl[p] = true
+		}
+	}
+	if err := c.context(el); err != nil {
+		return 0, err
+	}
+	if err := c.walk(el); err != nil {
+		return c.out.n, err
+	}
+	return c.out.n, c.out.flush()
+}
+
+// scope maps prefixes to URIs with an undo log, so that leaving an
+// element restores its parent's map in time proportional to what the
+// element changed.
+type scope struct {
+	m    map[string]string
+	undo []undo
+}
+
+type undo struct {
+	prefix, old string
+	had         bool
+}
+
+func (s *scope) set(prefix, uri string) {
+	old, had := s.m[prefix]
+	s.undo = append(s.undo, undo{prefix, old, had})
+	s.m[prefix] = uri
+}
+
+func (s *scope) restore(mark int) {
+	for i := len(s.undo) - 1; i >= mark; i-- {
+		u := s.undo[i]
+		if u.had {
+			s.m[u.prefix] = u.old
+		} else {
+			delete(s.m, u.prefix)
+		}
+	}
+	s.undo = s.undo[:mark]
+}
+
+type canon struct {
+	opt      Options
+	out      writer
+	incl     map[string]bool // exclusive: the InclusiveNamespaces prefixes
+	inScope  scope           // declarations in scope
+	rendered scope           // declarations in effect in the output
+	// inherited are the xml: attributes of the apex's ancestors that
+	// Canonical XML copies onto the apex.
+	inherited []etree.Attr
+	// scratch, reused from element to element
+	prefixes []string
+	attrs    []sortedAttr
+}
+
+type sortedAttr struct {
+	uri string
+	a   *etree.Attr
+}
+
+// context reads what el's ancestors contribute: the namespaces in scope
+// and, for Canonical XML, the inherited xml: attributes.
+func (c *canon) context(el *etree.Element) error {
+	var chain []*etree.Element
+	for p := el.Parent(); p != nil; p = p.Parent() {
+		chain = append(chain, p)
+	}
+	seenXML := map[string]bool{}
+	for i := range el.Attr {
+		if el.Attr[i].Space == "xml" {
+			seenXML[el.Attr[i].Key] = true
+		}
+	}
+	// Outermost first, so that nearer declarations override.
+	for i := len(chain) - 1; i >= 0; i-- {
+		for _, a := range chain[i].Attr {
+			if p, ok := nsDecl(&a); ok {
+				c.inScope.m[p] = a.Value
+			}
+		}
+	}
+	if c.opt.Exclusive {
+		return nil
+	}
+	for _, anc := range chain {
+		for _, a := range anc.Attr {
+			if a.Space != "xml" || seenXML[a.Key] {
+				continue
+			}
+			seenXML[a.Key] = true
+			if c.opt.V11 {
+				switch a.Key {
+				case "id":
+					continue // not inherited in 1.1
+				case "base":
+					return fmt.Errorf("%w: xml:base on an ancestor under Canonical XML 1.1", ErrUnsupported)
+				}
+			}
+			c.inherited = append(c.inherited, a)
+		}
+	}
+	return nil
+}
+
+// nsDecl reports whether a is a namespace declaration and which prefix it
+// declares ("" for the default namespace).
+func nsDecl(a *etree.Attr) (string, bool) {
+	switch {
+	case a.Space == "xmlns":
+		return a.Key, true
+	case a.Space == "" && a.Key == "xmlns":
+		return "", true
+	}
+	return "", false
+}
+
+type frame struct {
+	el           *etree.Element
+	next         int // index of the next child to write
+	scopeMark    int
+	renderedMark int
+}
+
+// walk writes the subtree in document order with an explicit stack, so
+// that deep trees need no deep call stack.
+func (c *canon) walk(apex *etree.Element) error {
+	stack := []frame{}
+	open := func(el *etree.Element) error {
+		f := frame{el: el, scopeMark: len(c.inScope.undo), renderedMark: len(c.rendered.undo)}
+		if err := c.start(el, len(stack) == 0); err != nil {
+			return err
+		}
+		stack = append(stack, f)
+		return nil
+	}
+	if err := open(apex); err != nil {
+		return err
+	}
+	for len(stack) > 0 {
+		f := &stack[len(stack)-1]
+		if f.next == len(f.el.Child) {
+			c.endTag(f.el)
+			c.inScope.restore(f.scopeMark)
+			c.rendered.restore(f.renderedMark)
+			stack = stack[:len(stack)-1]
+			if c.out.err != nil {
+				return c.out.err
+			}
+			continue
+		}
+		tok := f.el.Child[f.next]
+		f.next++
+		switch t := tok.(type) {
+		case *etree.Element:
+			if err := open(t); err != nil {
+				return err
+			}
+		case *etree.CharData:
+			c.text(t.Data)
+		case *etree.Comment:
+			if c.opt.Comments {
+				c.out.str("<!--")
+				c.out.str(t.Data)
+				c.out.str("-->")
+			}
+		case *etree.ProcInst:
+			c.out.str("<?")
+			c.out.str(t.Target)
+			if t.Inst != "" {
+				c.out.byte(' ')
+				c.out.str(t.Inst)
+			}
+			c.out.str("?>")
+		default:
+			return fmt.Errorf("%w: %T inside an element", ErrUnsupported, tok)
+		}
+		if c.out.err != nil {
+			return c.out.err
+		}
+	}
+	return nil
+}
+
+// start writes el's start tag: its name, the namespace declarations the
+// output needs there, and its attributes, each group in canonical order.
+func (c *canon) start(el *etree.Element, apex bool) error {
+	for i := range el.Attr {
+		if p, ok := nsDecl(&el.Attr[i]); ok {
+			c.inScope.set(p, el.Attr[i].Value)
+		}
+	}
+
+	// The prefixes whose declarations may be output here.
+	ps := c.prefixes[:0]
+	if c.opt.Exclusive {
+		ps = append(ps, el.Space) // "" is the default namespace
+		for i := range el.Attr {
+			a := &el.Attr[i]
+			if a.Space != "" && a.Space != "xmlns" && a.Space != "xml" {
+				ps = append(ps, a.Space)
+			}
+		}
+		if c.incl != nil {
+			if apex {
+				for p := range c.incl {
+					ps = append(ps, p)
+				}
+			} else {
+				for i := range el.Attr {
+					if p, ok := nsDecl(&el.Attr[i]); ok && c.incl[p] {
+						ps = append(ps, p)
+					}
+				}
+			}
+		}
+	} else if apex {
+		for p := range c.inScope.m {
+			ps = append(ps, p)
+		}
+	} else {
+		for i := range el.Attr {
+			if p, ok := nsDecl(&el.Attr[i]); ok {
+				ps = append(ps, p)
+			}
+		}
+	}
+	slices.Sort(ps)
+	ps = slices.Compact(ps)
+	c.prefixes = ps
+
+	c.out.byte('<')
+	c.qname(el.Space, el.Tag)
+	if el.Space != "" && el.Space != "xml" {
+		if c.inScope.m[el.Space] == "" {
+			return fmt.Errorf("%w: %s", ErrUnboundPrefix, el.Space)
+		}
+	}
+	for _, p := range ps {
+		if p == "xml" {
+			continue
+		}
+		uri, bound := c.inScope.m[p]
+		r, shown := c.rendered.m[p]
+		if p == "" {
+			// xmlns="" undoes a default namespace the output shows.
+			if uri == r || (uri == "" && !shown) {
+				continue
+			}
+		} else if !bound || uri == "" || (shown && r == uri) {
+			continue
+		}
+		c.rendered.set(p, uri)
+		if p == "" {
+			c.out.str(` xmlns="`)
+		} else {
+			c.out.str(` xmlns:`)
+			c.out.str(p)
+			c.out.str(`="`)
+		}
+		c.attrValue(uri)
+		c.out.byte('"')
+	}
+
+	as := c.attrs[:0]
+	for i := range el.Attr {
+		a := &el.Attr[i]
+		if _, ok := nsDecl(a); ok {
+			continue
+		}
+		var uri string
+		switch a.Space {
+		case "":
+		case "xml":
+			uri = nsXML
+		default:
+			uri = c.inScope.m[a.Space]
+			if uri == "" {
+				return fmt.Errorf("%w: %s", ErrUnboundPrefix, a.Space)
+			}
+		}
+		as = append(as, sortedAttr{uri, a})
+	}
+	if apex {
+		for i := range c.inherited {
+			as = append(as, sortedAttr{nsXML, &c.inherited[i]})
+		}
+	}
+	slices.SortFunc(as, func(x, y sortedAttr) int {
+		if n := strings.Compare(x.uri, y.uri); n != 0 {
+			return n
+		}
+		return strings.Compare(x.a.Key, y.a.Key)
+	})
+	c.attrs = as
+	for _, sa := range as {
+		c.out.byte(' ')
+		c.qname(sa.a.Space, sa.a.Key)
+		c.out.str(`="`)
+		c.attrValue(sa.a.Value)
+		c.out.byte('"')
+	}
+	c.out.byte('>')
+	return c.out.err
+}
+
+func (c *canon) endTag(el *etree.Element) {
+	c.out.str("</")
+	c.qname(el.Space, el.Tag)
+	c.out.byte('>')
+}
+
+func (c *canon) qname(space, local string) {
+	if space != "" {
+		c.out.str(space)
+		c.out.byte(':')
+	}
+	c.out.str(local)
+}
+
+// text writes character data, escaping &, <, > and CR.
+func (c *canon) text(s string) {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		var rep string
+		switch s[i] {
+		case '&':
+			rep = "&amp;"
+		case '<':
+			rep = "&lt;"
+		case '>':
+			rep = "&gt;"
+		case '\r':
+			rep = "&#xD;"
+		default:
+			continue
+		}
+		c.out.str(s[start:i])
+		c.out.str(rep)
+		start = i + 1
+	}
+	c.out.str(s[start:])
+}
+
+// attrValue writes an attribute value, escaping &, <, " and the white
+// space characters other than space.
+func (c *canon) attrValue(s string) {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		var rep string
+		switch s[i] {
+		case '&':
+			rep = "&amp;"
+		case '<':
+			rep = "&lt;"
+		case '"':
+			rep = "&quot;"
+		case '\t':
+			rep = "&#x9;"
+		case '\n':
+			rep = "&#xA;"
+		case '\r':
+			rep = "&#xD;"
+		default:
+			continue
+		}
+		c.out.str(s[start:i])
+		c.out.str(rep)
+		start = i + 1
+	}
+	c.out.str(s[start:])
+}
+
+// writer buffers output for w, counts it and enforces the byte limit.
+type writer struct {
+	w   io.Writer
+	buf []byte
+	n   int64
+	max int64
+	err error
+}
+
+func (w *writer) str(s string) {
+	if w.err != nil {
+		return
+	}
+	w.n += int64(len(s))
+	if w.max > 0 && w.n > w.max {
+		w.err = ErrTooLarge
+		return
+	}
+	for len(s) > 0 {
+		if len(w.buf) == cap(w.buf) {
+			if w.flush() != nil {
+				return
+			}
+		}
+		k := copy(w.buf[len(w.buf):cap(w.buf)], s)
+		w.buf = w.buf[:len(w.buf)+k]
+		s = s[k:]
+	}
+}
+
+func (w *writer) byte(b byte) {
+	if w.err != nil {
+		return
+	}
+	w.n++
+	if w.max > 0 && w.n > w.max {
+		w.err = ErrTooLarge
+		return
+	}
+	if len(w.buf) == cap(w.buf) && w.flush() != nil {
+		return
+	}
+	w.buf = append(w.buf, b)
+}
+
+func (w *writer) flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	if len(w.buf) > 0 {
+		if _, err := w.w.Write(w.buf); err != nil {
+			w.err = fmt.Errorf("c14n: write: %w", err)
+			return w.err
+		}
+		w.buf = w.buf[:0]
+	}
+	return nil
+}

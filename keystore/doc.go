@@ -43,6 +43,20 @@
 //     ([Tx.SetExpiry]); removal before the expiry, or while there is none,
 //     is refused with a [*wssec.RetentionError].
 //
+// # Retention is the store's rule
+//
+// The store enforces the retention of a key that a receiver may use
+// itself, whatever its caller does. An entry records when its certificate
+// was handed out ([Entry.Provided]: set by [Tx.MarkProvided], and for a
+// key that was current when another became current) and the latest expiry
+// it ever had ([Entry.RetainUntil]). An expiry only moves later; a
+// provided key gets an expiry no sooner than [MinRetention] (90 days)
+// after the change; removal before the expiry is refused; and only a key
+// never provided nor used to decrypt can be cancelled ([Tx.Cancel]). A
+// change whose clock is behind the latest time the store recorded is
+// refused ([ErrClockBehind]), so a clock set back cannot end a retention
+// early. The tests try each of these with a transaction of their own.
+//
 // # On-disk format
 //
 // The directory holds, all with mode 0600 in a directory of mode 0700:
@@ -58,11 +72,15 @@
 //	  "version": 1,                       // format version
 //	  "generation": 7,                    // grows by one per committed change
 //	  "updated": "2026-01-02T03:04:05Z",
+//	  "floors": true,                     // provided/retainUntil are recorded; absent:
+//	                                      // every current and retained key counts as provided
 //	  "entries": [{
 //	    "alias": "tenant-2026",
 //	    "status": "current",              // "pending", "current" or "retained"
 //	    "created": "2026-01-02T03:04:05Z",
 //	    "expires": "2026-06-01T00:00:00Z",// retained keys only; absent: no expiry yet
+//	    "provided": "2026-01-03T00:00:00Z",// when first handed to a receiver; absent: never
+//	    "retainUntil": "2026-06-01T00:00:00Z",// the latest expiry it ever had
 //	    "location": "blob:tenant-2026.7.p12",
 //	    "sha256": "…", "sha1": "…",       // certificate fingerprints, lower-case hex
 //	    "certificate": "MII…",            // base64 DER

@@ -3,6 +3,7 @@ package keystore
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Sentinel errors. Test for them with [errors.Is]; the typed errors below
@@ -91,6 +92,29 @@ var (
 	// ErrStateNotFound means that the store holds no state blob of the
 	// name.
 	ErrStateNotFound = errors.New("keystore: state not found")
+
+	// ErrClockBehind means that the store's clock shows a time before the
+	// latest time the store has recorded (a commit, a key's creation or
+	// hand-out): a wrong system clock, or a clock set back on purpose,
+	// which would make retention periods end early. Nothing was changed.
+	// The error is a [*ClockError] naming both times.
+	ErrClockBehind = errors.New("keystore: clock is behind the store's latest recorded time")
+
+	// ErrRetentionFloor means that a change would shorten the retention
+	// of a key: move its expiry earlier than an expiry it had, or give a
+	// key that was handed to a receiver an expiry less than
+	// [MinRetention] away. The error is an [*ExpiryError].
+	ErrRetentionFloor = errors.New("keystore: retention cannot be shortened")
+
+	// ErrProvided means that a key was to be cancelled ([Tx.Cancel])
+	// although its certificate was handed to a receiver, which may
+	// encrypt to it. The error is an [*EntryError].
+	ErrProvided = errors.New("keystore: key was handed to a receiver")
+
+	// ErrKeyUsed means that a key was to be cancelled although it has
+	// decrypted a response, so a receiver encrypts to it. The error is an
+	// [*EntryError].
+	ErrKeyUsed = errors.New("keystore: key has decrypted a response")
 
 	// ErrTxDone means that a [Tx] was used after its [Store.Update]
 	// function returned.
@@ -206,3 +230,37 @@ func (e *ParseError) Unwrap() []error {
 	}
 	return []error{e.Err, e.Cause}
 }
+
+// ClockError reports a clock that shows a time before one the store has
+// recorded.
+type ClockError struct {
+	// Now is the clock's time.
+	Now time.Time
+	// Latest is the latest time the store has recorded.
+	Latest time.Time
+}
+
+func (e *ClockError) Error() string {
+	return fmt.Sprintf("keystore: clock is behind the store's latest recorded time: the clock shows %s, the store recorded %s; correct the clock",
+		e.Now.UTC().Format(time.RFC3339), e.Latest.UTC().Format(time.RFC3339))
+}
+
+// Unwrap returns [ErrClockBehind].
+func (e *ClockError) Unwrap() error { return ErrClockBehind }
+
+// ExpiryError reports an expiry that would shorten a key's retention.
+type ExpiryError struct {
+	Alias string
+	// Expires is the expiry that was refused.
+	Expires time.Time
+	// Earliest is the earliest expiry the key may be given now.
+	Earliest time.Time
+}
+
+func (e *ExpiryError) Error() string {
+	return fmt.Sprintf("keystore: retention cannot be shortened: entry %q may not expire at %s, the earliest allowed is %s",
+		e.Alias, e.Expires.UTC().Format(time.RFC3339), e.Earliest.UTC().Format(time.RFC3339))
+}
+
+// Unwrap returns [ErrRetentionFloor].
+func (e *ExpiryError) Unwrap() error { return ErrRetentionFloor }

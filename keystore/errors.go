@@ -111,11 +111,6 @@ var (
 	// encrypt to it. The error is an [*EntryError].
 	ErrProvided = errors.New("keystore: key was handed to a receiver")
 
-	// ErrKeyUsed means that a key was to be cancelled although it has
-	// decrypted a response, so a receiver encrypts to it. The error is an
-	// [*EntryError].
-	ErrKeyUsed = errors.New("keystore: key has decrypted a response")
-
 	// ErrTxDone means that a [Tx] was used after its [Store.Update]
 	// function returned.
 	ErrTxDone = errors.New("keystore: transaction already finished")

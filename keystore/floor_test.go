@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
@@ -130,28 +129,6 @@ func TestTx_ExpiryError(t *testing.T) {
 	}
 	if ee.Alias != "old" || !ee.Expires.Equal(t0) || !ee.Earliest.Equal(t0.Add(MinRetention)) {
 		t.Errorf("ExpiryError = %+v, want old, %v, earliest %v", ee, t0, t0.Add(MinRetention))
-	}
-}
-
-// A key that decrypted a response is in use even if nobody recorded
-// handing it out.
-func TestTx_Cancel_used(t *testing.T) {
-	t.Parallel()
-	s, _, _ := ringStore(t)
-	ring, err := s.KeyRing()
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, err := (&wssec.Encryptor{Certificate: testpki.Load(testpki.New).Certificate}).Encrypt([]byte(testEnvelope))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := (&wssec.Decryptor{Keys: ring}).Decrypt(msg); err != nil {
-		t.Fatal(err)
-	}
-	err = s.Update(context.Background(), func(tx *Tx) error { return errors.Join(tx.Cancel("new"), tx.Rotate("old")) })
-	if !errors.Is(err, ErrKeyUsed) {
-		t.Errorf("Cancel(used key) error = %v, want %v", err, ErrKeyUsed)
 	}
 }
 

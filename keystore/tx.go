@@ -189,6 +189,16 @@ func (tx *Tx) Time() time.Time {
 	return tx.now
 }
 
+// Latest returns the latest time the store recorded before the
+// transaction: when the state it builds on was committed, and when each
+// entry was created or provided. [Tx.Time] is never before it.
+func (tx *Tx) Latest() time.Time {
+	if tx == nil {
+		return time.Time{}
+	}
+	return tx.base.m.latest()
+}
+
 // Generation returns the generation the transaction builds on; the
 // commit writes the next one.
 func (tx *Tx) Generation() uint64 {
@@ -465,10 +475,11 @@ func (tx *Tx) Remove(alias string) error {
 
 // Cancel deletes the entry alias, whatever its status and expiry, for a
 // key that was never handed to a receiver: a renewal abandoned before its
-// certificate was provided. It refuses, with an [*EntryError], a key that
-// was provided ([ErrProvided]) and one that this store's key ring has
-// used to decrypt a response ([ErrKeyUsed]): a receiver may encrypt to
-// it. Cancelling the current key leaves the store without one; the
+// certificate was provided. It refuses a key that was provided with an
+// [*EntryError] with [ErrProvided]: a receiver may encrypt to it. The
+// store does not know whether a key decrypted responses (its key ring
+// also decrypts self-tests); the rollover package checks its usage
+// evidence before it cancels. Cancelling the current key leaves the store without one; the
 // transaction must make another key current ([Tx.Rotate]) or the commit
 // fails with [ErrNoCurrentKey]. Cancel also returns an [*EntryError] with
 // [ErrUnknownAlias], and [ErrTxDone].
@@ -480,13 +491,6 @@ func (tx *Tx) Cancel(alias string) error {
 	e := tx.m.entries[i]
 	if e.provided() {
 		return &EntryError{Alias: alias, Err: ErrProvided, Cause: fmt.Errorf("provided at %s", e.Provided.Format(time.RFC3339))}
-	}
-	if r := tx.s.ring.Load(); r != nil {
-		for _, re := range r.Snapshot() {
-			if re.Fingerprint == e.Fingerprint && !re.LastUsed.IsZero() {
-				return &EntryError{Alias: alias, Err: ErrKeyUsed, Cause: fmt.Errorf("last used at %s", re.LastUsed.UTC().Format(time.RFC3339))}
-			}
-		}
 	}
 	tx.m.entries = slices.Delete(tx.m.entries, i, i+1)
 	tx.dirty = true

@@ -125,6 +125,11 @@ func (s *KeyAdded) ProvideCertificate(ctx context.Context, h Handoff) (*Certific
 	tested := s.m.opts.now()
 	st, err := s.m.update(ctx, "ProvideCertificate", s.st, func(tx *keystore.Tx, d *docs, now time.Time) error {
 		st := d.changeState()
+		// The store keeps a provided key until its retention ends,
+		// whatever a later caller asks.
+		if err := tx.MarkProvided(st.New.Alias); err != nil {
+			return err
+		}
 		st.Seq++
 		st.Stage = StageCertificateProvided
 		st.SelfTest, st.Provided = tested, now

@@ -29,8 +29,8 @@ const (
 // notBefore.
 var t0 = time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
 
-// tool runs keyadmin on one key store, as an operator would, with the
-// clock set by -now.
+// tool runs keyadmin on one key store, as an operator would, with a
+// fixed clock for each run.
 type tool struct {
 	t      *testing.T
 	tmp    string // a directory for the files the operator hands around
@@ -57,9 +57,9 @@ func newTool(t *testing.T, global ...string) *tool {
 // output (stdout, then stderr).
 func (k *tool) run(at time.Time, args ...string) (int, string) {
 	k.t.Helper()
-	full := append(append(append([]string(nil), k.global...), "-now", at.Format(time.RFC3339)), args...)
+	full := append(append([]string(nil), k.global...), args...)
 	var stdout, stderr bytes.Buffer
-	code := run(full, &stdout, &stderr, func(name string) string { return k.env[name] })
+	code := run(full, &stdout, &stderr, func(name string) string { return k.env[name] }, func() time.Time { return at })
 	out := stdout.String() + stderr.String()
 	k.all.WriteString(out)
 	return code, out
@@ -420,11 +420,54 @@ func TestRun_usage(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(tc.args, &stdout, &stderr, func(name string) string { return tc.env[name] })
+			code := run(tc.args, &stdout, &stderr, func(name string) string { return tc.env[name] }, func() time.Time { return t0 })
 			out := stdout.String() + stderr.String()
 			if code != tc.code || !strings.Contains(out, tc.want) {
 				t.Errorf("keyadmin %s = exit %d, output:\n%s\nwant exit %d and %q", strings.Join(tc.args, " "), code, out, tc.code, tc.want)
 			}
 		})
+	}
+}
+
+// Exporting the new certificate before step 3 counts as handing it out:
+// the store keeps the key, and cancel is refused without removing it.
+func TestRun_exportBeforeProvide(t *testing.T) {
+	t.Parallel()
+	k := newTool(t)
+	k.initFixture()
+	newID := testpki.Load(testpki.New)
+	k.want(exitOK, t0, []string{"import", "-alias", "tenant-2027", "-key", k.file("new.key", newID.KeyPEM), "-cert", k.file("new.pem", newID.CertPEM)})
+	k.want(exitOK, t0.Add(time.Hour), args("add"))
+	k.want(exitOK, t0.Add(2*time.Hour), []string{"export-cert", "-out", filepath.Join(k.tmp, "new-out.pem")},
+		"recorded that the certificate of tenant-2027 was handed out",
+		"the renewal can no longer be cancelled")
+	k.want(exitStage, t0.Add(3*time.Hour), args("cancel -reason oops"),
+		"Cancel refused", "tenant-2027", "handed out at 2027-01-04T11:00:00Z", "stage: key-added")
+	k.want(exitOK, t0.Add(3*time.Hour), args("status"), "tenant-2027", "tenant-2025")
+	k.want(exitOK, t0.Add(4*time.Hour), args("status -history"), "export-certificate")
+}
+
+// -now simulates a command on a copy: the store is not changed, and its
+// audit trail says that a simulation ran.
+func TestRun_nowSimulates(t *testing.T) {
+	t.Parallel()
+	k := newTool(t)
+	k.initFixture()
+	k.want(exitOK, t0, args("create -alias tenant-2027 -bits 2048"))
+	k.want(exitOK, t0.Add(time.Hour), args("add"))
+	k.want(exitOK, t0.Add(2*time.Hour), []string{"provide", "-receiver", "partner", "-to-dir", filepath.Join(k.tmp, "out")})
+	k.want(exitOK, t0.Add(3*time.Hour), args("confirm -receiver partner -by bob -ref T-1"))
+	later := t0.Add(400 * day).Format(time.RFC3339)
+	k.want(exitOK, t0.Add(4*time.Hour), []string{"-now", later, "remove"},
+		"SIMULATION", "old key", "was not changed")
+	// The store still holds the old key, and removal is refused by the
+	// real clock.
+	k.want(exitRefused, t0.Add(5*time.Hour), args("remove"), "retention period")
+	k.want(exitOK, t0.Add(5*time.Hour), args("status -history"), "tenant-2025", "simulation of 'keyadmin remove'")
+	// A simulation in the past changes nothing either.
+	k.want(exitFailure, t0.Add(6*time.Hour), []string{"-now", t0.Format(time.RFC3339), "remove"},
+		"SIMULATION", "clock", "correct the clock")
+	for _, c := range []string{"provide", "export-cert", "init"} {
+		k.want(exitUsage, t0.Add(7*time.Hour), []string{"-now", later, c}, "cannot be simulated")
 	}
 }

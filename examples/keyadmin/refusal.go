@@ -68,8 +68,15 @@ func (a *app) fail(err error) int {
 		retention *wssec.RetentionError
 		stage     *rollover.StageError
 		status    *keystore.StatusError
+		cancel    *rollover.CancelError
 	)
 	switch {
+	case errors.As(err, &cancel):
+		fmt.Fprintf(a.stderr, "keyadmin %s: %v\n", a.cmd, err)
+		if s, rerr := a.m.Resume(a.ctx); rerr == nil {
+			a.stageLines(a.errorf, s)
+		}
+		return exitStage
 	case errors.As(err, &removal):
 		return a.refuseRemoval(removal)
 	case errors.As(err, &retention):

@@ -111,6 +111,22 @@ var (
 	// encrypt to it. The error is an [*EntryError].
 	ErrProvided = errors.New("keystore: key was handed to a receiver")
 
+	// ErrOutcomeUnknown means that a change may or may not be committed:
+	// an I/O error came after the new manifest was in place, such as a
+	// failed sync of the directory, so readers see the change but a power
+	// loss may still take it back. Open the store again to see what it
+	// holds. The error is an [*OutcomeError].
+	ErrOutcomeUnknown = errors.New("keystore: outcome of the change unknown")
+
+	// ErrNoSpace means that the storage is full (ENOSPC, or a quota).
+	// Nothing was changed unless the error also matches
+	// [ErrOutcomeUnknown].
+	ErrNoSpace = errors.New("keystore: no space left on the storage")
+
+	// ErrReadOnly means that the storage cannot be written: a read-only
+	// file system, or permissions that forbid writing.
+	ErrReadOnly = errors.New("keystore: storage is read-only or not writable")
+
 	// ErrTxDone means that a [Tx] was used after its [Store.Update]
 	// function returned.
 	ErrTxDone = errors.New("keystore: transaction already finished")
@@ -259,3 +275,36 @@ func (e *ExpiryError) Error() string {
 
 // Unwrap returns [ErrRetentionFloor].
 func (e *ExpiryError) Unwrap() error { return ErrRetentionFloor }
+
+// OutcomeError reports a change whose outcome is unknown: the new
+// manifest was in place when an I/O error came, so the change is visible
+// but may not survive a power loss.
+type OutcomeError struct {
+	// Path is where the manifest or blob lives.
+	Path string
+	// Generation is the generation the change would have; zero if not
+	// known.
+	Generation uint64
+	// Cause is the I/O error.
+	Cause error
+}
+
+func (e *OutcomeError) Error() string {
+	msg := "keystore: outcome of the change unknown: " + e.Path + " was replaced"
+	if e.Generation != 0 {
+		msg += fmt.Sprintf(" with generation %d", e.Generation)
+	}
+	msg += " but may not be durable; open the store again to see what it holds"
+	if e.Cause != nil {
+		msg += ": " + e.Cause.Error()
+	}
+	return msg
+}
+
+// Unwrap returns [ErrOutcomeUnknown] and the Cause.
+func (e *OutcomeError) Unwrap() []error {
+	if e.Cause == nil {
+		return []error{ErrOutcomeUnknown}
+	}
+	return []error{ErrOutcomeUnknown, e.Cause}
+}

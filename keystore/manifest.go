@@ -29,9 +29,12 @@ type manifestFile struct {
 	// Floors is true in manifests that record, per entry, whether the
 	// key was provided and its retention floor. In manifests written
 	// before, every current and retained key counts as provided.
-	Floors  bool                       `json:"floors,omitempty"`
-	Entries []manifestEntry            `json:"entries"`
-	State   map[string]json.RawMessage `json:"state,omitempty"`
+	Floors bool `json:"floors,omitempty"`
+	// PasswordCheck proves a password right without a key file, so that
+	// a damaged file is told apart from a wrong password.
+	PasswordCheck *passwordCheck             `json:"passwordCheck,omitempty"`
+	Entries       []manifestEntry            `json:"entries"`
+	State         map[string]json.RawMessage `json:"state,omitempty"`
 }
 
 type manifestEntry struct {
@@ -54,13 +57,14 @@ type manifestEntry struct {
 type manifest struct {
 	generation uint64
 	updated    time.Time
+	pwCheck    *passwordCheck // immutable once made
 	entries    []Entry
 	state      map[string]json.RawMessage
 }
 
 // clone returns a deep copy that a transaction may modify.
 func (m *manifest) clone() *manifest {
-	c := &manifest{generation: m.generation, updated: m.updated, state: maps.Clone(m.state)}
+	c := &manifest{generation: m.generation, updated: m.updated, pwCheck: m.pwCheck, state: maps.Clone(m.state)}
 	c.entries = make([]Entry, len(m.entries))
 	for i, e := range m.entries {
 		c.entries[i] = e.clone()
@@ -125,7 +129,10 @@ func parseManifest(data []byte, path string) (*manifest, error) {
 	if f.Generation == 0 {
 		return fail("generation 0", nil)
 	}
-	m := &manifest{generation: f.Generation, updated: f.Updated, state: map[string]json.RawMessage{}}
+	if err := f.PasswordCheck.valid(); err != nil {
+		return fail("password check", err)
+	}
+	m := &manifest{generation: f.Generation, updated: f.Updated, pwCheck: f.PasswordCheck, state: map[string]json.RawMessage{}}
 	for name, v := range f.State {
 		if !validName(name) {
 			return fail("invalid state name "+quoteName(name), nil)
@@ -253,12 +260,13 @@ func (e *ruleError) Unwrap() error { return e.err }
 // marshalManifest encodes m. Entries keep their order.
 func marshalManifest(m *manifest) ([]byte, error) {
 	f := manifestFile{
-		Version:    manifestVersion,
-		Generation: m.generation,
-		Updated:    m.updated,
-		Floors:     true,
-		Entries:    make([]manifestEntry, 0, len(m.entries)),
-		State:      m.state,
+		Version:       manifestVersion,
+		Generation:    m.generation,
+		Updated:       m.updated,
+		Floors:        true,
+		PasswordCheck: m.pwCheck,
+		Entries:       make([]manifestEntry, 0, len(m.entries)),
+		State:         m.state,
 	}
 	for _, e := range m.entries {
 		s1 := sha1.Sum(e.Certificate.Raw)

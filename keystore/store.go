@@ -77,7 +77,9 @@ type storeState struct {
 //
 // Open returns [ErrNoPassword], [ErrNotExist], [ErrCorruptManifest] (a
 // [*ManifestError]), or an [*EntryError] with [ErrMissingFile],
-// [ErrWrongPassword] or [ErrCorruptEntry]; [ErrInvalidOptions] if b or
+// [ErrWrongPassword] or [ErrCorruptEntry]; a file that does not open with
+// a password proven right (by the password check the manifest keeps, or
+// by another entry's file) is [ErrCorruptEntry], not [ErrWrongPassword]; [ErrInvalidOptions] if b or
 // ctx is nil; and I/O errors of the backend. It uses opts.Now for the key
 // ring and later changes.
 func Open(ctx context.Context, b Backend, password PasswordSource, opts Options) (*Store, error) {
@@ -204,6 +206,7 @@ func (s *Store) readManifest(ctx context.Context) ([]byte, *manifest, error) {
 func (s *Store) loadKeys(ctx context.Context, m *manifest, raw []byte) (*storeState, error) {
 	prev := s.state.Load()
 	st := &storeState{m: m, keys: make(map[string]*Credential, len(m.entries)), raw: raw}
+	var refused *EntryError // the first file the password did not open
 	for _, e := range m.entries {
 		if prev != nil {
 			if c, ok := prev.keys[e.Location]; ok && c.Certificate.Equal(e.Certificate) {
@@ -212,12 +215,38 @@ func (s *Store) loadKeys(ctx context.Context, m *manifest, raw []byte) (*storeSt
 			}
 		}
 		c, err := s.loadKey(ctx, e)
+		var ee *EntryError
+		if refused == nil && errors.As(err, &ee) && ee.Err == ErrWrongPassword {
+			refused = ee
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
 		st.keys[e.Location] = c
 	}
+	if refused != nil {
+		return nil, s.wrongOrDamaged(m, refused, len(st.keys) > 0)
+	}
 	return st, nil
+}
+
+// wrongOrDamaged tells whether a file the password did not open is
+// damaged or the password wrong: the password is right if it matches the
+// manifest's password check, or, in a manifest without one, if it opened
+// another entry's file.
+func (s *Store) wrongOrDamaged(m *manifest, e *EntryError, openedOther bool) error {
+	right := openedOther
+	how := "another entry's file opens with the same password"
+	if m.pwCheck != nil {
+		right = m.pwCheck.matches(s.password)
+		how = "the password matches the manifest's password check"
+	}
+	if !right {
+		return e
+	}
+	return &EntryError{Alias: e.Alias, Location: e.Location, Err: ErrCorruptEntry,
+		Cause: errors.New("the file is damaged: it does not open, although " + how)}
 }
 
 func (s *Store) loadKey(ctx context.Context, e Entry) (*Credential, error) {

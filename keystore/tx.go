@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -46,8 +47,13 @@ type Tx struct {
 // before the lock is taken or before the commit starts; the errors of
 // [Store.Reload] (it refuses to write over a manifest older than the one
 // it holds); [ErrNoCurrentKey] if the change would leave retained keys
-// without a current key; [ErrInvalidOptions] if fn or ctx is nil; and
-// I/O errors of the backend. It is safe for concurrent use.
+// without a current key; [ErrInvalidOptions] if fn or ctx is nil; an
+// [*OutcomeError] ([ErrOutcomeUnknown]) if an I/O error came after the new
+// manifest was in place (the store then holds the new state, which a power
+// loss may still take back: open the store again to see what is
+// committed); I/O errors of the backend, which match [ErrNoSpace] or
+// [ErrReadOnly] where the storage is full or not writable, and leave the
+// store as it was. It is safe for concurrent use.
 //
 // The transaction's time ([Tx.Time]) is the store's clock read once when
 // the lock is held. If it is before the latest time the store has
@@ -113,6 +119,15 @@ func (tx *Tx) commit(ctx context.Context) error {
 	}
 	m.generation = tx.base.m.generation + 1
 	m.updated = tx.now
+	if m.pwCheck == nil && len(m.entries) > 0 {
+		// Every entry opened with the password (or was written with it):
+		// keep the proof that it is the right one.
+		c, err := newPasswordCheck(s.password, s.opts.rand())
+		if err != nil {
+			return err
+		}
+		m.pwCheck = c
+	}
 	data, err := marshalManifest(m)
 	if err != nil {
 		return err
@@ -129,11 +144,25 @@ func (tx *Tx) commit(ctx context.Context) error {
 			continue // added and removed again in this transaction
 		}
 		if err := s.b.Write(ctx, name, tx.blobs[name]); err != nil {
+			var oe *OutcomeError
+			if errors.As(err, &oe) {
+				// No manifest names the blob yet: nothing is committed.
+				return fmt.Errorf("keystore: change not committed: write %s: %w", oe.Path, oe.Cause)
+			}
 			return err
 		}
 	}
 	if err := s.b.Write(ctx, manifestName, data); err != nil {
-		return err
+		var oe *OutcomeError
+		if !errors.As(err, &oe) {
+			return err
+		}
+		// The new manifest is what readers see, but it may not survive a
+		// power loss, which would bring back the old one: keep the files
+		// the old one names.
+		oe.Generation = m.generation
+		s.publish(next)
+		return oe
 	}
 	// Committed. Errors from here on concern this process's view or
 	// left-over files, not the stored state.

@@ -37,10 +37,10 @@ type command struct {
 // because the commands print the usage text built from it.
 func commands() []command {
 	return []command{
-		{"init", "-alias A [-subject DN] [-bits N] [-validity D] | -alias A (-pkcs12 FILE | -key FILE -cert FILE)", "create a key store with its first current key", cmdInit},
+		{"init", "-alias A [-subject DN] [-bits N] [-validity D] | -alias A (-pkcs12 FILE | -pem FILE | -key FILE -cert FILE)", "create a key store with its first current key", cmdInit},
 		{"status", "[-history]", "show the keys, the stage of the renewal and what comes next", cmdStatus},
 		{"create", "-alias A [-bits 3072] [-subject DN] [-validity 730d]", "step 1: generate the new key pair (self-signed)", cmdCreate},
-		{"import", "-alias A (-pkcs12 FILE | -key FILE -cert FILE)", "step 1: take a key pair made elsewhere", cmdImport},
+		{"import", "-alias A (-pkcs12 FILE | -pem FILE | -key FILE -cert FILE)", "step 1: take a key pair made elsewhere", cmdImport},
 		{"csr", "-out FILE", "step 1: write a certificate request for the new key, for a CA", cmdCSR},
 		{"adopt", "-cert FILE", "step 1: replace the new key's certificate with the CA's", cmdAdopt},
 		{"add", "", "step 2: make the new key current; the old one still decrypts", cmdAdd},

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
@@ -11,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -410,7 +413,7 @@ func TestRun_usage(t *testing.T) {
 		{"init without subject", args("init -alias a"), map[string]string{"PW": "x", "WSRENEW_KEYSTORE": dir}, exitUsage, "-subject is required for a generated key"},
 		{"init key without cert", args("-password-env PW init -alias a -key k.pem"), map[string]string{"PW": "x", "WSRENEW_KEYSTORE": dir}, exitUsage, "-key and -cert go together"},
 		{"init import with bits", args("-password-env PW init -alias a -pkcs12 a.p12 -bits 2048"), map[string]string{"PW": "x", "WSRENEW_KEYSTORE": dir}, exitUsage, "are for a generated key"},
-		{"import both forms", args("import -alias a -pkcs12 a.p12 -key k.pem -cert c.pem"), nil, exitUsage, "not both"},
+		{"import both forms", args("import -alias a -pkcs12 a.p12 -key k.pem -cert c.pem"), nil, exitUsage, "give one of"},
 		{"provide without receiver", args("provide -to-dir out"), nil, exitUsage, "at least one -receiver is required"},
 		{"provide empty receiver", args("provide -receiver =x -to-dir out"), nil, exitUsage, "empty receiver ID"},
 		{"confirm without ref", args("confirm -receiver a -by bob"), nil, exitUsage, "-ref is required"},
@@ -469,5 +472,97 @@ func TestRun_nowSimulates(t *testing.T) {
 		"SIMULATION", "clock", "correct the clock")
 	for _, c := range []string{"provide", "export-cert", "init"} {
 		k.want(exitUsage, t0.Add(7*time.Hour), []string{"-now", later, c}, "cannot be simulated")
+	}
+}
+
+// What a first-time operator meets: messages that say what was done and
+// what comes next, import errors that name the flag to use, one PEM file
+// for key and certificate, the retention rules in status, and a
+// directory others may write refused.
+func TestRun_operator(t *testing.T) {
+	t.Parallel()
+	k := newTool(t)
+	k.initFixture()
+	k.want(exitOK, t0, args("status"), "retention rules: the old key is kept 90 days after the last confirmation")
+	id := testpki.Load(testpki.New)
+
+	// A PKCS#12 file with its own password, given none or a wrong one.
+	s, err := keystore.Open(context.Background(), keystore.Dir(k.dir), keystore.PasswordValue(testPassword), keystore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p12, err := s.ExportPKCS12("tenant-2025", "p12-file-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p12File := k.file("old.p12", p12)
+	k.want(exitFailure, t0, args("import -alias x -pkcs12 "+p12File), "wrong password", "-file-password-env NAME or -file-password-file PATH")
+	k.env["P12_PW"] = "wrong"
+	k.want(exitFailure, t0, args("import -alias x -pkcs12 "+p12File+" -file-password-env P12_PW"), "the password from -file-password-env P12_PW does not open the file")
+
+	// An EC key, and an alias with a space.
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecFile := k.file("ec.key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	out := k.want(exitFailure, t0, args("import -alias x -key "+ecFile+" -cert "+k.file("new.pem", id.CertPEM)), "unsupported key algorithm ECDSA P-256")
+	if strings.Contains(out, "*ecdsa") {
+		t.Errorf("import of an EC key names a Go type:\n%s", out)
+	}
+	k.want(exitUsage, t0, []string{"import", "-alias", "tenant 2027", "-pem", k.file("both.pem", append(append([]byte(nil), id.KeyPEM...), id.CertPEM...))},
+		"ASCII letters, digits, '.', '_' and '-'")
+
+	// Key and certificate in one file, with one flag.
+	k.want(exitOK, t0, args("import -alias tenant-2027 -pem "+filepath.Join(k.tmp, "both.pem")), "step 1 done: imported key pair tenant-2027")
+	k.want(exitOK, t0.Add(time.Hour), args("add"), "step 2 done")
+	k.want(exitStage, t0.Add(time.Hour), args("add"),
+		"add is step 2", "done: steps 1 and 2: new key tenant-2027 is the current key", "next: keyadmin provide")
+
+	// A directory others may write.
+	open := filepath.Join(k.tmp, "open")
+	if err := os.Mkdir(open, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	k.global = []string{"-dir", open, "-password-env", "KEYADMIN_PW"}
+	k.want(exitFailure, t0, args("init -alias a -subject CN=x -bits 2048"), "writable by others (mode 0777)", "chmod 700")
+}
+
+// Two operators confirm different receivers at the same moment: both
+// confirmations are recorded.
+func TestRun_concurrentConfirms(t *testing.T) {
+	t.Parallel()
+	for round := range 4 {
+		k := newTool(t)
+		k.initFixture()
+		id := testpki.Load(testpki.New)
+		k.want(exitOK, t0, args("import -alias tenant-2027 -key "+k.file("new.key", id.KeyPEM)+" -cert "+k.file("new.pem", id.CertPEM)))
+		k.want(exitOK, t0, args("add"))
+		k.want(exitOK, t0.Add(time.Hour), []string{"provide", "-receiver", "a", "-receiver", "b", "-receiver", "c", "-to-dir", filepath.Join(k.tmp, "out")})
+		var wg sync.WaitGroup
+		codes := make([]int, 3)
+		outs := make([]string, 3)
+		for i, r := range []string{"a", "b", "c"} {
+			wg.Go(func() {
+				full := append(append([]string(nil), k.global...), "confirm", "-receiver", r, "-by", "ops", "-ref", "T-"+r)
+				var stdout, stderr bytes.Buffer
+				codes[i] = run(full, &stdout, &stderr, func(name string) string { return k.env[name] }, func() time.Time { return t0.Add(2 * time.Hour) })
+				outs[i] = stdout.String() + stderr.String()
+			})
+		}
+		wg.Wait()
+		for i := range codes {
+			if codes[i] != exitOK {
+				t.Fatalf("round %d: concurrent confirm %d = exit %d:\n%s", round, i, codes[i], outs[i])
+			}
+		}
+		k.want(exitOK, t0.Add(3*time.Hour), args("status"), "stage: receivers-switched")
 	}
 }

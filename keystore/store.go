@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/wsrenew/wsrenew/wssec"
 )
@@ -335,6 +336,11 @@ func (s *Store) Reload(ctx context.Context) (bool, error) {
 	}
 	return s.state.Load().m.generation != before, nil
 }
+
+// Latest returns the latest time the state the store holds records: when
+// it was committed, and when each entry was created or handed out.
+// [Store.Update] refuses a clock behind it ([ErrClockBehind]).
+func (s *Store) Latest() time.Time { return s.view().m.latest() }
 
 // Generation returns the generation of the state the store holds: a
 // number that grows by one with every committed change.

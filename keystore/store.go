@@ -125,6 +125,10 @@ func Create(ctx context.Context, b Backend, password PasswordSource, opts Option
 		return nil, err
 	}
 	if len(names) > 0 {
+		if !slices.Contains(names, manifestName) {
+			return nil, fmt.Errorf("%w: %s holds key files but no %s, which was lost: rebuild the store from them (Rebuild)",
+				ErrExist, b.Locate(names[0]), b.Locate(manifestName))
+		}
 		return nil, fmt.Errorf("%w: %s", ErrExist, b.Locate(manifestName))
 	}
 	m := &manifest{generation: 1, updated: normTime(s.opts.now())}

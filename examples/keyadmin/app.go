@@ -49,6 +49,7 @@ func commands() []command {
 		{"confirm", "-receiver ID -by NAME -ref TICKET [-note TEXT]", "steps 4-6: record that a receiver encrypts with the new key", cmdConfirm},
 		{"remove", "", "step 7: remove the old key pair once its retention has ended", cmdRemove},
 		{"cancel", "-reason TEXT", "abandon the renewal (only before step 3)", cmdCancel},
+		{"recover", "-current ALIAS [-retain ALIAS=DATE]...", "rebuild a store whose manifest was lost from the key files left", cmdRecover},
 	}
 }
 
@@ -284,6 +285,9 @@ func (a *app) open() (int, bool) {
 	}
 	if err != nil {
 		if errors.Is(err, keystore.ErrNotExist) {
+			if a.survivors(pw) {
+				return exitFailure, false
+			}
 			fmt.Fprintf(a.stderr, "keyadmin %s: no key store in %s; create one with 'keyadmin init'\n", a.cmd, a.dir)
 			return exitFailure, false
 		}

@@ -59,6 +59,8 @@ func cmdInit(a *app, args []string) int {
 		return exitFailure
 	case err != nil && !errors.Is(err, keystore.ErrNotExist):
 		return a.fail(err)
+	case err != nil && a.survivors(pw):
+		return exitFailure
 	}
 
 	var cred *keystore.Credential

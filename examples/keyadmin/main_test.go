@@ -566,3 +566,25 @@ func TestRun_concurrentConfirms(t *testing.T) {
 		k.want(exitOK, t0.Add(3*time.Hour), args("status"), "stage: receivers-switched")
 	}
 }
+
+// With the manifest lost but the key files left, status and init point
+// to recover, which rebuilds the store with every key in the ring.
+func TestRun_recover(t *testing.T) {
+	t.Parallel()
+	k := newTool(t)
+	k.initFixture()
+	id := testpki.Load(testpki.New)
+	k.want(exitOK, t0, args("import -alias tenant-2027 -key "+k.file("new.key", id.KeyPEM)+" -cert "+k.file("new.pem", id.CertPEM)))
+	k.want(exitOK, t0.Add(time.Hour), args("add"))
+	k.want(exitOK, t0.Add(2*time.Hour), []string{"provide", "-receiver", "partner", "-to-dir", filepath.Join(k.tmp, "out")})
+	if err := os.Remove(filepath.Join(k.dir, "manifest.json")); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range [][]string{args("status"), args("init -alias x -subject CN=x -bits 2048")} {
+		k.want(exitFailure, t0.Add(3*time.Hour), c, "manifest of the key store", "is missing", "tenant-2025 (generation", "tenant-2027 (generation", "keyadmin recover -current ALIAS")
+	}
+	k.want(exitRefused, t0.Add(3*time.Hour), args("recover -current tenant-2027 -retain tenant-2025=2027-02-01"), "refused")
+	k.want(exitOK, t0.Add(3*time.Hour), args("recover -current tenant-2027 -retain tenant-2025=2027-06-30"),
+		"rebuilt the key store", "current key: tenant-2027", "retained: tenant-2025 until 2027-06-30")
+	k.want(exitOK, t0.Add(4*time.Hour), args("status -history"), "tenant-2025", "store rebuilt from the key files left", "stage: idle")
+}

@@ -95,6 +95,7 @@ func (a *app) fail(err error) int {
 		stage     *rollover.StageError
 		status    *keystore.StatusError
 		cancel    *rollover.CancelError
+		expiry    *keystore.ExpiryError
 	)
 	switch {
 	case errors.Is(err, keystore.ErrOutcomeUnknown):
@@ -103,6 +104,10 @@ func (a *app) fail(err error) int {
 		fmt.Fprintf(a.stderr, "keyadmin %s: %v\n", a.cmd, err)
 		fmt.Fprintf(a.stderr, "nothing was changed; free space or make %s writable, then run the command again\n", a.dir)
 		return exitFailure
+	case errors.As(err, &expiry):
+		fmt.Fprintf(a.stderr, "keyadmin %s: refused: %v\n", a.cmd, err)
+		fmt.Fprintf(a.stderr, "a key that was handed out is kept at least 90 days, and an expiry only moves later; give %s or later\n", stamp(expiry.Earliest))
+		return exitRefused
 	case errors.As(err, &cancel):
 		fmt.Fprintf(a.stderr, "keyadmin %s: %v\n", a.cmd, err)
 		if s, rerr := a.m.Resume(a.ctx); rerr == nil {

@@ -206,7 +206,7 @@
 // Every step is one key store transaction, written atomically and
 // durably, and checks that the store still holds the stage it starts
 // from: a stage value the store has moved past gets [ErrStaleStage],
-// // never a second application. The package's tests kill a process taking
+// never a second application. The package's tests kill a process taking
 // steps of either procedure with SIGKILL at random moments (renewals that
 // are cancelled, adopt a CA certificate, record usage and withdraw a
 // confirmation) and check that the procedure resumes with keys, stage and

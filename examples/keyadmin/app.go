@@ -126,7 +126,7 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string, clock
 			return a.usageError("-now wants an RFC 3339 time such as 2027-01-04T09:00:00Z")
 		}
 		switch name {
-		case "init", "provide", "export-cert":
+		case "init", "recover", "provide", "export-cert":
 			return a.usageError("-now simulates on a copy of the store; " + name + " cannot be simulated")
 		}
 		a.simulate = t

@@ -32,7 +32,7 @@
 // changes the store: the command runs on a temporary copy, which is
 // deleted afterwards, and the store's audit trail records that a
 // simulation ran. Commands that hand a certificate out (provide,
-// export-cert) and init refuse it.
+// export-cert), init and recover refuse it.
 package main
 
 import (

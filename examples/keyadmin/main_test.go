@@ -470,7 +470,7 @@ func TestRun_nowSimulates(t *testing.T) {
 	// A simulation in the past changes nothing either.
 	k.want(exitFailure, t0.Add(6*time.Hour), []string{"-now", t0.Format(time.RFC3339), "remove"},
 		"SIMULATION", "clock", "correct the clock")
-	for _, c := range []string{"provide", "export-cert", "init"} {
+	for _, c := range []string{"provide", "export-cert", "init", "recover"} {
 		k.want(exitUsage, t0.Add(7*time.Hour), []string{"-now", later, c}, "cannot be simulated")
 	}
 }

@@ -41,7 +41,10 @@ type Backend interface {
 	// if there is no such blob.
 	Read(ctx context.Context, name string) ([]byte, error)
 
-	// Write creates or replaces the blob, atomically and durably.
+	// Write creates or replaces the blob, atomically and durably. An
+	// error that comes after the new content became visible, but before
+	// it is known to be durable, matches [ErrOutcomeUnknown]; any other
+	// error leaves the blob as it was.
 	Write(ctx context.Context, name string, data []byte) error
 
 	// Remove deletes the blob. Removing a missing blob succeeds. The

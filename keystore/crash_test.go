@@ -129,6 +129,7 @@ func TestStore_crash(t *testing.T) {
 	}
 	// The next write removes whatever the kills left behind.
 	st := openTestStore(t, dir, clock)
+	clock.Set(crashTime(st.Generation()))
 	mustUpdate(t, st, func(tx *Tx) error { return tx.SetState("crash", []byte(`"checked"`)) })
 	if stray := strayFiles(t, dir); len(stray) > 0 {
 		t.Errorf("files left after a write: %v", stray)
@@ -264,8 +265,11 @@ func TestStore_crashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("runs only as the child process of TestStore_crash")
 	}
+	// The clock moves on with every generation, as time does between the
+	// steps of a renewal, so that expiries pass.
 	clock := fakeclock.New(t0)
 	s := openTestStore(t, dir, clock)
+	clock.Set(crashTime(s.Generation()))
 	say := func(kind string, gen uint64, summary string) {
 		os.Stdout.WriteString(kind + " " + strconv.FormatUint(gen, 10) + " " + summary + "\n")
 	}
@@ -282,8 +286,15 @@ func TestStore_crashChild(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Update() error = %v", err)
 		}
+		clock.Set(crashTime(s.Generation()))
 		say("done", s.Generation(), crashSummary(s.Entries(), s.ReadState))
 	}
+}
+
+// crashTime is the crash child's clock while the store holds generation
+// gen: MinRetention and a day later per generation.
+func crashTime(gen uint64) time.Time {
+	return t0.Add(time.Duration(gen) * (MinRetention + 24*time.Hour))
 }
 
 // crashStep makes the next change of the renewal cycle: put the
@@ -332,7 +343,7 @@ func crashStep(tx *Tx, fixtures []string, now time.Time) error {
 	case len(signed) > 0:
 		return errors.Join(tx.Rotate(signed[0]), tx.SetState("crash", state))
 	case len(noExpiry) > 0:
-		return tx.SetExpiry(noExpiry[0], now.Add(-time.Hour))
+		return tx.SetExpiry(noExpiry[0], now.Add(MinRetention))
 	case len(expired) > 0:
 		return errors.Join(tx.Remove(expired[0]), addNext())
 	default:

@@ -2,6 +2,9 @@ package keystore
 
 import (
 	"crypto"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
@@ -71,7 +74,7 @@ func (c *Credential) check(format string) error {
 	}
 	pub, ok := c.Certificate.PublicKey.(*rsa.PublicKey)
 	if !ok || pub == nil || pub.N == nil {
-		return fail(ErrUnsupportedKey, "certificate key is not RSA")
+		return fail(ErrUnsupportedKey, unsupportedAlgorithm(c.Certificate.PublicKey))
 	}
 	if bits := pub.N.BitLen(); bits < minRSABits || bits > maxRSABits {
 		return fail(ErrUnsupportedKey, fmt.Sprintf("RSA key of %d bits (want %d to %d)", bits, minRSABits, maxRSABits))
@@ -88,4 +91,23 @@ func (c *Credential) check(format string) error {
 // ringKey returns the key as the key ring holds it.
 func (c *Credential) ringKey(alias string) wssec.Key {
 	return wssec.Key{Decrypter: c.Key, Certificate: c.Certificate, Name: alias}
+}
+
+// unsupportedAlgorithm says that key (private or public) is of an
+// algorithm the store does not keep, by the algorithm's name.
+func unsupportedAlgorithm(key any) string {
+	var alg string
+	switch k := key.(type) {
+	case *ecdsa.PrivateKey:
+		alg = "ECDSA " + k.Curve.Params().Name
+	case *ecdsa.PublicKey:
+		alg = "ECDSA " + k.Curve.Params().Name
+	case ed25519.PrivateKey, ed25519.PublicKey:
+		alg = "Ed25519"
+	case *ecdh.PrivateKey, *ecdh.PublicKey:
+		alg = "ECDH (X25519)"
+	default:
+		alg = "other than RSA"
+	}
+	return fmt.Sprintf("unsupported key algorithm %s: the store keeps RSA keys of %d to %d bits", alg, minRSABits, maxRSABits)
 }

@@ -2,8 +2,9 @@ package keystore
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"strings"
 )
@@ -19,13 +20,21 @@ const lockName = ".lock"
 //
 // A DirBackend is safe for concurrent use, also by several processes.
 type DirBackend struct {
-	dir string
+	dir  string
+	fsys fileSystem
 }
 
 // Dir returns the backend for the store in the directory path. It does not
 // touch the file system.
 func Dir(path string) *DirBackend {
-	return &DirBackend{dir: filepath.Clean(path)}
+	return &DirBackend{dir: filepath.Clean(path), fsys: osFS{}}
+}
+
+func (d *DirBackend) fs() fileSystem {
+	if d.fsys == nil {
+		return osFS{}
+	}
+	return d.fsys
 }
 
 // Path returns the directory.
@@ -34,9 +43,9 @@ func (d *DirBackend) Path() string { return d.dir }
 // Init creates the directory with mode 0700, and syncs its parent. An
 // existing directory is kept as it is.
 func (d *DirBackend) Init(ctx context.Context) error {
-	err := os.Mkdir(d.dir, dirPerm)
-	if os.IsExist(err) {
-		fi, serr := os.Stat(d.dir)
+	err := d.fs().Mkdir(d.dir, dirPerm)
+	if errors.Is(err, fs.ErrExist) {
+		fi, serr := d.fs().Stat(d.dir)
 		if serr != nil {
 			return fmt.Errorf("keystore: %w", serr)
 		}
@@ -46,9 +55,12 @@ func (d *DirBackend) Init(ctx context.Context) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("keystore: %w", err)
+		return fmt.Errorf("keystore: %w", classify(err))
 	}
-	return syncDir(filepath.Dir(d.dir))
+	if err := d.fs().SyncDir(filepath.Dir(d.dir)); err != nil {
+		return fmt.Errorf("keystore: sync directory %s: %w", filepath.Dir(d.dir), classify(err))
+	}
+	return nil
 }
 
 // Lock takes an exclusive flock(2) on the directory's lock file, creating
@@ -59,16 +71,9 @@ func (d *DirBackend) Lock(ctx context.Context) (func() error, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(d.dir, lockName), os.O_RDWR|os.O_CREATE, filePerm)
+	unlock, err := d.fs().Lock(ctx, filepath.Join(d.dir, lockName))
 	if err != nil {
-		return nil, fmt.Errorf("keystore: lock: %w", err)
-	}
-	if err := lockFile(ctx, f); err != nil {
 		return nil, err
-	}
-	unlock := func() error {
-		// Closing the last descriptor of the open file releases the lock.
-		return f.Close()
 	}
 	if err := d.removeTemps(); err != nil {
 		unlock()
@@ -78,13 +83,13 @@ func (d *DirBackend) Lock(ctx context.Context) (func() error, error) {
 }
 
 func (d *DirBackend) removeTemps() error {
-	ents, err := os.ReadDir(d.dir)
+	names, err := d.fs().ListFiles(d.dir)
 	if err != nil {
 		return fmt.Errorf("keystore: %w", err)
 	}
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), tempPrefix) {
-			if err := removeFile(d.dir, e.Name()); err != nil {
+	for _, n := range names {
+		if strings.HasPrefix(n, tempPrefix) {
+			if err := removeFile(d.fs(), d.dir, n); err != nil {
 				return err
 			}
 		}
@@ -106,19 +111,21 @@ func (d *DirBackend) Read(ctx context.Context, name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(p)
+	b, err := d.fs().ReadFile(p)
 	if err != nil {
 		return nil, fmt.Errorf("keystore: %w", err)
 	}
 	return b, nil
 }
 
-// Write replaces the file name atomically and durably.
+// Write replaces the file name atomically and durably. A failed sync of
+// the directory after the rename returns an [*OutcomeError]; errors of a
+// full or read-only file system match [ErrNoSpace] and [ErrReadOnly].
 func (d *DirBackend) Write(ctx context.Context, name string, data []byte) error {
 	if _, err := d.path(name); err != nil {
 		return err
 	}
-	return writeFileAtomic(d.dir, name, data)
+	return writeFileAtomic(d.fs(), d.dir, name, data)
 }
 
 // Remove deletes the file name. It does not sync the directory; see
@@ -127,20 +134,19 @@ func (d *DirBackend) Remove(ctx context.Context, name string) error {
 	if _, err := d.path(name); err != nil {
 		return err
 	}
-	return removeFile(d.dir, name)
+	return removeFile(d.fs(), d.dir, name)
 }
 
 // List returns the names of the store's files, without the lock file and
 // temporary files.
 func (d *DirBackend) List(ctx context.Context) ([]string, error) {
-	ents, err := os.ReadDir(d.dir)
+	all, err := d.fs().ListFiles(d.dir)
 	if err != nil {
 		return nil, fmt.Errorf("keystore: %w", err)
 	}
 	var names []string
-	for _, e := range ents {
-		n := e.Name()
-		if e.Type().IsRegular() && (n == manifestName || validBlobName(n)) {
+	for _, n := range all {
+		if n == manifestName || validBlobName(n) {
 			names = append(names, n)
 		}
 	}

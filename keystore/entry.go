@@ -50,6 +50,9 @@ func parseStatus(s string) (Status, bool) {
 	return 0, false
 }
 
+// provided reports whether the key was handed to a receiver.
+func (e *Entry) provided() bool { return !e.Provided.IsZero() }
+
 // inRing reports whether entries of the status belong in the key ring.
 func (s Status) inRing() bool { return s == StatusCurrent || s == StatusRetained }
 
@@ -67,6 +70,17 @@ type Entry struct {
 	// yet: a receiver may still encrypt to it. Always zero for current and
 	// pending keys.
 	Expires time.Time
+	// Provided is when the key's certificate was first handed to a
+	// receiver, as far as the store knows ([Tx.MarkProvided]; a key that
+	// was current before another key became current counts as provided
+	// from then on). Zero means never. Once set it is never cleared: the
+	// store refuses to remove a provided key before its expiry, to move
+	// its expiry earlier, and to cancel it ([Tx.Cancel]).
+	Provided time.Time
+	// RetainUntil is the latest expiry the entry ever had: a later
+	// [Tx.SetExpiry] may clear the expiry or move it later, never before
+	// RetainUntil. Zero if it never had one.
+	RetainUntil time.Time
 	// Certificate is the key's certificate; Chain the certificates that
 	// came with it, in the order they came. Both are shared and must not
 	// be modified.

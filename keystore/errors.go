@@ -3,6 +3,7 @@ package keystore
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Sentinel errors. Test for them with [errors.Is]; the typed errors below
@@ -91,6 +92,40 @@ var (
 	// ErrStateNotFound means that the store holds no state blob of the
 	// name.
 	ErrStateNotFound = errors.New("keystore: state not found")
+
+	// ErrClockBehind means that the store's clock shows a time before the
+	// latest time the store has recorded (a commit, a key's creation or
+	// hand-out): a wrong system clock, or a clock set back on purpose,
+	// which would make retention periods end early. Nothing was changed.
+	// The error is a [*ClockError] naming both times.
+	ErrClockBehind = errors.New("keystore: clock is behind the store's latest recorded time")
+
+	// ErrRetentionFloor means that a change would shorten the retention
+	// of a key: move its expiry earlier than an expiry it had, or give a
+	// key that was handed to a receiver an expiry less than
+	// [MinRetention] away. The error is an [*ExpiryError].
+	ErrRetentionFloor = errors.New("keystore: retention cannot be shortened")
+
+	// ErrProvided means that a key was to be cancelled ([Tx.Cancel])
+	// although its certificate was handed to a receiver, which may
+	// encrypt to it. The error is an [*EntryError].
+	ErrProvided = errors.New("keystore: key was handed to a receiver")
+
+	// ErrOutcomeUnknown means that a change may or may not be committed:
+	// an I/O error came after the new manifest was in place, such as a
+	// failed sync of the directory, so readers see the change but a power
+	// loss may still take it back. Open the store again to see what it
+	// holds. The error is an [*OutcomeError].
+	ErrOutcomeUnknown = errors.New("keystore: outcome of the change unknown")
+
+	// ErrNoSpace means that the storage is full (ENOSPC, or a quota).
+	// Nothing was changed unless the error also matches
+	// [ErrOutcomeUnknown].
+	ErrNoSpace = errors.New("keystore: no space left on the storage")
+
+	// ErrReadOnly means that the storage cannot be written: a read-only
+	// file system, or permissions that forbid writing.
+	ErrReadOnly = errors.New("keystore: storage is read-only or not writable")
 
 	// ErrTxDone means that a [Tx] was used after its [Store.Update]
 	// function returned.
@@ -240,7 +275,10 @@ type TokenError struct {
 }
 
 func (e *TokenError) Error() string {
-	msg := e.Err.Error()
+	msg := "keystore: PKCS#11 token failure"
+	if e.Err != nil {
+		msg = e.Err.Error()
+	}
 	if e.URI != "" {
 		msg += ": " + e.URI
 	}
@@ -259,4 +297,71 @@ func (e *TokenError) Unwrap() []error {
 		return []error{e.Err}
 	}
 	return []error{e.Err, e.Cause}
+}
+
+// ClockError reports a clock that shows a time before one the store has
+// recorded.
+type ClockError struct {
+	// Now is the clock's time.
+	Now time.Time
+	// Latest is the latest time the store has recorded.
+	Latest time.Time
+}
+
+func (e *ClockError) Error() string {
+	return fmt.Sprintf("keystore: clock is behind the store's latest recorded time: the clock shows %s, the store recorded %s; correct the clock",
+		e.Now.UTC().Format(time.RFC3339), e.Latest.UTC().Format(time.RFC3339))
+}
+
+// Unwrap returns [ErrClockBehind].
+func (e *ClockError) Unwrap() error { return ErrClockBehind }
+
+// ExpiryError reports an expiry that would shorten a key's retention.
+type ExpiryError struct {
+	Alias string
+	// Expires is the expiry that was refused.
+	Expires time.Time
+	// Earliest is the earliest expiry the key may be given now.
+	Earliest time.Time
+}
+
+func (e *ExpiryError) Error() string {
+	return fmt.Sprintf("keystore: retention cannot be shortened: entry %q may not expire at %s, the earliest allowed is %s",
+		e.Alias, e.Expires.UTC().Format(time.RFC3339), e.Earliest.UTC().Format(time.RFC3339))
+}
+
+// Unwrap returns [ErrRetentionFloor].
+func (e *ExpiryError) Unwrap() error { return ErrRetentionFloor }
+
+// OutcomeError reports a change whose outcome is unknown: the new
+// manifest was in place when an I/O error came, so the change is visible
+// but may not survive a power loss.
+type OutcomeError struct {
+	// Path is where the manifest or blob lives.
+	Path string
+	// Generation is the generation the change would have; zero if not
+	// known.
+	Generation uint64
+	// Cause is the I/O error.
+	Cause error
+}
+
+func (e *OutcomeError) Error() string {
+	msg := "keystore: outcome of the change unknown: " + e.Path + " was replaced"
+	if e.Generation != 0 {
+		msg += fmt.Sprintf(" with generation %d", e.Generation)
+	}
+	msg += " but may not be durable; open the store again to see what it holds"
+	if e.Cause != nil {
+		msg += ": " + e.Cause.Error()
+	}
+	return msg
+}
+
+// Unwrap returns [ErrOutcomeUnknown] and the Cause.
+func (e *OutcomeError) Unwrap() []error {
+	if e.Cause == nil {
+		return []error{ErrOutcomeUnknown}
+	}
+	return []error{ErrOutcomeUnknown, e.Cause}
 }

@@ -346,3 +346,85 @@ func ExampleParsePEM() {
 	// true
 	// tenant.example 1
 }
+
+// The store keeps a key that was handed to a receiver, whatever its
+// caller asks: the expiry cannot be shortened and the key cannot be
+// cancelled. A key never handed out can be.
+func ExampleTx_Cancel() {
+	dir, cleanup := tempStoreDir()
+	defer cleanup()
+	ctx := context.Background()
+	store, err := keystore.Create(ctx, keystore.Dir(dir), keystore.PasswordValue("example-store-password"), keystore.Options{Now: exampleNow})
+	if err != nil {
+		log.Fatal(err)
+	}
+	next, err := keystore.Generate(pkix.Name{CommonName: "tenant.example"}, keystore.GenerateOptions{Bits: 2048, Now: exampleNow})
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = store.Update(ctx, func(tx *keystore.Tx) error {
+		return errors.Join(tx.Add("tenant-2025", importBundle(), nil), tx.Rotate("tenant-2025"), // receivers use it
+			tx.Add("tenant-2027", next, nil), tx.Rotate("tenant-2027")) // not handed out yet
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = store.Update(ctx, func(tx *keystore.Tx) error { return tx.SetExpiry("tenant-2025", exampleNow()) })
+	fmt.Println("expire the old key now:", errors.Is(err, keystore.ErrRetentionFloor))
+	err = store.Update(ctx, func(tx *keystore.Tx) error {
+		return errors.Join(tx.Cancel("tenant-2025"), tx.Rotate("tenant-2027"))
+	})
+	fmt.Println("cancel the old key:", errors.Is(err, keystore.ErrProvided))
+	err = store.Update(ctx, func(tx *keystore.Tx) error {
+		return errors.Join(tx.Cancel("tenant-2027"), tx.Rotate("tenant-2025"))
+	})
+	fmt.Println("cancel the new key:", err)
+	for _, e := range store.Entries() {
+		fmt.Println(e.Alias, e.Status, e.Provided.Format(time.DateOnly))
+	}
+	// Output:
+	// expire the old key now: true
+	// cancel the old key: true
+	// cancel the new key: <nil>
+	// tenant-2025 current 2026-03-01
+}
+
+// A store whose manifest was lost is rebuilt from the key files left.
+func ExampleRebuild() {
+	dir, cleanup := tempStoreDir()
+	defer cleanup()
+	ctx := context.Background()
+	pw := keystore.PasswordValue("example-store-password")
+	store, err := keystore.Create(ctx, keystore.Dir(dir), pw, keystore.Options{Now: exampleNow})
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = store.Update(ctx, func(tx *keystore.Tx) error {
+		return errors.Join(tx.Add("tenant-2025", importBundle(), nil), tx.Rotate("tenant-2025"))
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, "manifest.json"))
+
+	_, err = keystore.Open(ctx, keystore.Dir(dir), pw, keystore.Options{Now: exampleNow})
+	fmt.Println("open:", errors.Is(err, keystore.ErrNotExist))
+	left, err := keystore.FindSurvivors(ctx, keystore.Dir(dir), pw)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, sv := range left {
+		fmt.Println("left:", sv.Alias, sv.Err == nil)
+	}
+	store, err = keystore.Rebuild(ctx, keystore.Dir(dir), pw, keystore.Options{Now: exampleNow}, keystore.RebuildOptions{Current: "tenant-2025"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, e := range store.Entries() {
+		fmt.Println(e.Alias, e.Status)
+	}
+	// Output:
+	// open: true
+	// left: tenant-2025 true
+	// tenant-2025 current
+}

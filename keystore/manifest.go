@@ -23,11 +23,18 @@ const manifestVersion = 1
 // manifestFile is the manifest's JSON form. The format is documented in
 // doc.go; change both together.
 type manifestFile struct {
-	Version    int                        `json:"version"`
-	Generation uint64                     `json:"generation"`
-	Updated    time.Time                  `json:"updated"`
-	Entries    []manifestEntry            `json:"entries"`
-	State      map[string]json.RawMessage `json:"state,omitempty"`
+	Version    int       `json:"version"`
+	Generation uint64    `json:"generation"`
+	Updated    time.Time `json:"updated"`
+	// Floors is true in manifests that record, per entry, whether the
+	// key was provided and its retention floor. In manifests written
+	// before, every current and retained key counts as provided.
+	Floors bool `json:"floors,omitempty"`
+	// PasswordCheck proves a password right without a key file, so that
+	// a damaged file is told apart from a wrong password.
+	PasswordCheck *passwordCheck             `json:"passwordCheck,omitempty"`
+	Entries       []manifestEntry            `json:"entries"`
+	State         map[string]json.RawMessage `json:"state,omitempty"`
 }
 
 type manifestEntry struct {
@@ -35,6 +42,8 @@ type manifestEntry struct {
 	Status      string            `json:"status"`
 	Created     time.Time         `json:"created"`
 	Expires     time.Time         `json:"expires,omitzero"`
+	Provided    time.Time         `json:"provided,omitzero"`
+	RetainUntil time.Time         `json:"retainUntil,omitzero"`
 	Location    string            `json:"location"`
 	SHA256      string            `json:"sha256"`
 	SHA1        string            `json:"sha1"`
@@ -48,13 +57,14 @@ type manifestEntry struct {
 type manifest struct {
 	generation uint64
 	updated    time.Time
+	pwCheck    *passwordCheck // immutable once made
 	entries    []Entry
 	state      map[string]json.RawMessage
 }
 
 // clone returns a deep copy that a transaction may modify.
 func (m *manifest) clone() *manifest {
-	c := &manifest{generation: m.generation, updated: m.updated, state: maps.Clone(m.state)}
+	c := &manifest{generation: m.generation, updated: m.updated, pwCheck: m.pwCheck, state: maps.Clone(m.state)}
 	c.entries = make([]Entry, len(m.entries))
 	for i, e := range m.entries {
 		c.entries[i] = e.clone()
@@ -72,6 +82,21 @@ func (m *manifest) find(alias string) int {
 		}
 	}
 	return -1
+}
+
+// latest returns the latest time the manifest records as past: when it
+// was written, and when each entry was created and provided. A clock that
+// shows an earlier time is behind.
+func (m *manifest) latest() time.Time {
+	t := m.updated
+	for _, e := range m.entries {
+		for _, u := range []time.Time{e.Created, e.Provided} {
+			if u.After(t) {
+				t = u
+			}
+		}
+	}
+	return t
 }
 
 func (m *manifest) current() (Entry, bool) {
@@ -104,7 +129,10 @@ func parseManifest(data []byte, path string) (*manifest, error) {
 	if f.Generation == 0 {
 		return fail("generation 0", nil)
 	}
-	m := &manifest{generation: f.Generation, updated: f.Updated, state: map[string]json.RawMessage{}}
+	if err := f.PasswordCheck.valid(); err != nil {
+		return fail("password check", err)
+	}
+	m := &manifest{generation: f.Generation, updated: f.Updated, pwCheck: f.PasswordCheck, state: map[string]json.RawMessage{}}
 	for name, v := range f.State {
 		if !validName(name) {
 			return fail("invalid state name "+quoteName(name), nil)
@@ -122,6 +150,11 @@ func parseManifest(data []byte, path string) (*manifest, error) {
 		if err != nil {
 			return fail(fmt.Sprintf("entry %d", i), err)
 		}
+		if !f.Floors && e.Status.inRing() && e.Provided.IsZero() {
+			// Written before the store recorded it: a key in the ring
+			// may have been handed out, so it is protected as if it was.
+			e.Provided = e.Created
+		}
 		m.entries = append(m.entries, e)
 	}
 	if err := checkEntries(m.entries); err != nil {
@@ -131,7 +164,7 @@ func parseManifest(data []byte, path string) (*manifest, error) {
 }
 
 func parseManifestEntry(fe manifestEntry) (Entry, error) {
-	e := Entry{Alias: fe.Alias, Created: fe.Created, Expires: fe.Expires, Location: fe.Location, Labels: fe.Labels}
+	e := Entry{Alias: fe.Alias, Created: fe.Created, Expires: fe.Expires, Provided: fe.Provided, RetainUntil: fe.RetainUntil, Location: fe.Location, Labels: fe.Labels}
 	if !validName(fe.Alias) {
 		return Entry{}, &ruleError{"invalid alias " + quoteName(fe.Alias), ErrInvalidName}
 	}
@@ -201,6 +234,9 @@ func checkEntries(entries []Entry) error {
 		if !e.Expires.IsZero() && e.Status != StatusRetained {
 			return fmt.Errorf("%s entry %s has an expiry", e.Status, quoteName(e.Alias))
 		}
+		if !e.Expires.IsZero() && e.Expires.Before(e.RetainUntil) {
+			return fmt.Errorf("entry %s expires before its retention floor", quoteName(e.Alias))
+		}
 	}
 	if current > 1 {
 		return fmt.Errorf("%d current keys", current)
@@ -224,11 +260,13 @@ func (e *ruleError) Unwrap() error { return e.err }
 // marshalManifest encodes m. Entries keep their order.
 func marshalManifest(m *manifest) ([]byte, error) {
 	f := manifestFile{
-		Version:    manifestVersion,
-		Generation: m.generation,
-		Updated:    m.updated,
-		Entries:    make([]manifestEntry, 0, len(m.entries)),
-		State:      m.state,
+		Version:       manifestVersion,
+		Generation:    m.generation,
+		Updated:       m.updated,
+		Floors:        true,
+		PasswordCheck: m.pwCheck,
+		Entries:       make([]manifestEntry, 0, len(m.entries)),
+		State:         m.state,
 	}
 	for _, e := range m.entries {
 		s1 := sha1.Sum(e.Certificate.Raw)
@@ -237,6 +275,8 @@ func marshalManifest(m *manifest) ([]byte, error) {
 			Status:      e.Status.String(),
 			Created:     e.Created,
 			Expires:     e.Expires,
+			Provided:    e.Provided,
+			RetainUntil: e.RetainUntil,
 			Location:    e.Location,
 			SHA256:      hex.EncodeToString(e.Fingerprint[:]),
 			SHA1:        hex.EncodeToString(s1[:]),

@@ -39,7 +39,7 @@ func quoteName(s string) string {
 
 func checkAlias(alias string) error {
 	if !validName(alias) {
-		return fmt.Errorf("%w: alias %s", ErrInvalidName, quoteName(alias))
+		return fmt.Errorf("%w: alias %s: use 1 to %d ASCII letters, digits, '.', '_' and '-', starting with a letter or digit", ErrInvalidName, quoteName(alias), maxNameLen)
 	}
 	return nil
 }

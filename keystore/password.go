@@ -1,6 +1,10 @@
 package keystore
 
 import (
+	"crypto/pbkdf2"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -113,4 +117,47 @@ func (p PasswordSource) password() (string, error) {
 		return s, nil
 	}
 	return "", fmt.Errorf("%w: no password source given", ErrNoPassword)
+}
+
+// passwordCheckIterations is the PBKDF2 work of a password check: as much
+// as a guess against the PKCS#12 files costs and more, so that the check
+// is not the cheaper target.
+const passwordCheckIterations = 100_000
+
+// passwordCheck is a salted PBKDF2-HMAC-SHA-256 digest of the store's
+// password, kept in the manifest. It tells a damaged key file (the
+// password matches the check) from a wrong password (it does not).
+type passwordCheck struct {
+	Salt       []byte `json:"salt"`
+	Iterations int    `json:"iterations"`
+	Digest     []byte `json:"sha256"`
+}
+
+// newPasswordCheck makes the check of password with a salt from rand.
+func newPasswordCheck(password string, rand io.Reader) (*passwordCheck, error) {
+	salt := make([]byte, 16)
+	if _, err := io.ReadFull(rand, salt); err != nil {
+		return nil, fmt.Errorf("keystore: password check salt: %w", err)
+	}
+	d, err := pbkdf2.Key(sha256.New, password, salt, passwordCheckIterations, sha256.Size)
+	if err != nil {
+		return nil, fmt.Errorf("keystore: password check: %w", err)
+	}
+	return &passwordCheck{Salt: salt, Iterations: passwordCheckIterations, Digest: d}, nil
+}
+
+func (c *passwordCheck) valid() error {
+	if c == nil {
+		return nil
+	}
+	if len(c.Salt) < 8 || len(c.Digest) != sha256.Size || c.Iterations < 1000 || c.Iterations > 10_000_000 {
+		return errors.New("unusable parameters")
+	}
+	return nil
+}
+
+// matches reports whether password is the one the check was made of.
+func (c *passwordCheck) matches(password string) bool {
+	d, err := pbkdf2.Key(sha256.New, password, c.Salt, c.Iterations, sha256.Size)
+	return err == nil && subtle.ConstantTimeCompare(d, c.Digest) == 1
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"strings"
 )
 
 // PEM block types this package reads and writes.
@@ -66,8 +67,8 @@ func ParsePEM(keyPEM, certPEM []byte, password string) (*Credential, error) {
 				}
 				key = k
 			default:
-				if bytes.Contains([]byte(b.Type), []byte("PRIVATE KEY")) {
-					return fail(ErrUnsupportedKey, fmt.Sprintf("PEM block %q", b.Type), nil)
+				if alg, ok := strings.CutSuffix(b.Type, " PRIVATE KEY"); ok {
+					return fail(ErrUnsupportedKey, fmt.Sprintf("unsupported key algorithm %s (PEM block %q): the store keeps RSA keys of %d to %d bits", alg, b.Type, minRSABits, maxRSABits), nil)
 				}
 				return fail(ErrMalformed, fmt.Sprintf("unexpected PEM block %q", b.Type), nil)
 			}
@@ -125,7 +126,7 @@ func parsePEMKey(b *pem.Block, password string) (crypto.Decrypter, error) {
 	}
 	dec, ok := k.(crypto.Decrypter)
 	if !ok {
-		return fail(ErrUnsupportedKey, fmt.Sprintf("%T key", k), nil)
+		return fail(ErrUnsupportedKey, unsupportedAlgorithm(k), nil)
 	}
 	return dec, nil
 }

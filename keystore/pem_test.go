@@ -236,3 +236,31 @@ func TestStore_ExportCertificate(t *testing.T) {
 		t.Errorf("ExportCertificate(unknown) error = %v, want %v", err, ErrUnknownAlias)
 	}
 }
+
+// An EC key is named as an unsupported algorithm, not by its Go type,
+// and a bad alias names the characters allowed.
+func TestParsePEM_algorithmNamed(t *testing.T) {
+	t.Parallel()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec1, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, block := range []*pem.Block{{Type: "PRIVATE KEY", Bytes: der}, {Type: "EC PRIVATE KEY", Bytes: sec1}} {
+		_, err := ParsePEM(pem.EncodeToMemory(block), nil, "")
+		if !errors.Is(err, ErrUnsupportedKey) || !strings.Contains(err.Error(), "unsupported key algorithm E") || strings.Contains(err.Error(), "*ecdsa") {
+			t.Errorf("ParsePEM(%s) error = %v, want the algorithm named", block.Type, err)
+		}
+	}
+	err = checkAlias("tenant 2027")
+	if !errors.Is(err, ErrInvalidName) || !strings.Contains(err.Error(), "'.', '_' and '-'") {
+		t.Errorf("checkAlias() error = %v, want the allowed characters listed", err)
+	}
+}

@@ -54,7 +54,7 @@ func ParsePKCS12(data []byte, password string) (*Credential, error) {
 	}
 	dec, ok := key.(crypto.Decrypter)
 	if !ok {
-		return nil, &ParseError{Format: format, Reason: fmt.Sprintf("%T key", key), Err: ErrUnsupportedKey}
+		return nil, &ParseError{Format: format, Reason: unsupportedAlgorithm(key), Err: ErrUnsupportedKey}
 	}
 	c := &Credential{Key: dec, Certificate: cert, Chain: chain}
 	c.pickLeaf()

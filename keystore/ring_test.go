@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/wsrenew/wsrenew/internal/fakeclock"
 	"github.com/wsrenew/wsrenew/internal/testpki"
@@ -55,7 +54,7 @@ func TestStore_KeyRing_decrypts(t *testing.T) {
 
 	operator := openTestStore(t, dir, clock)
 	mustUpdate(t, operator, func(tx *Tx) error {
-		return errors.Join(tx.Add("new", fixture(testpki.New), nil), tx.Rotate("new"), tx.SetExpiry("old", t0.Add(time.Hour)))
+		return errors.Join(tx.Add("new", fixture(testpki.New), nil), tx.Rotate("new"), tx.SetExpiry("old", t0.Add(MinRetention)))
 	})
 	if _, err := s.Reload(ctx); err != nil {
 		t.Fatal(err)
@@ -67,7 +66,7 @@ func TestStore_KeyRing_decrypts(t *testing.T) {
 		t.Errorf("Decrypt(to old) while retained error = %v", err)
 	}
 
-	later := openTestStore(t, dir, fakeclock.New(t0.Add(time.Hour)))
+	later := openTestStore(t, dir, fakeclock.New(t0.Add(MinRetention)))
 	mustUpdate(t, later, func(tx *Tx) error { return tx.Remove("old") })
 	if _, err := s.Reload(ctx); err != nil {
 		t.Fatal(err)

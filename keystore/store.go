@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/wsrenew/wsrenew/wssec"
 )
@@ -77,7 +78,9 @@ type storeState struct {
 //
 // Open returns [ErrNoPassword], [ErrNotExist], [ErrCorruptManifest] (a
 // [*ManifestError]), or an [*EntryError] with [ErrMissingFile],
-// [ErrWrongPassword] or [ErrCorruptEntry]; [ErrInvalidOptions] if b or
+// [ErrWrongPassword] or [ErrCorruptEntry]; a file that does not open with
+// a password proven right (by the password check the manifest keeps, or
+// by another entry's file) is [ErrCorruptEntry], not [ErrWrongPassword]; [ErrInvalidOptions] if b or
 // ctx is nil; and I/O errors of the backend. It uses opts.Now for the key
 // ring and later changes.
 func Open(ctx context.Context, b Backend, password PasswordSource, opts Options) (*Store, error) {
@@ -122,6 +125,10 @@ func Create(ctx context.Context, b Backend, password PasswordSource, opts Option
 		return nil, err
 	}
 	if len(names) > 0 {
+		if !slices.Contains(names, manifestName) {
+			return nil, fmt.Errorf("%w: %s holds key files but no %s, which was lost: rebuild the store from them (Rebuild)",
+				ErrExist, b.Locate(names[0]), b.Locate(manifestName))
+		}
 		return nil, fmt.Errorf("%w: %s", ErrExist, b.Locate(manifestName))
 	}
 	m := &manifest{generation: 1, updated: normTime(s.opts.now())}
@@ -204,6 +211,7 @@ func (s *Store) readManifest(ctx context.Context) ([]byte, *manifest, error) {
 func (s *Store) loadKeys(ctx context.Context, m *manifest, raw []byte) (*storeState, error) {
 	prev := s.state.Load()
 	st := &storeState{m: m, keys: make(map[string]*Credential, len(m.entries)), raw: raw}
+	var refused *EntryError // the first file the password did not open
 	for _, e := range m.entries {
 		if prev != nil {
 			if c, ok := prev.keys[e.Location]; ok && c.Certificate.Equal(e.Certificate) {
@@ -212,12 +220,38 @@ func (s *Store) loadKeys(ctx context.Context, m *manifest, raw []byte) (*storeSt
 			}
 		}
 		c, err := s.loadKey(ctx, e)
+		var ee *EntryError
+		if refused == nil && errors.As(err, &ee) && ee.Err == ErrWrongPassword {
+			refused = ee
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
 		st.keys[e.Location] = c
 	}
+	if refused != nil {
+		return nil, s.wrongOrDamaged(m, refused, len(st.keys) > 0)
+	}
 	return st, nil
+}
+
+// wrongOrDamaged tells whether a file the password did not open is
+// damaged or the password wrong: the password is right if it matches the
+// manifest's password check, or, in a manifest without one, if it opened
+// another entry's file.
+func (s *Store) wrongOrDamaged(m *manifest, e *EntryError, openedOther bool) error {
+	right := openedOther
+	how := "another entry's file opens with the same password"
+	if m.pwCheck != nil {
+		right = m.pwCheck.matches(s.password)
+		how = "the password matches the manifest's password check"
+	}
+	if !right {
+		return e
+	}
+	return &EntryError{Alias: e.Alias, Location: e.Location, Err: ErrCorruptEntry,
+		Cause: errors.New("the file is damaged: it does not open, although " + how)}
 }
 
 func (s *Store) loadKey(ctx context.Context, e Entry) (*Credential, error) {
@@ -309,6 +343,11 @@ func (s *Store) Reload(ctx context.Context) (bool, error) {
 	}
 	return s.state.Load().m.generation != before, nil
 }
+
+// Latest returns the latest time the state the store holds records: when
+// it was committed, and when each entry was created or handed out.
+// [Store.Update] refuses a clock behind it ([ErrClockBehind]).
+func (s *Store) Latest() time.Time { return s.view().m.latest() }
 
 // Generation returns the generation of the state the store holds: a
 // number that grows by one with every committed change.

@@ -265,7 +265,7 @@ func TestStore_Reload(t *testing.T) {
 	if changed, err := a.Reload(ctx); err != nil || changed {
 		t.Fatalf("Reload() without change = %v, %v; want false, nil", changed, err)
 	}
-	until := t0.Add(24 * time.Hour)
+	until := t0.Add(MinRetention)
 	mustUpdate(t, b, func(tx *Tx) error {
 		return errors.Join(tx.SetExpiry("old", until), tx.Rotate("stranger"))
 	})
@@ -287,7 +287,7 @@ func TestStore_Reload(t *testing.T) {
 
 	// b's clock runs a day ahead of a's: b may remove old, a's ring would
 	// still refuse; the ring follows the store.
-	clockB := fakeclock.New(t0.Add(48 * time.Hour))
+	clockB := fakeclock.New(until.Add(24 * time.Hour))
 	b = openTestStore(t, dir, clockB)
 	mustUpdate(t, b, func(tx *Tx) error { return tx.Remove("old") })
 	if _, err := a.Reload(ctx); err != nil {

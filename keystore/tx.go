@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -27,6 +28,7 @@ type Tx struct {
 	m     *manifest
 	keys  map[string]*Credential // by location
 	blobs map[string][]byte      // new key blobs by name
+	now   time.Time              // the store's clock when the transaction began
 	dirty bool
 	done  bool
 }
@@ -45,8 +47,19 @@ type Tx struct {
 // before the lock is taken or before the commit starts; the errors of
 // [Store.Reload] (it refuses to write over a manifest older than the one
 // it holds); [ErrNoCurrentKey] if the change would leave retained keys
-// without a current key; [ErrInvalidOptions] if fn or ctx is nil; and
-// I/O errors of the backend. It is safe for concurrent use.
+// without a current key; [ErrInvalidOptions] if fn or ctx is nil; an
+// [*OutcomeError] ([ErrOutcomeUnknown]) if an I/O error came after the new
+// manifest was in place (the store then holds the new state, which a power
+// loss may still take back: open the store again to see what is
+// committed); I/O errors of the backend, which match [ErrNoSpace] or
+// [ErrReadOnly] where the storage is full or not writable, and leave the
+// store as it was. It is safe for concurrent use.
+//
+// The transaction's time ([Tx.Time]) is the store's clock read once when
+// the lock is held. If it is before the latest time the store has
+// recorded, Update returns a [*ClockError] ([ErrClockBehind]) without
+// running fn: a clock that runs behind would record hand-outs and
+// expiries in the past and end retention early.
 func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := s.opened(); err != nil {
 		return err
@@ -73,7 +86,11 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := s.publish(base); err != nil {
 		return err
 	}
-	tx := &Tx{s: s, base: base, m: base.m.clone(), keys: maps.Clone(base.keys), blobs: map[string][]byte{}}
+	now := normTime(s.opts.now())
+	if latest := base.m.latest(); now.Before(latest) {
+		return &ClockError{Now: now, Latest: latest}
+	}
+	tx := &Tx{s: s, base: base, m: base.m.clone(), keys: maps.Clone(base.keys), blobs: map[string][]byte{}, now: now}
 	err = fn(tx)
 	tx.done = true
 	if err != nil {
@@ -95,8 +112,22 @@ func (tx *Tx) commit(ctx context.Context) error {
 	if err := checkEntries(m.entries); err != nil {
 		return fmt.Errorf("keystore: update refused: %w", err)
 	}
+	if _, had := tx.base.m.current(); had {
+		if _, has := m.current(); !has {
+			return fmt.Errorf("keystore: update refused: %w: the change leaves the key ring without a current key", ErrNoCurrentKey)
+		}
+	}
 	m.generation = tx.base.m.generation + 1
-	m.updated = normTime(s.opts.now())
+	m.updated = tx.now
+	if m.pwCheck == nil && len(m.entries) > 0 {
+		// Every entry opened with the password (or was written with it):
+		// keep the proof that it is the right one.
+		c, err := newPasswordCheck(s.password, s.opts.rand())
+		if err != nil {
+			return err
+		}
+		m.pwCheck = c
+	}
 	data, err := marshalManifest(m)
 	if err != nil {
 		return err
@@ -113,11 +144,25 @@ func (tx *Tx) commit(ctx context.Context) error {
 			continue // added and removed again in this transaction
 		}
 		if err := s.b.Write(ctx, name, tx.blobs[name]); err != nil {
+			var oe *OutcomeError
+			if errors.As(err, &oe) {
+				// No manifest names the blob yet: nothing is committed.
+				return fmt.Errorf("keystore: change not committed: write %s: %w", oe.Path, oe.Cause)
+			}
 			return err
 		}
 	}
 	if err := s.b.Write(ctx, manifestName, data); err != nil {
-		return err
+		var oe *OutcomeError
+		if !errors.As(err, &oe) {
+			return err
+		}
+		// The new manifest is what readers see, but it may not survive a
+		// power loss, which would bring back the old one: keep the files
+		// the old one names.
+		oe.Generation = m.generation
+		s.publish(next)
+		return oe
 	}
 	// Committed. Errors from here on concern this process's view or
 	// left-over files, not the stored state.
@@ -161,6 +206,26 @@ func (tx *Tx) duplicateOf(cert *x509.Certificate, except string) (string, bool) 
 		}
 	}
 	return "", false
+}
+
+// Time returns the transaction's time: the store's clock when
+// [Store.Update] took the lock, never before the latest time the store
+// had recorded. Creation, hand-out and removal checks use it.
+func (tx *Tx) Time() time.Time {
+	if tx == nil {
+		return time.Time{}
+	}
+	return tx.now
+}
+
+// Latest returns the latest time the store recorded before the
+// transaction: when the state it builds on was committed, and when each
+// entry was created or provided. [Tx.Time] is never before it.
+func (tx *Tx) Latest() time.Time {
+	if tx == nil {
+		return time.Time{}
+	}
+	return tx.base.m.latest()
 }
 
 // Generation returns the generation the transaction builds on; the
@@ -228,7 +293,7 @@ func (tx *Tx) Add(alias string, c *Credential, labels map[string]string) error {
 	tx.m.entries = append(tx.m.entries, Entry{
 		Alias:       alias,
 		Status:      StatusPending,
-		Created:     normTime(tx.s.opts.now()),
+		Created:     tx.now,
 		Certificate: cc.Certificate,
 		Chain:       cc.Chain,
 		Fingerprint: wssec.FingerprintOf(cc.Certificate),
@@ -288,9 +353,12 @@ func (tx *Tx) SetCertificate(alias string, cert *x509.Certificate, chain []*x509
 
 // Rotate makes the pending or retained entry alias the current key. The
 // previous current key becomes retained with no expiry, since receivers
-// may still encrypt to it. Rotating to a retained key rolls a renewal
-// back. Rotate returns an [*EntryError] with [ErrUnknownAlias], a
-// [*StatusError] if alias is already current, and [ErrTxDone].
+// may still encrypt to it, and counts as provided from then on (see
+// [Entry.Provided]); so does the first key that becomes current in a
+// store without one, since receivers are given it. Rotating to a retained
+// key rolls a renewal back. Rotate returns an [*EntryError] with
+// [ErrUnknownAlias], a [*StatusError] if alias is already current, and
+// [ErrTxDone].
 func (tx *Tx) Rotate(alias string) error {
 	i, err := tx.find(alias)
 	if err != nil {
@@ -300,13 +368,20 @@ func (tx *Tx) Rotate(alias string) error {
 	if e.Status == StatusCurrent {
 		return &StatusError{Alias: alias, Status: e.Status, Op: "Rotate"}
 	}
+	hadCurrent := false
 	for j := range tx.m.entries {
-		if tx.m.entries[j].Status == StatusCurrent {
-			tx.m.entries[j].Status = StatusRetained
-			tx.m.entries[j].Expires = time.Time{}
+		if c := &tx.m.entries[j]; c.Status == StatusCurrent {
+			hadCurrent = true
+			c.Status, c.Expires = StatusRetained, time.Time{}
+			if c.Provided.IsZero() {
+				c.Provided = tx.now
+			}
 		}
 	}
 	e.Status, e.Expires = StatusCurrent, time.Time{}
+	if !hadCurrent && e.Provided.IsZero() {
+		e.Provided = tx.now
+	}
 	tx.dirty = true
 	return nil
 }
@@ -326,14 +401,29 @@ func (tx *Tx) Retain(alias string, until time.Time) error {
 		return &StatusError{Alias: alias, Status: e.Status, Op: "Retain"}
 	}
 	e.Status, e.Expires = StatusRetained, normTime(until)
+	e.RetainUntil = later(e.RetainUntil, e.Expires)
 	tx.dirty = true
 	return nil
 }
 
+// MinRetention is the shortest retention the store allows for a key that
+// was handed to a receiver: the expiry it is given when it has none is at
+// least this long after the transaction's time. The renewal procedure
+// keeps keys longer (max(guaranteed delivery time, 90 days) after the
+// last confirmation); this is the store's own floor under it, which no
+// caller can lower.
+const MinRetention = 90 * 24 * time.Hour
+
 // SetExpiry sets when the retained entry alias may be removed; a zero
-// until clears the expiry (a receiver may still use the key). It returns
-// an [*EntryError] with [ErrUnknownAlias], a [*StatusError] if the entry
-// is not retained, and [ErrTxDone].
+// until clears the expiry (a receiver may still use the key). An expiry
+// only ever moves later: until may not be before the entry's expiry or
+// its [Entry.RetainUntil], and a key that was handed to a receiver
+// ([Entry.Provided]) that has no expiry may be given one no sooner than
+// [MinRetention] after the transaction's time. Otherwise SetExpiry
+// returns an [*ExpiryError] ([ErrRetentionFloor]) naming the earliest
+// expiry allowed. It also returns an [*EntryError] with
+// [ErrUnknownAlias], a [*StatusError] if the entry is not retained, and
+// [ErrTxDone].
 func (tx *Tx) SetExpiry(alias string, until time.Time) error {
 	i, err := tx.find(alias)
 	if err != nil {
@@ -343,19 +433,55 @@ func (tx *Tx) SetExpiry(alias string, until time.Time) error {
 	if e.Status != StatusRetained {
 		return &StatusError{Alias: alias, Status: e.Status, Op: "SetExpiry"}
 	}
-	e.Expires = normTime(until)
+	until = normTime(until)
+	if !until.IsZero() {
+		earliest := later(e.Expires, e.RetainUntil)
+		if e.Expires.IsZero() && e.provided() {
+			earliest = later(earliest, tx.now.Add(MinRetention))
+		}
+		if until.Before(earliest) {
+			return &ExpiryError{Alias: alias, Expires: until, Earliest: earliest}
+		}
+	}
+	e.Expires = until
+	e.RetainUntil = later(e.RetainUntil, until)
 	tx.dirty = true
+	return nil
+}
+
+// MarkProvided records that the certificate of the current or retained
+// entry alias was handed to a receiver, at the transaction's time, unless
+// it was recorded before. From then on the store refuses to cancel the
+// key, to shorten its retention, and to remove it before its expiry.
+// Call it before the certificate leaves the process: a crash in between
+// then errs on the safe side. MarkProvided returns an [*EntryError] with
+// [ErrUnknownAlias], a [*StatusError] for a pending entry (its
+// certificate must not be handed out), and [ErrTxDone].
+func (tx *Tx) MarkProvided(alias string) error {
+	i, err := tx.find(alias)
+	if err != nil {
+		return err
+	}
+	e := &tx.m.entries[i]
+	if !e.Status.inRing() {
+		return &StatusError{Alias: alias, Status: e.Status, Op: "MarkProvided"}
+	}
+	if e.Provided.IsZero() {
+		e.Provided = tx.now
+		tx.dirty = true
+	}
 	return nil
 }
 
 // Remove deletes the entry alias and, after the commit, its key file. A
 // pending entry may always be removed. A retained entry may be removed
-// only once it has an expiry that is not after the store's clock;
+// only once it has an expiry that is not after the transaction's time;
 // otherwise Remove returns a [*wssec.RetentionError]
 // ([wssec.ErrRetentionNotElapsed]) saying when, the same refusal as
 // [wssec.KeyRing.Remove]. The current key cannot be removed
-// ([*StatusError]); rotate first. Remove also returns an [*EntryError]
-// with [ErrUnknownAlias], and [ErrTxDone].
+// ([*StatusError]); rotate first, or cancel a current key that was never
+// handed out ([Tx.Cancel]). Remove also returns an [*EntryError] with
+// [ErrUnknownAlias], and [ErrTxDone].
 func (tx *Tx) Remove(alias string) error {
 	i, err := tx.find(alias)
 	if err != nil {
@@ -366,9 +492,37 @@ func (tx *Tx) Remove(alias string) error {
 	case StatusCurrent:
 		return &StatusError{Alias: alias, Status: e.Status, Op: "Remove"}
 	case StatusRetained:
-		if e.Expires.IsZero() || tx.s.opts.now().Before(e.Expires) {
-			return &wssec.RetentionError{Fingerprint: e.Fingerprint, AllowedAt: e.Expires}
+		allowed := later(e.Expires, e.RetainUntil)
+		if e.Expires.IsZero() || tx.now.Before(allowed) {
+			if e.Expires.IsZero() {
+				allowed = time.Time{}
+			}
+			return &wssec.RetentionError{Fingerprint: e.Fingerprint, AllowedAt: allowed}
 		}
+	}
+	tx.m.entries = slices.Delete(tx.m.entries, i, i+1)
+	tx.dirty = true
+	return nil
+}
+
+// Cancel deletes the entry alias, whatever its status and expiry, for a
+// key that was never handed to a receiver: a renewal abandoned before its
+// certificate was provided. It refuses a key that was provided with an
+// [*EntryError] with [ErrProvided]: a receiver may encrypt to it. The
+// store does not know whether a key decrypted responses (its key ring
+// also decrypts self-tests); the rollover package checks its usage
+// evidence before it cancels. Cancelling the current key leaves the store without one; the
+// transaction must make another key current ([Tx.Rotate]) or the commit
+// fails with [ErrNoCurrentKey]. Cancel also returns an [*EntryError] with
+// [ErrUnknownAlias], and [ErrTxDone].
+func (tx *Tx) Cancel(alias string) error {
+	i, err := tx.find(alias)
+	if err != nil {
+		return err
+	}
+	e := tx.m.entries[i]
+	if e.provided() {
+		return &EntryError{Alias: alias, Err: ErrProvided, Cause: fmt.Errorf("provided at %s", e.Provided.Format(time.RFC3339))}
 	}
 	tx.m.entries = slices.Delete(tx.m.entries, i, i+1)
 	tx.dirty = true
@@ -429,6 +583,14 @@ func cloneLabels(l map[string]string) map[string]string {
 		return nil
 	}
 	return maps.Clone(l)
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // normTime drops the monotonic reading and the location, so that times

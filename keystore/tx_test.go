@@ -21,7 +21,8 @@ func TestTx(t *testing.T) {
 	// expiry, stranger pending.
 	tests := []struct {
 		name    string
-		advance time.Duration // of the clock, before the update
+		setup   func(tx *Tx) error // committed before the clock advances
+		advance time.Duration      // of the clock, before the update
 		fn      func(tx *Tx) error
 		wantErr error
 		want    []view // nil: unchanged
@@ -45,7 +46,7 @@ func TestTx(t *testing.T) {
 		},
 		{
 			name: "rotate back to retained",
-			fn:   func(tx *Tx) error { return errors.Join(tx.SetExpiry("old", t0), tx.Rotate("old")) },
+			fn:   func(tx *Tx) error { return errors.Join(tx.SetExpiry("old", t0.Add(MinRetention)), tx.Rotate("old")) },
 			want: []view{{"old", StatusCurrent, time.Time{}, oldFP, nil}, {"new", StatusRetained, time.Time{}, newFP, ticket}, {"stranger", StatusPending, time.Time{}, strFP, nil}},
 		},
 		{
@@ -60,8 +61,9 @@ func TestTx(t *testing.T) {
 		},
 		{
 			name:    "remove retained after expiry",
+			setup:   func(tx *Tx) error { return tx.SetExpiry("old", t0.Add(90*day)) },
 			advance: 90 * day,
-			fn:      func(tx *Tx) error { return errors.Join(tx.SetExpiry("old", t0.Add(90*day)), tx.Remove("old")) },
+			fn:      func(tx *Tx) error { return tx.Remove("old") },
 			want:    []view{{"new", StatusCurrent, time.Time{}, newFP, ticket}, {"stranger", StatusPending, time.Time{}, strFP, nil}},
 		},
 		{
@@ -78,8 +80,9 @@ func TestTx(t *testing.T) {
 		},
 		{
 			name:    "remove retained before expiry",
-			advance: 90*day - time.Nanosecond,
-			fn:      func(tx *Tx) error { return errors.Join(tx.SetExpiry("old", t0.Add(90*day)), tx.Remove("old")) },
+			setup:   func(tx *Tx) error { return tx.SetExpiry("old", t0.Add(90*day)) },
+			advance: 90*day - time.Second,
+			fn:      func(tx *Tx) error { return tx.Remove("old") },
 			wantErr: wssec.ErrRetentionNotElapsed,
 		},
 		{name: "remove current", fn: func(tx *Tx) error { return tx.Remove("new") }, wantErr: ErrStatus},
@@ -119,6 +122,9 @@ func TestTx(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s, clock, dir := ringStore(t)
+			if tc.setup != nil {
+				mustUpdate(t, s, tc.setup)
+			}
 			before, gen := views(s.Entries()), s.Generation()
 			clock.Advance(tc.advance)
 			err := s.Update(context.Background(), tc.fn)
@@ -146,7 +152,7 @@ func TestTx(t *testing.T) {
 func TestTx_RetentionError(t *testing.T) {
 	t.Parallel()
 	s, _, _ := ringStore(t)
-	until := t0.Add(time.Hour)
+	until := t0.Add(MinRetention)
 	mustUpdate(t, s, func(tx *Tx) error { return tx.SetExpiry("old", until) })
 	err := s.Update(context.Background(), func(tx *Tx) error { return tx.Remove("old") })
 	var re *wssec.RetentionError

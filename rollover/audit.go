@@ -33,6 +33,12 @@ const (
 	ActionRemoveOldKey Action = "remove-old-key"
 	// Abandoning a renewal before step 3.
 	ActionCancel Action = "cancel"
+	// A certificate handed out outside step 3 ([Manager.ExportCertificate]);
+	// the key store keeps the key as provided from then on.
+	ActionExportCertificate Action = "export-certificate"
+	// An operator's note ([Manager.Note]), such as a simulation run on a
+	// copy of the store.
+	ActionNote Action = "note"
 	// The retention policy recorded with a renewal in progress was raised
 	// to the longer Policy of the Manager that wrote a change, or recorded
 	// for a renewal started before the policy was kept with it.
@@ -206,4 +212,22 @@ func (m *Manager) log(ctx context.Context, t time.Time, level slog.Level, msg st
 	r := slog.NewRecord(t, level, msg, 0)
 	r.Add(attrs...)
 	_ = h.Handle(ctx, r) // a failing log handler does not undo a committed step
+}
+
+// Note appends an [ActionNote] record with note to the audit trail, at
+// the Manager's clock's time, and changes nothing else. It returns
+// [ErrInvalidArgument] for a note over 1024 bytes or with control
+// characters, and the errors of [keystore.Store.Update].
+func (m *Manager) Note(ctx context.Context, note string) error {
+	if m == nil {
+		return errNilStore
+	}
+	if err := checkText("note", note); err != nil {
+		return err
+	}
+	_, err := m.update(ctx, "Note", nil, func(_ *keystore.Tx, d *docs, now time.Time) error {
+		d.record(Record{Time: now, Action: ActionNote, Actor: m.opts.Actor, Note: note})
+		return nil
+	})
+	return err
 }

@@ -58,6 +58,11 @@ func (s *CertificateProvided) Pending() []string {
 // them and logs a warning; without attribution it does so for responses
 // after the last confirmation.
 //
+// The retention runs from the later of the Manager's clock and the key
+// store's ([keystore.Tx.Time]). A clock behind the latest time the
+// renewal or the store recorded gets a [*ClockError] ([ErrClockBehind])
+// and changes nothing; every step refuses such a clock the same way.
+//
 // ConfirmReceiverSwitched returns [ErrUnknownReceiver] for a receiver the
 // certificate was not provided to, [ErrAlreadyConfirmed],
 // [ErrInvalidArgument] for an invalid confirmation, a [*StageError] with
@@ -89,7 +94,9 @@ func (s *CertificateProvided) ConfirmReceiverSwitched(ctx context.Context, c Con
 		}
 		st.Stage = StageReceiversSwitched
 		st.Switched = now
-		st.Expires = now.Add(st.policy(s.m.opts.Policy).Retention())
+		// The retention runs from the later of the Manager's and the
+		// store's clock, so that neither clock lagging shortens it.
+		st.Expires = later(now, tx.Time()).Add(st.policy(s.m.opts.Policy).Retention())
 		if err := tx.SetExpiry(st.Old.Alias, st.Expires); err != nil {
 			return err
 		}

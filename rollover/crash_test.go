@@ -2,13 +2,18 @@ package rollover_test
 
 import (
 	"bufio"
+	crand "crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,6 +26,7 @@ import (
 	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/wssec"
 )
 
 // crashChildEnv names the store directory of the child process that takes
@@ -46,22 +52,26 @@ func crashKills(t *testing.T) int {
 	}
 }
 
-// lastAction is the audit record each stage's step leaves last.
-var lastAction = map[rollover.StageName]rollover.Action{
-	rollover.StageKeyPairCreated:      rollover.ActionImportKeyPair,
-	rollover.StageKeyAdded:            rollover.ActionAddToKeyStore,
-	rollover.StageCertificateProvided: rollover.ActionProvideCertificate,
-	rollover.StageReceiversSwitched:   rollover.ActionSetOldKeyExpiry,
-	rollover.StageIdle:                rollover.ActionRemoveOldKey,
+// lastActions are the audit records a step that reaches each stage may
+// leave last.
+var lastActions = map[rollover.StageName][]rollover.Action{
+	rollover.StageKeyPairCreated:      {rollover.ActionImportKeyPair, rollover.ActionAdoptCertificate},
+	rollover.StageKeyAdded:            {rollover.ActionAddToKeyStore},
+	rollover.StageCertificateProvided: {rollover.ActionProvideCertificate, rollover.ActionWithdrawConfirmation, rollover.ActionNewKeyFirstUse, rollover.ActionConfirmReceiverSwitched},
+	rollover.StageReceiversSwitched:   {rollover.ActionSetOldKeyExpiry},
+	rollover.StageIdle:                {rollover.ActionRemoveOldKey, rollover.ActionCancel},
 }
 
 // TestProcedure_crash runs a child process that resumes the procedure and
-// takes its steps in a loop, renewal after renewal, and kills it with
-// SIGKILL at random moments. After each kill the store must open, the
-// procedure must resume with keys and state in agreement, the audit
-// trail must end with the record of the stage reached and have lost
-// nothing, and the stage must be the one before or after the step the
-// child was taking.
+// takes its steps in a loop, renewal after renewal (cancelled after step
+// 1 or 2, with an adopted CA certificate, with usage recording and a
+// withdrawn confirmation), and kills it with SIGKILL at random moments.
+// After each kill the store must open, the procedure must resume with
+// keys and state in agreement, the audit trail must end with the record
+// of the stage reached and have lost nothing, the stage must be the one
+// before or after the step the child was taking, the old key's expiry
+// must be the procedure's, and the ring must decrypt with every key it
+// holds.
 func TestProcedure_crash(t *testing.T) {
 	if os.Getenv(crashChildEnv) != "" {
 		t.Skip("in the child process")
@@ -90,9 +100,10 @@ func TestProcedure_crash(t *testing.T) {
 			t.Fatalf("kill %d: audit trail lost records: had %d, has %d", i, len(history), len(got))
 		}
 		history = got
-		if n := len(got); n > 0 && got[n-1].Action != lastAction[s.Stage()] {
+		if n := len(got); n > 0 && !slices.Contains(lastActions[s.Stage()], got[n-1].Action) {
 			t.Fatalf("kill %d: stage %s, but the last record is %s", i, s.Stage(), got[n-1].Action)
 		}
+		checkAfterKill(t, i, e, s)
 		if len(announced) > 0 {
 			last := announced[len(announced)-1]
 			if s.Stage() != last.from && s.Stage() != last.to {
@@ -100,7 +111,11 @@ func TestProcedure_crash(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d kills; stages found: %v; %d audit records", kills, stages, len(history))
+	actions := map[rollover.Action]int{}
+	for _, r := range history {
+		actions[r.Action]++
+	}
+	t.Logf("%d kills; stages found: %v; %d audit records: %v; keys lost: 0", kills, stages, len(history), actions)
 }
 
 type crashStep struct{ from, to rollover.StageName }
@@ -170,10 +185,55 @@ func burn(n int) uint64 {
 	return x
 }
 
+// checkAfterKill checks the old key's expiry and that the ring decrypts
+// with every key of the store at stage s.
+func checkAfterKill(t *testing.T, kill int, e *env, s rollover.Stage) {
+	t.Helper()
+	r := s.Report()
+	for _, en := range e.store.Entries() {
+		if en.Status == keystore.StatusPending {
+			continue
+		}
+		if r.Old != nil && en.Alias == r.Old.Alias {
+			switch r.Stage {
+			case rollover.StageReceiversSwitched:
+				if !en.Expires.Equal(r.OldKeyExpires) || en.Expires.IsZero() {
+					t.Fatalf("kill %d: old key expires %v, the procedure says %v", kill, en.Expires, r.OldKeyExpires)
+				}
+			case rollover.StageKeyAdded, rollover.StageCertificateProvided:
+				if !en.Expires.IsZero() {
+					t.Fatalf("kill %d: old key expires %v at stage %s, want no expiry", kill, en.Expires, r.Stage)
+				}
+			}
+		}
+		if _, err := e.decrypt(encryptTo(t, en.Certificate)); err != nil {
+			t.Fatalf("kill %d: the ring does not decrypt with %s: %v", kill, en.Alias, err)
+		}
+	}
+}
+
+// crashSelfSigned returns the same self-signed certificate of the
+// fixture's key every time (RSA PKCS #1 v1.5 signatures are
+// deterministic), as a generated key has before a CA's is adopted.
+func crashSelfSigned(t *testing.T, name string) *x509.Certificate {
+	t.Helper()
+	id := load(name)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "pending"},
+		NotBefore: t0.Add(-day), NotAfter: t0.Add(3000 * day), KeyUsage: x509.KeyUsageKeyEncipherment}
+	der, err := x509.CreateCertificate(crand.Reader, tmpl, tmpl, &id.Key.PublicKey, id.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return must(x509.ParseCertificate(der))(t)
+}
+
 // TestProcedure_crashChild is the child of TestProcedure_crash. It
 // resumes the procedure in the store and takes step after step, a day
 // apart (91 days before removing the old key), announcing on stdout
-// "step FROM TO" before each step.
+// "step FROM TO" before each step. Renewal r goes by r mod 4: 1 is
+// cancelled after step 1, 2 after step 2; 3 adopts a CA certificate and
+// withdraws a confirmation; every renewal that reaches step 3 records
+// usage of both keys before the confirmation.
 func TestProcedure_crashChild(t *testing.T) {
 	dir := os.Getenv(crashChildEnv)
 	if dir == "" {
@@ -184,17 +244,30 @@ func TestProcedure_crashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Continue the clock from the last record.
-	if h := must(rollover.History(store))(t); len(h) > 0 {
-		clock.Set(h[len(h)-1].Time.Add(time.Hour))
+	// Continue the clock from the latest time recorded.
+	if h := must(rollover.History(store))(t); len(h) > 0 && h[len(h)-1].Time.After(clock.Now()) {
+		clock.Set(h[len(h)-1].Time)
 	}
+	if l := store.Latest(); l.After(clock.Now()) {
+		clock.Set(l)
+	}
+	clock.Advance(time.Hour)
 	m := must(rollover.NewManager(store, rollover.Options{Now: clock.Now, Logger: slog.New(slog.DiscardHandler)}))(t)
 	say := func(from, to rollover.StageName) {
 		os.Stdout.WriteString(fmt.Sprintf("step %s %s\n", from, to))
 	}
+	withdrawn := func(renewal uint64) bool {
+		for _, r := range must(m.History())(t) {
+			if r.Renewal == renewal && r.Partner == "" && r.Action == rollover.ActionWithdrawConfirmation {
+				return true
+			}
+		}
+		return false
+	}
 	for {
 		s := must(m.Resume(ctx))(t)
 		clock.Advance(day)
+		kind := s.Renewal() % 4
 		switch s := s.(type) {
 		case *rollover.Idle:
 			next := testpki.Old
@@ -203,18 +276,59 @@ func TestProcedure_crashChild(t *testing.T) {
 					next = testpki.New
 				}
 			}
+			c := fixture(next)
+			if (s.Renewal()+1)%4 == 3 {
+				c.Certificate = crashSelfSigned(t, next)
+			}
 			say(s.Stage(), rollover.StageKeyPairCreated)
-			must(s.ImportKeyPair(ctx, "k"+strconv.FormatUint(s.Renewal()+1, 10), fixture(next)))(t)
+			must(s.ImportKeyPair(ctx, "k"+strconv.FormatUint(s.Renewal()+1, 10), c))(t)
 		case *rollover.KeyPairCreated:
-			say(s.Stage(), rollover.StageKeyAdded)
-			must(s.AddToKeyStore(ctx))(t)
+			e := must(store.Entry(s.Report().New.Alias))(t)
+			switch {
+			case kind == 1:
+				say(s.Stage(), rollover.StageIdle)
+				must(s.Cancel(ctx, "crash test"))(t)
+			case e.Certificate.Subject.CommonName == "pending":
+				name := testpki.New
+				if load(testpki.Old).Key.PublicKey.Equal(e.Certificate.PublicKey) {
+					name = testpki.Old
+				}
+				say(s.Stage(), rollover.StageKeyPairCreated)
+				must(s.AdoptCertificate(ctx, load(name).Certificate, []*x509.Certificate{load(testpki.CA).Certificate}))(t)
+			default:
+				say(s.Stage(), rollover.StageKeyAdded)
+				must(s.AddToKeyStore(ctx))(t)
+			}
 		case *rollover.KeyAdded:
+			if kind == 2 {
+				say(s.Stage(), rollover.StageIdle)
+				must(s.Cancel(ctx, "crash test"))(t)
+				continue
+			}
 			say(s.Stage(), rollover.StageCertificateProvided)
 			must(s.ProvideCertificate(ctx, rollover.Handoff{Receivers: receivers("partner-a")}))(t)
 		case *rollover.CertificateProvided:
+			r := s.Report()
+			if r.FirstNewKeyUse.IsZero() {
+				for _, k := range []*rollover.KeyReport{r.New, r.Old} {
+					res, err := (&wssec.Decryptor{Keys: must(store.KeyRing())(t)}).Decrypt(encryptTo(t, must(store.Entry(k.Alias))(t).Certificate))
+					if err != nil {
+						t.Fatal(err)
+					}
+					m.Observe("partner-a", res)
+				}
+				say(s.Stage(), s.Stage())
+				must(m.RecordUsage(ctx))(t)
+				continue
+			}
 			say(s.Stage(), rollover.StageReceiversSwitched)
 			must(s.ConfirmReceiverSwitched(ctx, rollover.Confirmation{Receiver: "partner-a"}))(t)
 		case *rollover.ReceiversSwitched:
+			if kind == 3 && !withdrawn(s.Renewal()) {
+				say(s.Stage(), rollover.StageCertificateProvided)
+				must(s.WithdrawConfirmation(ctx, "partner-a", "crash test"))(t)
+				continue
+			}
 			clock.Advance(91 * day)
 			say(s.Stage(), rollover.StageIdle)
 			must(s.RemoveOldKey(ctx))(t)

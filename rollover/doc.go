@@ -38,6 +38,9 @@
 // process started months later continues where the procedure stands. A
 // renewal can be cancelled before step 3 ([KeyPairCreated.Cancel],
 // [KeyAdded.Cancel]), not after: a receiver may already use the new key.
+// Exporting the new certificate before step 3 ([Manager.ExportCertificate])
+// counts as handing it out: the renewal can then no longer be cancelled
+// ([CancelError]) and continues with step 3.
 //
 // The happy path, each step usually in a later run of the program:
 //
@@ -182,7 +185,17 @@
 // recorded when the renewal starts, so a process configured with shorter
 // ones, such as an operator's tool without the application's guaranteed
 // delivery time, cannot shorten them. The key store enforces
-// the expiry once more when the key is removed. A receiver is never given
+// the expiry once more when the key is removed, and keeps rules of its
+// own that no caller gets around (package keystore, "Retention is the
+// store's rule"): a key handed out at step 3 is recorded as such and kept
+// at least 90 days after it gets an expiry, which only moves later.
+// Time never runs backwards inside a renewal: a step whose clock is
+// behind the latest time the renewal, the usage evidence, a partner's
+// renewal or the key store recorded is refused with a [*ClockError]
+// naming both times, and the old key's retention runs from the later of
+// the Manager's and the store's clock. A partner's old certificate is
+// checked a second time with the key store's clock before it is removed.
+// A receiver is never given
 // a certificate whose key is not in the ring: step 3 follows step 2 by
 // type, and its self-test decrypts through the live ring first.
 //
@@ -197,10 +210,14 @@
 // Every step is one key store transaction, written atomically and
 // durably, and checks that the store still holds the stage it starts
 // from: a stage value the store has moved past gets [ErrStaleStage],
-// // never a second application. The package's tests kill a process taking
-// steps of either procedure with SIGKILL at random moments and check that the procedure
-// resumes with keys, stage and audit trail in agreement (set
-// WSRENEW_CRASH=full for 100 kills instead of 12). Audit records and logs hold fingerprints,
+// never a second application. The package's tests kill a process taking
+// steps of either procedure with SIGKILL at random moments (renewals that
+// are cancelled, adopt a CA certificate, record usage and withdraw a
+// confirmation) and check that the procedure resumes with keys, stage and
+// audit trail in agreement, the old key's expiry as the procedure set it
+// and a ring that decrypts with every key (set WSRENEW_CRASH=full for 100
+// kills instead of 12); the keystore package's power-loss test cuts the
+// power at every write and sync of every step. Audit records and logs hold fingerprints,
 // receiver names, notes and times, never keys or passwords. Notes,
 // references and receiver names are the caller's text, bounded in length,
 // and are logged as given.

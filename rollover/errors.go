@@ -103,6 +103,13 @@ var (
 	// withdrawn. The error is a [*CertificateRemovalError].
 	ErrPartnerNotSwitched = errors.New("rollover: the partner has not confirmed that it signs with the new certificate")
 
+	// ErrClockBehind means that the Manager's clock shows a time before
+	// the latest time the renewal or the key store recorded (a wrong
+	// system clock, or a clock set back): recording a confirmation in the
+	// past would end the old key's retention early. Nothing was changed.
+	// The error is a [*ClockError] naming both times.
+	ErrClockBehind = errors.New("rollover: clock is behind the latest recorded time")
+
 	// ErrCertificateInUse means that a partner's certificate was to be
 	// removed although it verified a signature less than the guaranteed
 	// delivery time ago: the old one after the partner's switch, or the new
@@ -400,4 +407,64 @@ func quoteAll(s []string) []string {
 		out[i] = fmt.Sprintf("%q", v)
 	}
 	return out
+}
+
+// ClockError reports a step refused because the Manager's clock is
+// behind a time the renewal or the key store recorded.
+type ClockError struct {
+	// Op names the refused step, such as "ConfirmReceiverSwitched".
+	Op string
+	// Now is the Manager's clock's time.
+	Now time.Time
+	// Latest is the latest time recorded in the store.
+	Latest time.Time
+}
+
+func (e *ClockError) Error() string {
+	return fmt.Sprintf("rollover: %s refused: the clock shows %s, before the latest recorded time %s; correct the clock",
+		e.Op, e.Now.UTC().Format(time.RFC3339), e.Latest.UTC().Format(time.RFC3339))
+}
+
+// Unwrap returns [ErrClockBehind].
+func (e *ClockError) Unwrap() error { return ErrClockBehind }
+
+// CancelError reports a cancellation refused because the new key may be
+// in use: its certificate was handed out (exported, or given to receivers
+// by another process) or it decrypted a response. Continue the renewal
+// with step 3 instead.
+type CancelError struct {
+	Alias       string
+	Fingerprint wssec.Fingerprint
+	// Provided is when the certificate was handed out; zero if it was not.
+	Provided time.Time
+	// LastUsed is when the key last decrypted a response; zero if never.
+	LastUsed time.Time
+	// Cause is the key store's refusal, if it refused.
+	Cause error
+}
+
+func (e *CancelError) Error() string {
+	var why string
+	switch {
+	case !e.Provided.IsZero():
+		why = fmt.Sprintf("its certificate was handed out at %s", e.Provided.UTC().Format(time.RFC3339))
+	case !e.LastUsed.IsZero():
+		why = fmt.Sprintf("it decrypted a response at %s", e.LastUsed.UTC().Format(time.RFC3339))
+	default:
+		why = "the key store refused"
+	}
+	msg := fmt.Sprintf("rollover: Cancel refused: the new key %s (%s) may be in use: %s; a receiver may encrypt to it, so continue with step 3 instead",
+		e.Alias, e.Fingerprint.Short(), why)
+	if e.Cause != nil {
+		msg += ": " + e.Cause.Error()
+	}
+	return msg
+}
+
+// Unwrap returns [ErrCannotCancel] and the Cause, if any.
+func (e *CancelError) Unwrap() []error {
+	if e.Cause == nil {
+		return []error{ErrCannotCancel}
+	}
+	return []error{ErrCannotCancel, e.Cause}
 }

@@ -465,3 +465,41 @@ func ExampleManager_ObserveSigners() {
 	// before: true
 	// after: partner-switched true 07:46:00 2027-02-24
 }
+
+// Exporting the new certificate before step 3 counts as handing it out:
+// the renewal can no longer be cancelled and goes on with step 3.
+func ExampleManager_ExportCertificate() {
+	ctx := context.Background()
+	now := time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	store, _, cleanup := exampleStore(clock)
+	defer cleanup()
+	m, err := rollover.NewManager(store, rollover.Options{Now: clock, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	idle, err := m.Begin(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	created, err := idle.ImportKeyPair(ctx, "tenant-2027", readKey("new"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	added, err := created.AddToKeyStore(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	now = now.Add(time.Hour)
+	cert, err := m.ExportCertificate(ctx, "tenant-2027", "mailed to the partner early")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("exported:", cert.Alias)
+	_, err = added.Cancel(ctx, "changed my mind")
+	var ce *rollover.CancelError
+	fmt.Println("cancel refused:", errors.As(err, &ce), errors.Is(err, rollover.ErrCannotCancel), ce.Provided.Format(time.RFC3339))
+	// Output:
+	// exported: tenant-2027
+	// cancel refused: true true 2027-01-04T10:00:00Z
+}

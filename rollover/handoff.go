@@ -133,6 +133,11 @@ func (s *KeyAdded) ProvideCertificate(ctx context.Context, h Handoff) (*Certific
 	tested := s.m.opts.now()
 	st, err := s.m.update(ctx, "ProvideCertificate", s.st, func(tx *keystore.Tx, d *docs, now time.Time) error {
 		st := d.changeState()
+		// The store keeps a provided key until its retention ends,
+		// whatever a later caller asks.
+		if err := tx.MarkProvided(st.New.Alias); err != nil {
+			return err
+		}
 		st.Seq++
 		st.Stage = StageCertificateProvided
 		st.SelfTest, st.Provided = tested, now
@@ -422,4 +427,45 @@ func printable(s string) bool {
 		}
 	}
 	return true
+}
+
+// ExportCertificate returns the certificate of the store's entry alias
+// for a receiver, after recording in the same transaction that it was
+// handed out: the key store marks the key provided
+// ([keystore.Tx.MarkProvided]) and the audit trail gets an
+// [ActionExportCertificate] record with note. From then on the store
+// keeps the key as one given to a receiver: it is never cancelled, and
+// removed only after its retention. Exporting the new key's certificate
+// at [KeyAdded] therefore counts as providing it early; the renewal can
+// no longer be cancelled and continues with step 3.
+//
+// ExportCertificate returns the errors of [keystore.Store.ExportCertificate]
+// (a pending key is refused), [ErrInvalidArgument] for an overlong note,
+// and the errors of [keystore.Store.Update]. It uses the Manager's clock.
+func (m *Manager) ExportCertificate(ctx context.Context, alias, note string) (*keystore.CertificateExport, error) {
+	if m == nil {
+		return nil, errNilStore
+	}
+	if err := checkText("note", note); err != nil {
+		return nil, err
+	}
+	var out *keystore.CertificateExport
+	_, err := m.update(ctx, "ExportCertificate", nil, func(tx *keystore.Tx, d *docs, now time.Time) error {
+		e, err := tx.Entry(alias)
+		if err != nil {
+			return err
+		}
+		if err := tx.MarkProvided(alias); err != nil {
+			return err
+		}
+		d.record(Record{Time: now, Action: ActionExportCertificate, Actor: m.opts.Actor,
+			Note: joinNote(fmt.Sprintf("certificate of %s (%s) handed out", alias, e.Fingerprint.Short()), note)})
+		out = exportOf(e.Certificate)
+		out.Alias = alias
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

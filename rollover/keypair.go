@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
 	"time"
 
@@ -241,7 +242,7 @@ func (s *KeyPairCreated) Cancel(ctx context.Context, reason string) (*Idle, erro
 		return nil, errNilStage
 	}
 	return cancel(ctx, s.base, reason, func(tx *keystore.Tx, st *stateDoc) error {
-		return tx.Remove(st.New.Alias)
+		return tx.Cancel(st.New.Alias)
 	})
 }
 
@@ -252,7 +253,12 @@ func (s *KeyPairCreated) Cancel(ctx context.Context, reason string) (*Idle, erro
 //
 // Cancel returns a [*StageError] with [ErrStaleStage] and, if the
 // certificate was provided meanwhile, [ErrCannotCancel]: from step 3 on
-// a receiver may already encrypt to the new key. It also returns
+// a receiver may already encrypt to the new key. It returns a
+// [*CancelError] ([ErrCannotCancel]) without changing anything if the
+// new key may be in use although step 3 was not taken: the store
+// records its certificate as handed out (an export counts, see
+// [keystore.Tx.MarkProvided]), or it decrypted a response by the usage
+// evidence of the store and this process. It also returns
 // [ErrInvalidArgument] for a reason over 1024 bytes, and the errors of
 // [keystore.Store.Update].
 func (s *KeyAdded) Cancel(ctx context.Context, reason string) (*Idle, error) {
@@ -260,19 +266,12 @@ func (s *KeyAdded) Cancel(ctx context.Context, reason string) (*Idle, error) {
 		return nil, errNilStage
 	}
 	return cancel(ctx, s.base, reason, func(tx *keystore.Tx, st *stateDoc) error {
-		if err := tx.Rotate(st.Old.Alias); err != nil {
+		// The store refuses to cancel a key whose certificate was handed
+		// out; cancel checked the usage evidence.
+		if err := tx.Cancel(st.New.Alias); err != nil {
 			return err
 		}
-		e, err := tx.Entry(st.New.Alias)
-		if err != nil {
-			return err
-		}
-		// The new key was never handed out: nothing can be encrypted to
-		// it, so its retention ends when it was created.
-		if err := tx.SetExpiry(st.New.Alias, e.Created); err != nil {
-			return err
-		}
-		return tx.Remove(st.New.Alias)
+		return tx.Rotate(st.Old.Alias)
 	})
 }
 
@@ -281,7 +280,20 @@ func cancel(ctx context.Context, b base, reason string, remove func(*keystore.Tx
 		return nil, err
 	}
 	st, err := b.m.update(ctx, "Cancel", b.st, func(tx *keystore.Tx, d *docs, now time.Time) error {
+		newE, err := tx.Entry(d.state.New.Alias)
+		if err != nil {
+			return err
+		}
+		refuse := &CancelError{Alias: newE.Alias, Fingerprint: newE.Fingerprint, Provided: newE.Provided,
+			LastUsed: later(d.usage.LastUsed[fpHex(newE.Fingerprint)], d.state.FirstNewKeyUse)}
+		if !refuse.Provided.IsZero() || !refuse.LastUsed.IsZero() {
+			return refuse
+		}
 		if err := remove(tx, d.state); err != nil {
+			if errors.Is(err, keystore.ErrProvided) {
+				refuse.Cause = err
+				return refuse
+			}
 			return err
 		}
 		d.record(Record{Time: now, Action: ActionCancel, Actor: b.m.opts.Actor, Note: reason})

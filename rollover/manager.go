@@ -181,6 +181,16 @@ func (m *Manager) commit(ctx context.Context, op string, from *stateDoc, b batch
 			}
 		}
 		now := m.opts.now()
+		// A clock behind what the store recorded would put confirmations
+		// and expiries in the past; the store refuses its own clock the
+		// same way.
+		latest, err := latestRecorded(tx, d)
+		if err != nil {
+			return err
+		}
+		if now.Before(latest) {
+			return &ClockError{Op: op, Now: now, Latest: latest}
+		}
 		if d.state.Stage != StageIdle && checkEntries(d.state, entries) == nil {
 			if err := m.raiseRetention(tx, d, now); err != nil {
 				return err

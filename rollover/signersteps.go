@@ -332,7 +332,7 @@ func (s *SignerCertificateAdded) ConfirmFromEvidence(ctx context.Context, note s
 }
 
 func (b *signerBase) confirm(ctx context.Context, op string, c PartnerConfirmation, fromEvidence bool) (*SignerSwitched, error) {
-	ps, err := b.step(ctx, op, func(_ *keystore.Tx, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
+	ps, err := b.step(ctx, op, func(tx *keystore.Tx, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
 		note := c.Note
 		if fromEvidence {
 			if ps.FirstNewSignature.IsZero() {
@@ -344,7 +344,9 @@ func (b *signerBase) confirm(ctx context.Context, op string, c PartnerConfirmati
 		next.Seq++
 		next.Stage = SignerStageSwitched
 		next.Confirmed, next.ConfirmedBy, next.Reference, next.FromEvidence = now, c.By, c.Reference, fromEvidence
-		next.Expires = now.Add(next.policy(b.m.opts.Policy).Retention())
+		// From the later of the Manager's and the store's clock, so that
+		// neither clock lagging shortens the retention.
+		next.Expires = later(now, tx.Time()).Add(next.policy(b.m.opts.Policy).Retention())
 		b.record(d, next, Record{Time: now, Action: ActionConfirmPartnerSwitched, By: c.By, Reference: c.Reference, Note: note})
 		b.record(d, next, Record{Time: now, Action: ActionSetOldCertificateExpiry,
 			Note: "the old certificate may be removed from " + next.Expires.Format(time.RFC3339)})
@@ -452,15 +454,17 @@ func (s *SignerSwitched) WithdrawConfirmation(ctx context.Context, note string) 
 //     ([ErrPartnerNotSwitched]; AllowedAt is zero).
 //
 // The retention period and GuaranteedDelivery are each the longer of the
-// value recorded at step 1 and the Manager's [Policy]. RemoveOldCertificate
-// also returns a [*SignerStageError] with [ErrStaleStage] and the errors
+// value recorded at step 1 and the Manager's [Policy]. The step checks
+// once more with the key store's clock ([keystore.Tx.Time]) that the
+// persisted expiry and [keystore.MinRetention] after the confirmation
+// have passed, with the same refusal. RemoveOldCertificate also returns a [*SignerStageError] with [ErrStaleStage] and the errors
 // of [keystore.Store.Update]. It uses the Manager's clock.
 func (s *SignerSwitched) RemoveOldCertificate(ctx context.Context) (*SignerTrusted, error) {
 	b := s.signer()
 	if !b.ok() || b.ps == nil {
 		return nil, errNilStage
 	}
-	ps, err := b.step(ctx, "RemoveOldCertificate", func(_ *keystore.Tx, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
+	ps, err := b.step(ctx, "RemoveOldCertificate", func(tx *keystore.Tx, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
 		p := ps.policy(b.m.opts.Policy)
 		last := ps.Old.LastVerified
 		refuse := &CertificateRemovalError{Partner: b.partner, Fingerprint: ps.Old.fingerprint(), LastUsed: last}
@@ -470,6 +474,14 @@ func (s *SignerSwitched) RemoveOldCertificate(ctx context.Context) (*SignerTrust
 			if !last.IsZero() && now.Before(last.Add(p.guaranteedDelivery())) {
 				refuse.Err = ErrCertificateInUse
 			}
+			return nil, refuse
+		}
+		// The second check, as the key store makes for a decryption key:
+		// by the store's clock, against the persisted expiry and the
+		// store's own floor after the confirmation, whatever the
+		// Manager's Policy says.
+		if floor := later(ps.Expires, ps.Confirmed.Add(keystore.MinRetention)); ps.Expires.IsZero() || ps.Confirmed.IsZero() || tx.Time().Before(floor) {
+			refuse.AllowedAt = floor
 			return nil, refuse
 		}
 		if ps.OldUsesPending > 0 {

@@ -273,6 +273,50 @@ func (s *stateDoc) check() error {
 	return nil
 }
 
+// latestRecorded returns the latest time recorded in the store: by the
+// key store (its commits, the entries' creation and hand-out), by the
+// renewal, by the usage evidence and by the partners' renewals.
+func latestRecorded(tx *keystore.Tx, d *docs) (time.Time, error) {
+	t := tx.Latest()
+	add := func(ts ...time.Time) {
+		for _, u := range ts {
+			if u.After(t) {
+				t = u
+			}
+		}
+	}
+	s := d.state
+	add(s.Started, s.SelfTest, s.Provided, s.Switched, s.FirstNewKeyUse, s.OldUseAudited, s.Ended)
+	for _, r := range s.Receivers {
+		add(r.Provided, r.Confirmed, r.FirstNewKeyUse, r.OldUseAudited)
+	}
+	add(d.usage.Recorded)
+	sd := d.signersDoc
+	if sd == nil {
+		var err error
+		if sd, err = loadSigners(tx.State); err != nil {
+			return time.Time{}, err
+		}
+	}
+	for _, p := range sd.Partners {
+		add(p.Started, p.Confirmed, p.FirstNewSignature, p.OldUseAudited, p.Ended)
+		for _, c := range []*partnerCert{p.Current, p.Old} {
+			if c != nil {
+				add(c.Added, c.LastVerified)
+			}
+		}
+	}
+	return t, nil
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
 // normalize makes every time UTC without monotonic reading.
 func (s *stateDoc) normalize() {
 	for _, t := range []*time.Time{&s.Started, &s.SelfTest, &s.Provided, &s.Switched, &s.Expires, &s.FirstNewKeyUse, &s.OldUseAudited, &s.Ended} {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -35,19 +37,20 @@ type command struct {
 // because the commands print the usage text built from it.
 func commands() []command {
 	return []command{
-		{"init", "-alias A [-subject DN] [-bits N] [-validity D] | -alias A (-pkcs12 FILE | -key FILE -cert FILE)", "create a key store with its first current key", cmdInit},
+		{"init", "-alias A [-subject DN] [-bits N] [-validity D] | -alias A (-pkcs12 FILE | -pem FILE | -key FILE -cert FILE)", "create a key store with its first current key", cmdInit},
 		{"status", "[-history]", "show the keys, the stage of the renewal and what comes next", cmdStatus},
 		{"show", "-alias A", "show where a key lives and which key transports it can decrypt", cmdShow},
 		{"create", "-alias A [-bits 3072] [-subject DN] [-validity 730d] [-pkcs11 URI]", "step 1: generate the new key pair (self-signed), in a PKCS#11 token with -pkcs11", cmdCreate},
-		{"import", "-alias A (-pkcs12 FILE | -key FILE -cert FILE | -pkcs11 URI -cert FILE)", "step 1: take a key pair made elsewhere", cmdImport},
+		{"import", "-alias A (-pkcs12 FILE | -pem FILE | -key FILE -cert FILE | -pkcs11 URI -cert FILE)", "step 1: take a key pair made elsewhere", cmdImport},
 		{"csr", "-out FILE", "step 1: write a certificate request for the new key, for a CA", cmdCSR},
 		{"adopt", "-cert FILE", "step 1: replace the new key's certificate with the CA's", cmdAdopt},
 		{"add", "", "step 2: make the new key current; the old one still decrypts", cmdAdd},
 		{"provide", "-receiver ID[=DESCRIPTION] ... [-transport ID=ALG ...] -to-dir DIR [-note TEXT]", "step 3: self-test, record the receivers, write the hand-off bundle", cmdProvide},
-		{"export-cert", "[-alias A] [-format pem|der] [-out FILE]", "write a key's certificate (current key by default)", cmdExportCert},
+		{"export-cert", "[-alias A] [-format pem|der] [-out FILE]", "write a key's certificate (current key by default); it counts as handed out", cmdExportCert},
 		{"confirm", "-receiver ID -by NAME -ref TICKET [-note TEXT]", "steps 4-6: record that a receiver encrypts with the new key", cmdConfirm},
 		{"remove", "", "step 7: remove the old key pair once its retention has ended", cmdRemove},
 		{"cancel", "-reason TEXT", "abandon the renewal (only before step 3)", cmdCancel},
+		{"recover", "-current ALIAS [-retain ALIAS=DATE]...", "rebuild a store whose manifest was lost from the key files left", cmdRecover},
 	}
 }
 
@@ -59,6 +62,8 @@ type app struct {
 
 	cmd          string
 	dir          string
+	simulate     time.Time // -now: run on a copy of the store at this time
+	simDir       string    // the copy
 	passwordEnv  string
 	passwordFile string
 	actor        string
@@ -71,8 +76,9 @@ type app struct {
 }
 
 // run runs keyadmin with args (without the program name) and returns the
-// exit code. env reads the environment.
-func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
+// exit code. env reads the environment; clock is the time (time.Now, a
+// fixed clock in tests).
+func run(args []string, stdout, stderr io.Writer, env func(string) string, clock func() time.Time) int {
 	a := &app{ctx: context.Background(), stdout: stdout, stderr: stderr, env: env}
 	g := flag.NewFlagSet("keyadmin", flag.ContinueOnError)
 	g.SetOutput(io.Discard)
@@ -114,17 +120,21 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 	}
 	a.cmd = name
 
-	a.now = time.Now
+	a.now = clock
 	if *now != "" {
 		t, err := time.Parse(time.RFC3339, *now)
 		if err != nil {
 			return a.usageError("-now wants an RFC 3339 time such as 2027-01-04T09:00:00Z")
 		}
-		a.now = func() time.Time { return t }
+		switch name {
+		case "init", "recover", "provide", "export-cert":
+			return a.usageError("-now simulates on a copy of the store; " + name + " cannot be simulated")
+		}
+		a.simulate = t
 	}
-	// The policy is not kept in the store: every run that confirms or
-	// removes must use the one the application uses, so it can be set
-	// once per machine in the environment.
+	// The store keeps the policy recorded with a renewal and raises it to
+	// a longer one of any run; set it once per machine in the
+	// environment so that every run raises it to the application's.
 	if *delivery == "" {
 		*delivery = env("WSRENEW_GUARANTEED_DELIVERY")
 	}
@@ -142,7 +152,12 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 	if *verbose {
 		a.logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
-	return cmd.run(a, rest)
+	code := cmd.run(a, rest)
+	if a.simDir != "" {
+		os.RemoveAll(a.simDir)
+		fmt.Fprintf(stderr, "keyadmin: that was a simulation at %s on a copy; the key store in %s was not changed\n", stamp(a.simulate), a.dir)
+	}
+	return code
 }
 
 func usage(w io.Writer) {
@@ -266,14 +281,50 @@ func (a *app) open() (int, bool) {
 		return a.usageError(msg), false
 	}
 	s, err := keystore.Open(a.ctx, keystore.Dir(a.dir), pw, keystore.Options{Now: a.now})
+	if err == nil && !a.simulate.IsZero() {
+		return a.openCopy(s, pw)
+	}
 	if err != nil {
 		if errors.Is(err, keystore.ErrNotExist) {
+			if a.survivors(pw) {
+				return exitFailure, false
+			}
 			fmt.Fprintf(a.stderr, "keyadmin %s: no key store in %s; create one with 'keyadmin init'\n", a.cmd, a.dir)
 			return exitFailure, false
 		}
 		return a.fail(err), false
 	}
 	return a.manage(s)
+}
+
+// openCopy records in the audit trail of the store s that a simulation
+// runs, copies the store to a temporary directory and opens the copy with
+// the simulated clock, so that nothing the command does reaches s.
+func (a *app) openCopy(s *keystore.Store, pw keystore.PasswordSource) (int, bool) {
+	if code, ok := a.manage(s); !ok {
+		return code, false
+	}
+	note := fmt.Sprintf("simulation of 'keyadmin %s' at %s on a copy; the store was not changed", a.cmd, stamp(a.simulate))
+	if err := a.m.Note(a.ctx, note); err != nil {
+		return a.fail(err), false
+	}
+	tmp, err := os.MkdirTemp("", "keyadmin-simulation-")
+	if err != nil {
+		return a.fail(err), false
+	}
+	a.simDir = tmp
+	copyDir := filepath.Join(tmp, "keys")
+	if err := os.CopyFS(copyDir, os.DirFS(a.dir)); err != nil {
+		return a.fail(err), false
+	}
+	fmt.Fprintf(a.stderr, "keyadmin: SIMULATION at %s on a copy of %s; nothing is changed there\n", stamp(a.simulate), a.dir)
+	at := a.simulate
+	a.now = func() time.Time { return at }
+	c, err := keystore.Open(a.ctx, keystore.Dir(copyDir), pw, keystore.Options{Now: a.now})
+	if err != nil {
+		return a.fail(err), false
+	}
+	return a.manage(c)
 }
 
 // manage builds the Manager for s.

@@ -39,7 +39,28 @@ func cmdConfirm(a *app, args []string) int {
 	default:
 		return a.wrongStage(stage, "receivers confirm after step 3")
 	}
-	next, err := provided.ConfirmReceiverSwitched(a.ctx, rollover.Confirmation{Receiver: *receiver, By: *by, Reference: *ref, Note: *note})
+	c := rollover.Confirmation{Receiver: *receiver, By: *by, Reference: *ref, Note: *note}
+	next, err := provided.ConfirmReceiverSwitched(a.ctx, c)
+	// Another confirm (of another receiver) committed since this one
+	// read the stage: confirmations of different receivers commute, so
+	// take it again on the stage the store holds now.
+	for attempt := 0; attempt < 3 && stillProvided(err, provided); attempt++ {
+		stage, code, ok := a.resume()
+		if !ok {
+			return code
+		}
+		p, ok := stage.(*rollover.CertificateProvided)
+		if !ok {
+			break
+		}
+		provided = p
+		next, err = provided.ConfirmReceiverSwitched(a.ctx, c)
+	}
+	var se *rollover.StageError
+	if errors.As(err, &se) && se.Stale {
+		fmt.Fprintf(a.stderr, "keyadmin %s: another change was committed while this one ran (the store now holds stage %s of renewal %d); check 'keyadmin status' and run it again\n", a.cmd, se.Stored, se.Renewal)
+		return exitStage
+	}
 	if err != nil {
 		code := a.fail(err)
 		if errors.Is(err, rollover.ErrUnknownReceiver) {
@@ -57,6 +78,13 @@ func cmdConfirm(a *app, args []string) int {
 	}
 	a.stageLines(a.printf, next)
 	return exitOK
+}
+
+// stillProvided reports whether err says that the store moved on from p
+// while the same renewal still waits for confirmations.
+func stillProvided(err error, p *rollover.CertificateProvided) bool {
+	var se *rollover.StageError
+	return errors.As(err, &se) && se.Stale && se.Stored == rollover.StageCertificateProvided && se.Renewal == p.Renewal()
 }
 
 func receiverIDs(r rollover.Report) []string {

@@ -115,9 +115,20 @@ func cmdExportCert(a *app, args []string) int {
 			}
 		}
 	}
-	c, err := a.store.ExportCertificate(*alias)
+	// A certificate that leaves the store counts as handed to a
+	// receiver: the store keeps the key until its retention ends, and a
+	// renewal whose new key it is can no longer be cancelled.
+	before, _ := a.store.Entry(*alias)
+	c, err := a.m.ExportCertificate(a.ctx, *alias, "keyadmin export-cert")
 	if err != nil {
 		return a.fail(err)
+	}
+	if before.Provided.IsZero() {
+		fmt.Fprintf(a.stderr, "keyadmin: recorded that the certificate of %s was handed out: the store keeps this key until its retention ends", c.Alias)
+		if st, err := a.m.Resume(a.ctx); err == nil && st.Stage() == rollover.StageKeyAdded && st.Report().New != nil && st.Report().New.Alias == c.Alias {
+			fmt.Fprint(a.stderr, "; the renewal can no longer be cancelled: take step 3 with 'keyadmin provide'")
+		}
+		fmt.Fprintln(a.stderr)
 	}
 	data := c.PEM
 	if *format == "der" {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 
 	"github.com/wsrenew/wsrenew/keystore"
 )
@@ -31,7 +32,7 @@ func cmdInit(a *app, args []string) int {
 			return a.usageError("-subject, -bits and -validity are for a generated key; an imported key keeps its certificate")
 		}
 	} else if *k.subject == "" {
-		return a.usageError("-subject is required for a generated key (or import one with -pkcs12 FILE or -key FILE -cert FILE)")
+		return a.usageError("-subject is required for a generated key (or import one with -pkcs12 FILE, -pem FILE or -key FILE -cert FILE)")
 	}
 	if a.storeDir() == "" {
 		return a.usageError("no key store: give -dir DIR or set WSRENEW_KEYSTORE")
@@ -41,6 +42,13 @@ func cmdInit(a *app, args []string) int {
 		return a.usageError(msg)
 	}
 	backend, opts := keystore.Dir(a.dir), keystore.Options{Now: a.now}
+	// The store's files are 0600, but a directory others may write lets
+	// them replace or delete those files.
+	if fi, err := os.Stat(a.dir); err == nil && fi.IsDir() && fi.Mode().Perm()&0o022 != 0 {
+		fmt.Fprintf(a.stderr, "keyadmin init: %s is writable by others (mode %04o): anyone could replace or delete the key files; run chmod 700 %s or give a new directory\n",
+			a.dir, fi.Mode().Perm(), a.dir)
+		return exitFailure
+	}
 
 	// An existing store is refused before a key is generated; one that an
 	// interrupted init left empty is taken as it is.
@@ -51,6 +59,8 @@ func cmdInit(a *app, args []string) int {
 		return exitFailure
 	case err != nil && !errors.Is(err, keystore.ErrNotExist):
 		return a.fail(err)
+	case err != nil && a.survivors(pw):
+		return exitFailure
 	}
 
 	var cred *keystore.Credential

@@ -109,7 +109,7 @@ func parseSubject(s string) (pkix.Name, error) {
 // source is where an imported key pair comes from: a PKCS#12 file, or
 // a PEM key and certificate, with the file's own password, if any.
 type source struct {
-	pkcs12, key, cert         string
+	pkcs12, key, cert, pem    string
 	passwordEnv, passwordFile string
 }
 
@@ -117,22 +117,29 @@ func (s *source) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.pkcs12, "pkcs12", "", "PKCS#12 file (.p12, .pfx) holding the key, its certificate and chain")
 	fs.StringVar(&s.key, "key", "", "PEM private key (PKCS#1, PKCS#8 or encrypted PKCS#8)")
 	fs.StringVar(&s.cert, "cert", "", "PEM certificate of the key, followed by its chain")
+	fs.StringVar(&s.pem, "pem", "", "one PEM file with the key and its certificate (and chain), as openssl pkcs12 -nodes writes it")
 	fs.StringVar(&s.passwordEnv, "file-password-env", "", "environment variable holding the password of the PKCS#12 file or encrypted key")
 	fs.StringVar(&s.passwordFile, "file-password-file", "", "file holding the password of the PKCS#12 file or encrypted key")
 }
 
 // given reports whether any import flag was set.
-func (s *source) given() bool { return s.pkcs12 != "" || s.key != "" || s.cert != "" }
+func (s *source) given() bool { return s.pkcs12 != "" || s.key != "" || s.cert != "" || s.pem != "" }
 
 // check returns a usage problem of the import flags, or "".
 func (s *source) check() string {
+	n := 0
+	for _, f := range []string{s.pkcs12, s.pem, s.key + s.cert} {
+		if f != "" {
+			n++
+		}
+	}
 	switch {
-	case s.pkcs12 != "" && (s.key != "" || s.cert != ""):
-		return "give -pkcs12 FILE or -key FILE -cert FILE, not both"
-	case s.pkcs12 == "" && (s.key == "") != (s.cert == ""):
-		return "-key and -cert go together"
+	case n > 1:
+		return "give one of -pkcs12 FILE, -pem FILE, or -key FILE -cert FILE"
+	case (s.key == "") != (s.cert == ""):
+		return "-key and -cert go together; for one file holding both, give -pem FILE"
 	case !s.given():
-		return "give -pkcs12 FILE or -key FILE -cert FILE"
+		return "give -pkcs12 FILE, -pem FILE (key and certificate in one file), or -key FILE -cert FILE"
 	case s.passwordEnv != "" && s.passwordFile != "":
 		return "give -file-password-env or -file-password-file, not both"
 	}
@@ -165,7 +172,14 @@ func (s *source) load(env func(string) string) (*keystore.Credential, error) {
 		if err != nil {
 			return nil, err
 		}
-		return keystore.ParsePKCS12(data, password)
+		return s.explain(keystore.ParsePKCS12(data, password))
+	}
+	if s.pem != "" {
+		data, err := readInput(s.pem)
+		if err != nil {
+			return nil, err
+		}
+		return s.explain(keystore.ParsePEM(data, nil, password))
 	}
 	key, err := readInput(s.key)
 	if err != nil {
@@ -175,7 +189,23 @@ func (s *source) load(env func(string) string) (*keystore.Credential, error) {
 	if err != nil {
 		return nil, err
 	}
-	return keystore.ParsePEM(key, cert, password)
+	return s.explain(keystore.ParsePEM(key, cert, password))
+}
+
+// explain adds to a password error the flags that give the file's
+// password.
+func (s *source) explain(c *keystore.Credential, err error) (*keystore.Credential, error) {
+	switch {
+	case err == nil:
+		return c, nil
+	case errors.Is(err, keystore.ErrWrongPassword) && s.passwordEnv != "":
+		return nil, fmt.Errorf("%w; the password from -file-password-env %s does not open the file (the store's own password is not used for it)", err, s.passwordEnv)
+	case errors.Is(err, keystore.ErrWrongPassword) && s.passwordFile != "":
+		return nil, fmt.Errorf("%w; the password in -file-password-file %s does not open the file (the store's own password is not used for it)", err, s.passwordFile)
+	case errors.Is(err, keystore.ErrWrongPassword), errors.Is(err, keystore.ErrEncryptedKey) && s.passwordEnv == "" && s.passwordFile == "":
+		return nil, fmt.Errorf("%w; give the file's password with -file-password-env NAME or -file-password-file PATH", err)
+	}
+	return nil, err
 }
 
 // receiverFlags collects repeated -receiver ID[=DESCRIPTION] flags.

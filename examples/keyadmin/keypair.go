@@ -145,7 +145,11 @@ func (a *app) created() (*rollover.KeyPairCreated, int, bool) {
 	}
 	created, ok := stage.(*rollover.KeyPairCreated)
 	if !ok {
-		return nil, a.wrongStage(stage, "this comes after step 1 and before step 2"), false
+		why := "csr and adopt belong to step 1, before keyadmin add"
+		if a.cmd == "add" {
+			why = "add is step 2: it makes the key created in step 1 current"
+		}
+		return nil, a.wrongStage(stage, why), false
 	}
 	return created, 0, true
 }

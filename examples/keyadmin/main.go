@@ -8,11 +8,11 @@
 //
 // The store password has no default: it comes from the environment
 // variable or the file named, and is never printed. -dir defaults to
-// $WSRENEW_KEYSTORE. The retention rules are not kept in the store, so
-// every run that confirms or removes must be given the application's
-// guaranteed delivery time: -guaranteed-delivery, which defaults to
-// $WSRENEW_GUARANTEED_DELIVERY, else to the 90-day floor. A renewal, each
-// step usually on another day:
+// $WSRENEW_KEYSTORE. The retention rules are recorded in the store with
+// each renewal and never lowered; give every run the application's
+// guaranteed delivery time, -guaranteed-delivery, which defaults to
+// $WSRENEW_GUARANTEED_DELIVERY, else to the 90-day floor, so that a longer
+// one raises them. A renewal, each step usually on another day:
 //
 //	keyadmin init -alias tenant-2025 -subject CN=tenant.example   # once, on a fresh machine
 //	keyadmin create -alias tenant-2027                 # step 1
@@ -27,16 +27,19 @@
 // step); 4 refused for now (the message says why and from when the
 // command is allowed).
 //
-// The global flag -now RFC3339 sets the clock of the store and of the
-// procedure to a fixed time. It is meant for tests and demonstrations only,
-// such as showing the 90-day retention of the old key without waiting; it
-// is not listed in the usage text.
+// The global flag -now RFC3339 simulates a command at another time, such as
+// showing the 90-day retention of the old key without waiting. It never
+// changes the store: the command runs on a temporary copy, which is
+// deleted afterwards, and the store's audit trail records that a
+// simulation ran. Commands that hand a certificate out (provide,
+// export-cert), init and recover refuse it.
 package main
 
 import (
 	"os"
+	"time"
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv, time.Now))
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
@@ -11,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,8 +32,8 @@ const (
 // notBefore.
 var t0 = time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
 
-// tool runs keyadmin on one key store, as an operator would, with the
-// clock set by -now.
+// tool runs keyadmin on one key store, as an operator would, with a
+// fixed clock for each run.
 type tool struct {
 	t      *testing.T
 	tmp    string // a directory for the files the operator hands around
@@ -57,9 +60,9 @@ func newTool(t *testing.T, global ...string) *tool {
 // output (stdout, then stderr).
 func (k *tool) run(at time.Time, args ...string) (int, string) {
 	k.t.Helper()
-	full := append(append(append([]string(nil), k.global...), "-now", at.Format(time.RFC3339)), args...)
+	full := append(append([]string(nil), k.global...), args...)
 	var stdout, stderr bytes.Buffer
-	code := run(full, &stdout, &stderr, func(name string) string { return k.env[name] })
+	code := run(full, &stdout, &stderr, func(name string) string { return k.env[name] }, func() time.Time { return at })
 	out := stdout.String() + stderr.String()
 	k.all.WriteString(out)
 	return code, out
@@ -410,7 +413,7 @@ func TestRun_usage(t *testing.T) {
 		{"init without subject", args("init -alias a"), map[string]string{"PW": "x", "WSRENEW_KEYSTORE": dir}, exitUsage, "-subject is required for a generated key"},
 		{"init key without cert", args("-password-env PW init -alias a -key k.pem"), map[string]string{"PW": "x", "WSRENEW_KEYSTORE": dir}, exitUsage, "-key and -cert go together"},
 		{"init import with bits", args("-password-env PW init -alias a -pkcs12 a.p12 -bits 2048"), map[string]string{"PW": "x", "WSRENEW_KEYSTORE": dir}, exitUsage, "are for a generated key"},
-		{"import both forms", args("import -alias a -pkcs12 a.p12 -key k.pem -cert c.pem"), nil, exitUsage, "not both"},
+		{"import both forms", args("import -alias a -pkcs12 a.p12 -key k.pem -cert c.pem"), nil, exitUsage, "give one of"},
 		{"provide without receiver", args("provide -to-dir out"), nil, exitUsage, "at least one -receiver is required"},
 		{"provide empty receiver", args("provide -receiver =x -to-dir out"), nil, exitUsage, "empty receiver ID"},
 		{"confirm without ref", args("confirm -receiver a -by bob"), nil, exitUsage, "-ref is required"},
@@ -420,11 +423,168 @@ func TestRun_usage(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(tc.args, &stdout, &stderr, func(name string) string { return tc.env[name] })
+			code := run(tc.args, &stdout, &stderr, func(name string) string { return tc.env[name] }, func() time.Time { return t0 })
 			out := stdout.String() + stderr.String()
 			if code != tc.code || !strings.Contains(out, tc.want) {
 				t.Errorf("keyadmin %s = exit %d, output:\n%s\nwant exit %d and %q", strings.Join(tc.args, " "), code, out, tc.code, tc.want)
 			}
 		})
 	}
+}
+
+// Exporting the new certificate before step 3 counts as handing it out:
+// the store keeps the key, and cancel is refused without removing it.
+func TestRun_exportBeforeProvide(t *testing.T) {
+	t.Parallel()
+	k := newTool(t)
+	k.initFixture()
+	newID := testpki.Load(testpki.New)
+	k.want(exitOK, t0, []string{"import", "-alias", "tenant-2027", "-key", k.file("new.key", newID.KeyPEM), "-cert", k.file("new.pem", newID.CertPEM)})
+	k.want(exitOK, t0.Add(time.Hour), args("add"))
+	k.want(exitOK, t0.Add(2*time.Hour), []string{"export-cert", "-out", filepath.Join(k.tmp, "new-out.pem")},
+		"recorded that the certificate of tenant-2027 was handed out",
+		"the renewal can no longer be cancelled")
+	k.want(exitStage, t0.Add(3*time.Hour), args("cancel -reason oops"),
+		"Cancel refused", "tenant-2027", "handed out at 2027-01-04T11:00:00Z", "stage: key-added")
+	k.want(exitOK, t0.Add(3*time.Hour), args("status"), "tenant-2027", "tenant-2025")
+	k.want(exitOK, t0.Add(4*time.Hour), args("status -history"), "export-certificate")
+}
+
+// -now simulates a command on a copy: the store is not changed, and its
+// audit trail says that a simulation ran.
+func TestRun_nowSimulates(t *testing.T) {
+	t.Parallel()
+	k := newTool(t)
+	k.initFixture()
+	k.want(exitOK, t0, args("create -alias tenant-2027 -bits 2048"))
+	k.want(exitOK, t0.Add(time.Hour), args("add"))
+	k.want(exitOK, t0.Add(2*time.Hour), []string{"provide", "-receiver", "partner", "-to-dir", filepath.Join(k.tmp, "out")})
+	k.want(exitOK, t0.Add(3*time.Hour), args("confirm -receiver partner -by bob -ref T-1"))
+	later := t0.Add(400 * day).Format(time.RFC3339)
+	k.want(exitOK, t0.Add(4*time.Hour), []string{"-now", later, "remove"},
+		"SIMULATION", "old key", "was not changed")
+	// The store still holds the old key, and removal is refused by the
+	// real clock.
+	k.want(exitRefused, t0.Add(5*time.Hour), args("remove"), "retention period")
+	k.want(exitOK, t0.Add(5*time.Hour), args("status -history"), "tenant-2025", "simulation of 'keyadmin remove'")
+	// A simulation in the past changes nothing either.
+	k.want(exitFailure, t0.Add(6*time.Hour), []string{"-now", t0.Format(time.RFC3339), "remove"},
+		"SIMULATION", "clock", "correct the clock")
+	for _, c := range []string{"provide", "export-cert", "init", "recover"} {
+		k.want(exitUsage, t0.Add(7*time.Hour), []string{"-now", later, c}, "cannot be simulated")
+	}
+}
+
+// What a first-time operator meets: messages that say what was done and
+// what comes next, import errors that name the flag to use, one PEM file
+// for key and certificate, the retention rules in status, and a
+// directory others may write refused.
+func TestRun_operator(t *testing.T) {
+	t.Parallel()
+	k := newTool(t)
+	k.initFixture()
+	k.want(exitOK, t0, args("status"), "retention rules: the old key is kept 90 days after the last confirmation")
+	id := testpki.Load(testpki.New)
+
+	// A PKCS#12 file with its own password, given none or a wrong one.
+	s, err := keystore.Open(context.Background(), keystore.Dir(k.dir), keystore.PasswordValue(testPassword), keystore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p12, err := s.ExportPKCS12("tenant-2025", "p12-file-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p12File := k.file("old.p12", p12)
+	k.want(exitFailure, t0, args("import -alias x -pkcs12 "+p12File), "wrong password", "-file-password-env NAME or -file-password-file PATH")
+	k.env["P12_PW"] = "wrong"
+	k.want(exitFailure, t0, args("import -alias x -pkcs12 "+p12File+" -file-password-env P12_PW"), "the password from -file-password-env P12_PW does not open the file")
+
+	// An EC key, and an alias with a space.
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecFile := k.file("ec.key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	out := k.want(exitFailure, t0, args("import -alias x -key "+ecFile+" -cert "+k.file("new.pem", id.CertPEM)), "unsupported key algorithm ECDSA P-256")
+	if strings.Contains(out, "*ecdsa") {
+		t.Errorf("import of an EC key names a Go type:\n%s", out)
+	}
+	k.want(exitUsage, t0, []string{"import", "-alias", "tenant 2027", "-pem", k.file("both.pem", append(append([]byte(nil), id.KeyPEM...), id.CertPEM...))},
+		"ASCII letters, digits, '.', '_' and '-'")
+
+	// Key and certificate in one file, with one flag.
+	k.want(exitOK, t0, args("import -alias tenant-2027 -pem "+filepath.Join(k.tmp, "both.pem")), "step 1 done: imported key pair tenant-2027")
+	k.want(exitOK, t0.Add(time.Hour), args("add"), "step 2 done")
+	k.want(exitStage, t0.Add(time.Hour), args("add"),
+		"add is step 2", "done: steps 1 and 2: new key tenant-2027 is the current key", "next: keyadmin provide")
+
+	// A directory others may write.
+	open := filepath.Join(k.tmp, "open")
+	if err := os.Mkdir(open, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	k.global = []string{"-dir", open, "-password-env", "KEYADMIN_PW"}
+	k.want(exitFailure, t0, args("init -alias a -subject CN=x -bits 2048"), "writable by others (mode 0777)", "chmod 700")
+}
+
+// Two operators confirm different receivers at the same moment: both
+// confirmations are recorded.
+func TestRun_concurrentConfirms(t *testing.T) {
+	t.Parallel()
+	for round := range 4 {
+		k := newTool(t)
+		k.initFixture()
+		id := testpki.Load(testpki.New)
+		k.want(exitOK, t0, args("import -alias tenant-2027 -key "+k.file("new.key", id.KeyPEM)+" -cert "+k.file("new.pem", id.CertPEM)))
+		k.want(exitOK, t0, args("add"))
+		k.want(exitOK, t0.Add(time.Hour), []string{"provide", "-receiver", "a", "-receiver", "b", "-receiver", "c", "-to-dir", filepath.Join(k.tmp, "out")})
+		var wg sync.WaitGroup
+		codes := make([]int, 3)
+		outs := make([]string, 3)
+		for i, r := range []string{"a", "b", "c"} {
+			wg.Go(func() {
+				full := append(append([]string(nil), k.global...), "confirm", "-receiver", r, "-by", "ops", "-ref", "T-"+r)
+				var stdout, stderr bytes.Buffer
+				codes[i] = run(full, &stdout, &stderr, func(name string) string { return k.env[name] }, func() time.Time { return t0.Add(2 * time.Hour) })
+				outs[i] = stdout.String() + stderr.String()
+			})
+		}
+		wg.Wait()
+		for i := range codes {
+			if codes[i] != exitOK {
+				t.Fatalf("round %d: concurrent confirm %d = exit %d:\n%s", round, i, codes[i], outs[i])
+			}
+		}
+		k.want(exitOK, t0.Add(3*time.Hour), args("status"), "stage: receivers-switched")
+	}
+}
+
+// With the manifest lost but the key files left, status and init point
+// to recover, which rebuilds the store with every key in the ring.
+func TestRun_recover(t *testing.T) {
+	t.Parallel()
+	k := newTool(t)
+	k.initFixture()
+	id := testpki.Load(testpki.New)
+	k.want(exitOK, t0, args("import -alias tenant-2027 -key "+k.file("new.key", id.KeyPEM)+" -cert "+k.file("new.pem", id.CertPEM)))
+	k.want(exitOK, t0.Add(time.Hour), args("add"))
+	k.want(exitOK, t0.Add(2*time.Hour), []string{"provide", "-receiver", "partner", "-to-dir", filepath.Join(k.tmp, "out")})
+	if err := os.Remove(filepath.Join(k.dir, "manifest.json")); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range [][]string{args("status"), args("init -alias x -subject CN=x -bits 2048")} {
+		k.want(exitFailure, t0.Add(3*time.Hour), c, "manifest of the key store", "is missing", "tenant-2025 (generation", "tenant-2027 (generation", "keyadmin recover -current ALIAS")
+	}
+	k.want(exitRefused, t0.Add(3*time.Hour), args("recover -current tenant-2027 -retain tenant-2025=2027-02-01"), "refused")
+	k.want(exitOK, t0.Add(3*time.Hour), args("recover -current tenant-2027 -retain tenant-2025=2027-06-30"),
+		"rebuilt the key store", "current key: tenant-2027", "retained: tenant-2025 until 2027-06-30")
+	k.want(exitOK, t0.Add(4*time.Hour), args("status -history"), "tenant-2025", "store rebuilt from the key files left", "stage: idle")
 }

@@ -37,11 +37,37 @@ func (a *app) stageLines(w func(string, ...any), s rollover.Stage) {
 	w("next: %s", a.next(s))
 }
 
-// wrongStage reports a command that stage s does not allow, and why.
+// wrongStage reports a command that stage s does not allow, and why,
+// what the renewal has done so far and what comes next.
 func (a *app) wrongStage(s rollover.Stage, why string) int {
 	fmt.Fprintf(a.stderr, "keyadmin %s: not possible at stage %s of renewal %d: %s\n", a.cmd, s.Stage(), s.Renewal(), why)
+	if done := doneSoFar(s); done != "" {
+		a.errorf("done: %s", done)
+	}
 	a.stageLines(a.errorf, s)
 	return exitStage
+}
+
+// doneSoFar says what the renewal in progress at stage s has done.
+func doneSoFar(s rollover.Stage) string {
+	r := s.Report()
+	if r.New == nil || r.Old == nil {
+		if r.Renewal > 0 {
+			return fmt.Sprintf("renewal %d %s at %s; no renewal is in progress", r.Renewal, r.Outcome, stamp(r.Ended))
+		}
+		return "no renewal has started"
+	}
+	switch s.Stage() {
+	case rollover.StageKeyPairCreated:
+		return fmt.Sprintf("step 1: new key %s is stored, pending", r.New.Alias)
+	case rollover.StageKeyAdded:
+		return fmt.Sprintf("steps 1 and 2: new key %s is the current key, old key %s is retained", r.New.Alias, r.Old.Alias)
+	case rollover.StageCertificateProvided:
+		return fmt.Sprintf("steps 1 to 3: the certificate of %s was provided at %s", r.New.Alias, stamp(r.Provided))
+	case rollover.StageReceiversSwitched:
+		return fmt.Sprintf("steps 1 to 6: every receiver confirmed; old key %s is retained until %s", r.Old.Alias, stamp(r.OldKeyExpires))
+	}
+	return ""
 }
 
 // refused reports a refusal and when the command becomes allowed; a zero
@@ -68,8 +94,26 @@ func (a *app) fail(err error) int {
 		retention *wssec.RetentionError
 		stage     *rollover.StageError
 		status    *keystore.StatusError
+		cancel    *rollover.CancelError
+		expiry    *keystore.ExpiryError
 	)
 	switch {
+	case errors.Is(err, keystore.ErrOutcomeUnknown):
+		return a.outcomeUnknown(err)
+	case errors.Is(err, keystore.ErrNoSpace), errors.Is(err, keystore.ErrReadOnly):
+		fmt.Fprintf(a.stderr, "keyadmin %s: %v\n", a.cmd, err)
+		fmt.Fprintf(a.stderr, "nothing was changed; free space or make %s writable, then run the command again\n", a.dir)
+		return exitFailure
+	case errors.As(err, &expiry):
+		fmt.Fprintf(a.stderr, "keyadmin %s: refused: %v\n", a.cmd, err)
+		fmt.Fprintf(a.stderr, "a key that was handed out is kept at least 90 days, and an expiry only moves later; give %s or later\n", stamp(expiry.Earliest))
+		return exitRefused
+	case errors.As(err, &cancel):
+		fmt.Fprintf(a.stderr, "keyadmin %s: %v\n", a.cmd, err)
+		if s, rerr := a.m.Resume(a.ctx); rerr == nil {
+			a.stageLines(a.errorf, s)
+		}
+		return exitStage
 	case errors.As(err, &removal):
 		return a.refuseRemoval(removal)
 	case errors.As(err, &retention):
@@ -163,4 +207,25 @@ func plural(n int, unit string) string {
 		return fmt.Sprintf("1 %s", unit)
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// outcomeUnknown reports a change that may or may not be committed, and
+// what the store holds when read again.
+func (a *app) outcomeUnknown(err error) int {
+	fmt.Fprintf(a.stderr, "keyadmin %s: %v\n", a.cmd, err)
+	pw, _ := a.password()
+	s, oerr := keystore.Open(a.ctx, keystore.Dir(a.dir), pw, keystore.Options{Now: a.now})
+	if oerr != nil {
+		fmt.Fprintf(a.stderr, "reading the store again failed: %v\n", oerr)
+		return exitFailure
+	}
+	fmt.Fprintf(a.stderr, "read again, the store holds generation %d:\n", s.Generation())
+	if code, ok := a.manage(s); !ok {
+		return code
+	}
+	if st, rerr := a.m.Resume(a.ctx); rerr == nil {
+		a.stageLines(a.errorf, st)
+	}
+	fmt.Fprintln(a.stderr, "the change is visible but may not survive a power loss; check the storage, then run 'keyadmin status'")
+	return exitFailure
 }

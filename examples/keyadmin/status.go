@@ -41,6 +41,8 @@ func cmdStatus(a *app, args []string) int {
 			a.printf("warning: renewal due: the current certificate expires in %s", plural(r.DaysLeft, "day"))
 		}
 	}
+	a.printf("retention rules: the old key is kept %s after the last confirmation (guaranteed delivery %s, at least 90 days), and %s after it last decrypted a response%s",
+		days(r.Retention), days(r.GuaranteedDelivery), days(r.GuaranteedDelivery), retentionSource(r))
 	a.keys(r)
 	if len(r.Receivers) > 0 {
 		a.receivers(r)
@@ -162,4 +164,12 @@ func orDash(s string) string {
 		return "-"
 	}
 	return quote(s)
+}
+
+// retentionSource says where the retention rules of r come from.
+func retentionSource(r rollover.Report) string {
+	if r.Stage == rollover.StageIdle {
+		return "; a renewal records them at step 1 and never lowers them"
+	}
+	return fmt.Sprintf("; recorded with renewal %d, raised by any run with a longer -guaranteed-delivery, never lowered", r.Renewal)
 }

@@ -1,0 +1,156 @@
+package rollover_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/wsrenew/wsrenew/internal/fakeclock"
+	"github.com/wsrenew/wsrenew/internal/testpki"
+	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/wssec"
+)
+
+// A clock behind the renewal's latest recorded time cannot record a
+// confirmation in the past: the step is refused, naming both times, and
+// the old key keeps no expiry.
+func TestConfirmReceiverSwitched_clockBehind(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, rollover.Options{})
+	e.clock.Advance(10 * day)
+	p := e.toProvided("partner-a")
+	provided := e.clock.Now()
+
+	e.clock.Set(t0.Add(day)) // a wrong system clock, or -now in the past
+	_, err := p.ConfirmReceiverSwitched(ctx, rollover.Confirmation{Receiver: "partner-a", By: "ops", Reference: "OPS-1"})
+	var ce *rollover.ClockError
+	var kce *keystore.ClockError
+	switch {
+	case errors.As(err, &ce):
+		if !ce.Now.Equal(t0.Add(day)) || !ce.Latest.Equal(provided) {
+			t.Errorf("ClockError = %+v, want now %v, latest %v", ce, t0.Add(day), provided)
+		}
+	case errors.As(err, &kce):
+		// The store's own check came first (the Manager shares its clock).
+		if !kce.Now.Equal(t0.Add(day)) || !kce.Latest.Equal(provided) {
+			t.Errorf("keystore.ClockError = %+v, want now %v, latest %v", kce, t0.Add(day), provided)
+		}
+	default:
+		t.Fatalf("ConfirmReceiverSwitched() with the clock behind error = %v, want a clock error", err)
+	}
+	old := must(e.store.Entry("tenant-2025"))(t)
+	if !old.Expires.IsZero() {
+		t.Errorf("old key expires %v after a refused confirmation, want no expiry", old.Expires)
+	}
+
+	// A Manager with its own clock behind, on a store whose clock is
+	// right, gets the Manager's refusal.
+	lagging := fakeclock.New(t0.Add(day))
+	opts := e.opts
+	opts.Now = lagging.Now
+	e.clock.Set(provided.Add(time.Hour))
+	m := must(rollover.NewManager(e.store, opts))(t)
+	stage := as[*rollover.CertificateProvided](t, must(m.Resume(ctx))(t))
+	_, err = stage.ConfirmReceiverSwitched(ctx, rollover.Confirmation{Receiver: "partner-a", By: "ops", Reference: "OPS-1"})
+	if !errors.As(err, &ce) || !errors.Is(err, rollover.ErrClockBehind) {
+		t.Fatalf("ConfirmReceiverSwitched() with the Manager's clock behind error = %v, want a *rollover.ClockError", err)
+	}
+	if !ce.Latest.Equal(provided) || ce.Op != "ConfirmReceiverSwitched" {
+		t.Errorf("ClockError = %+v, want latest %v", ce, provided)
+	}
+
+	// With the clock right, the retention runs from the real time.
+	lagging.Set(provided.Add(time.Hour))
+	sw := as[*rollover.ReceiversSwitched](t, must(stage.ConfirmReceiverSwitched(ctx, rollover.Confirmation{Receiver: "partner-a", By: "ops", Reference: "OPS-1"}))(t))
+	if want := provided.Add(time.Hour).Add(90 * day); !sw.OldKeyExpires().Equal(want) {
+		t.Errorf("OldKeyExpires() = %v, want %v", sw.OldKeyExpires(), want)
+	}
+}
+
+// Cancel at step 2 refuses a new key that may be in use: its certificate
+// was exported (recorded as provided) or it decrypted a response.
+func TestKeyAdded_Cancel_inUse(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		use  func(e *env)
+	}{
+		{"certificate exported", func(e *env) {
+			err := e.store.Update(ctx, func(tx *keystore.Tx) error { return tx.MarkProvided("tenant-2027") })
+			if err != nil {
+				e.t.Fatal(err)
+			}
+		}},
+		{"decrypted, evidence recorded", func(e *env) {
+			e.receive(testpki.New, "")
+			e.record()
+			e.restart()
+		}},
+		{"decrypted in this process", func(e *env) {
+			e.receive(testpki.New, "")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, rollover.Options{})
+			created := must(as[*rollover.Idle](t, e.resume()).ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(t)
+			must(created.AddToKeyStore(ctx))(t)
+			e.clock.Advance(time.Hour)
+			tc.use(e)
+			added := as[*rollover.KeyAdded](t, e.resume())
+			_, err := added.Cancel(ctx, "changed my mind")
+			var ce *rollover.CancelError
+			if !errors.As(err, &ce) || !errors.Is(err, rollover.ErrCannotCancel) {
+				t.Fatalf("Cancel() error = %v, want a *rollover.CancelError", err)
+			}
+			if ce.Alias != "tenant-2027" || ce.Fingerprint != fingerprint(testpki.New) || ce.Provided.IsZero() == ce.LastUsed.IsZero() && ce.Cause == nil {
+				t.Errorf("CancelError = %+v", ce)
+			}
+			if diff := cmp.Diff([]string{"tenant-2025:retained", "tenant-2027:current"}, aliases(e.store)); diff != "" {
+				t.Errorf("entries after a refused Cancel (-want +got):\n%s", diff)
+			}
+			e.receive(testpki.New, "")
+			e.receive(testpki.Old, "")
+			// The renewal goes on with step 3.
+			must(as[*rollover.KeyAdded](t, e.resume()).ProvideCertificate(ctx, rollover.Handoff{Receivers: receivers("partner-a")}))(t)
+		})
+	}
+}
+
+// The partners' procedure refuses a clock behind its recorded times, and
+// the removal of the old certificate is checked a second time with the
+// key store's clock.
+func TestSigner_clockAndSecondCheck(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, rollover.Options{})
+	e.clock.Advance(5 * day)
+	added := e.toCertificateAdded()
+	e.clock.Set(t0.Add(day))
+	_, err := added.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{By: "ops@partner.example", Reference: "CHG-2"})
+	if !errors.Is(err, rollover.ErrClockBehind) && !errors.Is(err, keystore.ErrClockBehind) {
+		t.Fatalf("ConfirmPartnerSwitched() with the clock behind error = %v, want a clock error", err)
+	}
+	e.clock.Set(t0.Add(5 * day))
+	sw := must(added.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{By: "ops@partner.example", Reference: "CHG-2"}))(t)
+	confirmed := e.clock.Now()
+
+	// A Manager whose clock runs far ahead, on a store whose clock does
+	// not: the store's clock decides.
+	ahead := fakeclock.New(confirmed.Add(200 * day))
+	opts := e.opts
+	opts.Now = ahead.Now
+	m := must(rollover.NewManager(e.store, opts))(t)
+	stage := asSigner[*rollover.SignerSwitched](t, must(m.ResumeSigner(ctx, sw.Partner()))(t))
+	_, err = stage.RemoveOldCertificate(ctx)
+	var re *rollover.CertificateRemovalError
+	if !errors.As(err, &re) || !errors.Is(err, wssec.ErrRetentionNotElapsed) {
+		t.Fatalf("RemoveOldCertificate() with only the Manager's clock ahead error = %v, want a *CertificateRemovalError", err)
+	}
+	if want := confirmed.Add(90 * day); !re.AllowedAt.Equal(want) {
+		t.Errorf("AllowedAt = %v, want %v", re.AllowedAt, want)
+	}
+	e.clock.Set(confirmed.Add(90 * day))
+	must(stage.RemoveOldCertificate(ctx))(t)
+}

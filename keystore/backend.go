@@ -1,6 +1,9 @@
 package keystore
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Backend is where a [Store] keeps its files: the manifest and one blob per
 // key entry, each under a name the store chooses. The directory backend
@@ -52,4 +55,63 @@ type Backend interface {
 	// Locate describes where the blob lives, such as a file path, for
 	// error messages.
 	Locate(name string) string
+}
+
+// VersionedBackend is a Backend whose commits are conditioned on the
+// manifest version the writer read, for engines where a lock cannot be
+// trusted (a lease-based lock lapses under a paused writer, which could
+// still write). When the Backend implements it, [Store.Update] never
+// calls Lock: it reads the manifest with ReadVersion, runs its function,
+// and commits with Commit; on [ErrConflict] it reads again and runs the
+// function again (at most a few times), so the function must have no
+// effects outside its [Tx].
+type VersionedBackend interface {
+	Backend
+
+	// ReadVersion returns the blob and its version: a number that
+	// changes with every write of it (for etcd, the key's ModRevision).
+	// A missing blob returns version 0 and an error wrapping
+	// fs.ErrNotExist.
+	ReadVersion(ctx context.Context, name string) (data []byte, version int64, err error)
+
+	// Commit writes every blob of blobs and then name=data as one
+	// atomic, durable transaction, provided the version of name is still
+	// version (0: name must not exist). Otherwise it writes nothing and
+	// returns an error wrapping [ErrConflict]. It may also remove the
+	// blobs listed in remove in the same transaction.
+	Commit(ctx context.Context, name string, version int64, data []byte, blobs map[string][]byte, remove []string) error
+}
+
+// Watcher is implemented by backends that push change notifications.
+type Watcher interface {
+	// Watch returns a channel that receives a value (it is buffered and
+	// coalesces) whenever the manifest may have changed, starting with
+	// one value at once. The channel is closed when ctx ends or the
+	// watch fails (etcd: compaction, lost connection; directory: the
+	// notification facility failed); the caller then reads the whole
+	// state again and calls Watch again. Spurious values are allowed;
+	// missed changes are not.
+	Watch(ctx context.Context) (<-chan struct{}, error)
+}
+
+// RecordBackend keeps small records outside the manifest, each written
+// by one process without the writer lock: holder registrations (kind
+// "holders") and usage evidence (kind "usage"). Kinds and ids use the
+// blob name alphabet (ASCII letters, digits, '.', '_', '-').
+type RecordBackend interface {
+	// PutRecord creates or replaces the record atomically. With ttl > 0
+	// the record is leased: it vanishes if not put again within ttl
+	// (etcd: a lease kept per (kind, id), refreshed on each put;
+	// directory: the store filters by the heartbeat time written inside
+	// the record, and removes expired files lazily). With ttl == 0 it
+	// stays until deleted.
+	PutRecord(ctx context.Context, kind, id string, data []byte, ttl time.Duration) error
+
+	// Records returns every record of kind by id. Leased records past
+	// their ttl may still be listed by backends without server-side
+	// leases; the store checks the heartbeat inside.
+	Records(ctx context.Context, kind string) (map[string][]byte, error)
+
+	// DeleteRecord removes a record; a missing one is not an error.
+	DeleteRecord(ctx context.Context, kind, id string) error
 }

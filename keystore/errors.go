@@ -95,6 +95,12 @@ var (
 	// ErrTxDone means that a [Tx] was used after its [Store.Update]
 	// function returned.
 	ErrTxDone = errors.New("keystore: transaction already finished")
+
+	// ErrConflict means that a versioned commit lost a race: the store
+	// changed since it was read. [Store.Update] reads again and runs its
+	// function again a few times, and returns an error wrapping
+	// ErrConflict when the retries are used up.
+	ErrConflict = errors.New("keystore: the store changed since it was read")
 )
 
 // ManifestError reports a manifest that cannot be used.

@@ -47,6 +47,12 @@ type Tx struct {
 // it holds); [ErrNoCurrentKey] if the change would leave retained keys
 // without a current key; [ErrInvalidOptions] if fn or ctx is nil; and
 // I/O errors of the backend. It is safe for concurrent use.
+//
+// On a [VersionedBackend], Update takes no lock: it commits conditioned
+// on the manifest version it read and, when another writer committed
+// first, reads again and runs fn again, at most five times, returning an
+// error wrapping [ErrConflict] after that. fn must therefore have no
+// effects outside tx.
 func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := s.opened(); err != nil {
 		return err
@@ -56,6 +62,9 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	if fn == nil {
 		return fmt.Errorf("%w: nil function", ErrInvalidOptions)
+	}
+	if vb, ok := s.b.(VersionedBackend); ok {
+		return s.updateVersioned(ctx, vb, fn)
 	}
 	unlock, err := s.b.Lock(ctx)
 	if err != nil {

@@ -1,0 +1,54 @@
+package rollover
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/wssec"
+)
+
+// checkHolders refuses step 3 until every live holder of the store holds
+// the key fp with a passed self-test, and at least Policy.MinHolders are
+// live. A backend without records has no holders.
+func (m *Manager) checkHolders(ctx context.Context, fp wssec.Fingerprint) error {
+	hs, err := m.store.Holders(ctx)
+	if err != nil && !errors.Is(err, keystore.ErrNoRecords) {
+		return err
+	}
+	e := &HoldersError{Fingerprint: fp, Live: len(hs), MinHolders: m.opts.Policy.MinHolders}
+	for _, h := range hs {
+		if h.Holds(fp) {
+			continue
+		}
+		l := Laggard{ID: h.ID, Host: h.Host, PID: h.PID, Generation: h.Generation, Reason: "has not loaded the key"}
+		for _, k := range h.Keys {
+			if k.Fingerprint == fp {
+				l.Reason = "failed the self-test: " + k.SelfTestError
+			}
+		}
+		if h.Error != "" {
+			l.Reason += "; it cannot follow the store: " + h.Error
+		}
+		e.Laggards = append(e.Laggards, l)
+	}
+	if len(e.Laggards) > 0 || e.Live < e.MinHolders {
+		return e
+	}
+	return nil
+}
+
+// recordedLastUsed returns when the key fp last decrypted a message in
+// any holder of the store, by their usage records; zero if never or if
+// the backend keeps no records.
+func (m *Manager) recordedLastUsed(ctx context.Context, fp wssec.Fingerprint) (time.Time, error) {
+	last, err := m.store.LastUsed(ctx)
+	if errors.Is(err, keystore.ErrNoRecords) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return normTime(last[fp]), nil
+}

@@ -22,7 +22,7 @@ const (
 	// defaultPollInterval is how often a follower reads the manifest
 	// when nothing was pushed: the backstop for missed notifications and
 	// backends without them.
-	defaultPollInterval = 2 * time.Second
+	defaultPollInterval = time.Second
 	// defaultHolderTTL is how long a holder counts as live after its
 	// last heartbeat.
 	defaultHolderTTL = 30 * time.Second
@@ -45,7 +45,7 @@ type FollowOptions struct {
 
 	// PollInterval is how often the follower reads the manifest besides
 	// the backend's notifications ([Watcher]), and how often it
-	// heart-beats and writes usage when due. If zero, 2 seconds.
+	// heart-beats and writes usage when due. If zero, 1 second.
 	// Negative values are refused.
 	PollInterval time.Duration
 

@@ -42,6 +42,7 @@ func cmdStatus(a *app, args []string) int {
 		}
 	}
 	a.keys(r)
+	a.holders(r)
 	if len(r.Receivers) > 0 {
 		a.receivers(r)
 	}

@@ -339,3 +339,40 @@ func TestDirBackend_records(t *testing.T) {
 		t.Errorf("Records(no directory) = %v, %v; want none", got, err)
 	}
 }
+
+// closingWatch is a directory backend whose notifications the test
+// sends and ends, as an etcd watch ends on compaction.
+type closingWatch struct {
+	Backend
+	RecordBackend
+	watches chan chan struct{}
+}
+
+func (w closingWatch) Watch(ctx context.Context) (<-chan struct{}, error) {
+	ch := make(chan struct{}, 1)
+	w.watches <- ch
+	return ch, nil
+}
+
+func TestFollow_watchEnds(t *testing.T) {
+	t.Parallel()
+	watches := make(chan chan struct{}, 4)
+	x := newFollowed(t, func(d *DirBackend) Backend { return closingWatch{d, d, watches} }, FollowOptions{})
+	first := <-watches
+	gen := x.renew(t)
+	// The watch fails without reporting the change: the follower reads
+	// the whole store again and watches again.
+	close(first)
+	if g := <-x.loads; g != gen {
+		t.Fatalf("OnReload(%d), want %d", g, gen)
+	}
+	second := <-watches
+	gen2 := func() uint64 {
+		mustUpdate(t, x.writer, func(tx *Tx) error { return tx.Add("stranger", fixture(testpki.Stranger), nil) })
+		return x.writer.Generation()
+	}()
+	second <- struct{}{}
+	if g := <-x.loads; g != gen2 {
+		t.Fatalf("OnReload(%d) after a notification, want %d", g, gen2)
+	}
+}

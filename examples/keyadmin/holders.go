@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/rollover"
@@ -57,4 +58,18 @@ func (a *app) holders(r rollover.Report) {
 		fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%s\t%s\t%s\n", quote(h.ID), quote(h.Host), h.PID, h.Generation, strings.Join(keys, ", "), stamp(h.Heartbeat), state)
 	}
 	tw.Flush()
+}
+
+// holderUse adds to lastUsed what the store's holders recorded, live or
+// stopped: the evidence step 7 reads.
+func (a *app) holderUse(lastUsed map[wssec.Fingerprint]time.Time) {
+	recorded, err := a.store.LastUsed(a.ctx)
+	if err != nil {
+		return // no records kept, or unreadable: status shows the rest
+	}
+	for fp, t := range recorded {
+		if t.After(lastUsed[fp]) {
+			lastUsed[fp] = t
+		}
+	}
 }

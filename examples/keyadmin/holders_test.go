@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/wssec"
 )
 
 // TestRun_statusHolders checks that status lists the processes that
@@ -32,6 +34,20 @@ func TestRun_statusHolders(t *testing.T) {
 		"replica-1  app-host",
 		"tenant-2025 ok",
 		"ready")
-	// A minute later its heartbeat has expired (nothing ticks it here).
-	k.want(exitOK, t0.Add(time.Minute), args("status"), "holders: none live")
+	// It decrypts a response; once it stops, its heartbeat is gone and
+	// its usage shows as the key's last use.
+	id := testpki.Load(testpki.Old)
+	msg, err := (&wssec.Encryptor{Certificate: id.Certificate}).Encrypt([]byte(`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><p:Ping xmlns:p="urn:test"/></soap:Body></soap:Envelope>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Decryptor(wssec.Policy{}).Decrypt(msg); err != nil {
+		t.Fatalf("Decrypt() error = %v", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatalf("Close() error = %v", err)
+	}
+	k.want(exitOK, t0.Add(time.Minute), args("status"),
+		"holders: none live",
+		"tenant-2025  current  ebbfa8ec42256c51  2046-11-21T06:57:04Z  -               2027-01-04T09:00:00Z")
 }

@@ -66,6 +66,7 @@ func (a *app) keys(r rollover.Report) {
 			lastUsed[k.Fingerprint] = k.LastUsed
 		}
 	}
+	a.holderUse(lastUsed)
 	a.printf("keys:")
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  ALIAS\tSTATUS\tFINGERPRINT\tCERTIFICATE UNTIL\tRETAINED UNTIL\tLAST USED")

@@ -376,3 +376,31 @@ func TestFollow_watchEnds(t *testing.T) {
 		t.Fatalf("OnReload(%d) after a notification, want %d", g, gen2)
 	}
 }
+
+func TestStore_recordsCorrupt(t *testing.T) {
+	t.Parallel()
+	s, _, dir := ringStore(t)
+	d := Dir(dir)
+	ctx := context.Background()
+	if err := d.PutRecord(ctx, recordHolders, "forged", []byte(`{"id":"other","ttl_seconds":30}`), 0); err != nil {
+		t.Fatal(err)
+	}
+	// A holder record that cannot be used counts as expired.
+	if hs, err := s.Holders(ctx); len(hs) != 0 || err != nil {
+		t.Errorf("Holders() = %+v, %v; want none", hs, err)
+	}
+	// A usage record that cannot be read is an error: dropping it could
+	// hide a key's use.
+	if err := d.PutRecord(ctx, recordUsage, "h-1", []byte(`{"holder":"h-1","keys":[{"sha256":"zz"}]}`), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Usage(ctx); !errors.Is(err, ErrCorruptRecord) {
+		t.Errorf("Usage() error = %v, want %v", err, ErrCorruptRecord)
+	}
+	if _, err := s.LastUsed(ctx); !errors.Is(err, ErrCorruptRecord) {
+		t.Errorf("LastUsed() error = %v, want %v", err, ErrCorruptRecord)
+	}
+	if _, err := s.PruneUsage(ctx, t0); !errors.Is(err, ErrCorruptRecord) {
+		t.Errorf("PruneUsage() error = %v, want %v", err, ErrCorruptRecord)
+	}
+}

@@ -3,6 +3,7 @@ package rollover
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/wsrenew/wsrenew/keystore"
@@ -51,4 +52,15 @@ func (m *Manager) recordedLastUsed(ctx context.Context, fp wssec.Fingerprint) (t
 		return time.Time{}, err
 	}
 	return normTime(last[fp]), nil
+}
+
+// pruneUsage removes usage records of stopped holders written more than
+// the guaranteed delivery time ago: every use they record is older, so
+// no retention decision needs them. A failure is logged and left for the
+// next renewal.
+func (m *Manager) pruneUsage(ctx context.Context, p Policy) {
+	now := m.opts.now()
+	if _, err := m.store.PruneUsage(ctx, now.Add(-p.guaranteedDelivery())); err != nil && !errors.Is(err, keystore.ErrNoRecords) {
+		m.log(ctx, now, slog.LevelWarn, "rollover: removing old usage records failed", "error", err.Error())
+	}
 }

@@ -107,6 +107,7 @@ func (s *ReceiversSwitched) RemoveOldKey(ctx context.Context) (*Idle, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.m.pruneUsage(ctx, s.st.policy(s.m.opts.Policy))
 	return &Idle{base{s.m, st}}, nil
 }
 

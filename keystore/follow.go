@@ -74,6 +74,15 @@ type FollowOptions struct {
 	// traffic. If zero, 10 seconds. Negative values are refused.
 	UsageInterval time.Duration
 
+	// Trusted, if set, returns the fingerprints of the signing
+	// certificates this process trusts to verify partners' responses
+	// (such as rollover's Manager.TrustedSigners), which the holder
+	// record then lists ([Holder.Trusted]), so that a partner is told its
+	// new certificate is trusted only once every holder trusts it. It is
+	// called from the follower's goroutine before each registration, and
+	// may synchronize the trust rings first.
+	Trusted func(ctx context.Context) []wssec.Fingerprint
+
 	// OnError, if set, is called with each error following the store,
 	// such as an unreadable or corrupt manifest, from the follower's
 	// goroutine. The follower keeps the last good ring meanwhile. It must
@@ -442,6 +451,9 @@ func (f *Follower) Holder() Holder {
 // beat writes the holder record.
 func (f *Follower) beat(ctx context.Context) error {
 	h := f.Holder()
+	if f.opts.Trusted != nil {
+		h.Trusted = slices.Clone(f.opts.Trusted(ctx))
+	}
 	data, err := marshalHolder(h)
 	if err != nil {
 		return err

@@ -33,6 +33,10 @@ type Holder struct {
 	// self-test: a sample encrypted to the key's certificate decrypted
 	// with the key in the holder's own process.
 	Keys []HeldKey
+	// Trusted are the signing certificates the holder trusts to verify
+	// partners' responses, as [FollowOptions.Trusted] reported them;
+	// empty if it does not report them.
+	Trusted []wssec.Fingerprint
 	// Error is the holder's last error following the store, such as an
 	// unreadable manifest; empty while it follows the store. A holder
 	// with an error keeps decrypting with the last ring it loaded.
@@ -64,6 +68,11 @@ func (h Holder) Holds(fp wssec.Fingerprint) bool {
 	return false
 }
 
+// Trusts reports whether h trusts the signing certificate fp.
+func (h Holder) Trusts(fp wssec.Fingerprint) bool {
+	return slices.Contains(h.Trusted, fp)
+}
+
 // Expires returns when h stops counting as live unless it registers
 // again.
 func (h Holder) Expires() time.Time { return h.Heartbeat.Add(h.TTL) }
@@ -75,6 +84,7 @@ type holderJSON struct {
 	PID        int           `json:"pid"`
 	Generation uint64        `json:"generation"`
 	Keys       []heldKeyJSON `json:"keys"`
+	Trusted    []string      `json:"trusted,omitempty"`
 	Error      string        `json:"error,omitempty"`
 	Started    time.Time     `json:"started"`
 	Heartbeat  time.Time     `json:"heartbeat"`
@@ -90,6 +100,9 @@ type heldKeyJSON struct {
 func marshalHolder(h Holder) ([]byte, error) {
 	j := holderJSON{ID: h.ID, Host: h.Host, PID: h.PID, Generation: h.Generation, Error: h.Error,
 		Started: h.Started, Heartbeat: h.Heartbeat, TTLSeconds: h.TTL.Seconds(), Keys: []heldKeyJSON{}}
+	for _, fp := range h.Trusted {
+		j.Trusted = append(j.Trusted, hex.EncodeToString(fp[:]))
+	}
 	for _, k := range h.Keys {
 		j.Keys = append(j.Keys, heldKeyJSON{SHA256: hex.EncodeToString(k.Fingerprint[:]), SelfTest: k.SelfTest, SelfTestError: k.SelfTestError})
 	}
@@ -109,6 +122,13 @@ func parseHolder(id string, data []byte) (Holder, error) {
 	}
 	h := Holder{ID: j.ID, Host: j.Host, PID: j.PID, Generation: j.Generation, Error: j.Error,
 		Started: j.Started, Heartbeat: j.Heartbeat, TTL: time.Duration(j.TTLSeconds * float64(time.Second))}
+	for _, t := range j.Trusted {
+		fp, err := parseFingerprint(t)
+		if err != nil {
+			return Holder{}, err
+		}
+		h.Trusted = append(h.Trusted, fp)
+	}
 	for _, k := range j.Keys {
 		fp, err := parseFingerprint(k.SHA256)
 		if err != nil {

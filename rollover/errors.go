@@ -56,7 +56,10 @@ var (
 	// to receivers while a live holder of the store (a process following
 	// it, [keystore.Follow]) has not loaded the new key and passed its
 	// self-test, or while fewer holders are live than
-	// [Policy.MinHolders]. The error is a [*HoldersError] listing them.
+	// [Policy.MinHolders]; or that a partner's new signing certificate is
+	// not yet trusted by every holder
+	// ([SignerCertificateAdded.CheckHolders]). The error is a
+	// [*HoldersError] listing them.
 	ErrHoldersNotReady = errors.New("rollover: holders have not loaded the new key")
 
 	// ErrKeyInUse means that the old key was to be removed although it
@@ -385,8 +388,13 @@ func quoteAll(s []string) []string {
 // HoldersError reports the holders that keep step 3 from handing out
 // the new certificate.
 type HoldersError struct {
-	// Fingerprint names the new key.
+	// Fingerprint names the new key, or the partner's new signing
+	// certificate.
 	Fingerprint wssec.Fingerprint
+	// Signer is the partner whose new certificate the holders must
+	// trust ([SignerCertificateAdded.CheckHolders]); empty for the
+	// decryption key.
+	Signer string
 	// Laggards are the live holders that do not hold the new key with a
 	// passed self-test.
 	Laggards []Laggard
@@ -407,7 +415,11 @@ type Laggard struct {
 
 func (e *HoldersError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "rollover: holders have not loaded the new key %s", e.Fingerprint.Short())
+	if e.Signer != "" {
+		fmt.Fprintf(&b, "rollover: holders do not trust partner %q's new signing certificate %s", e.Signer, e.Fingerprint.Short())
+	} else {
+		fmt.Fprintf(&b, "rollover: holders have not loaded the new key %s", e.Fingerprint.Short())
+	}
 	for i, l := range e.Laggards {
 		sep := ": "
 		if i > 0 {

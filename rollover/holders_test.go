@@ -1,8 +1,10 @@
 package rollover_test
 
 import (
+	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +32,12 @@ type replica struct {
 
 func (e *env) follow(id string) *replica {
 	e.t.Helper()
+	return e.followWith(id, nil)
+}
+
+// followWith starts a replica that registers what trusted returns.
+func (e *env) followWith(id string, trusted func(context.Context) []wssec.Fingerprint) *replica {
+	e.t.Helper()
 	r := &replica{ticks: make(chan time.Time)}
 	d := keystore.Dir(e.dir)
 	f, err := keystore.Follow(ctx, pollOnly{d, d}, keystore.PasswordValue(testPassword), keystore.FollowOptions{
@@ -38,6 +46,7 @@ func (e *env) follow(id string) *replica {
 		Host:      "host-" + id,
 		NewTicker: func(time.Duration) (<-chan time.Time, func()) { return r.ticks, func() {} },
 		Logger:    slog.New(slog.DiscardHandler),
+		Trusted:   trusted,
 	})
 	if err != nil {
 		e.t.Fatalf("Follow() error = %v", err)
@@ -135,5 +144,47 @@ func TestRemoveOldKey_holdersUsage(t *testing.T) {
 	// time now: the removal pruned it.
 	if recs := must(e.store.Usage(ctx))(t); len(recs) != 0 {
 		t.Errorf("Usage() after the removal = %+v, want none", recs)
+	}
+}
+
+func TestSignerCertificateAdded_CheckHolders(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, rollover.Options{})
+	e.toTrusted()
+	// A replica verifies the partner's responses with trust rings of its
+	// own Manager, and registers what they trust.
+	var rm atomic.Pointer[rollover.Manager]
+	r := e.followWith("replica-a", func(ctx context.Context) []wssec.Fingerprint {
+		m := rm.Load()
+		if m == nil {
+			return nil
+		}
+		fps, _ := m.TrustedSigners(ctx)
+		return fps
+	})
+	rm.Store(must(rollover.NewManager(r.f.Store(), e.opts))(t))
+	e.follow("decrypt-only") // reports no trust: not waited for
+	e.clock.Advance(11 * time.Second)
+	r.poll() // heart-beats, now with what its rings trust
+	if hs := must(e.store.Holders(ctx))(t); len(hs) != 2 || !hs[1].Trusts(fingerprint(testpki.Receiver)) {
+		t.Fatalf("Holders() = %+v, want replica-a trusting the current certificate", hs)
+	}
+
+	added := must(e.resumeSigner().(*rollover.SignerTrusted).AddCertificate(ctx, partnerCert(testpki.ReceiverNew)))(t)
+	err := added.CheckHolders(ctx)
+	var he *rollover.HoldersError
+	if !errors.As(err, &he) || he.Signer != partner || len(he.Laggards) != 1 || he.Laggards[0].ID != "replica-a" {
+		t.Fatalf("CheckHolders() error = %v, want replica-a lagging", err)
+	}
+	if he.Fingerprint != fingerprint(testpki.ReceiverNew) {
+		t.Errorf("HoldersError.Fingerprint = %s, want the new certificate", he.Fingerprint.Short())
+	}
+	r.poll()
+	if err := added.CheckHolders(ctx); err != nil {
+		t.Fatalf("CheckHolders() after the replica synchronized error = %v", err)
+	}
+	hs := must(e.store.Holders(ctx))(t)
+	if len(hs) != 2 || !hs[1].Trusts(fingerprint(testpki.Receiver)) || !hs[1].Trusts(fingerprint(testpki.ReceiverNew)) {
+		t.Errorf("Holders() = %+v, want replica-a trusting both certificates", hs)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"slices"
@@ -193,7 +194,6 @@ type Follower struct {
 	beatAt   time.Time                      // last heartbeat
 	usageAt  time.Time                      // last usage write
 	closeErr error                          // result of the cleanup
-	_        struct{}                       // keep fields above together
 	lastSeen map[wssec.Fingerprint]uint64   // ring counts at the last usage write
 }
 
@@ -245,7 +245,7 @@ func Follow(ctx context.Context, b Backend, password PasswordSource, opts Follow
 
 // defaultHolderID is the host name (in the name alphabet), the process
 // ID and eight random hex digits.
-func defaultHolderID(host string, r interface{ Read([]byte) (int, error) }) string {
+func defaultHolderID(host string, r io.Reader) string {
 	clean := strings.Map(func(c rune) rune {
 		if c < 128 && (c == '-' || c == '.' || c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
 			return c
@@ -513,7 +513,7 @@ func (f *Follower) selfTest() {
 	}
 }
 
-func selfTestKey(k wssec.Key, rnd interface{ Read([]byte) (int, error) }) error {
+func selfTestKey(k wssec.Key, rnd io.Reader) error {
 	ring, err := wssec.NewKeyRingOptions(k, wssec.RingOptions{})
 	if err != nil {
 		return err

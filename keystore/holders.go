@@ -164,7 +164,11 @@ func (s *Store) records() (RecordBackend, error) {
 // Holders returns the live holders of the store, by ID: those whose
 // heartbeat plus TTL lies after the store's clock. A record that cannot
 // be parsed counts as expired, as does one whose heartbeat is too old;
-// records of holders that stopped cleanly are gone.
+// records of holders that stopped cleanly are gone. Liveness compares
+// the heartbeat, stamped with the holder's clock, with this store's
+// clock: across hosts, keep clocks synchronized well within the TTL, or
+// a reader whose clock runs ahead by more than the TTL sees live holders
+// as expired.
 //
 // Holders returns [ErrNoRecords] if the backend keeps no records, and
 // the backend's I/O errors. It uses the store's clock and is safe for

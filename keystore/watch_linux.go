@@ -3,10 +3,10 @@ package keystore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"syscall"
-	"unsafe"
 )
 
 // Watch returns a channel that receives a value when the manifest may
@@ -66,8 +66,10 @@ func (d *DirBackend) Watch(ctx context.Context) (<-chan struct{}, error) {
 // the queue overflowed) and whether the watch ended.
 func scanEvents(b []byte) (changed, gone bool) {
 	for len(b) >= syscall.SizeofInotifyEvent {
-		ev := (*syscall.InotifyEvent)(unsafe.Pointer(&b[0]))
-		end := syscall.SizeofInotifyEvent + int(ev.Len)
+		// struct inotify_event: wd, mask, cookie, len, then len bytes of
+		// name, in the machine's byte order.
+		mask := binary.NativeEndian.Uint32(b[4:8])
+		end := syscall.SizeofInotifyEvent + int(binary.NativeEndian.Uint32(b[12:16]))
 		if end > len(b) {
 			return true, false
 		}
@@ -76,9 +78,9 @@ func scanEvents(b []byte) (changed, gone bool) {
 			name = name[:i]
 		}
 		switch {
-		case ev.Mask&(syscall.IN_IGNORED|syscall.IN_DELETE_SELF|syscall.IN_MOVE_SELF|syscall.IN_UNMOUNT) != 0:
+		case mask&(syscall.IN_IGNORED|syscall.IN_DELETE_SELF|syscall.IN_MOVE_SELF|syscall.IN_UNMOUNT) != 0:
 			gone = true
-		case ev.Mask&syscall.IN_Q_OVERFLOW != 0, string(name) == manifestName:
+		case mask&syscall.IN_Q_OVERFLOW != 0, string(name) == manifestName:
 			changed = true
 		}
 		b = b[end:]

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -274,6 +275,13 @@ func (f *Follower) KeyRing() *wssec.KeyRing { return f.ring }
 // Decryptor returns a Decryptor on the follower's ring with policy p.
 func (f *Follower) Decryptor(p wssec.Policy) *wssec.Decryptor {
 	return &wssec.Decryptor{Keys: f.ring, Policy: p}
+}
+
+// Transport returns an HTTP transport that sends requests through base
+// (nil: http.DefaultTransport) and decrypts the responses with a
+// Decryptor on the follower's ring with policy p; see [wssec.Transport].
+func (f *Follower) Transport(base http.RoundTripper, p wssec.Policy) *wssec.Transport {
+	return &wssec.Transport{Base: base, Decryptor: f.Decryptor(p)}
 }
 
 // Store returns the Store the follower reloads, for reading entries and

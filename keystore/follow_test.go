@@ -3,9 +3,13 @@ package keystore
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -402,5 +406,26 @@ func TestStore_recordsCorrupt(t *testing.T) {
 	}
 	if _, err := s.PruneUsage(ctx, t0); !errors.Is(err, ErrCorruptRecord) {
 		t.Errorf("PruneUsage() error = %v, want %v", err, ErrCorruptRecord)
+	}
+}
+
+func TestFollower_Transport(t *testing.T) {
+	t.Parallel()
+	x := newFollowed(t, nil, FollowOptions{})
+	msg := encryptTo(t, testpki.Old)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/xml")
+		w.Write(msg)
+	}))
+	defer srv.Close()
+	client := &http.Client{Transport: x.f.Transport(nil, wssec.Policy{})}
+	resp, err := client.Post(srv.URL, "text/xml", strings.NewReader("<request/>"))
+	if err != nil {
+		t.Fatalf("Post() error = %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || !strings.Contains(string(body), "ping") {
+		t.Errorf("response = %q, %v; want the decrypted envelope", body, err)
 	}
 }

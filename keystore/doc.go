@@ -20,14 +20,14 @@
 // removed only after its expiry) but not the renewal procedure, which is
 // the rollover package's.
 //
-// The happy path:
+// The happy path for a running application, which follows the store so
+// that a key the operator adds decrypts at once ([Follow]):
 //
-//	store, err := keystore.Open(ctx, keystore.Dir("/var/lib/app/keys"),
-//		keystore.PasswordEnv("APP_KEYSTORE_PASSWORD"), keystore.Options{})
+//	f, err := keystore.Follow(ctx, keystore.Dir("/var/lib/app/keys"),
+//		keystore.PasswordEnv("APP_KEYSTORE_PASSWORD"), keystore.FollowOptions{})
 //	if err != nil { ... }
-//	ring, err := store.KeyRing()
-//	if err != nil { ... }
-//	dec := &wssec.Decryptor{Keys: ring}
+//	defer f.Close()
+//	dec := f.Decryptor(wssec.Policy{})
 //
 // # Entries
 //
@@ -64,6 +64,8 @@
 //	manifest.json       the ring state (below)
 //	ALIAS.GEN.p12       one PKCS#12 file per entry, written in generation GEN
 //	.lock               the writer lock (flock), empty
+//	holders/ID          a follower's holder record (JSON), while it runs
+//	usage/ID            a follower's usage evidence (JSON), kept after it stops
 //	.tmp-*              files being written; removed by the next writer
 //
 // The manifest is a JSON object:
@@ -125,7 +127,25 @@
 // blobs atomically, list and remove them, take the writer lock. [Dir] is
 // the directory backend; a backend on a distributed engine (so that the
 // replicas of a service share one store) implements the same small
-// interface without changes to the Store or its callers.
+// interface without changes to the Store or its callers. Optional
+// interfaces add what such engines offer: [VersionedBackend] (commits
+// conditioned on the version read, instead of a lock that may lapse),
+// [Watcher] (change notifications) and [RecordBackend] (per-process
+// records of holders and usage).
+//
+// # Following and holders
+//
+// [Follow] keeps a running process's ring in line with the store: it
+// reloads on every notification ([Watcher]; inotify for a directory on
+// Linux) and on a poll every second, keeps the last good ring while the
+// store is unreadable, and reports errors. Each follower registers as a
+// [Holder] (files under holders/ of the directory, with a heartbeat):
+// its ID, host, process ID, the generation and keys it has loaded, and a
+// self-test of each key in its own process. The rollover package hands a
+// new certificate to receivers only once every live holder holds the new
+// key. Followers also write which keys decrypted messages and when
+// (files under usage/, at most once per UsageInterval), which the
+// rollover package reads before it removes an old key ([Store.LastUsed]).
 //
 // # Security
 //
@@ -146,8 +166,9 @@
 // several, may share a directory: a writer holds an exclusive flock(2) on
 // the lock file for the duration of [Store.Update]; readers ([Open],
 // [Store.Reload] and the accessors) never lock and never wait. The key
-// ring is one [wssec.KeyRing] per Store, changed in place (see
-// [Store.KeyRing]), so decryption never waits for a change either.
+// ring is one read-only [wssec.KeyRing] per Store, changed in place only
+// by the Store (see [Store.KeyRing]), so decryption never waits for a
+// change either. A [Follower] runs one goroutine until its Close.
 //
 // # Crash safety
 //

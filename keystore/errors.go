@@ -149,6 +149,15 @@ var (
 	// function again a few times, and returns an error wrapping
 	// ErrConflict when the retries are used up.
 	ErrConflict = errors.New("keystore: the store changed since it was read")
+
+	// ErrNoRecords means that the store's backend keeps no records (it
+	// does not implement [RecordBackend]), so it knows no holders and no
+	// usage evidence.
+	ErrNoRecords = errors.New("keystore: backend keeps no records")
+
+	// ErrCorruptRecord means that a usage record of a holder cannot be
+	// parsed.
+	ErrCorruptRecord = errors.New("keystore: corrupt record")
 )
 
 // ManifestError reports a manifest that cannot be used.

@@ -45,6 +45,7 @@ func TestSentinels(t *testing.T) {
 		ErrDuplicateKey, ErrInvalidName, ErrCorruptManifest, ErrMissingFile, ErrCorruptEntry,
 		ErrNotExist, ErrExist, ErrMalformed, ErrEncryptedKey, ErrUnsupportedKey, ErrStatus,
 		ErrNoCurrentKey, ErrInvalidOptions, ErrInvalidState, ErrStateNotFound, ErrTxDone,
+		ErrConflict, ErrNoRecords, ErrCorruptRecord,
 	}
 	seen := map[string]bool{}
 	for _, s := range sentinels {

@@ -428,3 +428,67 @@ func ExampleRebuild() {
 	// left: tenant-2025 true
 	// tenant-2025 current
 }
+
+// A running application follows the store: a key committed by another
+// process (the operator's tool) decrypts without a restart, and the
+// process is listed as a holder of the store's keys.
+func ExampleFollow() {
+	dir, cleanup := tempStoreDir()
+	defer cleanup()
+	ctx := context.Background()
+	pw := keystore.PasswordValue("example-store-password")
+	operator, err := keystore.Create(ctx, keystore.Dir(dir), pw, keystore.Options{Now: exampleNow})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := operator.Update(ctx, func(tx *keystore.Tx) error {
+		return errors.Join(tx.Add("tenant-2025", importBundle(), nil), tx.Rotate("tenant-2025"))
+	}); err != nil {
+		log.Fatal(err)
+	}
+
+	reloaded := make(chan uint64, 1)
+	f, err := keystore.Follow(ctx, keystore.Dir(dir), pw, keystore.FollowOptions{
+		Store:    keystore.Options{Now: exampleNow},
+		HolderID: "orders-client-1",
+		OnReload: func(gen uint64) { reloaded <- gen },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	dec := f.Decryptor(wssec.Policy{})
+
+	// The operator adds a new key (step 2 of a renewal).
+	newKey, err := keystore.Generate(pkix.Name{CommonName: "tenant.example"}, keystore.GenerateOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := operator.Update(ctx, func(tx *keystore.Tx) error {
+		return errors.Join(tx.Add("tenant-2027", newKey, nil), tx.Rotate("tenant-2027"))
+	}); err != nil {
+		log.Fatal(err)
+	}
+	for gen := range reloaded {
+		if gen == operator.Generation() {
+			break
+		}
+	}
+	msg, err := (&wssec.Encryptor{Certificate: newKey.Certificate}).Encrypt([]byte(`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><p:Ping xmlns:p="urn:example"/></soap:Body></soap:Envelope>`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = dec.Decrypt(msg)
+	fmt.Println("new key decrypts:", err == nil)
+
+	holders, err := operator.Holders(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, h := range holders {
+		fmt.Println("holder:", h.ID, "generation", h.Generation, "holds the new key:", h.Holds(wssec.FingerprintOf(newKey.Certificate)))
+	}
+	// Output:
+	// new key decrypts: true
+	// holder: orders-client-1 generation 3 holds the new key: true
+}

@@ -38,6 +38,7 @@ type Store struct {
 	mu    sync.Mutex
 	state atomic.Pointer[storeState]
 	ring  atomic.Pointer[wssec.KeyRing]
+	pub   *wssec.RingPublisher // the only writer of ring; guarded by mu
 }
 
 // checkContext refuses a nil context, as net/http does.
@@ -402,6 +403,11 @@ func readState(m *manifest, name string) ([]byte, error) {
 // call and keeps it in line with every change it commits or reloads, so a
 // Decryptor built once follows rotations without a restart. Pending keys
 // are never in the ring.
+//
+// The ring is read-only ([wssec.NewPublishedKeyRing]): its changing
+// methods return [wssec.ErrReadOnlyRing], so it never differs from what
+// the store committed or last read. Change the store with [Store.Update]
+// instead.
 //
 // KeyRing returns [ErrNoCurrentKey] while the store has no current key.
 func (s *Store) KeyRing() (*wssec.KeyRing, error) {

@@ -60,6 +60,12 @@ type Tx struct {
 // recorded, Update returns a [*ClockError] ([ErrClockBehind]) without
 // running fn: a clock that runs behind would record hand-outs and
 // expiries in the past and end retention early.
+//
+// On a [VersionedBackend], Update takes no lock: it commits conditioned
+// on the manifest version it read and, when another writer committed
+// first, reads again and runs fn again, at most five times, returning an
+// error wrapping [ErrConflict] after that. fn must therefore have no
+// effects outside tx.
 func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := s.opened(); err != nil {
 		return err
@@ -69,6 +75,9 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	if fn == nil {
 		return fmt.Errorf("%w: nil function", ErrInvalidOptions)
+	}
+	if vb, ok := s.b.(VersionedBackend); ok {
+		return s.updateVersioned(ctx, vb, fn)
 	}
 	unlock, err := s.b.Lock(ctx)
 	if err != nil {
@@ -86,11 +95,10 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := s.publish(base); err != nil {
 		return err
 	}
-	now := normTime(s.opts.now())
-	if latest := base.m.latest(); now.Before(latest) {
-		return &ClockError{Now: now, Latest: latest}
+	tx, err := s.begin(base)
+	if err != nil {
+		return err
 	}
-	tx := &Tx{s: s, base: base, m: base.m.clone(), keys: maps.Clone(base.keys), blobs: map[string][]byte{}, now: now}
 	err = fn(tx)
 	tx.done = true
 	if err != nil {
@@ -105,40 +113,25 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	return tx.commit(ctx)
 }
 
+// begin starts a transaction on base at the store's clock, refusing a
+// clock behind the latest time the store recorded.
+func (s *Store) begin(base *storeState) (*Tx, error) {
+	now := normTime(s.opts.now())
+	if latest := base.m.latest(); now.Before(latest) {
+		return nil, &ClockError{Now: now, Latest: latest}
+	}
+	return &Tx{s: s, base: base, m: base.m.clone(), keys: maps.Clone(base.keys), blobs: map[string][]byte{}, now: now}, nil
+}
+
 // commit writes the transaction: the new key blobs, then the manifest;
 // once the manifest is durable, it removes blobs no manifest names.
 func (tx *Tx) commit(ctx context.Context) error {
-	s, m := tx.s, tx.m
-	if err := checkEntries(m.entries); err != nil {
-		return fmt.Errorf("keystore: update refused: %w", err)
-	}
-	if _, had := tx.base.m.current(); had {
-		if _, has := m.current(); !has {
-			return fmt.Errorf("keystore: update refused: %w: the change leaves the key ring without a current key", ErrNoCurrentKey)
-		}
-	}
-	m.generation = tx.base.m.generation + 1
-	m.updated = tx.now
-	if m.pwCheck == nil && len(m.entries) > 0 {
-		// Every entry opened with the password (or was written with it):
-		// keep the proof that it is the right one.
-		c, err := newPasswordCheck(s.password, s.opts.rand())
-		if err != nil {
-			return err
-		}
-		m.pwCheck = c
-	}
-	data, err := marshalManifest(m)
+	s := tx.s
+	data, next, named, err := tx.prepare()
 	if err != nil {
 		return err
 	}
-	next := &storeState{m: m, keys: make(map[string]*Credential, len(m.entries)), raw: data}
-	named := map[string]bool{}
-	for _, e := range m.entries {
-		next.keys[e.Location] = tx.keys[e.Location]
-		name, _ := blobOfLocation(e.Location)
-		named[name] = true
-	}
+	m := next.m
 	for _, name := range slices.Sorted(maps.Keys(tx.blobs)) {
 		if !named[name] {
 			continue // added and removed again in this transaction
@@ -176,6 +169,44 @@ func (tx *Tx) commit(ctx context.Context) error {
 		}
 	}
 	return pubErr
+}
+
+// prepare checks the rules that span entries and builds the next state:
+// the manifest with its new generation, time and password check, its
+// bytes, and the names of the blobs it refers to.
+func (tx *Tx) prepare() (data []byte, next *storeState, named map[string]bool, err error) {
+	s, m := tx.s, tx.m
+	if err := checkEntries(m.entries); err != nil {
+		return nil, nil, nil, fmt.Errorf("keystore: update refused: %w", err)
+	}
+	if _, had := tx.base.m.current(); had {
+		if _, has := m.current(); !has {
+			return nil, nil, nil, fmt.Errorf("keystore: update refused: %w: the change leaves the key ring without a current key", ErrNoCurrentKey)
+		}
+	}
+	m.generation = tx.base.m.generation + 1
+	m.updated = tx.now
+	if m.pwCheck == nil && len(m.entries) > 0 {
+		// Every entry opened with the password (or was written with it):
+		// keep the proof that it is the right one.
+		c, err := newPasswordCheck(s.password, s.opts.rand())
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		m.pwCheck = c
+	}
+	data, err = marshalManifest(m)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	next = &storeState{m: m, keys: make(map[string]*Credential, len(m.entries)), raw: data}
+	named = map[string]bool{}
+	for _, e := range m.entries {
+		next.keys[e.Location] = tx.keys[e.Location]
+		name, _ := blobOfLocation(e.Location)
+		named[name] = true
+	}
+	return data, next, named, nil
 }
 
 func (tx *Tx) check() error {

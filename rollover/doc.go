@@ -17,7 +17,10 @@
 //  3. Tenant: provide the certificate to the receivers —
 //     [KeyAdded.ProvideCertificate]. A self-test first encrypts a sample
 //     response to the new certificate and decrypts it through the live
-//     key ring; then the receivers are recorded and [Bundle] holds what
+//     key ring, and every live holder of the store (a process following
+//     it with keystore.Follow) must hold the new key with its own passed
+//     self-test ([ErrHoldersNotReady] otherwise, naming the laggards);
+//     then the receivers are recorded and [Bundle] holds what
 //     they get: the certificate and chain as PEM and DER, fingerprints,
 //     and the key identifier values their messages will carry.
 //  4. Receiver: configure its system to encrypt with the new certificate.
@@ -230,9 +233,12 @@
 // same stage only the first is applied. Nothing in the package sleeps,
 // polls or starts goroutines: time passes through [Options.Now], and the
 // application decides when to call [Manager.RecordUsage]. Processes that
-// decrypt with their own keystore.Store of a shared store see step 2's
-// key after their next keystore.Store.Reload, which they must have done
-// before step 3. Likewise their trust rings hold a partner's new
+// decrypt should follow the store (keystore.Follow): they see step 2's
+// key within moments, step 3 waits for them, and they write their own
+// usage evidence, which step 7 reads. Processes that decrypt with a
+// keystore.Store they do not follow see the key after their next
+// keystore.Store.Reload, which they must have done before step 3; step
+// 3 cannot know of them. Likewise their trust rings hold a partner's new
 // certificate after their next [Manager.SyncTrustRings]; a partner should
 // be told that its certificate is trusted only after every process
 // verifying its responses has synchronized. Steps for different partners

@@ -58,6 +58,16 @@ var (
 	// error is a [*RemovalError].
 	ErrReceiversPending = errors.New("rollover: receivers have not confirmed the switch")
 
+	// ErrHoldersNotReady means that the new certificate was to be handed
+	// to receivers while a live holder of the store (a process following
+	// it, [keystore.Follow]) has not loaded the new key and passed its
+	// self-test, or while fewer holders are live than
+	// [Policy.MinHolders]; or that a partner's new signing certificate is
+	// not yet trusted by every holder
+	// ([SignerCertificateAdded.CheckHolders]). The error is a
+	// [*HoldersError] listing them.
+	ErrHoldersNotReady = errors.New("rollover: holders have not loaded the new key")
+
 	// ErrKeyInUse means that the old key was to be removed although it
 	// decrypted a message less than the guaranteed delivery time ago. The
 	// error is a [*RemovalError].
@@ -468,3 +478,54 @@ func (e *CancelError) Unwrap() []error {
 	}
 	return []error{ErrCannotCancel, e.Cause}
 }
+
+// HoldersError reports the holders that keep step 3 from handing out
+// the new certificate.
+type HoldersError struct {
+	// Fingerprint names the new key, or the partner's new signing
+	// certificate.
+	Fingerprint wssec.Fingerprint
+	// Signer is the partner whose new certificate the holders must
+	// trust ([SignerCertificateAdded.CheckHolders]); empty for the
+	// decryption key.
+	Signer string
+	// Laggards are the live holders that do not hold the new key with a
+	// passed self-test.
+	Laggards []Laggard
+	// Live is the number of live holders, and MinHolders the least
+	// number the policy requires (zero: no minimum).
+	Live, MinHolders int
+}
+
+// Laggard is a live holder that does not hold the new key yet.
+type Laggard struct {
+	ID, Host   string
+	PID        int
+	Generation uint64
+	// Reason says what is missing: the key is not loaded, its self-test
+	// failed, or the holder cannot read the store.
+	Reason string
+}
+
+func (e *HoldersError) Error() string {
+	var b strings.Builder
+	if e.Signer != "" {
+		fmt.Fprintf(&b, "rollover: holders do not trust partner %q's new signing certificate %s", e.Signer, e.Fingerprint.Short())
+	} else {
+		fmt.Fprintf(&b, "rollover: holders have not loaded the new key %s", e.Fingerprint.Short())
+	}
+	for i, l := range e.Laggards {
+		sep := ": "
+		if i > 0 {
+			sep = "; "
+		}
+		fmt.Fprintf(&b, "%s%q (host %q, pid %d, generation %d) %s", sep, l.ID, l.Host, l.PID, l.Generation, l.Reason)
+	}
+	if e.Live < e.MinHolders {
+		fmt.Fprintf(&b, "; %d live holders, the policy requires at least %d", e.Live, e.MinHolders)
+	}
+	return b.String()
+}
+
+// Unwrap returns [ErrHoldersNotReady].
+func (e *HoldersError) Unwrap() error { return ErrHoldersNotReady }

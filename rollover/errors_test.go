@@ -64,6 +64,20 @@ func TestErrors(t *testing.T) {
 			wantIs:   []error{wssec.ErrRetentionNotElapsed, rollover.ErrKeyInUse},
 		},
 		{
+			name: "holders not ready",
+			err: &rollover.HoldersError{Fingerprint: fp, Live: 1, MinHolders: 2,
+				Laggards: []rollover.Laggard{{ID: "app-1", Host: "h1", PID: 7, Generation: 4, Reason: "has not loaded the key"}}},
+			wantText: `rollover: holders have not loaded the new key ` + fp.Short() + `: "app-1" (host "h1", pid 7, generation 4) has not loaded the key; 1 live holders, the policy requires at least 2`,
+			wantIs:   []error{rollover.ErrHoldersNotReady},
+			notIs:    []error{rollover.ErrSelfTestFailed},
+		},
+		{
+			name:     "holders do not trust",
+			err:      &rollover.HoldersError{Fingerprint: fp, Signer: "bank", Live: 1, Laggards: []rollover.Laggard{{ID: "app-1", Host: "h1", PID: 7, Generation: 4, Reason: "does not trust the certificate yet"}}},
+			wantText: `rollover: holders do not trust partner "bank"'s new signing certificate ` + fp.Short() + `: "app-1" (host "h1", pid 7, generation 4) does not trust the certificate yet`,
+			wantIs:   []error{rollover.ErrHoldersNotReady},
+		},
+		{
 			name:     "stale signer stage",
 			err:      &rollover.SignerStageError{Op: "AddCertificate", Partner: "bank", Stage: rollover.SignerStageTrusted, Stored: rollover.SignerStageCertificateAdded, Renewal: 2, Stale: true, Err: rollover.ErrRenewalInProgress},
 			wantText: `rollover: AddCertificate refused for partner "bank": stage trusted is stale, the store holds stage certificate-added of renewal 2; a renewal is in progress`,

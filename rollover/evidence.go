@@ -162,6 +162,11 @@ func (m *Manager) Observe(receiver string, res *wssec.Result) {
 // decryptions or on a timer the application owns; the package starts no
 // goroutines. It logs that a renewal is due at most once a day.
 //
+// Processes that follow the store ([keystore.Follow]) write their own
+// usage records, which RemoveOldKey reads as well, so they need not call
+// RecordUsage; it remains for a Manager's own ring and for what Observe
+// attributes to receivers.
+//
 // RecordUsage returns the errors of [keystore.Store.Update] and
 // [ErrCorruptState]; evidence that could not be written is kept for the
 // next call. It uses the Manager's clock and is safe for concurrent use.

@@ -88,13 +88,20 @@ var selfTestIdentifiers = []struct {
 // From here on the renewal cannot be cancelled.
 //
 // The self-test proves the key decrypts in this process. Processes that
-// decrypt with other keystore.Store values of the same store must have
-// reloaded it ([keystore.Store.Reload]) before the receivers are told.
+// decrypt follow the store ([keystore.Follow]) and register as holders:
+// ProvideCertificate is refused with a [*HoldersError]
+// ([ErrHoldersNotReady]) listing the laggards until every live holder
+// has loaded the new key and passed its own self-test with it, and at
+// least [Policy.MinHolders] holders are live. It records nothing then;
+// call it again once they have. Processes that decrypt with a
+// keystore.Store without following it must have reloaded it
+// ([keystore.Store.Reload]) before the receivers are told.
 //
 // ProvideCertificate returns [ErrInvalidArgument] for no receivers, an
-// empty, repeated or overlong ID, or overlong text; a [*StageError] with
-// [ErrStaleStage]; a [*StateError] with [ErrInconsistent]; and the errors
-// of [keystore.Store.Reload] and [keystore.Store.Update]. It does not
+// empty, repeated or overlong ID, or overlong text; a [*HoldersError]
+// as above; a [*StageError] with [ErrStaleStage]; a [*StateError] with
+// [ErrInconsistent]; and the errors of [keystore.Store.Reload],
+// [keystore.Store.Holders] and [keystore.Store.Update]. It does not
 // modify h; it uses the Manager's
 // clock and Options.Rand.
 func (s *KeyAdded) ProvideCertificate(ctx context.Context, h Handoff) (*CertificateProvided, error) {
@@ -127,6 +134,13 @@ func (s *KeyAdded) ProvideCertificate(ctx context.Context, h Handoff) (*Certific
 	}
 	if err := s.selfTest(h); err != nil {
 		s.m.log(ctx, s.m.opts.now(), slog.LevelError, "rollover: self-test failed",
+			"renewal", s.st.Renewal, "new_key", s.st.New.fingerprint().Short(), "error", err.Error())
+		return nil, err
+	}
+	// Every process that decrypts must hold the new key before any
+	// receiver may encrypt to it.
+	if err := s.m.checkHolders(ctx, s.st.New.fingerprint()); err != nil {
+		s.m.log(ctx, s.m.opts.now(), slog.LevelWarn, "rollover: holders not ready",
 			"renewal", s.st.Renewal, "new_key", s.st.New.fingerprint().Short(), "error", err.Error())
 		return nil, err
 	}

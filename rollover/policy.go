@@ -58,6 +58,14 @@ type Policy struct {
 	// renewal is reported as due ([Report.RenewalDue]) and warned about
 	// in the log. If zero, 60 days. Negative values are refused.
 	RenewalLead time.Duration
+
+	// MinHolders is the least number of live holders (processes that
+	// follow the store, [keystore.Follow]) that must hold the new key
+	// before step 3 hands its certificate out. If zero, no minimum: step
+	// 3 waits for every live holder, however many. Set it to the number
+	// of replicas, so that a replica that failed to register is noticed.
+	// Negative values are refused.
+	MinHolders int
 }
 
 // Validate reports whether p is usable: it returns an error wrapping
@@ -68,6 +76,8 @@ func (p Policy) Validate() error {
 		return fmt.Errorf("%w: negative GuaranteedDelivery %v", ErrInvalidPolicy, p.GuaranteedDelivery)
 	case p.RetentionFloor != 0 && p.RetentionFloor < MinRetention:
 		return fmt.Errorf("%w: RetentionFloor %v is below the 90-day floor", ErrInvalidPolicy, p.RetentionFloor)
+	case p.MinHolders < 0:
+		return fmt.Errorf("%w: negative MinHolders %d", ErrInvalidPolicy, p.MinHolders)
 	case p.RenewalLead < 0:
 		return fmt.Errorf("%w: negative RenewalLead %v", ErrInvalidPolicy, p.RenewalLead)
 	}

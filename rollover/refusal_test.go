@@ -333,6 +333,7 @@ func TestPolicy_Validate(t *testing.T) {
 		{name: "negative floor", policy: rollover.Policy{RetentionFloor: -1}, wantErr: rollover.ErrInvalidPolicy},
 		{name: "negative delivery", policy: rollover.Policy{GuaranteedDelivery: -day}, wantErr: rollover.ErrInvalidPolicy},
 		{name: "negative lead", policy: rollover.Policy{RenewalLead: -day}, wantErr: rollover.ErrInvalidPolicy},
+		{name: "negative minimum holders", policy: rollover.Policy{MinHolders: -1}, wantErr: rollover.ErrInvalidPolicy},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -28,8 +28,10 @@ func (s *ReceiversSwitched) OldKeyExpires() time.Time {
 //   - before the old key's expiry (the last confirmation plus the
 //     retention period);
 //   - while the old key decrypted a response less than
-//     GuaranteedDelivery ago, by the persisted evidence, this process's
-//     key ring and evidence not yet written ([ErrKeyInUse]);
+//     GuaranteedDelivery ago, by the persisted evidence, the usage
+//     records of the store's holders ([keystore.Store.LastUsed], kept
+//     after a holder stops), this process's key ring and evidence not
+//     yet written ([ErrKeyInUse]);
 //   - if a receiver's confirmation was withdrawn since s was returned
 //     ([ErrReceiversPending]; AllowedAt is zero).
 //
@@ -41,12 +43,21 @@ func (s *ReceiversSwitched) OldKeyExpires() time.Time {
 // The store checks the expiry once more with its own clock, with the same
 // refusal. RemoveOldKey also returns a [*StageError] with [ErrStaleStage],
 // a [*StateError] with [ErrInconsistent], and the errors of
-// [keystore.Store.Update]. It uses the Manager's clock.
+// [keystore.Store.Update] and [keystore.Store.LastUsed]. It uses the
+// Manager's clock.
 func (s *ReceiversSwitched) RemoveOldKey(ctx context.Context) (*Idle, error) {
 	if s == nil || !s.ok() {
 		return nil, errNilStage
 	}
 	lastUsedLive := s.liveLastUsed()
+	// What every holder of the store recorded, live or stopped.
+	recorded, err := s.m.recordedLastUsed(ctx, s.st.Old.fingerprint())
+	if err != nil {
+		return nil, err
+	}
+	if recorded.After(lastUsedLive) {
+		lastUsedLive = recorded
+	}
 	st, err := s.m.update(ctx, "RemoveOldKey", nil, func(tx *keystore.Tx, d *docs, now time.Time) error {
 		st := d.state
 		refuse := &RemovalError{Alias: st.Old.alias(), Fingerprint: st.Old.fingerprint()}
@@ -96,6 +107,7 @@ func (s *ReceiversSwitched) RemoveOldKey(ctx context.Context) (*Idle, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.m.pruneUsage(ctx, s.st.policy(s.m.opts.Policy))
 	return &Idle{base{s.m, st}}, nil
 }
 

@@ -58,6 +58,11 @@ var (
 	// only was asked of the current key.
 	ErrCurrentKey = errors.New("wssec: key is the current key")
 
+	// ErrReadOnlyRing means that a change was asked of a ring that its
+	// owner publishes read-only ([NewPublishedKeyRing]), such as the ring
+	// of a key store: change the store instead.
+	ErrReadOnlyRing = errors.New("wssec: key ring is read-only")
+
 	// ErrSignatureInvalid means that a signature does not verify, that it
 	// references something it cannot cover, or that an element the policy
 	// requires to be signed is not covered by a verified signature. The

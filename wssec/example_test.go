@@ -232,3 +232,27 @@ func ExampleFaultError() {
 	}
 	// Output: true true soapenv:Server - Account locked
 }
+
+// The owner of the ring state (such as a key store) hands out a ring that
+// decrypts but cannot be changed by those who hold it; only the owner's
+// publisher changes it, for every Decryptor at once.
+func ExampleNewPublishedKeyRing() {
+	oldKey, newKey := loadKey("old"), loadKey("new")
+	ring, pub, err := wssec.NewPublishedKeyRing(oldKey, nil, wssec.RingOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = ring.Rotate(newKey)
+	fmt.Println("change by a holder of the ring refused:", errors.Is(err, wssec.ErrReadOnlyRing))
+
+	if err := pub.Replace(newKey, []wssec.RetainedKey{{Key: oldKey}}); err != nil {
+		log.Fatal(err)
+	}
+	for _, e := range ring.Snapshot() {
+		fmt.Printf("%s: %s\n", e.Name, e.Status)
+	}
+	// Output:
+	// change by a holder of the ring refused: true
+	// new: current
+	// old: retained
+}

@@ -83,6 +83,8 @@ type KeyRing struct {
 	// certOnly marks the ring inside a TrustRing: entries are certificates
 	// without private keys.
 	certOnly bool
+	// readOnly marks a published ring: only its RingPublisher changes it.
+	readOnly bool
 }
 
 // usage is shared by every snapshot that holds the same key, so counts
@@ -187,6 +189,14 @@ func (r *KeyRing) load() *ringSnapshot {
 // update applies f to a copy of the entries and publishes the result if it
 // keeps the invariants.
 func (r *KeyRing) update(f func(entries []*ringEntry) ([]*ringEntry, error)) error {
+	if r != nil && r.readOnly {
+		return &KeyError{Reason: "change the store that publishes it", Err: ErrReadOnlyRing}
+	}
+	return r.apply(f)
+}
+
+// apply is update without the read-only check, for the ring's publisher.
+func (r *KeyRing) apply(f func(entries []*ringEntry) ([]*ringEntry, error)) error {
 	if r == nil {
 		return &KeyError{Reason: "nil KeyRing", Err: ErrKeyNotFound}
 	}
@@ -320,6 +330,10 @@ type RetainedKey struct {
 // leaves the ring as it was. It does not modify its arguments and is safe
 // for concurrent use.
 func (r *KeyRing) Replace(current Key, retained []RetainedKey) error {
+	return r.replace(current, retained, r.update)
+}
+
+func (r *KeyRing) replace(current Key, retained []RetainedKey, commit func(func([]*ringEntry) ([]*ringEntry, error)) error) error {
 	next := make([]*ringEntry, 0, len(retained)+1)
 	e, err := r.newEntry(current, StatusCurrent, time.Time{})
 	if err != nil {
@@ -333,7 +347,7 @@ func (r *KeyRing) Replace(current Key, retained []RetainedKey) error {
 		}
 		next = append(next, e)
 	}
-	return r.update(func(old []*ringEntry) ([]*ringEntry, error) {
+	return commit(func(old []*ringEntry) ([]*ringEntry, error) {
 		kept := make(map[Fingerprint]*usage, len(old))
 		for _, x := range old {
 			kept[x.fp] = x.usage
@@ -502,4 +516,45 @@ func subjectKeyIDs(cert *x509.Certificate) [][]byte {
 		}
 	}
 	return out
+}
+
+// RingPublisher changes a ring made by [NewPublishedKeyRing]; it is the
+// only way to change it. It is safe for concurrent use.
+type RingPublisher struct {
+	r *KeyRing
+}
+
+// NewPublishedKeyRing returns a ring for the holder of the authoritative
+// ring state, such as a key store, to hand out, and the publisher with
+// which only that holder changes it. The ring decrypts like any other,
+// but its own changing methods ([KeyRing.Retain], [KeyRing.Rotate],
+// [KeyRing.SetExpiry], [KeyRing.Remove], [KeyRing.Replace]) refuse with
+// [ErrReadOnlyRing], so code that was handed the ring cannot drop a key
+// from it behind the owner's back. The ring starts as
+// [RingPublisher.Replace] would set it.
+//
+// It returns [ErrInvalidKey] or [ErrDuplicateKey]. It does not modify
+// its arguments.
+func NewPublishedKeyRing(current Key, retained []RetainedKey, opts RingOptions) (*KeyRing, *RingPublisher, error) {
+	r, err := NewKeyRingOptions(current, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &RingPublisher{r: r}
+	if len(retained) > 0 {
+		if err := p.Replace(current, retained); err != nil {
+			return nil, nil, err
+		}
+	}
+	r.readOnly = true // before anyone else sees r
+	return r, p, nil
+}
+
+// Replace sets the whole published ring in one step, as
+// [KeyRing.Replace] does.
+func (p *RingPublisher) Replace(current Key, retained []RetainedKey) error {
+	if p == nil {
+		return &KeyError{Reason: "nil RingPublisher", Err: ErrKeyNotFound}
+	}
+	return p.r.replace(current, retained, p.r.apply)
 }

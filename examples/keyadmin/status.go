@@ -44,6 +44,7 @@ func cmdStatus(a *app, args []string) int {
 	a.printf("retention rules: the old key is kept %s after the last confirmation (guaranteed delivery %s, at least 90 days), and %s after it last decrypted a response%s",
 		days(r.Retention), days(r.GuaranteedDelivery), days(r.GuaranteedDelivery), retentionSource(r))
 	a.keys(r)
+	a.holders(r)
 	if len(r.Receivers) > 0 {
 		a.receivers(r)
 	}
@@ -67,6 +68,7 @@ func (a *app) keys(r rollover.Report) {
 			lastUsed[k.Fingerprint] = k.LastUsed
 		}
 	}
+	a.holderUse(lastUsed)
 	a.printf("keys:")
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  ALIAS\tSTATUS\tFINGERPRINT\tCERTIFICATE UNTIL\tRETAINED UNTIL\tLAST USED\tKEY IN")

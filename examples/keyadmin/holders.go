@@ -1,0 +1,75 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/wssec"
+)
+
+// holders prints the live holders of the store (processes that follow it
+// with keystore.Follow) and which keys each has loaded: step 3 waits
+// until every one of them holds the new key.
+func (a *app) holders(r rollover.Report) {
+	hs, err := a.store.Holders(a.ctx)
+	if errors.Is(err, keystore.ErrNoRecords) {
+		return
+	}
+	if err != nil {
+		a.printf("holders: cannot list them: %v", err)
+		return
+	}
+	if len(hs) == 0 {
+		a.printf("holders: none live (no running process follows this store)")
+		return
+	}
+	aliases := map[wssec.Fingerprint]string{}
+	for _, e := range a.store.Entries() {
+		aliases[e.Fingerprint] = e.Alias
+	}
+	a.printf("holders (processes decrypting with this store's keys):")
+	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  HOLDER\tHOST\tPID\tGENERATION\tKEYS LOADED (SELF-TEST)\tHEARTBEAT\tSTATE")
+	for _, h := range hs {
+		var keys []string
+		for _, k := range h.Keys {
+			name := aliases[k.Fingerprint]
+			if name == "" {
+				name = k.Fingerprint.Short()
+			}
+			result := "ok"
+			if !k.SelfTest {
+				result = "failed"
+			}
+			keys = append(keys, name+" "+result)
+		}
+		state := "ready"
+		switch {
+		case h.Error != "":
+			state = "cannot read the store: " + h.Error
+		case r.New != nil && r.Stage == rollover.StageKeyAdded && !h.Holds(r.New.Fingerprint):
+			state = "lacks the new key " + r.New.Alias
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%s\t%s\t%s\n", quote(h.ID), quote(h.Host), h.PID, h.Generation, strings.Join(keys, ", "), stamp(h.Heartbeat), state)
+	}
+	tw.Flush()
+}
+
+// holderUse adds to lastUsed what the store's holders recorded, live or
+// stopped: the evidence step 7 reads.
+func (a *app) holderUse(lastUsed map[wssec.Fingerprint]time.Time) {
+	recorded, err := a.store.LastUsed(a.ctx)
+	if err != nil {
+		return // no records kept, or unreadable: status shows the rest
+	}
+	for fp, t := range recorded {
+		if t.After(lastUsed[fp]) {
+			lastUsed[fp] = t
+		}
+	}
+}

@@ -1,0 +1,191 @@
+// Command propagation measures how long a key committed to a directory
+// store takes to decrypt in the processes that follow the store: from
+// the start of the commit (Store.Update) until a response encrypted to
+// the new key decrypts through each follower's ring. It prints one JSON
+// object with the percentiles.
+//
+// Usage:
+//
+//	propagation [-followers 4] [-n 30] [-watch=true]
+//
+// Each follower opens the store on its own (its own keystore.Store and
+// file-system watch, as a separate process would) and runs
+// keystore.Follow with the default poll interval (1 s); -watch=false
+// hides the directory's notifications to measure polling alone. Each
+// round commits one new key as retained, the way step 2 of a renewal
+// makes a key decryptable, and waits until every follower decrypts with
+// it. The keys are generated before the measurement.
+package main
+
+import (
+	"context"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/wssec"
+)
+
+const password = "propagation-measurement"
+
+const sample = `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><p:Ping xmlns:p="urn:bench">ping</p:Ping></soap:Body></soap:Envelope>`
+
+// pollOnly hides the directory's notifications.
+type pollOnly struct {
+	keystore.Backend
+	keystore.RecordBackend
+}
+
+type result struct {
+	Followers  int     `json:"followers"`
+	Rounds     int     `json:"rounds"`
+	Watch      bool    `json:"watch"`
+	Samples    int     `json:"samples"`
+	Failed     int     `json:"failed"`
+	CommitP50  float64 `json:"commit_p50_ms"`
+	P50        float64 `json:"propagation_p50_ms"`
+	P99        float64 `json:"propagation_p99_ms"`
+	Max        float64 `json:"propagation_max_ms"`
+	PollMillis float64 `json:"poll_interval_ms"`
+}
+
+func main() {
+	followers := flag.Int("followers", 4, "processes following the store")
+	rounds := flag.Int("n", 30, "keys committed, one per round")
+	watch := flag.Bool("watch", true, "use the directory's change notifications")
+	flag.Parse()
+	if err := run(*followers, *rounds, *watch, os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(nf, rounds int, watch bool, out io.Writer) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tmp, err := os.MkdirTemp("", "propagation-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	dir := filepath.Join(tmp, "store")
+
+	creds := make([]*keystore.Credential, rounds+1)
+	msgs := make([][]byte, rounds+1)
+	for i := range creds {
+		c, err := keystore.Generate(pkix.Name{CommonName: fmt.Sprintf("propagation %d", i)}, keystore.GenerateOptions{})
+		if err != nil {
+			return err
+		}
+		creds[i] = c
+		if msgs[i], err = (&wssec.Encryptor{Certificate: c.Certificate}).Encrypt([]byte(sample)); err != nil {
+			return err
+		}
+	}
+
+	s, err := keystore.Create(ctx, keystore.Dir(dir), keystore.PasswordValue(password), keystore.Options{})
+	if err != nil {
+		return err
+	}
+	if err := s.Update(ctx, func(tx *keystore.Tx) error {
+		return errors.Join(tx.Add("k0", creds[0], nil), tx.Rotate("k0"))
+	}); err != nil {
+		return err
+	}
+
+	var mu sync.Mutex
+	var round int
+	var start time.Time
+	got := map[int]time.Duration{} // by follower, for the round
+	done := make(chan struct{}, 1)
+	fs := make([]*keystore.Follower, nf)
+	for i := range fs {
+		d := keystore.Dir(dir)
+		var b keystore.Backend = d
+		if !watch {
+			b = pollOnly{d, d}
+		}
+		idx := i
+		check := func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if _, seen := got[idx]; seen || fs[idx] == nil || round == 0 {
+				return
+			}
+			if _, err := fs[idx].Decryptor(wssec.Policy{}).Decrypt(msgs[round]); err == nil {
+				got[idx] = time.Since(start)
+				if len(got) == nf {
+					select {
+					case done <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}
+		f, err := keystore.Follow(ctx, b, keystore.PasswordValue(password), keystore.FollowOptions{
+			HolderID: fmt.Sprintf("follower-%d", i),
+			OnReload: func(uint64) { check() },
+			Logger:   slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		mu.Lock()
+		fs[i] = f
+		mu.Unlock()
+	}
+
+	var lat, commits []float64
+	failed := 0
+	for r := 1; r <= rounds; r++ {
+		mu.Lock()
+		round, start = r, time.Now()
+		clear(got)
+		mu.Unlock()
+		alias := fmt.Sprintf("k%d", r)
+		if err := s.Update(ctx, func(tx *keystore.Tx) error {
+			return errors.Join(tx.Add(alias, creds[r], nil), tx.Retain(alias, time.Time{}))
+		}); err != nil {
+			return err
+		}
+		commits = append(commits, ms(time.Since(start)))
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+		}
+		mu.Lock()
+		failed += nf - len(got)
+		for _, d := range got {
+			lat = append(lat, ms(d))
+		}
+		round = 0
+		mu.Unlock()
+	}
+	slices.Sort(lat)
+	slices.Sort(commits)
+	res := result{Followers: nf, Rounds: rounds, Watch: watch, Samples: len(lat), Failed: failed,
+		CommitP50: pct(commits, 50), P50: pct(lat, 50), P99: pct(lat, 99), Max: pct(lat, 100), PollMillis: 1000}
+	return json.NewEncoder(out).Encode(res)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// pct returns the p-th percentile of sorted v (nearest rank).
+func pct(v []float64, p int) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	i := (len(v)*p + 99) / 100
+	return v[max(i-1, 0)]
+}

@@ -1,0 +1,68 @@
+package wssec_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/wsrenew/wsrenew/internal/fakeclock"
+	"github.com/wsrenew/wsrenew/wssec"
+)
+
+func TestNewPublishedKeyRing_readOnly(t *testing.T) {
+	t.Parallel()
+	clock := fakeclock.New(t0)
+	ring, pub, err := wssec.NewPublishedKeyRing(keyOf(newID), []wssec.RetainedKey{{Key: keyOf(oldID)}}, wssec.RingOptions{Now: clock.Now})
+	if err != nil {
+		t.Fatalf("NewPublishedKeyRing() error = %v", err)
+	}
+	changes := []struct {
+		name string
+		fn   func() error
+	}{
+		{"Retain", func() error { return ring.Retain(keyOf(strangerID), t0) }},
+		{"Rotate", func() error { return ring.Rotate(keyOf(oldID)) }},
+		{"SetExpiry", func() error { return ring.SetExpiry(oldID.Certificate, t0) }},
+		{"Remove", func() error { return ring.Remove(oldID.Certificate) }},
+		{"Replace", func() error { return ring.Replace(keyOf(newID), nil) }},
+	}
+	for _, c := range changes {
+		if err := c.fn(); !errors.Is(err, wssec.ErrReadOnlyRing) {
+			t.Errorf("%s on a published ring error = %v, want %v", c.name, err, wssec.ErrReadOnlyRing)
+		}
+	}
+	fps := func() []wssec.Fingerprint {
+		var out []wssec.Fingerprint
+		for _, e := range ring.Snapshot() {
+			out = append(out, e.Fingerprint)
+		}
+		return out
+	}
+	if diff := cmp.Diff([]wssec.Fingerprint{wssec.FingerprintOf(newID.Certificate), wssec.FingerprintOf(oldID.Certificate)}, fps()); diff != "" {
+		t.Fatalf("ring after refused changes (-want +got):\n%s", diff)
+	}
+
+	// The publisher changes it, and decryption follows.
+	d := &wssec.Decryptor{Keys: ring}
+	msg := encrypt(t, &wssec.Encryptor{Certificate: strangerID.Certificate}, readTestdata(t, "response11.xml"))
+	if _, err := d.Decrypt(msg); !errors.Is(err, wssec.ErrNoMatchingKey) {
+		t.Fatalf("Decrypt before publishing error = %v, want %v", err, wssec.ErrNoMatchingKey)
+	}
+	if err := pub.Replace(keyOf(strangerID), []wssec.RetainedKey{{Key: keyOf(newID)}}); err != nil {
+		t.Fatalf("RingPublisher.Replace() error = %v", err)
+	}
+	if _, err := d.Decrypt(msg); err != nil {
+		t.Fatalf("Decrypt after publishing error = %v", err)
+	}
+	if err := pub.Replace(wssec.Key{}, nil); !errors.Is(err, wssec.ErrInvalidKey) {
+		t.Errorf("RingPublisher.Replace(zero key) error = %v, want %v", err, wssec.ErrInvalidKey)
+	}
+	var nilPub *wssec.RingPublisher
+	if err := nilPub.Replace(keyOf(newID), nil); err == nil {
+		t.Errorf("nil RingPublisher.Replace() error = nil, want an error")
+	}
+	if _, _, err := wssec.NewPublishedKeyRing(keyOf(newID), []wssec.RetainedKey{{Key: keyOf(newID)}}, wssec.RingOptions{}); !errors.Is(err, wssec.ErrDuplicateKey) {
+		t.Errorf("NewPublishedKeyRing(duplicate) error = %v, want %v", err, wssec.ErrDuplicateKey)
+	}
+}

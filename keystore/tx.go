@@ -89,28 +89,36 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return err
 	}
-	if err := s.checkNotOlder(base, before); err != nil {
-		return err
-	}
-	if err := s.publish(base); err != nil {
-		return err
-	}
-	tx, err := s.begin(base)
-	if err != nil {
-		return err
-	}
-	err = fn(tx)
-	tx.done = true
-	if err != nil {
-		return err
-	}
-	if !tx.dirty {
-		return nil
-	}
-	if err := ctx.Err(); err != nil {
+	tx, err := s.transact(ctx, before, base, fn)
+	if tx == nil || err != nil {
 		return err
 	}
 	return tx.commit(ctx)
+}
+
+// transact publishes base, which the store read while it held generation
+// before, and runs fn in a transaction on it. It returns the transaction
+// to commit, or nil if fn changed nothing or failed.
+func (s *Store) transact(ctx context.Context, before uint64, base *storeState, fn func(tx *Tx) error) (*Tx, error) {
+	if err := s.checkNotOlder(base, before); err != nil {
+		return nil, err
+	}
+	if err := s.publish(base); err != nil {
+		return nil, err
+	}
+	tx, err := s.begin(base)
+	if err != nil {
+		return nil, err
+	}
+	err = fn(tx)
+	tx.done = true
+	if err != nil || !tx.dirty {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return tx, nil
 }
 
 // begin starts a transaction on base at the store's clock, refusing a

@@ -24,25 +24,8 @@ func (s *Store) updateVersioned(ctx context.Context, vb VersionedBackend, fn fun
 		if err != nil {
 			return err
 		}
-		if err := s.checkNotOlder(base, before); err != nil {
-			return err
-		}
-		if err := s.publish(base); err != nil {
-			return err
-		}
-		tx, err := s.begin(base)
-		if err != nil {
-			return err
-		}
-		err = fn(tx)
-		tx.done = true
-		if err != nil {
-			return err
-		}
-		if !tx.dirty {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
+		tx, err := s.transact(ctx, before, base, fn)
+		if tx == nil || err != nil {
 			return err
 		}
 		err = tx.commitVersioned(ctx, vb, version)

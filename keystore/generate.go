@@ -85,14 +85,7 @@ func Generate(subject pkix.Name, opts GenerateOptions) (*Credential, error) {
 	if err != nil {
 		return nil, err
 	}
-	validity, err := opts.validity()
-	if err != nil {
-		return nil, err
-	}
-	if len(subject.ToRDNSequence()) == 0 {
-		return nil, fmt.Errorf("%w: empty subject", ErrInvalidOptions)
-	}
-	serial, err := randomSerial(opts.rand())
+	validity, err := opts.checkSubject(subject)
 	if err != nil {
 		return nil, err
 	}
@@ -102,19 +95,9 @@ func Generate(subject pkix.Name, opts GenerateOptions) (*Credential, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keystore: generate key: %w", err)
 	}
-	ski, err := subjectKeyID(&key.PublicKey)
+	tmpl, err := selfSignedTemplate(&key.PublicKey, subject, validity, opts)
 	if err != nil {
 		return nil, err
-	}
-	notBefore := opts.now().UTC().Truncate(time.Second)
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               subject,
-		NotBefore:             notBefore,
-		NotAfter:              notBefore.Add(validity),
-		KeyUsage:              x509.KeyUsageKeyEncipherment,
-		BasicConstraintsValid: true,
-		SubjectKeyId:          ski,
 	}
 	der, err := x509.CreateCertificate(opts.rand(), tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -125,6 +108,43 @@ func Generate(subject pkix.Name, opts GenerateOptions) (*Credential, error) {
 		return nil, fmt.Errorf("keystore: parse generated certificate: %w", err)
 	}
 	return &Credential{Key: key, Certificate: cert}, nil
+}
+
+// checkSubject checks the options and subject of a new self-signed
+// certificate and returns its validity.
+func (o GenerateOptions) checkSubject(subject pkix.Name) (time.Duration, error) {
+	validity, err := o.validity()
+	if err != nil {
+		return 0, err
+	}
+	if len(subject.ToRDNSequence()) == 0 {
+		return 0, fmt.Errorf("%w: empty subject", ErrInvalidOptions)
+	}
+	return validity, nil
+}
+
+// selfSignedTemplate is the certificate of a new key pair before it is
+// signed: a random serial, the key's subject key identifier, valid for
+// validity from now by opts' clock, for key encipherment.
+func selfSignedTemplate(pub *rsa.PublicKey, subject pkix.Name, validity time.Duration, opts GenerateOptions) (*x509.Certificate, error) {
+	serial, err := randomSerial(opts.rand())
+	if err != nil {
+		return nil, err
+	}
+	ski, err := subjectKeyID(pub)
+	if err != nil {
+		return nil, err
+	}
+	notBefore := opts.now().UTC().Truncate(time.Second)
+	return &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               subject,
+		NotBefore:             notBefore,
+		NotAfter:              notBefore.Add(validity),
+		KeyUsage:              x509.KeyUsageKeyEncipherment,
+		BasicConstraintsValid: true,
+		SubjectKeyId:          ski,
+	}, nil
 }
 
 // randomSerial returns a positive serial number of up to 127 bits.

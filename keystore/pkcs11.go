@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/wsrenew/wsrenew/wssec"
 )
@@ -305,34 +304,17 @@ func probeCapabilities(key crypto.Decrypter) (wssec.Capabilities, error) {
 // selfSign makes the self-signed certificate of a token key, with the
 // fields [Generate] gives a key in software.
 func selfSign(k crypto.Signer, subject pkix.Name, opts GenerateOptions) (*x509.Certificate, error) {
-	validity, err := opts.validity()
+	validity, err := opts.checkSubject(subject)
 	if err != nil {
 		return nil, err
-	}
-	if len(subject.ToRDNSequence()) == 0 {
-		return nil, fmt.Errorf("%w: empty subject", ErrInvalidOptions)
 	}
 	pub, ok := k.Public().(*rsa.PublicKey)
 	if !ok {
 		return nil, &TokenError{Reason: "the token key is not RSA", Err: ErrToken}
 	}
-	serial, err := randomSerial(opts.rand())
+	tmpl, err := selfSignedTemplate(pub, subject, validity, opts)
 	if err != nil {
 		return nil, err
-	}
-	ski, err := subjectKeyID(pub)
-	if err != nil {
-		return nil, err
-	}
-	notBefore := opts.now().UTC().Truncate(time.Second)
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               subject,
-		NotBefore:             notBefore,
-		NotAfter:              notBefore.Add(validity),
-		KeyUsage:              x509.KeyUsageKeyEncipherment,
-		BasicConstraintsValid: true,
-		SubjectKeyId:          ski,
 	}
 	der, err := x509.CreateCertificate(opts.rand(), tmpl, tmpl, pub, k)
 	if err != nil {
@@ -510,30 +492,18 @@ func (s *Store) ImportFromToken(ctx context.Context, alias string, u *TokenURI, 
 	return s.Entry(alias)
 }
 
-// addTokenKey is [Tx.Add] for a credential whose key k lives in a token:
-// it writes the key nowhere, and the entry's location is the key's
-// canonical URI.
-func (tx *Tx) addTokenKey(alias string, k *tokenKey, c *Credential, labels map[string]string) error {
+// tokenLocation is where [Tx.Add] records a credential c whose key k
+// lives in a token: nowhere is the key written; the entry's location is
+// the key's canonical URI.
+func (tx *Tx) tokenLocation(k *tokenKey, c *Credential) (string, error) {
 	loc := k.uri.String()
 	for _, e := range tx.m.entries {
 		if e.Location == loc {
-			return &EntryError{Alias: e.Alias, Location: loc, Err: ErrDuplicateKey}
+			return "", &EntryError{Alias: e.Alias, Location: loc, Err: ErrDuplicateKey}
 		}
 	}
-	cc := &Credential{Key: c.Key, Certificate: c.Certificate, Chain: slices.Clone(c.Chain)}
-	tx.keys[loc] = cc
-	tx.m.entries = append(tx.m.entries, Entry{
-		Alias:       alias,
-		Status:      StatusPending,
-		Created:     normTime(tx.s.opts.now()),
-		Certificate: cc.Certificate,
-		Chain:       cc.Chain,
-		Fingerprint: wssec.FingerprintOf(cc.Certificate),
-		Labels:      cloneLabels(labels),
-		Location:    loc,
-	})
-	tx.dirty = true
-	return nil
+	tx.keys[loc] = c
+	return loc, nil
 }
 
 // rekey records c as the key of alias, whose location is loc: a token

@@ -321,11 +321,14 @@ func (tx *Tx) Add(alias string, c *Credential, labels map[string]string) error {
 	if other, dup := tx.duplicateOf(c.Certificate, ""); dup {
 		return &EntryError{Alias: other, Err: ErrDuplicateKey}
 	}
-	if k, ok := c.Key.(*tokenKey); ok {
-		return tx.addTokenKey(alias, k, c, labels)
-	}
 	cc := &Credential{Key: c.Key, Certificate: c.Certificate, Chain: slices.Clone(c.Chain)}
-	loc, err := tx.writeKey(alias, cc)
+	var loc string
+	var err error
+	if k, ok := c.Key.(*tokenKey); ok {
+		loc, err = tx.tokenLocation(k, cc)
+	} else {
+		loc, err = tx.writeKey(alias, cc)
+	}
 	if err != nil {
 		return err
 	}

@@ -331,6 +331,7 @@ type process struct {
 type keyPlan struct {
 	ek       *xmlenc.EncryptedKey
 	inHeader bool
+	pos      int // place among the message's EncryptedKeys, from 1
 	data     []*dataPlan
 	alg      string
 	oaep     xmlenc.OAEPParams

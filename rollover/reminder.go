@@ -83,14 +83,18 @@ func (n NextStep) Allowed(now time.Time) bool {
 
 // remind fills the reminder fields of r: RenewalDueAt, Next, Health and
 // HealthReason. pending lists the receivers that have not confirmed;
-// delivery is the GuaranteedDelivery as set, zero if it is not.
-func (r *Report) remind(lead, delivery time.Duration, pending []string) {
+// delivery is the GuaranteedDelivery as set, zero if it is not; started
+// is when step 1 was taken.
+func (r *Report) remind(lead, delivery time.Duration, pending []string, started time.Time) {
 	if !r.Current.NotAfter.IsZero() {
 		r.RenewalDueAt = r.Current.NotAfter.Add(-lead)
 	}
 	switch r.Stage {
 	case StageKeyPairCreated:
-		r.Next = NextStep{Step: StepAdd, Name: "add", AllowedAt: r.Time}
+		r.Next = NextStep{Step: StepAdd, Name: "add", AllowedAt: started}
+		if started.IsZero() || started.After(r.Time) {
+			r.Next.AllowedAt = r.Time
+		}
 	case StageKeyAdded:
 		r.Next = NextStep{Step: StepProvide, Name: "provide", AllowedAt: r.Time}
 	case StageCertificateProvided:
@@ -134,7 +138,11 @@ func (r *Report) health(critical time.Duration) (Health, string) {
 		warn = append(warn, fmt.Sprintf("renewal due since %s: certificate of %s expires at %s (%d days left)", stamp(r.RenewalDueAt), r.Current.Alias, stamp(r.Current.NotAfter), r.DaysLeft))
 	}
 	if r.Stage != StageIdle && r.Next.Allowed(r.Time) {
-		warn = append(warn, fmt.Sprintf("step %d (%s) of renewal %d allowed since %s", r.Next.Step, r.Next.Name, r.Renewal, stamp(r.Next.AllowedAt)))
+		w := fmt.Sprintf("step %d (%s) of renewal %d is allowed and waits for the operator", r.Next.Step, r.Next.Name, r.Renewal)
+		if r.Next.AllowedAt.Before(r.Time) {
+			w += " since " + stamp(r.Next.AllowedAt)
+		}
+		warn = append(warn, w)
 	}
 	if r.OldKeyUsesAfterConfirmation > 0 {
 		warn = append(warn, fmt.Sprintf("the old key decrypted %d responses after a confirmation", r.OldKeyUsesAfterConfirmation))

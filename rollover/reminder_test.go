@@ -58,7 +58,7 @@ func TestReport_reminders(t *testing.T) {
 		{"key pair created", rollover.Policy{}, func(e *env) rollover.Stage {
 			idle := as[*rollover.Idle](e.t, e.resume())
 			return must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(e.t)
-		}, want{Health: rollover.HealthWarning, Step: 2, Name: "add", DueAt: due}, "step 2 (add) of renewal 1 allowed since"},
+		}, want{Health: rollover.HealthWarning, Step: 2, Name: "add", DueAt: due}, "step 2 (add) of renewal 1 is allowed and waits for the operator"},
 		{"key added", rollover.Policy{}, func(e *env) rollover.Stage {
 			idle := as[*rollover.Idle](e.t, e.resume())
 			created := must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(e.t)
@@ -72,7 +72,7 @@ func TestReport_reminders(t *testing.T) {
 			e.toSwitched("partner-a")
 			e.clock.Advance(91 * day)
 			return e.resume()
-		}, want{Health: rollover.HealthWarning, Step: 7, Name: "remove", AllowedAt: t0.Add(90 * day)}, "step 7 (remove) of renewal 1 allowed since"},
+		}, want{Health: rollover.HealthWarning, Step: 7, Name: "remove", AllowedAt: t0.Add(90 * day)}, "step 7 (remove) of renewal 1 is allowed and waits for the operator since 2027-04-04 09:00 UTC"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

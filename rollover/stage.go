@@ -408,7 +408,7 @@ func (b base) report() Report {
 	if st.Stage == StageReceiversSwitched {
 		r.RemovableAt = removableAt(r.OldKeyExpires, r.Old.LastUsed, p)
 	}
-	r.remind(m.opts.Policy.renewalLead(), m.opts.Policy.GuaranteedDelivery, st.pending())
+	r.remind(m.opts.Policy.renewalLead(), m.opts.Policy.GuaranteedDelivery, st.pending(), st.Started)
 	return r
 }
 

@@ -39,6 +39,7 @@ func commands() []command {
 	return []command{
 		{"init", "-alias A [-subject DN] [-bits N] [-validity D] | -alias A (-pkcs12 FILE | -pem FILE | -key FILE -cert FILE)", "create a key store with its first current key", cmdInit},
 		{"status", "[-history]", "show the keys, the stage of the renewal and what comes next", cmdStatus},
+		{"plan", "", "the date each step becomes allowed under the recorded rules, and the evidence so far; changes nothing", cmdPlan},
 		{"check", "", "one line for cron and monitoring; exit 0 ok, 1 warning, 2 critical, 3 usage error", cmdCheck},
 		{"show", "-alias A", "show where a key lives and which key transports it can decrypt", cmdShow},
 		{"create", "-alias A [-bits 3072] [-subject DN] [-validity 730d] [-pkcs11 URI]", "step 1: generate the new key pair (self-signed), in a PKCS#11 token with -pkcs11", cmdCreate},

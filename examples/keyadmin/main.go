@@ -21,6 +21,7 @@
 //	keyadmin confirm -receiver partner -by NAME -ref TICKET   # step 6
 //	keyadmin remove                                    # step 7, 90 days later
 //	keyadmin status -history
+//	keyadmin plan                                      # when each step is allowed; changes nothing
 //	keyadmin check                                     # from cron or a monitoring system
 //
 // Exit codes: 0 done; 1 failed; 2 usage error; 3 the command does not fit

@@ -21,6 +21,7 @@ var allowed = map[string][]string{
 	"keystore":           {"wssec", "internal/xmlenc", "internal/soap"},
 	"rollover":           {"keystore", "wssec"},
 	"keystore/etcdstore": {"keystore"},
+	"wssec/otelmetrics":  {"wssec"},
 	"internal/xmlenc":    {},
 	"internal/soap":      {},
 	"internal/c14n":      {},
@@ -36,7 +37,7 @@ var allowed = map[string][]string{
 var testOnly = []string{"internal/testpki", "internal/interop", "internal/fakeclock", "internal/etcdtest"}
 
 // public are the packages examples may import.
-var public = []string{"wssec", "keystore", "keystore/etcdstore", "rollover"}
+var public = []string{"wssec", "keystore", "keystore/etcdstore", "rollover", "wssec/otelmetrics"}
 
 // toolDirs hold programs that drive benchmarks or generate vectors.
 var toolDirs = []string{"internal/bench"}

@@ -2,6 +2,8 @@ package wssec_test
 
 import (
 	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -59,12 +61,47 @@ func TestDecrypt_noMatchingKeyError(t *testing.T) {
 		}
 		ki.CreateElement("ds:KeyName").SetText(" partner-2027 ")
 	})
+	replaceKeyInfo := func(f func(ki *etree.Element)) []byte {
+		return edit(t, to(wssec.IdentifyByIssuerSerial), func(d *etree.Document) {
+			ki := find(d, "EncryptedKey").SelectElement("KeyInfo")
+			for _, c := range ki.ChildElements() {
+				ki.RemoveChild(c)
+			}
+			f(ki)
+		})
+	}
+	subject := replaceKeyInfo(func(ki *etree.Element) {
+		ki.CreateElement("ds:X509Data").CreateElement("ds:X509SubjectName").SetText(stranger.Subject.String())
+	})
+	modulus := strangerID.Key.N.Bytes()
+	keyValue := replaceKeyInfo(func(ki *etree.Element) {
+		rsaKV := ki.CreateElement("ds:KeyValue").CreateElement("ds:RSAKeyValue")
+		rsaKV.CreateElement("ds:Modulus").SetText(base64.StdEncoding.EncodeToString(modulus))
+		rsaKV.CreateElement("ds:Exponent").SetText("AQAB")
+	})
+	certDigest := sha256.Sum256(stranger.Raw)
+	x509Digest := replaceKeyInfo(func(ki *etree.Element) {
+		xd := ki.CreateElement("ds:X509Data").CreateElement("dsig11:X509Digest")
+		xd.CreateAttr("xmlns:dsig11", "http://www.w3.org/2009/xmldsig11#")
+		xd.CreateAttr("Algorithm", "http://www.w3.org/2001/04/xmlenc#sha256")
+		xd.SetText(base64.StdEncoding.EncodeToString(certDigest[:]))
+	})
+	modDigest := sha256.Sum256(modulus)
 	tests := []struct {
 		name   string
 		msg    []byte
 		policy wssec.Policy
 		want   *wssec.NoMatchingKeyError
 	}{
+		{"subject name", subject, wssec.Policy{}, &wssec.NoMatchingKeyError{
+			References: []wssec.KeyReference{{Kind: "X509SubjectName", Value: stranger.Subject.String()}},
+			Reason:     "no ring key fits the key references"}},
+		{"modulus", keyValue, wssec.Policy{}, &wssec.NoMatchingKeyError{
+			References: []wssec.KeyReference{{Kind: "KeyValue", Value: "modulus SHA-256 " + hex.EncodeToString(modDigest[:8]) + ", 2048 bits"}},
+			Reason:     "no ring key fits the key references"}},
+		{"X509Digest", x509Digest, wssec.Policy{}, &wssec.NoMatchingKeyError{
+			References: []wssec.KeyReference{{Kind: "X509Digest", Value: "http://www.w3.org/2001/04/xmlenc#sha256 " + hex.EncodeToString(certDigest[:])}},
+			Reason:     "no ring key fits the key references"}},
 		{"issuer and serial", to(wssec.IdentifyByIssuerSerial), wssec.Policy{}, &wssec.NoMatchingKeyError{
 			References: []wssec.KeyReference{{Kind: "X509IssuerSerial", Value: stranger.Issuer.String() + ", serial " + stranger.SerialNumber.String()}},
 			Reason:     "no ring key fits the key references"}},
@@ -168,5 +205,24 @@ func TestDecrypt_timestampError(t *testing.T) {
 			}
 			t.Logf("%s: %v", tc.name, err)
 		})
+	}
+}
+
+// TestDecrypt_noMatchingKeyErrorEmbedded checks the position and place
+// reported for an EncryptedKey inside an EncryptedData's KeyInfo.
+func TestDecrypt_noMatchingKeyErrorEmbedded(t *testing.T) {
+	t.Parallel()
+	plain := readTestdata(t, "response11.xml")
+	msg := encrypt(t, &wssec.Encryptor{Certificate: strangerID.Certificate, EmbedEncryptedKey: true}, plain)
+	_, err := (&wssec.Decryptor{Keys: twoKeyRing(t)}).Decrypt(msg)
+	var got *wssec.NoMatchingKeyError
+	if !errors.As(err, &got) {
+		t.Fatalf("Decrypt() error = %v, want a *NoMatchingKeyError", err)
+	}
+	if got.InHeader || got.Position != 1 || len(got.DataIDs) != 1 || got.DataIDs[0] == "" {
+		t.Errorf("Decrypt() error = %+v, want the first EncryptedKey, in an EncryptedData's KeyInfo, with its EncryptedData's Id", got)
+	}
+	if !strings.Contains(err.Error(), "(#1, in an EncryptedData's KeyInfo)") {
+		t.Errorf("Decrypt() error text = %q", err)
 	}
 }

@@ -123,6 +123,35 @@
 // transaction that takes the step, and logs it through the [log/slog]
 // logger of [Options]. [History] returns the trail of both procedures.
 //
+// The log records are meant for log pipelines and alerting; their message
+// and attribute keys are stable:
+//
+//   - message "rollover: " + the [Action] (such as "rollover:
+//     confirm-receiver-switched"), level INFO, or WARN for
+//     old-key-used-after-confirmation and
+//     old-certificate-used-after-confirmation; the record's time is the
+//     step's time on the Manager's clock. Keys: "renewal" (number),
+//     "action", and where they apply "actor", "new_key" and "old_key"
+//     (short SHA-256 fingerprints), "receiver", "partner", "by",
+//     "reference", "note", "count".
+//   - message "rollover: renewal due", level WARN, at most once a day per
+//     Manager, from [Manager.Resume] and evidence writes. Keys: "stage",
+//     "current_key" (alias), "fingerprint", "not_after", "days_left",
+//     "due_at", "health" ("ok", "warning", "critical"), "next_step"
+//     (number) and "next" (name).
+//
+// # Reminders and monitoring
+//
+// Every [Report] says when a renewal is due ([Report.RenewalDueAt]: the
+// current certificate's NotAfter minus [Policy.RenewalLead], 60 days by
+// default), what the next step is and from when it is allowed
+// ([Report.Next]), and how a monitoring system should treat the store
+// ([Report.Health]: ok, warning when a renewal is due or a step waits for
+// the operator, critical when nothing can decrypt or a certificate
+// receivers may use is about to expire), with a one-line
+// [Report.HealthReason]. The keyadmin example's check command prints it
+// for cron and monitoring systems.
+//
 // # Persisted state
 //
 // The state lives in four JSON state blobs of the key store

@@ -503,3 +503,26 @@ func ExampleManager_ExportCertificate() {
 	// exported: tenant-2027
 	// cancel refused: true true 2027-01-04T10:00:00Z
 }
+
+// A monitoring job reads the report's reminder: when the renewal is due,
+// the next step and from when it is allowed, and a health verdict with a
+// one-line reason (what keyadmin check prints).
+func ExampleReport_health() {
+	ctx := context.Background()
+	now := time.Date(2046, 10, 2, 9, 0, 0, 0, time.UTC) // 50 days before the certificate expires
+	clock := func() time.Time { return now }
+	store, _, cleanup := exampleStore(clock)
+	defer cleanup()
+	stage, err := rollover.Resume(ctx, store, rollover.Options{Now: clock, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	r := stage.Report()
+	fmt.Println("due from:", r.RenewalDueAt.Format(time.DateOnly))
+	fmt.Println("next step:", r.Next.Step, r.Next.Name, "allowed now:", r.Next.Allowed(r.Time))
+	fmt.Println(r.Health, "-", r.HealthReason)
+	// Output:
+	// due from: 2046-09-22
+	// next step: 1 create allowed now: true
+	// warning - renewal due since 2046-09-22 06:57 UTC: certificate of tenant-2025 expires at 2046-11-21 06:57 UTC (49 days left)
+}

@@ -292,5 +292,9 @@ func (m *Manager) warnDue(ctx context.Context, r Report) {
 		slog.String("current_key", r.Current.Alias),
 		slog.String("fingerprint", r.Current.Fingerprint.Short()),
 		slog.Time("not_after", r.Current.NotAfter),
-		slog.Int("days_left", r.DaysLeft))
+		slog.Int("days_left", r.DaysLeft),
+		slog.Time("due_at", r.RenewalDueAt),
+		slog.String("health", r.Health.String()),
+		slog.Int("next_step", r.Next.Step),
+		slog.String("next", r.Next.Name))
 }

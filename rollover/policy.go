@@ -55,8 +55,11 @@ type Policy struct {
 	RetentionFloor time.Duration
 
 	// RenewalLead is how long before the current certificate expires a
-	// renewal is reported as due ([Report.RenewalDue]) and warned about
-	// in the log. If zero, 60 days. Negative values are refused.
+	// renewal is reported as due ([Report.RenewalDue],
+	// [Report.RenewalDueAt], [HealthWarning]) and warned about in the
+	// log. If zero, 60 days, the lead SAP uses for its own keys; half of
+	// it is the critical window when GuaranteedDelivery is not set (see
+	// [HealthCritical]). Negative values are refused.
 	RenewalLead time.Duration
 
 	// MinHolders is the least number of live holders (processes that

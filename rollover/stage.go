@@ -267,6 +267,17 @@ type Report struct {
 	// RenewalDue reports that the current certificate expires within the
 	// policy's RenewalLead.
 	RenewalDue bool
+	// RenewalDueAt is when a renewal becomes due: the current
+	// certificate's NotAfter minus [Policy.RenewalLead] (default 60
+	// days). Zero if the store has no current key.
+	RenewalDueAt time.Time
+	// Next is the next step of the procedure and from when it is
+	// allowed; when idle, step 1.
+	Next NextStep
+	// Health and HealthReason classify the report for monitoring, with
+	// a one-line reason; see [Health].
+	Health       Health
+	HealthReason string
 
 	// New and Old are the renewal's keys; nil when idle.
 	New, Old *KeyReport
@@ -397,6 +408,7 @@ func (b base) report() Report {
 	if st.Stage == StageReceiversSwitched {
 		r.RemovableAt = removableAt(r.OldKeyExpires, r.Old.LastUsed, p)
 	}
+	r.remind(m.opts.Policy.renewalLead(), m.opts.Policy.GuaranteedDelivery, st.pending(), st.Started)
 	return r
 }
 

@@ -45,6 +45,10 @@ type Decryptor struct {
 	// even with AllowUnsignedBody: it is a [*FaultError].
 	Signers *TrustRing
 
+	// Observer, if set, is told of every decryption, for metrics (see
+	// [Observer]). If nil, nothing is observed and nothing is spent on it.
+	Observer Observer
+
 	once   sync.Once
 	pol    *compiled
 	polErr error
@@ -126,7 +130,16 @@ func (d *Decryptor) policy() (*compiled, error) {
 // succeeds does it record each key's use in the ring (and each signer's in
 // the [TrustRing]), with the ring's clock: a refused message is no
 // evidence that a key is still in use.
+//
+// If d.Observer is set, it is told of every call, successful or not.
 func (d *Decryptor) Decrypt(message []byte) (*Result, error) {
+	if d != nil && d.Observer != nil {
+		return d.observe(message, d.decrypt)
+	}
+	return d.decrypt(message)
+}
+
+func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 	if d == nil {
 		return nil, &KeyError{Reason: "nil Decryptor", Err: ErrNoMatchingKey}
 	}
@@ -331,6 +344,7 @@ type process struct {
 type keyPlan struct {
 	ek       *xmlenc.EncryptedKey
 	inHeader bool
+	pos      int // place among the message's EncryptedKeys, from 1
 	data     []*dataPlan
 	alg      string
 	oaep     xmlenc.OAEPParams

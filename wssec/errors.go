@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -12,7 +13,9 @@ import (
 var (
 	// ErrNoMatchingKey means that the message names a key that is not in
 	// the ring, or that no key of the ring could be tried for it. It is
-	// decided before any private-key operation.
+	// decided before any private-key operation. For an EncryptedKey the
+	// error is a [*NoMatchingKeyError] that says what the message named
+	// and what the ring holds.
 	ErrNoMatchingKey = errors.New("wssec: no matching key")
 
 	// ErrDecryptionFailed is the one error for every failure from the first
@@ -75,7 +78,8 @@ var (
 	ErrUntrustedSigner = errors.New("wssec: untrusted signer")
 
 	// ErrMessageExpired means that the message's wsu:Timestamp has expired
-	// or lies in the future, beyond the allowed clock skew.
+	// or lies in the future, beyond the allowed clock skew. The error is a
+	// [*TimestampError] with the times.
 	ErrMessageExpired = errors.New("wssec: message expired")
 
 	// ErrInvalidPolicy means that a [Policy] or [Encryptor] field holds a
@@ -176,7 +180,7 @@ func (e *KeyError) Unwrap() error { return e.Err }
 // never holds message content beyond Id values.
 type SignatureError struct {
 	Reason string
-	Err    error // ErrSignatureInvalid, ErrUntrustedSigner or ErrMessageExpired
+	Err    error // ErrSignatureInvalid or ErrUntrustedSigner
 }
 
 func (e *SignatureError) Error() string { return e.Err.Error() + ": " + e.Reason }
@@ -280,3 +284,118 @@ func (e *FaultError) Error() string {
 // Unwrap returns [ErrUnsignedFault] and the cause in Err, so that
 // errors.Is matches both.
 func (e *FaultError) Unwrap() []error { return []error{ErrUnsignedFault, e.Err} }
+
+// NoMatchingKeyError reports an EncryptedKey that no key of the ring fits,
+// with what the message asked for and what the ring holds, so that an
+// operator can tell which certificate the sender encrypted to. Everything
+// in it was read before any private-key operation and depends only on the
+// message's key references and the ring: it is no oracle. It never holds
+// key material or message content other than the references as the
+// sender wrote them.
+type NoMatchingKeyError struct {
+	// KeyID is the EncryptedKey's Id attribute, or "" if it has none.
+	KeyID string
+	// Position is the EncryptedKey's place among the message's
+	// EncryptedKeys, from 1: those of the Security header first, in
+	// document order, then those inside an EncryptedData's KeyInfo.
+	Position int
+	// InHeader reports whether the EncryptedKey is in the Security header
+	// (rather than in an EncryptedData's KeyInfo).
+	InHeader bool
+	// DataIDs are the Ids of the EncryptedData the key was to decrypt.
+	DataIDs []string
+	// Recipient is the EncryptedKey's Recipient attribute, if any.
+	Recipient string
+	// References are the key references of the EncryptedKey's KeyInfo,
+	// in document order; empty if it has none this package can use.
+	References []KeyReference
+	// Ring holds the fingerprints of the ring's keys when the message was
+	// processed, the current key first.
+	Ring []Fingerprint
+	// Reason says why no key fits.
+	Reason string
+}
+
+func (e *NoMatchingKeyError) Error() string {
+	var b strings.Builder
+	b.WriteString("wssec: no matching key: EncryptedKey")
+	if e.KeyID != "" {
+		fmt.Fprintf(&b, " %q", e.KeyID)
+	}
+	where := "in an EncryptedData's KeyInfo"
+	if e.InHeader {
+		where = "in the Security header"
+	}
+	fmt.Fprintf(&b, " (#%d, %s): %s", e.Position, where, e.Reason)
+	if len(e.References) > 0 {
+		b.WriteString("; message names ")
+		for i, r := range e.References {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(r.String())
+		}
+	}
+	b.WriteString("; ring holds ")
+	if len(e.Ring) == 0 {
+		b.WriteString("no key")
+	}
+	for i, f := range e.Ring {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(f.Short())
+	}
+	return b.String()
+}
+
+// Unwrap returns [ErrNoMatchingKey].
+func (e *NoMatchingKeyError) Unwrap() error { return ErrNoMatchingKey }
+
+// KeyReference is one key reference of an EncryptedKey's KeyInfo, as the
+// sender wrote it.
+type KeyReference struct {
+	// Kind names the construct: "X509IssuerSerial", "X509SKI",
+	// "ThumbprintSHA1", "X509Certificate", "X509SubjectName", "KeyName",
+	// "KeyValue" or "X509Digest".
+	Kind string
+	// Value is the reference in text: the issuer name and the decimal
+	// serial number; the SKI, thumbprint or digest in lower-case hex; the
+	// subject or key name as written; for a certificate its SHA-256
+	// fingerprint and subject; for a KeyValue the SHA-256 digest of the
+	// modulus and its size in bits. Names are cut to 200 bytes.
+	Value string
+	// Fingerprint is the SHA-256 fingerprint of a certificate carried in
+	// the message (Kind "X509Certificate"), otherwise zero.
+	Fingerprint Fingerprint
+}
+
+// String returns the kind and value, quoted.
+func (r KeyReference) String() string { return fmt.Sprintf("%s %q", r.Kind, r.Value) }
+
+// TimestampError reports a wsu:Timestamp outside its validity, with the
+// times that decided it. It unwraps to [ErrMessageExpired].
+type TimestampError struct {
+	// Created and Expires are the Timestamp's values; zero if absent.
+	Created, Expires time.Time
+	// Now is the clock reading the Timestamp was checked against.
+	Now time.Time
+	// Skew is the allowed clock skew ([Policy.ClockSkew] or its default).
+	Skew time.Duration
+	// Reason is "expired" or "created in the future".
+	Reason string
+}
+
+func (e *TimestampError) Error() string {
+	s := "wssec: message expired: Timestamp " + e.Reason + " ("
+	if !e.Created.IsZero() {
+		s += "Created " + e.Created.UTC().Format(time.RFC3339) + ", "
+	}
+	if !e.Expires.IsZero() {
+		s += "Expires " + e.Expires.UTC().Format(time.RFC3339) + ", "
+	}
+	return s + "now " + e.Now.UTC().Format(time.RFC3339) + ", allowed skew " + e.Skew.String() + ")"
+}
+
+// Unwrap returns [ErrMessageExpired].
+func (e *TimestampError) Unwrap() error { return ErrMessageExpired }

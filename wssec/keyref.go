@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"math/big"
 	"strings"
 
@@ -326,4 +327,43 @@ func (s *ringSnapshot) candidates(refs []keyRef) ([]*ringEntry, error) {
 		}
 	}
 	return out, nil
+}
+
+// maxRefText bounds a name quoted from a message in an error.
+const maxRefText = 200
+
+// public returns the reference as the sender wrote it, for
+// [NoMatchingKeyError]. Names are cut to maxRefText bytes.
+func (r keyRef) public() KeyReference {
+	cut := func(s string) string {
+		if len(s) > maxRefText {
+			return strings.ToValidUTF8(s[:maxRefText], "") + "…"
+		}
+		return s
+	}
+	switch r.kind {
+	case refIssuerSerial:
+		return KeyReference{Kind: "X509IssuerSerial", Value: cut(r.issuer) + ", serial " + r.serial.String()}
+	case refSKI:
+		return KeyReference{Kind: "X509SKI", Value: hex.EncodeToString(r.data)}
+	case refThumbprintSHA1:
+		return KeyReference{Kind: "ThumbprintSHA1", Value: hex.EncodeToString(r.data)}
+	case refCertificate:
+		fp := Fingerprint(sha256.Sum256(r.data))
+		v := "SHA-256 " + fp.Short()
+		if c, err := x509.ParseCertificate(r.data); err == nil {
+			v += ", subject " + cut(c.Subject.String()) + ", serial " + c.SerialNumber.String()
+		}
+		return KeyReference{Kind: "X509Certificate", Value: v, Fingerprint: fp}
+	case refSubjectName:
+		return KeyReference{Kind: "X509SubjectName", Value: cut(r.subject)}
+	case refKeyName:
+		return KeyReference{Kind: "KeyName", Value: cut(r.name)}
+	case refKeyValue:
+		h := sha256.Sum256(r.data)
+		return KeyReference{Kind: "KeyValue", Value: fmt.Sprintf("modulus SHA-256 %x, %d bits", h[:8], new(big.Int).SetBytes(r.data).BitLen())}
+	case refX509Digest:
+		return KeyReference{Kind: "X509Digest", Value: x509DigestAlgorithms[r.digestAlg].uri + " " + hex.EncodeToString(r.data)}
+	}
+	return KeyReference{Kind: "unknown"}
 }

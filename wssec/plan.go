@@ -246,7 +246,7 @@ func (p *process) keyPlanFor(el *etree.Element, inHeader bool) (*keyPlan, error)
 	if err != nil {
 		return nil, soapError(err)
 	}
-	kp := &keyPlan{ek: ek, inHeader: inHeader, alg: ek.Method.Algorithm}
+	kp := &keyPlan{ek: ek, inHeader: inHeader, alg: ek.Method.Algorithm, pos: len(p.keys) + 1}
 	p.keyByEl[el] = kp
 	p.keys = append(p.keys, kp)
 	return kp, nil
@@ -256,7 +256,7 @@ func (p *process) keyPlanFor(el *etree.Element, inHeader bool) (*keyPlan, error)
 // keys to try.
 func (p *process) checkKey(kp *keyPlan) error {
 	if r := kp.ek.Recipient; r != "" && p.pol.recipient != "" && r != p.pol.recipient {
-		return &KeyError{Reason: "EncryptedKey for recipient " + r, Err: ErrNoMatchingKey}
+		return p.noMatch(kp, nil, "the EncryptedKey is for another recipient")
 	}
 	if !p.pol.keyTransports[kp.alg] {
 		return algorithmError(kp.alg)
@@ -292,7 +292,7 @@ func (p *process) checkKey(kp *keyPlan) error {
 			return err
 		}
 		if len(c) == 0 {
-			return ErrNoMatchingKey
+			return p.noMatch(kp, refs, "no ring key fits the key references")
 		}
 		kp.cands = c
 		return nil
@@ -301,11 +301,11 @@ func (p *process) checkKey(kp *keyPlan) error {
 	// whose failure is detectable; see rsa15Candidates for PKCS#1 v1.5.
 	switch {
 	case len(p.snap.entries) == 0:
-		return ErrNoMatchingKey
+		return p.noMatch(kp, nil, "the ring is empty")
 	case kp.alg == xmlenc.RSA15:
 		return p.rsa15Candidates(kp)
 	case !p.pol.trial:
-		return ErrNoMatchingKey
+		return p.noMatch(kp, nil, "the EncryptedKey has no usable key reference and the policy does not allow trying each ring key")
 	default:
 		kp.cands = p.snap.entries[:min(len(p.snap.entries), maxTrialKeys)]
 	}
@@ -347,4 +347,27 @@ func (p *process) decodeWithRoom(dp *dataPlan) bool {
 	p.cutUsed[k] = true
 	dp.buf, dp.head, dp.ct = buf, room, ct
 	return true
+}
+
+// noMatch builds the [*NoMatchingKeyError] for kp. It reads only the
+// message's structure and the ring snapshot: nothing a key operation
+// decided.
+func (p *process) noMatch(kp *keyPlan, refs []keyRef, reason string) error {
+	e := &NoMatchingKeyError{
+		KeyID:     kp.ek.ID,
+		Position:  kp.pos,
+		InHeader:  kp.inHeader,
+		Recipient: kp.ek.Recipient,
+		Reason:    reason,
+	}
+	for _, dp := range kp.data {
+		e.DataIDs = append(e.DataIDs, dp.ed.ID)
+	}
+	for _, r := range refs {
+		e.References = append(e.References, r.public())
+	}
+	for _, re := range p.snap.entries {
+		e.Ring = append(e.Ring, re.fp)
+	}
+	return e
 }

@@ -160,13 +160,16 @@ func (p *process) fresh(security *etree.Element, now time.Time) (*etree.Element,
 	if err != nil || el == nil {
 		return nil, err
 	}
+	reason := ""
 	switch {
 	case !created.IsZero() && created.After(now.Add(p.pol.skew)):
-		return nil, &SignatureError{Reason: "the Timestamp's Created lies in the future", Err: ErrMessageExpired}
+		reason = "created in the future"
 	case !expires.IsZero() && !expires.After(now.Add(-p.pol.skew)):
-		return nil, &SignatureError{Reason: "the Timestamp has expired", Err: ErrMessageExpired}
+		reason = "expired"
+	default:
+		return el, nil
 	}
-	return el, nil
+	return nil, &TimestampError{Created: created, Expires: expires, Now: now, Skew: p.pol.skew, Reason: reason}
 }
 
 // verifyBefore verifies the leading signatures, which cover the encrypted

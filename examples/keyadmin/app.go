@@ -39,6 +39,8 @@ func commands() []command {
 	return []command{
 		{"init", "-alias A [-subject DN] [-bits N] [-validity D] | -alias A (-pkcs12 FILE | -pem FILE | -key FILE -cert FILE)", "create a key store with its first current key", cmdInit},
 		{"status", "[-history]", "show the keys, the stage of the renewal and what comes next", cmdStatus},
+		{"plan", "", "the date each step becomes allowed under the recorded rules, and the evidence so far; changes nothing", cmdPlan},
+		{"check", "", "one line for cron and monitoring; exit 0 ok, 1 warning, 2 critical, 3 usage error", cmdCheck},
 		{"show", "-alias A", "show where a key lives and which key transports it can decrypt", cmdShow},
 		{"create", "-alias A [-bits 3072] [-subject DN] [-validity 730d] [-pkcs11 URI]", "step 1: generate the new key pair (self-signed), in a PKCS#11 token with -pkcs11", cmdCreate},
 		{"import", "-alias A (-pkcs12 FILE | -pem FILE | -key FILE -cert FILE | -pkcs11 URI -cert FILE)", "step 1: take a key pair made elsewhere", cmdImport},
@@ -87,6 +89,7 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string, clock
 	g.StringVar(&a.passwordFile, "password-file", "", "")
 	g.StringVar(&a.actor, "actor", "", "")
 	delivery := g.String("guaranteed-delivery", "", "")
+	lead := g.String("renewal-lead", "", "")
 	verbose := g.Bool("v", false, "")
 	now := g.String("now", "", "") // for tests and demonstrations; not in the usage text
 	if err := g.Parse(args); err != nil {
@@ -145,6 +148,16 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string, clock
 		}
 		a.policy.GuaranteedDelivery = d
 	}
+	if *lead == "" {
+		*lead = env("WSRENEW_RENEWAL_LEAD")
+	}
+	if *lead != "" {
+		d, err := parseDuration(*lead)
+		if err != nil || d < 0 {
+			return a.usageError("-renewal-lead (or $WSRENEW_RENEWAL_LEAD) wants a duration such as 60d")
+		}
+		a.policy.RenewalLead = d
+	}
 	if a.actor == "" {
 		a.actor = env("USER")
 	}
@@ -178,6 +191,9 @@ global flags:
                               and at least 90 days after the last confirmation
                               (default $WSRENEW_GUARANTEED_DELIVERY, else 90 days);
                               give every run the value the application uses
+  -renewal-lead D             how long before the current certificate expires a
+                              renewal is due, such as 60d (default
+                              $WSRENEW_RENEWAL_LEAD, else 60 days)
   -v                          log every audit record to stderr
 
 commands:
@@ -188,6 +204,8 @@ commands:
 	fmt.Fprint(w, `
 exit codes: 0 done, 1 failed, 2 usage error, 3 not possible at the stage the
 renewal is in, 4 refused for now (the message says from when it is allowed).
+check exits 0 ok, 1 warning, 2 critical, 3 usage error, as monitoring
+plugins expect.
 `)
 }
 

@@ -21,11 +21,18 @@
 //	keyadmin confirm -receiver partner -by NAME -ref TICKET   # step 6
 //	keyadmin remove                                    # step 7, 90 days later
 //	keyadmin status -history
+//	keyadmin plan                                      # when each step is allowed; changes nothing
+//	keyadmin check                                     # from cron or a monitoring system
 //
 // Exit codes: 0 done; 1 failed; 2 usage error; 3 the command does not fit
 // the stage the renewal is in (the message names the stage and the next
 // step); 4 refused for now (the message says why and from when the
-// command is allowed).
+// command is allowed). check, for monitoring, exits 0 ok, 1 warning (a
+// renewal is due, or a step waits for the operator), 2 critical (no key
+// can decrypt, or a certificate receivers may use expires within the
+// guaranteed delivery time), 3 usage error, and prints one line.
+// -renewal-lead (default $WSRENEW_RENEWAL_LEAD, else 60 days) says how
+// long before the current certificate expires a renewal is due.
 //
 // The global flag -now RFC3339 simulates a command at another time, such as
 // showing the 90-day retention of the old key without waiting. It never

@@ -41,6 +41,11 @@ func cmdStatus(a *app, args []string) int {
 			a.printf("warning: renewal due: the current certificate expires in %s", plural(r.DaysLeft, "day"))
 		}
 	}
+	if !r.RenewalDueAt.IsZero() {
+		a.printf("renewal due from: %s (%s)", stamp(r.RenewalDueAt), a.in(r.RenewalDueAt))
+	}
+	a.printf("%s", nextLine(a, r))
+	a.printf("check: %s: %s", r.Health, r.HealthReason)
 	a.printf("retention rules: the old key is kept %s after the last confirmation (guaranteed delivery %s, at least 90 days), and %s after it last decrypted a response%s",
 		days(r.Retention), days(r.GuaranteedDelivery), days(r.GuaranteedDelivery), retentionSource(r))
 	a.keys(r)
@@ -174,4 +179,18 @@ func retentionSource(r rollover.Report) string {
 		return "; a renewal records them at step 1 and never lowers them"
 	}
 	return fmt.Sprintf("; recorded with renewal %d, raised by any run with a longer -guaranteed-delivery, never lowered", r.Renewal)
+}
+
+// nextLine says which step comes next and from when it is allowed, as
+// the check command judges it.
+func nextLine(a *app, r rollover.Report) string {
+	n := r.Next
+	s := fmt.Sprintf("next step: %d (%s)", n.Step, n.Name)
+	switch {
+	case len(n.WaitingFor) > 0:
+		return s + ", waiting for " + list(n.WaitingFor)
+	case n.Allowed(r.Time):
+		return s + ", allowed now"
+	}
+	return fmt.Sprintf("%s, allowed from %s (%s)", s, stamp(n.AllowedAt), a.in(n.AllowedAt))
 }

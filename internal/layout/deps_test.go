@@ -77,4 +77,15 @@ func TestDeps_noEtcd(t *testing.T) {
 	if strings.Contains(ds, "go.etcd.io/etcd/server/") {
 		t.Error("keystore/etcdstore depends on the etcd server; only tests may")
 	}
+	// OpenTelemetry reaches only importers of the metrics adapter.
+	for _, pkg := range []string{"./wssec", "./keystore", "./rollover"} {
+		for _, d := range deps(t, goTool, root, pkg) {
+			if strings.HasPrefix(d, "go.opentelemetry.io/") {
+				t.Errorf("%s depends on %s; only importers of wssec/otelmetrics may", pkg, d)
+			}
+		}
+	}
+	if ds := deps(t, goTool, root, "./wssec/otelmetrics"); !slices.Contains(ds, "go.opentelemetry.io/otel/metric") {
+		t.Error("wssec/otelmetrics does not depend on go.opentelemetry.io/otel/metric; is the check looking at the right packages?")
+	}
 }

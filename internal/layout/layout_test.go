@@ -16,19 +16,21 @@ const module = "github.com/wsrenew/wsrenew"
 // allowed maps a package (relative to the module root) to the packages of
 // this module its non-test files may import.
 var allowed = map[string][]string{
-	"":                   {},
-	"wssec":              {"internal/xmlenc", "internal/soap", "internal/c14n"},
-	"keystore":           {"wssec", "internal/xmlenc", "internal/soap"},
-	"rollover":           {"keystore", "wssec"},
-	"keystore/etcdstore": {"keystore"},
-	"internal/xmlenc":    {},
-	"internal/soap":      {},
-	"internal/c14n":      {},
-	"internal/testpki":   {},
-	"internal/interop":   {},
-	"internal/fakeclock": {},
-	"internal/etcdtest":  {},
-	"internal/layout":    {},
+	"":                     {},
+	"wssec":                {"internal/xmlenc", "internal/soap", "internal/c14n"},
+	"keystore":             {"wssec", "internal/xmlenc", "internal/soap"},
+	"rollover":             {"keystore", "wssec"},
+	"keystore/etcdstore":   {"keystore"},
+	"wssec/otelmetrics":    {"wssec"},
+	"rollover/otelrenewal": {"rollover", "keystore"},
+	"internal/xmlenc":      {},
+	"internal/soap":        {},
+	"internal/c14n":        {},
+	"internal/testpki":     {},
+	"internal/interop":     {},
+	"internal/fakeclock":   {},
+	"internal/etcdtest":    {},
+	"internal/layout":      {},
 }
 
 // testOnly are imported by _test.go files only (and by the benchmark and
@@ -36,7 +38,7 @@ var allowed = map[string][]string{
 var testOnly = []string{"internal/testpki", "internal/interop", "internal/fakeclock", "internal/etcdtest"}
 
 // public are the packages examples may import.
-var public = []string{"wssec", "keystore", "keystore/etcdstore", "rollover"}
+var public = []string{"wssec", "keystore", "keystore/etcdstore", "rollover", "wssec/otelmetrics", "rollover/otelrenewal"}
 
 // toolDirs hold programs that drive benchmarks or generate vectors.
 var toolDirs = []string{"internal/bench"}

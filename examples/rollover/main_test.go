@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -10,12 +11,21 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsrenew/wsrenew/examples/rollover/etcdbackend"
 )
+
+// etcdbackendSupport is the etcd support, which the tests use whatever
+// the build tags, so that the etcd mode of the demo runs in go test
+// ./... too.
+func etcdbackendSupport() *etcdSupport {
+	return &etcdSupport{open: etcdbackend.Open, embed: etcdbackend.Embed, purge: etcdbackend.Purge}
+}
 
 // TestMain lets the test binary play the demo's other processes: the
 // demo starts its own executable again with a role in the environment.
 func TestMain(m *testing.M) {
-	if ok, err := dispatchRole(); ok {
+	if ok, err := dispatchRole(etcdbackendSupport()); ok {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "rollover:", err)
 			os.Exit(1)
@@ -30,8 +40,23 @@ func TestMain(m *testing.M) {
 // messages for both keys decrypt in every replica, none fails, and the
 // last line is the summary.
 func TestRun(t *testing.T) {
+	testRun(t, config{bits: 2048, rate: 300, duration: 1600 * time.Millisecond, replicas: 3, clients: 2})
+}
+
+// TestRun_etcd runs the demo on an etcd server it starts itself, with
+// every replica and operator process a client of it.
+func TestRun_etcd(t *testing.T) {
+	out := testRun(t, config{etcd: "embed", support: etcdbackendSupport(), bits: 2048, rate: 300, duration: 1600 * time.Millisecond, replicas: 3, clients: 2})
+	if !strings.Contains(out, "key store in etcd http://127.0.0.1:") {
+		t.Errorf("output does not name the etcd store:\n%s", out)
+	}
+}
+
+// testRun runs the demo with c, checks its output and returns it.
+func testRun(t *testing.T, c config) string {
+	t.Helper()
 	var out bytes.Buffer
-	code, err := run(context.Background(), &out, config{bits: 2048, rate: 300, duration: 1600 * time.Millisecond, replicas: 3, clients: 2})
+	code, err := run(context.Background(), &out, c)
 	if code != 0 || err != nil {
 		t.Fatalf("run() = %d, %v\n%s", code, err, out.String())
 	}
@@ -55,15 +80,22 @@ func TestRun(t *testing.T) {
 	if old < 20 || nw == 0 || old+nw != total {
 		t.Errorf("summary %q: want at least the 20 queued old-key responses, some new-key ones, and all decrypted", lines[len(lines)-1])
 	}
+	return out.String()
 }
 
 func TestRun_badFlags(t *testing.T) {
 	for _, c := range []config{
 		{bits: 2048, replicas: 3, clients: 0, duration: time.Second},
 		{bits: 2048, replicas: 0, clients: 1, duration: time.Second},
+		{bits: 2048, replicas: 3, clients: 1, duration: time.Second, etcd: "embed", dir: "keys", support: etcdbackendSupport()},
 	} {
 		if code, err := run(context.Background(), &bytes.Buffer{}, c); code != 2 || err == nil {
 			t.Errorf("run(%+v) = %d, %v; want 2 and an error", c, code, err)
 		}
+	}
+	// Without the etcd support, -etcd says how to get it.
+	c := config{bits: 2048, replicas: 3, clients: 1, duration: time.Second, etcd: "embed"}
+	if code, err := run(context.Background(), &bytes.Buffer{}, c); code != 2 || !errors.Is(err, errNoEtcd) {
+		t.Errorf("run(-etcd embed) without the support = %d, %v; want 2 and %v", code, err, errNoEtcd)
 	}
 }

@@ -161,7 +161,7 @@ func (o *FollowOptions) validate() error {
 // within moments of its commit and never block. If the store is briefly
 // unreadable or corrupt, the ring keeps its last good state and the
 // error is reported ([FollowOptions.OnError], the Logger,
-// [Follower.Err]).
+// [Follower.Err], [Follower.Ready]).
 //
 // On a backend that keeps records ([RecordBackend]) the follower is a
 // holder ([Holder]): it registers its ID, host, process ID, the

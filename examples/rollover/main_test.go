@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/wsrenew/wsrenew/examples/rollover/etcdbackend"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 )
 
 // etcdbackendSupport is the etcd support, which the tests use whatever
@@ -97,5 +99,28 @@ func TestRun_badFlags(t *testing.T) {
 	c := config{bits: 2048, replicas: 3, clients: 1, duration: time.Second, etcd: "embed"}
 	if code, err := run(context.Background(), &bytes.Buffer{}, c); code != 2 || !errors.Is(err, errNoEtcd) {
 		t.Errorf("run(-etcd embed) without the support = %d, %v; want 2 and %v", code, err, errNoEtcd)
+	}
+}
+
+// TestRun_etcdEndpoints runs the demo on the endpoints of a running
+// cluster, under a fresh prefix that it deletes at the end.
+func TestRun_etcdEndpoints(t *testing.T) {
+	ep, stop, err := etcdbackend.Embed(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	out := testRun(t, config{etcd: ep, support: etcdbackendSupport(), bits: 2048, rate: 300, duration: 1600 * time.Millisecond, replicas: 3, clients: 1})
+	if !strings.Contains(out, "key store in etcd "+ep+" under /wsrenew/rollover-demo/") {
+		t.Errorf("output does not name the etcd store:\n%s", out)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ep}, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	resp, err := cli.Get(context.Background(), "/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil || resp.Count != 0 {
+		t.Errorf("keys left on etcd = %v, %v; want none", resp, err)
 	}
 }

@@ -158,6 +158,11 @@ var (
 	// ErrCorruptRecord means that a usage record of a holder cannot be
 	// parsed.
 	ErrCorruptRecord = errors.New("keystore: corrupt record")
+
+	// ErrNotReady means that a [Follower] may not hold the store's
+	// current keys: its last reload failed, or its holder record expired
+	// because it could not be written, so renewals no longer wait for it.
+	ErrNotReady = errors.New("keystore: follower not ready")
 )
 
 // ManifestError reports a manifest that cannot be used.

@@ -161,7 +161,7 @@ func (o *FollowOptions) validate() error {
 // within moments of its commit and never block. If the store is briefly
 // unreadable or corrupt, the ring keeps its last good state and the
 // error is reported ([FollowOptions.OnError], the Logger,
-// [Follower.Err]).
+// [Follower.Err], [Follower.Ready]).
 //
 // On a backend that keeps records ([RecordBackend]) the follower is a
 // holder ([Holder]): it registers its ID, host, process ID, the
@@ -292,11 +292,52 @@ func (f *Follower) Store() *Store { return f.s }
 func (f *Follower) ID() string { return f.id }
 
 // Err returns the last error following the store, or nil if the last
-// reload succeeded.
+// reload succeeded. See also [Follower.Ready].
 func (f *Follower) Err() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.err
+}
+
+// Ready returns nil if the follower is fit to decrypt for a renewal in
+// progress: its last reload of the store succeeded and, on a
+// [RecordBackend], its holder record was last written less than the
+// HolderTTL ago by the store's clock. Otherwise it returns an error
+// wrapping [ErrNotReady] that says why. Use it as the application's
+// readiness probe, so that a load balancer stops sending work to it.
+//
+// A follower cut off from the store (such as from every etcd member it
+// knows) cannot load a new key, and cannot write its holder record
+// either: its record expires after the HolderTTL (on etcd, its lease
+// lapses), after which renewals no longer wait for it and receivers may
+// be told of a key it lacks. Every read and write of the store the
+// follower does is bounded by a third of the HolderTTL, so Ready reports
+// the failure within moments of the next poll. Once the store can be
+// reached again, the follower reloads it, registers again with what it
+// now holds, and is ready. A follower that can write its record but not
+// read the store (a corrupt manifest) registers with
+// [Holder.Error] set, which renewals report as a laggard.
+//
+// Ready uses the store's clock and is safe for concurrent use.
+func (f *Follower) Ready() error {
+	now := f.s.opts.now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.err != nil:
+		return fmt.Errorf("%w: holder %s: reading the store failed: %w", ErrNotReady, f.id, f.err)
+	case f.rb != nil && !now.Before(f.beatAt.Add(f.opts.holderTTL())):
+		return fmt.Errorf("%w: holder %s: holder record not written since %s, it expired", ErrNotReady, f.id,
+			f.beatAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// ioContext bounds one read or write of the store by the follower, so
+// that a store it cannot reach is reported as an error instead of
+// stalling the follower.
+func (f *Follower) ioContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, f.opts.holderTTL()/3)
 }
 
 // Close stops the follower and waits until it stopped: it writes the
@@ -366,7 +407,9 @@ func (f *Follower) watch(ctx context.Context) <-chan struct{} {
 // refresh reloads the store and, after a change, self-tests the new keys
 // and registers again.
 func (f *Follower) refresh(ctx context.Context) {
-	changed, err := f.s.Reload(ctx)
+	rctx, cancel := f.ioContext(ctx)
+	changed, err := f.s.Reload(rctx)
+	cancel()
 	if ctx.Err() != nil {
 		return
 	}
@@ -414,7 +457,10 @@ func (f *Follower) due(ctx context.Context) {
 		f.beatLogged(ctx)
 	}
 	if usage {
-		if err := f.writeUsage(ctx); err != nil {
+		uctx, cancel := f.ioContext(ctx)
+		err := f.writeUsage(uctx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
 			f.report(ctx, "keystore: writing usage evidence failed", err)
 		}
 	}
@@ -431,7 +477,9 @@ func (f *Follower) beatLogged(ctx context.Context) {
 	if f.rb == nil {
 		return
 	}
-	if err := f.beat(ctx); err != nil && ctx.Err() == nil {
+	bctx, cancel := f.ioContext(ctx)
+	defer cancel()
+	if err := f.beat(bctx); err != nil && ctx.Err() == nil {
 		f.report(ctx, "keystore: registering as a holder failed", err)
 	}
 }

@@ -107,7 +107,10 @@ func Open(ctx context.Context, b Backend, password PasswordSource, opts Options)
 // Create returns [ErrNoPassword], [ErrExist] if b already holds a store
 // or files that look like one, [ErrInvalidOptions] if b or ctx is nil,
 // and I/O errors of the backend. It takes the writer lock and uses
-// opts.Now for the manifest's time.
+// opts.Now for the manifest's time. On a [VersionedBackend] it writes the
+// manifest with Commit at version 0, so that of two creators only one
+// writes even if the lock failed to exclude the other (a lease that
+// lapsed): the other gets [ErrExist].
 func Create(ctx context.Context, b Backend, password PasswordSource, opts Options) (*Store, error) {
 	s, err := newStore(ctx, b, password, opts)
 	if err != nil {
@@ -137,7 +140,17 @@ func Create(ctx context.Context, b Backend, password PasswordSource, opts Option
 	if err != nil {
 		return nil, err
 	}
-	if err := b.Write(ctx, manifestName, data); err != nil {
+	if vb, ok := b.(VersionedBackend); ok {
+		// The lock of a versioned backend may be lease-based, and a
+		// creator paused past its lease could still write: the manifest
+		// is written only if it still does not exist (version 0).
+		if err := vb.Commit(ctx, manifestName, 0, data, nil, nil); err != nil {
+			if errors.Is(err, ErrConflict) {
+				return nil, fmt.Errorf("%w: %s was created meanwhile", ErrExist, b.Locate(manifestName))
+			}
+			return nil, err
+		}
+	} else if err := b.Write(ctx, manifestName, data); err != nil {
 		return nil, err
 	}
 	if err := s.publish(&storeState{m: m, keys: map[string]*Credential{}, raw: data}); err != nil {

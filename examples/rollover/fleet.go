@@ -25,8 +25,9 @@ const (
 )
 
 // dispatchRole runs the role named in the environment, if any, and
-// reports whether there was one.
-func dispatchRole() (bool, error) {
+// reports whether there was one. etcd is the etcd support of this build
+// (nil: none).
+func dispatchRole(etcd *etcdSupport) (bool, error) {
 	role := os.Getenv(roleVar)
 	if role == "" {
 		return false, nil
@@ -38,12 +39,14 @@ func dispatchRole() (bool, error) {
 		if err := json.Unmarshal([]byte(os.Getenv(argsVar)), &a); err != nil {
 			return true, err
 		}
+		a.Backend.etcd = etcd
 		return true, replica(ctx, a, os.Stdin, os.Stdout)
 	case "operator":
 		var a operatorArgs
 		if err := json.Unmarshal([]byte(os.Getenv(argsVar)), &a); err != nil {
 			return true, err
 		}
+		a.Backend.etcd = etcd
 		return true, operator(ctx, a, os.Stdout, os.Stderr)
 	}
 	return true, fmt.Errorf("unknown role %q", role)

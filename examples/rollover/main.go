@@ -20,6 +20,15 @@
 // summary line; it exits with status 1 if any request failed.
 //
 //	go run ./examples/rollover
+//
+// The key store is a directory in a temporary folder unless -etcd names
+// an etcd cluster: its client endpoints, comma-separated (the store goes
+// under -etcd-prefix), or "embed" for a single-member etcd server the
+// demo starts in its own process. The etcd support is left out of the
+// default build, which it would make much slower to compile; build with
+// the tag etcd to get it:
+//
+//	go run -tags etcd ./examples/rollover -etcd embed
 package main
 
 import (
@@ -33,32 +42,43 @@ import (
 )
 
 type config struct {
-	dir      string
-	bits     int
-	rate     int
-	duration time.Duration
-	replicas int
-	clients  int
-	verbose  bool
+	dir        string
+	etcd       string // "", "embed" or endpoints
+	etcdPrefix string
+	support    *etcdSupport // the build's etcd support; nil: none
+	bits       int
+	rate       int
+	duration   time.Duration
+	replicas   int
+	clients    int
+	verbose    bool
 }
 
 func (c config) validate() error {
 	if c.replicas < 1 || c.clients < 1 || c.duration <= 0 || c.rate < 0 {
 		return errors.New("need -replicas >= 1, -clients >= 1, -duration > 0 and -rate >= 0")
 	}
+	if c.etcd != "" && c.dir != "" {
+		return errors.New("-dir and -etcd exclude each other")
+	}
+	if c.etcd != "" && c.support == nil {
+		return errNoEtcd
+	}
 	return nil
 }
 
 func main() {
-	if ok, err := dispatchRole(); ok {
+	if ok, err := dispatchRole(builtinEtcd()); ok {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "rollover:", err)
 			os.Exit(1)
 		}
 		return
 	}
-	var c config
+	c := config{support: builtinEtcd()}
 	flag.StringVar(&c.dir, "dir", "", "key store directory, empty or new (default: a temporary directory, removed at the end)")
+	flag.StringVar(&c.etcd, "etcd", "", `etcd cluster for the key store: client endpoints, comma-separated, or "embed" for a server the demo starts (needs -tags etcd)`)
+	flag.StringVar(&c.etcdPrefix, "etcd-prefix", "", "key prefix of the store on etcd; it must hold no store (default: a new random prefix, deleted at the end)")
 	flag.IntVar(&c.bits, "bits", 2048, "RSA key size: 2048, 3072 or 4096")
 	flag.IntVar(&c.rate, "rate", 300, "requests per second across all replicas; 0 for as fast as they go")
 	flag.DurationVar(&c.duration, "duration", 4*time.Second, "how long the traffic runs between the steps, in all")

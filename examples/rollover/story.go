@@ -12,6 +12,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/wsrenew/wsrenew/keystore"
@@ -58,16 +60,9 @@ func run(ctx context.Context, out io.Writer, c config) (int, error) {
 // setUp creates the key store with the key the partner encrypts to
 // today, starts the partner and the replicas.
 func (d *demo) setUp(ctx context.Context) error {
-	dir := d.c.dir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "wsrenew-rollover-")
-		if err != nil {
-			return err
-		}
-		d.cleanup = append(d.cleanup, func() { os.RemoveAll(tmp) })
-		dir = tmp + "/keystore"
+	if err := d.setUpBackend(ctx); err != nil {
+		return err
 	}
-	d.backend = backendConfig{Dir: dir}
 	d.password = os.Getenv(passwordVar)
 	if d.password == "" {
 		b := make([]byte, 16)
@@ -90,6 +85,50 @@ func (d *demo) setUp(ctx context.Context) error {
 	}
 	fmt.Fprintf(d.out, "rollover demo: key store in %s, partner at %s, %d replica processes\n", d.backend, d.url, d.c.replicas)
 	d.step(time.Now(), "start", fmt.Sprintf("%s is current; the partner encrypts to it", oldAlias))
+	return nil
+}
+
+// setUpBackend chooses the key store's backend, starting the embedded
+// etcd server if asked to.
+func (d *demo) setUpBackend(ctx context.Context) error {
+	dir := d.c.dir
+	if dir == "" || d.c.etcd == "embed" {
+		tmp, err := os.MkdirTemp("", "wsrenew-rollover-")
+		if err != nil {
+			return err
+		}
+		d.cleanup = append(d.cleanup, func() { os.RemoveAll(tmp) })
+		dir = tmp + "/keystore"
+	}
+	if d.c.etcd == "" {
+		d.backend = backendConfig{Dir: dir}
+		return nil
+	}
+	eps := strings.Split(d.c.etcd, ",")
+	if d.c.etcd == "embed" {
+		ep, stop, err := d.c.support.embed(filepath.Join(filepath.Dir(dir), "etcd"))
+		if err != nil {
+			return err
+		}
+		d.cleanup = append(d.cleanup, stop)
+		eps = []string{ep}
+	}
+	prefix := d.c.etcdPrefix
+	if prefix == "" {
+		b := make([]byte, 8)
+		rand.Read(b)
+		prefix = "/wsrenew/rollover-demo/" + hex.EncodeToString(b)
+		if d.c.etcd != "embed" {
+			d.cleanup = append(d.cleanup, func() {
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				defer cancel()
+				if err := d.c.support.purge(ctx, eps, prefix); err != nil {
+					fmt.Fprintf(os.Stderr, "rollover: deleting %s on etcd: %v\n", prefix, err)
+				}
+			})
+		}
+	}
+	d.backend = backendConfig{Etcd: eps, EtcdPrefix: prefix, etcd: d.c.support}
 	return nil
 }
 

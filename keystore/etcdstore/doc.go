@@ -29,6 +29,14 @@
 // about changes; records of processes carry etcd leases
 // ([Backend.PutRecord]), so that a process that dies stops being listed.
 //
+// A running application follows the store with [keystore.Follow] on a
+// Backend: the watch brings each commit within milliseconds, the holder
+// record is leased with the follower's HolderTTL, and
+// [keystore.Follower.Ready] reports when the process is cut off from the
+// cluster (then its lease lapses and renewals stop waiting for it).
+// Write operations of [keystore.Create] are conditioned too: it writes
+// the first manifest only if none exists, whatever the lock did.
+//
 // The package does not create, configure or own the etcd client: TLS,
 // authentication, endpoints and timeouts are the client's.
 //

@@ -298,3 +298,34 @@ func TestStore_racingCreate(t *testing.T) {
 		t.Errorf("Create() succeeded %d times and found the store %d times, want once each", ok, exist)
 	}
 }
+
+// pausedCreator is a backend whose writer lock lapsed and whose listing
+// was read before another creator wrote: what a creator paused past its
+// lease sees when it resumes.
+type pausedCreator struct{ *etcdstore.Backend }
+
+func (p pausedCreator) Lock(context.Context) (func() error, error) {
+	return func() error { return nil }, nil
+}
+
+func (p pausedCreator) List(context.Context) ([]string, error) { return nil, nil }
+
+// A creator that resumes after its lock lapsed and another process
+// created the store and added a key: Create commits the manifest only if
+// it still does not exist, so it gets ErrExist and the other's key stays.
+func TestStore_createLapsedLock(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	cli := single(t)
+	b := newBackend(t, cli)
+	clock := fakeclock.New(t0)
+	currentStore(t, b, clock)
+
+	_, err := keystore.Create(ctx, pausedCreator{b}, keystore.PasswordValue(testPassword), keystore.Options{Now: clock.Now})
+	if !errors.Is(err, keystore.ErrExist) {
+		t.Fatalf("Create() after the lock lapsed error = %v, want %v", err, keystore.ErrExist)
+	}
+	if diff := cmp.Diff(map[string]string{"old": "current"}, statuses(openStore(t, b, clock))); diff != "" {
+		t.Errorf("entries after the lapsed Create (-want +got):\n%s", diff)
+	}
+}

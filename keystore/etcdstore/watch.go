@@ -3,6 +3,7 @@ package etcdstore
 import (
 	"context"
 	"fmt"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -10,6 +11,9 @@ import (
 // manifestName is the blob the keystore package keeps its manifest in;
 // Watch follows it.
 const manifestName = "manifest.json"
+
+// watchReadTimeout bounds the read that starts a watch.
+const watchReadTimeout = 5 * time.Second
 
 // Watch returns a channel that receives a value whenever the manifest
 // may have changed, starting with one value at once. It reads the
@@ -25,13 +29,17 @@ const manifestName = "manifest.json"
 //
 // Watch starts one goroutine, which ends with the watch. It returns
 // [ErrInvalidArgument] for a nil context, ctx's error, and the errors of
-// the first read.
+// the first read, which fails after 5 seconds without an answer.
 func (b *Backend) Watch(ctx context.Context) (<-chan struct{}, error) {
 	if err := b.check(ctx); err != nil {
 		return nil, err
 	}
 	key := b.blobKey(manifestName)
-	resp, err := b.cli.Get(ctx, key, clientv3.WithKeysOnly())
+	// ctx bounds the watch, which lasts; the first read gets a bound of
+	// its own, so that a caller cut off from the cluster learns so.
+	gctx, cancel := context.WithTimeout(ctx, watchReadTimeout)
+	resp, err := b.cli.Get(gctx, key, clientv3.WithKeysOnly())
+	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("etcdstore: watch %s: %w", key, err)
 	}

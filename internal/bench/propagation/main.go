@@ -1,17 +1,21 @@
-// Command propagation measures how long a key committed to a directory
-// store takes to decrypt in the processes that follow the store: from
-// the start of the commit (Store.Update) until a response encrypted to
-// the new key decrypts through each follower's ring. It prints one JSON
+// Command propagation measures how long a key committed to a store
+// takes to decrypt in the processes that follow the store: from the
+// start of the commit (Store.Update) until a response encrypted to the
+// new key decrypts through each follower's ring. It prints one JSON
 // object with the percentiles.
 //
 // Usage:
 //
-//	propagation [-followers 4] [-n 30] [-watch=true]
+//	propagation [-followers 4] [-n 30] [-watch=true] [-backend dir|etcd] [-members 1]
 //
 // Each follower opens the store on its own (its own keystore.Store and
-// file-system watch, as a separate process would) and runs
-// keystore.Follow with the default poll interval (1 s); -watch=false
-// hides the directory's notifications to measure polling alone. Each
+// file-system watch or etcd client, as a separate process would) and
+// runs keystore.Follow with the default poll interval (1 s); -watch=false
+// hides the backend's notifications to measure polling alone. With
+// -backend etcd the store lives in an etcd cluster of -members members
+// that the command starts in its own process (go.etcd.io/etcd/server/v3/embed,
+// on loopback, without fsync), and the writer and every follower have a
+// client of their own connected to every member. Each
 // round commits one new key as retained, the way step 2 of a renewal
 // makes a key decryptable, and waits until every follower decrypts with
 // it. The keys are generated before the measurement.
@@ -33,7 +37,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wsrenew/wsrenew/internal/etcdtest"
 	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/keystore/etcdstore"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
@@ -41,13 +47,21 @@ const password = "propagation-measurement"
 
 const sample = `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><p:Ping xmlns:p="urn:bench">ping</p:Ping></soap:Body></soap:Envelope>`
 
-// pollOnly hides the directory's notifications.
+// pollOnly hides the backend's notifications.
 type pollOnly struct {
 	keystore.Backend
 	keystore.RecordBackend
 }
 
+// backend is what a follower or the writer opens the store with.
+type backend interface {
+	keystore.Backend
+	keystore.RecordBackend
+}
+
 type result struct {
+	Backend    string  `json:"backend"`
+	Members    int     `json:"members,omitempty"`
 	Followers  int     `json:"followers"`
 	Rounds     int     `json:"rounds"`
 	Watch      bool    `json:"watch"`
@@ -63,14 +77,16 @@ type result struct {
 func main() {
 	followers := flag.Int("followers", 4, "processes following the store")
 	rounds := flag.Int("n", 30, "keys committed, one per round")
-	watch := flag.Bool("watch", true, "use the directory's change notifications")
+	watch := flag.Bool("watch", true, "use the backend's change notifications")
+	kind := flag.String("backend", "dir", "dir (a temporary directory) or etcd (an etcd cluster started in this process)")
+	members := flag.Int("members", 1, "members of the etcd cluster, with -backend etcd")
 	flag.Parse()
-	if err := run(*followers, *rounds, *watch, os.Stdout); err != nil {
+	if err := run(*kind, *members, *followers, *rounds, *watch, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(nf, rounds int, watch bool, out io.Writer) error {
+func run(kind string, members, nf, rounds int, watch bool, out io.Writer) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	tmp, err := os.MkdirTemp("", "propagation-")
@@ -79,6 +95,38 @@ func run(nf, rounds int, watch bool, out io.Writer) error {
 	}
 	defer os.RemoveAll(tmp)
 	dir := filepath.Join(tmp, "store")
+
+	// open returns a backend of the store as another process would open
+	// it.
+	var open func() (backend, error)
+	switch kind {
+	case "dir":
+		members = 0
+		open = func() (backend, error) { return keystore.Dir(dir), nil }
+	case "etcd":
+		c, err := etcdtest.Launch(members, filepath.Join(tmp, "etcd"))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		var clients []io.Closer
+		// Deferred before the followers stop: runs after they did.
+		defer func() {
+			for _, cli := range clients {
+				cli.Close()
+			}
+		}()
+		open = func() (backend, error) {
+			cli, err := etcdtest.Dial(c.Endpoints())
+			if err != nil {
+				return nil, err
+			}
+			clients = append(clients, cli)
+			return etcdstore.New(cli, "/propagation")
+		}
+	default:
+		return fmt.Errorf("unknown backend %q: want dir or etcd", kind)
+	}
 
 	creds := make([]*keystore.Credential, rounds+1)
 	msgs := make([][]byte, rounds+1)
@@ -93,7 +141,11 @@ func run(nf, rounds int, watch bool, out io.Writer) error {
 		}
 	}
 
-	s, err := keystore.Create(ctx, keystore.Dir(dir), keystore.PasswordValue(password), keystore.Options{})
+	wb, err := open()
+	if err != nil {
+		return err
+	}
+	s, err := keystore.Create(ctx, wb, keystore.PasswordValue(password), keystore.Options{})
 	if err != nil {
 		return err
 	}
@@ -110,7 +162,10 @@ func run(nf, rounds int, watch bool, out io.Writer) error {
 	done := make(chan struct{}, 1)
 	fs := make([]*keystore.Follower, nf)
 	for i := range fs {
-		d := keystore.Dir(dir)
+		d, err := open()
+		if err != nil {
+			return err
+		}
 		var b keystore.Backend = d
 		if !watch {
 			b = pollOnly{d, d}
@@ -174,7 +229,7 @@ func run(nf, rounds int, watch bool, out io.Writer) error {
 	}
 	slices.Sort(lat)
 	slices.Sort(commits)
-	res := result{Followers: nf, Rounds: rounds, Watch: watch, Samples: len(lat), Failed: failed,
+	res := result{Backend: kind, Members: members, Followers: nf, Rounds: rounds, Watch: watch, Samples: len(lat), Failed: failed,
 		CommitP50: pct(commits, 50), P50: pct(lat, 50), P99: pct(lat, 99), Max: pct(lat, 100), PollMillis: 1000}
 	return json.NewEncoder(out).Encode(res)
 }

@@ -98,6 +98,7 @@ type fscan struct {
 	// fewer allocations than one per name and one per attribute list.
 	tagNames map[string]string
 	slab     []etree.Attr
+	elSlab   []etree.Element
 	sawRoot  bool
 	names    map[string]bool // validity of names beyond ASCII
 	d        []byte
@@ -345,7 +346,8 @@ func (s *fscan) startTag() error {
 		s.remember(start, len(name), selfClosing)
 	}
 	if s.tree != nil {
-		el := s.tree[len(s.tree)-1].CreateElement(s.tag(name))
+		el := s.element1(name)
+		s.tree[len(s.tree)-1].AddChild(el)
 		if n := len(s.attrs); n > 0 {
 			// The attributes are known to be distinct: spare CreateAttr
 			// its search of the ones before (quadratic in their number)
@@ -387,11 +389,35 @@ func (s *fscan) tag(name []byte) string {
 	return t
 }
 
+// slabSize is the capacity of the slab that follows one of capacity
+// prev, for at least n items: doubling from 16 to 256, so that a small
+// message carves little.
+func slabSize(prev, n int) int {
+	return max(n, min(max(2*prev, 16), 256))
+}
+
+// element1 returns a new element named name, with no parent, carved
+// from a slab of elements.
+func (s *fscan) element1(name []byte) *etree.Element {
+	if len(s.elSlab) == cap(s.elSlab) {
+		s.elSlab = make([]etree.Element, 0, slabSize(cap(s.elSlab), 1))
+	}
+	s.elSlab = s.elSlab[:len(s.elSlab)+1]
+	el := &s.elSlab[len(s.elSlab)-1]
+	tag := s.tag(name)
+	if i := strings.IndexByte(tag, ':'); i >= 0 {
+		el.Space, el.Tag = tag[:i], tag[i+1:]
+	} else {
+		el.Tag = tag
+	}
+	return el
+}
+
 // attrSlots returns room for n attributes: an empty slice of capacity n
 // carved from the slab.
 func (s *fscan) attrSlots(n int) []etree.Attr {
 	if cap(s.slab)-len(s.slab) < n {
-		s.slab = make([]etree.Attr, 0, max(n, 256))
+		s.slab = make([]etree.Attr, 0, slabSize(cap(s.slab), n))
 	}
 	start := len(s.slab)
 	s.slab = s.slab[:start+n]

@@ -218,3 +218,38 @@ func (c *signedCase) decrypt(b *testing.B) func() {
 		}
 	}
 }
+
+// BenchmarkVerify_ringSize measures a signed, encrypted 1 KB response
+// (sign-then-encrypt) with a key ring and a trust ring of 100 entries
+// against one of one entry each, in pairs: each iteration times one
+// Decrypt with each, in alternating order, and the benchmark reports the
+// median of the ratios (×one, 1 means no cost from the size).
+func BenchmarkVerify_ringSize(b *testing.B) {
+	c := signedCaseFor(b, "sign-then-encrypt", "records", 1<<10)
+	clk := fakeclock.New(t0.Add(time.Minute))
+	keys := wssec.NewKeyRing(keyOf(newID))
+	if err := keys.Retain(keyOf(oldID), t0.AddDate(1, 0, 0)); err != nil {
+		b.Fatal(err)
+	}
+	for i := 2; i < 100; i++ {
+		if err := keys.Retain(syntheticKey(b, i), t0.AddDate(1, 0, 0)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	signers := trustRing(b, clk, receiverNewID.Certificate, receiverID.Certificate)
+	for i := 2; i < 100; i++ {
+		if err := signers.Retain(syntheticKey(b, 1000+i).Certificate, time.Time{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if keys.Len() != 100 || signers.Len() != 100 {
+		b.Fatalf("rings of %d and %d entries, want 100", keys.Len(), signers.Len())
+	}
+	large := &signedCase{msg: c.msg, d: &wssec.Decryptor{Keys: keys, Signers: signers}}
+	w, f := pairedRun(b, large.decrypt(b), c.decrypt(b))
+	var ratios []float64
+	for i := range w {
+		ratios = append(ratios, float64(w[i])/float64(f[i]))
+	}
+	b.ReportMetric(median(ratios), "×one")
+}

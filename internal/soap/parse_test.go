@@ -206,18 +206,19 @@ func TestParse_manyAttributes(t *testing.T) {
 
 // TestParse_editTree edits a parsed tree whose elements and attribute
 // lists were carved from shared slabs: adding an attribute to one element,
-// or renaming one, must leave its neighbours as they were.
+// adding children to it, or renaming it, must leave its neighbours as
+// they were.
 func TestParse_editTree(t *testing.T) {
 	t.Parallel()
 	var in, want strings.Builder
 	in.WriteString(`<r>`)
 	want.WriteString(`<r>`)
 	for i := range 40 { // more than the first slabs hold
-		fmt.Fprintf(&in, `<p:e xmlns:p="urn:p" a="%d" b="x"/>`, i)
+		fmt.Fprintf(&in, `<p:e xmlns:p="urn:p" a="%d" b="x">t</p:e>`, i)
 		if i%2 == 0 {
-			fmt.Fprintf(&want, `<p:f xmlns:p="urn:p" a="%d" b="x" c="%d"/>`, i, i)
+			fmt.Fprintf(&want, `<p:f xmlns:p="urn:p" a="%d" b="x" c="%d">t<k/><k/></p:f>`, i, i)
 		} else {
-			fmt.Fprintf(&want, `<p:e xmlns:p="urn:p" a="%d" b="x"/>`, i)
+			fmt.Fprintf(&want, `<p:e xmlns:p="urn:p" a="%d" b="x">t</p:e>`, i)
 		}
 	}
 	in.WriteString(`</r>`)
@@ -230,6 +231,9 @@ func TestParse_editTree(t *testing.T) {
 		if i%2 == 0 {
 			el.CreateAttr("c", fmt.Sprint(i))
 			el.Tag = "f"
+			for range 2 { // one more than the slab leaves room for
+				el.CreateElement("k")
+			}
 		}
 	}
 	got, err := doc.WriteToString()

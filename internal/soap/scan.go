@@ -99,6 +99,7 @@ type fscan struct {
 	tagNames map[string]string
 	slab     []etree.Attr
 	elSlab   []etree.Element
+	tokSlab  []etree.Token
 	sawRoot  bool
 	names    map[string]bool // validity of names beyond ASCII
 	d        []byte
@@ -404,6 +405,14 @@ func (s *fscan) element1(name []byte) *etree.Element {
 	}
 	s.elSlab = s.elSlab[:len(s.elSlab)+1]
 	el := &s.elSlab[len(s.elSlab)-1]
+	// Room for two children (a text, or the two of a record), capped
+	// so that a third moves the list out of the slab.
+	if cap(s.tokSlab)-len(s.tokSlab) < 2 {
+		s.tokSlab = make([]etree.Token, 0, 2*slabSize(cap(s.tokSlab)/2, 1))
+	}
+	k := len(s.tokSlab)
+	s.tokSlab = s.tokSlab[:k+2]
+	el.Child = s.tokSlab[k : k : k+2]
 	tag := s.tag(name)
 	if i := strings.IndexByte(tag, ':'); i >= 0 {
 		el.Space, el.Tag = tag[:i], tag[i+1:]

@@ -172,9 +172,11 @@ func (p *process) collect() error {
 			}
 			return nil
 		}
-		for _, c := range el.ChildElements() {
-			if err := walk(c); err != nil {
-				return err
+		for _, t := range el.Child {
+			if c, ok := t.(*etree.Element); ok {
+				if err := walk(c); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"crypto/x509"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -142,17 +143,6 @@ type canonBudget struct {
 	left, max int64
 }
 
-func (b *canonBudget) charge(n int) error {
-	if b == nil {
-		return nil
-	}
-	b.left -= int64(n)
-	if b.left < 0 {
-		return &LimitError{Limit: "canonicalized bytes", Max: b.max}
-	}
-	return nil
-}
-
 // newCanonBudget allows three times the message plus 256 KiB: enough for
 // the Body and, nested in it, its EncryptedData signed separately (as
 // WSS4J does), with room for exclusive canonical form writing an end tag
@@ -240,16 +230,13 @@ func (v *verifier) check(sig *etree.Element) (*checkedSig, error) {
 		}
 	}
 
-	canon, err := canonicalize(signedInfo, c14n.alg, c14n.prefixes)
+	digest, err := v.budget.digest(method.hash, signedInfo, c14n.alg, c14n.prefixes)
 	if err != nil {
+		if _, ok := err.(*LimitError); ok {
+			return nil, err
+		}
 		return nil, sigError("cannot canonicalize SignedInfo")
 	}
-	if err := v.budget.charge(len(canon)); err != nil {
-		return nil, err
-	}
-	h := method.hash.New()
-	h.Write(canon)
-	digest := h.Sum(nil)
 	cs := &checkedSig{refs: refs}
 	if rootCert != nil {
 		if !checkSignature(rootCert.PublicKey, method, digest, sigBytes) {
@@ -315,17 +302,15 @@ func (v *verifier) digests(cs *checkedSig) (*verification, error) {
 			return nil, malformed("signature reference %q does not resolve to an element of the message", r.uri)
 		}
 		restore := v.expand(r.el)
-		canon, err := canonicalize(r.el, r.c14n, r.prefixes)
+		sum, err := v.budget.digest(r.digest, r.el, r.c14n, r.prefixes)
 		restore()
 		if err != nil {
+			if _, ok := err.(*LimitError); ok {
+				return nil, err
+			}
 			return nil, sigError("cannot canonicalize a referenced element")
 		}
-		if err := v.budget.charge(len(canon)); err != nil {
-			return nil, err
-		}
-		h := r.digest.New()
-		h.Write(canon)
-		if subtle.ConstantTimeCompare(h.Sum(nil), r.value) != 1 {
+		if subtle.ConstantTimeCompare(sum, r.value) != 1 {
 			return nil, sigError("the digest of %q does not match", r.uri)
 		}
 		res.covered = append(res.covered, r.el)
@@ -552,20 +537,40 @@ func (v *verifier) parseReference(ref *etree.Element) (reference, error) {
 	return r, nil
 }
 
-// canonicalize writes el, with the namespaces in scope where it stands,
-// in the given canonical form, reading the tree as it is (no copy, no
-// limit on the number of elements). An unknown alg means Canonical XML
-// 1.0, as c14nOf admits no other. The tree is not modified.
-func canonicalize(el *etree.Element, alg, prefixes string) ([]byte, error) {
+// digest hashes el, with the namespaces in scope where it stands, in the
+// given canonical form, reading the tree as it is (no copy, no limit on
+// the number of elements) and streaming the canonical form into the hash
+// (it is never held in memory), and charges what it wrote to the budget:
+// output beyond what the budget has left stops the walk with a
+// *LimitError. Any other error means el cannot be canonicalized. An
+// unknown alg means Canonical XML 1.0, as c14nOf admits no other. The
+// tree is not modified.
+func (b *canonBudget) digest(hash crypto.Hash, el *etree.Element, alg, prefixes string) ([]byte, error) {
 	m, ok := c14n.MethodFor(alg)
 	if !ok {
 		m = c14n.Method{}
 	}
-	var b bytes.Buffer
-	if _, err := c14n.Canonicalize(&b, el, c14n.Options{Method: m, InclusivePrefixes: prefixes}); err != nil {
+	opt := c14n.Options{Method: m, InclusivePrefixes: prefixes}
+	if b != nil {
+		// A canonical element is never empty, so nothing fits in none.
+		if b.left <= 0 {
+			return nil, &LimitError{Limit: "canonicalized bytes", Max: b.max}
+		}
+		opt.MaxBytes = b.left
+	}
+	h := hash.New()
+	n, err := c14n.Canonicalize(h, el, opt)
+	if errors.Is(err, c14n.ErrTooLarge) {
+		b.left = 0
+		return nil, &LimitError{Limit: "canonicalized bytes", Max: b.max}
+	}
+	if err != nil {
 		return nil, err
 	}
-	return b.Bytes(), nil
+	if b != nil {
+		b.left -= n
+	}
+	return h.Sum(nil), nil
 }
 
 // timestamp returns the Created and Expires of the Security header's

@@ -21,6 +21,12 @@ const (
 
 const nsXML = "http://www.w3.org/XML/1998/namespace"
 
+// bufferSize is the output buffer of one Canonicalize call: small, as a
+// verifier canonicalizes a few small elements (SignedInfo, a Timestamp)
+// per message, and large enough that writing a large element into a hash
+// costs one call per 4 KiB.
+const bufferSize = 4 << 10
+
 // Method is one of the canonicalization algorithms.
 type Method struct {
 	// Exclusive selects Exclusive XML Canonicalization; otherwise
@@ -77,7 +83,7 @@ func Canonicalize(w io.Writer, el *etree.Element, opt Options) (int64, error) {
 	}
 	c := &canon{
 		opt:      opt,
-		out:      writer{w: w, max: opt.MaxBytes, buf: make([]byte, 0, 32<<10)},
+		out:      writer{w: w, max: opt.MaxBytes, buf: make([]byte, 0, bufferSize)},
 		inScope:  scope{m: map[string]string{}},
 		rendered: scope{m: map[string]string{}},
 	}

@@ -203,3 +203,44 @@ func TestParse_manyAttributes(t *testing.T) {
 		})
 	}
 }
+
+// TestParse_editTree edits a parsed tree whose elements and attribute
+// lists were carved from shared slabs: adding an attribute to one element,
+// adding children to it, or renaming it, must leave its neighbours as
+// they were.
+func TestParse_editTree(t *testing.T) {
+	t.Parallel()
+	var in, want strings.Builder
+	in.WriteString(`<r>`)
+	want.WriteString(`<r>`)
+	for i := range 40 { // more than the first slabs hold
+		fmt.Fprintf(&in, `<p:e xmlns:p="urn:p" a="%d" b="x">t</p:e>`, i)
+		if i%2 == 0 {
+			fmt.Fprintf(&want, `<p:f xmlns:p="urn:p" a="%d" b="x" c="%d">t<k/><k/></p:f>`, i, i)
+		} else {
+			fmt.Fprintf(&want, `<p:e xmlns:p="urn:p" a="%d" b="x">t</p:e>`, i)
+		}
+	}
+	in.WriteString(`</r>`)
+	want.WriteString(`</r>`)
+	doc, _, err := Parse([]byte(in.String()), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, el := range doc.Root().ChildElements() {
+		if i%2 == 0 {
+			el.CreateAttr("c", fmt.Sprint(i))
+			el.Tag = "f"
+			for range 2 { // one more than the slab leaves room for
+				el.CreateElement("k")
+			}
+		}
+	}
+	got, err := doc.WriteToString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want.String() {
+		t.Errorf("edited tree =\n%s\nwant\n%s", got, want.String())
+	}
+}

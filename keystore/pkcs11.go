@@ -38,10 +38,10 @@ const maxTokenURIBytes = 2048
 // are refused, not ignored. The user PIN is the store's password
 // ([PasswordSource]).
 //
-// Opening a store loads the module each token entry names into the
-// process, so whoever can write the store's manifest chooses code that
-// runs in it: keep the store directory writable by its owner only (as
-// [Dir] creates it).
+// Opening a store whose [Options.Tokens] is set loads the module each
+// token entry names into the process, so whoever can write the store's
+// manifest chooses code that runs in it: keep the store directory
+// writable by its owner only (as [Dir] creates it).
 //
 // [RFC 7512]: https://www.rfc-editor.org/rfc/rfc7512
 type TokenURI struct {
@@ -391,9 +391,8 @@ func (s *Store) GenerateInToken(ctx context.Context, alias string, subject pkix.
 
 // GenerateTokenCredential creates, with module m, an RSA key pair inside
 // the PKCS#11 token that u names, logging in with the PIN from pin, and a
-// self-signed
-// certificate for it, signed in the token, as [Generate] does in
-// software. If u has no id, a random 16-byte CKA_ID is drawn from
+// self-signed certificate for it, signed in the token, as [Generate] does
+// in software. If u has no id, a random 16-byte CKA_ID is drawn from
 // opts.Rand. Give the credential to [Tx.Add] (or rollover's step 1) of a
 // store whose password is the same PIN: the store keeps the key's URI,
 // never the key. It returns the errors of [Store.GenerateInToken] and
@@ -441,9 +440,8 @@ func generateTokenCredential(m TokenModule, u *TokenURI, pin string, subject pki
 
 // OpenTokenCredential opens, with module m, the key pair that u names in
 // its PKCS#11 token, logging in with the PIN from pin, and returns it with
-// cert and
-// chain as a Credential for [Tx.Add] (or rollover's step 1), which stores
-// the key's URI, never the key. It returns a [*ParseError] with
+// cert and chain as a Credential for [Tx.Add] (or rollover's step 1),
+// which stores the key's URI, never the key. It returns a [*ParseError] with
 // [ErrKeyMismatch] if cert is not the key's, and the errors of
 // [Store.ImportFromToken]; a nil m gives [ErrTokenUnavailable]. It keeps
 // cert and chain.

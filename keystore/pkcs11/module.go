@@ -10,7 +10,8 @@ import "github.com/wsrenew/wsrenew/keystore"
 // errors are [*keystore.TokenError]s with [keystore.ErrToken] (the
 // module does not load, the token is missing, the PIN is wrong, the key
 // is not there, ambiguous or cannot decrypt, or generation failed),
-// [keystore.ErrNoPassword] (an empty PIN) or
+// [keystore.ErrInvalidTokenURI] (a nil URI), [keystore.ErrNoPassword] (an
+// empty PIN) or
 // [keystore.ErrTokenUnavailable] (built without cgo); they never hold the
 // PIN.
 type Module struct{}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/keystore/pkcs11"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
@@ -153,5 +154,30 @@ func TestStore_ImportFromToken(t *testing.T) {
 	noToken := &keystore.TokenURI{ModulePath: u.ModulePath, Token: "no-such-token", Object: "x"}
 	if _, err := s2.ImportFromToken(ctx, "x", noToken, e.Certificate, nil, nil); !errors.Is(err, keystore.ErrToken) {
 		t.Errorf("ImportFromToken(absent token) error = %v, want %v", err, keystore.ErrToken)
+	}
+}
+
+// TestModule_errors calls the module directly with what keystore never
+// gives it, and with a wrong PIN, which must not appear in the error.
+func TestModule_errors(t *testing.T) {
+	if !tokensBuilt {
+		t.Skip("built without cgo: TestModule_noCgo covers the module")
+	}
+	m := pkcs11.Module{}
+	u := newToken(t, "module-errors")
+	if _, err := m.OpenKey(nil, testPassword); !errors.Is(err, keystore.ErrInvalidTokenURI) {
+		t.Errorf("OpenKey(nil URI) error = %v, want %v", err, keystore.ErrInvalidTokenURI)
+	}
+	if _, err := m.GenerateKey(u, "", 2048); !errors.Is(err, keystore.ErrNoPassword) {
+		t.Errorf("GenerateKey(no PIN) error = %v, want %v", err, keystore.ErrNoPassword)
+	}
+	const wrong = "wrong-pin-4711"
+	_, err := m.OpenKey(u, wrong)
+	var te *keystore.TokenError
+	if !errors.As(err, &te) || !errors.Is(err, keystore.ErrToken) || te.URI != u.String() {
+		t.Errorf("OpenKey(wrong PIN) error = %v, want a *TokenError with %v naming the URI", err, keystore.ErrToken)
+	}
+	if err != nil && strings.Contains(err.Error(), wrong) {
+		t.Errorf("OpenKey(wrong PIN) error %q contains the PIN", err)
 	}
 }

@@ -111,15 +111,20 @@
 // [Store.GenerateInToken] creates the key pair inside the token,
 // [Store.ImportFromToken] adopts one that is there, and
 // [GenerateTokenCredential] and [OpenTokenCredential] give a Credential
-// for rollover's step 1. The store keeps the certificate and the key's
-// URI; the key never leaves the token. The store's password is the
-// token's user PIN. When a token key is opened, the store finds out with
-// known-answer tests of its own which key transports the token performs
-// (SoftHSM2 2.6: RSA-OAEP with SHA-1 only, no label, PKCS#1 v1.5 without
-// implicit rejection) and gives the key ring that as the key's
-// [wssec.Capabilities]. Token support uses crypto11 and needs cgo;
-// without cgo token entries fail with [ErrTokenUnavailable]. A store
-// keeps one session per token key open for as long as the process runs.
+// for rollover's step 1. This package has no PKCS#11 code: the store uses
+// the [TokenModule] in [Options.Tokens], which package keystore/pkcs11
+// provides (keystore.Options{Tokens: pkcs11.Module{}}), so that programs
+// without tokens compile neither cgo nor a PKCS#11 wrapper. Without a
+// module, token entries fail with [ErrTokenUnavailable]. The store keeps
+// the certificate and the key's URI; the key never leaves the token. The
+// store's password is the token's user PIN. When a token key is opened,
+// the store finds out with known-answer tests of its own which key
+// transports the token performs (SoftHSM2 2.6: RSA-OAEP with SHA-1 only,
+// no label, PKCS#1 v1.5 without implicit rejection) and gives the key
+// ring that as the key's [wssec.Capabilities]. Package keystore/pkcs11
+// uses crypto11 and needs cgo; built without cgo, its module fails with
+// [ErrTokenUnavailable]. A store keeps one session per token key open for
+// as long as the process runs.
 //
 // # Storage
 //

@@ -140,9 +140,11 @@ var (
 	// not there or cannot decrypt.
 	ErrToken = errors.New("keystore: PKCS#11 token failure")
 
-	// ErrTokenUnavailable means that this program was built without cgo,
-	// so it cannot use PKCS#11 tokens; build it with CGO_ENABLED=1.
-	ErrTokenUnavailable = errors.New("keystore: PKCS#11 support not built in (needs cgo)")
+	// ErrTokenUnavailable means that PKCS#11 tokens cannot be used: no
+	// module is configured ([Options.Tokens] is nil; set it to the one of
+	// package keystore/pkcs11), or that module was built without cgo
+	// (build the program with CGO_ENABLED=1).
+	ErrTokenUnavailable = errors.New("keystore: PKCS#11 support unavailable")
 
 	// ErrConflict means that a versioned commit lost a race: the store
 	// changed since it was read. [Store.Update] reads again and runs its

@@ -21,6 +21,15 @@ type Options struct {
 	// generation always uses the operating system's generator, whatever
 	// Rand is.
 	Rand io.Reader
+
+	// Tokens opens the keys of entries that live in a PKCS#11 token
+	// ([Store.GenerateInToken], [Store.ImportFromToken]). If nil, the
+	// store has no PKCS#11 support: opening a store with a token entry,
+	// and generating or importing a token key, fail with a [*TokenError]
+	// with [ErrTokenUnavailable] that names this field. Set it to
+	// pkcs11.Module{} from package keystore/pkcs11 to use tokens; the
+	// module loads the shared library each entry's URI names.
+	Tokens TokenModule
 }
 
 func (o *Options) now() time.Time {

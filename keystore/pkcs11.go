@@ -38,10 +38,10 @@ const maxTokenURIBytes = 2048
 // are refused, not ignored. The user PIN is the store's password
 // ([PasswordSource]).
 //
-// Opening a store loads the module each token entry names into the
-// process, so whoever can write the store's manifest chooses code that
-// runs in it: keep the store directory writable by its owner only (as
-// [Dir] creates it).
+// Opening a store whose [Options.Tokens] is set loads the module each
+// token entry names into the process, so whoever can write the store's
+// manifest chooses code that runs in it: keep the store directory
+// writable by its owner only (as [Dir] creates it).
 //
 // [RFC 7512]: https://www.rfc-editor.org/rfc/rfc7512
 type TokenURI struct {
@@ -228,10 +228,7 @@ func validLocation(loc string) bool {
 // the self-signed certificate and requests) and a wssec.CapableDecrypter:
 // its Capabilities are what the token performed when the key was opened.
 type tokenKey struct {
-	key interface {
-		crypto.Signer
-		crypto.Decrypter
-	}
+	key  TokenKey
 	caps wssec.Capabilities
 	// uri names the key; its String is the entry's location.
 	uri *TokenURI
@@ -326,7 +323,7 @@ func selfSign(k crypto.Signer, subject pkix.Name, opts GenerateOptions) (*x509.C
 // loadTokenKey opens the key of a token entry and checks it against the
 // entry's certificate.
 func (s *Store) loadTokenKey(e Entry, u *TokenURI) (*Credential, error) {
-	k, err := openTokenKey(u, s.password)
+	k, err := openTokenKey(s.opts.Tokens, u, s.password)
 	if err != nil {
 		return nil, &EntryError{Alias: e.Alias, Location: e.Location, Err: tokenSentinel(err), Cause: err}
 	}
@@ -358,7 +355,8 @@ func tokenSentinel(err error) error {
 //
 // GenerateInToken returns [ErrInvalidName], an [*EntryError] with
 // [ErrDuplicateAlias]; a [*TokenError] with [ErrInvalidTokenURI],
-// [ErrTokenUnavailable] (a build without cgo) or [ErrToken] (the module,
+// [ErrTokenUnavailable] (no [Options.Tokens], or a module built without
+// cgo), [ErrNoPassword] (an empty PIN) or [ErrToken] (the module,
 // token, PIN or key generation failed, or the token already holds a key
 // with that id or label); [ErrInvalidOptions]; and the errors of
 // [Store.Update]. It does not modify u.
@@ -381,7 +379,7 @@ func (s *Store) GenerateInToken(ctx context.Context, alias string, subject pkix.
 	if opts.Rand == nil {
 		opts.Rand = s.opts.Rand
 	}
-	c, err := generateTokenCredential(u, s.password, subject, opts)
+	c, err := generateTokenCredential(s.opts.Tokens, u, s.password, subject, opts)
 	if err != nil {
 		return Entry{}, err
 	}
@@ -391,23 +389,24 @@ func (s *Store) GenerateInToken(ctx context.Context, alias string, subject pkix.
 	return s.Entry(alias)
 }
 
-// GenerateTokenCredential creates an RSA key pair inside the PKCS#11
-// token that u names, logging in with the PIN from pin, and a self-signed
-// certificate for it, signed in the token, as [Generate] does in
-// software. If u has no id, a random 16-byte CKA_ID is drawn from
+// GenerateTokenCredential creates, with module m, an RSA key pair inside
+// the PKCS#11 token that u names, logging in with the PIN from pin, and a
+// self-signed certificate for it, signed in the token, as [Generate] does
+// in software. If u has no id, a random 16-byte CKA_ID is drawn from
 // opts.Rand. Give the credential to [Tx.Add] (or rollover's step 1) of a
 // store whose password is the same PIN: the store keeps the key's URI,
 // never the key. It returns the errors of [Store.GenerateInToken] and
-// [ErrNoPassword]. It does not modify u.
-func GenerateTokenCredential(u *TokenURI, pin PasswordSource, subject pkix.Name, opts GenerateOptions) (*Credential, error) {
+// [ErrNoPassword]; a nil m gives [ErrTokenUnavailable]. It does not
+// modify u.
+func GenerateTokenCredential(m TokenModule, u *TokenURI, pin PasswordSource, subject pkix.Name, opts GenerateOptions) (*Credential, error) {
 	p, err := pin.password()
 	if err != nil {
 		return nil, err
 	}
-	return generateTokenCredential(u, p, subject, opts)
+	return generateTokenCredential(m, u, p, subject, opts)
 }
 
-func generateTokenCredential(u *TokenURI, pin string, subject pkix.Name, opts GenerateOptions) (*Credential, error) {
+func generateTokenCredential(m TokenModule, u *TokenURI, pin string, subject pkix.Name, opts GenerateOptions) (*Credential, error) {
 	if u == nil {
 		return nil, &TokenError{Reason: "no URI", Err: ErrInvalidTokenURI}
 	}
@@ -428,7 +427,7 @@ func generateTokenCredential(u *TokenURI, pin string, subject pkix.Name, opts Ge
 	if len(subject.ToRDNSequence()) == 0 {
 		return nil, fmt.Errorf("%w: empty subject", ErrInvalidOptions)
 	}
-	k, err := generateTokenKey(u, pin, bits)
+	k, err := generateTokenKey(m, u, pin, bits)
 	if err != nil {
 		return nil, err
 	}
@@ -439,13 +438,14 @@ func generateTokenCredential(u *TokenURI, pin string, subject pkix.Name, opts Ge
 	return &Credential{Key: k, Certificate: cert}, nil
 }
 
-// OpenTokenCredential opens the key pair that u names in its PKCS#11
-// token, logging in with the PIN from pin, and returns it with cert and
-// chain as a Credential for [Tx.Add] (or rollover's step 1), which stores
-// the key's URI, never the key. It returns a [*ParseError] with
+// OpenTokenCredential opens, with module m, the key pair that u names in
+// its PKCS#11 token, logging in with the PIN from pin, and returns it with
+// cert and chain as a Credential for [Tx.Add] (or rollover's step 1),
+// which stores the key's URI, never the key. It returns a [*ParseError] with
 // [ErrKeyMismatch] if cert is not the key's, and the errors of
-// [Store.ImportFromToken]. It keeps cert and chain.
-func OpenTokenCredential(u *TokenURI, pin PasswordSource, cert *x509.Certificate, chain []*x509.Certificate) (*Credential, error) {
+// [Store.ImportFromToken]; a nil m gives [ErrTokenUnavailable]. It keeps
+// cert and chain.
+func OpenTokenCredential(m TokenModule, u *TokenURI, pin PasswordSource, cert *x509.Certificate, chain []*x509.Certificate) (*Credential, error) {
 	p, err := pin.password()
 	if err != nil {
 		return nil, err
@@ -453,7 +453,7 @@ func OpenTokenCredential(u *TokenURI, pin PasswordSource, cert *x509.Certificate
 	if err := u.check(); err != nil {
 		return nil, err
 	}
-	k, err := openTokenKey(u, p)
+	k, err := openTokenKey(m, u, p)
 	if err != nil {
 		return nil, err
 	}
@@ -481,7 +481,7 @@ func (s *Store) ImportFromToken(ctx context.Context, alias string, u *TokenURI, 
 	if err := u.check(); err != nil {
 		return Entry{}, err
 	}
-	k, err := openTokenKey(u, s.password)
+	k, err := openTokenKey(s.opts.Tokens, u, s.password)
 	if err != nil {
 		return Entry{}, err
 	}

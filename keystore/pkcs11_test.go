@@ -1,21 +1,20 @@
 package keystore
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
-	"crypto/x509"
+	"crypto/rsa"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
+	"io"
 	"strings"
+	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/wsrenew/wsrenew/internal/interop"
 	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/wssec"
 )
@@ -77,93 +76,174 @@ func TestParseTokenURI(t *testing.T) {
 	}
 }
 
-// newToken returns a URI for a new key object in the test binary's
-// SoftHSM2 token, whose user PIN is the test store password.
-func newToken(t *testing.T, object string) *TokenURI {
-	t.Helper()
-	if !tokensBuilt {
-		t.Skip("built without cgo: no PKCS#11")
-	}
-	h := interop.RequireSoftHSM(t, testPassword)
-	return &TokenURI{ModulePath: h.Module, Token: h.Token, Object: object}
+// memModule is a TokenModule whose keys are RSA keys in memory, in one
+// token labelled memToken, that decrypt only what SoftHSM2 does
+// (RSA-OAEP with SHA-1 and no label, plain PKCS#1 v1.5). It tests this
+// package's own token logic: the URI in the entry, probing, reopening,
+// the errors. It is no stand-in for PKCS#11: package keystore/pkcs11
+// tests the real module against SoftHSM2, through this package's API.
+type memModule struct {
+	pin string
+
+	mu   sync.Mutex
+	keys []*memKey
+	// fail, if not nil, is the error of every call.
+	fail error
+	// decryptNothing makes the keys generated from now on refuse every
+	// decryption.
+	decryptNothing bool
 }
 
-func TestStore_GenerateInToken(t *testing.T) {
-	s, clock, dir := newTestStore(t)
-	u := newToken(t, "tenant-next")
+const memToken = "mem"
+
+// memKey is a key of a memModule.
+type memKey struct {
+	id      []byte
+	label   string
+	key     *rsa.PrivateKey
+	nothing bool
+
+	mu     sync.Mutex
+	closed bool
+}
+
+func (k *memKey) Public() crypto.PublicKey { return k.key.Public() }
+
+func (k *memKey) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	return k.key.Sign(r, digest, opts)
+}
+
+func (k *memKey) Decrypt(r io.Reader, ct []byte, opts crypto.DecrypterOpts) ([]byte, error) {
+	refused := k.nothing
+	switch o := opts.(type) {
+	case *rsa.OAEPOptions:
+		refused = refused || o.Hash != crypto.SHA1 || o.MGFHash != crypto.SHA1 && o.MGFHash != 0 || len(o.Label) > 0
+	case *rsa.PKCS1v15DecryptOptions:
+		refused = refused || o.SessionKeyLen > 0
+	default:
+		refused = true
+	}
+	if refused {
+		return nil, errors.New("mem: mechanism invalid")
+	}
+	return k.key.Decrypt(r, ct, opts)
+}
+
+func (k *memKey) Close() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.closed = true
+	return nil
+}
+
+// find returns the keys u selects, or an error for a wrong token or PIN.
+func (m *memModule) find(u *TokenURI, pin string) ([]*memKey, error) {
+	if m.fail != nil {
+		return nil, m.fail
+	}
+	if u.Token != memToken {
+		return nil, errors.New("mem: no such token")
+	}
+	if pin != m.pin {
+		return nil, errors.New("mem: PIN incorrect")
+	}
+	var found []*memKey
+	for _, k := range m.keys {
+		if (len(u.ID) == 0 || bytes.Equal(k.id, u.ID)) && (u.Object == "" || k.label == u.Object) {
+			found = append(found, k)
+		}
+	}
+	return found, nil
+}
+
+func (m *memModule) OpenKey(u *TokenURI, pin string) (TokenKey, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	found, err := m.find(u, pin)
+	if err != nil {
+		return nil, err
+	}
+	if len(found) != 1 {
+		return nil, &TokenError{URI: u.String(), Reason: "find the key", Err: ErrToken}
+	}
+	return found[0], nil
+}
+
+func (m *memModule) GenerateKey(u *TokenURI, pin string, bits int) (TokenKey, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.find(u, pin); err != nil {
+		return nil, err
+	}
+	for _, k := range m.keys {
+		if bytes.Equal(k.id, u.ID) || u.Object != "" && k.label == u.Object {
+			return nil, &TokenError{URI: u.String(), Reason: "generate", Err: ErrToken}
+		}
+	}
+	key, err := rsa.GenerateKey(rand.Reader, bits)
+	if err != nil {
+		return nil, err
+	}
+	k := &memKey{id: u.ID, label: u.Object, key: key, nothing: m.decryptNothing}
+	m.keys = append(m.keys, k)
+	return k, nil
+}
+
+// memURI names the key object in a memModule's token.
+func memURI(object string) *TokenURI {
+	return &TokenURI{ModulePath: "/nonexistent/mem.so", Token: memToken, Object: object}
+}
+
+// tokenStore creates a store whose token module is a new memModule.
+func tokenStore(t *testing.T) (*Store, *memModule, string) {
+	t.Helper()
+	m := &memModule{pin: testPassword}
+	_, clock, dir := newTestStore(t)
+	s, err := Open(context.Background(), Dir(dir), PasswordValue(testPassword), Options{Now: clock.Now, Tokens: m})
+	if err != nil {
+		t.Fatalf("Open() error = %v", err)
+	}
+	return s, m, dir
+}
+
+func TestStore_GenerateInToken_module(t *testing.T) {
+	t.Parallel()
+	s, m, dir := tokenStore(t)
 	ctx := context.Background()
 	mustUpdate(t, s, func(tx *Tx) error { return errors.Join(tx.Add("old", fixture(testpki.Old), nil), tx.Rotate("old")) })
-	e, err := s.GenerateInToken(ctx, "next", pkix.Name{CommonName: "tenant"}, u, GenerateOptions{Bits: 2048})
+	e, err := s.GenerateInToken(ctx, "next", pkix.Name{CommonName: "tenant"}, memURI("next"), GenerateOptions{Bits: 2048})
 	if err != nil {
 		t.Fatalf("GenerateInToken() error = %v", err)
 	}
 	got, ok := e.InToken()
-	if !ok || got.Token != u.Token || got.Object != u.Object || len(got.ID) != 16 {
+	if !ok || got.Token != memToken || got.Object != "next" || len(got.ID) != 16 || e.Location != got.String() {
 		t.Fatalf("entry location %q, want the token key with a 16-byte id", e.Location)
 	}
 	if _, err := s.GenerateInToken(ctx, "next2", pkix.Name{CommonName: "tenant"}, got, GenerateOptions{Bits: 2048}); !errors.Is(err, ErrToken) {
 		t.Errorf("GenerateInToken(same id) error = %v, want %v", err, ErrToken)
 	}
-
-	// Adopt a CA-signed certificate for the token key: the location stays.
-	csrPEM, err := s.CertificateRequest("next")
-	if err != nil {
-		t.Fatalf("CertificateRequest() error = %v", err)
-	}
-	block, _ := pem.Decode(csrPEM)
-	if block == nil {
-		t.Fatalf("CertificateRequest() is not PEM")
-	}
-	csr, err := x509.ParseCertificateRequest(block.Bytes)
-	if err != nil || csr.CheckSignature() != nil {
-		t.Fatalf("certificate request from the token does not verify: %v", err)
-	}
-	ca := testpki.Load(testpki.CA)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1234), Subject: csr.Subject, NotBefore: t0, NotAfter: t0.Add(time.Hour), KeyUsage: x509.KeyUsageKeyEncipherment}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Certificate, csr.PublicKey, ca.Key)
+	want := wssec.Capabilities{OAEP: []wssec.OAEPParameters{{Digest: crypto.SHA1, MGF: crypto.SHA1}}, NoOAEPLabel: true, RSA15: wssec.RSA15Plain}
+	caps, err := s.Capabilities("next")
 	if err != nil {
 		t.Fatal(err)
 	}
-	signed, _ := x509.ParseCertificate(der)
-	mustUpdate(t, s, func(tx *Tx) error {
-		return errors.Join(tx.SetCertificate("next", signed, []*x509.Certificate{ca.Certificate}), tx.Rotate("next"))
-	})
-	if e2, _ := s.Entry("next"); e2.Location != e.Location || !e2.Certificate.Equal(signed) {
-		t.Errorf("after SetCertificate: location %q, want %q, and the CA-signed certificate", e2.Location, e.Location)
+	if diff := cmp.Diff(want, caps); diff != "" {
+		t.Errorf("Capabilities() mismatch (-want +got):\n%s", diff)
 	}
-
-	// The ring decrypts with the token key what it can perform, and
-	// refuses the rest before using it.
-	checkTokenRing(t, s, signed)
 	if _, err := s.ExportPKCS12("next", "x"); err == nil {
 		t.Errorf("ExportPKCS12(token entry) error = nil, want an error")
 	}
+	mustUpdate(t, s, func(tx *Tx) error { return tx.Rotate("next") })
 
-	// Another Store on the same directory opens the token key.
-	s2 := openTestStore(t, dir, clock)
-	checkTokenRing(t, s2, signed)
-
-	// A wrong PIN (the store's password) names the token entry.
-	_, err = Open(ctx, Dir(dir), PasswordValue("wrong-"+testPassword), Options{Now: clock.Now})
-	var ee *EntryError
-	if !errors.As(err, &ee) || (ee.Alias != "next" && ee.Alias != "old") {
-		t.Errorf("Open(wrong password) error = %v, want an *EntryError", err)
+	// Another Store on the same directory opens the key through the
+	// module and decrypts what the key performs, refusing the rest.
+	s2, err := Open(ctx, Dir(dir), PasswordValue(testPassword), Options{Now: s.opts.Now, Tokens: m})
+	if err != nil {
+		t.Fatalf("Open() error = %v", err)
 	}
-}
-
-// checkTokenRing decrypts through s's ring a message to cert, whose key
-// is in SoftHSM2, with what SoftHSM2 performs, and checks that the rest is
-// refused with ErrKeyCapability.
-func checkTokenRing(t *testing.T, s *Store, cert *x509.Certificate) {
-	t.Helper()
-	ring, err := s.KeyRing()
+	ring, err := s2.KeyRing()
 	if err != nil {
 		t.Fatal(err)
-	}
-	cur, _ := ring.Current()
-	want := wssec.Capabilities{OAEP: []wssec.OAEPParameters{{Digest: crypto.SHA1, MGF: crypto.SHA1}}, NoOAEPLabel: true, RSA15: wssec.RSA15Plain}
-	if diff := cmp.Diff(want, wssec.CapabilitiesOf(cur.Decrypter)); diff != "" {
-		t.Errorf("SoftHSM2 key capabilities mismatch (-want +got):\n%s", diff)
 	}
 	dec := &wssec.Decryptor{Keys: ring, Policy: wssec.Policy{AllowRSA15: true}}
 	env := []byte(`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><x>token</x></soap:Body></soap:Envelope>`)
@@ -172,11 +252,10 @@ func checkTokenRing(t *testing.T, s *Store, cert *x509.Certificate) {
 		wantErr error
 	}{
 		{wssec.Encryptor{KeyTransport: wssec.RSAOAEPMGF1P}, nil},
-		{wssec.Encryptor{OAEPDigest: crypto.SHA1}, nil},
 		{wssec.Encryptor{KeyTransport: wssec.RSA15}, nil},
 		{wssec.Encryptor{}, wssec.ErrKeyCapability},
 	} {
-		tc.enc.Certificate = cert
+		tc.enc.Certificate = e.Certificate
 		msg, err := tc.enc.Encrypt(env)
 		if err != nil {
 			t.Fatal(err)
@@ -190,34 +269,115 @@ func checkTokenRing(t *testing.T, s *Store, cert *x509.Certificate) {
 			t.Errorf("Decrypt(%s) envelope = %s", tc.enc.KeyTransport, res.Envelope)
 		}
 	}
+
+	// Without a module the token entry cannot be opened, and the error
+	// names the entry and the fix.
+	_, err = Open(ctx, Dir(dir), PasswordValue(testPassword), Options{})
+	var ee *EntryError
+	if !errors.As(err, &ee) || ee.Alias != "next" || !errors.Is(err, ErrTokenUnavailable) || !strings.Contains(err.Error(), "Options.Tokens") {
+		t.Errorf("Open(no Tokens) error = %v, want an *EntryError for next with %v naming Options.Tokens", err, ErrTokenUnavailable)
+	}
 }
 
-func TestStore_ImportFromToken(t *testing.T) {
-	s1, _, _ := newTestStore(t)
-	u := newToken(t, "imported")
+func TestStore_ImportFromToken_module(t *testing.T) {
+	t.Parallel()
+	s, m, _ := tokenStore(t)
 	ctx := context.Background()
-	e, err := s1.GenerateInToken(ctx, "k", pkix.Name{CommonName: "tenant"}, u, GenerateOptions{Bits: 2048})
+	c, err := GenerateTokenCredential(m, memURI("imported"), PasswordValue(testPassword), pkix.Name{CommonName: "tenant"}, GenerateOptions{Bits: 2048})
 	if err != nil {
-		t.Fatalf("GenerateInToken() error = %v", err)
+		t.Fatalf("GenerateTokenCredential() error = %v", err)
 	}
-	s2, _, _ := newTestStore(t)
-	byLabel := &TokenURI{ModulePath: u.ModulePath, Token: u.Token, Object: u.Object}
-	if _, err := s2.ImportFromToken(ctx, "k", byLabel, fixture(testpki.Old).Certificate, nil, nil); !errors.Is(err, ErrKeyMismatch) {
+	if _, err := s.ImportFromToken(ctx, "k", memURI("imported"), fixture(testpki.Old).Certificate, nil, nil); !errors.Is(err, ErrKeyMismatch) {
 		t.Errorf("ImportFromToken(foreign certificate) error = %v, want %v", err, ErrKeyMismatch)
 	}
-	e2, err := s2.ImportFromToken(ctx, "k", byLabel, e.Certificate, nil, map[string]string{"hsm": "softhsm2"})
+	if _, err := s.ImportFromToken(ctx, "absent", memURI("absent"), c.Certificate, nil, nil); !errors.Is(err, ErrToken) {
+		t.Errorf("ImportFromToken(absent key) error = %v, want %v", err, ErrToken)
+	}
+	e, err := s.ImportFromToken(ctx, "k", memURI("imported"), c.Certificate, nil, map[string]string{"hsm": "mem"})
 	if err != nil {
 		t.Fatalf("ImportFromToken() error = %v", err)
 	}
-	if !e2.Certificate.Equal(e.Certificate) || e2.Status != StatusPending {
-		t.Errorf("ImportFromToken() entry = %v, want pending with the token key's certificate", e2)
+	if !e.Certificate.Equal(c.Certificate) || e.Status != StatusPending {
+		t.Errorf("ImportFromToken() entry = %v, want pending with the token key's certificate", e)
 	}
-	missing := &TokenURI{ModulePath: u.ModulePath, Token: u.Token, Object: "absent"}
-	if _, err := s2.ImportFromToken(ctx, "absent", missing, e.Certificate, nil, nil); !errors.Is(err, ErrToken) {
-		t.Errorf("ImportFromToken(absent key) error = %v, want %v", err, ErrToken)
+	oc, err := OpenTokenCredential(m, memURI("imported"), PasswordValue(testPassword), c.Certificate, nil)
+	if err != nil {
+		t.Fatalf("OpenTokenCredential() error = %v", err)
 	}
-	noToken := &TokenURI{ModulePath: u.ModulePath, Token: "no-such-token", Object: "x"}
-	if _, err := s2.ImportFromToken(ctx, "x", noToken, e.Certificate, nil, nil); !errors.Is(err, ErrToken) {
-		t.Errorf("ImportFromToken(absent token) error = %v, want %v", err, ErrToken)
+	if !oc.Certificate.Equal(c.Certificate) {
+		t.Errorf("OpenTokenCredential() certificate differs")
+	}
+	if _, err := OpenTokenCredential(m, memURI("imported"), PasswordValue(testPassword), fixture(testpki.Old).Certificate, nil); !errors.Is(err, ErrKeyMismatch) {
+		t.Errorf("OpenTokenCredential(foreign certificate) error = %v, want %v", err, ErrKeyMismatch)
+	}
+}
+
+// TestTokenModule_errors checks the errors of token operations: no
+// module, a module failing with a plain error, a key that decrypts
+// nothing (closed again), and a wrong PIN.
+func TestTokenModule_errors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	subject := pkix.Name{CommonName: "tenant"}
+	pin := PasswordValue(testPassword)
+	cert := fixture(testpki.Old).Certificate
+	plain := errors.New("mem: device removed")
+	tests := []struct {
+		name    string
+		m       *memModule
+		pin     PasswordSource
+		wantErr []error
+		reason  string
+	}{
+		{name: "no module", wantErr: []error{ErrTokenUnavailable}, reason: "Options.Tokens"},
+		{name: "plain module error", m: &memModule{pin: testPassword, fail: plain}, wantErr: []error{ErrToken, plain}},
+		{name: "decrypts nothing", m: &memModule{pin: testPassword, decryptNothing: true}, wantErr: []error{ErrToken}, reason: "probe the key"},
+		{name: "wrong PIN", m: &memModule{pin: "other"}, wantErr: []error{ErrToken}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var mod TokenModule
+			if tc.m != nil {
+				mod = tc.m
+			}
+			_, clock, dir := newTestStore(t)
+			s, err := Open(ctx, Dir(dir), pin, Options{Now: clock.Now, Tokens: mod})
+			if err != nil {
+				t.Fatal(err)
+			}
+			check := func(op string, err error) {
+				t.Helper()
+				var te *TokenError
+				if !errors.As(err, &te) || !strings.Contains(te.Reason, tc.reason) {
+					t.Errorf("%s error = %v, want a *TokenError with reason %q", op, err, tc.reason)
+				}
+				for _, w := range tc.wantErr {
+					if !errors.Is(err, w) {
+						t.Errorf("%s error = %v, want %v", op, err, w)
+					}
+				}
+			}
+			_, err = s.GenerateInToken(ctx, "k", subject, memURI("k"), GenerateOptions{Bits: 2048})
+			check("GenerateInToken()", err)
+			_, err = GenerateTokenCredential(mod, memURI("k2"), pin, subject, GenerateOptions{Bits: 2048})
+			check("GenerateTokenCredential()", err)
+			if tc.m == nil || !tc.m.decryptNothing {
+				_, err = s.ImportFromToken(ctx, "k", memURI("k"), cert, nil, nil)
+				check("ImportFromToken()", err)
+				_, err = OpenTokenCredential(mod, memURI("k"), pin, cert, nil)
+				check("OpenTokenCredential()", err)
+			}
+			if tc.m != nil {
+				for _, k := range tc.m.keys {
+					if k.closed != tc.m.decryptNothing {
+						t.Errorf("key %s closed = %v, want %v", k.label, k.closed, tc.m.decryptNothing)
+					}
+				}
+			}
+			if len(s.Entries()) != 0 {
+				t.Errorf("Entries() = %v, want none after failures", s.Entries())
+			}
+		})
 	}
 }

@@ -65,6 +65,8 @@ type env struct {
 	clock *fakeclock.Clock
 	opts  rollover.Options
 	logs  *logBuffer
+	// tokens is the stores' PKCS#11 module, nil unless a test uses tokens.
+	tokens keystore.TokenModule
 
 	store *keystore.Store
 	m     *rollover.Manager
@@ -98,7 +100,7 @@ func newEnv(t *testing.T, opts rollover.Options) *env {
 // would.
 func (e *env) restart() {
 	e.t.Helper()
-	s, err := keystore.Open(ctx, keystore.Dir(e.dir), keystore.PasswordValue(testPassword), keystore.Options{Now: e.clock.Now})
+	s, err := keystore.Open(ctx, keystore.Dir(e.dir), keystore.PasswordValue(testPassword), keystore.Options{Now: e.clock.Now, Tokens: e.tokens})
 	if err != nil {
 		e.t.Fatalf("keystore.Open() error = %v", err)
 	}
@@ -249,7 +251,7 @@ func (e *env) toProvidedFrom(created *rollover.KeyPairCreated) *rollover.Certifi
 // as a second process has.
 func (e *env) otherProcess() *rollover.Manager {
 	e.t.Helper()
-	s, err := keystore.Open(ctx, keystore.Dir(e.dir), keystore.PasswordValue(testPassword), keystore.Options{Now: e.clock.Now})
+	s, err := keystore.Open(ctx, keystore.Dir(e.dir), keystore.PasswordValue(testPassword), keystore.Options{Now: e.clock.Now, Tokens: e.tokens})
 	if err != nil {
 		e.t.Fatalf("keystore.Open() error = %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/wsrenew/wsrenew/internal/interop"
 	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/keystore/pkcs11"
 	"github.com/wsrenew/wsrenew/rollover"
 	"github.com/wsrenew/wsrenew/wssec"
 )
@@ -44,12 +45,13 @@ func (e *env) receiveWith(cert *x509.Certificate, t wssec.TransportParams, recei
 func TestProcedure_token(t *testing.T) {
 	h := interop.RequireSoftHSM(t, testPassword)
 	e := newEnv(t, rollover.Options{Policy: rollover.Policy{GuaranteedDelivery: 30 * day}, Actor: "ops"})
+	e.tokens = pkcs11.Module{}
 	oldCert := load(testpki.Old).Certificate
 	oldTransport := wssec.TransportParams{} // the Encryptor's default: RSA-OAEP, SHA-256
 
 	// Step 1: the new key pair is made inside the token.
 	u := &keystore.TokenURI{ModulePath: h.Module, Token: h.Token, Object: "rollover-procedure"}
-	cred, err := keystore.GenerateTokenCredential(u, keystore.PasswordValue(testPassword), pkix.Name{CommonName: "tenant"}, keystore.GenerateOptions{Bits: 2048, Now: e.clock.Now})
+	cred, err := keystore.GenerateTokenCredential(e.tokens, u, keystore.PasswordValue(testPassword), pkix.Name{CommonName: "tenant"}, keystore.GenerateOptions{Bits: 2048, Now: e.clock.Now})
 	if errors.Is(err, keystore.ErrTokenUnavailable) {
 		t.Skip("built without cgo: no PKCS#11")
 	}

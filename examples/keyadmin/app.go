@@ -298,7 +298,7 @@ func (a *app) open() (int, bool) {
 	if msg != "" {
 		return a.usageError(msg), false
 	}
-	s, err := keystore.Open(a.ctx, keystore.Dir(a.dir), pw, keystore.Options{Now: a.now})
+	s, err := keystore.Open(a.ctx, keystore.Dir(a.dir), pw, a.storeOptions())
 	if err == nil && !a.simulate.IsZero() {
 		return a.openCopy(s, pw)
 	}
@@ -338,7 +338,7 @@ func (a *app) openCopy(s *keystore.Store, pw keystore.PasswordSource) (int, bool
 	fmt.Fprintf(a.stderr, "keyadmin: SIMULATION at %s on a copy of %s; nothing is changed there\n", stamp(a.simulate), a.dir)
 	at := a.simulate
 	a.now = func() time.Time { return at }
-	c, err := keystore.Open(a.ctx, keystore.Dir(copyDir), pw, keystore.Options{Now: a.now})
+	c, err := keystore.Open(a.ctx, keystore.Dir(copyDir), pw, a.storeOptions())
 	if err != nil {
 		return a.fail(err), false
 	}

@@ -41,7 +41,7 @@ func cmdInit(a *app, args []string) int {
 	if msg != "" {
 		return a.usageError(msg)
 	}
-	backend, opts := keystore.Dir(a.dir), keystore.Options{Now: a.now}
+	backend, opts := keystore.Dir(a.dir), a.storeOptions()
 	// The store's files are 0600, but a directory others may write lets
 	// them replace or delete those files.
 	if fi, err := os.Stat(a.dir); err == nil && fi.IsDir() && fi.Mode().Perm()&0o022 != 0 {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/keystore/pkcs11"
 	"github.com/wsrenew/wsrenew/rollover"
 	"github.com/wsrenew/wsrenew/wssec"
 )
@@ -16,6 +17,12 @@ import (
 const pkcs11Usage = "keep the private key in a PKCS#11 token: an RFC 7512 URI such as " +
 	"'pkcs11:token=LABEL;object=NAME?module-path=/usr/lib/softhsm/libsofthsm2.so'; " +
 	"the token's user PIN is the store password"
+
+// storeOptions are the options of every store keyadmin opens: its clock,
+// and the PKCS#11 module for keys in tokens.
+func (a *app) storeOptions() keystore.Options {
+	return keystore.Options{Now: a.now, Tokens: pkcs11.Module{}}
+}
 
 // createInToken is step 1 with a key pair generated inside a token.
 func (a *app) createInToken(req rollover.KeyRequest, uri string) int {
@@ -36,7 +43,7 @@ func (a *app) createInToken(req rollover.KeyRequest, uri string) int {
 		subject = currentSubject(a.store)
 	}
 	bits := req.Bits
-	cred, err := keystore.GenerateTokenCredential(u, pw, subject, keystore.GenerateOptions{Bits: bits, Validity: req.Validity, Now: a.now})
+	cred, err := keystore.GenerateTokenCredential(pkcs11.Module{}, u, pw, subject, keystore.GenerateOptions{Bits: bits, Validity: req.Validity, Now: a.now})
 	if err != nil {
 		return a.fail(err)
 	}
@@ -77,7 +84,7 @@ func (a *app) importFromToken(alias, uri string, src *source) int {
 	if !ok {
 		return code
 	}
-	cred, err := keystore.OpenTokenCredential(u, pw, certs[0], certs[1:])
+	cred, err := keystore.OpenTokenCredential(pkcs11.Module{}, u, pw, certs[0], certs[1:])
 	if err != nil {
 		return a.fail(err)
 	}

@@ -8,13 +8,14 @@ import (
 
 	"github.com/wsrenew/wsrenew/internal/interop"
 	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/keystore/pkcs11"
 )
 
 // TestTokenKeys creates, shows, cancels and imports a key in a SoftHSM2
 // token with -pkcs11, and checks that status says where each key lives.
 func TestTokenKeys(t *testing.T) {
 	h := interop.RequireSoftHSM(t, testPassword)
-	if _, err := keystore.OpenTokenCredential(&keystore.TokenURI{ModulePath: h.Module, Token: h.Token, Object: "x"}, keystore.PasswordValue(testPassword), nil, nil); errors.Is(err, keystore.ErrTokenUnavailable) {
+	if _, err := keystore.OpenTokenCredential(pkcs11.Module{}, &keystore.TokenURI{ModulePath: h.Module, Token: h.Token, Object: "x"}, keystore.PasswordValue(testPassword), nil, nil); errors.Is(err, keystore.ErrTokenUnavailable) {
 		t.Skip("built without cgo: no PKCS#11")
 	}
 	k := newTool(t)
@@ -30,7 +31,7 @@ func TestTokenKeys(t *testing.T) {
 
 	// Import the same token key again, with its certificate, after
 	// cancelling the renewal that created it.
-	s, err := keystore.Open(context.Background(), keystore.Dir(k.dir), keystore.PasswordValue(testPassword), keystore.Options{})
+	s, err := keystore.Open(context.Background(), keystore.Dir(k.dir), keystore.PasswordValue(testPassword), keystore.Options{Tokens: pkcs11.Module{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func cmdRecover(a *app, args []string) int {
 	if msg != "" {
 		return a.usageError(msg)
 	}
-	s, err := keystore.Rebuild(a.ctx, keystore.Dir(a.dir), pw, keystore.Options{Now: a.now},
+	s, err := keystore.Rebuild(a.ctx, keystore.Dir(a.dir), pw, a.storeOptions(),
 		keystore.RebuildOptions{Current: *current, RetainUntil: retain})
 	if err != nil {
 		return a.fail(err)

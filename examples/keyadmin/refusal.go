@@ -214,7 +214,7 @@ func plural(n int, unit string) string {
 func (a *app) outcomeUnknown(err error) int {
 	fmt.Fprintf(a.stderr, "keyadmin %s: %v\n", a.cmd, err)
 	pw, _ := a.password()
-	s, oerr := keystore.Open(a.ctx, keystore.Dir(a.dir), pw, keystore.Options{Now: a.now})
+	s, oerr := keystore.Open(a.ctx, keystore.Dir(a.dir), pw, a.storeOptions())
 	if oerr != nil {
 		fmt.Fprintf(a.stderr, "reading the store again failed: %v\n", oerr)
 		return exitFailure

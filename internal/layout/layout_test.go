@@ -21,6 +21,7 @@ var allowed = map[string][]string{
 	"keystore":             {"wssec", "internal/xmlenc", "internal/soap"},
 	"rollover":             {"keystore", "wssec"},
 	"keystore/etcdstore":   {"keystore"},
+	"keystore/pkcs11":      {"keystore"},
 	"wssec/otelmetrics":    {"wssec"},
 	"rollover/otelrenewal": {"rollover", "keystore"},
 	"internal/xmlenc":      {},
@@ -38,7 +39,7 @@ var allowed = map[string][]string{
 var testOnly = []string{"internal/testpki", "internal/interop", "internal/fakeclock", "internal/etcdtest"}
 
 // public are the packages examples may import.
-var public = []string{"wssec", "keystore", "keystore/etcdstore", "rollover", "wssec/otelmetrics", "rollover/otelrenewal"}
+var public = []string{"wssec", "keystore", "keystore/etcdstore", "keystore/pkcs11", "rollover", "wssec/otelmetrics", "rollover/otelrenewal"}
 
 // toolDirs hold programs that drive benchmarks or generate vectors.
 var toolDirs = []string{"internal/bench"}
@@ -155,6 +156,11 @@ func TestCheck(t *testing.T) {
 		{"keystore/etcdstore", "keystore", false, true},
 		{"keystore/etcdstore", "rollover", false, false},
 		{"keystore", "keystore/etcdstore", false, false},
+		{"keystore/pkcs11", "keystore", false, true},
+		{"keystore/pkcs11", "rollover", false, false},
+		{"keystore", "keystore/pkcs11", false, false},
+		{"rollover", "keystore/pkcs11", false, false},
+		{"examples/keyadmin", "keystore/pkcs11", false, true},
 		{"keystore/etcdstore", "internal/etcdtest", false, false},
 		{"keystore/etcdstore", "internal/etcdtest", true, true},
 		{"examples/demo", "keystore/etcdstore", false, true},

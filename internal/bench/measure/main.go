@@ -50,6 +50,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/keystore/pkcs11"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
@@ -501,7 +502,7 @@ func timeToken(c config, uri string, cert *x509.Certificate, entries []entry, ou
 	if err != nil {
 		return err
 	}
-	cred, err := keystore.OpenTokenCredential(u, keystore.PasswordEnv("WSRENEW_BENCH_PIN"), cert, nil)
+	cred, err := keystore.OpenTokenCredential(pkcs11.Module{}, u, keystore.PasswordEnv("WSRENEW_BENCH_PIN"), cert, nil)
 	if err != nil {
 		return err
 	}

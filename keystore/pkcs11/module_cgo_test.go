@@ -1,6 +1,6 @@
 //go:build cgo
 
-package keystore
+package pkcs11_test
 
 // tokensBuilt reports whether this build can use PKCS#11 tokens.
 const tokensBuilt = true

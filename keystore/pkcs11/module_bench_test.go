@@ -1,4 +1,4 @@
-package keystore
+package pkcs11_test
 
 import (
 	"context"
@@ -12,20 +12,22 @@ import (
 
 	"github.com/wsrenew/wsrenew/internal/interop"
 	"github.com/wsrenew/wsrenew/internal/testpki"
+	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/keystore/pkcs11"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
 // benchDecryptors returns the Decryptor of a store whose current key is
 // an RSA-2048 key in SoftHSM2, and of one whose current key is the
 // fixture "old" (RSA-2048) in a file, with their keys.
-func benchDecryptors(b *testing.B) (token, software *wssec.Decryptor, tokenCert, softCert *Credential) {
+func benchDecryptors(b *testing.B) (token, software *wssec.Decryptor, tokenCert, softCert *keystore.Credential) {
 	b.Helper()
 	if !tokensBuilt {
 		b.Skip("built without cgo: no PKCS#11")
 	}
 	h := interop.RequireSoftHSM(b, testPassword)
-	mk := func(add func(s *Store) error) (*wssec.Decryptor, *Credential) {
-		s, err := Create(context.Background(), Dir(b.TempDir()+"/store"), PasswordValue(testPassword), Options{})
+	mk := func(add func(s *keystore.Store) error) (*wssec.Decryptor, *keystore.Credential) {
+		s, err := keystore.Create(context.Background(), keystore.Dir(b.TempDir()+"/store"), keystore.PasswordValue(testPassword), keystore.Options{Tokens: pkcs11.Module{}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -37,17 +39,17 @@ func benchDecryptors(b *testing.B) (token, software *wssec.Decryptor, tokenCert,
 			b.Fatal(err)
 		}
 		cur, _ := ring.Current()
-		return &wssec.Decryptor{Keys: ring}, &Credential{Key: cur.Decrypter, Certificate: cur.Certificate}
+		return &wssec.Decryptor{Keys: ring}, &keystore.Credential{Key: cur.Decrypter, Certificate: cur.Certificate}
 	}
-	token, tokenCert = mk(func(s *Store) error {
-		u := &TokenURI{ModulePath: h.Module, Token: h.Token, Object: fmt.Sprintf("bench-%p", b)}
-		if _, err := s.GenerateInToken(context.Background(), "hsm", pkix.Name{CommonName: "bench"}, u, GenerateOptions{Bits: 2048}); err != nil {
+	token, tokenCert = mk(func(s *keystore.Store) error {
+		u := &keystore.TokenURI{ModulePath: h.Module, Token: h.Token, Object: fmt.Sprintf("bench-%p", b)}
+		if _, err := s.GenerateInToken(context.Background(), "hsm", pkix.Name{CommonName: "bench"}, u, keystore.GenerateOptions{Bits: 2048}); err != nil {
 			return err
 		}
-		return s.Update(context.Background(), func(tx *Tx) error { return tx.Rotate("hsm") })
+		return s.Update(context.Background(), func(tx *keystore.Tx) error { return tx.Rotate("hsm") })
 	})
-	software, softCert = mk(func(s *Store) error {
-		return s.Update(context.Background(), func(tx *Tx) error {
+	software, softCert = mk(func(s *keystore.Store) error {
+		return s.Update(context.Background(), func(tx *keystore.Tx) error {
 			if err := tx.Add("file", fixture(testpki.Old), nil); err != nil {
 				return err
 			}
@@ -77,7 +79,7 @@ func BenchmarkDecrypt_token(b *testing.B) {
 	for _, k := range []struct {
 		name string
 		d    *wssec.Decryptor
-		c    *Credential
+		c    *keystore.Credential
 	}{{"softhsm2", token, tc}, {"file", software, sc}} {
 		msg, err := (&wssec.Encryptor{Certificate: k.c.Certificate, KeyTransport: wssec.RSAOAEPMGF1P}).Encrypt(response1KB())
 		if err != nil {
@@ -117,7 +119,7 @@ func BenchmarkTokenCall(b *testing.B) {
 	_, _, tc, sc := benchDecryptors(b)
 	for _, k := range []struct {
 		name string
-		c    *Credential
+		c    *keystore.Credential
 	}{{"softhsm2-oaep", tc}, {"go-rsa-oaep", sc}} {
 		pub := k.c.Certificate.PublicKey.(*rsa.PublicKey)
 		ct, err := rsa.EncryptOAEP(crypto.SHA1.New(), rand.Reader, pub, make([]byte, 32), nil)

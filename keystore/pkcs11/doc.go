@@ -1,0 +1,16 @@
+// Package pkcs11 lets a keystore.Store keep private keys in PKCS#11
+// tokens (HSMs, smart cards, SoftHSM2). It implements
+// [keystore.TokenModule] with crypto11, which needs cgo:
+//
+//	store, err := keystore.Open(ctx, keystore.Dir(dir), pin, keystore.Options{Tokens: pkcs11.Module{}})
+//
+// Package keystore itself has no PKCS#11 code, so programs that keep
+// their keys in files compile neither cgo nor a PKCS#11 wrapper; only the
+// programs that import this package do. Built without cgo, the package
+// compiles and every operation fails with a [*keystore.TokenError] with
+// [keystore.ErrTokenUnavailable].
+//
+// [Module] loads the shared library that a token URI's module-path names
+// into the process: whoever can write a store's manifest chooses code
+// that runs in it, so keep the store writable by its owner only.
+package pkcs11

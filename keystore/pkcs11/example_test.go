@@ -1,0 +1,38 @@
+package pkcs11_test
+
+import (
+	"context"
+	"crypto/x509/pkix"
+	"fmt"
+	"log"
+
+	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/keystore/pkcs11"
+)
+
+// A store that keeps a new key pair in a SoftHSM2 token: the manifest
+// holds the key's URI and certificate, the token the key. The store's
+// password is the token's user PIN. (The example needs a token labelled
+// "wsrenew", so it is compiled, not run.)
+func Example() {
+	ctx := context.Background()
+	pin := keystore.PasswordEnv("WSRENEW_PIN")
+	store, err := keystore.Open(ctx, keystore.Dir("/var/lib/wsrenew/partner-a"), pin, keystore.Options{Tokens: pkcs11.Module{}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	u, err := keystore.ParseTokenURI("pkcs11:token=wsrenew;object=tenant-2027?module-path=/usr/lib/softhsm/libsofthsm2.so")
+	if err != nil {
+		log.Fatal(err)
+	}
+	e, err := store.GenerateInToken(ctx, "tenant-2027", pkix.Name{CommonName: "tenant"}, u, keystore.GenerateOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	caps, err := store.Capabilities("tenant-2027")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(e.Location)
+	fmt.Println(caps.OAEP)
+}

@@ -203,7 +203,7 @@ type EntryError struct {
 }
 
 func (e *EntryError) Error() string {
-	msg := fmt.Sprintf("%v: alias %q", e.Err, e.Alias)
+	msg := fmt.Sprintf("%s: alias %q", errText(e.Err, "keystore: entry error"), e.Alias)
 	if e.Location != "" {
 		msg += ": " + e.Location
 	}
@@ -252,7 +252,7 @@ type ParseError struct {
 }
 
 func (e *ParseError) Error() string {
-	msg := fmt.Sprintf("%v (%s)", e.Err, e.Format)
+	msg := fmt.Sprintf("%s (%s)", errText(e.Err, ErrMalformed.Error()), e.Format)
 	if e.Reason != "" {
 		msg += ": " + e.Reason
 	}
@@ -373,4 +373,13 @@ func (e *OutcomeError) Unwrap() []error {
 		return []error{ErrOutcomeUnknown}
 	}
 	return []error{ErrOutcomeUnknown, e.Cause}
+}
+
+// errText returns err's text, or fallback for a nil err, so that a typed
+// error built without its sentinel still prints instead of panicking.
+func errText(err error, fallback string) string {
+	if err == nil {
+		return fallback
+	}
+	return err.Error()
 }

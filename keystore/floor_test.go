@@ -83,6 +83,18 @@ func TestTx_retentionFloor(t *testing.T) {
 			wantErr: ErrNoCurrentKey,
 		},
 		{
+			name:    "cancel a retained key never handed out",
+			setup:   func(tx *Tx) error { return tx.Retain("stranger", t0.Add(day)) },
+			fn:      func(tx *Tx) error { return tx.Cancel("stranger") },
+			wantErr: ErrStatus,
+		},
+		{
+			name:    "cancel a retained key without expiry never handed out",
+			setup:   func(tx *Tx) error { return tx.Retain("stranger", time.Time{}) },
+			fn:      func(tx *Tx) error { return tx.Cancel("stranger") },
+			wantErr: ErrStatus,
+		},
+		{
 			name: "cancel pending",
 			fn:   func(tx *Tx) error { return tx.Cancel("stranger") },
 		},

@@ -111,6 +111,13 @@ var (
 	// encrypt to it. The error is an [*EntryError].
 	ErrProvided = errors.New("keystore: key was handed to a receiver")
 
+	// ErrNotProvided means that a certificate was to be exported
+	// ([Store.ExportCertificate]) for a key whose hand-out the store has
+	// not recorded: record it first ([Tx.MarkProvided]), so that the key
+	// can no longer be cancelled while a receiver may encrypt to it. The
+	// error is an [*EntryError].
+	ErrNotProvided = errors.New("keystore: hand-out of the certificate not recorded")
+
 	// ErrOutcomeUnknown means that a change may or may not be committed:
 	// an I/O error came after the new manifest was in place, such as a
 	// failed sync of the directory, so readers see the change but a power

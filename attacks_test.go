@@ -426,6 +426,11 @@ func attacks() []attack {
 			func(t *testing.T) []byte {
 				return readFile(t, filepath.Join(interopDir, "plaintext", "soap11_fault.xml"))
 			}},
+		{"unsigned-fault-not-encrypted", wssec.ErrUnsignedFault, attackPolicy{Signed: true},
+			"an unsigned SOAP Fault in the clear under the default policy while signatures are required: a FaultError that also matches ErrNotEncrypted, so that a Transport never passes it on as a partner's plaintext fault",
+			func(t *testing.T) []byte {
+				return readFile(t, filepath.Join(interopDir, "plaintext", "soap11_fault.xml"))
+			}},
 		{"unsigned-fault-unsigned-body-allowed", wssec.ErrUnsignedFault, attackPolicy{Signed: true, AllowPlaintextBody: true, AllowUnsignedBody: true},
 			"as unsigned-fault, SOAP 1.2, with AllowUnsignedBody: a Fault anyone may have written is still no response",
 			func(t *testing.T) []byte {

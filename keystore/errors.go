@@ -111,6 +111,13 @@ var (
 	// encrypt to it. The error is an [*EntryError].
 	ErrProvided = errors.New("keystore: key was handed to a receiver")
 
+	// ErrNotProvided means that a certificate was to be exported
+	// ([Store.ExportCertificate]) for a key whose hand-out the store has
+	// not recorded: record it first ([Tx.MarkProvided]), so that the key
+	// can no longer be cancelled while a receiver may encrypt to it. The
+	// error is an [*EntryError].
+	ErrNotProvided = errors.New("keystore: hand-out of the certificate not recorded")
+
 	// ErrOutcomeUnknown means that a change may or may not be committed:
 	// an I/O error came after the new manifest was in place, such as a
 	// failed sync of the directory, so readers see the change but a power
@@ -210,7 +217,7 @@ type EntryError struct {
 }
 
 func (e *EntryError) Error() string {
-	msg := fmt.Sprintf("%v: alias %q", e.Err, e.Alias)
+	msg := fmt.Sprintf("%s: alias %q", errText(e.Err, "keystore: entry error"), e.Alias)
 	if e.Location != "" {
 		msg += ": " + e.Location
 	}
@@ -259,7 +266,7 @@ type ParseError struct {
 }
 
 func (e *ParseError) Error() string {
-	msg := fmt.Sprintf("%v (%s)", e.Err, e.Format)
+	msg := fmt.Sprintf("%s (%s)", errText(e.Err, ErrMalformed.Error()), e.Format)
 	if e.Reason != "" {
 		msg += ": " + e.Reason
 	}
@@ -380,4 +387,13 @@ func (e *OutcomeError) Unwrap() []error {
 		return []error{ErrOutcomeUnknown}
 	}
 	return []error{ErrOutcomeUnknown, e.Cause}
+}
+
+// errText returns err's text, or fallback for a nil err, so that a typed
+// error built without its sentinel still prints instead of panicking.
+func errText(err error, fallback string) string {
+	if err == nil {
+		return fallback
+	}
+	return err.Error()
 }

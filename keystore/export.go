@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -60,8 +61,12 @@ func colonHex(b []byte) string {
 // ExportCertificate returns the certificate of the entry alias for a
 // receiver. Only keys in the key ring (current or retained) can be
 // exported: a receiver must never be told to encrypt to a key that cannot
-// decrypt yet. It returns an [*EntryError] with [ErrUnknownAlias] and a
-// [*StatusError] for a pending entry.
+// decrypt yet. And only keys whose hand-out the store recorded
+// ([Entry.Provided], set by [Tx.MarkProvided] or when the key became
+// current first or was replaced as current): a certificate that leaves
+// the store unrecorded would let [Tx.Cancel] delete a key a receiver may
+// encrypt to. It returns an [*EntryError] with [ErrUnknownAlias] or
+// [ErrNotProvided], and a [*StatusError] for a pending entry.
 func (s *Store) ExportCertificate(alias string) (*CertificateExport, error) {
 	e, err := s.Entry(alias)
 	if err != nil {
@@ -69,6 +74,9 @@ func (s *Store) ExportCertificate(alias string) (*CertificateExport, error) {
 	}
 	if !e.Status.inRing() {
 		return nil, &StatusError{Alias: alias, Status: e.Status, Op: "ExportCertificate"}
+	}
+	if !e.provided() {
+		return nil, &EntryError{Alias: alias, Err: ErrNotProvided, Cause: errors.New("record the hand-out with Tx.MarkProvided first")}
 	}
 	return exportCertificate(alias, e.Certificate), nil
 }

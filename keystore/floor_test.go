@@ -83,6 +83,18 @@ func TestTx_retentionFloor(t *testing.T) {
 			wantErr: ErrNoCurrentKey,
 		},
 		{
+			name:    "cancel a retained key never handed out",
+			setup:   func(tx *Tx) error { return tx.Retain("stranger", t0.Add(day)) },
+			fn:      func(tx *Tx) error { return tx.Cancel("stranger") },
+			wantErr: ErrStatus,
+		},
+		{
+			name:    "cancel a retained key without expiry never handed out",
+			setup:   func(tx *Tx) error { return tx.Retain("stranger", time.Time{}) },
+			fn:      func(tx *Tx) error { return tx.Cancel("stranger") },
+			wantErr: ErrStatus,
+		},
+		{
 			name: "cancel pending",
 			fn:   func(tx *Tx) error { return tx.Cancel("stranger") },
 		},
@@ -199,5 +211,28 @@ func TestStore_Update_clockBehind(t *testing.T) {
 	}
 	if ran || s.Generation() != gen {
 		t.Errorf("Update() with the clock behind ran fn = %v, generation %d (want %d)", ran, s.Generation(), gen)
+	}
+}
+
+// TestStore_ExportCertificate_notProvided: a certificate leaves the store
+// only once its hand-out is recorded, so that the key can no longer be
+// cancelled: the current key of ringStore ("new", never handed out) is
+// refused until MarkProvided, and then cannot be cancelled.
+func TestStore_ExportCertificate_notProvided(t *testing.T) {
+	t.Parallel()
+	s, _, _ := ringStore(t)
+	if _, err := s.ExportCertificate("new"); !errors.Is(err, ErrNotProvided) {
+		t.Fatalf("ExportCertificate(new) error = %v, want ErrNotProvided", err)
+	}
+	if _, err := s.ExportCertificate("old"); err != nil {
+		t.Fatalf("ExportCertificate(old) error = %v", err)
+	}
+	mustUpdate(t, s, func(tx *Tx) error { return tx.MarkProvided("new") })
+	if _, err := s.ExportCertificate("new"); err != nil {
+		t.Fatalf("ExportCertificate(new) after MarkProvided error = %v", err)
+	}
+	err := s.Update(context.Background(), func(tx *Tx) error { return errors.Join(tx.Cancel("new"), tx.Rotate("old")) })
+	if !errors.Is(err, ErrProvided) {
+		t.Fatalf("Cancel(new) after the export error = %v, want ErrProvided", err)
 	}
 }

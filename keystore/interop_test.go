@@ -61,6 +61,7 @@ func TestStore_PKCS12_interop(t *testing.T) {
 
 func mustExport(t *testing.T, s *Store, alias string) *CertificateExport {
 	t.Helper()
+	mustUpdate(t, s, func(tx *Tx) error { return tx.MarkProvided(alias) })
 	ce, err := s.ExportCertificate(alias)
 	if err != nil {
 		t.Fatal(err)

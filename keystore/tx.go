@@ -547,10 +547,14 @@ func (tx *Tx) Remove(alias string) error {
 	return nil
 }
 
-// Cancel deletes the entry alias, whatever its status and expiry, for a
-// key that was never handed to a receiver: a renewal abandoned before its
-// certificate was provided. It refuses a key that was provided with an
-// [*EntryError] with [ErrProvided]: a receiver may encrypt to it. The
+// Cancel deletes the pending or current entry alias for a key that was
+// never handed to a receiver: a renewal abandoned before its certificate
+// was provided. It refuses a key that was provided with an [*EntryError]
+// with [ErrProvided]: a receiver may encrypt to it. It refuses any other
+// retained key with a [*StatusError]: a key kept in the key ring
+// beside the current one (such as an imported predecessor, see
+// [Tx.Retain]) is there because it may still be used, and leaves only
+// through [Tx.Remove] once its retention allows. The
 // store does not know whether a key decrypted responses (its key ring
 // also decrypts self-tests); the rollover package checks its usage
 // evidence before it cancels. Cancelling the current key leaves the store without one; the
@@ -565,6 +569,9 @@ func (tx *Tx) Cancel(alias string) error {
 	e := tx.m.entries[i]
 	if e.provided() {
 		return &EntryError{Alias: alias, Err: ErrProvided, Cause: fmt.Errorf("provided at %s", e.Provided.Format(time.RFC3339))}
+	}
+	if e.Status == StatusRetained {
+		return &StatusError{Alias: alias, Status: e.Status, Op: "Cancel"}
 	}
 	tx.m.entries = slices.Delete(tx.m.entries, i, i+1)
 	tx.dirty = true

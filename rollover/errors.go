@@ -395,7 +395,11 @@ type StateError struct {
 }
 
 func (e *StateError) Error() string {
-	s := fmt.Sprintf("%v: %s: %s", e.Err, e.Name, e.Reason)
+	msg := "rollover: state error"
+	if e.Err != nil {
+		msg = e.Err.Error()
+	}
+	s := fmt.Sprintf("%s: %s: %s", msg, e.Name, e.Reason)
 	if e.Cause != nil {
 		s += ": " + e.Cause.Error()
 	}

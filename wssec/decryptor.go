@@ -42,7 +42,9 @@ type Decryptor struct {
 	// reference to a wsu:Timestamp anywhere else is refused.
 	//
 	// A SOAP Fault no verified signature covers is never a response, not
-	// even with AllowUnsignedBody: it is a [*FaultError].
+	// even with AllowUnsignedBody: it is a [*FaultError]. One sent in the
+	// clear where the policy wants the Body encrypted matches
+	// [ErrNotEncrypted] as well.
 	Signers *TrustRing
 
 	// Observer, if set, is told of every decryption, for metrics (see
@@ -115,7 +117,8 @@ func (d *Decryptor) policy() (*compiled, error) {
 //
 // With Signers, [ErrSignatureInvalid], [ErrUntrustedSigner] and
 // [ErrMessageExpired] report signatures and the Timestamp, and
-// [ErrUnsignedFault] (a [*FaultError]) an unsigned SOAP Fault. Every
+// [ErrUnsignedFault] (a [*FaultError]) an unsigned SOAP Fault, which
+// also matches [ErrNotEncrypted] if it came in the clear. Every
 // signature readable before decryption is checked before it: algorithms,
 // signer, SignatureValue (before any reference digest), where its
 // references point, the Timestamp, and whether the Body and Timestamp are
@@ -176,6 +179,9 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 		return raw, ok
 	}
 	if err := p.plan(); err != nil {
+		if errors.Is(err, ErrNotEncrypted) && d.Signers != nil && faultOf(env) != nil {
+			return nil, p.faultNotEncrypted(d.Signers, message)
+		}
 		return nil, err
 	}
 	var sigs *sigState

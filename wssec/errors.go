@@ -163,7 +163,7 @@ type KeyError struct {
 }
 
 func (e *KeyError) Error() string {
-	msg := e.Err.Error()
+	msg := errText(e.Err, "wssec: key error")
 	if e.Fingerprint != (Fingerprint{}) {
 		msg += ": key " + e.Fingerprint.Short()
 	}
@@ -183,7 +183,9 @@ type SignatureError struct {
 	Err    error // ErrSignatureInvalid or ErrUntrustedSigner
 }
 
-func (e *SignatureError) Error() string { return e.Err.Error() + ": " + e.Reason }
+func (e *SignatureError) Error() string {
+	return errText(e.Err, ErrSignatureInvalid.Error()) + ": " + e.Reason
+}
 
 // Unwrap returns the sentinel in Err.
 func (e *SignatureError) Unwrap() error { return e.Err }
@@ -278,12 +280,29 @@ type FaultError struct {
 }
 
 func (e *FaultError) Error() string {
+	if e.Err == nil {
+		return ErrUnsignedFault.Error()
+	}
 	return ErrUnsignedFault.Error() + ": " + e.Err.Error()
 }
 
 // Unwrap returns [ErrUnsignedFault] and the cause in Err, so that
 // errors.Is matches both.
-func (e *FaultError) Unwrap() []error { return []error{ErrUnsignedFault, e.Err} }
+func (e *FaultError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrUnsignedFault}
+	}
+	return []error{ErrUnsignedFault, e.Err}
+}
+
+// errText returns err's text, or fallback for a nil err, so that a typed
+// error built without its sentinel still prints instead of panicking.
+func errText(err error, fallback string) string {
+	if err == nil {
+		return fallback
+	}
+	return err.Error()
+}
 
 // NoMatchingKeyError reports an EncryptedKey that no key of the ring fits,
 // with what the message asked for and what the ring holds, so that an

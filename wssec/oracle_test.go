@@ -60,7 +60,9 @@ func subjectNameRef(d *etree.Document) {
 // the error never depend on the plaintext. Good, bad-padding and
 // not-well-formed CBC ciphertexts cost the same operations, with a key
 // reference, by trial decryption and with two candidates for one
-// X509SubjectName, with and without Signers; every failure is exactly
+// X509SubjectName, with several recipients (a stranger's EncryptedKey
+// or one without reference before ours) and through a RetrievalMethod,
+// with and without Signers; every failure is exactly
 // ErrDecryptionFailed. With Signers and no signature, the message is
 // refused before any operation, whatever the ciphertext.
 func TestDecrypt_noPlaintextOracle(t *testing.T) {
@@ -68,12 +70,32 @@ func TestDecrypt_noPlaintextOracle(t *testing.T) {
 	plain := readTestdata(t, "response11.xml")
 	signed := sign(t, plain, receiverID, signOpts{})
 	refs := []struct {
-		name string
-		edit func(*etree.Document)
+		name  string
+		edit  func(*etree.Document)
+		embed bool // the EncryptedKey in the EncryptedData's KeyInfo
 	}{
-		{"issuer serial", func(*etree.Document) {}},
-		{"trial", stripKeyInfo},
-		{"subject name", subjectNameRef},
+		{"issuer serial", func(*etree.Document) {}, false},
+		{"trial", stripKeyInfo, false},
+		{"subject name", subjectNameRef, false},
+		{"several recipients, a stranger's key first", func(d *etree.Document) {
+			ek := find(d, "EncryptedKey")
+			ek.Parent().InsertChildAt(ek.Index(), forStranger(ek, "EK-stranger"))
+		}, true},
+		{"several recipients, one without reference first", func(d *etree.Document) {
+			ek := find(d, "EncryptedKey")
+			ek.Parent().InsertChildAt(ek.Index(), withoutReference(ek, "EK-trial"))
+		}, true},
+		{"retrieval method", func(d *etree.Document) {
+			ek := find(d, "EncryptedKey")
+			ki := ek.Parent()
+			ki.RemoveChild(ek)
+			ek.CreateAttr("Id", "EK-moved")
+			rm := ki.CreateElement("ds:RetrievalMethod")
+			rm.CreateAttr("xmlns:ds", nsDS)
+			rm.CreateAttr("Type", "http://www.w3.org/2001/04/xmlenc#EncryptedKey")
+			rm.CreateAttr("URI", "#EK-moved")
+			find(d, "Header").AddChild(ek)
+		}, true},
 	}
 	type variant struct {
 		ops int64
@@ -89,7 +111,7 @@ func TestDecrypt_noPlaintextOracle(t *testing.T) {
 					if signers == "signed" {
 						src = signed
 					}
-					msg := edit(t, encrypt(t, &wssec.Encryptor{Certificate: forID.Certificate, DataEncryption: wssec.AES128CBC}, src), ref.edit)
+					msg := edit(t, encrypt(t, &wssec.Encryptor{Certificate: forID.Certificate, DataEncryption: wssec.AES128CBC, EmbedEncryptedKey: ref.embed}, src), ref.edit)
 					var ops atomic.Int64
 					count := func(id testpki.Identity) wssec.Key {
 						k := keyOf(id)
@@ -116,7 +138,12 @@ func TestDecrypt_noPlaintextOracle(t *testing.T) {
 							t.Errorf("%s: %d key operations, good: %d", how, v.ops, want)
 						}
 						switch {
-						case signers == "unsigned":
+						case signers == "unsigned" || signers == "signed" && ref.embed:
+							// With the EncryptedKey only in the data's
+							// KeyInfo, nothing in the Security header marks
+							// the signature as one over plaintext: it is
+							// checked on the message as received and fails
+							// there, before any key operation.
 							if !errors.Is(v.err, wssec.ErrSignatureInvalid) || v.ops != 0 {
 								t.Errorf("%s: error = %v after %d operations, want ErrSignatureInvalid before any", how, v.err, v.ops)
 							}

@@ -2,6 +2,8 @@ package wssec
 
 import (
 	"crypto/x509"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -323,6 +325,34 @@ func (p *process) requirements(st *sigState) error {
 		}
 	}
 	return nil
+}
+
+// faultNotEncrypted decides, before any private-key operation, about a
+// SOAP Fault sent in the clear where the policy wants the Body encrypted
+// and signatures are verified. A Fault that no signature readable now
+// covers (or whose Timestamp is stale) may come from anyone: it is a
+// *FaultError that matches both ErrUnsignedFault and ErrNotEncrypted, so
+// that it never passes as a partner's plaintext fault. A signed one is
+// ErrNotEncrypted.
+func (p *process) faultNotEncrypted(trust *TrustRing, message []byte) error {
+	sigs, err := p.planSignatures(trust, message)
+	if err == nil {
+		err = p.verifyBefore(sigs)
+	}
+	if err == nil && sigs.stale != nil {
+		err = sigs.stale
+	}
+	if err == nil && !sigs.body {
+		err = sigError("the Fault is not covered by a verified signature")
+	}
+	if err == nil {
+		return ErrNotEncrypted
+	}
+	var fe *FaultError
+	if errors.As(err, &fe) {
+		err = fe.Err // already a Fault refused for its signature
+	}
+	return p.unsignedFault(p.env, message, fmt.Errorf("%w: %w", ErrNotEncrypted, err))
 }
 
 // unsignedFault returns a *FaultError wrapping cause when env's Body holds

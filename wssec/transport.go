@@ -29,7 +29,8 @@ import (
 // decrypted never reaches the caller, whatever its Content-Type says,
 // because Go SOAP clients parse the body whatever the header says. The
 // exceptions are a body of white space only, a SOAP Fault that is not
-// encrypted (partners often send faults in the clear), and, when the
+// encrypted (partners often send faults in the clear; with Signers it
+// must be signed, or it is a [*FaultError]), and, when the
 // policy sets AllowPlaintextBody, an unencrypted envelope. In detail:
 //
 //   - text/xml, application/soap+xml, application/xml, or no Content-Type:
@@ -139,7 +140,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	res, err := t.Decryptor.Decrypt(body)
 	switch {
-	case errors.Is(err, ErrNotEncrypted) && isFault(body, pol):
+	case errors.Is(err, ErrNotEncrypted) && !errors.Is(err, ErrUnsignedFault) && isFault(body, pol):
 		return withBody(resp, body), nil
 	case err != nil:
 		return nil, &TransportError{StatusCode: resp.StatusCode, Err: err}

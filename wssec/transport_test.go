@@ -186,3 +186,45 @@ func TestTransport_noDecryptor(t *testing.T) {
 		t.Fatalf("RoundTrip without Decryptor error = %v, want %v", err, wssec.ErrInvalidPolicy)
 	}
 }
+
+// TestTransport_faultWithSigners: with Signers, a Fault in the clear
+// reaches the caller only when a trusted signature covers it, whatever
+// the status (SOAP 1.1 sends faults with 500) and Content-Type; a forged
+// one is refused, as a *FaultError where it reads as SOAP.
+func TestTransport_faultWithSigners(t *testing.T) {
+	t.Parallel()
+	forged := []byte(`<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Header><r:Redirect xmlns:r="urn:attacker">https://attacker.example/</r:Redirect></soapenv:Header><soapenv:Body><soapenv:Fault><faultcode>soapenv:Server</faultcode><faultstring>Account locked</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>`)
+	signed := sign(t, forged, receiverID, signOpts{})
+	for _, ct := range []string{"text/xml", "text/xml; charset=utf-8", "application/soap+xml", "application/xml", "text/plain", "text/html", "application/octet-stream", "multipart/related; type=\"application/xop+xml\"", "text/xml; charset"} {
+		for _, status := range []int{http.StatusOK, http.StatusInternalServerError, http.StatusBadRequest} {
+			for _, signedFault := range []bool{false, true} {
+				body := forged
+				if signedFault {
+					body = signed
+				}
+				srv := receiverServer(t, func(w http.ResponseWriter) {
+					w.Header().Set("Content-Type", ct)
+					w.WriteHeader(status)
+					w.Write(body)
+				})
+				clk := fakeclock.New(t0.Add(time.Minute))
+				for _, pol := range []wssec.Policy{{}, {AllowPlaintextBody: true}, {AllowPlaintextBody: true, AllowUnsignedBody: true}} {
+					d := &wssec.Decryptor{Keys: twoKeyRing(t), Policy: pol, Signers: trustRing(t, clk, receiverID.Certificate)}
+					resp, err := (&http.Client{Transport: &wssec.Transport{Decryptor: d}}).Get(srv.URL)
+					xmlType := strings.HasPrefix(ct, "text/xml;") && ct != "text/xml; charset" || ct == "text/xml" || strings.HasSuffix(ct, "/soap+xml") || ct == "application/xml"
+					switch {
+					case err == nil && !(signedFault && xmlType):
+						resp.Body.Close()
+						t.Errorf("%q %d signed=%v %+v: the Fault reached the caller", ct, status, signedFault, pol)
+					case err != nil && signedFault && xmlType:
+						t.Errorf("%q %d %+v: signed Fault refused: %v", ct, status, pol, err)
+					case err != nil && xmlType && !errors.Is(err, wssec.ErrUnsignedFault):
+						t.Errorf("%q %d %+v: error %v, want ErrUnsignedFault", ct, status, pol, err)
+					case err == nil:
+						resp.Body.Close()
+					}
+				}
+			}
+		}
+	}
+}

@@ -96,3 +96,34 @@ func TestTrustRing_notAfter(t *testing.T) {
 		})
 	}
 }
+
+// TestTrustRing_expiryAfterDecryption: a retained signer's expiry and its
+// certificate's NotAfter also end trust for a signature that is checked
+// on the decrypted envelope (sign-then-encrypt, and the Signature itself
+// encrypted).
+func TestTrustRing_expiryAfterDecryption(t *testing.T) {
+	t.Parallel()
+	plain := readTestdata(t, "response11.xml")
+	gcm := &wssec.Encryptor{Certificate: newID.Certificate, DataEncryption: wssec.AES256GCM}
+	until := t0.Add(3 * time.Minute)
+	msgs := map[string][]byte{
+		"sign-then-encrypt":   encrypt(t, gcm, sign(t, plain, receiverID, signOpts{})),
+		"encrypted Signature": encryptInSecurity(t, encrypt(t, gcm, sign(t, plain, receiverID, signOpts{})), "Signature", wssec.AES256GCM),
+	}
+	for name, msg := range msgs {
+		for _, tc := range []struct {
+			at      time.Time
+			wantErr error
+		}{{until.Add(-time.Second), nil}, {until, wssec.ErrUntrustedSigner}} {
+			clk := fakeclock.New(tc.at)
+			trust := trustRing(t, clk, receiverNewID.Certificate)
+			if err := trust.Retain(receiverID.Certificate, until); err != nil {
+				t.Fatal(err)
+			}
+			d := &wssec.Decryptor{Keys: twoKeyRing(t), Signers: trust}
+			if _, err := d.Decrypt(msg); !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+				t.Errorf("%s at %v: Decrypt error = %v, want %v", name, tc.at.Sub(until), err, tc.wantErr)
+			}
+		}
+	}
+}

@@ -425,3 +425,46 @@ func TestVerify_cutTextLineEnds(t *testing.T) {
 		}
 	}
 }
+
+// TestVerify_faultNotEncrypted: with Signers and the default policy, a
+// Fault sent in the clear that no verified signature covers is a
+// *FaultError that carries the Fault and matches both ErrUnsignedFault
+// and ErrNotEncrypted; a signed one is ErrNotEncrypted alone. Decided
+// before any private-key operation.
+func TestVerify_faultNotEncrypted(t *testing.T) {
+	t.Parallel()
+	fault := []byte(`<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Header><r:Redirect xmlns:r="urn:attacker">https://attacker.example/</r:Redirect></soapenv:Header><soapenv:Body><soapenv:Fault><faultcode>soapenv:Server</faultcode><faultstring>Account locked</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>`)
+	signed := sign(t, fault, receiverID, signOpts{})
+	tests := []struct {
+		name      string
+		msg       []byte
+		at        time.Duration
+		wantFault bool
+	}{
+		{"unsigned", fault, 0, true},
+		{"signed by a stranger", sign(t, fault, strangerID, signOpts{}), 0, true},
+		{"signature broken", bytes.Replace(signed, []byte("Account locked"), []byte("Account closed"), 1), 0, true},
+		{"signed, Timestamp expired", signed, 24 * time.Hour, true},
+		{"signed", signed, 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var ops atomic.Int64
+			ring := wssec.NewKeyRing(wssec.Key{Decrypter: countingKey{newID.Key, &ops}, Certificate: newID.Certificate})
+			clk := fakeclock.New(t0.Add(time.Minute + tc.at))
+			d := &wssec.Decryptor{Keys: ring, Signers: trustRing(t, clk, receiverID.Certificate)}
+			_, err := d.Decrypt(tc.msg)
+			if !errors.Is(err, wssec.ErrNotEncrypted) || ops.Load() != 0 {
+				t.Fatalf("Decrypt error = %v after %d key operations, want ErrNotEncrypted after 0", err, ops.Load())
+			}
+			var fe *wssec.FaultError
+			if got := errors.As(err, &fe); got != tc.wantFault || errors.Is(err, wssec.ErrUnsignedFault) != tc.wantFault {
+				t.Fatalf("Decrypt error = %v: *FaultError %v, want %v", err, got, tc.wantFault)
+			}
+			if tc.wantFault && (fe.Code != "soapenv:Server" || !bytes.Contains(fe.Envelope, []byte("attacker.example"))) {
+				t.Errorf("FaultError = {%q, %d bytes}, want the Fault and its envelope", fe.Code, len(fe.Envelope))
+			}
+		})
+	}
+}

@@ -31,12 +31,13 @@ var allowed = map[string][]string{
 	"internal/interop":     {},
 	"internal/fakeclock":   {},
 	"internal/etcdtest":    {},
+	"internal/errtypes":    {},
 	"internal/layout":      {},
 }
 
 // testOnly are imported by _test.go files only (and by the benchmark and
 // vector-generating programs, which are tools, not library code).
-var testOnly = []string{"internal/testpki", "internal/interop", "internal/fakeclock", "internal/etcdtest"}
+var testOnly = []string{"internal/testpki", "internal/interop", "internal/fakeclock", "internal/etcdtest", "internal/errtypes"}
 
 // public are the packages examples may import.
 var public = []string{"wssec", "keystore", "keystore/etcdstore", "keystore/pkcs11", "rollover", "wssec/otelmetrics", "rollover/otelrenewal"}

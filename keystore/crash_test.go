@@ -294,7 +294,11 @@ func TestStore_crashChild(t *testing.T) {
 // crashTime is the crash child's clock while the store holds generation
 // gen: MinRetention and a day later per generation.
 func crashTime(gen uint64) time.Time {
-	return t0.Add(time.Duration(gen) * (MinRetention + 24*time.Hour))
+	// In days, not as one Duration: gen times 91 days overflows a
+	// Duration (about 292 years) after some 1,170 generations, which a
+	// long run under load reaches.
+	days := int((MinRetention + 24*time.Hour) / (24 * time.Hour))
+	return t0.AddDate(0, 0, int(gen)*days)
 }
 
 // crashStep makes the next change of the renewal cycle: put the

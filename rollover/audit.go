@@ -31,6 +31,12 @@ const (
 	ActionSetOldKeyExpiry         Action = "set-old-key-expiry"
 	// Step 7.
 	ActionRemoveOldKey Action = "remove-old-key"
+	// Step 7 with a restore window ([Policy.RestoreWindow]): the old key
+	// is disabled, then restored by an operator or destroyed once the
+	// window has passed.
+	ActionDisableOldKey Action = "disable-old-key"
+	ActionRestoreKey    Action = "restore-key"
+	ActionDestroyKey    Action = "destroy-key"
 	// Abandoning a renewal before step 3.
 	ActionCancel Action = "cancel"
 	// A certificate handed out outside step 3 ([Manager.ExportCertificate]);

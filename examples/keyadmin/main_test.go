@@ -277,12 +277,26 @@ func TestRun_renewal(t *testing.T) {
 	k.want(exitRefused, t0.Add(94*day), args("remove"),
 		"refused: old key tenant-2025 (ebbfa8ec42256c51) decrypted a response at "+stamp(lastUse)+", less than the guaranteed delivery time ago",
 		"allowed from: "+stamp(lastUse.Add(30*day))+" (in 16 days)")
+	k.want(exitUsage, t0.Add(111*day), args("remove -restore-window soon"), "-restore-window wants a duration")
+	destroyAfter := t0.Add(111*day + 7*day)
 	k.want(exitOK, t0.Add(111*day), args("remove"),
-		"step 7 done: old key tenant-2025 (ebbfa8ec42256c51) removed; renewal 1 completed",
+		"step 7 done: old key tenant-2025 (ebbfa8ec42256c51) disabled; renewal 1 completed",
+		"it is destroyed after "+stamp(destroyAfter)+" (in 7 days) unless restored with keyadmin restore -alias tenant-2025",
 		"current key: tenant-2027",
 		"stage: idle (renewal 1)")
+	k.want(exitOK, t0.Add(112*day), args("status"),
+		"tenant-2025  disabled  ebbfa8ec42256c51",
+		"disabled key tenant-2025 (ebbfa8ec42256c51): out of the key ring since "+stamp(t0.Add(111*day)))
 
-	h := k.want(exitOK, t0.Add(111*day), args("status -history"),
+	// Restored within the window, then disabled by nothing: it stays.
+	k.want(exitUsage, t0.Add(112*day), args("restore"), "restore needs -alias")
+	k.want(exitStage, t0.Add(112*day), args("restore -alias tenant-2027"), "key tenant-2027 is current, not disabled")
+	k.want(exitFailure, t0.Add(112*day), args("restore -alias tenant-2020"), "no key tenant-2020 in the store")
+	k.want(exitOK, t0.Add(112*day), args("restore -alias tenant-2025"),
+		"key tenant-2025 (ebbfa8ec42256c51) restored: in the key ring again as a retained key, retention ended "+stamp(expires))
+	k.want(exitOK, t0.Add(112*day), args("status"), "tenant-2025  retained  ebbfa8ec42256c51")
+
+	h := k.want(exitOK, t0.Add(112*day), args("status -history"),
 		"stage: idle (renewal 1)",
 		"last renewal: 1 completed at "+stamp(t0.Add(111*day)),
 		"history:",
@@ -290,9 +304,10 @@ func TestRun_renewal(t *testing.T) {
 		"confirm-receiver-switched  actor=ops-alice",
 		"receiver=partner-b  by=carol@partner-b  ref=PB-4",
 		"set-old-key-expiry",
-		"remove-old-key")
-	if strings.Contains(h, "tenant-2025  ") {
-		t.Errorf("status lists the removed key:\n%s", h)
+		"disable-old-key",
+		"restore-key")
+	if strings.Contains(h, "disabled key tenant-2025") {
+		t.Errorf("status lists the restored key as disabled:\n%s", h)
 	}
 }
 

@@ -37,6 +37,9 @@ const (
 	ActionDisableOldKey Action = "disable-old-key"
 	ActionRestoreKey    Action = "restore-key"
 	ActionDestroyKey    Action = "destroy-key"
+	// Messages encrypted to a disabled key were refused
+	// ([Manager.ObserveRefusal]); Count says how many.
+	ActionDisabledKeyRefused Action = "disabled-key-refused"
 	// Abandoning a renewal before step 3.
 	ActionCancel Action = "cancel"
 	// A certificate handed out outside step 3 ([Manager.ExportCertificate]);

@@ -27,16 +27,16 @@ func TestRemoveOldKey_softRemoval(t *testing.T) {
 	}{
 		{name: "default window, restored", restore: true,
 			wantEntries: []string{"tenant-2025:retained", "tenant-2027:current"},
-			wantActions: []string{"disable-old-key", "restore-key", "note"}},
+			wantActions: []string{"disable-old-key", "disabled-key-refused", "restore-key", "note"}},
 		{name: "default window, inside it", advance: keystore.DefaultRestoreWindow - time.Second,
 			wantEntries: []string{"tenant-2025:disabled", "tenant-2027:current"},
-			wantActions: []string{"disable-old-key", "note"}},
+			wantActions: []string{"disable-old-key", "disabled-key-refused", "note"}},
 		{name: "default window, passed", advance: keystore.DefaultRestoreWindow,
 			wantEntries: []string{"tenant-2027:current"},
-			wantActions: []string{"disable-old-key", "destroy-key", "note"}},
+			wantActions: []string{"disable-old-key", "disabled-key-refused", "destroy-key", "note"}},
 		{name: "one day window, passed", window: 24 * time.Hour, advance: 24 * time.Hour,
 			wantEntries: []string{"tenant-2027:current"},
-			wantActions: []string{"disable-old-key", "destroy-key", "note"}},
+			wantActions: []string{"disable-old-key", "disabled-key-refused", "destroy-key", "note"}},
 		{name: "no window", window: -1,
 			wantEntries: []string{"tenant-2027:current"},
 			wantActions: []string{"remove-old-key", "note"}},
@@ -56,6 +56,16 @@ func TestRemoveOldKey_softRemoval(t *testing.T) {
 			var de *keystore.DisabledKeyError
 			if got := e.store.CheckRefusal(err, nil); errors.As(got, &de) != (tt.window >= 0) {
 				t.Errorf("CheckRefusal() = %v, want a DisabledKeyError: %v", got, tt.window >= 0)
+			}
+			if got := e.m.ObserveRefusal(err); errors.Is(got, keystore.ErrKeyDisabled) != (tt.window >= 0) {
+				t.Errorf("ObserveRefusal() = %v", got)
+			}
+			if wrote := must(e.m.RecordUsage(ctx))(t); wrote != (tt.window >= 0) {
+				t.Errorf("RecordUsage() wrote = %v", wrote)
+			}
+			refusals := must(e.m.DisabledRefusals())(t)
+			if r := refusals[fingerprint(testpki.Old)]; tt.window >= 0 && (r.Count != 1 || !r.Last.Equal(e.clock.Now())) {
+				t.Errorf("DisabledRefusals() = %v, want one refusal now", refusals)
 			}
 			if tt.restore {
 				e.restart()

@@ -41,14 +41,27 @@ func cmdRestore(a *app, args []string) int {
 	return exitOK
 }
 
-// disabledLines prints each disabled key with its restore window and the
-// refusals this process saw.
+// disabledLines prints each disabled key with its restore window, and
+// the refusals of messages to it that applications recorded
+// (rollover.Manager.ObserveRefusal).
 func (a *app) disabledLines() {
+	refused, err := a.m.DisabledRefusals()
+	if err != nil {
+		a.printf("warning: refusals of disabled keys unreadable: %v", err)
+	}
 	for _, e := range a.store.Entries() {
+		r := refused[e.Fingerprint]
 		if e.Status != keystore.StatusDisabled {
+			if r.Count > 0 {
+				a.printf("key %s (%s): %s refused while it was disabled, the last at %s", e.Alias, e.Fingerprint.Short(), plural(int(r.Count), "message"), stamp(r.Last))
+			}
 			continue
 		}
 		a.printf("disabled key %s (%s): out of the key ring since %s, messages to it are refused; destroyed after %s (%s) unless restored with keyadmin restore -alias %s",
 			e.Alias, e.Fingerprint.Short(), stamp(e.DisabledAt), stamp(e.DestroyAfter), a.in(e.DestroyAfter), e.Alias)
+		if r.Count > 0 {
+			a.printf("warning: %s encrypted to disabled key %s refused, the last at %s: a receiver still uses it; restore it with keyadmin restore -alias %s",
+				plural(int(r.Count), "message"), e.Alias, stamp(r.Last), e.Alias)
+		}
 	}
 }

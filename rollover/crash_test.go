@@ -59,7 +59,9 @@ var lastActions = map[rollover.StageName][]rollover.Action{
 	rollover.StageKeyAdded:            {rollover.ActionAddToKeyStore},
 	rollover.StageCertificateProvided: {rollover.ActionProvideCertificate, rollover.ActionWithdrawConfirmation, rollover.ActionNewKeyFirstUse, rollover.ActionConfirmReceiverSwitched},
 	rollover.StageReceiversSwitched:   {rollover.ActionSetOldKeyExpiry},
-	rollover.StageIdle:                {rollover.ActionRemoveOldKey, rollover.ActionCancel},
+	// At idle the child also destroys the disabled old key with a note
+	// (the destroy-key record comes before the note).
+	rollover.StageIdle: {rollover.ActionRemoveOldKey, rollover.ActionDisableOldKey, rollover.ActionNote, rollover.ActionCancel},
 }
 
 // TestProcedure_crash runs a child process that resumes the procedure and

@@ -171,6 +171,8 @@ func runAndKill(t *testing.T, dir string, rng *rand.Rand) []crashLine {
 			if l.kind == "commit" {
 				commits++
 			}
+		} else {
+			stderr.WriteString(raw) // the child's test output
 		}
 		if !killed && commits == target {
 			if spin(rng.IntN(1<<25)) == 0 {

@@ -171,6 +171,8 @@ func runAndKill(t *testing.T, dir string, rng *rand.Rand) []crashLine {
 			if l.kind == "commit" {
 				commits++
 			}
+		} else {
+			stderr.WriteString(raw) // the child's test output
 		}
 		if !killed && commits == target {
 			if spin(rng.IntN(1<<25)) == 0 {
@@ -249,7 +251,7 @@ func strayFiles(t *testing.T, dir string) []string {
 func crashSummary(entries []Entry, state func(string) ([]byte, error)) string {
 	var b strings.Builder
 	for _, e := range entries {
-		fmt.Fprintf(&b, "%s/%s/%d/%s/%s/%v;", e.Alias, e.Status, e.Expires.Unix(), e.Fingerprint.Short(), e.Location, e.Labels)
+		fmt.Fprintf(&b, "%s/%s/%d/%d/%s/%s/%v;", e.Alias, e.Status, e.Expires.Unix(), e.DestroyAfter.Unix(), e.Fingerprint.Short(), e.Location, e.Labels)
 	}
 	v, err := state("crash")
 	fmt.Fprintf(&b, "state=%s/%v", v, errors.Is(err, ErrStateNotFound))
@@ -303,13 +305,14 @@ func crashTime(gen uint64) time.Time {
 
 // crashStep makes the next change of the renewal cycle: put the
 // CA-signed certificate onto a pending key; rotate a pending key in; give
-// a retained key an expiry; remove an expired key and add a new pending
-// one in the same transaction; or add a pending key with a self-signed
+// a retained key an expiry; restore a disabled key or leave it to be
+// destroyed; remove an expired key and add a new pending one in the same
+// transaction, or disable it; or add a pending key with a self-signed
 // certificate.
 func crashStep(tx *Tx, fixtures []string, now time.Time) error {
 	gen := tx.Generation()
 	state, _ := json.Marshal(map[string]uint64{"gen": gen})
-	var selfSigned, signed, noExpiry, expired []string
+	var selfSigned, signed, noExpiry, expired, disabled []string
 	var keys []*rsa.PublicKey
 	for _, e := range tx.Entries() {
 		keys = append(keys, e.Certificate.PublicKey.(*rsa.PublicKey))
@@ -322,6 +325,8 @@ func crashStep(tx *Tx, fixtures []string, now time.Time) error {
 			noExpiry = append(noExpiry, e.Alias)
 		case e.Status == StatusRetained:
 			expired = append(expired, e.Alias)
+		case e.Status == StatusDisabled:
+			disabled = append(disabled, e.Alias)
 		}
 	}
 	addNext := func() error {
@@ -348,8 +353,17 @@ func crashStep(tx *Tx, fixtures []string, now time.Time) error {
 		return errors.Join(tx.Rotate(signed[0]), tx.SetState("crash", state))
 	case len(noExpiry) > 0:
 		return tx.SetExpiry(noExpiry[0], now.Add(MinRetention))
-	case len(expired) > 0:
+	case len(disabled) > 0 && gen%2 == 0:
+		// Inside its window (the transaction destroyed it otherwise).
+		return tx.Restore(disabled[0])
+	case len(disabled) > 0:
+		// Left alone: the change after next destroys it.
+		return tx.SetState("crash", state)
+	case len(expired) > 0 && gen%4 == 0:
 		return errors.Join(tx.Remove(expired[0]), addNext())
+	case len(expired) > 0:
+		// A window one and a half generations long.
+		return tx.Disable(expired[0], (MinRetention+24*time.Hour)*3/2)
 	default:
 		return addNext()
 	}

@@ -42,6 +42,13 @@
 //     with an expiry set once every receiver has switched
 //     ([Tx.SetExpiry]); removal before the expiry, or while there is none,
 //     is refused with a [*wssec.RetentionError].
+//   - disabled: a retained key past its expiry, taken out of the ring for
+//     a restore window ([Tx.Disable], [DefaultRestoreWindow]). A message
+//     encrypted to it is refused; [Store.CheckRefusal] recognises the
+//     refusal as evidence that removal was early, and [Tx.Restore] puts
+//     the key back as retained. The first [Store.Update] after the window
+//     (and a [Follower]'s tick) destroys it ([Tx.Destroyed]), never before
+//     its retention ended.
 //
 // # Retention is the store's rule
 //
@@ -81,11 +88,13 @@
 //	                                      // every current and retained key counts as provided
 //	  "entries": [{
 //	    "alias": "tenant-2026",
-//	    "status": "current",              // "pending", "current" or "retained"
+//	    "status": "current",              // "pending", "current", "retained" or "disabled"
 //	    "created": "2026-01-02T03:04:05Z",
 //	    "expires": "2026-06-01T00:00:00Z",// retained keys only; absent: no expiry yet
 //	    "provided": "2026-01-03T00:00:00Z",// when first handed to a receiver; absent: never
 //	    "retainUntil": "2026-06-01T00:00:00Z",// the latest expiry it ever had
+//	    "disabledAt": "2026-06-02T00:00:00Z",// disabled keys only: out of the ring since
+//	    "destroyAfter": "2026-06-09T00:00:00Z",// disabled keys only: end of the restore window
 //	    "location": "blob:tenant-2026.7.p12",
 //	    "sha256": "…", "sha1": "…",       // certificate fingerprints, lower-case hex
 //	    "certificate": "MII…",            // base64 DER

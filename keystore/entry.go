@@ -23,9 +23,13 @@ const (
 	// StatusRetained marks a key that stays in the ring to decrypt messages
 	// encrypted to it, until its expiry (none yet, if zero).
 	StatusRetained
+	// StatusDisabled marks a retained key taken out of the key ring for a
+	// restore window before it is destroyed ([Tx.Disable]): a message
+	// encrypted to it is refused, and [Tx.Restore] puts it back.
+	StatusDisabled
 )
 
-// String returns "pending", "current" or "retained".
+// String returns "pending", "current", "retained" or "disabled".
 func (s Status) String() string {
 	switch s {
 	case StatusPending:
@@ -34,6 +38,8 @@ func (s Status) String() string {
 		return "current"
 	case StatusRetained:
 		return "retained"
+	case StatusDisabled:
+		return "disabled"
 	}
 	return fmt.Sprintf("Status(%d)", int(s))
 }
@@ -46,6 +52,8 @@ func parseStatus(s string) (Status, bool) {
 		return StatusCurrent, true
 	case "retained":
 		return StatusRetained, true
+	case "disabled":
+		return StatusDisabled, true
 	}
 	return 0, false
 }
@@ -81,6 +89,10 @@ type Entry struct {
 	// [Tx.SetExpiry] may clear the expiry or move it later, never before
 	// RetainUntil. Zero if it never had one.
 	RetainUntil time.Time
+	// DisabledAt is when the entry was disabled and DestroyAfter when its
+	// restore window ends and the store destroys it; both zero unless the
+	// status is [StatusDisabled].
+	DisabledAt, DestroyAfter time.Time
 	// Certificate is the key's certificate; Chain the certificates that
 	// came with it, in the order they came. Both are shared and must not
 	// be modified.

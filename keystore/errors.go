@@ -138,6 +138,10 @@ var (
 	// function returned.
 	ErrTxDone = errors.New("keystore: transaction already finished")
 
+	// ErrKeyDisabled reports a message encrypted to a disabled key
+	// ([DisabledKeyError]): its removal may have been early.
+	ErrKeyDisabled = errors.New("keystore: message encrypted to a disabled key")
+
 	// ErrInvalidTokenURI means that a pkcs11: URI is not one this package
 	// accepts (see [TokenURI]).
 	ErrInvalidTokenURI = errors.New("keystore: invalid pkcs11 URI")

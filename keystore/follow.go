@@ -383,6 +383,7 @@ func (f *Follower) run(ctx context.Context) {
 				watch = f.watch(ctx)
 			}
 			f.due(ctx)
+			f.destroyDisabled(ctx)
 		}
 	}
 }

@@ -44,6 +44,8 @@ type manifestEntry struct {
 	Expires     time.Time         `json:"expires,omitzero"`
 	Provided    time.Time         `json:"provided,omitzero"`
 	RetainUntil time.Time         `json:"retainUntil,omitzero"`
+	DisabledAt  time.Time         `json:"disabledAt,omitzero"`
+	Destroy     time.Time         `json:"destroyAfter,omitzero"`
 	Location    string            `json:"location"`
 	SHA256      string            `json:"sha256"`
 	SHA1        string            `json:"sha1"`
@@ -90,7 +92,7 @@ func (m *manifest) find(alias string) int {
 func (m *manifest) latest() time.Time {
 	t := m.updated
 	for _, e := range m.entries {
-		for _, u := range []time.Time{e.Created, e.Provided} {
+		for _, u := range []time.Time{e.Created, e.Provided, e.DisabledAt} {
 			if u.After(t) {
 				t = u
 			}
@@ -164,7 +166,7 @@ func parseManifest(data []byte, path string) (*manifest, error) {
 }
 
 func parseManifestEntry(fe manifestEntry) (Entry, error) {
-	e := Entry{Alias: fe.Alias, Created: fe.Created, Expires: fe.Expires, Provided: fe.Provided, RetainUntil: fe.RetainUntil, Location: fe.Location, Labels: fe.Labels}
+	e := Entry{Alias: fe.Alias, Created: fe.Created, Expires: fe.Expires, Provided: fe.Provided, RetainUntil: fe.RetainUntil, DisabledAt: fe.DisabledAt, DestroyAfter: fe.Destroy, Location: fe.Location, Labels: fe.Labels}
 	if !validName(fe.Alias) {
 		return Entry{}, &ruleError{"invalid alias " + quoteName(fe.Alias), ErrInvalidName}
 	}
@@ -231,7 +233,10 @@ func checkEntries(entries []Entry) error {
 		case StatusRetained:
 			retained++
 		}
-		if !e.Expires.IsZero() && e.Status != StatusRetained {
+		if err := checkDisabled(e); err != nil {
+			return err
+		}
+		if !e.Expires.IsZero() && e.Status != StatusRetained && e.Status != StatusDisabled {
 			return fmt.Errorf("%s entry %s has an expiry", e.Status, quoteName(e.Alias))
 		}
 		if !e.Expires.IsZero() && e.Expires.Before(e.RetainUntil) {
@@ -277,6 +282,8 @@ func marshalManifest(m *manifest) ([]byte, error) {
 			Expires:     e.Expires,
 			Provided:    e.Provided,
 			RetainUntil: e.RetainUntil,
+			DisabledAt:  e.DisabledAt,
+			Destroy:     e.DestroyAfter,
 			Location:    e.Location,
 			SHA256:      hex.EncodeToString(e.Fingerprint[:]),
 			SHA1:        hex.EncodeToString(s1[:]),

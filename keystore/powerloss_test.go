@@ -185,7 +185,13 @@ func plSteps(t *testing.T) []plStep {
 			_, err := s.RemoveOldKey(ctx)
 			return err
 		})},
-		{"trust partner", plT0.Add(201 * 24 * h), signer(func(st rollover.SignerStage) error {
+		{"restore old key", plT0.Add(201 * 24 * h), func(m *rollover.Manager, s *keystore.Store) error {
+			return m.RestoreKey(ctx, "tenant-2025")
+		}},
+		{"disable old key again", plT0.Add(201*24*h + h), func(m *rollover.Manager, s *keystore.Store) error {
+			return s.Update(ctx, func(tx *keystore.Tx) error { return tx.Disable("tenant-2025", keystore.DefaultRestoreWindow) })
+		}},
+		{"trust partner", plT0.Add(201*24*h + 2*h), signer(func(st rollover.SignerStage) error {
 			s, ok := st.(*rollover.SignerUntrusted)
 			if !ok {
 				return fmt.Errorf("unexpected signer stage %s", st.Stage())
@@ -209,6 +215,9 @@ func plSteps(t *testing.T) []plStep {
 			_, err := s.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{By: "ops", Reference: "CHG-2"})
 			return err
 		})},
+		{"destroy disabled key", plT0.Add(208*24*h + h), func(m *rollover.Manager, s *keystore.Store) error {
+			return m.Note(ctx, "restore window passed")
+		}},
 		{"remove partner certificate", plT0.Add(400 * 24 * h), signer(func(st rollover.SignerStage) error {
 			s, ok := st.(*rollover.SignerSwitched)
 			if !ok {
@@ -238,8 +247,9 @@ func plOpen(disk *keystore.PowerDisk, at time.Time) (*keystore.Store, *rollover.
 func plState(s *keystore.Store, m *rollover.Manager) string {
 	var b strings.Builder
 	for _, e := range s.Entries() {
-		fmt.Fprintf(&b, "%s %s %s expires=%s provided=%s floor=%s\n", e.Alias, e.Status, e.Fingerprint.Short(),
-			e.Expires.Format(time.RFC3339), e.Provided.Format(time.RFC3339), e.RetainUntil.Format(time.RFC3339))
+		fmt.Fprintf(&b, "%s %s %s expires=%s provided=%s floor=%s disabled=%s destroy=%s\n", e.Alias, e.Status, e.Fingerprint.Short(),
+			e.Expires.Format(time.RFC3339), e.Provided.Format(time.RFC3339), e.RetainUntil.Format(time.RFC3339),
+			e.DisabledAt.Format(time.RFC3339), e.DestroyAfter.Format(time.RFC3339))
 	}
 	st, err := m.Resume(context.Background())
 	if err != nil {
@@ -410,7 +420,14 @@ func plCheck(t *testing.T, name string, d *keystore.PowerDisk, at time.Time, bef
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := (&wssec.Decryptor{Keys: ring}).Decrypt(msg); err != nil {
+		_, err = (&wssec.Decryptor{Keys: ring}).Decrypt(msg)
+		if e.Status == keystore.StatusDisabled {
+			if !errors.Is(s.CheckRefusal(err, nil), keystore.ErrKeyDisabled) {
+				t.Fatalf("%s: a message to disabled key %s: %v, want %v", name, e.Alias, err, keystore.ErrKeyDisabled)
+			}
+			continue
+		}
+		if err != nil {
 			t.Fatalf("%s: the ring does not decrypt with %s: %v", name, e.Alias, err)
 		}
 	}

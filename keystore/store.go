@@ -39,6 +39,8 @@ type Store struct {
 	state atomic.Pointer[storeState]
 	ring  atomic.Pointer[wssec.KeyRing]
 	pub   *wssec.RingPublisher // the only writer of ring; guarded by mu
+	// refusals counts messages refused for a disabled key.
+	refusals atomic.Uint64
 }
 
 // checkContext refuses a nil context, as net/http does.

@@ -29,8 +29,10 @@ type Tx struct {
 	keys  map[string]*Credential // by location
 	blobs map[string][]byte      // new key blobs by name
 	now   time.Time              // the store's clock when the transaction began
-	dirty bool
-	done  bool
+	// destroyed are the disabled entries whose window passed.
+	destroyed []Entry
+	dirty     bool
+	done      bool
 }
 
 // Update runs fn with a transaction on the store's latest state and
@@ -128,7 +130,9 @@ func (s *Store) begin(base *storeState) (*Tx, error) {
 	if latest := base.m.latest(); now.Before(latest) {
 		return nil, &ClockError{Now: now, Latest: latest}
 	}
-	return &Tx{s: s, base: base, m: base.m.clone(), keys: maps.Clone(base.keys), blobs: map[string][]byte{}, now: now}, nil
+	tx := &Tx{s: s, base: base, m: base.m.clone(), keys: maps.Clone(base.keys), blobs: map[string][]byte{}, now: now}
+	tx.destroyExpired()
+	return tx, nil
 }
 
 // commit writes the transaction: the new key blobs, then the manifest;
@@ -399,15 +403,15 @@ func (tx *Tx) SetCertificate(alias string, cert *x509.Certificate, chain []*x509
 // [Entry.Provided]); so does the first key that becomes current in a
 // store without one, since receivers are given it. Rotating to a retained
 // key rolls a renewal back. Rotate returns an [*EntryError] with
-// [ErrUnknownAlias], a [*StatusError] if alias is already current, and
-// [ErrTxDone].
+// [ErrUnknownAlias], a [*StatusError] if alias is already current or
+// disabled (restore it first), and [ErrTxDone].
 func (tx *Tx) Rotate(alias string) error {
 	i, err := tx.find(alias)
 	if err != nil {
 		return err
 	}
 	e := &tx.m.entries[i]
-	if e.Status == StatusCurrent {
+	if e.Status == StatusCurrent || e.Status == StatusDisabled {
 		return &StatusError{Alias: alias, Status: e.Status, Op: "Rotate"}
 	}
 	hadCurrent := false
@@ -520,7 +524,9 @@ func (tx *Tx) MarkProvided(alias string) error {
 // only once it has an expiry that is not after the transaction's time;
 // otherwise Remove returns a [*wssec.RetentionError]
 // ([wssec.ErrRetentionNotElapsed]) saying when, the same refusal as
-// [wssec.KeyRing.Remove]. The current key cannot be removed
+// [wssec.KeyRing.Remove]. A disabled entry ([Tx.Disable]) may be
+// removed once its restore window has passed, the same refusal before.
+// The current key cannot be removed
 // ([*StatusError]); rotate first, or cancel a current key that was never
 // handed out ([Tx.Cancel]). Remove also returns an [*EntryError] with
 // [ErrUnknownAlias], and [ErrTxDone].
@@ -539,6 +545,10 @@ func (tx *Tx) Remove(alias string) error {
 			if e.Expires.IsZero() {
 				allowed = time.Time{}
 			}
+			return &wssec.RetentionError{Fingerprint: e.Fingerprint, AllowedAt: allowed}
+		}
+	case StatusDisabled:
+		if allowed := destroyableAt(e); tx.now.Before(allowed) {
 			return &wssec.RetentionError{Fingerprint: e.Fingerprint, AllowedAt: allowed}
 		}
 	}

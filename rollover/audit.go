@@ -31,6 +31,15 @@ const (
 	ActionSetOldKeyExpiry         Action = "set-old-key-expiry"
 	// Step 7.
 	ActionRemoveOldKey Action = "remove-old-key"
+	// Step 7 with a restore window ([Policy.RestoreWindow]): the old key
+	// is disabled, then restored by an operator or destroyed once the
+	// window has passed.
+	ActionDisableOldKey Action = "disable-old-key"
+	ActionRestoreKey    Action = "restore-key"
+	ActionDestroyKey    Action = "destroy-key"
+	// Messages encrypted to a disabled key were refused
+	// ([Manager.ObserveRefusal]); Count says how many.
+	ActionDisabledKeyRefused Action = "disabled-key-refused"
 	// Abandoning a renewal before step 3.
 	ActionCancel Action = "cancel"
 	// A certificate handed out outside step 3 ([Manager.ExportCertificate]);

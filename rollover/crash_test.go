@@ -59,7 +59,9 @@ var lastActions = map[rollover.StageName][]rollover.Action{
 	rollover.StageKeyAdded:            {rollover.ActionAddToKeyStore},
 	rollover.StageCertificateProvided: {rollover.ActionProvideCertificate, rollover.ActionWithdrawConfirmation, rollover.ActionNewKeyFirstUse, rollover.ActionConfirmReceiverSwitched},
 	rollover.StageReceiversSwitched:   {rollover.ActionSetOldKeyExpiry},
-	rollover.StageIdle:                {rollover.ActionRemoveOldKey, rollover.ActionCancel},
+	// At idle the child also destroys the disabled old key with a note
+	// (the destroy-key record comes before the note).
+	rollover.StageIdle: {rollover.ActionRemoveOldKey, rollover.ActionDisableOldKey, rollover.ActionNote, rollover.ActionCancel},
 }
 
 // TestProcedure_crash runs a child process that resumes the procedure and
@@ -206,7 +208,14 @@ func checkAfterKill(t *testing.T, kill int, e *env, s rollover.Stage) {
 				}
 			}
 		}
-		if _, err := e.decrypt(encryptTo(t, en.Certificate)); err != nil {
+		_, err := e.decrypt(encryptTo(t, en.Certificate))
+		if en.Status == keystore.StatusDisabled {
+			if !errors.Is(e.store.CheckRefusal(err, nil), keystore.ErrKeyDisabled) {
+				t.Fatalf("kill %d: a message to disabled key %s: %v, want %v", kill, en.Alias, err, keystore.ErrKeyDisabled)
+			}
+			continue
+		}
+		if err != nil {
 			t.Fatalf("kill %d: the ring does not decrypt with %s: %v", kill, en.Alias, err)
 		}
 	}
@@ -270,6 +279,14 @@ func TestProcedure_crashChild(t *testing.T) {
 		kind := s.Renewal() % 4
 		switch s := s.(type) {
 		case *rollover.Idle:
+			if disabled := disabledEntries(store); len(disabled) > 0 {
+				// Step 7 disabled the old key: destroy it once its
+				// restore window has passed, on the next change.
+				clock.Advance(keystore.DefaultRestoreWindow)
+				say(s.Stage(), s.Stage())
+				must0(t, m.Note(ctx, "crash test: restore window passed"))
+				continue
+			}
 			next := testpki.Old
 			for _, e := range store.Entries() {
 				if e.Fingerprint == fingerprint(testpki.Old) {
@@ -333,5 +350,23 @@ func TestProcedure_crashChild(t *testing.T) {
 			say(s.Stage(), rollover.StageIdle)
 			must(s.RemoveOldKey(ctx))(t)
 		}
+	}
+}
+
+// disabledEntries returns the disabled entries of store.
+func disabledEntries(store *keystore.Store) []keystore.Entry {
+	var out []keystore.Entry
+	for _, e := range store.Entries() {
+		if e.Status == keystore.StatusDisabled {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func must0(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

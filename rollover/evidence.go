@@ -32,6 +32,8 @@ type batch struct {
 	keys map[wssec.Fingerprint]keyUse
 	recv map[string]map[wssec.Fingerprint]receiverUse
 	sig  map[string]map[wssec.Fingerprint]signUse // by partner
+	// refused counts refusals for disabled keys ([Manager.ObserveRefusal]).
+	refused map[wssec.Fingerprint]keyUse
 }
 
 func newBatch() batch {
@@ -39,10 +41,14 @@ func newBatch() batch {
 		keys: map[wssec.Fingerprint]keyUse{},
 		recv: map[string]map[wssec.Fingerprint]receiverUse{},
 		sig:  map[string]map[wssec.Fingerprint]signUse{},
+
+		refused: map[wssec.Fingerprint]keyUse{},
 	}
 }
 
-func (b batch) empty() bool { return len(b.keys) == 0 && len(b.recv) == 0 && len(b.sig) == 0 }
+func (b batch) empty() bool {
+	return len(b.keys) == 0 && len(b.recv) == 0 && len(b.sig) == 0 && len(b.refused) == 0
+}
 
 func (b batch) addKey(fp wssec.Fingerprint, u keyUse) {
 	x := b.keys[fp]
@@ -87,6 +93,9 @@ func (b batch) merge(o batch) {
 		for fp, u := range obs {
 			b.addSigner(id, fp, u)
 		}
+	}
+	for fp, u := range o.refused {
+		b.addRefused(fp, u)
 	}
 }
 
@@ -327,6 +336,7 @@ func (m *Manager) applyEvidence(d *docs, b batch, entries []keystore.Entry, now 
 			d.usageChanged = true
 		}
 	}
+	applyRefusals(d, b, inStore, now)
 	if d.usageChanged {
 		d.usage.Recorded = now
 	}

@@ -170,6 +170,7 @@ func Example() {
 	// 6: receivers-switched - old key kept until 2027-04-11
 	// 7: true - allowed from 2027-04-11
 	// 7: idle completed
+	//    tenant-2025 disabled ebbfa8ec42256c51
 	//    tenant-2027 current 3f906f4c225ad076
 	//    2027-01-04 import-key-pair
 	//    2027-01-04 add-to-key-store
@@ -177,7 +178,7 @@ func Example() {
 	//    2027-01-04 provide-certificate partner
 	//    2027-01-11 confirm-receiver-switched partner CHG-1234
 	//    2027-01-11 set-old-key-expiry
-	//    2027-04-11 remove-old-key
+	//    2027-04-11 disable-old-key
 }
 
 // A program that runs the procedure over months resumes where it stands

@@ -200,6 +200,7 @@ func (m *Manager) commit(ctx context.Context, op string, from *stateDoc, b batch
 		if err := m.applySignerEvidence(tx.State, d, b, now); err != nil {
 			return err
 		}
+		recordDestroyed(tx, d, now)
 		if fn != nil {
 			if err := fn(tx, d, now); err != nil {
 				return err

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/wsrenew/wsrenew/keystore"
 )
 
 // MinRetention is the least time an old key stays in the key ring after
@@ -69,6 +71,15 @@ type Policy struct {
 	// of replicas, so that a replica that failed to register is noticed.
 	// Negative values are refused.
 	MinHolders int
+
+	// RestoreWindow is how long step 7 ([ReceiversSwitched.RemoveOldKey])
+	// keeps the old key disabled — out of the key ring, a message
+	// encrypted to it refused and counted as evidence that removal was
+	// early — before the store destroys it; until then
+	// [Manager.RestoreKey] puts it back. If zero,
+	// [keystore.DefaultRestoreWindow] (7 days). A negative value means no
+	// window: step 7 destroys the key at once.
+	RestoreWindow time.Duration
 }
 
 // Validate reports whether p is usable: it returns an error wrapping
@@ -107,6 +118,18 @@ func (p Policy) guaranteedDelivery() time.Duration {
 // confirmation: the longer of GuaranteedDelivery and the retention floor.
 func (p Policy) Retention() time.Duration {
 	return max(p.guaranteedDelivery(), p.retentionFloor())
+}
+
+// restoreWindow returns the restore window of step 7, and false for
+// none.
+func (p Policy) restoreWindow() (time.Duration, bool) {
+	switch {
+	case p.RestoreWindow < 0:
+		return 0, false
+	case p.RestoreWindow == 0:
+		return keystore.DefaultRestoreWindow, true
+	}
+	return p.RestoreWindow, true
 }
 
 func (p Policy) renewalLead() time.Duration {

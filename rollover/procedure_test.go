@@ -109,7 +109,7 @@ func TestProcedure_endToEnd(t *testing.T) {
 	e.restart()
 	switched = as[*rollover.ReceiversSwitched](t, e.resume())
 	idle = must(switched.RemoveOldKey(ctx))(t)
-	if diff := cmp.Diff([]string{"tenant-2027:current"}, aliases(e.store)); diff != "" {
+	if diff := cmp.Diff([]string{"tenant-2025:disabled", "tenant-2027:current"}, aliases(e.store)); diff != "" {
 		t.Fatalf("entries after step 7 (-want +got):\n%s", diff)
 	}
 
@@ -134,7 +134,7 @@ func TestProcedure_endToEnd(t *testing.T) {
 		"confirm-receiver-switched partner-a",
 		"confirm-receiver-switched partner-b",
 		"set-old-key-expiry",
-		"remove-old-key",
+		"disable-old-key",
 	}
 	if diff := cmp.Diff(want, e.actions()); diff != "" {
 		t.Errorf("History() actions (-want +got):\n%s", diff)

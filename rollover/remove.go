@@ -20,8 +20,13 @@ func (s *ReceiversSwitched) OldKeyExpires() time.Time {
 	return s.st.oldKeyExpiry(s.m.opts.Policy)
 }
 
-// RemoveOldKey is step 7: it removes the old key pair from the store and
-// its key ring, and ends the renewal. It is refused with a
+// RemoveOldKey is step 7: it takes the old key pair out of the store's
+// key ring and ends the renewal. With a restore window
+// ([Policy.RestoreWindow], 7 days by default) the key is disabled
+// ([keystore.Tx.Disable]): a message encrypted to it is refused, and
+// [Manager.RestoreKey] puts it back until the store destroys it after the
+// window (recorded as [ActionDestroyKey]). Without one it is removed at
+// once. It is refused with a
 // [*RemovalError], which unwraps to [wssec.ErrRetentionNotElapsed] and
 // says in AllowedAt when removal becomes allowed:
 //
@@ -88,7 +93,13 @@ func (s *ReceiversSwitched) RemoveOldKey(ctx context.Context) (*Idle, error) {
 			}
 			return refuse
 		}
-		if err := tx.Remove(st.Old.Alias); err != nil {
+		window, soft := s.m.opts.Policy.restoreWindow()
+		if soft {
+			err = tx.Disable(st.Old.Alias, window)
+		} else {
+			err = tx.Remove(st.Old.Alias)
+		}
+		if err != nil {
 			var re *wssec.RetentionError
 			if errors.As(err, &re) {
 				refuse.AllowedAt = re.AllowedAt
@@ -96,11 +107,16 @@ func (s *ReceiversSwitched) RemoveOldKey(ctx context.Context) (*Idle, error) {
 			}
 			return err
 		}
-		delete(d.usage.LastUsed, fpHex(oldFP))
-		d.usageChanged = true
 		flushUseAudit(d, now)
-		d.record(Record{Time: now, Action: ActionRemoveOldKey, Actor: s.m.opts.Actor,
-			Note: fmt.Sprintf("%s removed; retention ended %s", st.Old.Alias, st.Expires.Format(time.RFC3339))})
+		if soft {
+			d.record(Record{Time: now, Action: ActionDisableOldKey, Actor: s.m.opts.Actor,
+				Note: fmt.Sprintf("%s disabled; retention ended %s; destroyed after %s unless restored", st.Old.Alias, st.Expires.Format(time.RFC3339), now.Add(window).Format(time.RFC3339))})
+		} else {
+			delete(d.usage.LastUsed, fpHex(oldFP))
+			d.usageChanged = true
+			d.record(Record{Time: now, Action: ActionRemoveOldKey, Actor: s.m.opts.Actor,
+				Note: fmt.Sprintf("%s removed; retention ended %s", st.Old.Alias, st.Expires.Format(time.RFC3339))})
+		}
 		endRenewal(d, now, "completed")
 		return nil
 	})
@@ -121,4 +137,38 @@ func (s *ReceiversSwitched) liveLastUsed() time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// RestoreKey puts the key alias, disabled by step 7
+// ([ReceiversSwitched.RemoveOldKey]) and not destroyed yet, back into the
+// key ring as a retained key with the expiry it had, and records it
+// ([ActionRestoreKey]). Use it when messages encrypted to the key are
+// refused ([keystore.ErrKeyDisabled]): a receiver still uses it. It
+// returns the errors of [keystore.Tx.Restore] (a [*keystore.StatusError]
+// unless the key is disabled; an [*keystore.EntryError] with
+// [keystore.ErrUnknownAlias] once it is destroyed) and of
+// [keystore.Store.Update]. It uses the Manager's clock.
+func (m *Manager) RestoreKey(ctx context.Context, alias string) error {
+	_, err := m.update(ctx, "RestoreKey", nil, func(tx *keystore.Tx, d *docs, now time.Time) error {
+		e, err := tx.Entry(alias)
+		if err != nil {
+			return err
+		}
+		if err := tx.Restore(alias); err != nil {
+			return err
+		}
+		d.record(Record{Time: now, Action: ActionRestoreKey, Actor: m.opts.Actor, OldKey: e.Fingerprint,
+			Note: fmt.Sprintf("%s restored as retained (expiry %s); it was disabled %s", alias, e.Expires.Format(time.RFC3339), e.DisabledAt.Format(time.RFC3339))})
+		return nil
+	})
+	return err
+}
+
+// recordDestroyed records the keys the transaction destroys because their
+// restore window passed.
+func recordDestroyed(tx *keystore.Tx, d *docs, now time.Time) {
+	for _, e := range tx.Destroyed() {
+		d.record(Record{Time: now, Action: ActionDestroyKey, OldKey: e.Fingerprint,
+			Note: fmt.Sprintf("%s destroyed; disabled %s, restore window ended %s", e.Alias, e.DisabledAt.Format(time.RFC3339), e.DestroyAfter.Format(time.RFC3339))})
+	}
 }

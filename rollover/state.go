@@ -146,6 +146,9 @@ type usageDoc struct {
 	Version  int                  `json:"version"`
 	Recorded time.Time            `json:"recorded,omitzero"`
 	LastUsed map[string]time.Time `json:"lastUsed,omitempty"` // by lower-case hex SHA-256 fingerprint
+	// Refused counts messages refused because they were encrypted to a
+	// disabled key, by fingerprint as LastUsed.
+	Refused map[string]DisabledRefusals `json:"refused,omitempty"`
 }
 
 // auditDoc is the persisted audit trail.
@@ -201,6 +204,11 @@ func loadUsage(read blobReader) (*usageDoc, error) {
 			return nil, &StateError{Name: usageName, Reason: "invalid fingerprint", Err: ErrCorruptState}
 		}
 		u.LastUsed[k] = normTime(v)
+	}
+	for k := range u.Refused {
+		if _, err := parseFP(k); err != nil {
+			return nil, &StateError{Name: usageName, Reason: "invalid fingerprint", Err: ErrCorruptState}
+		}
 	}
 	return u, nil
 }

@@ -50,7 +50,8 @@ func commands() []command {
 		{"provide", "-receiver ID[=DESCRIPTION] ... [-transport ID=ALG ...] -to-dir DIR [-note TEXT]", "step 3: self-test, record the receivers, write the hand-off bundle", cmdProvide},
 		{"export-cert", "[-alias A] [-format pem|der] [-out FILE]", "write a key's certificate (current key by default); it counts as handed out", cmdExportCert},
 		{"confirm", "-receiver ID -by NAME -ref TICKET [-note TEXT]", "steps 4-6: record that a receiver encrypts with the new key", cmdConfirm},
-		{"remove", "", "step 7: remove the old key pair once its retention has ended", cmdRemove},
+		{"remove", "[-restore-window 7d|none]", "step 7: disable the old key pair once its retention has ended; destroyed after the restore window", cmdRemove},
+		{"restore", "-alias A", "put a key that step 7 disabled back into the key ring, within its restore window", cmdRestore},
 		{"cancel", "-reason TEXT", "abandon the renewal (only before step 3)", cmdCancel},
 		{"recover", "-current ALIAS [-retain ALIAS=DATE]...", "rebuild a store whose manifest was lost from the key files left", cmdRecover},
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/rollover"
 )
 
@@ -97,8 +98,21 @@ func receiverIDs(r rollover.Report) []string {
 
 // cmdRemove is step 7.
 func cmdRemove(a *app, args []string) int {
-	if code, ok := a.parse(a.flags(), args); !ok {
+	fs := a.flags()
+	window := fs.String("restore-window", "", "how long the old key stays disabled, restorable with keyadmin restore, before it is destroyed: a duration such as 7d (the default), or none")
+	if code, ok := a.parse(fs, args); !ok {
 		return code
+	}
+	switch *window {
+	case "":
+	case "none":
+		a.policy.RestoreWindow = -1
+	default:
+		d, err := parseDuration(*window)
+		if err != nil || d <= 0 {
+			return a.usageError("-restore-window wants a duration such as 7d or 72h, or none")
+		}
+		a.policy.RestoreWindow = d
 	}
 	if code, ok := a.open(); !ok {
 		return code
@@ -124,7 +138,13 @@ func cmdRemove(a *app, args []string) int {
 	if err != nil {
 		return a.fail(err)
 	}
-	a.printf("step 7 done: old key %s (%s) removed; renewal %d completed", old.Alias, old.Fingerprint.Short(), idle.Renewal())
+	if e, err := a.store.Entry(old.Alias); err == nil && e.Status == keystore.StatusDisabled {
+		a.printf("step 7 done: old key %s (%s) disabled; renewal %d completed", old.Alias, old.Fingerprint.Short(), idle.Renewal())
+		a.printf("messages still encrypted to it are refused; it is destroyed after %s (%s) unless restored with keyadmin restore -alias %s",
+			stamp(e.DestroyAfter), a.in(e.DestroyAfter), old.Alias)
+	} else {
+		a.printf("step 7 done: old key %s (%s) removed; renewal %d completed", old.Alias, old.Fingerprint.Short(), idle.Renewal())
+	}
 	a.printf("current key: %s", a.describe(idle.Report().Current.Alias))
 	a.stageLines(a.printf, idle)
 	return exitOK

@@ -19,7 +19,8 @@
 //	keyadmin add                                       # step 2
 //	keyadmin provide -receiver partner -to-dir out/    # step 3
 //	keyadmin confirm -receiver partner -by NAME -ref TICKET   # step 6
-//	keyadmin remove                                    # step 7, 90 days later
+//	keyadmin remove                                    # step 7, 90 days later: disables the old key
+//	keyadmin restore -alias tenant-2025                # within 7 days, if a receiver still used it
 //	keyadmin status -history
 //	keyadmin plan                                      # when each step is allowed; changes nothing
 //	keyadmin check                                     # from cron or a monitoring system

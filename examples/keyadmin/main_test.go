@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"log/slog"
 	"math/big"
 	"os"
@@ -143,6 +144,38 @@ func signCSR(t *testing.T, csrFile string) []byte {
 // decryptWithOld is the application: at the time at, it decrypts a
 // response a receiver encrypted to the old key and writes the usage
 // evidence to the store.
+// refuseOld has an application refuse, at at, a response encrypted to
+// the disabled old key and record the refusal.
+func (k *tool) refuseOld(at time.Time) {
+	k.t.Helper()
+	ctx := context.Background()
+	now := func() time.Time { return at }
+	s, err := keystore.Open(ctx, keystore.Dir(k.dir), keystore.PasswordValue(testPassword), keystore.Options{Now: now})
+	if err != nil {
+		k.t.Fatalf("keystore.Open() error = %v", err)
+	}
+	m, err := rollover.NewManager(s, rollover.Options{Now: now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		k.t.Fatalf("NewManager() error = %v", err)
+	}
+	ring, err := s.KeyRing()
+	if err != nil {
+		k.t.Fatalf("KeyRing() error = %v", err)
+	}
+	msg, err := (&wssec.Encryptor{Certificate: testpki.Load(testpki.Old).Certificate}).Encrypt([]byte(
+		`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><r>late</r></soap:Body></soap:Envelope>`))
+	if err != nil {
+		k.t.Fatalf("Encrypt() error = %v", err)
+	}
+	_, err = (&wssec.Decryptor{Keys: ring}).Decrypt(msg)
+	if err = m.ObserveRefusal(err); !errors.Is(err, keystore.ErrKeyDisabled) {
+		k.t.Fatalf("Decrypt() error = %v, want %v", err, keystore.ErrKeyDisabled)
+	}
+	if wrote, err := m.RecordUsage(ctx); err != nil || !wrote {
+		k.t.Fatalf("RecordUsage() = %v, %v; want a write", wrote, err)
+	}
+}
+
 func (k *tool) decryptWithOld(at time.Time) {
 	k.t.Helper()
 	ctx := context.Background()
@@ -277,12 +310,30 @@ func TestRun_renewal(t *testing.T) {
 	k.want(exitRefused, t0.Add(94*day), args("remove"),
 		"refused: old key tenant-2025 (ebbfa8ec42256c51) decrypted a response at "+stamp(lastUse)+", less than the guaranteed delivery time ago",
 		"allowed from: "+stamp(lastUse.Add(30*day))+" (in 16 days)")
+	k.want(exitUsage, t0.Add(111*day), args("remove -restore-window soon"), "-restore-window wants a duration")
+	destroyAfter := t0.Add(111*day + 7*day)
 	k.want(exitOK, t0.Add(111*day), args("remove"),
-		"step 7 done: old key tenant-2025 (ebbfa8ec42256c51) removed; renewal 1 completed",
+		"step 7 done: old key tenant-2025 (ebbfa8ec42256c51) disabled; renewal 1 completed",
+		"it is destroyed after "+stamp(destroyAfter)+" (in 7 days) unless restored with keyadmin restore -alias tenant-2025",
 		"current key: tenant-2027",
 		"stage: idle (renewal 1)")
+	refusedAt := t0.Add(111*day + 3*time.Hour)
+	k.refuseOld(refusedAt)
+	k.want(exitOK, t0.Add(112*day), args("status"),
+		"tenant-2025  disabled  ebbfa8ec42256c51",
+		"disabled key tenant-2025 (ebbfa8ec42256c51): out of the key ring since "+stamp(t0.Add(111*day)),
+		"warning: 1 message encrypted to disabled key tenant-2025 refused, the last at "+stamp(refusedAt))
 
-	h := k.want(exitOK, t0.Add(111*day), args("status -history"),
+	// Restored within the window, then disabled by nothing: it stays.
+	k.want(exitUsage, t0.Add(112*day), args("restore"), "restore needs -alias")
+	k.want(exitStage, t0.Add(112*day), args("restore -alias tenant-2027"), "key tenant-2027 is current, not disabled")
+	k.want(exitFailure, t0.Add(112*day), args("restore -alias tenant-2020"), "no key tenant-2020 in the store")
+	k.want(exitOK, t0.Add(112*day), args("restore -alias tenant-2025"),
+		"key tenant-2025 (ebbfa8ec42256c51) restored: in the key ring again as a retained key, retention ended "+stamp(expires))
+	k.want(exitOK, t0.Add(112*day), args("status"), "tenant-2025  retained  ebbfa8ec42256c51",
+		"key tenant-2025 (ebbfa8ec42256c51): 1 message refused while it was disabled, the last at "+stamp(refusedAt))
+
+	h := k.want(exitOK, t0.Add(112*day), args("status -history"),
 		"stage: idle (renewal 1)",
 		"last renewal: 1 completed at "+stamp(t0.Add(111*day)),
 		"history:",
@@ -290,9 +341,11 @@ func TestRun_renewal(t *testing.T) {
 		"confirm-receiver-switched  actor=ops-alice",
 		"receiver=partner-b  by=carol@partner-b  ref=PB-4",
 		"set-old-key-expiry",
-		"remove-old-key")
-	if strings.Contains(h, "tenant-2025  ") {
-		t.Errorf("status lists the removed key:\n%s", h)
+		"disable-old-key",
+		"disabled-key-refused",
+		"restore-key")
+	if strings.Contains(h, "disabled key tenant-2025") {
+		t.Errorf("status lists the restored key as disabled:\n%s", h)
 	}
 }
 

@@ -56,6 +56,7 @@ func cmdStatus(a *app, args []string) int {
 	if r.Stage == rollover.StageReceiversSwitched && r.Old != nil {
 		a.printf("old key %s: retained until %s; removable from %s (%s)", r.Old.Alias, stamp(r.OldKeyExpires), stamp(r.RemovableAt), a.in(r.RemovableAt))
 	}
+	a.disabledLines()
 	if r.Stage == rollover.StageIdle && r.Renewal > 0 {
 		a.printf("last renewal: %d %s at %s", r.Renewal, r.Outcome, stamp(r.Ended))
 	}
@@ -84,6 +85,9 @@ func (a *app) keys(r rollover.Report) {
 			if !e.Expires.IsZero() {
 				retained = stamp(e.Expires)
 			}
+		}
+		if e.Status == keystore.StatusDisabled {
+			retained = stamp(e.Expires)
 		}
 		used := "none recorded"
 		if t, ok := lastUsed[e.Fingerprint]; ok {

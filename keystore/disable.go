@@ -1,0 +1,281 @@
+package keystore
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wsrenew/wsrenew/wssec"
+)
+
+// Soft removal: a retained key past its retention is first disabled —
+// out of the key ring, so a message encrypted to it is refused — and
+// destroyed only when its restore window has passed. Until then
+// [Tx.Restore] puts it back.
+
+// DefaultRestoreWindow is how long a disabled key can be restored before
+// the store destroys it, unless the caller chooses otherwise.
+const DefaultRestoreWindow = 7 * 24 * time.Hour
+
+// checkDisabled checks the disable times of e: both set, in order, for a
+// disabled entry; neither for any other.
+func checkDisabled(e Entry) error {
+	if e.Status != StatusDisabled {
+		if !e.DisabledAt.IsZero() || !e.DestroyAfter.IsZero() {
+			return fmt.Errorf("%s entry %s has disable times", e.Status, quoteName(e.Alias))
+		}
+		return nil
+	}
+	if e.DisabledAt.IsZero() || e.DestroyAfter.Before(e.DisabledAt) {
+		return fmt.Errorf("disabled entry %s has no valid disable times", quoteName(e.Alias))
+	}
+	if e.Expires.IsZero() {
+		return fmt.Errorf("disabled entry %s has no expiry", quoteName(e.Alias))
+	}
+	return nil
+}
+
+// destroyableAt returns when the store may destroy the disabled entry e:
+// the end of its restore window, never before its retention ended.
+func destroyableAt(e Entry) time.Time {
+	return later(e.DestroyAfter, later(e.Expires, e.RetainUntil))
+}
+
+// Disable takes the retained entry alias out of the key ring for a
+// restore window of window (0: none; the next change destroys it),
+// starting at the transaction's time. A message encrypted to the key is
+// refused from then on; [Store.CheckRefusal] recognises it. The store
+// destroys the entry and its key file in the first [Store.Update] at or
+// after the end of the window, never before the key's retention ended;
+// until then [Tx.Restore] puts it back.
+//
+// Like [Tx.Remove], Disable is allowed only once the entry has an expiry
+// that is not after the transaction's time; otherwise it returns a
+// [*wssec.RetentionError] ([wssec.ErrRetentionNotElapsed]). It returns a
+// [*StatusError] unless the entry is retained, [ErrInvalidOptions] for a
+// negative window, an [*EntryError] with [ErrUnknownAlias], and
+// [ErrTxDone].
+func (tx *Tx) Disable(alias string, window time.Duration) error {
+	i, err := tx.find(alias)
+	if err != nil {
+		return err
+	}
+	if window < 0 {
+		return fmt.Errorf("%w: negative restore window %v", ErrInvalidOptions, window)
+	}
+	e := &tx.m.entries[i]
+	if e.Status != StatusRetained {
+		return &StatusError{Alias: alias, Status: e.Status, Op: "Disable"}
+	}
+	allowed := later(e.Expires, e.RetainUntil)
+	if e.Expires.IsZero() || tx.now.Before(allowed) {
+		if e.Expires.IsZero() {
+			allowed = time.Time{}
+		}
+		return &wssec.RetentionError{Fingerprint: e.Fingerprint, AllowedAt: allowed}
+	}
+	e.Status, e.DisabledAt, e.DestroyAfter = StatusDisabled, tx.now, tx.now.Add(window)
+	tx.dirty = true
+	return nil
+}
+
+// Restore puts the disabled entry alias back into the key ring as a
+// retained key with the expiry it had. It returns a [*StatusError] unless
+// the entry is disabled (a destroyed entry is unknown: an [*EntryError]
+// with [ErrUnknownAlias]), and [ErrTxDone].
+func (tx *Tx) Restore(alias string) error {
+	i, err := tx.find(alias)
+	if err != nil {
+		return err
+	}
+	e := &tx.m.entries[i]
+	if e.Status != StatusDisabled {
+		return &StatusError{Alias: alias, Status: e.Status, Op: "Restore"}
+	}
+	e.Status, e.DisabledAt, e.DestroyAfter = StatusRetained, time.Time{}, time.Time{}
+	tx.dirty = true
+	return nil
+}
+
+// Destroyed returns the disabled entries the transaction destroys because
+// their restore window has passed, for the caller's audit trail.
+func (tx *Tx) Destroyed() []Entry {
+	if tx == nil {
+		return nil
+	}
+	return slices.Clone(tx.destroyed)
+}
+
+// destroyExpired removes the disabled entries whose window has passed
+// at the transaction's time. Called when the transaction begins.
+func (tx *Tx) destroyExpired() {
+	tx.m.entries = slices.DeleteFunc(tx.m.entries, func(e Entry) bool {
+		if e.Status != StatusDisabled || tx.now.Before(destroyableAt(e)) {
+			return false
+		}
+		tx.destroyed = append(tx.destroyed, e.clone())
+		tx.dirty = true
+		return true
+	})
+}
+
+// DestroyDue reports whether the store holds a disabled entry whose
+// restore window has passed at t: an [Store.Update], even with a function
+// that changes nothing, would destroy it.
+func (s *Store) DestroyDue(t time.Time) bool {
+	if s.opened() != nil {
+		return false
+	}
+	for _, e := range s.state.Load().m.entries {
+		if e.Status == StatusDisabled && !t.Before(destroyableAt(e)) {
+			return true
+		}
+	}
+	return false
+}
+
+// DestroyDisabled destroys, in one [Store.Update], every disabled entry
+// whose restore window has passed, and returns them. It returns nothing
+// and writes nothing if there is none, and the errors of Update.
+func (s *Store) DestroyDisabled(ctx context.Context) ([]Entry, error) {
+	var out []Entry
+	err := s.Update(ctx, func(tx *Tx) error {
+		out = tx.Destroyed()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DisabledKeyError reports a message refused because it was encrypted to
+// a key that is disabled, not destroyed: evidence that the key was
+// removed too early. [Tx.Restore] puts it back. It unwraps to
+// [ErrKeyDisabled] and to the refusal it explains (a
+// [*wssec.NoMatchingKeyError]).
+type DisabledKeyError struct {
+	Alias                    string
+	Fingerprint              wssec.Fingerprint
+	DisabledAt, DestroyAfter time.Time
+	// Err is the decryptor's refusal.
+	Err error
+}
+
+func (e *DisabledKeyError) Error() string {
+	return fmt.Sprintf("keystore: message encrypted to disabled key %q (%s, disabled %s, destroyed after %s; restore it if receivers still use it): %v",
+		e.Alias, e.Fingerprint.Short(), e.DisabledAt.Format(time.RFC3339), e.DestroyAfter.Format(time.RFC3339), e.Err)
+}
+
+// Unwrap returns [ErrKeyDisabled] and the decryptor's refusal.
+func (e *DisabledKeyError) Unwrap() []error { return []error{ErrKeyDisabled, e.Err} }
+
+// CheckRefusal tells whether err, an error of a [wssec.Decryptor] using
+// the store's key ring, refused a message encrypted to a disabled key of
+// the store. It decides from the key references the refusal quotes and
+// the disabled entries' certificates, without a private-key operation.
+// If so, it counts the refusal ([Store.DisabledRefusals]), logs it as a
+// warning to logger (if not nil) and returns a [*DisabledKeyError]
+// wrapping err; otherwise it returns err unchanged.
+func (s *Store) CheckRefusal(err error, logger *slog.Logger) error {
+	var nm *wssec.NoMatchingKeyError
+	if err == nil || s.opened() != nil || !errors.As(err, &nm) {
+		return err
+	}
+	for _, e := range s.state.Load().m.entries {
+		if e.Status != StatusDisabled || !namesCert(nm.References, e) {
+			continue
+		}
+		s.refusals.Add(1)
+		if logger != nil {
+			logger.Warn("keystore: message encrypted to a disabled key refused; its removal may be early",
+				"alias", e.Alias, "fingerprint", e.Fingerprint.String(),
+				"disabledAt", e.DisabledAt, "destroyAfter", e.DestroyAfter)
+		}
+		return &DisabledKeyError{Alias: e.Alias, Fingerprint: e.Fingerprint, DisabledAt: e.DisabledAt, DestroyAfter: e.DestroyAfter, Err: err}
+	}
+	return err
+}
+
+// DisabledRefusals returns how many refusals [Store.CheckRefusal]
+// recognised as messages encrypted to a disabled key since s was opened.
+func (s *Store) DisabledRefusals() uint64 {
+	if s == nil {
+		return 0
+	}
+	return s.refusals.Load()
+}
+
+// namesCert reports whether a key reference names e's certificate.
+func namesCert(refs []wssec.KeyReference, e Entry) bool {
+	c := e.Certificate
+	s1 := sha1.Sum(c.Raw)
+	s256 := sha256.Sum256(c.Raw)
+	s512 := sha512.Sum512(c.Raw)
+	for _, r := range refs {
+		switch r.Kind {
+		case "X509Certificate":
+			if r.Fingerprint == e.Fingerprint {
+				return true
+			}
+		case "ThumbprintSHA1":
+			if r.Value == hex.EncodeToString(s1[:]) {
+				return true
+			}
+		case "X509SKI":
+			if len(c.SubjectKeyId) > 0 && r.Value == hex.EncodeToString(c.SubjectKeyId) {
+				return true
+			}
+		case "X509Digest":
+			for _, d := range []string{hex.EncodeToString(s1[:]), hex.EncodeToString(s256[:]), hex.EncodeToString(s512[:])} {
+				if strings.HasSuffix(r.Value, " "+d) {
+					return true
+				}
+			}
+		case "X509IssuerSerial":
+			// The issuer is quoted as written; the serial decides, the
+			// issuer's text only has to match loosely.
+			if strings.HasSuffix(r.Value, ", serial "+c.SerialNumber.String()) &&
+				looseDN(strings.TrimSuffix(r.Value, ", serial "+c.SerialNumber.String())) == looseDN(c.Issuer.String()) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// looseDN drops spaces and case from a distinguished name's text.
+func looseDN(s string) string {
+	return strings.ToLower(strings.Map(func(r rune) rune {
+		if r == ' ' {
+			return -1
+		}
+		return r
+	}, s))
+}
+
+// destroyDisabled destroys, on a follower's tick, the disabled keys whose
+// window has passed, and logs each.
+func (f *Follower) destroyDisabled(ctx context.Context) {
+	if !f.s.DestroyDue(f.s.opts.now()) {
+		return
+	}
+	gone, err := f.s.DestroyDisabled(ctx)
+	if err != nil {
+		f.report(ctx, "keystore: destroying disabled keys failed", err)
+		return
+	}
+	for _, e := range gone {
+		f.opts.logger().LogAttrs(ctx, slog.LevelInfo, "keystore: disabled key destroyed after its restore window",
+			slog.String("holder", f.id), slog.String("alias", e.Alias), slog.String("fingerprint", e.Fingerprint.String()),
+			slog.Time("disabledAt", e.DisabledAt), slog.Time("destroyAfter", e.DestroyAfter))
+	}
+}

@@ -21,5 +21,6 @@ func TestErrorTypes_ZeroValue(t *testing.T) {
 		&keystore.ClockError{},
 		&keystore.ExpiryError{},
 		&keystore.OutcomeError{},
+		&keystore.DisabledKeyError{},
 	})
 }

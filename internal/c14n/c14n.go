@@ -416,50 +416,34 @@ func (c *canon) qname(space, local string) {
 	c.out.str(local)
 }
 
-// text writes character data, escaping &, <, > and CR.
-func (c *canon) text(s string) {
-	start := 0
-	for i := 0; i < len(s); i++ {
-		var rep string
-		switch s[i] {
-		case '&':
-			rep = "&amp;"
-		case '<':
-			rep = "&lt;"
-		case '>':
-			rep = "&gt;"
-		case '\r':
-			rep = "&#xD;"
-		default:
-			continue
-		}
-		c.out.str(s[start:i])
-		c.out.str(rep)
-		start = i + 1
+// textEscapes and attrEscapes are the replacements C14N makes in
+// character data (&, <, > and CR) and in attribute values (&, <, " and
+// the white space characters other than space).
+var (
+	textEscapes = escapes(map[byte]string{'&': "&amp;", '<': "&lt;", '>': "&gt;", '\r': "&#xD;"})
+	attrEscapes = escapes(map[byte]string{'&': "&amp;", '<': "&lt;", '"': "&quot;", '\t': "&#x9;", '\n': "&#xA;", '\r': "&#xD;"})
+)
+
+func escapes(m map[byte]string) *[256]string {
+	var t [256]string
+	for b, rep := range m {
+		t[b] = rep
 	}
-	c.out.str(s[start:])
+	return &t
 }
 
-// attrValue writes an attribute value, escaping &, <, " and the white
-// space characters other than space.
-func (c *canon) attrValue(s string) {
+// text writes character data.
+func (c *canon) text(s string) { c.escaped(s, textEscapes) }
+
+// attrValue writes an attribute value.
+func (c *canon) attrValue(s string) { c.escaped(s, attrEscapes) }
+
+// escaped writes s with each byte that has a replacement in esc replaced.
+func (c *canon) escaped(s string, esc *[256]string) {
 	start := 0
 	for i := 0; i < len(s); i++ {
-		var rep string
-		switch s[i] {
-		case '&':
-			rep = "&amp;"
-		case '<':
-			rep = "&lt;"
-		case '"':
-			rep = "&quot;"
-		case '\t':
-			rep = "&#x9;"
-		case '\n':
-			rep = "&#xA;"
-		case '\r':
-			rep = "&#xD;"
-		default:
+		rep := esc[s[i]]
+		if rep == "" {
 			continue
 		}
 		c.out.str(s[start:i])

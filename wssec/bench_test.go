@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/wssec"
@@ -182,22 +181,10 @@ func BenchmarkDecrypt_ofFloor(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				var ratios []float64
-				for i := 0; b.Loop(); i++ {
-					first, second := whole, floor
-					if i%2 == 1 {
-						first, second = floor, whole
-					}
-					t0 := time.Now()
-					first()
-					t1 := time.Now()
-					second()
-					t2 := time.Now()
-					w, f := t1.Sub(t0), t2.Sub(t1)
-					if i%2 == 1 {
-						w, f = f, w
-					}
-					ratios = append(ratios, float64(f)/float64(w))
+				ws, fs := pairedRun(b, whole, floor)
+				ratios := make([]float64, len(ws))
+				for i := range ws {
+					ratios[i] = float64(fs[i]) / float64(ws[i])
 				}
 				b.ReportMetric(median(ratios), "of-floor")
 			})
@@ -222,33 +209,21 @@ func BenchmarkDecrypt_overhead(b *testing.B) {
 					b.Fatal(err)
 				}
 				d := &wssec.Decryptor{Keys: wssec.NewKeyRing(keyOf(c.id))}
-				var diffs, ratios []float64
-				for i := 0; b.Loop(); i++ {
-					whole := func() {
-						if _, err := d.Decrypt(c.msg); err != nil {
-							b.Fatal(err)
-						}
+				whole := func() {
+					if _, err := d.Decrypt(c.msg); err != nil {
+						b.Fatal(err)
 					}
-					alone := func() {
-						if _, err := rsa.DecryptOAEP(crypto.SHA1.New(), nil, c.id.Key, ct, nil); err != nil {
-							b.Fatal(err)
-						}
+				}
+				alone := func() {
+					if _, err := rsa.DecryptOAEP(crypto.SHA1.New(), nil, c.id.Key, ct, nil); err != nil {
+						b.Fatal(err)
 					}
-					first, second := whole, alone
-					if i%2 == 1 {
-						first, second = alone, whole
-					}
-					t0 := time.Now()
-					first()
-					t1 := time.Now()
-					second()
-					t2 := time.Now()
-					w, r := t1.Sub(t0), t2.Sub(t1)
-					if i%2 == 1 {
-						w, r = r, w
-					}
-					diffs = append(diffs, float64(w-r)/1e3)
-					ratios = append(ratios, float64(w)/float64(r))
+				}
+				ws, rs := pairedRun(b, whole, alone)
+				diffs, ratios := make([]float64, len(ws)), make([]float64, len(ws))
+				for i := range ws {
+					diffs[i] = float64(ws[i]-rs[i]) / 1e3
+					ratios[i] = float64(ws[i]) / float64(rs[i])
 				}
 				b.ReportMetric(median(diffs), "xml-µs")
 				b.ReportMetric(median(ratios), "×rsa")

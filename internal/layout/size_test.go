@@ -41,7 +41,6 @@ var pendingSplit = []string{
 	"internal/c14n canon.start",
 	"internal/xmlscan/scan.go",
 	"internal/xmlscan fscan.startTag",
-	"internal/xmlscan fscan.element",
 	"internal/xmlscan fscan.duplicates",
 	"internal/xmlscan join",
 	"keystore/follow.go",

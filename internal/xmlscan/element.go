@@ -10,6 +10,23 @@ import (
 // tag whose attributes are in s.attrs.
 func (s *fscan) element(name []byte) error {
 	s.marks = append(s.marks, len(s.binds))
+	if err := s.declare(); err != nil {
+		return err
+	}
+	if err := s.elementName(name); err != nil {
+		return err
+	}
+	if err := s.attrKeys(); err != nil {
+		return err
+	}
+	if err := s.duplicates(); err != nil {
+		return err
+	}
+	return s.reportIDs()
+}
+
+// declare puts the namespace declarations among s.attrs in scope.
+func (s *fscan) declare() error {
 	for _, a := range s.attrs {
 		if a.name[0] != 'x' {
 			continue // not a namespace declaration
@@ -27,7 +44,11 @@ func (s *fscan) element(name []byte) error {
 			continue
 		}
 		uri := attrValue(a.value)
-		if bytes.Equal(prefix, []byte("xml")) && uri != NSXML {
+		// Namespaces in XML 1.0, 3: xml is bound to its namespace and
+		// no other prefix is; the xmlns namespace is never declared.
+		// So a name in the XML namespace is always xml:, and the Id
+		// rule can go by namespace URI alone.
+		if (string(prefix) == "xml") != (uri == NSXML) || uri == nsXMLNS {
 			return syntaxf("invalid namespace declaration %s", a.name)
 		}
 		s.binds = append(s.binds, nsBinding{prefix: prefix, uri: uri})
@@ -38,35 +59,38 @@ func (s *fscan) element(name []byte) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// elementName resolves the element's name and asks Forbidden about it,
+// or, in the second half of a split, notes what the join must decide.
+func (s *fscan) elementName(name []byte) error {
 	prefix, local := splitQName(name)
 	h := s.half
-	switch {
-	case h != nil && h.second && !s.bound(prefix):
+	if h != nil && h.second && !s.bound(prefix) {
 		// Bound, if at all, by an element before the split.
-		if err := h.deferName(name, false); err != nil {
-			return err
-		}
-	case h != nil && h.second:
-		ns, ok := s.resolve(prefix, true)
-		if !ok {
-			return syntaxf("unbound prefix %q", prefix)
-		}
-		if s.fc.Forbidden != nil {
-			h.noteElement(ns, local)
-		}
-	default:
-		ns, ok := s.resolve(prefix, true)
-		if !ok {
-			return syntaxf("unbound prefix %q", prefix)
-		}
-		if s.fc.Forbidden != nil && s.fc.Forbidden(ns, local) {
-			return syntaxf("forbidden element %s", name)
-		}
+		return h.deferName(name, false)
 	}
-	// Each attribute's namespace is resolved once; duplicates are then
-	// found by comparing (namespace, local name) keys, pairwise for a
-	// few attributes and by sorting for more, so that an element of many
-	// prefixed attributes costs time linear in its size.
+	ns, ok := s.resolve(prefix, true)
+	if !ok {
+		return syntaxf("unbound prefix %q", prefix)
+	}
+	switch {
+	case s.fc.Forbidden == nil:
+	case h != nil && h.second:
+		h.noteElement(ns, local)
+	case s.fc.Forbidden(ns, local):
+		return syntaxf("forbidden element %s", name)
+	}
+	return nil
+}
+
+// attrKeys resolves the namespace of each attribute once, into s.keys;
+// duplicates are then found by comparing (namespace, local name) keys,
+// pairwise for a few attributes and by sorting for more, so that an
+// element of many prefixed attributes costs time linear in its size.
+func (s *fscan) attrKeys() error {
+	h := s.half
 	keys := s.keys[:0]
 	for _, a := range s.attrs {
 		ap, al := splitQName(a.name)
@@ -94,34 +118,29 @@ func (s *fscan) element(name []byte) error {
 		keys = append(keys, k)
 	}
 	s.keys = keys
-	if err := s.duplicates(); err != nil {
-		return err
-	}
+	return nil
+}
+
+// reportIDs passes the values of the element's Id attributes (see [IsID])
+// to the ID callback; a half keeps them for the join.
+func (s *fscan) reportIDs() error {
 	if s.fc.ID == nil {
 		return nil
 	}
+	h := s.half
 	for i, a := range s.attrs {
-		k := &keys[i]
-		if len(k.local) != 2 || (string(k.local) != "Id" && string(k.local) != "id") {
-			continue
+		k := &s.keys[i]
+		if len(k.local) != 2 || k.uri == declKey {
+			continue // IsID holds for two-letter names only
 		}
-		isID := false
 		switch {
-		case k.prefix == nil && k.uri == "":
-			isID = string(k.local) == "Id"
-		case string(k.prefix) == "xml":
-			isID = string(k.local) == "id"
-		case string(k.local) == "Id":
-			if k.pending {
-				h.deferID(attrValue(a.value), k.prefix)
-				continue
-			}
-			isID = k.uri == NSWSU
-		}
-		if isID {
-			if h != nil {
-				h.deferID(attrValue(a.value), nil)
-			} else if err := s.fc.ID(attrValue(a.value)); err != nil {
+		case k.pending:
+			h.deferID(attrValue(a.value), k.prefix, string(k.local))
+		case !IsID(k.uri, string(k.local)):
+		case h != nil:
+			h.deferID(attrValue(a.value), nil, "")
+		default:
+			if err := s.fc.ID(attrValue(a.value)); err != nil {
 				return err
 			}
 		}

@@ -89,10 +89,7 @@ func (s *fscan) remember(start, name int, empty bool) {
 		return
 	}
 	for _, a := range s.attrs {
-		// The attributes element() may report as Id values: Id, xml:id
-		// and p:Id.
-		prefix, local := splitQName(a.name)
-		if bytes.HasPrefix(a.name, []byte("xmlns")) || string(local) == "Id" || (string(prefix) == "xml" && string(local) == "id") {
+		if bytes.HasPrefix(a.name, []byte("xmlns")) || mayBeID(a.name) {
 			return
 		}
 	}
@@ -102,4 +99,19 @@ func (s *fscan) remember(start, name int, empty bool) {
 		vals = append(vals, [2]int32{int32(a.at - start), int32(a.at - start + len(a.value))})
 	}
 	*e = tagMemo{tag: tag, vals: vals, name: name, empty: empty, gen: s.gen, k: s.closed()}
+}
+
+// mayBeID reports whether the attribute named name may be one that
+// element() reports as an Id, whatever its prefix is bound to: only the
+// xml prefix is bound for certain, and any other may be bound to wsu.
+func mayBeID(name []byte) bool {
+	prefix, local := splitQName(name)
+	ns := NSWSU
+	switch {
+	case len(prefix) == 0:
+		ns = ""
+	case string(prefix) == "xml":
+		ns = NSXML
+	}
+	return len(local) == 2 && IsID(ns, string(local))
 }

@@ -151,29 +151,12 @@ func writeSigned(dir string, recipient testpki.Identity) error {
 	manifest.WriteString("# name\tpayload_bytes\tbody_elements\tbody_text_chars\n")
 	for _, m := range []message{{"records", 1 << 10, "1KB", ""}, {"records", 16 << 20, "16MB", ""}, {"document", 16 << 20, "16MB", ""}} {
 		plain, elems, chars := response(m.shape, m.size)
-		// The signed-only message is the first step of sign-then-encrypt.
-		s, err := sign(plain, key, signer.Certificate.Raw, signedAt)
+		msgs, err := inOrders(plain, key, signer.Certificate.Raw, enc)
 		if err != nil {
 			return fmt.Errorf("gen: %s-%s: %w", m.shape, m.label, err)
 		}
 		for _, order := range signedOrders {
-			out := s
-			switch order {
-			case "sign-then-encrypt":
-				ct, err := enc.Encrypt(s.msg)
-				if err != nil {
-					return fmt.Errorf("gen: %s %s-%s: encrypt: %w", order, m.shape, m.label, err)
-				}
-				out.msg = ct
-			case "encrypt-then-sign":
-				ct, err := enc.Encrypt(plain)
-				if err != nil {
-					return fmt.Errorf("gen: %s %s-%s: encrypt: %w", order, m.shape, m.label, err)
-				}
-				if out, err = sign(ct, key, signer.Certificate.Raw, signedAt); err != nil {
-					return fmt.Errorf("gen: %s %s-%s: %w", order, m.shape, m.label, err)
-				}
-			}
+			out := msgs[order]
 			name := fmt.Sprintf("%s-%s-%s", order, m.shape, m.label)
 			for ext, b := range map[string][]byte{".xml": out.msg, ".signedinfo": out.signedInfo, ".sigvalue": out.value} {
 				if err := os.WriteFile(filepath.Join(dir, name+ext), b, 0o644); err != nil {

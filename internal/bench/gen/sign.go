@@ -12,6 +12,8 @@ import (
 
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/wsrenew/wsrenew/wssec"
 )
 
 const (
@@ -31,6 +33,33 @@ type signed struct {
 	msg        []byte
 	signedInfo []byte // the canonical SignedInfo, the bytes the signature covers
 	value      []byte // the signature value
+}
+
+// inOrders returns plain signed by key (its certificate cert) in each of
+// signedOrders, the encrypted ones encrypted by enc.
+func inOrders(plain []byte, key *rsa.PrivateKey, cert []byte, enc *wssec.Encryptor) (map[string]signed, error) {
+	// The signed-only message is the first step of sign-then-encrypt.
+	s, err := sign(plain, key, cert, signedAt)
+	if err != nil {
+		return nil, err
+	}
+	ste, err := enc.Encrypt(s.msg)
+	if err != nil {
+		return nil, fmt.Errorf("sign-then-encrypt: %w", err)
+	}
+	ct, err := enc.Encrypt(plain)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt-then-sign: %w", err)
+	}
+	ets, err := sign(ct, key, cert, signedAt)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt-then-sign: %w", err)
+	}
+	return map[string]signed{
+		"signed":            s,
+		"sign-then-encrypt": {msg: ste, signedInfo: s.signedInfo, value: s.value},
+		"encrypt-then-sign": ets,
+	}, nil
 }
 
 // sign signs envelope the way WS-Security senders do: a wsu:Timestamp

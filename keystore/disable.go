@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wsrenew/wsrenew/wssec"
@@ -194,7 +196,7 @@ func (s *Store) CheckRefusal(err error, logger *slog.Logger) error {
 		if e.Status != StatusDisabled || !namesCert(nm.References, e) {
 			continue
 		}
-		s.refusals.Add(1)
+		s.refusals.add(e.Fingerprint)
 		if logger != nil {
 			logger.Warn("keystore: message encrypted to a disabled key refused; its removal may be early",
 				"alias", e.Alias, "fingerprint", e.Fingerprint.String(),
@@ -206,12 +208,38 @@ func (s *Store) CheckRefusal(err error, logger *slog.Logger) error {
 }
 
 // DisabledRefusals returns how many refusals [Store.CheckRefusal]
-// recognised as messages encrypted to a disabled key since s was opened.
-func (s *Store) DisabledRefusals() uint64 {
+// recognised as messages encrypted to a disabled key since s was opened,
+// by the key's fingerprint, in a new map. A key's count only grows, also
+// after the key was restored or destroyed, so it suits a metric counter.
+// It is safe for concurrent use.
+func (s *Store) DisabledRefusals() map[wssec.Fingerprint]uint64 {
 	if s == nil {
-		return 0
+		return map[wssec.Fingerprint]uint64{}
 	}
-	return s.refusals.Load()
+	return s.refusals.snapshot()
+}
+
+// refusalCounts counts refusals by key; the zero value is ready to use.
+type refusalCounts struct {
+	mu sync.Mutex
+	n  map[wssec.Fingerprint]uint64
+}
+
+func (c *refusalCounts) add(fp wssec.Fingerprint) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[wssec.Fingerprint]uint64{}
+	}
+	c.n[fp]++
+}
+
+func (c *refusalCounts) snapshot() map[wssec.Fingerprint]uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[wssec.Fingerprint]uint64, len(c.n))
+	maps.Copy(out, c.n)
+	return out
 }
 
 // namesCert reports whether a key reference names e's certificate.

@@ -182,8 +182,9 @@ func TestStore_CheckRefusal(t *testing.T) {
 	if got := s.CheckRefusal(nil, logger); got != nil {
 		t.Errorf("CheckRefusal(nil) = %v", got)
 	}
-	if got, want := s.DisabledRefusals(), uint64(len(msgs)); got != want {
-		t.Errorf("DisabledRefusals() = %d, want %d", got, want)
+	oldFP := wssec.FingerprintOf(testpki.Load(testpki.Old).Certificate)
+	if diff := cmp.Diff(map[wssec.Fingerprint]uint64{oldFP: uint64(len(msgs))}, s.DisabledRefusals()); diff != "" {
+		t.Errorf("DisabledRefusals() mismatch (-want +got):\n%s", diff)
 	}
 	if n := strings.Count(logs.String(), "disabled key refused"); n != len(msgs) {
 		t.Errorf("%d log records, want %d:\n%s", n, len(msgs), logs.String())

@@ -44,7 +44,7 @@ func TestHistory_followerDestroys(t *testing.T) {
 	last := h[len(h)-1]
 	want := rollover.Record{Time: disabledAt.Add(24 * time.Hour), Renewal: 1, Action: rollover.ActionDestroyKey,
 		OldKey: fingerprint(testpki.Old), // the renewal ended at step 7
-		Note: "tenant-2025 destroyed; disabled " + disabledAt.Format(time.RFC3339) + ", restore window ended " + disabledAt.Add(24*time.Hour).Format(time.RFC3339)}
+		Note:   "tenant-2025 destroyed; disabled " + disabledAt.Format(time.RFC3339) + ", restore window ended " + disabledAt.Add(24*time.Hour).Format(time.RFC3339)}
 	if diff := cmp.Diff(want, last); diff != "" {
 		t.Errorf("last History() record after the follower's tick (-want +got):\n%s", diff)
 	}

@@ -6,7 +6,10 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"io"
 	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -593,4 +596,53 @@ func ExampleStore_DestroyDisabled() {
 	// destroyed: tenant-2025
 	// recorded: tenant-2025 at 2026-05-31 disabled 2026-05-30
 	// unknown now: true
+}
+
+// A SOAP client that follows the key store: its http.Client decrypts
+// every response with the store's keys as they are now, without a
+// restart when a renewal adds a key. The receiver here is a test server
+// that encrypts its response.
+func ExampleFollower_Transport() {
+	dir, cleanup := tempStoreDir()
+	defer cleanup()
+	ctx := context.Background()
+	pw := keystore.PasswordValue("example-store-password")
+	s, err := keystore.Create(ctx, keystore.Dir(dir), pw, keystore.Options{Now: exampleNow})
+	if err != nil {
+		log.Fatal(err)
+	}
+	cred := importBundle()
+	if err := s.Update(ctx, func(tx *keystore.Tx) error {
+		return errors.Join(tx.Add("tenant-2025", cred, nil), tx.Rotate("tenant-2025"))
+	}); err != nil {
+		log.Fatal(err)
+	}
+	f, err := keystore.Follow(ctx, keystore.Dir(dir), pw, keystore.FollowOptions{Store: keystore.Options{Now: exampleNow}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+
+	encrypted, err := (&wssec.Encryptor{Certificate: cred.Certificate}).Encrypt([]byte(`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><p:Pong xmlns:p="urn:example">ok</p:Pong></soap:Body></soap:Envelope>`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		w.Write(encrypted)
+	}))
+	defer receiver.Close()
+
+	client := &http.Client{Transport: f.Transport(nil, wssec.Policy{})}
+	resp, err := client.Post(receiver.URL, "text/xml; charset=utf-8", strings.NewReader("<request/>"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(resp.StatusCode, strings.Contains(string(body), "<p:Pong"), strings.Contains(string(body), "EncryptedData"))
+	// Output: 200 true false
 }

@@ -383,7 +383,7 @@ func ExampleSignerTrusted_AddCertificate() {
 		log.Fatal(err)
 	}
 	_, err = stage.(*rollover.SignerSwitched).RemoveOldCertificate(ctx)
-	var re *rollover.CertificateRemovalError
+	var re *rollover.RemovalError
 	if errors.As(err, &re) {
 		fmt.Println("day 89:", errors.Is(err, wssec.ErrRetentionNotElapsed), "- allowed from", re.AllowedAt.Format(time.DateOnly))
 	}

@@ -144,9 +144,9 @@ func TestSigner_clockAndSecondCheck(t *testing.T) {
 	m := must(rollover.NewManager(e.store, opts))(t)
 	stage := asSigner[*rollover.SignerSwitched](t, must(m.ResumeSigner(ctx, sw.Partner()))(t))
 	_, err = stage.RemoveOldCertificate(ctx)
-	var re *rollover.CertificateRemovalError
+	var re *rollover.RemovalError
 	if !errors.As(err, &re) || !errors.Is(err, wssec.ErrRetentionNotElapsed) {
-		t.Fatalf("RemoveOldCertificate() with only the Manager's clock ahead error = %v, want a *CertificateRemovalError", err)
+		t.Fatalf("RemoveOldCertificate() with only the Manager's clock ahead error = %v, want a *RemovalError", err)
 	}
 	if want := confirmed.Add(90 * day); !re.AllowedAt.Equal(want) {
 		t.Errorf("AllowedAt = %v, want %v", re.AllowedAt, want)

@@ -8,28 +8,25 @@ import (
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
-// SignerStageName names a stage of a partner's signing-certificate
-// renewal, as the store keeps it.
-type SignerStageName string
-
-// Stages of a partner's signing-certificate renewal. Each names the state
+// Stages of a partner's signing-certificate renewal, as the store keeps
+// them. Each names the state
 // reached; the steps that lead on from it are methods of its type.
 const (
 	// SignerStageUntrusted: no certificate of the partner is trusted
 	// ([SignerUntrusted]). The store does not hold this stage; it is
 	// that of every partner it does not know.
-	SignerStageUntrusted SignerStageName = "untrusted"
+	SignerStageUntrusted StageName = "untrusted"
 	// SignerStageTrusted: one certificate of the partner is trusted and
 	// no renewal is in progress ([SignerTrusted]).
-	SignerStageTrusted SignerStageName = "trusted"
+	SignerStageTrusted StageName = "trusted"
 	// SignerStageCertificateAdded: step 1 done, the partner's new
 	// certificate is trusted beside the old one, which has no expiry
 	// ([SignerCertificateAdded]).
-	SignerStageCertificateAdded SignerStageName = "certificate-added"
+	SignerStageCertificateAdded StageName = "certificate-added"
 	// SignerStageSwitched: step 2 done, the partner signs with the new
 	// certificate and the old one is trusted until its expiry
 	// ([SignerSwitched]).
-	SignerStageSwitched SignerStageName = "partner-switched"
+	SignerStageSwitched StageName = "partner-switched"
 )
 
 // SignerStage is the stage of one partner's signing-certificate renewal:
@@ -44,7 +41,7 @@ const (
 // not make it stale.
 type SignerStage interface {
 	// Stage returns the stage's name.
-	Stage() SignerStageName
+	Stage() StageName
 	// Partner returns the partner's ID.
 	Partner() string
 	// Renewal returns the number of the partner's renewal in progress, or
@@ -89,7 +86,7 @@ func (b *signerBase) renewal() uint64 {
 	return b.ps.Renewal
 }
 
-func (b *signerBase) stage() SignerStageName {
+func (b *signerBase) stage() StageName {
 	if b == nil || b.ps == nil {
 		return SignerStageUntrusted
 	}
@@ -124,16 +121,16 @@ type SignerCertificateAdded struct{ b signerBase }
 type SignerSwitched struct{ b signerBase }
 
 // Stage returns [SignerStageUntrusted].
-func (s *SignerUntrusted) Stage() SignerStageName { return SignerStageUntrusted }
+func (s *SignerUntrusted) Stage() StageName { return SignerStageUntrusted }
 
 // Stage returns [SignerStageTrusted].
-func (s *SignerTrusted) Stage() SignerStageName { return SignerStageTrusted }
+func (s *SignerTrusted) Stage() StageName { return SignerStageTrusted }
 
 // Stage returns [SignerStageCertificateAdded].
-func (s *SignerCertificateAdded) Stage() SignerStageName { return SignerStageCertificateAdded }
+func (s *SignerCertificateAdded) Stage() StageName { return SignerStageCertificateAdded }
 
 // Stage returns [SignerStageSwitched].
-func (s *SignerSwitched) Stage() SignerStageName { return SignerStageSwitched }
+func (s *SignerSwitched) Stage() StageName { return SignerStageSwitched }
 
 // Partner returns the partner's ID; see [SignerStage].
 func (s *SignerUntrusted) Partner() string { return s.signer().partnerID() }
@@ -220,7 +217,7 @@ func (m *Manager) signerStageOf(partner string, ps *partnerState) SignerStage {
 // certificate the partner signs with.
 type SignerReport struct {
 	Partner string
-	Stage   SignerStageName
+	Stage   StageName
 	Renewal uint64
 	// Time is the clock's time the report was made at.
 	Time time.Time

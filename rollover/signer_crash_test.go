@@ -17,7 +17,7 @@ import (
 )
 
 // lastSignerAction is the audit record each stage's step leaves last.
-var lastSignerAction = map[rollover.SignerStageName]rollover.Action{
+var lastSignerAction = map[rollover.StageName]rollover.Action{
 	rollover.SignerStageCertificateAdded: rollover.ActionAddCertificate,
 	rollover.SignerStageSwitched:         rollover.ActionSetOldCertificateExpiry,
 	rollover.SignerStageTrusted:          rollover.ActionRemoveOldCertificate,
@@ -41,7 +41,7 @@ func TestSigner_crash(t *testing.T) {
 	t.Logf("%d kills, seed %d", kills, seed)
 
 	var history []rollover.Record
-	stages := map[rollover.SignerStageName]int{}
+	stages := map[rollover.StageName]int{}
 	for i := range kills {
 		announced := runCrashChild(t, "TestSigner_crashChild", e.dir, rng)
 		e.restart()
@@ -70,7 +70,7 @@ func TestSigner_crash(t *testing.T) {
 		if s.Stage() == rollover.SignerStageUntrusted {
 			continue
 		}
-		want := map[rollover.SignerStageName]int{rollover.SignerStageTrusted: 1, rollover.SignerStageCertificateAdded: 2, rollover.SignerStageSwitched: 2}[s.Stage()]
+		want := map[rollover.StageName]int{rollover.SignerStageTrusted: 1, rollover.SignerStageCertificateAdded: 2, rollover.SignerStageSwitched: 2}[s.Stage()]
 		if ring := must(e.m.TrustRing(partner))(t); ring.Len() != want {
 			t.Fatalf("kill %d: stage %s, but the trust ring holds %d certificates", i, s.Stage(), ring.Len())
 		}
@@ -97,7 +97,7 @@ func TestSigner_crashChild(t *testing.T) {
 		clock.Set(h[len(h)-1].Time.Add(time.Hour))
 	}
 	m := must(rollover.NewManager(store, rollover.Options{Now: clock.Now, Logger: slog.New(slog.DiscardHandler)}))(t)
-	say := func(from, to rollover.SignerStageName) {
+	say := func(from, to rollover.StageName) {
 		os.Stdout.WriteString(fmt.Sprintf("step %s %s\n", from, to))
 	}
 	for {

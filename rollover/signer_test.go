@@ -92,7 +92,7 @@ func TestSigner_endToEnd(t *testing.T) {
 	e.clock.Set(confirmed.Add(89 * day))
 	switched = asSigner[*rollover.SignerSwitched](t, e.resumeSigner())
 	_, err := switched.RemoveOldCertificate(ctx)
-	var re *rollover.CertificateRemovalError
+	var re *rollover.RemovalError
 	if !errors.Is(err, wssec.ErrRetentionNotElapsed) || !errors.As(err, &re) || !re.AllowedAt.Equal(lateUse.Add(30*day)) {
 		t.Fatalf("RemoveOldCertificate() at 89 days error = %v, want ErrRetentionNotElapsed allowed from %v", err, lateUse.Add(30*day))
 	}
@@ -326,7 +326,7 @@ func TestSigner_retentionRecorded(t *testing.T) {
 			}
 			e.clock.Set(confirmed.Add(100 * day))
 			_, err := switched.RemoveOldCertificate(ctx)
-			var re *rollover.CertificateRemovalError
+			var re *rollover.RemovalError
 			if !errors.As(err, &re) || !errors.Is(err, wssec.ErrRetentionNotElapsed) || !re.AllowedAt.Equal(confirmed.Add(120*day)) {
 				t.Fatalf("RemoveOldCertificate() at day 100 error = %v, want ErrRetentionNotElapsed until day 120", err)
 			}

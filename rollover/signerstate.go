@@ -26,9 +26,9 @@ type signersDoc struct {
 // renewal. Current is the certificate the ring holds as current: during a
 // renewal, the new one. Old is the one a renewal replaces.
 type partnerState struct {
-	Seq     uint64          `json:"seq"`
-	Renewal uint64          `json:"renewal"`
-	Stage   SignerStageName `json:"stage"`
+	Seq     uint64    `json:"seq"`
+	Renewal uint64    `json:"renewal"`
+	Stage   StageName `json:"stage"`
 
 	Current *partnerCert `json:"current"`
 	Old     *partnerCert `json:"old,omitempty"`

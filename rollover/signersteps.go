@@ -182,7 +182,7 @@ func (b *signerBase) checkFresh(op string, stored *partnerState) error {
 	if seq == b.seq() {
 		return nil
 	}
-	e := &SignerStageError{Op: op, Partner: b.partner, Stage: b.stage(), Stored: storedStage, Renewal: renewal, Stale: true}
+	e := &StageError{Op: op, Partner: b.partner, Stage: b.stage(), Stored: storedStage, Renewal: renewal, Stale: true}
 	switch {
 	case b.stage() == SignerStageTrusted && stored != nil && stored.inRenewal():
 		e.Err = ErrRenewalInProgress
@@ -211,7 +211,7 @@ func (b *signerBase) record(d *docs, ps *partnerState, r Record) {
 //
 // Trust returns [ErrInvalidArgument] for a nil certificate, an invalid
 // chain or overlong text; [ErrInvalidCertificate] for a certificate that
-// cannot be trusted (see [PartnerCertificate]); a [*SignerStageError] with
+// cannot be trusted (see [PartnerCertificate]); a [*StageError] with
 // [ErrStaleStage] if a certificate of the partner was trusted since s was
 // returned; and the errors of [keystore.Store.Update]. It does not keep
 // c's slices; the certificates must not be modified afterwards. It uses
@@ -246,7 +246,7 @@ func (s *SignerUntrusted) Trust(ctx context.Context, c PartnerCertificate) (*Sig
 // AddCertificate returns [ErrInvalidArgument] for a nil certificate, an
 // invalid chain or overlong text; [ErrInvalidCertificate] for a
 // certificate that cannot be trusted (see [PartnerCertificate]) or that
-// is the trusted one; a [*SignerStageError] with [ErrStaleStage] (and
+// is the trusted one; a [*StageError] with [ErrStaleStage] (and
 // [ErrRenewalInProgress] if a renewal of the partner started since s was
 // returned); and the errors of [keystore.Store.Update]. It does not keep
 // c's slices; the certificates must not be modified afterwards. It uses
@@ -291,7 +291,7 @@ func (s *SignerTrusted) AddCertificate(ctx context.Context, c PartnerCertificate
 // logged as warnings by [Manager.RecordUsage].
 //
 // ConfirmPartnerSwitched returns [ErrInvalidArgument] for overlong text,
-// a [*SignerStageError] with [ErrStaleStage], and the errors of
+// a [*StageError] with [ErrStaleStage], and the errors of
 // [keystore.Store.Update]. It uses the Manager's clock.
 func (s *SignerCertificateAdded) ConfirmPartnerSwitched(ctx context.Context, c PartnerConfirmation) (*SignerSwitched, error) {
 	b := s.signer()
@@ -318,7 +318,7 @@ func (s *SignerCertificateAdded) ConfirmPartnerSwitched(ctx context.Context, c P
 //
 // ConfirmFromEvidence returns [ErrNoEvidence] if no such response is
 // recorded, [ErrInvalidArgument] for a note over 1024 bytes, a
-// [*SignerStageError] with [ErrStaleStage], and the errors of
+// [*StageError] with [ErrStaleStage], and the errors of
 // [keystore.Store.Update]. It uses the Manager's clock.
 func (s *SignerCertificateAdded) ConfirmFromEvidence(ctx context.Context, note string) (*SignerSwitched, error) {
 	b := s.signer()
@@ -366,10 +366,10 @@ func (b *signerBase) confirm(ctx context.Context, op string, c PartnerConfirmati
 // the new certificate verified a response less than the guaranteed
 // delivery time ago: the partner already signs with it.
 //
-// Cancel returns a [*CertificateRemovalError] with [ErrCertificateInUse]
+// Cancel returns a [*RemovalError] with [ErrCertificateInUse]
 // (which also matches [wssec.ErrRetentionNotElapsed]) in that case;
 // [ErrInvalidArgument] for a reason over 1024 bytes; a
-// [*SignerStageError] with [ErrStaleStage] (and [ErrCannotCancel] if the
+// [*StageError] with [ErrStaleStage] (and [ErrCannotCancel] if the
 // switch was confirmed meanwhile); and the errors of
 // [keystore.Store.Update]. It uses the Manager's clock.
 func (s *SignerCertificateAdded) Cancel(ctx context.Context, reason string) (*SignerTrusted, error) {
@@ -383,7 +383,7 @@ func (s *SignerCertificateAdded) Cancel(ctx context.Context, reason string) (*Si
 	ps, err := b.step(ctx, "Cancel", func(_ *keystore.Tx, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
 		last := ps.Current.LastVerified
 		if delivery := ps.policy(b.m.opts.Policy).guaranteedDelivery(); !last.IsZero() && now.Before(last.Add(delivery)) {
-			return nil, &CertificateRemovalError{Partner: b.partner, Fingerprint: ps.Current.fingerprint(),
+			return nil, &RemovalError{Partner: b.partner, Fingerprint: ps.Current.fingerprint(),
 				AllowedAt: last.Add(delivery), LastUsed: last, Err: ErrCertificateInUse}
 		}
 		b.record(d, ps, Record{Time: now, Action: ActionCancelCertificate, Note: reason})
@@ -415,7 +415,7 @@ func (s *SignerSwitched) OldCertificateExpires() time.Time {
 // returns to [SignerCertificateAdded] until the partner confirms again.
 //
 // WithdrawConfirmation returns [ErrInvalidArgument] for a note over 1024
-// bytes, a [*SignerStageError] with [ErrStaleStage], and the errors of
+// bytes, a [*StageError] with [ErrStaleStage], and the errors of
 // [keystore.Store.Update].
 func (s *SignerSwitched) WithdrawConfirmation(ctx context.Context, note string) (*SignerCertificateAdded, error) {
 	b := s.signer()
@@ -441,7 +441,7 @@ func (s *SignerSwitched) WithdrawConfirmation(ctx context.Context, note string) 
 
 // RemoveOldCertificate is step 3 of a partner's renewal: it removes the
 // old certificate from the trust ring and the store, and ends the
-// renewal. It is refused with a [*CertificateRemovalError], which unwraps
+// renewal. It is refused with a [*RemovalError], which unwraps
 // to [wssec.ErrRetentionNotElapsed] and says in AllowedAt when removal
 // becomes allowed:
 //
@@ -457,7 +457,7 @@ func (s *SignerSwitched) WithdrawConfirmation(ctx context.Context, note string) 
 // value recorded at step 1 and the Manager's [Policy]. The step checks
 // once more with the key store's clock ([keystore.Tx.Time]) that the
 // persisted expiry and [keystore.MinRetention] after the confirmation
-// have passed, with the same refusal. RemoveOldCertificate also returns a [*SignerStageError] with [ErrStaleStage] and the errors
+// have passed, with the same refusal. RemoveOldCertificate also returns a [*StageError] with [ErrStaleStage] and the errors
 // of [keystore.Store.Update]. It uses the Manager's clock.
 func (s *SignerSwitched) RemoveOldCertificate(ctx context.Context) (*SignerTrusted, error) {
 	b := s.signer()
@@ -467,7 +467,7 @@ func (s *SignerSwitched) RemoveOldCertificate(ctx context.Context) (*SignerTrust
 	ps, err := b.step(ctx, "RemoveOldCertificate", func(tx *keystore.Tx, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
 		p := ps.policy(b.m.opts.Policy)
 		last := ps.Old.LastVerified
-		refuse := &CertificateRemovalError{Partner: b.partner, Fingerprint: ps.Old.fingerprint(), LastUsed: last}
+		refuse := &RemovalError{Partner: b.partner, Fingerprint: ps.Old.fingerprint(), LastUsed: last}
 		allowed := removableAt(ps.oldExpiry(b.m.opts.Policy), last, p)
 		if now.Before(allowed) {
 			refuse.AllowedAt = allowed
@@ -496,11 +496,11 @@ func (s *SignerSwitched) RemoveOldCertificate(ctx context.Context) (*SignerTrust
 		return next, nil
 	})
 	if err != nil {
-		var se *SignerStageError
+		var se *StageError
 		if errors.As(err, &se) && se.Renewal == b.ps.Renewal && se.Stored == SignerStageCertificateAdded {
 			// A confirmation withdrawn since s was returned is the more
 			// useful answer than a stale stage.
-			return nil, &CertificateRemovalError{Partner: b.partner, Fingerprint: b.ps.Old.fingerprint(), Err: ErrPartnerNotSwitched}
+			return nil, &RemovalError{Partner: b.partner, Fingerprint: b.ps.Old.fingerprint(), Err: ErrPartnerNotSwitched}
 		}
 		return nil, err
 	}

@@ -7,7 +7,8 @@ import (
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
-// StageName names a stage of the procedure, as the store keeps it.
+// StageName names a stage of the decryption-key renewal or of a
+// partner's signing-certificate renewal, as the store keeps it.
 type StageName string
 
 // Stages of the procedure. Each names the state reached; the steps that

@@ -70,7 +70,7 @@ func plSteps(t *testing.T) []plStep {
 			return f(st)
 		}
 	}
-	wrong := func(st rollover.Stage) error { return fmt.Errorf("unexpected stage %s", st.Stage()) }
+	wrong := func(st rollover.Stage) error { return fmt.Errorf("unexpected stage %s", st.Report().Stage) }
 	importKey := func(cert *x509.Certificate) func(*rollover.Manager, *keystore.Store) error {
 		return step(func(st rollover.Stage) error {
 			idle, ok := st.(*rollover.Idle)
@@ -194,7 +194,7 @@ func plSteps(t *testing.T) []plStep {
 		{"trust partner", plT0.Add(201*24*h + 2*h), signer(func(st rollover.SignerStage) error {
 			s, ok := st.(*rollover.SignerUntrusted)
 			if !ok {
-				return fmt.Errorf("unexpected signer stage %s", st.Stage())
+				return fmt.Errorf("unexpected signer stage %s", st.Report().Stage)
 			}
 			_, err := s.Trust(ctx, partnerCert(testpki.Receiver))
 			return err
@@ -202,7 +202,7 @@ func plSteps(t *testing.T) []plStep {
 		{"add partner certificate", plT0.Add(202 * 24 * h), signer(func(st rollover.SignerStage) error {
 			s, ok := st.(*rollover.SignerTrusted)
 			if !ok {
-				return fmt.Errorf("unexpected signer stage %s", st.Stage())
+				return fmt.Errorf("unexpected signer stage %s", st.Report().Stage)
 			}
 			_, err := s.AddCertificate(ctx, partnerCert(testpki.ReceiverNew))
 			return err
@@ -210,7 +210,7 @@ func plSteps(t *testing.T) []plStep {
 		{"confirm partner", plT0.Add(203 * 24 * h), signer(func(st rollover.SignerStage) error {
 			s, ok := st.(*rollover.SignerCertificateAdded)
 			if !ok {
-				return fmt.Errorf("unexpected signer stage %s", st.Stage())
+				return fmt.Errorf("unexpected signer stage %s", st.Report().Stage)
 			}
 			_, err := s.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{By: "ops", Reference: "CHG-2"})
 			return err
@@ -221,7 +221,7 @@ func plSteps(t *testing.T) []plStep {
 		{"remove partner certificate", plT0.Add(400 * 24 * h), signer(func(st rollover.SignerStage) error {
 			s, ok := st.(*rollover.SignerSwitched)
 			if !ok {
-				return fmt.Errorf("unexpected signer stage %s", st.Stage())
+				return fmt.Errorf("unexpected signer stage %s", st.Report().Stage)
 			}
 			_, err := s.RemoveOldCertificate(ctx)
 			return err
@@ -262,7 +262,7 @@ func plState(s *keystore.Store, m *rollover.Manager) string {
 		}
 	}
 	if sg, err := m.ResumeSigner(context.Background(), "partner"); err == nil {
-		fmt.Fprintf(&b, "signer %s renewal %d\n", sg.Stage(), sg.Renewal())
+		fmt.Fprintf(&b, "signer %s renewal %d\n", sg.Report().Stage, sg.Report().Renewal)
 	}
 	h, err := m.History()
 	fmt.Fprintf(&b, "audit records %d %v\n", len(h), err)

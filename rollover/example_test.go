@@ -87,21 +87,21 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("0:", idle.Stage())
+	fmt.Println("0:", idle.Report().Stage)
 
 	// Step 1: the new key pair, here one a CA issued.
 	created, err := idle.ImportKeyPair(ctx, "tenant-2027", readKey("new"))
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("1:", created.Stage())
+	fmt.Println("1:", created.Report().Stage)
 
 	// Step 2: both keys decrypt from now on.
 	added, err := created.AddToKeyStore(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("2:", added.Stage())
+	fmt.Println("2:", added.Report().Stage)
 
 	// Step 3: self-test, then the bundle for the receiver's administrator.
 	provided, err := added.ProvideCertificate(ctx, rollover.Handoff{
@@ -115,7 +115,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("3:", provided.Stage(), "SHA-256", bundle.Certificate.SHA256[:23]+"...")
+	fmt.Println("3:", provided.Report().Stage, "SHA-256", bundle.Certificate.SHA256[:23]+"...")
 	fmt.Println("   X509IssuerSerial:", bundle.Identifiers.IssuerName, bundle.Identifiers.SerialNumber)
 
 	// A week later, another run of the program: the receiver confirms
@@ -133,7 +133,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	switched := next.(*rollover.ReceiversSwitched)
-	fmt.Println("6:", switched.Stage(), "- old key kept until", switched.OldKeyExpires().Format(time.DateOnly))
+	fmt.Println("6:", switched.Report().Stage, "- old key kept until", switched.OldKeyExpires().Format(time.DateOnly))
 
 	// Step 7, 89 days after the confirmation: refused.
 	now = now.AddDate(0, 0, 89)
@@ -149,7 +149,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("7:", idle.Stage(), idle.Report().Outcome)
+	fmt.Println("7:", idle.Report().Stage, idle.Report().Outcome)
 	for _, e := range store.Entries() {
 		fmt.Println("  ", e.Alias, e.Status, e.Fingerprint.Short())
 	}
@@ -204,7 +204,7 @@ func ExampleResume() {
 	case *rollover.ReceiversSwitched:
 		fmt.Println("old key may be removed from", s.Report().RemovableAt)
 	default:
-		fmt.Println("in step", s.Stage())
+		fmt.Println("in step", s.Report().Stage)
 	}
 	// Output:
 	// no renewal in progress; current key tenant-2025 expires in 7260 days; due: false
@@ -355,14 +355,14 @@ func ExampleSignerTrusted_AddCertificate() {
 		}
 		return "signed by " + res.Signers[0].Subject.CommonName
 	}
-	fmt.Println(trusted.Stage(), "-", verify("signed-by-partner.xml"), "-", verify("signed-by-partner-new.xml"))
+	fmt.Println(trusted.Report().Stage, "-", verify("signed-by-partner.xml"), "-", verify("signed-by-partner-new.xml"))
 
 	// Step 1: the partner announces its new certificate.
 	added, err := trusted.AddCertificate(ctx, rollover.PartnerCertificate{Certificate: readCert("partner-new"), By: "pki@bank.example", Reference: "CHG-2"})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(added.Stage(), "-", verify("signed-by-partner.xml"), "-", verify("signed-by-partner-new.xml"))
+	fmt.Println(added.Report().Stage, "-", verify("signed-by-partner.xml"), "-", verify("signed-by-partner-new.xml"))
 
 	// Step 2: the partner signs with the new key and says so.
 	now = now.Add(time.Minute)
@@ -370,7 +370,7 @@ func ExampleSignerTrusted_AddCertificate() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(switched.Stage(), "- old certificate trusted until", switched.OldCertificateExpires().Format(time.DateOnly))
+	fmt.Println(switched.Report().Stage, "- old certificate trusted until", switched.OldCertificateExpires().Format(time.DateOnly))
 
 	// Step 3, 89 days later, in another run of the program: refused.
 	now = now.AddDate(0, 0, 89)
@@ -398,7 +398,7 @@ func ExampleSignerTrusted_AddCertificate() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("day 90:", trusted.Stage(), "-", ring.Len(), "certificate, renewal", trusted.Report().Outcome)
+	fmt.Println("day 90:", trusted.Report().Stage, "-", ring.Len(), "certificate, renewal", trusted.Report().Outcome)
 	// Output:
 	// trusted - signed by partner.example - untrusted
 	// certificate-added - signed by partner.example - signed by partner.example

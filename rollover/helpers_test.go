@@ -127,7 +127,7 @@ func as[T rollover.Stage](t *testing.T, s rollover.Stage) T {
 	v, ok := s.(T)
 	if !ok {
 		var want T
-		t.Fatalf("stage is %T (%s), want %T", s, s.Stage(), want)
+		t.Fatalf("stage is %T (%s), want %T", s, s.Report().Stage, want)
 	}
 	return v
 }

@@ -86,7 +86,7 @@ func TestProvideCertificate_waitsForHolders(t *testing.T) {
 		t.Errorf("Laggards (-want +got):\n%s", diff)
 	}
 	if _, ok := e.resume().(*rollover.KeyAdded); !ok {
-		t.Fatalf("stage after the refusal is %s, want key-added", e.resume().Stage())
+		t.Fatalf("stage after the refusal is %s, want key-added", e.resume().Report().Stage)
 	}
 
 	// One replica catches up; the other still lags.

@@ -282,8 +282,8 @@ func TestCancel(t *testing.T) {
 			// The next renewal starts from the restored store.
 			e.restart()
 			created = must(as[*rollover.Idle](t, e.resume()).ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(t)
-			if created.Renewal() != 2 {
-				t.Errorf("Renewal() = %d, want 2", created.Renewal())
+			if created.Report().Renewal != 2 {
+				t.Errorf("Renewal() = %d, want 2", created.Report().Renewal)
 			}
 		})
 	}

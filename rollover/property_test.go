@@ -35,7 +35,7 @@ func TestProcedure_randomInterleavings(t *testing.T) {
 			t.Parallel()
 			m := newModel(t, uint64(seed))
 			m.run(120)
-			t.Logf("renewals completed: %d; last stage %s; log: %d entries", m.removals, m.stage.Stage(), len(m.log))
+			t.Logf("renewals completed: %d; last stage %s; log: %d entries", m.removals, m.stage.Report().Stage, len(m.log))
 		})
 	}
 }
@@ -115,7 +115,7 @@ func (m *model) run(ops int) {
 		case n < 5:
 			m.e.restart()
 			m.stage = m.e.resume()
-			m.logf("restart: %s", m.stage.Stage())
+			m.logf("restart: %s", m.stage.Report().Stage)
 		case n < 8:
 			m.send()
 		case n < 11:
@@ -202,7 +202,7 @@ func (m *model) checkRing() {
 func (m *model) advanceTo(s rollover.Stage) {
 	m.stale = append(m.stale, m.stage)
 	m.stage = s
-	m.logf("now %s", s.Stage())
+	m.logf("now %s", s.Report().Stage)
 }
 
 func (m *model) step() {
@@ -327,12 +327,12 @@ func (m *model) stepStale() {
 		_, err = s.RemoveOldKey(ctx)
 	}
 	if !errors.Is(err, rollover.ErrStaleStage) && !errors.Is(err, rollover.ErrReceiversPending) {
-		m.fail("%s step from a stale stage: error = %v, want ErrStaleStage", s.Stage(), err)
+		m.fail("%s step from a stale stage: error = %v, want ErrStaleStage", s.Report().Stage, err)
 	}
 	if g := m.generation(); g != gen {
 		m.fail("a refused stale step changed the store (generation %d to %d)", gen, g)
 	}
-	m.logf("stale %s refused", s.Stage())
+	m.logf("stale %s refused", s.Report().Stage)
 }
 
 func (m *model) generation() uint64 {

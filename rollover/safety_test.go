@@ -142,7 +142,7 @@ func TestSigner_clockAndSecondCheck(t *testing.T) {
 	opts := e.opts
 	opts.Now = ahead.Now
 	m := must(rollover.NewManager(e.store, opts))(t)
-	stage := asSigner[*rollover.SignerSwitched](t, must(m.ResumeSigner(ctx, sw.Partner()))(t))
+	stage := asSigner[*rollover.SignerSwitched](t, must(m.ResumeSigner(ctx, sw.Report().Partner))(t))
 	_, err = stage.RemoveOldCertificate(ctx)
 	var re *rollover.RemovalError
 	if !errors.As(err, &re) || !errors.Is(err, wssec.ErrRetentionNotElapsed) {

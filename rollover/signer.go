@@ -31,7 +31,8 @@ const (
 
 // SignerStage is the stage of one partner's signing-certificate renewal:
 // [*SignerUntrusted], [*SignerTrusted], [*SignerCertificateAdded] or
-// [*SignerSwitched]. Switch on the type to reach the next step.
+// [*SignerSwitched]. Switch on the type to reach the next step;
+// [SignerReport.Stage] names it.
 //
 // A stage value is a snapshot of the persisted state: immutable and safe
 // for concurrent use. A step taken from it persists the change and
@@ -40,13 +41,6 @@ const (
 // [ErrStaleStage] without changing anything. Steps for other partners do
 // not make it stale.
 type SignerStage interface {
-	// Stage returns the stage's name.
-	Stage() StageName
-	// Partner returns the partner's ID.
-	Partner() string
-	// Renewal returns the number of the partner's renewal in progress, or
-	// of its last one if none is; 0 before the first.
-	Renewal() uint64
 	// Report describes the stage, the certificates and the evidence
 	// collected, at the Manager's clock's time.
 	Report() SignerReport
@@ -120,42 +114,6 @@ type SignerCertificateAdded struct{ b signerBase }
 // old key.
 type SignerSwitched struct{ b signerBase }
 
-// Stage returns [SignerStageUntrusted].
-func (s *SignerUntrusted) Stage() StageName { return SignerStageUntrusted }
-
-// Stage returns [SignerStageTrusted].
-func (s *SignerTrusted) Stage() StageName { return SignerStageTrusted }
-
-// Stage returns [SignerStageCertificateAdded].
-func (s *SignerCertificateAdded) Stage() StageName { return SignerStageCertificateAdded }
-
-// Stage returns [SignerStageSwitched].
-func (s *SignerSwitched) Stage() StageName { return SignerStageSwitched }
-
-// Partner returns the partner's ID; see [SignerStage].
-func (s *SignerUntrusted) Partner() string { return s.signer().partnerID() }
-
-// Partner returns the partner's ID; see [SignerStage].
-func (s *SignerTrusted) Partner() string { return s.signer().partnerID() }
-
-// Partner returns the partner's ID; see [SignerStage].
-func (s *SignerCertificateAdded) Partner() string { return s.signer().partnerID() }
-
-// Partner returns the partner's ID; see [SignerStage].
-func (s *SignerSwitched) Partner() string { return s.signer().partnerID() }
-
-// Renewal returns the number of the partner's renewal; see [SignerStage].
-func (s *SignerUntrusted) Renewal() uint64 { return s.signer().renewal() }
-
-// Renewal returns the number of the partner's renewal; see [SignerStage].
-func (s *SignerTrusted) Renewal() uint64 { return s.signer().renewal() }
-
-// Renewal returns the number of the partner's renewal; see [SignerStage].
-func (s *SignerCertificateAdded) Renewal() uint64 { return s.signer().renewal() }
-
-// Renewal returns the number of the partner's renewal; see [SignerStage].
-func (s *SignerSwitched) Renewal() uint64 { return s.signer().renewal() }
-
 // Report describes the stage; see [SignerReport].
 func (s *SignerUntrusted) Report() SignerReport { return s.signer().report() }
 
@@ -216,6 +174,9 @@ func (m *Manager) signerStageOf(partner string, ps *partnerState) SignerStage {
 // certificates, where the renewal stands, and the evidence of which
 // certificate the partner signs with.
 type SignerReport struct {
+	// Partner is the partner's ID and Stage the stage's name. Renewal is
+	// the number of the partner's renewal in progress, or of its last
+	// one if none is; 0 before the first.
 	Partner string
 	Stage   StageName
 	Renewal uint64

@@ -256,8 +256,8 @@ func TestSigner_refusals(t *testing.T) {
 				t.Errorf("AllowedAt = %v, want %v", at, got.allowedAt)
 			}
 			e.restart()
-			if s := e.resumeSigner(); s.Stage() != got.stage {
-				t.Errorf("stage afterwards = %s, want %s", s.Stage(), got.stage)
+			if s := e.resumeSigner(); s.Report().Stage != got.stage {
+				t.Errorf("stage afterwards = %s, want %s", s.Report().Stage, got.stage)
 			}
 			var trusted []string
 			ring := must(e.m.TrustRing(partner))(t)

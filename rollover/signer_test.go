@@ -205,8 +205,8 @@ func TestSignerCertificateAdded_Cancel(t *testing.T) {
 	e.restart()
 	trusted = asSigner[*rollover.SignerTrusted](t, e.resumeSigner())
 	next := must(trusted.AddCertificate(ctx, partnerCert(testpki.ReceiverEC)))(t)
-	if next.Renewal() != 2 {
-		t.Errorf("Renewal() = %d, want 2", next.Renewal())
+	if next.Report().Renewal != 2 {
+		t.Errorf("Renewal() = %d, want 2", next.Report().Renewal)
 	}
 	r = must(e.m.TrustRing(partner))(t)
 	e.verified(r, testpki.ReceiverEC, testpki.ReceiverEC)

@@ -45,7 +45,8 @@ func (s StageName) provided() bool {
 
 // Stage is a stage of the procedure: [*Idle], [*KeyPairCreated],
 // [*KeyAdded], [*CertificateProvided] or [*ReceiversSwitched]. Switch on
-// the type to reach the next step.
+// the type to reach the next step; [Report.Stage] and [Report.Renewal]
+// name it.
 //
 // A stage value is a snapshot of the persisted state: immutable and safe
 // for concurrent use. A step taken from it persists the change and
@@ -53,11 +54,6 @@ func (s StageName) provided() bool {
 // on, and a step taken from a stale value is refused with
 // [ErrStaleStage] without changing anything.
 type Stage interface {
-	// Stage returns the stage's name.
-	Stage() StageName
-	// Renewal returns the number of the renewal in progress, or of the
-	// last one if none is; 0 before the first.
-	Renewal() uint64
 	// Report describes the stage, the keys and the evidence collected,
 	// at the Manager's clock's time.
 	Report() Report
@@ -122,17 +118,6 @@ type CertificateProvided struct{ base }
 // old key.
 type ReceiversSwitched struct{ base }
 
-// Stage returns [StageIdle].
-func (s *Idle) Stage() StageName { return StageIdle }
-
-// Renewal returns the number of the renewal; see [Stage].
-func (s *Idle) Renewal() uint64 {
-	if s == nil {
-		return 0
-	}
-	return s.renewal()
-}
-
 // Report describes the stage; see [Report].
 func (s *Idle) Report() Report {
 	if s == nil {
@@ -146,17 +131,6 @@ func (s *Idle) state() *stateDoc {
 		return nil
 	}
 	return s.st
-}
-
-// Stage returns [StageKeyPairCreated].
-func (s *KeyPairCreated) Stage() StageName { return StageKeyPairCreated }
-
-// Renewal returns the number of the renewal; see [Stage].
-func (s *KeyPairCreated) Renewal() uint64 {
-	if s == nil {
-		return 0
-	}
-	return s.renewal()
 }
 
 // Report describes the stage; see [Report].
@@ -174,17 +148,6 @@ func (s *KeyPairCreated) state() *stateDoc {
 	return s.st
 }
 
-// Stage returns [StageKeyAdded].
-func (s *KeyAdded) Stage() StageName { return StageKeyAdded }
-
-// Renewal returns the number of the renewal; see [Stage].
-func (s *KeyAdded) Renewal() uint64 {
-	if s == nil {
-		return 0
-	}
-	return s.renewal()
-}
-
 // Report describes the stage; see [Report].
 func (s *KeyAdded) Report() Report {
 	if s == nil {
@@ -200,17 +163,6 @@ func (s *KeyAdded) state() *stateDoc {
 	return s.st
 }
 
-// Stage returns [StageCertificateProvided].
-func (s *CertificateProvided) Stage() StageName { return StageCertificateProvided }
-
-// Renewal returns the number of the renewal; see [Stage].
-func (s *CertificateProvided) Renewal() uint64 {
-	if s == nil {
-		return 0
-	}
-	return s.renewal()
-}
-
 // Report describes the stage; see [Report].
 func (s *CertificateProvided) Report() Report {
 	if s == nil {
@@ -224,17 +176,6 @@ func (s *CertificateProvided) state() *stateDoc {
 		return nil
 	}
 	return s.st
-}
-
-// Stage returns [StageReceiversSwitched].
-func (s *ReceiversSwitched) Stage() StageName { return StageReceiversSwitched }
-
-// Renewal returns the number of the renewal; see [Stage].
-func (s *ReceiversSwitched) Renewal() uint64 {
-	if s == nil {
-		return 0
-	}
-	return s.renewal()
 }
 
 // Report describes the stage; see [Report].
@@ -255,6 +196,8 @@ func (s *ReceiversSwitched) state() *stateDoc {
 // Report describes a stage at one moment: where the procedure stands, the
 // keys involved, and the evidence of what receivers encrypt to.
 type Report struct {
+	// Stage is the stage's name. Renewal is the number of the renewal in
+	// progress, or of the last one if none is; 0 before the first.
 	Stage   StageName
 	Renewal uint64
 	// Time is the clock's time the report was made at.

@@ -33,14 +33,14 @@ func (a *app) next(s rollover.Stage) string {
 
 // stageLines prints where the procedure stands and what comes next.
 func (a *app) stageLines(w func(string, ...any), s rollover.Stage) {
-	w("stage: %s (renewal %d)", s.Stage(), s.Renewal())
+	w("stage: %s (renewal %d)", s.Report().Stage, s.Report().Renewal)
 	w("next: %s", a.next(s))
 }
 
 // wrongStage reports a command that stage s does not allow, and why,
 // what the renewal has done so far and what comes next.
 func (a *app) wrongStage(s rollover.Stage, why string) int {
-	fmt.Fprintf(a.stderr, "keyadmin %s: not possible at stage %s of renewal %d: %s\n", a.cmd, s.Stage(), s.Renewal(), why)
+	fmt.Fprintf(a.stderr, "keyadmin %s: not possible at stage %s of renewal %d: %s\n", a.cmd, s.Report().Stage, s.Report().Renewal, why)
 	if done := doneSoFar(s); done != "" {
 		a.errorf("done: %s", done)
 	}
@@ -57,7 +57,7 @@ func doneSoFar(s rollover.Stage) string {
 		}
 		return "no renewal has started"
 	}
-	switch s.Stage() {
+	switch s.Report().Stage {
 	case rollover.StageKeyPairCreated:
 		return fmt.Sprintf("step 1: new key %s is stored, pending", r.New.Alias)
 	case rollover.StageKeyAdded:

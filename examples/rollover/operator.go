@@ -76,7 +76,7 @@ func operator(ctx context.Context, a operatorArgs, out, logs io.Writer) error {
 }
 
 func takeStep(ctx context.Context, a operatorArgs, m *rollover.Manager, stage rollover.Stage) (operatorResult, error) {
-	wrong := fmt.Errorf("step %s: the store holds stage %s", a.Step, stage.Stage())
+	wrong := fmt.Errorf("step %s: the store holds stage %s", a.Step, stage.Report().Stage)
 	switch a.Step {
 	case "create":
 		idle, ok := stage.(*rollover.Idle)
@@ -115,7 +115,7 @@ func takeStep(ctx context.Context, a operatorArgs, m *rollover.Manager, stage ro
 		}
 		switched, ok := next.(*rollover.ReceiversSwitched)
 		if !ok {
-			return operatorResult{}, fmt.Errorf("after the confirmation the procedure is at %s", next.Stage())
+			return operatorResult{}, fmt.Errorf("after the confirmation the procedure is at %s", next.Report().Stage)
 		}
 		return operatorResult{Message: fmt.Sprintf("partner confirmed the switch (CHG-4711); %s kept until %s", oldAlias, switched.OldKeyExpires().Format(timeFormat)), AllowedAt: switched.OldKeyExpires()}, nil
 	case "remove":

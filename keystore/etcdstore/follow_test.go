@@ -251,7 +251,7 @@ func TestRollover_holdersOnEtcd(t *testing.T) {
 	}
 	idle, ok := stage.(*rollover.Idle)
 	if !ok {
-		t.Fatalf("stage = %s, want idle", stage.Stage())
+		t.Fatalf("stage = %s, want idle", stage.Report().Stage)
 	}
 	created, err := idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New))
 	if err != nil {

@@ -89,7 +89,7 @@ func TestProcedure_crash(t *testing.T) {
 	for i := range kills {
 		announced := runChild(t, e.dir, rng)
 		e.restart()
-		s, err := e.m.Resume(ctx)
+		s, err := rollover.Resume(ctx, e.m)
 		if err != nil {
 			t.Fatalf("kill %d: Resume() error = %v", i, err)
 		}
@@ -266,7 +266,7 @@ func TestProcedure_crashChild(t *testing.T) {
 		os.Stdout.WriteString(fmt.Sprintf("step %s %s\n", from, to))
 	}
 	withdrawn := func(renewal uint64) bool {
-		for _, r := range must(m.History())(t) {
+		for _, r := range must(rollover.History(store))(t) {
 			if r.Renewal == renewal && r.Partner == "" && r.Action == rollover.ActionWithdrawConfirmation {
 				return true
 			}
@@ -274,7 +274,7 @@ func TestProcedure_crashChild(t *testing.T) {
 		return false
 	}
 	for {
-		s := must(m.Resume(ctx))(t)
+		s := must(rollover.Resume(ctx, m))(t)
 		clock.Advance(day)
 		kind := s.Report().Renewal % 4
 		switch s := s.(type) {

@@ -122,7 +122,11 @@ func Example() {
 	// (steps 4 to 6 happened on its side).
 	now = now.AddDate(0, 0, 7)
 	store = reopen()
-	stage, err := rollover.Resume(ctx, store, opts)
+	m, err = rollover.NewManager(store, opts)
+	if err != nil {
+		log.Fatal(err)
+	}
+	stage, err := rollover.Resume(ctx, m)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -189,9 +193,11 @@ func ExampleResume() {
 	clock := func() time.Time { return now }
 	store, _, cleanup := exampleStore(clock)
 	defer cleanup()
-	opts := rollover.Options{Now: clock, Logger: slog.New(slog.DiscardHandler)}
-
-	stage, err := rollover.Resume(ctx, store, opts)
+	m, err := rollover.NewManager(store, rollover.Options{Now: clock, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	stage, err := rollover.Resume(ctx, m)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -514,7 +520,11 @@ func ExampleReport_health() {
 	clock := func() time.Time { return now }
 	store, _, cleanup := exampleStore(clock)
 	defer cleanup()
-	stage, err := rollover.Resume(ctx, store, rollover.Options{Now: clock, Logger: slog.New(slog.DiscardHandler)})
+	m, err := rollover.NewManager(store, rollover.Options{Now: clock, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	stage, err := rollover.Resume(ctx, m)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 var errNilStore = fmt.Errorf("%w: nil key store", ErrInvalidArgument)
 
 // Manager runs the renewal procedure on one key store: it resumes the
-// persisted stage ([Manager.Resume]), takes the steps through the stage
+// persisted stage ([Resume]), takes the steps through the stage
 // values it returns, collects the usage evidence of the store's key ring
 // ([Manager.Observe], [Manager.RecordUsage]) and keeps the audit trail.
 // It runs the partners' signing-certificate renewals the same way
@@ -57,20 +57,8 @@ func NewManager(store *keystore.Store, opts Options) (*Manager, error) {
 	return m, nil
 }
 
-// Resume returns the stage of the renewal persisted in store, built with a
-// new [Manager]; see [Manager.Resume]. A process that also decrypts with
-// the store's key ring should keep one Manager instead, so that its usage
-// evidence is counted once.
-func Resume(ctx context.Context, store *keystore.Store, opts Options) (Stage, error) {
-	m, err := NewManager(store, opts)
-	if err != nil {
-		return nil, err
-	}
-	return m.Resume(ctx)
-}
-
-// Resume reloads the key store ([keystore.Store.Reload]) and returns the
-// stage the renewal has reached, as a value of its type: [*Idle],
+// Resume reloads the key store of m ([keystore.Store.Reload]) and returns
+// the stage the renewal has reached, as a value of its type: [*Idle],
 // [*KeyPairCreated], [*KeyAdded], [*CertificateProvided] or
 // [*ReceiversSwitched]. A process started months after the last step
 // continues from there. If the current certificate expires within the
@@ -79,8 +67,16 @@ func Resume(ctx context.Context, store *keystore.Store, opts Options) (Stage, er
 // Resume returns the errors of Reload; a [*StateError] with
 // [ErrCorruptState] if the state cannot be parsed, or with
 // [ErrInconsistent] if the store's keys contradict it (they were changed
-// outside the procedure). It uses the Manager's clock.
-func (m *Manager) Resume(ctx context.Context) (Stage, error) {
+// outside the procedure); [ErrInvalidArgument] for a nil Manager or
+// Context. It uses the Manager's clock and is safe for concurrent use.
+//
+// A process keeps one Manager per store (see [Manager]) and resumes with
+// it, so that the usage evidence of its key ring is counted once.
+func Resume(ctx context.Context, m *Manager) (Stage, error) {
+	return m.resume(ctx)
+}
+
+func (m *Manager) resume(ctx context.Context) (Stage, error) {
 	if m == nil {
 		return nil, errNilStore
 	}
@@ -107,9 +103,9 @@ func (m *Manager) Resume(ctx context.Context) (Stage, error) {
 // Begin returns the [*Idle] stage from which a renewal starts. If a
 // renewal is in progress it returns a [*StageError] with
 // [ErrRenewalInProgress] whose AllowedAt is when that renewal's old key
-// may be removed, if known. Begin returns the errors of [Manager.Resume].
+// may be removed, if known. Begin returns the errors of [Resume].
 func (m *Manager) Begin(ctx context.Context) (*Idle, error) {
-	s, err := m.Resume(ctx)
+	s, err := m.resume(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -118,14 +114,6 @@ func (m *Manager) Begin(ctx context.Context) (*Idle, error) {
 	}
 	st := stateOf(s)
 	return nil, &StageError{Op: "Begin", Stored: st.Stage, Renewal: st.Renewal, AllowedAt: st.Expires, Err: ErrRenewalInProgress}
-}
-
-// History returns the audit trail of the Manager's store; see [History].
-func (m *Manager) History() ([]Record, error) {
-	if m == nil {
-		return nil, errNilStore
-	}
-	return History(m.store)
 }
 
 // stageOf returns the stage value for st.

@@ -139,7 +139,7 @@ func TestRefusals(t *testing.T) {
 				// Two processes resume the idle stage; the first starts.
 				other := e.otherProcess()
 				idle := as[*rollover.Idle](e.t, e.resume())
-				idle2 := as[*rollover.Idle](e.t, must(other.Resume(ctx))(e.t))
+				idle2 := as[*rollover.Idle](e.t, must(rollover.Resume(ctx, other))(e.t))
 				must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(e.t)
 				_, err := idle2.ImportKeyPair(ctx, "tenant-2027b", fixture(testpki.Stranger))
 				return outcome{err: err, wantErrs: []error{rollover.ErrRenewalInProgress, rollover.ErrStaleStage},

@@ -63,7 +63,7 @@ func operator(ctx context.Context, a operatorArgs, out, logs io.Writer) error {
 	if err != nil {
 		return err
 	}
-	stage, err := m.Resume(ctx)
+	stage, err := rollover.Resume(ctx, m)
 	if err != nil {
 		return err
 	}

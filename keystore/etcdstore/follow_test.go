@@ -245,7 +245,7 @@ func TestRollover_holdersOnEtcd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stage, err := m.Resume(ctx)
+	stage, err := rollover.Resume(ctx, m)
 	if err != nil {
 		t.Fatal(err)
 	}

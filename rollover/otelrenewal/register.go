@@ -86,7 +86,7 @@ func Register(m *rollover.Manager, store *keystore.Store, opts Options) (metric.
 		return nil, fmt.Errorf("otelrenewal: %s: %w", MetricHolderKey, err)
 	}
 	cb := func(ctx context.Context, o metric.Observer) error {
-		s, err := m.Resume(ctx)
+		s, err := rollover.Resume(ctx, m)
 		if err != nil {
 			return fmt.Errorf("otelrenewal: %w", err)
 		}

@@ -140,7 +140,7 @@ func TestRegister(t *testing.T) {
 		heldBy(oldFP):                                       1,
 	})
 
-	s, err := m.Resume(ctx)
+	s, err := rollover.Resume(ctx, m)
 	if err != nil {
 		t.Fatal(err)
 	}

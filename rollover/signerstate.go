@@ -251,3 +251,40 @@ func (d *docs) signers(read blobReader) (*signersDoc, error) {
 func (d *docs) recordSigner(r Record) {
 	d.added = append(d.added, r)
 }
+
+// raiseSignerRetention records the Manager's Policy with every partner
+// renewal in progress where it is longer than the recorded one, and moves
+// the old certificate's expiry accordingly.
+func (m *Manager) raiseSignerRetention(d *docs, now time.Time) {
+	sd := d.signersDoc
+	for _, id := range slices.Sorted(maps.Keys(sd.Partners)) {
+		ps := sd.Partners[id]
+		if !ps.inRenewal() {
+			continue
+		}
+		eff := ps.policy(m.opts.Policy)
+		want := recordOf(eff)
+		if ps.Retention != nil && *ps.Retention == *want {
+			continue
+		}
+		note := raiseNote(ps.Retention, eff)
+		ps.Retention = want
+		if ps.Stage == SignerStageSwitched {
+			if exp := expiryUnder(ps.Expires, ps.Confirmed, eff); exp.After(ps.Expires) {
+				ps.Expires = exp
+				note += "; the old certificate may be removed from " + exp.Format(time.RFC3339)
+			}
+		}
+		d.signersChanged = true
+		d.recordSigner(Record{Time: now, Renewal: ps.Renewal, Action: ActionRaiseRetention, Actor: m.opts.Actor, Partner: id,
+			NewKey: ps.Current.fingerprint(), OldKey: ps.Old.fingerprint(), Note: note})
+	}
+}
+
+// joinNote appends the caller's note to what the step did.
+func joinNote(what, note string) string {
+	if note == "" {
+		return what
+	}
+	return what + "; " + note
+}

@@ -2,100 +2,14 @@ package rollover
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/wssec"
 )
-
-// maxChainLen bounds the chain that comes with a partner's certificate.
-const maxChainLen = 8
-
-// PartnerCertificate is a partner's signing certificate as its
-// administrator hands it over, for [SignerUntrusted.Trust] and
-// [SignerTrusted.AddCertificate].
-type PartnerCertificate struct {
-	// Certificate is the certificate whose key signs the partner's
-	// responses; required. Its key must be RSA of at least 2048 bits or
-	// ECDSA on P-256, P-384 or P-521, and it must not have expired.
-	Certificate *x509.Certificate
-	// Chain optionally holds the CA certificates that issued it, the
-	// last one the anchor: if set, Certificate must chain to it at the
-	// clock's time, as a check that the file received is the one the
-	// partner's CA issued. At most 8. Verification trusts Certificate
-	// itself either way (it is pinned in the trust ring), not the chain.
-	Chain []*x509.Certificate
-	// By names who announced it on the partner's side, and Reference
-	// finds the announcement again, such as a ticket.
-	By        string
-	Reference string
-	// Note is free text for the audit trail.
-	Note string
-}
-
-// PartnerConfirmation is a partner's word that it signs its responses
-// with its new key.
-type PartnerConfirmation struct {
-	// By names who confirmed on the partner's side.
-	By string
-	// Reference finds the confirmation again, such as a ticket.
-	Reference string
-	// Note is free text for the audit trail.
-	Note string
-}
-
-// check validates c at the clock's time now, before any I/O.
-func (m *Manager) checkCertificate(c PartnerCertificate, now time.Time) error {
-	if c.Certificate == nil {
-		return fmt.Errorf("%w: no certificate", ErrInvalidArgument)
-	}
-	for _, t := range []struct{ what, s string }{{"by", c.By}, {"reference", c.Reference}, {"note", c.Note}} {
-		if err := checkText(t.what, t.s); err != nil {
-			return err
-		}
-	}
-	if _, err := wssec.NewTrustRingOptions(c.Certificate, wssec.RingOptions{Now: m.opts.Now}); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidCertificate, err)
-	}
-	if now.After(c.Certificate.NotAfter) {
-		return fmt.Errorf("%w: certificate expired at %s", ErrInvalidCertificate, c.Certificate.NotAfter.UTC().Format(time.RFC3339))
-	}
-	if len(c.Chain) == 0 {
-		return nil
-	}
-	if len(c.Chain) > maxChainLen || slices.Contains(c.Chain, nil) {
-		return fmt.Errorf("%w: chain must hold 1 to %d certificates", ErrInvalidArgument, maxChainLen)
-	}
-	roots, inter := x509.NewCertPool(), x509.NewCertPool()
-	for i, x := range c.Chain {
-		if i == len(c.Chain)-1 {
-			roots.AddCert(x)
-		} else {
-			inter.AddCert(x)
-		}
-	}
-	_, err := c.Certificate.Verify(x509.VerifyOptions{
-		Roots: roots, Intermediates: inter, CurrentTime: now,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
-	})
-	if err != nil {
-		return fmt.Errorf("%w: does not chain to the chain given: %w", ErrInvalidCertificate, err)
-	}
-	return nil
-}
-
-func checkPartner(id string) error {
-	if id == "" || len(id) > maxIDLen || !printable(id) {
-		return fmt.Errorf("%w: partner ID must be 1 to %d bytes of printable text", ErrInvalidArgument, maxIDLen)
-	}
-	return nil
-}
 
 // ResumeSigner reloads the key store ([keystore.Store.Reload]) and returns
 // the stage of partner's signing-certificate renewal, as a value of its
@@ -505,41 +419,4 @@ func (s *SignerSwitched) RemoveOldCertificate(ctx context.Context) (*SignerTrust
 		return nil, err
 	}
 	return &SignerTrusted{signerBase{b.m, b.partner, ps}}, nil
-}
-
-// raiseSignerRetention records the Manager's Policy with every partner
-// renewal in progress where it is longer than the recorded one, and moves
-// the old certificate's expiry accordingly.
-func (m *Manager) raiseSignerRetention(d *docs, now time.Time) {
-	sd := d.signersDoc
-	for _, id := range slices.Sorted(maps.Keys(sd.Partners)) {
-		ps := sd.Partners[id]
-		if !ps.inRenewal() {
-			continue
-		}
-		eff := ps.policy(m.opts.Policy)
-		want := recordOf(eff)
-		if ps.Retention != nil && *ps.Retention == *want {
-			continue
-		}
-		note := raiseNote(ps.Retention, eff)
-		ps.Retention = want
-		if ps.Stage == SignerStageSwitched {
-			if exp := expiryUnder(ps.Expires, ps.Confirmed, eff); exp.After(ps.Expires) {
-				ps.Expires = exp
-				note += "; the old certificate may be removed from " + exp.Format(time.RFC3339)
-			}
-		}
-		d.signersChanged = true
-		d.recordSigner(Record{Time: now, Renewal: ps.Renewal, Action: ActionRaiseRetention, Actor: m.opts.Actor, Partner: id,
-			NewKey: ps.Current.fingerprint(), OldKey: ps.Old.fingerprint(), Note: note})
-	}
-}
-
-// joinNote appends the caller's note to what the step did.
-func joinNote(what, note string) string {
-	if note == "" {
-		return what
-	}
-	return what + "; " + note
 }

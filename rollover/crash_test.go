@@ -279,43 +279,9 @@ func TestProcedure_crashChild(t *testing.T) {
 		kind := s.Report().Renewal % 4
 		switch s := s.(type) {
 		case *rollover.Idle:
-			if disabled := disabledEntries(store); len(disabled) > 0 {
-				// Step 7 disabled the old key: destroy it once its
-				// restore window has passed, on the next change.
-				clock.Advance(keystore.DefaultRestoreWindow)
-				say(s.Report().Stage, s.Report().Stage)
-				must0(t, m.Note(ctx, "crash test: restore window passed"))
-				continue
-			}
-			next := testpki.Old
-			for _, e := range store.Entries() {
-				if e.Fingerprint == fingerprint(testpki.Old) {
-					next = testpki.New
-				}
-			}
-			c := fixture(next)
-			if (s.Report().Renewal+1)%4 == 3 {
-				c.Certificate = crashSelfSigned(t, next)
-			}
-			say(s.Report().Stage, rollover.StageKeyPairCreated)
-			must(s.ImportKeyPair(ctx, "k"+strconv.FormatUint(s.Report().Renewal+1, 10), c))(t)
+			crashIdle(t, clock, store, m, s, say)
 		case *rollover.KeyPairCreated:
-			e := must(store.Entry(s.Report().New.Alias))(t)
-			switch {
-			case kind == 1:
-				say(s.Report().Stage, rollover.StageIdle)
-				must(s.Cancel(ctx, "crash test"))(t)
-			case e.Certificate.Subject.CommonName == "pending":
-				name := testpki.New
-				if load(testpki.Old).Key.PublicKey.Equal(e.Certificate.PublicKey) {
-					name = testpki.Old
-				}
-				say(s.Report().Stage, rollover.StageKeyPairCreated)
-				must(s.AdoptCertificate(ctx, load(name).Certificate, []*x509.Certificate{load(testpki.CA).Certificate}))(t)
-			default:
-				say(s.Report().Stage, rollover.StageKeyAdded)
-				must(s.AddToKeyStore(ctx))(t)
-			}
+			crashCreated(t, store, s, kind, say)
 		case *rollover.KeyAdded:
 			if kind == 2 {
 				say(s.Report().Stage, rollover.StageIdle)
@@ -350,6 +316,53 @@ func TestProcedure_crashChild(t *testing.T) {
 			say(s.Report().Stage, rollover.StageIdle)
 			must(s.RemoveOldKey(ctx))(t)
 		}
+	}
+}
+
+// crashIdle takes the next step of the crash child from the idle stage
+// s: destroying a disabled old key, or step 1 of the next renewal.
+func crashIdle(t *testing.T, clock *fakeclock.Clock, store *keystore.Store, m *rollover.Manager, s *rollover.Idle, say func(from, to rollover.StageName)) {
+	if disabled := disabledEntries(store); len(disabled) > 0 {
+		// Step 7 disabled the old key: destroy it once its
+		// restore window has passed, on the next change.
+		clock.Advance(keystore.DefaultRestoreWindow)
+		say(s.Report().Stage, s.Report().Stage)
+		must0(t, m.Note(ctx, "crash test: restore window passed"))
+		return
+	}
+	next := testpki.Old
+	for _, e := range store.Entries() {
+		if e.Fingerprint == fingerprint(testpki.Old) {
+			next = testpki.New
+		}
+	}
+	c := fixture(next)
+	if (s.Report().Renewal+1)%4 == 3 {
+		c.Certificate = crashSelfSigned(t, next)
+	}
+	say(s.Report().Stage, rollover.StageKeyPairCreated)
+	must(s.ImportKeyPair(ctx, "k"+strconv.FormatUint(s.Report().Renewal+1, 10), c))(t)
+}
+
+// crashCreated takes the next step of the crash child from stage s:
+// cancel in renewals of kind 1, adopt a CA-signed certificate for a
+// generated one, else step 2.
+func crashCreated(t *testing.T, store *keystore.Store, s *rollover.KeyPairCreated, kind uint64, say func(from, to rollover.StageName)) {
+	e := must(store.Entry(s.Report().New.Alias))(t)
+	switch {
+	case kind == 1:
+		say(s.Report().Stage, rollover.StageIdle)
+		must(s.Cancel(ctx, "crash test"))(t)
+	case e.Certificate.Subject.CommonName == "pending":
+		name := testpki.New
+		if load(testpki.Old).Key.PublicKey.Equal(e.Certificate.PublicKey) {
+			name = testpki.Old
+		}
+		say(s.Report().Stage, rollover.StageKeyPairCreated)
+		must(s.AdoptCertificate(ctx, load(name).Certificate, []*x509.Certificate{load(testpki.CA).Certificate}))(t)
+	default:
+		say(s.Report().Stage, rollover.StageKeyAdded)
+		must(s.AddToKeyStore(ctx))(t)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -113,9 +114,18 @@ func TestProcedure_endToEnd(t *testing.T) {
 		t.Fatalf("entries after step 7 (-want +got):\n%s", diff)
 	}
 
+	checkCompleted(t, e, confirmedAt)
+}
+
+// checkCompleted checks the store, the audit trail and the log after the
+// seven steps of TestProcedure_endToEnd, the last receiver having
+// confirmed at confirmedAt.
+func checkCompleted(t *testing.T, e *env, confirmedAt time.Time) {
+	t.Helper()
+	oldFP, newFP := fingerprint(testpki.Old), fingerprint(testpki.New)
 	// Afterwards: idle again, only the new key decrypts.
 	e.restart()
-	idle = as[*rollover.Idle](t, e.resume())
+	idle := as[*rollover.Idle](t, e.resume())
 	if r := idle.Report(); r.Outcome != "completed" || r.Renewal != 1 || r.Current.Fingerprint != newFP {
 		t.Fatalf("Report() after step 7 = %+v", r)
 	}

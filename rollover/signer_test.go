@@ -86,11 +86,21 @@ func TestSigner_endToEnd(t *testing.T) {
 	e.verified(ring, testpki.Receiver, testpki.Receiver)
 	e.record()
 
+	checkSignerStep3(t, e, confirmed, lateUse)
+}
+
+// checkSignerStep3 takes step 3 of TestSigner_endToEnd's renewal, whose
+// partner confirmed at confirmed and whose old certificate last verified
+// a response at lateUse, and checks the ring, the audit trail and the
+// state afterwards.
+func checkSignerStep3(t *testing.T, e *env, confirmed, lateUse time.Time) {
+	t.Helper()
+	oldFP, newFP := fingerprint(testpki.Receiver), fingerprint(testpki.ReceiverNew)
 	// Step 3, refused at 89 days, and at 91 days while the late response
 	// is within the guaranteed delivery time.
 	e.restart()
 	e.clock.Set(confirmed.Add(89 * day))
-	switched = asSigner[*rollover.SignerSwitched](t, e.resumeSigner())
+	switched := asSigner[*rollover.SignerSwitched](t, e.resumeSigner())
 	_, err := switched.RemoveOldCertificate(ctx)
 	var re *rollover.RemovalError
 	if !errors.Is(err, wssec.ErrRetentionNotElapsed) || !errors.As(err, &re) || !re.AllowedAt.Equal(lateUse.Add(30*day)) {
@@ -106,10 +116,10 @@ func TestSigner_endToEnd(t *testing.T) {
 	}
 
 	e.restart()
-	ring = must(e.m.TrustRing(partner))(t)
+	ring := must(e.m.TrustRing(partner))(t)
 	e.clock.Set(lateUse.Add(30 * day))
 	switched = asSigner[*rollover.SignerSwitched](t, e.resumeSigner())
-	trusted = must(switched.RemoveOldCertificate(ctx))(t)
+	trusted := must(switched.RemoveOldCertificate(ctx))(t)
 	e.untrusted(ring, testpki.Receiver)
 	e.verified(ring, testpki.ReceiverNew, testpki.ReceiverNew)
 	checkRing(t, ring, map[wssec.Fingerprint]string{newFP: "current"})

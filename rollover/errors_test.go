@@ -246,7 +246,7 @@ func TestNil(t *testing.T) {
 		}
 	}
 	m.Observe("a", nil)
-	if idle.Report().Stage != "" || switched.Report().Renewal != 0 || !switched.OldKeyExpires().IsZero() || provided.Pending() != nil {
+	if idle.Report().Stage != "" || switched.Report().Renewal != 0 || !switched.Report().OldKeyExpires.IsZero() || provided.Report().Pending != nil {
 		t.Error("nil stages report something")
 	}
 	var b *rollover.Bundle

@@ -95,7 +95,7 @@ func ExampleSignerTrusted_AddCertificate() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(switched.Report().Stage, "- old certificate trusted until", switched.OldCertificateExpires().Format(time.DateOnly))
+	fmt.Println(switched.Report().Stage, "- old certificate trusted until", switched.Report().OldCertificateExpires.Format(time.DateOnly))
 
 	// Step 3, 89 days later, in another run of the program: refused.
 	now = now.AddDate(0, 0, 89)

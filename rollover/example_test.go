@@ -135,7 +135,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	switched := next.(*rollover.ReceiversSwitched)
-	fmt.Println("6:", switched.Report().Stage, "- old key kept until", switched.OldKeyExpires().Format(time.DateOnly))
+	fmt.Println("6:", switched.Report().Stage, "- old key kept until", switched.Report().OldKeyExpires.Format(time.DateOnly))
 
 	// Step 7, 89 days after the confirmation: refused.
 	now = now.AddDate(0, 0, 89)
@@ -204,7 +204,7 @@ func ExampleResume() {
 		r := s.Report()
 		fmt.Println("no renewal in progress; current key", r.Current.Alias, "expires in", r.DaysLeft, "days; due:", r.RenewalDue)
 	case *rollover.CertificateProvided:
-		fmt.Println("waiting for", s.Pending())
+		fmt.Println("waiting for", s.Report().Pending)
 	case *rollover.ReceiversSwitched:
 		fmt.Println("old key may be removed from", s.Report().RemovableAt)
 	default:

@@ -59,8 +59,8 @@ func TestProcedure_endToEnd(t *testing.T) {
 	provided := must(added.ProvideCertificate(ctx, rollover.Handoff{Receivers: receivers("partner-a", "partner-b"), Note: "sent by mail"}))(t)
 	b := must(provided.Bundle())(t)
 	checkBundle(t, b)
-	if got := provided.Pending(); !cmp.Equal(got, []string{"partner-a", "partner-b"}) {
-		t.Fatalf("Pending() = %v", got)
+	if got := provided.Report().Pending; !cmp.Equal(got, []string{"partner-a", "partner-b"}) {
+		t.Fatalf("Report().Pending = %v", got)
 	}
 
 	// Receivers switch; partner-a's responses are attributed.
@@ -90,8 +90,8 @@ func TestProcedure_endToEnd(t *testing.T) {
 	confirmedAt := e.clock.Now()
 	switched := as[*rollover.ReceiversSwitched](t, must(provided.ConfirmReceiverSwitched(ctx, rollover.Confirmation{Receiver: "partner-b", By: "carol@partner-b", Reference: "PB-4"}))(t))
 	wantExpiry := confirmedAt.Add(90 * day) // max(30 days, 90 days)
-	if got := switched.OldKeyExpires(); !got.Equal(wantExpiry) {
-		t.Fatalf("OldKeyExpires() = %v, want %v", got, wantExpiry)
+	if got := switched.Report().OldKeyExpires; !got.Equal(wantExpiry) {
+		t.Fatalf("Report().OldKeyExpires = %v, want %v", got, wantExpiry)
 	}
 	if old := must(e.store.Entry("tenant-2025"))(t); !old.Expires.Equal(wantExpiry) {
 		t.Fatalf("store expiry = %v, want %v", old.Expires, wantExpiry)

@@ -268,7 +268,7 @@ func (m *model) receiverStep(s *rollover.CertificateProvided) {
 
 // remove tries step 7 and checks the decision against the policy.
 func (m *model) remove(s *rollover.ReceiversSwitched) {
-	expires := s.OldKeyExpires()
+	expires := s.Report().OldKeyExpires
 	next, err := s.RemoveOldKey(ctx)
 	now := m.e.clock.Now()
 	if err != nil {

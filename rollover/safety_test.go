@@ -64,8 +64,8 @@ func TestConfirmReceiverSwitched_clockBehind(t *testing.T) {
 	// With the clock right, the retention runs from the real time.
 	lagging.Set(provided.Add(time.Hour))
 	sw := as[*rollover.ReceiversSwitched](t, must(stage.ConfirmReceiverSwitched(ctx, rollover.Confirmation{Receiver: "partner-a", By: "ops", Reference: "OPS-1"}))(t))
-	if want := provided.Add(time.Hour).Add(90 * day); !sw.OldKeyExpires().Equal(want) {
-		t.Errorf("OldKeyExpires() = %v, want %v", sw.OldKeyExpires(), want)
+	if want := provided.Add(time.Hour).Add(90 * day); !sw.Report().OldKeyExpires.Equal(want) {
+		t.Errorf("Report().OldKeyExpires = %v, want %v", sw.Report().OldKeyExpires, want)
 	}
 }
 

@@ -70,8 +70,8 @@ func TestSigner_endToEnd(t *testing.T) {
 	e.clock.Advance(day)
 	confirmed := e.clock.Now()
 	switched := must(added.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{By: "ops@partner.example", Reference: "CHG-2"}))(t)
-	if got, want := switched.OldCertificateExpires(), confirmed.Add(90*day); !got.Equal(want) {
-		t.Fatalf("OldCertificateExpires() = %v, want %v", got, want)
+	if got, want := switched.Report().OldCertificateExpires, confirmed.Add(90*day); !got.Equal(want) {
+		t.Fatalf("Report().OldCertificateExpires = %v, want %v", got, want)
 	}
 	// The ring keeps trusting the old certificate until the store drops
 	// it at step 3; the retention's end is the stage's to say.

@@ -312,17 +312,6 @@ func (s *SignerCertificateAdded) Cancel(ctx context.Context, reason string) (*Si
 	return &SignerTrusted{signerBase{b.m, b.partner, ps}}, nil
 }
 
-// OldCertificateExpires returns when the old certificate's retention
-// period ends: the confirmation plus [Policy.Retention], under the longer
-// of the policy recorded at step 1 and the Manager's.
-func (s *SignerSwitched) OldCertificateExpires() time.Time {
-	b := s.signer()
-	if !b.ok() || b.ps == nil {
-		return time.Time{}
-	}
-	return b.ps.oldExpiry(b.m.opts.Policy)
-}
-
 // WithdrawConfirmation takes back the partner's confirmation, for a
 // partner that went back to its old key or confirmed in error: the old
 // certificate loses its expiry, so it cannot be removed, and the renewal

@@ -231,6 +231,10 @@ type Report struct {
 	// Receivers are those the certificate was provided to, in the order
 	// given.
 	Receivers []ReceiverReport
+	// Pending lists the IDs of the receivers that have not confirmed the
+	// switch, in the order given; the old key has no expiry while any
+	// remain.
+	Pending []string
 	// FirstNewKeyUse is when the first response decrypted with the new
 	// key after step 3 was recorded: evidence that a receiver switched.
 	FirstNewKeyUse time.Time
@@ -349,6 +353,7 @@ func (b base) report() Report {
 			OldKeyUsesAfterConfirmation: rs.OldUses,
 		})
 	}
+	r.Pending = st.pending()
 	if st.Stage == StageReceiversSwitched {
 		r.RemovableAt = removableAt(r.OldKeyExpires, r.Old.LastUsed, p)
 	}

@@ -72,10 +72,10 @@ func cmdConfirm(a *app, args []string) int {
 	a.printf("step 6 recorded: %s encrypts with the new key (confirmed by %s, reference %s)", quote(*receiver), quote(*by), quote(*ref))
 	switch s := next.(type) {
 	case *rollover.CertificateProvided:
-		a.printf("still pending: %s; the old key keeps no expiry until they confirm", list(s.Pending()))
+		a.printf("still pending: %s; the old key keeps no expiry until they confirm", list(s.Report().Pending))
 	case *rollover.ReceiversSwitched:
 		r := s.Report()
-		a.printf("every receiver has confirmed: old key %s is retained until %s (%s)", r.Old.Alias, stamp(s.OldKeyExpires()), a.in(s.OldKeyExpires()))
+		a.printf("every receiver has confirmed: old key %s is retained until %s (%s)", r.Old.Alias, stamp(s.Report().OldKeyExpires), a.in(s.Report().OldKeyExpires))
 	}
 	a.stageLines(a.printf, next)
 	return exitOK
@@ -129,7 +129,7 @@ func cmdRemove(a *app, args []string) int {
 		rep := s.Report()
 		old := rep.Old
 		return a.refused(fmt.Sprintf("receivers %s have not confirmed that they encrypt with the new key, so old key %s (%s) has no expiry yet",
-			list(s.Pending()), old.Alias, old.Fingerprint.Short()), time.Time{}, a.afterConfirmation(rep.Retention))
+			list(s.Report().Pending), old.Alias, old.Fingerprint.Short()), time.Time{}, a.afterConfirmation(rep.Retention))
 	default:
 		return a.wrongStage(stage, "the old key is removed in step 7, after every receiver confirmed")
 	}

@@ -20,7 +20,7 @@ func (a *app) next(s rollover.Stage) string {
 	case *rollover.KeyAdded:
 		return "keyadmin provide -receiver ID -to-dir DIR (step 3), once every process decrypting with this store has reloaded it; or keyadmin cancel"
 	case *rollover.CertificateProvided:
-		return fmt.Sprintf("receivers switch to the new certificate (steps 4-5); record each one's word with keyadmin confirm -receiver ID -by NAME -ref TICKET (step 6); pending: %s", list(s.Pending()))
+		return fmt.Sprintf("receivers switch to the new certificate (steps 4-5); record each one's word with keyadmin confirm -receiver ID -by NAME -ref TICKET (step 6); pending: %s", list(s.Report().Pending))
 	case *rollover.ReceiversSwitched:
 		at := s.Report().RemovableAt
 		if !a.now().Before(at) {

@@ -117,7 +117,7 @@ func takeStep(ctx context.Context, a operatorArgs, m *rollover.Manager, stage ro
 		if !ok {
 			return operatorResult{}, fmt.Errorf("after the confirmation the procedure is at %s", next.Report().Stage)
 		}
-		return operatorResult{Message: fmt.Sprintf("partner confirmed the switch (CHG-4711); %s kept until %s", oldAlias, switched.OldKeyExpires().Format(timeFormat)), AllowedAt: switched.OldKeyExpires()}, nil
+		return operatorResult{Message: fmt.Sprintf("partner confirmed the switch (CHG-4711); %s kept until %s", oldAlias, switched.Report().OldKeyExpires.Format(timeFormat)), AllowedAt: switched.Report().OldKeyExpires}, nil
 	case "remove":
 		switched, ok := stage.(*rollover.ReceiversSwitched)
 		if !ok {

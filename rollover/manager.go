@@ -209,14 +209,32 @@ func (m *Manager) commit(ctx context.Context, op string, from *stateDoc, b batch
 
 // checkFresh refuses a step on a stage value the store has moved past.
 func checkFresh(op string, from, stored *stateDoc) error {
-	if stored.Seq == from.Seq {
+	return staleStage(op, "", stagePos{from.Seq, from.Renewal, from.Stage}, stagePos{stored.Seq, stored.Renewal, stored.Stage}, stored.Expires)
+}
+
+// stagePos is where a renewal stands: the state's sequence number, the
+// renewal's number and its stage.
+type stagePos struct {
+	seq, renewal uint64
+	stage        StageName
+}
+
+// staleStage is the freshness rule of both procedures' steps: a step
+// taken from a stage value (from) whose state the store (stored) has
+// moved past is refused with a [*StageError] with [ErrStaleStage], and
+// the reason a person acts on where there is one — a renewal started
+// meanwhile ([ErrRenewalInProgress], allowed from expires if known), or
+// a cancellation after the renewal passed the point of no return
+// ([ErrCannotCancel]). partner is empty for the decryption key.
+func staleStage(op, partner string, from, stored stagePos, expires time.Time) error {
+	if from.seq == stored.seq {
 		return nil
 	}
-	e := &StageError{Op: op, Stage: from.Stage, Stored: stored.Stage, Renewal: stored.Renewal, Stale: true}
+	e := &StageError{Op: op, Partner: partner, Stage: from.stage, Stored: stored.stage, Renewal: stored.renewal, Stale: true}
 	switch {
-	case from.Stage == StageIdle && stored.Stage != StageIdle:
-		e.Err, e.AllowedAt = ErrRenewalInProgress, stored.Expires
-	case op == "Cancel" && stored.Renewal == from.Renewal && stored.Stage.provided():
+	case !from.stage.inRenewal() && stored.stage.inRenewal():
+		e.Err, e.AllowedAt = ErrRenewalInProgress, expires
+	case op == "Cancel" && stored.renewal == from.renewal && stored.stage.provided():
 		e.Err = ErrCannotCancel
 	}
 	return e

@@ -141,9 +141,7 @@ func (p *partnerState) clone() *partnerState {
 
 // inRenewal reports whether the partner's renewal is between step 1 and
 // step 3.
-func (p *partnerState) inRenewal() bool {
-	return p.Stage == SignerStageCertificateAdded || p.Stage == SignerStageSwitched
-}
+func (p *partnerState) inRenewal() bool { return p.Stage.inRenewal() }
 
 // policy returns the retention rules of the partner's renewal under the
 // Manager's Policy p; see effectivePolicy.

@@ -46,7 +46,16 @@ func (m *Manager) ResumeSigner(ctx context.Context, partner string) (SignerStage
 
 // signerStepFunc changes a partner's state within one transaction; ps is
 // the stored state (nil when untrusted). It returns the state to store.
-type signerStepFunc func(tx *keystore.Tx, d *docs, ps *partnerState, now time.Time) (*partnerState, error)
+type signerStepFunc func(tx blobStore, d *docs, ps *partnerState, now time.Time) (*partnerState, error)
+
+// blobStore is all a partner's renewal uses of a key store transaction:
+// the state blobs, read here and written by the transaction with the
+// docs, and the store's clock. Its steps never read or change the
+// store's keys, so they get no more than this.
+type blobStore interface {
+	State(name string) ([]byte, error)
+	Time() time.Time
+}
 
 // step runs fn in one key store transaction, if the store still holds the
 // state b was built from, and brings the Manager's trust ring of the
@@ -88,22 +97,11 @@ func (b *signerBase) step(ctx context.Context, op string, fn signerStepFunc) (*p
 
 // checkFresh refuses a step on a stage value the store has moved past.
 func (b *signerBase) checkFresh(op string, stored *partnerState) error {
-	var seq, renewal uint64
-	storedStage := SignerStageUntrusted
+	now := stagePos{seq: 0, renewal: 0, stage: SignerStageUntrusted}
 	if stored != nil {
-		seq, renewal, storedStage = stored.Seq, stored.Renewal, stored.Stage
+		now = stagePos{stored.Seq, stored.Renewal, stored.Stage}
 	}
-	if seq == b.seq() {
-		return nil
-	}
-	e := &StageError{Op: op, Partner: b.partner, Stage: b.stage(), Stored: storedStage, Renewal: renewal, Stale: true}
-	switch {
-	case b.stage() == SignerStageTrusted && stored != nil && stored.inRenewal():
-		e.Err = ErrRenewalInProgress
-	case op == "Cancel" && renewal == b.renewal() && storedStage == SignerStageSwitched:
-		e.Err = ErrCannotCancel
-	}
-	return e
+	return staleStage(op, b.partner, stagePos{b.seq(), b.renewal(), b.stage()}, now, time.Time{})
 }
 
 // record appends an audit record of the partner's renewal ps.
@@ -138,7 +136,7 @@ func (s *SignerUntrusted) Trust(ctx context.Context, c PartnerCertificate) (*Sig
 	if err := b.m.checkCertificate(c, b.m.opts.now()); err != nil {
 		return nil, err
 	}
-	ps, err := b.step(ctx, "Trust", func(_ *keystore.Tx, d *docs, _ *partnerState, now time.Time) (*partnerState, error) {
+	ps, err := b.step(ctx, "Trust", func(_ blobStore, d *docs, _ *partnerState, now time.Time) (*partnerState, error) {
 		next := &partnerState{Seq: 1, Stage: SignerStageTrusted, Current: newPartnerCert(c.Certificate, c.Chain, c.By, c.Reference, now)}
 		b.record(d, next, Record{Time: now, Action: ActionTrustCertificate, NewKey: next.Current.fingerprint(),
 			By: c.By, Reference: c.Reference, Note: joinNote(describeCert(c.Certificate), c.Note)})
@@ -173,7 +171,7 @@ func (s *SignerTrusted) AddCertificate(ctx context.Context, c PartnerCertificate
 	if err := b.m.checkCertificate(c, b.m.opts.now()); err != nil {
 		return nil, err
 	}
-	ps, err := b.step(ctx, "AddCertificate", func(_ *keystore.Tx, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
+	ps, err := b.step(ctx, "AddCertificate", func(_ blobStore, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
 		if wssec.FingerprintOf(c.Certificate) == ps.Current.fingerprint() {
 			return nil, fmt.Errorf("%w: the certificate is trusted already", ErrInvalidCertificate)
 		}
@@ -246,7 +244,7 @@ func (s *SignerCertificateAdded) ConfirmFromEvidence(ctx context.Context, note s
 }
 
 func (b *signerBase) confirm(ctx context.Context, op string, c PartnerConfirmation, fromEvidence bool) (*SignerSwitched, error) {
-	ps, err := b.step(ctx, op, func(tx *keystore.Tx, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
+	ps, err := b.step(ctx, op, func(tx blobStore, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
 		note := c.Note
 		if fromEvidence {
 			if ps.FirstNewSignature.IsZero() {
@@ -294,7 +292,7 @@ func (s *SignerCertificateAdded) Cancel(ctx context.Context, reason string) (*Si
 	if err := checkText("reason", reason); err != nil {
 		return nil, err
 	}
-	ps, err := b.step(ctx, "Cancel", func(_ *keystore.Tx, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
+	ps, err := b.step(ctx, "Cancel", func(_ blobStore, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
 		last := ps.Current.LastVerified
 		if delivery := ps.policy(b.m.opts.Policy).guaranteedDelivery(); !last.IsZero() && now.Before(last.Add(delivery)) {
 			return nil, &RemovalError{Partner: b.partner, Fingerprint: ps.Current.fingerprint(),
@@ -328,7 +326,7 @@ func (s *SignerSwitched) WithdrawConfirmation(ctx context.Context, note string) 
 	if err := checkText("note", note); err != nil {
 		return nil, err
 	}
-	ps, err := b.step(ctx, "WithdrawConfirmation", func(_ *keystore.Tx, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
+	ps, err := b.step(ctx, "WithdrawConfirmation", func(_ blobStore, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
 		b.record(d, ps, Record{Time: now, Action: ActionWithdrawPartnerConfirmation, By: ps.ConfirmedBy, Reference: ps.Reference, Note: note})
 		next := ps.clone()
 		next.Seq++
@@ -367,7 +365,7 @@ func (s *SignerSwitched) RemoveOldCertificate(ctx context.Context) (*SignerTrust
 	if !b.ok() || b.ps == nil {
 		return nil, errNilStage
 	}
-	ps, err := b.step(ctx, "RemoveOldCertificate", func(tx *keystore.Tx, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
+	ps, err := b.step(ctx, "RemoveOldCertificate", func(tx blobStore, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
 		p := ps.policy(b.m.opts.Policy)
 		last := ps.Old.LastVerified
 		refuse := &RemovalError{Partner: b.partner, Fingerprint: ps.Old.fingerprint(), LastUsed: last}

@@ -38,9 +38,22 @@ func (s StageName) valid() bool {
 	return false
 }
 
-// provided reports whether the certificate was handed to receivers.
+// provided reports whether the renewal passed its point of no return:
+// the certificate was handed to receivers, or the partner confirmed that
+// it signs with its new key.
 func (s StageName) provided() bool {
-	return s == StageCertificateProvided || s == StageReceiversSwitched
+	return s == StageCertificateProvided || s == StageReceiversSwitched || s == SignerStageSwitched
+}
+
+// inRenewal reports whether a renewal is in progress at stage s, of the
+// decryption key or of a partner's signing certificate.
+func (s StageName) inRenewal() bool {
+	switch s {
+	case StageKeyPairCreated, StageKeyAdded, StageCertificateProvided, StageReceiversSwitched,
+		SignerStageCertificateAdded, SignerStageSwitched:
+		return true
+	}
+	return false
 }
 
 // Stage is a stage of the procedure: [*Idle], [*KeyPairCreated],

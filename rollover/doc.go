@@ -90,7 +90,7 @@
 //  2. Partner: switches, and says so —
 //     [SignerCertificateAdded.ConfirmPartnerSwitched]; or the first
 //     response signed with the new certificate stands for its word —
-//     [SignerCertificateAdded.ConfirmFromEvidence]. The old certificate
+//     [PartnerConfirmation.FromEvidence]. The old certificate
 //     gets its expiry: the confirmation plus max(GuaranteedDelivery, 90
 //     days), under rules recorded at step 1 as for the decryption key
 //     (a Manager with a longer [Policy] raises them with the next change

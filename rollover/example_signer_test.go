@@ -158,7 +158,7 @@ func ExampleManager_ObserveSigners() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	_, err = added.ConfirmFromEvidence(ctx, "")
+	_, err = added.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{FromEvidence: true})
 	fmt.Println("before:", errors.Is(err, rollover.ErrNoEvidence))
 
 	// The application's own ring, with both certificates.
@@ -181,7 +181,7 @@ func ExampleManager_ObserveSigners() {
 	m.ObserveSigners("bank", res)
 
 	now = now.Add(time.Minute)
-	switched, err := added.ConfirmFromEvidence(ctx, "no word from the partner")
+	switched, err := added.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{FromEvidence: true, Note: "no word from the partner"})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -102,7 +102,7 @@ type SignerTrusted struct{ b signerBase }
 // retained with no expiry, so responses signed with either verify. It
 // lasts until the partner confirms that it signs with the new key
 // ([SignerCertificateAdded.ConfirmPartnerSwitched],
-// [SignerCertificateAdded.ConfirmFromEvidence]); before that the new
+// [PartnerConfirmation.FromEvidence]); before that the new
 // certificate can be removed again ([SignerCertificateAdded.Cancel]).
 type SignerCertificateAdded struct{ b signerBase }
 

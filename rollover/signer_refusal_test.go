@@ -181,7 +181,7 @@ func TestSigner_refusals(t *testing.T) {
 				// A response signed with the old key is no evidence.
 				e.verified(must(e.m.TrustRing(partner))(e.t), testpki.Receiver, testpki.Receiver)
 				e.record()
-				_, err := added.ConfirmFromEvidence(ctx, "")
+				_, err := added.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{FromEvidence: true})
 				return outcome{err: err, wantErrs: []error{rollover.ErrNoEvidence},
 					stage: rollover.SignerStageCertificateAdded, trusted: both}
 			},

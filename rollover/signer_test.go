@@ -236,7 +236,7 @@ func TestSignerCertificateAdded_Cancel(t *testing.T) {
 // A response signed with the new certificate confirms the partner's
 // switch when the partner does not; the step writes the evidence not yet
 // written first.
-func TestSignerCertificateAdded_ConfirmFromEvidence(t *testing.T) {
+func TestSignerCertificateAdded_ConfirmPartnerSwitched_fromEvidence(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, rollover.Options{})
 	added := e.toCertificateAdded()
@@ -244,7 +244,7 @@ func TestSignerCertificateAdded_ConfirmFromEvidence(t *testing.T) {
 	seen := e.clock.Now()
 	e.verified(must(e.m.TrustRing(partner))(t), testpki.ReceiverNew, testpki.ReceiverNew)
 	e.clock.Advance(time.Hour)
-	switched := must(added.ConfirmFromEvidence(ctx, "no answer from the partner"))(t)
+	switched := must(added.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{FromEvidence: true, Note: "no answer from the partner"}))(t)
 	r := switched.Report()
 	if !r.FromEvidence || !r.FirstNewSignature.Equal(seen) || !r.Confirmed.Equal(e.clock.Now()) || !r.OldCertificateExpires.Equal(e.clock.Now().Add(90*day)) {
 		t.Errorf("Report() = %+v", r)
@@ -290,7 +290,7 @@ func TestManager_SyncTrustRings(t *testing.T) {
 	if !must(app.RecordUsage(ctx))(t) {
 		t.Fatal("RecordUsage() wrote nothing")
 	}
-	switched := must(asSigner[*rollover.SignerCertificateAdded](t, e.resumeSigner()).ConfirmFromEvidence(ctx, ""))(t)
+	switched := must(asSigner[*rollover.SignerCertificateAdded](t, e.resumeSigner()).ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{FromEvidence: true}))(t)
 
 	// The other partner's stage value is not stale.
 	if _, err := insurer.AddCertificate(ctx, partnerCert(testpki.Receiver)); err != nil {

@@ -58,7 +58,7 @@ func (b batch) addSigner(partner string, fp wssec.Fingerprint, u signUse) bool {
 // one of [Manager.TrustRing] (whose verifications the Manager counts
 // itself; observing them as well counts nothing twice). The first
 // response signed with the partner's new certificate is the evidence
-// [SignerCertificateAdded.ConfirmFromEvidence] accepts; responses signed
+// [PartnerConfirmation.FromEvidence] accepts; responses signed
 // with the old one hold back its removal for the guaranteed delivery
 // time. Observe only counts, in memory; [Manager.RecordUsage] writes the
 // counts.

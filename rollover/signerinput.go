@@ -35,7 +35,8 @@ type PartnerCertificate struct {
 }
 
 // PartnerConfirmation is a partner's word that it signs its responses
-// with its new key.
+// with its new key, or the evidence that it does
+// ([SignerCertificateAdded.ConfirmPartnerSwitched]).
 type PartnerConfirmation struct {
 	// By names who confirmed on the partner's side.
 	By string
@@ -43,6 +44,10 @@ type PartnerConfirmation struct {
 	Reference string
 	// Note is free text for the audit trail.
 	Note string
+	// FromEvidence confirms the switch on the evidence of a response
+	// signed with the new certificate instead of the partner's word. If
+	// false, the step records the partner's word without evidence.
+	FromEvidence bool
 }
 
 // check validates c at the clock's time now, before any I/O.

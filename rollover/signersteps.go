@@ -195,15 +195,23 @@ func (s *SignerTrusted) AddCertificate(ctx context.Context, c PartnerCertificate
 }
 
 // ConfirmPartnerSwitched is step 2 of a partner's renewal: the partner
-// says it signs its responses with the new key. The old certificate gets
-// its expiry, this confirmation's time plus [Policy.Retention] —
-// max(GuaranteedDelivery, RetentionFloor), each the longer of the value
-// recorded at step 1 and the Manager's — in the trust ring and the store.
-// Responses the old certificate verifies after this are counted and
-// logged as warnings by [Manager.RecordUsage].
+// says it signs its responses with the new key, or with
+// [PartnerConfirmation.FromEvidence] the evidence says so instead of the
+// partner: a response signed with the new certificate, verified after
+// step 1 and recorded by [Manager.RecordUsage] (or by this call, which
+// writes the evidence not yet written first). A partner with several
+// systems may not have switched all of them, which is why the old
+// certificate also stays while it verifies responses.
 //
-// ConfirmPartnerSwitched returns [ErrInvalidArgument] for overlong text,
-// a [*StageError] with [ErrStaleStage], and the errors of
+// The old certificate gets its expiry, this confirmation's time plus
+// [Policy.Retention] — max(GuaranteedDelivery, RetentionFloor), each the
+// longer of the value recorded at step 1 and the Manager's — in the trust
+// ring and the store. Responses the old certificate verifies after this
+// are counted and logged as warnings by [Manager.RecordUsage].
+//
+// ConfirmPartnerSwitched returns [ErrNoEvidence] if FromEvidence is set
+// and no such response is recorded, [ErrInvalidArgument] for overlong
+// text, a [*StageError] with [ErrStaleStage], and the errors of
 // [keystore.Store.Update]. It uses the Manager's clock.
 func (s *SignerCertificateAdded) ConfirmPartnerSwitched(ctx context.Context, c PartnerConfirmation) (*SignerSwitched, error) {
 	b := s.signer()
@@ -215,35 +223,15 @@ func (s *SignerCertificateAdded) ConfirmPartnerSwitched(ctx context.Context, c P
 			return nil, err
 		}
 	}
-	return b.confirm(ctx, "ConfirmPartnerSwitched", c, false)
+	op := "ConfirmPartnerSwitched"
+	if c.FromEvidence {
+		op = "ConfirmFromEvidence"
+	}
+	return b.confirm(ctx, op, c)
 }
 
-// ConfirmFromEvidence is step 2 of a partner's renewal taken on evidence
-// instead of the partner's word: a response signed with the new
-// certificate, verified after step 1 and recorded by
-// [Manager.RecordUsage] (or by this call, which writes the evidence not
-// yet written first). It then does what
-// [SignerCertificateAdded.ConfirmPartnerSwitched] does, at the clock's
-// time; a partner with several systems may not have switched all of
-// them, which is why the old certificate also stays while it verifies
-// responses.
-//
-// ConfirmFromEvidence returns [ErrNoEvidence] if no such response is
-// recorded, [ErrInvalidArgument] for a note over 1024 bytes, a
-// [*StageError] with [ErrStaleStage], and the errors of
-// [keystore.Store.Update]. It uses the Manager's clock.
-func (s *SignerCertificateAdded) ConfirmFromEvidence(ctx context.Context, note string) (*SignerSwitched, error) {
-	b := s.signer()
-	if !b.ok() {
-		return nil, errNilStage
-	}
-	if err := checkText("note", note); err != nil {
-		return nil, err
-	}
-	return b.confirm(ctx, "ConfirmFromEvidence", PartnerConfirmation{Note: note}, true)
-}
-
-func (b *signerBase) confirm(ctx context.Context, op string, c PartnerConfirmation, fromEvidence bool) (*SignerSwitched, error) {
+func (b *signerBase) confirm(ctx context.Context, op string, c PartnerConfirmation) (*SignerSwitched, error) {
+	fromEvidence := c.FromEvidence
 	ps, err := b.step(ctx, op, func(tx blobStore, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
 		note := c.Note
 		if fromEvidence {

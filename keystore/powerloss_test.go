@@ -77,7 +77,7 @@ func plSteps(t *testing.T) []plStep {
 			if !ok {
 				return wrong(st)
 			}
-			_, err := idle.ImportKeyPair(ctx, "tenant-2027", &keystore.Credential{Key: newID.Key, Certificate: cert})
+			_, err := idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: &keystore.Credential{Key: newID.Key, Certificate: cert}})
 			return err
 		})
 	}

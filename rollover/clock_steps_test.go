@@ -25,24 +25,24 @@ func TestSteps_clockBehind(t *testing.T) {
 		step  func(m *rollover.Manager, st rollover.Stage) error
 	}{
 		{"ImportKeyPair", func(e *env) {}, func(_ *rollover.Manager, st rollover.Stage) error {
-			_, err := st.(*rollover.Idle).ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New))
+			_, err := st.(*rollover.Idle).CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)})
 			return err
 		}},
 		{"AddToKeyStore", func(e *env) {
-			must(as[*rollover.Idle](e.t, e.resume()).ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(e.t)
+			must(as[*rollover.Idle](e.t, e.resume()).CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(e.t)
 		}, func(_ *rollover.Manager, st rollover.Stage) error {
 			_, err := st.(*rollover.KeyPairCreated).AddToKeyStore(ctx)
 			return err
 		}},
 		{"ProvideCertificate", func(e *env) {
-			c := must(as[*rollover.Idle](e.t, e.resume()).ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(e.t)
+			c := must(as[*rollover.Idle](e.t, e.resume()).CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(e.t)
 			must(c.AddToKeyStore(ctx))(e.t)
 		}, func(_ *rollover.Manager, st rollover.Stage) error {
 			_, err := st.(*rollover.KeyAdded).ProvideCertificate(ctx, rollover.Handoff{Receivers: receivers("partner-a")})
 			return err
 		}},
 		{"Cancel at KeyAdded", func(e *env) {
-			c := must(as[*rollover.Idle](e.t, e.resume()).ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(e.t)
+			c := must(as[*rollover.Idle](e.t, e.resume()).CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(e.t)
 			must(c.AddToKeyStore(ctx))(e.t)
 		}, func(_ *rollover.Manager, st rollover.Stage) error {
 			_, err := st.(*rollover.KeyAdded).Cancel(ctx, "abandoned")

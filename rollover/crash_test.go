@@ -341,7 +341,7 @@ func crashIdle(t *testing.T, clock *fakeclock.Clock, store *keystore.Store, m *r
 		c.Certificate = crashSelfSigned(t, next)
 	}
 	say(s.Report().Stage, rollover.StageKeyPairCreated)
-	must(s.ImportKeyPair(ctx, "k"+strconv.FormatUint(s.Report().Renewal+1, 10), c))(t)
+	must(s.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "k" + strconv.FormatUint(s.Report().Renewal+1, 10), Credential: c}))(t)
 }
 
 // crashCreated takes the next step of the crash child from stage s:

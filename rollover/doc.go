@@ -8,9 +8,9 @@
 // certificate. Its seven steps, and the methods that take them:
 //
 //  1. Tenant: create a new key pair and certificate —
-//     [Idle.CreateKeyPair] or [Idle.ImportKeyPair]; a CA-signed
-//     certificate replaces the self-signed one with
-//     [KeyPairCreated.AdoptCertificate].
+//     [Idle.CreateKeyPair], which also imports a key pair made
+//     elsewhere ([KeyRequest.Credential]); a CA-signed certificate
+//     replaces the self-signed one with [KeyPairCreated.AdoptCertificate].
 //  2. Tenant: add it to the key store — [KeyPairCreated.AddToKeyStore].
 //     The new key becomes current; the old key stays in the ring,
 //     retained with no expiry, so both decrypt.
@@ -49,7 +49,7 @@
 //
 //	m, err := rollover.NewManager(store, rollover.Options{Policy: rollover.Policy{GuaranteedDelivery: 7 * 24 * time.Hour}})
 //	idle, err := m.Begin(ctx)
-//	created, err := idle.ImportKeyPair(ctx, "tenant-2027", credential)
+//	created, err := idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: credential})
 //	added, err := created.AddToKeyStore(ctx)
 //	provided, err := added.ProvideCertificate(ctx, rollover.Handoff{Receivers: []rollover.Receiver{{ID: "partner"}}})
 //	bundle, err := provided.Bundle() // send to the receiver's administrator

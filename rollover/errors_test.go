@@ -195,7 +195,7 @@ func TestResume_inconsistent(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, rollover.Options{})
 	idle := as[*rollover.Idle](t, e.resume())
-	created := must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(t)
+	created := must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(t)
 	// An operator rotates by hand.
 	if err := e.store.Update(ctx, func(tx *keystore.Tx) error { return tx.Rotate("tenant-2027") }); err != nil {
 		t.Fatal(err)
@@ -221,7 +221,6 @@ func TestNil(t *testing.T) {
 	)
 	errs := []error{
 		second(idle.CreateKeyPair(ctx, rollover.KeyRequest{})),
-		second(idle.ImportKeyPair(ctx, "a", nil)),
 		second(created.AddToKeyStore(ctx)),
 		second(created.AdoptCertificate(ctx, nil, nil)),
 		second(created.CertificateRequest()),
@@ -238,7 +237,7 @@ func TestNil(t *testing.T) {
 		second(m.Begin(ctx)),
 		second(m.RecordUsage(ctx)),
 		second(rollover.History(nil)),
-		second((&rollover.Idle{}).ImportKeyPair(ctx, "a", fixture(testpki.New))),
+		second((&rollover.Idle{}).CreateKeyPair(ctx, rollover.KeyRequest{Alias: "a", Credential: fixture(testpki.New)})),
 	}
 	for i, err := range errs {
 		if !errors.Is(err, rollover.ErrInvalidArgument) {
@@ -257,7 +256,7 @@ func TestNil(t *testing.T) {
 	// A nil Context is refused by every step.
 	e := newEnv(t, rollover.Options{})
 	idle = as[*rollover.Idle](t, e.resume())
-	if _, err := idle.ImportKeyPair(nil, "tenant-2027", fixture(testpki.New)); !errors.Is(err, rollover.ErrInvalidArgument) {
+	if _, err := idle.CreateKeyPair(nil, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}); !errors.Is(err, rollover.ErrInvalidArgument) {
 		t.Errorf("ImportKeyPair(nil Context) error = %v", err)
 	}
 	if _, err := rollover.Resume(nil, e.m); !errors.Is(err, rollover.ErrInvalidArgument) {

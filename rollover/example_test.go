@@ -88,7 +88,7 @@ func Example() {
 	fmt.Println("0:", idle.Report().Stage)
 
 	// Step 1: the new key pair, here one a CA issued.
-	created, err := idle.ImportKeyPair(ctx, "tenant-2027", readKey("new"))
+	created, err := idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: readKey("new")})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func ExampleManager_RecordUsage() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	created, err := idle.ImportKeyPair(ctx, "tenant-2027", readKey("new"))
+	created, err := idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: readKey("new")})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func ExampleManager_ExportCertificate() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	created, err := idle.ImportKeyPair(ctx, "tenant-2027", readKey("new"))
+	created, err := idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: readKey("new")})
 	if err != nil {
 		log.Fatal(err)
 	}

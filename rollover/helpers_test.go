@@ -235,7 +235,7 @@ func receivers(ids ...string) []rollover.Receiver {
 func (e *env) toProvided(ids ...string) *rollover.CertificateProvided {
 	e.t.Helper()
 	idle := as[*rollover.Idle](e.t, e.resume())
-	created := must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(e.t)
+	created := must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(e.t)
 	added := must(created.AddToKeyStore(ctx))(e.t)
 	return must(added.ProvideCertificate(ctx, rollover.Handoff{Receivers: receivers(ids...), Note: "sent by mail"}))(e.t)
 }

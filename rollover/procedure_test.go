@@ -35,7 +35,7 @@ func TestProcedure_endToEnd(t *testing.T) {
 	// Step 1.
 	e.restart()
 	idle = as[*rollover.Idle](t, e.resume())
-	created := must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(t)
+	created := must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(t)
 	if diff := cmp.Diff([]string{"tenant-2025:current", "tenant-2027:pending"}, aliases(e.store)); diff != "" {
 		t.Fatalf("entries after step 1 (-want +got):\n%s", diff)
 	}
@@ -272,7 +272,7 @@ func TestCancel(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, rollover.Options{})
 			idle := as[*rollover.Idle](t, e.resume())
-			created := must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(t)
+			created := must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(t)
 			idle = must(tc.cancel(e, created))(t)
 			if diff := cmp.Diff([]string{"tenant-2025:current"}, aliases(e.store)); diff != "" {
 				t.Fatalf("entries after Cancel (-want +got):\n%s", diff)
@@ -291,7 +291,7 @@ func TestCancel(t *testing.T) {
 			}
 			// The next renewal starts from the restored store.
 			e.restart()
-			created = must(as[*rollover.Idle](t, e.resume()).ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(t)
+			created = must(as[*rollover.Idle](t, e.resume()).CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(t)
 			if created.Report().Renewal != 2 {
 				t.Errorf("Renewal() = %d, want 2", created.Report().Renewal)
 			}

@@ -210,7 +210,7 @@ func (m *model) step() {
 	switch s := m.stage.(type) {
 	case *rollover.Idle:
 		m.attempt++
-		next, err := s.ImportKeyPair(ctx, fmt.Sprintf("k%d", m.attempt), fixture(m.nxt))
+		next, err := s.CreateKeyPair(ctx, rollover.KeyRequest{Alias: fmt.Sprintf("k%d", m.attempt), Credential: fixture(m.nxt)})
 		if err != nil {
 			m.fail("ImportKeyPair() error = %v", err)
 		}
@@ -308,7 +308,7 @@ func (m *model) stepStale() {
 	var err error
 	switch s := s.(type) {
 	case *rollover.Idle:
-		_, err = s.ImportKeyPair(ctx, "stale", fixture(testpki.Stranger))
+		_, err = s.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "stale", Credential: fixture(testpki.Stranger)})
 	case *rollover.KeyPairCreated:
 		if m.rng.IntN(2) == 0 {
 			_, err = s.Cancel(ctx, "stale")

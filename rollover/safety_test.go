@@ -95,7 +95,7 @@ func TestKeyAdded_Cancel_inUse(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, rollover.Options{})
-			created := must(as[*rollover.Idle](t, e.resume()).ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(t)
+			created := must(as[*rollover.Idle](t, e.resume()).CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(t)
 			must(created.AddToKeyStore(ctx))(t)
 			e.clock.Advance(time.Hour)
 			tc.use(e)

@@ -101,7 +101,7 @@ func stateOf(s Stage) *stateDoc {
 
 // Idle is the stage with no renewal in progress: the store's current key
 // is the one receivers encrypt to. A renewal starts here with step 1,
-// [Idle.CreateKeyPair] or [Idle.ImportKeyPair].
+// [Idle.CreateKeyPair], which also imports a key pair made elsewhere.
 type Idle struct{ base }
 
 // KeyPairCreated is the stage after step 1: the new key is stored, pending,

@@ -253,7 +253,7 @@ func TestRollover_holdersOnEtcd(t *testing.T) {
 	if !ok {
 		t.Fatalf("stage = %s, want idle", stage.Report().Stage)
 	}
-	created, err := idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New))
+	created, err := idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,6 @@ package rollover_test
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log"
@@ -15,23 +13,6 @@ import (
 	"github.com/wsrenew/wsrenew/rollover"
 	"github.com/wsrenew/wsrenew/wssec"
 )
-
-// readCert reads a fixture certificate.
-func readCert(name string) *x509.Certificate {
-	data, err := os.ReadFile(filepath.Join("testdata", name+".pem"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		log.Fatal("no PEM block in ", name)
-	}
-	c, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		log.Fatal(err)
-	}
-	return c
-}
 
 // A partner renews the key that signs its responses: its new certificate
 // is trusted before it switches, and the old one is removed 90 days after

@@ -2,6 +2,8 @@ package rollover_test
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log"
@@ -25,6 +27,23 @@ func readKey(name string) *keystore.Credential {
 		log.Fatal(err)
 	}
 	c, err := keystore.ParsePEM(data, nil, "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	return c
+}
+
+// readCert reads a fixture certificate.
+func readCert(name string) *x509.Certificate {
+	data, err := os.ReadFile(filepath.Join("testdata", name+".pem"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		log.Fatal("no PEM block in ", name)
+	}
+	c, err := x509.ParseCertificate(block.Bytes)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -71,17 +71,9 @@ func (m *Manager) ObserveSigners(partner string, res *wssec.Result) {
 	if m == nil || res == nil || checkPartner(partner) != nil {
 		return
 	}
-	now := m.opts.now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, c := range res.Signers {
-		if c == nil {
-			continue
-		}
-		if !m.ev.pending.addSigner(partner, wssec.FingerprintOf(c), signUse{obs: 1, first: now, last: now}) {
-			return
-		}
-	}
+	m.observe(res.Signers, func(fp wssec.Fingerprint, now time.Time) bool {
+		return m.ev.pending.addSigner(partner, fp, signUse{obs: 1, first: now, last: now})
+	})
 }
 
 // trustSnapshots returns the entries of the trust rings the Manager

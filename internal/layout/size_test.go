@@ -47,8 +47,6 @@ var pendingSplit = []string{
 	"keystore/pkcs11.go",
 	"keystore decryptPKCS8",
 	"keystore/tx.go",
-	"rollover/errors.go",
-	"rollover/signersteps.go",
 	"wssec parseDNValue",
 	"wssec/encryptor.go",
 	"wssec/keyring.go",

@@ -351,9 +351,15 @@ func DecodeBase64Bytes(text []byte) ([]byte, error) {
 // buffer. It returns the whole buffer and the decoded bytes, which start
 // at buf[head].
 func DecodeBase64Room(text []byte, head, tail int) (buf, out []byte, err error) {
+	return decodeBase64Room(text, head, tail, parallelMin)
+}
+
+// decodeBase64Room is DecodeBase64Room, decoding in two halves at once
+// from twoWayMin bytes on.
+func decodeBase64Room(text []byte, head, tail, twoWayMin int) (buf, out []byte, err error) {
 	buf = make([]byte, head+base64.StdEncoding.DecodedLen(len(text))+tail)
 	out = buf[head : len(buf)-tail]
-	if twoWay(len(text)) {
+	if twoWay(len(text), twoWayMin) {
 		if n, ok := decodeHalves(out, text); ok {
 			return buf, out[:n], nil
 		}

@@ -21,6 +21,9 @@ type FragmentCheck struct {
 	// memoAt, for tests, is the number of start tags after which the scan
 	// remembers tags (0: memoAfter; negative: never).
 	memoAt int
+	// splitAt, for tests, is the fragment size from which the scan runs
+	// as two halves at once (0: splitMin; negative: never).
+	splitAt int
 }
 
 // FragmentInfo describes a fragment [ScanFragment] accepted.

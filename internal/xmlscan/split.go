@@ -8,7 +8,16 @@ import (
 
 // splitMin is the fragment size from which ScanFragment scans two halves
 // at once. Below it the second goroutine costs more than it saves.
-var splitMin = 1 << 20
+const splitMin = 1 << 20
+
+// splitFrom returns the fragment size from which the scan splits, or -1
+// if it never does.
+func (fc *FragmentCheck) splitFrom() int {
+	if fc.splitAt != 0 {
+		return fc.splitAt
+	}
+	return splitMin
+}
 
 // maxPending bounds what the second half of a split may collect before it
 // gives way to a whole scan: distinct names, end tags of outer elements.
@@ -132,7 +141,7 @@ func (h *half) deferID(value string, prefix []byte, local string) {
 // amiss, including the split falling inside a comment or CDATA section:
 // the whole scan then decides, with its errors.
 func scanSplit(data []byte, fc *FragmentCheck) (info FragmentInfo, err error, done bool) {
-	if len(data) < splitMin || runtime.GOMAXPROCS(0) < 2 {
+	if from := fc.splitFrom(); from < 0 || len(data) < from || runtime.GOMAXPROCS(0) < 2 {
 		return FragmentInfo{}, nil, false
 	}
 	// Every '<' in content starts markup; one inside a comment or a

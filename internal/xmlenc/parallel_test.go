@@ -104,3 +104,24 @@ func TestDecryptData_cbcHalves(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTwoWay checks the parallel halves against the plain path: base64
+// decoding in two halves accepts and returns what the whole decode does,
+// and CBC decryption in two halves returns what one pass does.
+func FuzzTwoWay(f *testing.F) {
+	f.Add([]byte("QUJDREVG\nR0hJ\r\nSktM  TU5P"), []byte("0123456789abcdef0123456789abcdef0123456789abcdef"))
+	f.Add([]byte("QUJD=QUJD"), []byte{})
+	key := bytes.Repeat([]byte{7}, 16)
+	f.Fuzz(func(t *testing.T, text, ct []byte) {
+		_, got, err := decodeBase64Room(text, 3, 3, 1)
+		_, want, werr := decodeBase64Room(text, 3, 3, len(text)+1)
+		if (err == nil) != (werr == nil) || !bytes.Equal(got, want) {
+			t.Fatalf("decodeBase64Room(%q) in halves = %x, %v; whole %x, %v", text, got, err, want, werr)
+		}
+		got, err = decryptData(AES128CBC, key, bytes.Clone(ct), 1)
+		want, werr = decryptData(AES128CBC, key, bytes.Clone(ct), len(ct)+1)
+		if (err == nil) != (werr == nil) || !bytes.Equal(got, want) {
+			t.Fatalf("decryptData(%x) in halves = %x, %v; one pass %x, %v", ct, got, err, want, werr)
+		}
+	})
+}

@@ -215,7 +215,14 @@ func plSteps(t *testing.T) []plStep {
 			_, err := s.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{By: "ops", Reference: "CHG-2"})
 			return err
 		})},
-		{"destroy disabled key", plT0.Add(208*24*h + h), func(m *rollover.Manager, s *keystore.Store) error {
+		{"destroy disabled key in the store", plT0.Add(208*24*h + h), func(m *rollover.Manager, s *keystore.Store) error {
+			gone, err := s.DestroyDisabled(ctx) // as a follower's tick does
+			if err == nil && len(gone) != 1 {
+				return fmt.Errorf("DestroyDisabled() destroyed %d keys, want 1", len(gone))
+			}
+			return err
+		}},
+		{"move the destruction into the audit trail", plT0.Add(208*24*h + 2*h), func(m *rollover.Manager, s *keystore.Store) error {
 			return m.Note(ctx, "restore window passed")
 		}},
 		{"remove partner certificate", plT0.Add(400 * 24 * h), signer(func(st rollover.SignerStage) error {
@@ -266,6 +273,8 @@ func plState(s *keystore.Store, m *rollover.Manager) string {
 	}
 	h, err := m.History()
 	fmt.Fprintf(&b, "audit records %d %v\n", len(h), err)
+	d, err := s.Destructions()
+	fmt.Fprintf(&b, "destructions not in the trail %d %v\n", len(d), err)
 	return b.String()
 }
 

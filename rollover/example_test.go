@@ -527,3 +527,114 @@ func ExampleReport_health() {
 	// next step: 1 create allowed now: true
 	// warning - renewal due since 2046-09-22 06:57 UTC: certificate of tenant-2025 expires at 2046-11-21 06:57 UTC (49 days left)
 }
+
+// switchedExample runs steps 1 to 6 of a renewal from "old" to "new" with
+// the receiver "partner" confirming at once, on a new store with a
+// Manager of opts, and returns the stage, the Manager, the store and a
+// function that removes the store.
+func switchedExample(ctx context.Context, opts rollover.Options) (*rollover.ReceiversSwitched, *rollover.Manager, *keystore.Store, func()) {
+	store, _, cleanup := exampleStore(opts.Now)
+	m, err := rollover.NewManager(store, opts)
+	if err != nil {
+		log.Fatal(err)
+	}
+	idle, err := m.Begin(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	created, err := idle.ImportKeyPair(ctx, "tenant-2027", readKey("new"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	added, err := created.AddToKeyStore(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	provided, err := added.ProvideCertificate(ctx, rollover.Handoff{Receivers: []rollover.Receiver{{ID: "partner"}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	next, err := provided.ConfirmReceiverSwitched(ctx, rollover.Confirmation{Receiver: "partner", By: "bob@partner.example", Reference: "CHG-1234"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	return next.(*rollover.ReceiversSwitched), m, store, cleanup
+}
+
+// Step 7 with a restore window: RemoveOldKey disables the old key, a
+// response still encrypted to it is refused and counted as evidence, and
+// once the window has passed the store destroys the key (here on the
+// call a Follower's tick makes) and the audit trail records it.
+func ExampleReceiversSwitched_RemoveOldKey() {
+	ctx := context.Background()
+	now := time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC) // a clock the example controls
+	clock := func() time.Time { return now }
+	switched, m, store, cleanup := switchedExample(ctx, rollover.Options{
+		Policy: rollover.Policy{RestoreWindow: 3 * 24 * time.Hour},
+		Now:    clock, Logger: slog.New(slog.DiscardHandler),
+	})
+	defer cleanup()
+
+	now = now.AddDate(0, 0, 90)
+	if _, err := switched.RemoveOldKey(ctx); err != nil {
+		log.Fatal(err)
+	}
+	ring, err := store.KeyRing()
+	if err != nil {
+		log.Fatal(err)
+	}
+	response, err := os.ReadFile("testdata/response.xml")
+	if err != nil {
+		log.Fatal(err)
+	}
+	toOld, err := (&wssec.Encryptor{Certificate: readKey("old").Certificate}).Encrypt(response)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = (&wssec.Decryptor{Keys: ring}).Decrypt(toOld)
+	err = m.ObserveRefusal(err)
+	fmt.Println("response to the old key refused, key disabled:", errors.Is(err, keystore.ErrKeyDisabled))
+
+	now = now.AddDate(0, 0, 3)
+	gone, err := store.DestroyDisabled(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("destroyed:", gone[0].Alias)
+	history, err := m.History()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range history[len(history)-2:] {
+		fmt.Println(r.Time.Format(time.DateOnly), r.Action)
+	}
+	// Output:
+	// response to the old key refused, key disabled: true
+	// destroyed: tenant-2025
+	// 2027-04-04 disable-old-key
+	// 2027-04-07 destroy-key
+}
+
+// An operator restores a key that step 7 disabled when responses still
+// encrypted to it are refused: a receiver did not switch after all.
+func ExampleManager_RestoreKey() {
+	ctx := context.Background()
+	now := time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	switched, m, store, cleanup := switchedExample(ctx, rollover.Options{Now: clock, Logger: slog.New(slog.DiscardHandler)})
+	defer cleanup()
+	now = now.AddDate(0, 0, 90)
+	if _, err := switched.RemoveOldKey(ctx); err != nil {
+		log.Fatal(err)
+	}
+
+	if err := m.RestoreKey(ctx, "tenant-2025"); err != nil {
+		log.Fatal(err)
+	}
+	for _, e := range store.Entries() {
+		fmt.Println(e.Alias, e.Status)
+	}
+	// Output:
+	// tenant-2025 retained
+	// tenant-2027 current
+}

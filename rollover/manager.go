@@ -200,7 +200,9 @@ func (m *Manager) commit(ctx context.Context, op string, from *stateDoc, b batch
 		if err := m.applySignerEvidence(tx.State, d, b, now); err != nil {
 			return err
 		}
-		recordDestroyed(tx, d, now)
+		if err := recordDestroyed(tx, d); err != nil {
+			return err
+		}
 		if fn != nil {
 			if err := fn(tx, d, now); err != nil {
 				return err

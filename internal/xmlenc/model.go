@@ -307,34 +307,23 @@ func cipherValue(cd *etree.Element) (*etree.Element, error) {
 }
 
 // DecodeBase64 decodes the text of el, ignoring the white space and line
-// breaks producers put in base64, and comments between text nodes.
+// breaks producers put in base64, and comments between text nodes. Like
+// every base64 decoding of the module, it goes through DecodeBase64Room.
 func DecodeBase64(el *etree.Element) ([]byte, error) {
 	var b []byte
 	for _, t := range el.Child {
 		switch c := t.(type) {
 		case *etree.CharData:
-			b = appendNonSpace(b, c.Data)
+			b = append(b, c.Data...)
 		case *etree.Element:
 			return nil, modelf("element inside %s", el.Tag)
 		}
 	}
-	out := make([]byte, base64.StdEncoding.DecodedLen(len(b)))
-	n, err := base64.StdEncoding.Decode(out, b)
+	out, err := DecodeBase64Bytes(b)
 	if err != nil {
 		return nil, modelf("invalid base64 in %s", el.Tag)
 	}
-	return out[:n], nil
-}
-
-func appendNonSpace(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case ' ', '\t', '\n', '\r':
-		default:
-			b = append(b, s[i])
-		}
-	}
-	return b
+	return out, nil
 }
 
 // DecodeBase64Bytes decodes base64 text taken straight from a message. The

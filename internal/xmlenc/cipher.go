@@ -7,10 +7,6 @@ import (
 	"errors"
 )
 
-// ErrData is returned for every data decryption failure: a ciphertext of
-// the wrong length, a bad CBC pad length or a GCM tag mismatch.
-var ErrData = errors.New("xmlenc: data decryption failed")
-
 func newBlock(c Cipher, key []byte) (cipher.Block, error) {
 	if len(key) != c.KeySize {
 		return nil, ErrData

@@ -2,8 +2,6 @@ package xmlenc
 
 import (
 	"encoding/base64"
-	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -15,14 +13,6 @@ const (
 	nsXENC11 = "http://www.w3.org/2009/xmlenc11#"
 	nsDS     = "http://www.w3.org/2000/09/xmldsig#"
 )
-
-// ErrModel is wrapped by errors about EncryptedKey and EncryptedData
-// elements that do not follow the schema closely enough to process.
-var ErrModel = errors.New("xmlenc: malformed element")
-
-func modelf(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrModel}, args...)...)
-}
 
 func is(el *etree.Element, ns, local string) bool {
 	return el != nil && el.Tag == local && el.NamespaceURI() == ns
@@ -218,14 +208,6 @@ func ParseReferenceList(el *etree.Element, lim Limits) ([]string, error) {
 	}
 	return refs, nil
 }
-
-// CountError reports too many elements of one kind.
-type CountError struct {
-	What string
-	Max  int
-}
-
-func (e *CountError) Error() string { return fmt.Sprintf("xmlenc: more than %d %s", e.Max, e.What) }
 
 // ParseEncryptedData reads an xenc:EncryptedData element.
 func ParseEncryptedData(el *etree.Element, lim Limits) (*EncryptedData, error) {

@@ -100,7 +100,7 @@ func main() {
 	d := &wssec.Decryptor{Keys: wssec.NewKeyRing(wssec.Key{Decrypter: key, Certificate: cert})}
 	out := json.NewEncoder(os.Stdout)
 	if *token != "" {
-		if err := timeToken(c, *token, cert, entries, out); err != nil {
+		if err := timeToken(c, *token, cert, d, entries, out); err != nil {
 			log.Fatal(err)
 		}
 		return
@@ -498,8 +498,9 @@ func vmHWM() (int, error) {
 // RSA-OAEP operation alone; that operation paired with the same call on a
 // ciphertext one byte short ("call": the PKCS#11 path without the RSA
 // operation); and GOMAXPROCS at a time ("decrypt-parallel", wall time per
-// message).
-func timeToken(c config, uri string, cert *x509.Certificate, entries []entry, out *json.Encoder) error {
+// message), followed by the same with file, the key in a file, as
+// implementation "wsrenew".
+func timeToken(c config, uri string, cert *x509.Certificate, file *wssec.Decryptor, entries []entry, out *json.Encoder) error {
 	u, err := keystore.ParseTokenURI(uri)
 	if err != nil {
 		return err
@@ -567,6 +568,16 @@ func timeToken(c config, uri string, cert *x509.Certificate, entries []entry, ou
 				return err
 			}
 			out.Encode(record{Impl: impl, What: "decrypt-parallel", File: e.name, MedianUS: par, N: c.n})
+			// The same with the key in a file, right after: how far the
+			// machine lets two decryptions run at once at this moment.
+			par, err = parallel(c.n, func() error {
+				_, err := file.Decrypt(msg)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			out.Encode(record{Impl: "wsrenew", What: "decrypt-parallel", File: e.name, MedianUS: par, N: c.n})
 			rsaDone = true
 			continue
 		}

@@ -40,7 +40,7 @@ func TestHistory_followerDestroys(t *testing.T) {
 	if diff := cmp.Diff([]string{"tenant-2027:current"}, aliases(e.store)); diff != "" {
 		t.Fatalf("entries after the follower's tick (-want +got):\n%s", diff)
 	}
-	h := must(e.m.History())(t)
+	h := must(rollover.History(e.store))(t)
 	last := h[len(h)-1]
 	want := rollover.Record{Time: disabledAt.Add(24 * time.Hour), Renewal: 1, Action: rollover.ActionDestroyKey,
 		OldKey: fingerprint(testpki.Old), // the renewal ended at step 7
@@ -56,7 +56,7 @@ func TestHistory_followerDestroys(t *testing.T) {
 	if diff := cmp.Diff([]string{"disable-old-key", "destroy-key", "note"}, acts[len(acts)-3:]); diff != "" {
 		t.Errorf("last actions after a change (-want +got):\n%s", diff)
 	}
-	h = must(e.m.History())(t)
+	h = must(rollover.History(e.store))(t)
 	if diff := cmp.Diff(want, h[len(h)-2]); diff != "" {
 		t.Errorf("destroy-key record in the trail (-want +got):\n%s", diff)
 	}

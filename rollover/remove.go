@@ -10,16 +10,6 @@ import (
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
-// OldKeyExpires returns when the old key's retention period ends: the
-// last confirmation plus [Policy.Retention], under the longer of the
-// policy recorded at step 1 and the Manager's.
-func (s *ReceiversSwitched) OldKeyExpires() time.Time {
-	if s == nil || !s.ok() {
-		return time.Time{}
-	}
-	return s.st.oldKeyExpiry(s.m.opts.Policy)
-}
-
 // RemoveOldKey is step 7: it takes the old key pair out of the store's
 // key ring and ends the renewal. With a restore window
 // ([Policy.RestoreWindow], 7 days by default) the key is disabled

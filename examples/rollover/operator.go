@@ -63,7 +63,7 @@ func operator(ctx context.Context, a operatorArgs, out, logs io.Writer) error {
 	if err != nil {
 		return err
 	}
-	stage, err := m.Resume(ctx)
+	stage, err := rollover.Resume(ctx, m)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func operator(ctx context.Context, a operatorArgs, out, logs io.Writer) error {
 
 // takeStep takes the step a names, if the store stands where it comes.
 func takeStep(ctx context.Context, a operatorArgs, m *rollover.Manager, stage rollover.Stage) (operatorResult, error) {
-	wrong := fmt.Errorf("step %s: the store holds stage %s", a.Step, stage.Stage())
+	wrong := fmt.Errorf("step %s: the store holds stage %s", a.Step, stage.Report().Stage)
 	switch a.Step {
 	case "create":
 		return step(stage, wrong, func(idle *rollover.Idle) (operatorResult, error) { return create(ctx, idle, a.Bits) })
@@ -130,9 +130,9 @@ func confirm(ctx context.Context, provided *rollover.CertificateProvided) (opera
 	}
 	switched, ok := next.(*rollover.ReceiversSwitched)
 	if !ok {
-		return operatorResult{}, fmt.Errorf("after the confirmation the procedure is at %s", next.Stage())
+		return operatorResult{}, fmt.Errorf("after the confirmation the procedure is at %s", next.Report().Stage)
 	}
-	return operatorResult{Message: fmt.Sprintf("partner confirmed the switch (CHG-4711); %s kept until %s", oldAlias, switched.OldKeyExpires().Format(timeFormat)), AllowedAt: switched.OldKeyExpires()}, nil
+	return operatorResult{Message: fmt.Sprintf("partner confirmed the switch (CHG-4711); %s kept until %s", oldAlias, switched.Report().OldKeyExpires.Format(timeFormat)), AllowedAt: switched.Report().OldKeyExpires}, nil
 }
 
 // remove takes step 7, or reports from when it is allowed.

@@ -147,11 +147,11 @@ func TestRegister(t *testing.T) {
 		heldBy(oldFP):                                       1,
 	})
 
-	s, err := m.Resume(ctx)
+	s, err := rollover.Resume(ctx, m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	created, err := s.(*rollover.Idle).ImportKeyPair(ctx, "tenant-2027", credential(testpki.New))
+	created, err := s.(*rollover.Idle).CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: credential(testpki.New)})
 	if err != nil {
 		t.Fatal(err)
 	}

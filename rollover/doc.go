@@ -205,7 +205,11 @@
 //
 // Fingerprints are lower-case hex SHA-256 digests of certificates; times
 // are RFC 3339 in UTC. The audit trail keeps the latest 2000 records and
-// counts those it dropped.
+// counts those it dropped. A disabled key the key store destroys outside
+// a change of this package (on a [keystore.Follower]'s tick) is recorded
+// by the store in the same commit ([keystore.Store.Destructions]); the
+// next change moves the record into "rollover-audit" as a destroy-key
+// record, and [History] shows it in between.
 //
 // # Security
 //

@@ -175,6 +175,17 @@ func TestSigner_refusals(t *testing.T) {
 			},
 		},
 		{
+			name: "partner trusted by a stale value while its renewal runs",
+			run: func(e *env) outcome {
+				u := asSigner[*rollover.SignerUntrusted](e.t, e.resumeSigner())
+				trusted := must(u.Trust(ctx, partnerCert(testpki.Receiver)))(e.t)
+				must(trusted.AddCertificate(ctx, partnerCert(testpki.ReceiverNew)))(e.t)
+				_, err := u.Trust(ctx, partnerCert(testpki.ReceiverEC))
+				return outcome{err: err, wantErrs: []error{rollover.ErrStaleStage, rollover.ErrRenewalInProgress},
+					stage: rollover.SignerStageCertificateAdded, trusted: both}
+			},
+		},
+		{
 			name: "confirmation from evidence without evidence",
 			run: func(e *env) outcome {
 				added := e.toCertificateAdded()

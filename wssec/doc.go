@@ -79,6 +79,10 @@
 // authenticated: prefer GCM, or verify a signature over the EncryptedData.
 // RSA-1_5, when allowed, is processed with implicit rejection.
 //
+// Every current key has at least 2048 bits. A weaker key is kept only as
+// a retained key, with [RingOptions.AllowWeakRetainedKey], while a renewal
+// moves away from it.
+//
 // Keys in an HSM may perform fewer key transports than keys in software
 // (a PKCS#11 token may do OAEP with SHA-1 only). A Decrypter that
 // implements [CapableDecrypter] says what it performs; a message whose key

@@ -61,6 +61,16 @@ type RingOptions struct {
 	// Now is the clock for usage times and expiry checks. If nil,
 	// time.Now.
 	Now func() time.Time
+
+	// AllowWeakRetainedKey lets the ring keep an RSA key of 1024 to 2047
+	// bits as a retained key, so that a renewal away from such a key
+	// keeps decrypting the messages encrypted to it until its expiry. A
+	// current key, and a key promoted to current, always needs 2048 bits.
+	// If false (the default), every key needs 2048 bits. A 1024-bit RSA
+	// key is within reach of a well-funded attacker who factors it and
+	// then reads every message ever encrypted to it; keep such a key only
+	// for the retention period and remove it when that ends.
+	AllowWeakRetainedKey bool
 }
 
 // KeyRing holds the current decryption key and the retained ones, each
@@ -85,6 +95,8 @@ type KeyRing struct {
 	certOnly bool
 	// readOnly marks a published ring: only its RingPublisher changes it.
 	readOnly bool
+	// allowWeakRetained is RingOptions.AllowWeakRetainedKey.
+	allowWeakRetained bool
 }
 
 // usage is shared by every snapshot that holds the same key, so counts
@@ -147,7 +159,7 @@ func NewKeyRingOptions(current Key, opts RingOptions) (*KeyRing, error) {
 	if now == nil {
 		now = time.Now
 	}
-	r := &KeyRing{now: now}
+	r := &KeyRing{now: now, allowWeakRetained: opts.AllowWeakRetainedKey}
 	e, err := r.newEntry(current, StatusCurrent, time.Time{})
 	if err != nil {
 		return nil, err
@@ -160,13 +172,19 @@ func NewKeyRingOptions(current Key, opts RingOptions) (*KeyRing, error) {
 	return r, nil
 }
 
+// newEntry validates k for its status: a current key needs minRSABits, a
+// retained one weakRSABits when the ring allows weak retained keys.
 func (r *KeyRing) newEntry(k Key, status Status, expires time.Time) (*ringEntry, error) {
+	minBits := minRSABits
+	if r != nil && r.allowWeakRetained && status == StatusRetained {
+		minBits = weakRSABits
+	}
 	var pub *rsa.PublicKey
 	var err error
 	if r != nil && r.certOnly {
-		pub, err = validateSigner(k.Certificate)
+		pub, err = validateSignerBits(k.Certificate, minBits)
 	} else {
-		pub, err = k.validate()
+		pub, err = k.validate(minBits)
 	}
 	if err != nil {
 		return nil, err

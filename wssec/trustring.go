@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
+	"fmt"
 	"time"
 )
 
@@ -63,7 +64,7 @@ func NewTrustRingOptions(current *x509.Certificate, opts RingOptions) (*TrustRin
 	if now == nil {
 		now = time.Now
 	}
-	t := &TrustRing{r: KeyRing{now: now, certOnly: true}}
+	t := &TrustRing{r: KeyRing{now: now, certOnly: true, allowWeakRetained: opts.AllowWeakRetainedKey}}
 	e, err := t.r.newEntry(Key{Certificate: current}, StatusCurrent, time.Time{})
 	if err != nil {
 		return nil, err
@@ -157,6 +158,11 @@ func trustedAt(e *ringEntry, now time.Time) bool {
 // validateSigner checks that cert can verify the signatures this package
 // accepts. It returns the RSA public key, or nil for ECDSA.
 func validateSigner(cert *x509.Certificate) (*rsa.PublicKey, error) {
+	return validateSignerBits(cert, minRSABits)
+}
+
+// validateSignerBits is validateSigner with minBits for an RSA key.
+func validateSignerBits(cert *x509.Certificate, minBits int) (*rsa.PublicKey, error) {
 	fp := FingerprintOf(cert)
 	fail := func(reason string) (*rsa.PublicKey, error) {
 		return nil, &KeyError{Fingerprint: fp, Reason: reason, Err: ErrInvalidKey}
@@ -166,8 +172,8 @@ func validateSigner(cert *x509.Certificate) (*rsa.PublicKey, error) {
 	}
 	switch pub := cert.PublicKey.(type) {
 	case *rsa.PublicKey:
-		if pub.N.BitLen() < 2048 {
-			return fail("RSA signing key shorter than 2048 bits")
+		if pub.N.BitLen() < minBits {
+			return fail(fmt.Sprintf("RSA signing key of %d bits, shorter than %d", pub.N.BitLen(), minBits))
 		}
 		return pub, nil
 	case *ecdsa.PublicKey:

@@ -144,7 +144,10 @@ func (d *Decryptor) Decrypt(message []byte) (*Result, error) {
 
 func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 	if d == nil {
-		return nil, &KeyError{Reason: "nil Decryptor", Err: ErrNoMatchingKey}
+		return nil, &KeyError{Reason: "nil Decryptor", Err: ErrInvalidArgument}
+	}
+	if err := d.Keys.Err(); err != nil {
+		return nil, err
 	}
 	pol, err := d.policy()
 	if err != nil {
@@ -181,6 +184,9 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 	if err := p.plan(); err != nil {
 		if errors.Is(err, ErrNotEncrypted) && d.Signers != nil && faultOf(env) != nil {
 			return nil, p.faultNotEncrypted(d.Signers, message)
+		}
+		if d.Keys == nil && errors.Is(err, ErrNoMatchingKey) {
+			return nil, &KeyError{Reason: "the Decryptor has no KeyRing for an encrypted message", Err: ErrInvalidArgument}
 		}
 		return nil, err
 	}
@@ -279,7 +285,7 @@ const cutThreshold = 512
 // read. Read errors are returned wrapped.
 func (d *Decryptor) DecryptReader(r io.Reader) (*Result, error) {
 	if d == nil {
-		return nil, &KeyError{Reason: "nil Decryptor", Err: ErrNoMatchingKey}
+		return nil, &KeyError{Reason: "nil Decryptor", Err: ErrInvalidArgument}
 	}
 	pol, err := d.policy()
 	if err != nil {

@@ -50,6 +50,12 @@ var (
 	// certificate, a non-RSA key, or a certificate for another key.
 	ErrInvalidKey = errors.New("wssec: invalid key")
 
+	// ErrInvalidArgument means that a method was called on a nil value
+	// that needs one, such as a nil [*Decryptor], or a [Decryptor]
+	// without Keys given an encrypted message. It is a programming error,
+	// not a property of the message.
+	ErrInvalidArgument = errors.New("wssec: invalid argument")
+
 	// ErrDuplicateKey means that the ring already holds the certificate.
 	ErrDuplicateKey = errors.New("wssec: key already in ring")
 

@@ -77,8 +77,8 @@ type RingOptions struct {
 // retained key with an expiry.
 //
 // Invariants, checked by every change before it is published: exactly one
-// current key (a ring built from an invalid key has none and decrypts
-// nothing until [KeyRing.Rotate]); the current key has no expiry; no
+// current key (a ring [NewKeyRing] built from an invalid key has none, and
+// every decryption fails with [KeyRing.Err] until [KeyRing.Rotate]); the current key has no expiry; no
 // certificate appears twice; a retained key is removed only after its
 // expiry, which is set explicitly.
 //
@@ -97,6 +97,9 @@ type KeyRing struct {
 	readOnly bool
 	// allowWeakRetained is RingOptions.AllowWeakRetainedKey.
 	allowWeakRetained bool
+	// invalid is the error of the key NewKeyRing was given, if it had to
+	// build the ring without it.
+	invalid error
 }
 
 // usage is shared by every snapshot that holds the same key, so counts
@@ -140,16 +143,28 @@ type ringSnapshot struct {
 }
 
 // NewKeyRing returns a ring whose current key is current, with the default
-// [RingOptions]. If current is not a valid key the ring has no key at all
-// and every decryption fails with [ErrNoMatchingKey]; use
-// [NewKeyRingOptions] to get the error instead.
+// [RingOptions]. If current is not a valid key, the ring carries the
+// [*KeyError] ([ErrInvalidKey]) that says why: [KeyRing.Err] returns it,
+// and every [Decryptor.Decrypt] with the ring fails with it until
+// [KeyRing.Rotate] gives the ring a valid current key.
+// [NewKeyRingOptions] returns the error instead.
 func NewKeyRing(current Key) *KeyRing {
 	r, err := NewKeyRingOptions(current, RingOptions{})
 	if err != nil {
-		r = &KeyRing{now: time.Now}
+		r = &KeyRing{now: time.Now, invalid: err}
 		r.snap.Store(mustSnapshot(nil))
 	}
 	return r
+}
+
+// Err returns why the ring has no current key: the error of the key
+// [NewKeyRing] was given. It returns nil once the ring has a current key,
+// and for a nil ring.
+func (r *KeyRing) Err() error {
+	if r == nil || r.invalid == nil || r.load().currentIdx >= 0 {
+		return nil
+	}
+	return r.invalid
 }
 
 // NewKeyRingOptions returns a ring whose current key is current. It returns
@@ -216,7 +231,7 @@ func (r *KeyRing) update(f func(entries []*ringEntry) ([]*ringEntry, error)) err
 // apply is update without the read-only check, for the ring's publisher.
 func (r *KeyRing) apply(f func(entries []*ringEntry) ([]*ringEntry, error)) error {
 	if r == nil {
-		return &KeyError{Reason: "nil KeyRing", Err: ErrKeyNotFound}
+		return &KeyError{Reason: "nil KeyRing", Err: ErrInvalidArgument}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -572,7 +587,7 @@ func NewPublishedKeyRing(current Key, retained []RetainedKey, opts RingOptions) 
 // [KeyRing.Replace] does.
 func (p *RingPublisher) Replace(current Key, retained []RetainedKey) error {
 	if p == nil {
-		return &KeyError{Reason: "nil RingPublisher", Err: ErrKeyNotFound}
+		return &KeyError{Reason: "nil RingPublisher", Err: ErrInvalidArgument}
 	}
 	return p.r.replace(current, retained, p.r.apply)
 }

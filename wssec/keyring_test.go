@@ -40,18 +40,59 @@ func TestNewKeyRingOptions_invalid(t *testing.T) {
 			if _, ok := r.Current(); ok || r.Len() != 0 {
 				t.Fatalf("NewKeyRing(%s) has a current key, want an empty ring", tc.name)
 			}
+			var ke *wssec.KeyError
+			if err := r.Err(); !errors.Is(err, wssec.ErrInvalidKey) || !errors.As(err, &ke) || ke.Reason == "" {
+				t.Fatalf("NewKeyRing(%s).Err() = %v, want a *KeyError for %v", tc.name, err, wssec.ErrInvalidKey)
+			}
 			d := &wssec.Decryptor{Keys: r}
 			out := encrypt(t, &wssec.Encryptor{Certificate: oldID.Certificate}, readTestdata(t, "response11.xml"))
-			if _, err := d.Decrypt(out); !errors.Is(err, wssec.ErrNoMatchingKey) {
-				t.Fatalf("Decrypt with empty ring error = %v, want %v", err, wssec.ErrNoMatchingKey)
+			if _, err := d.Decrypt(out); err != r.Err() {
+				t.Fatalf("Decrypt with invalid ring error = %v, want %v", err, r.Err())
+			}
+			plain := &wssec.Decryptor{Keys: r, Policy: wssec.Policy{AllowPlaintextBody: true}}
+			if _, err := plain.Decrypt(readTestdata(t, "response11.xml")); !errors.Is(err, wssec.ErrInvalidKey) {
+				t.Fatalf("Decrypt(plaintext) with invalid ring error = %v, want %v", err, wssec.ErrInvalidKey)
 			}
 			if err := r.Rotate(keyOf(oldID)); err != nil {
 				t.Fatalf("Rotate on empty ring error = %v", err)
+			}
+			if err := r.Err(); err != nil {
+				t.Fatalf("Err() after Rotate = %v, want nil", err)
 			}
 			if _, err := d.Decrypt(out); err != nil {
 				t.Fatalf("Decrypt after Rotate error = %v", err)
 			}
 		})
+	}
+}
+
+// TestDecrypt_misuse checks that a nil Decryptor, a Decryptor without
+// Keys and a nil ring report ErrInvalidArgument, not a property of the
+// message.
+func TestDecrypt_misuse(t *testing.T) {
+	t.Parallel()
+	out := encrypt(t, &wssec.Encryptor{Certificate: oldID.Certificate}, readTestdata(t, "response11.xml"))
+	var nilRing *wssec.KeyRing
+	tests := []struct {
+		name string
+		call func() error
+	}{
+		{"nil Decryptor", func() error { _, err := (*wssec.Decryptor)(nil).Decrypt(out); return err }},
+		{"nil Decryptor reader", func() error { _, err := (*wssec.Decryptor)(nil).DecryptReader(bytes.NewReader(out)); return err }},
+		{"no Keys", func() error { _, err := (&wssec.Decryptor{}).Decrypt(out); return err }},
+		{"nil ring Rotate", func() error { return nilRing.Rotate(keyOf(oldID)) }},
+		{"nil ring Remove", func() error { return nilRing.Remove(oldID.Certificate) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if err := tc.call(); !errors.Is(err, wssec.ErrInvalidArgument) {
+				t.Fatalf("%s error = %v, want %v", tc.name, err, wssec.ErrInvalidArgument)
+			}
+		})
+	}
+	if err := nilRing.Err(); err != nil {
+		t.Fatalf("nil KeyRing Err() = %v, want nil", err)
 	}
 }
 

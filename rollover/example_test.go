@@ -437,7 +437,7 @@ func ExampleManager_ObserveSigners() {
 	fmt.Println("before:", errors.Is(err, rollover.ErrNoEvidence))
 
 	// The application's own ring, with both certificates.
-	ring, err := wssec.NewTrustRingOptions(readCert("partner-new"), wssec.RingOptions{Now: clock})
+	ring, err := wssec.NewTrustRing(readCert("partner-new"), wssec.RingOptions{Now: clock})
 	if err != nil {
 		log.Fatal(err)
 	}

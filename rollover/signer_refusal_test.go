@@ -114,7 +114,7 @@ func TestSigner_refusals(t *testing.T) {
 				s := e.toPartnerSwitched()
 				// The application verifies with a ring of its own and
 				// reports the signers.
-				own := must(wssec.NewTrustRingOptions(load(testpki.ReceiverNew).Certificate, wssec.RingOptions{Now: e.clock.Now}))(e.t)
+				own := must(wssec.NewTrustRing(load(testpki.ReceiverNew).Certificate, wssec.RingOptions{Now: e.clock.Now}))(e.t)
 				if err := own.Retain(load(testpki.Receiver).Certificate, time.Time{}); err != nil {
 					e.t.Fatal(err)
 				}

@@ -194,7 +194,7 @@ func ExampleTrustRing() {
 	partnerCert := loadKey("partner").Certificate
 	// The message was signed at 07:45:33 UTC; a real client uses time.Now.
 	signedAt := time.Date(2026, 11, 26, 7, 45, 33, 0, time.UTC)
-	trust, err := wssec.NewTrustRingOptions(partnerCert, wssec.RingOptions{Now: func() time.Time { return signedAt.Add(time.Minute) }})
+	trust, err := wssec.NewTrustRing(partnerCert, wssec.RingOptions{Now: func() time.Time { return signedAt.Add(time.Minute) }})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -216,16 +216,20 @@ func ExampleTrustRing() {
 // the log, never a response.
 func ExampleFaultError() {
 	partnerCert := loadKey("partner").Certificate
+	trust, err := wssec.NewTrustRing(partnerCert, wssec.RingOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
 	d := &wssec.Decryptor{
 		Keys:    wssec.NewKeyRing(loadKey("new")),
-		Signers: wssec.NewTrustRing(partnerCert),
+		Signers: trust,
 		// Faults often travel unencrypted; the signature is still required.
 		Policy: wssec.Policy{AllowPlaintextBody: true},
 	}
 	fault := `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>` +
 		`<soapenv:Fault><faultcode>soapenv:Server</faultcode><faultstring>Account locked</faultstring></soapenv:Fault>` +
 		`</soapenv:Body></soapenv:Envelope>`
-	_, err := d.Decrypt([]byte(fault))
+	_, err = d.Decrypt([]byte(fault))
 	var fe *wssec.FaultError
 	if errors.As(err, &fe) {
 		fmt.Println(errors.Is(err, wssec.ErrUnsignedFault), errors.Is(err, wssec.ErrSignatureInvalid), fe.Code, "-", fe.Reason)

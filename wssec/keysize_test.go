@@ -84,14 +84,14 @@ func TestDecrypt_weakRetainedKey(t *testing.T) {
 // TestTrustRing_keySize applies the rule to signing certificates.
 func TestTrustRing_keySize(t *testing.T) {
 	t.Parallel()
-	tr, err := wssec.NewTrustRingOptions(receiverID.Certificate, wssec.RingOptions{})
+	tr, err := wssec.NewTrustRing(receiverID.Certificate, wssec.RingOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := tr.Retain(legacyID.Certificate, time.Time{}); !errors.Is(err, wssec.ErrInvalidKey) {
 		t.Fatalf("Retain(legacy) error = %v, want %v", err, wssec.ErrInvalidKey)
 	}
-	tr, err = wssec.NewTrustRingOptions(receiverID.Certificate, wssec.RingOptions{AllowWeakRetainedKey: true})
+	tr, err = wssec.NewTrustRing(receiverID.Certificate, wssec.RingOptions{AllowWeakRetainedKey: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,25 +41,13 @@ type TrustRing struct {
 	r KeyRing
 }
 
-// NewTrustRing returns a trust ring whose current certificate is current,
-// with the default [RingOptions]. If current cannot verify signatures (nil,
-// or a key that is neither RSA of at least 2048 bits nor ECDSA on P-256,
-// P-384 or P-521) the ring is empty and every signature is untrusted; use
-// [NewTrustRingOptions] to get the error.
-func NewTrustRing(current *x509.Certificate) *TrustRing {
-	t, err := NewTrustRingOptions(current, RingOptions{})
-	if err != nil {
-		t = &TrustRing{r: KeyRing{now: time.Now, certOnly: true}}
-		t.r.snap.Store(mustSnapshot(nil))
-	}
-	return t
-}
-
-// NewTrustRingOptions returns a trust ring whose current certificate is
-// current. It returns [ErrInvalidKey] if the certificate cannot verify
-// signatures. The clock in opts also decides whether a message's
-// wsu:Timestamp is current.
-func NewTrustRingOptions(current *x509.Certificate, opts RingOptions) (*TrustRing, error) {
+// NewTrustRing returns a trust ring whose current certificate is current.
+// It returns [ErrInvalidKey] (as a [*KeyError]) if the certificate cannot
+// verify signatures: nil, or a key that is neither RSA of at least 2048
+// bits nor ECDSA on P-256, P-384 or P-521. The clock in opts also decides
+// whether a message's wsu:Timestamp is current; the zero [RingOptions]
+// uses time.Now.
+func NewTrustRing(current *x509.Certificate, opts RingOptions) (*TrustRing, error) {
 	now := opts.Now
 	if now == nil {
 		now = time.Now

@@ -234,29 +234,10 @@ var (
 	// ErrContentType means that the [Transport] refused a response for
 	// its Content-Type: one that does not parse, MTOM/XOP, a charset
 	// other than UTF-8, or a type that cannot hold a SOAP envelope with a
-	// non-empty body. The error is a [*ContentTypeError].
+	// non-empty body. The error is a [*TransportError] whose ContentType
+	// and MediaType say what was refused.
 	ErrContentType = errors.New("wssec: response content type refused")
 )
-
-// ContentTypeError reports a response the [Transport] refused for its
-// Content-Type. The body was not handed on.
-type ContentTypeError struct {
-	// ContentType is the header value as received, shortened to 100
-	// bytes.
-	ContentType string
-	// MediaType is the parsed media type, such as "multipart/related",
-	// or "" if there is none.
-	MediaType string
-	// Reason says why the response was refused.
-	Reason string
-}
-
-func (e *ContentTypeError) Error() string {
-	return fmt.Sprintf("wssec: response content type refused: %q: %s", e.ContentType, e.Reason)
-}
-
-// Unwrap returns [ErrContentType].
-func (e *ContentTypeError) Unwrap() error { return ErrContentType }
 
 // Signature verification: unsigned SOAP Faults.
 

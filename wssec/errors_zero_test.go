@@ -20,7 +20,6 @@ func TestErrorTypes_ZeroValue(t *testing.T) {
 		&wssec.KeyError{},
 		&wssec.SignatureError{},
 		&wssec.CapabilityError{},
-		&wssec.ContentTypeError{},
 		&wssec.FaultError{},
 		&wssec.TransportError{},
 		&wssec.NoMatchingKeyError{},

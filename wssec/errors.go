@@ -261,25 +261,25 @@ type FaultError struct {
 	// Envelope is the message holding the Fault, decrypted where it was
 	// encrypted.
 	Envelope []byte
-	// Err is why the Fault counts as unsigned, usually a
+	// Cause is why the Fault counts as unsigned, usually a
 	// [*SignatureError] for [ErrSignatureInvalid].
-	Err error
+	Cause error
 }
 
 func (e *FaultError) Error() string {
-	if e.Err == nil {
+	if e.Cause == nil {
 		return ErrUnsignedFault.Error()
 	}
-	return ErrUnsignedFault.Error() + ": " + e.Err.Error()
+	return ErrUnsignedFault.Error() + ": " + e.Cause.Error()
 }
 
-// Unwrap returns [ErrUnsignedFault] and the cause in Err, so that
+// Unwrap returns [ErrUnsignedFault] and the cause in Cause, so that
 // errors.Is matches both.
 func (e *FaultError) Unwrap() []error {
-	if e.Err == nil {
+	if e.Cause == nil {
 		return []error{ErrUnsignedFault}
 	}
-	return []error{ErrUnsignedFault, e.Err}
+	return []error{ErrUnsignedFault, e.Cause}
 }
 
 // errText returns err's text, or fallback for a nil err, so that a typed

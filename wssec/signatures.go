@@ -350,7 +350,7 @@ func (p *process) faultNotEncrypted(trust *TrustRing, message []byte) error {
 	}
 	var fe *FaultError
 	if errors.As(err, &fe) {
-		err = fe.Err // already a Fault refused for its signature
+		err = fe.Cause // already a Fault refused for its signature
 	}
 	return p.unsignedFault(p.env, message, fmt.Errorf("%w: %w", ErrNotEncrypted, err))
 }
@@ -370,7 +370,7 @@ func (p *process) unsignedFault(env *soap.Envelope, envelope []byte, cause error
 		}
 		envelope = b
 	}
-	fe := &FaultError{Envelope: envelope, Err: cause}
+	fe := &FaultError{Envelope: envelope, Cause: cause}
 	for _, c := range fault.ChildElements() {
 		switch {
 		case c.Tag == "faultcode" && c.Space == "": // SOAP 1.1: unqualified

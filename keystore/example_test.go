@@ -231,7 +231,7 @@ func ExampleStore_Update() {
 
 	now = now.AddDate(0, 0, 90)
 	err = store.Update(ctx, func(tx *keystore.Tx) error { return tx.Remove("tenant-2025") })
-	fmt.Println(err, ring.Len())
+	fmt.Println(err, len(ring.Snapshot()))
 	// Output:
 	// tenant-2026 current 0001-01-01
 	// tenant-2025 retained 2026-05-30
@@ -297,7 +297,7 @@ func ExampleStore_Reload() {
 		log.Fatal(err)
 	}
 	ring, err := store.KeyRing()
-	fmt.Println(changed, ring.Len(), err)
+	fmt.Println(changed, len(ring.Snapshot()), err)
 	// Output:
 	// true 1 <nil>
 }

@@ -398,7 +398,7 @@ func ExampleSignerTrusted_AddCertificate() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("day 90:", trusted.Stage(), "-", ring.Len(), "certificate, renewal", trusted.Report().Outcome)
+	fmt.Println("day 90:", trusted.Stage(), "-", len(ring.Snapshot()), "certificate, renewal", trusted.Report().Outcome)
 	// Output:
 	// trusted - signed by partner.example - untrusted
 	// certificate-added - signed by partner.example - signed by partner.example

@@ -121,7 +121,7 @@ func ExampleKeyRing_Rotate() {
 		fmt.Println("remove at day 89: allowed from", re.AllowedAt.Format("2006-01-02"))
 	}
 	now = now.AddDate(0, 0, 1)
-	fmt.Println("remove at day 90:", ring.Remove(oldKey.Certificate), "- keys left:", ring.Len())
+	fmt.Println("remove at day 90:", ring.Remove(oldKey.Certificate), "- keys left:", len(ring.Snapshot()))
 	// Output:
 	// new: current, expiry set: false
 	// old: retained, expiry set: false

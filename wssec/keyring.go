@@ -426,9 +426,6 @@ func (r *KeyRing) Snapshot() []Entry {
 	return out
 }
 
-// Len returns the number of keys in the ring.
-func (r *KeyRing) Len() int { return len(r.load().entries) }
-
 // recordUse counts one decryption by e.
 func (r *KeyRing) recordUse(e *ringEntry) {
 	e.usage.count.Add(1)

@@ -95,9 +95,6 @@ func (t *TrustRing) Remove(cert *x509.Certificate) error {
 // (how many messages each verified, and when last).
 func (t *TrustRing) Snapshot() []Entry { return t.ring().Snapshot() }
 
-// Len returns the number of certificates in the ring.
-func (t *TrustRing) Len() int { return t.ring().Len() }
-
 func (t *TrustRing) ring() *KeyRing {
 	if t == nil {
 		return nil

@@ -53,7 +53,8 @@
 // To decrypt the responses of any Go SOAP client, give its http.Client a
 // [Transport]; to read a message from a stream within the size limit, use
 // [Decryptor.DecryptReader]. A key store that holds the authoritative ring
-// state swaps it in one step with [KeyRing.Replace].
+// state publishes it with [NewPublishedKeyRing] and swaps it in one step
+// with [RingPublisher.Replace].
 //
 // What it does not do: it reads no files and does no network I/O of its
 // own (the Transport sends what its caller sends); it

@@ -345,27 +345,13 @@ func (r *KeyRing) Remove(cert *x509.Certificate) error {
 }
 
 // RetainedKey is a retained key with the time from which it may be
-// removed (zero: no expiry yet), for [KeyRing.Replace].
+// removed (zero: no expiry yet), for [RingPublisher.Replace].
 type RetainedKey struct {
 	Key
 	Until time.Time
 }
 
-// Replace sets the whole ring in one step: current becomes the current key
-// and retained the retained keys, in that order, published as one snapshot
-// so that no decryption sees a ring in between. Keys that stay keep their
-// usage counts.
-//
-// Replace is for the holder of the authoritative state, such as a key store
-// that reloads what another process committed. It does not apply the
-// retention rule to the keys it drops: that rule was checked where the
-// change was made. It returns [ErrInvalidKey] or [ErrDuplicateKey] and then
-// leaves the ring as it was. It does not modify its arguments and is safe
-// for concurrent use.
-func (r *KeyRing) Replace(current Key, retained []RetainedKey) error {
-	return r.replace(current, retained, r.update)
-}
-
+// replace sets the whole ring in one step for [RingPublisher.Replace].
 func (r *KeyRing) replace(current Key, retained []RetainedKey, commit func(func([]*ringEntry) ([]*ringEntry, error)) error) error {
 	next := make([]*ringEntry, 0, len(retained)+1)
 	e, err := r.newEntry(current, StatusCurrent, time.Time{})
@@ -558,7 +544,7 @@ type RingPublisher struct {
 // ring state, such as a key store, to hand out, and the publisher with
 // which only that holder changes it. The ring decrypts like any other,
 // but its own changing methods ([KeyRing.Retain], [KeyRing.Rotate],
-// [KeyRing.SetExpiry], [KeyRing.Remove], [KeyRing.Replace]) refuse with
+// [KeyRing.SetExpiry], [KeyRing.Remove]) refuse with
 // [ErrReadOnlyRing], so code that was handed the ring cannot drop a key
 // from it behind the owner's back. The ring starts as
 // [RingPublisher.Replace] would set it.
@@ -580,8 +566,17 @@ func NewPublishedKeyRing(current Key, retained []RetainedKey, opts RingOptions) 
 	return r, p, nil
 }
 
-// Replace sets the whole published ring in one step, as
-// [KeyRing.Replace] does.
+// Replace sets the whole ring in one step: current becomes the current key
+// and retained the retained keys, in that order, published as one snapshot
+// so that no decryption sees a ring in between. Keys that stay keep their
+// usage counts.
+//
+// Replace is for the holder of the authoritative state, such as a key store
+// that reloads what another process committed. It does not apply the
+// retention rule to the keys it drops: that rule was checked where the
+// change was made. It returns [ErrInvalidKey] or [ErrDuplicateKey] and then
+// leaves the ring as it was, and [ErrInvalidArgument] for a nil publisher.
+// It does not modify its arguments and is safe for concurrent use.
 func (p *RingPublisher) Replace(current Key, retained []RetainedKey) error {
 	if p == nil {
 		return &KeyError{Reason: "nil RingPublisher", Err: ErrInvalidArgument}

@@ -280,10 +280,10 @@ func TestRetentionError(t *testing.T) {
 	}
 }
 
-func TestKeyRing_Replace(t *testing.T) {
+func TestRingPublisher_Replace(t *testing.T) {
 	t.Parallel()
 	clk := fakeclock.New(t0)
-	r, err := wssec.NewKeyRingOptions(keyOf(oldID), wssec.RingOptions{Now: clk.Now})
+	r, pub, err := wssec.NewPublishedKeyRing(keyOf(oldID), nil, wssec.RingOptions{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func TestKeyRing_Replace(t *testing.T) {
 		t.Fatal(err)
 	}
 	until := t0.AddDate(0, 0, 90)
-	if err := r.Replace(keyOf(newID), []wssec.RetainedKey{{Key: keyOf(oldID), Until: until}}); err != nil {
+	if err := pub.Replace(keyOf(newID), []wssec.RetainedKey{{Key: keyOf(oldID), Until: until}}); err != nil {
 		t.Fatalf("Replace() error = %v", err)
 	}
 	snap := r.Snapshot()
@@ -301,7 +301,7 @@ func TestKeyRing_Replace(t *testing.T) {
 		t.Fatalf("after Replace, Snapshot() = %+v", snap)
 	}
 	// Dropping a key with no expiry is the caller's decision.
-	if err := r.Replace(keyOf(newID), nil); err != nil || len(r.Snapshot()) != 1 {
+	if err := pub.Replace(keyOf(newID), nil); err != nil || len(r.Snapshot()) != 1 {
 		t.Fatalf("Replace(new only) error = %v, %d keys", err, len(r.Snapshot()))
 	}
 	for _, tc := range []struct {
@@ -314,7 +314,7 @@ func TestKeyRing_Replace(t *testing.T) {
 		{"invalid retained", keyOf(newID), []wssec.RetainedKey{{}}, wssec.ErrInvalidKey},
 		{"duplicate", keyOf(newID), []wssec.RetainedKey{{Key: keyOf(newID)}}, wssec.ErrDuplicateKey},
 	} {
-		if err := r.Replace(tc.current, tc.retained); !errors.Is(err, tc.want) {
+		if err := pub.Replace(tc.current, tc.retained); !errors.Is(err, tc.want) {
 			t.Errorf("Replace(%s) error = %v, want %v", tc.name, err, tc.want)
 		}
 		if len(r.Snapshot()) != 1 {

@@ -32,15 +32,6 @@ func TestKeyRing_keySize(t *testing.T) {
 			}
 			return r.Rotate(weak)
 		}, wssec.ErrInvalidKey},
-		{"replace weak current refused", wssec.RingOptions{AllowWeakRetainedKey: true}, func(r *wssec.KeyRing) error {
-			return r.Replace(weak, nil)
-		}, wssec.ErrInvalidKey},
-		{"replace weak retained refused by default", wssec.RingOptions{}, func(r *wssec.KeyRing) error {
-			return r.Replace(keyOf(newID), []wssec.RetainedKey{{Key: weak}})
-		}, wssec.ErrInvalidKey},
-		{"replace weak retained allowed", wssec.RingOptions{AllowWeakRetainedKey: true}, func(r *wssec.KeyRing) error {
-			return r.Replace(keyOf(newID), []wssec.RetainedKey{{Key: weak}})
-		}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -56,6 +47,29 @@ func TestKeyRing_keySize(t *testing.T) {
 	}
 	if _, err := wssec.NewKeyRingOptions(weak, wssec.RingOptions{AllowWeakRetainedKey: true}); !errors.Is(err, wssec.ErrInvalidKey) {
 		t.Fatalf("NewKeyRingOptions(weak) error = %v, want %v", err, wssec.ErrInvalidKey)
+	}
+	replaces := []struct {
+		name     string
+		opts     wssec.RingOptions
+		current  wssec.Key
+		retained []wssec.RetainedKey
+		wantErr  error
+	}{
+		{"weak current refused", wssec.RingOptions{AllowWeakRetainedKey: true}, weak, nil, wssec.ErrInvalidKey},
+		{"weak retained refused by default", wssec.RingOptions{}, keyOf(newID), []wssec.RetainedKey{{Key: weak}}, wssec.ErrInvalidKey},
+		{"weak retained allowed", wssec.RingOptions{AllowWeakRetainedKey: true}, keyOf(newID), []wssec.RetainedKey{{Key: weak}}, nil},
+	}
+	for _, tc := range replaces {
+		_, pub, err := wssec.NewPublishedKeyRing(keyOf(newID), nil, tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pub.Replace(tc.current, tc.retained); !errors.Is(err, tc.wantErr) {
+			t.Errorf("Replace(%s) error = %v, want %v", tc.name, err, tc.wantErr)
+		}
+		if _, _, err := wssec.NewPublishedKeyRing(tc.current, tc.retained, tc.opts); !errors.Is(err, tc.wantErr) {
+			t.Errorf("NewPublishedKeyRing(%s) error = %v, want %v", tc.name, err, tc.wantErr)
+		}
 	}
 }
 

@@ -134,7 +134,7 @@ func (e *Encryptor) Encrypt(envelope []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: unknown data encryption %q", ErrInvalidPolicy, string(de))
 	}
 	if int64(len(envelope)) > defaultMaxMessageBytes {
-		return nil, &LimitError{Limit: "MaxMessageBytes", Max: defaultMaxMessageBytes}
+		return nil, limitError("MaxMessageBytes", defaultMaxMessageBytes)
 	}
 	doc, _, err := soap.Parse(envelope, encryptLimits)
 	if err != nil {

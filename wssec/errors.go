@@ -75,7 +75,7 @@ var (
 	// ErrSignatureInvalid means that a signature does not verify, that it
 	// references something it cannot cover, or that an element the policy
 	// requires to be signed is not covered by a verified signature. The
-	// error is a [*SignatureError].
+	// error is a [*MessageError].
 	ErrSignatureInvalid = errors.New("wssec: signature invalid")
 
 	// ErrUntrustedSigner means that a signature was made by a certificate
@@ -119,46 +119,76 @@ func (e *RetentionError) Error() string {
 // Unwrap returns [ErrRetentionNotElapsed].
 func (e *RetentionError) Unwrap() error { return ErrRetentionNotElapsed }
 
-// AlgorithmError reports an algorithm the policy refuses.
-type AlgorithmError struct {
-	// URI is the algorithm identifier as the message or configuration gave it.
+// MessageError reports why a message was refused, before any key was used
+// or from authenticated content, with non-secret context. Its Err field is
+// the sentinel: [ErrMalformed], [ErrLimitExceeded],
+// [ErrAlgorithmNotAllowed], [ErrSignatureInvalid] or [ErrUntrustedSigner].
+// It never holds plaintext or key material; Reason holds no message
+// content beyond Id values and algorithm identifiers.
+type MessageError struct {
+	// Err is the sentinel the error unwraps to.
+	Err error
+	// Reason says what is wrong.
+	Reason string
+	// URI is the algorithm identifier as the message or configuration
+	// gave it, for [ErrAlgorithmNotAllowed]; "" otherwise.
 	URI string
-	// Reason says why: "not allowed by policy" or "not supported".
-	Reason string
-}
-
-func (e *AlgorithmError) Error() string {
-	return fmt.Sprintf("wssec: algorithm not allowed: %s (%s)", e.URI, e.Reason)
-}
-
-// Unwrap returns [ErrAlgorithmNotAllowed].
-func (e *AlgorithmError) Unwrap() error { return ErrAlgorithmNotAllowed }
-
-// MalformedError reports what is wrong with a message, before any key was
-// used. It never holds plaintext or key material.
-type MalformedError struct {
-	Reason string
-}
-
-func (e *MalformedError) Error() string { return "wssec: malformed message: " + e.Reason }
-
-// Unwrap returns [ErrMalformed].
-func (e *MalformedError) Unwrap() error { return ErrMalformed }
-
-// LimitError reports which policy limit a message exceeded.
-type LimitError struct {
-	// Limit names the [Policy] field, such as "MaxMessageBytes".
+	// Limit names the exceeded limit, such as the [Policy] field
+	// "MaxMessageBytes", and Max is the limit in force, for
+	// [ErrLimitExceeded]; "" and 0 otherwise.
 	Limit string
-	// Max is the limit in force.
-	Max int64
+	Max   int64
 }
 
-func (e *LimitError) Error() string {
-	return fmt.Sprintf("wssec: limit exceeded: %s (%d)", e.Limit, e.Max)
+func (e *MessageError) Error() string {
+	s := errText(e.Err, "wssec: message refused")
+	switch {
+	case e.Limit != "":
+		return fmt.Sprintf("%s: %s (%d)", s, e.Limit, e.Max)
+	case e.URI != "":
+		s += ": " + e.URI
+		if e.Reason != "" {
+			s += " (" + e.Reason + ")"
+		}
+		return s
+	case e.Reason != "":
+		return s + ": " + e.Reason
+	}
+	return s
 }
 
-// Unwrap returns [ErrLimitExceeded].
-func (e *LimitError) Unwrap() error { return ErrLimitExceeded }
+// Unwrap returns the sentinel in Err.
+func (e *MessageError) Unwrap() error { return e.Err }
+
+// limitError reports the limit named limit, of max.
+func limitError(limit string, max int64) *MessageError {
+	return &MessageError{Err: ErrLimitExceeded, Limit: limit, Max: max}
+}
+
+// algorithmRefused reports the algorithm uri, refused for reason.
+func algorithmRefused(uri, reason string) *MessageError {
+	return &MessageError{Err: ErrAlgorithmNotAllowed, URI: uri, Reason: reason}
+}
+
+// isLimit reports whether err is a limit this package reports.
+func isLimit(err error) bool {
+	var me *MessageError
+	return errors.As(err, &me) && me.Err == ErrLimitExceeded
+}
+
+// isMalformed reports whether err is this package's malformed-message
+// error.
+func isMalformed(err error) bool {
+	var me *MessageError
+	return errors.As(err, &me) && me.Err == ErrMalformed
+}
+
+// isMalformedOrLimit reports whether err is a structural error of this
+// package: a malformed message or an exceeded limit.
+func isMalformedOrLimit(err error) bool {
+	var me *MessageError
+	return errors.As(err, &me) && (me.Err == ErrMalformed || me.Err == ErrLimitExceeded)
+}
 
 // KeyError reports why a [Key] was refused or which key an operation on the
 // ring was about. It unwraps to its Err field.
@@ -181,20 +211,6 @@ func (e *KeyError) Error() string {
 
 // Unwrap returns the sentinel in Err.
 func (e *KeyError) Unwrap() error { return e.Err }
-
-// SignatureError reports why a signed message was refused. Its Reason
-// never holds message content beyond Id values.
-type SignatureError struct {
-	Reason string
-	Err    error // ErrSignatureInvalid or ErrUntrustedSigner
-}
-
-func (e *SignatureError) Error() string {
-	return errText(e.Err, ErrSignatureInvalid.Error()) + ": " + e.Reason
-}
-
-// Unwrap returns the sentinel in Err.
-func (e *SignatureError) Unwrap() error { return e.Err }
 
 // CapabilityError reports a key transport that a key cannot perform (see
 // [Capabilities]).
@@ -226,7 +242,7 @@ func (e *CapabilityError) Unwrap() []error {
 }
 
 func malformed(format string, args ...any) error {
-	return &MalformedError{Reason: fmt.Sprintf(format, args...)}
+	return &MessageError{Err: ErrMalformed, Reason: fmt.Sprintf(format, args...)}
 }
 
 // Errors of the Transport's content checks.
@@ -262,7 +278,7 @@ type FaultError struct {
 	// encrypted.
 	Envelope []byte
 	// Cause is why the Fault counts as unsigned, usually a
-	// [*SignatureError] for [ErrSignatureInvalid].
+	// [*MessageError] for [ErrSignatureInvalid].
 	Cause error
 }
 

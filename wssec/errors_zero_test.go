@@ -14,11 +14,8 @@ import (
 func TestErrorTypes_ZeroValue(t *testing.T) {
 	errtypes.CheckZero(t, "wssec: ", []error{
 		&wssec.RetentionError{},
-		&wssec.AlgorithmError{},
-		&wssec.MalformedError{},
-		&wssec.LimitError{},
+		&wssec.MessageError{},
 		&wssec.KeyError{},
-		&wssec.SignatureError{},
 		&wssec.CapabilityError{},
 		&wssec.FaultError{},
 		&wssec.TransportError{},

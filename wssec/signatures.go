@@ -79,7 +79,7 @@ func (p *process) planSignatures(trust *TrustRing, message []byte) (*sigState, e
 				boundary, st.encryptedHeader = true, true
 			case soap.Is(c, soap.NSDS, "Signature"):
 				if len(sigs) == maxSignatures {
-					return nil, &LimitError{Limit: "signatures", Max: maxSignatures}
+					return nil, limitError("signatures", maxSignatures)
 				}
 				if boundary {
 					st.after++
@@ -243,7 +243,7 @@ func (p *process) verifyTree(st *sigState, message []byte, from int) (*soap.Enve
 		}
 	}
 	if len(sigs) > maxSignatures {
-		return nil, &LimitError{Limit: "signatures", Max: maxSignatures}
+		return nil, limitError("signatures", maxSignatures)
 	}
 	if from > len(sigs) {
 		return nil, malformed("the Security header's signatures changed")

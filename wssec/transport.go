@@ -144,7 +144,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil // the caller accepts unverified plaintext anyway
 	}
 	if resp.ContentLength > pol.maxBytes {
-		return fail(&LimitError{Limit: "MaxMessageBytes", Max: pol.maxBytes})
+		return fail(limitError("MaxMessageBytes", pol.maxBytes))
 	}
 	body, err := readBody(resp, pol.maxBytes)
 	resp.Body.Close()
@@ -195,7 +195,7 @@ func readBody(resp *http.Response, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("wssec: read response: %w", err)
 	}
 	if int64(len(body)) > max {
-		return nil, &LimitError{Limit: "MaxMessageBytes", Max: max}
+		return nil, limitError("MaxMessageBytes", max)
 	}
 	return body, nil
 }

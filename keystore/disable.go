@@ -59,7 +59,7 @@ func destroyableAt(e Entry) time.Time {
 //
 // Like [Tx.Remove], Disable is allowed only once the entry has an expiry
 // that is not after the transaction's time; otherwise it returns a
-// [*wssec.RetentionError] ([wssec.ErrRetentionNotElapsed]). It returns a
+// [*wssec.KeyError] for [wssec.ErrRetentionNotElapsed] ([wssec.ErrRetentionNotElapsed]). It returns a
 // [*StatusError] unless the entry is retained, [ErrInvalidOptions] for a
 // negative window, an [*EntryError] with [ErrUnknownAlias], and
 // [ErrTxDone].
@@ -80,7 +80,7 @@ func (tx *Tx) Disable(alias string, window time.Duration) error {
 		if e.Expires.IsZero() {
 			allowed = time.Time{}
 		}
-		return &wssec.RetentionError{Fingerprint: e.Fingerprint, AllowedAt: allowed}
+		return &wssec.KeyError{Fingerprint: e.Fingerprint, AllowedAt: allowed, Err: wssec.ErrRetentionNotElapsed}
 	}
 	e.Status, e.DisabledAt, e.DestroyAfter = StatusDisabled, tx.now, tx.now.Add(window)
 	tx.dirty = true

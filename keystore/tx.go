@@ -522,7 +522,7 @@ func (tx *Tx) MarkProvided(alias string) error {
 // Remove deletes the entry alias and, after the commit, its key file. A
 // pending entry may always be removed. A retained entry may be removed
 // only once it has an expiry that is not after the transaction's time;
-// otherwise Remove returns a [*wssec.RetentionError]
+// otherwise Remove returns a [*wssec.KeyError] for [wssec.ErrRetentionNotElapsed]
 // ([wssec.ErrRetentionNotElapsed]) saying when, the same refusal as
 // [wssec.KeyRing.Remove]. A disabled entry ([Tx.Disable]) may be
 // removed once its restore window has passed, the same refusal before.
@@ -545,11 +545,11 @@ func (tx *Tx) Remove(alias string) error {
 			if e.Expires.IsZero() {
 				allowed = time.Time{}
 			}
-			return &wssec.RetentionError{Fingerprint: e.Fingerprint, AllowedAt: allowed}
+			return &wssec.KeyError{Fingerprint: e.Fingerprint, AllowedAt: allowed, Err: wssec.ErrRetentionNotElapsed}
 		}
 	case StatusDisabled:
 		if allowed := destroyableAt(e); tx.now.Before(allowed) {
-			return &wssec.RetentionError{Fingerprint: e.Fingerprint, AllowedAt: allowed}
+			return &wssec.KeyError{Fingerprint: e.Fingerprint, AllowedAt: allowed, Err: wssec.ErrRetentionNotElapsed}
 		}
 	}
 	tx.m.entries = slices.Delete(tx.m.entries, i, i+1)

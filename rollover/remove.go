@@ -100,8 +100,8 @@ func (s *ReceiversSwitched) RemoveOldKey(ctx context.Context) (*Idle, error) {
 			err = tx.Remove(st.Old.Alias)
 		}
 		if err != nil {
-			var re *wssec.RetentionError
-			if errors.As(err, &re) {
+			var re *wssec.KeyError
+			if errors.As(err, &re) && re.Err == wssec.ErrRetentionNotElapsed {
 				refuse.AllowedAt = re.AllowedAt
 				return refuse
 			}

@@ -247,9 +247,9 @@ func TestSigner_refusals(t *testing.T) {
 			var re *rollover.CertificateRemovalError
 			if errors.As(got.err, &re) {
 				at = re.AllowedAt
-				var wre *wssec.RetentionError
+				var wre *wssec.KeyError
 				if !errors.As(got.err, &wre) || !wre.AllowedAt.Equal(re.AllowedAt) || wre.Fingerprint != re.Fingerprint {
-					t.Errorf("error does not unwrap to the matching *wssec.RetentionError")
+					t.Errorf("error does not unwrap to the matching *wssec.KeyError")
 				}
 			}
 			if !at.Equal(got.allowedAt) {

@@ -43,7 +43,7 @@ var (
 
 	// ErrRetentionNotElapsed means that a retained key cannot be removed
 	// yet: it has no expiry (a receiver may still use it) or its expiry has
-	// not passed. The error is a [*RetentionError] that says when.
+	// not passed. The error is a [*KeyError] whose AllowedAt says when.
 	ErrRetentionNotElapsed = errors.New("wssec: retention not elapsed")
 
 	// ErrInvalidKey means that a [Key] cannot decrypt: no Decrypter, no
@@ -99,25 +99,6 @@ var (
 	// and also matches [ErrAlgorithmNotAllowed].
 	ErrKeyCapability = errors.New("wssec: key cannot perform the algorithm")
 )
-
-// RetentionError reports a refused removal of a retained key.
-type RetentionError struct {
-	// Fingerprint is the SHA-256 fingerprint of the key's certificate.
-	Fingerprint Fingerprint
-	// AllowedAt is when the removal becomes allowed. It is zero if the key
-	// has no expiry yet, that is, a receiver may still use it.
-	AllowedAt time.Time
-}
-
-func (e *RetentionError) Error() string {
-	if e.AllowedAt.IsZero() {
-		return fmt.Sprintf("wssec: retention not elapsed: key %s has no expiry yet (a receiver may still use it)", e.Fingerprint.Short())
-	}
-	return fmt.Sprintf("wssec: retention not elapsed: key %s may be removed from %s", e.Fingerprint.Short(), e.AllowedAt.UTC().Format(time.RFC3339))
-}
-
-// Unwrap returns [ErrRetentionNotElapsed].
-func (e *RetentionError) Unwrap() error { return ErrRetentionNotElapsed }
 
 // MessageError reports why a message was refused, before any key was used
 // or from authenticated content, with non-secret context. Its Err field is
@@ -190,15 +171,31 @@ func isMalformedOrLimit(err error) bool {
 	return errors.As(err, &me) && (me.Err == ErrMalformed || me.Err == ErrLimitExceeded)
 }
 
-// KeyError reports why a [Key] was refused or which key an operation on the
-// ring was about. It unwraps to its Err field.
+// KeyError reports why a [Key] was refused, which key an operation on the
+// ring was about, or a refused removal of a retained key (Err is
+// [ErrRetentionNotElapsed], and AllowedAt says when the removal becomes
+// allowed). It unwraps to its Err field.
 type KeyError struct {
-	Fingerprint Fingerprint // zero if there is no certificate
-	Reason      string
-	Err         error // one of the sentinels of this package
+	// Fingerprint is the SHA-256 fingerprint of the key's certificate;
+	// zero if there is no certificate.
+	Fingerprint Fingerprint
+	// Reason says what is wrong, if there is more to say than Err.
+	Reason string
+	// AllowedAt is, for [ErrRetentionNotElapsed], when the removal
+	// becomes allowed; zero if the key has no expiry yet, that is, a
+	// receiver may still use it. Zero for the other errors.
+	AllowedAt time.Time
+	// Err is one of the sentinels of this package.
+	Err error
 }
 
 func (e *KeyError) Error() string {
+	if e.Err == ErrRetentionNotElapsed {
+		if e.AllowedAt.IsZero() {
+			return fmt.Sprintf("wssec: retention not elapsed: key %s has no expiry yet (a receiver may still use it)", e.Fingerprint.Short())
+		}
+		return fmt.Sprintf("wssec: retention not elapsed: key %s may be removed from %s", e.Fingerprint.Short(), e.AllowedAt.UTC().Format(time.RFC3339))
+	}
 	msg := errText(e.Err, "wssec: key error")
 	if e.Fingerprint != (Fingerprint{}) {
 		msg += ": key " + e.Fingerprint.Short()

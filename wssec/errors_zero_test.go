@@ -13,7 +13,6 @@ import (
 // error type without an entry here fails the test.
 func TestErrorTypes_ZeroValue(t *testing.T) {
 	errtypes.CheckZero(t, "wssec: ", []error{
-		&wssec.RetentionError{},
 		&wssec.MessageError{},
 		&wssec.KeyError{},
 		&wssec.CapabilityError{},

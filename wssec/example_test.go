@@ -116,7 +116,7 @@ func ExampleKeyRing_Rotate() {
 		log.Fatal(err)
 	}
 	now = now.AddDate(0, 0, 89)
-	var re *wssec.RetentionError
+	var re *wssec.KeyError
 	if errors.As(ring.Remove(oldKey.Certificate), &re) {
 		fmt.Println("remove at day 89: allowed from", re.AllowedAt.Format("2006-01-02"))
 	}

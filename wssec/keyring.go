@@ -320,7 +320,7 @@ func (r *KeyRing) SetExpiry(cert *x509.Certificate, until time.Time) error {
 }
 
 // Remove removes the retained key with certificate cert. It is refused with
-// a [*RetentionError] ([ErrRetentionNotElapsed]) while the key has no
+// a [*KeyError] for [ErrRetentionNotElapsed], with AllowedAt, while the key has no
 // expiry or its expiry lies after the ring's clock, and with
 // [ErrCurrentKey] for the current key; [ErrKeyNotFound] if the ring does
 // not hold it. It is safe for concurrent use.
@@ -336,7 +336,7 @@ func (r *KeyRing) Remove(cert *x509.Certificate) error {
 				return nil, &KeyError{Fingerprint: fp, Reason: "the current key cannot be removed", Err: ErrCurrentKey}
 			}
 			if x.expires.IsZero() || now.Before(x.expires) {
-				return nil, &RetentionError{Fingerprint: fp, AllowedAt: x.expires}
+				return nil, &KeyError{Fingerprint: fp, AllowedAt: x.expires, Err: ErrRetentionNotElapsed}
 			}
 			return append(entries[:i], entries[i+1:]...), nil
 		}

@@ -137,9 +137,9 @@ func TestKeyRing_lifecycle(t *testing.T) {
 	}
 
 	// No expiry yet: a receiver may still use the old key.
-	var re *wssec.RetentionError
+	var re *wssec.KeyError
 	if err := r.Remove(oldID.Certificate); !errors.As(err, &re) || !re.AllowedAt.IsZero() || !errors.Is(err, wssec.ErrRetentionNotElapsed) {
-		t.Fatalf("Remove(old) without expiry error = %v, want a RetentionError with zero AllowedAt", err)
+		t.Fatalf("Remove(old) without expiry error = %v, want a *KeyError with zero AllowedAt", err)
 	}
 	if err := r.SetExpiry(newID.Certificate, t0); !errors.Is(err, wssec.ErrCurrentKey) {
 		t.Fatalf("SetExpiry(current) error = %v, want %v", err, wssec.ErrCurrentKey)
@@ -153,7 +153,7 @@ func TestKeyRing_lifecycle(t *testing.T) {
 	}
 	clk.Advance(89 * 24 * time.Hour)
 	if err := r.Remove(oldID.Certificate); !errors.As(err, &re) || !re.AllowedAt.Equal(until) {
-		t.Fatalf("Remove(old) at day 89 error = %v, want a RetentionError allowing it at %v", err, until)
+		t.Fatalf("Remove(old) at day 89 error = %v, want a *KeyError allowing it at %v", err, until)
 	}
 	if err := r.Remove(newID.Certificate); !errors.Is(err, wssec.ErrCurrentKey) {
 		t.Fatalf("Remove(current) error = %v, want %v", err, wssec.ErrCurrentKey)
@@ -269,14 +269,14 @@ func TestKeyRing_concurrentRotation(t *testing.T) {
 	}
 }
 
-func TestRetentionError(t *testing.T) {
+func TestKeyError_retention(t *testing.T) {
 	t.Parallel()
-	e := &wssec.RetentionError{AllowedAt: t0}
+	e := &wssec.KeyError{AllowedAt: t0, Err: wssec.ErrRetentionNotElapsed}
 	if got, want := e.Error(), "wssec: retention not elapsed: key 0000000000000000 may be removed from 2026-01-01T00:00:00Z"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 	if !errors.Is(e, wssec.ErrRetentionNotElapsed) {
-		t.Error("RetentionError does not unwrap to ErrRetentionNotElapsed")
+		t.Error("KeyError does not unwrap to ErrRetentionNotElapsed")
 	}
 }
 

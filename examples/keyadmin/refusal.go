@@ -91,7 +91,7 @@ func (a *app) errorf(format string, args ...any) {
 func (a *app) fail(err error) int {
 	var (
 		removal   *rollover.RemovalError
-		retention *wssec.RetentionError
+		retention *wssec.KeyError
 		stage     *rollover.StageError
 		status    *keystore.StatusError
 		cancel    *rollover.CancelError
@@ -116,7 +116,7 @@ func (a *app) fail(err error) int {
 		return exitStage
 	case errors.As(err, &removal):
 		return a.refuseRemoval(removal)
-	case errors.As(err, &retention):
+	case errors.As(err, &retention) && retention.Err == wssec.ErrRetentionNotElapsed:
 		return a.refused(fmt.Sprintf("key %s is retained: %v", retention.Fingerprint.Short(), err), retention.AllowedAt,
 			"once every receiver has confirmed the switch, plus the retention period")
 	case errors.As(err, &stage):

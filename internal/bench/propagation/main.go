@@ -102,7 +102,7 @@ func run(kind string, members, nf, rounds int, watch bool, out io.Writer) error 
 	switch kind {
 	case "dir":
 		members = 0
-		open = func() (backend, error) { return keystore.Dir(dir), nil }
+		open = func() (backend, error) { return keystore.Dir(dir).(backend), nil }
 	case "etcd":
 		c, err := etcdtest.Launch(members, filepath.Join(tmp, "etcd"))
 		if err != nil {

@@ -40,7 +40,7 @@ func (e *env) followWith(id string, trusted func(context.Context) []wssec.Finger
 	e.t.Helper()
 	r := &replica{ticks: make(chan time.Time)}
 	d := keystore.Dir(e.dir)
-	f, err := keystore.Follow(ctx, pollOnly{d, d}, keystore.PasswordValue(testPassword), keystore.FollowOptions{
+	f, err := keystore.Follow(ctx, pollOnly{d, d.(keystore.RecordBackend)}, keystore.PasswordValue(testPassword), keystore.FollowOptions{
 		Store:     keystore.Options{Now: e.clock.Now},
 		HolderID:  id,
 		Host:      "host-" + id,

@@ -66,14 +66,14 @@ func colonHex(b []byte) string {
 // current first or was replaced as current): a certificate that leaves
 // the store unrecorded would let [Tx.Cancel] delete a key a receiver may
 // encrypt to. It returns an [*EntryError] with [ErrUnknownAlias] or
-// [ErrNotProvided], and a [*StatusError] for a pending entry.
+// [ErrNotProvided], and an [*EntryError] for [ErrStatus] for a pending entry.
 func (s *Store) ExportCertificate(alias string) (*CertificateExport, error) {
 	e, err := s.Entry(alias)
 	if err != nil {
 		return nil, err
 	}
 	if !e.Status.inRing() {
-		return nil, &StatusError{Alias: alias, Status: e.Status, Op: "ExportCertificate"}
+		return nil, statusError(alias, e.Status, "ExportCertificate")
 	}
 	if !e.provided() {
 		return nil, &EntryError{Alias: alias, Err: ErrNotProvided, Cause: errors.New("record the hand-out with Tx.MarkProvided first")}

@@ -369,7 +369,7 @@ func (tx *Tx) writeKey(alias string, c *Credential) (string, error) {
 // kept, not copied; they must not be modified afterwards.
 //
 // SetCertificate returns an [*EntryError] with [ErrUnknownAlias] or
-// [ErrDuplicateKey], a [*StatusError] if the entry is not pending, a
+// [ErrDuplicateKey], an [*EntryError] for [ErrStatus] if the entry is not pending, a
 // [*ParseError] with [ErrKeyMismatch] if cert is not for the entry's key
 // (or [ErrMalformed], [ErrUnsupportedKey]), and [ErrTxDone].
 func (tx *Tx) SetCertificate(alias string, cert *x509.Certificate, chain []*x509.Certificate) error {
@@ -379,7 +379,7 @@ func (tx *Tx) SetCertificate(alias string, cert *x509.Certificate, chain []*x509
 	}
 	e := &tx.m.entries[i]
 	if e.Status != StatusPending {
-		return &StatusError{Alias: alias, Status: e.Status, Op: "SetCertificate"}
+		return statusError(alias, e.Status, "SetCertificate")
 	}
 	c := &Credential{Key: tx.keys[e.Location].Key, Certificate: cert, Chain: slices.Clone(chain)}
 	if err := c.check("certificate"); err != nil {
@@ -403,7 +403,7 @@ func (tx *Tx) SetCertificate(alias string, cert *x509.Certificate, chain []*x509
 // [Entry.Provided]); so does the first key that becomes current in a
 // store without one, since receivers are given it. Rotating to a retained
 // key rolls a renewal back. Rotate returns an [*EntryError] with
-// [ErrUnknownAlias], a [*StatusError] if alias is already current or
+// [ErrUnknownAlias], an [*EntryError] for [ErrStatus] if alias is already current or
 // disabled (restore it first), and [ErrTxDone].
 func (tx *Tx) Rotate(alias string) error {
 	i, err := tx.find(alias)
@@ -412,7 +412,7 @@ func (tx *Tx) Rotate(alias string) error {
 	}
 	e := &tx.m.entries[i]
 	if e.Status == StatusCurrent || e.Status == StatusDisabled {
-		return &StatusError{Alias: alias, Status: e.Status, Op: "Rotate"}
+		return statusError(alias, e.Status, "Rotate")
 	}
 	hadCurrent := false
 	for j := range tx.m.entries {
@@ -435,7 +435,7 @@ func (tx *Tx) Rotate(alias string) error {
 // Retain puts the pending entry alias into the key ring as a retained key
 // that may be removed from until on; a zero until means no expiry yet.
 // The store must have a current key when the transaction commits. Retain
-// returns an [*EntryError] with [ErrUnknownAlias], a [*StatusError] if the
+// returns an [*EntryError] with [ErrUnknownAlias], an [*EntryError] for [ErrStatus] if the
 // entry is not pending, and [ErrTxDone].
 func (tx *Tx) Retain(alias string, until time.Time) error {
 	i, err := tx.find(alias)
@@ -444,7 +444,7 @@ func (tx *Tx) Retain(alias string, until time.Time) error {
 	}
 	e := &tx.m.entries[i]
 	if e.Status != StatusPending {
-		return &StatusError{Alias: alias, Status: e.Status, Op: "Retain"}
+		return statusError(alias, e.Status, "Retain")
 	}
 	e.Status, e.Expires = StatusRetained, normTime(until)
 	e.RetainUntil = later(e.RetainUntil, e.Expires)
@@ -466,9 +466,9 @@ const MinRetention = 90 * 24 * time.Hour
 // its [Entry.RetainUntil], and a key that was handed to a receiver
 // ([Entry.Provided]) that has no expiry may be given one no sooner than
 // [MinRetention] after the transaction's time. Otherwise SetExpiry
-// returns an [*ExpiryError] ([ErrRetentionFloor]) naming the earliest
+// returns an [*EntryError] for [ErrRetentionFloor] naming the earliest
 // expiry allowed. It also returns an [*EntryError] with
-// [ErrUnknownAlias], a [*StatusError] if the entry is not retained, and
+// [ErrUnknownAlias], an [*EntryError] for [ErrStatus] if the entry is not retained, and
 // [ErrTxDone].
 func (tx *Tx) SetExpiry(alias string, until time.Time) error {
 	i, err := tx.find(alias)
@@ -477,7 +477,7 @@ func (tx *Tx) SetExpiry(alias string, until time.Time) error {
 	}
 	e := &tx.m.entries[i]
 	if e.Status != StatusRetained {
-		return &StatusError{Alias: alias, Status: e.Status, Op: "SetExpiry"}
+		return statusError(alias, e.Status, "SetExpiry")
 	}
 	until = normTime(until)
 	if !until.IsZero() {
@@ -486,7 +486,7 @@ func (tx *Tx) SetExpiry(alias string, until time.Time) error {
 			earliest = later(earliest, tx.now.Add(MinRetention))
 		}
 		if until.Before(earliest) {
-			return &ExpiryError{Alias: alias, Expires: until, Earliest: earliest}
+			return &EntryError{Alias: alias, Expires: until, Earliest: earliest, Err: ErrRetentionFloor}
 		}
 	}
 	e.Expires = until
@@ -501,7 +501,7 @@ func (tx *Tx) SetExpiry(alias string, until time.Time) error {
 // key, to shorten its retention, and to remove it before its expiry.
 // Call it before the certificate leaves the process: a crash in between
 // then errs on the safe side. MarkProvided returns an [*EntryError] with
-// [ErrUnknownAlias], a [*StatusError] for a pending entry (its
+// [ErrUnknownAlias], an [*EntryError] for [ErrStatus] for a pending entry (its
 // certificate must not be handed out), and [ErrTxDone].
 func (tx *Tx) MarkProvided(alias string) error {
 	i, err := tx.find(alias)
@@ -510,7 +510,7 @@ func (tx *Tx) MarkProvided(alias string) error {
 	}
 	e := &tx.m.entries[i]
 	if !e.Status.inRing() {
-		return &StatusError{Alias: alias, Status: e.Status, Op: "MarkProvided"}
+		return statusError(alias, e.Status, "MarkProvided")
 	}
 	if e.Provided.IsZero() {
 		e.Provided = tx.now
@@ -527,7 +527,7 @@ func (tx *Tx) MarkProvided(alias string) error {
 // [wssec.KeyRing.Remove]. A disabled entry ([Tx.Disable]) may be
 // removed once its restore window has passed, the same refusal before.
 // The current key cannot be removed
-// ([*StatusError]); rotate first, or cancel a current key that was never
+// ([*EntryError] for [ErrStatus]); rotate first, or cancel a current key that was never
 // handed out ([Tx.Cancel]). Remove also returns an [*EntryError] with
 // [ErrUnknownAlias], and [ErrTxDone].
 func (tx *Tx) Remove(alias string) error {
@@ -538,7 +538,7 @@ func (tx *Tx) Remove(alias string) error {
 	e := tx.m.entries[i]
 	switch e.Status {
 	case StatusCurrent:
-		return &StatusError{Alias: alias, Status: e.Status, Op: "Remove"}
+		return statusError(alias, e.Status, "Remove")
 	case StatusRetained:
 		allowed := later(e.Expires, e.RetainUntil)
 		if e.Expires.IsZero() || tx.now.Before(allowed) {
@@ -561,7 +561,7 @@ func (tx *Tx) Remove(alias string) error {
 // never handed to a receiver: a renewal abandoned before its certificate
 // was provided. It refuses a key that was provided with an [*EntryError]
 // with [ErrProvided]: a receiver may encrypt to it. It refuses any other
-// retained key with a [*StatusError]: a key kept in the key ring
+// retained key with an [*EntryError] for [ErrStatus]: a key kept in the key ring
 // beside the current one (such as an imported predecessor, see
 // [Tx.Retain]) is there because it may still be used, and leaves only
 // through [Tx.Remove] once its retention allows. The
@@ -581,7 +581,7 @@ func (tx *Tx) Cancel(alias string) error {
 		return &EntryError{Alias: alias, Err: ErrProvided, Cause: fmt.Errorf("provided at %s", e.Provided.Format(time.RFC3339))}
 	}
 	if e.Status == StatusRetained {
-		return &StatusError{Alias: alias, Status: e.Status, Op: "Cancel"}
+		return statusError(alias, e.Status, "Cancel")
 	}
 	tx.m.entries = slices.Delete(tx.m.entries, i, i+1)
 	tx.dirty = true

@@ -144,7 +144,7 @@ func (s *ReceiversSwitched) liveLastUsed() time.Time {
 // key ring as a retained key with the expiry it had, and records it
 // ([ActionRestoreKey]). Use it when messages encrypted to the key are
 // refused ([keystore.ErrKeyDisabled]): a receiver still uses it. It
-// returns the errors of [keystore.Tx.Restore] (a [*keystore.StatusError]
+// returns the errors of [keystore.Tx.Restore] (a [*keystore.EntryError] for [keystore.ErrStatus]
 // unless the key is disabled; an [*keystore.EntryError] with
 // [keystore.ErrUnknownAlias] once it is destroyed) and of
 // [keystore.Store.Update]. It uses the Manager's clock.

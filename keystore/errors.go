@@ -184,8 +184,8 @@ type ManifestError struct {
 	Path string
 	// Reason says what is wrong, without secrets.
 	Reason string
-	// Err is the underlying parse error, if any.
-	Err error
+	// Cause is the underlying parse error, if any.
+	Cause error
 }
 
 func (e *ManifestError) Error() string {
@@ -193,18 +193,18 @@ func (e *ManifestError) Error() string {
 	if e.Reason != "" {
 		msg += ": " + e.Reason
 	}
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
+	if e.Cause != nil {
+		msg += ": " + e.Cause.Error()
 	}
 	return msg
 }
 
 // Unwrap returns [ErrCorruptManifest] and the underlying error, if any.
 func (e *ManifestError) Unwrap() []error {
-	if e.Err == nil {
+	if e.Cause == nil {
 		return []error{ErrCorruptManifest}
 	}
-	return []error{ErrCorruptManifest, e.Err}
+	return []error{ErrCorruptManifest, e.Cause}
 }
 
 // EntryError reports a problem with one entry of the store: an operation

@@ -16,7 +16,7 @@ func TestErrorTypes(t *testing.T) {
 		sentinel error
 	}{
 		{&ManifestError{Path: "/s/manifest.json", Reason: "generation 0"}, "keystore: corrupt manifest /s/manifest.json: generation 0", ErrCorruptManifest},
-		{&ManifestError{Path: "/m", Err: cause}, "keystore: corrupt manifest /m: cause", cause},
+		{&ManifestError{Path: "/m", Cause: cause}, "keystore: corrupt manifest /m: cause", cause},
 		{&EntryError{Alias: "a", Err: ErrUnknownAlias}, `keystore: unknown alias: alias "a"`, ErrUnknownAlias},
 		{&EntryError{Alias: "a", Location: "/s/a.1.p12", Err: ErrMissingFile, Cause: fs.ErrNotExist}, `keystore: missing entry file: alias "a": /s/a.1.p12: file does not exist`, fs.ErrNotExist},
 		{statusError("a", StatusCurrent, "Remove"), `keystore: operation not allowed for entry status: Remove of current entry "a"`, ErrStatus},

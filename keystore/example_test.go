@@ -85,7 +85,7 @@ func ExampleOpen() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := created.Add(ctx, "tenant-2025", importBundle(), nil); err != nil {
+	if err := created.Update(ctx, func(tx *keystore.Tx) error { return tx.Add("tenant-2025", importBundle(), nil) }); err != nil {
 		log.Fatal(err)
 	}
 	if err := created.Update(ctx, func(tx *keystore.Tx) error { return tx.Rotate("tenant-2025") }); err != nil {

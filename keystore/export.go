@@ -113,23 +113,14 @@ func (s *Store) CertificateRequest(alias string) ([]byte, error) {
 	return CreateCertificateRequest(c)
 }
 
-// Add stores c under alias as a pending entry; see [Tx.Add] for the
-// details and errors, and [Store.Update] for the commit.
-func (s *Store) Add(ctx context.Context, alias string, c *Credential, labels map[string]string) (Entry, error) {
-	err := s.Update(ctx, func(tx *Tx) error { return tx.Add(alias, c, labels) })
-	if err != nil {
-		return Entry{}, err
-	}
-	return s.Entry(alias)
-}
-
 // Generate creates a key pair with a self-signed certificate ([Generate])
 // and stores it under alias as a pending entry. Nil opts.Now and opts.Rand
 // default to the store's. The key is generated before the writer lock is
 // taken. Send [Store.CertificateRequest] to a CA to have the key signed,
 // or rotate the self-signed key into the ring as it is.
 //
-// Generate returns the errors of [Generate] and [Store.Add]; it checks the
+// Generate returns the errors of [Generate], [Tx.Add] and [Store.Update];
+// it checks the
 // alias before generating.
 func (s *Store) Generate(ctx context.Context, alias string, subject pkix.Name, opts GenerateOptions) (Entry, error) {
 	if err := checkAlias(alias); err != nil {
@@ -148,5 +139,8 @@ func (s *Store) Generate(ctx context.Context, alias string, subject pkix.Name, o
 	if err != nil {
 		return Entry{}, err
 	}
-	return s.Add(ctx, alias, c, nil)
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.Add(alias, c, nil) }); err != nil {
+		return Entry{}, err
+	}
+	return s.Entry(alias)
 }

@@ -27,7 +27,7 @@
 //		keystore.PasswordEnv("APP_KEYSTORE_PASSWORD"), keystore.FollowOptions{})
 //	if err != nil { ... }
 //	defer f.Close()
-//	dec := f.Decryptor(wssec.Policy{})
+//	dec := &wssec.Decryptor{Keys: f.KeyRing()}
 //
 // # Entries
 //

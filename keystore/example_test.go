@@ -457,7 +457,7 @@ func ExampleFollow() {
 		log.Fatal(err)
 	}
 	defer f.Close()
-	dec := f.Decryptor(wssec.Policy{})
+	dec := &wssec.Decryptor{Keys: f.KeyRing()}
 
 	// The operator adds a new key (step 2 of a renewal).
 	newKey, err := keystore.Generate(pkix.Name{CommonName: "tenant.example"}, keystore.GenerateOptions{})

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -270,26 +269,15 @@ func defaultHolderID(host string, r io.Reader) string {
 
 // KeyRing returns the ring the follower keeps current. It is the
 // store's read-only ring ([Store.KeyRing]); the same value on every call.
+// Decrypt with it through a [wssec.Decryptor], or an HTTP client's
+// responses through a [wssec.Transport]:
+//
+//	client := &http.Client{Transport: &wssec.Transport{Decryptor: &wssec.Decryptor{Keys: f.KeyRing()}}}
 func (f *Follower) KeyRing() *wssec.KeyRing { return f.ring }
-
-// Decryptor returns a Decryptor on the follower's ring with policy p.
-func (f *Follower) Decryptor(p wssec.Policy) *wssec.Decryptor {
-	return &wssec.Decryptor{Keys: f.ring, Policy: p}
-}
-
-// Transport returns an HTTP transport that sends requests through base
-// (nil: http.DefaultTransport) and decrypts the responses with a
-// Decryptor on the follower's ring with policy p; see [wssec.Transport].
-func (f *Follower) Transport(base http.RoundTripper, p wssec.Policy) *wssec.Transport {
-	return &wssec.Transport{Base: base, Decryptor: f.Decryptor(p)}
-}
 
 // Store returns the Store the follower reloads, for reading entries and
 // state. Changes made through it ([Store.Update]) are fine.
 func (f *Follower) Store() *Store { return f.s }
-
-// ID returns the follower's holder ID.
-func (f *Follower) ID() string { return f.id }
 
 // Err returns the last error following the store, or nil if the last
 // reload succeeded. See also [Follower.Ready].

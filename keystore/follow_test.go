@@ -108,7 +108,7 @@ func TestFollow_picksUpCommits(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			x := newFollowed(t, tc.wrap, FollowOptions{})
-			d := x.f.Decryptor(wssec.Policy{})
+			d := &wssec.Decryptor{Keys: x.f.KeyRing()}
 			msg := encryptTo(t, testpki.New)
 			if _, err := d.Decrypt(msg); !errors.Is(err, wssec.ErrNoMatchingKey) {
 				t.Fatalf("Decrypt(new) before the renewal error = %v, want %v", err, wssec.ErrNoMatchingKey)
@@ -162,7 +162,7 @@ func TestFollow_keepsLastGoodRing(t *testing.T) {
 	if err := x.f.Err(); !errors.Is(err, ErrCorruptManifest) {
 		t.Errorf("Err() = %v, want %v", err, ErrCorruptManifest)
 	}
-	if _, err := x.f.Decryptor(wssec.Policy{}).Decrypt(encryptTo(t, testpki.Old)); err != nil {
+	if _, err := (&wssec.Decryptor{Keys: x.f.KeyRing()}).Decrypt(encryptTo(t, testpki.Old)); err != nil {
 		t.Errorf("Decrypt(old) with the last good ring error = %v", err)
 	}
 	hs, err := x.writer.Holders(context.Background())
@@ -186,7 +186,7 @@ func TestFollow_usageAndHolderLifetime(t *testing.T) {
 	t.Parallel()
 	x := newFollowed(t, func(d *dirBackend) Backend { return noWatch{d, d} }, FollowOptions{UsageInterval: time.Minute})
 	ctx := context.Background()
-	d := x.f.Decryptor(wssec.Policy{})
+	d := &wssec.Decryptor{Keys: x.f.KeyRing()}
 	msg := encryptTo(t, testpki.Old)
 	for range 3 {
 		if _, err := d.Decrypt(msg); err != nil {
@@ -260,8 +260,8 @@ func TestFollow_stopsWithContext(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Follow() error = %v", err)
 	}
-	if hs, _ := s.Holders(context.Background()); len(hs) != 1 || hs[0].ID != f.ID() {
-		t.Fatalf("Holders() = %+v, want %s", hs, f.ID())
+	if hs, _ := s.Holders(context.Background()); len(hs) != 1 || hs[0].ID != f.Holder().ID {
+		t.Fatalf("Holders() = %+v, want %s", hs, f.Holder().ID)
 	}
 	cancel()
 	<-f.done
@@ -418,7 +418,7 @@ func TestFollower_Transport(t *testing.T) {
 		w.Write(msg)
 	}))
 	defer srv.Close()
-	client := &http.Client{Transport: x.f.Transport(nil, wssec.Policy{})}
+	client := &http.Client{Transport: &wssec.Transport{Decryptor: &wssec.Decryptor{Keys: x.f.KeyRing()}}}
 	resp, err := client.Post(srv.URL, "text/xml", strings.NewReader("<request/>"))
 	if err != nil {
 		t.Fatalf("Post() error = %v", err)

@@ -119,7 +119,7 @@ func TestRemoveOldKey_holdersUsage(t *testing.T) {
 	// A late response to the old key reaches the replica on day 95.
 	e.clock.Advance(95 * day)
 	usedAt := e.clock.Now()
-	if _, err := r.f.Decryptor(wssec.Policy{}).Decrypt(encryptTo(t, load(testpki.Old).Certificate)); err != nil {
+	if _, err := (&wssec.Decryptor{Keys: r.f.KeyRing()}).Decrypt(encryptTo(t, load(testpki.Old).Certificate)); err != nil {
 		t.Fatalf("Decrypt(old) in the replica error = %v", err)
 	}
 	r.poll() // writes its usage

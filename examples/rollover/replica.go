@@ -63,7 +63,7 @@ func replica(ctx context.Context, a replicaArgs, in io.Reader, out io.Writer) er
 
 	var c counts
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &wssec.Transport{
-		Decryptor: f.Decryptor(wssec.Policy{}),
+		Decryptor: &wssec.Decryptor{Keys: f.KeyRing()},
 		OnDecrypted: func(r *http.Request, res *wssec.Result) {
 			if fp, ok := r.Context().Value(usedKey{}).(*string); ok {
 				*fp = wssec.FingerprintOf(res.KeysUsed[0]).String()

@@ -522,7 +522,7 @@ func (f *Follower) pruneHolders(ctx context.Context) {
 	}
 	now := f.s.opts.now()
 	for _, h := range all {
-		if !now.Before(h.Expires()) {
+		if !now.Before(h.Heartbeat.Add(h.TTL)) {
 			_ = f.rb.DeleteRecord(ctx, recordHolders, h.ID)
 		}
 	}

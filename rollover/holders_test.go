@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -166,7 +167,7 @@ func TestSignerCertificateAdded_CheckHolders(t *testing.T) {
 	e.follow("decrypt-only") // reports no trust: not waited for
 	e.clock.Advance(11 * time.Second)
 	r.poll() // heart-beats, now with what its rings trust
-	if hs := must(e.store.Holders(ctx))(t); len(hs) != 2 || !hs[1].Trusts(fingerprint(testpki.Receiver)) {
+	if hs := must(e.store.Holders(ctx))(t); len(hs) != 2 || !slices.Contains(hs[1].Trusted, fingerprint(testpki.Receiver)) {
 		t.Fatalf("Holders() = %+v, want replica-a trusting the current certificate", hs)
 	}
 
@@ -184,7 +185,7 @@ func TestSignerCertificateAdded_CheckHolders(t *testing.T) {
 		t.Fatalf("CheckHolders() after the replica synchronized error = %v", err)
 	}
 	hs := must(e.store.Holders(ctx))(t)
-	if len(hs) != 2 || !hs[1].Trusts(fingerprint(testpki.Receiver)) || !hs[1].Trusts(fingerprint(testpki.ReceiverNew)) {
+	if len(hs) != 2 || !slices.Contains(hs[1].Trusted, fingerprint(testpki.Receiver)) || !slices.Contains(hs[1].Trusted, fingerprint(testpki.ReceiverNew)) {
 		t.Errorf("Holders() = %+v, want replica-a trusting both certificates", hs)
 	}
 }

@@ -46,8 +46,6 @@ var pendingSplit = []string{
 	"keystore decryptPKCS8",
 	"keystore/tx.go",
 	"wssec parseDNValue",
-	"wssec/encryptor.go",
-	"wssec/keyring.go",
 	"wssec process.plan",
 	"wssec process.planSignatures",
 	"wssec/verify.go",

@@ -43,7 +43,6 @@ var pendingSplit = []string{
 	"internal/c14n canon.start",
 	"keystore/pkcs11.go",
 	"keystore decryptPKCS8",
-	"wssec parseDNValue",
 	"wssec process.plan",
 	"wssec process.planSignatures",
 	"wssec/verify.go",

@@ -42,7 +42,6 @@ var pendingSplit = []string{
 	"internal/c14n/c14n.go",
 	"internal/c14n canon.start",
 	"keystore/pkcs11.go",
-	"keystore decryptPKCS8",
 	"wssec process.plan",
 	"wssec process.planSignatures",
 	"wssec/verify.go",

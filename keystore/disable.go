@@ -62,8 +62,8 @@ func destroyableAt(e Entry) time.Time {
 //
 // Like [Tx.Remove], Disable is allowed only once the entry has an expiry
 // that is not after the transaction's time; otherwise it returns a
-// [*wssec.RetentionError] ([wssec.ErrRetentionNotElapsed]). It returns a
-// [*StatusError] unless the entry is retained, [ErrInvalidOptions] for a
+// [*wssec.KeyError] for [wssec.ErrRetentionNotElapsed] ([wssec.ErrRetentionNotElapsed]). It returns a
+// [*EntryError] for [ErrStatus] unless the entry is retained, [ErrInvalidOptions] for a
 // negative window, an [*EntryError] with [ErrUnknownAlias], and
 // [ErrTxDone].
 func (tx *Tx) Disable(alias string, window time.Duration) error {
@@ -76,14 +76,14 @@ func (tx *Tx) Disable(alias string, window time.Duration) error {
 	}
 	e := &tx.m.entries[i]
 	if e.Status != StatusRetained {
-		return &StatusError{Alias: alias, Status: e.Status, Op: "Disable"}
+		return statusError(alias, e.Status, "Disable")
 	}
 	allowed := later(e.Expires, e.RetainUntil)
 	if e.Expires.IsZero() || tx.now.Before(allowed) {
 		if e.Expires.IsZero() {
 			allowed = time.Time{}
 		}
-		return &wssec.RetentionError{Fingerprint: e.Fingerprint, AllowedAt: allowed}
+		return &wssec.KeyError{Fingerprint: e.Fingerprint, AllowedAt: allowed, Err: wssec.ErrRetentionNotElapsed}
 	}
 	e.Status, e.DisabledAt, e.DestroyAfter = StatusDisabled, tx.now, tx.now.Add(window)
 	tx.dirty = true
@@ -91,7 +91,7 @@ func (tx *Tx) Disable(alias string, window time.Duration) error {
 }
 
 // Restore puts the disabled entry alias back into the key ring as a
-// retained key with the expiry it had. It returns a [*StatusError] unless
+// retained key with the expiry it had. It returns an [*EntryError] for [ErrStatus] unless
 // the entry is disabled (a destroyed entry is unknown: an [*EntryError]
 // with [ErrUnknownAlias]), and [ErrTxDone].
 func (tx *Tx) Restore(alias string) error {
@@ -101,7 +101,7 @@ func (tx *Tx) Restore(alias string) error {
 	}
 	e := &tx.m.entries[i]
 	if e.Status != StatusDisabled {
-		return &StatusError{Alias: alias, Status: e.Status, Op: "Restore"}
+		return statusError(alias, e.Status, "Restore")
 	}
 	e.Status, e.DisabledAt, e.DestroyAfter = StatusRetained, time.Time{}, time.Time{}
 	tx.dirty = true

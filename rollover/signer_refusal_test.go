@@ -114,7 +114,7 @@ func TestSigner_refusals(t *testing.T) {
 				s := e.toPartnerSwitched()
 				// The application verifies with a ring of its own and
 				// reports the signers.
-				own := must(wssec.NewTrustRingOptions(load(testpki.ReceiverNew).Certificate, wssec.RingOptions{Now: e.clock.Now}))(e.t)
+				own := must(wssec.NewTrustRing(load(testpki.ReceiverNew).Certificate, wssec.RingOptions{Now: e.clock.Now}))(e.t)
 				if err := own.Retain(load(testpki.Receiver).Certificate, time.Time{}); err != nil {
 					e.t.Fatal(err)
 				}
@@ -258,9 +258,9 @@ func TestSigner_refusals(t *testing.T) {
 			var re *rollover.RemovalError
 			if errors.As(got.err, &re) {
 				at = re.AllowedAt
-				var wre *wssec.RetentionError
+				var wre *wssec.KeyError
 				if !errors.As(got.err, &wre) || !wre.AllowedAt.Equal(re.AllowedAt) || wre.Fingerprint != re.Fingerprint {
-					t.Errorf("error does not unwrap to the matching *wssec.RetentionError")
+					t.Errorf("error does not unwrap to the matching *wssec.KeyError")
 				}
 			}
 			if !at.Equal(got.allowedAt) {

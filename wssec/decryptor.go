@@ -145,14 +145,17 @@ func (d *Decryptor) Decrypt(message []byte) (*Result, error) {
 
 func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 	if d == nil {
-		return nil, &KeyError{Reason: "nil Decryptor", Err: ErrNoMatchingKey}
+		return nil, &KeyError{Reason: "nil Decryptor", Err: ErrInvalidArgument}
+	}
+	if err := d.Keys.Err(); err != nil {
+		return nil, err
 	}
 	pol, err := d.policy()
 	if err != nil {
 		return nil, err
 	}
 	if int64(len(message)) > pol.maxBytes {
-		return nil, &LimitError{Limit: "MaxMessageBytes", Max: pol.maxBytes}
+		return nil, limitError("MaxMessageBytes", pol.maxBytes)
 	}
 	// Large text runs (the CipherValues) bypass the tokenizer: it sees a
 	// skeleton, and the runs are read from message where they are.
@@ -183,6 +186,9 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 		if errors.Is(err, ErrNotEncrypted) && d.Signers != nil && faultOf(env) != nil {
 			return nil, p.faultNotEncrypted(d.Signers, message)
 		}
+		if d.Keys == nil && errors.Is(err, ErrNoMatchingKey) {
+			return nil, &KeyError{Reason: "the Decryptor has no KeyRing for an encrypted message", Err: ErrInvalidArgument}
+		}
 		return nil, err
 	}
 	var sigs *sigState
@@ -200,9 +206,7 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 	} else {
 		out, err := p.execute()
 		if err != nil {
-			var me *MalformedError
-			var le *LimitError
-			if errors.As(err, &me) || errors.As(err, &le) {
+			if isMalformedOrLimit(err) {
 				return nil, err // authenticated content only; see contentError
 			}
 			// The single exit for every other failure after the first
@@ -280,7 +284,7 @@ const cutThreshold = 512
 // read. Read errors are returned wrapped.
 func (d *Decryptor) DecryptReader(r io.Reader) (*Result, error) {
 	if d == nil {
-		return nil, &KeyError{Reason: "nil Decryptor", Err: ErrNoMatchingKey}
+		return nil, &KeyError{Reason: "nil Decryptor", Err: ErrInvalidArgument}
 	}
 	pol, err := d.policy()
 	if err != nil {
@@ -291,7 +295,7 @@ func (d *Decryptor) DecryptReader(r io.Reader) (*Result, error) {
 		return nil, fmt.Errorf("wssec: read message: %w", err)
 	}
 	if int64(len(msg)) > pol.maxBytes {
-		return nil, &LimitError{Limit: "MaxMessageBytes", Max: pol.maxBytes}
+		return nil, limitError("MaxMessageBytes", pol.maxBytes)
 	}
 	return d.Decrypt(msg)
 }
@@ -303,14 +307,13 @@ func soapError(err error) error {
 	var ue *xmlenc.UnsupportedError
 	switch {
 	case errors.As(err, &le):
-		return &LimitError{Limit: le.Limit, Max: int64(le.Max)}
+		return limitError(le.Limit, int64(le.Max))
 	case errors.As(err, &ce):
-		return &LimitError{Limit: ce.What, Max: int64(ce.Max)}
+		return limitError(ce.What, int64(ce.Max))
 	case errors.As(err, &ue):
-		return &AlgorithmError{URI: ue.URI, Reason: "not supported"}
+		return algorithmRefused(ue.URI, "not supported")
 	}
-	var me *MalformedError
-	if errors.As(err, &me) {
+	if isMalformed(err) {
 		return err
 	}
 	// The inner layers' sentinels only say "malformed" again.
@@ -318,7 +321,7 @@ func soapError(err error) error {
 	for _, prefix := range []string{"xmlscan: malformed XML: ", "soap: malformed XML: ", "xmlenc: malformed element: "} {
 		reason = strings.TrimPrefix(reason, prefix)
 	}
-	return &MalformedError{Reason: reason}
+	return &MessageError{Err: ErrMalformed, Reason: reason}
 }
 
 // process is the state of one Decrypt call.

@@ -80,7 +80,7 @@ func (p *process) planSignatures(trust *TrustRing, message []byte) (*sigState, e
 				boundary, st.encryptedHeader = true, true
 			case soap.Is(c, soap.NSDS, "Signature"):
 				if len(sigs) == maxSignatures {
-					return nil, &LimitError{Limit: "signatures", Max: maxSignatures}
+					return nil, limitError("signatures", maxSignatures)
 				}
 				if boundary {
 					st.after++
@@ -244,7 +244,7 @@ func (p *process) verifyTree(st *sigState, message []byte, from int) (*soap.Enve
 		}
 	}
 	if len(sigs) > maxSignatures {
-		return nil, &LimitError{Limit: "signatures", Max: maxSignatures}
+		return nil, limitError("signatures", maxSignatures)
 	}
 	if from > len(sigs) {
 		return nil, malformed("the Security header's signatures changed")
@@ -351,7 +351,7 @@ func (p *process) faultNotEncrypted(trust *TrustRing, message []byte) error {
 	}
 	var fe *FaultError
 	if errors.As(err, &fe) {
-		err = fe.Err // already a Fault refused for its signature
+		err = fe.Cause // already a Fault refused for its signature
 	}
 	return p.unsignedFault(p.env, message, fmt.Errorf("%w: %w", ErrNotEncrypted, err))
 }
@@ -371,7 +371,7 @@ func (p *process) unsignedFault(env *soap.Envelope, envelope []byte, cause error
 		}
 		envelope = b
 	}
-	fe := &FaultError{Envelope: envelope, Err: cause}
+	fe := &FaultError{Envelope: envelope, Cause: cause}
 	for _, c := range fault.ChildElements() {
 		switch {
 		case c.Tag == "faultcode" && c.Space == "": // SOAP 1.1: unqualified

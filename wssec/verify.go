@@ -164,7 +164,7 @@ type checkedSig struct {
 }
 
 func sigError(format string, args ...any) error {
-	return &SignatureError{Reason: sprintf(format, args...), Err: ErrSignatureInvalid}
+	return &MessageError{Err: ErrSignatureInvalid, Reason: sprintf(format, args...)}
 }
 
 // verify checks one ds:Signature in full: see check, then every
@@ -227,13 +227,13 @@ func (v *verifier) check(sig *etree.Element) (*checkedSig, error) {
 	if len(cands) == 0 {
 		rootCert = v.fromRoots(keyRefsFound)
 		if rootCert == nil {
-			return nil, &SignatureError{Reason: "the signing certificate is not trusted", Err: ErrUntrustedSigner}
+			return nil, &MessageError{Err: ErrUntrustedSigner, Reason: "the signing certificate is not trusted"}
 		}
 	}
 
 	digest, err := v.budget.digest(method.hash, signedInfo, c14n.alg, c14n.prefixes)
 	if err != nil {
-		if _, ok := err.(*LimitError); ok {
+		if isLimit(err) {
 			return nil, err
 		}
 		return nil, sigError("cannot canonicalize SignedInfo")
@@ -306,7 +306,7 @@ func (v *verifier) digests(cs *checkedSig) (*verification, error) {
 		sum, err := v.budget.digest(r.digest, r.el, r.c14n, r.prefixes)
 		restore()
 		if err != nil {
-			if _, ok := err.(*LimitError); ok {
+			if isLimit(err) {
 				return nil, err
 			}
 			return nil, sigError("cannot canonicalize a referenced element")
@@ -454,7 +454,7 @@ func (v *verifier) parseSignedInfo(si *etree.Element) (c14nMethod, sigMethod, []
 			method, sawMethod = m, true
 		case soap.Is(c, soap.NSDS, "Reference"):
 			if len(refs) == maxReferences {
-				return c14n, method, nil, &LimitError{Limit: "signature references", Max: maxReferences}
+				return c14n, method, nil, limitError("signature references", maxReferences)
 			}
 			r, err := v.parseReference(c)
 			if err != nil {
@@ -543,7 +543,7 @@ func (v *verifier) parseReference(ref *etree.Element) (reference, error) {
 // the number of elements) and streaming the canonical form into the hash
 // (it is never held in memory), and charges what it wrote to the budget:
 // output beyond what the budget has left stops the walk with a
-// *LimitError. Any other error means el cannot be canonicalized. An
+// limit error. Any other error means el cannot be canonicalized. An
 // unknown alg means Canonical XML 1.0, as c14nOf admits no other. The
 // tree is not modified.
 func (b *canonBudget) digest(hash crypto.Hash, el *etree.Element, alg, prefixes string) ([]byte, error) {
@@ -555,7 +555,7 @@ func (b *canonBudget) digest(hash crypto.Hash, el *etree.Element, alg, prefixes 
 	if b != nil {
 		// A canonical element is never empty, so nothing fits in none.
 		if b.left <= 0 {
-			return nil, &LimitError{Limit: "canonicalized bytes", Max: b.max}
+			return nil, limitError("canonicalized bytes", b.max)
 		}
 		opt.MaxBytes = b.left
 	}
@@ -563,7 +563,7 @@ func (b *canonBudget) digest(hash crypto.Hash, el *etree.Element, alg, prefixes 
 	n, err := c14n.Canonicalize(h, el, opt)
 	if errors.Is(err, c14n.ErrTooLarge) {
 		b.left = 0
-		return nil, &LimitError{Limit: "canonicalized bytes", Max: b.max}
+		return nil, limitError("canonicalized bytes", b.max)
 	}
 	if err != nil {
 		return nil, err

@@ -483,6 +483,49 @@ func (w *writer) str(s string) {
 	}
 }
 
+// write is str for bytes. A run longer than the buffer goes to w
+// directly once the buffer is flushed, as a large text copied verbatim
+// gains nothing from a copy.
+func (w *writer) write(b []byte) {
+	if w.err != nil {
+		return
+	}
+	if len(b) <= cap(w.buf)-len(w.buf) {
+		w.n += int64(len(b))
+		if w.max > 0 && w.n > w.max {
+			w.err = ErrTooLarge
+			return
+		}
+		w.buf = append(w.buf, b...)
+		return
+	}
+	w.n += int64(len(b))
+	if w.max > 0 && w.n > w.max {
+		w.err = ErrTooLarge
+		return
+	}
+	if len(b) >= cap(w.buf) {
+		if w.flush() == nil {
+			if _, err := w.w.Write(b); err != nil {
+				w.err = fmt.Errorf("c14n: write: %w", err)
+			}
+		}
+		return
+	}
+	k := copy(w.buf[len(w.buf):cap(w.buf)], b)
+	w.buf = w.buf[:cap(w.buf)]
+	if w.flush() == nil {
+		w.buf = append(w.buf, b[k:]...)
+	}
+}
+
+// fail stops the output with err, unless it stopped already.
+func (w *writer) fail(err error) {
+	if w.err == nil {
+		w.err = err
+	}
+}
+
 func (w *writer) byte(b byte) {
 	if w.err != nil {
 		return

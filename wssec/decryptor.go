@@ -168,7 +168,7 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 	if err != nil {
 		return nil, soapError(err)
 	}
-	p := &process{pol: pol, ring: d.Keys, snap: d.Keys.load(), env: env, skel: skel, elements: elements}
+	p := &process{pol: pol, ring: d.Keys, snap: d.Keys.load(), env: env, skel: skel, msg: message, elements: elements}
 	p.enc = pol.encLimits
 	p.cutUsed = make([]bool, skel.Cuts())
 	p.enc.CipherText = func(text string) ([]byte, bool) {
@@ -327,6 +327,7 @@ type process struct {
 	snap     *ringSnapshot
 	env      *soap.Envelope
 	skel     *soap.Skeleton
+	msg      []byte        // the message as received, whose skeleton the tree was read from
 	cutUsed  []bool        // cut runs read as CipherValues
 	enc      xmlenc.Limits // the policy's, reading CipherValues through skel
 	elements int
@@ -374,4 +375,7 @@ type dataPlan struct {
 	inPlace bool     // the plaintext was decrypted in ct itself
 	plain   []byte   // the checked plaintext, after execute
 	ids     []string // Id values in the plaintext
+	// elements counts the plaintext's elements, so that an element of
+	// the spliced result can be found by its place (see ordinal).
+	elements int
 }

@@ -25,22 +25,24 @@ import (
 // [ErrUnsupported]. Only the exclusive methods are supported; any other
 // is [ErrUnsupported].
 //
-// The bytes read before the element count against [Options.MaxBytes] as
-// if written, so that a caller that canonicalizes many elements of one
-// document is bounded by what it reads, not only by what it writes. The
-// returned count is the bytes written plus the bytes read before the
-// element. Writes to w are buffered; an error from w is returned wrapped.
-// Other errors: [ErrUnboundPrefix], [ErrTooLarge]. doc is not modified.
-func CanonicalizeBytes(w io.Writer, doc []byte, n int, qname string, opt Options) (int64, error) {
+// The bytes read before the element are bounded by maxSkip (0 means no
+// bound) rather than by [Options.MaxBytes], which bounds what is written:
+// a caller that canonicalizes many elements of one document bounds both
+// what it reads and what it writes. CanonicalizeBytes returns the number
+// of bytes written and the number read before the element. Writes to w
+// are buffered; an error from w is returned wrapped. Other errors:
+// [ErrUnboundPrefix], [ErrTooLarge] (for either bound). doc is not
+// modified.
+func CanonicalizeBytes(w io.Writer, doc []byte, n int, qname string, opt Options, maxSkip int64) (written, skipped int64, err error) {
 	if !opt.Exclusive {
-		return 0, fmt.Errorf("%w: reading bytes needs an exclusive method", ErrUnsupported)
+		return 0, 0, fmt.Errorf("%w: reading bytes needs an exclusive method", ErrUnsupported)
 	}
 	c := &byteCanon{canon: canon{
 		opt:      opt,
 		out:      writer{w: w, max: opt.MaxBytes, buf: make([]byte, 0, bufferSize)},
 		inScope:  scope{m: map[string]string{}},
 		rendered: scope{m: map[string]string{}},
-	}, doc: doc, names: map[string]string{}}
+	}, doc: doc, names: map[string]string{}, maxSkip: maxSkip}
 	for _, p := range strings.Fields(opt.InclusivePrefixes) {
 		if p == "#default" {
 			p = ""
@@ -51,9 +53,9 @@ func CanonicalizeBytes(w io.Writer, doc []byte, n int, qname string, opt Options
 		c.incl[p] = true
 	}
 	if err := c.run(n, qname); err != nil {
-		return c.out.n, err
+		return c.out.n, c.skipped, err
 	}
-	return c.out.n, c.out.flush()
+	return c.out.n, c.skipped, c.out.flush()
 }
 
 // byteCanon is a canon that reads bytes.
@@ -64,6 +66,9 @@ type byteCanon struct {
 	raw   []rawAttr         // the attributes of the current start tag
 	open  []openTag         // elements open, outermost first
 	buf   []byte            // scratch for decoded values
+	// maxSkip bounds what is read before the element (0: no bound);
+	// skipped is what was.
+	maxSkip, skipped int64
 }
 
 // rawAttr is an attribute as written in a start tag.
@@ -117,6 +122,12 @@ func (c *byteCanon) run(n int, qname string) error {
 			break
 		}
 		pos = end
+		if apex < 0 {
+			c.skipped = int64(pos)
+			if c.maxSkip > 0 && c.skipped > c.maxSkip {
+				return ErrTooLarge
+			}
+		}
 		rest := d[pos:]
 		switch {
 		case bytes.HasPrefix(rest, []byte("<!--")):
@@ -166,11 +177,6 @@ func (c *byteCanon) run(n int, qname string) error {
 			case apex < 0 && ordinal == n:
 				if string(name) != qname {
 					return fmt.Errorf("%w: element %d is %s, not %s", ErrUnsupported, n, name, qname)
-				}
-				// Everything read so far counts as written.
-				c.out.n += int64(pos - size)
-				if c.out.max > 0 && c.out.n > c.out.max {
-					return ErrTooLarge
 				}
 				apex = len(c.open)
 				if err := c.start(true); err != nil {

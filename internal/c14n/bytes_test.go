@@ -48,7 +48,7 @@ func compareBytes(t *testing.T, data []byte, k int, opt Options, lim soap.Limits
 	el := els[k%len(els)]
 	var fromTree, fromBytes bytes.Buffer
 	_, treeErr := Canonicalize(&fromTree, el, opt)
-	_, bytesErr := CanonicalizeBytes(&fromBytes, data, k%len(els), qnameOf(el), opt)
+	_, _, bytesErr := CanonicalizeBytes(&fromBytes, data, k%len(els), qnameOf(el), opt, 0)
 	if treeErr != nil || bytesErr != nil {
 		for _, s := range []error{ErrUnboundPrefix, ErrUnsupported, ErrTooLarge} {
 			if errors.Is(treeErr, s) != errors.Is(bytesErr, s) {
@@ -114,23 +114,24 @@ func TestCanonicalizeBytes_errors(t *testing.T) {
 		n       int
 		qname   string
 		opt     Options
+		maxSkip int64
 		wantErr error
 	}{
-		{"inclusive", doc, 0, "a", Options{}, ErrUnsupported},
-		{"wrong name", doc, 1, "b", Options{Method: Method{Exclusive: true}}, ErrUnsupported},
-		{"no such element", doc, 2, "c", Options{Method: Method{Exclusive: true}}, ErrUnsupported},
-		{"unterminated", doc[:20], 1, "p:b", Options{Method: Method{Exclusive: true}}, ErrUnsupported},
-		{"bad reference", []byte(`<a>&bogus;</a>`), 0, "a", Options{Method: Method{Exclusive: true}}, ErrUnsupported},
-		{"unbound", []byte(`<a><q:b/></a>`), 1, "q:b", Options{Method: Method{Exclusive: true}}, ErrUnboundPrefix},
-		{"too large", doc, 1, "p:b", Options{Method: Method{Exclusive: true}, MaxBytes: 30}, ErrTooLarge},
-		{"skipped bytes count", doc, 1, "p:b", Options{Method: Method{Exclusive: true}, MaxBytes: 19}, ErrTooLarge},
-		{"empty", nil, 0, "a", Options{Method: Method{Exclusive: true}}, ErrUnsupported},
+		{"inclusive", doc, 0, "a", Options{}, 0, ErrUnsupported},
+		{"wrong name", doc, 1, "b", Options{Method: Method{Exclusive: true}}, 0, ErrUnsupported},
+		{"no such element", doc, 2, "c", Options{Method: Method{Exclusive: true}}, 0, ErrUnsupported},
+		{"unterminated", doc[:20], 1, "p:b", Options{Method: Method{Exclusive: true}}, 0, ErrUnsupported},
+		{"bad reference", []byte(`<a>&bogus;</a>`), 0, "a", Options{Method: Method{Exclusive: true}}, 0, ErrUnsupported},
+		{"unbound", []byte(`<a><q:b/></a>`), 1, "q:b", Options{Method: Method{Exclusive: true}}, 0, ErrUnboundPrefix},
+		{"too large", doc, 1, "p:b", Options{Method: Method{Exclusive: true}, MaxBytes: 30}, 0, ErrTooLarge},
+		{"too far", doc, 1, "p:b", Options{Method: Method{Exclusive: true}}, 18, ErrTooLarge},
+		{"empty", nil, 0, "a", Options{Method: Method{Exclusive: true}}, 0, ErrUnsupported},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var out bytes.Buffer
-			_, err := CanonicalizeBytes(&out, tc.doc, tc.n, tc.qname, tc.opt)
+			_, _, err := CanonicalizeBytes(&out, tc.doc, tc.n, tc.qname, tc.opt, tc.maxSkip)
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("CanonicalizeBytes(%s) error = %v, want %v", tc.name, err, tc.wantErr)
 			}
@@ -142,7 +143,7 @@ func TestCanonicalizeBytes_count(t *testing.T) {
 	t.Parallel()
 	doc := []byte(`<a xmlns:p="urn:p"><p:b>text</p:b></a>`)
 	var out bytes.Buffer
-	n, err := CanonicalizeBytes(&out, doc, 1, "p:b", Options{Method: Method{Exclusive: true}})
+	n, skipped, err := CanonicalizeBytes(&out, doc, 1, "p:b", Options{Method: Method{Exclusive: true}}, 19)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,8 +151,8 @@ func TestCanonicalizeBytes_count(t *testing.T) {
 	if diff := cmp.Diff(want, out.String()); diff != "" {
 		t.Errorf("CanonicalizeBytes output (-want +got):\n%s", diff)
 	}
-	if skipped := int64(strings.Index(string(doc), "<p:b")); n != skipped+int64(len(want)) {
-		t.Errorf("CanonicalizeBytes count = %d, want %d", n, skipped+int64(len(want)))
+	if n != int64(len(want)) || skipped != int64(strings.Index(string(doc), "<p:b")) {
+		t.Errorf("CanonicalizeBytes counts = %d, %d, want %d, %d", n, skipped, len(want), strings.Index(string(doc), "<p:b"))
 	}
 }
 

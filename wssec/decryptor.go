@@ -12,6 +12,7 @@ import (
 
 	"github.com/wsrenew/wsrenew/internal/soap"
 	"github.com/wsrenew/wsrenew/internal/xmlenc"
+	"github.com/wsrenew/wsrenew/internal/xmlscan"
 )
 
 // Decryptor decrypts WS-Security encrypted SOAP messages with the keys of
@@ -159,8 +160,8 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 	if _, err := io.ReadFull(pol.rand, nonce[:]); err != nil {
 		return nil, fmt.Errorf("wssec: random: %w", err)
 	}
-	skel := soap.CutText(message, "CipherValue", cutThreshold, nonce)
-	doc, elements, err := soap.Parse(skel.Data, pol.limits)
+	skel := xmlscan.CutText(message, "CipherValue", cutThreshold, nonce)
+	doc, elements, err := xmlscan.Parse(skel.Data, pol.limits)
 	if err != nil {
 		return nil, soapError(err)
 	}
@@ -253,7 +254,7 @@ func (p *process) finishSignatures(sigs *sigState, res *Result) error {
 		// Allowed by AllowUnsignedBody, but a Fault anyone may have
 		// written is never a response.
 		if tree == nil {
-			doc, _, err := soap.Parse(res.Envelope, p.pol.limits)
+			doc, _, err := xmlscan.Parse(res.Envelope, p.pol.limits)
 			if err != nil {
 				return p.afterError(soapError(err))
 			}
@@ -297,7 +298,7 @@ func (d *Decryptor) DecryptReader(r io.Reader) (*Result, error) {
 
 // soapError maps errors of the parsing layers to this package's errors.
 func soapError(err error) error {
-	var le *soap.LimitError
+	var le *xmlscan.LimitError
 	var ce *xmlenc.CountError
 	var ue *xmlenc.UnsupportedError
 	switch {
@@ -314,7 +315,7 @@ func soapError(err error) error {
 	}
 	// The inner layers' sentinels only say "malformed" again.
 	reason := err.Error()
-	for _, prefix := range []string{"soap: malformed XML: ", "xmlenc: malformed element: "} {
+	for _, prefix := range []string{"xmlscan: malformed XML: ", "soap: malformed XML: ", "xmlenc: malformed element: "} {
 		reason = strings.TrimPrefix(reason, prefix)
 	}
 	return &MalformedError{Reason: reason}
@@ -326,7 +327,7 @@ type process struct {
 	ring     *KeyRing
 	snap     *ringSnapshot
 	env      *soap.Envelope
-	skel     *soap.Skeleton
+	skel     *xmlscan.Skeleton
 	msg      []byte        // the message as received, whose skeleton the tree was read from
 	cutUsed  []bool        // cut runs read as CipherValues
 	enc      xmlenc.Limits // the policy's, reading CipherValues through skel

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wsrenew/wsrenew/internal/soap"
 	"github.com/wsrenew/wsrenew/internal/xmlenc"
+	"github.com/wsrenew/wsrenew/internal/xmlscan"
 )
 
 // KeyIdentifier selects how an encrypted message names the recipient's
@@ -97,7 +98,7 @@ func (e *Encryptor) rand() io.Reader {
 // encryptLimits bound the envelopes an Encryptor accepts; they are the
 // defaults of a zero Policy. The Encryptor writes the tree out again, so
 // attribute values with literal line breaks leave it normalized.
-var encryptLimits = soap.Limits{
+var encryptLimits = xmlscan.Limits{
 	MaxDepth:      defaultMaxDepth,
 	MaxElements:   defaultMaxElements,
 	MaxAttributes: defaultMaxAttributes,
@@ -136,7 +137,7 @@ func (e *Encryptor) Encrypt(envelope []byte) ([]byte, error) {
 	if int64(len(envelope)) > defaultMaxMessageBytes {
 		return nil, &LimitError{Limit: "MaxMessageBytes", Max: defaultMaxMessageBytes}
 	}
-	doc, _, err := soap.Parse(envelope, encryptLimits)
+	doc, _, err := xmlscan.Parse(envelope, encryptLimits)
 	if err != nil {
 		return nil, soapError(err)
 	}

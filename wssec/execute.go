@@ -8,6 +8,7 @@ import (
 
 	"github.com/wsrenew/wsrenew/internal/soap"
 	"github.com/wsrenew/wsrenew/internal/xmlenc"
+	"github.com/wsrenew/wsrenew/internal/xmlscan"
 )
 
 // errFailed is the internal cause for every failure after the first
@@ -177,7 +178,7 @@ func (p *process) checkPlaintext(dp *dataPlan, pt []byte) error {
 	lim.ElementsOffset = p.elements
 	dp.ids = dp.ids[:0]
 	sawForbidden := false
-	info, err := soap.ScanFragment(pt, soap.FragmentCheck{
+	info, err := xmlscan.ScanFragment(pt, xmlscan.FragmentCheck{
 		Context: soap.InScope(parent),
 		Limits:  lim,
 		Forbidden: func(ns string, local []byte) bool {
@@ -213,7 +214,7 @@ func (p *process) checkPlaintext(dp *dataPlan, pt []byte) error {
 // ErrDecryptionFailed, since there they could be an oracle on a captured
 // ciphertext. The description names no plaintext.
 func contentError(err error) error {
-	var le *soap.LimitError
+	var le *xmlscan.LimitError
 	var me *MalformedError
 	switch {
 	case errors.As(err, &le):

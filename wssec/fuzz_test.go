@@ -15,6 +15,7 @@ import (
 
 	"github.com/wsrenew/wsrenew/internal/fakeclock"
 	"github.com/wsrenew/wsrenew/internal/soap"
+	"github.com/wsrenew/wsrenew/internal/xmlscan"
 
 	"github.com/wsrenew/wsrenew/wssec"
 )
@@ -79,7 +80,7 @@ func FuzzDecrypt(f *testing.F) {
 			// What it returns is a well-formed envelope again, and
 			// encoding/xml and etree read it as the tree that was
 			// checked.
-			doc, _, err := soap.Parse(res.Envelope, soap.Limits{})
+			doc, _, err := xmlscan.Parse(res.Envelope, xmlscan.Limits{})
 			if err != nil {
 				t.Fatalf("Decrypt(%q) returned an envelope that does not parse: %v\n%s", data, err, res.Envelope)
 			}
@@ -115,12 +116,12 @@ func FuzzDecrypt(f *testing.F) {
 }
 
 // sameReading reports how encoding/xml or etree read env otherwise than
-// the tree the library checked (soap.Parse, the reader Decrypt and the
+// the tree the library checked (xmlscan.Parse, the reader Decrypt and the
 // signature verifier use): element and attribute names by namespace URI,
 // attribute values, character data. Comments and the XML declaration do
 // not count.
 func sameReading(env []byte) error {
-	doc, _, err := soap.Parse(env, soap.Limits{})
+	doc, _, err := xmlscan.Parse(env, xmlscan.Limits{})
 	if err != nil {
 		return fmt.Errorf("the envelope does not parse: %w", err)
 	}

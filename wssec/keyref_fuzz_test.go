@@ -7,6 +7,7 @@ import (
 
 	"github.com/wsrenew/wsrenew/internal/soap"
 	"github.com/wsrenew/wsrenew/internal/testpki"
+	"github.com/wsrenew/wsrenew/internal/xmlscan"
 )
 
 // FuzzKeyRefs feeds arbitrary KeyInfo content, inside a Security header so
@@ -37,7 +38,7 @@ func FuzzKeyRefs(f *testing.F) {
 	snap := ring.load()
 	const open = `<wsse:Security xmlns:wsse="` + soap.NSWSSE + `" xmlns:wsu="` + soap.NSWSU + `" xmlns:ds="` + soap.NSDS + `">`
 	f.Fuzz(func(t *testing.T, data []byte) {
-		doc, _, err := soap.Parse(append(append([]byte(open), data...), "</wsse:Security>"...), soap.Limits{MaxDepth: 20, MaxElements: 1000, MaxAttributes: 16, MaxNamespaces: 20, MaxAttrValue: 4096})
+		doc, _, err := xmlscan.Parse(append(append([]byte(open), data...), "</wsse:Security>"...), xmlscan.Limits{MaxDepth: 20, MaxElements: 1000, MaxAttributes: 16, MaxNamespaces: 20, MaxAttrValue: 4096})
 		if err != nil {
 			return
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/wsrenew/wsrenew/internal/soap"
 	"github.com/wsrenew/wsrenew/internal/xmlenc"
+	"github.com/wsrenew/wsrenew/internal/xmlscan"
 )
 
 // plan reads the message's structure and decides, before any private-key
@@ -115,7 +116,7 @@ func (p *process) plan() error {
 	// not been seen by the parser: check it now.
 	for k, u := range p.cutUsed {
 		if !u {
-			if err := soap.CheckText(p.skel.Raw(k)); err != nil {
+			if err := xmlscan.CheckText(p.skel.Raw(k)); err != nil {
 				return soapError(err)
 			}
 		}

@@ -8,8 +8,8 @@ import (
 
 	"crypto/rand"
 
-	"github.com/wsrenew/wsrenew/internal/soap"
 	"github.com/wsrenew/wsrenew/internal/xmlenc"
+	"github.com/wsrenew/wsrenew/internal/xmlscan"
 )
 
 // Policy configures a [Decryptor]. The zero value is the secure default:
@@ -185,7 +185,7 @@ func (p *Policy) rand() io.Reader {
 type compiled struct {
 	keyTransports   map[string]bool
 	dataEncryptions map[string]bool
-	limits          soap.Limits
+	limits          xmlscan.Limits
 	encLimits       xmlenc.Limits
 	maxEK, maxED    int
 	maxOps          int
@@ -208,7 +208,7 @@ func (p *Policy) compile() (*compiled, error) {
 	c := &compiled{
 		keyTransports:   make(map[string]bool),
 		dataEncryptions: make(map[string]bool),
-		limits: soap.Limits{
+		limits: xmlscan.Limits{
 			MaxDepth:      orInt(p.MaxDepth, defaultMaxDepth),
 			MaxElements:   orInt(p.MaxElements, defaultMaxElements),
 			MaxAttributes: orInt(p.MaxAttributes, defaultMaxAttributes),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wsrenew/wsrenew/internal/soap"
 	"github.com/wsrenew/wsrenew/internal/xmlenc"
+	"github.com/wsrenew/wsrenew/internal/xmlscan"
 )
 
 // maxSignatures bounds the ds:Signature elements of the processed Security
@@ -281,7 +282,7 @@ func (p *process) verifySpliced(st *sigState, envelope []byte) (bool, error) {
 // verifyTree parses the decrypted envelope and verifies the Security
 // header's signatures from index from on, recording what they cover.
 func (p *process) verifyTree(st *sigState, message []byte, from int) (*soap.Envelope, error) {
-	doc, _, err := soap.Parse(message, p.pol.limits)
+	doc, _, err := xmlscan.Parse(message, p.pol.limits)
 	if err != nil {
 		return nil, soapError(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/wsrenew/wsrenew/internal/soap"
+	"github.com/wsrenew/wsrenew/internal/xmlscan"
 )
 
 // Transport is an [http.RoundTripper] that decrypts WS-Security encrypted
@@ -192,7 +193,7 @@ func withBody(resp *http.Response, body []byte) *http.Response {
 // isFault reports whether body is a SOAP envelope whose Body holds a
 // Fault.
 func isFault(body []byte, pol *compiled) bool {
-	doc, _, err := soap.Parse(body, pol.limits)
+	doc, _, err := xmlscan.Parse(body, pol.limits)
 	if err != nil {
 		return false
 	}

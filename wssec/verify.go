@@ -20,6 +20,7 @@ import (
 	"github.com/wsrenew/wsrenew/internal/c14n"
 	"github.com/wsrenew/wsrenew/internal/soap"
 	"github.com/wsrenew/wsrenew/internal/xmlenc"
+	"github.com/wsrenew/wsrenew/internal/xmlscan"
 )
 
 // XML Signature algorithm identifiers this package verifies.
@@ -134,7 +135,7 @@ type verifier struct {
 	// skel, when set, is the skeleton the tree was read from: text runs
 	// it cut out are put back, for the time of a digest, into an element
 	// that is canonicalized.
-	skel *soap.Skeleton
+	skel *xmlscan.Skeleton
 	// src, when set, holds the bytes the tree was read from (the
 	// message, with any cut text runs in place): a reference in
 	// exclusive canonical form is digested from them rather than from

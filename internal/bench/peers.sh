@@ -75,7 +75,7 @@ java=(java -cp "$work/classes:$cp" SantuarioPeer)
 log "generating messages"
 "$work/gen" -out "$msgs"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git status --porcelain -- wssec internal/soap internal/xmlenc 2>/dev/null)" ]; then
+if [ -n "$(git status --porcelain -- wssec internal/soap internal/xmlscan internal/xmlenc 2>/dev/null)" ]; then
   commit="$commit, with uncommitted changes in wssec or internal/"
 fi
 # The fixture key, imported into a SoftHSM2 token of our own, for the

@@ -9,7 +9,7 @@ import (
 	"github.com/beevik/etree"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/wsrenew/wsrenew/internal/soap"
+	"github.com/wsrenew/wsrenew/internal/xmlscan"
 )
 
 // elementsOf returns the elements of doc in document order.
@@ -38,9 +38,9 @@ func qnameOf(el *etree.Element) string {
 // compareBytes canonicalizes element k of data both from the tree the
 // module's parser reads and from the bytes, and reports a difference.
 // It returns false if the parser refuses data.
-func compareBytes(t *testing.T, data []byte, k int, opt Options, lim soap.Limits) bool {
+func compareBytes(t *testing.T, data []byte, k int, opt Options, lim xmlscan.Limits) bool {
 	t.Helper()
-	doc, _, err := soap.Parse(data, lim)
+	doc, _, err := xmlscan.Parse(data, lim)
 	if err != nil {
 		return false
 	}
@@ -88,8 +88,8 @@ func TestCanonicalizeBytes(t *testing.T) {
 		{Method: Method{Exclusive: true}, InclusivePrefixes: "q #default p u"},
 	}
 	for i, data := range bytesCases {
-		for _, lim := range []soap.Limits{{}, {AllowAttrBreaks: true}} {
-			doc, _, err := soap.Parse([]byte(data), lim)
+		for _, lim := range []xmlscan.Limits{{}, {AllowAttrBreaks: true}} {
+			doc, _, err := xmlscan.Parse([]byte(data), lim)
 			if err != nil {
 				if lim.AllowAttrBreaks {
 					t.Fatalf("case %d: Parse error = %v", i, err)
@@ -169,6 +169,6 @@ func FuzzCanonicalizeBytes(f *testing.F) {
 			{Method: Method{Exclusive: true, Comments: true}},
 			{Method: Method{Exclusive: true}, InclusivePrefixes: prefixes},
 		}[int(method)%3]
-		compareBytes(t, data, int(pick), opt, soap.Limits{AllowAttrBreaks: method&4 != 0})
+		compareBytes(t, data, int(pick), opt, xmlscan.Limits{AllowAttrBreaks: method&4 != 0})
 	})
 }

@@ -17,7 +17,7 @@ const module = "github.com/wsrenew/wsrenew"
 // this module its non-test files may import.
 var allowed = map[string][]string{
 	"":                     {},
-	"wssec":                {"internal/xmlenc", "internal/soap", "internal/c14n"},
+	"wssec":                {"internal/xmlenc", "internal/soap", "internal/xmlscan", "internal/c14n"},
 	"keystore":             {"wssec", "internal/xmlenc", "internal/soap"},
 	"rollover":             {"keystore", "wssec"},
 	"keystore/etcdstore":   {"keystore"},
@@ -25,7 +25,8 @@ var allowed = map[string][]string{
 	"wssec/otelmetrics":    {"wssec"},
 	"rollover/otelrenewal": {"rollover", "keystore"},
 	"internal/xmlenc":      {},
-	"internal/soap":        {},
+	"internal/soap":        {"internal/xmlscan"},
+	"internal/xmlscan":     {},
 	"internal/c14n":        {},
 	"internal/testpki":     {},
 	"internal/interop":     {},
@@ -166,6 +167,8 @@ func TestCheck(t *testing.T) {
 		{"keystore/etcdstore", "internal/etcdtest", true, true},
 		{"examples/demo", "keystore/etcdstore", false, true},
 		{"internal/soap", "wssec", false, false},
+		{"internal/soap", "internal/xmlscan", false, true},
+		{"internal/xmlscan", "internal/soap", false, false},
 		{"wssec", "internal/testpki", false, false},
 		{"wssec", "internal/testpki", true, true},
 		{"examples/demo", "wssec", false, true},

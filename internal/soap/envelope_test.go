@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/wsrenew/wsrenew/internal/xmlscan"
 )
 
 const s11 = `xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"`
@@ -11,7 +13,7 @@ const wsse = `xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-ws
 
 func envelope(t *testing.T, in string) (*Envelope, error) {
 	t.Helper()
-	doc, _, err := Parse([]byte(in), Limits{})
+	doc, _, err := xmlscan.Parse([]byte(in), xmlscan.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +83,7 @@ func TestIndexIDs(t *testing.T) {
 		"prefix redeclared away from wsu":     {`<a ` + wsu + `><b xmlns:wsu="urn:o"><c wsu:Id="x"/></b><d Id="x"/></a>`, true},
 		"redeclaration ends with its element": {`<a ` + wsu + `><b xmlns:wsu="urn:o"/><c wsu:Id="x"/><d Id="x"/></a>`, false},
 	} {
-		doc, _, err := Parse([]byte(tc.in), Limits{})
+		doc, _, err := xmlscan.Parse([]byte(tc.in), xmlscan.Limits{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +106,7 @@ func TestIndexIDs(t *testing.T) {
 // TestIDs_Add indexes a subtree whose wsu prefix is declared above it.
 func TestIDs_Add(t *testing.T) {
 	t.Parallel()
-	doc, _, err := Parse([]byte(`<a xmlns:wsu="`+NSWSU+`"><b><c wsu:Id="x"/></b></a>`), Limits{})
+	doc, _, err := xmlscan.Parse([]byte(`<a xmlns:wsu="`+NSWSU+`"><b><c wsu:Id="x"/></b></a>`), xmlscan.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,5 +116,17 @@ func TestIDs_Add(t *testing.T) {
 	}
 	if el, ok := ids.Resolve("#x"); !ok || el.Tag != "c" {
 		t.Errorf("Add(b).Resolve(#x) = %v, %v; want c", el, ok)
+	}
+}
+
+func TestNamespaceOf(t *testing.T) {
+	t.Parallel()
+	doc, _, err := xmlscan.Parse([]byte(`<s:a xmlns:s="urn:s" xmlns="urn:d"><b s:x="1"/></s:a>`), xmlscan.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := doc.Root().SelectElement("b")
+	if NamespaceOf(b) != "urn:d" || AttrNamespace(b, &b.Attr[0]) != "urn:s" {
+		t.Fatalf("namespaces of b = %q, attribute %q", NamespaceOf(b), AttrNamespace(b, &b.Attr[0]))
 	}
 }

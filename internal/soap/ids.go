@@ -2,11 +2,13 @@ package soap
 
 import (
 	"github.com/beevik/etree"
+
+	"github.com/wsrenew/wsrenew/internal/xmlscan"
 )
 
 // IDs indexes the elements of a document by the Id attributes references
-// use: wsu:Id (WS-Security), the unqualified Id of XML Encryption and XML
-// Signature elements, and xml:id.
+// use, as [xmlscan.IsID] defines them: wsu:Id (WS-Security), the
+// unqualified Id of XML Encryption and XML Signature elements, and xml:id.
 type IDs map[string]*etree.Element
 
 // IndexIDs walks the tree under root. Two elements with the same Id value,
@@ -35,6 +37,7 @@ func (ids IDs) Add(el *etree.Element) error {
 		had         bool
 	}
 	var undos []undo
+	inScope := func(prefix string) string { return scope[prefix] }
 	type frame struct {
 		e    *etree.Element
 		next int // index of the next child to visit
@@ -52,16 +55,7 @@ func (ids IDs) Add(el *etree.Element) error {
 		}
 		for i := range e.Attr {
 			a := &e.Attr[i]
-			isID := false
-			switch {
-			case a.Key == "Id" && a.Space == "":
-				isID = true
-			case a.Key == "id" && a.Space == "xml":
-				isID = true
-			case a.Key == "Id" && a.Space != "" && a.Space != "xmlns":
-				isID = scope[a.Space] == NSWSU
-			}
-			if !isID {
+			if !isIDAttr(a, inScope) {
 				continue
 			}
 			if prev, dup := ids[a.Value]; dup && prev != e {
@@ -116,16 +110,21 @@ func declPrefix(a *etree.Attr) (string, bool) {
 	return "", false
 }
 
-func isIDAttr(el *etree.Element, a *etree.Attr) bool {
-	switch {
-	case a.Key == "Id" && a.Space == "":
-		return true
-	case a.Key == "id" && a.Space == "xml":
-		return true
-	case a.Key == "Id" && a.Space != "" && a.Space != "xmlns":
-		return AttrNamespace(el, a) == NSWSU
+// isIDAttr reports whether a is an Id attribute by [xmlscan.IsID],
+// resolving its prefix with lookup.
+func isIDAttr(a *etree.Attr, lookup func(prefix string) string) bool {
+	if len(a.Key) != 2 || a.Space == "xmlns" {
+		return false // IsID holds for two-letter names only
 	}
-	return false
+	var ns string
+	switch a.Space {
+	case "":
+	case "xml":
+		ns = NSXML
+	default:
+		ns = lookup(a.Space)
+	}
+	return xmlscan.IsID(ns, a.Key)
 }
 
 // Remove drops el and its descendants from the index.
@@ -135,7 +134,7 @@ func (ids IDs) Remove(el *etree.Element) {
 		e := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		for i := range e.Attr {
-			if a := &e.Attr[i]; isIDAttr(e, a) && ids[a.Value] == e {
+			if a := &e.Attr[i]; isIDAttr(a, func(p string) string { return Lookup(e, p) }) && ids[a.Value] == e {
 				delete(ids, a.Value)
 			}
 		}

@@ -1,4 +1,4 @@
-package soap
+package xmlscan
 
 import (
 	"bytes"
@@ -77,8 +77,8 @@ func TestScanSplit(t *testing.T) {
 		`<tns:a x="1"><tns:b>t</tns:b><tns:c/></tns:a><tns:d>u</tns:d>`,
 		`<p:a xmlns:p="urn:p"><p:b/><p:c p:x="1"/></p:a>`,
 		`<a xmlns="urn:d"><b/><c xmlns="urn:e"><d/></c><e/></a>`,
-		`<a xmlns:s="` + NSSOAP11 + `"><b/><s:Body/></a>`,
-		`<a xmlns:x="` + NSSOAP11 + `"><b/><c xmlns:x="urn:x"><x:Body/></c></a>`,
+		`<a xmlns:s="` + nsSOAP11 + `"><b/><s:Body/></a>`,
+		`<a xmlns:x="` + nsSOAP11 + `"><b/><c xmlns:x="urn:x"><x:Body/></c></a>`,
 		`<a xmlns:w="` + NSWSU + `"><b w:Id="i1"/><c Id="i2"/><d xml:id="i3"/></a><e wsu:Id="i4"/>`,
 		`<a xmlns:w="urn:not-wsu"><b w:Id="no"/></a>`,
 		`<a Id="i1"><b Id="reject"/><c Id="i3"/></a>`,

@@ -1,9 +1,7 @@
-package soap
+package xmlscan
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -27,24 +25,6 @@ type Limits struct {
 	// tree is written out again (the bytes passed on then hold the
 	// normalized value), never where the input bytes are passed on.
 	AllowAttrBreaks bool
-}
-
-// ErrSyntax is wrapped by errors about input that is not well-formed or not
-// acceptable XML for a SOAP message.
-var ErrSyntax = errors.New("soap: malformed XML")
-
-// LimitError reports which limit the input exceeded.
-type LimitError struct {
-	Limit string
-	Max   int
-}
-
-func (e *LimitError) Error() string {
-	return fmt.Sprintf("soap: limit %s (%d) exceeded", e.Limit, e.Max)
-}
-
-func syntaxf(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrSyntax}, args...)...)
 }
 
 // Parse reads a whole document into a tree and returns it with the number

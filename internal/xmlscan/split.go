@@ -1,4 +1,4 @@
-package soap
+package xmlscan
 
 import (
 	"bytes"
@@ -53,12 +53,14 @@ type pendingNames struct {
 	prefixes map[string]struct{} // attribute prefixes that must be bound
 }
 
-// pendingID is an Id value; prefix, when set, is the prefix of a
-// prefix:Id attribute that counts if the prefix is bound to wsu in the
-// scope left after k outer elements were closed.
+// pendingID is an Id value; prefix, when set, is the prefix of an
+// attribute prefix:local that counts if [IsID] holds for the namespace
+// the prefix is bound to in the scope left after k outer elements were
+// closed.
 type pendingID struct {
 	value  string
 	prefix []byte
+	local  string
 	k      int
 }
 
@@ -119,8 +121,8 @@ func (h *half) noteElement(ns string, local []byte) {
 	h.pending++
 }
 
-func (h *half) deferID(value string, prefix []byte) {
-	h.ids = append(h.ids, pendingID{value: value, prefix: prefix, k: len(h.closes)})
+func (h *half) deferID(value string, prefix []byte, local string) {
+	h.ids = append(h.ids, pendingID{value: value, prefix: prefix, local: local, k: len(h.closes)})
 }
 
 // scanSplit scans a large fragment as two halves on two goroutines and
@@ -229,7 +231,7 @@ func join(a, b *fscan, fc *FragmentCheck) (FragmentInfo, error, bool) {
 	if fc.ID != nil {
 		for _, id := range append(a.half.ids, h.ids...) {
 			if id.prefix != nil {
-				if u, _ := resolveIn(scope(id.k), id.prefix, false); u != NSWSU {
+				if u, _ := resolveIn(scope(id.k), id.prefix, false); !IsID(u, id.local) {
 					continue
 				}
 			}

@@ -1,4 +1,4 @@
-package soap
+package xmlscan
 
 import (
 	"bytes"
@@ -9,10 +9,12 @@ import (
 	"testing"
 )
 
-var scanCtx = map[string]string{"tns": "urn:tns", "soapenv": NSSOAP11, "wsu": NSWSU}
+const nsSOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+
+var scanCtx = map[string]string{"tns": "urn:tns", "soapenv": nsSOAP11, "wsu": NSWSU}
 
 func forbiddenForTest(ns string, local []byte) bool {
-	return ns == NSSOAP11 && string(local) == "Body"
+	return ns == nsSOAP11 && string(local) == "Body"
 }
 
 func TestScanFragment(t *testing.T) {
@@ -183,9 +185,9 @@ func TestScanFragment_memo(t *testing.T) {
 		ok   bool
 	}{
 		{"repeated", rep(`<tns:Order x="1"><tns:Total>1</tns:Total></tns:Order>`, 4), Limits{}, true},
-		{"rebound to the envelope", `<a xmlns:p="urn:x"><p:Body x="1"/></a><a xmlns:p="` + NSSOAP11 + `"><p:Body x="1"/></a>`, Limits{}, false},
+		{"rebound to the envelope", `<a xmlns:p="urn:x"><p:Body x="1"/></a><a xmlns:p="` + nsSOAP11 + `"><p:Body x="1"/></a>`, Limits{}, false},
 		{"out of scope", `<a xmlns:p="urn:x"><p:element/></a><p:element/>`, Limits{}, false},
-		{"default namespace", `<a xmlns="urn:x"><Body x="1"/></a><a xmlns="` + NSSOAP11 + `"><Body x="1"/></a>`, Limits{}, false},
+		{"default namespace", `<a xmlns="urn:x"><Body x="1"/></a><a xmlns="` + nsSOAP11 + `"><Body x="1"/></a>`, Limits{}, false},
 		{"depth", `<tns:a12345678>` + rep(`<tns:b12345678>`, 3) + rep(`</tns:b12345678>`, 3) + `</tns:a12345678>`, Limits{MaxDepth: 3}, false},
 		{"elements", rep(`<tns:b12345678/>`, 5), Limits{MaxElements: 4}, false},
 		{"elements within", rep(`<tns:b12345678/>`, 4), Limits{MaxElements: 4}, true},

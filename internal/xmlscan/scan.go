@@ -1,0 +1,422 @@
+package xmlscan
+
+import (
+	"bytes"
+
+	"github.com/beevik/etree"
+)
+
+// FragmentCheck says how [ScanFragment] judges decrypted content.
+type FragmentCheck struct {
+	// Context maps the prefixes in scope where the fragment goes to their
+	// URIs; "" is the default namespace.
+	Context map[string]string
+	// Limits apply with their DepthOffset and ElementsOffset.
+	Limits Limits
+	// Forbidden reports elements that must not appear in the fragment.
+	Forbidden func(ns string, local []byte) bool
+	// ID is called with the value of every Id, wsu:Id and xml:id
+	// attribute; an error it returns stops the scan.
+	ID func(id string) error
+	// memoAt, for tests, is the number of start tags after which the scan
+	// remembers tags (0: memoAfter; negative: never).
+	memoAt int
+}
+
+// FragmentInfo describes a fragment [ScanFragment] accepted.
+type FragmentInfo struct {
+	Elements    int  // elements in the fragment
+	TopElements int  // elements at its top level
+	TopText     bool // character data other than white space at its top level
+}
+
+// ScanFragment checks that data is well-formed element content in the
+// given namespace context — the rules of XML 1.0 and Namespaces in XML for
+// content, without building a tree — and applies the limits, the
+// forbidden-element rule and the Id callback. Processing instructions and
+// document type declarations are refused, as in [Parse]. It reads data once
+// and allocates little, so that large decrypted payloads can be spliced
+// into a message as bytes.
+//
+// Two shortcuts keep large fragments fast: a start tag that repeats one
+// already accepted, but for its attribute values, is not read again (see
+// tagMemo), and a fragment of 1 MB or more is scanned as two halves at
+// once when more than one processor is available (see scanSplit). The
+// result, the errors and the Id callbacks are those of a plain scan from
+// start to end; Forbidden, though, may be called once per distinct
+// element name rather than once per element, so it must depend on its
+// arguments only.
+func ScanFragment(data []byte, fc FragmentCheck) (FragmentInfo, error) {
+	if info, err, done := scanSplit(data, &fc); done {
+		return info, err
+	}
+	return scanWhole(data, &fc)
+}
+
+func scanWhole(data []byte, fc *FragmentCheck) (FragmentInfo, error) {
+	s := newFragmentScan(data, fc)
+	if err := s.run(); err != nil {
+		return FragmentInfo{}, err
+	}
+	s.info.Elements = s.elements - fc.Limits.ElementsOffset
+	return s.info, nil
+}
+
+func newFragmentScan(data []byte, fc *FragmentCheck) *fscan {
+	s := &fscan{d: data, fc: fc, depth: fc.Limits.DepthOffset, elements: fc.Limits.ElementsOffset}
+	for p, u := range fc.Context {
+		s.binds = append(s.binds, nsBinding{prefix: []byte(p), uri: u})
+	}
+	return s
+}
+
+type nsBinding struct {
+	prefix []byte
+	uri    string
+}
+
+type rawAttr struct {
+	name, value []byte
+	at          int // where the value starts in the data
+}
+
+type fscan struct {
+	// document is set when reading a whole document: one root element,
+	// only white space and comments around it.
+	document bool
+	// tree, when not nil, is the stack of elements being built; tree[0]
+	// receives the top level.
+	tree []*etree.Element
+	// tagNames interns the element names of the tree, and slab is where
+	// the tree's attributes are carved from, so that building it costs
+	// fewer allocations than one per name and one per attribute list.
+	tagNames map[string]string
+	slab     []etree.Attr
+	elSlab   []etree.Element
+	tokSlab  []etree.Token
+	sawRoot  bool
+	names    map[string]bool // validity of names beyond ASCII
+	d        []byte
+	pos      int
+	fc       *FragmentCheck
+	stack    [][]byte // names of open elements
+	binds    []nsBinding
+	marks    []int
+	attrs    []rawAttr
+	keys     []attrKey // the attributes' keys (element)
+	order    []int     // scratch for sorting keys
+	depth    int
+	elements int
+	info     FragmentInfo
+	// half is set when the scan reads one half of a split fragment.
+	half *half
+	tags int // start tags read in full
+	memo *[memoSlots]tagMemo
+	gen  int // changes whenever the declarations in scope change
+}
+
+func (s *fscan) limit(name string, max, n int) error {
+	if max > 0 && n > max {
+		return &LimitError{Limit: name, Max: max}
+	}
+	return nil
+}
+
+func (s *fscan) run() error {
+	d := s.d
+	for s.pos < len(d) {
+		// In tag-dense content the next markup usually follows at once or
+		// after a few bytes: look before paying for a vectorized search.
+		lt := -1
+		for i := s.pos; i < len(d) && i < s.pos+16; i++ {
+			if d[i] == '<' {
+				lt = i - s.pos
+				break
+			}
+		}
+		if lt < 0 && s.pos+16 < len(d) {
+			if n := bytes.IndexByte(d[s.pos+16:], '<'); n >= 0 {
+				lt = 16 + n
+			}
+		}
+		end := len(d)
+		if lt >= 0 {
+			end = s.pos + lt
+		}
+		if end > s.pos {
+			text := d[s.pos:end]
+			nonSpace, err := checkText(text, true)
+			if err != nil {
+				return err
+			}
+			if nonSpace && len(s.stack) == 0 {
+				if s.document {
+					return syntaxf("text outside the root element")
+				}
+				s.info.TopText = true
+			}
+			if s.tree != nil {
+				s.tree[len(s.tree)-1].CreateText(unescape(text))
+			}
+		}
+		if lt < 0 {
+			break
+		}
+		s.pos = end
+		if err := s.markup(); err != nil {
+			return err
+		}
+	}
+	if len(s.stack) != 0 && (s.half == nil || s.half.second) {
+		return syntaxf("unclosed element %s", s.stack[len(s.stack)-1])
+	}
+	return nil
+}
+
+func (s *fscan) markup() error {
+	d := s.d[s.pos:]
+	// Most markup is a tag: decide on the second byte before trying the
+	// rarer constructs.
+	if len(d) > 1 && d[1] != '!' && d[1] != '?' {
+		if d[1] == '/' {
+			return s.endTag()
+		}
+		return s.startTag()
+	}
+	switch {
+	case bytes.HasPrefix(d, []byte("<!--")):
+		end := bytes.Index(d[4:], []byte("-->"))
+		if end < 0 {
+			return syntaxf("unterminated comment")
+		}
+		body := d[4 : 4+end]
+		if bytes.Contains(body, []byte("--")) || bytes.HasSuffix(body, []byte("-")) {
+			return syntaxf("'--' in comment")
+		}
+		if _, err := checkText(body, false); err != nil {
+			return err
+		}
+		if s.tree != nil {
+			s.tree[len(s.tree)-1].CreateComment(string(body))
+		}
+		s.pos += 4 + end + 3
+	case bytes.HasPrefix(d, []byte("<![CDATA[")):
+		end := bytes.Index(d[9:], []byte("]]>"))
+		if end < 0 {
+			return syntaxf("unterminated CDATA section")
+		}
+		nonSpace, err := checkText(d[9:9+end], false)
+		if err != nil {
+			return err
+		}
+		if len(s.stack) == 0 && (nonSpace || s.document) {
+			if s.document {
+				return syntaxf("CDATA outside the root element")
+			}
+			s.info.TopText = true
+		}
+		if s.tree != nil {
+			s.tree[len(s.tree)-1].CreateText(normalizeNewlines(d[9 : 9+end]))
+		}
+		s.pos += 9 + end + 3
+	case bytes.HasPrefix(d, []byte("<?")):
+		return syntaxf("processing instruction")
+	case bytes.HasPrefix(d, []byte("<!")):
+		return syntaxf("document type declaration or other directive")
+	case bytes.HasPrefix(d, []byte("</")):
+		return s.endTag()
+	default:
+		return s.startTag()
+	}
+	return nil
+}
+
+func (s *fscan) endTag() error {
+	// The end tag almost always closes the element just opened: compare
+	// with its name directly, and parse in full only otherwise.
+	if n := len(s.stack); n > 0 {
+		top := s.stack[n-1]
+		rest := s.d[s.pos+2:]
+		if len(rest) > len(top) && rest[len(top)] == '>' && bytes.Equal(rest[:len(top)], top) {
+			s.pos += 2 + len(top) + 1
+			s.stack = s.stack[:n-1]
+			s.pop()
+			s.depth--
+			if s.tree != nil {
+				s.tree = s.tree[:len(s.tree)-1]
+			}
+			return nil
+		}
+	}
+	s.pos += 2
+	name, err := s.name()
+	if err != nil {
+		return err
+	}
+	s.space()
+	if s.pos >= len(s.d) || s.d[s.pos] != '>' {
+		return syntaxf("malformed end tag")
+	}
+	s.pos++
+	if len(s.stack) == 0 && s.half != nil && s.half.second {
+		return s.half.outerEnd(s, name)
+	}
+	if len(s.stack) == 0 || !bytes.Equal(s.stack[len(s.stack)-1], name) {
+		return syntaxf("unexpected end tag %s", name)
+	}
+	s.stack = s.stack[:len(s.stack)-1]
+	s.pop()
+	s.depth--
+	if s.tree != nil {
+		s.tree = s.tree[:len(s.tree)-1]
+	}
+	return nil
+}
+
+func (s *fscan) startTag() error {
+	if s.memo != nil {
+		if e, n := s.recall(); e != nil {
+			name := s.d[s.pos+1 : s.pos+1+e.name]
+			s.pos += n
+			if err := s.count(); err != nil {
+				return err
+			}
+			if e.empty {
+				s.depth--
+				return nil
+			}
+			s.marks = append(s.marks, len(s.binds))
+			s.stack = append(s.stack, name)
+			return nil
+		}
+	} else if s.tags == s.memoAfter() && s.tree == nil {
+		s.memo = new([memoSlots]tagMemo)
+	}
+	s.tags++
+	start := s.pos
+	s.pos++
+	name, err := s.name()
+	if err != nil {
+		return err
+	}
+	if err := s.limit("MaxNameBytes", s.fc.Limits.MaxNameBytes, len(name)); err != nil {
+		return err
+	}
+	s.attrs = s.attrs[:0]
+	selfClosing := false
+	for {
+		sawSpace := s.space()
+		if s.pos >= len(s.d) {
+			return syntaxf("unterminated start tag")
+		}
+		if s.d[s.pos] == '>' {
+			s.pos++
+			break
+		}
+		if s.d[s.pos] == '/' {
+			if s.pos+1 >= len(s.d) || s.d[s.pos+1] != '>' {
+				return syntaxf("malformed start tag")
+			}
+			s.pos += 2
+			selfClosing = true
+			break
+		}
+		if !sawSpace {
+			return syntaxf("malformed start tag")
+		}
+		if err := s.attribute(); err != nil {
+			return err
+		}
+	}
+	if err := s.count(); err != nil {
+		return err
+	}
+	if err := s.limit("MaxAttributes", s.fc.Limits.MaxAttributes, len(s.attrs)); err != nil {
+		return err
+	}
+	if err := s.element(name); err != nil {
+		return err
+	}
+	if s.memo != nil {
+		s.remember(start, len(name), selfClosing)
+	}
+	if s.tree != nil {
+		el := s.element1(name)
+		s.tree[len(s.tree)-1].AddChild(el)
+		if n := len(s.attrs); n > 0 {
+			// The attributes are known to be distinct: spare CreateAttr
+			// its search of the ones before (quadratic in their number)
+			// by showing it an empty slice whose capacity is the next
+			// slot. Their list is capped at its length, so that an
+			// attribute added later moves it out of the slab.
+			all := s.attrSlots(n)
+			for i, a := range s.attrs {
+				el.Attr = all[i:i]
+				el.CreateAttr(string(a.name), attrValue(a.value))
+			}
+			el.Attr = all[:n]
+		}
+		s.tree = append(s.tree, el)
+	}
+	if selfClosing {
+		s.pop()
+		s.depth--
+		if s.tree != nil {
+			s.tree = s.tree[:len(s.tree)-1]
+		}
+		return nil
+	}
+	s.stack = append(s.stack, name)
+	return nil
+}
+
+// count counts an element just opened and checks the limits that depend
+// on where it is.
+func (s *fscan) count() error {
+	s.depth++
+	s.elements++
+	if len(s.stack) == 0 {
+		if s.document && s.sawRoot {
+			return syntaxf("more than one root element")
+		}
+		s.sawRoot = true
+		s.info.TopElements++
+	}
+	if s.half != nil && s.half.second {
+		// Depth and element count are known relative to the split only.
+		if s.depth > s.half.maxDepth {
+			s.half.maxDepth = s.depth
+		}
+		return nil
+	}
+	if err := s.limit("MaxDepth", s.fc.Limits.MaxDepth, s.depth); err != nil {
+		return err
+	}
+	return s.limit("MaxElements", s.fc.Limits.MaxElements, s.elements)
+}
+
+func (s *fscan) pop() {
+	n := len(s.marks) - 1
+	if s.marks[n] != len(s.binds) {
+		s.gen++
+	}
+	s.binds = s.binds[:s.marks[n]]
+	s.marks = s.marks[:n]
+}
+
+// resolve returns the URI bound to prefix. With no prefix it returns the
+// default namespace for an element (possibly "") and "" for an attribute.
+func (s *fscan) resolve(prefix []byte, element bool) (string, bool) {
+	return resolveIn(s.binds, prefix, element)
+}
+
+// space skips white space and reports whether there was any.
+func (s *fscan) space() bool {
+	start := s.pos
+	for s.pos < len(s.d) && isSpace(s.d[s.pos]) {
+		s.pos++
+	}
+	return s.pos > start
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

@@ -1,0 +1,64 @@
+package xmlscan
+
+import (
+	"strings"
+
+	"github.com/beevik/etree"
+)
+
+// tag returns name as a string, the same string for every element of
+// that name.
+func (s *fscan) tag(name []byte) string {
+	if t, ok := s.tagNames[string(name)]; ok {
+		return t
+	}
+	if s.tagNames == nil {
+		s.tagNames = map[string]string{}
+	}
+	t := string(name)
+	s.tagNames[t] = t
+	return t
+}
+
+// slabSize is the capacity of the slab that follows one of capacity
+// prev, for at least n items: doubling from 16 to 256, so that a small
+// message carves little.
+func slabSize(prev, n int) int {
+	return max(n, min(max(2*prev, 16), 256))
+}
+
+// element1 returns a new element named name, with no parent, carved
+// from a slab of elements.
+func (s *fscan) element1(name []byte) *etree.Element {
+	if len(s.elSlab) == cap(s.elSlab) {
+		s.elSlab = make([]etree.Element, 0, slabSize(cap(s.elSlab), 1))
+	}
+	s.elSlab = s.elSlab[:len(s.elSlab)+1]
+	el := &s.elSlab[len(s.elSlab)-1]
+	// Room for two children (a text, or the two of a record), capped
+	// so that a third moves the list out of the slab.
+	if cap(s.tokSlab)-len(s.tokSlab) < 2 {
+		s.tokSlab = make([]etree.Token, 0, 2*slabSize(cap(s.tokSlab)/2, 1))
+	}
+	k := len(s.tokSlab)
+	s.tokSlab = s.tokSlab[:k+2]
+	el.Child = s.tokSlab[k : k : k+2]
+	tag := s.tag(name)
+	if i := strings.IndexByte(tag, ':'); i >= 0 {
+		el.Space, el.Tag = tag[:i], tag[i+1:]
+	} else {
+		el.Tag = tag
+	}
+	return el
+}
+
+// attrSlots returns room for n attributes: an empty slice of capacity n
+// carved from the slab.
+func (s *fscan) attrSlots(n int) []etree.Attr {
+	if cap(s.slab)-len(s.slab) < n {
+		s.slab = make([]etree.Attr, 0, slabSize(cap(s.slab), n))
+	}
+	start := len(s.slab)
+	s.slab = s.slab[:start+n]
+	return s.slab[start : start : start+n]
+}

@@ -113,6 +113,10 @@ type fscan struct {
 	tags int // start tags read in full
 	memo *[memoSlots]tagMemo
 	gen  int // changes whenever the declarations in scope change
+	// opaque, when set, names an element whose content is checked but
+	// not built (see ParseOpaque); opq is the scan's state inside it.
+	opaque *Opaque
+	opq    opaqueState
 }
 
 func (s *fscan) limit(name string, max, n int) error {
@@ -245,6 +249,7 @@ func (s *fscan) endTag() error {
 			if s.tree != nil {
 				s.tree = s.tree[:len(s.tree)-1]
 			}
+			s.leaveOpaque()
 			return nil
 		}
 	}
@@ -270,6 +275,7 @@ func (s *fscan) endTag() error {
 	if s.tree != nil {
 		s.tree = s.tree[:len(s.tree)-1]
 	}
+	s.leaveOpaque()
 	return nil
 }
 
@@ -367,6 +373,9 @@ func (s *fscan) startTag() error {
 		return nil
 	}
 	s.stack = append(s.stack, name)
+	if s.opaque != nil && s.tree != nil {
+		s.enterOpaque(s.tree[len(s.tree)-1], name)
+	}
 	return nil
 }
 

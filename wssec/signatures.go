@@ -190,7 +190,7 @@ func (p *process) verifyBefore(st *sigState) error {
 	}
 	now := st.trust.ring().clock()
 	v := &verifier{pol: p.pol, trust: st.trust.live(now), env: p.env, ids: p.ids, security: p.security,
-		now: now, budget: st.budget, skel: p.skel, src: p.msg}
+		now: now, budget: st.budget, skel: p.skel, src: p.msg, opaque: p.opaque, opaqueElements: p.opaqueElements}
 	stampEl, _, _, err := timestamp(p.security)
 	if err != nil {
 		return err

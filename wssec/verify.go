@@ -144,6 +144,10 @@ type verifier struct {
 	// spliced, when set, maps the markers standing in the tree for
 	// plaintexts spliced into src to the number of elements each holds.
 	spliced map[string]int
+	// opaque, when set, is an element whose content of opaqueElements
+	// elements the tree leaves out: it is digested from src only.
+	opaque         *etree.Element
+	opaqueElements int
 }
 
 // canonBudget bounds the bytes canonicalized for one message, SignedInfo
@@ -314,6 +318,9 @@ func (v *verifier) digests(cs *checkedSig) (*verification, error) {
 			return nil, malformed("signature reference %q does not resolve to an element of the message", r.uri)
 		}
 		sum, err := v.digestRef(r)
+		if errors.Is(err, errNeedTree) {
+			return nil, err
+		}
 		if err != nil {
 			if _, ok := err.(*LimitError); ok {
 				return nil, err
@@ -333,19 +340,29 @@ func (v *verifier) digests(cs *checkedSig) (*verification, error) {
 // read there (an exclusive method), from the tree otherwise.
 func (v *verifier) digestRef(r reference) ([]byte, error) {
 	if m, ok := c14n.MethodFor(r.c14n); ok && m.Exclusive && v.src != nil {
-		if n, ok := ordinal(v.env.Root, r.el, v.spliced); ok {
+		if n, ok := v.ordinal(r.el); ok {
 			return v.budget.digestBytes(r.digest, v.src, n, r.el, r.prefixes, m)
 		}
+	}
+	if v.opaque != nil && soap.Within(v.opaque, r.el) {
+		return nil, errNeedTree
 	}
 	restore := v.expand(r.el)
 	defer restore()
 	return v.budget.digest(r.digest, r.el, r.c14n, r.prefixes)
 }
 
+// ordinal returns el's place among the elements of the verifier's tree
+// in document order, counting what the tree leaves out.
+func (v *verifier) ordinal(el *etree.Element) (int, bool) {
+	return ordinal(v.env.Root, el, v.spliced, v.opaque, v.opaqueElements)
+}
+
 // ordinal returns el's place among the elements of root's subtree in
 // document order (root is 0), and false if el is not in it. A text
-// child that is a key of spliced stands for that many elements.
-func ordinal(root, el *etree.Element, spliced map[string]int) (int, bool) {
+// child that is a key of spliced stands for that many elements, and the
+// element opaque for itself and opaqueElements more.
+func ordinal(root, el *etree.Element, spliced map[string]int, opaque *etree.Element, opaqueElements int) (int, bool) {
 	type frame struct {
 		e    *etree.Element
 		next int
@@ -375,6 +392,9 @@ func ordinal(root, el *etree.Element, spliced map[string]int) (int, bool) {
 		n++
 		if c == el {
 			return n, true
+		}
+		if c == opaque {
+			n += opaqueElements
 		}
 		stack = append(stack, frame{e: c})
 	}

@@ -142,6 +142,10 @@ func (c *byteCanon) run(n int, qname string) error {
 // complete.
 func (c *byteCanon) markup(n int, qname string) (bool, error) {
 	rest := c.doc[c.pos:]
+	// Most markup is a tag: decide on the second byte first.
+	if len(rest) > 1 && rest[1] != '!' && rest[1] != '?' && rest[1] != '/' {
+		return c.element(n, qname)
+	}
 	switch {
 	case bytes.HasPrefix(rest, []byte("<!--")):
 		e := bytes.Index(rest[4:], []byte("-->"))

@@ -3,18 +3,33 @@ module github.com/wsrenew/wsrenew
 go 1.26.0
 
 require (
+	// PKCS#11 keys; imported by keystore/pkcs11 only (cgo).
 	github.com/ThalesGroup/crypto11 v1.6.2
+	// The tree (DOM) wssec reads and rewrites, and its writer. Its parser
+	// is not used: internal/xmlscan reads all input, with limits, strictness
+	// and speed etree's parser (encoding/xml) does not have.
 	github.com/beevik/etree v1.8.1
+	// Test comparisons only.
 	github.com/google/go-cmp v0.7.0
+	// Tests only: an independent oracle for internal/c14n and the signer of
+	// test messages. Signatures are verified by wssec with internal/c14n on
+	// the tree that was parsed once (goxmldsig re-reads and copies it, and
+	// its canonicalizer gave up on large signed Bodies).
 	github.com/russellhaering/goxmldsig v1.6.1
+	// etcd: the client for keystore/etcdstore; the server is embedded by
+	// tests (internal/etcdtest) and the etcd example only.
 	go.etcd.io/etcd/api/v3 v3.6.16
 	go.etcd.io/etcd/client/v3 v3.6.16
 	go.etcd.io/etcd/server/v3 v3.6.16
+	// OpenTelemetry: the metric API for wssec/otelmetrics and
+	// rollover/otelrenewal; the SDK and exporter for tests and examples.
 	go.opentelemetry.io/otel v1.45.0
 	go.opentelemetry.io/otel/exporters/stdout/stdoutmetric v1.45.0
 	go.opentelemetry.io/otel/metric v1.45.0
 	go.opentelemetry.io/otel/sdk/metric v1.45.0
+	// The logger the embedded etcd server needs (tests, etcd example).
 	go.uber.org/zap v1.27.0
+	// PKCS#12 key stores; imported by keystore.
 	software.sslmate.com/src/go-pkcs12 v0.7.4
 )
 
@@ -63,6 +78,8 @@ require (
 	go.opentelemetry.io/otel/trace v1.45.0 // indirect
 	go.opentelemetry.io/proto/otlp v1.11.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
+	// Not imported by this module: go-pkcs12 needs its pbkdf2 (so keystore
+	// builds include it), and the embedded etcd server its bcrypt.
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.61.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect

@@ -255,6 +255,9 @@ func crashSummary(entries []Entry, state func(string) ([]byte, error)) string {
 	}
 	v, err := state("crash")
 	fmt.Fprintf(&b, "state=%s/%v", v, errors.Is(err, ErrStateNotFound))
+	// A destroyed key's record is part of the commit that destroys it.
+	d, _ := state(destroyedName)
+	fmt.Fprintf(&b, ";destroyed=%s", d)
 	return b.String()
 }
 

@@ -6,11 +6,14 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wsrenew/wsrenew/wssec"
@@ -106,7 +109,8 @@ func (tx *Tx) Restore(alias string) error {
 }
 
 // Destroyed returns the disabled entries the transaction destroys because
-// their restore window has passed, for the caller's audit trail.
+// their restore window has passed. The store records each destruction
+// itself, in the same commit ([Tx.TakeDestructions]).
 func (tx *Tx) Destroyed() []Entry {
 	if tx == nil {
 		return nil
@@ -115,16 +119,150 @@ func (tx *Tx) Destroyed() []Entry {
 }
 
 // destroyExpired removes the disabled entries whose window has passed
-// at the transaction's time. Called when the transaction begins.
-func (tx *Tx) destroyExpired() {
+// at the transaction's time, and records their destruction in the
+// transaction. Called when the transaction begins.
+func (tx *Tx) destroyExpired() error {
+	var gone []Entry
 	tx.m.entries = slices.DeleteFunc(tx.m.entries, func(e Entry) bool {
 		if e.Status != StatusDisabled || tx.now.Before(destroyableAt(e)) {
 			return false
 		}
-		tx.destroyed = append(tx.destroyed, e.clone())
-		tx.dirty = true
+		gone = append(gone, e.clone())
 		return true
 	})
+	if len(gone) == 0 {
+		return nil
+	}
+	doc, err := readDestructions(tx.m)
+	if err != nil {
+		return err
+	}
+	for _, e := range gone {
+		doc.Records = append(doc.Records, destructionJSON{Time: tx.now, Alias: e.Alias,
+			SHA256: hex.EncodeToString(e.Fingerprint[:]), DisabledAt: e.DisabledAt, DestroyAfter: e.DestroyAfter})
+	}
+	if n := len(doc.Records) - maxDestructions; n > 0 {
+		doc.Records = slices.Delete(doc.Records, 0, n)
+		doc.Dropped += uint64(n)
+	}
+	data, err := json.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("keystore: encode %s: %w", destroyedName, err)
+	}
+	tx.m.state[destroyedName] = data
+	tx.destroyed = append(tx.destroyed, gone...)
+	tx.dirty = true
+	return nil
+}
+
+// destroyedName is the state blob in which the store records the keys it
+// destroys, in the commit that destroys them, until a caller moves the
+// records to its own audit trail. The name is the store's own:
+// [Tx.SetState] refuses it.
+const destroyedName = "keystore-destroyed"
+
+// maxDestructions bounds the destruction records kept; older ones are
+// dropped and counted.
+const maxDestructions = 1000
+
+// Destruction records a disabled key the store destroyed because its
+// restore window had passed: in a caller's [Store.Update], on a
+// [Follower]'s tick or in [Store.DestroyDisabled].
+type Destruction struct {
+	// Time is when the key was destroyed: the transaction's time.
+	Time        time.Time
+	Alias       string
+	Fingerprint wssec.Fingerprint
+	// DisabledAt and DestroyAfter are the disabled entry's times: when it
+	// left the key ring, and the end of its restore window.
+	DisabledAt, DestroyAfter time.Time
+}
+
+// destroyedDoc is the JSON form of the destroyedName blob; doc.go
+// documents it.
+type destroyedDoc struct {
+	Version int               `json:"version"`
+	Records []destructionJSON `json:"records"`
+	// Dropped counts records dropped to keep maxDestructions.
+	Dropped uint64 `json:"dropped,omitempty"`
+}
+
+type destructionJSON struct {
+	Time         time.Time `json:"time"`
+	Alias        string    `json:"alias"`
+	SHA256       string    `json:"sha256"`
+	DisabledAt   time.Time `json:"disabledAt"`
+	DestroyAfter time.Time `json:"destroyAfter"`
+}
+
+// readDestructions decodes m's destruction records; none if there is no
+// blob.
+func readDestructions(m *manifest) (*destroyedDoc, error) {
+	doc := &destroyedDoc{Version: 1}
+	raw, ok := m.state[destroyedName]
+	if !ok {
+		return doc, nil
+	}
+	if err := json.Unmarshal(raw, doc); err != nil || doc.Version != 1 {
+		if err == nil {
+			err = fmt.Errorf("version %d", doc.Version)
+		}
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidState, destroyedName, err)
+	}
+	for _, r := range doc.Records {
+		if b, err := hex.DecodeString(r.SHA256); err != nil || len(b) != len(wssec.Fingerprint{}) {
+			return nil, fmt.Errorf("%w: %s: fingerprint %q", ErrInvalidState, destroyedName, r.SHA256)
+		}
+	}
+	return doc, nil
+}
+
+func (d *destroyedDoc) destructions() []Destruction {
+	out := make([]Destruction, len(d.Records))
+	for i, r := range d.Records {
+		out[i] = Destruction{Time: normTime(r.Time), Alias: r.Alias,
+			DisabledAt: normTime(r.DisabledAt), DestroyAfter: normTime(r.DestroyAfter)}
+		hex.Decode(out[i].Fingerprint[:], []byte(r.SHA256)) // checked by readDestructions
+	}
+	return out
+}
+
+// TakeDestructions returns the destructions the store recorded and no
+// caller took yet, oldest first — of earlier transactions, such as a
+// [Follower]'s tick, and of this one ([Tx.Destroyed]) — and removes them
+// from the store in this transaction. A caller that keeps an audit trail
+// (package rollover does) writes them to it in the same transaction, so
+// that no destruction is lost or recorded twice, whatever crashes.
+// It returns [ErrInvalidState] for unreadable records, and [ErrTxDone].
+func (tx *Tx) TakeDestructions() ([]Destruction, error) {
+	if err := tx.check(); err != nil {
+		return nil, err
+	}
+	doc, err := readDestructions(tx.m)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := tx.m.state[destroyedName]; ok {
+		delete(tx.m.state, destroyedName)
+		tx.dirty = true
+	}
+	return doc.destructions(), nil
+}
+
+// Destructions returns the destructions the store recorded and no
+// caller took yet with [Tx.TakeDestructions], oldest first. It reads the
+// store's current state without I/O (call [Store.Reload] for changes of
+// other processes) and returns [ErrInvalidState] for unreadable records
+// and [ErrNotExist] for a Store not opened.
+func (s *Store) Destructions() ([]Destruction, error) {
+	if err := s.opened(); err != nil {
+		return nil, err
+	}
+	doc, err := readDestructions(s.state.Load().m)
+	if err != nil {
+		return nil, err
+	}
+	return doc.destructions(), nil
 }
 
 // DestroyDue reports whether the store holds a disabled entry whose
@@ -143,7 +281,8 @@ func (s *Store) DestroyDue(t time.Time) bool {
 }
 
 // DestroyDisabled destroys, in one [Store.Update], every disabled entry
-// whose restore window has passed, and returns them. It returns nothing
+// whose restore window has passed, records each destruction in the same
+// commit ([Store.Destructions]), and returns them. It returns nothing
 // and writes nothing if there is none, and the errors of Update.
 func (s *Store) DestroyDisabled(ctx context.Context) ([]Entry, error) {
 	var out []Entry
@@ -194,7 +333,7 @@ func (s *Store) CheckRefusal(err error, logger *slog.Logger) error {
 		if e.Status != StatusDisabled || !namesCert(nm.References, e) {
 			continue
 		}
-		s.refusals.Add(1)
+		s.refusals.add(e.Fingerprint)
 		if logger != nil {
 			logger.Warn("keystore: message encrypted to a disabled key refused; its removal may be early",
 				"alias", e.Alias, "fingerprint", e.Fingerprint.String(),
@@ -206,12 +345,38 @@ func (s *Store) CheckRefusal(err error, logger *slog.Logger) error {
 }
 
 // DisabledRefusals returns how many refusals [Store.CheckRefusal]
-// recognised as messages encrypted to a disabled key since s was opened.
-func (s *Store) DisabledRefusals() uint64 {
+// recognised as messages encrypted to a disabled key since s was opened,
+// by the key's fingerprint, in a new map. A key's count only grows, also
+// after the key was restored or destroyed, so it suits a metric counter.
+// It is safe for concurrent use.
+func (s *Store) DisabledRefusals() map[wssec.Fingerprint]uint64 {
 	if s == nil {
-		return 0
+		return map[wssec.Fingerprint]uint64{}
 	}
-	return s.refusals.Load()
+	return s.refusals.snapshot()
+}
+
+// refusalCounts counts refusals by key; the zero value is ready to use.
+type refusalCounts struct {
+	mu sync.Mutex
+	n  map[wssec.Fingerprint]uint64
+}
+
+func (c *refusalCounts) add(fp wssec.Fingerprint) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[wssec.Fingerprint]uint64{}
+	}
+	c.n[fp]++
+}
+
+func (c *refusalCounts) snapshot() map[wssec.Fingerprint]uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[wssec.Fingerprint]uint64, len(c.n))
+	maps.Copy(out, c.n)
+	return out
 }
 
 // namesCert reports whether a key reference names e's certificate.

@@ -48,7 +48,10 @@
 //     refusal as evidence that removal was early, and [Tx.Restore] puts
 //     the key back as retained. The first [Store.Update] after the window
 //     (and a [Follower]'s tick) destroys it ([Tx.Destroyed]), never before
-//     its retention ended.
+//     its retention ended, and records the destruction in the same commit
+//     ([Store.Destructions]) until a caller moves the record to its audit
+//     trail ([Tx.TakeDestructions]; package rollover does, on its next
+//     change).
 //
 // # Retention is the store's rule
 //
@@ -103,6 +106,13 @@
 //	  }],
 //	  "state": {"rollover": {…}}          // optional: callers' JSON blobs by name
 //	}
+//
+// One state blob is the store's own: "keystore-destroyed" records the
+// disabled keys the store destroyed until a caller takes the records:
+//
+//	{"version": 1, "records": [{"time": "…", "alias": "tenant-2025",
+//	  "sha256": "…", "disabledAt": "…", "destroyAfter": "…"}],
+//	 "dropped": 0}                        // records dropped beyond the latest 1000
 //
 // The location names where the key lives; "blob:" is a file of the store,
 // "pkcs11:" a key in a PKCS#11 token, by its canonical RFC 7512 URI with

@@ -6,7 +6,10 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"io"
 	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -491,4 +494,155 @@ func ExampleFollow() {
 	// Output:
 	// new key decrypts: true
 	// holder: orders-client-1 generation 3 holds the new key: true
+}
+
+// renewedStore returns a store in which "tenant-2025" (the fixture "old")
+// was replaced by a generated "tenant-2027", with the old key's retention
+// over at the time now returns. advance moves that clock on.
+func renewedStore(ctx context.Context, dir string) (s *keystore.Store, advance func(time.Duration)) {
+	now := exampleNow()
+	clock := func() time.Time { return now }
+	s, err := keystore.Create(ctx, keystore.Dir(dir), keystore.PasswordValue("example-store-password"), keystore.Options{Now: clock})
+	if err != nil {
+		log.Fatal(err)
+	}
+	newKey, err := keystore.Generate(pkix.Name{CommonName: "tenant.example"}, keystore.GenerateOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := s.Update(ctx, func(tx *keystore.Tx) error {
+		return errors.Join(tx.Add("tenant-2025", importBundle(), nil), tx.Rotate("tenant-2025"),
+			tx.Add("tenant-2027", newKey, nil), tx.Rotate("tenant-2027"),
+			tx.SetExpiry("tenant-2025", now.Add(keystore.MinRetention)))
+	}); err != nil {
+		log.Fatal(err)
+	}
+	now = now.Add(keystore.MinRetention)
+	return s, func(d time.Duration) { now = now.Add(d) }
+}
+
+// Removing the old key softly: Disable takes it out of the key ring for a
+// restore window. A message still encrypted to it is refused, and
+// CheckRefusal recognises the refusal as evidence that the removal was
+// early; Restore puts the key back.
+func ExampleTx_Disable() {
+	dir, cleanup := tempStoreDir()
+	defer cleanup()
+	ctx := context.Background()
+	s, _ := renewedStore(ctx, dir)
+	if err := s.Update(ctx, func(tx *keystore.Tx) error {
+		return tx.Disable("tenant-2025", keystore.DefaultRestoreWindow)
+	}); err != nil {
+		log.Fatal(err)
+	}
+	ring, err := s.KeyRing()
+	if err != nil {
+		log.Fatal(err)
+	}
+	dec := &wssec.Decryptor{Keys: ring}
+	toOld, err := (&wssec.Encryptor{Certificate: importBundle().Certificate}).Encrypt([]byte(`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><p:Ping xmlns:p="urn:example"/></soap:Body></soap:Envelope>`))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	_, err = dec.Decrypt(toOld)
+	err = s.CheckRefusal(err, nil) // an application passes its logger
+	var de *keystore.DisabledKeyError
+	if errors.As(err, &de) {
+		fmt.Println("refused, key disabled:", de.Alias, "restorable until", de.DestroyAfter.Format(time.DateOnly))
+	}
+
+	if err := s.Update(ctx, func(tx *keystore.Tx) error { return tx.Restore("tenant-2025") }); err != nil {
+		log.Fatal(err)
+	}
+	_, err = dec.Decrypt(toOld)
+	fmt.Println("decrypts after Restore:", err == nil)
+	// Output:
+	// refused, key disabled: tenant-2025 restorable until 2026-06-06
+	// decrypts after Restore: true
+}
+
+// Once the restore window has passed, the next change destroys the
+// disabled key: here DestroyDisabled, as a Follower's tick does. The
+// store records each destruction in the same commit, for the audit trail.
+func ExampleStore_DestroyDisabled() {
+	dir, cleanup := tempStoreDir()
+	defer cleanup()
+	ctx := context.Background()
+	s, advance := renewedStore(ctx, dir)
+	if err := s.Update(ctx, func(tx *keystore.Tx) error {
+		return tx.Disable("tenant-2025", 24*time.Hour)
+	}); err != nil {
+		log.Fatal(err)
+	}
+	advance(24 * time.Hour)
+	gone, err := s.DestroyDisabled(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, e := range gone {
+		fmt.Println("destroyed:", e.Alias)
+	}
+	records, err := s.Destructions()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range records {
+		fmt.Println("recorded:", r.Alias, "at", r.Time.Format(time.DateOnly), "disabled", r.DisabledAt.Format(time.DateOnly))
+	}
+	_, err = s.Entry("tenant-2025")
+	fmt.Println("unknown now:", errors.Is(err, keystore.ErrUnknownAlias))
+	// Output:
+	// destroyed: tenant-2025
+	// recorded: tenant-2025 at 2026-05-31 disabled 2026-05-30
+	// unknown now: true
+}
+
+// A SOAP client that follows the key store: its http.Client decrypts
+// every response with the store's keys as they are now, without a
+// restart when a renewal adds a key. The receiver here is a test server
+// that encrypts its response.
+func ExampleFollower_Transport() {
+	dir, cleanup := tempStoreDir()
+	defer cleanup()
+	ctx := context.Background()
+	pw := keystore.PasswordValue("example-store-password")
+	s, err := keystore.Create(ctx, keystore.Dir(dir), pw, keystore.Options{Now: exampleNow})
+	if err != nil {
+		log.Fatal(err)
+	}
+	cred := importBundle()
+	if err := s.Update(ctx, func(tx *keystore.Tx) error {
+		return errors.Join(tx.Add("tenant-2025", cred, nil), tx.Rotate("tenant-2025"))
+	}); err != nil {
+		log.Fatal(err)
+	}
+	f, err := keystore.Follow(ctx, keystore.Dir(dir), pw, keystore.FollowOptions{Store: keystore.Options{Now: exampleNow}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+
+	encrypted, err := (&wssec.Encryptor{Certificate: cred.Certificate}).Encrypt([]byte(`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><p:Pong xmlns:p="urn:example">ok</p:Pong></soap:Body></soap:Envelope>`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		w.Write(encrypted)
+	}))
+	defer receiver.Close()
+
+	client := &http.Client{Transport: f.Transport(nil, wssec.Policy{})}
+	resp, err := client.Post(receiver.URL, "text/xml; charset=utf-8", strings.NewReader("<request/>"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(resp.StatusCode, strings.Contains(string(body), "<p:Pong"), strings.Contains(string(body), "EncryptedData"))
+	// Output: 200 true false
 }

@@ -60,7 +60,7 @@ func plSteps(t *testing.T) []plStep {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	resume := func(m *rollover.Manager) (rollover.Stage, error) { return m.Resume(ctx) }
+	resume := func(m *rollover.Manager) (rollover.Stage, error) { return rollover.Resume(ctx, m) }
 	step := func(f func(st rollover.Stage) error) func(*rollover.Manager, *keystore.Store) error {
 		return func(m *rollover.Manager, _ *keystore.Store) error {
 			st, err := resume(m)
@@ -70,14 +70,14 @@ func plSteps(t *testing.T) []plStep {
 			return f(st)
 		}
 	}
-	wrong := func(st rollover.Stage) error { return fmt.Errorf("unexpected stage %s", st.Stage()) }
+	wrong := func(st rollover.Stage) error { return fmt.Errorf("unexpected stage %s", st.Report().Stage) }
 	importKey := func(cert *x509.Certificate) func(*rollover.Manager, *keystore.Store) error {
 		return step(func(st rollover.Stage) error {
 			idle, ok := st.(*rollover.Idle)
 			if !ok {
 				return wrong(st)
 			}
-			_, err := idle.ImportKeyPair(ctx, "tenant-2027", &keystore.Credential{Key: newID.Key, Certificate: cert})
+			_, err := idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: &keystore.Credential{Key: newID.Key, Certificate: cert}})
 			return err
 		})
 	}
@@ -194,7 +194,7 @@ func plSteps(t *testing.T) []plStep {
 		{"trust partner", plT0.Add(201*24*h + 2*h), signer(func(st rollover.SignerStage) error {
 			s, ok := st.(*rollover.SignerUntrusted)
 			if !ok {
-				return fmt.Errorf("unexpected signer stage %s", st.Stage())
+				return fmt.Errorf("unexpected signer stage %s", st.Report().Stage)
 			}
 			_, err := s.Trust(ctx, partnerCert(testpki.Receiver))
 			return err
@@ -202,7 +202,7 @@ func plSteps(t *testing.T) []plStep {
 		{"add partner certificate", plT0.Add(202 * 24 * h), signer(func(st rollover.SignerStage) error {
 			s, ok := st.(*rollover.SignerTrusted)
 			if !ok {
-				return fmt.Errorf("unexpected signer stage %s", st.Stage())
+				return fmt.Errorf("unexpected signer stage %s", st.Report().Stage)
 			}
 			_, err := s.AddCertificate(ctx, partnerCert(testpki.ReceiverNew))
 			return err
@@ -210,18 +210,25 @@ func plSteps(t *testing.T) []plStep {
 		{"confirm partner", plT0.Add(203 * 24 * h), signer(func(st rollover.SignerStage) error {
 			s, ok := st.(*rollover.SignerCertificateAdded)
 			if !ok {
-				return fmt.Errorf("unexpected signer stage %s", st.Stage())
+				return fmt.Errorf("unexpected signer stage %s", st.Report().Stage)
 			}
 			_, err := s.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{By: "ops", Reference: "CHG-2"})
 			return err
 		})},
-		{"destroy disabled key", plT0.Add(208*24*h + h), func(m *rollover.Manager, s *keystore.Store) error {
+		{"destroy disabled key in the store", plT0.Add(208*24*h + h), func(m *rollover.Manager, s *keystore.Store) error {
+			gone, err := s.DestroyDisabled(ctx) // as a follower's tick does
+			if err == nil && len(gone) != 1 {
+				return fmt.Errorf("DestroyDisabled() destroyed %d keys, want 1", len(gone))
+			}
+			return err
+		}},
+		{"move the destruction into the audit trail", plT0.Add(208*24*h + 2*h), func(m *rollover.Manager, s *keystore.Store) error {
 			return m.Note(ctx, "restore window passed")
 		}},
 		{"remove partner certificate", plT0.Add(400 * 24 * h), signer(func(st rollover.SignerStage) error {
 			s, ok := st.(*rollover.SignerSwitched)
 			if !ok {
-				return fmt.Errorf("unexpected signer stage %s", st.Stage())
+				return fmt.Errorf("unexpected signer stage %s", st.Report().Stage)
 			}
 			_, err := s.RemoveOldCertificate(ctx)
 			return err
@@ -251,7 +258,7 @@ func plState(s *keystore.Store, m *rollover.Manager) string {
 			e.Expires.Format(time.RFC3339), e.Provided.Format(time.RFC3339), e.RetainUntil.Format(time.RFC3339),
 			e.DisabledAt.Format(time.RFC3339), e.DestroyAfter.Format(time.RFC3339))
 	}
-	st, err := m.Resume(context.Background())
+	st, err := rollover.Resume(context.Background(), m)
 	if err != nil {
 		fmt.Fprintf(&b, "resume: %v\n", err)
 	} else {
@@ -262,10 +269,12 @@ func plState(s *keystore.Store, m *rollover.Manager) string {
 		}
 	}
 	if sg, err := m.ResumeSigner(context.Background(), "partner"); err == nil {
-		fmt.Fprintf(&b, "signer %s renewal %d\n", sg.Stage(), sg.Renewal())
+		fmt.Fprintf(&b, "signer %s renewal %d\n", sg.Report().Stage, sg.Report().Renewal)
 	}
-	h, err := m.History()
+	h, err := rollover.History(s)
 	fmt.Fprintf(&b, "audit records %d %v\n", len(h), err)
+	d, err := s.Destructions()
+	fmt.Fprintf(&b, "destructions not in the trail %d %v\n", len(d), err)
 	return b.String()
 }
 
@@ -388,7 +397,7 @@ func plCheck(t *testing.T, name string, d *keystore.PowerDisk, at time.Time, bef
 	default:
 		t.Fatalf("%s: the store holds\n%s\nwant the state before the step\n%s\nor after it\n%s", name, got, before, after)
 	}
-	st, err := m.Resume(ctx)
+	st, err := rollover.Resume(ctx, m)
 	if err != nil {
 		t.Fatalf("%s: Resume() error = %v", name, err)
 	}

@@ -39,8 +39,8 @@ type Store struct {
 	state atomic.Pointer[storeState]
 	ring  atomic.Pointer[wssec.KeyRing]
 	pub   *wssec.RingPublisher // the only writer of ring; guarded by mu
-	// refusals counts messages refused for a disabled key.
-	refusals atomic.Uint64
+	// refusals counts messages refused for a disabled key, by key.
+	refusals refusalCounts
 }
 
 // checkContext refuses a nil context, as net/http does.

@@ -131,7 +131,9 @@ func (s *Store) begin(base *storeState) (*Tx, error) {
 		return nil, &ClockError{Now: now, Latest: latest}
 	}
 	tx := &Tx{s: s, base: base, m: base.m.clone(), keys: maps.Clone(base.keys), blobs: map[string][]byte{}, now: now}
-	tx.destroyExpired()
+	if err := tx.destroyExpired(); err != nil {
+		return nil, err
+	}
 	return tx, nil
 }
 
@@ -602,14 +604,15 @@ func (tx *Tx) SetLabels(alias string, labels map[string]string) error {
 
 // SetState stores data, which must be JSON, as the state blob name; nil
 // data deletes the blob. State blobs are the caller's: the store writes
-// them with the entries, atomically, and never interprets them. SetState
+// them with the entries, atomically, and never interprets them. The name
+// "keystore-destroyed" is the store's own ([Tx.TakeDestructions]). SetState
 // returns [ErrInvalidName], [ErrInvalidState] and [ErrTxDone]. It does not
 // keep data.
 func (tx *Tx) SetState(name string, data []byte) error {
 	if err := tx.check(); err != nil {
 		return err
 	}
-	if !validName(name) {
+	if !validName(name) || name == destroyedName {
 		return fmt.Errorf("%w: state %s", ErrInvalidName, quoteName(name))
 	}
 	if data == nil {

@@ -2,6 +2,7 @@ package rollover
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -153,7 +154,10 @@ func (j recordJSON) record() Record {
 }
 
 // History returns the audit trail kept in store, oldest first: every
-// step of every renewal, and the evidence recorded. The trail keeps the
+// step of every renewal, the evidence recorded, and the keys the store
+// destroyed once their restore window passed (also those a
+// [keystore.Follower] destroyed, before the next change moves their
+// records into the trail). The trail keeps the
 // latest 2000 records; the log received all of them. History reads the
 // store's current state without I/O (call [keystore.Store.Reload] for
 // changes made by other processes). It returns a [*StateError] with
@@ -169,6 +173,27 @@ func History(store *keystore.Store) ([]Record, error) {
 	out := make([]Record, len(a.Records))
 	for i, j := range a.Records {
 		out[i] = j.record()
+	}
+	// Keys the store destroyed since the last change this package wrote
+	// (on a follower's tick, say): the next change moves them into the
+	// trail, with these records.
+	gone, err := store.Destructions()
+	if errors.Is(err, keystore.ErrInvalidState) {
+		return nil, &StateError{Name: "keystore-destroyed", Reason: "cannot read", Err: ErrCorruptState, Cause: err}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(gone) > 0 {
+		st := &stateDoc{Version: formatVersion}
+		if err := loadBlob(store.ReadState, stateName, st); err != nil {
+			return nil, err
+		}
+		d := &docs{state: st}
+		for _, x := range gone {
+			d.record(destroyRecord(x))
+		}
+		out = append(out, d.added...)
 	}
 	return out, nil
 }

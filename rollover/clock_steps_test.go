@@ -25,24 +25,24 @@ func TestSteps_clockBehind(t *testing.T) {
 		step  func(m *rollover.Manager, st rollover.Stage) error
 	}{
 		{"ImportKeyPair", func(e *env) {}, func(_ *rollover.Manager, st rollover.Stage) error {
-			_, err := st.(*rollover.Idle).ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New))
+			_, err := st.(*rollover.Idle).CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)})
 			return err
 		}},
 		{"AddToKeyStore", func(e *env) {
-			must(as[*rollover.Idle](e.t, e.resume()).ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(e.t)
+			must(as[*rollover.Idle](e.t, e.resume()).CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(e.t)
 		}, func(_ *rollover.Manager, st rollover.Stage) error {
 			_, err := st.(*rollover.KeyPairCreated).AddToKeyStore(ctx)
 			return err
 		}},
 		{"ProvideCertificate", func(e *env) {
-			c := must(as[*rollover.Idle](e.t, e.resume()).ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(e.t)
+			c := must(as[*rollover.Idle](e.t, e.resume()).CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(e.t)
 			must(c.AddToKeyStore(ctx))(e.t)
 		}, func(_ *rollover.Manager, st rollover.Stage) error {
 			_, err := st.(*rollover.KeyAdded).ProvideCertificate(ctx, rollover.Handoff{Receivers: receivers("partner-a")})
 			return err
 		}},
 		{"Cancel at KeyAdded", func(e *env) {
-			c := must(as[*rollover.Idle](e.t, e.resume()).ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(e.t)
+			c := must(as[*rollover.Idle](e.t, e.resume()).CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(e.t)
 			must(c.AddToKeyStore(ctx))(e.t)
 		}, func(_ *rollover.Manager, st rollover.Stage) error {
 			_, err := st.(*rollover.KeyAdded).Cancel(ctx, "abandoned")
@@ -84,7 +84,7 @@ func TestSteps_clockBehind(t *testing.T) {
 				}
 				s := must(keystore.Open(ctx, keystore.Dir(e.dir), keystore.PasswordValue(testPassword), keystore.Options{Now: storeNow}))(t)
 				m := must(rollover.NewManager(s, opts))(t)
-				st := must(m.Resume(ctx))(t)
+				st := must(rollover.Resume(ctx, m))(t)
 				err := tc.step(m, st)
 				if !errors.Is(err, rollover.ErrClockBehind) && !errors.Is(err, keystore.ErrClockBehind) {
 					t.Fatalf("%s with the clock a day behind (store too: %v): error = %v, want a clock error", tc.name, storeBehind, err)

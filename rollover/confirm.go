@@ -35,15 +35,6 @@ func (c Confirmation) check() error {
 	return nil
 }
 
-// Pending returns the IDs of the receivers that have not confirmed, in
-// the order they were given.
-func (s *CertificateProvided) Pending() []string {
-	if s == nil || !s.ok() {
-		return nil
-	}
-	return s.st.pending()
-}
-
 // ConfirmReceiverSwitched records that a receiver encrypts with the new
 // key, at the clock's time. While receivers remain that have not
 // confirmed, it returns a [*CertificateProvided]. After the last one it

@@ -89,11 +89,11 @@ func TestProcedure_crash(t *testing.T) {
 	for i := range kills {
 		announced := runChild(t, e.dir, rng)
 		e.restart()
-		s, err := e.m.Resume(ctx)
+		s, err := rollover.Resume(ctx, e.m)
 		if err != nil {
 			t.Fatalf("kill %d: Resume() error = %v", i, err)
 		}
-		stages[s.Stage()]++
+		stages[s.Report().Stage]++
 		if _, err := e.store.KeyRing(); err != nil {
 			t.Fatalf("kill %d: KeyRing() error = %v", i, err)
 		}
@@ -102,14 +102,14 @@ func TestProcedure_crash(t *testing.T) {
 			t.Fatalf("kill %d: audit trail lost records: had %d, has %d", i, len(history), len(got))
 		}
 		history = got
-		if n := len(got); n > 0 && !slices.Contains(lastActions[s.Stage()], got[n-1].Action) {
-			t.Fatalf("kill %d: stage %s, but the last record is %s", i, s.Stage(), got[n-1].Action)
+		if n := len(got); n > 0 && !slices.Contains(lastActions[s.Report().Stage], got[n-1].Action) {
+			t.Fatalf("kill %d: stage %s, but the last record is %s", i, s.Report().Stage, got[n-1].Action)
 		}
 		checkAfterKill(t, i, e, s)
 		if len(announced) > 0 {
 			last := announced[len(announced)-1]
-			if s.Stage() != last.from && s.Stage() != last.to {
-				t.Fatalf("kill %d: stage %s, but the child was going from %s to %s", i, s.Stage(), last.from, last.to)
+			if s.Report().Stage != last.from && s.Report().Stage != last.to {
+				t.Fatalf("kill %d: stage %s, but the child was going from %s to %s", i, s.Report().Stage, last.from, last.to)
 			}
 		}
 	}
@@ -266,7 +266,7 @@ func TestProcedure_crashChild(t *testing.T) {
 		os.Stdout.WriteString(fmt.Sprintf("step %s %s\n", from, to))
 	}
 	withdrawn := func(renewal uint64) bool {
-		for _, r := range must(m.History())(t) {
+		for _, r := range must(rollover.History(store))(t) {
 			if r.Renewal == renewal && r.Partner == "" && r.Action == rollover.ActionWithdrawConfirmation {
 				return true
 			}
@@ -274,55 +274,21 @@ func TestProcedure_crashChild(t *testing.T) {
 		return false
 	}
 	for {
-		s := must(m.Resume(ctx))(t)
+		s := must(rollover.Resume(ctx, m))(t)
 		clock.Advance(day)
-		kind := s.Renewal() % 4
+		kind := s.Report().Renewal % 4
 		switch s := s.(type) {
 		case *rollover.Idle:
-			if disabled := disabledEntries(store); len(disabled) > 0 {
-				// Step 7 disabled the old key: destroy it once its
-				// restore window has passed, on the next change.
-				clock.Advance(keystore.DefaultRestoreWindow)
-				say(s.Stage(), s.Stage())
-				must0(t, m.Note(ctx, "crash test: restore window passed"))
-				continue
-			}
-			next := testpki.Old
-			for _, e := range store.Entries() {
-				if e.Fingerprint == fingerprint(testpki.Old) {
-					next = testpki.New
-				}
-			}
-			c := fixture(next)
-			if (s.Renewal()+1)%4 == 3 {
-				c.Certificate = crashSelfSigned(t, next)
-			}
-			say(s.Stage(), rollover.StageKeyPairCreated)
-			must(s.ImportKeyPair(ctx, "k"+strconv.FormatUint(s.Renewal()+1, 10), c))(t)
+			crashIdle(t, clock, store, m, s, say)
 		case *rollover.KeyPairCreated:
-			e := must(store.Entry(s.Report().New.Alias))(t)
-			switch {
-			case kind == 1:
-				say(s.Stage(), rollover.StageIdle)
-				must(s.Cancel(ctx, "crash test"))(t)
-			case e.Certificate.Subject.CommonName == "pending":
-				name := testpki.New
-				if load(testpki.Old).Key.PublicKey.Equal(e.Certificate.PublicKey) {
-					name = testpki.Old
-				}
-				say(s.Stage(), rollover.StageKeyPairCreated)
-				must(s.AdoptCertificate(ctx, load(name).Certificate, []*x509.Certificate{load(testpki.CA).Certificate}))(t)
-			default:
-				say(s.Stage(), rollover.StageKeyAdded)
-				must(s.AddToKeyStore(ctx))(t)
-			}
+			crashCreated(t, store, s, kind, say)
 		case *rollover.KeyAdded:
 			if kind == 2 {
-				say(s.Stage(), rollover.StageIdle)
+				say(s.Report().Stage, rollover.StageIdle)
 				must(s.Cancel(ctx, "crash test"))(t)
 				continue
 			}
-			say(s.Stage(), rollover.StageCertificateProvided)
+			say(s.Report().Stage, rollover.StageCertificateProvided)
 			must(s.ProvideCertificate(ctx, rollover.Handoff{Receivers: receivers("partner-a")}))(t)
 		case *rollover.CertificateProvided:
 			r := s.Report()
@@ -334,22 +300,69 @@ func TestProcedure_crashChild(t *testing.T) {
 					}
 					m.Observe("partner-a", res)
 				}
-				say(s.Stage(), s.Stage())
+				say(s.Report().Stage, s.Report().Stage)
 				must(m.RecordUsage(ctx))(t)
 				continue
 			}
-			say(s.Stage(), rollover.StageReceiversSwitched)
+			say(s.Report().Stage, rollover.StageReceiversSwitched)
 			must(s.ConfirmReceiverSwitched(ctx, rollover.Confirmation{Receiver: "partner-a"}))(t)
 		case *rollover.ReceiversSwitched:
-			if kind == 3 && !withdrawn(s.Renewal()) {
-				say(s.Stage(), rollover.StageCertificateProvided)
+			if kind == 3 && !withdrawn(s.Report().Renewal) {
+				say(s.Report().Stage, rollover.StageCertificateProvided)
 				must(s.WithdrawConfirmation(ctx, "partner-a", "crash test"))(t)
 				continue
 			}
 			clock.Advance(91 * day)
-			say(s.Stage(), rollover.StageIdle)
+			say(s.Report().Stage, rollover.StageIdle)
 			must(s.RemoveOldKey(ctx))(t)
 		}
+	}
+}
+
+// crashIdle takes the next step of the crash child from the idle stage
+// s: destroying a disabled old key, or step 1 of the next renewal.
+func crashIdle(t *testing.T, clock *fakeclock.Clock, store *keystore.Store, m *rollover.Manager, s *rollover.Idle, say func(from, to rollover.StageName)) {
+	if disabled := disabledEntries(store); len(disabled) > 0 {
+		// Step 7 disabled the old key: destroy it once its
+		// restore window has passed, on the next change.
+		clock.Advance(keystore.DefaultRestoreWindow)
+		say(s.Report().Stage, s.Report().Stage)
+		must0(t, m.Note(ctx, "crash test: restore window passed"))
+		return
+	}
+	next := testpki.Old
+	for _, e := range store.Entries() {
+		if e.Fingerprint == fingerprint(testpki.Old) {
+			next = testpki.New
+		}
+	}
+	c := fixture(next)
+	if (s.Report().Renewal+1)%4 == 3 {
+		c.Certificate = crashSelfSigned(t, next)
+	}
+	say(s.Report().Stage, rollover.StageKeyPairCreated)
+	must(s.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "k" + strconv.FormatUint(s.Report().Renewal+1, 10), Credential: c}))(t)
+}
+
+// crashCreated takes the next step of the crash child from stage s:
+// cancel in renewals of kind 1, adopt a CA-signed certificate for a
+// generated one, else step 2.
+func crashCreated(t *testing.T, store *keystore.Store, s *rollover.KeyPairCreated, kind uint64, say func(from, to rollover.StageName)) {
+	e := must(store.Entry(s.Report().New.Alias))(t)
+	switch {
+	case kind == 1:
+		say(s.Report().Stage, rollover.StageIdle)
+		must(s.Cancel(ctx, "crash test"))(t)
+	case e.Certificate.Subject.CommonName == "pending":
+		name := testpki.New
+		if load(testpki.Old).Key.PublicKey.Equal(e.Certificate.PublicKey) {
+			name = testpki.Old
+		}
+		say(s.Report().Stage, rollover.StageKeyPairCreated)
+		must(s.AdoptCertificate(ctx, load(name).Certificate, []*x509.Certificate{load(testpki.CA).Certificate}))(t)
+	default:
+		say(s.Report().Stage, rollover.StageKeyAdded)
+		must(s.AddToKeyStore(ctx))(t)
 	}
 }
 

@@ -8,9 +8,9 @@
 // certificate. Its seven steps, and the methods that take them:
 //
 //  1. Tenant: create a new key pair and certificate —
-//     [Idle.CreateKeyPair] or [Idle.ImportKeyPair]; a CA-signed
-//     certificate replaces the self-signed one with
-//     [KeyPairCreated.AdoptCertificate].
+//     [Idle.CreateKeyPair], which also imports a key pair made
+//     elsewhere ([KeyRequest.Credential]); a CA-signed certificate
+//     replaces the self-signed one with [KeyPairCreated.AdoptCertificate].
 //  2. Tenant: add it to the key store — [KeyPairCreated.AddToKeyStore].
 //     The new key becomes current; the old key stays in the ring,
 //     retained with no expiry, so both decrypt.
@@ -37,7 +37,7 @@
 // Each stage is a type ([Idle], [KeyPairCreated], [KeyAdded],
 // [CertificateProvided], [ReceiversSwitched]) and each step a method of the
 // stage it starts from, returning the next, so the steps cannot be taken
-// out of order. [Manager.Resume] returns the stage the store holds, so a
+// out of order. [Resume] returns the stage the store holds, so a
 // process started months later continues where the procedure stands. A
 // renewal can be cancelled before step 3 ([KeyPairCreated.Cancel],
 // [KeyAdded.Cancel]), not after: a receiver may already use the new key.
@@ -49,7 +49,7 @@
 //
 //	m, err := rollover.NewManager(store, rollover.Options{Policy: rollover.Policy{GuaranteedDelivery: 7 * 24 * time.Hour}})
 //	idle, err := m.Begin(ctx)
-//	created, err := idle.ImportKeyPair(ctx, "tenant-2027", credential)
+//	created, err := idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: credential})
 //	added, err := created.AddToKeyStore(ctx)
 //	provided, err := added.ProvideCertificate(ctx, rollover.Handoff{Receivers: []rollover.Receiver{{ID: "partner"}}})
 //	bundle, err := provided.Bundle() // send to the receiver's administrator
@@ -90,7 +90,7 @@
 //  2. Partner: switches, and says so —
 //     [SignerCertificateAdded.ConfirmPartnerSwitched]; or the first
 //     response signed with the new certificate stands for its word —
-//     [SignerCertificateAdded.ConfirmFromEvidence]. The old certificate
+//     [PartnerConfirmation.FromEvidence]. The old certificate
 //     gets its expiry: the confirmation plus max(GuaranteedDelivery, 90
 //     days), under rules recorded at step 1 as for the decryption key
 //     (a Manager with a longer [Policy] raises them with the next change
@@ -135,7 +135,7 @@
 //     (short SHA-256 fingerprints), "receiver", "partner", "by",
 //     "reference", "note", "count".
 //   - message "rollover: renewal due", level WARN, at most once a day per
-//     Manager, from [Manager.Resume] and evidence writes. Keys: "stage",
+//     Manager, from [Resume] and evidence writes. Keys: "stage",
 //     "current_key" (alias), "fingerprint", "not_after", "days_left",
 //     "due_at", "health" ("ok", "warning", "critical"), "next_step"
 //     (number) and "next" (name).
@@ -205,7 +205,11 @@
 //
 // Fingerprints are lower-case hex SHA-256 digests of certificates; times
 // are RFC 3339 in UTC. The audit trail keeps the latest 2000 records and
-// counts those it dropped.
+// counts those it dropped. A disabled key the key store destroys outside
+// a change of this package (on a [keystore.Follower]'s tick) is recorded
+// by the store in the same commit ([keystore.Store.Destructions]); the
+// next change moves the record into "rollover-audit" as a destroy-key
+// record, and [History] shows it in between.
 //
 // # Security
 //

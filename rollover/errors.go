@@ -26,20 +26,20 @@ var (
 	// ErrStaleStage means that the store has moved past the stage value a
 	// step was called on: another process, or an earlier call with the
 	// same value, took a step since. Nothing was changed; call
-	// [Manager.Resume] (or [Manager.ResumeSigner]) for the stage the store
-	// holds. The error is a [*StageError] or a [*SignerStageError].
+	// [Resume] (or [Manager.ResumeSigner]) for the stage the store
+	// holds. The error is a [*StageError].
 	ErrStaleStage = errors.New("rollover: stage is stale")
 
 	// ErrRenewalInProgress means that a renewal was to start while another
 	// one has not finished. The error is a [*StageError] whose AllowedAt
-	// is when the running renewal's old key may be removed, if known, or
-	// a [*SignerStageError] for a partner's renewal.
+	// is when the running renewal's old key may be removed, if known (a
+	// partner's renewal leaves it zero).
 	ErrRenewalInProgress = errors.New("rollover: a renewal is in progress")
 
 	// ErrCannotCancel means that a renewal was to be cancelled after its
 	// certificate was provided to receivers, who may already encrypt to
-	// the new key (a [*StageError]), or a partner's renewal after the
-	// partner confirmed its switch (a [*SignerStageError]).
+	// the new key, or a partner's renewal after the partner confirmed its
+	// switch. The error is a [*StageError].
 	ErrCannotCancel = errors.New("rollover: renewal cannot be cancelled once the certificate was provided")
 
 	// ErrSelfTestFailed means that a sample response encrypted to the new
@@ -110,7 +110,7 @@ var (
 
 	// ErrPartnerNotSwitched means that a partner's old certificate was to
 	// be removed while its confirmation that it signs with the new one was
-	// withdrawn. The error is a [*CertificateRemovalError].
+	// withdrawn. The error is a [*RemovalError].
 	ErrPartnerNotSwitched = errors.New("rollover: the partner has not confirmed that it signs with the new certificate")
 
 	// ErrClockBehind means that the Manager's clock shows a time before
@@ -124,15 +124,19 @@ var (
 	// removed although it verified a signature less than the guaranteed
 	// delivery time ago: the old one after the partner's switch, or the new
 	// one when its addition was to be cancelled. The error is a
-	// [*CertificateRemovalError].
+	// [*RemovalError].
 	ErrCertificateInUse = errors.New("rollover: certificate still in use")
 )
 
 // StageError reports a step that the stage the store holds does not
-// allow. Nothing was changed.
+// allow, of the decryption-key renewal or of a partner's
+// signing-certificate renewal. Nothing was changed.
 type StageError struct {
 	// Op names the refused step, such as "AddToKeyStore".
 	Op string
+	// Partner is the partner whose signing-certificate renewal the step
+	// was for; empty for the decryption-key renewal.
+	Partner string
 	// Stage is the stage of the value the step was called on; empty for
 	// calls that take no stage value, such as [Manager.Begin].
 	Stage StageName
@@ -153,7 +157,11 @@ type StageError struct {
 
 func (e *StageError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "rollover: %s refused: ", e.Op)
+	fmt.Fprintf(&b, "rollover: %s refused", e.Op)
+	if e.Partner != "" {
+		fmt.Fprintf(&b, " for partner %q", e.Partner)
+	}
+	b.WriteString(": ")
 	if e.Stale {
 		fmt.Fprintf(&b, "stage %s is stale, the store holds stage %s of renewal %d", e.Stage, e.Stored, e.Renewal)
 	} else {
@@ -162,6 +170,8 @@ func (e *StageError) Error() string {
 	switch {
 	case errors.Is(e.Err, ErrRenewalInProgress):
 		b.WriteString("; a renewal is in progress")
+	case errors.Is(e.Err, ErrCannotCancel) && e.Partner != "":
+		b.WriteString("; the partner confirmed the switch, so the renewal can no longer be cancelled")
 	case errors.Is(e.Err, ErrCannotCancel):
 		b.WriteString("; the certificate was provided to receivers, so the renewal can no longer be cancelled")
 	}
@@ -173,37 +183,64 @@ func (e *StageError) Error() string {
 
 // Unwrap returns [ErrStaleStage] if Stale is set, and Err if it is not
 // nil.
-func (e *StageError) Unwrap() []error { return unwrapStage(e.Stale, e.Err) }
+func (e *StageError) Unwrap() []error {
+	var out []error
+	if e.Stale {
+		out = append(out, ErrStaleStage)
+	}
+	if e.Err != nil {
+		out = append(out, e.Err)
+	}
+	return out
+}
 
-// RemovalError reports a refused removal of the old key. It unwraps to a
-// [*wssec.RetentionError] with the same fingerprint and AllowedAt, so
+// RemovalError reports a refused removal: of the old decryption key
+// ([ReceiversSwitched.RemoveOldKey]), or of a partner's signing
+// certificate from the trust ring, the old one after the partner's switch
+// ([SignerSwitched.RemoveOldCertificate]) or the new one when its
+// addition is cancelled ([SignerCertificateAdded.Cancel]). It unwraps to
+// a [*wssec.RetentionError] with the same fingerprint and AllowedAt, so
 // errors.Is(err, wssec.ErrRetentionNotElapsed) holds for every refusal.
 type RemovalError struct {
-	// Alias and Fingerprint name the old key.
+	// Alias and Fingerprint name the key or the certificate; Alias is
+	// empty for a certificate.
 	Alias       string
 	Fingerprint wssec.Fingerprint
+	// Partner is the partner whose certificate it is; empty for the
+	// decryption key.
+	Partner string
 	// AllowedAt is when the removal becomes allowed; zero while a
-	// receiver has not confirmed, since the retention period starts only
-	// with the last confirmation.
+	// receiver (or the partner) has not confirmed, since the retention
+	// period starts only with the last confirmation.
 	AllowedAt time.Time
 	// Pending lists the receivers that have not confirmed.
 	Pending []string
-	// LastUsed is when the old key last decrypted a message, as far as
-	// the evidence goes; zero if never.
+	// LastUsed is when the key last decrypted a message, or the
+	// certificate last verified a signature, as far as the evidence
+	// goes; zero if never.
 	LastUsed time.Time
-	// Err is [ErrReceiversPending], [ErrKeyInUse], or nil if only the
-	// retention period has not elapsed.
+	// Err is [ErrReceiversPending] or [ErrKeyInUse] for the key,
+	// [ErrPartnerNotSwitched] or [ErrCertificateInUse] for a certificate,
+	// or nil if only the retention period has not elapsed.
 	Err error
 }
 
 func (e *RemovalError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "rollover: old key %s (%s) cannot be removed yet: ", e.Alias, e.Fingerprint.Short())
+	if e.Partner != "" {
+		fmt.Fprintf(&b, "rollover: certificate %s of partner %q cannot be removed yet: ", e.Fingerprint.Short(), e.Partner)
+	} else {
+		fmt.Fprintf(&b, "rollover: old key %s (%s) cannot be removed yet: ", e.Alias, e.Fingerprint.Short())
+	}
 	switch {
 	case errors.Is(e.Err, ErrReceiversPending):
 		fmt.Fprintf(&b, "receivers %s have not confirmed the switch", strings.Join(quoteAll(e.Pending), ", "))
 	case errors.Is(e.Err, ErrKeyInUse):
 		fmt.Fprintf(&b, "it decrypted a message at %s, within the guaranteed delivery time", e.LastUsed.Format(time.RFC3339))
+	case errors.Is(e.Err, ErrPartnerNotSwitched):
+		b.WriteString("the partner has not confirmed that it signs with the new certificate")
+	case errors.Is(e.Err, ErrCertificateInUse):
+		fmt.Fprintf(&b, "it verified a signature at %s, within the guaranteed delivery time", e.LastUsed.Format(time.RFC3339))
 	default:
 		b.WriteString("the retention period has not elapsed")
 	}
@@ -229,105 +266,6 @@ func retentionErrors(fp wssec.Fingerprint, allowedAt time.Time, reason error) []
 	return out
 }
 
-// SignerStageError reports a step of a partner's signing-certificate
-// renewal that the partner's stage in the store does not allow. Nothing was
-// changed.
-type SignerStageError struct {
-	// Op names the refused step, such as "AddCertificate".
-	Op string
-	// Partner is the partner the step was for.
-	Partner string
-	// Stage is the stage of the value the step was called on.
-	Stage SignerStageName
-	// Stored is the stage the store holds for the partner.
-	Stored SignerStageName
-	// Renewal is the number of the partner's renewal the store holds.
-	Renewal uint64
-	// Stale reports that the stage value is older than the store's state.
-	Stale bool
-	// Err is [ErrRenewalInProgress], [ErrCannotCancel], or nil.
-	Err error
-}
-
-func (e *SignerStageError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "rollover: %s refused for partner %q: ", e.Op, e.Partner)
-	if e.Stale {
-		fmt.Fprintf(&b, "stage %s is stale, the store holds stage %s of renewal %d", e.Stage, e.Stored, e.Renewal)
-	} else {
-		fmt.Fprintf(&b, "the store holds stage %s of renewal %d", e.Stored, e.Renewal)
-	}
-	switch {
-	case errors.Is(e.Err, ErrRenewalInProgress):
-		b.WriteString("; a renewal is in progress")
-	case errors.Is(e.Err, ErrCannotCancel):
-		b.WriteString("; the partner confirmed the switch, so the renewal can no longer be cancelled")
-	}
-	return b.String()
-}
-
-// Unwrap returns [ErrStaleStage] if Stale is set, and Err if it is not
-// nil.
-func (e *SignerStageError) Unwrap() []error { return unwrapStage(e.Stale, e.Err) }
-
-// unwrapStage is the Unwrap of both stage errors: ErrStaleStage if the
-// stage value was stale, and the cause if there is one.
-func unwrapStage(stale bool, err error) []error {
-	var out []error
-	if stale {
-		out = append(out, ErrStaleStage)
-	}
-	if err != nil {
-		out = append(out, err)
-	}
-	return out
-}
-
-// CertificateRemovalError reports a refused removal of a partner's signing
-// certificate from the trust ring: of the old one after the partner's
-// switch ([SignerSwitched.RemoveOldCertificate]), or of the new one when
-// its addition is cancelled ([SignerCertificateAdded.Cancel]). It unwraps
-// to a [*wssec.RetentionError] with the same fingerprint and AllowedAt, so
-// errors.Is(err, wssec.ErrRetentionNotElapsed) holds for every refusal.
-type CertificateRemovalError struct {
-	// Partner and Fingerprint name the certificate.
-	Partner     string
-	Fingerprint wssec.Fingerprint
-	// AllowedAt is when the removal becomes allowed; zero while the
-	// partner's confirmation is missing, since the retention period
-	// starts only with it.
-	AllowedAt time.Time
-	// LastUsed is when the certificate last verified a signature, as far
-	// as the evidence goes; zero if never.
-	LastUsed time.Time
-	// Err is [ErrPartnerNotSwitched], [ErrCertificateInUse], or nil if
-	// only the retention period has not elapsed.
-	Err error
-}
-
-func (e *CertificateRemovalError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "rollover: certificate %s of partner %q cannot be removed yet: ", e.Fingerprint.Short(), e.Partner)
-	switch {
-	case errors.Is(e.Err, ErrPartnerNotSwitched):
-		b.WriteString("the partner has not confirmed that it signs with the new certificate")
-	case errors.Is(e.Err, ErrCertificateInUse):
-		fmt.Fprintf(&b, "it verified a signature at %s, within the guaranteed delivery time", e.LastUsed.Format(time.RFC3339))
-	default:
-		b.WriteString("the retention period has not elapsed")
-	}
-	if !e.AllowedAt.IsZero() {
-		fmt.Fprintf(&b, "; allowed from %s", e.AllowedAt.Format(time.RFC3339))
-	}
-	return b.String()
-}
-
-// Unwrap returns a [*wssec.RetentionError] (which unwraps to
-// [wssec.ErrRetentionNotElapsed]) and Err if it is not nil.
-func (e *CertificateRemovalError) Unwrap() []error {
-	return retentionErrors(e.Fingerprint, e.AllowedAt, e.Err)
-}
-
 // SelfTestError reports a failed self-test: a sample response encrypted
 // to the new certificate, naming the key as Identifier says, did not
 // decrypt with the new key through the store's key ring.
@@ -339,25 +277,25 @@ type SelfTestError struct {
 	Identifier string
 	// Reason says what failed.
 	Reason string
-	// Err is the underlying error, if any, such as an error of
+	// Cause is the underlying error, if any, such as an error of
 	// [wssec.Decryptor.Decrypt].
-	Err error
+	Cause error
 }
 
 func (e *SelfTestError) Error() string {
 	s := fmt.Sprintf("rollover: self-test of key %s with %s failed: %s", e.Fingerprint.Short(), e.Identifier, e.Reason)
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
+	if e.Cause != nil {
+		s += ": " + e.Cause.Error()
 	}
 	return s
 }
 
-// Unwrap returns [ErrSelfTestFailed] and Err, if any.
+// Unwrap returns [ErrSelfTestFailed] and Cause, if any.
 func (e *SelfTestError) Unwrap() []error {
-	if e.Err == nil {
+	if e.Cause == nil {
 		return []error{ErrSelfTestFailed}
 	}
-	return []error{ErrSelfTestFailed, e.Err}
+	return []error{ErrSelfTestFailed, e.Cause}
 }
 
 // ReceiverAlgorithmError reports a receiver whose key transport the new
@@ -367,18 +305,21 @@ type ReceiverAlgorithmError struct {
 	Receiver string
 	// Transport is the key transport the receiver was given.
 	Transport wssec.TransportParams
-	// Err says why: a [*wssec.CapabilityError], or [wssec.ErrInvalidPolicy]
-	// for a transport that is not valid at all.
-	Err error
+	// Cause says why: a [*wssec.CapabilityError], or
+	// [wssec.ErrInvalidPolicy] for a transport that is not valid at all.
+	Cause error
 }
 
 func (e *ReceiverAlgorithmError) Error() string {
-	return fmt.Sprintf("rollover: receiver %q: new key cannot perform %s: %v", e.Receiver, describeTransport(e.Transport), e.Err)
+	return fmt.Sprintf("rollover: receiver %q: new key cannot perform %s: %v", e.Receiver, describeTransport(e.Transport), e.Cause)
 }
 
-// Unwrap returns [ErrReceiverAlgorithm] and Err.
+// Unwrap returns [ErrReceiverAlgorithm] and Cause, if any.
 func (e *ReceiverAlgorithmError) Unwrap() []error {
-	return []error{ErrReceiverAlgorithm, e.Err}
+	if e.Cause == nil {
+		return []error{ErrReceiverAlgorithm}
+	}
+	return []error{ErrReceiverAlgorithm, e.Cause}
 }
 
 // StateError reports rollover state that cannot be used: state that does

@@ -15,8 +15,6 @@ func TestErrorTypes_ZeroValue(t *testing.T) {
 	errtypes.CheckZero(t, "rollover: ", []error{
 		&rollover.StageError{},
 		&rollover.RemovalError{},
-		&rollover.SignerStageError{},
-		&rollover.CertificateRemovalError{},
 		&rollover.SelfTestError{},
 		&rollover.ReceiverAlgorithmError{},
 		&rollover.StateError{},

@@ -2,6 +2,7 @@ package rollover
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"time"
@@ -138,14 +139,20 @@ func (m *Manager) Observe(receiver string, res *wssec.Result) {
 	if m == nil || res == nil || receiver == "" || len(receiver) > maxIDLen {
 		return
 	}
+	m.observe(res.KeysUsed, func(fp wssec.Fingerprint, now time.Time) bool {
+		return m.ev.pending.addReceiver(receiver, fp, receiverUse{n: 1, first: now, last: now})
+	})
+}
+
+// observe counts one use of each of certs, at the clock's time, with add
+// under m.mu, until add refuses one: the evidence of [Manager.Observe]
+// and [Manager.ObserveSigners].
+func (m *Manager) observe(certs []*x509.Certificate, add func(fp wssec.Fingerprint, now time.Time) bool) {
 	now := m.opts.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, c := range res.KeysUsed {
-		if c == nil {
-			continue
-		}
-		if !m.ev.pending.addReceiver(receiver, wssec.FingerprintOf(c), receiverUse{n: 1, first: now, last: now}) {
+	for _, c := range certs {
+		if c != nil && !add(wssec.FingerprintOf(c), now) {
 			return
 		}
 	}

@@ -33,6 +33,23 @@ func readKey(name string) *keystore.Credential {
 	return c
 }
 
+// readCert reads a fixture certificate.
+func readCert(name string) *x509.Certificate {
+	data, err := os.ReadFile(filepath.Join("testdata", name+".pem"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		log.Fatal("no PEM block in ", name)
+	}
+	c, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return c
+}
+
 // exampleStore creates a key store in a new temporary directory whose
 // current key is the fixture "old", and returns it with a function that
 // opens it again, as a later process does, and one that removes it.
@@ -87,21 +104,21 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("0:", idle.Stage())
+	fmt.Println("0:", idle.Report().Stage)
 
 	// Step 1: the new key pair, here one a CA issued.
-	created, err := idle.ImportKeyPair(ctx, "tenant-2027", readKey("new"))
+	created, err := idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: readKey("new")})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("1:", created.Stage())
+	fmt.Println("1:", created.Report().Stage)
 
 	// Step 2: both keys decrypt from now on.
 	added, err := created.AddToKeyStore(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("2:", added.Stage())
+	fmt.Println("2:", added.Report().Stage)
 
 	// Step 3: self-test, then the bundle for the receiver's administrator.
 	provided, err := added.ProvideCertificate(ctx, rollover.Handoff{
@@ -115,14 +132,18 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("3:", provided.Stage(), "SHA-256", bundle.Certificate.SHA256[:23]+"...")
+	fmt.Println("3:", provided.Report().Stage, "SHA-256", bundle.Certificate.SHA256[:23]+"...")
 	fmt.Println("   X509IssuerSerial:", bundle.Identifiers.IssuerName, bundle.Identifiers.SerialNumber)
 
 	// A week later, another run of the program: the receiver confirms
 	// (steps 4 to 6 happened on its side).
 	now = now.AddDate(0, 0, 7)
 	store = reopen()
-	stage, err := rollover.Resume(ctx, store, opts)
+	m, err = rollover.NewManager(store, opts)
+	if err != nil {
+		log.Fatal(err)
+	}
+	stage, err := rollover.Resume(ctx, m)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -133,7 +154,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	switched := next.(*rollover.ReceiversSwitched)
-	fmt.Println("6:", switched.Stage(), "- old key kept until", switched.OldKeyExpires().Format(time.DateOnly))
+	fmt.Println("6:", switched.Report().Stage, "- old key kept until", switched.Report().OldKeyExpires.Format(time.DateOnly))
 
 	// Step 7, 89 days after the confirmation: refused.
 	now = now.AddDate(0, 0, 89)
@@ -149,7 +170,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("7:", idle.Stage(), idle.Report().Outcome)
+	fmt.Println("7:", idle.Report().Stage, idle.Report().Outcome)
 	for _, e := range store.Entries() {
 		fmt.Println("  ", e.Alias, e.Status, e.Fingerprint.Short())
 	}
@@ -189,9 +210,11 @@ func ExampleResume() {
 	clock := func() time.Time { return now }
 	store, _, cleanup := exampleStore(clock)
 	defer cleanup()
-	opts := rollover.Options{Now: clock, Logger: slog.New(slog.DiscardHandler)}
-
-	stage, err := rollover.Resume(ctx, store, opts)
+	m, err := rollover.NewManager(store, rollover.Options{Now: clock, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	stage, err := rollover.Resume(ctx, m)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -200,11 +223,11 @@ func ExampleResume() {
 		r := s.Report()
 		fmt.Println("no renewal in progress; current key", r.Current.Alias, "expires in", r.DaysLeft, "days; due:", r.RenewalDue)
 	case *rollover.CertificateProvided:
-		fmt.Println("waiting for", s.Pending())
+		fmt.Println("waiting for", s.Report().Pending)
 	case *rollover.ReceiversSwitched:
 		fmt.Println("old key may be removed from", s.Report().RemovableAt)
 	default:
-		fmt.Println("in step", s.Stage())
+		fmt.Println("in step", s.Report().Stage)
 	}
 	// Output:
 	// no renewal in progress; current key tenant-2025 expires in 7260 days; due: false
@@ -227,7 +250,7 @@ func ExampleManager_RecordUsage() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	created, err := idle.ImportKeyPair(ctx, "tenant-2027", readKey("new"))
+	created, err := idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: readKey("new")})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -291,182 +314,6 @@ func ExamplePolicy() {
 	// true rollover: invalid policy: RetentionFloor 720h0m0s is below the 90-day floor
 }
 
-// readCert reads a fixture certificate.
-func readCert(name string) *x509.Certificate {
-	data, err := os.ReadFile(filepath.Join("testdata", name+".pem"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		log.Fatal("no PEM block in ", name)
-	}
-	c, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		log.Fatal(err)
-	}
-	return c
-}
-
-// A partner renews the key that signs its responses: its new certificate
-// is trusted before it switches, and the old one is removed 90 days after
-// it confirmed the switch. The Manager keeps the trust ring of the
-// Decryptor in step with every step.
-func ExampleSignerTrusted_AddCertificate() {
-	ctx := context.Background()
-	// The partner signed the sample responses at 07:45 UTC that day; a
-	// real program uses time.Now.
-	now := time.Date(2026, 11, 26, 7, 46, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	store, reopen, cleanup := exampleStore(clock)
-	defer cleanup()
-	opts := rollover.Options{Now: clock, Actor: "ops-alice", Logger: slog.New(slog.DiscardHandler)}
-	m, err := rollover.NewManager(store, opts)
-	if err != nil {
-		log.Fatal(err)
-	}
-
-	// The partner's current certificate, trusted once.
-	stage, err := m.ResumeSigner(ctx, "bank")
-	if err != nil {
-		log.Fatal(err)
-	}
-	trusted, err := stage.(*rollover.SignerUntrusted).Trust(ctx, rollover.PartnerCertificate{Certificate: readCert("partner"), Reference: "CHG-1"})
-	if err != nil {
-		log.Fatal(err)
-	}
-	ring, err := m.TrustRing("bank")
-	if err != nil {
-		log.Fatal(err)
-	}
-	// The partner signs its responses without encrypting them.
-	d := &wssec.Decryptor{Signers: ring, Policy: wssec.Policy{AllowPlaintextBody: true}}
-	verify := func(file string) string {
-		msg, err := os.ReadFile(filepath.Join("testdata", file))
-		if err != nil {
-			log.Fatal(err)
-		}
-		res, err := d.Decrypt(msg)
-		if errors.Is(err, wssec.ErrUntrustedSigner) {
-			return "untrusted"
-		}
-		if err != nil {
-			log.Fatal(err)
-		}
-		return "signed by " + res.Signers[0].Subject.CommonName
-	}
-	fmt.Println(trusted.Stage(), "-", verify("signed-by-partner.xml"), "-", verify("signed-by-partner-new.xml"))
-
-	// Step 1: the partner announces its new certificate.
-	added, err := trusted.AddCertificate(ctx, rollover.PartnerCertificate{Certificate: readCert("partner-new"), By: "pki@bank.example", Reference: "CHG-2"})
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(added.Stage(), "-", verify("signed-by-partner.xml"), "-", verify("signed-by-partner-new.xml"))
-
-	// Step 2: the partner signs with the new key and says so.
-	now = now.Add(time.Minute)
-	switched, err := added.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{By: "ops@bank.example", Reference: "CHG-2"})
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(switched.Stage(), "- old certificate trusted until", switched.OldCertificateExpires().Format(time.DateOnly))
-
-	// Step 3, 89 days later, in another run of the program: refused.
-	now = now.AddDate(0, 0, 89)
-	m, err = rollover.NewManager(reopen(), opts)
-	if err != nil {
-		log.Fatal(err)
-	}
-	stage, err = m.ResumeSigner(ctx, "bank")
-	if err != nil {
-		log.Fatal(err)
-	}
-	_, err = stage.(*rollover.SignerSwitched).RemoveOldCertificate(ctx)
-	var re *rollover.CertificateRemovalError
-	if errors.As(err, &re) {
-		fmt.Println("day 89:", errors.Is(err, wssec.ErrRetentionNotElapsed), "- allowed from", re.AllowedAt.Format(time.DateOnly))
-	}
-
-	// A day later it is allowed.
-	now = now.AddDate(0, 0, 1)
-	trusted, err = stage.(*rollover.SignerSwitched).RemoveOldCertificate(ctx)
-	if err != nil {
-		log.Fatal(err)
-	}
-	ring, err = m.TrustRing("bank")
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println("day 90:", trusted.Stage(), "-", ring.Len(), "certificate, renewal", trusted.Report().Outcome)
-	// Output:
-	// trusted - signed by partner.example - untrusted
-	// certificate-added - signed by partner.example - signed by partner.example
-	// partner-switched - old certificate trusted until 2027-02-24
-	// day 89: true - allowed from 2027-02-24
-	// day 90: trusted - 1 certificate, renewal completed
-}
-
-// The partner does not say when it switched to its new key; the first
-// response signed with it is the evidence. Here the application verifies
-// with a trust ring of its own and reports the signers; with the ring of
-// Manager.TrustRing the Manager counts them itself.
-func ExampleManager_ObserveSigners() {
-	ctx := context.Background()
-	now := time.Date(2026, 11, 26, 7, 46, 0, 0, time.UTC) // when the samples were signed
-	clock := func() time.Time { return now }
-	store, _, cleanup := exampleStore(clock)
-	defer cleanup()
-	m, err := rollover.NewManager(store, rollover.Options{Now: clock, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		log.Fatal(err)
-	}
-	stage, err := m.ResumeSigner(ctx, "bank")
-	if err != nil {
-		log.Fatal(err)
-	}
-	trusted, err := stage.(*rollover.SignerUntrusted).Trust(ctx, rollover.PartnerCertificate{Certificate: readCert("partner")})
-	if err != nil {
-		log.Fatal(err)
-	}
-	added, err := trusted.AddCertificate(ctx, rollover.PartnerCertificate{Certificate: readCert("partner-new")})
-	if err != nil {
-		log.Fatal(err)
-	}
-	_, err = added.ConfirmFromEvidence(ctx, "")
-	fmt.Println("before:", errors.Is(err, rollover.ErrNoEvidence))
-
-	// The application's own ring, with both certificates.
-	ring, err := wssec.NewTrustRingOptions(readCert("partner-new"), wssec.RingOptions{Now: clock})
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := ring.Retain(readCert("partner"), time.Time{}); err != nil {
-		log.Fatal(err)
-	}
-	d := &wssec.Decryptor{Signers: ring, Policy: wssec.Policy{AllowPlaintextBody: true}}
-	msg, err := os.ReadFile(filepath.Join("testdata", "signed-by-partner-new.xml"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	res, err := d.Decrypt(msg)
-	if err != nil {
-		log.Fatal(err)
-	}
-	m.ObserveSigners("bank", res)
-
-	now = now.Add(time.Minute)
-	switched, err := added.ConfirmFromEvidence(ctx, "no word from the partner")
-	if err != nil {
-		log.Fatal(err)
-	}
-	r := switched.Report()
-	fmt.Println("after:", r.Stage, r.FromEvidence, r.FirstNewSignature.Format(time.TimeOnly), r.OldCertificateExpires.Format(time.DateOnly))
-	// Output:
-	// before: true
-	// after: partner-switched true 07:46:00 2027-02-24
-}
-
 // Exporting the new certificate before step 3 counts as handing it out:
 // the renewal can no longer be cancelled and goes on with step 3.
 func ExampleManager_ExportCertificate() {
@@ -483,7 +330,7 @@ func ExampleManager_ExportCertificate() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	created, err := idle.ImportKeyPair(ctx, "tenant-2027", readKey("new"))
+	created, err := idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: readKey("new")})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -514,7 +361,11 @@ func ExampleReport_health() {
 	clock := func() time.Time { return now }
 	store, _, cleanup := exampleStore(clock)
 	defer cleanup()
-	stage, err := rollover.Resume(ctx, store, rollover.Options{Now: clock, Logger: slog.New(slog.DiscardHandler)})
+	m, err := rollover.NewManager(store, rollover.Options{Now: clock, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	stage, err := rollover.Resume(ctx, m)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -526,4 +377,115 @@ func ExampleReport_health() {
 	// due from: 2046-09-22
 	// next step: 1 create allowed now: true
 	// warning - renewal due since 2046-09-22 06:57 UTC: certificate of tenant-2025 expires at 2046-11-21 06:57 UTC (49 days left)
+}
+
+// switchedExample runs steps 1 to 6 of a renewal from "old" to "new" with
+// the receiver "partner" confirming at once, on a new store with a
+// Manager of opts, and returns the stage, the Manager, the store and a
+// function that removes the store.
+func switchedExample(ctx context.Context, opts rollover.Options) (*rollover.ReceiversSwitched, *rollover.Manager, *keystore.Store, func()) {
+	store, _, cleanup := exampleStore(opts.Now)
+	m, err := rollover.NewManager(store, opts)
+	if err != nil {
+		log.Fatal(err)
+	}
+	idle, err := m.Begin(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	created, err := idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: readKey("new")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	added, err := created.AddToKeyStore(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	provided, err := added.ProvideCertificate(ctx, rollover.Handoff{Receivers: []rollover.Receiver{{ID: "partner"}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	next, err := provided.ConfirmReceiverSwitched(ctx, rollover.Confirmation{Receiver: "partner", By: "bob@partner.example", Reference: "CHG-1234"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	return next.(*rollover.ReceiversSwitched), m, store, cleanup
+}
+
+// Step 7 with a restore window: RemoveOldKey disables the old key, a
+// response still encrypted to it is refused and counted as evidence, and
+// once the window has passed the store destroys the key (here on the
+// call a Follower's tick makes) and the audit trail records it.
+func ExampleReceiversSwitched_RemoveOldKey() {
+	ctx := context.Background()
+	now := time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC) // a clock the example controls
+	clock := func() time.Time { return now }
+	switched, m, store, cleanup := switchedExample(ctx, rollover.Options{
+		Policy: rollover.Policy{RestoreWindow: 3 * 24 * time.Hour},
+		Now:    clock, Logger: slog.New(slog.DiscardHandler),
+	})
+	defer cleanup()
+
+	now = now.AddDate(0, 0, 90)
+	if _, err := switched.RemoveOldKey(ctx); err != nil {
+		log.Fatal(err)
+	}
+	ring, err := store.KeyRing()
+	if err != nil {
+		log.Fatal(err)
+	}
+	response, err := os.ReadFile("testdata/response.xml")
+	if err != nil {
+		log.Fatal(err)
+	}
+	toOld, err := (&wssec.Encryptor{Certificate: readKey("old").Certificate}).Encrypt(response)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = (&wssec.Decryptor{Keys: ring}).Decrypt(toOld)
+	err = m.ObserveRefusal(err)
+	fmt.Println("response to the old key refused, key disabled:", errors.Is(err, keystore.ErrKeyDisabled))
+
+	now = now.AddDate(0, 0, 3)
+	gone, err := store.DestroyDisabled(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("destroyed:", gone[0].Alias)
+	history, err := rollover.History(store)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range history[len(history)-2:] {
+		fmt.Println(r.Time.Format(time.DateOnly), r.Action)
+	}
+	// Output:
+	// response to the old key refused, key disabled: true
+	// destroyed: tenant-2025
+	// 2027-04-04 disable-old-key
+	// 2027-04-07 destroy-key
+}
+
+// An operator restores a key that step 7 disabled when responses still
+// encrypted to it are refused: a receiver did not switch after all.
+func ExampleManager_RestoreKey() {
+	ctx := context.Background()
+	now := time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	switched, m, store, cleanup := switchedExample(ctx, rollover.Options{Now: clock, Logger: slog.New(slog.DiscardHandler)})
+	defer cleanup()
+	now = now.AddDate(0, 0, 90)
+	if _, err := switched.RemoveOldKey(ctx); err != nil {
+		log.Fatal(err)
+	}
+
+	if err := m.RestoreKey(ctx, "tenant-2025"); err != nil {
+		log.Fatal(err)
+	}
+	for _, e := range store.Entries() {
+		fmt.Println(e.Alias, e.Status)
+	}
+	// Output:
+	// tenant-2025 retained
+	// tenant-2027 current
 }

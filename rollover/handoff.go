@@ -179,7 +179,7 @@ func (s *KeyAdded) ProvideCertificate(ctx context.Context, h Handoff) (*Certific
 func (s *KeyAdded) selfTest(h Handoff) error {
 	fp := s.st.New.fingerprint()
 	fail := func(id, reason string, err error) error {
-		return &SelfTestError{Fingerprint: fp, Identifier: id, Reason: reason, Err: err}
+		return &SelfTestError{Fingerprint: fp, Identifier: id, Reason: reason, Cause: err}
 	}
 	e, err := s.m.store.Entry(s.st.New.Alias)
 	if err != nil {

@@ -114,7 +114,7 @@ func (e *env) restart() {
 // resume returns the persisted stage.
 func (e *env) resume() rollover.Stage {
 	e.t.Helper()
-	s, err := e.m.Resume(ctx)
+	s, err := rollover.Resume(ctx, e.m)
 	if err != nil {
 		e.t.Fatalf("Resume() error = %v", err)
 	}
@@ -127,7 +127,7 @@ func as[T rollover.Stage](t *testing.T, s rollover.Stage) T {
 	v, ok := s.(T)
 	if !ok {
 		var want T
-		t.Fatalf("stage is %T (%s), want %T", s, s.Stage(), want)
+		t.Fatalf("stage is %T (%s), want %T", s, s.Report().Stage, want)
 	}
 	return v
 }
@@ -235,7 +235,7 @@ func receivers(ids ...string) []rollover.Receiver {
 func (e *env) toProvided(ids ...string) *rollover.CertificateProvided {
 	e.t.Helper()
 	idle := as[*rollover.Idle](e.t, e.resume())
-	created := must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(e.t)
+	created := must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(e.t)
 	added := must(created.AddToKeyStore(ctx))(e.t)
 	return must(added.ProvideCertificate(ctx, rollover.Handoff{Receivers: receivers(ids...), Note: "sent by mail"}))(e.t)
 }

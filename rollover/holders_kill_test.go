@@ -50,7 +50,7 @@ func TestProvideCertificate_holderKilled(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, rollover.Options{})
 	idle := as[*rollover.Idle](t, e.resume())
-	created := must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(t)
+	created := must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(t)
 
 	killed := e.startHolder(e.clock.Now())
 	if err := killed.Process.Kill(); err != nil {

@@ -67,7 +67,7 @@ func TestProvideCertificate_waitsForHolders(t *testing.T) {
 	e := newEnv(t, rollover.Options{Policy: rollover.Policy{MinHolders: 2}})
 	a, b := e.follow("replica-a"), e.follow("replica-b")
 	idle := as[*rollover.Idle](t, e.resume())
-	created := must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(t)
+	created := must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(t)
 	added := must(created.AddToKeyStore(ctx))(t)
 	h := rollover.Handoff{Receivers: receivers("partner-a")}
 
@@ -86,7 +86,7 @@ func TestProvideCertificate_waitsForHolders(t *testing.T) {
 		t.Errorf("Laggards (-want +got):\n%s", diff)
 	}
 	if _, ok := e.resume().(*rollover.KeyAdded); !ok {
-		t.Fatalf("stage after the refusal is %s, want key-added", e.resume().Stage())
+		t.Fatalf("stage after the refusal is %s, want key-added", e.resume().Report().Stage)
 	}
 
 	// One replica catches up; the other still lags.

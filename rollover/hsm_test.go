@@ -60,7 +60,7 @@ func TestProcedure_token(t *testing.T) {
 		t.Fatalf("GenerateTokenCredential() error = %v", err)
 	}
 	idle := as[*rollover.Idle](t, e.resume())
-	created := must(idle.ImportKeyPair(ctx, "tenant-hsm", cred))(t)
+	created := must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-hsm", Credential: cred}))(t)
 	if en := must(e.store.Entry("tenant-hsm"))(t); !strings.HasPrefix(en.Location, "pkcs11:") {
 		t.Fatalf("token entry location = %q, want a pkcs11: URI", en.Location)
 	}
@@ -129,7 +129,7 @@ func TestProcedure_token(t *testing.T) {
 	// And back to a key in a file: the token key decrypts until removed.
 	e.restart()
 	idle = as[*rollover.Idle](t, e.resume())
-	created = must(idle.ImportKeyPair(ctx, "tenant-file", fixture(testpki.New)))(t)
+	created = must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-file", Credential: fixture(testpki.New)}))(t)
 	added = must(created.AddToKeyStore(ctx))(t)
 	e.receiveWith(tokenCert, tokenTransport, "")
 	e.restart()
@@ -156,7 +156,7 @@ func TestProcedure_token(t *testing.T) {
 func TestKeyAdded_ProvideCertificate_transports(t *testing.T) {
 	e := newEnv(t, rollover.Options{})
 	idle := as[*rollover.Idle](t, e.resume())
-	added := must(must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(t).AddToKeyStore(ctx))(t)
+	added := must(must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(t).AddToKeyStore(ctx))(t)
 	_, err := added.ProvideCertificate(ctx, rollover.Handoff{Receivers: []rollover.Receiver{
 		{ID: "partner-a"},
 		{ID: "partner-b", Transport: wssec.TransportParams{KeyTransport: "urn:unknown"}},

@@ -29,13 +29,19 @@ type KeyRequest struct {
 	// Validity is how long the self-signed certificate is valid. If zero,
 	// 730 days.
 	Validity time.Duration
+	// Credential, if not nil, is a key pair made elsewhere, such as one a
+	// CA issued as a PKCS#12 file ([keystore.ParsePKCS12]): step 1
+	// stores it instead of generating one, and Subject, Bits and Validity
+	// must be zero. It is not modified.
+	Credential *keystore.Credential
 }
 
 // CreateKeyPair is step 1: it generates an RSA key pair with a
 // self-signed certificate and stores it as a pending entry, outside the
 // key ring. To have a CA sign the key, send
 // [KeyPairCreated.CertificateRequest] and adopt the answer with
-// [KeyPairCreated.AdoptCertificate].
+// [KeyPairCreated.AdoptCertificate]. With [KeyRequest.Credential] it
+// stores that key pair instead, recorded as [ActionImportKeyPair].
 //
 // CreateKeyPair reloads the store ([keystore.Store.Reload]) and checks
 // the stage and the alias before it generates the key, outside the
@@ -46,11 +52,18 @@ type KeyRequest struct {
 // key to renew; the errors of keystore.Generate (such as
 // keystore.ErrInvalidOptions for a bad size) and keystore.Tx.Add (such as
 // keystore.ErrDuplicateAlias); and the errors of
-// [keystore.Store.Reload] and [keystore.Store.Update]. It uses the Manager's clock for the
+// [keystore.Store.Reload] and [keystore.Store.Update]. For a Credential
+// it returns [ErrInvalidArgument] if it lacks its key or certificate or
+// if Subject, Bits or Validity are set, and the errors of keystore.Tx.Add
+// for an unusable one (such as keystore.ErrKeyMismatch or
+// keystore.ErrDuplicateKey). It uses the Manager's clock for the
 // certificate's validity and Options.Rand for its serial number.
 func (s *Idle) CreateKeyPair(ctx context.Context, req KeyRequest) (*KeyPairCreated, error) {
 	if s == nil || !s.ok() {
 		return nil, errNilStage
+	}
+	if req.Credential != nil {
+		return s.importKeyPair(ctx, req)
 	}
 	if err := s.precheck(ctx, "CreateKeyPair", req.Alias); err != nil {
 		return nil, err
@@ -72,25 +85,16 @@ func (s *Idle) CreateKeyPair(ctx context.Context, req KeyRequest) (*KeyPairCreat
 	return s.addPending(ctx, "CreateKeyPair", ActionCreateKeyPair, req.Alias, c)
 }
 
-// ImportKeyPair is step 1 for a key pair made elsewhere, such as one a
-// CA issued as a PKCS#12 file ([keystore.ParsePKCS12]): it stores c as a
-// pending entry under alias, outside the key ring. It does not modify c.
-//
-// ImportKeyPair returns [ErrInvalidArgument] for a nil c, and otherwise
-// the errors of [Idle.CreateKeyPair] except those of key generation,
-// with those of keystore.Tx.Add for an unusable credential (such as
-// keystore.ErrKeyMismatch or keystore.ErrDuplicateKey).
-func (s *Idle) ImportKeyPair(ctx context.Context, alias string, c *keystore.Credential) (*KeyPairCreated, error) {
-	if s == nil || !s.ok() {
-		return nil, errNilStage
+// importKeyPair is step 1 for req.Credential.
+func (s *Idle) importKeyPair(ctx context.Context, req KeyRequest) (*KeyPairCreated, error) {
+	c := req.Credential
+	if c.Certificate == nil || c.Key == nil || len(req.Subject.ToRDNSequence()) > 0 || req.Bits != 0 || req.Validity != 0 {
+		return nil, fmt.Errorf("%w: a credential without key or certificate, or with Subject, Bits or Validity", ErrInvalidArgument)
 	}
-	if c == nil || c.Certificate == nil || c.Key == nil {
-		return nil, fmt.Errorf("%w: no credential", ErrInvalidArgument)
-	}
-	if err := s.precheck(ctx, "ImportKeyPair", alias); err != nil {
+	if err := s.precheck(ctx, "ImportKeyPair", req.Alias); err != nil {
 		return nil, err
 	}
-	return s.addPending(ctx, "ImportKeyPair", ActionImportKeyPair, alias, c)
+	return s.addPending(ctx, "ImportKeyPair", ActionImportKeyPair, req.Alias, c)
 }
 
 // precheck refuses, before any expensive work, what the transaction would

@@ -14,7 +14,7 @@ import (
 var errNilStore = fmt.Errorf("%w: nil key store", ErrInvalidArgument)
 
 // Manager runs the renewal procedure on one key store: it resumes the
-// persisted stage ([Manager.Resume]), takes the steps through the stage
+// persisted stage ([Resume]), takes the steps through the stage
 // values it returns, collects the usage evidence of the store's key ring
 // ([Manager.Observe], [Manager.RecordUsage]) and keeps the audit trail.
 // It runs the partners' signing-certificate renewals the same way
@@ -57,20 +57,8 @@ func NewManager(store *keystore.Store, opts Options) (*Manager, error) {
 	return m, nil
 }
 
-// Resume returns the stage of the renewal persisted in store, built with a
-// new [Manager]; see [Manager.Resume]. A process that also decrypts with
-// the store's key ring should keep one Manager instead, so that its usage
-// evidence is counted once.
-func Resume(ctx context.Context, store *keystore.Store, opts Options) (Stage, error) {
-	m, err := NewManager(store, opts)
-	if err != nil {
-		return nil, err
-	}
-	return m.Resume(ctx)
-}
-
-// Resume reloads the key store ([keystore.Store.Reload]) and returns the
-// stage the renewal has reached, as a value of its type: [*Idle],
+// Resume reloads the key store of m ([keystore.Store.Reload]) and returns
+// the stage the renewal has reached, as a value of its type: [*Idle],
 // [*KeyPairCreated], [*KeyAdded], [*CertificateProvided] or
 // [*ReceiversSwitched]. A process started months after the last step
 // continues from there. If the current certificate expires within the
@@ -79,8 +67,16 @@ func Resume(ctx context.Context, store *keystore.Store, opts Options) (Stage, er
 // Resume returns the errors of Reload; a [*StateError] with
 // [ErrCorruptState] if the state cannot be parsed, or with
 // [ErrInconsistent] if the store's keys contradict it (they were changed
-// outside the procedure). It uses the Manager's clock.
-func (m *Manager) Resume(ctx context.Context) (Stage, error) {
+// outside the procedure); [ErrInvalidArgument] for a nil Manager or
+// Context. It uses the Manager's clock and is safe for concurrent use.
+//
+// A process keeps one Manager per store (see [Manager]) and resumes with
+// it, so that the usage evidence of its key ring is counted once.
+func Resume(ctx context.Context, m *Manager) (Stage, error) {
+	return m.resume(ctx)
+}
+
+func (m *Manager) resume(ctx context.Context) (Stage, error) {
 	if m == nil {
 		return nil, errNilStore
 	}
@@ -107,9 +103,9 @@ func (m *Manager) Resume(ctx context.Context) (Stage, error) {
 // Begin returns the [*Idle] stage from which a renewal starts. If a
 // renewal is in progress it returns a [*StageError] with
 // [ErrRenewalInProgress] whose AllowedAt is when that renewal's old key
-// may be removed, if known. Begin returns the errors of [Manager.Resume].
+// may be removed, if known. Begin returns the errors of [Resume].
 func (m *Manager) Begin(ctx context.Context) (*Idle, error) {
-	s, err := m.Resume(ctx)
+	s, err := m.resume(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -118,14 +114,6 @@ func (m *Manager) Begin(ctx context.Context) (*Idle, error) {
 	}
 	st := stateOf(s)
 	return nil, &StageError{Op: "Begin", Stored: st.Stage, Renewal: st.Renewal, AllowedAt: st.Expires, Err: ErrRenewalInProgress}
-}
-
-// History returns the audit trail of the Manager's store; see [History].
-func (m *Manager) History() ([]Record, error) {
-	if m == nil {
-		return nil, errNilStore
-	}
-	return History(m.store)
 }
 
 // stageOf returns the stage value for st.
@@ -200,7 +188,9 @@ func (m *Manager) commit(ctx context.Context, op string, from *stateDoc, b batch
 		if err := m.applySignerEvidence(tx.State, d, b, now); err != nil {
 			return err
 		}
-		recordDestroyed(tx, d, now)
+		if err := recordDestroyed(tx, d); err != nil {
+			return err
+		}
 		if fn != nil {
 			if err := fn(tx, d, now); err != nil {
 				return err
@@ -221,14 +211,32 @@ func (m *Manager) commit(ctx context.Context, op string, from *stateDoc, b batch
 
 // checkFresh refuses a step on a stage value the store has moved past.
 func checkFresh(op string, from, stored *stateDoc) error {
-	if stored.Seq == from.Seq {
+	return staleStage(op, "", stagePos{from.Seq, from.Renewal, from.Stage}, stagePos{stored.Seq, stored.Renewal, stored.Stage}, stored.Expires)
+}
+
+// stagePos is where a renewal stands: the state's sequence number, the
+// renewal's number and its stage.
+type stagePos struct {
+	seq, renewal uint64
+	stage        StageName
+}
+
+// staleStage is the freshness rule of both procedures' steps: a step
+// taken from a stage value (from) whose state the store (stored) has
+// moved past is refused with a [*StageError] with [ErrStaleStage], and
+// the reason a person acts on where there is one — a renewal started
+// meanwhile ([ErrRenewalInProgress], allowed from expires if known), or
+// a cancellation after the renewal passed the point of no return
+// ([ErrCannotCancel]). partner is empty for the decryption key.
+func staleStage(op, partner string, from, stored stagePos, expires time.Time) error {
+	if from.seq == stored.seq {
 		return nil
 	}
-	e := &StageError{Op: op, Stage: from.Stage, Stored: stored.Stage, Renewal: stored.Renewal, Stale: true}
+	e := &StageError{Op: op, Partner: partner, Stage: from.stage, Stored: stored.stage, Renewal: stored.renewal, Stale: true}
 	switch {
-	case from.Stage == StageIdle && stored.Stage != StageIdle:
-		e.Err, e.AllowedAt = ErrRenewalInProgress, stored.Expires
-	case op == "Cancel" && stored.Renewal == from.Renewal && stored.Stage.provided():
+	case !from.stage.inRenewal() && stored.stage.inRenewal():
+		e.Err, e.AllowedAt = ErrRenewalInProgress, expires
+	case op == "Cancel" && stored.renewal == from.renewal && stored.stage.provided():
 		e.Err = ErrCannotCancel
 	}
 	return e

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -34,7 +35,7 @@ func TestProcedure_endToEnd(t *testing.T) {
 	// Step 1.
 	e.restart()
 	idle = as[*rollover.Idle](t, e.resume())
-	created := must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(t)
+	created := must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(t)
 	if diff := cmp.Diff([]string{"tenant-2025:current", "tenant-2027:pending"}, aliases(e.store)); diff != "" {
 		t.Fatalf("entries after step 1 (-want +got):\n%s", diff)
 	}
@@ -58,8 +59,8 @@ func TestProcedure_endToEnd(t *testing.T) {
 	provided := must(added.ProvideCertificate(ctx, rollover.Handoff{Receivers: receivers("partner-a", "partner-b"), Note: "sent by mail"}))(t)
 	b := must(provided.Bundle())(t)
 	checkBundle(t, b)
-	if got := provided.Pending(); !cmp.Equal(got, []string{"partner-a", "partner-b"}) {
-		t.Fatalf("Pending() = %v", got)
+	if got := provided.Report().Pending; !cmp.Equal(got, []string{"partner-a", "partner-b"}) {
+		t.Fatalf("Report().Pending = %v", got)
 	}
 
 	// Receivers switch; partner-a's responses are attributed.
@@ -89,8 +90,8 @@ func TestProcedure_endToEnd(t *testing.T) {
 	confirmedAt := e.clock.Now()
 	switched := as[*rollover.ReceiversSwitched](t, must(provided.ConfirmReceiverSwitched(ctx, rollover.Confirmation{Receiver: "partner-b", By: "carol@partner-b", Reference: "PB-4"}))(t))
 	wantExpiry := confirmedAt.Add(90 * day) // max(30 days, 90 days)
-	if got := switched.OldKeyExpires(); !got.Equal(wantExpiry) {
-		t.Fatalf("OldKeyExpires() = %v, want %v", got, wantExpiry)
+	if got := switched.Report().OldKeyExpires; !got.Equal(wantExpiry) {
+		t.Fatalf("Report().OldKeyExpires = %v, want %v", got, wantExpiry)
 	}
 	if old := must(e.store.Entry("tenant-2025"))(t); !old.Expires.Equal(wantExpiry) {
 		t.Fatalf("store expiry = %v, want %v", old.Expires, wantExpiry)
@@ -113,9 +114,18 @@ func TestProcedure_endToEnd(t *testing.T) {
 		t.Fatalf("entries after step 7 (-want +got):\n%s", diff)
 	}
 
+	checkCompleted(t, e, confirmedAt)
+}
+
+// checkCompleted checks the store, the audit trail and the log after the
+// seven steps of TestProcedure_endToEnd, the last receiver having
+// confirmed at confirmedAt.
+func checkCompleted(t *testing.T, e *env, confirmedAt time.Time) {
+	t.Helper()
+	oldFP, newFP := fingerprint(testpki.Old), fingerprint(testpki.New)
 	// Afterwards: idle again, only the new key decrypts.
 	e.restart()
-	idle = as[*rollover.Idle](t, e.resume())
+	idle := as[*rollover.Idle](t, e.resume())
 	if r := idle.Report(); r.Outcome != "completed" || r.Renewal != 1 || r.Current.Fingerprint != newFP {
 		t.Fatalf("Report() after step 7 = %+v", r)
 	}
@@ -262,7 +272,7 @@ func TestCancel(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, rollover.Options{})
 			idle := as[*rollover.Idle](t, e.resume())
-			created := must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(t)
+			created := must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(t)
 			idle = must(tc.cancel(e, created))(t)
 			if diff := cmp.Diff([]string{"tenant-2025:current"}, aliases(e.store)); diff != "" {
 				t.Fatalf("entries after Cancel (-want +got):\n%s", diff)
@@ -281,9 +291,9 @@ func TestCancel(t *testing.T) {
 			}
 			// The next renewal starts from the restored store.
 			e.restart()
-			created = must(as[*rollover.Idle](t, e.resume()).ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(t)
-			if created.Renewal() != 2 {
-				t.Errorf("Renewal() = %d, want 2", created.Renewal())
+			created = must(as[*rollover.Idle](t, e.resume()).CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(t)
+			if created.Report().Renewal != 2 {
+				t.Errorf("Renewal() = %d, want 2", created.Report().Renewal)
 			}
 		})
 	}

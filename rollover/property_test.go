@@ -35,7 +35,7 @@ func TestProcedure_randomInterleavings(t *testing.T) {
 			t.Parallel()
 			m := newModel(t, uint64(seed))
 			m.run(120)
-			t.Logf("renewals completed: %d; last stage %s; log: %d entries", m.removals, m.stage.Stage(), len(m.log))
+			t.Logf("renewals completed: %d; last stage %s; log: %d entries", m.removals, m.stage.Report().Stage, len(m.log))
 		})
 	}
 }
@@ -115,7 +115,7 @@ func (m *model) run(ops int) {
 		case n < 5:
 			m.e.restart()
 			m.stage = m.e.resume()
-			m.logf("restart: %s", m.stage.Stage())
+			m.logf("restart: %s", m.stage.Report().Stage)
 		case n < 8:
 			m.send()
 		case n < 11:
@@ -202,7 +202,7 @@ func (m *model) checkRing() {
 func (m *model) advanceTo(s rollover.Stage) {
 	m.stale = append(m.stale, m.stage)
 	m.stage = s
-	m.logf("now %s", s.Stage())
+	m.logf("now %s", s.Report().Stage)
 }
 
 func (m *model) step() {
@@ -210,7 +210,7 @@ func (m *model) step() {
 	switch s := m.stage.(type) {
 	case *rollover.Idle:
 		m.attempt++
-		next, err := s.ImportKeyPair(ctx, fmt.Sprintf("k%d", m.attempt), fixture(m.nxt))
+		next, err := s.CreateKeyPair(ctx, rollover.KeyRequest{Alias: fmt.Sprintf("k%d", m.attempt), Credential: fixture(m.nxt)})
 		if err != nil {
 			m.fail("ImportKeyPair() error = %v", err)
 		}
@@ -268,7 +268,7 @@ func (m *model) receiverStep(s *rollover.CertificateProvided) {
 
 // remove tries step 7 and checks the decision against the policy.
 func (m *model) remove(s *rollover.ReceiversSwitched) {
-	expires := s.OldKeyExpires()
+	expires := s.Report().OldKeyExpires
 	next, err := s.RemoveOldKey(ctx)
 	now := m.e.clock.Now()
 	if err != nil {
@@ -308,7 +308,7 @@ func (m *model) stepStale() {
 	var err error
 	switch s := s.(type) {
 	case *rollover.Idle:
-		_, err = s.ImportKeyPair(ctx, "stale", fixture(testpki.Stranger))
+		_, err = s.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "stale", Credential: fixture(testpki.Stranger)})
 	case *rollover.KeyPairCreated:
 		if m.rng.IntN(2) == 0 {
 			_, err = s.Cancel(ctx, "stale")
@@ -327,12 +327,12 @@ func (m *model) stepStale() {
 		_, err = s.RemoveOldKey(ctx)
 	}
 	if !errors.Is(err, rollover.ErrStaleStage) && !errors.Is(err, rollover.ErrReceiversPending) {
-		m.fail("%s step from a stale stage: error = %v, want ErrStaleStage", s.Stage(), err)
+		m.fail("%s step from a stale stage: error = %v, want ErrStaleStage", s.Report().Stage, err)
 	}
 	if g := m.generation(); g != gen {
 		m.fail("a refused stale step changed the store (generation %d to %d)", gen, g)
 	}
-	m.logf("stale %s refused", s.Stage())
+	m.logf("stale %s refused", s.Report().Stage)
 }
 
 func (m *model) generation() uint64 {

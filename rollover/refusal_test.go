@@ -30,6 +30,23 @@ func TestRefusals(t *testing.T) {
 		run  func(e *env) outcome
 	}{
 		{
+			name: "import of a credential without its key",
+			run: func(e *env) outcome {
+				c := fixture(testpki.New)
+				c.Key = nil
+				_, err := as[*rollover.Idle](e.t, e.resume()).CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: c})
+				return outcome{err: err, wantErrs: []error{rollover.ErrInvalidArgument}, entries: []string{"tenant-2025:current"}}
+			},
+		},
+		{
+			name: "import with a key size",
+			run: func(e *env) outcome {
+				req := rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New), Bits: 4096}
+				_, err := as[*rollover.Idle](e.t, e.resume()).CreateKeyPair(ctx, req)
+				return outcome{err: err, wantErrs: []error{rollover.ErrInvalidArgument}, entries: []string{"tenant-2025:current"}}
+			},
+		},
+		{
 			name: "removal at 89 days",
 			run: func(e *env) outcome {
 				s := e.toSwitched("partner-a")
@@ -114,7 +131,7 @@ func TestRefusals(t *testing.T) {
 			name: "cancel after step 3",
 			run: func(e *env) outcome {
 				idle := as[*rollover.Idle](e.t, e.resume())
-				created := must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(e.t)
+				created := must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(e.t)
 				added := must(created.AddToKeyStore(ctx))(e.t)
 				must(added.ProvideCertificate(ctx, rollover.Handoff{Receivers: receivers("partner-a")}))(e.t)
 				_, err := added.Cancel(ctx, "changed my mind")
@@ -126,7 +143,7 @@ func TestRefusals(t *testing.T) {
 			name: "cancel after step 3, value from before step 2",
 			run: func(e *env) outcome {
 				idle := as[*rollover.Idle](e.t, e.resume())
-				created := must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(e.t)
+				created := must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(e.t)
 				e.toProvidedFrom(created)
 				_, err := created.Cancel(ctx, "changed my mind")
 				return outcome{err: err, wantErrs: []error{rollover.ErrCannotCancel, rollover.ErrStaleStage},
@@ -139,9 +156,9 @@ func TestRefusals(t *testing.T) {
 				// Two processes resume the idle stage; the first starts.
 				other := e.otherProcess()
 				idle := as[*rollover.Idle](e.t, e.resume())
-				idle2 := as[*rollover.Idle](e.t, must(other.Resume(ctx))(e.t))
-				must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(e.t)
-				_, err := idle2.ImportKeyPair(ctx, "tenant-2027b", fixture(testpki.Stranger))
+				idle2 := as[*rollover.Idle](e.t, must(rollover.Resume(ctx, other))(e.t))
+				must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(e.t)
+				_, err := idle2.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027b", Credential: fixture(testpki.Stranger)})
 				return outcome{err: err, wantErrs: []error{rollover.ErrRenewalInProgress, rollover.ErrStaleStage},
 					entries: []string{"tenant-2025:current", "tenant-2027:pending"}}
 			},
@@ -161,7 +178,7 @@ func TestRefusals(t *testing.T) {
 			name: "step taken twice from the same stage",
 			run: func(e *env) outcome {
 				idle := as[*rollover.Idle](e.t, e.resume())
-				created := must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(e.t)
+				created := must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(e.t)
 				must(created.AddToKeyStore(ctx))(e.t)
 				_, err := created.AddToKeyStore(ctx)
 				return outcome{err: err, wantErrs: []error{rollover.ErrStaleStage},
@@ -203,7 +220,7 @@ func TestRefusals(t *testing.T) {
 			name: "self-test failure",
 			run: func(e *env) outcome {
 				idle := as[*rollover.Idle](e.t, e.resume())
-				created := must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(e.t)
+				created := must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(e.t)
 				added := must(created.AddToKeyStore(ctx))(e.t)
 				_, err := added.ProvideCertificate(ctx, rollover.Handoff{Receivers: receivers("partner-a"), Sample: []byte("<not-soap/>")})
 				var ste *rollover.SelfTestError
@@ -219,7 +236,7 @@ func TestRefusals(t *testing.T) {
 			name: "self-test with a policy that refuses the key transport",
 			run: func(e *env) outcome {
 				idle := as[*rollover.Idle](e.t, e.resume())
-				created := must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(e.t)
+				created := must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(e.t)
 				added := must(created.AddToKeyStore(ctx))(e.t)
 				_, err := added.ProvideCertificate(ctx, rollover.Handoff{Receivers: receivers("partner-a"),
 					Policy: wssec.Policy{KeyTransports: []wssec.KeyTransport{wssec.RSAOAEPMGF1P}}})
@@ -231,7 +248,7 @@ func TestRefusals(t *testing.T) {
 			name: "no receivers",
 			run: func(e *env) outcome {
 				idle := as[*rollover.Idle](e.t, e.resume())
-				created := must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(e.t)
+				created := must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(e.t)
 				added := must(created.AddToKeyStore(ctx))(e.t)
 				_, err := added.ProvideCertificate(ctx, rollover.Handoff{})
 				return outcome{err: err, wantErrs: []error{rollover.ErrInvalidArgument},
@@ -242,7 +259,7 @@ func TestRefusals(t *testing.T) {
 			name: "duplicate receiver",
 			run: func(e *env) outcome {
 				idle := as[*rollover.Idle](e.t, e.resume())
-				created := must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(e.t)
+				created := must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(e.t)
 				added := must(created.AddToKeyStore(ctx))(e.t)
 				_, err := added.ProvideCertificate(ctx, rollover.Handoff{Receivers: receivers("partner-a", "partner-a")})
 				return outcome{err: err, wantErrs: []error{rollover.ErrInvalidArgument},
@@ -253,7 +270,7 @@ func TestRefusals(t *testing.T) {
 			name: "alias in use",
 			run: func(e *env) outcome {
 				idle := as[*rollover.Idle](e.t, e.resume())
-				_, err := idle.ImportKeyPair(ctx, "tenant-2025", fixture(testpki.New))
+				_, err := idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2025", Credential: fixture(testpki.New)})
 				return outcome{err: err, wantErrs: []error{keystore.ErrDuplicateAlias},
 					entries: []string{"tenant-2025:current"}}
 			},
@@ -262,7 +279,7 @@ func TestRefusals(t *testing.T) {
 			name: "the current key imported again",
 			run: func(e *env) outcome {
 				idle := as[*rollover.Idle](e.t, e.resume())
-				_, err := idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.Old))
+				_, err := idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.Old)})
 				return outcome{err: err, wantErrs: []error{keystore.ErrDuplicateKey},
 					entries: []string{"tenant-2025:current"}}
 			},

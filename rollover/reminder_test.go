@@ -57,11 +57,11 @@ func TestReport_reminders(t *testing.T) {
 			want{Health: rollover.HealthCritical, Step: 1, Name: "create", DueAt: due}, "expired at"},
 		{"key pair created", rollover.Policy{}, func(e *env) rollover.Stage {
 			idle := as[*rollover.Idle](e.t, e.resume())
-			return must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(e.t)
+			return must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(e.t)
 		}, want{Health: rollover.HealthWarning, Step: 2, Name: "add", DueAt: due}, "step 2 (add) of renewal 1 is allowed and waits for the operator"},
 		{"key added", rollover.Policy{}, func(e *env) rollover.Stage {
 			idle := as[*rollover.Idle](e.t, e.resume())
-			created := must(idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(e.t)
+			created := must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(e.t)
 			return must(created.AddToKeyStore(ctx))(e.t)
 		}, want{Health: rollover.HealthWarning, Step: 3, Name: "provide"}, "step 3 (provide)"},
 		{"certificate provided", rollover.Policy{}, func(e *env) rollover.Stage { return e.toProvided("partner-a", "partner-b") },

@@ -10,16 +10,6 @@ import (
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
-// OldKeyExpires returns when the old key's retention period ends: the
-// last confirmation plus [Policy.Retention], under the longer of the
-// policy recorded at step 1 and the Manager's.
-func (s *ReceiversSwitched) OldKeyExpires() time.Time {
-	if s == nil || !s.ok() {
-		return time.Time{}
-	}
-	return s.st.oldKeyExpiry(s.m.opts.Policy)
-}
-
 // RemoveOldKey is step 7: it takes the old key pair out of the store's
 // key ring and ends the renewal. With a restore window
 // ([Policy.RestoreWindow], 7 days by default) the key is disabled
@@ -164,11 +154,22 @@ func (m *Manager) RestoreKey(ctx context.Context, alias string) error {
 	return err
 }
 
-// recordDestroyed records the keys the transaction destroys because their
-// restore window passed.
-func recordDestroyed(tx *keystore.Tx, d *docs, now time.Time) {
-	for _, e := range tx.Destroyed() {
-		d.record(Record{Time: now, Action: ActionDestroyKey, OldKey: e.Fingerprint,
-			Note: fmt.Sprintf("%s destroyed; disabled %s, restore window ended %s", e.Alias, e.DisabledAt.Format(time.RFC3339), e.DestroyAfter.Format(time.RFC3339))})
+// recordDestroyed moves the store's records of destroyed keys — this
+// transaction's and those of earlier ones, such as a follower's tick —
+// into the audit trail, in the same transaction.
+func recordDestroyed(tx *keystore.Tx, d *docs) error {
+	gone, err := tx.TakeDestructions()
+	if err != nil {
+		return err
 	}
+	for _, x := range gone {
+		d.record(destroyRecord(x))
+	}
+	return nil
+}
+
+// destroyRecord is the audit record of a key the store destroyed.
+func destroyRecord(x keystore.Destruction) Record {
+	return Record{Time: x.Time, Action: ActionDestroyKey, OldKey: x.Fingerprint,
+		Note: fmt.Sprintf("%s destroyed; disabled %s, restore window ended %s", x.Alias, x.DisabledAt.Format(time.RFC3339), x.DestroyAfter.Format(time.RFC3339))}
 }

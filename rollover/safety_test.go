@@ -52,7 +52,7 @@ func TestConfirmReceiverSwitched_clockBehind(t *testing.T) {
 	opts.Now = lagging.Now
 	e.clock.Set(provided.Add(time.Hour))
 	m := must(rollover.NewManager(e.store, opts))(t)
-	stage := as[*rollover.CertificateProvided](t, must(m.Resume(ctx))(t))
+	stage := as[*rollover.CertificateProvided](t, must(rollover.Resume(ctx, m))(t))
 	_, err = stage.ConfirmReceiverSwitched(ctx, rollover.Confirmation{Receiver: "partner-a", By: "ops", Reference: "OPS-1"})
 	if !errors.As(err, &ce) || !errors.Is(err, rollover.ErrClockBehind) {
 		t.Fatalf("ConfirmReceiverSwitched() with the Manager's clock behind error = %v, want a *rollover.ClockError", err)
@@ -64,8 +64,8 @@ func TestConfirmReceiverSwitched_clockBehind(t *testing.T) {
 	// With the clock right, the retention runs from the real time.
 	lagging.Set(provided.Add(time.Hour))
 	sw := as[*rollover.ReceiversSwitched](t, must(stage.ConfirmReceiverSwitched(ctx, rollover.Confirmation{Receiver: "partner-a", By: "ops", Reference: "OPS-1"}))(t))
-	if want := provided.Add(time.Hour).Add(90 * day); !sw.OldKeyExpires().Equal(want) {
-		t.Errorf("OldKeyExpires() = %v, want %v", sw.OldKeyExpires(), want)
+	if want := provided.Add(time.Hour).Add(90 * day); !sw.Report().OldKeyExpires.Equal(want) {
+		t.Errorf("Report().OldKeyExpires = %v, want %v", sw.Report().OldKeyExpires, want)
 	}
 }
 
@@ -95,7 +95,7 @@ func TestKeyAdded_Cancel_inUse(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, rollover.Options{})
-			created := must(as[*rollover.Idle](t, e.resume()).ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New)))(t)
+			created := must(as[*rollover.Idle](t, e.resume()).CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(t)
 			must(created.AddToKeyStore(ctx))(t)
 			e.clock.Advance(time.Hour)
 			tc.use(e)
@@ -142,11 +142,11 @@ func TestSigner_clockAndSecondCheck(t *testing.T) {
 	opts := e.opts
 	opts.Now = ahead.Now
 	m := must(rollover.NewManager(e.store, opts))(t)
-	stage := asSigner[*rollover.SignerSwitched](t, must(m.ResumeSigner(ctx, sw.Partner()))(t))
+	stage := asSigner[*rollover.SignerSwitched](t, must(m.ResumeSigner(ctx, sw.Report().Partner))(t))
 	_, err = stage.RemoveOldCertificate(ctx)
-	var re *rollover.CertificateRemovalError
+	var re *rollover.RemovalError
 	if !errors.As(err, &re) || !errors.Is(err, wssec.ErrRetentionNotElapsed) {
-		t.Fatalf("RemoveOldCertificate() with only the Manager's clock ahead error = %v, want a *CertificateRemovalError", err)
+		t.Fatalf("RemoveOldCertificate() with only the Manager's clock ahead error = %v, want a *RemovalError", err)
 	}
 	if want := confirmed.Add(90 * day); !re.AllowedAt.Equal(want) {
 		t.Errorf("AllowedAt = %v, want %v", re.AllowedAt, want)

@@ -8,33 +8,31 @@ import (
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
-// SignerStageName names a stage of a partner's signing-certificate
-// renewal, as the store keeps it.
-type SignerStageName string
-
-// Stages of a partner's signing-certificate renewal. Each names the state
+// Stages of a partner's signing-certificate renewal, as the store keeps
+// them. Each names the state
 // reached; the steps that lead on from it are methods of its type.
 const (
 	// SignerStageUntrusted: no certificate of the partner is trusted
 	// ([SignerUntrusted]). The store does not hold this stage; it is
 	// that of every partner it does not know.
-	SignerStageUntrusted SignerStageName = "untrusted"
+	SignerStageUntrusted StageName = "untrusted"
 	// SignerStageTrusted: one certificate of the partner is trusted and
 	// no renewal is in progress ([SignerTrusted]).
-	SignerStageTrusted SignerStageName = "trusted"
+	SignerStageTrusted StageName = "trusted"
 	// SignerStageCertificateAdded: step 1 done, the partner's new
 	// certificate is trusted beside the old one, which has no expiry
 	// ([SignerCertificateAdded]).
-	SignerStageCertificateAdded SignerStageName = "certificate-added"
+	SignerStageCertificateAdded StageName = "certificate-added"
 	// SignerStageSwitched: step 2 done, the partner signs with the new
 	// certificate and the old one is trusted until its expiry
 	// ([SignerSwitched]).
-	SignerStageSwitched SignerStageName = "partner-switched"
+	SignerStageSwitched StageName = "partner-switched"
 )
 
 // SignerStage is the stage of one partner's signing-certificate renewal:
 // [*SignerUntrusted], [*SignerTrusted], [*SignerCertificateAdded] or
-// [*SignerSwitched]. Switch on the type to reach the next step.
+// [*SignerSwitched]. Switch on the type to reach the next step;
+// [SignerReport.Stage] names it.
 //
 // A stage value is a snapshot of the persisted state: immutable and safe
 // for concurrent use. A step taken from it persists the change and
@@ -43,13 +41,6 @@ const (
 // [ErrStaleStage] without changing anything. Steps for other partners do
 // not make it stale.
 type SignerStage interface {
-	// Stage returns the stage's name.
-	Stage() SignerStageName
-	// Partner returns the partner's ID.
-	Partner() string
-	// Renewal returns the number of the partner's renewal in progress, or
-	// of its last one if none is; 0 before the first.
-	Renewal() uint64
 	// Report describes the stage, the certificates and the evidence
 	// collected, at the Manager's clock's time.
 	Report() SignerReport
@@ -89,7 +80,7 @@ func (b *signerBase) renewal() uint64 {
 	return b.ps.Renewal
 }
 
-func (b *signerBase) stage() SignerStageName {
+func (b *signerBase) stage() StageName {
 	if b == nil || b.ps == nil {
 		return SignerStageUntrusted
 	}
@@ -111,7 +102,7 @@ type SignerTrusted struct{ b signerBase }
 // retained with no expiry, so responses signed with either verify. It
 // lasts until the partner confirms that it signs with the new key
 // ([SignerCertificateAdded.ConfirmPartnerSwitched],
-// [SignerCertificateAdded.ConfirmFromEvidence]); before that the new
+// [PartnerConfirmation.FromEvidence]); before that the new
 // certificate can be removed again ([SignerCertificateAdded.Cancel]).
 type SignerCertificateAdded struct{ b signerBase }
 
@@ -122,42 +113,6 @@ type SignerCertificateAdded struct{ b signerBase }
 // [SignerSwitched.WithdrawConfirmation] if the partner went back to the
 // old key.
 type SignerSwitched struct{ b signerBase }
-
-// Stage returns [SignerStageUntrusted].
-func (s *SignerUntrusted) Stage() SignerStageName { return SignerStageUntrusted }
-
-// Stage returns [SignerStageTrusted].
-func (s *SignerTrusted) Stage() SignerStageName { return SignerStageTrusted }
-
-// Stage returns [SignerStageCertificateAdded].
-func (s *SignerCertificateAdded) Stage() SignerStageName { return SignerStageCertificateAdded }
-
-// Stage returns [SignerStageSwitched].
-func (s *SignerSwitched) Stage() SignerStageName { return SignerStageSwitched }
-
-// Partner returns the partner's ID; see [SignerStage].
-func (s *SignerUntrusted) Partner() string { return s.signer().partnerID() }
-
-// Partner returns the partner's ID; see [SignerStage].
-func (s *SignerTrusted) Partner() string { return s.signer().partnerID() }
-
-// Partner returns the partner's ID; see [SignerStage].
-func (s *SignerCertificateAdded) Partner() string { return s.signer().partnerID() }
-
-// Partner returns the partner's ID; see [SignerStage].
-func (s *SignerSwitched) Partner() string { return s.signer().partnerID() }
-
-// Renewal returns the number of the partner's renewal; see [SignerStage].
-func (s *SignerUntrusted) Renewal() uint64 { return s.signer().renewal() }
-
-// Renewal returns the number of the partner's renewal; see [SignerStage].
-func (s *SignerTrusted) Renewal() uint64 { return s.signer().renewal() }
-
-// Renewal returns the number of the partner's renewal; see [SignerStage].
-func (s *SignerCertificateAdded) Renewal() uint64 { return s.signer().renewal() }
-
-// Renewal returns the number of the partner's renewal; see [SignerStage].
-func (s *SignerSwitched) Renewal() uint64 { return s.signer().renewal() }
 
 // Report describes the stage; see [SignerReport].
 func (s *SignerUntrusted) Report() SignerReport { return s.signer().report() }
@@ -219,8 +174,11 @@ func (m *Manager) signerStageOf(partner string, ps *partnerState) SignerStage {
 // certificates, where the renewal stands, and the evidence of which
 // certificate the partner signs with.
 type SignerReport struct {
+	// Partner is the partner's ID and Stage the stage's name. Renewal is
+	// the number of the partner's renewal in progress, or of its last
+	// one if none is; 0 before the first.
 	Partner string
-	Stage   SignerStageName
+	Stage   StageName
 	Renewal uint64
 	// Time is the clock's time the report was made at.
 	Time time.Time

@@ -17,7 +17,7 @@ import (
 )
 
 // lastSignerAction is the audit record each stage's step leaves last.
-var lastSignerAction = map[rollover.SignerStageName]rollover.Action{
+var lastSignerAction = map[rollover.StageName]rollover.Action{
 	rollover.SignerStageCertificateAdded: rollover.ActionAddCertificate,
 	rollover.SignerStageSwitched:         rollover.ActionSetOldCertificateExpiry,
 	rollover.SignerStageTrusted:          rollover.ActionRemoveOldCertificate,
@@ -41,7 +41,7 @@ func TestSigner_crash(t *testing.T) {
 	t.Logf("%d kills, seed %d", kills, seed)
 
 	var history []rollover.Record
-	stages := map[rollover.SignerStageName]int{}
+	stages := map[rollover.StageName]int{}
 	for i := range kills {
 		announced := runCrashChild(t, "TestSigner_crashChild", e.dir, rng)
 		e.restart()
@@ -49,30 +49,30 @@ func TestSigner_crash(t *testing.T) {
 		if err != nil {
 			t.Fatalf("kill %d: ResumeSigner() error = %v", i, err)
 		}
-		stages[s.Stage()]++
+		stages[s.Report().Stage]++
 		got := must(rollover.History(e.store))(t)
 		if len(got) < len(history) || len(history) > 0 && !cmp.Equal(history, got[:len(history)]) {
 			t.Fatalf("kill %d: audit trail lost records: had %d, has %d", i, len(history), len(got))
 		}
 		history = got
-		if n := len(got); n > 0 && s.Stage() != rollover.SignerStageUntrusted {
+		if n := len(got); n > 0 && s.Report().Stage != rollover.SignerStageUntrusted {
 			last := got[n-1].Action
-			if last != lastSignerAction[s.Stage()] && !(s.Stage() == rollover.SignerStageTrusted && last == rollover.ActionTrustCertificate) {
-				t.Fatalf("kill %d: stage %s, but the last record is %s", i, s.Stage(), last)
+			if last != lastSignerAction[s.Report().Stage] && !(s.Report().Stage == rollover.SignerStageTrusted && last == rollover.ActionTrustCertificate) {
+				t.Fatalf("kill %d: stage %s, but the last record is %s", i, s.Report().Stage, last)
 			}
 		}
 		if len(announced) > 0 {
 			last := announced[len(announced)-1]
-			if string(s.Stage()) != last[0] && string(s.Stage()) != last[1] {
-				t.Fatalf("kill %d: stage %s, but the child was going from %s to %s", i, s.Stage(), last[0], last[1])
+			if string(s.Report().Stage) != last[0] && string(s.Report().Stage) != last[1] {
+				t.Fatalf("kill %d: stage %s, but the child was going from %s to %s", i, s.Report().Stage, last[0], last[1])
 			}
 		}
-		if s.Stage() == rollover.SignerStageUntrusted {
+		if s.Report().Stage == rollover.SignerStageUntrusted {
 			continue
 		}
-		want := map[rollover.SignerStageName]int{rollover.SignerStageTrusted: 1, rollover.SignerStageCertificateAdded: 2, rollover.SignerStageSwitched: 2}[s.Stage()]
+		want := map[rollover.StageName]int{rollover.SignerStageTrusted: 1, rollover.SignerStageCertificateAdded: 2, rollover.SignerStageSwitched: 2}[s.Report().Stage]
 		if ring := must(e.m.TrustRing(partner))(t); ring.Len() != want {
-			t.Fatalf("kill %d: stage %s, but the trust ring holds %d certificates", i, s.Stage(), ring.Len())
+			t.Fatalf("kill %d: stage %s, but the trust ring holds %d certificates", i, s.Report().Stage, ring.Len())
 		}
 	}
 	t.Logf("%d kills; stages found: %v; %d audit records", kills, stages, len(history))
@@ -97,7 +97,7 @@ func TestSigner_crashChild(t *testing.T) {
 		clock.Set(h[len(h)-1].Time.Add(time.Hour))
 	}
 	m := must(rollover.NewManager(store, rollover.Options{Now: clock.Now, Logger: slog.New(slog.DiscardHandler)}))(t)
-	say := func(from, to rollover.SignerStageName) {
+	say := func(from, to rollover.StageName) {
 		os.Stdout.WriteString(fmt.Sprintf("step %s %s\n", from, to))
 	}
 	for {
@@ -105,21 +105,21 @@ func TestSigner_crashChild(t *testing.T) {
 		clock.Advance(day)
 		switch s := s.(type) {
 		case *rollover.SignerUntrusted:
-			say(s.Stage(), rollover.SignerStageTrusted)
+			say(s.Report().Stage, rollover.SignerStageTrusted)
 			must(s.Trust(ctx, partnerCert(testpki.Receiver)))(t)
 		case *rollover.SignerTrusted:
 			next := testpki.ReceiverNew
 			if s.Report().Current.Fingerprint == fingerprint(testpki.ReceiverNew) {
 				next = testpki.Receiver
 			}
-			say(s.Stage(), rollover.SignerStageCertificateAdded)
+			say(s.Report().Stage, rollover.SignerStageCertificateAdded)
 			must(s.AddCertificate(ctx, partnerCert(next)))(t)
 		case *rollover.SignerCertificateAdded:
-			say(s.Stage(), rollover.SignerStageSwitched)
+			say(s.Report().Stage, rollover.SignerStageSwitched)
 			must(s.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{Reference: "CHG"}))(t)
 		case *rollover.SignerSwitched:
 			clock.Advance(91 * day)
-			say(s.Stage(), rollover.SignerStageTrusted)
+			say(s.Report().Stage, rollover.SignerStageTrusted)
 			must(s.RemoveOldCertificate(ctx))(t)
 		}
 	}

@@ -139,7 +139,7 @@ func asSigner[T rollover.SignerStage](t *testing.T, s rollover.SignerStage) T {
 	v, ok := s.(T)
 	if !ok {
 		var want T
-		t.Fatalf("stage is %T (%s), want %T", s, s.Stage(), want)
+		t.Fatalf("stage is %T (%s), want %T", s, s.Report().Stage, want)
 	}
 	return v
 }

@@ -25,7 +25,7 @@ func TestSigner_refusals(t *testing.T) {
 		err       error
 		wantErrs  []error
 		allowedAt time.Time // zero: the error names no time
-		stage     rollover.SignerStageName
+		stage     rollover.StageName
 		trusted   []string // fixtures the trust ring holds afterwards
 	}
 	both := []string{testpki.Receiver, testpki.ReceiverNew}
@@ -146,9 +146,9 @@ func TestSigner_refusals(t *testing.T) {
 				used := e.clock.Now()
 				e.clock.Advance(day)
 				_, err := added.Cancel(ctx, "wrong certificate")
-				var re *rollover.CertificateRemovalError
+				var re *rollover.RemovalError
 				if errors.As(err, &re) && re.Fingerprint != fingerprint(testpki.ReceiverNew) {
-					e.t.Errorf("CertificateRemovalError.Fingerprint = %s, want the new certificate", re.Fingerprint.Short())
+					e.t.Errorf("RemovalError.Fingerprint = %s, want the new certificate", re.Fingerprint.Short())
 				}
 				return outcome{err: err, wantErrs: []error{rollover.ErrCertificateInUse, wssec.ErrRetentionNotElapsed}, allowedAt: used.Add(90 * day),
 					stage: rollover.SignerStageCertificateAdded, trusted: both}
@@ -181,7 +181,7 @@ func TestSigner_refusals(t *testing.T) {
 				// A response signed with the old key is no evidence.
 				e.verified(must(e.m.TrustRing(partner))(e.t), testpki.Receiver, testpki.Receiver)
 				e.record()
-				_, err := added.ConfirmFromEvidence(ctx, "")
+				_, err := added.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{FromEvidence: true})
 				return outcome{err: err, wantErrs: []error{rollover.ErrNoEvidence},
 					stage: rollover.SignerStageCertificateAdded, trusted: both}
 			},
@@ -244,7 +244,7 @@ func TestSigner_refusals(t *testing.T) {
 				}
 			}
 			var at time.Time
-			var re *rollover.CertificateRemovalError
+			var re *rollover.RemovalError
 			if errors.As(got.err, &re) {
 				at = re.AllowedAt
 				var wre *wssec.RetentionError
@@ -256,8 +256,8 @@ func TestSigner_refusals(t *testing.T) {
 				t.Errorf("AllowedAt = %v, want %v", at, got.allowedAt)
 			}
 			e.restart()
-			if s := e.resumeSigner(); s.Stage() != got.stage {
-				t.Errorf("stage afterwards = %s, want %s", s.Stage(), got.stage)
+			if s := e.resumeSigner(); s.Report().Stage != got.stage {
+				t.Errorf("stage afterwards = %s, want %s", s.Report().Stage, got.stage)
 			}
 			var trusted []string
 			ring := must(e.m.TrustRing(partner))(t)

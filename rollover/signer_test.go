@@ -70,8 +70,8 @@ func TestSigner_endToEnd(t *testing.T) {
 	e.clock.Advance(day)
 	confirmed := e.clock.Now()
 	switched := must(added.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{By: "ops@partner.example", Reference: "CHG-2"}))(t)
-	if got, want := switched.OldCertificateExpires(), confirmed.Add(90*day); !got.Equal(want) {
-		t.Fatalf("OldCertificateExpires() = %v, want %v", got, want)
+	if got, want := switched.Report().OldCertificateExpires, confirmed.Add(90*day); !got.Equal(want) {
+		t.Fatalf("Report().OldCertificateExpires = %v, want %v", got, want)
 	}
 	// The ring keeps trusting the old certificate until the store drops
 	// it at step 3; the retention's end is the stage's to say.
@@ -86,13 +86,23 @@ func TestSigner_endToEnd(t *testing.T) {
 	e.verified(ring, testpki.Receiver, testpki.Receiver)
 	e.record()
 
+	checkSignerStep3(t, e, confirmed, lateUse)
+}
+
+// checkSignerStep3 takes step 3 of TestSigner_endToEnd's renewal, whose
+// partner confirmed at confirmed and whose old certificate last verified
+// a response at lateUse, and checks the ring, the audit trail and the
+// state afterwards.
+func checkSignerStep3(t *testing.T, e *env, confirmed, lateUse time.Time) {
+	t.Helper()
+	oldFP, newFP := fingerprint(testpki.Receiver), fingerprint(testpki.ReceiverNew)
 	// Step 3, refused at 89 days, and at 91 days while the late response
 	// is within the guaranteed delivery time.
 	e.restart()
 	e.clock.Set(confirmed.Add(89 * day))
-	switched = asSigner[*rollover.SignerSwitched](t, e.resumeSigner())
+	switched := asSigner[*rollover.SignerSwitched](t, e.resumeSigner())
 	_, err := switched.RemoveOldCertificate(ctx)
-	var re *rollover.CertificateRemovalError
+	var re *rollover.RemovalError
 	if !errors.Is(err, wssec.ErrRetentionNotElapsed) || !errors.As(err, &re) || !re.AllowedAt.Equal(lateUse.Add(30*day)) {
 		t.Fatalf("RemoveOldCertificate() at 89 days error = %v, want ErrRetentionNotElapsed allowed from %v", err, lateUse.Add(30*day))
 	}
@@ -106,10 +116,10 @@ func TestSigner_endToEnd(t *testing.T) {
 	}
 
 	e.restart()
-	ring = must(e.m.TrustRing(partner))(t)
+	ring := must(e.m.TrustRing(partner))(t)
 	e.clock.Set(lateUse.Add(30 * day))
 	switched = asSigner[*rollover.SignerSwitched](t, e.resumeSigner())
-	trusted = must(switched.RemoveOldCertificate(ctx))(t)
+	trusted := must(switched.RemoveOldCertificate(ctx))(t)
 	e.untrusted(ring, testpki.Receiver)
 	e.verified(ring, testpki.ReceiverNew, testpki.ReceiverNew)
 	checkRing(t, ring, map[wssec.Fingerprint]string{newFP: "current"})
@@ -205,8 +215,8 @@ func TestSignerCertificateAdded_Cancel(t *testing.T) {
 	e.restart()
 	trusted = asSigner[*rollover.SignerTrusted](t, e.resumeSigner())
 	next := must(trusted.AddCertificate(ctx, partnerCert(testpki.ReceiverEC)))(t)
-	if next.Renewal() != 2 {
-		t.Errorf("Renewal() = %d, want 2", next.Renewal())
+	if next.Report().Renewal != 2 {
+		t.Errorf("Renewal() = %d, want 2", next.Report().Renewal)
 	}
 	r = must(e.m.TrustRing(partner))(t)
 	e.verified(r, testpki.ReceiverEC, testpki.ReceiverEC)
@@ -226,7 +236,7 @@ func TestSignerCertificateAdded_Cancel(t *testing.T) {
 // A response signed with the new certificate confirms the partner's
 // switch when the partner does not; the step writes the evidence not yet
 // written first.
-func TestSignerCertificateAdded_ConfirmFromEvidence(t *testing.T) {
+func TestSignerCertificateAdded_ConfirmPartnerSwitched_fromEvidence(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, rollover.Options{})
 	added := e.toCertificateAdded()
@@ -234,7 +244,7 @@ func TestSignerCertificateAdded_ConfirmFromEvidence(t *testing.T) {
 	seen := e.clock.Now()
 	e.verified(must(e.m.TrustRing(partner))(t), testpki.ReceiverNew, testpki.ReceiverNew)
 	e.clock.Advance(time.Hour)
-	switched := must(added.ConfirmFromEvidence(ctx, "no answer from the partner"))(t)
+	switched := must(added.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{FromEvidence: true, Note: "no answer from the partner"}))(t)
 	r := switched.Report()
 	if !r.FromEvidence || !r.FirstNewSignature.Equal(seen) || !r.Confirmed.Equal(e.clock.Now()) || !r.OldCertificateExpires.Equal(e.clock.Now().Add(90*day)) {
 		t.Errorf("Report() = %+v", r)
@@ -280,7 +290,7 @@ func TestManager_SyncTrustRings(t *testing.T) {
 	if !must(app.RecordUsage(ctx))(t) {
 		t.Fatal("RecordUsage() wrote nothing")
 	}
-	switched := must(asSigner[*rollover.SignerCertificateAdded](t, e.resumeSigner()).ConfirmFromEvidence(ctx, ""))(t)
+	switched := must(asSigner[*rollover.SignerCertificateAdded](t, e.resumeSigner()).ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{FromEvidence: true}))(t)
 
 	// The other partner's stage value is not stale.
 	if _, err := insurer.AddCertificate(ctx, partnerCert(testpki.Receiver)); err != nil {
@@ -326,7 +336,7 @@ func TestSigner_retentionRecorded(t *testing.T) {
 			}
 			e.clock.Set(confirmed.Add(100 * day))
 			_, err := switched.RemoveOldCertificate(ctx)
-			var re *rollover.CertificateRemovalError
+			var re *rollover.RemovalError
 			if !errors.As(err, &re) || !errors.Is(err, wssec.ErrRetentionNotElapsed) || !re.AllowedAt.Equal(confirmed.Add(120*day)) {
 				t.Fatalf("RemoveOldCertificate() at day 100 error = %v, want ErrRetentionNotElapsed until day 120", err)
 			}

@@ -58,7 +58,7 @@ func (b batch) addSigner(partner string, fp wssec.Fingerprint, u signUse) bool {
 // one of [Manager.TrustRing] (whose verifications the Manager counts
 // itself; observing them as well counts nothing twice). The first
 // response signed with the partner's new certificate is the evidence
-// [SignerCertificateAdded.ConfirmFromEvidence] accepts; responses signed
+// [PartnerConfirmation.FromEvidence] accepts; responses signed
 // with the old one hold back its removal for the guaranteed delivery
 // time. Observe only counts, in memory; [Manager.RecordUsage] writes the
 // counts.
@@ -71,17 +71,9 @@ func (m *Manager) ObserveSigners(partner string, res *wssec.Result) {
 	if m == nil || res == nil || checkPartner(partner) != nil {
 		return
 	}
-	now := m.opts.now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, c := range res.Signers {
-		if c == nil {
-			continue
-		}
-		if !m.ev.pending.addSigner(partner, wssec.FingerprintOf(c), signUse{obs: 1, first: now, last: now}) {
-			return
-		}
-	}
+	m.observe(res.Signers, func(fp wssec.Fingerprint, now time.Time) bool {
+		return m.ev.pending.addSigner(partner, fp, signUse{obs: 1, first: now, last: now})
+	})
 }
 
 // trustSnapshots returns the entries of the trust rings the Manager

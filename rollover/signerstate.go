@@ -26,9 +26,9 @@ type signersDoc struct {
 // renewal. Current is the certificate the ring holds as current: during a
 // renewal, the new one. Old is the one a renewal replaces.
 type partnerState struct {
-	Seq     uint64          `json:"seq"`
-	Renewal uint64          `json:"renewal"`
-	Stage   SignerStageName `json:"stage"`
+	Seq     uint64    `json:"seq"`
+	Renewal uint64    `json:"renewal"`
+	Stage   StageName `json:"stage"`
 
 	Current *partnerCert `json:"current"`
 	Old     *partnerCert `json:"old,omitempty"`
@@ -141,9 +141,7 @@ func (p *partnerState) clone() *partnerState {
 
 // inRenewal reports whether the partner's renewal is between step 1 and
 // step 3.
-func (p *partnerState) inRenewal() bool {
-	return p.Stage == SignerStageCertificateAdded || p.Stage == SignerStageSwitched
-}
+func (p *partnerState) inRenewal() bool { return p.Stage.inRenewal() }
 
 // policy returns the retention rules of the partner's renewal under the
 // Manager's Policy p; see effectivePolicy.
@@ -250,4 +248,41 @@ func (d *docs) signers(read blobReader) (*signersDoc, error) {
 // recordSigner appends an audit record of a partner's renewal as given.
 func (d *docs) recordSigner(r Record) {
 	d.added = append(d.added, r)
+}
+
+// raiseSignerRetention records the Manager's Policy with every partner
+// renewal in progress where it is longer than the recorded one, and moves
+// the old certificate's expiry accordingly.
+func (m *Manager) raiseSignerRetention(d *docs, now time.Time) {
+	sd := d.signersDoc
+	for _, id := range slices.Sorted(maps.Keys(sd.Partners)) {
+		ps := sd.Partners[id]
+		if !ps.inRenewal() {
+			continue
+		}
+		eff := ps.policy(m.opts.Policy)
+		want := recordOf(eff)
+		if ps.Retention != nil && *ps.Retention == *want {
+			continue
+		}
+		note := raiseNote(ps.Retention, eff)
+		ps.Retention = want
+		if ps.Stage == SignerStageSwitched {
+			if exp := expiryUnder(ps.Expires, ps.Confirmed, eff); exp.After(ps.Expires) {
+				ps.Expires = exp
+				note += "; the old certificate may be removed from " + exp.Format(time.RFC3339)
+			}
+		}
+		d.signersChanged = true
+		d.recordSigner(Record{Time: now, Renewal: ps.Renewal, Action: ActionRaiseRetention, Actor: m.opts.Actor, Partner: id,
+			NewKey: ps.Current.fingerprint(), OldKey: ps.Old.fingerprint(), Note: note})
+	}
+}
+
+// joinNote appends the caller's note to what the step did.
+func joinNote(what, note string) string {
+	if note == "" {
+		return what
+	}
+	return what + "; " + note
 }

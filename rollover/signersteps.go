@@ -2,100 +2,14 @@ package rollover
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/wssec"
 )
-
-// maxChainLen bounds the chain that comes with a partner's certificate.
-const maxChainLen = 8
-
-// PartnerCertificate is a partner's signing certificate as its
-// administrator hands it over, for [SignerUntrusted.Trust] and
-// [SignerTrusted.AddCertificate].
-type PartnerCertificate struct {
-	// Certificate is the certificate whose key signs the partner's
-	// responses; required. Its key must be RSA of at least 2048 bits or
-	// ECDSA on P-256, P-384 or P-521, and it must not have expired.
-	Certificate *x509.Certificate
-	// Chain optionally holds the CA certificates that issued it, the
-	// last one the anchor: if set, Certificate must chain to it at the
-	// clock's time, as a check that the file received is the one the
-	// partner's CA issued. At most 8. Verification trusts Certificate
-	// itself either way (it is pinned in the trust ring), not the chain.
-	Chain []*x509.Certificate
-	// By names who announced it on the partner's side, and Reference
-	// finds the announcement again, such as a ticket.
-	By        string
-	Reference string
-	// Note is free text for the audit trail.
-	Note string
-}
-
-// PartnerConfirmation is a partner's word that it signs its responses
-// with its new key.
-type PartnerConfirmation struct {
-	// By names who confirmed on the partner's side.
-	By string
-	// Reference finds the confirmation again, such as a ticket.
-	Reference string
-	// Note is free text for the audit trail.
-	Note string
-}
-
-// check validates c at the clock's time now, before any I/O.
-func (m *Manager) checkCertificate(c PartnerCertificate, now time.Time) error {
-	if c.Certificate == nil {
-		return fmt.Errorf("%w: no certificate", ErrInvalidArgument)
-	}
-	for _, t := range []struct{ what, s string }{{"by", c.By}, {"reference", c.Reference}, {"note", c.Note}} {
-		if err := checkText(t.what, t.s); err != nil {
-			return err
-		}
-	}
-	if _, err := wssec.NewTrustRingOptions(c.Certificate, wssec.RingOptions{Now: m.opts.Now}); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidCertificate, err)
-	}
-	if now.After(c.Certificate.NotAfter) {
-		return fmt.Errorf("%w: certificate expired at %s", ErrInvalidCertificate, c.Certificate.NotAfter.UTC().Format(time.RFC3339))
-	}
-	if len(c.Chain) == 0 {
-		return nil
-	}
-	if len(c.Chain) > maxChainLen || slices.Contains(c.Chain, nil) {
-		return fmt.Errorf("%w: chain must hold 1 to %d certificates", ErrInvalidArgument, maxChainLen)
-	}
-	roots, inter := x509.NewCertPool(), x509.NewCertPool()
-	for i, x := range c.Chain {
-		if i == len(c.Chain)-1 {
-			roots.AddCert(x)
-		} else {
-			inter.AddCert(x)
-		}
-	}
-	_, err := c.Certificate.Verify(x509.VerifyOptions{
-		Roots: roots, Intermediates: inter, CurrentTime: now,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
-	})
-	if err != nil {
-		return fmt.Errorf("%w: does not chain to the chain given: %w", ErrInvalidCertificate, err)
-	}
-	return nil
-}
-
-func checkPartner(id string) error {
-	if id == "" || len(id) > maxIDLen || !printable(id) {
-		return fmt.Errorf("%w: partner ID must be 1 to %d bytes of printable text", ErrInvalidArgument, maxIDLen)
-	}
-	return nil
-}
 
 // ResumeSigner reloads the key store ([keystore.Store.Reload]) and returns
 // the stage of partner's signing-certificate renewal, as a value of its
@@ -132,7 +46,16 @@ func (m *Manager) ResumeSigner(ctx context.Context, partner string) (SignerStage
 
 // signerStepFunc changes a partner's state within one transaction; ps is
 // the stored state (nil when untrusted). It returns the state to store.
-type signerStepFunc func(tx *keystore.Tx, d *docs, ps *partnerState, now time.Time) (*partnerState, error)
+type signerStepFunc func(tx blobStore, d *docs, ps *partnerState, now time.Time) (*partnerState, error)
+
+// blobStore is all a partner's renewal uses of a key store transaction:
+// the state blobs, read here and written by the transaction with the
+// docs, and the store's clock. Its steps never read or change the
+// store's keys, so they get no more than this.
+type blobStore interface {
+	State(name string) ([]byte, error)
+	Time() time.Time
+}
 
 // step runs fn in one key store transaction, if the store still holds the
 // state b was built from, and brings the Manager's trust ring of the
@@ -174,22 +97,11 @@ func (b *signerBase) step(ctx context.Context, op string, fn signerStepFunc) (*p
 
 // checkFresh refuses a step on a stage value the store has moved past.
 func (b *signerBase) checkFresh(op string, stored *partnerState) error {
-	var seq, renewal uint64
-	storedStage := SignerStageUntrusted
+	now := stagePos{seq: 0, renewal: 0, stage: SignerStageUntrusted}
 	if stored != nil {
-		seq, renewal, storedStage = stored.Seq, stored.Renewal, stored.Stage
+		now = stagePos{stored.Seq, stored.Renewal, stored.Stage}
 	}
-	if seq == b.seq() {
-		return nil
-	}
-	e := &SignerStageError{Op: op, Partner: b.partner, Stage: b.stage(), Stored: storedStage, Renewal: renewal, Stale: true}
-	switch {
-	case b.stage() == SignerStageTrusted && stored != nil && stored.inRenewal():
-		e.Err = ErrRenewalInProgress
-	case op == "Cancel" && renewal == b.renewal() && storedStage == SignerStageSwitched:
-		e.Err = ErrCannotCancel
-	}
-	return e
+	return staleStage(op, b.partner, stagePos{b.seq(), b.renewal(), b.stage()}, now, time.Time{})
 }
 
 // record appends an audit record of the partner's renewal ps.
@@ -211,7 +123,7 @@ func (b *signerBase) record(d *docs, ps *partnerState, r Record) {
 //
 // Trust returns [ErrInvalidArgument] for a nil certificate, an invalid
 // chain or overlong text; [ErrInvalidCertificate] for a certificate that
-// cannot be trusted (see [PartnerCertificate]); a [*SignerStageError] with
+// cannot be trusted (see [PartnerCertificate]); a [*StageError] with
 // [ErrStaleStage] if a certificate of the partner was trusted since s was
 // returned; and the errors of [keystore.Store.Update]. It does not keep
 // c's slices; the certificates must not be modified afterwards. It uses
@@ -224,7 +136,7 @@ func (s *SignerUntrusted) Trust(ctx context.Context, c PartnerCertificate) (*Sig
 	if err := b.m.checkCertificate(c, b.m.opts.now()); err != nil {
 		return nil, err
 	}
-	ps, err := b.step(ctx, "Trust", func(_ *keystore.Tx, d *docs, _ *partnerState, now time.Time) (*partnerState, error) {
+	ps, err := b.step(ctx, "Trust", func(_ blobStore, d *docs, _ *partnerState, now time.Time) (*partnerState, error) {
 		next := &partnerState{Seq: 1, Stage: SignerStageTrusted, Current: newPartnerCert(c.Certificate, c.Chain, c.By, c.Reference, now)}
 		b.record(d, next, Record{Time: now, Action: ActionTrustCertificate, NewKey: next.Current.fingerprint(),
 			By: c.By, Reference: c.Reference, Note: joinNote(describeCert(c.Certificate), c.Note)})
@@ -246,7 +158,7 @@ func (s *SignerUntrusted) Trust(ctx context.Context, c PartnerCertificate) (*Sig
 // AddCertificate returns [ErrInvalidArgument] for a nil certificate, an
 // invalid chain or overlong text; [ErrInvalidCertificate] for a
 // certificate that cannot be trusted (see [PartnerCertificate]) or that
-// is the trusted one; a [*SignerStageError] with [ErrStaleStage] (and
+// is the trusted one; a [*StageError] with [ErrStaleStage] (and
 // [ErrRenewalInProgress] if a renewal of the partner started since s was
 // returned); and the errors of [keystore.Store.Update]. It does not keep
 // c's slices; the certificates must not be modified afterwards. It uses
@@ -259,7 +171,7 @@ func (s *SignerTrusted) AddCertificate(ctx context.Context, c PartnerCertificate
 	if err := b.m.checkCertificate(c, b.m.opts.now()); err != nil {
 		return nil, err
 	}
-	ps, err := b.step(ctx, "AddCertificate", func(_ *keystore.Tx, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
+	ps, err := b.step(ctx, "AddCertificate", func(_ blobStore, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
 		if wssec.FingerprintOf(c.Certificate) == ps.Current.fingerprint() {
 			return nil, fmt.Errorf("%w: the certificate is trusted already", ErrInvalidCertificate)
 		}
@@ -283,15 +195,23 @@ func (s *SignerTrusted) AddCertificate(ctx context.Context, c PartnerCertificate
 }
 
 // ConfirmPartnerSwitched is step 2 of a partner's renewal: the partner
-// says it signs its responses with the new key. The old certificate gets
-// its expiry, this confirmation's time plus [Policy.Retention] —
-// max(GuaranteedDelivery, RetentionFloor), each the longer of the value
-// recorded at step 1 and the Manager's — in the trust ring and the store.
-// Responses the old certificate verifies after this are counted and
-// logged as warnings by [Manager.RecordUsage].
+// says it signs its responses with the new key, or with
+// [PartnerConfirmation.FromEvidence] the evidence says so instead of the
+// partner: a response signed with the new certificate, verified after
+// step 1 and recorded by [Manager.RecordUsage] (or by this call, which
+// writes the evidence not yet written first). A partner with several
+// systems may not have switched all of them, which is why the old
+// certificate also stays while it verifies responses.
 //
-// ConfirmPartnerSwitched returns [ErrInvalidArgument] for overlong text,
-// a [*SignerStageError] with [ErrStaleStage], and the errors of
+// The old certificate gets its expiry, this confirmation's time plus
+// [Policy.Retention] — max(GuaranteedDelivery, RetentionFloor), each the
+// longer of the value recorded at step 1 and the Manager's — in the trust
+// ring and the store. Responses the old certificate verifies after this
+// are counted and logged as warnings by [Manager.RecordUsage].
+//
+// ConfirmPartnerSwitched returns [ErrNoEvidence] if FromEvidence is set
+// and no such response is recorded, [ErrInvalidArgument] for overlong
+// text, a [*StageError] with [ErrStaleStage], and the errors of
 // [keystore.Store.Update]. It uses the Manager's clock.
 func (s *SignerCertificateAdded) ConfirmPartnerSwitched(ctx context.Context, c PartnerConfirmation) (*SignerSwitched, error) {
 	b := s.signer()
@@ -303,36 +223,16 @@ func (s *SignerCertificateAdded) ConfirmPartnerSwitched(ctx context.Context, c P
 			return nil, err
 		}
 	}
-	return b.confirm(ctx, "ConfirmPartnerSwitched", c, false)
+	op := "ConfirmPartnerSwitched"
+	if c.FromEvidence {
+		op = "ConfirmFromEvidence"
+	}
+	return b.confirm(ctx, op, c)
 }
 
-// ConfirmFromEvidence is step 2 of a partner's renewal taken on evidence
-// instead of the partner's word: a response signed with the new
-// certificate, verified after step 1 and recorded by
-// [Manager.RecordUsage] (or by this call, which writes the evidence not
-// yet written first). It then does what
-// [SignerCertificateAdded.ConfirmPartnerSwitched] does, at the clock's
-// time; a partner with several systems may not have switched all of
-// them, which is why the old certificate also stays while it verifies
-// responses.
-//
-// ConfirmFromEvidence returns [ErrNoEvidence] if no such response is
-// recorded, [ErrInvalidArgument] for a note over 1024 bytes, a
-// [*SignerStageError] with [ErrStaleStage], and the errors of
-// [keystore.Store.Update]. It uses the Manager's clock.
-func (s *SignerCertificateAdded) ConfirmFromEvidence(ctx context.Context, note string) (*SignerSwitched, error) {
-	b := s.signer()
-	if !b.ok() {
-		return nil, errNilStage
-	}
-	if err := checkText("note", note); err != nil {
-		return nil, err
-	}
-	return b.confirm(ctx, "ConfirmFromEvidence", PartnerConfirmation{Note: note}, true)
-}
-
-func (b *signerBase) confirm(ctx context.Context, op string, c PartnerConfirmation, fromEvidence bool) (*SignerSwitched, error) {
-	ps, err := b.step(ctx, op, func(tx *keystore.Tx, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
+func (b *signerBase) confirm(ctx context.Context, op string, c PartnerConfirmation) (*SignerSwitched, error) {
+	fromEvidence := c.FromEvidence
+	ps, err := b.step(ctx, op, func(tx blobStore, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
 		note := c.Note
 		if fromEvidence {
 			if ps.FirstNewSignature.IsZero() {
@@ -366,10 +266,10 @@ func (b *signerBase) confirm(ctx context.Context, op string, c PartnerConfirmati
 // the new certificate verified a response less than the guaranteed
 // delivery time ago: the partner already signs with it.
 //
-// Cancel returns a [*CertificateRemovalError] with [ErrCertificateInUse]
+// Cancel returns a [*RemovalError] with [ErrCertificateInUse]
 // (which also matches [wssec.ErrRetentionNotElapsed]) in that case;
 // [ErrInvalidArgument] for a reason over 1024 bytes; a
-// [*SignerStageError] with [ErrStaleStage] (and [ErrCannotCancel] if the
+// [*StageError] with [ErrStaleStage] (and [ErrCannotCancel] if the
 // switch was confirmed meanwhile); and the errors of
 // [keystore.Store.Update]. It uses the Manager's clock.
 func (s *SignerCertificateAdded) Cancel(ctx context.Context, reason string) (*SignerTrusted, error) {
@@ -380,10 +280,10 @@ func (s *SignerCertificateAdded) Cancel(ctx context.Context, reason string) (*Si
 	if err := checkText("reason", reason); err != nil {
 		return nil, err
 	}
-	ps, err := b.step(ctx, "Cancel", func(_ *keystore.Tx, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
+	ps, err := b.step(ctx, "Cancel", func(_ blobStore, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
 		last := ps.Current.LastVerified
 		if delivery := ps.policy(b.m.opts.Policy).guaranteedDelivery(); !last.IsZero() && now.Before(last.Add(delivery)) {
-			return nil, &CertificateRemovalError{Partner: b.partner, Fingerprint: ps.Current.fingerprint(),
+			return nil, &RemovalError{Partner: b.partner, Fingerprint: ps.Current.fingerprint(),
 				AllowedAt: last.Add(delivery), LastUsed: last, Err: ErrCertificateInUse}
 		}
 		b.record(d, ps, Record{Time: now, Action: ActionCancelCertificate, Note: reason})
@@ -398,24 +298,13 @@ func (s *SignerCertificateAdded) Cancel(ctx context.Context, reason string) (*Si
 	return &SignerTrusted{signerBase{b.m, b.partner, ps}}, nil
 }
 
-// OldCertificateExpires returns when the old certificate's retention
-// period ends: the confirmation plus [Policy.Retention], under the longer
-// of the policy recorded at step 1 and the Manager's.
-func (s *SignerSwitched) OldCertificateExpires() time.Time {
-	b := s.signer()
-	if !b.ok() || b.ps == nil {
-		return time.Time{}
-	}
-	return b.ps.oldExpiry(b.m.opts.Policy)
-}
-
 // WithdrawConfirmation takes back the partner's confirmation, for a
 // partner that went back to its old key or confirmed in error: the old
 // certificate loses its expiry, so it cannot be removed, and the renewal
 // returns to [SignerCertificateAdded] until the partner confirms again.
 //
 // WithdrawConfirmation returns [ErrInvalidArgument] for a note over 1024
-// bytes, a [*SignerStageError] with [ErrStaleStage], and the errors of
+// bytes, a [*StageError] with [ErrStaleStage], and the errors of
 // [keystore.Store.Update].
 func (s *SignerSwitched) WithdrawConfirmation(ctx context.Context, note string) (*SignerCertificateAdded, error) {
 	b := s.signer()
@@ -425,7 +314,7 @@ func (s *SignerSwitched) WithdrawConfirmation(ctx context.Context, note string) 
 	if err := checkText("note", note); err != nil {
 		return nil, err
 	}
-	ps, err := b.step(ctx, "WithdrawConfirmation", func(_ *keystore.Tx, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
+	ps, err := b.step(ctx, "WithdrawConfirmation", func(_ blobStore, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
 		b.record(d, ps, Record{Time: now, Action: ActionWithdrawPartnerConfirmation, By: ps.ConfirmedBy, Reference: ps.Reference, Note: note})
 		next := ps.clone()
 		next.Seq++
@@ -441,7 +330,7 @@ func (s *SignerSwitched) WithdrawConfirmation(ctx context.Context, note string) 
 
 // RemoveOldCertificate is step 3 of a partner's renewal: it removes the
 // old certificate from the trust ring and the store, and ends the
-// renewal. It is refused with a [*CertificateRemovalError], which unwraps
+// renewal. It is refused with a [*RemovalError], which unwraps
 // to [wssec.ErrRetentionNotElapsed] and says in AllowedAt when removal
 // becomes allowed:
 //
@@ -457,17 +346,17 @@ func (s *SignerSwitched) WithdrawConfirmation(ctx context.Context, note string) 
 // value recorded at step 1 and the Manager's [Policy]. The step checks
 // once more with the key store's clock ([keystore.Tx.Time]) that the
 // persisted expiry and [keystore.MinRetention] after the confirmation
-// have passed, with the same refusal. RemoveOldCertificate also returns a [*SignerStageError] with [ErrStaleStage] and the errors
+// have passed, with the same refusal. RemoveOldCertificate also returns a [*StageError] with [ErrStaleStage] and the errors
 // of [keystore.Store.Update]. It uses the Manager's clock.
 func (s *SignerSwitched) RemoveOldCertificate(ctx context.Context) (*SignerTrusted, error) {
 	b := s.signer()
 	if !b.ok() || b.ps == nil {
 		return nil, errNilStage
 	}
-	ps, err := b.step(ctx, "RemoveOldCertificate", func(tx *keystore.Tx, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
+	ps, err := b.step(ctx, "RemoveOldCertificate", func(tx blobStore, d *docs, ps *partnerState, now time.Time) (*partnerState, error) {
 		p := ps.policy(b.m.opts.Policy)
 		last := ps.Old.LastVerified
-		refuse := &CertificateRemovalError{Partner: b.partner, Fingerprint: ps.Old.fingerprint(), LastUsed: last}
+		refuse := &RemovalError{Partner: b.partner, Fingerprint: ps.Old.fingerprint(), LastUsed: last}
 		allowed := removableAt(ps.oldExpiry(b.m.opts.Policy), last, p)
 		if now.Before(allowed) {
 			refuse.AllowedAt = allowed
@@ -496,50 +385,13 @@ func (s *SignerSwitched) RemoveOldCertificate(ctx context.Context) (*SignerTrust
 		return next, nil
 	})
 	if err != nil {
-		var se *SignerStageError
+		var se *StageError
 		if errors.As(err, &se) && se.Renewal == b.ps.Renewal && se.Stored == SignerStageCertificateAdded {
 			// A confirmation withdrawn since s was returned is the more
 			// useful answer than a stale stage.
-			return nil, &CertificateRemovalError{Partner: b.partner, Fingerprint: b.ps.Old.fingerprint(), Err: ErrPartnerNotSwitched}
+			return nil, &RemovalError{Partner: b.partner, Fingerprint: b.ps.Old.fingerprint(), Err: ErrPartnerNotSwitched}
 		}
 		return nil, err
 	}
 	return &SignerTrusted{signerBase{b.m, b.partner, ps}}, nil
-}
-
-// raiseSignerRetention records the Manager's Policy with every partner
-// renewal in progress where it is longer than the recorded one, and moves
-// the old certificate's expiry accordingly.
-func (m *Manager) raiseSignerRetention(d *docs, now time.Time) {
-	sd := d.signersDoc
-	for _, id := range slices.Sorted(maps.Keys(sd.Partners)) {
-		ps := sd.Partners[id]
-		if !ps.inRenewal() {
-			continue
-		}
-		eff := ps.policy(m.opts.Policy)
-		want := recordOf(eff)
-		if ps.Retention != nil && *ps.Retention == *want {
-			continue
-		}
-		note := raiseNote(ps.Retention, eff)
-		ps.Retention = want
-		if ps.Stage == SignerStageSwitched {
-			if exp := expiryUnder(ps.Expires, ps.Confirmed, eff); exp.After(ps.Expires) {
-				ps.Expires = exp
-				note += "; the old certificate may be removed from " + exp.Format(time.RFC3339)
-			}
-		}
-		d.signersChanged = true
-		d.recordSigner(Record{Time: now, Renewal: ps.Renewal, Action: ActionRaiseRetention, Actor: m.opts.Actor, Partner: id,
-			NewKey: ps.Current.fingerprint(), OldKey: ps.Old.fingerprint(), Note: note})
-	}
-}
-
-// joinNote appends the caller's note to what the step did.
-func joinNote(what, note string) string {
-	if note == "" {
-		return what
-	}
-	return what + "; " + note
 }

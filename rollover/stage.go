@@ -7,7 +7,8 @@ import (
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
-// StageName names a stage of the procedure, as the store keeps it.
+// StageName names a stage of the decryption-key renewal or of a
+// partner's signing-certificate renewal, as the store keeps it.
 type StageName string
 
 // Stages of the procedure. Each names the state reached; the steps that
@@ -37,14 +38,28 @@ func (s StageName) valid() bool {
 	return false
 }
 
-// provided reports whether the certificate was handed to receivers.
+// provided reports whether the renewal passed its point of no return:
+// the certificate was handed to receivers, or the partner confirmed that
+// it signs with its new key.
 func (s StageName) provided() bool {
-	return s == StageCertificateProvided || s == StageReceiversSwitched
+	return s == StageCertificateProvided || s == StageReceiversSwitched || s == SignerStageSwitched
+}
+
+// inRenewal reports whether a renewal is in progress at stage s, of the
+// decryption key or of a partner's signing certificate.
+func (s StageName) inRenewal() bool {
+	switch s {
+	case StageKeyPairCreated, StageKeyAdded, StageCertificateProvided, StageReceiversSwitched,
+		SignerStageCertificateAdded, SignerStageSwitched:
+		return true
+	}
+	return false
 }
 
 // Stage is a stage of the procedure: [*Idle], [*KeyPairCreated],
 // [*KeyAdded], [*CertificateProvided] or [*ReceiversSwitched]. Switch on
-// the type to reach the next step.
+// the type to reach the next step; [Report.Stage] and [Report.Renewal]
+// name it.
 //
 // A stage value is a snapshot of the persisted state: immutable and safe
 // for concurrent use. A step taken from it persists the change and
@@ -52,11 +67,6 @@ func (s StageName) provided() bool {
 // on, and a step taken from a stale value is refused with
 // [ErrStaleStage] without changing anything.
 type Stage interface {
-	// Stage returns the stage's name.
-	Stage() StageName
-	// Renewal returns the number of the renewal in progress, or of the
-	// last one if none is; 0 before the first.
-	Renewal() uint64
 	// Report describes the stage, the keys and the evidence collected,
 	// at the Manager's clock's time.
 	Report() Report
@@ -91,7 +101,7 @@ func stateOf(s Stage) *stateDoc {
 
 // Idle is the stage with no renewal in progress: the store's current key
 // is the one receivers encrypt to. A renewal starts here with step 1,
-// [Idle.CreateKeyPair] or [Idle.ImportKeyPair].
+// [Idle.CreateKeyPair], which also imports a key pair made elsewhere.
 type Idle struct{ base }
 
 // KeyPairCreated is the stage after step 1: the new key is stored, pending,
@@ -121,17 +131,6 @@ type CertificateProvided struct{ base }
 // old key.
 type ReceiversSwitched struct{ base }
 
-// Stage returns [StageIdle].
-func (s *Idle) Stage() StageName { return StageIdle }
-
-// Renewal returns the number of the renewal; see [Stage].
-func (s *Idle) Renewal() uint64 {
-	if s == nil {
-		return 0
-	}
-	return s.renewal()
-}
-
 // Report describes the stage; see [Report].
 func (s *Idle) Report() Report {
 	if s == nil {
@@ -145,17 +144,6 @@ func (s *Idle) state() *stateDoc {
 		return nil
 	}
 	return s.st
-}
-
-// Stage returns [StageKeyPairCreated].
-func (s *KeyPairCreated) Stage() StageName { return StageKeyPairCreated }
-
-// Renewal returns the number of the renewal; see [Stage].
-func (s *KeyPairCreated) Renewal() uint64 {
-	if s == nil {
-		return 0
-	}
-	return s.renewal()
 }
 
 // Report describes the stage; see [Report].
@@ -173,17 +161,6 @@ func (s *KeyPairCreated) state() *stateDoc {
 	return s.st
 }
 
-// Stage returns [StageKeyAdded].
-func (s *KeyAdded) Stage() StageName { return StageKeyAdded }
-
-// Renewal returns the number of the renewal; see [Stage].
-func (s *KeyAdded) Renewal() uint64 {
-	if s == nil {
-		return 0
-	}
-	return s.renewal()
-}
-
 // Report describes the stage; see [Report].
 func (s *KeyAdded) Report() Report {
 	if s == nil {
@@ -199,17 +176,6 @@ func (s *KeyAdded) state() *stateDoc {
 	return s.st
 }
 
-// Stage returns [StageCertificateProvided].
-func (s *CertificateProvided) Stage() StageName { return StageCertificateProvided }
-
-// Renewal returns the number of the renewal; see [Stage].
-func (s *CertificateProvided) Renewal() uint64 {
-	if s == nil {
-		return 0
-	}
-	return s.renewal()
-}
-
 // Report describes the stage; see [Report].
 func (s *CertificateProvided) Report() Report {
 	if s == nil {
@@ -223,17 +189,6 @@ func (s *CertificateProvided) state() *stateDoc {
 		return nil
 	}
 	return s.st
-}
-
-// Stage returns [StageReceiversSwitched].
-func (s *ReceiversSwitched) Stage() StageName { return StageReceiversSwitched }
-
-// Renewal returns the number of the renewal; see [Stage].
-func (s *ReceiversSwitched) Renewal() uint64 {
-	if s == nil {
-		return 0
-	}
-	return s.renewal()
 }
 
 // Report describes the stage; see [Report].
@@ -254,6 +209,8 @@ func (s *ReceiversSwitched) state() *stateDoc {
 // Report describes a stage at one moment: where the procedure stands, the
 // keys involved, and the evidence of what receivers encrypt to.
 type Report struct {
+	// Stage is the stage's name. Renewal is the number of the renewal in
+	// progress, or of the last one if none is; 0 before the first.
 	Stage   StageName
 	Renewal uint64
 	// Time is the clock's time the report was made at.
@@ -287,6 +244,10 @@ type Report struct {
 	// Receivers are those the certificate was provided to, in the order
 	// given.
 	Receivers []ReceiverReport
+	// Pending lists the IDs of the receivers that have not confirmed the
+	// switch, in the order given; the old key has no expiry while any
+	// remain.
+	Pending []string
 	// FirstNewKeyUse is when the first response decrypted with the new
 	// key after step 3 was recorded: evidence that a receiver switched.
 	FirstNewKeyUse time.Time
@@ -405,6 +366,7 @@ func (b base) report() Report {
 			OldKeyUsesAfterConfirmation: rs.OldUses,
 		})
 	}
+	r.Pending = st.pending()
 	if st.Stage == StageReceiversSwitched {
 		r.RemovableAt = removableAt(r.OldKeyExpires, r.Old.LastUsed, p)
 	}

@@ -1,6 +1,7 @@
 package wssec_test
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/x509"
 	"encoding/pem"
@@ -255,4 +256,113 @@ func ExampleNewPublishedKeyRing() {
 	// change by a holder of the ring refused: true
 	// new: current
 	// old: retained
+}
+
+// A receiver encrypts its response to the certificate the client handed
+// out; here the defaults (RSA-OAEP with SHA-256, AES-256-GCM, the key
+// named by issuer and serial) and the options a partner may ask for: each
+// child of the Body in its own EncryptedData, the key named by its SKI.
+func ExampleEncryptor_Encrypt() {
+	key := loadKey("new")
+	response, err := os.ReadFile("testdata/response11.xml")
+	if err != nil {
+		log.Fatal(err)
+	}
+	d := &wssec.Decryptor{Keys: wssec.NewKeyRing(key)}
+	for _, e := range []*wssec.Encryptor{
+		{Certificate: key.Certificate},
+		{Certificate: key.Certificate, KeyIdentifier: wssec.IdentifyBySKI, EncryptElement: true},
+	} {
+		encrypted, err := e.Encrypt(response)
+		if err != nil {
+			log.Fatal(err)
+		}
+		res, err := d.Decrypt(encrypted)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("plaintext visible: %v, EncryptedKey: %v, decrypted parts: %d, name back: %v\n",
+			strings.Contains(string(encrypted), "Jürgen Müller"), strings.Contains(string(encrypted), "EncryptedKey"),
+			res.Decrypted, strings.Contains(string(res.Envelope), "Jürgen Müller"))
+	}
+	// Output:
+	// plaintext visible: false, EncryptedKey: true, decrypted parts: 1, name back: true
+	// plaintext visible: false, EncryptedKey: true, decrypted parts: 1, name back: true
+}
+
+// DecryptReader reads the message from a stream, such as an HTTP body,
+// and stops reading at the policy's size limit: a longer message is
+// refused without reading the rest.
+func ExampleDecryptor_DecryptReader() {
+	key := loadKey("new")
+	response, err := os.ReadFile("testdata/response11.xml")
+	if err != nil {
+		log.Fatal(err)
+	}
+	encrypted, err := (&wssec.Encryptor{Certificate: key.Certificate}).Encrypt(response)
+	if err != nil {
+		log.Fatal(err)
+	}
+	d := &wssec.Decryptor{Keys: wssec.NewKeyRing(key)}
+	res, err := d.DecryptReader(bytes.NewReader(encrypted))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("decrypted parts:", res.Decrypted, "SOAP", res.SOAPVersion)
+
+	small := &wssec.Decryptor{Keys: wssec.NewKeyRing(key), Policy: wssec.Policy{MaxMessageBytes: 1024}}
+	_, err = small.DecryptReader(bytes.NewReader(encrypted))
+	fmt.Println("over the limit:", errors.Is(err, wssec.ErrLimitExceeded))
+	// Output:
+	// decrypted parts: 1 SOAP 11
+	// over the limit: true
+}
+
+// When the partner renews its signing key, the trust ring takes the new
+// certificate before the partner switches (Rotate); the old one stays
+// trusted, so responses signed before the switch still verify, until the
+// operator gives it an expiry and removes it.
+func ExampleTrustRing_Rotate() {
+	oldCert := loadKey("partner").Certificate
+	newCert := loadKey("stranger").Certificate // stands in for the partner's new certificate
+	signedAt := time.Date(2026, 11, 26, 7, 45, 33, 0, time.UTC)
+	now := signedAt.Add(time.Minute) // a clock the example controls
+	trust, err := wssec.NewTrustRingOptions(oldCert, wssec.RingOptions{Now: func() time.Time { return now }})
+	if err != nil {
+		log.Fatal(err)
+	}
+	d := &wssec.Decryptor{Keys: wssec.NewKeyRing(loadKey("new")), Signers: trust}
+	response, err := os.ReadFile("testdata/signed-encrypted.xml") // signed with the old certificate
+	if err != nil {
+		log.Fatal(err)
+	}
+	verify := func(when string) {
+		res, err := d.Decrypt(response)
+		if err != nil {
+			fmt.Printf("%s: untrusted signer: %v\n", when, errors.Is(err, wssec.ErrUntrustedSigner))
+			return
+		}
+		fmt.Printf("%s: signed by %s\n", when, res.Signers[0].Subject.CommonName)
+	}
+
+	if err := trust.Rotate(newCert); err != nil {
+		log.Fatal(err)
+	}
+	for _, e := range trust.Snapshot() {
+		fmt.Println(e.Certificate.Subject.CommonName, e.Status)
+	}
+	verify("after Rotate")
+
+	if err := trust.SetExpiry(oldCert, now); err != nil {
+		log.Fatal(err)
+	}
+	if err := trust.Remove(oldCert); err != nil {
+		log.Fatal(err)
+	}
+	verify("after Remove")
+	// Output:
+	// stranger.example current
+	// partner.example retained
+	// after Rotate: signed by partner.example
+	// after Remove: untrusted signer: true
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"math/big"
@@ -15,6 +14,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/wsrenew/wsrenew/internal/soap"
+	"github.com/wsrenew/wsrenew/internal/xmlenc"
 )
 
 // WS-Security token profile identifiers.
@@ -257,17 +257,16 @@ func decodeText(el *etree.Element, encoding string) ([]byte, error) {
 	if !ok {
 		return nil, malformed("element inside %s", el.Tag)
 	}
-	s = strings.Map(func(r rune) rune {
-		if r == ' ' || r == '\t' || r == '\n' || r == '\r' {
-			return -1
-		}
-		return r
-	}, s)
 	switch encoding {
 	case "", encodingBase64:
-		return base64.StdEncoding.DecodeString(s)
+		return xmlenc.DecodeBase64Bytes([]byte(s))
 	case encodingHex:
-		return hex.DecodeString(s)
+		return hex.DecodeString(strings.Map(func(r rune) rune {
+			if r == ' ' || r == '\t' || r == '\n' || r == '\r' {
+				return -1
+			}
+			return r
+		}, s))
 	}
 	return nil, malformed("EncodingType %q is not supported", encoding)
 }

@@ -72,10 +72,10 @@ func cmdConfirm(a *app, args []string) int {
 	a.printf("step 6 recorded: %s encrypts with the new key (confirmed by %s, reference %s)", quote(*receiver), quote(*by), quote(*ref))
 	switch s := next.(type) {
 	case *rollover.CertificateProvided:
-		a.printf("still pending: %s; the old key keeps no expiry until they confirm", list(s.Pending()))
+		a.printf("still pending: %s; the old key keeps no expiry until they confirm", list(s.Report().Pending))
 	case *rollover.ReceiversSwitched:
 		r := s.Report()
-		a.printf("every receiver has confirmed: old key %s is retained until %s (%s)", r.Old.Alias, stamp(s.OldKeyExpires()), a.in(s.OldKeyExpires()))
+		a.printf("every receiver has confirmed: old key %s is retained until %s (%s)", r.Old.Alias, stamp(s.Report().OldKeyExpires), a.in(s.Report().OldKeyExpires))
 	}
 	a.stageLines(a.printf, next)
 	return exitOK
@@ -85,7 +85,7 @@ func cmdConfirm(a *app, args []string) int {
 // while the same renewal still waits for confirmations.
 func stillProvided(err error, p *rollover.CertificateProvided) bool {
 	var se *rollover.StageError
-	return errors.As(err, &se) && se.Stale && se.Stored == rollover.StageCertificateProvided && se.Renewal == p.Renewal()
+	return errors.As(err, &se) && se.Stale && se.Stored == rollover.StageCertificateProvided && se.Renewal == p.Report().Renewal
 }
 
 func receiverIDs(r rollover.Report) []string {
@@ -129,7 +129,7 @@ func cmdRemove(a *app, args []string) int {
 		rep := s.Report()
 		old := rep.Old
 		return a.refused(fmt.Sprintf("receivers %s have not confirmed that they encrypt with the new key, so old key %s (%s) has no expiry yet",
-			list(s.Pending()), old.Alias, old.Fingerprint.Short()), time.Time{}, a.afterConfirmation(rep.Retention))
+			list(s.Report().Pending), old.Alias, old.Fingerprint.Short()), time.Time{}, a.afterConfirmation(rep.Retention))
 	default:
 		return a.wrongStage(stage, "the old key is removed in step 7, after every receiver confirmed")
 	}
@@ -139,11 +139,11 @@ func cmdRemove(a *app, args []string) int {
 		return a.fail(err)
 	}
 	if e, err := a.store.Entry(old.Alias); err == nil && e.Status == keystore.StatusDisabled {
-		a.printf("step 7 done: old key %s (%s) disabled; renewal %d completed", old.Alias, old.Fingerprint.Short(), idle.Renewal())
+		a.printf("step 7 done: old key %s (%s) disabled; renewal %d completed", old.Alias, old.Fingerprint.Short(), idle.Report().Renewal)
 		a.printf("messages still encrypted to it are refused; it is destroyed after %s (%s) unless restored with keyadmin restore -alias %s",
 			stamp(e.DestroyAfter), a.in(e.DestroyAfter), old.Alias)
 	} else {
-		a.printf("step 7 done: old key %s (%s) removed; renewal %d completed", old.Alias, old.Fingerprint.Short(), idle.Renewal())
+		a.printf("step 7 done: old key %s (%s) removed; renewal %d completed", old.Alias, old.Fingerprint.Short(), idle.Report().Renewal)
 	}
 	a.printf("current key: %s", a.describe(idle.Report().Current.Alias))
 	a.stageLines(a.printf, idle)
@@ -182,7 +182,7 @@ func cmdCancel(a *app, args []string) int {
 	if err != nil {
 		return a.fail(err)
 	}
-	a.printf("renewal %d cancelled; the new key was removed from the store", idle.Renewal())
+	a.printf("renewal %d cancelled; the new key was removed from the store", idle.Report().Renewal)
 	a.printf("current key: %s", a.describe(idle.Report().Current.Alias))
 	a.stageLines(a.printf, idle)
 	return exitOK

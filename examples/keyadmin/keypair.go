@@ -108,7 +108,7 @@ func cmdImport(a *app, args []string) int {
 	if !ok {
 		return code
 	}
-	created, err := idle.ImportKeyPair(a.ctx, *alias, cred)
+	created, err := idle.CreateKeyPair(a.ctx, rollover.KeyRequest{Alias: *alias, Credential: cred})
 	if err != nil {
 		return a.fail(err)
 	}

@@ -47,7 +47,7 @@ func (a *app) createInToken(req rollover.KeyRequest, uri string) int {
 	if err != nil {
 		return a.fail(err)
 	}
-	created, err := idle.ImportKeyPair(a.ctx, req.Alias, cred)
+	created, err := idle.CreateKeyPair(a.ctx, rollover.KeyRequest{Alias: req.Alias, Credential: cred})
 	if err != nil {
 		return a.fail(err)
 	}
@@ -88,7 +88,7 @@ func (a *app) importFromToken(alias, uri string, src *source) int {
 	if err != nil {
 		return a.fail(err)
 	}
-	created, err := idle.ImportKeyPair(a.ctx, alias, cred)
+	created, err := idle.CreateKeyPair(a.ctx, rollover.KeyRequest{Alias: alias, Credential: cred})
 	if err != nil {
 		return a.fail(err)
 	}

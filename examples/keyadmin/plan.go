@@ -25,7 +25,7 @@ func cmdPlan(a *app, args []string) int {
 	if !ok {
 		return code
 	}
-	recs, err := a.m.History()
+	recs, err := rollover.History(a.store)
 	if err != nil {
 		return a.fail(err)
 	}

@@ -20,7 +20,7 @@ func (a *app) next(s rollover.Stage) string {
 	case *rollover.KeyAdded:
 		return "keyadmin provide -receiver ID -to-dir DIR (step 3), once every process decrypting with this store has reloaded it; or keyadmin cancel"
 	case *rollover.CertificateProvided:
-		return fmt.Sprintf("receivers switch to the new certificate (steps 4-5); record each one's word with keyadmin confirm -receiver ID -by NAME -ref TICKET (step 6); pending: %s", list(s.Pending()))
+		return fmt.Sprintf("receivers switch to the new certificate (steps 4-5); record each one's word with keyadmin confirm -receiver ID -by NAME -ref TICKET (step 6); pending: %s", list(s.Report().Pending))
 	case *rollover.ReceiversSwitched:
 		at := s.Report().RemovableAt
 		if !a.now().Before(at) {
@@ -33,14 +33,14 @@ func (a *app) next(s rollover.Stage) string {
 
 // stageLines prints where the procedure stands and what comes next.
 func (a *app) stageLines(w func(string, ...any), s rollover.Stage) {
-	w("stage: %s (renewal %d)", s.Stage(), s.Renewal())
+	w("stage: %s (renewal %d)", s.Report().Stage, s.Report().Renewal)
 	w("next: %s", a.next(s))
 }
 
 // wrongStage reports a command that stage s does not allow, and why,
 // what the renewal has done so far and what comes next.
 func (a *app) wrongStage(s rollover.Stage, why string) int {
-	fmt.Fprintf(a.stderr, "keyadmin %s: not possible at stage %s of renewal %d: %s\n", a.cmd, s.Stage(), s.Renewal(), why)
+	fmt.Fprintf(a.stderr, "keyadmin %s: not possible at stage %s of renewal %d: %s\n", a.cmd, s.Report().Stage, s.Report().Renewal, why)
 	if done := doneSoFar(s); done != "" {
 		a.errorf("done: %s", done)
 	}
@@ -57,7 +57,7 @@ func doneSoFar(s rollover.Stage) string {
 		}
 		return "no renewal has started"
 	}
-	switch s.Stage() {
+	switch s.Report().Stage {
 	case rollover.StageKeyPairCreated:
 		return fmt.Sprintf("step 1: new key %s is stored, pending", r.New.Alias)
 	case rollover.StageKeyAdded:
@@ -110,7 +110,7 @@ func (a *app) fail(err error) int {
 		return exitRefused
 	case errors.As(err, &cancel):
 		fmt.Fprintf(a.stderr, "keyadmin %s: %v\n", a.cmd, err)
-		if s, rerr := a.m.Resume(a.ctx); rerr == nil {
+		if s, rerr := rollover.Resume(a.ctx, a.m); rerr == nil {
 			a.stageLines(a.errorf, s)
 		}
 		return exitStage
@@ -126,7 +126,7 @@ func (a *app) fail(err error) int {
 		if a.m == nil {
 			return exitStage
 		}
-		if s, rerr := a.m.Resume(a.ctx); rerr == nil {
+		if s, rerr := rollover.Resume(a.ctx, a.m); rerr == nil {
 			a.stageLines(a.errorf, s)
 		}
 		return exitStage
@@ -223,7 +223,7 @@ func (a *app) outcomeUnknown(err error) int {
 	if code, ok := a.manage(s); !ok {
 		return code
 	}
-	if st, rerr := a.m.Resume(a.ctx); rerr == nil {
+	if st, rerr := rollover.Resume(a.ctx, a.m); rerr == nil {
 		a.stageLines(a.errorf, st)
 	}
 	fmt.Fprintln(a.stderr, "the change is visible but may not survive a power loss; check the storage, then run 'keyadmin status'")

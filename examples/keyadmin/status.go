@@ -133,7 +133,7 @@ func (a *app) receivers(r rollover.Report) {
 
 // history prints the audit trail.
 func (a *app) history() int {
-	recs, err := a.m.History()
+	recs, err := rollover.History(a.store)
 	if err != nil {
 		return a.fail(err)
 	}

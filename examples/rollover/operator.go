@@ -63,7 +63,7 @@ func operator(ctx context.Context, a operatorArgs, out, logs io.Writer) error {
 	if err != nil {
 		return err
 	}
-	stage, err := m.Resume(ctx)
+	stage, err := rollover.Resume(ctx, m)
 	if err != nil {
 		return err
 	}
@@ -75,64 +75,76 @@ func operator(ctx context.Context, a operatorArgs, out, logs io.Writer) error {
 	return json.NewEncoder(out).Encode(res)
 }
 
+// takeStep takes the step a names, if the store stands where it comes.
 func takeStep(ctx context.Context, a operatorArgs, m *rollover.Manager, stage rollover.Stage) (operatorResult, error) {
-	wrong := fmt.Errorf("step %s: the store holds stage %s", a.Step, stage.Stage())
+	wrong := fmt.Errorf("step %s: the store holds stage %s", a.Step, stage.Report().Stage)
 	switch a.Step {
 	case "create":
-		idle, ok := stage.(*rollover.Idle)
-		if !ok {
-			return operatorResult{}, wrong
-		}
-		created, err := idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: newAlias, Bits: a.Bits})
-		if err != nil {
-			return operatorResult{}, err
-		}
-		nk := created.Report().New
-		return operatorResult{Message: fmt.Sprintf("created key pair %s (RSA-%d, pending, %s)", nk.Alias, a.Bits, nk.Fingerprint.Short()), Fingerprint: nk.Fingerprint.String()}, nil
+		return step(stage, wrong, func(idle *rollover.Idle) (operatorResult, error) { return create(ctx, idle, a.Bits) })
 	case "add":
-		created, ok := stage.(*rollover.KeyPairCreated)
-		if !ok {
-			return operatorResult{}, wrong
-		}
-		if _, err := created.AddToKeyStore(ctx); err != nil {
-			return operatorResult{}, err
-		}
-		return operatorResult{Message: fmt.Sprintf("added %s to the key store: current; %s retained with no expiry, both decrypt", newAlias, oldAlias)}, nil
+		return step(stage, wrong, func(created *rollover.KeyPairCreated) (operatorResult, error) { return add(ctx, created) })
 	case "provide":
-		added, ok := stage.(*rollover.KeyAdded)
-		if !ok {
-			return operatorResult{}, wrong
-		}
-		return provide(ctx, added)
+		return step(stage, wrong, func(added *rollover.KeyAdded) (operatorResult, error) { return provide(ctx, added) })
 	case "confirm":
-		provided, ok := stage.(*rollover.CertificateProvided)
-		if !ok {
-			return operatorResult{}, wrong
-		}
-		next, err := provided.ConfirmReceiverSwitched(ctx, rollover.Confirmation{Receiver: receiver, By: "partner administrator", Reference: "CHG-4711"})
-		if err != nil {
-			return operatorResult{}, err
-		}
-		switched, ok := next.(*rollover.ReceiversSwitched)
-		if !ok {
-			return operatorResult{}, fmt.Errorf("after the confirmation the procedure is at %s", next.Stage())
-		}
-		return operatorResult{Message: fmt.Sprintf("partner confirmed the switch (CHG-4711); %s kept until %s", oldAlias, switched.OldKeyExpires().Format(timeFormat)), AllowedAt: switched.OldKeyExpires()}, nil
+		return step(stage, wrong, func(provided *rollover.CertificateProvided) (operatorResult, error) { return confirm(ctx, provided) })
 	case "remove":
-		switched, ok := stage.(*rollover.ReceiversSwitched)
-		if !ok {
-			return operatorResult{}, wrong
-		}
-		_, err := switched.RemoveOldKey(ctx)
-		if re := (*rollover.RemovalError)(nil); errors.As(err, &re) {
-			return operatorResult{Message: "removal refused", AllowedAt: re.AllowedAt}, nil
-		}
-		if err != nil {
-			return operatorResult{}, err
-		}
-		return operatorResult{Message: fmt.Sprintf("removed %s; receivers encrypt only to %s", oldAlias, newAlias)}, nil
+		return step(stage, wrong, func(switched *rollover.ReceiversSwitched) (operatorResult, error) { return remove(ctx, switched) })
 	}
 	return operatorResult{}, fmt.Errorf("unknown step %q", a.Step)
+}
+
+// step runs take on stage if stage is the S the step starts from, and
+// returns wrong otherwise.
+func step[S rollover.Stage](stage rollover.Stage, wrong error, take func(S) (operatorResult, error)) (operatorResult, error) {
+	s, ok := stage.(S)
+	if !ok {
+		return operatorResult{}, wrong
+	}
+	return take(s)
+}
+
+// create takes step 1: a new key pair, pending.
+func create(ctx context.Context, idle *rollover.Idle, bits int) (operatorResult, error) {
+	created, err := idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: newAlias, Bits: bits})
+	if err != nil {
+		return operatorResult{}, err
+	}
+	nk := created.Report().New
+	return operatorResult{Message: fmt.Sprintf("created key pair %s (RSA-%d, pending, %s)", nk.Alias, bits, nk.Fingerprint.Short()), Fingerprint: nk.Fingerprint.String()}, nil
+}
+
+// add takes step 2: the new key becomes current, the old one stays.
+func add(ctx context.Context, created *rollover.KeyPairCreated) (operatorResult, error) {
+	if _, err := created.AddToKeyStore(ctx); err != nil {
+		return operatorResult{}, err
+	}
+	return operatorResult{Message: fmt.Sprintf("added %s to the key store: current; %s retained with no expiry, both decrypt", newAlias, oldAlias)}, nil
+}
+
+// confirm records step 6: the partner's administrator confirmed the
+// switch, which sets the old key's expiry.
+func confirm(ctx context.Context, provided *rollover.CertificateProvided) (operatorResult, error) {
+	next, err := provided.ConfirmReceiverSwitched(ctx, rollover.Confirmation{Receiver: receiver, By: "partner administrator", Reference: "CHG-4711"})
+	if err != nil {
+		return operatorResult{}, err
+	}
+	switched, ok := next.(*rollover.ReceiversSwitched)
+	if !ok {
+		return operatorResult{}, fmt.Errorf("after the confirmation the procedure is at %s", next.Report().Stage)
+	}
+	return operatorResult{Message: fmt.Sprintf("partner confirmed the switch (CHG-4711); %s kept until %s", oldAlias, switched.Report().OldKeyExpires.Format(timeFormat)), AllowedAt: switched.Report().OldKeyExpires}, nil
+}
+
+// remove takes step 7, or reports from when it is allowed.
+func remove(ctx context.Context, switched *rollover.ReceiversSwitched) (operatorResult, error) {
+	_, err := switched.RemoveOldKey(ctx)
+	if re := (*rollover.RemovalError)(nil); errors.As(err, &re) {
+		return operatorResult{Message: "removal refused", AllowedAt: re.AllowedAt}, nil
+	}
+	if err != nil {
+		return operatorResult{}, err
+	}
+	return operatorResult{Message: fmt.Sprintf("removed %s; receivers encrypt only to %s", oldAlias, newAlias)}, nil
 }
 
 // provide takes step 3. The procedure refuses it while a process that

@@ -49,20 +49,41 @@ func replica(ctx context.Context, a replicaArgs, in io.Reader, out io.Writer) er
 		return err
 	}
 	defer closeBackend()
-	f, err := keystore.Follow(ctx, b, keystore.PasswordEnv(passwordVar), keystore.FollowOptions{
-		PollInterval:  250 * time.Millisecond,
-		HolderTTL:     5 * time.Second,
-		UsageInterval: time.Second,
-		HolderID:      a.ID,
-		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	f, err := follow(ctx, b, a.ID)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-
+	enc := json.NewEncoder(out)
+	if err := enc.Encode(replicaReport{Ready: true}); err != nil {
+		return err
+	}
+	// The parent closes our standard input to stop us.
+	go func() {
+		io.Copy(io.Discard, bufio.NewReader(in))
+		cancel()
+	}()
 	var c counts
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &wssec.Transport{
+	clients := startClients(ctx, a, newClient(f), &c)
+	return reportUntilDone(ctx, enc, &c, clients)
+}
+
+// follow follows the key store as the holder id: the key ring it hands
+// out takes every change of the store within a poll interval.
+func follow(ctx context.Context, b keystore.Backend, id string) (*keystore.Follower, error) {
+	return keystore.Follow(ctx, b, keystore.PasswordEnv(passwordVar), keystore.FollowOptions{
+		PollInterval:  250 * time.Millisecond,
+		HolderTTL:     5 * time.Second,
+		UsageInterval: time.Second,
+		HolderID:      id,
+		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+}
+
+// newClient returns the HTTP client that decrypts the partner's
+// responses with the follower's keys and notes which key decrypted each.
+func newClient(f *keystore.Follower) *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &wssec.Transport{
 		Decryptor: f.Decryptor(wssec.Policy{}),
 		OnDecrypted: func(r *http.Request, res *wssec.Result) {
 			if fp, ok := r.Context().Value(usedKey{}).(*string); ok {
@@ -70,16 +91,11 @@ func replica(ctx context.Context, a replicaArgs, in io.Reader, out io.Writer) er
 			}
 		},
 	}}
-	enc := json.NewEncoder(out)
-	if err := enc.Encode(replicaReport{Ready: true}); err != nil {
-		return err
-	}
+}
 
-	// The parent closes our standard input to stop us.
-	go func() {
-		io.Copy(io.Discard, bufio.NewReader(in))
-		cancel()
-	}()
+// startClients starts a.Clients goroutines that call the partner at the
+// replica's rate until ctx ends, counting into c.
+func startClients(ctx context.Context, a replicaArgs, client *http.Client, c *counts) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	pace := pacer(a.Rate)
 	for range max(a.Clients, 1) {
@@ -99,12 +115,18 @@ func replica(ctx context.Context, a replicaArgs, in io.Reader, out io.Writer) er
 			}
 		}()
 	}
+	return &wg
+}
+
+// reportUntilDone writes c's report every reportEvery, and a last one
+// once ctx ended and the clients stopped.
+func reportUntilDone(ctx context.Context, enc *json.Encoder, c *counts, clients *sync.WaitGroup) error {
 	t := time.NewTicker(reportEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			wg.Wait()
+			clients.Wait()
 			return enc.Encode(c.report())
 		case <-t.C:
 			if err := enc.Encode(c.report()); err != nil {

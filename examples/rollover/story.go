@@ -113,23 +113,30 @@ func (d *demo) setUpBackend(ctx context.Context) error {
 		d.cleanup = append(d.cleanup, stop)
 		eps = []string{ep}
 	}
-	prefix := d.c.etcdPrefix
-	if prefix == "" {
-		b := make([]byte, 8)
-		rand.Read(b)
-		prefix = "/wsrenew/rollover-demo/" + hex.EncodeToString(b)
-		if d.c.etcd != "embed" {
-			d.cleanup = append(d.cleanup, func() {
-				ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-				defer cancel()
-				if err := d.c.support.purge(ctx, eps, prefix); err != nil {
-					fmt.Fprintf(os.Stderr, "rollover: deleting %s on etcd: %v\n", prefix, err)
-				}
-			})
-		}
-	}
-	d.backend = backendConfig{Etcd: eps, EtcdPrefix: prefix, etcd: d.c.support}
+	d.backend = backendConfig{Etcd: eps, EtcdPrefix: d.etcdPrefix(ctx, eps), etcd: d.c.support}
 	return nil
+}
+
+// etcdPrefix returns the key prefix of the store on etcd: the one asked
+// for, or a new one that is deleted again at the end on a cluster the
+// demo did not start.
+func (d *demo) etcdPrefix(ctx context.Context, eps []string) string {
+	if d.c.etcdPrefix != "" {
+		return d.c.etcdPrefix
+	}
+	b := make([]byte, 8)
+	rand.Read(b)
+	prefix := "/wsrenew/rollover-demo/" + hex.EncodeToString(b)
+	if d.c.etcd != "embed" {
+		d.cleanup = append(d.cleanup, func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := d.c.support.purge(ctx, eps, prefix); err != nil {
+				fmt.Fprintf(os.Stderr, "rollover: deleting %s on etcd: %v\n", prefix, err)
+			}
+		})
+	}
+	return prefix
 }
 
 func (d *demo) createStore(ctx context.Context) (*x509.Certificate, error) {
@@ -178,15 +185,35 @@ func (d *demo) startReplica(ctx context.Context, i int) (*process, error) {
 func (d *demo) renew(ctx context.Context) error {
 	phase := d.c.duration / 8
 	time.Sleep(phase)
+	if err := d.addNewKey(ctx); err != nil {
+		return err
+	}
+	if err := d.provideWhileRestarting(ctx, len(d.replicas)-1, phase); err != nil {
+		return err
+	}
+	if err := d.partnerSwitches(ctx, phase); err != nil {
+		return err
+	}
+	d.offset += 20 * time.Hour
+	res, err := d.operator(ctx, "confirm")
+	if err != nil {
+		return err
+	}
+	d.step(res.Time, "step 6", res.Message)
+	time.Sleep(phase)
+	return d.remove(ctx, phase)
+}
+
+// addNewKey takes steps 1 and 2, with a replica crashing in between:
+// its holder record still says it holds only the old key, so step 3 must
+// wait for it.
+func (d *demo) addNewKey(ctx context.Context) error {
 	res, err := d.operator(ctx, "create")
 	if err != nil {
 		return err
 	}
 	d.newFP = res.Fingerprint
 	d.step(res.Time, "step 1", res.Message)
-
-	// A replica crashes before the new key is added: its holder record
-	// still says it holds only the old key, so step 3 must wait for it.
 	crashed := d.replicas[len(d.replicas)-1]
 	if err := d.kill(crashed); err != nil {
 		return err
@@ -196,10 +223,13 @@ func (d *demo) renew(ctx context.Context) error {
 		return err
 	}
 	d.step(res.Time, "step 2", res.Message)
-	if err := d.provideWhileRestarting(ctx, len(d.replicas)-1, phase); err != nil {
-		return err
-	}
+	return nil
+}
 
+// partnerSwitches shows steps 4 and 5 on the partner's side: it encrypts
+// to the new certificate while responses encrypted to the old one are
+// still queued, and those must decrypt too.
+func (d *demo) partnerSwitches(ctx context.Context, phase time.Duration) error {
 	d.offset += 4 * time.Hour
 	const queued = 20
 	if err := d.partner.switchTo(d.newCertificate(ctx), queued); err != nil {
@@ -209,14 +239,7 @@ func (d *demo) renew(ctx context.Context) error {
 	d.drain(phase)
 	d.step(time.Now().Add(d.offset), "step 5", "partner removed the old certificate from its configuration")
 	time.Sleep(phase)
-
-	d.offset += 20 * time.Hour
-	if res, err = d.operator(ctx, "confirm"); err != nil {
-		return err
-	}
-	d.step(res.Time, "step 6", res.Message)
-	time.Sleep(phase)
-	return d.remove(ctx, phase)
+	return nil
 }
 
 // provideWhileRestarting takes step 3 while the crashed replica comes

@@ -8,7 +8,7 @@ import (
 
 // Roles that mean "the ultimate receiver", as an absent actor/role does.
 const (
-	RoleUltimateReceiver12 = "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver"
+	roleUltimateReceiver12 = "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver"
 )
 
 // Envelope is a parsed SOAP envelope.
@@ -65,16 +65,16 @@ func NewEnvelope(doc *etree.Document) (*Envelope, error) {
 	return env, nil
 }
 
-// Role returns the actor (SOAP 1.1) or role (SOAP 1.2) a header block is
+// role returns the actor (SOAP 1.1) or role (SOAP 1.2) a header block is
 // targeted at, with the ultimate receiver as "".
-func (e *Envelope) Role(block *etree.Element) string {
+func (e *Envelope) role(block *etree.Element) string {
 	name := "actor"
 	if e.NS == NSSOAP12 {
 		name = "role"
 	}
 	r, _ := Attr(block, e.NS, name)
 	r = strings.TrimSpace(r)
-	if r == RoleUltimateReceiver12 {
+	if r == roleUltimateReceiver12 {
 		return ""
 	}
 	return r
@@ -88,7 +88,7 @@ func (e *Envelope) SecurityHeaders(role string) []*etree.Element {
 	}
 	var out []*etree.Element
 	for _, c := range e.Header.ChildElements() {
-		if Is(c, NSWSSE, "Security") && e.Role(c) == role {
+		if Is(c, NSWSSE, "Security") && e.role(c) == role {
 			out = append(out, c)
 		}
 	}

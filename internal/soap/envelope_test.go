@@ -103,19 +103,19 @@ func TestIndexIDs(t *testing.T) {
 	}
 }
 
-// TestIDs_Add indexes a subtree whose wsu prefix is declared above it.
-func TestIDs_Add(t *testing.T) {
+// TestIDs_add indexes a subtree whose wsu prefix is declared above it.
+func TestIDs_add(t *testing.T) {
 	t.Parallel()
 	doc, _, err := xmlscan.Parse([]byte(`<a xmlns:wsu="`+NSWSU+`"><b><c wsu:Id="x"/></b></a>`), xmlscan.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ids := IDs{}
-	if err := ids.Add(doc.Root().FindElement("b")); err != nil {
+	if err := ids.add(doc.Root().FindElement("b")); err != nil {
 		t.Fatal(err)
 	}
 	if el, ok := ids.Resolve("#x"); !ok || el.Tag != "c" {
-		t.Errorf("Add(b).Resolve(#x) = %v, %v; want c", el, ok)
+		t.Errorf("add(b).Resolve(#x) = %v, %v; want c", el, ok)
 	}
 }
 

@@ -17,17 +17,17 @@ type IDs map[string]*etree.Element
 // exploit.
 func IndexIDs(root *etree.Element) (IDs, error) {
 	ids := make(IDs)
-	if err := ids.Add(root); err != nil {
+	if err := ids.add(root); err != nil {
 		return nil, err
 	}
 	return ids, nil
 }
 
-// Add indexes el and its descendants. A prefix:Id attribute counts if its
+// add indexes el and its descendants. A prefix:Id attribute counts if its
 // prefix is bound to the wsu namespace; prefixes are resolved against
 // declarations kept while walking, not by searching the ancestors of
 // every attribute, so the walk is linear in the size of the tree.
-func (ids IDs) Add(el *etree.Element) error {
+func (ids IDs) add(el *etree.Element) error {
 	scope := map[string]string{}
 	if p := el.Parent(); p != nil {
 		scope = InScope(p)
@@ -111,8 +111,8 @@ func declPrefix(a *etree.Attr) (string, bool) {
 }
 
 // isIDAttr reports whether a is an Id attribute by [xmlscan.IsID],
-// resolving its prefix with lookup.
-func isIDAttr(a *etree.Attr, lookup func(prefix string) string) bool {
+// resolving its prefix with resolve.
+func isIDAttr(a *etree.Attr, resolve func(prefix string) string) bool {
 	if len(a.Key) != 2 || a.Space == "xmlns" {
 		return false // IsID holds for two-letter names only
 	}
@@ -122,7 +122,7 @@ func isIDAttr(a *etree.Attr, lookup func(prefix string) string) bool {
 	case "xml":
 		ns = NSXML
 	default:
-		ns = lookup(a.Space)
+		ns = resolve(a.Space)
 	}
 	return xmlscan.IsID(ns, a.Key)
 }
@@ -134,7 +134,7 @@ func (ids IDs) Remove(el *etree.Element) {
 		e := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		for i := range e.Attr {
-			if a := &e.Attr[i]; isIDAttr(a, func(p string) string { return Lookup(e, p) }) && ids[a.Value] == e {
+			if a := &e.Attr[i]; isIDAttr(a, func(p string) string { return lookup(e, p) }) && ids[a.Value] == e {
 				delete(ids, a.Value)
 			}
 		}

@@ -13,7 +13,7 @@ const (
 	NSXENC   = "http://www.w3.org/2001/04/xmlenc#"
 	NSXENC11 = "http://www.w3.org/2009/xmlenc11#"
 	NSXML    = "http://www.w3.org/XML/1998/namespace"
-	NSXMLNS  = "http://www.w3.org/2000/xmlns/"
+	nsXMLNS  = "http://www.w3.org/2000/xmlns/"
 )
 
 // NamespaceOf returns the namespace URI of el's name.
@@ -39,9 +39,9 @@ func AttrNamespace(el *etree.Element, a *etree.Attr) string {
 	case "xml":
 		return NSXML
 	case "xmlns":
-		return NSXMLNS
+		return nsXMLNS
 	}
-	return Lookup(el, a.Space)
+	return lookup(el, a.Space)
 }
 
 // Attr returns the value of the attribute {ns}local of el and whether it is
@@ -56,9 +56,9 @@ func Attr(el *etree.Element, ns, local string) (string, bool) {
 	return "", false
 }
 
-// Lookup returns the URI bound to prefix in el's scope ("" for the default
+// lookup returns the URI bound to prefix in el's scope ("" for the default
 // namespace), or "" if it is unbound.
-func Lookup(el *etree.Element, prefix string) string {
+func lookup(el *etree.Element, prefix string) string {
 	for e := el; e != nil; e = e.Parent() {
 		for _, a := range e.Attr {
 			if prefix == "" && a.Space == "" && a.Key == "xmlns" {
@@ -93,11 +93,6 @@ func InScope(el *etree.Element) map[string]string {
 		}
 	}
 	return m
-}
-
-// ChildElements returns el's child elements in order.
-func ChildElements(el *etree.Element) []*etree.Element {
-	return el.ChildElements()
 }
 
 // Text returns the concatenation of el's direct character data (text and

@@ -21,17 +21,17 @@ const (
 	AES192GCM    = "http://www.w3.org/2009/xmlenc11#aes192-gcm"
 	AES256GCM    = "http://www.w3.org/2009/xmlenc11#aes256-gcm"
 
-	DigestSHA1   = "http://www.w3.org/2000/09/xmldsig#sha1"
-	DigestSHA224 = "http://www.w3.org/2001/04/xmldsig-more#sha224"
-	DigestSHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
-	DigestSHA384 = "http://www.w3.org/2001/04/xmldsig-more#sha384"
-	DigestSHA512 = "http://www.w3.org/2001/04/xmlenc#sha512"
+	digestSHA1   = "http://www.w3.org/2000/09/xmldsig#sha1"
+	digestSHA224 = "http://www.w3.org/2001/04/xmldsig-more#sha224"
+	digestSHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
+	digestSHA384 = "http://www.w3.org/2001/04/xmldsig-more#sha384"
+	digestSHA512 = "http://www.w3.org/2001/04/xmlenc#sha512"
 
-	MGF1SHA1   = "http://www.w3.org/2009/xmlenc11#mgf1sha1"
-	MGF1SHA224 = "http://www.w3.org/2009/xmlenc11#mgf1sha224"
-	MGF1SHA256 = "http://www.w3.org/2009/xmlenc11#mgf1sha256"
-	MGF1SHA384 = "http://www.w3.org/2009/xmlenc11#mgf1sha384"
-	MGF1SHA512 = "http://www.w3.org/2009/xmlenc11#mgf1sha512"
+	mgf1SHA1   = "http://www.w3.org/2009/xmlenc11#mgf1sha1"
+	mgf1SHA224 = "http://www.w3.org/2009/xmlenc11#mgf1sha224"
+	mgf1SHA256 = "http://www.w3.org/2009/xmlenc11#mgf1sha256"
+	mgf1SHA384 = "http://www.w3.org/2009/xmlenc11#mgf1sha384"
+	mgf1SHA512 = "http://www.w3.org/2009/xmlenc11#mgf1sha512"
 )
 
 // Element type URIs of EncryptedData.
@@ -67,19 +67,19 @@ func LookupCipher(uri string) (Cipher, bool) {
 }
 
 var digests = map[string]crypto.Hash{
-	DigestSHA1:   crypto.SHA1,
-	DigestSHA224: crypto.SHA224,
-	DigestSHA256: crypto.SHA256,
-	DigestSHA384: crypto.SHA384,
-	DigestSHA512: crypto.SHA512,
+	digestSHA1:   crypto.SHA1,
+	digestSHA224: crypto.SHA224,
+	digestSHA256: crypto.SHA256,
+	digestSHA384: crypto.SHA384,
+	digestSHA512: crypto.SHA512,
 }
 
 var mgfs = map[string]crypto.Hash{
-	MGF1SHA1:   crypto.SHA1,
-	MGF1SHA224: crypto.SHA224,
-	MGF1SHA256: crypto.SHA256,
-	MGF1SHA384: crypto.SHA384,
-	MGF1SHA512: crypto.SHA512,
+	mgf1SHA1:   crypto.SHA1,
+	mgf1SHA224: crypto.SHA224,
+	mgf1SHA256: crypto.SHA256,
+	mgf1SHA384: crypto.SHA384,
+	mgf1SHA512: crypto.SHA512,
 }
 
 // LookupDigest maps a DigestMethod URI to its hash.

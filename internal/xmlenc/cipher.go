@@ -7,10 +7,6 @@ import (
 	"errors"
 )
 
-// ErrData is returned for every data decryption failure: a ciphertext of
-// the wrong length, a bad CBC pad length or a GCM tag mismatch.
-var ErrData = errors.New("xmlenc: data decryption failed")
-
 func newBlock(c Cipher, key []byte) (cipher.Block, error) {
 	if len(key) != c.KeySize {
 		return nil, ErrData
@@ -30,6 +26,12 @@ func newBlock(c Cipher, key []byte) (cipher.Block, error) {
 // last byte, the pad length, is examined; the other pad bytes are arbitrary
 // (ISO 10126), so they are not checked.
 func DecryptData(alg string, key, ciphertext []byte) ([]byte, error) {
+	return decryptData(alg, key, ciphertext, parallelMin)
+}
+
+// decryptData is DecryptData, decrypting CBC in two halves at once from
+// twoWayMin bytes on.
+func decryptData(alg string, key, ciphertext []byte, twoWayMin int) ([]byte, error) {
 	c, ok := LookupCipher(alg)
 	if !ok {
 		return nil, &UnsupportedError{URI: alg}
@@ -57,7 +59,7 @@ func DecryptData(alg string, key, ciphertext []byte) ([]byte, error) {
 		return nil, ErrData
 	}
 	iv, body := ciphertext[:c.IVSize], ciphertext[c.IVSize:]
-	if twoWay(len(body)) {
+	if twoWay(len(body), twoWayMin) {
 		// Each goroutine gets its own key schedule.
 		block2, err := newBlock(c, key)
 		if err != nil {

@@ -8,6 +8,15 @@
 // Errors carry detail for this package's own tests; wssec collapses every
 // error after the first private-key operation into one.
 //
+// Base64 decoding and CBC decryption of 1 MiB or more run as two halves
+// on two goroutines when GOMAXPROCS allows (parallel.go). Invariant: the
+// result and the acceptance are those of the plain path; base64 splits
+// after a multiple of four characters and gives way to the whole decode
+// when the first half is not exactly three bytes per four characters,
+// and the second CBC half starts from a copy of the ciphertext block
+// before it. FuzzTwoWay (parallel_test.go) compares both with the plain
+// path on the same input.
+//
 // Specifications: XML Encryption Syntax and Processing 1.1,
 // https://www.w3.org/TR/xmlenc-core1/
 package xmlenc

@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"io"
 )
@@ -59,14 +58,6 @@ func ResolveOAEP(alg, digestURI, mgfURI string, label []byte) (OAEPParams, error
 	}
 	return p, nil
 }
-
-// UnsupportedError reports an algorithm URI this package does not implement.
-type UnsupportedError struct{ URI string }
-
-func (e *UnsupportedError) Error() string { return "xmlenc: unsupported algorithm " + e.URI }
-
-// ErrKeyTransport is returned when the private-key operation fails.
-var ErrKeyTransport = errors.New("xmlenc: key transport decryption failed")
 
 // DecryptKeyOAEP decrypts an RSA-OAEP wrapped key through any
 // crypto.Decrypter (software key, HSM or KMS). It returns ErrKeyTransport on

@@ -25,19 +25,19 @@ func TestResolveOAEP(t *testing.T) {
 		{"mgf1p default", RSAOAEPMGF1P, "", "", OAEPParams{Digest: crypto.SHA1, MGF: crypto.SHA1}, false},
 		// The classic interop trap: a SHA-256 DigestMethod on
 		// rsa-oaep-mgf1p changes the OAEP digest but never the MGF.
-		{"mgf1p sha256 keeps mgf1-sha1", RSAOAEPMGF1P, DigestSHA256, "", OAEPParams{Digest: crypto.SHA256, MGF: crypto.SHA1}, false},
+		{"mgf1p sha256 keeps mgf1-sha1", RSAOAEPMGF1P, digestSHA256, "", OAEPParams{Digest: crypto.SHA256, MGF: crypto.SHA1}, false},
 		// xmlsec 1.3 writes an MGF element under rsa-oaep-mgf1p: MGF1
 		// with SHA-1 restates the algorithm; any other contradicts it.
-		{"mgf1p with MGF sha1", RSAOAEPMGF1P, "", MGF1SHA1, OAEPParams{Digest: crypto.SHA1, MGF: crypto.SHA1}, false},
-		{"mgf1p sha256 with MGF sha1", RSAOAEPMGF1P, DigestSHA256, MGF1SHA1, OAEPParams{Digest: crypto.SHA256, MGF: crypto.SHA1}, false},
-		{"mgf1p with MGF sha256", RSAOAEPMGF1P, "", MGF1SHA256, OAEPParams{}, true},
-		{"mgf1p with MGF sha512", RSAOAEPMGF1P, DigestSHA256, MGF1SHA512, OAEPParams{}, true},
+		{"mgf1p with MGF sha1", RSAOAEPMGF1P, "", mgf1SHA1, OAEPParams{Digest: crypto.SHA1, MGF: crypto.SHA1}, false},
+		{"mgf1p sha256 with MGF sha1", RSAOAEPMGF1P, digestSHA256, mgf1SHA1, OAEPParams{Digest: crypto.SHA256, MGF: crypto.SHA1}, false},
+		{"mgf1p with MGF sha256", RSAOAEPMGF1P, "", mgf1SHA256, OAEPParams{}, true},
+		{"mgf1p with MGF sha512", RSAOAEPMGF1P, digestSHA256, mgf1SHA512, OAEPParams{}, true},
 		{"mgf1p with unknown MGF", RSAOAEPMGF1P, "", "urn:mgf", OAEPParams{}, true},
 		{"oaep11 default", RSAOAEP, "", "", OAEPParams{Digest: crypto.SHA1, MGF: crypto.SHA1}, false},
-		{"oaep11 sha256", RSAOAEP, DigestSHA256, "", OAEPParams{Digest: crypto.SHA256, MGF: crypto.SHA1}, false},
-		{"oaep11 sha512 mgf256", RSAOAEP, DigestSHA512, MGF1SHA256, OAEPParams{Digest: crypto.SHA512, MGF: crypto.SHA256}, false},
-		{"oaep11 sha224 mgf224", RSAOAEP, DigestSHA224, MGF1SHA224, OAEPParams{Digest: crypto.SHA224, MGF: crypto.SHA224}, false},
-		{"oaep11 sha384 mgf384", RSAOAEP, DigestSHA384, MGF1SHA384, OAEPParams{Digest: crypto.SHA384, MGF: crypto.SHA384}, false},
+		{"oaep11 sha256", RSAOAEP, digestSHA256, "", OAEPParams{Digest: crypto.SHA256, MGF: crypto.SHA1}, false},
+		{"oaep11 sha512 mgf256", RSAOAEP, digestSHA512, mgf1SHA256, OAEPParams{Digest: crypto.SHA512, MGF: crypto.SHA256}, false},
+		{"oaep11 sha224 mgf224", RSAOAEP, digestSHA224, mgf1SHA224, OAEPParams{Digest: crypto.SHA224, MGF: crypto.SHA224}, false},
+		{"oaep11 sha384 mgf384", RSAOAEP, digestSHA384, mgf1SHA384, OAEPParams{Digest: crypto.SHA384, MGF: crypto.SHA384}, false},
 		{"unknown digest", RSAOAEP, "urn:md5", "", OAEPParams{}, true},
 		{"unknown mgf", RSAOAEP, "", "urn:mgf", OAEPParams{}, true},
 		{"not oaep", RSA15, "", "", OAEPParams{}, true},

@@ -2,8 +2,6 @@ package xmlenc
 
 import (
 	"encoding/base64"
-	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -15,14 +13,6 @@ const (
 	nsXENC11 = "http://www.w3.org/2009/xmlenc11#"
 	nsDS     = "http://www.w3.org/2000/09/xmldsig#"
 )
-
-// ErrModel is wrapped by errors about EncryptedKey and EncryptedData
-// elements that do not follow the schema closely enough to process.
-var ErrModel = errors.New("xmlenc: malformed element")
-
-func modelf(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrModel}, args...)...)
-}
 
 func is(el *etree.Element, ns, local string) bool {
 	return el != nil && el.Tag == local && el.NamespaceURI() == ns
@@ -219,14 +209,6 @@ func ParseReferenceList(el *etree.Element, lim Limits) ([]string, error) {
 	return refs, nil
 }
 
-// CountError reports too many elements of one kind.
-type CountError struct {
-	What string
-	Max  int
-}
-
-func (e *CountError) Error() string { return fmt.Sprintf("xmlenc: more than %d %s", e.Max, e.What) }
-
 // ParseEncryptedData reads an xenc:EncryptedData element.
 func ParseEncryptedData(el *etree.Element, lim Limits) (*EncryptedData, error) {
 	ed := &EncryptedData{Element: el}
@@ -307,34 +289,23 @@ func cipherValue(cd *etree.Element) (*etree.Element, error) {
 }
 
 // DecodeBase64 decodes the text of el, ignoring the white space and line
-// breaks producers put in base64, and comments between text nodes.
+// breaks producers put in base64, and comments between text nodes. Like
+// every base64 decoding of the module, it goes through DecodeBase64Room.
 func DecodeBase64(el *etree.Element) ([]byte, error) {
 	var b []byte
 	for _, t := range el.Child {
 		switch c := t.(type) {
 		case *etree.CharData:
-			b = appendNonSpace(b, c.Data)
+			b = append(b, c.Data...)
 		case *etree.Element:
 			return nil, modelf("element inside %s", el.Tag)
 		}
 	}
-	out := make([]byte, base64.StdEncoding.DecodedLen(len(b)))
-	n, err := base64.StdEncoding.Decode(out, b)
+	out, err := DecodeBase64Bytes(b)
 	if err != nil {
 		return nil, modelf("invalid base64 in %s", el.Tag)
 	}
-	return out[:n], nil
-}
-
-func appendNonSpace(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case ' ', '\t', '\n', '\r':
-		default:
-			b = append(b, s[i])
-		}
-	}
-	return b
+	return out, nil
 }
 
 // DecodeBase64Bytes decodes base64 text taken straight from a message. The
@@ -351,9 +322,15 @@ func DecodeBase64Bytes(text []byte) ([]byte, error) {
 // buffer. It returns the whole buffer and the decoded bytes, which start
 // at buf[head].
 func DecodeBase64Room(text []byte, head, tail int) (buf, out []byte, err error) {
+	return decodeBase64Room(text, head, tail, parallelMin)
+}
+
+// decodeBase64Room is DecodeBase64Room, decoding in two halves at once
+// from twoWayMin bytes on.
+func decodeBase64Room(text []byte, head, tail, twoWayMin int) (buf, out []byte, err error) {
 	buf = make([]byte, head+base64.StdEncoding.DecodedLen(len(text))+tail)
 	out = buf[head : len(buf)-tail]
-	if twoWay(len(text)) {
+	if twoWay(len(text), twoWayMin) {
 		if n, ok := decodeHalves(out, text); ok {
 			return buf, out[:n], nil
 		}

@@ -21,7 +21,7 @@ const ns = `xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" xmlns:ds="http://www.
 func TestParseEncryptedKey(t *testing.T) {
 	t.Parallel()
 	ek, err := ParseEncryptedKey(parse(t, `<xenc:EncryptedKey `+ns+` Id="k" Recipient="r">
-  <xenc:EncryptionMethod Algorithm=" `+RSAOAEP+` "><xenc11:MGF Algorithm="`+MGF1SHA256+`"/><ds:DigestMethod Algorithm="`+DigestSHA256+`"/><xenc:OAEPparams>bGFiZWw=</xenc:OAEPparams></xenc:EncryptionMethod>
+  <xenc:EncryptionMethod Algorithm=" `+RSAOAEP+` "><xenc11:MGF Algorithm="`+mgf1SHA256+`"/><ds:DigestMethod Algorithm="`+digestSHA256+`"/><xenc:OAEPparams>bGFiZWw=</xenc:OAEPparams></xenc:EncryptionMethod>
   <xenc:CipherData><xenc:CipherValue>
     AAEC
     <!-- a comment -->AwQF
@@ -33,7 +33,7 @@ func TestParseEncryptedKey(t *testing.T) {
 		t.Fatalf("ParseEncryptedKey error = %v", err)
 	}
 	if ek.ID != "k" || ek.Recipient != "r" || ek.CarriedKeyName != "name" || ek.Method.Algorithm != RSAOAEP ||
-		ek.Method.MGF != MGF1SHA256 || ek.Method.Digest != DigestSHA256 || string(ek.Method.OAEPParams) != "label" ||
+		ek.Method.MGF != mgf1SHA256 || ek.Method.Digest != digestSHA256 || string(ek.Method.OAEPParams) != "label" ||
 		string(ek.CipherValue) != "\x00\x01\x02\x03\x04\x05" || len(ek.DataReferences) != 2 {
 		t.Fatalf("ParseEncryptedKey = %+v", ek)
 	}

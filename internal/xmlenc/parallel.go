@@ -9,11 +9,14 @@ import (
 
 // parallelMin is the size from which base64 decoding and CBC decryption
 // work on two halves at once, when more than one processor is available.
-// Below it a second goroutine costs more than it saves.
-var parallelMin = 1 << 20
+// Below it a second goroutine costs more than it saves. Tests pass a
+// smaller size to the unexported functions that take one.
+const parallelMin = 1 << 20
 
-func twoWay(n int) bool {
-	return n >= parallelMin && runtime.GOMAXPROCS(0) > 1
+// twoWay reports whether n bytes are worth two goroutines, from the size
+// from on.
+func twoWay(n, from int) bool {
+	return n >= from && runtime.GOMAXPROCS(0) > 1
 }
 
 // decodeHalves decodes text into dst in two halves at once and reports

@@ -9,13 +9,8 @@ import (
 	"testing"
 )
 
-// smallParallel makes the two-way paths run on test-sized inputs; tests
-// that call it do not run in parallel with others of this package.
-func smallParallel(t *testing.T) {
-	old := parallelMin
-	parallelMin = 16
-	t.Cleanup(func() { parallelMin = old })
-}
+// smallParallel makes the two-way paths run on test-sized inputs.
+const smallParallel = 16
 
 // wrap inserts sep after every n characters.
 func wrap(s string, n int, sep string) string {
@@ -29,7 +24,7 @@ func wrap(s string, n int, sep string) string {
 }
 
 func TestDecodeBase64Room_halves(t *testing.T) {
-	smallParallel(t)
+	t.Parallel()
 	raw := make([]byte, 3000)
 	rand.Read(raw)
 	enc := base64.StdEncoding.EncodeToString
@@ -55,7 +50,7 @@ func TestDecodeBase64Room_halves(t *testing.T) {
 				}
 				return r
 			}, text))
-			buf, got, err := DecodeBase64Room([]byte(text), 5, 7)
+			buf, got, err := decodeBase64Room([]byte(text), 5, 7, smallParallel)
 			if werr != nil {
 				if err == nil {
 					t.Fatalf("DecodeBase64Room accepted what the decoder refuses: %v", werr)
@@ -73,6 +68,7 @@ func TestDecodeBase64Room_halves(t *testing.T) {
 }
 
 func TestDecodeHalves_declines(t *testing.T) {
+	t.Parallel()
 	raw := make([]byte, 600)
 	rand.Read(raw)
 	// Padding that ends the first half would decode to fewer bytes than
@@ -85,7 +81,7 @@ func TestDecodeHalves_declines(t *testing.T) {
 }
 
 func TestDecryptData_cbcHalves(t *testing.T) {
-	smallParallel(t)
+	t.Parallel()
 	for _, alg := range []string{AES128CBC, AES256CBC, TripleDESCBC} {
 		c, _ := LookupCipher(alg)
 		key := make([]byte, c.KeySize)
@@ -100,11 +96,32 @@ func TestDecryptData_cbcHalves(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got, err := DecryptData(alg, key, ct)
+				got, err := decryptData(alg, key, ct, smallParallel)
 				if err != nil || !bytes.Equal(got, pt) {
 					t.Fatalf("DecryptData = %d bytes, %v; want the %d bytes encrypted", len(got), err, size)
 				}
 			})
 		}
 	}
+}
+
+// FuzzTwoWay checks the parallel halves against the plain path: base64
+// decoding in two halves accepts and returns what the whole decode does,
+// and CBC decryption in two halves returns what one pass does.
+func FuzzTwoWay(f *testing.F) {
+	f.Add([]byte("QUJDREVG\nR0hJ\r\nSktM  TU5P"), []byte("0123456789abcdef0123456789abcdef0123456789abcdef"))
+	f.Add([]byte("QUJD=QUJD"), []byte{})
+	key := bytes.Repeat([]byte{7}, 16)
+	f.Fuzz(func(t *testing.T, text, ct []byte) {
+		_, got, err := decodeBase64Room(text, 3, 3, 1)
+		_, want, werr := decodeBase64Room(text, 3, 3, len(text)+1)
+		if (err == nil) != (werr == nil) || !bytes.Equal(got, want) {
+			t.Fatalf("decodeBase64Room(%q) in halves = %x, %v; whole %x, %v", text, got, err, want, werr)
+		}
+		got, err = decryptData(AES128CBC, key, bytes.Clone(ct), 1)
+		want, werr = decryptData(AES128CBC, key, bytes.Clone(ct), len(ct)+1)
+		if (err == nil) != (werr == nil) || !bytes.Equal(got, want) {
+			t.Fatalf("decryptData(%x) in halves = %x, %v; one pass %x, %v", ct, got, err, want, werr)
+		}
+	})
 }

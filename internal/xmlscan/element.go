@@ -170,23 +170,10 @@ func (k *attrKey) same(o *attrKey) bool {
 // to a whole scan.
 func (s *fscan) duplicates() error {
 	keys := s.keys
-	dup := func(i, j int) error {
-		ki, kj := &keys[i], &keys[j]
-		if ki.pending != kj.pending || (ki.pending && !bytes.Equal(ki.prefix, kj.prefix)) {
-			if bytes.Equal(ki.local, kj.local) && ki.uri != declKey && kj.uri != declKey {
-				return errNoSplit
-			}
-			return nil
-		}
-		if ki.same(kj) {
-			return syntaxf("duplicate attribute %s", s.attrs[max(i, j)].name)
-		}
-		return nil
-	}
 	if len(keys) <= 8 {
 		for i := range keys {
 			for j := range i {
-				if err := dup(i, j); err != nil {
+				if err := s.duplicate(i, j); err != nil {
 					return err
 				}
 			}
@@ -197,28 +184,10 @@ func (s *fscan) duplicates() error {
 	for i := range keys {
 		order = append(order, i)
 	}
-	slices.SortFunc(order, func(i, j int) int {
-		ki, kj := &keys[i], &keys[j]
-		if c := bytes.Compare(ki.local, kj.local); c != 0 {
-			return c
-		}
-		if ki.pending != kj.pending {
-			if ki.pending {
-				return 1
-			}
-			return -1
-		}
-		if c := strings.Compare(ki.uri, kj.uri); c != 0 {
-			return c
-		}
-		if c := bytes.Compare(ki.prefix, kj.prefix); c != 0 && ki.pending {
-			return c
-		}
-		return i - j
-	})
+	slices.SortFunc(order, func(i, j int) int { return compareKeys(&keys[i], &keys[j], i, j) })
 	s.order = order
 	for n := 1; n < len(order); n++ {
-		if err := dup(order[n-1], order[n]); err != nil {
+		if err := s.duplicate(order[n-1], order[n]); err != nil {
 			return err
 		}
 	}
@@ -231,6 +200,44 @@ func (s *fscan) duplicates() error {
 		}
 	}
 	return nil
+}
+
+// duplicate refuses attributes i and j if they have the same key, and
+// gives way to a whole scan if that depends on the join.
+func (s *fscan) duplicate(i, j int) error {
+	ki, kj := &s.keys[i], &s.keys[j]
+	if ki.pending != kj.pending || (ki.pending && !bytes.Equal(ki.prefix, kj.prefix)) {
+		if bytes.Equal(ki.local, kj.local) && ki.uri != declKey && kj.uri != declKey {
+			return errNoSplit
+		}
+		return nil
+	}
+	if ki.same(kj) {
+		return syntaxf("duplicate attribute %s", s.attrs[max(i, j)].name)
+	}
+	return nil
+}
+
+// compareKeys orders the keys of attributes i and j by local name, then
+// resolved before pending, then namespace, then (pending) prefix, then
+// position, so that equal keys are neighbours.
+func compareKeys(ki, kj *attrKey, i, j int) int {
+	if c := bytes.Compare(ki.local, kj.local); c != 0 {
+		return c
+	}
+	if ki.pending != kj.pending {
+		if ki.pending {
+			return 1
+		}
+		return -1
+	}
+	if c := strings.Compare(ki.uri, kj.uri); c != 0 {
+		return c
+	}
+	if c := bytes.Compare(ki.prefix, kj.prefix); c != 0 && ki.pending {
+		return c
+	}
+	return i - j
 }
 
 // bound reports whether prefix is bound by the scan's own declarations

@@ -80,6 +80,23 @@ func (s *fscan) recall() (*tagMemo, int) {
 	return e, p + len(e.tag) - t
 }
 
+// recalled accepts the start tag of n bytes at s.pos that recall matched
+// with e.
+func (s *fscan) recalled(e *tagMemo, n int) error {
+	name := s.d[s.pos+1 : s.pos+1+e.name]
+	s.pos += n
+	if err := s.count(); err != nil {
+		return err
+	}
+	if e.empty {
+		s.depth--
+		return nil
+	}
+	s.marks = append(s.marks, len(s.binds))
+	s.stack = append(s.stack, name)
+	return nil
+}
+
 // remember keeps the start tag that begins at start and ends at s.pos,
 // just accepted, unless it declares a namespace, has an Id attribute, or
 // has more attributes than are worth matching.

@@ -6,6 +6,36 @@ import (
 	"unicode/utf8"
 )
 
+// attributes reads the attributes of a start tag into s.attrs, and its
+// end, and reports whether it is an empty-element tag.
+func (s *fscan) attributes() (selfClosing bool, err error) {
+	s.attrs = s.attrs[:0]
+	for {
+		sawSpace := s.space()
+		if s.pos >= len(s.d) {
+			return false, syntaxf("unterminated start tag")
+		}
+		switch s.d[s.pos] {
+		case '>':
+			s.pos++
+			return false, nil
+		case '/':
+			if s.pos+1 >= len(s.d) || s.d[s.pos+1] != '>' {
+				return false, syntaxf("malformed start tag")
+			}
+			s.pos += 2
+			return true, nil
+		}
+		if !sawSpace {
+			return false, syntaxf("malformed start tag")
+		}
+		if err := s.attribute(); err != nil {
+			return false, err
+		}
+	}
+}
+
+// attribute reads one attribute, name="value", into s.attrs.
 func (s *fscan) attribute() error {
 	name, err := s.name()
 	if err != nil {

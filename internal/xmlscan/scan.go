@@ -21,6 +21,9 @@ type FragmentCheck struct {
 	// memoAt, for tests, is the number of start tags after which the scan
 	// remembers tags (0: memoAfter; negative: never).
 	memoAt int
+	// splitAt, for tests, is the fragment size from which the scan runs
+	// as two halves at once (0: splitMin; negative: never).
+	splitAt int
 }
 
 // FragmentInfo describes a fragment [ScanFragment] accepted.
@@ -282,18 +285,7 @@ func (s *fscan) endTag() error {
 func (s *fscan) startTag() error {
 	if s.memo != nil {
 		if e, n := s.recall(); e != nil {
-			name := s.d[s.pos+1 : s.pos+1+e.name]
-			s.pos += n
-			if err := s.count(); err != nil {
-				return err
-			}
-			if e.empty {
-				s.depth--
-				return nil
-			}
-			s.marks = append(s.marks, len(s.binds))
-			s.stack = append(s.stack, name)
-			return nil
+			return s.recalled(e, n)
 		}
 	} else if s.tags == s.memoAfter() && s.tree == nil {
 		s.memo = new([memoSlots]tagMemo)
@@ -308,31 +300,9 @@ func (s *fscan) startTag() error {
 	if err := s.limit("MaxNameBytes", s.fc.Limits.MaxNameBytes, len(name)); err != nil {
 		return err
 	}
-	s.attrs = s.attrs[:0]
-	selfClosing := false
-	for {
-		sawSpace := s.space()
-		if s.pos >= len(s.d) {
-			return syntaxf("unterminated start tag")
-		}
-		if s.d[s.pos] == '>' {
-			s.pos++
-			break
-		}
-		if s.d[s.pos] == '/' {
-			if s.pos+1 >= len(s.d) || s.d[s.pos+1] != '>' {
-				return syntaxf("malformed start tag")
-			}
-			s.pos += 2
-			selfClosing = true
-			break
-		}
-		if !sawSpace {
-			return syntaxf("malformed start tag")
-		}
-		if err := s.attribute(); err != nil {
-			return err
-		}
+	selfClosing, err := s.attributes()
+	if err != nil {
+		return err
 	}
 	if err := s.count(); err != nil {
 		return err
@@ -347,22 +317,7 @@ func (s *fscan) startTag() error {
 		s.remember(start, len(name), selfClosing)
 	}
 	if s.tree != nil {
-		el := s.element1(name)
-		s.tree[len(s.tree)-1].AddChild(el)
-		if n := len(s.attrs); n > 0 {
-			// The attributes are known to be distinct: spare CreateAttr
-			// its search of the ones before (quadratic in their number)
-			// by showing it an empty slice whose capacity is the next
-			// slot. Their list is capped at its length, so that an
-			// attribute added later moves it out of the slab.
-			all := s.attrSlots(n)
-			for i, a := range s.attrs {
-				el.Attr = all[i:i]
-				el.CreateAttr(string(a.name), attrValue(a.value))
-			}
-			el.Attr = all[:n]
-		}
-		s.tree = append(s.tree, el)
+		s.build(name)
 	}
 	if selfClosing {
 		s.pop()

@@ -8,7 +8,16 @@ import (
 
 // splitMin is the fragment size from which ScanFragment scans two halves
 // at once. Below it the second goroutine costs more than it saves.
-var splitMin = 1 << 20
+const splitMin = 1 << 20
+
+// splitFrom returns the fragment size from which the scan splits, or -1
+// if it never does.
+func (fc *FragmentCheck) splitFrom() int {
+	if fc.splitAt != 0 {
+		return fc.splitAt
+	}
+	return splitMin
+}
 
 // maxPending bounds what the second half of a split may collect before it
 // gives way to a whole scan: distinct names, end tags of outer elements.
@@ -132,7 +141,7 @@ func (h *half) deferID(value string, prefix []byte, local string) {
 // amiss, including the split falling inside a comment or CDATA section:
 // the whole scan then decides, with its errors.
 func scanSplit(data []byte, fc *FragmentCheck) (info FragmentInfo, err error, done bool) {
-	if len(data) < splitMin || runtime.GOMAXPROCS(0) < 2 {
+	if from := fc.splitFrom(); from < 0 || len(data) < from || runtime.GOMAXPROCS(0) < 2 {
 		return FragmentInfo{}, nil, false
 	}
 	// Every '<' in content starts markup; one inside a comment or a
@@ -175,63 +184,15 @@ func scanSplitAt(data []byte, fc *FragmentCheck, at int) (FragmentInfo, error, b
 
 // join checks the halves against each other and reports the Id values.
 func join(a, b *fscan, fc *FragmentCheck) (FragmentInfo, error, bool) {
-	h, n, lim := b.half, len(a.stack), fc.Limits
-	if len(h.closes) != n {
+	if !fits(a, b, fc.Limits) || !resolves(a, b, fc) {
 		return FragmentInfo{}, nil, false
-	}
-	for i, name := range h.closes {
-		if !bytes.Equal(name, a.stack[n-1-i]) {
-			return FragmentInfo{}, nil, false
-		}
-	}
-	elements := a.elements + b.elements
-	if (lim.MaxDepth > 0 && a.depth+h.maxDepth > lim.MaxDepth) || (lim.MaxElements > 0 && elements > lim.MaxElements) {
-		return FragmentInfo{}, nil, false
-	}
-	// scope returns the first half's declarations in scope once k of its
-	// open elements are closed.
-	scope := func(k int) []nsBinding {
-		if k == 0 {
-			return a.binds
-		}
-		return a.binds[:a.marks[n-k]]
-	}
-	for k, m := range h.maxBinds {
-		if lim.MaxNamespaces > 0 && len(scope(k))+m > lim.MaxNamespaces {
-			return FragmentInfo{}, nil, false
-		}
-	}
-	forbidden := func(ns string, local []byte) bool {
-		return fc.Forbidden != nil && fc.Forbidden(ns, local)
-	}
-	for k, u := range h.unbound {
-		sc := scope(k)
-		for qn := range u.elements {
-			prefix, local := splitQName([]byte(qn))
-			ns, ok := resolveIn(sc, prefix, true)
-			if !ok || forbidden(ns, local) {
-				return FragmentInfo{}, nil, false
-			}
-		}
-		for p := range u.prefixes {
-			if _, ok := resolveIn(sc, []byte(p), false); !ok {
-				return FragmentInfo{}, nil, false
-			}
-		}
-	}
-	for ns, locals := range h.elements {
-		for local := range locals {
-			if forbidden(ns, []byte(local)) {
-				return FragmentInfo{}, nil, false
-			}
-		}
 	}
 	// The fragment is well-formed: report the Id values as a whole scan
 	// would have, in document order.
 	if fc.ID != nil {
-		for _, id := range append(a.half.ids, h.ids...) {
+		for _, id := range append(a.half.ids, b.half.ids...) {
 			if id.prefix != nil {
-				if u, _ := resolveIn(scope(id.k), id.prefix, false); !IsID(u, id.local) {
+				if u, _ := resolveIn(a.scopeAfter(id.k), id.prefix, false); !IsID(u, id.local) {
 					continue
 				}
 			}
@@ -241,10 +202,73 @@ func join(a, b *fscan, fc *FragmentCheck) (FragmentInfo, error, bool) {
 		}
 	}
 	return FragmentInfo{
-		Elements:    elements - lim.ElementsOffset,
+		Elements:    a.elements + b.elements - fc.Limits.ElementsOffset,
 		TopElements: a.info.TopElements + b.info.TopElements,
 		TopText:     a.info.TopText || b.info.TopText,
 	}, nil, true
+}
+
+// fits reports whether the second half closes exactly the elements the
+// first left open, and the two together stay within the limits.
+func fits(a, b *fscan, lim Limits) bool {
+	h, n := b.half, len(a.stack)
+	if len(h.closes) != n {
+		return false
+	}
+	for i, name := range h.closes {
+		if !bytes.Equal(name, a.stack[n-1-i]) {
+			return false
+		}
+	}
+	if (lim.MaxDepth > 0 && a.depth+h.maxDepth > lim.MaxDepth) || (lim.MaxElements > 0 && a.elements+b.elements > lim.MaxElements) {
+		return false
+	}
+	for k, m := range h.maxBinds {
+		if lim.MaxNamespaces > 0 && len(a.scopeAfter(k))+m > lim.MaxNamespaces {
+			return false
+		}
+	}
+	return true
+}
+
+// resolves reports whether every name the second half left to the join
+// is bound in the first half's scope and no element is forbidden.
+func resolves(a, b *fscan, fc *FragmentCheck) bool {
+	forbidden := func(ns string, local []byte) bool {
+		return fc.Forbidden != nil && fc.Forbidden(ns, local)
+	}
+	for k, u := range b.half.unbound {
+		sc := a.scopeAfter(k)
+		for qn := range u.elements {
+			prefix, local := splitQName([]byte(qn))
+			ns, ok := resolveIn(sc, prefix, true)
+			if !ok || forbidden(ns, local) {
+				return false
+			}
+		}
+		for p := range u.prefixes {
+			if _, ok := resolveIn(sc, []byte(p), false); !ok {
+				return false
+			}
+		}
+	}
+	for ns, locals := range b.half.elements {
+		for local := range locals {
+			if forbidden(ns, []byte(local)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// scopeAfter returns the declarations in scope at the end of the first
+// half once k of its open elements are closed.
+func (s *fscan) scopeAfter(k int) []nsBinding {
+	if k == 0 {
+		return s.binds
+	}
+	return s.binds[:s.marks[len(s.stack)-k]]
 }
 
 // resolveIn resolves prefix in a list of declarations as fscan.resolve

@@ -150,6 +150,7 @@ func TestScanSplit_limits(t *testing.T) {
 // TestScanFragment_split runs the two goroutines on a fragment above the
 // split size, and the fallback when the split falls into a comment.
 func TestScanFragment_split(t *testing.T) {
+	t.Parallel()
 	var records bytes.Buffer
 	records.WriteString(`<ns1:Orders xmlns:ns1="urn:orders" xmlns:w="` + NSWSU + `">`)
 	for i := 0; records.Len() < 1<<16; i++ {
@@ -157,14 +158,12 @@ func TestScanFragment_split(t *testing.T) {
 	}
 	records.WriteString(`</ns1:Orders>`)
 	comment := []byte(`<a><!--` + strings.Repeat("<b>", 1<<14) + `--></a>`)
-	old := splitMin
-	splitMin = 1 << 10
-	t.Cleanup(func() { splitMin = old })
 	for _, data := range [][]byte{records.Bytes(), comment} {
 		var wantIDs, gotIDs []string
 		fc := splitCheck(&wantIDs, Limits{}, -1)
 		want, werr := scanWhole(data, &fc)
 		fc = splitCheck(&gotIDs, Limits{}, 0)
+		fc.splitAt = 1 << 10
 		got, err := ScanFragment(data, fc)
 		if got != want || err != nil || werr != nil || strings.Join(gotIDs, ",") != strings.Join(wantIDs, ",") {
 			t.Fatalf("ScanFragment = %+v, %v, %d ids; whole scan %+v, %v, %d ids", got, err, len(gotIDs), want, werr, len(wantIDs))

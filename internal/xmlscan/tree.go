@@ -62,3 +62,24 @@ func (s *fscan) attrSlots(n int) []etree.Attr {
 	s.slab = s.slab[:start+n]
 	return s.slab[start : start : start+n]
 }
+
+// build adds the element of the start tag just read, with the attributes
+// in s.attrs, to the tree, and makes it the element being built.
+func (s *fscan) build(name []byte) {
+	el := s.element1(name)
+	s.tree[len(s.tree)-1].AddChild(el)
+	if n := len(s.attrs); n > 0 {
+		// The attributes are known to be distinct: spare CreateAttr
+		// its search of the ones before (quadratic in their number)
+		// by showing it an empty slice whose capacity is the next
+		// slot. Their list is capped at its length, so that an
+		// attribute added later moves it out of the slab.
+		all := s.attrSlots(n)
+		for i, a := range s.attrs {
+			el.Attr = all[i:i]
+			el.CreateAttr(string(a.name), attrValue(a.value))
+		}
+		el.Attr = all[:n]
+	}
+	s.tree = append(s.tree, el)
+}

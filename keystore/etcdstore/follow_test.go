@@ -245,15 +245,15 @@ func TestRollover_holdersOnEtcd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stage, err := m.Resume(ctx)
+	stage, err := rollover.Resume(ctx, m)
 	if err != nil {
 		t.Fatal(err)
 	}
 	idle, ok := stage.(*rollover.Idle)
 	if !ok {
-		t.Fatalf("stage = %s, want idle", stage.Stage())
+		t.Fatalf("stage = %s, want idle", stage.Report().Stage)
 	}
-	created, err := idle.ImportKeyPair(ctx, "tenant-2027", fixture(testpki.New))
+	created, err := idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,8 @@
 // Package otelrenewal exports the state of a key store's renewal through
 // the OpenTelemetry metric API: the stage reached, the health a
 // monitoring check would report, when the renewal is due, when the old
-// key may be removed, and the live holders with the keys they hold.
+// key may be removed, the live holders with the keys they hold, and the
+// messages refused because they were encrypted to a disabled key.
 // Decryption metrics are in package wssec/otelmetrics.
 //
 // Every value is read when the MeterProvider's reader collects: the
@@ -21,6 +22,7 @@
 //	wsrenew.renewal.removal.allowed_at  gauge s         Unix time from which the old key may be removed; only once every receiver confirmed; wsrenew.key
 //	wsrenew.holders.live                gauge {holder}  live holders of the store's keys
 //	wsrenew.holder.key                  gauge {key}     1 per key a live holder has loaded; wsrenew.holder, wsrenew.key, wsrenew.self_test ("ok", "failed")
+//	wsrenew.key.disabled.refusals       counter {message}  messages to a disabled key refused in this process (evidence that removal was early); wsrenew.key
 //
 // wsrenew.key is a short certificate fingerprint; wsrenew.holder is the
 // holder's ID as it registered. No attribute carries key material,

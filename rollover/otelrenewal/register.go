@@ -23,6 +23,7 @@ const (
 	MetricRemovableAt = "wsrenew.renewal.removal.allowed_at"
 	MetricHoldersLive = "wsrenew.holders.live"
 	MetricHolderKey   = "wsrenew.holder.key"
+	MetricRefusals    = "wsrenew.key.disabled.refusals"
 
 	AttrStage    = "wsrenew.renewal.stage"
 	AttrKey      = "wsrenew.key"
@@ -41,7 +42,10 @@ type Options struct {
 var errNil = errors.New("otelrenewal: nil Manager or key store")
 
 // Register registers the gauges of the renewal that m runs on store (the
-// store m was built with). Call Unregister on the result to stop. It
+// store m was built with), and the counter of messages refused because
+// they were encrypted to a disabled key: the refusals
+// [rollover.Manager.ObserveRefusal] or [keystore.Store.CheckRefusal]
+// recognised in this process ([keystore.Store.DisabledRefusals]). Call Unregister on the result to stop. It
 // returns an error for a nil m or store, or OpenTelemetry's, wrapped. An
 // error while collecting (an unreadable store) is returned to the
 // reader, which reports it; the gauges then have no value for that
@@ -85,8 +89,18 @@ func Register(m *rollover.Manager, store *keystore.Store, opts Options) (metric.
 	if err != nil {
 		return nil, fmt.Errorf("otelrenewal: %s: %w", MetricHolderKey, err)
 	}
+	refused, err := meter.Int64ObservableCounter(MetricRefusals, metric.WithUnit("{message}"),
+		metric.WithDescription("Messages refused because they were encrypted to a disabled key: evidence that its removal was early."))
+	if err != nil {
+		return nil, fmt.Errorf("otelrenewal: %s: %w", MetricRefusals, err)
+	}
 	cb := func(ctx context.Context, o metric.Observer) error {
-		s, err := m.Resume(ctx)
+		// This process's count, read first: it needs no I/O, so a store
+		// that cannot be read does not hide the evidence.
+		for fp, n := range store.DisabledRefusals() {
+			o.ObserveInt64(refused, int64(n), metric.WithAttributes(attribute.String(AttrKey, fp.Short())))
+		}
+		s, err := rollover.Resume(ctx, m)
 		if err != nil {
 			return fmt.Errorf("otelrenewal: %w", err)
 		}
@@ -121,7 +135,7 @@ func Register(m *rollover.Manager, store *keystore.Store, opts Options) (metric.
 		}
 		return nil
 	}
-	reg, err := meter.RegisterCallback(cb, stage, health, dueIn, removable, live, held)
+	reg, err := meter.RegisterCallback(cb, stage, health, dueIn, removable, live, held, refused)
 	if err != nil {
 		return nil, fmt.Errorf("otelrenewal: %w", err)
 	}

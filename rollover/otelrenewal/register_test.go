@@ -72,6 +72,13 @@ func collect(t *testing.T, reader *sdkmetric.ManualReader) map[string]float64 {
 				for _, p := range d.DataPoints {
 					out[key(m.Name, p.Attributes)] = p.Value
 				}
+			case metricdata.Sum[int64]:
+				if !d.IsMonotonic {
+					t.Fatalf("metric %s is not monotonic", m.Name)
+				}
+				for _, p := range d.DataPoints {
+					out[key(m.Name, p.Attributes)] = float64(p.Value)
+				}
 			default:
 				t.Fatalf("metric %s has unexpected data %T", m.Name, m.Data)
 			}
@@ -140,11 +147,11 @@ func TestRegister(t *testing.T) {
 		heldBy(oldFP):                                       1,
 	})
 
-	s, err := m.Resume(ctx)
+	s, err := rollover.Resume(ctx, m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	created, err := s.(*rollover.Idle).ImportKeyPair(ctx, "tenant-2027", credential(testpki.New))
+	created, err := s.(*rollover.Idle).CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: credential(testpki.New)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,6 +187,91 @@ func TestRegister(t *testing.T) {
 		heldBy(newFP):                                                     1,
 	})
 }
+
+// TestRegister_disabledRefusals checks the counter of messages refused
+// because they were encrypted to a disabled key, by key.
+func TestRegister_disabledRefusals(t *testing.T) {
+	t.Parallel()
+	clk := fakeclock.New(t0)
+	store, err := keystore.Create(ctx, keystore.Dir(filepath.Join(t.TempDir(), "keys")), keystore.PasswordValue(password), keystore.Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Update(ctx, func(tx *keystore.Tx) error {
+		return errors.Join(tx.Add("tenant-2025", credential(testpki.Old), nil), tx.Rotate("tenant-2025"),
+			tx.Add("tenant-2027", credential(testpki.New), nil), tx.Rotate("tenant-2027"),
+			tx.SetExpiry("tenant-2025", t0.Add(keystore.MinRetention)))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Set(t0.Add(keystore.MinRetention))
+	if err := store.Update(ctx, func(tx *keystore.Tx) error {
+		return tx.Disable("tenant-2025", keystore.DefaultRestoreWindow)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := rollover.NewManager(store, rollover.Options{Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := sdkmetric.NewManualReader()
+	reg, err := otelrenewal.Register(m, store, otelrenewal.Options{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))})
+	if err != nil {
+		t.Fatalf("Register() error = %v", err)
+	}
+	defer reg.Unregister()
+	refusals := func() map[string]float64 {
+		t.Helper()
+		out := map[string]float64{}
+		for k, v := range collect(t, reader) {
+			if strings.HasPrefix(k, otelrenewal.MetricRefusals+"{") {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	if diff := cmp.Diff(map[string]float64{}, refusals()); diff != "" {
+		t.Errorf("before a refusal (-want +got):\n%s", diff)
+	}
+
+	ring, err := store.KeyRing()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := &wssec.Decryptor{Keys: ring}
+	toOld, err := (&wssec.Encryptor{Certificate: testpki.Load(testpki.Old).Certificate}).Encrypt([]byte(envelope))
+	if err != nil {
+		t.Fatal(err)
+	}
+	toNew, err := (&wssec.Encryptor{Certificate: testpki.Load(testpki.New).Certificate}).Encrypt([]byte(envelope))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		_, err := dec.Decrypt(toOld)
+		if err := m.ObserveRefusal(err); !errors.Is(err, keystore.ErrKeyDisabled) {
+			t.Fatalf("ObserveRefusal(Decrypt(to the disabled key)) = %v, want %v", err, keystore.ErrKeyDisabled)
+		}
+	}
+	if _, err := dec.Decrypt(toNew); m.ObserveRefusal(err) != nil {
+		t.Fatalf("Decrypt(to the current key) error = %v", err)
+	}
+	oldFP := wssec.FingerprintOf(testpki.Load(testpki.Old).Certificate).Short()
+	want := map[string]float64{otelrenewal.MetricRefusals + "{wsrenew.key=" + oldFP + "}": 2}
+	if diff := cmp.Diff(want, refusals()); diff != "" {
+		t.Errorf("after two refusals (-want +got):\n%s", diff)
+	}
+
+	// Restoring the key ends the refusals; the counter keeps its count.
+	if err := m.RestoreKey(ctx, "tenant-2025"); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, refusals()); diff != "" {
+		t.Errorf("after RestoreKey (-want +got):\n%s", diff)
+	}
+}
+
+const envelope = `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><r>ok</r></s:Body></s:Envelope>`
 
 // TestRegister_nil checks the refusal of a nil Manager or store.
 func TestRegister_nil(t *testing.T) {

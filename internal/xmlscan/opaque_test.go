@@ -96,3 +96,50 @@ func descendants(el *etree.Element) []*etree.Element {
 	}
 	return out
 }
+
+// FuzzParseOpaque compares ParseOpaque, leaving out the content of the
+// first element at depth 2, with Parse: both accept or refuse the same
+// documents, count the same elements, and build the same tree but for
+// that content.
+func FuzzParseOpaque(f *testing.F) {
+	f.Add([]byte(`<s:E xmlns:s="urn:s" xmlns:w="urn:w"><s:H w:Id="h"/><s:B><p:a xmlns:p="urn:p" Id="x"><b/>text</p:a><c/></s:B><s:T/></s:E>`))
+	f.Add([]byte(`<a><b>` + strings.Repeat(`<r a="1"><x>t</x></r>`, 70) + `</b><c/></a>`))
+	f.Add([]byte(`<a><b><c></b></c></a>`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		lim := Limits{MaxElements: 1000, MaxDepth: 20}
+		full, n, err := Parse(data, lim)
+		op := &Opaque{Is: func(depth int, _ string, _ []byte) bool { return depth == 2 }}
+		part, m, opErr := ParseOpaque(data, lim, op)
+		if (err == nil) != (opErr == nil) {
+			t.Fatalf("Parse error = %v, ParseOpaque error = %v", err, opErr)
+		}
+		if err != nil {
+			return
+		}
+		if n != m {
+			t.Fatalf("Parse counts %d elements, ParseOpaque %d", n, m)
+		}
+		if op.Element != nil {
+			// Empty the same element of the full tree.
+			k := 0
+			for _, el := range descendants(part.Root()) {
+				if el == op.Element {
+					break
+				}
+				k++
+			}
+			el := descendants(full.Root())[k]
+			if got := len(descendants(el)) + 0; got != op.Elements {
+				t.Fatalf("ParseOpaque content elements = %d, Parse %d", op.Elements, got)
+			}
+			for len(el.Child) > 0 {
+				el.RemoveChildAt(0)
+			}
+		}
+		a, _ := full.WriteToString()
+		b, _ := part.WriteToString()
+		if a != b {
+			t.Fatalf("trees differ:\nParse       %q\nParseOpaque %q", a, b)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package wssec
 
 import (
+	"bytes"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -164,7 +165,31 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 		return nil, fmt.Errorf("wssec: random: %w", err)
 	}
 	skel := xmlscan.CutText(message, "CipherValue", cutThreshold, nonce)
-	doc, elements, err := xmlscan.Parse(skel.Data, pol.limits)
+	// A signed message with nothing encrypted is read without its Body's
+	// content in the tree, digested from the message's bytes instead;
+	// where that does not do, it is read again in full before anything
+	// was decided on it (there is no private-key operation to repeat).
+	if d.Signers != nil && !bytes.Contains(skel.Data, []byte("Encrypted")) {
+		res, err := d.decryptSkeleton(message, skel, pol, true)
+		if !errors.Is(err, errNeedTree) {
+			return res, err
+		}
+	}
+	return d.decryptSkeleton(message, skel, pol, false)
+}
+
+// decryptSkeleton is decrypt once the skeleton is cut: with opaque, the
+// Body's content is left out of the tree (see bodyOpaque), and
+// errNeedTree says the message must be read in full.
+func (d *Decryptor) decryptSkeleton(message []byte, skel *xmlscan.Skeleton, pol *compiled, opaque bool) (*Result, error) {
+	var op *xmlscan.Opaque
+	if opaque {
+		op = bodyOpaque()
+	}
+	doc, elements, err := xmlscan.ParseOpaque(skel.Data, pol.limits, op)
+	if op != nil && op.Element != nil && op.ID == nil {
+		return nil, errNeedTree // the content holds what only a tree reads
+	}
 	if err != nil {
 		return nil, soapError(err)
 	}
@@ -172,7 +197,13 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 	if err != nil {
 		return nil, soapError(err)
 	}
-	p := &process{pol: pol, ring: d.Keys, snap: d.Keys.load(), env: env, skel: skel, elements: elements}
+	p := &process{pol: pol, ring: d.Keys, snap: d.Keys.load(), env: env, skel: skel, msg: message, elements: elements}
+	if op != nil && op.Element != nil {
+		if op.Element != env.Body {
+			return nil, errNeedTree
+		}
+		p.opaque, p.opaqueElements = op.Element, op.Elements
+	}
 	p.enc = pol.encLimits
 	p.cutUsed = make([]bool, skel.Cuts())
 	p.enc.CipherText = func(text string) ([]byte, bool) {
@@ -326,14 +357,19 @@ func soapError(err error) error {
 
 // process is the state of one Decrypt call.
 type process struct {
-	pol      *compiled
-	ring     *KeyRing
-	snap     *ringSnapshot
-	env      *soap.Envelope
-	skel     *xmlscan.Skeleton
-	cutUsed  []bool        // cut runs read as CipherValues
-	enc      xmlenc.Limits // the policy's, reading CipherValues through skel
-	elements int
+	pol  *compiled
+	ring *KeyRing
+	snap *ringSnapshot
+	env  *soap.Envelope
+	skel *xmlscan.Skeleton
+	msg  []byte // the message as received, whose skeleton the tree was read from
+	// opaque, when set, is the Body, whose content of opaqueElements
+	// elements the tree leaves out (see bodyOpaque).
+	opaque         *etree.Element
+	opaqueElements int
+	cutUsed        []bool        // cut runs read as CipherValues
+	enc            xmlenc.Limits // the policy's, reading CipherValues through skel
+	elements       int
 
 	ids      soap.IDs
 	security *etree.Element // the Security header for our actor, or nil
@@ -378,4 +414,7 @@ type dataPlan struct {
 	inPlace bool     // the plaintext was decrypted in ct itself
 	plain   []byte   // the checked plaintext, after execute
 	ids     []string // Id values in the plaintext
+	// elements counts the plaintext's elements, so that an element of
+	// the spliced result can be found by its place (see ordinal).
+	elements int
 }

@@ -200,6 +200,7 @@ func (p *process) checkPlaintext(dp *dataPlan, pt []byte) error {
 		return err
 	}
 	p.elements += info.Elements
+	dp.elements = info.Elements
 	if dp.element && (info.TopElements != 1 || info.TopText) {
 		return malformed("decrypted Element content is not exactly one element")
 	}

@@ -662,7 +662,7 @@ func (b *canonBudget) digestBytes(hash crypto.Hash, src []byte, n int, el *etree
 	opt := c14n.Options{Method: m, InclusivePrefixes: prefixes}
 	if b != nil {
 		if b.left <= 0 {
-			return nil, &LimitError{Limit: "canonicalized bytes", Max: b.max}
+			return nil, limitError("canonicalized bytes", b.max)
 		}
 		opt.MaxBytes = b.left
 	}
@@ -674,14 +674,14 @@ func (b *canonBudget) digestBytes(hash crypto.Hash, src []byte, n int, el *etree
 	var maxSkip int64
 	if b != nil {
 		if b.skipLeft <= 0 {
-			return nil, &LimitError{Limit: "canonicalized bytes", Max: b.max}
+			return nil, limitError("canonicalized bytes", b.max)
 		}
 		maxSkip = b.skipLeft
 	}
 	written, skipped, err := c14n.CanonicalizeBytes(h, src, n, qname, opt, maxSkip)
 	if errors.Is(err, c14n.ErrTooLarge) {
 		b.left = 0
-		return nil, &LimitError{Limit: "canonicalized bytes", Max: b.max}
+		return nil, limitError("canonicalized bytes", b.max)
 	}
 	if err != nil {
 		return nil, err

@@ -26,7 +26,7 @@ var (
 	// ErrStaleStage means that the store has moved past the stage value a
 	// step was called on: another process, or an earlier call with the
 	// same value, took a step since. Nothing was changed; call
-	// [Resume] (or [Manager.ResumeSigner]) for the stage the store
+	// [Manager.Resume] (or [Manager.ResumeSigner]) for the stage the store
 	// holds. The error is a [*StageError].
 	ErrStaleStage = errors.New("rollover: stage is stale")
 

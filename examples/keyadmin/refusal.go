@@ -110,7 +110,7 @@ func (a *app) fail(err error) int {
 		return exitRefused
 	case errors.As(err, &cancel):
 		fmt.Fprintf(a.stderr, "keyadmin %s: %v\n", a.cmd, err)
-		if s, rerr := rollover.Resume(a.ctx, a.m); rerr == nil {
+		if s, rerr := a.m.Resume(a.ctx); rerr == nil {
 			a.stageLines(a.errorf, s)
 		}
 		return exitStage
@@ -126,7 +126,7 @@ func (a *app) fail(err error) int {
 		if a.m == nil {
 			return exitStage
 		}
-		if s, rerr := rollover.Resume(a.ctx, a.m); rerr == nil {
+		if s, rerr := a.m.Resume(a.ctx); rerr == nil {
 			a.stageLines(a.errorf, s)
 		}
 		return exitStage
@@ -223,7 +223,7 @@ func (a *app) outcomeUnknown(err error) int {
 	if code, ok := a.manage(s); !ok {
 		return code
 	}
-	if st, rerr := rollover.Resume(a.ctx, a.m); rerr == nil {
+	if st, rerr := a.m.Resume(a.ctx); rerr == nil {
 		a.stageLines(a.errorf, st)
 	}
 	fmt.Fprintln(a.stderr, "the change is visible but may not survive a power loss; check the storage, then run 'keyadmin status'")

@@ -245,7 +245,7 @@ func TestRollover_holdersOnEtcd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stage, err := rollover.Resume(ctx, m)
+	stage, err := m.Resume(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

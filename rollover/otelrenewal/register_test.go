@@ -147,7 +147,7 @@ func TestRegister(t *testing.T) {
 		heldBy(oldFP):                                       1,
 	})
 
-	s, err := rollover.Resume(ctx, m)
+	s, err := m.Resume(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

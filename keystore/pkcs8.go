@@ -54,136 +54,108 @@ type pbkdf2Params struct {
 // PBKDF2 (HMAC-SHA-1 or SHA-2) and AES-CBC or 3DES-CBC, and returns the
 // PrivateKeyInfo DER. Errors are [*ParseError]s.
 func decryptPKCS8(der []byte, password string) ([]byte, error) {
-	s, err := parsePBES2(der)
-	if err != nil {
-		return nil, err
+	const format = "PEM"
+	fail := func(sentinel error, reason string) ([]byte, error) {
+		return nil, &ParseError{Format: format, Reason: reason, Err: sentinel}
 	}
-	key, err := pbkdf2.Key(s.prf, password, s.kdf.Salt, s.kdf.Iterations, s.keyLen)
-	if err != nil {
-		return nil, pkcs8Error(ErrEncryptedKey, "key derivation refused")
-	}
-	block, err := s.newCipher(key)
-	if err != nil {
-		return nil, pkcs8Error(ErrMalformed, "cipher key")
-	}
-	bs := block.BlockSize()
-	if len(s.iv) != bs || len(s.data) == 0 || len(s.data)%bs != 0 {
-		return nil, pkcs8Error(ErrMalformed, "ciphertext or IV length")
-	}
-	out := make([]byte, len(s.data))
-	cipher.NewCBCDecrypter(block, s.iv).CryptBlocks(out, s.data)
-	return unpadPKCS7(out, bs)
-}
-
-// pbes2Scheme is everything an EncryptedPrivateKeyInfo says about how to
-// decrypt it, checked and resolved to functions, before the password is
-// used.
-type pbes2Scheme struct {
-	kdf       pbkdf2Params
-	prf       func() hash.Hash
-	keyLen    int
-	newCipher func([]byte) (cipher.Block, error)
-	iv        []byte
-	data      []byte
-}
-
-// parsePBES2 decodes an EncryptedPrivateKeyInfo and its PBES2 and PBKDF2
-// parameters. A structure that does not decode, or has trailing bytes,
-// is [ErrMalformed]; a scheme, key derivation, PRF or cipher other than
-// the supported ones is [ErrEncryptedKey].
-func parsePBES2(der []byte) (*pbes2Scheme, error) {
 	var info encryptedPrivateKeyInfo
 	if rest, err := asn1.Unmarshal(der, &info); err != nil || len(rest) != 0 {
-		return nil, pkcs8Error(ErrMalformed, "encrypted private key structure")
+		return fail(ErrMalformed, "encrypted private key structure")
 	}
 	if !info.Algorithm.Algorithm.Equal(oidPBES2) {
-		return nil, pkcs8Error(ErrEncryptedKey, fmt.Sprintf("encryption scheme %s is not supported (use PBES2, the default of openssl pkcs8 -topk8)", info.Algorithm.Algorithm))
+		return fail(ErrEncryptedKey, fmt.Sprintf("encryption scheme %s is not supported (use PBES2, the default of openssl pkcs8 -topk8)", info.Algorithm.Algorithm))
 	}
 	var params pbes2Params
 	if rest, err := asn1.Unmarshal(info.Algorithm.Parameters.FullBytes, &params); err != nil || len(rest) != 0 {
-		return nil, pkcs8Error(ErrMalformed, "PBES2 parameters")
+		return fail(ErrMalformed, "PBES2 parameters")
 	}
-	kdf, err := parsePBKDF2(params.KDF)
-	if err != nil {
-		return nil, err
+	if !params.KDF.Algorithm.Equal(oidPBKDF2) {
+		return fail(ErrEncryptedKey, fmt.Sprintf("key derivation %s is not supported (use PBKDF2)", params.KDF.Algorithm))
 	}
-	prf, err := pbkdf2PRF(kdf.PRF.Algorithm)
-	if err != nil {
-		return nil, err
+	var kdf pbkdf2Params
+	if rest, err := asn1.Unmarshal(params.KDF.Parameters.FullBytes, &kdf); err != nil || len(rest) != 0 {
+		return fail(ErrMalformed, "PBKDF2 parameters")
 	}
-	keyLen, newCipher, err := pbes2Cipher(params.Scheme.Algorithm)
-	if err != nil {
-		return nil, err
+	if kdf.Iterations < 1 || kdf.Iterations > maxKDFIterations {
+		return fail(ErrMalformed, fmt.Sprintf("PBKDF2 iteration count %d out of range 1 to %d", kdf.Iterations, maxKDFIterations))
+	}
+	prf, ok := pbkdf2PRF(kdf.PRF.Algorithm)
+	if !ok {
+		return fail(ErrEncryptedKey, fmt.Sprintf("PBKDF2 function %s is not supported", kdf.PRF.Algorithm))
+	}
+	keyLen, newCipher, ok := pbes2Cipher(params.Scheme.Algorithm)
+	if !ok {
+		return fail(ErrEncryptedKey, fmt.Sprintf("cipher %s is not supported", params.Scheme.Algorithm))
 	}
 	if kdf.KeyLength != 0 && kdf.KeyLength != keyLen {
-		return nil, pkcs8Error(ErrMalformed, "PBKDF2 key length does not fit the cipher")
+		return fail(ErrMalformed, "PBKDF2 key length does not fit the cipher")
 	}
 	var iv []byte
 	if rest, err := asn1.Unmarshal(params.Scheme.Parameters.FullBytes, &iv); err != nil || len(rest) != 0 {
-		return nil, pkcs8Error(ErrMalformed, "cipher parameters")
+		return fail(ErrMalformed, "cipher parameters")
 	}
-	return &pbes2Scheme{kdf: kdf, prf: prf, keyLen: keyLen, newCipher: newCipher, iv: iv, data: info.Data}, nil
+	key, err := pbkdf2.Key(prf, password, kdf.Salt, kdf.Iterations, keyLen)
+	if err != nil {
+		return fail(ErrEncryptedKey, "key derivation refused")
+	}
+	block, err := newCipher(key)
+	if err != nil {
+		return fail(ErrMalformed, "cipher key")
+	}
+	bs := block.BlockSize()
+	if len(iv) != bs || len(info.Data) == 0 || len(info.Data)%bs != 0 {
+		return fail(ErrMalformed, "ciphertext or IV length")
+	}
+	out := make([]byte, len(info.Data))
+	cipher.NewCBCDecrypter(block, iv).CryptBlocks(out, info.Data)
+	// PKCS#7 padding. A bad pad almost always means a wrong password.
+	plain, ok := unpadPKCS7(out, bs)
+	if !ok {
+		return fail(ErrWrongPassword, "")
+	}
+	return plain, nil
 }
 
-// parsePBKDF2 checks that a PBES2 key derivation is PBKDF2 and decodes
-// its parameters. The iteration count is bounded by maxKDFIterations so
-// that a hostile file cannot make the derivation run for hours.
-func parsePBKDF2(alg pkix.AlgorithmIdentifier) (pbkdf2Params, error) {
-	var kdf pbkdf2Params
-	if !alg.Algorithm.Equal(oidPBKDF2) {
-		return kdf, pkcs8Error(ErrEncryptedKey, fmt.Sprintf("key derivation %s is not supported (use PBKDF2)", alg.Algorithm))
-	}
-	if rest, err := asn1.Unmarshal(alg.Parameters.FullBytes, &kdf); err != nil || len(rest) != 0 {
-		return kdf, pkcs8Error(ErrMalformed, "PBKDF2 parameters")
-	}
-	if kdf.Iterations < 1 || kdf.Iterations > maxKDFIterations {
-		return kdf, pkcs8Error(ErrMalformed, fmt.Sprintf("PBKDF2 iteration count %d out of range 1 to %d", kdf.Iterations, maxKDFIterations))
-	}
-	return kdf, nil
-}
-
-// pbkdf2PRF returns the hash of a PBKDF2 pseudo-random function; an
-// absent PRF means HMAC-SHA-1 (RFC 8018, appendix A.2).
-func pbkdf2PRF(p asn1.ObjectIdentifier) (func() hash.Hash, error) {
+// pbkdf2PRF returns the PBKDF2 pseudo-random function the OID names; an
+// empty OID is the default, HMAC-SHA1.
+func pbkdf2PRF(p asn1.ObjectIdentifier) (func() hash.Hash, bool) {
 	switch {
 	case len(p) == 0 || p.Equal(oidHMACSHA1):
-		return sha1.New, nil
+		return sha1.New, true
 	case p.Equal(oidHMACSHA224):
-		return sha256.New224, nil
+		return sha256.New224, true
 	case p.Equal(oidHMACSHA256):
-		return sha256.New, nil
+		return sha256.New, true
 	case p.Equal(oidHMACSHA384):
-		return sha512.New384, nil
+		return sha512.New384, true
 	case p.Equal(oidHMACSHA512):
-		return sha512.New, nil
+		return sha512.New, true
 	}
-	return nil, pkcs8Error(ErrEncryptedKey, fmt.Sprintf("PBKDF2 function %s is not supported", p))
+	return nil, false
 }
 
-// pbes2Cipher returns the key length and block cipher of a PBES2
-// encryption scheme.
-func pbes2Cipher(s asn1.ObjectIdentifier) (int, func([]byte) (cipher.Block, error), error) {
+// pbes2Cipher returns the key length and block cipher of the PBES2
+// encryption scheme the OID names.
+func pbes2Cipher(s asn1.ObjectIdentifier) (int, func([]byte) (cipher.Block, error), bool) {
 	switch {
 	case s.Equal(oidAES128CBC):
-		return 16, aes.NewCipher, nil
+		return 16, aes.NewCipher, true
 	case s.Equal(oidAES192CBC):
-		return 24, aes.NewCipher, nil
+		return 24, aes.NewCipher, true
 	case s.Equal(oidAES256CBC):
-		return 32, aes.NewCipher, nil
+		return 32, aes.NewCipher, true
 	case s.Equal(oidDESEDE3CBC):
-		return 24, des.NewTripleDESCipher, nil
+		return 24, des.NewTripleDESCipher, true
 	}
-	return 0, nil, pkcs8Error(ErrEncryptedKey, fmt.Sprintf("cipher %s is not supported", s))
+	return 0, nil, false
 }
 
-// unpadPKCS7 removes the PKCS#7 padding of a decrypted private key, whose
-// length is a non-zero multiple of the block size bs. A bad pad almost
-// always means a wrong password, so it is [ErrWrongPassword]; the pad
-// bytes are compared in constant time.
-func unpadPKCS7(out []byte, bs int) ([]byte, error) {
+// unpadPKCS7 removes the PKCS#7 padding of out, whose blocks have bs
+// bytes, comparing the pad in constant time.
+func unpadPKCS7(out []byte, bs int) ([]byte, bool) {
 	n := int(out[len(out)-1])
 	if n == 0 || n > bs {
-		return nil, pkcs8Error(ErrWrongPassword, "")
+		return nil, false
 	}
 	pad := out[len(out)-n:]
 	want := make([]byte, n)
@@ -191,13 +163,7 @@ func unpadPKCS7(out []byte, bs int) ([]byte, error) {
 		want[i] = byte(n)
 	}
 	if subtle.ConstantTimeCompare(pad, want) != 1 {
-		return nil, pkcs8Error(ErrWrongPassword, "")
+		return nil, false
 	}
-	return out[:len(out)-n], nil
-}
-
-// pkcs8Error is the [*ParseError] of an encrypted private key, which
-// arrives in a PEM block.
-func pkcs8Error(sentinel error, reason string) error {
-	return &ParseError{Format: "PEM", Reason: reason, Err: sentinel}
+	return out[:len(out)-n], true
 }

@@ -257,7 +257,7 @@ func TestNil(t *testing.T) {
 	e := newEnv(t, rollover.Options{})
 	idle = as[*rollover.Idle](t, e.resume())
 	if _, err := idle.CreateKeyPair(nil, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}); !errors.Is(err, rollover.ErrInvalidArgument) {
-		t.Errorf("ImportKeyPair(nil Context) error = %v", err)
+		t.Errorf("CreateKeyPair(nil Context) error = %v", err)
 	}
 	if _, err := rollover.Resume(nil, e.m); !errors.Is(err, rollover.ErrInvalidArgument) {
 		t.Errorf("Resume(nil Context) error = %v", err)

@@ -304,9 +304,9 @@ func TestRefusals(t *testing.T) {
 			switch {
 			case errors.As(got.err, &re):
 				at = re.AllowedAt
-				var wre *wssec.RetentionError
+				var wre *wssec.KeyError
 				if !errors.As(got.err, &wre) || !wre.AllowedAt.Equal(re.AllowedAt) || wre.Fingerprint != fingerprint(testpki.Old) {
-					t.Errorf("error does not unwrap to the matching *wssec.RetentionError")
+					t.Errorf("error does not unwrap to the matching *wssec.KeyError")
 				}
 			case errors.As(got.err, &se):
 				at = se.AllowedAt

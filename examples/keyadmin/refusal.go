@@ -91,11 +91,11 @@ func (a *app) errorf(format string, args ...any) {
 func (a *app) fail(err error) int {
 	var (
 		removal   *rollover.RemovalError
-		retention *wssec.RetentionError
+		retention *wssec.KeyError
 		stage     *rollover.StageError
-		status    *keystore.StatusError
+		status    *keystore.EntryError
 		cancel    *rollover.CancelError
-		expiry    *keystore.ExpiryError
+		expiry    *keystore.EntryError
 	)
 	switch {
 	case errors.Is(err, keystore.ErrOutcomeUnknown):
@@ -104,7 +104,7 @@ func (a *app) fail(err error) int {
 		fmt.Fprintf(a.stderr, "keyadmin %s: %v\n", a.cmd, err)
 		fmt.Fprintf(a.stderr, "nothing was changed; free space or make %s writable, then run the command again\n", a.dir)
 		return exitFailure
-	case errors.As(err, &expiry):
+	case errors.As(err, &expiry) && expiry.Err == keystore.ErrRetentionFloor:
 		fmt.Fprintf(a.stderr, "keyadmin %s: refused: %v\n", a.cmd, err)
 		fmt.Fprintf(a.stderr, "a key that was handed out is kept at least 90 days, and an expiry only moves later; give %s or later\n", stamp(expiry.Earliest))
 		return exitRefused
@@ -116,7 +116,7 @@ func (a *app) fail(err error) int {
 		return exitStage
 	case errors.As(err, &removal):
 		return a.refuseRemoval(removal)
-	case errors.As(err, &retention):
+	case errors.As(err, &retention) && retention.Err == wssec.ErrRetentionNotElapsed:
 		return a.refused(fmt.Sprintf("key %s is retained: %v", retention.Fingerprint.Short(), err), retention.AllowedAt,
 			"once every receiver has confirmed the switch, plus the retention period")
 	case errors.As(err, &stage):
@@ -130,7 +130,7 @@ func (a *app) fail(err error) int {
 			a.stageLines(a.errorf, s)
 		}
 		return exitStage
-	case errors.As(err, &status) && status.Status == keystore.StatusPending:
+	case errors.As(err, &status) && status.Err == keystore.ErrStatus && status.Status == keystore.StatusPending:
 		return a.refused(fmt.Sprintf("key %s is pending: its certificate is not handed out before the key is in the key ring", status.Alias),
 			time.Time{}, "after step 2, keyadmin add")
 	case errors.Is(err, rollover.ErrAlreadyConfirmed):

@@ -107,7 +107,7 @@ func TestRegister(t *testing.T) {
 		t.Fatal(err)
 	}
 	ticks := make(chan time.Time)
-	f, err := keystore.Follow(ctx, pollOnly{dir, dir}, keystore.PasswordValue(password), keystore.FollowOptions{
+	f, err := keystore.Follow(ctx, pollOnly{dir, dir.(keystore.RecordBackend)}, keystore.PasswordValue(password), keystore.FollowOptions{
 		Store: keystore.Options{Now: clk.Now}, HolderID: "replica-a", Host: "host-a",
 		NewTicker: func(time.Duration) (<-chan time.Time, func()) { return ticks, func() {} },
 		Logger:    slog.New(slog.DiscardHandler),

@@ -102,7 +102,7 @@ func run(kind string, members, nf, rounds int, watch bool, out io.Writer) error 
 	switch kind {
 	case "dir":
 		members = 0
-		open = func() (backend, error) { return keystore.Dir(dir), nil }
+		open = func() (backend, error) { return keystore.Dir(dir).(backend), nil }
 	case "etcd":
 		c, err := etcdtest.Launch(members, filepath.Join(tmp, "etcd"))
 		if err != nil {
@@ -159,7 +159,7 @@ func run(kind string, members, nf, rounds int, watch bool, out io.Writer) error 
 			if _, seen := got[idx]; seen || fs[idx] == nil || round == 0 {
 				return
 			}
-			if _, err := fs[idx].Decryptor(wssec.Policy{}).Decrypt(msgs[round]); err == nil {
+			if _, err := (&wssec.Decryptor{Keys: fs[idx].KeyRing()}).Decrypt(msgs[round]); err == nil {
 				got[idx] = time.Since(start)
 				if len(got) == nf {
 					select {

@@ -17,6 +17,20 @@ decrypting the EncryptedKey element alone is timed as well.
 
 rss: decrypts SMALL once, reads VmHWM from /proc/self/status as the
 baseline, then reads and decrypts NAME once and reads VmHWM again.
+
+    python3 peer_xmlsec.py signed-time DIR [WARMUP N LARGE_WARMUP LARGE_N]
+    python3 peer_xmlsec.py signed-rss DIR NAME [SMALL]
+
+The same for the signed messages of DIR/signed.tsv: one iteration parses
+the message, registers the wsu:Id attributes as IDs, verifies the
+ds:Signature with xmlsec.SignatureContext.verify (SignedInfo and every
+Reference) with the signer's certificate, and decrypts the EncryptedData
+before verifying (sign-then-encrypt) or after (encrypt-then-sign): xmlsec
+decrypts the EncryptedKey of the Security header, then the EncryptedData
+with the AES key it yields. On every small message each iteration is paired
+with the RSA operations alone, through python3-cryptography: the
+rsa-sha256 verification of the canonical SignedInfo, and the RSA-OAEP
+decryption of the EncryptedKey if there is one.
 """
 
 import base64
@@ -29,6 +43,7 @@ import xmlsec
 from lxml import etree
 
 XENC = "http://www.w3.org/2001/04/xmlenc#"
+DS = "http://www.w3.org/2000/09/xmldsig#"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 LARGE = 1 << 20
 
@@ -37,9 +52,9 @@ LARGE = 1 << 20
 PARSER = etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True)
 
 
-def read_manifest(d):
+def read_manifest(d, file="manifest.tsv"):
     entries = []
-    with open(os.path.join(d, "manifest.tsv")) as f:
+    with open(os.path.join(d, file)) as f:
         for line in f:
             line = line.rstrip("\n")
             if not line or line.startswith("#"):
@@ -165,6 +180,105 @@ def time_all(d, warmup, n, large_warmup, large_n):
             emit(impl="xmlsec1", what="decrypt", file=name, median_us=median(w, k, run), n=k)
 
 
+def signer_key(d):
+    return xmlsec.Key.from_file(os.path.join(d, "signer.pem"), xmlsec.constants.KeyDataFormatCertPem)
+
+
+def decrypt_wss(mgr, doc):
+    """Decrypts the EncryptedData of doc with the key of the Security
+    header's EncryptedKey, as WS-Security lays them out."""
+    ek = doc.find(".//{%s}EncryptedKey" % XENC)
+    ed = doc.find(".//{%s}EncryptedData" % XENC)
+    if ek is None or ed is None:
+        raise RuntimeError("no EncryptedKey or EncryptedData")
+    cek = xmlsec.EncryptionContext(mgr).decrypt(ek)
+    ctx = xmlsec.EncryptionContext()
+    ctx.key = xmlsec.Key.from_binary_data(xmlsec.constants.KeyDataAes, cek)
+    ctx.decrypt(ed)
+
+
+def verify(mgr, signer, name, data):
+    """Verifies (and decrypts) a message of signed.tsv; raises if xmlsec
+    rejects it."""
+    doc = etree.fromstring(data, PARSER)
+    if name.startswith("sign-then-encrypt-"):
+        decrypt_wss(mgr, doc)
+    xmlsec.tree.add_ids(doc, ["Id"])
+    sig = doc.find(".//{%s}Signature" % DS)
+    if sig is None:
+        raise RuntimeError("%s: no Signature" % name)
+    # A SignatureContext keeps the state of one verification; the key,
+    # loaded once, is copied into each.
+    ctx = xmlsec.SignatureContext()
+    ctx.key = signer
+    ctx.verify(sig)
+    if name.startswith("encrypt-then-sign-"):
+        decrypt_wss(mgr, doc)
+    return doc
+
+
+def signed_rsa_ops(d, name, data):
+    """Returns the RSA operations of a signed message alone, through
+    python3-cryptography (OpenSSL's libcrypto, as xmlsec uses)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    with open(os.path.join(d, "signer.pem"), "rb") as f:
+        pub = x509.load_pem_x509_certificate(f.read()).public_key()
+    with open(os.path.join(d, name + ".signedinfo"), "rb") as f:
+        si = f.read()
+    with open(os.path.join(d, name + ".sigvalue"), "rb") as f:
+        value = f.read()
+    decrypt_ek = None
+    if not name.startswith("signed-"):
+        with open(os.path.join(d, "key.pem"), "rb") as f:
+            key = serialization.load_pem_private_key(f.read(), password=None)
+        doc = etree.fromstring(data, PARSER)
+        ek = doc.find(".//{%s}EncryptedKey" % XENC)
+        ct = base64.b64decode("".join(ek.find("{%s}CipherData/{%s}CipherValue" % (XENC, XENC)).text.split()))
+        oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
+        decrypt_ek = lambda: key.decrypt(ct, oaep)
+
+    def ops():
+        pub.verify(value, si, padding.PKCS1v15(), hashes.SHA256())
+        if decrypt_ek:
+            decrypt_ek()
+
+    ops()
+    return ops
+
+
+def time_signed(d, warmup, n, large_warmup, large_n):
+    mgr, signer = keys_manager(d), signer_key(d)
+    for entry in read_manifest(d, "signed.tsv"):
+        name, payload = entry[0], entry[1]
+        with open(os.path.join(d, name + ".xml"), "rb") as f:
+            data = f.read()
+        check(entry, verify(mgr, signer, name, data))
+        run = lambda: verify(mgr, signer, name, data)
+        if payload >= LARGE:
+            emit(impl="xmlsec1", what="verify", file=name, median_us=median(large_warmup, large_n, run), n=large_n)
+            continue
+        total, op, overhead = paired(warmup, n, run, signed_rsa_ops(d, name, data))
+        emit(impl="xmlsec1", what="verify", file=name, median_us=total, n=n)
+        emit(impl="xmlsec1", what="verify-rsa", file=name, median_us=op, n=n)
+        emit(impl="xmlsec1", what="verify-overhead", file=name, median_us=overhead, n=n)
+
+
+def peak_rss_signed(d, name, small):
+    entries = {e[0]: e for e in read_manifest(d, "signed.tsv")}
+    mgr, signer = keys_manager(d), signer_key(d)
+    with open(os.path.join(d, small + ".xml"), "rb") as f:
+        verify(mgr, signer, small, f.read())
+    base = vm_hwm()
+    with open(os.path.join(d, name + ".xml"), "rb") as f:
+        doc = verify(mgr, signer, name, f.read())
+    peak = vm_hwm()
+    check(entries[name], doc)
+    emit(impl="xmlsec1", what="rss", file=name, baseline_kb=base, peak_kb=peak)
+
+
 def vm_hwm():
     with open("/proc/self/status") as f:
         for line in f:
@@ -190,6 +304,11 @@ def main(argv):
     if len(argv) >= 3 and argv[1] == "time":
         counts = [int(a) for a in argv[3:7]] or [300, 500, 2, 5]
         time_all(argv[2], *counts)
+    elif len(argv) >= 3 and argv[1] == "signed-time":
+        counts = [int(a) for a in argv[3:7]] or [300, 500, 2, 5]
+        time_signed(argv[2], *counts)
+    elif len(argv) >= 4 and argv[1] == "signed-rss":
+        peak_rss_signed(argv[2], argv[3], argv[4] if len(argv) > 4 else "sign-then-encrypt-records-1KB")
     elif len(argv) >= 4 and argv[1] == "rss":
         peak_rss(argv[2], argv[3], argv[4] if len(argv) > 4 else "records-1KB-AES256GCM")
     else:

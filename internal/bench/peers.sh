@@ -11,8 +11,12 @@
 #   SMALL_WARMUP (default 300; Santuario: JAVA_SMALL_WARMUP, default 2000),
 #   SMALL_N (500), LARGE_WARMUP (2), LARGE_N (5), and the number of
 #   rounds, ROUNDS (3). If BENCH_OUT names a directory, the raw results
-#   (results.jsonl) and manifest.tsv are copied there, for
-#   go run ./internal/bench/report -manifest BENCH_OUT/manifest.tsv BENCH_OUT/results.jsonl
+#   (results.jsonl), manifest.tsv and signed.tsv are copied there, for
+#   go run ./internal/bench/report -manifest BENCH_OUT/manifest.tsv -signed BENCH_OUT/signed.tsv BENCH_OUT/results.jsonl
+#
+# The signed messages (signed only, sign-then-encrypt, encrypt-then-sign)
+# run in the same rounds, with SIGNED_LARGE_WARMUP (default 1) and
+# SIGNED_LARGE_N (3) for 16 MB; SIGNED=0 leaves them out.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,6 +30,9 @@ SMALL_N=${SMALL_N:-500}
 LARGE_WARMUP=${LARGE_WARMUP:-2}
 LARGE_N=${LARGE_N:-5}
 ROUNDS=${ROUNDS:-3}
+SIGNED=${SIGNED:-1}
+SIGNED_LARGE_WARMUP=${SIGNED_LARGE_WARMUP:-1}
+SIGNED_LARGE_N=${SIGNED_LARGE_N:-3}
 
 # Debian's python3, where python3-xmlsec is installed; a python3 earlier on
 # PATH (a virtualenv, pyenv) would not see it.
@@ -50,6 +57,29 @@ install() {
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   fi
+}
+
+# Signed messages: each implementation verifies (and decrypts) every
+# message of signed.tsv once, and fails if it rejects one, before timing it.
+signed_round() {
+  local r=$1
+  log "round $r/$ROUNDS: signed messages, wsrenew"
+  "$work/measure" -dir "$msgs" -signed -mode time -warmup "$SMALL_WARMUP" -n "$SMALL_N" \
+    -large-warmup "$SIGNED_LARGE_WARMUP" -large-n "$SIGNED_LARGE_N" | tag "$r" >>"$results"
+  log "round $r/$ROUNDS: signed messages, xmlsec1"
+  "$PY" "$here/peer_xmlsec.py" signed-time "$msgs" "$SMALL_WARMUP" "$SMALL_N" "$SIGNED_LARGE_WARMUP" "$SIGNED_LARGE_N" | tag "$r" >>"$results"
+  log "round $r/$ROUNDS: signed messages, Santuario"
+  "${java[@]}" signed-time "$msgs" "$JAVA_SMALL_WARMUP" "$SMALL_N" "$SIGNED_LARGE_WARMUP" "$SIGNED_LARGE_N" | tag "$r" >>"$results"
+}
+
+signed_rss() {
+  local f
+  for f in $(awk -F'\t' '!/^#/ && $2 >= 1048576 {print $1}' "$msgs/signed.tsv"); do
+    log "peak RSS for $f"
+    "$work/measure" -dir "$msgs" -signed -mode rss -file "$f" >>"$results"
+    "$PY" "$here/peer_xmlsec.py" signed-rss "$msgs" "$f" >>"$results"
+    "${java[@]}" signed-rss "$msgs" "$f" >>"$results"
+  done
 }
 
 pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installed"; }
@@ -127,6 +157,7 @@ for r in $(seq 1 "$ROUNDS"); do
   "$PY" "$here/peer_xmlsec.py" time "$msgs" "$SMALL_WARMUP" "$SMALL_N" "$LARGE_WARMUP" "$LARGE_N" | tag "$r" >>"$results"
   log "round $r/$ROUNDS: Santuario"
   "${java[@]}" time "$msgs" "$JAVA_SMALL_WARMUP" "$SMALL_N" "$LARGE_WARMUP" "$LARGE_N" | tag "$r" >>"$results"
+  [ "$SIGNED" = 0 ] || signed_round "$r"
 done
 for f in $bigs; do
   log "peak RSS for $f"
@@ -134,6 +165,7 @@ for f in $bigs; do
   "$PY" "$here/peer_xmlsec.py" rss "$msgs" "$f" >>"$results"
   "${java[@]}" rss "$msgs" "$f" >>"$results"
 done
+[ "$SIGNED" = 0 ] || signed_rss
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo "## Peer comparison, $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -144,12 +176,14 @@ echo "- wsrenew at commit $commit; $(go version)"
 echo "- $(java -version 2>&1 | head -1); Santuario: libxml-security-java $(pkgver libxml-security-java), JVM defaults ($(java -XX:+PrintFlagsFinal -version 2>/dev/null | awk '$2 == "MaxHeapSize" {printf "max heap %.0f MiB", $4/1048576}'), $(java -XX:+PrintFlagsFinal -version 2>/dev/null | awk '$2 ~ /^Use(Serial|Parallel|G1|Z|Shenandoah|Epsilon)GC$/ && $4 == "true" {print $2}'))"
 [ -n "$module" ] && echo "- SoftHSM2 $(softhsm2-util --version) ($module), through crypto11, for the PKCS#11 row"
 echo "- $(xmlsec1 --version) (libxmlsec1 $(pkgver libxmlsec1)), python3-xmlsec $(pkgver python3-xmlsec), $("$PY" --version), $(openssl version | cut -d' ' -f1-2)"
-echo "- $ROUNDS rounds; per round and message: 1 KB: $SMALL_WARMUP warm-up ($JAVA_SMALL_WARMUP for Santuario) + $SMALL_N timed; 16 MB: $LARGE_WARMUP warm-up + $LARGE_N timed"
+echo "- $ROUNDS rounds; per round and message: 1 KB: $SMALL_WARMUP warm-up ($JAVA_SMALL_WARMUP for Santuario) + $SMALL_N timed; 16 MB: $LARGE_WARMUP warm-up + $LARGE_N timed$([ "$SIGNED" = 0 ] || echo "; signed 16 MB: $SIGNED_LARGE_WARMUP warm-up + $SIGNED_LARGE_N timed")"
 echo
-"$work/report" -manifest "$msgs/manifest.tsv" "$results"
+signed_flag=()
+[ "$SIGNED" = 0 ] || signed_flag=(-signed "$msgs/signed.tsv")
+"$work/report" -manifest "$msgs/manifest.tsv" "${signed_flag[@]}" "$results"
 if [ -n "${BENCH_OUT:-}" ]; then
   mkdir -p "$BENCH_OUT"
-  cp "$results" "$msgs/manifest.tsv" "$BENCH_OUT/"
+  cp "$results" "$msgs/manifest.tsv" "$msgs/signed.tsv" "$BENCH_OUT/"
 fi
 echo
 echo "Run time: $(($(date +%s) - started)) s."

@@ -18,17 +18,32 @@
 //     envelope size in bytes (the payload that throughput and memory are
 //     divided by), and the number of elements and text characters inside
 //     the Body once decrypted, which every implementation checks.
+//   - <order>-<shape>-<size>.xml: the same responses signed (Body and
+//     Timestamp, rsa-sha256, exclusive C14N, SHA-256 digests, the signer's
+//     certificate in a BinarySecurityToken) by the fixture identity
+//     "receiver", in three orders: "signed" only, "sign-then-encrypt" and
+//     "encrypt-then-sign", encrypted with AES-256-GCM as above but with the
+//     EncryptedKey and its ReferenceList in the Security header. Each comes
+//     with <name>.signedinfo, the canonical SignedInfo the signature
+//     covers, and <name>.sigvalue, the signature value, so that every
+//     implementation can time its RSA verification alone.
+//   - signer.pem: the certificate of "receiver".
+//   - signed.tsv: the signed messages, in the format of manifest.tsv; the
+//     payload is the envelope before signing and encryption.
 package main
 
 import (
 	"bytes"
+	"crypto/rsa"
 	"encoding/base64"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/wssec"
@@ -96,6 +111,62 @@ func main() {
 	if err := os.WriteFile(filepath.Join(*out, "manifest.tsv"), []byte(manifest.String()), 0o644); err != nil {
 		log.Fatal(err)
 	}
+	if err := writeSigned(*out, id); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// signedAt is the signed messages' Timestamp Created: fixed, so that the
+// messages do not depend on when they were made. wsrenew verifies them
+// with a clock set one minute later; the peers do not check Timestamps.
+var signedAt = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
+// signedOrders are the orders of signing and encryption of the signed
+// messages, as named in their file names.
+var signedOrders = []string{"signed", "sign-then-encrypt", "encrypt-then-sign"}
+
+// writeSigned writes the signed messages, signer.pem and signed.tsv into
+// dir; recipient is the identity the encrypted ones are encrypted for.
+func writeSigned(dir string, recipient testpki.Identity) error {
+	signer := testpki.Load(testpki.Receiver)
+	key, ok := signer.Signer.(*rsa.PrivateKey)
+	if !ok {
+		return errors.New("gen: the receiver fixture is not an RSA key")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "signer.pem"), signer.CertPEM, 0o644); err != nil {
+		return err
+	}
+	// WS-Security's layout, as WSS4J writes it: the EncryptedKey with its
+	// ReferenceList in the Security header, whose order tells a receiver
+	// whether the signature covers the encrypted or the decrypted Body.
+	// (With the EncryptedKey inside the EncryptedData nothing in the
+	// header says so.)
+	enc := &wssec.Encryptor{
+		Certificate:    recipient.Certificate,
+		KeyTransport:   wssec.RSAOAEPMGF1P,
+		DataEncryption: wssec.AES256GCM,
+		KeyIdentifier:  wssec.IdentifyByX509Certificate,
+	}
+	var manifest strings.Builder
+	manifest.WriteString("# name\tpayload_bytes\tbody_elements\tbody_text_chars\n")
+	for _, m := range []message{{"records", 1 << 10, "1KB", ""}, {"records", 16 << 20, "16MB", ""}, {"document", 16 << 20, "16MB", ""}} {
+		plain, elems, chars := response(m.shape, m.size)
+		msgs, err := inOrders(plain, key, signer.Certificate.Raw, enc)
+		if err != nil {
+			return fmt.Errorf("gen: %s-%s: %w", m.shape, m.label, err)
+		}
+		for _, order := range signedOrders {
+			out := msgs[order]
+			name := fmt.Sprintf("%s-%s-%s", order, m.shape, m.label)
+			for ext, b := range map[string][]byte{".xml": out.msg, ".signedinfo": out.signedInfo, ".sigvalue": out.value} {
+				if err := os.WriteFile(filepath.Join(dir, name+ext), b, 0o644); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(&manifest, "%s\t%d\t%d\t%d\n", name, len(plain), elems, chars)
+		}
+	}
+	return os.WriteFile(filepath.Join(dir, "signed.tsv"), []byte(manifest.String()), 0o644)
 }
 
 // response returns a SOAP 1.1 response whose Body content is about size

@@ -20,6 +20,11 @@
 // /proc/self/status) as the baseline, then reads and decrypts the message
 // NAME once and reads the peak again. Run it in a fresh process per
 // message.
+//
+// With -signed both modes work on the signed messages of signed.tsv
+// instead (signed.go): each is verified against signer.pem and decrypted
+// by one Decryptor, and every small one is paired with its RSA operations
+// alone.
 package main
 
 import (
@@ -82,6 +87,7 @@ func main() {
 	flag.IntVar(&c.n, "n", 500, "timed decryptions of a small message")
 	flag.IntVar(&c.largeWarmup, "large-warmup", 2, "untimed decryptions of a message of 1 MB or more")
 	flag.IntVar(&c.largeN, "large-n", 5, "timed decryptions of a message of 1 MB or more")
+	signed := flag.Bool("signed", false, "time or measure the signed messages of signed.tsv (-small defaults to "+signedSmall+")")
 	token := flag.String("pkcs11", "", "time mode: decrypt the small messages with the key in the PKCS#11 token this RFC 7512 URI names (PIN in $WSRENEW_BENCH_PIN) instead")
 	flag.Parse()
 	log.SetFlags(0)
@@ -99,6 +105,12 @@ func main() {
 	}
 	d := &wssec.Decryptor{Keys: wssec.NewKeyRing(wssec.Key{Decrypter: key, Certificate: cert})}
 	out := json.NewEncoder(os.Stdout)
+	if *signed {
+		if err := runSigned(c, *mode, key, cert, *small, *file, out); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if *token != "" {
 		if err := timeToken(c, *token, cert, d, entries, out); err != nil {
 			log.Fatal(err)
@@ -116,6 +128,31 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+}
+
+// runSigned is main for -signed.
+func runSigned(c config, mode string, key *rsa.PrivateKey, cert *x509.Certificate, small, file string, out *json.Encoder) error {
+	signer, err := readSigner(c.dir)
+	if err != nil {
+		return err
+	}
+	switch mode {
+	case "time":
+		return timeSigned(c, key, cert, signer, out)
+	case "rss":
+		if !flagSet("small") {
+			small = signedSmall
+		}
+		return peakRSSSigned(c.dir, key, cert, signer, small, file, out)
+	}
+	return fmt.Errorf("unknown -mode %q", mode)
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func timeAll(c config, d *wssec.Decryptor, key *rsa.PrivateKey, entries []entry, out *json.Encoder) error {

@@ -4,7 +4,9 @@
 //
 // Usage:
 //
-//	report -manifest DIR/manifest.tsv results.jsonl
+//	report -manifest DIR/manifest.tsv [-signed DIR/signed.tsv] results.jsonl
+//
+// With -signed the tables of the signed messages follow (signed.go).
 //
 // Timing lines may carry a "round" number. Every figure is then computed
 // per round and the tables show the median over the rounds, with the
@@ -147,6 +149,7 @@ var peers = []impl{
 
 func main() {
 	manifest := flag.String("manifest", "", "manifest.tsv written by gen")
+	signedManifest := flag.String("signed", "", "signed.tsv written by gen: print the signed messages' tables too")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("report: ")
@@ -154,13 +157,23 @@ func main() {
 		log.Fatal("usage: report -manifest DIR/manifest.tsv results.jsonl")
 	}
 	r := &results{times: map[key]map[int]float64{}, rss: map[key]record{}, payload: map[string]float64{}}
-	if err := r.readManifest(*manifest); err != nil {
+	var err error
+	if r.files, err = r.readManifest(*manifest); err != nil {
 		log.Fatal(err)
+	}
+	var signedFiles []string
+	if *signedManifest != "" {
+		if signedFiles, err = r.readManifest(*signedManifest); err != nil {
+			log.Fatal(err)
+		}
 	}
 	if err := r.readResults(flag.Arg(0)); err != nil {
 		log.Fatal(err)
 	}
 	r.print(os.Stdout)
+	if *signedManifest != "" {
+		r.printSigned(os.Stdout, signedFiles)
+	}
 }
 
 func (r *results) print(w io.Writer) {
@@ -286,11 +299,14 @@ func times(v float64) string {
 	return fixed(v, 2) + "×"
 }
 
-func (r *results) readManifest(path string) error {
+// readManifest records the payload of every message of a manifest and
+// returns their names in its order.
+func (r *results) readManifest(path string) ([]string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var files []string
 	for line := range strings.Lines(string(b)) {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -298,16 +314,16 @@ func (r *results) readManifest(path string) error {
 		}
 		f := strings.Split(line, "\t")
 		if len(f) < 2 {
-			return fmt.Errorf("%s: bad line %q", path, line)
+			return nil, fmt.Errorf("%s: bad line %q", path, line)
 		}
 		n, err := strconv.ParseFloat(f[1], 64)
 		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		r.payload[f[0]] = n
-		r.files = append(r.files, f[0])
+		files = append(files, f[0])
 	}
-	return nil
+	return files, nil
 }
 
 func (r *results) readResults(path string) error {

@@ -614,7 +614,7 @@ func TestAttacks(t *testing.T) {
 			msg := readFile(t, strings.TrimSuffix(f, ".json")+".xml")
 			if p.Signed {
 				clk := fakeclock.New(attackClock(t, msg, p))
-				tr, err := wssec.NewTrustRingOptions(testpki.Load(testpki.Receiver).Certificate, wssec.RingOptions{Now: clk.Now})
+				tr, err := wssec.NewTrustRing(testpki.Load(testpki.Receiver).Certificate, wssec.RingOptions{Now: clk.Now})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -71,7 +71,7 @@ func TestSignedVectors(t *testing.T) {
 			}
 			run := func(trust []string, allowSHA1 bool) error {
 				clk := fakeclock.New(at)
-				tr, err := wssec.NewTrustRingOptions(testpki.Load(trust[0]).Certificate, wssec.RingOptions{Now: clk.Now})
+				tr, err := wssec.NewTrustRing(testpki.Load(trust[0]).Certificate, wssec.RingOptions{Now: clk.Now})
 				if err != nil {
 					t.Fatal(err)
 				}

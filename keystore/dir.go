@@ -13,36 +13,33 @@ import (
 // never written.
 const lockName = ".lock"
 
-// DirBackend keeps a store in a directory of the local file system: one
-// file per blob, written with a temporary file, fsync, rename and a
-// directory fsync; the writer lock is an flock(2) on a lock file in the
-// directory. Files are created with mode 0600, the directory with 0700.
-//
-// A DirBackend is safe for concurrent use, also by several processes.
-type DirBackend struct {
+// dirBackend is the [Backend] of [Dir].
+type dirBackend struct {
 	dir  string
 	fsys fileSystem
 }
 
-// Dir returns the backend for the store in the directory path. It does not
-// touch the file system.
-func Dir(path string) *DirBackend {
-	return &DirBackend{dir: filepath.Clean(path), fsys: osFS{}}
+// Dir returns the backend that keeps a store in the directory path of the
+// local file system: one file per blob, written with a temporary file,
+// fsync, rename and a directory fsync; the writer lock is an flock(2) on
+// a lock file in the directory. Files are created with mode 0600, the
+// directory with 0700. The backend also implements [Watcher] (inotify on
+// Linux) and [RecordBackend]. It is safe for concurrent use, also by
+// several processes. Dir does not touch the file system.
+func Dir(path string) Backend {
+	return &dirBackend{dir: filepath.Clean(path), fsys: osFS{}}
 }
 
-func (d *DirBackend) fs() fileSystem {
+func (d *dirBackend) fs() fileSystem {
 	if d.fsys == nil {
 		return osFS{}
 	}
 	return d.fsys
 }
 
-// Path returns the directory.
-func (d *DirBackend) Path() string { return d.dir }
-
 // Init creates the directory with mode 0700, and syncs its parent. An
 // existing directory is kept as it is.
-func (d *DirBackend) Init(ctx context.Context) error {
+func (d *dirBackend) Init(ctx context.Context) error {
 	err := d.fs().Mkdir(d.dir, dirPerm)
 	if errors.Is(err, fs.ErrExist) {
 		fi, serr := d.fs().Stat(d.dir)
@@ -67,7 +64,7 @@ func (d *DirBackend) Init(ctx context.Context) error {
 // the file if needed, and removes temporary files that a writer which
 // crashed left behind. If ctx is done while it waits, Lock returns ctx's
 // error; the lock is then released as soon as it would have been taken.
-func (d *DirBackend) Lock(ctx context.Context) (func() error, error) {
+func (d *dirBackend) Lock(ctx context.Context) (func() error, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -82,7 +79,7 @@ func (d *DirBackend) Lock(ctx context.Context) (func() error, error) {
 	return unlock, nil
 }
 
-func (d *DirBackend) removeTemps() error {
+func (d *dirBackend) removeTemps() error {
 	names, err := d.fs().ListFiles(d.dir)
 	if err != nil {
 		return fmt.Errorf("keystore: %w", err)
@@ -97,7 +94,7 @@ func (d *DirBackend) removeTemps() error {
 	return nil
 }
 
-func (d *DirBackend) path(name string) (string, error) {
+func (d *dirBackend) path(name string) (string, error) {
 	if !validBlobName(name) && name != manifestName {
 		return "", fmt.Errorf("keystore: invalid blob name %s", quoteName(name))
 	}
@@ -106,7 +103,7 @@ func (d *DirBackend) path(name string) (string, error) {
 
 // Read returns the content of the file name, or an error wrapping
 // fs.ErrNotExist if there is none. It does not lock.
-func (d *DirBackend) Read(ctx context.Context, name string) ([]byte, error) {
+func (d *dirBackend) Read(ctx context.Context, name string) ([]byte, error) {
 	p, err := d.path(name)
 	if err != nil {
 		return nil, err
@@ -121,7 +118,7 @@ func (d *DirBackend) Read(ctx context.Context, name string) ([]byte, error) {
 // Write replaces the file name atomically and durably. A failed sync of
 // the directory after the rename returns an [*OutcomeError]; errors of a
 // full or read-only file system match [ErrNoSpace] and [ErrReadOnly].
-func (d *DirBackend) Write(ctx context.Context, name string, data []byte) error {
+func (d *dirBackend) Write(ctx context.Context, name string, data []byte) error {
 	if _, err := d.path(name); err != nil {
 		return err
 	}
@@ -130,7 +127,7 @@ func (d *DirBackend) Write(ctx context.Context, name string, data []byte) error 
 
 // Remove deletes the file name. It does not sync the directory; see
 // [Backend].
-func (d *DirBackend) Remove(ctx context.Context, name string) error {
+func (d *dirBackend) Remove(ctx context.Context, name string) error {
 	if _, err := d.path(name); err != nil {
 		return err
 	}
@@ -139,7 +136,7 @@ func (d *DirBackend) Remove(ctx context.Context, name string) error {
 
 // List returns the names of the store's files, without the lock file and
 // temporary files.
-func (d *DirBackend) List(ctx context.Context) ([]string, error) {
+func (d *dirBackend) List(ctx context.Context) ([]string, error) {
 	all, err := d.fs().ListFiles(d.dir)
 	if err != nil {
 		return nil, fmt.Errorf("keystore: %w", err)
@@ -154,4 +151,4 @@ func (d *DirBackend) List(ctx context.Context) ([]string, error) {
 }
 
 // Locate returns the file path of name.
-func (d *DirBackend) Locate(name string) string { return filepath.Join(d.dir, name) }
+func (d *dirBackend) Locate(name string) string { return filepath.Join(d.dir, name) }

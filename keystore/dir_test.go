@@ -18,8 +18,8 @@ func TestDirBackend(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "d")
 	b := Dir(dir + "/")
-	if b.Path() != dir {
-		t.Errorf("Path() = %q, want %q", b.Path(), dir)
+	if got, want := b.Locate("a.1.p12"), filepath.Join(dir, "a.1.p12"); got != want {
+		t.Errorf("Locate() = %q, want %q", got, want)
 	}
 	if err := b.Init(ctx); err != nil {
 		t.Fatalf("Init() error = %v", err)

@@ -27,7 +27,7 @@
 //		keystore.PasswordEnv("APP_KEYSTORE_PASSWORD"), keystore.FollowOptions{})
 //	if err != nil { ... }
 //	defer f.Close()
-//	dec := f.Decryptor(wssec.Policy{})
+//	dec := &wssec.Decryptor{Keys: f.KeyRing()}
 //
 // # Entries
 //
@@ -41,7 +41,7 @@
 //   - retained: in the ring to decrypt what receivers still encrypt to it,
 //     with an expiry set once every receiver has switched
 //     ([Tx.SetExpiry]); removal before the expiry, or while there is none,
-//     is refused with a [*wssec.RetentionError].
+//     is refused with a [*wssec.KeyError] for [wssec.ErrRetentionNotElapsed].
 //   - disabled: a retained key past its expiry, taken out of the ring for
 //     a restore window ([Tx.Disable], [DefaultRestoreWindow]). A message
 //     encrypted to it is refused; [Store.CheckRefusal] recognises the

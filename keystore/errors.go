@@ -74,7 +74,7 @@ var (
 
 	// ErrStatus means that the entry's status does not allow the
 	// operation, such as setting an expiry on the current key or exporting
-	// the certificate of a pending key. The error is a [*StatusError].
+	// the certificate of a pending key. The error is an [*EntryError] with Status and Op.
 	ErrStatus = errors.New("keystore: operation not allowed for entry status")
 
 	// ErrNoCurrentKey means that the store has no current key, so no key
@@ -103,7 +103,7 @@ var (
 	// ErrRetentionFloor means that a change would shorten the retention
 	// of a key: move its expiry earlier than an expiry it had, or give a
 	// key that was handed to a receiver an expiry less than
-	// [MinRetention] away. The error is an [*ExpiryError].
+	// [MinRetention] away. The error is an [*EntryError] with Expires and Earliest.
 	ErrRetentionFloor = errors.New("keystore: retention cannot be shortened")
 
 	// ErrProvided means that a key was to be cancelled ([Tx.Cancel])
@@ -184,8 +184,8 @@ type ManifestError struct {
 	Path string
 	// Reason says what is wrong, without secrets.
 	Reason string
-	// Err is the underlying parse error, if any.
-	Err error
+	// Cause is the underlying parse error, if any.
+	Cause error
 }
 
 func (e *ManifestError) Error() string {
@@ -193,27 +193,37 @@ func (e *ManifestError) Error() string {
 	if e.Reason != "" {
 		msg += ": " + e.Reason
 	}
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
+	if e.Cause != nil {
+		msg += ": " + e.Cause.Error()
 	}
 	return msg
 }
 
 // Unwrap returns [ErrCorruptManifest] and the underlying error, if any.
 func (e *ManifestError) Unwrap() []error {
-	if e.Err == nil {
+	if e.Cause == nil {
 		return []error{ErrCorruptManifest}
 	}
-	return []error{ErrCorruptManifest, e.Err}
+	return []error{ErrCorruptManifest, e.Cause}
 }
 
-// EntryError reports a problem with one entry of the store.
+// EntryError reports a problem with one entry of the store: an operation
+// its status does not allow (Err is [ErrStatus], with Status and Op), an
+// expiry that would shorten its retention (Err is [ErrRetentionFloor],
+// with Expires and Earliest), or another sentinel of this package.
 type EntryError struct {
 	// Alias names the entry.
 	Alias string
 	// Location is where the entry's key lives, such as a file path; empty
 	// if the problem is not about the key's file.
 	Location string
+	// Status is the entry's status and Op the refused operation, such as
+	// "SetExpiry", for [ErrStatus]; zero otherwise.
+	Status Status
+	Op     string
+	// Expires is the refused expiry and Earliest the earliest expiry the
+	// key may be given now, for [ErrRetentionFloor]; zero otherwise.
+	Expires, Earliest time.Time
 	// Err is one of the sentinels of this package.
 	Err error
 	// Cause is the underlying error, if any, such as an I/O error.
@@ -221,6 +231,13 @@ type EntryError struct {
 }
 
 func (e *EntryError) Error() string {
+	switch e.Err {
+	case ErrStatus:
+		return fmt.Sprintf("keystore: operation not allowed for entry status: %s of %s entry %q", e.Op, e.Status, e.Alias)
+	case ErrRetentionFloor:
+		return fmt.Sprintf("keystore: retention cannot be shortened: entry %q may not expire at %s, the earliest allowed is %s",
+			e.Alias, e.Expires.UTC().Format(time.RFC3339), e.Earliest.UTC().Format(time.RFC3339))
+	}
 	msg := fmt.Sprintf("%s: alias %q", errText(e.Err, "keystore: entry error"), e.Alias)
 	if e.Location != "" {
 		msg += ": " + e.Location
@@ -231,28 +248,21 @@ func (e *EntryError) Error() string {
 	return msg
 }
 
-// Unwrap returns the sentinel in Err and the Cause, if any.
+// Unwrap returns the sentinel in Err and the Cause, those that are set.
 func (e *EntryError) Unwrap() []error {
-	if e.Cause == nil {
-		return []error{e.Err}
+	var out []error
+	for _, err := range []error{e.Err, e.Cause} {
+		if err != nil {
+			out = append(out, err)
+		}
 	}
-	return []error{e.Err, e.Cause}
+	return out
 }
 
-// StatusError reports an operation that the entry's status does not allow.
-type StatusError struct {
-	Alias  string
-	Status Status
-	// Op names the refused operation, such as "SetExpiry".
-	Op string
+// statusError refuses op for the entry alias of status st.
+func statusError(alias string, st Status, op string) *EntryError {
+	return &EntryError{Alias: alias, Status: st, Op: op, Err: ErrStatus}
 }
-
-func (e *StatusError) Error() string {
-	return fmt.Sprintf("keystore: operation not allowed for entry status: %s of %s entry %q", e.Op, e.Status, e.Alias)
-}
-
-// Unwrap returns [ErrStatus].
-func (e *StatusError) Unwrap() error { return ErrStatus }
 
 // ParseError reports imported data that cannot be used. It never holds the
 // data itself or a password.
@@ -342,23 +352,6 @@ func (e *ClockError) Error() string {
 
 // Unwrap returns [ErrClockBehind].
 func (e *ClockError) Unwrap() error { return ErrClockBehind }
-
-// ExpiryError reports an expiry that would shorten a key's retention.
-type ExpiryError struct {
-	Alias string
-	// Expires is the expiry that was refused.
-	Expires time.Time
-	// Earliest is the earliest expiry the key may be given now.
-	Earliest time.Time
-}
-
-func (e *ExpiryError) Error() string {
-	return fmt.Sprintf("keystore: retention cannot be shortened: entry %q may not expire at %s, the earliest allowed is %s",
-		e.Alias, e.Expires.UTC().Format(time.RFC3339), e.Earliest.UTC().Format(time.RFC3339))
-}
-
-// Unwrap returns [ErrRetentionFloor].
-func (e *ExpiryError) Unwrap() error { return ErrRetentionFloor }
 
 // OutcomeError reports a change whose outcome is unknown: the new
 // manifest was in place when an I/O error came, so the change is visible

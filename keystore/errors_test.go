@@ -16,10 +16,10 @@ func TestErrorTypes(t *testing.T) {
 		sentinel error
 	}{
 		{&ManifestError{Path: "/s/manifest.json", Reason: "generation 0"}, "keystore: corrupt manifest /s/manifest.json: generation 0", ErrCorruptManifest},
-		{&ManifestError{Path: "/m", Err: cause}, "keystore: corrupt manifest /m: cause", cause},
+		{&ManifestError{Path: "/m", Cause: cause}, "keystore: corrupt manifest /m: cause", cause},
 		{&EntryError{Alias: "a", Err: ErrUnknownAlias}, `keystore: unknown alias: alias "a"`, ErrUnknownAlias},
 		{&EntryError{Alias: "a", Location: "/s/a.1.p12", Err: ErrMissingFile, Cause: fs.ErrNotExist}, `keystore: missing entry file: alias "a": /s/a.1.p12: file does not exist`, fs.ErrNotExist},
-		{&StatusError{Alias: "a", Status: StatusCurrent, Op: "Remove"}, `keystore: operation not allowed for entry status: Remove of current entry "a"`, ErrStatus},
+		{statusError("a", StatusCurrent, "Remove"), `keystore: operation not allowed for entry status: Remove of current entry "a"`, ErrStatus},
 		{&ParseError{Format: "PEM", Reason: "no certificate", Err: ErrMalformed}, "keystore: malformed input (PEM): no certificate", ErrMalformed},
 		{&ParseError{Format: "PKCS#12", Err: ErrMalformed, Cause: cause}, "keystore: malformed input (PKCS#12): cause", cause},
 		{&ruleError{"2 current keys", ErrNoCurrentKey}, "2 current keys", ErrNoCurrentKey},

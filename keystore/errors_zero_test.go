@@ -15,11 +15,9 @@ func TestErrorTypes_ZeroValue(t *testing.T) {
 	errtypes.CheckZero(t, "keystore: ", []error{
 		&keystore.ManifestError{},
 		&keystore.EntryError{},
-		&keystore.StatusError{},
 		&keystore.ParseError{},
 		&keystore.TokenError{},
 		&keystore.ClockError{},
-		&keystore.ExpiryError{},
 		&keystore.OutcomeError{},
 		&keystore.DisabledKeyError{},
 	})

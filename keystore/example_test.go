@@ -88,7 +88,7 @@ func ExampleOpen() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := created.Add(ctx, "tenant-2025", importBundle(), nil); err != nil {
+	if err := created.Update(ctx, func(tx *keystore.Tx) error { return tx.Add("tenant-2025", importBundle(), nil) }); err != nil {
 		log.Fatal(err)
 	}
 	if err := created.Update(ctx, func(tx *keystore.Tx) error { return tx.Rotate("tenant-2025") }); err != nil {
@@ -234,7 +234,7 @@ func ExampleStore_Update() {
 
 	now = now.AddDate(0, 0, 90)
 	err = store.Update(ctx, func(tx *keystore.Tx) error { return tx.Remove("tenant-2025") })
-	fmt.Println(err, ring.Len())
+	fmt.Println(err, len(ring.Snapshot()))
 	// Output:
 	// tenant-2026 current 0001-01-01
 	// tenant-2025 retained 2026-05-30
@@ -300,7 +300,7 @@ func ExampleStore_Reload() {
 		log.Fatal(err)
 	}
 	ring, err := store.KeyRing()
-	fmt.Println(changed, ring.Len(), err)
+	fmt.Println(changed, len(ring.Snapshot()), err)
 	// Output:
 	// true 1 <nil>
 }
@@ -460,7 +460,7 @@ func ExampleFollow() {
 		log.Fatal(err)
 	}
 	defer f.Close()
-	dec := f.Decryptor(wssec.Policy{})
+	dec := &wssec.Decryptor{Keys: f.KeyRing()}
 
 	// The operator adds a new key (step 2 of a renewal).
 	newKey, err := keystore.Generate(pkix.Name{CommonName: "tenant.example"}, keystore.GenerateOptions{})
@@ -602,7 +602,7 @@ func ExampleStore_DestroyDisabled() {
 // every response with the store's keys as they are now, without a
 // restart when a renewal adds a key. The receiver here is a test server
 // that encrypts its response.
-func ExampleFollower_Transport() {
+func ExampleFollower_KeyRing() {
 	dir, cleanup := tempStoreDir()
 	defer cleanup()
 	ctx := context.Background()
@@ -633,7 +633,7 @@ func ExampleFollower_Transport() {
 	}))
 	defer receiver.Close()
 
-	client := &http.Client{Transport: f.Transport(nil, wssec.Policy{})}
+	client := &http.Client{Transport: &wssec.Transport{Decryptor: &wssec.Decryptor{Keys: f.KeyRing()}}}
 	resp, err := client.Post(receiver.URL, "text/xml; charset=utf-8", strings.NewReader("<request/>"))
 	if err != nil {
 		log.Fatal(err)

@@ -66,14 +66,14 @@ func colonHex(b []byte) string {
 // current first or was replaced as current): a certificate that leaves
 // the store unrecorded would let [Tx.Cancel] delete a key a receiver may
 // encrypt to. It returns an [*EntryError] with [ErrUnknownAlias] or
-// [ErrNotProvided], and a [*StatusError] for a pending entry.
+// [ErrNotProvided], and an [*EntryError] for [ErrStatus] for a pending entry.
 func (s *Store) ExportCertificate(alias string) (*CertificateExport, error) {
 	e, err := s.Entry(alias)
 	if err != nil {
 		return nil, err
 	}
 	if !e.Status.inRing() {
-		return nil, &StatusError{Alias: alias, Status: e.Status, Op: "ExportCertificate"}
+		return nil, statusError(alias, e.Status, "ExportCertificate")
 	}
 	if !e.provided() {
 		return nil, &EntryError{Alias: alias, Err: ErrNotProvided, Cause: errors.New("record the hand-out with Tx.MarkProvided first")}
@@ -113,23 +113,14 @@ func (s *Store) CertificateRequest(alias string) ([]byte, error) {
 	return CreateCertificateRequest(c)
 }
 
-// Add stores c under alias as a pending entry; see [Tx.Add] for the
-// details and errors, and [Store.Update] for the commit.
-func (s *Store) Add(ctx context.Context, alias string, c *Credential, labels map[string]string) (Entry, error) {
-	err := s.Update(ctx, func(tx *Tx) error { return tx.Add(alias, c, labels) })
-	if err != nil {
-		return Entry{}, err
-	}
-	return s.Entry(alias)
-}
-
 // Generate creates a key pair with a self-signed certificate ([Generate])
 // and stores it under alias as a pending entry. Nil opts.Now and opts.Rand
 // default to the store's. The key is generated before the writer lock is
 // taken. Send [Store.CertificateRequest] to a CA to have the key signed,
 // or rotate the self-signed key into the ring as it is.
 //
-// Generate returns the errors of [Generate] and [Store.Add]; it checks the
+// Generate returns the errors of [Generate], [Tx.Add] and [Store.Update];
+// it checks the
 // alias before generating.
 func (s *Store) Generate(ctx context.Context, alias string, subject pkix.Name, opts GenerateOptions) (Entry, error) {
 	if err := checkAlias(alias); err != nil {
@@ -148,5 +139,8 @@ func (s *Store) Generate(ctx context.Context, alias string, subject pkix.Name, o
 	if err != nil {
 		return Entry{}, err
 	}
-	return s.Add(ctx, alias, c, nil)
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.Add(alias, c, nil) }); err != nil {
+		return Entry{}, err
+	}
+	return s.Entry(alias)
 }

@@ -19,7 +19,7 @@ func NewPowerDisk(dir string) *PowerDisk {
 }
 
 // Backend returns a directory backend on the disk.
-func (d *PowerDisk) Backend() *DirBackend { return &DirBackend{dir: d.dir, fsys: d.p} }
+func (d *PowerDisk) Backend() *dirBackend { return &dirBackend{dir: d.dir, fsys: d.p} }
 
 // Clone returns an independent copy of the disk.
 func (d *PowerDisk) Clone() *PowerDisk { return &PowerDisk{p: d.p.clone(), dir: d.dir} }

@@ -74,7 +74,7 @@ func TestStore_Update_faults(t *testing.T) {
 			s, clock, dir := ringStore(t)
 			gen := s.Generation()
 			fault := tc.fault
-			faulty, err := Open(context.Background(), &DirBackend{dir: filepath.Clean(dir), fsys: &fault}, PasswordValue(testPassword), Options{Now: clock.Now})
+			faulty, err := Open(context.Background(), &dirBackend{dir: filepath.Clean(dir), fsys: &fault}, PasswordValue(testPassword), Options{Now: clock.Now})
 			if err != nil {
 				t.Fatal(err)
 			}

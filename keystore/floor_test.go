@@ -131,16 +131,16 @@ func TestTx_retentionFloor(t *testing.T) {
 	}
 }
 
-func TestTx_ExpiryError(t *testing.T) {
+func TestTx_retentionFloorError(t *testing.T) {
 	t.Parallel()
 	s, _, _ := ringStore(t)
 	err := s.Update(context.Background(), func(tx *Tx) error { return tx.SetExpiry("old", t0) })
-	var ee *ExpiryError
+	var ee *EntryError
 	if !errors.As(err, &ee) {
-		t.Fatalf("SetExpiry() error = %v, want an *ExpiryError", err)
+		t.Fatalf("SetExpiry() error = %v, want an *EntryError for ErrRetentionFloor", err)
 	}
 	if ee.Alias != "old" || !ee.Expires.Equal(t0) || !ee.Earliest.Equal(t0.Add(MinRetention)) {
-		t.Errorf("ExpiryError = %+v, want old, %v, earliest %v", ee, t0, t0.Add(MinRetention))
+		t.Errorf("EntryError = %+v, want old, %v, earliest %v", ee, t0, t0.Add(MinRetention))
 	}
 }
 

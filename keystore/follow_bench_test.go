@@ -65,7 +65,7 @@ func BenchmarkFollower_decrypt(b *testing.B) {
 	msg := message1KB(b)
 	id := testpki.Load(testpki.Old)
 	plain := &wssec.Decryptor{Keys: wssec.NewKeyRing(wssec.Key{Decrypter: id.Key, Certificate: id.Certificate})}
-	followed := benchFollower(b).Decryptor(wssec.Policy{})
+	followed := &wssec.Decryptor{Keys: benchFollower(b).KeyRing()}
 	var ratios []float64
 	for i := 0; b.Loop(); i++ {
 		first, second := followed, plain
@@ -97,7 +97,7 @@ func BenchmarkFollower_decrypt(b *testing.B) {
 func BenchmarkFollower_writeUsage(b *testing.B) {
 	msg := message1KB(b)
 	f := benchFollower(b)
-	d := f.Decryptor(wssec.Policy{})
+	d := &wssec.Decryptor{Keys: f.KeyRing()}
 	ctx := context.Background()
 	for b.Loop() {
 		b.StopTimer()

@@ -35,7 +35,7 @@ type followed struct {
 }
 
 // newFollowed starts a follower on b (the directory backend if nil).
-func newFollowed(t *testing.T, wrap func(*DirBackend) Backend, opts FollowOptions) *followed {
+func newFollowed(t *testing.T, wrap func(*dirBackend) Backend, opts FollowOptions) *followed {
 	t.Helper()
 	s, clock, dir := newTestStore(t)
 	mustUpdate(t, s, func(tx *Tx) error {
@@ -53,7 +53,7 @@ func newFollowed(t *testing.T, wrap func(*DirBackend) Backend, opts FollowOption
 	}
 	var b Backend = Dir(dir)
 	if wrap != nil {
-		b = wrap(Dir(dir))
+		b = wrap(Dir(dir).(*dirBackend))
 	}
 	f, err := Follow(context.Background(), b, PasswordValue(testPassword), opts)
 	if err != nil {
@@ -98,17 +98,17 @@ func TestFollow_picksUpCommits(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		wrap func(*DirBackend) Backend
+		wrap func(*dirBackend) Backend
 		poll bool
 	}{
 		{name: "notification", wrap: nil},
-		{name: "polling", wrap: func(d *DirBackend) Backend { return noWatch{d, d} }, poll: true},
+		{name: "polling", wrap: func(d *dirBackend) Backend { return noWatch{d, d} }, poll: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			x := newFollowed(t, tc.wrap, FollowOptions{})
-			d := x.f.Decryptor(wssec.Policy{})
+			d := &wssec.Decryptor{Keys: x.f.KeyRing()}
 			msg := encryptTo(t, testpki.New)
 			if _, err := d.Decrypt(msg); !errors.Is(err, wssec.ErrNoMatchingKey) {
 				t.Fatalf("Decrypt(new) before the renewal error = %v, want %v", err, wssec.ErrNoMatchingKey)
@@ -146,7 +146,7 @@ func TestFollow_picksUpCommits(t *testing.T) {
 
 func TestFollow_keepsLastGoodRing(t *testing.T) {
 	t.Parallel()
-	x := newFollowed(t, func(d *DirBackend) Backend { return noWatch{d, d} }, FollowOptions{})
+	x := newFollowed(t, func(d *dirBackend) Backend { return noWatch{d, d} }, FollowOptions{})
 	manifest := filepath.Join(x.dir, manifestName)
 	good, err := os.ReadFile(manifest)
 	if err != nil {
@@ -162,7 +162,7 @@ func TestFollow_keepsLastGoodRing(t *testing.T) {
 	if err := x.f.Err(); !errors.Is(err, ErrCorruptManifest) {
 		t.Errorf("Err() = %v, want %v", err, ErrCorruptManifest)
 	}
-	if _, err := x.f.Decryptor(wssec.Policy{}).Decrypt(encryptTo(t, testpki.Old)); err != nil {
+	if _, err := (&wssec.Decryptor{Keys: x.f.KeyRing()}).Decrypt(encryptTo(t, testpki.Old)); err != nil {
 		t.Errorf("Decrypt(old) with the last good ring error = %v", err)
 	}
 	hs, err := x.writer.Holders(context.Background())
@@ -184,9 +184,9 @@ func TestFollow_keepsLastGoodRing(t *testing.T) {
 
 func TestFollow_usageAndHolderLifetime(t *testing.T) {
 	t.Parallel()
-	x := newFollowed(t, func(d *DirBackend) Backend { return noWatch{d, d} }, FollowOptions{UsageInterval: time.Minute})
+	x := newFollowed(t, func(d *dirBackend) Backend { return noWatch{d, d} }, FollowOptions{UsageInterval: time.Minute})
 	ctx := context.Background()
-	d := x.f.Decryptor(wssec.Policy{})
+	d := &wssec.Decryptor{Keys: x.f.KeyRing()}
 	msg := encryptTo(t, testpki.Old)
 	for range 3 {
 		if _, err := d.Decrypt(msg); err != nil {
@@ -260,8 +260,8 @@ func TestFollow_stopsWithContext(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Follow() error = %v", err)
 	}
-	if hs, _ := s.Holders(context.Background()); len(hs) != 1 || hs[0].ID != f.ID() {
-		t.Fatalf("Holders() = %+v, want %s", hs, f.ID())
+	if hs, _ := s.Holders(context.Background()); len(hs) != 1 || hs[0].ID != f.Holder().ID {
+		t.Fatalf("Holders() = %+v, want %s", hs, f.Holder().ID)
 	}
 	cancel()
 	<-f.done
@@ -317,7 +317,7 @@ func TestFollow_errors(t *testing.T) {
 func TestDirBackend_records(t *testing.T) {
 	t.Parallel()
 	s, _, dir := ringStore(t)
-	d := Dir(dir)
+	d := Dir(dir).(*dirBackend)
 	ctx := context.Background()
 	if err := d.PutRecord(ctx, "holders", "h-1", []byte(`{}`), time.Second); err != nil {
 		t.Fatalf("PutRecord() error = %v", err)
@@ -361,7 +361,7 @@ func (w closingWatch) Watch(ctx context.Context) (<-chan struct{}, error) {
 func TestFollow_watchEnds(t *testing.T) {
 	t.Parallel()
 	watches := make(chan chan struct{}, 4)
-	x := newFollowed(t, func(d *DirBackend) Backend { return closingWatch{d, d, watches} }, FollowOptions{})
+	x := newFollowed(t, func(d *dirBackend) Backend { return closingWatch{d, d, watches} }, FollowOptions{})
 	first := <-watches
 	gen := x.renew(t)
 	// The watch fails without reporting the change: the follower reads
@@ -384,7 +384,7 @@ func TestFollow_watchEnds(t *testing.T) {
 func TestStore_recordsCorrupt(t *testing.T) {
 	t.Parallel()
 	s, _, dir := ringStore(t)
-	d := Dir(dir)
+	d := Dir(dir).(*dirBackend)
 	ctx := context.Background()
 	if err := d.PutRecord(ctx, recordHolders, "forged", []byte(`{"id":"other","ttl_seconds":30}`), 0); err != nil {
 		t.Fatal(err)
@@ -418,7 +418,7 @@ func TestFollower_Transport(t *testing.T) {
 		w.Write(msg)
 	}))
 	defer srv.Close()
-	client := &http.Client{Transport: x.f.Transport(nil, wssec.Policy{})}
+	client := &http.Client{Transport: &wssec.Transport{Decryptor: &wssec.Decryptor{Keys: x.f.KeyRing()}}}
 	resp, err := client.Post(srv.URL, "text/xml", strings.NewReader("<request/>"))
 	if err != nil {
 		t.Fatalf("Post() error = %v", err)

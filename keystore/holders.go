@@ -42,7 +42,8 @@ type Holder struct {
 	// with an error keeps decrypting with the last ring it loaded.
 	Error string
 	// Started is when the holder began following; Heartbeat when it last
-	// registered; TTL how long after the heartbeat it counts as live.
+	// registered; TTL how long after the heartbeat it counts as live
+	// (it stops counting at Heartbeat.Add(TTL) unless it registers again).
 	Started   time.Time
 	Heartbeat time.Time
 	TTL       time.Duration
@@ -67,15 +68,6 @@ func (h Holder) Holds(fp wssec.Fingerprint) bool {
 	}
 	return false
 }
-
-// Trusts reports whether h trusts the signing certificate fp.
-func (h Holder) Trusts(fp wssec.Fingerprint) bool {
-	return slices.Contains(h.Trusted, fp)
-}
-
-// Expires returns when h stops counting as live unless it registers
-// again.
-func (h Holder) Expires() time.Time { return h.Heartbeat.Add(h.TTL) }
 
 // holderJSON is a holder record as stored.
 type holderJSON struct {
@@ -179,7 +171,7 @@ func (s *Store) Holders(ctx context.Context) ([]Holder, error) {
 		return nil, err
 	}
 	now := s.opts.now()
-	return slices.DeleteFunc(all, func(h Holder) bool { return !now.Before(h.Expires()) }), nil
+	return slices.DeleteFunc(all, func(h Holder) bool { return !now.Before(h.Heartbeat.Add(h.TTL)) }), nil
 }
 
 // allHolders returns every parseable holder record, live or not.

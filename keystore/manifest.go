@@ -114,7 +114,7 @@ func (m *manifest) current() (Entry, bool) {
 // which are [*ManifestError]s.
 func parseManifest(data []byte, path string) (*manifest, error) {
 	fail := func(reason string, err error) (*manifest, error) {
-		return nil, &ManifestError{Path: path, Reason: reason, Err: err}
+		return nil, &ManifestError{Path: path, Reason: reason, Cause: err}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

@@ -79,34 +79,13 @@ func decryptPKCS8(der []byte, password string) ([]byte, error) {
 	if kdf.Iterations < 1 || kdf.Iterations > maxKDFIterations {
 		return fail(ErrMalformed, fmt.Sprintf("PBKDF2 iteration count %d out of range 1 to %d", kdf.Iterations, maxKDFIterations))
 	}
-	var prf func() hash.Hash
-	switch p := kdf.PRF.Algorithm; {
-	case len(p) == 0 || p.Equal(oidHMACSHA1):
-		prf = sha1.New
-	case p.Equal(oidHMACSHA224):
-		prf = sha256.New224
-	case p.Equal(oidHMACSHA256):
-		prf = sha256.New
-	case p.Equal(oidHMACSHA384):
-		prf = sha512.New384
-	case p.Equal(oidHMACSHA512):
-		prf = sha512.New
-	default:
-		return fail(ErrEncryptedKey, fmt.Sprintf("PBKDF2 function %s is not supported", p))
+	prf, ok := pbkdf2PRF(kdf.PRF.Algorithm)
+	if !ok {
+		return fail(ErrEncryptedKey, fmt.Sprintf("PBKDF2 function %s is not supported", kdf.PRF.Algorithm))
 	}
-	var keyLen int
-	var newCipher func([]byte) (cipher.Block, error)
-	switch s := params.Scheme.Algorithm; {
-	case s.Equal(oidAES128CBC):
-		keyLen, newCipher = 16, aes.NewCipher
-	case s.Equal(oidAES192CBC):
-		keyLen, newCipher = 24, aes.NewCipher
-	case s.Equal(oidAES256CBC):
-		keyLen, newCipher = 32, aes.NewCipher
-	case s.Equal(oidDESEDE3CBC):
-		keyLen, newCipher = 24, des.NewTripleDESCipher
-	default:
-		return fail(ErrEncryptedKey, fmt.Sprintf("cipher %s is not supported", s))
+	keyLen, newCipher, ok := pbes2Cipher(params.Scheme.Algorithm)
+	if !ok {
+		return fail(ErrEncryptedKey, fmt.Sprintf("cipher %s is not supported", params.Scheme.Algorithm))
 	}
 	if kdf.KeyLength != 0 && kdf.KeyLength != keyLen {
 		return fail(ErrMalformed, "PBKDF2 key length does not fit the cipher")
@@ -130,9 +109,53 @@ func decryptPKCS8(der []byte, password string) ([]byte, error) {
 	out := make([]byte, len(info.Data))
 	cipher.NewCBCDecrypter(block, iv).CryptBlocks(out, info.Data)
 	// PKCS#7 padding. A bad pad almost always means a wrong password.
+	plain, ok := unpadPKCS7(out, bs)
+	if !ok {
+		return fail(ErrWrongPassword, "")
+	}
+	return plain, nil
+}
+
+// pbkdf2PRF returns the PBKDF2 pseudo-random function the OID names; an
+// empty OID is the default, HMAC-SHA1.
+func pbkdf2PRF(p asn1.ObjectIdentifier) (func() hash.Hash, bool) {
+	switch {
+	case len(p) == 0 || p.Equal(oidHMACSHA1):
+		return sha1.New, true
+	case p.Equal(oidHMACSHA224):
+		return sha256.New224, true
+	case p.Equal(oidHMACSHA256):
+		return sha256.New, true
+	case p.Equal(oidHMACSHA384):
+		return sha512.New384, true
+	case p.Equal(oidHMACSHA512):
+		return sha512.New, true
+	}
+	return nil, false
+}
+
+// pbes2Cipher returns the key length and block cipher of the PBES2
+// encryption scheme the OID names.
+func pbes2Cipher(s asn1.ObjectIdentifier) (int, func([]byte) (cipher.Block, error), bool) {
+	switch {
+	case s.Equal(oidAES128CBC):
+		return 16, aes.NewCipher, true
+	case s.Equal(oidAES192CBC):
+		return 24, aes.NewCipher, true
+	case s.Equal(oidAES256CBC):
+		return 32, aes.NewCipher, true
+	case s.Equal(oidDESEDE3CBC):
+		return 24, des.NewTripleDESCipher, true
+	}
+	return 0, nil, false
+}
+
+// unpadPKCS7 removes the PKCS#7 padding of out, whose blocks have bs
+// bytes, comparing the pad in constant time.
+func unpadPKCS7(out []byte, bs int) ([]byte, bool) {
 	n := int(out[len(out)-1])
 	if n == 0 || n > bs {
-		return fail(ErrWrongPassword, "")
+		return nil, false
 	}
 	pad := out[len(out)-n:]
 	want := make([]byte, n)
@@ -140,7 +163,7 @@ func decryptPKCS8(der []byte, password string) ([]byte, error) {
 		want[i] = byte(n)
 	}
 	if subtle.ConstantTimeCompare(pad, want) != 1 {
-		return fail(ErrWrongPassword, "")
+		return nil, false
 	}
-	return out[:len(out)-n], nil
+	return out[:len(out)-n], true
 }

@@ -60,7 +60,7 @@ func plSteps(t *testing.T) []plStep {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	resume := func(m *rollover.Manager) (rollover.Stage, error) { return rollover.Resume(ctx, m) }
+	resume := func(m *rollover.Manager) (rollover.Stage, error) { return m.Resume(ctx) }
 	step := func(f func(st rollover.Stage) error) func(*rollover.Manager, *keystore.Store) error {
 		return func(m *rollover.Manager, _ *keystore.Store) error {
 			st, err := resume(m)
@@ -258,7 +258,7 @@ func plState(s *keystore.Store, m *rollover.Manager) string {
 			e.Expires.Format(time.RFC3339), e.Provided.Format(time.RFC3339), e.RetainUntil.Format(time.RFC3339),
 			e.DisabledAt.Format(time.RFC3339), e.DestroyAfter.Format(time.RFC3339))
 	}
-	st, err := rollover.Resume(context.Background(), m)
+	st, err := m.Resume(context.Background())
 	if err != nil {
 		fmt.Fprintf(&b, "resume: %v\n", err)
 	} else {
@@ -397,7 +397,7 @@ func plCheck(t *testing.T, name string, d *keystore.PowerDisk, at time.Time, bef
 	default:
 		t.Fatalf("%s: the store holds\n%s\nwant the state before the step\n%s\nor after it\n%s", name, got, before, after)
 	}
-	st, err := rollover.Resume(ctx, m)
+	st, err := m.Resume(ctx)
 	if err != nil {
 		t.Fatalf("%s: Resume() error = %v", name, err)
 	}

@@ -36,9 +36,6 @@ func TestStore_KeyRingReadOnly(t *testing.T) {
 	}{
 		{"SetExpiry", func() error { return ring.SetExpiry(old, t0) }},
 		{"Remove", func() error { return ring.Remove(old) }},
-		{"Replace", func() error {
-			return ring.Replace(wssec.Key{Decrypter: fixture(testpki.New).Key, Certificate: testpki.Load(testpki.New).Certificate}, nil)
-		}},
 	}
 	for _, c := range changes {
 		if err := c.fn(); !errors.Is(err, wssec.ErrReadOnlyRing) {

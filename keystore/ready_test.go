@@ -13,7 +13,7 @@ import (
 // has reloaded and registered.
 func TestFollower_Ready(t *testing.T) {
 	t.Parallel()
-	x := newFollowed(t, func(d *DirBackend) Backend { return noWatch{d, d} }, FollowOptions{HolderTTL: 9 * time.Second})
+	x := newFollowed(t, func(d *dirBackend) Backend { return noWatch{d, d} }, FollowOptions{HolderTTL: 9 * time.Second})
 	if err := x.f.Ready(); err != nil {
 		t.Fatalf("Ready() after Follow = %v, want nil", err)
 	}

@@ -115,7 +115,7 @@ type RebuildOptions struct {
 // Rebuild returns [ErrExist] if b holds a manifest, [ErrNotExist] if it
 // holds no key file, an [*EntryError] for a key file that does not open
 // ([ErrWrongPassword], [ErrCorruptEntry]), [ErrUnknownAlias] for a
-// Current or RetainUntil alias without a file, an [*ExpiryError] for a
+// Current or RetainUntil alias without a file, an [*EntryError] for [ErrRetentionFloor] for a
 // RetainUntil under the floor, [ErrNoPassword], [ErrInvalidOptions], and
 // I/O errors of the backend. It takes the writer lock and uses opts.Now.
 func Rebuild(ctx context.Context, b Backend, password PasswordSource, opts Options, ro RebuildOptions) (*Store, error) {
@@ -165,7 +165,7 @@ func Rebuild(ctx context.Context, b Backend, password PasswordSource, opts Optio
 		} else if until, ok := ro.RetainUntil[sv.Alias]; ok {
 			until = normTime(until)
 			if floor := now.Add(MinRetention); until.Before(floor) {
-				return nil, &ExpiryError{Alias: sv.Alias, Expires: until, Earliest: floor}
+				return nil, &EntryError{Alias: sv.Alias, Expires: until, Earliest: floor, Err: ErrRetentionFloor}
 			}
 			e.Expires, e.RetainUntil = until, until
 		}

@@ -17,7 +17,7 @@ const (
 )
 
 // recordPath returns the directory of kind and checks id.
-func (d *DirBackend) recordDir(kind, id string) (string, error) {
+func (d *dirBackend) recordDir(kind, id string) (string, error) {
 	if !validName(kind) || strings.HasPrefix(kind, ".") {
 		return "", fmt.Errorf("%w: record kind %s", ErrInvalidName, quoteName(kind))
 	}
@@ -33,7 +33,7 @@ func (d *DirBackend) recordDir(kind, id string) (string, error) {
 // not enforced here, the store checks the heartbeat time inside the
 // record. It returns [ErrInvalidName] for a kind or id outside the
 // name alphabet, and I/O errors.
-func (d *DirBackend) PutRecord(ctx context.Context, kind, id string, data []byte, ttl time.Duration) error {
+func (d *dirBackend) PutRecord(ctx context.Context, kind, id string, data []byte, ttl time.Duration) error {
 	dir, err := d.recordDir(kind, id)
 	if err != nil {
 		return err
@@ -50,7 +50,7 @@ func (d *DirBackend) PutRecord(ctx context.Context, kind, id string, data []byte
 // Records returns the records of kind by id; none if the subdirectory
 // does not exist. Files that are not records (temporary files of a
 // writer) are skipped, and so are records removed while it reads.
-func (d *DirBackend) Records(ctx context.Context, kind string) (map[string][]byte, error) {
+func (d *dirBackend) Records(ctx context.Context, kind string) (map[string][]byte, error) {
 	dir, err := d.recordDir(kind, "")
 	if err != nil {
 		return nil, err
@@ -80,7 +80,7 @@ func (d *DirBackend) Records(ctx context.Context, kind string) (map[string][]byt
 }
 
 // DeleteRecord removes the record's file; a missing one is not an error.
-func (d *DirBackend) DeleteRecord(ctx context.Context, kind, id string) error {
+func (d *dirBackend) DeleteRecord(ctx context.Context, kind, id string) error {
 	dir, err := d.recordDir(kind, id)
 	if err != nil {
 		return err

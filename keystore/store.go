@@ -165,7 +165,7 @@ func newStore(ctx context.Context, b Backend, password PasswordSource, opts Opti
 	if err := checkContext(ctx); err != nil {
 		return nil, err
 	}
-	if d, ok := b.(*DirBackend); b == nil || ok && d == nil {
+	if d, ok := b.(*dirBackend); b == nil || ok && d == nil {
 		return nil, fmt.Errorf("%w: nil Backend", ErrInvalidOptions)
 	}
 	pw, err := password.password()

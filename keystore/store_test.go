@@ -80,7 +80,7 @@ func TestOpen_errors(t *testing.T) {
 		{name: "no password", dir: dir, wantErr: ErrNoPassword},
 		{name: "empty password", dir: dir, password: PasswordValue(""), wantErr: ErrNoPassword},
 		{name: "wrong password", dir: dir, password: PasswordValue("wrong"), wantErr: ErrWrongPassword},
-		{name: "nil backend", password: PasswordValue(testPassword), backend: (*DirBackend)(nil), wantErr: ErrInvalidOptions},
+		{name: "nil backend", password: PasswordValue(testPassword), backend: (*dirBackend)(nil), wantErr: ErrInvalidOptions},
 		{
 			name: "corrupt manifest", password: PasswordValue(testPassword), wantErr: ErrCorruptManifest,
 			dir: damaged(t, func(d string) {
@@ -537,9 +537,9 @@ func TestStore_zero(t *testing.T) {
 	if err := tx.Rotate("x"); !errors.Is(err, ErrTxDone) || tx.Entries() != nil || tx.Generation() != 0 {
 		t.Errorf("nil Tx Rotate() error = %v, want %v", err, ErrTxDone)
 	}
-	var d *DirBackend
+	var d *dirBackend
 	if _, err := Open(ctx, d, PasswordValue("x"), Options{}); !errors.Is(err, ErrInvalidOptions) {
-		t.Errorf("Open(nil *DirBackend) error = %v, want %v", err, ErrInvalidOptions)
+		t.Errorf("Open(nil *dirBackend) error = %v, want %v", err, ErrInvalidOptions)
 	}
 	if _, err := Open(nil, Dir(t.TempDir()), PasswordValue("x"), Options{}); !errors.Is(err, ErrInvalidOptions) {
 		t.Errorf("Open(nil Context) error = %v, want %v", err, ErrInvalidOptions)

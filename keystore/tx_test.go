@@ -155,12 +155,12 @@ func TestTx_RetentionError(t *testing.T) {
 	until := t0.Add(MinRetention)
 	mustUpdate(t, s, func(tx *Tx) error { return tx.SetExpiry("old", until) })
 	err := s.Update(context.Background(), func(tx *Tx) error { return tx.Remove("old") })
-	var re *wssec.RetentionError
-	if !errors.As(err, &re) {
-		t.Fatalf("Remove() error = %v, want a *wssec.RetentionError", err)
+	var re *wssec.KeyError
+	if !errors.As(err, &re) || re.Err != wssec.ErrRetentionNotElapsed {
+		t.Fatalf("Remove() error = %v, want a *wssec.KeyError for %v", err, wssec.ErrRetentionNotElapsed)
 	}
 	if !re.AllowedAt.Equal(until) || re.Fingerprint != fingerprint(testpki.Old) {
-		t.Errorf("RetentionError = %+v, want AllowedAt %v for old", re, until)
+		t.Errorf("KeyError = %+v, want AllowedAt %v for old", re, until)
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 // overflow counts as a change. Watch returns the error of inotify_init1
 // or inotify_add_watch, such as when the per-user watch limit is
 // reached; the caller then relies on polling.
-func (d *DirBackend) Watch(ctx context.Context) (<-chan struct{}, error) {
+func (d *dirBackend) Watch(ctx context.Context) (<-chan struct{}, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -88,4 +88,4 @@ func scanEvents(b []byte) (changed, gone bool) {
 	return changed, gone
 }
 
-var _ Watcher = (*DirBackend)(nil)
+var _ Watcher = (*dirBackend)(nil)

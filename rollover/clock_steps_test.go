@@ -84,7 +84,7 @@ func TestSteps_clockBehind(t *testing.T) {
 				}
 				s := must(keystore.Open(ctx, keystore.Dir(e.dir), keystore.PasswordValue(testPassword), keystore.Options{Now: storeNow}))(t)
 				m := must(rollover.NewManager(s, opts))(t)
-				st := must(rollover.Resume(ctx, m))(t)
+				st := must(m.Resume(ctx))(t)
 				err := tc.step(m, st)
 				if !errors.Is(err, rollover.ErrClockBehind) && !errors.Is(err, keystore.ErrClockBehind) {
 					t.Fatalf("%s with the clock a day behind (store too: %v): error = %v, want a clock error", tc.name, storeBehind, err)

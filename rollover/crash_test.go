@@ -89,7 +89,7 @@ func TestProcedure_crash(t *testing.T) {
 	for i := range kills {
 		announced := runChild(t, e.dir, rng)
 		e.restart()
-		s, err := rollover.Resume(ctx, e.m)
+		s, err := e.m.Resume(ctx)
 		if err != nil {
 			t.Fatalf("kill %d: Resume() error = %v", i, err)
 		}
@@ -274,7 +274,7 @@ func TestProcedure_crashChild(t *testing.T) {
 		return false
 	}
 	for {
-		s := must(rollover.Resume(ctx, m))(t)
+		s := must(m.Resume(ctx))(t)
 		clock.Advance(day)
 		kind := s.Report().Renewal % 4
 		switch s := s.(type) {

@@ -37,7 +37,7 @@
 // Each stage is a type ([Idle], [KeyPairCreated], [KeyAdded],
 // [CertificateProvided], [ReceiversSwitched]) and each step a method of the
 // stage it starts from, returning the next, so the steps cannot be taken
-// out of order. [Resume] returns the stage the store holds, so a
+// out of order. [Manager.Resume] returns the stage the store holds, so a
 // process started months later continues where the procedure stands. A
 // renewal can be cancelled before step 3 ([KeyPairCreated.Cancel],
 // [KeyAdded.Cancel]), not after: a receiver may already use the new key.
@@ -135,7 +135,7 @@
 //     (short SHA-256 fingerprints), "receiver", "partner", "by",
 //     "reference", "note", "count".
 //   - message "rollover: renewal due", level WARN, at most once a day per
-//     Manager, from [Resume] and evidence writes. Keys: "stage",
+//     Manager, from [Manager.Resume] and evidence writes. Keys: "stage",
 //     "current_key" (alias), "fingerprint", "not_after", "days_left",
 //     "due_at", "health" ("ok", "warning", "critical"), "next_step"
 //     (number) and "next" (name).

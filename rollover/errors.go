@@ -26,7 +26,7 @@ var (
 	// ErrStaleStage means that the store has moved past the stage value a
 	// step was called on: another process, or an earlier call with the
 	// same value, took a step since. Nothing was changed; call
-	// [Resume] (or [Manager.ResumeSigner]) for the stage the store
+	// [Manager.Resume] (or [Manager.ResumeSigner]) for the stage the store
 	// holds. The error is a [*StageError].
 	ErrStaleStage = errors.New("rollover: stage is stale")
 
@@ -199,7 +199,7 @@ func (e *StageError) Unwrap() []error {
 // certificate from the trust ring, the old one after the partner's switch
 // ([SignerSwitched.RemoveOldCertificate]) or the new one when its
 // addition is cancelled ([SignerCertificateAdded.Cancel]). It unwraps to
-// a [*wssec.RetentionError] with the same fingerprint and AllowedAt, so
+// a [*wssec.KeyError] for [wssec.ErrRetentionNotElapsed] with the same fingerprint and AllowedAt, so
 // errors.Is(err, wssec.ErrRetentionNotElapsed) holds for every refusal.
 type RemovalError struct {
 	// Alias and Fingerprint name the key or the certificate; Alias is
@@ -250,7 +250,7 @@ func (e *RemovalError) Error() string {
 	return b.String()
 }
 
-// Unwrap returns a [*wssec.RetentionError] (which unwraps to
+// Unwrap returns a [*wssec.KeyError] for [wssec.ErrRetentionNotElapsed] (which unwraps to
 // [wssec.ErrRetentionNotElapsed]) and Err if it is not nil.
 func (e *RemovalError) Unwrap() []error {
 	return retentionErrors(e.Fingerprint, e.AllowedAt, e.Err)
@@ -259,7 +259,7 @@ func (e *RemovalError) Unwrap() []error {
 // retentionErrors is what a refused removal unwraps to: the retention
 // error for the key or certificate, and the reason if there is one.
 func retentionErrors(fp wssec.Fingerprint, allowedAt time.Time, reason error) []error {
-	out := []error{&wssec.RetentionError{Fingerprint: fp, AllowedAt: allowedAt}}
+	out := []error{&wssec.KeyError{Fingerprint: fp, AllowedAt: allowedAt, Err: wssec.ErrRetentionNotElapsed}}
 	if reason != nil {
 		out = append(out, reason)
 	}

@@ -171,7 +171,7 @@ func TestState_corrupt(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = rollover.Resume(ctx, e.m)
+			_, err = e.m.Resume(ctx)
 			if !errors.Is(err, tc.wantErr) {
 				t.Errorf("Resume() error = %v, want %v", err, tc.wantErr)
 			}
@@ -200,7 +200,7 @@ func TestResume_inconsistent(t *testing.T) {
 	if err := e.store.Update(ctx, func(tx *keystore.Tx) error { return tx.Rotate("tenant-2027") }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rollover.Resume(ctx, e.m); !errors.Is(err, rollover.ErrInconsistent) {
+	if _, err := e.m.Resume(ctx); !errors.Is(err, rollover.ErrInconsistent) {
 		t.Errorf("Resume() error = %v, want ErrInconsistent", err)
 	}
 	if _, err := created.AddToKeyStore(ctx); !errors.Is(err, rollover.ErrInconsistent) {
@@ -233,7 +233,7 @@ func TestNil(t *testing.T) {
 		second(switched.RemoveOldKey(ctx)),
 		second(switched.WithdrawConfirmation(ctx, "a", "")),
 		second(switched.Bundle()),
-		second(rollover.Resume(ctx, m)),
+		second(m.Resume(ctx)),
 		second(m.Begin(ctx)),
 		second(m.RecordUsage(ctx)),
 		second(rollover.History(nil)),
@@ -257,9 +257,9 @@ func TestNil(t *testing.T) {
 	e := newEnv(t, rollover.Options{})
 	idle = as[*rollover.Idle](t, e.resume())
 	if _, err := idle.CreateKeyPair(nil, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}); !errors.Is(err, rollover.ErrInvalidArgument) {
-		t.Errorf("ImportKeyPair(nil Context) error = %v", err)
+		t.Errorf("CreateKeyPair(nil Context) error = %v", err)
 	}
-	if _, err := rollover.Resume(nil, e.m); !errors.Is(err, rollover.ErrInvalidArgument) {
+	if _, err := e.m.Resume(nil); !errors.Is(err, rollover.ErrInvalidArgument) {
 		t.Errorf("Resume(nil Context) error = %v", err)
 	}
 }

@@ -104,7 +104,7 @@ func ExampleSignerTrusted_AddCertificate() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("day 90:", trusted.Report().Stage, "-", ring.Len(), "certificate, renewal", trusted.Report().Outcome)
+	fmt.Println("day 90:", trusted.Report().Stage, "-", len(ring.Snapshot()), "certificate, renewal", trusted.Report().Outcome)
 	// Output:
 	// trusted - signed by partner.example - untrusted
 	// certificate-added - signed by partner.example - signed by partner.example
@@ -143,7 +143,7 @@ func ExampleManager_ObserveSigners() {
 	fmt.Println("before:", errors.Is(err, rollover.ErrNoEvidence))
 
 	// The application's own ring, with both certificates.
-	ring, err := wssec.NewTrustRingOptions(readCert("partner-new"), wssec.RingOptions{Now: clock})
+	ring, err := wssec.NewTrustRing(readCert("partner-new"), wssec.RingOptions{Now: clock})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -143,7 +143,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	stage, err := rollover.Resume(ctx, m)
+	stage, err := m.Resume(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func Example() {
 
 // A program that runs the procedure over months resumes where it stands
 // and switches on the stage's type.
-func ExampleResume() {
+func ExampleManager_Resume() {
 	ctx := context.Background()
 	now := time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
@@ -214,7 +214,7 @@ func ExampleResume() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	stage, err := rollover.Resume(ctx, m)
+	stage, err := m.Resume(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -365,7 +365,7 @@ func ExampleReport_health() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	stage, err := rollover.Resume(ctx, m)
+	stage, err := m.Resume(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}

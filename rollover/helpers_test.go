@@ -114,7 +114,7 @@ func (e *env) restart() {
 // resume returns the persisted stage.
 func (e *env) resume() rollover.Stage {
 	e.t.Helper()
-	s, err := rollover.Resume(ctx, e.m)
+	s, err := e.m.Resume(ctx)
 	if err != nil {
 		e.t.Fatalf("Resume() error = %v", err)
 	}

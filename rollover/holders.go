@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/wsrenew/wsrenew/keystore"
@@ -106,7 +107,7 @@ func (s *SignerCertificateAdded) CheckHolders(ctx context.Context) error {
 	}
 	e.Signer = b.partner
 	for _, h := range hs {
-		if len(h.Trusted) == 0 || h.Trusts(fp) {
+		if len(h.Trusted) == 0 || slices.Contains(h.Trusted, fp) {
 			continue
 		}
 		e.Laggards = append(e.Laggards, Laggard{ID: h.ID, Host: h.Host, PID: h.PID, Generation: h.Generation, Reason: "does not trust the certificate yet"})

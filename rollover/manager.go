@@ -14,7 +14,7 @@ import (
 var errNilStore = fmt.Errorf("%w: nil key store", ErrInvalidArgument)
 
 // Manager runs the renewal procedure on one key store: it resumes the
-// persisted stage ([Resume]), takes the steps through the stage
+// persisted stage ([Manager.Resume]), takes the steps through the stage
 // values it returns, collects the usage evidence of the store's key ring
 // ([Manager.Observe], [Manager.RecordUsage]) and keeps the audit trail.
 // It runs the partners' signing-certificate renewals the same way
@@ -72,7 +72,7 @@ func NewManager(store *keystore.Store, opts Options) (*Manager, error) {
 //
 // A process keeps one Manager per store (see [Manager]) and resumes with
 // it, so that the usage evidence of its key ring is counted once.
-func Resume(ctx context.Context, m *Manager) (Stage, error) {
+func (m *Manager) Resume(ctx context.Context) (Stage, error) {
 	return m.resume(ctx)
 }
 
@@ -103,7 +103,7 @@ func (m *Manager) resume(ctx context.Context) (Stage, error) {
 // Begin returns the [*Idle] stage from which a renewal starts. If a
 // renewal is in progress it returns a [*StageError] with
 // [ErrRenewalInProgress] whose AllowedAt is when that renewal's old key
-// may be removed, if known. Begin returns the errors of [Resume].
+// may be removed, if known. Begin returns the errors of [Manager.Resume].
 func (m *Manager) Begin(ctx context.Context) (*Idle, error) {
 	s, err := m.resume(ctx)
 	if err != nil {

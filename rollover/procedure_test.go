@@ -278,8 +278,8 @@ func TestCancel(t *testing.T) {
 				t.Fatalf("entries after Cancel (-want +got):\n%s", diff)
 			}
 			ring := must(e.store.KeyRing())(t)
-			if ring.Len() != 1 {
-				t.Errorf("ring holds %d keys, want 1", ring.Len())
+			if len(ring.Snapshot()) != 1 {
+				t.Errorf("ring holds %d keys, want 1", len(ring.Snapshot()))
 			}
 			e.receive(testpki.Old, "")
 			if r := idle.Report(); r.Outcome != "cancelled" || r.New != nil {

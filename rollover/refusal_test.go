@@ -156,7 +156,7 @@ func TestRefusals(t *testing.T) {
 				// Two processes resume the idle stage; the first starts.
 				other := e.otherProcess()
 				idle := as[*rollover.Idle](e.t, e.resume())
-				idle2 := as[*rollover.Idle](e.t, must(rollover.Resume(ctx, other))(e.t))
+				idle2 := as[*rollover.Idle](e.t, must(other.Resume(ctx))(e.t))
 				must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Credential: fixture(testpki.New)}))(e.t)
 				_, err := idle2.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027b", Credential: fixture(testpki.Stranger)})
 				return outcome{err: err, wantErrs: []error{rollover.ErrRenewalInProgress, rollover.ErrStaleStage},
@@ -304,9 +304,9 @@ func TestRefusals(t *testing.T) {
 			switch {
 			case errors.As(got.err, &re):
 				at = re.AllowedAt
-				var wre *wssec.RetentionError
+				var wre *wssec.KeyError
 				if !errors.As(got.err, &wre) || !wre.AllowedAt.Equal(re.AllowedAt) || wre.Fingerprint != fingerprint(testpki.Old) {
-					t.Errorf("error does not unwrap to the matching *wssec.RetentionError")
+					t.Errorf("error does not unwrap to the matching *wssec.KeyError")
 				}
 			case errors.As(got.err, &se):
 				at = se.AllowedAt

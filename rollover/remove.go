@@ -90,8 +90,8 @@ func (s *ReceiversSwitched) RemoveOldKey(ctx context.Context) (*Idle, error) {
 			err = tx.Remove(st.Old.Alias)
 		}
 		if err != nil {
-			var re *wssec.RetentionError
-			if errors.As(err, &re) {
+			var re *wssec.KeyError
+			if errors.As(err, &re) && re.Err == wssec.ErrRetentionNotElapsed {
 				refuse.AllowedAt = re.AllowedAt
 				return refuse
 			}
@@ -134,7 +134,7 @@ func (s *ReceiversSwitched) liveLastUsed() time.Time {
 // key ring as a retained key with the expiry it had, and records it
 // ([ActionRestoreKey]). Use it when messages encrypted to the key are
 // refused ([keystore.ErrKeyDisabled]): a receiver still uses it. It
-// returns the errors of [keystore.Tx.Restore] (a [*keystore.StatusError]
+// returns the errors of [keystore.Tx.Restore] (a [*keystore.EntryError] for [keystore.ErrStatus]
 // unless the key is disabled; an [*keystore.EntryError] with
 // [keystore.ErrUnknownAlias] once it is destroyed) and of
 // [keystore.Store.Update]. It uses the Manager's clock.

@@ -122,25 +122,46 @@ func fmtDuration(d time.Duration) string {
 // anything.
 func (m *Manager) raiseRetention(tx *keystore.Tx, d *docs, now time.Time) error {
 	st := d.state
-	eff := st.policy(m.opts.Policy)
-	want := recordOf(eff)
-	if st.Retention != nil && *st.Retention == *want {
+	var switched time.Time
+	if st.Stage == StageReceiversSwitched {
+		switched = st.Switched
+	}
+	want, exp, note, ok := raisedRetention(st.Retention, m.opts.Policy, st.Expires, switched)
+	if !ok {
 		return nil
 	}
-	note := raiseNote(st.Retention, eff)
 	d.changeState()
 	st.Retention = want
-	if st.Stage == StageReceiversSwitched {
-		if exp := expiryUnder(st.Expires, st.Switched, eff); exp.After(st.Expires) {
-			if err := tx.SetExpiry(st.Old.Alias, exp); err != nil {
-				return err
-			}
-			st.Expires = exp
-			note += fmt.Sprintf("; %s may be removed from %s", st.Old.Alias, exp.Format(time.RFC3339))
+	if !exp.IsZero() {
+		if err := tx.SetExpiry(st.Old.Alias, exp); err != nil {
+			return err
 		}
+		st.Expires = exp
+		note += fmt.Sprintf("; %s may be removed from %s", st.Old.Alias, exp.Format(time.RFC3339))
 	}
 	d.record(Record{Time: now, Action: ActionRaiseRetention, Actor: m.opts.Actor, Note: note})
 	return nil
+}
+
+// raisedRetention is the raise of both procedures: for a renewal in
+// progress whose recorded rules are rec, it returns the rules to record
+// under the Manager's Policy p (each value the longer of the two) and the
+// note for the audit trail; ok is false if the recorded rules stand. For
+// a renewal whose switch was confirmed at switched (zero: not yet), exp
+// is the old key's or certificate's expiry under the new rules if that
+// moves expires later, else zero.
+func raisedRetention(rec *retentionRecord, p Policy, expires, switched time.Time) (want *retentionRecord, exp time.Time, note string, ok bool) {
+	eff := effectivePolicy(rec, p)
+	want = recordOf(eff)
+	if rec != nil && *rec == *want {
+		return nil, time.Time{}, "", false
+	}
+	if !switched.IsZero() {
+		if e := expiryUnder(expires, switched, eff); e.After(expires) {
+			exp = e
+		}
+	}
+	return want, exp, raiseNote(rec, eff), true
 }
 
 // raiseNote describes the raise of the recorded rules old (nil: none

@@ -31,7 +31,7 @@ func (e *env) processWith(p rollover.Policy) *rollover.Manager {
 // receiver, and returns the stage and the confirmation's time.
 func confirmWith(t *testing.T, m *rollover.Manager) (*rollover.ReceiversSwitched, time.Time) {
 	t.Helper()
-	p := as[*rollover.CertificateProvided](t, must(rollover.Resume(ctx, m))(t))
+	p := as[*rollover.CertificateProvided](t, must(m.Resume(ctx))(t))
 	s := must(p.ConfirmReceiverSwitched(ctx, rollover.Confirmation{Receiver: "partner-a", Reference: "OPS-1"}))(t)
 	return as[*rollover.ReceiversSwitched](t, s), p.Report().Time
 }
@@ -39,7 +39,7 @@ func confirmWith(t *testing.T, m *rollover.Manager) (*rollover.ReceiversSwitched
 // removeWith has m try step 7.
 func removeWith(t *testing.T, m *rollover.Manager) error {
 	t.Helper()
-	s := as[*rollover.ReceiversSwitched](t, must(rollover.Resume(ctx, m))(t))
+	s := as[*rollover.ReceiversSwitched](t, must(m.Resume(ctx))(t))
 	_, err := s.RemoveOldKey(ctx)
 	return err
 }
@@ -71,7 +71,7 @@ func TestRetention_recorded(t *testing.T) {
 			e.clock.Advance(day)
 			_, confirmed := confirmWith(t, e.processWith(tc.confirm))
 			remover := e.processWith(tc.remove)
-			r := as[*rollover.ReceiversSwitched](t, must(rollover.Resume(ctx, remover))(t)).Report()
+			r := as[*rollover.ReceiversSwitched](t, must(remover.Resume(ctx))(t)).Report()
 			retention := time.Duration(tc.wantDays) * day
 			if r.Retention != retention || r.GuaranteedDelivery != time.Duration(tc.wantDelivery)*day {
 				t.Errorf("Report() Retention, GuaranteedDelivery = %v, %v; want %d and %d days", r.Retention, r.GuaranteedDelivery, tc.wantDays, tc.wantDelivery)
@@ -158,7 +158,7 @@ func TestRetention_raised(t *testing.T) {
 	ring := must(e.store.KeyRing())(t)
 	res := must((&wssec.Decryptor{Keys: ring}).Decrypt(encryptTo(t, load(testpki.New).Certificate)))(t)
 	app.Observe("partner-a", res)
-	must(rollover.Resume(ctx, app))(t)
+	must(app.Resume(ctx))(t)
 	if !must(app.RecordUsage(ctx))(t) {
 		t.Fatal("RecordUsage() wrote nothing")
 	}
@@ -212,7 +212,7 @@ func TestRetention_migration(t *testing.T) {
 		p    rollover.Policy
 		want time.Duration
 	}{{rollover.Policy{}, 90 * day}, {rollover.Policy{GuaranteedDelivery: 120 * day}, 120 * day}} {
-		if r := must(rollover.Resume(ctx, e.processWith(tc.p)))(t).Report(); r.Retention != tc.want {
+		if r := must(e.processWith(tc.p).Resume(ctx))(t).Report(); r.Retention != tc.want {
 			t.Errorf("Report().Retention with %v = %v, want %v", tc.p, r.Retention, tc.want)
 		}
 	}
@@ -220,7 +220,7 @@ func TestRetention_migration(t *testing.T) {
 	if got := countActions(e, rollover.ActionRaiseRetention); got != 1 {
 		t.Errorf("%d raise-retention records, want 1", got)
 	}
-	if r := must(rollover.Resume(ctx, e.processWith(rollover.Policy{})))(t).Report(); r.Retention != 120*day || !r.OldKeyExpires.Equal(confirmed.Add(120*day)) {
+	if r := must(e.processWith(rollover.Policy{}).Resume(ctx))(t).Report(); r.Retention != 120*day || !r.OldKeyExpires.Equal(confirmed.Add(120*day)) {
 		t.Errorf("Report() = retention %v, expires %v; want 120 days recorded", r.Retention, r.OldKeyExpires)
 	}
 }

@@ -52,7 +52,7 @@ func TestConfirmReceiverSwitched_clockBehind(t *testing.T) {
 	opts.Now = lagging.Now
 	e.clock.Set(provided.Add(time.Hour))
 	m := must(rollover.NewManager(e.store, opts))(t)
-	stage := as[*rollover.CertificateProvided](t, must(rollover.Resume(ctx, m))(t))
+	stage := as[*rollover.CertificateProvided](t, must(m.Resume(ctx))(t))
 	_, err = stage.ConfirmReceiverSwitched(ctx, rollover.Confirmation{Receiver: "partner-a", By: "ops", Reference: "OPS-1"})
 	if !errors.As(err, &ce) || !errors.Is(err, rollover.ErrClockBehind) {
 		t.Fatalf("ConfirmReceiverSwitched() with the Manager's clock behind error = %v, want a *rollover.ClockError", err)

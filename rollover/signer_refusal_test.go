@@ -114,7 +114,7 @@ func TestSigner_refusals(t *testing.T) {
 				s := e.toPartnerSwitched()
 				// The application verifies with a ring of its own and
 				// reports the signers.
-				own := must(wssec.NewTrustRingOptions(load(testpki.ReceiverNew).Certificate, wssec.RingOptions{Now: e.clock.Now}))(e.t)
+				own := must(wssec.NewTrustRing(load(testpki.ReceiverNew).Certificate, wssec.RingOptions{Now: e.clock.Now}))(e.t)
 				if err := own.Retain(load(testpki.Receiver).Certificate, time.Time{}); err != nil {
 					e.t.Fatal(err)
 				}
@@ -172,6 +172,17 @@ func TestSigner_refusals(t *testing.T) {
 				_, err := u.Trust(ctx, partnerCert(testpki.ReceiverNew))
 				return outcome{err: err, wantErrs: []error{rollover.ErrStaleStage},
 					stage: rollover.SignerStageTrusted, trusted: []string{testpki.Receiver}}
+			},
+		},
+		{
+			name: "partner trusted by a stale value while its renewal runs",
+			run: func(e *env) outcome {
+				u := asSigner[*rollover.SignerUntrusted](e.t, e.resumeSigner())
+				trusted := must(u.Trust(ctx, partnerCert(testpki.Receiver)))(e.t)
+				must(trusted.AddCertificate(ctx, partnerCert(testpki.ReceiverNew)))(e.t)
+				_, err := u.Trust(ctx, partnerCert(testpki.ReceiverEC))
+				return outcome{err: err, wantErrs: []error{rollover.ErrStaleStage, rollover.ErrRenewalInProgress},
+					stage: rollover.SignerStageCertificateAdded, trusted: both}
 			},
 		},
 		{
@@ -247,9 +258,9 @@ func TestSigner_refusals(t *testing.T) {
 			var re *rollover.RemovalError
 			if errors.As(got.err, &re) {
 				at = re.AllowedAt
-				var wre *wssec.RetentionError
+				var wre *wssec.KeyError
 				if !errors.As(got.err, &wre) || !wre.AllowedAt.Equal(re.AllowedAt) || wre.Fingerprint != re.Fingerprint {
-					t.Errorf("error does not unwrap to the matching *wssec.RetentionError")
+					t.Errorf("error does not unwrap to the matching *wssec.KeyError")
 				}
 			}
 			if !at.Equal(got.allowedAt) {

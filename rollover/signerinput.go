@@ -60,7 +60,7 @@ func (m *Manager) checkCertificate(c PartnerCertificate, now time.Time) error {
 			return err
 		}
 	}
-	if _, err := wssec.NewTrustRingOptions(c.Certificate, wssec.RingOptions{Now: m.opts.Now}); err != nil {
+	if _, err := wssec.NewTrustRing(c.Certificate, wssec.RingOptions{Now: m.opts.Now}); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidCertificate, err)
 	}
 	if now.After(c.Certificate.NotAfter) {

@@ -260,18 +260,18 @@ func (m *Manager) raiseSignerRetention(d *docs, now time.Time) {
 		if !ps.inRenewal() {
 			continue
 		}
-		eff := ps.policy(m.opts.Policy)
-		want := recordOf(eff)
-		if ps.Retention != nil && *ps.Retention == *want {
+		var switched time.Time
+		if ps.Stage == SignerStageSwitched {
+			switched = ps.Confirmed
+		}
+		want, exp, note, ok := raisedRetention(ps.Retention, m.opts.Policy, ps.Expires, switched)
+		if !ok {
 			continue
 		}
-		note := raiseNote(ps.Retention, eff)
 		ps.Retention = want
-		if ps.Stage == SignerStageSwitched {
-			if exp := expiryUnder(ps.Expires, ps.Confirmed, eff); exp.After(ps.Expires) {
-				ps.Expires = exp
-				note += "; the old certificate may be removed from " + exp.Format(time.RFC3339)
-			}
+		if !exp.IsZero() {
+			ps.Expires = exp
+			note += "; the old certificate may be removed from " + exp.Format(time.RFC3339)
 		}
 		d.signersChanged = true
 		d.recordSigner(Record{Time: now, Renewal: ps.Renewal, Action: ActionRaiseRetention, Actor: m.opts.Actor, Partner: id,

@@ -59,7 +59,7 @@ func (m *Manager) TrustRing(partner string) (*wssec.TrustRing, error) {
 	if ps == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownPartner, partner)
 	}
-	ring, err := wssec.NewTrustRingOptions(ps.Current.cert, wssec.RingOptions{Now: m.opts.Now})
+	ring, err := wssec.NewTrustRing(ps.Current.cert, wssec.RingOptions{Now: m.opts.Now})
 	if err != nil {
 		return nil, err
 	}

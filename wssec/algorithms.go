@@ -42,25 +42,39 @@ const (
 )
 
 // SupportedKeyTransports returns every key transport algorithm this package
-// implements, as a fresh slice.
+// implements, as a fresh slice. A zero [Policy] allows all of them but
+// [RSA15], which needs [Policy.AllowRSA15].
 func SupportedKeyTransports() []KeyTransport {
 	return []KeyTransport{RSAOAEPMGF1P, RSAOAEP, RSA15}
 }
 
-// DefaultKeyTransports returns the key transport algorithms a zero [Policy]
-// allows, as a fresh slice.
-func DefaultKeyTransports() []KeyTransport {
-	return []KeyTransport{RSAOAEPMGF1P, RSAOAEP}
-}
-
 // SupportedDataEncryptions returns every data encryption algorithm this
-// package implements, as a fresh slice.
+// package implements, as a fresh slice. A zero [Policy] allows all of them
+// but [TripleDESCBC], which needs [Policy.AllowTripleDES].
 func SupportedDataEncryptions() []DataEncryption {
 	return []DataEncryption{AES128GCM, AES192GCM, AES256GCM, AES128CBC, AES192CBC, AES256CBC, TripleDESCBC}
 }
 
-// DefaultDataEncryptions returns the data encryption algorithms a zero
-// [Policy] allows, as a fresh slice.
-func DefaultDataEncryptions() []DataEncryption {
-	return []DataEncryption{AES128GCM, AES192GCM, AES256GCM, AES128CBC, AES192CBC, AES256CBC}
+// defaultKeyTransports is what a Policy with nil KeyTransports allows:
+// every supported algorithm whose danger-named knob is set or that has
+// none.
+func defaultKeyTransports(allowRSA15 bool) []KeyTransport {
+	var out []KeyTransport
+	for _, kt := range SupportedKeyTransports() {
+		if kt != RSA15 || allowRSA15 {
+			out = append(out, kt)
+		}
+	}
+	return out
+}
+
+// defaultDataEncryptions is what a Policy with nil DataEncryptions allows.
+func defaultDataEncryptions(allowTripleDES bool) []DataEncryption {
+	var out []DataEncryption
+	for _, de := range SupportedDataEncryptions() {
+		if de != TripleDESCBC || allowTripleDES {
+			out = append(out, de)
+		}
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package wssec
 
 import (
+	"errors"
 	"mime"
 	"strings"
 )
@@ -20,9 +21,9 @@ const maxContentTypeInError = 100
 
 // classifyContentType decides how the Transport treats a response with
 // the given Content-Type header values. A refused type comes with a
-// *ContentTypeError; mediaOther comes without one, since whether it is
+// *contentTypeRefusal; mediaOther comes without one, since whether it is
 // refused depends on the policy and the body.
-func classifyContentType(values []string) (mediaClass, error) {
+func classifyContentType(values []string) (mediaClass, *contentTypeRefusal) {
 	switch len(values) {
 	case 0:
 		return mediaXML, nil // some servers send none
@@ -60,7 +61,7 @@ func classifyContentType(values []string) (mediaClass, error) {
 
 // checkASCII honours a US-ASCII charset: a byte outside ASCII would be read
 // differently by a client that decodes the declared charset.
-func checkASCII(ct string, body []byte) error {
+func checkASCII(ct string, body []byte) *contentTypeRefusal {
 	for _, b := range body {
 		if b >= 0x80 {
 			return contentTypeError(ct, "", "a US-ASCII response holds a byte outside ASCII")
@@ -69,9 +70,20 @@ func checkASCII(ct string, body []byte) error {
 	return nil
 }
 
-func contentTypeError(ct, mt, reason string) *ContentTypeError {
+// contentTypeRefusal is why the Transport refuses a Content-Type; it
+// becomes a [*TransportError] for [ErrContentType].
+type contentTypeRefusal struct {
+	contentType, mediaType, reason string
+}
+
+func (r *contentTypeRefusal) transportError(status int) *TransportError {
+	return &TransportError{StatusCode: status, ContentType: r.contentType, MediaType: r.mediaType,
+		Err: ErrContentType, Cause: errors.New(r.reason)}
+}
+
+func contentTypeError(ct, mt, reason string) *contentTypeRefusal {
 	if len(ct) > maxContentTypeInError {
 		ct = ct[:maxContentTypeInError] + "…"
 	}
-	return &ContentTypeError{ContentType: ct, MediaType: mt, Reason: reason}
+	return &contentTypeRefusal{contentType: ct, mediaType: mt, reason: reason}
 }

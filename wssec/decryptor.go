@@ -1,6 +1,7 @@
 package wssec
 
 import (
+	"bytes"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -145,14 +146,17 @@ func (d *Decryptor) Decrypt(message []byte) (*Result, error) {
 
 func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 	if d == nil {
-		return nil, &KeyError{Reason: "nil Decryptor", Err: ErrNoMatchingKey}
+		return nil, &KeyError{Reason: "nil Decryptor", Err: ErrInvalidArgument}
+	}
+	if err := d.Keys.Err(); err != nil {
+		return nil, err
 	}
 	pol, err := d.policy()
 	if err != nil {
 		return nil, err
 	}
 	if int64(len(message)) > pol.maxBytes {
-		return nil, &LimitError{Limit: "MaxMessageBytes", Max: pol.maxBytes}
+		return nil, limitError("MaxMessageBytes", pol.maxBytes)
 	}
 	// Large text runs (the CipherValues) bypass the tokenizer: it sees a
 	// skeleton, and the runs are read from message where they are.
@@ -161,7 +165,31 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 		return nil, fmt.Errorf("wssec: random: %w", err)
 	}
 	skel := xmlscan.CutText(message, "CipherValue", cutThreshold, nonce)
-	doc, elements, err := xmlscan.Parse(skel.Data, pol.limits)
+	// A signed message with nothing encrypted is read without its Body's
+	// content in the tree, digested from the message's bytes instead;
+	// where that does not do, it is read again in full before anything
+	// was decided on it (there is no private-key operation to repeat).
+	if d.Signers != nil && !bytes.Contains(skel.Data, []byte("Encrypted")) {
+		res, err := d.decryptSkeleton(message, skel, pol, true)
+		if !errors.Is(err, errNeedTree) {
+			return res, err
+		}
+	}
+	return d.decryptSkeleton(message, skel, pol, false)
+}
+
+// decryptSkeleton is decrypt once the skeleton is cut: with opaque, the
+// Body's content is left out of the tree (see bodyOpaque), and
+// errNeedTree says the message must be read in full.
+func (d *Decryptor) decryptSkeleton(message []byte, skel *xmlscan.Skeleton, pol *compiled, opaque bool) (*Result, error) {
+	var op *xmlscan.Opaque
+	if opaque {
+		op = bodyOpaque()
+	}
+	doc, elements, err := xmlscan.ParseOpaque(skel.Data, pol.limits, op)
+	if op != nil && op.Element != nil && op.ID == nil {
+		return nil, errNeedTree // the content holds what only a tree reads
+	}
 	if err != nil {
 		return nil, soapError(err)
 	}
@@ -169,7 +197,13 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 	if err != nil {
 		return nil, soapError(err)
 	}
-	p := &process{pol: pol, ring: d.Keys, snap: d.Keys.load(), env: env, skel: skel, elements: elements}
+	p := &process{pol: pol, ring: d.Keys, snap: d.Keys.load(), env: env, skel: skel, msg: message, elements: elements}
+	if op != nil && op.Element != nil {
+		if op.Element != env.Body {
+			return nil, errNeedTree
+		}
+		p.opaque, p.opaqueElements = op.Element, op.Elements
+	}
 	p.enc = pol.encLimits
 	p.cutUsed = make([]bool, skel.Cuts())
 	p.enc.CipherText = func(text string) ([]byte, bool) {
@@ -182,6 +216,9 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 	if err := p.plan(); err != nil {
 		if errors.Is(err, ErrNotEncrypted) && d.Signers != nil && faultOf(env) != nil {
 			return nil, p.faultNotEncrypted(d.Signers, message)
+		}
+		if d.Keys == nil && errors.Is(err, ErrNoMatchingKey) {
+			return nil, &KeyError{Reason: "the Decryptor has no KeyRing for an encrypted message", Err: ErrInvalidArgument}
 		}
 		return nil, err
 	}
@@ -200,9 +237,7 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 	} else {
 		out, err := p.execute()
 		if err != nil {
-			var me *MalformedError
-			var le *LimitError
-			if errors.As(err, &me) || errors.As(err, &le) {
+			if isMalformedOrLimit(err) {
 				return nil, err // authenticated content only; see contentError
 			}
 			// The single exit for every other failure after the first
@@ -280,7 +315,7 @@ const cutThreshold = 512
 // read. Read errors are returned wrapped.
 func (d *Decryptor) DecryptReader(r io.Reader) (*Result, error) {
 	if d == nil {
-		return nil, &KeyError{Reason: "nil Decryptor", Err: ErrNoMatchingKey}
+		return nil, &KeyError{Reason: "nil Decryptor", Err: ErrInvalidArgument}
 	}
 	pol, err := d.policy()
 	if err != nil {
@@ -291,7 +326,7 @@ func (d *Decryptor) DecryptReader(r io.Reader) (*Result, error) {
 		return nil, fmt.Errorf("wssec: read message: %w", err)
 	}
 	if int64(len(msg)) > pol.maxBytes {
-		return nil, &LimitError{Limit: "MaxMessageBytes", Max: pol.maxBytes}
+		return nil, limitError("MaxMessageBytes", pol.maxBytes)
 	}
 	return d.Decrypt(msg)
 }
@@ -303,14 +338,13 @@ func soapError(err error) error {
 	var ue *xmlenc.UnsupportedError
 	switch {
 	case errors.As(err, &le):
-		return &LimitError{Limit: le.Limit, Max: int64(le.Max)}
+		return limitError(le.Limit, int64(le.Max))
 	case errors.As(err, &ce):
-		return &LimitError{Limit: ce.What, Max: int64(ce.Max)}
+		return limitError(ce.What, int64(ce.Max))
 	case errors.As(err, &ue):
-		return &AlgorithmError{URI: ue.URI, Reason: "not supported"}
+		return algorithmRefused(ue.URI, "not supported")
 	}
-	var me *MalformedError
-	if errors.As(err, &me) {
+	if isMalformed(err) {
 		return err
 	}
 	// The inner layers' sentinels only say "malformed" again.
@@ -318,19 +352,24 @@ func soapError(err error) error {
 	for _, prefix := range []string{"xmlscan: malformed XML: ", "soap: malformed XML: ", "xmlenc: malformed element: "} {
 		reason = strings.TrimPrefix(reason, prefix)
 	}
-	return &MalformedError{Reason: reason}
+	return &MessageError{Err: ErrMalformed, Reason: reason}
 }
 
 // process is the state of one Decrypt call.
 type process struct {
-	pol      *compiled
-	ring     *KeyRing
-	snap     *ringSnapshot
-	env      *soap.Envelope
-	skel     *xmlscan.Skeleton
-	cutUsed  []bool        // cut runs read as CipherValues
-	enc      xmlenc.Limits // the policy's, reading CipherValues through skel
-	elements int
+	pol  *compiled
+	ring *KeyRing
+	snap *ringSnapshot
+	env  *soap.Envelope
+	skel *xmlscan.Skeleton
+	msg  []byte // the message as received, whose skeleton the tree was read from
+	// opaque, when set, is the Body, whose content of opaqueElements
+	// elements the tree leaves out (see bodyOpaque).
+	opaque         *etree.Element
+	opaqueElements int
+	cutUsed        []bool        // cut runs read as CipherValues
+	enc            xmlenc.Limits // the policy's, reading CipherValues through skel
+	elements       int
 
 	ids      soap.IDs
 	security *etree.Element // the Security header for our actor, or nil
@@ -375,4 +414,7 @@ type dataPlan struct {
 	inPlace bool     // the plaintext was decrypted in ct itself
 	plain   []byte   // the checked plaintext, after execute
 	ids     []string // Id values in the plaintext
+	// elements counts the plaintext's elements, so that an element of
+	// the spliced result can be found by its place (see ordinal).
+	elements int
 }

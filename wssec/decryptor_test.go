@@ -146,9 +146,9 @@ func TestDecrypt_weakAlgorithmsRefusedByDefault(t *testing.T) {
 			if _, err := d.Decrypt(out); !errors.Is(err, wssec.ErrAlgorithmNotAllowed) {
 				t.Fatalf("Decrypt(%s) error = %v, want %v", tc.name, err, wssec.ErrAlgorithmNotAllowed)
 			}
-			var ae *wssec.AlgorithmError
+			var ae *wssec.MessageError
 			if _, err := d.Decrypt(out); !errors.As(err, &ae) || ae.URI == "" {
-				t.Fatalf("Decrypt(%s) error = %v, want an *AlgorithmError with the URI", tc.name, err)
+				t.Fatalf("Decrypt(%s) error = %v, want a *MessageError with the URI", tc.name, err)
 			}
 			d = &wssec.Decryptor{Keys: twoKeyRing(t), Policy: permissive}
 			if _, err := d.Decrypt(out); err != nil {

@@ -132,50 +132,66 @@ func dnOID(typ string) (string, error) {
 // parseDNValue reads one attribute value up to an unescaped separator and
 // returns it with the number of bytes consumed.
 func parseDNValue(s string) (string, int, error) {
-	i := 0
+	i := skipDNSpace(s, 0)
+	if i < len(s) && s[i] == '#' {
+		return parseDNHexValue(s, i)
+	}
+	if i < len(s) && s[i] == '"' {
+		return parseDNQuotedValue(s, i)
+	}
+	return parseDNPlainValue(s, i)
+}
+
+// skipDNSpace returns the index of the first byte of s from i on that is
+// not a DN space.
+func skipDNSpace(s string, i int) int {
 	for i < len(s) && isDNSpace(s[i]) {
 		i++
 	}
-	if i < len(s) && s[i] == '#' {
-		j := i + 1
-		for j < len(s) && strings.IndexByte("0123456789abcdefABCDEF", s[j]) >= 0 {
-			j++
-		}
-		der, err := hex.DecodeString(s[i+1 : j])
-		if err != nil || len(der) == 0 {
-			return "", 0, errDN
-		}
-		var raw asn1.RawValue
-		v := "#" + strings.ToLower(s[i+1:j])
-		if rest, err := asn1.Unmarshal(der, &raw); err == nil && len(rest) == 0 {
-			var str string
-			if _, err := asn1.Unmarshal(der, &str); err == nil {
-				v = str
-			}
-		}
-		for j < len(s) && isDNSpace(s[j]) {
-			j++
-		}
-		return v, j, nil
-	}
-	if i < len(s) && s[i] == '"' {
-		var b strings.Builder
-		j := i + 1
-		for ; j < len(s) && s[j] != '"'; j++ {
-			if s[j] == '\\' && j+1 < len(s) {
-				j++
-			}
-			b.WriteByte(s[j])
-		}
-		if j == len(s) {
-			return "", 0, errDN
-		}
+	return i
+}
+
+// parseDNHexValue reads a "#" hex-encoded BER value starting at s[i]: a
+// string type becomes its text, anything else stays in lower-case hex.
+func parseDNHexValue(s string, i int) (string, int, error) {
+	j := i + 1
+	for j < len(s) && strings.IndexByte("0123456789abcdefABCDEF", s[j]) >= 0 {
 		j++
-		for j < len(s) && isDNSpace(s[j]) {
+	}
+	der, err := hex.DecodeString(s[i+1 : j])
+	if err != nil || len(der) == 0 {
+		return "", 0, errDN
+	}
+	var raw asn1.RawValue
+	v := "#" + strings.ToLower(s[i+1:j])
+	if rest, err := asn1.Unmarshal(der, &raw); err == nil && len(rest) == 0 {
+		var str string
+		if _, err := asn1.Unmarshal(der, &str); err == nil {
+			v = str
+		}
+	}
+	return v, skipDNSpace(s, j), nil
+}
+
+// parseDNQuotedValue reads a quoted value starting at the quote s[i].
+func parseDNQuotedValue(s string, i int) (string, int, error) {
+	var b strings.Builder
+	j := i + 1
+	for ; j < len(s) && s[j] != '"'; j++ {
+		if s[j] == '\\' && j+1 < len(s) {
 			j++
 		}
-		return b.String(), j, nil
+		b.WriteByte(s[j])
 	}
+	if j == len(s) {
+		return "", 0, errDN
+	}
+	return b.String(), skipDNSpace(s, j+1), nil
+}
+
+// parseDNPlainValue reads an unquoted value from s[i] up to an unescaped
+// separator, resolving backslash escapes of a character or a hex pair.
+func parseDNPlainValue(s string, i int) (string, int, error) {
 	var b []byte
 	j := i
 	for ; j < len(s); j++ {

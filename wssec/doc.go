@@ -53,7 +53,8 @@
 // To decrypt the responses of any Go SOAP client, give its http.Client a
 // [Transport]; to read a message from a stream within the size limit, use
 // [Decryptor.DecryptReader]. A key store that holds the authoritative ring
-// state swaps it in one step with [KeyRing.Replace].
+// state publishes it with [NewPublishedKeyRing] and swaps it in one step
+// with [RingPublisher.Replace].
 //
 // What it does not do: it reads no files and does no network I/O of its
 // own (the Transport sends what its caller sends); it
@@ -78,6 +79,10 @@
 // exploit; it does not remove timing differences. AES-CBC is not
 // authenticated: prefer GCM, or verify a signature over the EncryptedData.
 // RSA-1_5, when allowed, is processed with implicit rejection.
+//
+// Every current key has at least 2048 bits. A weaker key is kept only as
+// a retained key, with [RingOptions.AllowWeakRetainedKey], while a renewal
+// moves away from it.
 //
 // Keys in an HSM may perform fewer key transports than keys in software
 // (a PKCS#11 token may do OAEP with SHA-1 only). A Decrypter that

@@ -43,12 +43,18 @@ var (
 
 	// ErrRetentionNotElapsed means that a retained key cannot be removed
 	// yet: it has no expiry (a receiver may still use it) or its expiry has
-	// not passed. The error is a [*RetentionError] that says when.
+	// not passed. The error is a [*KeyError] whose AllowedAt says when.
 	ErrRetentionNotElapsed = errors.New("wssec: retention not elapsed")
 
 	// ErrInvalidKey means that a [Key] cannot decrypt: no Decrypter, no
 	// certificate, a non-RSA key, or a certificate for another key.
 	ErrInvalidKey = errors.New("wssec: invalid key")
+
+	// ErrInvalidArgument means that a method was called on a nil value
+	// that needs one, such as a nil [*Decryptor], or a [Decryptor]
+	// without Keys given an encrypted message. It is a programming error,
+	// not a property of the message.
+	ErrInvalidArgument = errors.New("wssec: invalid argument")
 
 	// ErrDuplicateKey means that the ring already holds the certificate.
 	ErrDuplicateKey = errors.New("wssec: key already in ring")
@@ -69,7 +75,7 @@ var (
 	// ErrSignatureInvalid means that a signature does not verify, that it
 	// references something it cannot cover, or that an element the policy
 	// requires to be signed is not covered by a verified signature. The
-	// error is a [*SignatureError].
+	// error is a [*MessageError].
 	ErrSignatureInvalid = errors.New("wssec: signature invalid")
 
 	// ErrUntrustedSigner means that a signature was made by a certificate
@@ -94,75 +100,102 @@ var (
 	ErrKeyCapability = errors.New("wssec: key cannot perform the algorithm")
 )
 
-// RetentionError reports a refused removal of a retained key.
-type RetentionError struct {
-	// Fingerprint is the SHA-256 fingerprint of the key's certificate.
-	Fingerprint Fingerprint
-	// AllowedAt is when the removal becomes allowed. It is zero if the key
-	// has no expiry yet, that is, a receiver may still use it.
-	AllowedAt time.Time
-}
-
-func (e *RetentionError) Error() string {
-	if e.AllowedAt.IsZero() {
-		return fmt.Sprintf("wssec: retention not elapsed: key %s has no expiry yet (a receiver may still use it)", e.Fingerprint.Short())
-	}
-	return fmt.Sprintf("wssec: retention not elapsed: key %s may be removed from %s", e.Fingerprint.Short(), e.AllowedAt.UTC().Format(time.RFC3339))
-}
-
-// Unwrap returns [ErrRetentionNotElapsed].
-func (e *RetentionError) Unwrap() error { return ErrRetentionNotElapsed }
-
-// AlgorithmError reports an algorithm the policy refuses.
-type AlgorithmError struct {
-	// URI is the algorithm identifier as the message or configuration gave it.
+// MessageError reports why a message was refused, before any key was used
+// or from authenticated content, with non-secret context. Its Err field is
+// the sentinel: [ErrMalformed], [ErrLimitExceeded],
+// [ErrAlgorithmNotAllowed], [ErrSignatureInvalid] or [ErrUntrustedSigner].
+// It never holds plaintext or key material; Reason holds no message
+// content beyond Id values and algorithm identifiers.
+type MessageError struct {
+	// Err is the sentinel the error unwraps to.
+	Err error
+	// Reason says what is wrong.
+	Reason string
+	// URI is the algorithm identifier as the message or configuration
+	// gave it, for [ErrAlgorithmNotAllowed]; "" otherwise.
 	URI string
-	// Reason says why: "not allowed by policy" or "not supported".
-	Reason string
-}
-
-func (e *AlgorithmError) Error() string {
-	return fmt.Sprintf("wssec: algorithm not allowed: %s (%s)", e.URI, e.Reason)
-}
-
-// Unwrap returns [ErrAlgorithmNotAllowed].
-func (e *AlgorithmError) Unwrap() error { return ErrAlgorithmNotAllowed }
-
-// MalformedError reports what is wrong with a message, before any key was
-// used. It never holds plaintext or key material.
-type MalformedError struct {
-	Reason string
-}
-
-func (e *MalformedError) Error() string { return "wssec: malformed message: " + e.Reason }
-
-// Unwrap returns [ErrMalformed].
-func (e *MalformedError) Unwrap() error { return ErrMalformed }
-
-// LimitError reports which policy limit a message exceeded.
-type LimitError struct {
-	// Limit names the [Policy] field, such as "MaxMessageBytes".
+	// Limit names the exceeded limit, such as the [Policy] field
+	// "MaxMessageBytes", and Max is the limit in force, for
+	// [ErrLimitExceeded]; "" and 0 otherwise.
 	Limit string
-	// Max is the limit in force.
-	Max int64
+	Max   int64
 }
 
-func (e *LimitError) Error() string {
-	return fmt.Sprintf("wssec: limit exceeded: %s (%d)", e.Limit, e.Max)
+func (e *MessageError) Error() string {
+	s := errText(e.Err, "wssec: message refused")
+	switch {
+	case e.Limit != "":
+		return fmt.Sprintf("%s: %s (%d)", s, e.Limit, e.Max)
+	case e.URI != "":
+		s += ": " + e.URI
+		if e.Reason != "" {
+			s += " (" + e.Reason + ")"
+		}
+		return s
+	case e.Reason != "":
+		return s + ": " + e.Reason
+	}
+	return s
 }
 
-// Unwrap returns [ErrLimitExceeded].
-func (e *LimitError) Unwrap() error { return ErrLimitExceeded }
+// Unwrap returns the sentinel in Err.
+func (e *MessageError) Unwrap() error { return e.Err }
 
-// KeyError reports why a [Key] was refused or which key an operation on the
-// ring was about. It unwraps to its Err field.
+// limitError reports the limit named limit, of max.
+func limitError(limit string, max int64) *MessageError {
+	return &MessageError{Err: ErrLimitExceeded, Limit: limit, Max: max}
+}
+
+// algorithmRefused reports the algorithm uri, refused for reason.
+func algorithmRefused(uri, reason string) *MessageError {
+	return &MessageError{Err: ErrAlgorithmNotAllowed, URI: uri, Reason: reason}
+}
+
+// isLimit reports whether err is a limit this package reports.
+func isLimit(err error) bool {
+	var me *MessageError
+	return errors.As(err, &me) && me.Err == ErrLimitExceeded
+}
+
+// isMalformed reports whether err is this package's malformed-message
+// error.
+func isMalformed(err error) bool {
+	var me *MessageError
+	return errors.As(err, &me) && me.Err == ErrMalformed
+}
+
+// isMalformedOrLimit reports whether err is a structural error of this
+// package: a malformed message or an exceeded limit.
+func isMalformedOrLimit(err error) bool {
+	var me *MessageError
+	return errors.As(err, &me) && (me.Err == ErrMalformed || me.Err == ErrLimitExceeded)
+}
+
+// KeyError reports why a [Key] was refused, which key an operation on the
+// ring was about, or a refused removal of a retained key (Err is
+// [ErrRetentionNotElapsed], and AllowedAt says when the removal becomes
+// allowed). It unwraps to its Err field.
 type KeyError struct {
-	Fingerprint Fingerprint // zero if there is no certificate
-	Reason      string
-	Err         error // one of the sentinels of this package
+	// Fingerprint is the SHA-256 fingerprint of the key's certificate;
+	// zero if there is no certificate.
+	Fingerprint Fingerprint
+	// Reason says what is wrong, if there is more to say than Err.
+	Reason string
+	// AllowedAt is, for [ErrRetentionNotElapsed], when the removal
+	// becomes allowed; zero if the key has no expiry yet, that is, a
+	// receiver may still use it. Zero for the other errors.
+	AllowedAt time.Time
+	// Err is one of the sentinels of this package.
+	Err error
 }
 
 func (e *KeyError) Error() string {
+	if e.Err == ErrRetentionNotElapsed {
+		if e.AllowedAt.IsZero() {
+			return fmt.Sprintf("wssec: retention not elapsed: key %s has no expiry yet (a receiver may still use it)", e.Fingerprint.Short())
+		}
+		return fmt.Sprintf("wssec: retention not elapsed: key %s may be removed from %s", e.Fingerprint.Short(), e.AllowedAt.UTC().Format(time.RFC3339))
+	}
 	msg := errText(e.Err, "wssec: key error")
 	if e.Fingerprint != (Fingerprint{}) {
 		msg += ": key " + e.Fingerprint.Short()
@@ -175,20 +208,6 @@ func (e *KeyError) Error() string {
 
 // Unwrap returns the sentinel in Err.
 func (e *KeyError) Unwrap() error { return e.Err }
-
-// SignatureError reports why a signed message was refused. Its Reason
-// never holds message content beyond Id values.
-type SignatureError struct {
-	Reason string
-	Err    error // ErrSignatureInvalid or ErrUntrustedSigner
-}
-
-func (e *SignatureError) Error() string {
-	return errText(e.Err, ErrSignatureInvalid.Error()) + ": " + e.Reason
-}
-
-// Unwrap returns the sentinel in Err.
-func (e *SignatureError) Unwrap() error { return e.Err }
 
 // CapabilityError reports a key transport that a key cannot perform (see
 // [Capabilities]).
@@ -220,7 +239,7 @@ func (e *CapabilityError) Unwrap() []error {
 }
 
 func malformed(format string, args ...any) error {
-	return &MalformedError{Reason: fmt.Sprintf(format, args...)}
+	return &MessageError{Err: ErrMalformed, Reason: fmt.Sprintf(format, args...)}
 }
 
 // Errors of the Transport's content checks.
@@ -228,29 +247,10 @@ var (
 	// ErrContentType means that the [Transport] refused a response for
 	// its Content-Type: one that does not parse, MTOM/XOP, a charset
 	// other than UTF-8, or a type that cannot hold a SOAP envelope with a
-	// non-empty body. The error is a [*ContentTypeError].
+	// non-empty body. The error is a [*TransportError] whose ContentType
+	// and MediaType say what was refused.
 	ErrContentType = errors.New("wssec: response content type refused")
 )
-
-// ContentTypeError reports a response the [Transport] refused for its
-// Content-Type. The body was not handed on.
-type ContentTypeError struct {
-	// ContentType is the header value as received, shortened to 100
-	// bytes.
-	ContentType string
-	// MediaType is the parsed media type, such as "multipart/related",
-	// or "" if there is none.
-	MediaType string
-	// Reason says why the response was refused.
-	Reason string
-}
-
-func (e *ContentTypeError) Error() string {
-	return fmt.Sprintf("wssec: response content type refused: %q: %s", e.ContentType, e.Reason)
-}
-
-// Unwrap returns [ErrContentType].
-func (e *ContentTypeError) Unwrap() error { return ErrContentType }
 
 // Signature verification: unsigned SOAP Faults.
 
@@ -274,25 +274,25 @@ type FaultError struct {
 	// Envelope is the message holding the Fault, decrypted where it was
 	// encrypted.
 	Envelope []byte
-	// Err is why the Fault counts as unsigned, usually a
-	// [*SignatureError] for [ErrSignatureInvalid].
-	Err error
+	// Cause is why the Fault counts as unsigned, usually a
+	// [*MessageError] for [ErrSignatureInvalid].
+	Cause error
 }
 
 func (e *FaultError) Error() string {
-	if e.Err == nil {
+	if e.Cause == nil {
 		return ErrUnsignedFault.Error()
 	}
-	return ErrUnsignedFault.Error() + ": " + e.Err.Error()
+	return ErrUnsignedFault.Error() + ": " + e.Cause.Error()
 }
 
-// Unwrap returns [ErrUnsignedFault] and the cause in Err, so that
+// Unwrap returns [ErrUnsignedFault] and the cause in Cause, so that
 // errors.Is matches both.
 func (e *FaultError) Unwrap() []error {
-	if e.Err == nil {
+	if e.Cause == nil {
 		return []error{ErrUnsignedFault}
 	}
-	return []error{ErrUnsignedFault, e.Err}
+	return []error{ErrUnsignedFault, e.Cause}
 }
 
 // errText returns err's text, or fallback for a nil err, so that a typed

@@ -117,12 +117,12 @@ func ExampleKeyRing_Rotate() {
 		log.Fatal(err)
 	}
 	now = now.AddDate(0, 0, 89)
-	var re *wssec.RetentionError
+	var re *wssec.KeyError
 	if errors.As(ring.Remove(oldKey.Certificate), &re) {
 		fmt.Println("remove at day 89: allowed from", re.AllowedAt.Format("2006-01-02"))
 	}
 	now = now.AddDate(0, 0, 1)
-	fmt.Println("remove at day 90:", ring.Remove(oldKey.Certificate), "- keys left:", ring.Len())
+	fmt.Println("remove at day 90:", ring.Remove(oldKey.Certificate), "- keys left:", len(ring.Snapshot()))
 	// Output:
 	// new: current, expiry set: false
 	// old: retained, expiry set: false
@@ -195,7 +195,7 @@ func ExampleTrustRing() {
 	partnerCert := loadKey("partner").Certificate
 	// The message was signed at 07:45:33 UTC; a real client uses time.Now.
 	signedAt := time.Date(2026, 11, 26, 7, 45, 33, 0, time.UTC)
-	trust, err := wssec.NewTrustRingOptions(partnerCert, wssec.RingOptions{Now: func() time.Time { return signedAt.Add(time.Minute) }})
+	trust, err := wssec.NewTrustRing(partnerCert, wssec.RingOptions{Now: func() time.Time { return signedAt.Add(time.Minute) }})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -217,16 +217,20 @@ func ExampleTrustRing() {
 // the log, never a response.
 func ExampleFaultError() {
 	partnerCert := loadKey("partner").Certificate
+	trust, err := wssec.NewTrustRing(partnerCert, wssec.RingOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
 	d := &wssec.Decryptor{
 		Keys:    wssec.NewKeyRing(loadKey("new")),
-		Signers: wssec.NewTrustRing(partnerCert),
+		Signers: trust,
 		// Faults often travel unencrypted; the signature is still required.
 		Policy: wssec.Policy{AllowPlaintextBody: true},
 	}
 	fault := `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>` +
 		`<soapenv:Fault><faultcode>soapenv:Server</faultcode><faultstring>Account locked</faultstring></soapenv:Fault>` +
 		`</soapenv:Body></soapenv:Envelope>`
-	_, err := d.Decrypt([]byte(fault))
+	_, err = d.Decrypt([]byte(fault))
 	var fe *wssec.FaultError
 	if errors.As(err, &fe) {
 		fmt.Println(errors.Is(err, wssec.ErrUnsignedFault), errors.Is(err, wssec.ErrSignatureInvalid), fe.Code, "-", fe.Reason)
@@ -327,7 +331,7 @@ func ExampleTrustRing_Rotate() {
 	newCert := loadKey("stranger").Certificate // stands in for the partner's new certificate
 	signedAt := time.Date(2026, 11, 26, 7, 45, 33, 0, time.UTC)
 	now := signedAt.Add(time.Minute) // a clock the example controls
-	trust, err := wssec.NewTrustRingOptions(oldCert, wssec.RingOptions{Now: func() time.Time { return now }})
+	trust, err := wssec.NewTrustRing(oldCert, wssec.RingOptions{Now: func() time.Time { return now }})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -200,6 +200,7 @@ func (p *process) checkPlaintext(dp *dataPlan, pt []byte) error {
 		return err
 	}
 	p.elements += info.Elements
+	dp.elements = info.Elements
 	if dp.element && (info.TopElements != 1 || info.TopText) {
 		return malformed("decrypted Element content is not exactly one element")
 	}
@@ -214,11 +215,10 @@ func (p *process) checkPlaintext(dp *dataPlan, pt []byte) error {
 // ciphertext. The description names no plaintext.
 func contentError(err error) error {
 	var le *xmlscan.LimitError
-	var me *MalformedError
 	switch {
 	case errors.As(err, &le):
-		return &LimitError{Limit: le.Limit, Max: int64(le.Max)}
-	case errors.As(err, &me):
+		return limitError(le.Limit, int64(le.Max))
+	case isMalformed(err):
 		return err
 	case errors.Is(err, errForbidden):
 		return malformed("decrypted content holds encrypted data, a Security header or SOAP envelope elements")

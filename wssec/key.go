@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"fmt"
 	"strings"
 )
 
@@ -54,9 +55,17 @@ func (f Fingerprint) String() string {
 // enough to tell keys apart in logs and errors.
 func (f Fingerprint) Short() string { return hex.EncodeToString(f[:8]) }
 
+// Key sizes. A current key, and any key added to a ring, has at least
+// minRSABits; a retained key may have weakRSABits only with
+// [RingOptions.AllowWeakRetainedKey].
+const (
+	minRSABits  = 2048
+	weakRSABits = 1024
+)
+
 // validate checks that k can decrypt: it has a Decrypter and an RSA
-// certificate for the same public key.
-func (k Key) validate() (*rsa.PublicKey, error) {
+// certificate of at least minBits for the same public key.
+func (k Key) validate(minBits int) (*rsa.PublicKey, error) {
 	fp := FingerprintOf(k.Certificate)
 	fail := func(reason string) (*rsa.PublicKey, error) {
 		return nil, &KeyError{Fingerprint: fp, Reason: reason, Err: ErrInvalidKey}
@@ -71,8 +80,8 @@ func (k Key) validate() (*rsa.PublicKey, error) {
 	if !ok {
 		return fail("certificate key is not RSA")
 	}
-	if pub.N.BitLen() < 1024 {
-		return fail("RSA key shorter than 1024 bits")
+	if pub.N.BitLen() < minBits {
+		return fail(fmt.Sprintf("RSA key of %d bits, shorter than %d", pub.N.BitLen(), minBits))
 	}
 	// A Decrypter's Public method is outside our control; a nil or
 	// foreign value must give an error, not a panic.

@@ -2,11 +2,7 @@ package wssec
 
 import (
 	"crypto/rsa"
-	"crypto/sha1"
-	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -61,14 +57,24 @@ type RingOptions struct {
 	// Now is the clock for usage times and expiry checks. If nil,
 	// time.Now.
 	Now func() time.Time
+
+	// AllowWeakRetainedKey lets the ring keep an RSA key of 1024 to 2047
+	// bits as a retained key, so that a renewal away from such a key
+	// keeps decrypting the messages encrypted to it until its expiry. A
+	// current key, and a key promoted to current, always needs 2048 bits.
+	// If false (the default), every key needs 2048 bits. A 1024-bit RSA
+	// key is within reach of a well-funded attacker who factors it and
+	// then reads every message ever encrypted to it; keep such a key only
+	// for the retention period and remove it when that ends.
+	AllowWeakRetainedKey bool
 }
 
 // KeyRing holds the current decryption key and the retained ones, each
 // retained key with an expiry.
 //
 // Invariants, checked by every change before it is published: exactly one
-// current key (a ring built from an invalid key has none and decrypts
-// nothing until [KeyRing.Rotate]); the current key has no expiry; no
+// current key (a ring [NewKeyRing] built from an invalid key has none, and
+// every decryption fails with [KeyRing.Err] until [KeyRing.Rotate]); the current key has no expiry; no
 // certificate appears twice; a retained key is removed only after its
 // expiry, which is set explicitly.
 //
@@ -85,59 +91,36 @@ type KeyRing struct {
 	certOnly bool
 	// readOnly marks a published ring: only its RingPublisher changes it.
 	readOnly bool
-}
-
-// usage is shared by every snapshot that holds the same key, so counts
-// survive changes to the ring.
-type usage struct {
-	count atomic.Uint64
-	last  atomic.Int64 // UnixNano; 0 means never
-}
-
-type ringEntry struct {
-	key     Key
-	pub     *rsa.PublicKey
-	fp      Fingerprint
-	status  Status
-	expires time.Time
-	usage   *usage
-}
-
-func (e *ringEntry) with(status Status, expires time.Time) *ringEntry {
-	c := *e
-	c.status, c.expires = status, expires
-	return &c
-}
-
-// ringSnapshot is immutable once published.
-type ringSnapshot struct {
-	entries []*ringEntry // current first, then retained in the order added
-
-	bySHA1    map[[sha1.Size]byte][]*ringEntry
-	bySHA256  map[Fingerprint]*ringEntry
-	bySerial  map[string][]*ringEntry // decimal serial number
-	bySKI     map[string][]*ringEntry
-	bySubject map[string][]*ringEntry // canonical DN, DER order
-	byName    map[string][]*ringEntry
-	byModulus map[[sha256.Size]byte][]*ringEntry
-	// byX509Digest indexes the certificates' digests for X509Digest
-	// references, by every algorithm (see x509DigestKey).
-	byX509Digest map[string][]*ringEntry
-	issuerOf     map[*ringEntry]string // canonical issuer DN, DER order
-	currentIdx   int                   // -1 if there is no current key
+	// allowWeakRetained is RingOptions.AllowWeakRetainedKey.
+	allowWeakRetained bool
+	// invalid is the error of the key NewKeyRing was given, if it had to
+	// build the ring without it.
+	invalid error
 }
 
 // NewKeyRing returns a ring whose current key is current, with the default
-// [RingOptions]. If current is not a valid key the ring has no key at all
-// and every decryption fails with [ErrNoMatchingKey]; use
-// [NewKeyRingOptions] to get the error instead.
+// [RingOptions]. If current is not a valid key, the ring carries the
+// [*KeyError] ([ErrInvalidKey]) that says why: [KeyRing.Err] returns it,
+// and every [Decryptor.Decrypt] with the ring fails with it until
+// [KeyRing.Rotate] gives the ring a valid current key.
+// [NewKeyRingOptions] returns the error instead.
 func NewKeyRing(current Key) *KeyRing {
 	r, err := NewKeyRingOptions(current, RingOptions{})
 	if err != nil {
-		r = &KeyRing{now: time.Now}
+		r = &KeyRing{now: time.Now, invalid: err}
 		r.snap.Store(mustSnapshot(nil))
 	}
 	return r
+}
+
+// Err returns why the ring has no current key: the error of the key
+// [NewKeyRing] was given. It returns nil once the ring has a current key,
+// and for a nil ring.
+func (r *KeyRing) Err() error {
+	if r == nil || r.invalid == nil || r.load().currentIdx >= 0 {
+		return nil
+	}
+	return r.invalid
 }
 
 // NewKeyRingOptions returns a ring whose current key is current. It returns
@@ -147,7 +130,7 @@ func NewKeyRingOptions(current Key, opts RingOptions) (*KeyRing, error) {
 	if now == nil {
 		now = time.Now
 	}
-	r := &KeyRing{now: now}
+	r := &KeyRing{now: now, allowWeakRetained: opts.AllowWeakRetainedKey}
 	e, err := r.newEntry(current, StatusCurrent, time.Time{})
 	if err != nil {
 		return nil, err
@@ -160,13 +143,19 @@ func NewKeyRingOptions(current Key, opts RingOptions) (*KeyRing, error) {
 	return r, nil
 }
 
+// newEntry validates k for its status: a current key needs minRSABits, a
+// retained one weakRSABits when the ring allows weak retained keys.
 func (r *KeyRing) newEntry(k Key, status Status, expires time.Time) (*ringEntry, error) {
+	minBits := minRSABits
+	if r != nil && r.allowWeakRetained && status == StatusRetained {
+		minBits = weakRSABits
+	}
 	var pub *rsa.PublicKey
 	var err error
 	if r != nil && r.certOnly {
-		pub, err = validateSigner(k.Certificate)
+		pub, err = validateSignerBits(k.Certificate, minBits)
 	} else {
-		pub, err = k.validate()
+		pub, err = k.validate(minBits)
 	}
 	if err != nil {
 		return nil, err
@@ -198,7 +187,7 @@ func (r *KeyRing) update(f func(entries []*ringEntry) ([]*ringEntry, error)) err
 // apply is update without the read-only check, for the ring's publisher.
 func (r *KeyRing) apply(f func(entries []*ringEntry) ([]*ringEntry, error)) error {
 	if r == nil {
-		return &KeyError{Reason: "nil KeyRing", Err: ErrKeyNotFound}
+		return &KeyError{Reason: "nil KeyRing", Err: ErrInvalidArgument}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -287,7 +276,7 @@ func (r *KeyRing) SetExpiry(cert *x509.Certificate, until time.Time) error {
 }
 
 // Remove removes the retained key with certificate cert. It is refused with
-// a [*RetentionError] ([ErrRetentionNotElapsed]) while the key has no
+// a [*KeyError] for [ErrRetentionNotElapsed], with AllowedAt, while the key has no
 // expiry or its expiry lies after the ring's clock, and with
 // [ErrCurrentKey] for the current key; [ErrKeyNotFound] if the ring does
 // not hold it. It is safe for concurrent use.
@@ -303,61 +292,11 @@ func (r *KeyRing) Remove(cert *x509.Certificate) error {
 				return nil, &KeyError{Fingerprint: fp, Reason: "the current key cannot be removed", Err: ErrCurrentKey}
 			}
 			if x.expires.IsZero() || now.Before(x.expires) {
-				return nil, &RetentionError{Fingerprint: fp, AllowedAt: x.expires}
+				return nil, &KeyError{Fingerprint: fp, AllowedAt: x.expires, Err: ErrRetentionNotElapsed}
 			}
 			return append(entries[:i], entries[i+1:]...), nil
 		}
 		return nil, &KeyError{Fingerprint: fp, Err: ErrKeyNotFound}
-	})
-}
-
-// RetainedKey is a retained key with the time from which it may be
-// removed (zero: no expiry yet), for [KeyRing.Replace].
-type RetainedKey struct {
-	Key
-	Until time.Time
-}
-
-// Replace sets the whole ring in one step: current becomes the current key
-// and retained the retained keys, in that order, published as one snapshot
-// so that no decryption sees a ring in between. Keys that stay keep their
-// usage counts.
-//
-// Replace is for the holder of the authoritative state, such as a key store
-// that reloads what another process committed. It does not apply the
-// retention rule to the keys it drops: that rule was checked where the
-// change was made. It returns [ErrInvalidKey] or [ErrDuplicateKey] and then
-// leaves the ring as it was. It does not modify its arguments and is safe
-// for concurrent use.
-func (r *KeyRing) Replace(current Key, retained []RetainedKey) error {
-	return r.replace(current, retained, r.update)
-}
-
-func (r *KeyRing) replace(current Key, retained []RetainedKey, commit func(func([]*ringEntry) ([]*ringEntry, error)) error) error {
-	next := make([]*ringEntry, 0, len(retained)+1)
-	e, err := r.newEntry(current, StatusCurrent, time.Time{})
-	if err != nil {
-		return err
-	}
-	next = append(next, e)
-	for _, k := range retained {
-		e, err := r.newEntry(k.Key, StatusRetained, k.Until)
-		if err != nil {
-			return err
-		}
-		next = append(next, e)
-	}
-	return commit(func(old []*ringEntry) ([]*ringEntry, error) {
-		kept := make(map[Fingerprint]*usage, len(old))
-		for _, x := range old {
-			kept[x.fp] = x.usage
-		}
-		for _, e := range next {
-			if u, ok := kept[e.fp]; ok {
-				e.usage = u
-			}
-		}
-		return next, nil
 	})
 }
 
@@ -393,168 +332,8 @@ func (r *KeyRing) Snapshot() []Entry {
 	return out
 }
 
-// Len returns the number of keys in the ring.
-func (r *KeyRing) Len() int { return len(r.load().entries) }
-
 // recordUse counts one decryption by e.
 func (r *KeyRing) recordUse(e *ringEntry) {
 	e.usage.count.Add(1)
 	e.usage.last.Store(r.clock().UnixNano())
-}
-
-func mustSnapshot(entries []*ringEntry) *ringSnapshot {
-	s, err := buildSnapshot(entries)
-	if err != nil {
-		panic("wssec: invariant: " + err.Error())
-	}
-	return s
-}
-
-// buildSnapshot checks the ring invariants and indexes the entries.
-func buildSnapshot(entries []*ringEntry) (*ringSnapshot, error) {
-	s, err := indexEntries(entries)
-	if err != nil {
-		return nil, err
-	}
-	if len(entries) > 0 && s.currentIdx != 0 {
-		return nil, fmt.Errorf("wssec: invariant: current key not first")
-	}
-	return s, nil
-}
-
-// indexEntries indexes the entries, checking every invariant but the
-// presence of the current key.
-func indexEntries(entries []*ringEntry) (*ringSnapshot, error) {
-	s := &ringSnapshot{
-		entries:      entries,
-		bySHA1:       make(map[[sha1.Size]byte][]*ringEntry, len(entries)),
-		bySHA256:     make(map[Fingerprint]*ringEntry, len(entries)),
-		bySerial:     make(map[string][]*ringEntry, len(entries)),
-		bySKI:        make(map[string][]*ringEntry, len(entries)),
-		bySubject:    make(map[string][]*ringEntry, len(entries)),
-		byName:       make(map[string][]*ringEntry, len(entries)),
-		byModulus:    make(map[[sha256.Size]byte][]*ringEntry, len(entries)),
-		byX509Digest: make(map[string][]*ringEntry, len(entries)*len(x509DigestAlgorithms)),
-		issuerOf:     make(map[*ringEntry]string, len(entries)),
-		currentIdx:   -1,
-	}
-	for i, e := range entries {
-		if _, dup := s.bySHA256[e.fp]; dup {
-			return nil, &KeyError{Fingerprint: e.fp, Err: ErrDuplicateKey}
-		}
-		s.bySHA256[e.fp] = e
-		switch e.status {
-		case StatusCurrent:
-			if s.currentIdx >= 0 {
-				return nil, &KeyError{Fingerprint: e.fp, Reason: "two current keys", Err: ErrCurrentKey}
-			}
-			if !e.expires.IsZero() {
-				return nil, &KeyError{Fingerprint: e.fp, Reason: "the current key has no expiry", Err: ErrCurrentKey}
-			}
-			s.currentIdx = i
-		case StatusRetained:
-		default:
-			return nil, fmt.Errorf("wssec: entry with status %v", e.status)
-		}
-		cert := e.key.Certificate
-		tp := thumbprintSHA1(cert)
-		s.bySHA1[tp] = append(s.bySHA1[tp], e)
-		serial := cert.SerialNumber.String()
-		s.bySerial[serial] = append(s.bySerial[serial], e)
-		if iss, err := canonicalRawDN(cert.RawIssuer); err == nil {
-			s.issuerOf[e] = iss
-		}
-		if sub, err := canonicalRawDN(cert.RawSubject); err == nil {
-			s.bySubject[sub] = append(s.bySubject[sub], e)
-		}
-		for _, ski := range subjectKeyIDs(cert) {
-			s.bySKI[string(ski)] = append(s.bySKI[string(ski)], e)
-		}
-		indexX509Digests(s.byX509Digest, e, cert)
-		if e.key.Name != "" {
-			s.byName[e.key.Name] = append(s.byName[e.key.Name], e)
-		}
-		if e.pub != nil { // RSA keys; a trust ring may hold ECDSA certificates
-			m := sha256.Sum256(e.pub.N.Bytes())
-			s.byModulus[m] = append(s.byModulus[m], e)
-		}
-	}
-	return s, nil
-}
-
-// SubjectKeyID returns the value a WS-Security X509SubjectKeyIdentifier
-// reference carries for cert, as the [Encryptor] writes it and the key
-// ring looks it up: the certificate's SubjectKeyIdentifier extension, or,
-// for a certificate without one, the SHA-1 of its public key bits
-// (RFC 5280, 4.2.1.2, method 1). It returns nil if there is neither.
-func SubjectKeyID(cert *x509.Certificate) []byte {
-	if ids := subjectKeyIDs(cert); len(ids) > 0 {
-		return ids[0]
-	}
-	return nil
-}
-
-// subjectKeyIDs returns the certificate's SubjectKeyIdentifier extension
-// and the SHA-1 of its public key bits (RFC 5280, 4.2.1.2, method 1), which
-// senders compute when the extension is absent.
-func subjectKeyIDs(cert *x509.Certificate) [][]byte {
-	if cert == nil {
-		return nil
-	}
-	var out [][]byte
-	if len(cert.SubjectKeyId) > 0 {
-		out = append(out, cert.SubjectKeyId)
-	}
-	var spki struct {
-		Algorithm pkix.AlgorithmIdentifier
-		PublicKey asn1.BitString
-	}
-	if _, err := asn1.Unmarshal(cert.RawSubjectPublicKeyInfo, &spki); err == nil {
-		h := sha1.Sum(spki.PublicKey.Bytes)
-		if len(out) == 0 || string(out[0]) != string(h[:]) {
-			out = append(out, h[:])
-		}
-	}
-	return out
-}
-
-// RingPublisher changes a ring made by [NewPublishedKeyRing]; it is the
-// only way to change it. It is safe for concurrent use.
-type RingPublisher struct {
-	r *KeyRing
-}
-
-// NewPublishedKeyRing returns a ring for the holder of the authoritative
-// ring state, such as a key store, to hand out, and the publisher with
-// which only that holder changes it. The ring decrypts like any other,
-// but its own changing methods ([KeyRing.Retain], [KeyRing.Rotate],
-// [KeyRing.SetExpiry], [KeyRing.Remove], [KeyRing.Replace]) refuse with
-// [ErrReadOnlyRing], so code that was handed the ring cannot drop a key
-// from it behind the owner's back. The ring starts as
-// [RingPublisher.Replace] would set it.
-//
-// It returns [ErrInvalidKey] or [ErrDuplicateKey]. It does not modify
-// its arguments.
-func NewPublishedKeyRing(current Key, retained []RetainedKey, opts RingOptions) (*KeyRing, *RingPublisher, error) {
-	r, err := NewKeyRingOptions(current, opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	p := &RingPublisher{r: r}
-	if len(retained) > 0 {
-		if err := p.Replace(current, retained); err != nil {
-			return nil, nil, err
-		}
-	}
-	r.readOnly = true // before anyone else sees r
-	return r, p, nil
-}
-
-// Replace sets the whole published ring in one step, as
-// [KeyRing.Replace] does.
-func (p *RingPublisher) Replace(current Key, retained []RetainedKey) error {
-	if p == nil {
-		return &KeyError{Reason: "nil RingPublisher", Err: ErrKeyNotFound}
-	}
-	return p.r.replace(current, retained, p.r.apply)
 }

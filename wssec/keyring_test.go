@@ -37,21 +37,62 @@ func TestNewKeyRingOptions_invalid(t *testing.T) {
 				t.Fatalf("NewKeyRingOptions(%s) error = %v, want %v", tc.name, err, wssec.ErrInvalidKey)
 			}
 			r := wssec.NewKeyRing(tc.key)
-			if _, ok := r.Current(); ok || r.Len() != 0 {
+			if _, ok := r.Current(); ok || len(r.Snapshot()) != 0 {
 				t.Fatalf("NewKeyRing(%s) has a current key, want an empty ring", tc.name)
+			}
+			var ke *wssec.KeyError
+			if err := r.Err(); !errors.Is(err, wssec.ErrInvalidKey) || !errors.As(err, &ke) || ke.Reason == "" {
+				t.Fatalf("NewKeyRing(%s).Err() = %v, want a *KeyError for %v", tc.name, err, wssec.ErrInvalidKey)
 			}
 			d := &wssec.Decryptor{Keys: r}
 			out := encrypt(t, &wssec.Encryptor{Certificate: oldID.Certificate}, readTestdata(t, "response11.xml"))
-			if _, err := d.Decrypt(out); !errors.Is(err, wssec.ErrNoMatchingKey) {
-				t.Fatalf("Decrypt with empty ring error = %v, want %v", err, wssec.ErrNoMatchingKey)
+			if _, err := d.Decrypt(out); err != r.Err() {
+				t.Fatalf("Decrypt with invalid ring error = %v, want %v", err, r.Err())
+			}
+			plain := &wssec.Decryptor{Keys: r, Policy: wssec.Policy{AllowPlaintextBody: true}}
+			if _, err := plain.Decrypt(readTestdata(t, "response11.xml")); !errors.Is(err, wssec.ErrInvalidKey) {
+				t.Fatalf("Decrypt(plaintext) with invalid ring error = %v, want %v", err, wssec.ErrInvalidKey)
 			}
 			if err := r.Rotate(keyOf(oldID)); err != nil {
 				t.Fatalf("Rotate on empty ring error = %v", err)
+			}
+			if err := r.Err(); err != nil {
+				t.Fatalf("Err() after Rotate = %v, want nil", err)
 			}
 			if _, err := d.Decrypt(out); err != nil {
 				t.Fatalf("Decrypt after Rotate error = %v", err)
 			}
 		})
+	}
+}
+
+// TestDecrypt_misuse checks that a nil Decryptor, a Decryptor without
+// Keys and a nil ring report ErrInvalidArgument, not a property of the
+// message.
+func TestDecrypt_misuse(t *testing.T) {
+	t.Parallel()
+	out := encrypt(t, &wssec.Encryptor{Certificate: oldID.Certificate}, readTestdata(t, "response11.xml"))
+	var nilRing *wssec.KeyRing
+	tests := []struct {
+		name string
+		call func() error
+	}{
+		{"nil Decryptor", func() error { _, err := (*wssec.Decryptor)(nil).Decrypt(out); return err }},
+		{"nil Decryptor reader", func() error { _, err := (*wssec.Decryptor)(nil).DecryptReader(bytes.NewReader(out)); return err }},
+		{"no Keys", func() error { _, err := (&wssec.Decryptor{}).Decrypt(out); return err }},
+		{"nil ring Rotate", func() error { return nilRing.Rotate(keyOf(oldID)) }},
+		{"nil ring Remove", func() error { return nilRing.Remove(oldID.Certificate) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if err := tc.call(); !errors.Is(err, wssec.ErrInvalidArgument) {
+				t.Fatalf("%s error = %v, want %v", tc.name, err, wssec.ErrInvalidArgument)
+			}
+		})
+	}
+	if err := nilRing.Err(); err != nil {
+		t.Fatalf("nil KeyRing Err() = %v, want nil", err)
 	}
 }
 
@@ -96,9 +137,9 @@ func TestKeyRing_lifecycle(t *testing.T) {
 	}
 
 	// No expiry yet: a receiver may still use the old key.
-	var re *wssec.RetentionError
+	var re *wssec.KeyError
 	if err := r.Remove(oldID.Certificate); !errors.As(err, &re) || !re.AllowedAt.IsZero() || !errors.Is(err, wssec.ErrRetentionNotElapsed) {
-		t.Fatalf("Remove(old) without expiry error = %v, want a RetentionError with zero AllowedAt", err)
+		t.Fatalf("Remove(old) without expiry error = %v, want a *KeyError with zero AllowedAt", err)
 	}
 	if err := r.SetExpiry(newID.Certificate, t0); !errors.Is(err, wssec.ErrCurrentKey) {
 		t.Fatalf("SetExpiry(current) error = %v, want %v", err, wssec.ErrCurrentKey)
@@ -112,7 +153,7 @@ func TestKeyRing_lifecycle(t *testing.T) {
 	}
 	clk.Advance(89 * 24 * time.Hour)
 	if err := r.Remove(oldID.Certificate); !errors.As(err, &re) || !re.AllowedAt.Equal(until) {
-		t.Fatalf("Remove(old) at day 89 error = %v, want a RetentionError allowing it at %v", err, until)
+		t.Fatalf("Remove(old) at day 89 error = %v, want a *KeyError allowing it at %v", err, until)
 	}
 	if err := r.Remove(newID.Certificate); !errors.Is(err, wssec.ErrCurrentKey) {
 		t.Fatalf("Remove(current) error = %v, want %v", err, wssec.ErrCurrentKey)
@@ -228,21 +269,21 @@ func TestKeyRing_concurrentRotation(t *testing.T) {
 	}
 }
 
-func TestRetentionError(t *testing.T) {
+func TestKeyError_retention(t *testing.T) {
 	t.Parallel()
-	e := &wssec.RetentionError{AllowedAt: t0}
+	e := &wssec.KeyError{AllowedAt: t0, Err: wssec.ErrRetentionNotElapsed}
 	if got, want := e.Error(), "wssec: retention not elapsed: key 0000000000000000 may be removed from 2026-01-01T00:00:00Z"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 	if !errors.Is(e, wssec.ErrRetentionNotElapsed) {
-		t.Error("RetentionError does not unwrap to ErrRetentionNotElapsed")
+		t.Error("KeyError does not unwrap to ErrRetentionNotElapsed")
 	}
 }
 
-func TestKeyRing_Replace(t *testing.T) {
+func TestRingPublisher_Replace(t *testing.T) {
 	t.Parallel()
 	clk := fakeclock.New(t0)
-	r, err := wssec.NewKeyRingOptions(keyOf(oldID), wssec.RingOptions{Now: clk.Now})
+	r, pub, err := wssec.NewPublishedKeyRing(keyOf(oldID), nil, wssec.RingOptions{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +292,7 @@ func TestKeyRing_Replace(t *testing.T) {
 		t.Fatal(err)
 	}
 	until := t0.AddDate(0, 0, 90)
-	if err := r.Replace(keyOf(newID), []wssec.RetainedKey{{Key: keyOf(oldID), Until: until}}); err != nil {
+	if err := pub.Replace(keyOf(newID), []wssec.RetainedKey{{Key: keyOf(oldID), Until: until}}); err != nil {
 		t.Fatalf("Replace() error = %v", err)
 	}
 	snap := r.Snapshot()
@@ -260,8 +301,8 @@ func TestKeyRing_Replace(t *testing.T) {
 		t.Fatalf("after Replace, Snapshot() = %+v", snap)
 	}
 	// Dropping a key with no expiry is the caller's decision.
-	if err := r.Replace(keyOf(newID), nil); err != nil || r.Len() != 1 {
-		t.Fatalf("Replace(new only) error = %v, %d keys", err, r.Len())
+	if err := pub.Replace(keyOf(newID), nil); err != nil || len(r.Snapshot()) != 1 {
+		t.Fatalf("Replace(new only) error = %v, %d keys", err, len(r.Snapshot()))
 	}
 	for _, tc := range []struct {
 		name     string
@@ -273,10 +314,10 @@ func TestKeyRing_Replace(t *testing.T) {
 		{"invalid retained", keyOf(newID), []wssec.RetainedKey{{}}, wssec.ErrInvalidKey},
 		{"duplicate", keyOf(newID), []wssec.RetainedKey{{Key: keyOf(newID)}}, wssec.ErrDuplicateKey},
 	} {
-		if err := r.Replace(tc.current, tc.retained); !errors.Is(err, tc.want) {
+		if err := pub.Replace(tc.current, tc.retained); !errors.Is(err, tc.want) {
 			t.Errorf("Replace(%s) error = %v, want %v", tc.name, err, tc.want)
 		}
-		if r.Len() != 1 {
+		if len(r.Snapshot()) != 1 {
 			t.Errorf("Replace(%s) changed the ring on error", tc.name)
 		}
 	}

@@ -98,7 +98,7 @@ func (p *process) plan() error {
 		ops++
 	}
 	if ops > p.pol.maxOps {
-		return &LimitError{Limit: "MaxKeyOperations", Max: int64(p.pol.maxOps)}
+		return limitError("MaxKeyOperations", int64(p.pol.maxOps))
 	}
 	// CipherValues are decoded now: a broken encoding is the sender's
 	// doing and is reported as such, before any key is used.
@@ -148,11 +148,11 @@ func (p *process) collect() error {
 		case xmlenc.IsEncryptedKey(el):
 			eks++
 			if eks > p.pol.maxEK {
-				return &LimitError{Limit: "MaxEncryptedKeys", Max: int64(p.pol.maxEK)}
+				return limitError("MaxEncryptedKeys", int64(p.pol.maxEK))
 			}
 		case xmlenc.IsEncryptedData(el):
 			if len(p.data) == p.pol.maxED {
-				return &LimitError{Limit: "MaxEncryptedData", Max: int64(p.pol.maxED)}
+				return limitError("MaxEncryptedData", int64(p.pol.maxED))
 			}
 			dp, err := p.dataPlanFor(el)
 			if err != nil {
@@ -273,7 +273,7 @@ func (p *process) checkKey(kp *keyPlan) error {
 		// One key for two algorithms would let a weak one (CBC) serve as
 		// an oracle against data under the strong one (GCM): refused.
 		if alg != kp.dataAlg {
-			return &AlgorithmError{URI: alg, Reason: "one EncryptedKey used with two data algorithms"}
+			return algorithmRefused(alg, "one EncryptedKey used with two data algorithms")
 		}
 	}
 	kp.cipher, _ = xmlenc.LookupCipher(kp.dataAlg)
@@ -317,13 +317,13 @@ func (p *process) checkKey(kp *keyPlan) error {
 
 func algorithmError(uri string) error {
 	if _, ok := xmlenc.LookupCipher(uri); ok {
-		return &AlgorithmError{URI: uri, Reason: "not allowed by policy"}
+		return algorithmRefused(uri, "not allowed by policy")
 	}
 	switch uri {
 	case xmlenc.RSAOAEPMGF1P, xmlenc.RSAOAEP, xmlenc.RSA15:
-		return &AlgorithmError{URI: uri, Reason: "not allowed by policy"}
+		return algorithmRefused(uri, "not allowed by policy")
 	}
-	return &AlgorithmError{URI: uri, Reason: "not supported"}
+	return algorithmRefused(uri, "not supported")
 }
 
 // decodeWithRoom decodes a single large EncryptedData's cut CipherValue

@@ -20,11 +20,13 @@ import (
 // A Policy must not be modified while a Decryptor that holds it is in use.
 type Policy struct {
 	// KeyTransports lists the key transport algorithms accepted. If nil,
-	// [DefaultKeyTransports]. [RSA15] may appear only with AllowRSA15.
+	// [SupportedKeyTransports], with [RSA15] only if AllowRSA15 is set.
+	// [RSA15] may appear only with AllowRSA15.
 	KeyTransports []KeyTransport
 
 	// DataEncryptions lists the data encryption algorithms accepted. If
-	// nil, [DefaultDataEncryptions]. [TripleDESCBC] may appear only with
+	// nil, [SupportedDataEncryptions], with [TripleDESCBC] only if
+	// AllowTripleDES is set. [TripleDESCBC] may appear only with
 	// AllowTripleDES.
 	DataEncryptions []DataEncryption
 
@@ -237,10 +239,7 @@ func (p *Policy) compile() (*compiled, error) {
 	}
 	kts := p.KeyTransports
 	if kts == nil {
-		kts = DefaultKeyTransports()
-		if p.AllowRSA15 {
-			kts = append(kts, RSA15)
-		}
+		kts = defaultKeyTransports(p.AllowRSA15)
 	}
 	for _, kt := range kts {
 		switch kt {
@@ -256,10 +255,7 @@ func (p *Policy) compile() (*compiled, error) {
 	}
 	des := p.DataEncryptions
 	if des == nil {
-		des = DefaultDataEncryptions()
-		if p.AllowTripleDES {
-			des = append(des, TripleDESCBC)
-		}
+		des = defaultDataEncryptions(p.AllowTripleDES)
 	}
 	for _, de := range des {
 		if _, ok := xmlenc.LookupCipher(string(de)); !ok {

@@ -34,6 +34,10 @@ type sigState struct {
 	// leading are the leading Signatures as planSignatures checked them
 	// (SignedInfo, signer, SignatureValue), for verifyBefore.
 	leading []*checkedSig
+	// later are the Signatures in clear after the leading ones as
+	// planSignatures checked them, with the references it could
+	// resolve, for verifySpliced.
+	later []*checkedSig
 	// encryptedHeader is set when the Security header holds EncryptedData
 	// of its own (an encrypted Signature or Timestamp, WSS4J's
 	// EncryptSignature): what its signatures cover is then known only
@@ -80,7 +84,7 @@ func (p *process) planSignatures(trust *TrustRing, message []byte) (*sigState, e
 				boundary, st.encryptedHeader = true, true
 			case soap.Is(c, soap.NSDS, "Signature"):
 				if len(sigs) == maxSignatures {
-					return nil, &LimitError{Limit: "signatures", Max: maxSignatures}
+					return nil, limitError("signatures", maxSignatures)
 				}
 				if boundary {
 					st.after++
@@ -114,6 +118,8 @@ func (p *process) planSignatures(trust *TrustRing, message []byte) (*sigState, e
 		}
 		if i < st.before {
 			st.leading = append(st.leading, cs)
+		} else {
+			st.later = append(st.later, cs)
 		}
 		for _, r := range cs.refs {
 			switch {
@@ -184,7 +190,7 @@ func (p *process) verifyBefore(st *sigState) error {
 	}
 	now := st.trust.ring().clock()
 	v := &verifier{pol: p.pol, trust: st.trust.live(now), env: p.env, ids: p.ids, security: p.security,
-		now: now, budget: st.budget, skel: p.skel}
+		now: now, budget: st.budget, skel: p.skel, src: p.msg, opaque: p.opaque, opaqueElements: p.opaqueElements}
 	stampEl, _, _, err := timestamp(p.security)
 	if err != nil {
 		return err
@@ -209,7 +215,68 @@ func (p *process) verifyAfter(st *sigState, envelope []byte) (*soap.Envelope, er
 		// there that was not checked already.
 		return nil, nil
 	}
+	if done, err := p.verifySpliced(st, envelope); done {
+		return nil, err
+	}
 	return p.verifyTree(st, envelope, st.before)
+}
+
+// verifySpliced verifies the signatures after the leading ones on the
+// decrypted envelope as returned, without reading it into a tree, where
+// the plan's tree still says what they cover: every one of them was
+// checked in clear before decryption (SignedInfo, signer, SignatureValue)
+// and every reference resolved there, by an Id that still names the same
+// element, outside all decrypted content, in the spliced tree (Ids in
+// the plaintext were checked unique against the message's). The digests
+// are then computed from the returned bytes, locating each element by
+// its place in the spliced tree, counting the elements of each plaintext
+// where its marker stands. It applies only when a verified signature
+// covers the Body, which stays in place through decryption: nothing
+// after needs the plaintext's tree (no unsigned Fault to tell apart).
+// It reports false where it does not apply; verifyTree then parses the
+// envelope.
+func (p *process) verifySpliced(st *sigState, envelope []byte) (bool, error) {
+	if st.encryptedHeader || len(st.later) != st.after || p.security == nil {
+		return false, nil
+	}
+	body := false
+	for _, cs := range append(st.leading[:len(st.leading):len(st.leading)], st.later...) {
+		for _, r := range cs.refs {
+			body = body || (r.el != nil && r.el == p.env.Body)
+		}
+	}
+	if !body {
+		return false, nil
+	}
+	for _, cs := range st.later {
+		for _, r := range cs.refs {
+			if r.el == nil || !soap.Within(r.el, p.env.Root) {
+				return false, nil
+			}
+			if el, ok := p.ids.Resolve(r.uri); !ok || el != r.el {
+				return false, nil
+			}
+		}
+	}
+	markers := make(map[string]int, len(p.data))
+	for i, dp := range p.data {
+		markers[p.skel.Marker(i)] = dp.elements
+	}
+	now := st.trust.ring().clock()
+	v := &verifier{pol: p.pol, trust: st.trust.live(now), env: p.env, ids: p.ids, security: p.security,
+		now: now, budget: st.budget, src: envelope, spliced: markers}
+	stampEl, _, _, err := timestamp(p.security)
+	if err != nil {
+		return true, err
+	}
+	for _, cs := range st.later {
+		res, err := v.digests(cs)
+		if err != nil {
+			return true, err
+		}
+		st.record(p, res, p.env, p.security, stampEl, p.ids, false)
+	}
+	return true, nil
 }
 
 // verifyTree parses the decrypted envelope and verifies the Security
@@ -244,7 +311,7 @@ func (p *process) verifyTree(st *sigState, message []byte, from int) (*soap.Enve
 		}
 	}
 	if len(sigs) > maxSignatures {
-		return nil, &LimitError{Limit: "signatures", Max: maxSignatures}
+		return nil, limitError("signatures", maxSignatures)
 	}
 	if from > len(sigs) {
 		return nil, malformed("the Security header's signatures changed")
@@ -262,7 +329,7 @@ func (p *process) verifyTree(st *sigState, message []byte, from int) (*soap.Enve
 		}
 	}
 	now := st.trust.ring().clock()
-	v := &verifier{pol: p.pol, trust: st.trust.live(now), env: env, ids: ids, security: sec, now: now, budget: st.budget}
+	v := &verifier{pol: p.pol, trust: st.trust.live(now), env: env, ids: ids, security: sec, now: now, budget: st.budget, src: message}
 	for _, sig := range sigs[from:] {
 		res, err := v.verify(sig)
 		if err != nil {
@@ -351,7 +418,7 @@ func (p *process) faultNotEncrypted(trust *TrustRing, message []byte) error {
 	}
 	var fe *FaultError
 	if errors.As(err, &fe) {
-		err = fe.Err // already a Fault refused for its signature
+		err = fe.Cause // already a Fault refused for its signature
 	}
 	return p.unsignedFault(p.env, message, fmt.Errorf("%w: %w", ErrNotEncrypted, err))
 }
@@ -371,7 +438,7 @@ func (p *process) unsignedFault(env *soap.Envelope, envelope []byte, cause error
 		}
 		envelope = b
 	}
-	fe := &FaultError{Envelope: envelope, Err: cause}
+	fe := &FaultError{Envelope: envelope, Cause: cause}
 	for _, c := range fault.ChildElements() {
 		switch {
 		case c.Tag == "faultcode" && c.Space == "": // SOAP 1.1: unqualified

@@ -242,8 +242,8 @@ func BenchmarkVerify_ringSize(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	if keys.Len() != 100 || signers.Len() != 100 {
-		b.Fatalf("rings of %d and %d entries, want 100", keys.Len(), signers.Len())
+	if len(keys.Snapshot()) != 100 || len(signers.Snapshot()) != 100 {
+		b.Fatalf("rings of %d and %d entries, want 100", len(keys.Snapshot()), len(signers.Snapshot()))
 	}
 	large := &signedCase{msg: c.msg, d: &wssec.Decryptor{Keys: keys, Signers: signers}}
 	w, f := pairedRun(b, large.decrypt(b), c.decrypt(b))

@@ -49,8 +49,7 @@ import (
 //     AllowPlaintextBody and the Decryptor has no Signers: then it passes
 //     through unchanged, unread.
 //
-// Refused content types are a [*ContentTypeError] ([ErrContentType])
-// inside the [*TransportError]. An empty body (or HTTP 204) passes
+// Refused content types are a [*TransportError] for [ErrContentType]. An empty body (or HTTP 204) passes
 // through whatever its type.
 //
 // Failures are returned as a [*TransportError], which carries the HTTP
@@ -78,17 +77,40 @@ type Transport struct {
 type TransportError struct {
 	// StatusCode is the HTTP status of the response.
 	StatusCode int
-	// Err is the cause: an error of this package (see [Decryptor.Decrypt]),
-	// a [*ContentTypeError], or a read error.
+	// ContentType is the response's Content-Type as received, shortened
+	// to 100 bytes, and MediaType its parsed media type (or ""), when the
+	// Content-Type was refused; both empty otherwise.
+	ContentType, MediaType string
+	// Err is [ErrContentType] when the Content-Type was refused, and nil
+	// otherwise.
 	Err error
+	// Cause is why: an error of this package (see [Decryptor.Decrypt]),
+	// a read error, or what is wrong with the refused Content-Type.
+	Cause error
 }
 
 func (e *TransportError) Error() string {
-	return fmt.Sprintf("wssec: response (HTTP %d): %v", e.StatusCode, e.Err)
+	s := fmt.Sprintf("wssec: response (HTTP %d)", e.StatusCode)
+	if e.Err != nil {
+		s += fmt.Sprintf(": %v: %q", e.Err, e.ContentType)
+	}
+	if e.Cause != nil {
+		s += ": " + e.Cause.Error()
+	}
+	return s
 }
 
-// Unwrap returns the cause.
-func (e *TransportError) Unwrap() error { return e.Err }
+// Unwrap returns Err and Cause, those that are set, so that [errors.Is]
+// matches [ErrContentType] as well as the sentinels of a decryption.
+func (e *TransportError) Unwrap() []error {
+	var out []error
+	for _, err := range []error{e.Err, e.Cause} {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
+}
 
 // RoundTrip sends req through Base and decrypts the response. It does not
 // modify req.
@@ -112,7 +134,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	fail := func(err error) (*http.Response, error) {
 		resp.Body.Close()
-		return nil, &TransportError{StatusCode: resp.StatusCode, Err: err}
+		return nil, &TransportError{StatusCode: resp.StatusCode, Cause: err}
 	}
 	pol, err := t.Decryptor.policy()
 	if err != nil {
@@ -123,12 +145,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil // the caller accepts unverified plaintext anyway
 	}
 	if resp.ContentLength > pol.maxBytes {
-		return fail(&LimitError{Limit: "MaxMessageBytes", Max: pol.maxBytes})
+		return fail(limitError("MaxMessageBytes", pol.maxBytes))
 	}
 	body, err := readBody(resp, pol.maxBytes)
 	resp.Body.Close()
 	if err != nil {
-		return nil, &TransportError{StatusCode: resp.StatusCode, Err: err}
+		return nil, &TransportError{StatusCode: resp.StatusCode, Cause: err}
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return withBody(resp, body), nil
@@ -137,14 +159,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		ctErr = checkASCII(resp.Header.Get("Content-Type"), body)
 	}
 	if ctErr != nil {
-		return nil, &TransportError{StatusCode: resp.StatusCode, Err: ctErr}
+		return nil, ctErr.transportError(resp.StatusCode)
 	}
 	res, err := t.Decryptor.Decrypt(body)
 	switch {
 	case errors.Is(err, ErrNotEncrypted) && !errors.Is(err, ErrUnsignedFault) && isFault(body, pol):
 		return withBody(resp, body), nil
 	case err != nil:
-		return nil, &TransportError{StatusCode: resp.StatusCode, Err: err}
+		return nil, &TransportError{StatusCode: resp.StatusCode, Cause: err}
 	}
 	if t.OnDecrypted != nil {
 		t.OnDecrypted(req, res)
@@ -174,7 +196,7 @@ func readBody(resp *http.Response, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("wssec: read response: %w", err)
 	}
 	if int64(len(body)) > max {
-		return nil, &LimitError{Limit: "MaxMessageBytes", Max: max}
+		return nil, limitError("MaxMessageBytes", max)
 	}
 	return body, nil
 }

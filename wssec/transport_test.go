@@ -169,12 +169,12 @@ func TestTransport_signersRefuseOtherTypes(t *testing.T) {
 		clk := fakeclock.New(t0.Add(time.Minute))
 		d := &wssec.Decryptor{Keys: twoKeyRing(t), Signers: trustRing(t, clk, receiverID.Certificate), Policy: wssec.Policy{AllowPlaintextBody: true}}
 		resp, err := (&http.Client{Transport: &wssec.Transport{Base: srv.Client().Transport, Decryptor: d}}).Get(srv.URL)
-		var ce *wssec.ContentTypeError
+		var ce *wssec.TransportError
 		if !errors.As(err, &ce) || !errors.Is(err, wssec.ErrContentType) || ce.MediaType != ct {
 			if resp != nil {
 				resp.Body.Close()
 			}
-			t.Errorf("Get(%s) error = %v, want a *ContentTypeError for %s", ct, err, ct)
+			t.Errorf("Get(%s) error = %v, want a *TransportError refusing %s", ct, err, ct)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
+	"fmt"
 	"time"
 )
 
@@ -40,30 +41,18 @@ type TrustRing struct {
 	r KeyRing
 }
 
-// NewTrustRing returns a trust ring whose current certificate is current,
-// with the default [RingOptions]. If current cannot verify signatures (nil,
-// or a key that is neither RSA of at least 2048 bits nor ECDSA on P-256,
-// P-384 or P-521) the ring is empty and every signature is untrusted; use
-// [NewTrustRingOptions] to get the error.
-func NewTrustRing(current *x509.Certificate) *TrustRing {
-	t, err := NewTrustRingOptions(current, RingOptions{})
-	if err != nil {
-		t = &TrustRing{r: KeyRing{now: time.Now, certOnly: true}}
-		t.r.snap.Store(mustSnapshot(nil))
-	}
-	return t
-}
-
-// NewTrustRingOptions returns a trust ring whose current certificate is
-// current. It returns [ErrInvalidKey] if the certificate cannot verify
-// signatures. The clock in opts also decides whether a message's
-// wsu:Timestamp is current.
-func NewTrustRingOptions(current *x509.Certificate, opts RingOptions) (*TrustRing, error) {
+// NewTrustRing returns a trust ring whose current certificate is current.
+// It returns [ErrInvalidKey] (as a [*KeyError]) if the certificate cannot
+// verify signatures: nil, or a key that is neither RSA of at least 2048
+// bits nor ECDSA on P-256, P-384 or P-521. The clock in opts also decides
+// whether a message's wsu:Timestamp is current; the zero [RingOptions]
+// uses time.Now.
+func NewTrustRing(current *x509.Certificate, opts RingOptions) (*TrustRing, error) {
 	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
-	t := &TrustRing{r: KeyRing{now: now, certOnly: true}}
+	t := &TrustRing{r: KeyRing{now: now, certOnly: true, allowWeakRetained: opts.AllowWeakRetainedKey}}
 	e, err := t.r.newEntry(Key{Certificate: current}, StatusCurrent, time.Time{})
 	if err != nil {
 		return nil, err
@@ -105,9 +94,6 @@ func (t *TrustRing) Remove(cert *x509.Certificate) error {
 // Snapshot lists the certificates with their status, expiry and usage
 // (how many messages each verified, and when last).
 func (t *TrustRing) Snapshot() []Entry { return t.ring().Snapshot() }
-
-// Len returns the number of certificates in the ring.
-func (t *TrustRing) Len() int { return t.ring().Len() }
 
 func (t *TrustRing) ring() *KeyRing {
 	if t == nil {
@@ -157,6 +143,11 @@ func trustedAt(e *ringEntry, now time.Time) bool {
 // validateSigner checks that cert can verify the signatures this package
 // accepts. It returns the RSA public key, or nil for ECDSA.
 func validateSigner(cert *x509.Certificate) (*rsa.PublicKey, error) {
+	return validateSignerBits(cert, minRSABits)
+}
+
+// validateSignerBits is validateSigner with minBits for an RSA key.
+func validateSignerBits(cert *x509.Certificate, minBits int) (*rsa.PublicKey, error) {
 	fp := FingerprintOf(cert)
 	fail := func(reason string) (*rsa.PublicKey, error) {
 		return nil, &KeyError{Fingerprint: fp, Reason: reason, Err: ErrInvalidKey}
@@ -166,8 +157,8 @@ func validateSigner(cert *x509.Certificate) (*rsa.PublicKey, error) {
 	}
 	switch pub := cert.PublicKey.(type) {
 	case *rsa.PublicKey:
-		if pub.N.BitLen() < 2048 {
-			return fail("RSA signing key shorter than 2048 bits")
+		if pub.N.BitLen() < minBits {
+			return fail(fmt.Sprintf("RSA signing key of %d bits, shorter than %d", pub.N.BitLen(), minBits))
 		}
 		return pub, nil
 	case *ecdsa.PublicKey:

@@ -136,12 +136,27 @@ type verifier struct {
 	// it cut out are put back, for the time of a digest, into an element
 	// that is canonicalized.
 	skel *xmlscan.Skeleton
+	// src, when set, holds the bytes the tree was read from (the
+	// message, with any cut text runs in place): a reference in
+	// exclusive canonical form is digested from them rather than from
+	// the tree, and they are the bytes returned to the caller.
+	src []byte
+	// spliced, when set, maps the markers standing in the tree for
+	// plaintexts spliced into src to the number of elements each holds.
+	spliced map[string]int
+	// opaque, when set, is an element whose content of opaqueElements
+	// elements the tree leaves out: it is digested from src only.
+	opaque         *etree.Element
+	opaqueElements int
 }
 
 // canonBudget bounds the bytes canonicalized for one message, SignedInfo
-// and references of all signatures together.
+// and references of all signatures together, and apart from them the
+// bytes read to reach the elements canonicalized from the message's bytes
+// (the same bound: reading costs about what writing does).
 type canonBudget struct {
 	left, max int64
+	skipLeft  int64
 }
 
 // newCanonBudget allows three times the message plus 256 KiB: enough for
@@ -151,7 +166,7 @@ type canonBudget struct {
 // asks for more digests the same content again and again.
 func newCanonBudget(messageBytes int) *canonBudget {
 	n := 3*int64(messageBytes) + 256<<10
-	return &canonBudget{left: n, max: n}
+	return &canonBudget{left: n, max: n, skipLeft: n}
 }
 
 // checkedSig is a ds:Signature whose SignedInfo was read and whose
@@ -164,7 +179,7 @@ type checkedSig struct {
 }
 
 func sigError(format string, args ...any) error {
-	return &SignatureError{Reason: sprintf(format, args...), Err: ErrSignatureInvalid}
+	return &MessageError{Err: ErrSignatureInvalid, Reason: sprintf(format, args...)}
 }
 
 // verify checks one ds:Signature in full: see check, then every
@@ -227,13 +242,13 @@ func (v *verifier) check(sig *etree.Element) (*checkedSig, error) {
 	if len(cands) == 0 {
 		rootCert = v.fromRoots(keyRefsFound)
 		if rootCert == nil {
-			return nil, &SignatureError{Reason: "the signing certificate is not trusted", Err: ErrUntrustedSigner}
+			return nil, &MessageError{Err: ErrUntrustedSigner, Reason: "the signing certificate is not trusted"}
 		}
 	}
 
 	digest, err := v.budget.digest(method.hash, signedInfo, c14n.alg, c14n.prefixes)
 	if err != nil {
-		if _, ok := err.(*LimitError); ok {
+		if isLimit(err) {
 			return nil, err
 		}
 		return nil, sigError("cannot canonicalize SignedInfo")
@@ -302,11 +317,12 @@ func (v *verifier) digests(cs *checkedSig) (*verification, error) {
 		if r.el == nil {
 			return nil, malformed("signature reference %q does not resolve to an element of the message", r.uri)
 		}
-		restore := v.expand(r.el)
-		sum, err := v.budget.digest(r.digest, r.el, r.c14n, r.prefixes)
-		restore()
+		sum, err := v.digestRef(r)
+		if errors.Is(err, errNeedTree) {
+			return nil, err
+		}
 		if err != nil {
-			if _, ok := err.(*LimitError); ok {
+			if isLimit(err) {
 				return nil, err
 			}
 			return nil, sigError("cannot canonicalize a referenced element")
@@ -318,6 +334,71 @@ func (v *verifier) digests(cs *checkedSig) (*verification, error) {
 		res.ids = append(res.ids, r.uri[1:])
 	}
 	return res, nil
+}
+
+// digestRef digests a resolved reference: from v.src where it can be
+// read there (an exclusive method), from the tree otherwise.
+func (v *verifier) digestRef(r reference) ([]byte, error) {
+	if m, ok := c14n.MethodFor(r.c14n); ok && m.Exclusive && v.src != nil {
+		if n, ok := v.ordinal(r.el); ok {
+			return v.budget.digestBytes(r.digest, v.src, n, r.el, r.prefixes, m)
+		}
+	}
+	if v.opaque != nil && soap.Within(v.opaque, r.el) {
+		return nil, errNeedTree
+	}
+	restore := v.expand(r.el)
+	defer restore()
+	return v.budget.digest(r.digest, r.el, r.c14n, r.prefixes)
+}
+
+// ordinal returns el's place among the elements of the verifier's tree
+// in document order, counting what the tree leaves out.
+func (v *verifier) ordinal(el *etree.Element) (int, bool) {
+	return ordinal(v.env.Root, el, v.spliced, v.opaque, v.opaqueElements)
+}
+
+// ordinal returns el's place among the elements of root's subtree in
+// document order (root is 0), and false if el is not in it. A text
+// child that is a key of spliced stands for that many elements, and the
+// element opaque for itself and opaqueElements more.
+func ordinal(root, el *etree.Element, spliced map[string]int, opaque *etree.Element, opaqueElements int) (int, bool) {
+	type frame struct {
+		e    *etree.Element
+		next int
+	}
+	if root == nil {
+		return 0, false
+	}
+	n := 0
+	stack := []frame{{e: root}}
+	if root == el {
+		return 0, true
+	}
+	for len(stack) > 0 {
+		f := &stack[len(stack)-1]
+		if f.next == len(f.e.Child) {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		c, ok := f.e.Child[f.next].(*etree.Element)
+		f.next++
+		if !ok {
+			if cd, text := f.e.Child[f.next-1].(*etree.CharData); text && spliced != nil {
+				n += spliced[cd.Data]
+			}
+			continue
+		}
+		n++
+		if c == el {
+			return n, true
+		}
+		if c == opaque {
+			n += opaqueElements
+		}
+		stack = append(stack, frame{e: c})
+	}
+	return 0, false
 }
 
 // expand puts the text runs the skeleton cut out back into el's subtree,
@@ -454,7 +535,7 @@ func (v *verifier) parseSignedInfo(si *etree.Element) (c14nMethod, sigMethod, []
 			method, sawMethod = m, true
 		case soap.Is(c, soap.NSDS, "Reference"):
 			if len(refs) == maxReferences {
-				return c14n, method, nil, &LimitError{Limit: "signature references", Max: maxReferences}
+				return c14n, method, nil, limitError("signature references", maxReferences)
 			}
 			r, err := v.parseReference(c)
 			if err != nil {
@@ -543,7 +624,7 @@ func (v *verifier) parseReference(ref *etree.Element) (reference, error) {
 // the number of elements) and streaming the canonical form into the hash
 // (it is never held in memory), and charges what it wrote to the budget:
 // output beyond what the budget has left stops the walk with a
-// *LimitError. Any other error means el cannot be canonicalized. An
+// limit error. Any other error means el cannot be canonicalized. An
 // unknown alg means Canonical XML 1.0, as c14nOf admits no other. The
 // tree is not modified.
 func (b *canonBudget) digest(hash crypto.Hash, el *etree.Element, alg, prefixes string) ([]byte, error) {
@@ -555,7 +636,7 @@ func (b *canonBudget) digest(hash crypto.Hash, el *etree.Element, alg, prefixes 
 	if b != nil {
 		// A canonical element is never empty, so nothing fits in none.
 		if b.left <= 0 {
-			return nil, &LimitError{Limit: "canonicalized bytes", Max: b.max}
+			return nil, limitError("canonicalized bytes", b.max)
 		}
 		opt.MaxBytes = b.left
 	}
@@ -563,13 +644,51 @@ func (b *canonBudget) digest(hash crypto.Hash, el *etree.Element, alg, prefixes 
 	n, err := c14n.Canonicalize(h, el, opt)
 	if errors.Is(err, c14n.ErrTooLarge) {
 		b.left = 0
-		return nil, &LimitError{Limit: "canonicalized bytes", Max: b.max}
+		return nil, limitError("canonicalized bytes", b.max)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if b != nil {
 		b.left -= n
+	}
+	return h.Sum(nil), nil
+}
+
+// digestBytes is digest for the element el of the tree read from src,
+// canonicalized from src in the exclusive method m. What it reads of src
+// before el is charged to the budget with what it writes.
+func (b *canonBudget) digestBytes(hash crypto.Hash, src []byte, n int, el *etree.Element, prefixes string, m c14n.Method) ([]byte, error) {
+	opt := c14n.Options{Method: m, InclusivePrefixes: prefixes}
+	if b != nil {
+		if b.left <= 0 {
+			return nil, limitError("canonicalized bytes", b.max)
+		}
+		opt.MaxBytes = b.left
+	}
+	qname := el.Tag
+	if el.Space != "" {
+		qname = el.Space + ":" + el.Tag
+	}
+	h := hash.New()
+	var maxSkip int64
+	if b != nil {
+		if b.skipLeft <= 0 {
+			return nil, limitError("canonicalized bytes", b.max)
+		}
+		maxSkip = b.skipLeft
+	}
+	written, skipped, err := c14n.CanonicalizeBytes(h, src, n, qname, opt, maxSkip)
+	if errors.Is(err, c14n.ErrTooLarge) {
+		b.left = 0
+		return nil, limitError("canonicalized bytes", b.max)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if b != nil {
+		b.left -= written
+		b.skipLeft -= skipped
 	}
 	return h.Sum(nil), nil
 }

@@ -338,7 +338,7 @@ func TestVerify_referenceCost(t *testing.T) {
 		v.SetText(base64.StdEncoding.EncodeToString(b))
 	})
 	_, err := decryptSigned(t, both, allowPlain, 0)
-	var se *wssec.SignatureError
+	var se *wssec.MessageError
 	if !errors.As(err, &se) || !strings.Contains(se.Reason, "signature value") {
 		t.Errorf("Decrypt(bad value and digest) error = %v, want the SignatureValue refused", err)
 	}

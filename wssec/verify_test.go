@@ -26,7 +26,7 @@ var (
 // one minute after the test signer's Timestamp.
 func trustRing(t testing.TB, clk *fakeclock.Clock, certs ...*x509.Certificate) *wssec.TrustRing {
 	t.Helper()
-	r, err := wssec.NewTrustRingOptions(certs[0], wssec.RingOptions{Now: clk.Now})
+	r, err := wssec.NewTrustRing(certs[0], wssec.RingOptions{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,14 +203,11 @@ func TestTrustRing_rollover(t *testing.T) {
 			t.Errorf("Snapshot() = %+v, want the new certificate current and used", e)
 		}
 	}
-	if _, err := wssec.NewTrustRingOptions(oldID.Certificate, wssec.RingOptions{}); err != nil {
-		t.Errorf("NewTrustRingOptions(RSA-2048) error = %v", err)
+	if _, err := wssec.NewTrustRing(oldID.Certificate, wssec.RingOptions{}); err != nil {
+		t.Errorf("NewTrustRing(RSA-2048) error = %v", err)
 	}
-	if _, err := wssec.NewTrustRingOptions(nil, wssec.RingOptions{}); !errors.Is(err, wssec.ErrInvalidKey) {
-		t.Errorf("NewTrustRingOptions(nil) error = %v, want %v", err, wssec.ErrInvalidKey)
-	}
-	if r := wssec.NewTrustRing(nil); r.Len() != 0 {
-		t.Errorf("NewTrustRing(nil) holds %d certificates", r.Len())
+	if _, err := wssec.NewTrustRing(nil, wssec.RingOptions{}); !errors.Is(err, wssec.ErrInvalidKey) {
+		t.Errorf("NewTrustRing(nil) error = %v, want %v", err, wssec.ErrInvalidKey)
 	}
 }
 

@@ -57,7 +57,7 @@ func x509DigestRef(el *etree.Element) (keyRef, error) {
 	if uri == "" {
 		return keyRef{}, malformed("X509Digest without Algorithm")
 	}
-	return keyRef{}, &AlgorithmError{URI: uri, Reason: "not supported for X509Digest"}
+	return keyRef{}, algorithmRefused(uri, "not supported for X509Digest")
 }
 
 // x509DigestKey is the index key of a certificate's digest with the

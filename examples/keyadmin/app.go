@@ -358,7 +358,7 @@ func (a *app) manage(s *keystore.Store) (int, bool) {
 
 // resume returns the stage the store holds.
 func (a *app) resume() (rollover.Stage, int, bool) {
-	st, err := rollover.Resume(a.ctx, a.m)
+	st, err := a.m.Resume(a.ctx)
 	if err != nil {
 		return nil, a.fail(err), false
 	}

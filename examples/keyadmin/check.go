@@ -38,7 +38,7 @@ func cmdCheck(a *app, args []string) int {
 		a.printf("CRITICAL: no key can decrypt: cannot open the key store in %s", oneLine(a.dir))
 		return checkCritical
 	}
-	stage, err := rollover.Resume(a.ctx, a.m)
+	stage, err := a.m.Resume(a.ctx)
 	if err != nil {
 		a.printf("CRITICAL: cannot read the renewal state: %s", oneLine(err.Error()))
 		return checkCritical

@@ -125,7 +125,7 @@ func cmdExportCert(a *app, args []string) int {
 	}
 	if before.Provided.IsZero() {
 		fmt.Fprintf(a.stderr, "keyadmin: recorded that the certificate of %s was handed out: the store keeps this key until its retention ends", c.Alias)
-		if st, err := rollover.Resume(a.ctx, a.m); err == nil && st.Report().Stage == rollover.StageKeyAdded && st.Report().New != nil && st.Report().New.Alias == c.Alias {
+		if st, err := a.m.Resume(a.ctx); err == nil && st.Report().Stage == rollover.StageKeyAdded && st.Report().New != nil && st.Report().New.Alias == c.Alias {
 			fmt.Fprint(a.stderr, "; the renewal can no longer be cancelled: take step 3 with 'keyadmin provide'")
 		}
 		fmt.Fprintln(a.stderr)

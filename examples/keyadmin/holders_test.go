@@ -41,7 +41,7 @@ func TestRun_statusHolders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Decryptor(wssec.Policy{}).Decrypt(msg); err != nil {
+	if _, err := (&wssec.Decryptor{Keys: f.KeyRing()}).Decrypt(msg); err != nil {
 		t.Fatalf("Decrypt() error = %v", err)
 	}
 	if err := f.Close(); err != nil {

@@ -17,22 +17,11 @@ func cmdInit(a *app, args []string) int {
 		return code
 	}
 	req, msg := a.request(k)
+	if msg == "" {
+		msg = initKeyUsage(k, src, fs)
+	}
 	if msg != "" {
 		return a.usageError(msg)
-	}
-	if src.given() {
-		if msg := src.check(); msg != "" {
-			return a.usageError(msg)
-		}
-		generated := false
-		fs.Visit(func(f *flag.Flag) {
-			generated = generated || f.Name == "subject" || f.Name == "bits" || f.Name == "validity"
-		})
-		if generated {
-			return a.usageError("-subject, -bits and -validity are for a generated key; an imported key keeps its certificate")
-		}
-	} else if *k.subject == "" {
-		return a.usageError("-subject is required for a generated key (or import one with -pkcs12 FILE, -pem FILE or -key FILE -cert FILE)")
 	}
 	if a.storeDir() == "" {
 		return a.usageError("no key store: give -dir DIR or set WSRENEW_KEYSTORE")
@@ -42,11 +31,7 @@ func cmdInit(a *app, args []string) int {
 		return a.usageError(msg)
 	}
 	backend, opts := keystore.Dir(a.dir), a.storeOptions()
-	// The store's files are 0600, but a directory others may write lets
-	// them replace or delete those files.
-	if fi, err := os.Stat(a.dir); err == nil && fi.IsDir() && fi.Mode().Perm()&0o022 != 0 {
-		fmt.Fprintf(a.stderr, "keyadmin init: %s is writable by others (mode %04o): anyone could replace or delete the key files; run chmod 700 %s or give a new directory\n",
-			a.dir, fi.Mode().Perm(), a.dir)
+	if !a.initDirPrivate() {
 		return exitFailure
 	}
 
@@ -97,4 +82,41 @@ func cmdInit(a *app, args []string) int {
 	a.printf("current key: %s", a.describe(req.Alias))
 	a.stageLines(a.printf, stage)
 	return exitOK
+}
+
+// initKeyUsage returns the usage error of init's key flags, or "": an
+// imported key (src) must be complete and comes with its certificate, so
+// it takes none of the flags of a generated key, which needs a subject.
+func initKeyUsage(k *keyFlags, src *source, fs *flag.FlagSet) string {
+	if !src.given() {
+		if *k.subject == "" {
+			return "-subject is required for a generated key (or import one with -pkcs12 FILE, -pem FILE or -key FILE -cert FILE)"
+		}
+		return ""
+	}
+	if msg := src.check(); msg != "" {
+		return msg
+	}
+	generated := false
+	fs.Visit(func(f *flag.Flag) {
+		generated = generated || f.Name == "subject" || f.Name == "bits" || f.Name == "validity"
+	})
+	if generated {
+		return "-subject, -bits and -validity are for a generated key; an imported key keeps its certificate"
+	}
+	return ""
+}
+
+// initDirPrivate reports whether the store directory, if it exists, is
+// closed to other users, and says why not on stderr. The store's files
+// are 0600, but a directory others may write lets them replace or delete
+// those files.
+func (a *app) initDirPrivate() bool {
+	fi, err := os.Stat(a.dir)
+	if err != nil || !fi.IsDir() || fi.Mode().Perm()&0o022 == 0 {
+		return true
+	}
+	fmt.Fprintf(a.stderr, "keyadmin init: %s is writable by others (mode %04o): anyone could replace or delete the key files; run chmod 700 %s or give a new directory\n",
+		a.dir, fi.Mode().Perm(), a.dir)
+	return false
 }

@@ -91,11 +91,11 @@ func (a *app) errorf(format string, args ...any) {
 func (a *app) fail(err error) int {
 	var (
 		removal   *rollover.RemovalError
-		retention *wssec.RetentionError
+		retention *wssec.KeyError
 		stage     *rollover.StageError
-		status    *keystore.StatusError
+		status    *keystore.EntryError
 		cancel    *rollover.CancelError
-		expiry    *keystore.ExpiryError
+		expiry    *keystore.EntryError
 	)
 	switch {
 	case errors.Is(err, keystore.ErrOutcomeUnknown):
@@ -104,19 +104,19 @@ func (a *app) fail(err error) int {
 		fmt.Fprintf(a.stderr, "keyadmin %s: %v\n", a.cmd, err)
 		fmt.Fprintf(a.stderr, "nothing was changed; free space or make %s writable, then run the command again\n", a.dir)
 		return exitFailure
-	case errors.As(err, &expiry):
+	case errors.As(err, &expiry) && expiry.Err == keystore.ErrRetentionFloor:
 		fmt.Fprintf(a.stderr, "keyadmin %s: refused: %v\n", a.cmd, err)
 		fmt.Fprintf(a.stderr, "a key that was handed out is kept at least 90 days, and an expiry only moves later; give %s or later\n", stamp(expiry.Earliest))
 		return exitRefused
 	case errors.As(err, &cancel):
 		fmt.Fprintf(a.stderr, "keyadmin %s: %v\n", a.cmd, err)
-		if s, rerr := rollover.Resume(a.ctx, a.m); rerr == nil {
+		if s, rerr := a.m.Resume(a.ctx); rerr == nil {
 			a.stageLines(a.errorf, s)
 		}
 		return exitStage
 	case errors.As(err, &removal):
 		return a.refuseRemoval(removal)
-	case errors.As(err, &retention):
+	case errors.As(err, &retention) && retention.Err == wssec.ErrRetentionNotElapsed:
 		return a.refused(fmt.Sprintf("key %s is retained: %v", retention.Fingerprint.Short(), err), retention.AllowedAt,
 			"once every receiver has confirmed the switch, plus the retention period")
 	case errors.As(err, &stage):
@@ -126,11 +126,11 @@ func (a *app) fail(err error) int {
 		if a.m == nil {
 			return exitStage
 		}
-		if s, rerr := rollover.Resume(a.ctx, a.m); rerr == nil {
+		if s, rerr := a.m.Resume(a.ctx); rerr == nil {
 			a.stageLines(a.errorf, s)
 		}
 		return exitStage
-	case errors.As(err, &status) && status.Status == keystore.StatusPending:
+	case errors.As(err, &status) && status.Err == keystore.ErrStatus && status.Status == keystore.StatusPending:
 		return a.refused(fmt.Sprintf("key %s is pending: its certificate is not handed out before the key is in the key ring", status.Alias),
 			time.Time{}, "after step 2, keyadmin add")
 	case errors.Is(err, rollover.ErrAlreadyConfirmed):
@@ -223,7 +223,7 @@ func (a *app) outcomeUnknown(err error) int {
 	if code, ok := a.manage(s); !ok {
 		return code
 	}
-	if st, rerr := rollover.Resume(a.ctx, a.m); rerr == nil {
+	if st, rerr := a.m.Resume(a.ctx); rerr == nil {
 		a.stageLines(a.errorf, st)
 	}
 	fmt.Fprintln(a.stderr, "the change is visible but may not survive a power loss; check the storage, then run 'keyadmin status'")

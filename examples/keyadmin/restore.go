@@ -21,12 +21,12 @@ func cmdRestore(a *app, args []string) int {
 		return code
 	}
 	err := a.m.RestoreKey(a.ctx, *alias)
-	var status *keystore.StatusError
+	var status *keystore.EntryError
 	switch {
 	case errors.Is(err, keystore.ErrUnknownAlias):
 		fmt.Fprintf(a.stderr, "keyadmin %s: no key %s in the store: it was destroyed after its restore window, or never existed\n", a.cmd, quote(*alias))
 		return exitFailure
-	case errors.As(err, &status):
+	case errors.As(err, &status) && status.Err == keystore.ErrStatus:
 		fmt.Fprintf(a.stderr, "keyadmin %s: key %s is %s, not disabled: only a key that step 7 disabled can be restored\n", a.cmd, quote(*alias), status.Status)
 		return exitStage
 	case err != nil:

@@ -63,7 +63,7 @@ func operator(ctx context.Context, a operatorArgs, out, logs io.Writer) error {
 	if err != nil {
 		return err
 	}
-	stage, err := rollover.Resume(ctx, m)
+	stage, err := m.Resume(ctx)
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,7 @@ func follow(ctx context.Context, b keystore.Backend, id string) (*keystore.Follo
 // responses with the follower's keys and notes which key decrypted each.
 func newClient(f *keystore.Follower) *http.Client {
 	return &http.Client{Timeout: 10 * time.Second, Transport: &wssec.Transport{
-		Decryptor: f.Decryptor(wssec.Policy{}),
+		Decryptor: &wssec.Decryptor{Keys: f.KeyRing()},
 		OnDecrypted: func(r *http.Request, res *wssec.Result) {
 			if fp, ok := r.Context().Value(usedKey{}).(*string); ok {
 				*fp = wssec.FingerprintOf(res.KeysUsed[0]).String()

@@ -108,21 +108,36 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git status --porcelain -- wssec internal/soap internal/xmlscan internal/xmlenc 2>/dev/null)" ]; then
   commit="$commit, with uncommitted changes in wssec or internal/"
 fi
-# The fixture key, imported into a SoftHSM2 token of our own, for the
-# PKCS#11 row.
+# The PKCS#11 row: the fixture key, imported into a SoftHSM2 token of our
+# own, and OpenSSL's RSA operation with the key kept and with the RSA object
+# rebuilt for every operation, as SoftHSM2 does (openssl_rsa.c). Without
+# SoftHSM2 the row is left out.
 module=""
-for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so; do
-  [ -e "$m" ] && module=$m && break
-done
 token_uri=""
-if [ -n "$module" ]; then
+pkcs11_setup() {
+  for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so; do
+    [ -e "$m" ] && module=$m && break
+  done
+  [ -n "$module" ] || return 0
+  if ! command -v cc >/dev/null 2>&1 || [ ! -e /usr/include/openssl/rsa.h ]; then
+    log "apt-get install gcc libc6-dev libssl-dev"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev libssl-dev >/dev/null
+  fi
+  cc -O2 -o "$work/openssl_rsa" "$here/openssl_rsa.c" -lcrypto
   mkdir -p "$work/softhsm/tokens"
   printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$work/softhsm/tokens" >"$work/softhsm/softhsm2.conf"
   export SOFTHSM2_CONF=$work/softhsm/softhsm2.conf WSRENEW_BENCH_PIN=bench-pin
   softhsm2-util --init-token --free --label wsrenew-bench --pin "$WSRENEW_BENCH_PIN" --so-pin so-bench-pin >/dev/null
   softhsm2-util --import "$msgs/key.pem" --token wsrenew-bench --label bench --id 01 --pin "$WSRENEW_BENCH_PIN" >/dev/null
   token_uri="pkcs11:token=wsrenew-bench;object=bench;id=%01?module-path=$module"
-fi
+}
+pkcs11_round() {
+  [ -n "$token_uri" ] || return 0
+  log "round $1/$ROUNDS: wsrenew with the key in SoftHSM2, OpenSSL's RSA operation"
+  "$work/measure" -dir "$msgs" -mode time -warmup "$SMALL_WARMUP" -n "$SMALL_N" -pkcs11 "$token_uri" | tag "$1" >>"$results"
+  "$work/openssl_rsa" "$msgs/key.pem" "$SMALL_WARMUP" "$SMALL_N" | tag "$1" >>"$results"
+}
+pkcs11_setup
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 bigs=$(awk -F'\t' '!/^#/ && $2 >= 1048576 {print $1}' "$msgs/manifest.tsv")
 
@@ -137,10 +152,7 @@ for r in $(seq 1 "$ROUNDS"); do
   log "round $r/$ROUNDS: wsrenew and the Go floors"
   "$work/measure" -dir "$msgs" -mode time -warmup "$SMALL_WARMUP" -n "$SMALL_N" \
     -large-warmup "$LARGE_WARMUP" -large-n "$LARGE_N" | tag "$r" >>"$results"
-  if [ -n "$token_uri" ]; then
-    log "round $r/$ROUNDS: wsrenew with the key in SoftHSM2"
-    "$work/measure" -dir "$msgs" -mode time -warmup "$SMALL_WARMUP" -n "$SMALL_N" -pkcs11 "$token_uri" | tag "$r" >>"$results"
-  fi
+  pkcs11_round "$r"
   log "round $r/$ROUNDS: xmlsec1"
   "$PY" "$here/peer_xmlsec.py" time "$msgs" "$SMALL_WARMUP" "$SMALL_N" "$LARGE_WARMUP" "$LARGE_N" | tag "$r" >>"$results"
   log "round $r/$ROUNDS: Santuario"

@@ -55,4 +55,5 @@ leaf stranger 2048 12289 "/C=DE/O=Somebody Else/CN=stranger.example"
 leaf receiver 2048 16385 "/C=DE/O=Example Partner/CN=partner.example"
 leaf receiver-new 2048 20481 "/C=DE/O=Example Partner/CN=partner.example"
 leaf receiver-ec ec 24577 "/C=DE/O=Example Partner/CN=partner-ec.example"
+leaf legacy 1024 28673 "/C=DE/O=Example Tenant/OU=Integration/CN=legacy.tenant.example"
 chmod 0644 "$dir"/*

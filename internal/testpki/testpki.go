@@ -27,6 +27,7 @@ const (
 	Receiver    = "receiver"     // RSA-2048, a partner's signing key
 	ReceiverNew = "receiver-new" // RSA-2048, the partner's signing key after its renewal
 	ReceiverEC  = "receiver-ec"  // ECDSA P-256, a partner signing with ECDSA
+	Legacy      = "legacy"       // RSA-1024, too weak to be current; only ever a retained key
 	CA          = "ca"           // the test CA that issued the others
 )
 

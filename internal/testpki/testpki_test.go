@@ -12,7 +12,7 @@ func TestLoad(t *testing.T) {
 		name string
 		bits int
 	}{
-		{Old, 2048}, {New, 3072}, {Stranger, 2048}, {Receiver, 2048}, {ReceiverNew, 2048}, {CA, 2048},
+		{Old, 2048}, {New, 3072}, {Stranger, 2048}, {Receiver, 2048}, {ReceiverNew, 2048}, {CA, 2048}, {Legacy, 1024},
 	} {
 		id := Load(tc.name)
 		if got := id.Key.N.BitLen(); got != tc.bits {

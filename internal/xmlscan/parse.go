@@ -33,9 +33,13 @@ type Limits struct {
 // follow, with only white space and comments around it. It uses the same
 // tokenizer as [ScanFragment], so the two agree on what is well-formed.
 func Parse(data []byte, lim Limits) (*etree.Document, int, error) {
+	return parse(data, lim, nil)
+}
+
+func parse(data []byte, lim Limits, op *Opaque) (*etree.Document, int, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	doc := etree.NewDocument()
-	s := fscan{d: data, fc: &FragmentCheck{Limits: lim}, document: true, tree: []*etree.Element{&doc.Element}}
+	s := fscan{d: data, fc: &FragmentCheck{Limits: lim}, document: true, tree: []*etree.Element{&doc.Element}, opaque: op}
 	if bytes.HasPrefix(data, []byte("<?xml")) && len(data) > 5 && (isSpace(data[5]) || data[5] == '?') {
 		end := bytes.Index(data, []byte("?>"))
 		if end < 0 {

@@ -116,6 +116,10 @@ type fscan struct {
 	tags int // start tags read in full
 	memo *[memoSlots]tagMemo
 	gen  int // changes whenever the declarations in scope change
+	// opaque, when set, names an element whose content is checked but
+	// not built (see ParseOpaque); opq is the scan's state inside it.
+	opaque *Opaque
+	opq    opaqueState
 }
 
 func (s *fscan) limit(name string, max, n int) error {
@@ -248,6 +252,7 @@ func (s *fscan) endTag() error {
 			if s.tree != nil {
 				s.tree = s.tree[:len(s.tree)-1]
 			}
+			s.leaveOpaque()
 			return nil
 		}
 	}
@@ -273,6 +278,7 @@ func (s *fscan) endTag() error {
 	if s.tree != nil {
 		s.tree = s.tree[:len(s.tree)-1]
 	}
+	s.leaveOpaque()
 	return nil
 }
 
@@ -322,6 +328,9 @@ func (s *fscan) startTag() error {
 		return nil
 	}
 	s.stack = append(s.stack, name)
+	if s.opaque != nil && s.tree != nil {
+		s.enterOpaque(s.tree[len(s.tree)-1], name)
+	}
 	return nil
 }
 

@@ -33,7 +33,9 @@ func CutText(msg []byte, local string, min int, nonce [8]byte) *Skeleton {
 	s := &Skeleton{Data: msg, src: msg, marker: "wsrenew" + hex.EncodeToString(nonce[:]) + "_"}
 	var cuts []span
 	i := bytes.IndexByte(msg, '<')
-	if i < 0 || min <= 0 {
+	// A message without the name has nothing to cut: one fast search
+	// spares reading its every tag.
+	if i < 0 || min <= 0 || !bytes.Contains(msg, []byte(local)) {
 		return s
 	}
 	for {

@@ -80,7 +80,7 @@ func TestStore_memberStopped(t *testing.T) {
 			if err := c.Restart(victim); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Add(ctx, "new", fixture("new"), nil); err != nil {
+			if err := s.Update(ctx, func(tx *keystore.Tx) error { return tx.Add("new", fixture("new"), nil) }); err != nil {
 				t.Fatalf("Add after restart error = %v", err)
 			}
 			fresh = openStore(t, b, clock)

@@ -77,7 +77,7 @@ func (x *follower) waitGeneration(t *testing.T, ctx context.Context, gen uint64)
 				return
 			}
 		case <-ctx.Done():
-			t.Fatalf("holder %s did not load generation %d: %v", x.f.ID(), gen, ctx.Err())
+			t.Fatalf("holder %s did not load generation %d: %v", x.f.Holder().ID, gen, ctx.Err())
 		}
 	}
 }
@@ -89,7 +89,7 @@ func (x *follower) waitError(t *testing.T, ctx context.Context) error {
 	case err := <-x.errs:
 		return err
 	case <-ctx.Done():
-		t.Fatalf("holder %s reported no error: %v", x.f.ID(), ctx.Err())
+		t.Fatalf("holder %s reported no error: %v", x.f.Holder().ID, ctx.Err())
 		return nil
 	}
 }
@@ -146,7 +146,7 @@ func TestFollow_watch(t *testing.T) {
 	if diff := cmp.Diff([]string{"replica-a: old"}, holderIDs(t, ctx, writer, testpki.Old, testpki.New)); diff != "" {
 		t.Errorf("holders after Follow (-want +got):\n%s", diff)
 	}
-	if _, err := x.f.Decryptor(wssec.Policy{}).Decrypt(encryptTo(t, testpki.New)); !errors.Is(err, wssec.ErrNoMatchingKey) {
+	if _, err := (&wssec.Decryptor{Keys: x.f.KeyRing()}).Decrypt(encryptTo(t, testpki.New)); !errors.Is(err, wssec.ErrNoMatchingKey) {
 		t.Fatalf("Decrypt(new) before the commit error = %v, want %v", err, wssec.ErrNoMatchingKey)
 	}
 
@@ -156,7 +156,7 @@ func TestFollow_watch(t *testing.T) {
 		t.Fatal(err)
 	}
 	x.waitGeneration(t, ctx, writer.Generation())
-	if _, err := x.f.Decryptor(wssec.Policy{}).Decrypt(encryptTo(t, testpki.New)); err != nil {
+	if _, err := (&wssec.Decryptor{Keys: x.f.KeyRing()}).Decrypt(encryptTo(t, testpki.New)); err != nil {
 		t.Errorf("Decrypt(new) after the commit error = %v", err)
 	}
 	if diff := cmp.Diff([]string{"replica-a: old new"}, holderIDs(t, ctx, writer, testpki.Old, testpki.New)); diff != "" {
@@ -245,7 +245,7 @@ func TestRollover_holdersOnEtcd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stage, err := rollover.Resume(ctx, m)
+	stage, err := m.Resume(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +313,7 @@ func TestRollover_holdersOnEtcd(t *testing.T) {
 	if err := a.f.Ready(); err != nil {
 		t.Errorf("Ready() after the member is back = %v, want nil", err)
 	}
-	if _, err := a.f.Decryptor(wssec.Policy{}).Decrypt(encryptTo(t, testpki.New)); err != nil {
+	if _, err := (&wssec.Decryptor{Keys: a.f.KeyRing()}).Decrypt(encryptTo(t, testpki.New)); err != nil {
 		t.Errorf("Decrypt(new) in the replica that was cut off error = %v", err)
 	}
 	got := holderIDs(t, ctx, op, testpki.New)

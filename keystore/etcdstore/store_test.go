@@ -40,7 +40,7 @@ func TestStore_lifecycle(t *testing.T) {
 	if _, err := keystore.Create(ctx, b, keystore.PasswordValue(testPassword), keystore.Options{}); !errors.Is(err, keystore.ErrExist) {
 		t.Fatalf("Create(again) error = %v, want %v", err, keystore.ErrExist)
 	}
-	if _, err := s.Add(ctx, "new", fixture(testpki.New), nil); err != nil {
+	if err := s.Update(ctx, func(tx *keystore.Tx) error { return tx.Add("new", fixture(testpki.New), nil) }); err != nil {
 		t.Fatalf("Add(new) error = %v", err)
 	}
 	until := t0.Add(90 * 24 * time.Hour)

@@ -28,7 +28,9 @@ func TestBackend_Watch_compacted(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := testpki.Load(testpki.Old)
-	if _, err := writer.Add(ctx, "old", &keystore.Credential{Key: old.Key, Certificate: old.Certificate}, nil); err != nil {
+	if err := writer.Update(ctx, func(tx *keystore.Tx) error {
+		return tx.Add("old", &keystore.Credential{Key: old.Key, Certificate: old.Certificate}, nil)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	follower, err := keystore.Open(ctx, b, password, keystore.Options{})

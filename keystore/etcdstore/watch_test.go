@@ -50,7 +50,7 @@ func TestBackend_Watch(t *testing.T) {
 	if err := b.PutRecord(ctx, "holders", "h1", []byte("{}"), 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := writer.Add(ctx, "new", fixture(testpki.New), nil); err != nil {
+	if err := writer.Update(ctx, func(tx *keystore.Tx) error { return tx.Add("new", fixture(testpki.New), nil) }); err != nil {
 		t.Fatalf("Add() error = %v", err)
 	}
 	if !receive(t, ch) {

@@ -10,7 +10,19 @@
 // compiles and every operation fails with a [*keystore.TokenError] with
 // [keystore.ErrTokenUnavailable].
 //
+// # Security
+//
 // [Module] loads the shared library that a token URI's module-path names
 // into the process: whoever can write a store's manifest chooses code
 // that runs in it, so keep the store writable by its owner only.
+//
+// # Concurrency
+//
+// A key opened by [Module] decrypts from many goroutines at once, each
+// call in a PKCS#11 session of its own from the key's pool
+// ([Module.Sessions]); calls beyond the pool wait for a free session.
+// Throughput is then the token's: SoftHSM2 computes on this machine's
+// processors (and rebuilds its OpenSSL key object for every operation,
+// about twice the cost of OpenSSL's RSA operation on a kept key), a
+// hardware HSM on its own.
 package pkcs11

@@ -7,8 +7,10 @@ import (
 	"crypto/rsa"
 	"crypto/x509/pkix"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wsrenew/wsrenew/internal/interop"
 	"github.com/wsrenew/wsrenew/internal/testpki"
@@ -42,7 +44,7 @@ func benchDecryptors(b *testing.B) (token, software *wssec.Decryptor, tokenCert,
 		return &wssec.Decryptor{Keys: ring}, &keystore.Credential{Key: cur.Decrypter, Certificate: cur.Certificate}
 	}
 	token, tokenCert = mk(func(s *keystore.Store) error {
-		u := &keystore.TokenURI{ModulePath: h.Module, Token: h.Token, Object: fmt.Sprintf("bench-%p", b)}
+		u := &keystore.TokenURI{ModulePath: h.Module, Token: h.Token, Object: "bench-" + rand.Text()}
 		if _, err := s.GenerateInToken(context.Background(), "hsm", pkix.Name{CommonName: "bench"}, u, keystore.GenerateOptions{Bits: 2048}); err != nil {
 			return err
 		}
@@ -112,27 +114,121 @@ func BenchmarkDecrypt_token(b *testing.B) {
 
 // BenchmarkTokenCall is the private-key operation alone: RSA-OAEP
 // (SHA-1) decryption of a 32-byte key with the SoftHSM2 key through
-// crypto11, and with Go's crypto/rsa for comparison. Compared with
-// OpenSSL's own figure for the RSA-2048 private operation (openssl speed
-// rsa2048), the first gives the cost of the PKCS#11 call.
+// crypto11, and with Go's crypto/rsa for comparison, one at a time
+// ("serial") and from GOMAXPROCS goroutines ("parallel"; run with -cpu
+// 1,2: if nothing serialises the calls, parallel-2 takes half the time
+// per operation of serial). Compared with OpenSSL's own figure for the
+// RSA-2048 private operation (openssl speed rsa2048), the first gives the
+// cost of the PKCS#11 call; BenchmarkTokenCall_parts splits it.
 func BenchmarkTokenCall(b *testing.B) {
 	_, _, tc, sc := benchDecryptors(b)
 	for _, k := range []struct {
 		name string
 		c    *keystore.Credential
 	}{{"softhsm2-oaep", tc}, {"go-rsa-oaep", sc}} {
-		pub := k.c.Certificate.PublicKey.(*rsa.PublicKey)
-		ct, err := rsa.EncryptOAEP(crypto.SHA1.New(), rand.Reader, pub, make([]byte, 32), nil)
-		if err != nil {
-			b.Fatal(err)
-		}
+		ct := oaepCiphertext(b, k.c)
 		opts := &rsa.OAEPOptions{Hash: crypto.SHA1}
-		b.Run(k.name, func(b *testing.B) {
+		b.Run(k.name+"/serial", func(b *testing.B) {
 			for b.Loop() {
 				if _, err := k.c.Key.Decrypt(rand.Reader, ct, opts); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
+		b.Run(k.name+"/parallel", func(b *testing.B) {
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := k.c.Key.Decrypt(rand.Reader, ct, opts); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
 	}
+}
+
+// BenchmarkTokenCall_parts splits one RSA-OAEP decryption through
+// crypto11 and SoftHSM2 in two. Each iteration makes, in alternating
+// order, the whole call and the same call with a ciphertext one byte
+// short: SoftHSM2 then does everything but the RSA operation (cgo, the
+// session pool, C_DecryptInit reading and decrypting the key's
+// attributes and checking its object file, C_Decrypt up to OpenSSL's
+// length check) and fails. The benchmark reports the median of the
+// short call (call-µs, the PKCS#11 path without RSA) and of the
+// per-iteration differences (rsa-µs: OpenSSL's RSA operation on the RSA
+// object SoftHSM2 builds afresh for every C_DecryptInit, so including
+// its Montgomery and blinding set-up, which openssl speed does once).
+func BenchmarkTokenCall_parts(b *testing.B) {
+	_, _, tc, _ := benchDecryptors(b)
+	ct := oaepCiphertext(b, tc)
+	short := ct[1:]
+	opts := &rsa.OAEPOptions{Hash: crypto.SHA1}
+	whole := func() {
+		if _, err := tc.Key.Decrypt(rand.Reader, ct, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	call := func() {
+		if _, err := tc.Key.Decrypt(rand.Reader, short, opts); err == nil {
+			b.Fatal("Decrypt(short ciphertext) error = nil")
+		}
+	}
+	w, c := pairedRun(b, whole, call)
+	var calls, diffs []float64
+	for i := range w {
+		calls = append(calls, float64(c[i])/1e3)
+		diffs = append(diffs, float64(w[i]-c[i])/1e3)
+	}
+	b.ReportMetric(median(calls), "call-µs")
+	b.ReportMetric(median(diffs), "rsa-µs")
+}
+
+// oaepCiphertext is a 32-byte value encrypted with RSA-OAEP (SHA-1) to
+// c's certificate.
+func oaepCiphertext(b *testing.B, c *keystore.Credential) []byte {
+	b.Helper()
+	pub := c.Certificate.PublicKey.(*rsa.PublicKey)
+	ct, err := rsa.EncryptOAEP(crypto.SHA1.New(), rand.Reader, pub, make([]byte, 32), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ct
+}
+
+// pairedRun runs whole and part once per benchmark iteration, in
+// alternating order so that neither always runs first, and returns the
+// time of each call.
+func pairedRun(b *testing.B, whole, part func()) (w, p []time.Duration) {
+	for i := 0; b.Loop(); i++ {
+		first, second := whole, part
+		if i%2 == 1 {
+			first, second = part, whole
+		}
+		t0 := time.Now()
+		first()
+		t1 := time.Now()
+		second()
+		t2 := time.Now()
+		a, c := t1.Sub(t0), t2.Sub(t1)
+		if i%2 == 1 {
+			a, c = c, a
+		}
+		w, p = append(w, a), append(p, c)
+	}
+	return w, p
+}
+
+// median returns the middle value of xs (the mean of the two middle ones
+// for an even count); it sorts xs.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
 }

@@ -12,8 +12,8 @@ import (
 
 // OpenKey opens the key pair that u names, logged in with pin. It fails
 // if u names no key pair or several.
-func (Module) OpenKey(u *keystore.TokenURI, pin string) (keystore.TokenKey, error) {
-	ctx, err := configure(u, pin)
+func (m Module) OpenKey(u *keystore.TokenURI, pin string) (keystore.TokenKey, error) {
+	ctx, err := m.configure(u, pin)
 	if err != nil {
 		return nil, err
 	}
@@ -35,8 +35,8 @@ func (Module) OpenKey(u *keystore.TokenURI, pin string) (keystore.TokenKey, erro
 // GenerateKey creates an RSA key pair of bits bits in the token, with
 // u's id and label, logged in with pin; it refuses if the token holds a
 // key pair with that id or label already.
-func (Module) GenerateKey(u *keystore.TokenURI, pin string, bits int) (keystore.TokenKey, error) {
-	ctx, err := configure(u, pin)
+func (m Module) GenerateKey(u *keystore.TokenURI, pin string, bits int) (keystore.TokenKey, error) {
+	ctx, err := m.configure(u, pin)
 	if err != nil {
 		return nil, err
 	}
@@ -62,20 +62,28 @@ func (Module) GenerateKey(u *keystore.TokenURI, pin string, bits int) (keystore.
 	return newKey(u, ctx, s)
 }
 
-// configure opens a session with the token u names, logged in with pin.
-// The module's errors never contain the PIN.
-func configure(u *keystore.TokenURI, pin string) (*crypto11.Context, error) {
+// configure opens a session with the token u names, logged in with pin,
+// and a pool for m's sessions. The module's errors never contain the PIN.
+func (m Module) configure(u *keystore.TokenURI, pin string) (*crypto11.Context, error) {
 	if u == nil {
 		return nil, &keystore.TokenError{Reason: "no URI", Err: keystore.ErrInvalidTokenURI}
 	}
 	if pin == "" {
 		return nil, &keystore.TokenError{URI: u.String(), Reason: "no PIN", Err: keystore.ErrNoPassword}
 	}
+	sessions, err := m.sessions()
+	if err != nil {
+		return nil, &keystore.TokenError{URI: u.String(), Reason: err.Error(), Err: keystore.ErrInvalidOptions}
+	}
 	ctx, err := crypto11.Configure(&crypto11.Config{
 		Path:        u.ModulePath,
 		TokenLabel:  u.Token,
 		TokenSerial: u.Serial,
 		Pin:         pin,
+		// crypto11 keeps one session for the login and pools the rest.
+		// Its default, 1024, makes its FIFO pool open a new session for
+		// each of the first 1023 operations and keep them all open.
+		MaxSessions: sessions + 1,
 	})
 	if err != nil {
 		return nil, &keystore.TokenError{URI: u.String(), Reason: "open the token", Err: keystore.ErrToken, Cause: err}

@@ -1,9 +1,12 @@
 package pkcs11_test
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -171,6 +174,11 @@ func TestModule_errors(t *testing.T) {
 	if _, err := m.GenerateKey(u, "", 2048); !errors.Is(err, keystore.ErrNoPassword) {
 		t.Errorf("GenerateKey(no PIN) error = %v, want %v", err, keystore.ErrNoPassword)
 	}
+	for _, n := range []int{-1, 1<<16 + 1} {
+		if _, err := (pkcs11.Module{Sessions: n}).OpenKey(u, testPassword); !errors.Is(err, keystore.ErrInvalidOptions) {
+			t.Errorf("Module{Sessions: %d}.OpenKey() error = %v, want %v", n, err, keystore.ErrInvalidOptions)
+		}
+	}
 	const wrong = "wrong-pin-4711"
 	_, err := m.OpenKey(u, wrong)
 	var te *keystore.TokenError
@@ -179,5 +187,39 @@ func TestModule_errors(t *testing.T) {
 	}
 	if err != nil && strings.Contains(err.Error(), wrong) {
 		t.Errorf("OpenKey(wrong PIN) error %q contains the PIN", err)
+	}
+}
+
+// TestModule_sessions decrypts from more goroutines than the key has
+// sessions: the surplus waits for a free session instead of failing.
+func TestModule_sessions(t *testing.T) {
+	if !tokensBuilt {
+		t.Skip("built without cgo: TestModule_noCgo covers the module")
+	}
+	u := newToken(t, "sessions")
+	c, err := keystore.GenerateTokenCredential(pkcs11.Module{Sessions: 1}, u, keystore.PasswordValue(testPassword), pkix.Name{CommonName: "sessions"}, keystore.GenerateOptions{Bits: 2048})
+	if err != nil {
+		t.Fatalf("GenerateTokenCredential() error = %v", err)
+	}
+	secret := []byte("a 32-byte content-encryption key")
+	ct, err := rsa.EncryptOAEP(sha1.New(), rand.Reader, c.Certificate.PublicKey.(*rsa.PublicKey), secret, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const goroutines = 6
+	errs := make(chan error, goroutines)
+	for range goroutines {
+		go func() {
+			pt, err := c.Key.Decrypt(rand.Reader, ct, &rsa.OAEPOptions{Hash: crypto.SHA1})
+			if err == nil && !bytes.Equal(pt, secret) {
+				err = errors.New("wrong plaintext")
+			}
+			errs <- err
+		}()
+	}
+	for range goroutines {
+		if err := <-errs; err != nil {
+			t.Errorf("Decrypt() with one session for %d goroutines: error = %v", goroutines, err)
+		}
 	}
 }

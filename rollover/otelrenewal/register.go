@@ -100,7 +100,7 @@ func Register(m *rollover.Manager, store *keystore.Store, opts Options) (metric.
 		for fp, n := range store.DisabledRefusals() {
 			o.ObserveInt64(refused, int64(n), metric.WithAttributes(attribute.String(AttrKey, fp.Short())))
 		}
-		s, err := rollover.Resume(ctx, m)
+		s, err := m.Resume(ctx)
 		if err != nil {
 			return fmt.Errorf("otelrenewal: %w", err)
 		}

@@ -107,7 +107,7 @@ func TestRegister(t *testing.T) {
 		t.Fatal(err)
 	}
 	ticks := make(chan time.Time)
-	f, err := keystore.Follow(ctx, pollOnly{dir, dir}, keystore.PasswordValue(password), keystore.FollowOptions{
+	f, err := keystore.Follow(ctx, pollOnly{dir, dir.(keystore.RecordBackend)}, keystore.PasswordValue(password), keystore.FollowOptions{
 		Store: keystore.Options{Now: clk.Now}, HolderID: "replica-a", Host: "host-a",
 		NewTicker: func(time.Duration) (<-chan time.Time, func()) { return ticks, func() {} },
 		Logger:    slog.New(slog.DiscardHandler),
@@ -147,7 +147,7 @@ func TestRegister(t *testing.T) {
 		heldBy(oldFP):                                       1,
 	})
 
-	s, err := rollover.Resume(ctx, m)
+	s, err := m.Resume(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func signedFixture(t *testing.T, size int) (msgs map[string]signed, plain []byte
 func decryptor(t *testing.T, recipient, signer testpki.Identity, plaintextBody bool) *wssec.Decryptor {
 	t.Helper()
 	now := signedAt.Add(time.Minute)
-	trust, err := wssec.NewTrustRingOptions(signer.Certificate, wssec.RingOptions{Now: func() time.Time { return now }})
+	trust, err := wssec.NewTrustRing(signer.Certificate, wssec.RingOptions{Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -112,7 +112,7 @@ func main() {
 		return
 	}
 	if *token != "" {
-		if err := timeToken(c, *token, cert, entries, out); err != nil {
+		if err := timeToken(c, *token, cert, d, entries, out); err != nil {
 			log.Fatal(err)
 		}
 		return
@@ -532,9 +532,12 @@ func vmHWM() (int, error) {
 
 // timeToken times the small messages with the key in a PKCS#11 token, as
 // implementation "wsrenew-pkcs11": one at a time, paired with the token's
-// RSA-OAEP operation alone, and GOMAXPROCS at a time ("decrypt-parallel",
-// wall time per message).
-func timeToken(c config, uri string, cert *x509.Certificate, entries []entry, out *json.Encoder) error {
+// RSA-OAEP operation alone; that operation paired with the same call on a
+// ciphertext one byte short ("call": the PKCS#11 path without the RSA
+// operation); and GOMAXPROCS at a time ("decrypt-parallel", wall time per
+// message), followed by the same with file, the key in a file, as
+// implementation "wsrenew".
+func timeToken(c config, uri string, cert *x509.Certificate, file *wssec.Decryptor, entries []entry, out *json.Encoder) error {
 	u, err := keystore.ParseTokenURI(uri)
 	if err != nil {
 		return err
@@ -582,11 +585,36 @@ func timeToken(c config, uri string, cert *x509.Certificate, entries []entry, ou
 			out.Encode(record{Impl: impl, What: "decrypt", File: e.name, MedianUS: p.a, N: c.n})
 			out.Encode(record{Impl: impl, What: "rsa", MedianUS: p.b, N: c.n})
 			out.Encode(record{Impl: impl, What: "overhead", File: e.name, MedianUS: p.diff, N: c.n})
+			// The same call on a ciphertext one byte short: the module runs
+			// everything but the RSA operation and fails (SoftHSM2 at
+			// OpenSSL's length check), so it times the PKCS#11 path alone.
+			short := ek[1:]
+			callOnly := func() error {
+				if _, err := cred.Key.Decrypt(nil, short, opts); err == nil {
+					return errors.New("the token decrypted a short ciphertext")
+				}
+				return nil
+			}
+			pc, err := paired(c.warmup, c.n, rsaOp, callOnly)
+			if err != nil {
+				return err
+			}
+			out.Encode(record{Impl: impl, What: "call", MedianUS: pc.b, N: c.n})
 			par, err := parallel(c.n, decrypt)
 			if err != nil {
 				return err
 			}
 			out.Encode(record{Impl: impl, What: "decrypt-parallel", File: e.name, MedianUS: par, N: c.n})
+			// The same with the key in a file, right after: how far the
+			// machine lets two decryptions run at once at this moment.
+			par, err = parallel(c.n, func() error {
+				_, err := file.Decrypt(msg)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			out.Encode(record{Impl: "wsrenew", What: "decrypt-parallel", File: e.name, MedianUS: par, N: c.n})
 			rsaDone = true
 			continue
 		}

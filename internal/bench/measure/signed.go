@@ -50,7 +50,7 @@ func loadSigned(dir string, e entry, key *rsa.PrivateKey, cert, signer *x509.Cer
 		return nil, fmt.Errorf("%s: %w", e.name, err)
 	}
 	now := created.Add(time.Minute)
-	trust, err := wssec.NewTrustRingOptions(signer, wssec.RingOptions{Now: func() time.Time { return now }})
+	trust, err := wssec.NewTrustRing(signer, wssec.RingOptions{Now: func() time.Time { return now }})
 	if err != nil {
 		return nil, err
 	}

@@ -102,7 +102,7 @@ func run(kind string, members, nf, rounds int, watch bool, out io.Writer) error 
 	switch kind {
 	case "dir":
 		members = 0
-		open = func() (backend, error) { return keystore.Dir(dir), nil }
+		open = func() (backend, error) { return keystore.Dir(dir).(backend), nil }
 	case "etcd":
 		c, err := etcdtest.Launch(members, filepath.Join(tmp, "etcd"))
 		if err != nil {
@@ -128,30 +128,12 @@ func run(kind string, members, nf, rounds int, watch bool, out io.Writer) error 
 		return fmt.Errorf("unknown backend %q: want dir or etcd", kind)
 	}
 
-	creds := make([]*keystore.Credential, rounds+1)
-	msgs := make([][]byte, rounds+1)
-	for i := range creds {
-		c, err := keystore.Generate(pkix.Name{CommonName: fmt.Sprintf("propagation %d", i)}, keystore.GenerateOptions{})
-		if err != nil {
-			return err
-		}
-		creds[i] = c
-		if msgs[i], err = (&wssec.Encryptor{Certificate: c.Certificate}).Encrypt([]byte(sample)); err != nil {
-			return err
-		}
-	}
-
-	wb, err := open()
+	creds, msgs, err := generate(rounds + 1)
 	if err != nil {
 		return err
 	}
-	s, err := keystore.Create(ctx, wb, keystore.PasswordValue(password), keystore.Options{})
+	s, err := create(ctx, open, creds[0])
 	if err != nil {
-		return err
-	}
-	if err := s.Update(ctx, func(tx *keystore.Tx) error {
-		return errors.Join(tx.Add("k0", creds[0], nil), tx.Rotate("k0"))
-	}); err != nil {
 		return err
 	}
 
@@ -177,7 +159,7 @@ func run(kind string, members, nf, rounds int, watch bool, out io.Writer) error 
 			if _, seen := got[idx]; seen || fs[idx] == nil || round == 0 {
 				return
 			}
-			if _, err := fs[idx].Decryptor(wssec.Policy{}).Decrypt(msgs[round]); err == nil {
+			if _, err := (&wssec.Decryptor{Keys: fs[idx].KeyRing()}).Decrypt(msgs[round]); err == nil {
 				got[idx] = time.Since(start)
 				if len(got) == nf {
 					select {
@@ -232,6 +214,43 @@ func run(kind string, members, nf, rounds int, watch bool, out io.Writer) error 
 	res := result{Backend: kind, Members: members, Followers: nf, Rounds: rounds, Watch: watch, Samples: len(lat), Failed: failed,
 		CommitP50: pct(commits, 50), P50: pct(lat, 50), P99: pct(lat, 99), Max: pct(lat, 100), PollMillis: 1000}
 	return json.NewEncoder(out).Encode(res)
+}
+
+// generate returns n credentials and, for each, a response encrypted to
+// it. Generating keys is slow, so it happens before the measurement.
+func generate(n int) ([]*keystore.Credential, [][]byte, error) {
+	creds := make([]*keystore.Credential, n)
+	msgs := make([][]byte, n)
+	for i := range creds {
+		c, err := keystore.Generate(pkix.Name{CommonName: fmt.Sprintf("propagation %d", i)}, keystore.GenerateOptions{})
+		if err != nil {
+			return nil, nil, err
+		}
+		creds[i] = c
+		if msgs[i], err = (&wssec.Encryptor{Certificate: c.Certificate}).Encrypt([]byte(sample)); err != nil {
+			return nil, nil, err
+		}
+	}
+	return creds, msgs, nil
+}
+
+// create creates the store the writer commits to, on a backend of its
+// own, with first as its current key "k0".
+func create(ctx context.Context, open func() (backend, error), first *keystore.Credential) (*keystore.Store, error) {
+	wb, err := open()
+	if err != nil {
+		return nil, err
+	}
+	s, err := keystore.Create(ctx, wb, keystore.PasswordValue(password), keystore.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Update(ctx, func(tx *keystore.Tx) error {
+		return errors.Join(tx.Add("k0", first, nil), tx.Rotate("k0"))
+	}); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -208,6 +208,15 @@ func (r *results) print(w io.Writer) {
 		tok, par := r.us("wsrenew-pkcs11", "decrypt", small), r.us("wsrenew-pkcs11", "decrypt-parallel", small)
 		fmt.Fprintf(w, "\nKey in SoftHSM2: 1 KB µs/msg ÷ xmlsec1's: %s. From one goroutine per core at once: %s µs/msg of wall time, %s the throughput of one at a time.\n",
 			r.show(div(tok, r.us("xmlsec1", "decrypt", small)), times), r.show(par, us), r.show(div(tok, par), times))
+		if _, ok := r.times[key{"wsrenew", "decrypt-parallel", small}]; ok {
+			fmt.Fprintf(w, "The same with the key in a file, right after: %s the throughput of one at a time (how far the machine let two decryptions run at once).\n",
+				r.show(div(r.us("wsrenew", "decrypt", small), r.us("wsrenew", "decrypt-parallel", small)), times))
+		}
+		if _, ok := r.times[key{"openssl", "rsa-fresh", ""}]; ok {
+			fmt.Fprintf(w, "Where the token's RSA op goes: the PKCS#11 call without the RSA operation (a ciphertext one byte short) %s µs; OpenSSL's RSA-OAEP decryption with one RSA object kept (as xmlsec1 and openssl speed use it) %s µs, with a new RSA object built from the key's numbers for every operation (as SoftHSM2 does in every C_DecryptInit) %s µs, paired difference %s µs.\n",
+				r.show(r.us("wsrenew-pkcs11", "call", ""), us), r.show(r.us("openssl", "rsa-kept", ""), us),
+				r.show(r.us("openssl", "rsa-fresh", ""), us), r.show(r.us("openssl", "rsa-fresh-extra", ""), us))
+		}
 	}
 
 	fmt.Fprintf(w, "\nOur ratio to each (wsrenew ÷ other, per round): for µs and RSS below 1 means we are faster or smaller; for MB/s above 1 means we are faster.\n\n")

@@ -1,0 +1,226 @@
+package c14n
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// CanonicalizeBytes writes the exclusive canonical form of one element of
+// a document straight from the document's bytes, without a tree: the
+// element whose start tag is the n-th in document order (0 is the root),
+// which must be written qname (prefix:local, as in the document). It
+// writes exactly what [Canonicalize] writes for that element of the tree
+// the module's parser reads from doc, copying text and tags that are
+// already canonical as they stand and rewriting only what is not.
+//
+// doc must be a document that parser accepted (or one whose only changes
+// since are text runs holding no markup), because CanonicalizeBytes
+// checks the structure it walks but not every rule of XML: it is a
+// second reading of bytes already judged, for the price of a copy. An
+// input it cannot read, or whose n-th element is not named qname, is
+// [ErrUnsupported]. Only the exclusive methods are supported; any other
+// is [ErrUnsupported].
+//
+// The bytes read before the element are bounded by maxSkip (0 means no
+// bound) rather than by [Options.MaxBytes], which bounds what is written:
+// a caller that canonicalizes many elements of one document bounds both
+// what it reads and what it writes. CanonicalizeBytes returns the number
+// of bytes written and the number read before the element. Writes to w
+// are buffered; an error from w is returned wrapped. Other errors:
+// [ErrUnboundPrefix], [ErrTooLarge] (for either bound). doc is not
+// modified.
+func CanonicalizeBytes(w io.Writer, doc []byte, n int, qname string, opt Options, maxSkip int64) (written, skipped int64, err error) {
+	if !opt.Exclusive {
+		return 0, 0, fmt.Errorf("%w: reading bytes needs an exclusive method", ErrUnsupported)
+	}
+	c := &byteCanon{canon: canon{
+		opt:      opt,
+		out:      writer{w: w, max: opt.MaxBytes, buf: make([]byte, 0, bufferSize)},
+		inScope:  scope{m: map[string]string{}},
+		rendered: scope{m: map[string]string{}},
+	}, doc: doc, names: map[string]string{}, maxSkip: maxSkip}
+	for _, p := range strings.Fields(opt.InclusivePrefixes) {
+		if p == "#default" {
+			p = ""
+		}
+		if c.incl == nil {
+			c.incl = map[string]bool{}
+		}
+		c.incl[p] = true
+	}
+	if err := c.run(n, qname); err != nil {
+		return c.out.n, c.skipped, err
+	}
+	return c.out.n, c.skipped, c.out.flush()
+}
+
+// byteCanon is a canon that reads bytes.
+type byteCanon struct {
+	canon
+	doc   []byte
+	names map[string]string // prefixes, interned
+	raw   []rawAttr         // the attributes of the current start tag
+	open  []openTag         // elements open, outermost first
+	buf   []byte            // scratch for decoded values
+	// maxSkip bounds what is read before the element (0: no bound);
+	// skipped is what was.
+	maxSkip, skipped int64
+	// The walk: where it is, how many start tags it passed, and
+	// len(open) once the element is open (-1 before).
+	pos, ordinal, apex int
+}
+
+// rawAttr is an attribute as written in a start tag.
+type rawAttr struct {
+	name   []byte // the qualified name
+	prefix string // its prefix, "" if none
+	local  []byte // its local part
+	value  []byte // the value as written, without quotes
+	decl   bool   // a namespace declaration
+	of     string // the prefix it declares ("" for the default)
+	uri    string // an attribute's namespace URI
+}
+
+type openTag struct {
+	name         []byte
+	scopeMark    int
+	renderedMark int
+}
+
+func malformedBytes(what string) error {
+	return fmt.Errorf("%w: %s in the document's bytes", ErrUnsupported, what)
+}
+
+// run walks doc from the start, tracking the namespace declarations in
+// scope, and writes the n-th element once it reaches it.
+func (c *byteCanon) run(n int, qname string) error {
+	d := c.doc
+	if bytes.HasPrefix(d, []byte("\xef\xbb\xbf")) {
+		c.pos = 3
+	}
+	if bytes.HasPrefix(d[c.pos:], []byte("<?xml")) {
+		end := bytes.Index(d[c.pos:], []byte("?>"))
+		if end < 0 {
+			return malformedBytes("unterminated XML declaration")
+		}
+		c.pos += end + 2
+	}
+	c.ordinal, c.apex = -1, -1
+	for c.pos < len(d) {
+		lt := bytes.IndexByte(d[c.pos:], '<')
+		end := len(d)
+		if lt >= 0 {
+			end = c.pos + lt
+		}
+		if c.apex >= 0 && end > c.pos {
+			c.text(d[c.pos:end])
+		}
+		if lt < 0 {
+			break
+		}
+		c.pos = end
+		if c.apex < 0 {
+			c.skipped = int64(c.pos)
+			if c.maxSkip > 0 && c.skipped > c.maxSkip {
+				return ErrTooLarge
+			}
+		}
+		done, err := c.markup(n, qname)
+		if err != nil || done {
+			return err
+		}
+		if c.out.err != nil {
+			return c.out.err
+		}
+	}
+	return malformedBytes("no such element")
+}
+
+// markup reads the markup at c.pos, and reports whether the element is
+// complete.
+func (c *byteCanon) markup(n int, qname string) (bool, error) {
+	rest := c.doc[c.pos:]
+	// Most markup is a tag: decide on the second byte first.
+	if len(rest) > 1 && rest[1] != '!' && rest[1] != '?' && rest[1] != '/' {
+		return c.element(n, qname)
+	}
+	switch {
+	case bytes.HasPrefix(rest, []byte("<!--")):
+		e := bytes.Index(rest[4:], []byte("-->"))
+		if e < 0 {
+			return false, malformedBytes("unterminated comment")
+		}
+		if c.apex >= 0 && c.opt.Comments {
+			c.out.str("<!--")
+			c.out.write(rest[4 : 4+e])
+			c.out.str("-->")
+		}
+		c.pos += 4 + e + 3
+	case bytes.HasPrefix(rest, []byte("<![CDATA[")):
+		e := bytes.Index(rest[9:], []byte("]]>"))
+		if e < 0 {
+			return false, malformedBytes("unterminated CDATA section")
+		}
+		if c.apex >= 0 {
+			c.cdata(rest[9 : 9+e])
+		}
+		c.pos += 9 + e + 3
+	case len(rest) > 1 && (rest[1] == '!' || rest[1] == '?'):
+		return false, malformedBytes("directive or processing instruction")
+	case len(rest) > 1 && rest[1] == '/':
+		e := bytes.IndexByte(rest, '>')
+		if e < 0 || len(c.open) == 0 {
+			return false, malformedBytes("end tag")
+		}
+		if !bytes.Equal(bytes.TrimRight(rest[2:e], " \t\r\n"), c.open[len(c.open)-1].name) {
+			return false, malformedBytes("mismatched end tag")
+		}
+		c.pos += e + 1
+		return c.close(), nil
+	default:
+		return c.element(n, qname)
+	}
+	return false, nil
+}
+
+// element reads the start tag at c.pos and writes it if it is the
+// element's or inside it.
+func (c *byteCanon) element(n int, qname string) (bool, error) {
+	size, empty, err := c.startTag(c.doc[c.pos:])
+	if err != nil {
+		return false, err
+	}
+	c.pos += size
+	c.ordinal++
+	switch {
+	case c.apex < 0 && c.ordinal == n:
+		if name := c.open[len(c.open)-1].name; string(name) != qname {
+			return false, fmt.Errorf("%w: element %d is %s, not %s", ErrUnsupported, n, name, qname)
+		}
+		c.apex = len(c.open)
+		err = c.start(true)
+	case c.apex >= 0:
+		err = c.start(false)
+	}
+	if err != nil || !empty {
+		return false, err
+	}
+	return c.close(), nil
+}
+
+// close ends the innermost open element, writing its end tag inside the
+// element written, and reports whether that element is now complete.
+func (c *byteCanon) close() bool {
+	top := c.open[len(c.open)-1]
+	if c.apex >= 0 {
+		c.out.str("</")
+		c.out.write(top.name)
+		c.out.byte('>')
+	}
+	c.inScope.restore(top.scopeMark)
+	c.rendered.restore(top.renderedMark)
+	c.open = c.open[:len(c.open)-1]
+	return c.apex >= 0 && len(c.open) < c.apex
+}

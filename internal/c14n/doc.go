@@ -11,6 +11,12 @@
 // no limit on the number of elements other than [Options.MaxBytes] and the
 // limits the tree was parsed with.
 //
+// [CanonicalizeBytes] writes the same exclusive canonical form straight
+// from the bytes of a document the module's parser accepted, without a
+// tree: a verifier digests a large element from the very bytes it
+// returns, copying what is canonical as written. FuzzCanonicalizeBytes
+// holds it to [Canonicalize]'s output.
+//
 // The input is a node-set that is a whole element subtree (what a
 // same-document XML Signature reference "#id" selects, and a SignedInfo);
 // XPath-selected subsets are not supported. Character data and attribute

@@ -2,16 +2,13 @@ package wssec
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/subtle"
 	"crypto/x509"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"math/big"
-	"slices"
 	"strings"
 	"time"
 
@@ -19,7 +16,6 @@ import (
 
 	"github.com/wsrenew/wsrenew/internal/c14n"
 	"github.com/wsrenew/wsrenew/internal/soap"
-	"github.com/wsrenew/wsrenew/internal/xmlenc"
 	"github.com/wsrenew/wsrenew/internal/xmlscan"
 )
 
@@ -39,78 +35,6 @@ const (
 	defaultClockSkew  = 5 * time.Minute
 	maxSignatureBytes = 1 << 10
 )
-
-type sigMethod struct {
-	hash  crypto.Hash
-	ecdsa bool
-}
-
-var sigMethods = map[string]sigMethod{
-	sigRSASHA1:     {crypto.SHA1, false},
-	sigRSASHA256:   {crypto.SHA256, false},
-	sigRSASHA384:   {crypto.SHA384, false},
-	sigRSASHA512:   {crypto.SHA512, false},
-	sigECDSASHA256: {crypto.SHA256, true},
-	sigECDSASHA384: {crypto.SHA384, true},
-	sigECDSASHA512: {crypto.SHA512, true},
-}
-
-// PartLocation says where a signed element sits in the envelope that was
-// verified. It is decided by identity in that tree, never by name.
-type PartLocation int
-
-// Locations of a signed part.
-const (
-	// LocationOther is any place not named below, such as an element
-	// nested in a header block, or a Body-named element that is not the
-	// envelope's Body.
-	LocationOther PartLocation = iota
-	// LocationBody is the envelope's own Body element.
-	LocationBody
-	// LocationInBody is an element inside the envelope's Body.
-	LocationInBody
-	// LocationTimestamp is the wsu:Timestamp of the processed Security
-	// header.
-	LocationTimestamp
-	// LocationSecurityHeader is another child of the processed Security
-	// header, such as a BinarySecurityToken.
-	LocationSecurityHeader
-	// LocationHeaderBlock is a header block: a child of the envelope's
-	// Header.
-	LocationHeaderBlock
-)
-
-// String returns the location's name.
-func (l PartLocation) String() string {
-	switch l {
-	case LocationBody:
-		return "Body"
-	case LocationInBody:
-		return "in Body"
-	case LocationTimestamp:
-		return "Security header Timestamp"
-	case LocationSecurityHeader:
-		return "in Security header"
-	case LocationHeaderBlock:
-		return "header block"
-	}
-	return "other"
-}
-
-// SignedPart is an element a verified signature covers.
-type SignedPart struct {
-	// Name is the element's namespace URI and local name.
-	Name xml.Name
-	// ID is the Id the signature referenced it by.
-	ID string
-	// Location is where the element sits in the envelope that was
-	// verified. Only LocationBody is the envelope's Body: an element that
-	// is merely named Body, elsewhere, is LocationOther.
-	Location PartLocation
-	// Path lists the local names from the Envelope down to the element,
-	// separated by "/", for diagnostics.
-	Path string
-}
 
 // verification is what one verified signature proved.
 type verification struct {
@@ -148,25 +72,6 @@ type verifier struct {
 	// elements the tree leaves out: it is digested from src only.
 	opaque         *etree.Element
 	opaqueElements int
-}
-
-// canonBudget bounds the bytes canonicalized for one message, SignedInfo
-// and references of all signatures together, and apart from them the
-// bytes read to reach the elements canonicalized from the message's bytes
-// (the same bound: reading costs about what writing does).
-type canonBudget struct {
-	left, max int64
-	skipLeft  int64
-}
-
-// newCanonBudget allows three times the message plus 256 KiB: enough for
-// the Body and, nested in it, its EncryptedData signed separately (as
-// WSS4J does), with room for exclusive canonical form writing an end tag
-// or a namespace declaration where the message had none; a message that
-// asks for more digests the same content again and again.
-func newCanonBudget(messageBytes int) *canonBudget {
-	n := 3*int64(messageBytes) + 256<<10
-	return &canonBudget{left: n, max: n, skipLeft: n}
 }
 
 // checkedSig is a ds:Signature whose SignedInfo was read and whose
@@ -497,202 +402,6 @@ func checkSignature(pub any, m sigMethod, digest, sig []byte) bool {
 	return false
 }
 
-type c14nMethod struct {
-	alg      string
-	prefixes string
-}
-
-type reference struct {
-	uri      string
-	el       *etree.Element
-	c14n     string
-	prefixes string
-	digest   crypto.Hash
-	value    []byte
-}
-
-// parseSignedInfo reads SignedInfo and checks every algorithm and
-// reference before any digest or signature is computed.
-func (v *verifier) parseSignedInfo(si *etree.Element) (c14nMethod, sigMethod, []reference, error) {
-	var c14n c14nMethod
-	var method sigMethod
-	var refs []reference
-	sawC14N, sawMethod := false, false
-	for _, c := range si.ChildElements() {
-		switch {
-		case soap.Is(c, soap.NSDS, "CanonicalizationMethod") && !sawC14N:
-			m, err := v.c14nOf(c)
-			if err != nil {
-				return c14n, method, nil, err
-			}
-			c14n, sawC14N = m, true
-		case soap.Is(c, soap.NSDS, "SignatureMethod") && !sawMethod:
-			alg := strings.TrimSpace(c.SelectAttrValue("Algorithm", ""))
-			m, ok := sigMethods[alg]
-			if !ok || (m.hash == crypto.SHA1 && !v.pol.allowSHA1) {
-				return c14n, method, nil, algorithmError(alg)
-			}
-			method, sawMethod = m, true
-		case soap.Is(c, soap.NSDS, "Reference"):
-			if len(refs) == maxReferences {
-				return c14n, method, nil, limitError("signature references", maxReferences)
-			}
-			r, err := v.parseReference(c)
-			if err != nil {
-				return c14n, method, nil, err
-			}
-			for _, o := range refs {
-				if o.uri == r.uri {
-					return c14n, method, nil, malformed("two signature references name %q", r.uri)
-				}
-			}
-			refs = append(refs, r)
-		default:
-			return c14n, method, nil, malformed("unexpected %s in SignedInfo", c.FullTag())
-		}
-	}
-	if !sawC14N || !sawMethod || len(refs) == 0 {
-		return c14n, method, nil, malformed("SignedInfo lacks CanonicalizationMethod, SignatureMethod or Reference")
-	}
-	return c14n, method, refs, nil
-}
-
-func (v *verifier) c14nOf(el *etree.Element) (c14nMethod, error) {
-	alg := strings.TrimSpace(el.SelectAttrValue("Algorithm", ""))
-	switch alg {
-	case algExcC14N:
-		m := c14nMethod{alg: alg}
-		for _, c := range el.ChildElements() {
-			if c.Tag == "InclusiveNamespaces" && soap.NamespaceOf(c) == algExcC14N {
-				m.prefixes = c.SelectAttrValue("PrefixList", "")
-			}
-		}
-		return m, nil
-	case algC14N10, algC14N11:
-		return c14nMethod{alg: alg}, nil
-	}
-	return c14nMethod{}, algorithmError(alg)
-}
-
-func (v *verifier) parseReference(ref *etree.Element) (reference, error) {
-	r := reference{uri: strings.TrimSpace(ref.SelectAttrValue("URI", "")), c14n: algC14N10}
-	// Only same-document references by Id: decided from the message
-	// alone, before any signature or digest is computed, and nothing is
-	// dereferenced.
-	if len(r.uri) < 2 || r.uri[0] != '#' {
-		return r, malformed("signature reference %q is not a reference to an element of the message", r.uri)
-	}
-	var sawDigest bool
-	for _, c := range ref.ChildElements() {
-		switch {
-		case soap.Is(c, soap.NSDS, "Transforms"):
-			for _, t := range c.ChildElements() {
-				if !soap.Is(t, soap.NSDS, "Transform") {
-					return r, malformed("unexpected %s in Transforms", t.FullTag())
-				}
-				m, err := v.c14nOf(t)
-				if err != nil {
-					return r, err
-				}
-				r.c14n, r.prefixes = m.alg, m.prefixes
-			}
-		case soap.Is(c, soap.NSDS, "DigestMethod") && !sawDigest:
-			alg := strings.TrimSpace(c.SelectAttrValue("Algorithm", ""))
-			h, ok := xmlenc.LookupDigest(alg)
-			if !ok || (h == crypto.SHA1 && !v.pol.allowSHA1) {
-				return r, algorithmError(alg)
-			}
-			r.digest, sawDigest = h, true
-		case soap.Is(c, soap.NSDS, "DigestValue"):
-			b, err := decodeText(c, encodingBase64)
-			if err != nil || len(b) == 0 {
-				return r, malformed("invalid DigestValue")
-			}
-			r.value = b
-		default:
-			return r, malformed("unexpected %s in Reference", c.FullTag())
-		}
-	}
-	if !sawDigest || r.value == nil {
-		return r, malformed("Reference without DigestMethod or DigestValue")
-	}
-	return r, nil
-}
-
-// digest hashes el, with the namespaces in scope where it stands, in the
-// given canonical form, reading the tree as it is (no copy, no limit on
-// the number of elements) and streaming the canonical form into the hash
-// (it is never held in memory), and charges what it wrote to the budget:
-// output beyond what the budget has left stops the walk with a
-// limit error. Any other error means el cannot be canonicalized. An
-// unknown alg means Canonical XML 1.0, as c14nOf admits no other. The
-// tree is not modified.
-func (b *canonBudget) digest(hash crypto.Hash, el *etree.Element, alg, prefixes string) ([]byte, error) {
-	m, ok := c14n.MethodFor(alg)
-	if !ok {
-		m = c14n.Method{}
-	}
-	opt := c14n.Options{Method: m, InclusivePrefixes: prefixes}
-	if b != nil {
-		// A canonical element is never empty, so nothing fits in none.
-		if b.left <= 0 {
-			return nil, limitError("canonicalized bytes", b.max)
-		}
-		opt.MaxBytes = b.left
-	}
-	h := hash.New()
-	n, err := c14n.Canonicalize(h, el, opt)
-	if errors.Is(err, c14n.ErrTooLarge) {
-		b.left = 0
-		return nil, limitError("canonicalized bytes", b.max)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if b != nil {
-		b.left -= n
-	}
-	return h.Sum(nil), nil
-}
-
-// digestBytes is digest for the element el of the tree read from src,
-// canonicalized from src in the exclusive method m. What it reads of src
-// before el is charged to the budget with what it writes.
-func (b *canonBudget) digestBytes(hash crypto.Hash, src []byte, n int, el *etree.Element, prefixes string, m c14n.Method) ([]byte, error) {
-	opt := c14n.Options{Method: m, InclusivePrefixes: prefixes}
-	if b != nil {
-		if b.left <= 0 {
-			return nil, limitError("canonicalized bytes", b.max)
-		}
-		opt.MaxBytes = b.left
-	}
-	qname := el.Tag
-	if el.Space != "" {
-		qname = el.Space + ":" + el.Tag
-	}
-	h := hash.New()
-	var maxSkip int64
-	if b != nil {
-		if b.skipLeft <= 0 {
-			return nil, limitError("canonicalized bytes", b.max)
-		}
-		maxSkip = b.skipLeft
-	}
-	written, skipped, err := c14n.CanonicalizeBytes(h, src, n, qname, opt, maxSkip)
-	if errors.Is(err, c14n.ErrTooLarge) {
-		b.left = 0
-		return nil, limitError("canonicalized bytes", b.max)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if b != nil {
-		b.left -= written
-		b.skipLeft -= skipped
-	}
-	return h.Sum(nil), nil
-}
-
 // timestamp returns the Created and Expires of the Security header's
 // wsu:Timestamp, if there is one.
 func timestamp(security *etree.Element) (el *etree.Element, created, expires time.Time, err error) {
@@ -726,31 +435,6 @@ func timestamp(security *etree.Element) (el *etree.Element, created, expires tim
 		}
 	}
 	return el, created, expires, nil
-}
-
-// partOf names an element a signature covered and says where it sits in
-// env, the tree that was verified, by identity.
-func partOf(env *soap.Envelope, security, el *etree.Element, id string) SignedPart {
-	sp := SignedPart{Name: xml.Name{Space: soap.NamespaceOf(el), Local: el.Tag}, ID: id}
-	switch parent := el.Parent(); {
-	case el == env.Body:
-		sp.Location = LocationBody
-	case soap.Within(el, env.Body):
-		sp.Location = LocationInBody
-	case security != nil && parent == security && soap.Is(el, soap.NSWSU, "Timestamp"):
-		sp.Location = LocationTimestamp
-	case security != nil && parent == security:
-		sp.Location = LocationSecurityHeader
-	case env.Header != nil && parent == env.Header:
-		sp.Location = LocationHeaderBlock
-	}
-	var names []string
-	for e := el; e != nil && e.Parent() != nil; e = e.Parent() { // not the document
-		names = append(names, e.Tag)
-	}
-	slices.Reverse(names)
-	sp.Path = strings.Join(names, "/")
-	return sp
 }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

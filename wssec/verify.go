@@ -105,22 +105,9 @@ func (v *verifier) verify(sig *etree.Element) (*verification, error) {
 // reference is digested: until the SignatureValue verified, nothing in
 // SignedInfo deserves the work (a message may name the Body 64 times).
 func (v *verifier) check(sig *etree.Element) (*checkedSig, error) {
-	var signedInfo, value, keyInfo *etree.Element
-	for _, c := range sig.ChildElements() {
-		switch {
-		case soap.Is(c, soap.NSDS, "SignedInfo") && signedInfo == nil:
-			signedInfo = c
-		case soap.Is(c, soap.NSDS, "SignatureValue") && value == nil:
-			value = c
-		case soap.Is(c, soap.NSDS, "KeyInfo") && keyInfo == nil:
-			keyInfo = c
-		case soap.Is(c, soap.NSDS, "Object"):
-		default:
-			return nil, malformed("unexpected %s in Signature", c.FullTag())
-		}
-	}
-	if signedInfo == nil || value == nil {
-		return nil, malformed("Signature without SignedInfo or SignatureValue")
+	signedInfo, value, keyInfo, err := sigChildren(sig)
+	if err != nil {
+		return nil, err
 	}
 	c14n, method, refs, err := v.parseSignedInfo(signedInfo)
 	if err != nil {
@@ -173,6 +160,30 @@ func (v *verifier) check(sig *etree.Element) (*checkedSig, error) {
 		}
 	}
 	return nil, sigError("the signature value does not verify")
+}
+
+// sigChildren returns the SignedInfo, SignatureValue and KeyInfo of a
+// ds:Signature, the first of each; keyInfo may be nil. Any child but
+// these and ds:Object is an error, and so is a missing SignedInfo or
+// SignatureValue.
+func sigChildren(sig *etree.Element) (signedInfo, value, keyInfo *etree.Element, err error) {
+	for _, c := range sig.ChildElements() {
+		switch {
+		case soap.Is(c, soap.NSDS, "SignedInfo") && signedInfo == nil:
+			signedInfo = c
+		case soap.Is(c, soap.NSDS, "SignatureValue") && value == nil:
+			value = c
+		case soap.Is(c, soap.NSDS, "KeyInfo") && keyInfo == nil:
+			keyInfo = c
+		case soap.Is(c, soap.NSDS, "Object"):
+		default:
+			return nil, nil, nil, malformed("unexpected %s in Signature", c.FullTag())
+		}
+	}
+	if signedInfo == nil || value == nil {
+		return nil, nil, nil, malformed("Signature without SignedInfo or SignatureValue")
+	}
+	return signedInfo, value, keyInfo, nil
 }
 
 // resolve finds each reference's element in the verifier's tree and

@@ -32,36 +32,74 @@ func (p *process) plan() error {
 	if err := p.collect(); err != nil {
 		return err
 	}
-	if p.security != nil {
-		for _, c := range p.security.ChildElements() {
-			switch {
-			case xmlenc.IsEncryptedKey(c):
-				kp, err := p.keyPlanFor(c, true)
-				if err != nil {
-					return err
-				}
-				if err := p.attachHeaderKey(kp); err != nil {
-					return err
-				}
-			case xmlenc.IsReferenceList(c):
-				refs, err := xmlenc.ParseReferenceList(c, p.enc)
-				if err != nil {
-					return soapError(err)
-				}
-				for _, uri := range refs {
-					dp, err := p.resolveData(uri)
-					if err != nil {
-						return err
-					}
-					if dp.listed {
-						return malformed("EncryptedData %q is referenced twice", uri)
-					}
-					dp.listed = true
-				}
-				p.lists = append(p.lists, c)
-			}
+	if err := p.headerEntries(); err != nil {
+		return err
+	}
+	if err := p.linkKeys(); err != nil {
+		return err
+	}
+	if err := p.checkKeys(); err != nil {
+		return err
+	}
+	if err := p.decodeCipherValues(); err != nil {
+		return err
+	}
+	if err := p.checkCutText(); err != nil {
+		return err
+	}
+	p.dropDetachedKeys()
+	if !p.pol.plaintextBody {
+		encrypted := false
+		for _, dp := range p.data {
+			encrypted = encrypted || soap.Within(dp.target, p.env.Body)
+		}
+		if !encrypted {
+			return ErrNotEncrypted
 		}
 	}
+	return nil
+}
+
+// headerEntries reads the Security header's EncryptedKeys and
+// ReferenceLists, in document order.
+func (p *process) headerEntries() error {
+	if p.security == nil {
+		return nil
+	}
+	for _, c := range p.security.ChildElements() {
+		switch {
+		case xmlenc.IsEncryptedKey(c):
+			kp, err := p.keyPlanFor(c, true)
+			if err != nil {
+				return err
+			}
+			if err := p.attachHeaderKey(kp); err != nil {
+				return err
+			}
+		case xmlenc.IsReferenceList(c):
+			refs, err := xmlenc.ParseReferenceList(c, p.enc)
+			if err != nil {
+				return soapError(err)
+			}
+			for _, uri := range refs {
+				dp, err := p.resolveData(uri)
+				if err != nil {
+					return err
+				}
+				if dp.listed {
+					return malformed("EncryptedData %q is referenced twice", uri)
+				}
+				dp.listed = true
+			}
+			p.lists = append(p.lists, c)
+		}
+	}
+	return nil
+}
+
+// linkKeys gives each EncryptedData the key its KeyInfo names, or the
+// key of the ReferenceList that lists it.
+func (p *process) linkKeys() error {
 	for _, dp := range p.data {
 		ekEl, err := p.keyInfoKey(dp)
 		if err != nil {
@@ -84,6 +122,12 @@ func (p *process) plan() error {
 			kp.data = append(kp.data, dp)
 		}
 	}
+	return nil
+}
+
+// checkKeys checks every key that some EncryptedData of ours uses, and
+// their number against MaxKeyOperations.
+func (p *process) checkKeys() error {
 	ops := 0
 	for _, kp := range p.keys {
 		if len(kp.data) == 0 {
@@ -100,8 +144,12 @@ func (p *process) plan() error {
 	if ops > p.pol.maxOps {
 		return limitError("MaxKeyOperations", int64(p.pol.maxOps))
 	}
-	// CipherValues are decoded now: a broken encoding is the sender's
-	// doing and is reported as such, before any key is used.
+	return nil
+}
+
+// decodeCipherValues decodes the CipherValues now: a broken encoding is
+// the sender's doing and is reported as such, before any key is used.
+func (p *process) decodeCipherValues() error {
 	for _, dp := range p.data {
 		if len(p.data) == 1 && p.decodeWithRoom(dp) {
 			continue
@@ -112,23 +160,17 @@ func (p *process) plan() error {
 		}
 		dp.ct = ct
 	}
-	// Text that was cut out and goes back into the result unchanged has
-	// not been seen by the parser: check it now.
+	return nil
+}
+
+// checkCutText checks the text that was cut out and goes back into the
+// result unchanged: the parser has not seen it.
+func (p *process) checkCutText() error {
 	for k, u := range p.cutUsed {
 		if !u {
 			if err := xmlscan.CheckText(p.skel.Raw(k)); err != nil {
 				return soapError(err)
 			}
-		}
-	}
-	p.dropDetachedKeys()
-	if !p.pol.plaintextBody {
-		encrypted := false
-		for _, dp := range p.data {
-			encrypted = encrypted || soap.Within(dp.target, p.env.Body)
-		}
-		if !encrypted {
-			return ErrNotEncrypted
 		}
 	}
 	return nil

@@ -66,31 +66,9 @@ func (p *process) planSignatures(trust *TrustRing, message []byte) (*sigState, e
 	// The budget is measured on the message, not on the tree read here,
 	// whose large CipherValues are cut out but are digested in full.
 	st := &sigState{trust: trust, dataCover: map[string]bool{}, budget: newCanonBudget(len(message))}
-	var sigs []*etree.Element
-	if p.security != nil {
-		boundary := false
-		for _, c := range p.security.ChildElements() {
-			switch {
-			case xmlenc.IsEncryptedKey(c):
-				if kp := p.keyByEl[c]; kp != nil && len(kp.data) > 0 {
-					boundary = true
-				}
-			case xmlenc.IsReferenceList(c):
-				boundary = true
-			case xmlenc.IsEncryptedData(c):
-				boundary, st.encryptedHeader = true, true
-			case soap.Is(c, soap.NSDS, "Signature"):
-				if len(sigs) == maxSignatures {
-					return nil, limitError("signatures", maxSignatures)
-				}
-				if boundary {
-					st.after++
-				} else {
-					st.before++
-				}
-				sigs = append(sigs, c)
-			}
-		}
+	sigs, err := p.findSignatures(st)
+	if err != nil {
+		return nil, err
 	}
 	stampEl, err := p.fresh(p.security, trust.ring().clock())
 	if err != nil {
@@ -146,17 +124,61 @@ func (p *process) planSignatures(trust *TrustRing, message []byte) (*sigState, e
 		}
 	}
 	if p.pol.signedData {
-		for _, dp := range p.data {
-			covered := false
-			for _, el := range coveredBefore {
-				covered = covered || soap.Within(dp.ed.Element, el)
-			}
-			if !covered {
-				return nil, sigError("an EncryptedData is not covered by a signature in its encrypted form")
-			}
+		if err := p.dataSignedBefore(coveredBefore); err != nil {
+			return nil, err
 		}
 	}
 	return st, nil
+}
+
+// findSignatures returns the Security header's Signatures, at most
+// maxSignatures, and counts in st those before its first EncryptedKey
+// (of ours), ReferenceList or EncryptedData and those after; an
+// EncryptedData there sets st.encryptedHeader.
+func (p *process) findSignatures(st *sigState) ([]*etree.Element, error) {
+	var sigs []*etree.Element
+	if p.security == nil {
+		return sigs, nil
+	}
+	boundary := false
+	for _, c := range p.security.ChildElements() {
+		switch {
+		case xmlenc.IsEncryptedKey(c):
+			if kp := p.keyByEl[c]; kp != nil && len(kp.data) > 0 {
+				boundary = true
+			}
+		case xmlenc.IsReferenceList(c):
+			boundary = true
+		case xmlenc.IsEncryptedData(c):
+			boundary, st.encryptedHeader = true, true
+		case soap.Is(c, soap.NSDS, "Signature"):
+			if len(sigs) == maxSignatures {
+				return nil, limitError("signatures", maxSignatures)
+			}
+			if boundary {
+				st.after++
+			} else {
+				st.before++
+			}
+			sigs = append(sigs, c)
+		}
+	}
+	return sigs, nil
+}
+
+// dataSignedBefore checks that every EncryptedData is within an element
+// that a leading signature covers, in its encrypted form.
+func (p *process) dataSignedBefore(coveredBefore []*etree.Element) error {
+	for _, dp := range p.data {
+		covered := false
+		for _, el := range coveredBefore {
+			covered = covered || soap.Within(dp.ed.Element, el)
+		}
+		if !covered {
+			return sigError("an EncryptedData is not covered by a signature in its encrypted form")
+		}
+	}
+	return nil
 }
 
 // fresh checks the Security header's Timestamp against the trust ring's

@@ -289,7 +289,28 @@ func (c *canon) start(el *etree.Element, apex bool) error {
 		}
 	}
 
-	// The prefixes whose declarations may be output here.
+	ps := c.outputPrefixes(el, apex)
+
+	c.out.byte('<')
+	c.qname(el.Space, el.Tag)
+	if el.Space != "" && el.Space != "xml" {
+		if c.inScope.m[el.Space] == "" {
+			return fmt.Errorf("%w: %s", ErrUnboundPrefix, el.Space)
+		}
+	}
+	c.nsDecls(ps)
+
+	if err := c.attributes(el, apex); err != nil {
+		return err
+	}
+	c.out.byte('>')
+	return c.out.err
+}
+
+// outputPrefixes returns, sorted and without duplicates, the prefixes
+// whose declarations may be output on el's start tag ("" is the default
+// namespace), and keeps them in c.prefixes for reuse.
+func (c *canon) outputPrefixes(el *etree.Element, apex bool) []string {
 	ps := c.prefixes[:0]
 	if c.opt.Exclusive {
 		ps = append(ps, el.Space) // "" is the default namespace
@@ -326,14 +347,12 @@ func (c *canon) start(el *etree.Element, apex bool) error {
 	slices.Sort(ps)
 	ps = slices.Compact(ps)
 	c.prefixes = ps
+	return ps
+}
 
-	c.out.byte('<')
-	c.qname(el.Space, el.Tag)
-	if el.Space != "" && el.Space != "xml" {
-		if c.inScope.m[el.Space] == "" {
-			return fmt.Errorf("%w: %s", ErrUnboundPrefix, el.Space)
-		}
-	}
+// nsDecls writes the namespace declarations of ps that the output does
+// not show yet, and records them as shown.
+func (c *canon) nsDecls(ps []string) {
 	for _, p := range ps {
 		if p == "xml" {
 			continue
@@ -359,7 +378,13 @@ func (c *canon) start(el *etree.Element, apex bool) error {
 		c.attrValue(uri)
 		c.out.byte('"')
 	}
+}
 
+// attributes writes el's attributes other than namespace declarations,
+// with, at the apex, the inherited xml: attributes, in canonical order.
+// An attribute whose prefix is not bound is an error, and nothing is
+// written then.
+func (c *canon) attributes(el *etree.Element, apex bool) error {
 	as := c.attrs[:0]
 	for i := range el.Attr {
 		a := &el.Attr[i]
@@ -398,8 +423,7 @@ func (c *canon) start(el *etree.Element, apex bool) error {
 		c.attrValue(sa.a.Value)
 		c.out.byte('"')
 	}
-	c.out.byte('>')
-	return c.out.err
+	return nil
 }
 
 func (c *canon) endTag(el *etree.Element) {

@@ -31,15 +31,9 @@ const (
 // fits within the limit today, so the list is empty.
 var complexityExceptions = []string{}
 
-// pendingSplit lists the files and functions that were over the limits
-// when this test was written and are being split. They are reported, not
-// failed; an entry that no longer offends is reported too, so it can go.
-// The list is temporary: it shrinks to nothing, and nothing is added.
-var pendingSplit = []string{}
-
 // offender is a file over maxFileLines or a function over maxComplexity.
 type offender struct {
-	key  string // as in pendingSplit
+	key  string // as in complexityExceptions
 	what string // for the report
 }
 
@@ -53,20 +47,9 @@ func TestSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]bool{}
 	for _, o := range offenders {
-		seen[o.key] = true
-		switch {
-		case slices.Contains(complexityExceptions, o.key):
-		case slices.Contains(pendingSplit, o.key):
-			t.Logf("%s (pending split)", o.what)
-		default:
+		if !slices.Contains(complexityExceptions, o.key) {
 			t.Errorf("%s; split it (STYLE.md §3)", o.what)
-		}
-	}
-	for _, k := range pendingSplit {
-		if !seen[k] {
-			t.Logf("%s is within the limits now; remove it from pendingSplit", k)
 		}
 	}
 }

@@ -186,32 +186,6 @@ func (c *byteCanon) start(apex bool) error {
 	return c.out.err
 }
 
-// declare writes the declaration of prefix p where the output needs it.
-func (c *byteCanon) declare(p string) {
-	if p == "xml" {
-		return
-	}
-	uri, bound := c.inScope.m[p]
-	r, shown := c.rendered.m[p]
-	if p == "" {
-		if uri == r || (uri == "" && !shown) {
-			return
-		}
-	} else if !bound || uri == "" || (shown && r == uri) {
-		return
-	}
-	c.rendered.set(p, uri)
-	if p == "" {
-		c.out.str(` xmlns="`)
-	} else {
-		c.out.str(` xmlns:`)
-		c.out.str(p)
-		c.out.str(`="`)
-	}
-	c.attrValue(uri)
-	c.out.byte('"')
-}
-
 // intern returns b as a string, the same string each time.
 func (c *byteCanon) intern(b []byte) string {
 	if len(b) == 0 {

@@ -354,30 +354,36 @@ func (c *canon) outputPrefixes(el *etree.Element, apex bool) []string {
 // not show yet, and records them as shown.
 func (c *canon) nsDecls(ps []string) {
 	for _, p := range ps {
-		if p == "xml" {
-			continue
-		}
-		uri, bound := c.inScope.m[p]
-		r, shown := c.rendered.m[p]
-		if p == "" {
-			// xmlns="" undoes a default namespace the output shows.
-			if uri == r || (uri == "" && !shown) {
-				continue
-			}
-		} else if !bound || uri == "" || (shown && r == uri) {
-			continue
-		}
-		c.rendered.set(p, uri)
-		if p == "" {
-			c.out.str(` xmlns="`)
-		} else {
-			c.out.str(` xmlns:`)
-			c.out.str(p)
-			c.out.str(`="`)
-		}
-		c.attrValue(uri)
-		c.out.byte('"')
+		c.declare(p)
 	}
+}
+
+// declare writes the declaration of prefix p if the output does not show
+// it yet, and records it as shown.
+func (c *canon) declare(p string) {
+	if p == "xml" {
+		return
+	}
+	uri, bound := c.inScope.m[p]
+	r, shown := c.rendered.m[p]
+	if p == "" {
+		// xmlns="" undoes a default namespace the output shows.
+		if uri == r || (uri == "" && !shown) {
+			return
+		}
+	} else if !bound || uri == "" || (shown && r == uri) {
+		return
+	}
+	c.rendered.set(p, uri)
+	if p == "" {
+		c.out.str(` xmlns="`)
+	} else {
+		c.out.str(` xmlns:`)
+		c.out.str(p)
+		c.out.str(`="`)
+	}
+	c.attrValue(uri)
+	c.out.byte('"')
 }
 
 // attributes writes el's attributes other than namespace declarations,

@@ -213,19 +213,11 @@ func timeAll(c config, d *wssec.Decryptor, key *rsa.PrivateKey, entries []entry,
 }
 
 func peakRSS(dir string, d *wssec.Decryptor, entries []entry, small, name string, out *json.Encoder) error {
-	find := func(name string) (entry, error) {
-		for _, e := range entries {
-			if e.name == name {
-				return e, nil
-			}
-		}
-		return entry{}, fmt.Errorf("%s is not in the manifest", name)
-	}
-	se, err := find(small)
+	se, err := findEntry(entries, small, "the manifest")
 	if err != nil {
 		return err
 	}
-	e, err := find(name)
+	e, err := findEntry(entries, name, "the manifest")
 	if err != nil {
 		return err
 	}
@@ -380,4 +372,15 @@ func vmHWM() (int, error) {
 		}
 	}
 	return 0, errors.New("no VmHWM in /proc/self/status")
+}
+
+// findEntry returns the entry of entries called name; where names the
+// list in the error if there is none.
+func findEntry(entries []entry, name, where string) (entry, error) {
+	for _, e := range entries {
+		if e.name == name {
+			return e, nil
+		}
+	}
+	return entry{}, fmt.Errorf("%s is not in %s", name, where)
 }

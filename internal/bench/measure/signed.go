@@ -152,19 +152,11 @@ func peakRSSSigned(dir string, key *rsa.PrivateKey, cert, signer *x509.Certifica
 	if err != nil {
 		return err
 	}
-	find := func(name string) (entry, error) {
-		for _, e := range entries {
-			if e.name == name {
-				return e, nil
-			}
-		}
-		return entry{}, fmt.Errorf("%s is not in signed.tsv", name)
-	}
-	se, err := find(small)
+	se, err := findEntry(entries, small, "signed.tsv")
 	if err != nil {
 		return err
 	}
-	e, err := find(name)
+	e, err := findEntry(entries, name, "signed.tsv")
 	if err != nil {
 		return err
 	}

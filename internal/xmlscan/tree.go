@@ -68,6 +68,9 @@ func (s *fscan) attrSlots(n int) []etree.Attr {
 func (s *fscan) build(name []byte) {
 	el := s.element1(name)
 	s.tree[len(s.tree)-1].AddChild(el)
+	if s.nsTable != nil {
+		s.nsTable.els[el] = elemName{uri: s.elementURI, scope: s.innermost()}
+	}
 	if n := len(s.attrs); n > 0 {
 		// The attributes are known to be distinct: spare CreateAttr
 		// its search of the ones before (quadratic in their number)

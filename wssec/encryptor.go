@@ -115,11 +115,11 @@ func (e *Encryptor) Encrypt(envelope []byte) ([]byte, error) {
 	if int64(len(envelope)) > defaultMaxMessageBytes {
 		return nil, limitError("MaxMessageBytes", defaultMaxMessageBytes)
 	}
-	doc, _, err := xmlscan.Parse(envelope, encryptLimits)
+	tr, err := xmlscan.ParseTree(envelope, encryptLimits, nil)
 	if err != nil {
 		return nil, soapError(err)
 	}
-	env, err := soap.NewEnvelope(doc)
+	env, err := soap.NewEnvelope(tr.Doc, tr.Names)
 	if err != nil {
 		return nil, soapError(err)
 	}
@@ -127,8 +127,8 @@ func (e *Encryptor) Encrypt(envelope []byte) ([]byte, error) {
 	if err := w.run(); err != nil {
 		return nil, err
 	}
-	doc.WriteSettings = fidelity
-	return doc.WriteToBytes()
+	tr.Doc.WriteSettings = fidelity
+	return tr.Doc.WriteToBytes()
 }
 
 // fidelity writes white space in attribute values and CR in text as

@@ -252,7 +252,7 @@ func forbidden(ns string, local []byte) bool {
 func (p *process) splice() ([]byte, error) {
 	extra := make([][]byte, len(p.data))
 	for _, dp := range p.data {
-		p.ids.Remove(dp.target)
+		p.ids.Remove(dp.target, p.env.Names)
 	}
 	for i, dp := range p.data {
 		for _, id := range dp.ids {

@@ -93,7 +93,7 @@ func FuzzDecrypt(f *testing.F) {
 				t.Fatalf("Decrypt(%q) succeeded without a signed Body", data)
 			}
 			if d == unsignedOK && !res.SignedBody() {
-				env, err := soap.NewEnvelope(doc)
+				env, err := soap.NewEnvelope(doc, nil)
 				if err != nil {
 					t.Fatalf("Decrypt(%q) returned no SOAP envelope: %v", data, err)
 				}

@@ -22,7 +22,7 @@ func (p *process) plan() error {
 	if len(secs) == 1 {
 		p.security = secs[0]
 	}
-	ids, err := soap.IndexIDs(env.Root)
+	ids, err := soap.IndexIDs(env.Root, env.Names)
 	if err != nil {
 		return soapError(err)
 	}

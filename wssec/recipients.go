@@ -271,7 +271,7 @@ func (p *process) dropDetachedKeys() {
 		if par == nil || (soap.Is(par, soap.NSDS, "KeyInfo") && xmlenc.IsEncryptedData(par.Parent())) {
 			continue // goes with the EncryptedData it is in
 		}
-		p.ids.Remove(el)
+		p.ids.Remove(el, p.env.Names)
 		par.RemoveChild(el)
 	}
 }

@@ -301,11 +301,11 @@ func (p *process) verifySpliced(st *sigState, envelope []byte) (bool, error) {
 // verifyTree parses the decrypted envelope and verifies the Security
 // header's signatures from index from on, recording what they cover.
 func (p *process) verifyTree(st *sigState, message []byte, from int) (*soap.Envelope, error) {
-	doc, _, err := xmlscan.Parse(message, p.pol.limits)
+	tr, err := xmlscan.ParseTree(message, p.pol.limits, nil)
 	if err != nil {
 		return nil, soapError(err)
 	}
-	env, err := soap.NewEnvelope(doc)
+	env, err := soap.NewEnvelope(tr.Doc, tr.Names)
 	if err != nil {
 		return nil, soapError(err)
 	}
@@ -317,7 +317,7 @@ func (p *process) verifyTree(st *sigState, message []byte, from int) (*soap.Enve
 	if len(secs) == 1 {
 		sec = secs[0]
 	}
-	ids, err := soap.IndexIDs(env.Root)
+	ids, err := soap.IndexIDs(env.Root, env.Names)
 	if err != nil {
 		return nil, soapError(err)
 	}

@@ -205,6 +205,7 @@ func (d *Decryptor) decryptSkeleton(message []byte, skel *xmlscan.Skeleton, pol 
 		p.opaque, p.opaqueElements = op.Element, op.Elements
 	}
 	p.enc = pol.encLimits
+	p.enc.Names = env.Names
 	p.cutUsed = make([]bool, skel.Cuts())
 	p.enc.CipherText = func(text string) ([]byte, bool) {
 		raw, k, ok := skel.Lookup(text)

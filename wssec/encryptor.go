@@ -202,7 +202,7 @@ func (w *encryption) run() error {
 		found := false
 		if w.env.Header != nil {
 			for _, h := range w.env.Header.ChildElements() {
-				if soap.Is(h, name.Space, name.Local) {
+				if w.env.Names.Is(h, name.Space, name.Local) {
 					parts = append(parts, part{target: h, header: true})
 					found = true
 				}
@@ -396,7 +396,7 @@ func (w *encryption) encryptPart(p part, cek []byte) (*etree.Element, error) {
 		// The SOAP processing attributes stay visible on the wrapper
 		// (WS-Security 1.1, 9.3), declared in their own namespace.
 		for _, name := range []string{"mustUnderstand", "actor", "role", "relay"} {
-			if v, ok := soap.Attr(p.target, w.env.NS, name); ok {
+			if v, ok := w.env.Names.Attr(p.target, w.env.NS, name); ok {
 				eh.CreateAttr("xmlns:soapenv", w.env.NS)
 				eh.CreateAttr("soapenv:"+name, v)
 			}

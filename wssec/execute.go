@@ -179,7 +179,7 @@ func (p *process) checkPlaintext(dp *dataPlan, pt []byte) error {
 	dp.ids = dp.ids[:0]
 	sawForbidden := false
 	info, err := xmlscan.ScanFragment(pt, xmlscan.FragmentCheck{
-		Context: soap.InScope(parent),
+		Context: p.env.Names.InScope(parent),
 		Limits:  lim,
 		Forbidden: func(ns string, local []byte) bool {
 			sawForbidden = sawForbidden || forbidden(ns, local)

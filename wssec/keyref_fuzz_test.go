@@ -49,7 +49,7 @@ func FuzzKeyRefs(f *testing.F) {
 			return
 		}
 		ki := doc.Root().FindElement("./KeyInfo")
-		refs, err := keyRefs(ki, ids, doc.Root())
+		refs, err := keyRefs(names, ki, ids, doc.Root())
 		var me *MessageError
 		if err != nil {
 			if !errors.As(err, &me) || (me.Err != ErrMalformed && me.Err != ErrAlgorithmNotAllowed) {

@@ -224,5 +224,5 @@ func isFault(body []byte, pol *compiled) bool {
 		return false
 	}
 	kids := env.Body.ChildElements()
-	return len(kids) == 1 && soap.Is(kids[0], env.NS, "Fault")
+	return len(kids) == 1 && env.Names.Is(kids[0], env.NS, "Fault")
 }

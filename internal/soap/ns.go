@@ -126,22 +126,6 @@ func walkPrefix(el *etree.Element, prefix string) string {
 	return ""
 }
 
-// NamespaceOf returns the namespace URI of el's name, by walking the
-// ancestors' declarations.
-func NamespaceOf(el *etree.Element) string { return Names{}.Of(el) }
-
-// Is reports whether el is the element {ns}local, by walking.
-func Is(el *etree.Element, ns, local string) bool { return Names{}.Is(el, ns, local) }
-
-// AttrNamespace is [Names.AttrNamespace] by walking.
-func AttrNamespace(el *etree.Element, a *etree.Attr) string { return Names{}.AttrNamespace(el, a) }
-
-// Attr is [Names.Attr] by walking.
-func Attr(el *etree.Element, ns, local string) (string, bool) { return Names{}.Attr(el, ns, local) }
-
-// InScope is [Names.InScope] by walking.
-func InScope(el *etree.Element) map[string]string { return Names{}.InScope(el) }
-
 // Text returns the concatenation of el's direct character data (text and
 // CDATA sections), skipping comments and processing instructions between
 // them. It reports false if el has child elements.

@@ -51,9 +51,7 @@ func (s *fscan) declare() error {
 		if (string(prefix) == "xml") != (uri == NSXML) || uri == nsXMLNS {
 			return syntaxf("invalid namespace declaration %s", a.name)
 		}
-		b := nsBinding{prefix: prefix, uri: uri}
-		s.record(&b)
-		s.binds = append(s.binds, b)
+		s.binds = append(s.binds, nsBinding{prefix: prefix, uri: uri, id: -1})
 		s.gen++
 		if s.half != nil && s.half.second {
 			s.half.noteBindings(len(s.binds))

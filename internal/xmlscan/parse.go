@@ -50,12 +50,20 @@ type Tree struct {
 // declarations in scope at every element, once while it builds the tree
 // (see [Names]): the scope the scanner keeps to check prefixes anyway.
 func ParseTree(data []byte, lim Limits, op *Opaque) (*Tree, error) {
-	names := &Names{els: make(map[*etree.Element]elemName, 16)}
-	doc, n, err := parse(data, lim, op, names)
+	// One allocation for the tree and its table; the map is sized for
+	// an element per 64 bytes, about what a SOAP message holds.
+	t := &struct {
+		Tree
+		names Names
+	}{}
+	t.names.els = make(map[*etree.Element]elemName, min(len(data)/64, 1<<16))
+	t.names.decls = t.names.first[:0]
+	doc, n, err := parse(data, lim, op, &t.names)
 	if err != nil {
 		return nil, err
 	}
-	return &Tree{Doc: doc, Names: names, Elements: n}, nil
+	t.Tree = Tree{Doc: doc, Names: &t.names, Elements: n}
+	return &t.Tree, nil
 }
 
 func parse(data []byte, lim Limits, op *Opaque, names *Names) (*etree.Document, int, error) {

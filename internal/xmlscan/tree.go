@@ -68,9 +68,6 @@ func (s *fscan) attrSlots(n int) []etree.Attr {
 func (s *fscan) build(name []byte) {
 	el := s.element1(name)
 	s.tree[len(s.tree)-1].AddChild(el)
-	if s.nsTable != nil {
-		s.nsTable.els[el] = elemName{uri: s.elementURI, scope: s.innermost()}
-	}
 	if n := len(s.attrs); n > 0 {
 		// The attributes are known to be distinct: spare CreateAttr
 		// its search of the ones before (quadratic in their number)
@@ -83,6 +80,9 @@ func (s *fscan) build(name []byte) {
 			el.CreateAttr(string(a.name), attrValue(a.value))
 		}
 		el.Attr = all[:n]
+	}
+	if s.nsTable != nil {
+		s.record(el)
 	}
 	s.tree = append(s.tree, el)
 }

@@ -14,6 +14,8 @@ import "github.com/beevik/etree"
 type Names struct {
 	els   map[*etree.Element]elemName
 	decls []decl
+	// first holds the first declarations, enough for most messages.
+	first [16]decl
 }
 
 // elemName is what Names keeps for one element.
@@ -101,13 +103,30 @@ func (s *fscan) innermost() int32 {
 	return s.binds[len(s.binds)-1].id
 }
 
-// record notes a declaration the scan put in scope, when it builds a
-// tree with a namespace table.
-func (s *fscan) record(b *nsBinding) {
-	b.id = -1
-	if s.nsTable == nil || s.tree == nil {
-		return
+// record notes, for the element just built, its name's URI and the
+// declarations it makes, in the order declare put them in scope. The
+// prefixes come from the tree's attribute names, so that recording
+// allocates nothing of its own.
+func (s *fscan) record(el *etree.Element) {
+	t := s.nsTable
+	j := s.marks[len(s.marks)-1]
+	for i := range el.Attr {
+		a := &el.Attr[i]
+		var p string
+		switch {
+		case a.Space == "xmlns":
+			p = a.Key
+		case a.Space == "" && a.Key == "xmlns":
+		default:
+			continue
+		}
+		outer := int32(-1)
+		if j > 0 {
+			outer = s.binds[j-1].id
+		}
+		s.binds[j].id = int32(len(t.decls))
+		t.decls = append(t.decls, decl{prefix: p, uri: s.binds[j].uri, outer: outer})
+		j++
 	}
-	b.id = int32(len(s.nsTable.decls))
-	s.nsTable.decls = append(s.nsTable.decls, decl{prefix: s.tag(b.prefix), uri: b.uri, outer: s.innermost()})
+	t.els[el] = elemName{uri: s.elementURI, scope: s.innermost()}
 }

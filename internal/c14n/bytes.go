@@ -70,6 +70,23 @@ type byteCanon struct {
 	// The walk: where it is, how many start tags it passed, and
 	// len(open) once the element is open (-1 before).
 	pos, ordinal, apex int
+	// recent are the prefixes interned last, tried before names.
+	recent     [4]string
+	nextRecent int
+	known      knownPrefixes
+}
+
+// knownPrefixes are prefixes whose declarations the output shows as
+// they are in scope (for the default namespace: needs no declaration),
+// with their URIs, as long as neither scope has changed since (in and
+// out are the scopes' versions). Inside a large element most start tags
+// declare nothing and use prefixes already shown; with these such a tag
+// is written without a map lookup or a sort of its prefixes.
+type knownPrefixes struct {
+	prefix  [8]string
+	uri     [8]string
+	n       int
+	in, out uint64
 }
 
 // rawAttr is an attribute as written in a start tag.
@@ -170,6 +187,14 @@ func (c *byteCanon) markup(n int, qname string) (bool, error) {
 	case len(rest) > 1 && (rest[1] == '!' || rest[1] == '?'):
 		return false, malformedBytes("directive or processing instruction")
 	case len(rest) > 1 && rest[1] == '/':
+		if len(c.open) > 0 {
+			// Most end tags are written "</name>".
+			name := c.open[len(c.open)-1].name
+			if e := 2 + len(name); e < len(rest) && rest[e] == '>' && bytes.Equal(rest[2:e], name) {
+				c.pos += e + 1
+				return c.close(), nil
+			}
+		}
 		e := bytes.IndexByte(rest, '>')
 		if e < 0 || len(c.open) == 0 {
 			return false, malformedBytes("end tag")

@@ -105,6 +105,11 @@ func (c *byteCanon) push(name []byte) {
 // start writes the start tag of the element just pushed, as canon.start
 // writes an element's.
 func (c *byteCanon) start(apex bool) error {
+	if !apex && c.incl == nil {
+		if done, err := c.startKnown(); done {
+			return err
+		}
+	}
 	name := c.open[len(c.open)-1].name
 	p, _ := splitName(name)
 	space := c.intern(p)
@@ -175,6 +180,15 @@ func (c *byteCanon) start(apex bool) error {
 			})
 		}
 	}
+	c.attrsAndClose(as)
+	if c.incl == nil {
+		c.learn(ps)
+	}
+	return c.out.err
+}
+
+// attrsAndClose writes the attributes as, sorted, and ends the start tag.
+func (c *byteCanon) attrsAndClose(as []rawAttr) {
 	for k := range as {
 		c.out.byte(' ')
 		c.out.write(as[k].name)
@@ -183,7 +197,89 @@ func (c *byteCanon) start(apex bool) error {
 		c.out.byte('"')
 	}
 	c.out.byte('>')
-	return c.out.err
+}
+
+// startKnown writes the start tag of the element just pushed if it
+// declares nothing and uses only known prefixes, so that canon.start
+// would write no declaration; it reports whether it did. Without an
+// InclusiveNamespaces PrefixList only.
+func (c *byteCanon) startKnown() (bool, error) {
+	k := &c.known
+	if k.n == 0 || k.in != c.inScope.ver || k.out != c.rendered.ver {
+		// A declaration on this tag changed the scope too.
+		return false, nil
+	}
+	name := c.open[len(c.open)-1].name
+	if p, _ := splitName(name); string(p) != "xml" && !k.has(p) {
+		return false, nil
+	}
+	for i := range c.raw {
+		a := &c.raw[i]
+		switch a.prefix {
+		case "":
+			a.uri = ""
+		case "xml":
+			a.uri = nsXML
+		default:
+			uri, ok := k.uriOf(a.prefix)
+			if !ok {
+				return false, nil
+			}
+			a.uri = uri
+		}
+	}
+	as := c.raw
+	if len(as) > 1 {
+		slices.SortFunc(as, func(x, y rawAttr) int {
+			if n := strings.Compare(x.uri, y.uri); n != 0 {
+				return n
+			}
+			return bytes.Compare(x.local, y.local)
+		})
+	}
+	c.out.byte('<')
+	c.out.write(name)
+	c.attrsAndClose(as)
+	return true, c.out.err
+}
+
+// learn records the prefixes ps of a start tag just written as known:
+// declaring them again would write nothing until a scope changes.
+func (c *byteCanon) learn(ps []string) {
+	k := &c.known
+	if k.in != c.inScope.ver || k.out != c.rendered.ver {
+		k.n, k.in, k.out = 0, c.inScope.ver, c.rendered.ver
+	}
+	for _, p := range ps {
+		uri := c.inScope.m[p]
+		if p == "xml" || (p != "" && uri == "") || k.n == len(k.prefix) {
+			continue
+		}
+		if _, ok := k.uriOf(p); !ok {
+			k.prefix[k.n], k.uri[k.n] = p, uri
+			k.n++
+		}
+	}
+}
+
+// has reports whether the prefix p, as written, is known.
+func (k *knownPrefixes) has(p []byte) bool {
+	for i := range k.n {
+		if string(p) == k.prefix[i] {
+			return true
+		}
+	}
+	return false
+}
+
+// uriOf returns the URI of the known prefix p.
+func (k *knownPrefixes) uriOf(p string) (string, bool) {
+	for i := range k.n {
+		if p == k.prefix[i] {
+			return k.uri[i], true
+		}
+	}
+	return "", false
 }
 
 // intern returns b as a string, the same string each time.
@@ -191,11 +287,18 @@ func (c *byteCanon) intern(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	if s, ok := c.names[string(b)]; ok {
-		return s
+	for _, s := range c.recent {
+		if string(b) == s {
+			return s
+		}
 	}
-	s := string(b)
-	c.names[s] = s
+	s, ok := c.names[string(b)]
+	if !ok {
+		s = string(b)
+		c.names[s] = s
+	}
+	c.recent[c.nextRecent] = s
+	c.nextRecent = (c.nextRecent + 1) % len(c.recent)
 	return s
 }
 

@@ -71,9 +71,14 @@ type byteCanon struct {
 	// len(open) once the element is open (-1 before).
 	pos, ordinal, apex int
 	// recent are the prefixes interned last, tried before names.
-	recent     [4]string
-	nextRecent int
-	known      knownPrefixes
+	// tag is the start tag just read, as written, and tagCanonical
+	// whether it is written as the canonical form writes it, given its
+	// attributes' order and no declaration to add.
+	tag          []byte
+	tagCanonical bool
+	recent       [4]string
+	nextRecent   int
+	known        knownPrefixes
 }
 
 // knownPrefixes are prefixes whose declarations the output shows as
@@ -170,9 +175,7 @@ func (c *byteCanon) markup(n int, qname string) (bool, error) {
 			return false, malformedBytes("unterminated comment")
 		}
 		if c.apex >= 0 && c.opt.Comments {
-			c.out.str("<!--")
-			c.out.write(rest[4 : 4+e])
-			c.out.str("-->")
+			c.out.span(rest[:4+e+3])
 		}
 		c.pos += 4 + e + 3
 	case bytes.HasPrefix(rest, []byte("<![CDATA[")):
@@ -192,7 +195,7 @@ func (c *byteCanon) markup(n int, qname string) (bool, error) {
 			name := c.open[len(c.open)-1].name
 			if e := 2 + len(name); e < len(rest) && rest[e] == '>' && bytes.Equal(rest[2:e], name) {
 				c.pos += e + 1
-				return c.close(), nil
+				return c.close(rest[:e+1]), nil
 			}
 		}
 		e := bytes.IndexByte(rest, '>')
@@ -203,7 +206,7 @@ func (c *byteCanon) markup(n int, qname string) (bool, error) {
 			return false, malformedBytes("mismatched end tag")
 		}
 		c.pos += e + 1
-		return c.close(), nil
+		return c.close(nil), nil
 	default:
 		return c.element(n, qname)
 	}
@@ -217,6 +220,7 @@ func (c *byteCanon) element(n int, qname string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	c.tag = c.doc[c.pos : c.pos+size]
 	c.pos += size
 	c.ordinal++
 	switch {
@@ -232,14 +236,19 @@ func (c *byteCanon) element(n int, qname string) (bool, error) {
 	if err != nil || !empty {
 		return false, err
 	}
-	return c.close(), nil
+	return c.close(nil), nil
 }
 
 // close ends the innermost open element, writing its end tag inside the
 // element written, and reports whether that element is now complete.
-func (c *byteCanon) close() bool {
+// end is the end tag as written if it is canonical, else nil.
+func (c *byteCanon) close(end []byte) bool {
 	top := c.open[len(c.open)-1]
-	if c.apex >= 0 {
+	switch {
+	case c.apex < 0:
+	case end != nil:
+		c.out.span(end)
+	default:
 		c.out.str("</")
 		c.out.write(top.name)
 		c.out.byte('>')

@@ -20,16 +20,18 @@ func (c *byteCanon) startTag(t []byte) (int, bool, error) {
 		return 0, false, malformedBytes("start tag")
 	}
 	c.raw = c.raw[:0]
+	c.tagCanonical = true
 	var err error
 	for {
-		sawSpace := false
+		from := i
 		for i < len(t) && isSpaceByte(t[i]) {
-			i, sawSpace = i+1, true
+			i++
 		}
 		if i >= len(t) {
 			return 0, false, malformedBytes("unterminated start tag")
 		}
 		if t[i] == '>' {
+			c.tagCanonical = c.tagCanonical && i == from
 			i++
 			break
 		}
@@ -37,12 +39,14 @@ func (c *byteCanon) startTag(t []byte) (int, bool, error) {
 			if i+1 >= len(t) || t[i+1] != '>' {
 				return 0, false, malformedBytes("start tag")
 			}
+			c.tagCanonical = false
 			c.push(name)
 			return i + 2, true, nil
 		}
-		if !sawSpace {
+		if i == from {
 			return 0, false, malformedBytes("start tag")
 		}
+		c.tagCanonical = c.tagCanonical && i == from+1 && t[from] == ' '
 		if i, err = c.attribute(t, i); err != nil {
 			return 0, false, err
 		}
@@ -77,8 +81,22 @@ func (c *byteCanon) attribute(t []byte, i int) (int, error) {
 		return 0, malformedBytes("attribute value")
 	}
 	a.value = t[j+1 : j+1+q]
+	if c.tagCanonical {
+		// name="value", with nothing in the value to rewrite.
+		c.tagCanonical = j == i+len(a.name)+1 && t[j] == '"' && !anyOf(a.value, needsAttr)
+	}
 	c.raw = append(c.raw, a)
 	return j + 1 + q + 1, nil
+}
+
+// anyOf reports whether v holds a byte of set.
+func anyOf(v []byte, set *[256]bool) bool {
+	for _, b := range v {
+		if set[b] {
+			return true
+		}
+	}
+	return false
 }
 
 // push opens the element name with the attributes in c.raw.
@@ -229,18 +247,25 @@ func (c *byteCanon) startKnown() (bool, error) {
 		}
 	}
 	as := c.raw
-	if len(as) > 1 {
-		slices.SortFunc(as, func(x, y rawAttr) int {
-			if n := strings.Compare(x.uri, y.uri); n != 0 {
-				return n
-			}
-			return bytes.Compare(x.local, y.local)
-		})
+	if len(as) > 1 && !slices.IsSortedFunc(as, compareAttrs) {
+		slices.SortFunc(as, compareAttrs)
+	} else if c.tagCanonical {
+		c.out.span(c.tag)
+		return true, c.out.err
 	}
 	c.out.byte('<')
 	c.out.write(name)
 	c.attrsAndClose(as)
 	return true, c.out.err
+}
+
+// compareAttrs orders attributes as the canonical form does: by
+// namespace URI, then local name.
+func compareAttrs(x, y rawAttr) int {
+	if n := strings.Compare(x.uri, y.uri); n != 0 {
+		return n
+	}
+	return bytes.Compare(x.local, y.local)
 }
 
 // learn records the prefixes ps of a start tag just written as known:

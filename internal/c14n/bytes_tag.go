@@ -76,27 +76,31 @@ func (c *byteCanon) attribute(t []byte, i int) (int, error) {
 	if j >= len(t) || (t[j] != '"' && t[j] != '\'') {
 		return 0, malformedBytes("attribute value")
 	}
-	q := bytes.IndexByte(t[j+1:], t[j])
-	if q < 0 {
-		return 0, malformedBytes("attribute value")
-	}
-	a.value = t[j+1 : j+1+q]
-	if c.tagCanonical {
-		// name="value", with nothing in the value to rewrite.
-		c.tagCanonical = j == i+len(a.name)+1 && t[j] == '"' && !anyOf(a.value, needsAttr)
-	}
-	c.raw = append(c.raw, a)
-	return j + 1 + q + 1, nil
-}
-
-// anyOf reports whether v holds a byte of set.
-func anyOf(v []byte, set *[256]bool) bool {
-	for _, b := range v {
-		if set[b] {
-			return true
+	// A value in double quotes ends at the first byte the canonical
+	// form would rewrite if that byte is the quote: one pass over most
+	// values, which are short, finds the end and that the value can be
+	// copied.
+	v, q, clean := t[j+1:], -1, false
+	if t[j] == '"' {
+		for k, b := range v {
+			if needsAttr[b] {
+				if b == '"' {
+					q, clean = k, true
+				}
+				break
+			}
 		}
 	}
-	return false
+	if q < 0 {
+		if q = bytes.IndexByte(v, t[j]); q < 0 {
+			return 0, malformedBytes("attribute value")
+		}
+	}
+	a.value = v[:q]
+	// name="value", with nothing in the value to rewrite.
+	c.tagCanonical = c.tagCanonical && clean && j == i+len(a.name)+1
+	c.raw = append(c.raw, a)
+	return j + 1 + q + 1, nil
 }
 
 // push opens the element name with the attributes in c.raw.

@@ -105,14 +105,14 @@ func ExampleOpen() {
 		log.Fatal(err)
 	}
 	for _, e := range ring.Snapshot() {
-		fmt.Println(e.Name, e.Status, e.Fingerprint.Short())
+		fmt.Println(e.Name, e.Status, e.Fingerprint.String())
 	}
 	fmt.Println(strings.Contains(fmt.Sprint(password), "example-store-password"))
 
 	_, err = keystore.Open(ctx, keystore.Dir(dir), keystore.PasswordValue("guess"), keystore.Options{})
 	fmt.Println(errors.Is(err, keystore.ErrWrongPassword))
 	// Output:
-	// tenant-2025 current ebbfa8ec42256c51
+	// tenant-2025 current EB:BF:A8:EC:42:25:6C:51:54:3C:09:F4:F7:81:0B:59:32:B1:99:70:48:D3:AC:0D:72:A5:6E:DD:3E:17:40:EF
 	// false
 	// true
 }
@@ -320,7 +320,7 @@ func ExampleParsePKCS12() {
 	_, err = keystore.ParsePKCS12(data, "guess")
 	fmt.Println(errors.Is(err, keystore.ErrWrongPassword))
 	// Output:
-	// keystore.Credential(CN=tenant.example,OU=Integration,O=Example Tenant,C=DE, 3f906f4c225ad076)
+	// keystore.Credential(CN=tenant.example,OU=Integration,O=Example Tenant,C=DE, 3F:90:6F:4C:22:5A:D0:76:78:CA:57:21:00:82:AE:B2:F7:44:B7:A8:F2:46:76:65:86:A3:11:83:3B:DB:80:A2)
 	// wsrenew Test CA
 	// true
 }

@@ -172,7 +172,7 @@ func Example() {
 	}
 	fmt.Println("7:", idle.Report().Stage, idle.Report().Outcome)
 	for _, e := range store.Entries() {
-		fmt.Println("  ", e.Alias, e.Status, e.Fingerprint.Short())
+		fmt.Println("  ", e.Alias, e.Status, e.Fingerprint.String())
 	}
 
 	history, err := rollover.History(store)
@@ -191,8 +191,8 @@ func Example() {
 	// 6: receivers-switched - old key kept until 2027-04-11
 	// 7: true - allowed from 2027-04-11
 	// 7: idle completed
-	//    tenant-2025 disabled ebbfa8ec42256c51
-	//    tenant-2027 current 3f906f4c225ad076
+	//    tenant-2025 disabled EB:BF:A8:EC:42:25:6C:51:54:3C:09:F4:F7:81:0B:59:32:B1:99:70:48:D3:AC:0D:72:A5:6E:DD:3E:17:40:EF
+	//    tenant-2027 current 3F:90:6F:4C:22:5A:D0:76:78:CA:57:21:00:82:AE:B2:F7:44:B7:A8:F2:46:76:65:86:A3:11:83:3B:DB:80:A2
 	//    2027-01-04 import-key-pair
 	//    2027-01-04 add-to-key-store
 	//    2027-01-04 self-test

@@ -134,14 +134,14 @@ func (s *KeyAdded) ProvideCertificate(ctx context.Context, h Handoff) (*Certific
 	}
 	if err := s.selfTest(h); err != nil {
 		s.m.log(ctx, s.m.opts.now(), slog.LevelError, "rollover: self-test failed",
-			"renewal", s.st.Renewal, "new_key", s.st.New.fingerprint().Short(), "error", err.Error())
+			"renewal", s.st.Renewal, "new_key", s.st.New.fingerprint().String(), "error", err.Error())
 		return nil, err
 	}
 	// Every process that decrypts must hold the new key before any
 	// receiver may encrypt to it.
 	if err := s.m.checkHolders(ctx, s.st.New.fingerprint()); err != nil {
 		s.m.log(ctx, s.m.opts.now(), slog.LevelWarn, "rollover: holders not ready",
-			"renewal", s.st.Renewal, "new_key", s.st.New.fingerprint().Short(), "error", err.Error())
+			"renewal", s.st.Renewal, "new_key", s.st.New.fingerprint().String(), "error", err.Error())
 		return nil, err
 	}
 	tested := s.m.opts.now()
@@ -473,7 +473,7 @@ func (m *Manager) ExportCertificate(ctx context.Context, alias, note string) (*k
 			return err
 		}
 		d.record(Record{Time: now, Action: ActionExportCertificate, Actor: m.opts.Actor,
-			Note: joinNote(fmt.Sprintf("certificate of %s (%s) handed out", alias, e.Fingerprint.Short()), note)})
+			Note: joinNote(fmt.Sprintf("certificate of %s (%s) handed out", alias, e.Fingerprint.String()), note)})
 		out = exportOf(e.Certificate)
 		out.Alias = alias
 		return nil

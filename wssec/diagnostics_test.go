@@ -49,7 +49,7 @@ func TestDecrypt_noMatchingKeyError(t *testing.T) {
 	}
 	thumb := sha1.Sum(stranger.Raw)
 	fp := wssec.FingerprintOf(stranger)
-	certValue := "SHA-256 " + fp.Short() + ", subject " + stranger.Subject.String() + ", serial " + stranger.SerialNumber.String()
+	certValue := "SHA-256 " + fp.String() + ", subject " + stranger.Subject.String() + ", serial " + stranger.SerialNumber.String()
 	noRef := edit(t, fixIDs(t, encrypt(t, &wssec.Encryptor{Certificate: newID.Certificate}, plain)), func(d *etree.Document) {
 		ek := find(d, "EncryptedKey")
 		ek.RemoveChild(ek.SelectElement("KeyInfo"))
@@ -142,7 +142,7 @@ func TestDecrypt_noMatchingKeyError(t *testing.T) {
 				t.Errorf("Decrypt(%s) did %d private-key operations, want 0", tc.name, ops.Load())
 			}
 			if msg := err.Error(); !strings.HasPrefix(msg, "wssec: no matching key: EncryptedKey \"EK-1\" (#1, in the Security header)") ||
-				!strings.Contains(msg, ring[0].Short()) || !strings.Contains(msg, ring[1].Short()) {
+				!strings.Contains(msg, ring[0].String()) || !strings.Contains(msg, ring[1].String()) {
 				t.Errorf("Decrypt(%s) error text = %q, want the Id, position and ring fingerprints", tc.name, msg)
 			}
 			t.Logf("%s: %v", tc.name, err)

@@ -192,13 +192,13 @@ type KeyError struct {
 func (e *KeyError) Error() string {
 	if e.Err == ErrRetentionNotElapsed {
 		if e.AllowedAt.IsZero() {
-			return fmt.Sprintf("wssec: retention not elapsed: key %s has no expiry yet (a receiver may still use it)", e.Fingerprint.Short())
+			return fmt.Sprintf("wssec: retention not elapsed: key %s has no expiry yet (a receiver may still use it)", e.Fingerprint.String())
 		}
-		return fmt.Sprintf("wssec: retention not elapsed: key %s may be removed from %s", e.Fingerprint.Short(), e.AllowedAt.UTC().Format(time.RFC3339))
+		return fmt.Sprintf("wssec: retention not elapsed: key %s may be removed from %s", e.Fingerprint.String(), e.AllowedAt.UTC().Format(time.RFC3339))
 	}
 	msg := errText(e.Err, "wssec: key error")
 	if e.Fingerprint != (Fingerprint{}) {
-		msg += ": key " + e.Fingerprint.Short()
+		msg += ": key " + e.Fingerprint.String()
 	}
 	if e.Reason != "" {
 		msg += ": " + e.Reason
@@ -228,7 +228,7 @@ func (e *CapabilityError) Error() string {
 		s += fmt.Sprintf(" (digest %v, MGF1 %v)", e.Digest, e.MGF)
 	}
 	if e.Fingerprint != (Fingerprint{}) {
-		s += " with key " + e.Fingerprint.Short()
+		s += " with key " + e.Fingerprint.String()
 	}
 	return s + ": " + e.Reason
 }
@@ -363,7 +363,7 @@ func (e *NoMatchingKeyError) Error() string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(f.Short())
+		b.WriteString(f.String())
 	}
 	return b.String()
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -272,7 +273,7 @@ func TestKeyRing_concurrentRotation(t *testing.T) {
 func TestKeyError_retention(t *testing.T) {
 	t.Parallel()
 	e := &wssec.KeyError{AllowedAt: t0, Err: wssec.ErrRetentionNotElapsed}
-	if got, want := e.Error(), "wssec: retention not elapsed: key 0000000000000000 may be removed from 2026-01-01T00:00:00Z"; got != want {
+	if got, want := e.Error(), "wssec: retention not elapsed: key "+strings.Repeat("00:", 31)+"00 may be removed from 2026-01-01T00:00:00Z"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 	if !errors.Is(e, wssec.ErrRetentionNotElapsed) {

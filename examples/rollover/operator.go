@@ -110,7 +110,7 @@ func create(ctx context.Context, idle *rollover.Idle, bits int) (operatorResult,
 		return operatorResult{}, err
 	}
 	nk := created.Report().New
-	return operatorResult{Message: fmt.Sprintf("created key pair %s (RSA-%d, pending, %s)", nk.Alias, bits, nk.Fingerprint.Short()), Fingerprint: nk.Fingerprint.String()}, nil
+	return operatorResult{Message: fmt.Sprintf("created key pair %s (RSA-%d, pending, %s)", nk.Alias, bits, nk.Fingerprint.String()), Fingerprint: nk.Fingerprint.String()}, nil
 }
 
 // add takes step 2: the new key becomes current, the old one stays.

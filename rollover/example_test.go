@@ -132,7 +132,8 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("3:", provided.Report().Stage, "SHA-256", bundle.Certificate.SHA256[:23]+"...")
+	fmt.Println("3:", provided.Report().Stage, bundle.Alias)
+	fmt.Println("   SHA-256:", wssec.FingerprintOf(bundle.Certificate))
 	fmt.Println("   X509IssuerSerial:", bundle.Identifiers.IssuerName, bundle.Identifiers.SerialNumber)
 
 	// A week later, another run of the program: the receiver confirms
@@ -186,7 +187,8 @@ func Example() {
 	// 0: idle
 	// 1: key-pair-created
 	// 2: key-added
-	// 3: certificate-provided SHA-256 3F:90:6F:4C:22:5A:D0:76...
+	// 3: certificate-provided tenant-2027
+	//    SHA-256: 3F:90:6F:4C:22:5A:D0:76:78:CA:57:21:00:82:AE:B2:F7:44:B7:A8:F2:46:76:65:86:A3:11:83:3B:DB:80:A2
 	//    X509IssuerSerial: CN=wsrenew Test CA,O=wsrenew test,C=DE 8193
 	// 6: receivers-switched - old key kept until 2027-04-11
 	// 7: true - allowed from 2027-04-11
@@ -343,12 +345,12 @@ func ExampleManager_ExportCertificate() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("exported:", cert.Alias)
+	fmt.Println("exported:", cert.Subject, wssec.FingerprintOf(cert))
 	_, err = added.Cancel(ctx, "changed my mind")
 	var ce *rollover.CancelError
 	fmt.Println("cancel refused:", errors.As(err, &ce), errors.Is(err, rollover.ErrCannotCancel), ce.Provided.Format(time.RFC3339))
 	// Output:
-	// exported: tenant-2027
+	// exported: CN=tenant.example,OU=Integration,O=Example Tenant,C=DE 3F:90:6F:4C:22:5A:D0:76:78:CA:57:21:00:82:AE:B2:F7:44:B7:A8:F2:46:76:65:86:A3:11:83:3B:DB:80:A2
 	// cancel refused: true true 2027-01-04T10:00:00Z
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/wssec"
 )
 
 // operatorArgs is what an operator process is started with: one step of
@@ -176,7 +177,7 @@ func provide(ctx context.Context, added *rollover.KeyAdded) (operatorResult, err
 		if err != nil {
 			return operatorResult{}, err
 		}
-		msg := fmt.Sprintf("every replica holds %s and passed its self-test; certificate given to partner (SHA-256 %s…)", newAlias, bundle.Certificate.SHA256[:23])
+		msg := fmt.Sprintf("every replica holds %s and passed its self-test; certificate given to partner (SHA-256 %s)", newAlias, wssec.FingerprintOf(bundle.Certificate))
 		return operatorResult{Message: msg, Waited: waited}, nil
 	}
 }

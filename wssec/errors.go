@@ -85,7 +85,8 @@ var (
 
 	// ErrMessageExpired means that the message's wsu:Timestamp has expired
 	// or lies in the future, beyond the allowed clock skew. The error is a
-	// [*TimestampError] with the times.
+	// [*MessageError] whose Reason gives the Timestamp's Created and
+	// Expires, the clock reading and the allowed skew.
 	ErrMessageExpired = errors.New("wssec: message expired")
 
 	// ErrInvalidPolicy means that a [Policy] or [Encryptor] field holds a
@@ -103,7 +104,8 @@ var (
 // MessageError reports why a message was refused, before any key was used
 // or from authenticated content, with non-secret context. Its Err field is
 // the sentinel: [ErrMalformed], [ErrLimitExceeded],
-// [ErrAlgorithmNotAllowed], [ErrSignatureInvalid] or [ErrUntrustedSigner].
+// [ErrAlgorithmNotAllowed], [ErrSignatureInvalid], [ErrUntrustedSigner]
+// or [ErrMessageExpired].
 // It never holds plaintext or key material; Reason holds no message
 // content beyond Id values and algorithm identifiers.
 type MessageError struct {
@@ -392,29 +394,18 @@ type KeyReference struct {
 // String returns the kind and value, quoted.
 func (r KeyReference) String() string { return fmt.Sprintf("%s %q", r.Kind, r.Value) }
 
-// TimestampError reports a wsu:Timestamp outside its validity, with the
-// times that decided it. It unwraps to [ErrMessageExpired].
-type TimestampError struct {
-	// Created and Expires are the Timestamp's values; zero if absent.
-	Created, Expires time.Time
-	// Now is the clock reading the Timestamp was checked against.
-	Now time.Time
-	// Skew is the allowed clock skew ([Policy.ClockSkew] or its default).
-	Skew time.Duration
-	// Reason is "expired" or "created in the future".
-	Reason string
-}
-
-func (e *TimestampError) Error() string {
-	s := "wssec: message expired: Timestamp " + e.Reason + " ("
-	if !e.Created.IsZero() {
-		s += "Created " + e.Created.UTC().Format(time.RFC3339) + ", "
+// timestampRefused reports a wsu:Timestamp outside its validity, for
+// reason ("expired" or "created in the future"), with the times that
+// decided it: the Timestamp's Created and Expires (zero if absent), the
+// clock reading now and the allowed skew.
+func timestampRefused(reason string, created, expires, now time.Time, skew time.Duration) *MessageError {
+	s := "Timestamp " + reason + " ("
+	if !created.IsZero() {
+		s += "Created " + created.UTC().Format(time.RFC3339) + ", "
 	}
-	if !e.Expires.IsZero() {
-		s += "Expires " + e.Expires.UTC().Format(time.RFC3339) + ", "
+	if !expires.IsZero() {
+		s += "Expires " + expires.UTC().Format(time.RFC3339) + ", "
 	}
-	return s + "now " + e.Now.UTC().Format(time.RFC3339) + ", allowed skew " + e.Skew.String() + ")"
+	s += "now " + now.UTC().Format(time.RFC3339) + ", allowed skew " + skew.String() + ")"
+	return &MessageError{Err: ErrMessageExpired, Reason: s}
 }
-
-// Unwrap returns [ErrMessageExpired].
-func (e *TimestampError) Unwrap() error { return ErrMessageExpired }

@@ -19,6 +19,5 @@ func TestErrorTypes_ZeroValue(t *testing.T) {
 		&wssec.FaultError{},
 		&wssec.TransportError{},
 		&wssec.NoMatchingKeyError{},
-		&wssec.TimestampError{},
 	})
 }

@@ -305,7 +305,7 @@ type ReceiverAlgorithmError struct {
 	Receiver string
 	// Transport is the key transport the receiver was given.
 	Transport wssec.TransportParams
-	// Cause says why: a [*wssec.CapabilityError], or
+	// Cause says why: a [*wssec.KeyError] for [wssec.ErrKeyCapability], or
 	// [wssec.ErrInvalidPolicy] for a transport that is not valid at all.
 	Cause error
 }

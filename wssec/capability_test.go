@@ -139,9 +139,9 @@ func TestDecryptor_Decrypt_capabilities(t *testing.T) {
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
 				t.Fatalf("Decrypt(%s) error = %v, want %v", tc.name, err, tc.wantErr)
 			}
-			var ce *wssec.CapabilityError
-			if tc.wantErr != nil && (!errors.As(err, &ce) || ce.Fingerprint != wssec.FingerprintOf(oldID.Certificate)) {
-				t.Errorf("Decrypt(%s) error = %#v, want a *CapabilityError naming the key", tc.name, err)
+			var ke *wssec.KeyError
+			if tc.wantErr != nil && (!errors.As(err, &ke) || ke.Err != wssec.ErrKeyCapability || ke.Fingerprint != wssec.FingerprintOf(oldID.Certificate) || !errors.Is(err, wssec.ErrAlgorithmNotAllowed)) {
+				t.Errorf("Decrypt(%s) error = %#v, want a *KeyError for ErrKeyCapability naming the key, also ErrAlgorithmNotAllowed", tc.name, err)
 			}
 			if got := d.ops.Load(); got != tc.wantOps {
 				t.Errorf("Decrypt(%s) made %d private-key operations, want %d", tc.name, got, tc.wantOps)

@@ -96,9 +96,11 @@ var (
 	// ErrKeyCapability means that the key a message is for cannot perform
 	// the message's key transport (such as OAEP with SHA-256 through a
 	// token that offers SHA-1 only). It is decided from the message and
-	// the ring before the key is used; the error is a [*CapabilityError]
-	// and also matches [ErrAlgorithmNotAllowed].
-	ErrKeyCapability = errors.New("wssec: key cannot perform the algorithm")
+	// the ring before the key is used; the error is a [*KeyError] naming
+	// the key, the algorithm and what the key cannot do. ErrKeyCapability
+	// is a special case of [ErrAlgorithmNotAllowed]: errors.Is matches
+	// both.
+	ErrKeyCapability error = &narrowerError{"wssec: key cannot perform the algorithm", ErrAlgorithmNotAllowed}
 )
 
 // MessageError reports why a message was refused, before any key was used
@@ -174,7 +176,8 @@ func isMalformedOrLimit(err error) bool {
 }
 
 // KeyError reports why a [Key] was refused, which key an operation on the
-// ring was about, or a refused removal of a retained key (Err is
+// ring was about, a key transport a key cannot perform (Err is
+// [ErrKeyCapability]), or a refused removal of a retained key (Err is
 // [ErrRetentionNotElapsed], and AllowedAt says when the removal becomes
 // allowed). It unwraps to its Err field.
 type KeyError struct {
@@ -211,33 +214,26 @@ func (e *KeyError) Error() string {
 // Unwrap returns the sentinel in Err.
 func (e *KeyError) Unwrap() error { return e.Err }
 
-// CapabilityError reports a key transport that a key cannot perform (see
-// [Capabilities]).
-type CapabilityError struct {
-	// Fingerprint names the key; zero when no particular key was asked.
-	Fingerprint Fingerprint
-	// URI is the key transport algorithm.
-	URI string
-	// Digest and MGF are the OAEP digest and MGF1 hash; zero for RSA-1_5.
-	Digest, MGF crypto.Hash
-	// Reason says what the key cannot do.
-	Reason string
+// narrowerError is a sentinel that is a special case of another, so that
+// errors.Is matches both: [ErrKeyCapability] is an
+// [ErrAlgorithmNotAllowed].
+type narrowerError struct {
+	msg string
+	of  error
 }
 
-func (e *CapabilityError) Error() string {
-	s := "wssec: key cannot perform the algorithm: " + e.URI
-	if e.Digest != 0 {
-		s += fmt.Sprintf(" (digest %v, MGF1 %v)", e.Digest, e.MGF)
-	}
-	if e.Fingerprint != (Fingerprint{}) {
-		s += " with key " + e.Fingerprint.String()
-	}
-	return s + ": " + e.Reason
-}
+func (e *narrowerError) Error() string { return e.msg }
 
-// Unwrap returns [ErrKeyCapability] and [ErrAlgorithmNotAllowed].
-func (e *CapabilityError) Unwrap() []error {
-	return []error{ErrKeyCapability, ErrAlgorithmNotAllowed}
+func (e *narrowerError) Unwrap() error { return e.of }
+
+// capabilityRefused reports that a key cannot perform the key transport
+// kt with the OAEP digest and MGF1 hash (zero for RSA-1_5), for reason.
+func capabilityRefused(kt string, digest, mgf crypto.Hash, reason string) *KeyError {
+	s := kt
+	if digest != 0 {
+		s += fmt.Sprintf(" (digest %v, MGF1 %v)", digest, mgf)
+	}
+	return &KeyError{Err: ErrKeyCapability, Reason: s + ": " + reason}
 }
 
 func malformed(format string, args ...any) error {

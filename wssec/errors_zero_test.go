@@ -15,7 +15,6 @@ func TestErrorTypes_ZeroValue(t *testing.T) {
 	errtypes.CheckZero(t, "wssec: ", []error{
 		&wssec.MessageError{},
 		&wssec.KeyError{},
-		&wssec.CapabilityError{},
 		&wssec.FaultError{},
 		&wssec.TransportError{},
 		&wssec.NoMatchingKeyError{},

@@ -94,7 +94,7 @@ func NewObserver(opts Options) (*Observer, error) {
 }
 
 // outcomeClasses maps the wssec sentinels to outcome classes, most
-// specific first: a CapabilityError also matches ErrAlgorithmNotAllowed.
+// specific first: ErrKeyCapability also matches ErrAlgorithmNotAllowed.
 var outcomeClasses = [...]struct {
 	err   error
 	class string

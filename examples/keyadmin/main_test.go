@@ -268,7 +268,13 @@ func TestRun_renewal(t *testing.T) {
 		t.Errorf("tenant-2027.pem holds %d certificates, want the new one and the CA", bytes.Count(pemData, []byte("BEGIN CERTIFICATE")))
 	}
 	exported := filepath.Join(k.tmp, "exported.der")
-	k.want(exitOK, t0, args("export-cert -format der -out "+exported), "wrote the certificate of tenant-2027 (DER)")
+	bundleCert, err := x509.ParseCertificate(bundleDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.want(exitOK, t0, args("export-cert -format der -out "+exported), "wrote the certificate of tenant-2027 (DER)",
+		"subject CN=tenant.example,OU=Integration,O=Example Tenant,C=DE, valid until 2028-12-04T09:00:00Z",
+		"SHA-256: "+wssec.FingerprintOf(bundleCert).String())
 	if der, _ := os.ReadFile(exported); !bytes.Equal(der, bundleDER) {
 		t.Error("export-cert of the current key differs from the bundle's DER")
 	}

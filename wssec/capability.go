@@ -56,16 +56,16 @@ const (
 
 // CapableDecrypter is a crypto.Decrypter that says which key transports
 // it can perform. A Key's Decrypter that does not implement it is taken
-// to perform all of them.
+// to perform all of them: its Capabilities are the zero value.
 type CapableDecrypter interface {
 	crypto.Decrypter
 	Capabilities() Capabilities
 }
 
-// CapabilitiesOf returns the Capabilities of d: those it reports if it is
+// capabilitiesOf returns the Capabilities of d: those it reports if it is
 // a [CapableDecrypter], the zero value (everything) otherwise. A nil d
 // gives the zero value.
-func CapabilitiesOf(d crypto.Decrypter) Capabilities {
+func capabilitiesOf(d crypto.Decrypter) Capabilities {
 	if c, ok := d.(CapableDecrypter); ok {
 		return c.Capabilities()
 	}
@@ -129,7 +129,7 @@ func (p *process) capableCandidates(kp *keyPlan) error {
 	var first error
 	var keep []*ringEntry
 	for _, e := range kp.cands {
-		err := CapabilitiesOf(e.key.Decrypter).check(kp.alg, kp.oaep)
+		err := capabilitiesOf(e.key.Decrypter).check(kp.alg, kp.oaep)
 		if err == nil {
 			keep = append(keep, e)
 			continue
@@ -154,7 +154,7 @@ func (p *process) capableCandidates(kp *keyPlan) error {
 // asking d for it where d can, and substituting the random key here where
 // d reports padding errors instead ([RSA15Plain]).
 func decryptKeyPKCS1v15(d crypto.Decrypter, rand io.Reader, ciphertext []byte, keyLen int) ([]byte, error) {
-	if CapabilitiesOf(d).RSA15 == RSA15Plain {
+	if capabilitiesOf(d).RSA15 == RSA15Plain {
 		return xmlenc.DecryptKeyPKCS1v15Plain(d, rand, ciphertext, keyLen)
 	}
 	return xmlenc.DecryptKeyPKCS1v15(d, rand, ciphertext, keyLen)

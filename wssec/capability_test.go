@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/wsrenew/wsrenew/wssec"
 )
@@ -88,20 +87,6 @@ func TestCapabilities_Check(t *testing.T) {
 				t.Errorf("Check(%+v) error = %v, want it to match ErrAlgorithmNotAllowed too", tc.params, err)
 			}
 		})
-	}
-}
-
-func TestCapabilitiesOf(t *testing.T) {
-	t.Parallel()
-	if diff := cmp.Diff(wssec.Capabilities{}, wssec.CapabilitiesOf(oldID.Key)); diff != "" {
-		t.Errorf("CapabilitiesOf(*rsa.PrivateKey) mismatch (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(wssec.Capabilities{}, wssec.CapabilitiesOf(nil)); diff != "" {
-		t.Errorf("CapabilitiesOf(nil) mismatch (-want +got):\n%s", diff)
-	}
-	d := &tokenDecrypter{key: oldID.Key}
-	if diff := cmp.Diff(d.Capabilities(), wssec.CapabilitiesOf(d)); diff != "" {
-		t.Errorf("CapabilitiesOf(token) mismatch (-want +got):\n%s", diff)
 	}
 }
 

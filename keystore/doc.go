@@ -178,7 +178,9 @@
 // an error. The PKCS#12 key derivation uses 2048 iterations, which does
 // not stop guessing a weak password: use a random one, such as the output
 // of openssl rand -hex 16, and keep the directory's permissions. The
-// store refuses RSA keys under 2048 bits. Imports bound the input size
+// store refuses RSA keys under 2048 bits, except a key in use that a
+// renewal moves away from, with [Options.AllowWeakRetainedKey]; such a key
+// never becomes current beside another key. Imports bound the input size
 // (1 MiB) and the key-derivation work a file may ask for.
 //
 // A receiver must not be told to encrypt to a key before the key is in the

@@ -69,7 +69,9 @@ var (
 	ErrEncryptedKey = errors.New("keystore: encrypted private key")
 
 	// ErrUnsupportedKey means that a key is not an RSA key of at least
-	// 2048 bits, or cannot be exported to a file (it lives in hardware).
+	// 2048 bits (1024 for a key in use with
+	// [Options.AllowWeakRetainedKey]), or cannot be exported to a file
+	// (it lives in hardware).
 	ErrUnsupportedKey = errors.New("keystore: unsupported key")
 
 	// ErrStatus means that the entry's status does not allow the

@@ -57,7 +57,7 @@ func FuzzParsePEM(f *testing.F) {
 			}
 			return
 		}
-		if err := c.check("fuzz"); err != nil {
+		if err := c.check("fuzz", weakRSABits); err != nil {
 			t.Fatalf("ParsePEM() returned an unusable credential: %v", err)
 		}
 	})
@@ -74,7 +74,7 @@ func FuzzParsePKCS12(f *testing.F) {
 			}
 			return
 		}
-		if err := c.check("fuzz"); err != nil {
+		if err := c.check("fuzz", weakRSABits); err != nil {
 			t.Fatalf("ParsePKCS12() returned an unusable credential: %v", err)
 		}
 	})

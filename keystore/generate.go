@@ -192,7 +192,7 @@ var oidExtensionKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 15}
 // (also for a key that cannot sign) or [ErrKeyMismatch] if c is not a
 // usable credential. It does not modify c.
 func CreateCertificateRequest(c *Credential) ([]byte, error) {
-	if err := c.check("credential"); err != nil {
+	if err := c.check("credential", minRSABits); err != nil {
 		return nil, err
 	}
 	// keyEncipherment is bit 2 of the KeyUsage BIT STRING.

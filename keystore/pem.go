@@ -28,6 +28,10 @@ const (
 // blocks, such as openssl's "Bag Attributes", is ignored; a PEM block of
 // any other type is an error.
 //
+// The key must be RSA of 1024 to 16384 bits: a key under 2048 bits
+// decodes, so that a key in use can be renewed away from, and [Tx.Add]
+// then applies the store's rule ([Options.AllowWeakRetainedKey]).
+//
 // ParsePEM returns a [*ParseError] with [ErrMalformed] (also for inputs
 // over 1 MiB), [ErrEncryptedKey] (an encrypted key without password, a
 // legacy "Proc-Type: 4,ENCRYPTED" key, or an unsupported scheme),
@@ -82,7 +86,7 @@ func ParsePEM(keyPEM, certPEM []byte, password string) (*Credential, error) {
 	}
 	c := &Credential{Key: key, Certificate: certs[0], Chain: certs[1:]}
 	c.pickLeaf()
-	if err := c.check(format); err != nil {
+	if err := c.check(format, weakRSABits); err != nil {
 		return nil, err
 	}
 	return c, nil

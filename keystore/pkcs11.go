@@ -120,7 +120,7 @@ func (s *Store) loadTokenKey(e Entry, u *TokenURI) (*Credential, error) {
 		return nil, &EntryError{Alias: e.Alias, Location: e.Location, Err: tokenSentinel(err), Cause: err}
 	}
 	c := &Credential{Key: k, Certificate: e.Certificate, Chain: e.Chain}
-	if err := c.check("token key"); err != nil {
+	if err := c.check("token key", weakRSABits); err != nil {
 		return nil, &EntryError{Alias: e.Alias, Location: e.Location, Err: ErrCorruptEntry, Cause: err}
 	}
 	return c, nil
@@ -250,7 +250,7 @@ func OpenTokenCredential(m TokenModule, u *TokenURI, pin PasswordSource, cert *x
 		return nil, err
 	}
 	c := &Credential{Key: k, Certificate: cert, Chain: chain}
-	if err := c.check("token key"); err != nil {
+	if err := c.check("token key", weakRSABits); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -33,6 +33,10 @@ const maxKDFIterations = 1 << 20
 // Certificate, whatever its position in the file; the others form the
 // Chain in file order.
 //
+// The key must be RSA of 1024 to 16384 bits: a key under 2048 bits
+// decodes, so that a key in use can be renewed away from, and [Tx.Add]
+// then applies the store's rule ([Options.AllowWeakRetainedKey]).
+//
 // ParsePKCS12 returns a [*ParseError] with [ErrWrongPassword],
 // [ErrMalformed] (also for inputs over 1 MiB or with more than 2^20
 // key-derivation iterations), [ErrUnsupportedKey] or [ErrKeyMismatch]. It
@@ -58,7 +62,7 @@ func ParsePKCS12(data []byte, password string) (*Credential, error) {
 	}
 	c := &Credential{Key: dec, Certificate: cert, Chain: chain}
 	c.pickLeaf()
-	if err := c.check(format); err != nil {
+	if err := c.check(format, weakRSABits); err != nil {
 		return nil, err
 	}
 	return c, nil

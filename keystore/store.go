@@ -219,7 +219,7 @@ func (s *Store) readManifest(ctx context.Context) ([]byte, *manifest, error) {
 	if cur := s.state.Load(); cur != nil && bytes.Equal(cur.raw, data) {
 		return data, nil, nil
 	}
-	m, err := parseManifest(data, s.b.Locate(manifestName))
+	m, err := s.parseManifest(data)
 	return data, m, err
 }
 
@@ -424,13 +424,23 @@ func readState(m *manifest, name string) ([]byte, error) {
 // the store committed or last read. Change the store with [Store.Update]
 // instead.
 //
-// KeyRing returns [ErrNoCurrentKey] while the store has no current key.
+// KeyRing returns [ErrNoCurrentKey] while the store has no current key,
+// and an [*EntryError] with [ErrUnsupportedKey] (matching
+// [ErrNoCurrentKey] too) naming the current key while it is an RSA key
+// under 2048 bits ([Options.AllowWeakRetainedKey]): no ring decrypts with
+// such a key as its current key, and once a renewal has made a new key
+// current, the ring holds the weak one as retained.
 func (s *Store) KeyRing() (*wssec.KeyRing, error) {
 	if err := s.opened(); err != nil {
 		return nil, err
 	}
 	if r := s.ring.Load(); r != nil {
 		return r, nil
+	}
+	if cur, ok := s.view().m.current(); ok {
+		bits := rsaBits(cur.Certificate)
+		return nil, &EntryError{Alias: cur.Alias, Err: ErrUnsupportedKey,
+			Cause: fmt.Errorf("%w: the current key is an RSA key of %d bits, under %d: renew it, and the key ring keeps it as the retained key", ErrNoCurrentKey, bits, minRSABits)}
 	}
 	return nil, fmt.Errorf("%w: rotate a key into the store first", ErrNoCurrentKey)
 }

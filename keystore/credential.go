@@ -63,7 +63,7 @@ func (c *Credential) Format(f fmt.State, verb rune) {
 // bits and a certificate for it. format names the input in errors.
 func (c *Credential) check(format string, minBits int) error {
 	fail := func(sentinel error, reason string) error {
-		return &ParseError{Format: format, Reason: reason, Err: sentinel}
+		return &Error{Source: format, Reason: reason, Err: sentinel}
 	}
 	if c == nil || c.Key == nil {
 		return fail(ErrMalformed, "no private key")

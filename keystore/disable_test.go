@@ -167,7 +167,7 @@ func TestStore_CheckRefusal(t *testing.T) {
 			t.Fatalf("Decrypt(to disabled, identifier %d) error = %v, want %v", ids[i], err, wssec.ErrNoMatchingKey)
 		}
 		err = s.CheckRefusal(err, logger)
-		var de *DisabledKeyError
+		var de *EntryError
 		if !errors.As(err, &de) || !errors.Is(err, ErrKeyDisabled) || !errors.Is(err, wssec.ErrNoMatchingKey) {
 			t.Fatalf("CheckRefusal(identifier %d) = %v, want a DisabledKeyError", ids[i], err)
 		}

@@ -111,10 +111,10 @@ func (m *manifest) current() (Entry, bool) {
 }
 
 // parseManifest decodes and checks a manifest. path names it in errors,
-// which are [*ManifestError]s.
+// which are [*Error]s.
 func parseManifest(data []byte, path string) (*manifest, error) {
 	fail := func(reason string, err error) (*manifest, error) {
-		return nil, &ManifestError{Path: path, Reason: reason, Cause: err}
+		return nil, &Error{Err: ErrCorruptManifest, Source: path, Reason: reason, Cause: err}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -219,7 +219,7 @@ func (s *Store) parseManifest(data []byte) (*manifest, error) {
 	}
 	for _, e := range m.entries {
 		if bits := rsaBits(e.Certificate); bits < minRSABits {
-			return nil, &ManifestError{Path: path, Reason: "entry " + quoteName(e.Alias), Cause: weakKeyError(e.Alias, bits, false, "open")}
+			return nil, &Error{Err: ErrCorruptManifest, Source: path, Reason: "entry " + quoteName(e.Alias), Cause: weakKeyError(e.Alias, bits, false, "open")}
 		}
 	}
 	return m, nil

@@ -32,7 +32,7 @@ const (
 // decodes, so that a key in use can be renewed away from, and [Tx.Add]
 // then applies the store's rule ([Options.AllowWeakRetainedKey]).
 //
-// ParsePEM returns a [*ParseError] with [ErrMalformed] (also for inputs
+// ParsePEM returns a [*Error] with [ErrMalformed] (also for inputs
 // over 1 MiB), [ErrEncryptedKey] (an encrypted key without password, a
 // legacy "Proc-Type: 4,ENCRYPTED" key, or an unsupported scheme),
 // [ErrWrongPassword], [ErrUnsupportedKey] or [ErrKeyMismatch]. It does not
@@ -40,7 +40,7 @@ const (
 func ParsePEM(keyPEM, certPEM []byte, password string) (*Credential, error) {
 	const format = "PEM"
 	fail := func(sentinel error, reason string, cause error) (*Credential, error) {
-		return nil, &ParseError{Format: format, Reason: reason, Err: sentinel, Cause: cause}
+		return nil, &Error{Source: format, Reason: reason, Err: sentinel, Cause: cause}
 	}
 	if len(keyPEM)+len(certPEM) > maxImportBytes {
 		return fail(ErrMalformed, fmt.Sprintf("larger than %d bytes", maxImportBytes), nil)
@@ -96,7 +96,7 @@ func ParsePEM(keyPEM, certPEM []byte, password string) (*Credential, error) {
 func parsePEMKey(b *pem.Block, password string) (crypto.Decrypter, error) {
 	const format = "PEM"
 	fail := func(sentinel error, reason string, cause error) (crypto.Decrypter, error) {
-		return nil, &ParseError{Format: format, Reason: reason, Err: sentinel, Cause: cause}
+		return nil, &Error{Source: format, Reason: reason, Err: sentinel, Cause: cause}
 	}
 	if _, ok := b.Headers["DEK-Info"]; ok || b.Headers["Proc-Type"] != "" {
 		return fail(ErrEncryptedKey, "legacy PEM encryption (Proc-Type) is not supported; convert the key with openssl pkcs8 -topk8", nil)
@@ -138,13 +138,13 @@ func parsePEMKey(b *pem.Block, password string) (crypto.Decrypter, error) {
 // ParseCertificates decodes certificates from PEM ("CERTIFICATE" blocks,
 // other text ignored) or from DER (one or more concatenated
 // certificates), such as a CA's answer to a certificate request. It
-// returns a [*ParseError] with [ErrMalformed] if there is no certificate,
+// returns a [*Error] with [ErrMalformed] if there is no certificate,
 // one cannot be parsed, a PEM block of another type appears, or the input
 // is over 1 MiB. It does not keep data.
 func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 	const format = "certificate"
 	fail := func(reason string, cause error) ([]*x509.Certificate, error) {
-		return nil, &ParseError{Format: format, Reason: reason, Err: ErrMalformed, Cause: cause}
+		return nil, &Error{Source: format, Reason: reason, Err: ErrMalformed, Cause: cause}
 	}
 	if len(data) > maxImportBytes {
 		return fail(fmt.Sprintf("larger than %d bytes", maxImportBytes), nil)

@@ -99,7 +99,7 @@ func selfSign(k crypto.Signer, subject pkix.Name, opts GenerateOptions) (*x509.C
 	}
 	pub, ok := k.Public().(*rsa.PublicKey)
 	if !ok {
-		return nil, &TokenError{Reason: "the token key is not RSA", Err: ErrToken}
+		return nil, &Error{Reason: "the token key is not RSA", Err: ErrToken}
 	}
 	tmpl, err := selfSignedTemplate(pub, subject, validity, opts)
 	if err != nil {
@@ -107,7 +107,7 @@ func selfSign(k crypto.Signer, subject pkix.Name, opts GenerateOptions) (*x509.C
 	}
 	der, err := x509.CreateCertificate(opts.rand(), tmpl, tmpl, pub, k)
 	if err != nil {
-		return nil, &TokenError{Reason: "sign the certificate in the token", Err: ErrToken, Cause: err}
+		return nil, &Error{Reason: "sign the certificate in the token", Err: ErrToken, Cause: err}
 	}
 	return x509.ParseCertificate(der)
 }
@@ -126,9 +126,9 @@ func (s *Store) loadTokenKey(e Entry, u *TokenURI) (*Credential, error) {
 	return c, nil
 }
 
-// tokenSentinel is the sentinel of err, a *TokenError, or ErrToken.
+// tokenSentinel is the sentinel of err, a *Error, or ErrToken.
 func tokenSentinel(err error) error {
-	var te *TokenError
+	var te *Error
 	if errors.As(err, &te) && te.Err != nil {
 		return te.Err
 	}
@@ -146,7 +146,7 @@ func tokenSentinel(err error) error {
 // [Tx.SetCertificate], or rotate the self-signed key into the ring.
 //
 // GenerateInToken returns [ErrInvalidName], an [*EntryError] with
-// [ErrDuplicateAlias]; a [*TokenError] with [ErrInvalidTokenURI],
+// [ErrDuplicateAlias]; a [*Error] with [ErrInvalidTokenURI],
 // [ErrTokenUnavailable] (no [Options.Tokens], or a module built without
 // cgo), [ErrNoPassword] (an empty PIN) or [ErrToken] (the module,
 // token, PIN or key generation failed, or the token already holds a key
@@ -163,7 +163,7 @@ func (s *Store) GenerateInToken(ctx context.Context, alias string, subject pkix.
 		return Entry{}, &EntryError{Alias: alias, Err: ErrDuplicateAlias}
 	}
 	if u == nil {
-		return Entry{}, &TokenError{Reason: "no URI", Err: ErrInvalidTokenURI}
+		return Entry{}, &Error{Reason: "no URI", Err: ErrInvalidTokenURI}
 	}
 	if opts.Now == nil {
 		opts.Now = s.opts.Now
@@ -200,7 +200,7 @@ func GenerateTokenCredential(m TokenModule, u *TokenURI, pin PasswordSource, sub
 
 func generateTokenCredential(m TokenModule, u *TokenURI, pin string, subject pkix.Name, opts GenerateOptions) (*Credential, error) {
 	if u == nil {
-		return nil, &TokenError{Reason: "no URI", Err: ErrInvalidTokenURI}
+		return nil, &Error{Reason: "no URI", Err: ErrInvalidTokenURI}
 	}
 	u = u.clone()
 	if len(u.ID) == 0 {
@@ -233,7 +233,7 @@ func generateTokenCredential(m TokenModule, u *TokenURI, pin string, subject pki
 // OpenTokenCredential opens, with module m, the key pair that u names in
 // its PKCS#11 token, logging in with the PIN from pin, and returns it with
 // cert and chain as a Credential for [Tx.Add] (or rollover's step 1),
-// which stores the key's URI, never the key. It returns a [*ParseError] with
+// which stores the key's URI, never the key. It returns a [*Error] with
 // [ErrKeyMismatch] if cert is not the key's, and the errors of
 // [Store.ImportFromToken]; a nil m gives [ErrTokenUnavailable]. It keeps
 // cert and chain.

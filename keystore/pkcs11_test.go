@@ -164,7 +164,7 @@ func (m *memModule) OpenKey(u *TokenURI, pin string) (TokenKey, error) {
 		return nil, err
 	}
 	if len(found) != 1 {
-		return nil, &TokenError{URI: u.String(), Reason: "find the key", Err: ErrToken}
+		return nil, &Error{Source: u.String(), Reason: "find the key", Err: ErrToken}
 	}
 	return found[0], nil
 }
@@ -177,7 +177,7 @@ func (m *memModule) GenerateKey(u *TokenURI, pin string, bits int) (TokenKey, er
 	}
 	for _, k := range m.keys {
 		if bytes.Equal(k.id, u.ID) || u.Object != "" && k.label == u.Object {
-			return nil, &TokenError{URI: u.String(), Reason: "generate", Err: ErrToken}
+			return nil, &Error{Source: u.String(), Reason: "generate", Err: ErrToken}
 		}
 	}
 	key, err := rsa.GenerateKey(rand.Reader, bits)
@@ -348,9 +348,9 @@ func TestTokenModule_errors(t *testing.T) {
 			}
 			check := func(op string, err error) {
 				t.Helper()
-				var te *TokenError
+				var te *Error
 				if !errors.As(err, &te) || !strings.Contains(te.Reason, tc.reason) {
-					t.Errorf("%s error = %v, want a *TokenError with reason %q", op, err, tc.reason)
+					t.Errorf("%s error = %v, want a *Error with reason %q", op, err, tc.reason)
 				}
 				for _, w := range tc.wantErr {
 					if !errors.Is(err, w) {

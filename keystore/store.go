@@ -80,7 +80,7 @@ type storeState struct {
 // or a damaged store shows at once. It does not take the writer lock.
 //
 // Open returns [ErrNoPassword], [ErrNotExist], [ErrCorruptManifest] (a
-// [*ManifestError]), or an [*EntryError] with [ErrMissingFile],
+// [*Error]), or an [*EntryError] with [ErrMissingFile],
 // [ErrWrongPassword] or [ErrCorruptEntry]; a file that does not open with
 // a password proven right (by the password check the manifest keeps, or
 // by another entry's file) is [ErrCorruptEntry], not [ErrWrongPassword]; [ErrInvalidOptions] if b or
@@ -306,8 +306,8 @@ func (s *Store) checkNotOlder(st *storeState, before uint64) error {
 	if st.m.generation >= before {
 		return nil
 	}
-	return &ManifestError{
-		Path:   s.b.Locate(manifestName),
+	return &Error{Err: ErrCorruptManifest,
+		Source: s.b.Locate(manifestName),
 		Reason: fmt.Sprintf("generation %d is older than generation %d read before; open the store again to use it", st.m.generation, before),
 	}
 }

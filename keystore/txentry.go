@@ -20,7 +20,7 @@ import (
 //
 // Add returns [ErrInvalidName], an [*EntryError] with [ErrDuplicateAlias]
 // or [ErrDuplicateKey] (naming the entry that holds the certificate), a
-// [*ParseError] with [ErrMalformed], [ErrUnsupportedKey] or
+// [*Error] with [ErrMalformed], [ErrUnsupportedKey] or
 // [ErrKeyMismatch] if c is not usable, an [*EntryError] with
 // [ErrUnsupportedKey] for an RSA key under 2048 bits without
 // [Options.AllowWeakRetainedKey], [ErrUnsupportedKey] if the key
@@ -89,7 +89,7 @@ func (tx *Tx) writeKey(alias string, c *Credential) (string, error) {
 //
 // SetCertificate returns an [*EntryError] with [ErrUnknownAlias] or
 // [ErrDuplicateKey], an [*EntryError] for [ErrStatus] if the entry is not pending, a
-// [*ParseError] with [ErrKeyMismatch] if cert is not for the entry's key
+// [*Error] with [ErrKeyMismatch] if cert is not for the entry's key
 // (or [ErrMalformed], [ErrUnsupportedKey]), and [ErrTxDone].
 func (tx *Tx) SetCertificate(alias string, cert *x509.Certificate, chain []*x509.Certificate) error {
 	i, err := tx.find(alias)

@@ -56,9 +56,9 @@ func TestWeakKey_refusedWithoutOption(t *testing.T) {
 	// A manifest written with the option does not open without it.
 	_, _, wdir := weakStore(t)
 	_, err = Open(context.Background(), Dir(wdir), PasswordValue(testPassword), Options{Now: clock.Now})
-	var me *ManifestError
+	var me *Error
 	if !errors.As(err, &me) {
-		t.Fatalf("Open(weak key, no option) error = %v, want a *ManifestError", err)
+		t.Fatalf("Open(weak key, no option) error = %v, want a *Error", err)
 	}
 	wantWeakKeyError(t, "Open(weak key, no option)", err, "legacy", true)
 }

@@ -53,7 +53,7 @@ func TestRemoveOldKey_softRemoval(t *testing.T) {
 			if !errors.Is(err, wssec.ErrNoMatchingKey) {
 				t.Fatalf("Decrypt(to old) after step 7 error = %v, want %v", err, wssec.ErrNoMatchingKey)
 			}
-			var de *keystore.DisabledKeyError
+			var de *keystore.EntryError
 			if got := e.store.CheckRefusal(err, nil); errors.As(got, &de) != (tt.window >= 0) {
 				t.Errorf("CheckRefusal() = %v, want a DisabledKeyError: %v", got, tt.window >= 0)
 			}

@@ -181,9 +181,9 @@ func TestModule_errors(t *testing.T) {
 	}
 	const wrong = "wrong-pin-4711"
 	_, err := m.OpenKey(u, wrong)
-	var te *keystore.TokenError
-	if !errors.As(err, &te) || !errors.Is(err, keystore.ErrToken) || te.URI != u.String() {
-		t.Errorf("OpenKey(wrong PIN) error = %v, want a *TokenError with %v naming the URI", err, keystore.ErrToken)
+	var te *keystore.Error
+	if !errors.As(err, &te) || !errors.Is(err, keystore.ErrToken) || te.Source != u.String() {
+		t.Errorf("OpenKey(wrong PIN) error = %v, want a *Error with %v naming the URI", err, keystore.ErrToken)
 	}
 	if err != nil && strings.Contains(err.Error(), wrong) {
 		t.Errorf("OpenKey(wrong PIN) error %q contains the PIN", err)

@@ -30,8 +30,8 @@ const maxRSABits = 16384
 // Credential is a private key with its certificate and the certificates
 // that came with it, as imported, generated or read from a store.
 //
-// Printing a Credential with any verb of package fmt shows the
-// certificate's subject and fingerprint, never the key. A Credential is
+// Printing a Credential with any verb of package fmt ([Credential.Format])
+// shows the certificate's subject and fingerprint, never the key. A Credential is
 // safe for concurrent use as long as nobody modifies it; the functions of
 // this package do not.
 type Credential struct {
@@ -45,18 +45,14 @@ type Credential struct {
 	Chain []*x509.Certificate
 }
 
-// String describes the credential without its key.
-func (c *Credential) String() string {
-	if c == nil || c.Certificate == nil {
-		return "keystore.Credential(no certificate)"
-	}
-	return fmt.Sprintf("keystore.Credential(%s, %s)", c.Certificate.Subject, wssec.FingerprintOf(c.Certificate).Short())
-}
-
-// Format prints [Credential.String] for every verb, so that no verb of
-// package fmt can print the private key.
+// Format prints the credential's certificate subject and fingerprint,
+// never its key, for every verb of package fmt.
 func (c *Credential) Format(f fmt.State, verb rune) {
-	io.WriteString(f, c.String())
+	if c == nil || c.Certificate == nil {
+		io.WriteString(f, "keystore.Credential(no certificate)")
+		return
+	}
+	fmt.Fprintf(f, "keystore.Credential(%s, %s)", c.Certificate.Subject, wssec.FingerprintOf(c.Certificate).Short())
 }
 
 // check verifies that c is usable: an RSA key of minBits to maxRSABits

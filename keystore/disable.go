@@ -108,10 +108,10 @@ func (tx *Tx) Restore(alias string) error {
 	return nil
 }
 
-// Destroyed returns the disabled entries the transaction destroys because
+// destroyedEntries returns the disabled entries the transaction destroys because
 // their restore window has passed. The store records each destruction
 // itself, in the same commit ([Tx.TakeDestructions]).
-func (tx *Tx) Destroyed() []Entry {
+func (tx *Tx) destroyedEntries() []Entry {
 	if tx == nil {
 		return nil
 	}
@@ -155,10 +155,10 @@ func (tx *Tx) destroyExpired() error {
 	return nil
 }
 
-// DestroyDue reports whether the store holds a disabled entry whose
+// destroyDue reports whether the store holds a disabled entry whose
 // restore window has passed at t: an [Store.Update], even with a function
 // that changes nothing, would destroy it.
-func (s *Store) DestroyDue(t time.Time) bool {
+func (s *Store) destroyDue(t time.Time) bool {
 	if s.opened() != nil {
 		return false
 	}
@@ -177,7 +177,7 @@ func (s *Store) DestroyDue(t time.Time) bool {
 func (s *Store) DestroyDisabled(ctx context.Context) ([]Entry, error) {
 	var out []Entry
 	err := s.Update(ctx, func(tx *Tx) error {
-		out = tx.Destroyed()
+		out = tx.destroyedEntries()
 		return nil
 	})
 	if err != nil {
@@ -300,7 +300,7 @@ func looseDN(s string) string {
 // destroyDisabled destroys, on a follower's tick, the disabled keys whose
 // window has passed, and logs each.
 func (f *Follower) destroyDisabled(ctx context.Context) {
-	if !f.s.DestroyDue(f.s.opts.now()) {
+	if !f.s.destroyDue(f.s.opts.now()) {
 		return
 	}
 	gone, err := f.s.DestroyDisabled(ctx)

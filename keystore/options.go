@@ -23,9 +23,9 @@ type Options struct {
 	Rand io.Reader
 
 	// Tokens opens the keys of entries that live in a PKCS#11 token
-	// ([Store.GenerateInToken], [Store.ImportFromToken]). If nil, the
+	// ([GenerateTokenCredential], [OpenTokenCredential]). If nil, the
 	// store has no PKCS#11 support: opening a store with a token entry,
-	// and generating or importing a token key, fail with a [*Error]
+	// and adding a token key, fail with a [*Error]
 	// with [ErrTokenUnavailable] that names this field. Set it to
 	// pkcs11.Module{} from package keystore/pkcs11 to use tokens; the
 	// module loads the shared library each entry's URI names.

@@ -41,7 +41,7 @@ type TokenURI struct {
 	Token  string
 	Serial string
 	// Object is the key's label (CKA_LABEL) and ID its CKA_ID; at least
-	// one is set to find a key, and [Store.GenerateInToken] fills in a
+	// one is set to find a key, and [GenerateTokenCredential] fills in a
 	// random ID when it is empty.
 	Object string
 	ID     []byte

@@ -24,7 +24,9 @@ import (
 // [ErrKeyMismatch] if c is not usable, an [*EntryError] with
 // [ErrUnsupportedKey] for an RSA key under 2048 bits without
 // [Options.AllowWeakRetainedKey], [ErrUnsupportedKey] if the key
-// cannot be written to a file, and [ErrTxDone]. It does not modify c.
+// cannot be written to a file, a [*Error] with [ErrTokenUnavailable] for
+// a token key in a store without [Options.Tokens], and [ErrTxDone]. It
+// does not modify c.
 func (tx *Tx) Add(alias string, c *Credential, labels map[string]string) error {
 	if err := tx.check(); err != nil {
 		return err
@@ -48,6 +50,10 @@ func (tx *Tx) Add(alias string, c *Credential, labels map[string]string) error {
 	var loc string
 	var err error
 	if k, ok := c.Key.(*tokenKey); ok {
+		if tx.s.opts.Tokens == nil {
+			// The store could not open the entry again.
+			return noModule(k.uri)
+		}
 		loc, err = tx.tokenLocation(k, cc)
 	} else {
 		loc, err = tx.writeKey(alias, cc)

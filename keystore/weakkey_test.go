@@ -108,8 +108,8 @@ func TestWeakKey_neverCurrent(t *testing.T) {
 // certificate or request: only a key in use may be weak.
 func TestWeakKey_noNewWeakCertificate(t *testing.T) {
 	t.Parallel()
-	if _, err := CreateCertificateRequest(fixture(testpki.Legacy)); !errors.Is(err, ErrUnsupportedKey) {
-		t.Errorf("CreateCertificateRequest(legacy) error = %v, want %v", err, ErrUnsupportedKey)
+	if _, err := createCertificateRequest(fixture(testpki.Legacy)); !errors.Is(err, ErrUnsupportedKey) {
+		t.Errorf("createCertificateRequest(legacy) error = %v, want %v", err, ErrUnsupportedKey)
 	}
 	s, _, _ := weakStore(t)
 	err := s.Update(context.Background(), func(tx *Tx) error {

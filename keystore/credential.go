@@ -52,7 +52,7 @@ func (c *Credential) Format(f fmt.State, verb rune) {
 		io.WriteString(f, "keystore.Credential(no certificate)")
 		return
 	}
-	fmt.Fprintf(f, "keystore.Credential(%s, %s)", c.Certificate.Subject, wssec.FingerprintOf(c.Certificate).Short())
+	fmt.Fprintf(f, "keystore.Credential(%s, %s)", c.Certificate.Subject, wssec.FingerprintOf(c.Certificate).String())
 }
 
 // check verifies that c is usable: an RSA key of minBits to maxRSABits

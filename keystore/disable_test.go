@@ -169,10 +169,10 @@ func TestStore_CheckRefusal(t *testing.T) {
 		err = s.CheckRefusal(err, logger)
 		var de *EntryError
 		if !errors.As(err, &de) || !errors.Is(err, ErrKeyDisabled) || !errors.Is(err, wssec.ErrNoMatchingKey) {
-			t.Fatalf("CheckRefusal(identifier %d) = %v, want a DisabledKeyError", ids[i], err)
+			t.Fatalf("CheckRefusal(identifier %d) = %v, want an EntryError with ErrKeyDisabled", ids[i], err)
 		}
 		if de.Alias != "old" || !de.DestroyAfter.Equal(clock.Now().Add(DefaultRestoreWindow)) {
-			t.Errorf("DisabledKeyError = %+v", de)
+			t.Errorf("EntryError = %+v", de)
 		}
 	}
 	_, err = dec.Decrypt(toStranger)

@@ -219,7 +219,7 @@ func (e *EntryError) Error() string {
 		return fmt.Sprintf("keystore: operation not allowed for entry status: %s of %s entry %q", e.Op, e.Status, e.Alias)
 	case ErrKeyDisabled:
 		return fmt.Sprintf("keystore: message encrypted to disabled key %q (%s, disabled %s, destroyed after %s; restore it if receivers still use it): %v",
-			e.Alias, e.Fingerprint.Short(), e.DisabledAt.Format(time.RFC3339), e.DestroyAfter.Format(time.RFC3339), e.Cause)
+			e.Alias, e.Fingerprint.String(), e.DisabledAt.Format(time.RFC3339), e.DestroyAfter.Format(time.RFC3339), e.Cause)
 	case ErrRetentionFloor:
 		return fmt.Sprintf("keystore: retention cannot be shortened: entry %q may not expire at %s, the earliest allowed is %s",
 			e.Alias, e.Expires.UTC().Format(time.RFC3339), e.Earliest.UTC().Format(time.RFC3339))

@@ -25,7 +25,7 @@ func TestErrorTypes(t *testing.T) {
 		{&Error{Err: ErrClockBehind}, "keystore: clock is behind the store's latest recorded time: the clock shows 0001-01-01T00:00:00Z, the store recorded 0001-01-01T00:00:00Z; correct the clock", ErrClockBehind},
 		{&Error{Err: ErrOutcomeUnknown, Source: "/s/manifest.json", Generation: 4, Cause: cause}, "keystore: outcome of the change unknown: /s/manifest.json was replaced with generation 4 but may not be durable; open the store again to see what it holds: cause", ErrOutcomeUnknown},
 		{&Error{Err: ErrToken, Source: "pkcs11:token=t", Reason: "open the token"}, "keystore: PKCS#11 token failure: pkcs11:token=t: open the token", ErrToken},
-		{&EntryError{Alias: "a", Err: ErrKeyDisabled, Cause: cause}, `keystore: message encrypted to disabled key "a" (` + (&EntryError{}).Fingerprint.Short() + `, disabled 0001-01-01T00:00:00Z, destroyed after 0001-01-01T00:00:00Z; restore it if receivers still use it): cause`, cause},
+		{&EntryError{Alias: "a", Err: ErrKeyDisabled, Cause: cause}, `keystore: message encrypted to disabled key "a" (` + (&EntryError{}).Fingerprint.String() + `, disabled 0001-01-01T00:00:00Z, destroyed after 0001-01-01T00:00:00Z; restore it if receivers still use it): cause`, cause},
 		{&ruleError{"2 current keys", ErrNoCurrentKey}, "2 current keys", ErrNoCurrentKey},
 	}
 	for _, tc := range tests {

@@ -87,7 +87,7 @@ func TestStore_Update_faults(t *testing.T) {
 				t.Errorf("Update() error = %v: an *Error is %v, want %v", err, !tc.committed, tc.committed)
 			}
 			if tc.committed && oe.Generation != gen+1 {
-				t.Errorf("OutcomeError.Generation = %d, want %d", oe.Generation, gen+1)
+				t.Errorf("Error.Generation = %d, want %d", oe.Generation, gen+1)
 			}
 			// What the store holds afterwards, read again.
 			again := openTestStore(t, dir, clock)

@@ -207,7 +207,7 @@ func TestStore_Update_clockBehind(t *testing.T) {
 		t.Fatalf("Update() with the clock behind error = %v, want a *Error", err)
 	}
 	if !ce.Now.Equal(t0.Add(time.Minute)) || !ce.Latest.Equal(t0.Add(time.Hour)) {
-		t.Errorf("ClockError = %+v, want now %v, latest %v", ce, t0.Add(time.Minute), t0.Add(time.Hour))
+		t.Errorf("Error = %+v, want now %v, latest %v", ce, t0.Add(time.Minute), t0.Add(time.Hour))
 	}
 	if ran || s.Generation() != gen {
 		t.Errorf("Update() with the clock behind ran fn = %v, generation %d (want %d)", ran, s.Generation(), gen)

@@ -55,7 +55,7 @@ func TestRemoveOldKey_softRemoval(t *testing.T) {
 			}
 			var de *keystore.EntryError
 			if got := e.store.CheckRefusal(err, nil); errors.As(got, &de) != (tt.window >= 0) {
-				t.Errorf("CheckRefusal() = %v, want a DisabledKeyError: %v", got, tt.window >= 0)
+				t.Errorf("CheckRefusal() = %v, want an EntryError with ErrKeyDisabled: %v", got, tt.window >= 0)
 			}
 			if got := e.m.ObserveRefusal(err); errors.Is(got, keystore.ErrKeyDisabled) != (tt.window >= 0) {
 				t.Errorf("ObserveRefusal() = %v", got)

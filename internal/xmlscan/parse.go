@@ -53,14 +53,14 @@ type Tree struct {
 // count includes it.
 func ParseTree(data []byte, lim Limits, op *Opaque) (*Tree, error) {
 	// One allocation for the tree and its table. The map starts sized
-	// for an element per 64 bytes, about what a small SOAP message holds,
+	// for an element per 128 bytes, about what a small SOAP message holds,
 	// but for no more than 64: a large message is mostly text, or an
 	// Opaque's content the tree leaves out, and a large tree grows it.
 	t := &struct {
 		Tree
 		names Names
 	}{}
-	t.names.els = make(map[*etree.Element]elemName, min(len(data)/64, 64))
+	t.names.els = make(map[*etree.Element]elemName, min(len(data)/128, 64))
 	t.names.decls = t.names.first[:0]
 	doc, n, err := parse(data, lim, op, &t.names)
 	if err != nil {

@@ -276,7 +276,7 @@ func (p *process) splice() ([]byte, error) {
 	}
 	// A Security header with nothing left in it would still say
 	// mustUnderstand to whatever SOAP stack reads the result.
-	if p.security != nil && len(p.security.ChildElements()) == 0 {
+	if p.security != nil && !hasChildElement(p.security) {
 		p.env.Header.RemoveChild(p.security)
 	}
 	// White space from character references in attribute values, and CR
@@ -284,14 +284,32 @@ func (p *process) splice() ([]byte, error) {
 	// result gets the values this message carried, not their normalized
 	// forms.
 	p.env.Doc.WriteSettings = fidelity
-	out, err := p.env.Doc.WriteToBytes()
-	if err != nil {
-		return nil, err
-	}
+	out := p.serialize()
 	if res, ok := p.spliceInPlace(out); ok {
 		return res, nil
 	}
 	return p.skel.Expand(out, extra), nil
+}
+
+// serialize writes the envelope as etree's Document.WriteToBytes does,
+// into one buffer sized for the skeleton it was read from (the markers
+// are shorter than the elements they replace, so it seldom grows), with
+// no bufio layer in between copying every byte once more.
+func (p *process) serialize() []byte {
+	var b bytes.Buffer
+	b.Grow(len(p.skel.Data))
+	for _, c := range p.env.Doc.Child {
+		c.WriteTo(&b, &p.env.Doc.WriteSettings)
+	}
+	return b.Bytes()
+}
+
+// hasChildElement reports whether el has a child element.
+func hasChildElement(el *etree.Element) bool {
+	for range el.ChildElementsSeq() {
+		return true
+	}
+	return false
 }
 
 // spliceInPlace builds the output around a single plaintext where it was

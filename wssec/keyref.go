@@ -64,7 +64,7 @@ func keyRefs(ki *etree.Element, ids soap.IDs, security *etree.Element) ([]keyRef
 		return nil, nil
 	}
 	var refs []keyRef
-	for _, c := range ki.ChildElements() {
+	for c := range ki.ChildElementsSeq() {
 		var (
 			r   []keyRef
 			err error
@@ -90,7 +90,7 @@ func keyRefs(ki *etree.Element, ids soap.IDs, security *etree.Element) ([]keyRef
 
 func strRefs(str *etree.Element, ids soap.IDs, security *etree.Element) ([]keyRef, error) {
 	var refs []keyRef
-	for _, c := range str.ChildElements() {
+	for c := range str.ChildElementsSeq() {
 		switch {
 		case soap.Is(c, soap.NSDS, "X509Data"):
 			r, err := x509DataRefs(c)
@@ -111,7 +111,7 @@ func strRefs(str *etree.Element, ids soap.IDs, security *etree.Element) ([]keyRe
 			}
 			refs = append(refs, r)
 		case soap.Is(c, soap.NSWSSE, "Embedded"):
-			for _, t := range c.ChildElements() {
+			for t := range c.ChildElementsSeq() {
 				if soap.Is(t, soap.NSWSSE, "BinarySecurityToken") {
 					r, err := bstRef(t)
 					if err != nil {
@@ -127,7 +127,7 @@ func strRefs(str *etree.Element, ids soap.IDs, security *etree.Element) ([]keyRe
 
 func x509DataRefs(xd *etree.Element) ([]keyRef, error) {
 	var refs []keyRef
-	for _, c := range xd.ChildElements() {
+	for c := range xd.ChildElementsSeq() {
 		switch {
 		case soap.Is(c, soap.NSDS, "X509IssuerSerial"):
 			r, err := issuerSerialRef(c)
@@ -164,7 +164,7 @@ func x509DataRefs(xd *etree.Element) ([]keyRef, error) {
 func issuerSerialRef(is *etree.Element) (keyRef, error) {
 	var name, serial string
 	var sawName, sawSerial bool
-	for _, c := range is.ChildElements() {
+	for c := range is.ChildElementsSeq() {
 		switch {
 		case soap.Is(c, soap.NSDS, "X509IssuerName") && !sawName:
 			name, _ = soap.Text(c)
@@ -234,11 +234,11 @@ func bstRef(bst *etree.Element) (keyRef, error) {
 }
 
 func keyValueRefs(kv *etree.Element) ([]keyRef, error) {
-	for _, c := range kv.ChildElements() {
+	for c := range kv.ChildElementsSeq() {
 		if !soap.Is(c, soap.NSDS, "RSAKeyValue") {
 			continue
 		}
-		for _, m := range c.ChildElements() {
+		for m := range c.ChildElementsSeq() {
 			if soap.Is(m, soap.NSDS, "Modulus") {
 				b, err := decodeText(m, encodingBase64)
 				if err != nil || len(b) == 0 || len(b) > 2048 {

@@ -66,7 +66,7 @@ func (p *process) headerEntries() error {
 	if p.security == nil {
 		return nil
 	}
-	for _, c := range p.security.ChildElements() {
+	for c := range p.security.ChildElementsSeq() {
 		switch {
 		case xmlenc.IsEncryptedKey(c):
 			kp, err := p.keyPlanFor(c, true)
@@ -205,7 +205,7 @@ func (p *process) collect() error {
 			// An EncryptedKey may sit in the KeyInfo; nothing else in
 			// an EncryptedData holds data to decrypt.
 			if dp.ed.KeyInfo != nil {
-				for _, c := range dp.ed.KeyInfo.ChildElements() {
+				for c := range dp.ed.KeyInfo.ChildElementsSeq() {
 					if xmlenc.IsEncryptedKey(c) {
 						if err := walk(c); err != nil {
 							return err
@@ -269,7 +269,7 @@ func (p *process) resolveData(uri string) (*dataPlan, error) {
 		return nil, malformed("DataReference %q does not resolve", uri)
 	}
 	if soap.Is(el, soap.NSWSSE11, "EncryptedHeader") {
-		for _, c := range el.ChildElements() {
+		for c := range el.ChildElementsSeq() {
 			if xmlenc.IsEncryptedData(c) {
 				el = c
 				break

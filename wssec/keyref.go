@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -274,12 +275,12 @@ func decodeText(el *etree.Element, encoding string) ([]byte, error) {
 // candidates returns the ring entries the references name, in ring order
 // (current first), each once.
 func (s *ringSnapshot) candidates(refs []keyRef) ([]*ringEntry, error) {
-	found := make(map[*ringEntry]bool)
+	var found []*ringEntry
 	for _, r := range refs {
 		var es []*ringEntry
 		switch r.kind {
 		case refIssuerSerial:
-			fwd, rev, err := canonicalDNStrings(r.issuer)
+			fwd, rev, err := s.canonicalDNStrings(r.issuer)
 			if err != nil {
 				return nil, malformed("invalid X509IssuerName")
 			}
@@ -303,7 +304,7 @@ func (s *ringSnapshot) candidates(refs []keyRef) ([]*ringEntry, error) {
 				}
 			}
 		case refSubjectName:
-			fwd, rev, err := canonicalDNStrings(r.subject)
+			fwd, rev, err := s.canonicalDNStrings(r.subject)
 			if err != nil {
 				return nil, malformed("invalid X509SubjectName")
 			}
@@ -315,17 +316,38 @@ func (s *ringSnapshot) candidates(refs []keyRef) ([]*ringEntry, error) {
 		case refX509Digest:
 			es = s.byX509Digest[x509DigestKey(r.digestAlg, r.data)]
 		}
-		for _, e := range es {
-			found[e] = true
+		found = append(found, es...)
+	}
+	return s.inRingOrder(found), nil
+}
+
+// inRingOrder returns the entries of found in ring order, each once.
+func (s *ringSnapshot) inRingOrder(found []*ringEntry) []*ringEntry {
+	if len(found) == 0 {
+		return nil
+	}
+	if len(found) == 1 {
+		return found
+	}
+	// A reference names one key or a few: comparing is cheaper than a map
+	// until the lists grow.
+	var in func(e *ringEntry) bool
+	if len(found)*len(s.entries) <= 256 {
+		in = func(e *ringEntry) bool { return slices.Contains(found, e) }
+	} else {
+		set := make(map[*ringEntry]bool, len(found))
+		for _, e := range found {
+			set[e] = true
 		}
+		in = func(e *ringEntry) bool { return set[e] }
 	}
 	out := make([]*ringEntry, 0, len(found))
 	for _, e := range s.entries {
-		if found[e] {
+		if in(e) {
 			out = append(out, e)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // maxRefText bounds a name quoted from a message in an error.

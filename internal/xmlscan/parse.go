@@ -40,6 +40,9 @@ func parse(data []byte, lim Limits, op *Opaque) (*etree.Document, int, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	doc := etree.NewDocument()
 	s := fscan{d: data, fc: &FragmentCheck{Limits: lim}, document: true, tree: []*etree.Element{&doc.Element}, opaque: op}
+	if len(data) <= srcMax {
+		s.src = string(data)
+	}
 	if bytes.HasPrefix(data, []byte("<?xml")) && len(data) > 5 && (isSpace(data[5]) || data[5] == '?') {
 		end := bytes.Index(data, []byte("?>"))
 		if end < 0 {
@@ -82,7 +85,15 @@ func checkDecl(inst string) error {
 		if !ok {
 			return syntaxf("malformed XML declaration")
 		}
-		order := map[string]int{"version": 1, "encoding": 2, "standalone": 3}[name]
+		order := 0
+		switch name {
+		case "version":
+			order = 1
+		case "encoding":
+			order = 2
+		case "standalone":
+			order = 3
+		}
 		if order <= seen || (i == 0) != (order == 1) {
 			return syntaxf("malformed XML declaration: %s out of place or repeated", name)
 		}

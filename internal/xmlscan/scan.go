@@ -100,6 +100,10 @@ type fscan struct {
 	sawRoot  bool
 	names    map[string]bool // validity of names beyond ASCII
 	d        []byte
+	// src is d as one string when a small document's tree is built: its
+	// values that need no resolving are substrings of it, one allocation
+	// for all of them.
+	src      string
 	pos      int
 	fc       *FragmentCheck
 	stack    [][]byte // names of open elements
@@ -163,7 +167,7 @@ func (s *fscan) run() error {
 				s.info.TopText = true
 			}
 			if s.tree != nil {
-				s.tree[len(s.tree)-1].CreateText(unescape(text))
+				s.tree[len(s.tree)-1].CreateText(s.text(text, s.pos))
 			}
 		}
 		if lt < 0 {

@@ -6,9 +6,14 @@ import (
 	"github.com/beevik/etree"
 )
 
-// tag returns name as a string, the same string for every element of
-// that name.
+// tag returns name as a string, the same string for every element or
+// attribute of that name in a large document.
 func (s *fscan) tag(name []byte) string {
+	if s.src != "" {
+		// A small document has a few names: a map to intern them
+		// costs more than it saves.
+		return s.str(name)
+	}
 	if t, ok := s.tagNames[string(name)]; ok {
 		return t
 	}
@@ -77,7 +82,7 @@ func (s *fscan) build(name []byte) {
 		all := s.attrSlots(n)
 		for i, a := range s.attrs {
 			el.Attr = all[i:i]
-			el.CreateAttr(string(a.name), attrValue(a.value))
+			el.CreateAttr(s.tag(a.name), s.attrValue(a))
 		}
 		el.Attr = all[:n]
 	}

@@ -42,6 +42,7 @@ func parse(data []byte, lim Limits, op *Opaque) (*etree.Document, int, error) {
 	s := fscan{d: data, fc: &FragmentCheck{Limits: lim}, document: true, tree: []*etree.Element{&doc.Element}, opaque: op}
 	if len(data) <= srcMax {
 		s.src = string(data)
+		s.slabsFor(data)
 	}
 	if bytes.HasPrefix(data, []byte("<?xml")) && len(data) > 5 && (isSpace(data[5]) || data[5] == '?') {
 		end := bytes.Index(data, []byte("?>"))

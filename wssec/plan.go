@@ -368,6 +368,11 @@ func algorithmError(uri string) error {
 	return algorithmRefused(uri, "not supported")
 }
 
+// inPlaceMin is the CipherValue length from which decodeWithRoom applies.
+// Below it the room, twice the rest of the envelope, costs more than the
+// copy of the plaintext it saves.
+const inPlaceMin = 64 << 10
+
 // decodeWithRoom decodes a single large EncryptedData's cut CipherValue
 // into a buffer with room for the rest of the envelope around it, so that
 // the plaintext, decrypted in place, need not be copied into the output.
@@ -381,7 +386,7 @@ func (p *process) decodeWithRoom(dp *dataPlan) bool {
 		return false
 	}
 	raw, k, ok := p.skel.Lookup(c.Data)
-	if !ok {
+	if !ok || len(raw) < inPlaceMin {
 		return false
 	}
 	room := len(p.skel.Data) + 1024

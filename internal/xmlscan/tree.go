@@ -33,16 +33,19 @@ func slabSize(prev, n int) int {
 	return max(n, min(max(2*prev, 16), 256))
 }
 
-// slabsFor sizes the first slabs of elements and of their children for
-// the small document data, so that one of each usually suffices: every
-// '<' that begins no end tag, comment, CDATA section or declaration
-// begins an element (a '<' in a comment or CDATA section only makes the
-// estimate larger).
+// slabsFor sizes the first slabs of elements, of their children and of
+// their attributes for the small document data, so that one of each
+// usually suffices: every '<' that begins no end tag, comment, CDATA
+// section or declaration begins an element, and every attribute has an
+// '=' (a '<' or '=' elsewhere only makes an estimate larger).
 func (s *fscan) slabsFor(data []byte) {
 	n := bytes.Count(data, []byte("<")) - bytes.Count(data, []byte("</")) - bytes.Count(data, []byte("<!")) - bytes.Count(data, []byte("<?"))
 	n = min(max(n, 1), 256)
 	s.elSlab = make([]etree.Element, 0, n)
 	s.tokSlab = make([]etree.Token, 0, 2*n)
+	if a := min(bytes.Count(data, []byte("=")), 256); a > 0 {
+		s.slab = make([]etree.Attr, 0, a)
+	}
 }
 
 // element1 returns a new element named name, with no parent, carved

@@ -49,7 +49,7 @@ func parse(data []byte, lim Limits, op *Opaque) (*etree.Document, int, error) {
 		if end < 0 {
 			return nil, 0, syntaxf("unterminated XML declaration")
 		}
-		inst := strings.TrimLeft(string(data[5:end]), " \t\r\n")
+		inst := strings.TrimLeft(s.str(data[5:end]), " \t\r\n")
 		if err := checkDecl(inst); err != nil {
 			return nil, 0, err
 		}

@@ -228,9 +228,9 @@ type RemovalError struct {
 func (e *RemovalError) Error() string {
 	var b strings.Builder
 	if e.Partner != "" {
-		fmt.Fprintf(&b, "rollover: certificate %s of partner %q cannot be removed yet: ", e.Fingerprint.Short(), e.Partner)
+		fmt.Fprintf(&b, "rollover: certificate %s of partner %q cannot be removed yet: ", e.Fingerprint.String(), e.Partner)
 	} else {
-		fmt.Fprintf(&b, "rollover: old key %s (%s) cannot be removed yet: ", e.Alias, e.Fingerprint.Short())
+		fmt.Fprintf(&b, "rollover: old key %s (%s) cannot be removed yet: ", e.Alias, e.Fingerprint.String())
 	}
 	switch {
 	case errors.Is(e.Err, ErrReceiversPending):
@@ -283,7 +283,7 @@ type SelfTestError struct {
 }
 
 func (e *SelfTestError) Error() string {
-	s := fmt.Sprintf("rollover: self-test of key %s with %s failed: %s", e.Fingerprint.Short(), e.Identifier, e.Reason)
+	s := fmt.Sprintf("rollover: self-test of key %s with %s failed: %s", e.Fingerprint.String(), e.Identifier, e.Reason)
 	if e.Cause != nil {
 		s += ": " + e.Cause.Error()
 	}
@@ -305,7 +305,7 @@ type ReceiverAlgorithmError struct {
 	Receiver string
 	// Transport is the key transport the receiver was given.
 	Transport wssec.TransportParams
-	// Cause says why: a [*wssec.CapabilityError], or
+	// Cause says why: a [*wssec.KeyError] for [wssec.ErrKeyCapability], or
 	// [wssec.ErrInvalidPolicy] for a transport that is not valid at all.
 	Cause error
 }
@@ -409,7 +409,7 @@ func (e *CancelError) Error() string {
 		why = "the key store refused"
 	}
 	msg := fmt.Sprintf("rollover: Cancel refused: the new key %s (%s) may be in use: %s; a receiver may encrypt to it, so continue with step 3 instead",
-		e.Alias, e.Fingerprint.Short(), why)
+		e.Alias, e.Fingerprint.String(), why)
 	if e.Cause != nil {
 		msg += ": " + e.Cause.Error()
 	}
@@ -455,9 +455,9 @@ type Laggard struct {
 func (e *HoldersError) Error() string {
 	var b strings.Builder
 	if e.Signer != "" {
-		fmt.Fprintf(&b, "rollover: holders do not trust partner %q's new signing certificate %s", e.Signer, e.Fingerprint.Short())
+		fmt.Fprintf(&b, "rollover: holders do not trust partner %q's new signing certificate %s", e.Signer, e.Fingerprint.String())
 	} else {
-		fmt.Fprintf(&b, "rollover: holders have not loaded the new key %s", e.Fingerprint.Short())
+		fmt.Fprintf(&b, "rollover: holders have not loaded the new key %s", e.Fingerprint.String())
 	}
 	for i, l := range e.Laggards {
 		sep := ": "

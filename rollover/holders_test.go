@@ -178,7 +178,7 @@ func TestSignerCertificateAdded_CheckHolders(t *testing.T) {
 		t.Fatalf("CheckHolders() error = %v, want replica-a lagging", err)
 	}
 	if he.Fingerprint != fingerprint(testpki.ReceiverNew) {
-		t.Errorf("HoldersError.Fingerprint = %s, want the new certificate", he.Fingerprint.Short())
+		t.Errorf("HoldersError.Fingerprint = %s, want the new certificate", he.Fingerprint.String())
 	}
 	r.poll()
 	if err := added.CheckHolders(ctx); err != nil {

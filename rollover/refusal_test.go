@@ -225,7 +225,7 @@ func TestRefusals(t *testing.T) {
 				_, err := added.ProvideCertificate(ctx, rollover.Handoff{Receivers: receivers("partner-a"), Sample: []byte("<not-soap/>")})
 				var ste *rollover.SelfTestError
 				if errors.As(err, &ste) && ste.Fingerprint != fingerprint(testpki.New) {
-					e.t.Errorf("SelfTestError.Fingerprint = %s", ste.Fingerprint.Short())
+					e.t.Errorf("SelfTestError.Fingerprint = %s", ste.Fingerprint.String())
 				}
 				as[*rollover.KeyAdded](e.t, e.resume())
 				return outcome{err: err, wantErrs: []error{rollover.ErrSelfTestFailed, wssec.ErrMalformed},

@@ -298,10 +298,55 @@ func (p *process) splice() ([]byte, error) {
 func (p *process) serialize() []byte {
 	var b bytes.Buffer
 	b.Grow(len(p.skel.Data))
-	for _, c := range p.env.Doc.Child {
-		c.WriteTo(&b, &p.env.Doc.WriteSettings)
-	}
+	writeTokens(&b, p.env.Doc.Child, &p.env.Doc.WriteSettings)
 	return b.Bytes()
+}
+
+// writeTokens writes tokens as their WriteTo methods do, except that an
+// element's prefixed names are written in parts: etree's Element.WriteTo
+// and Attr.WriteTo join prefix and name into a new string for every tag
+// and attribute they write.
+func writeTokens(b *bytes.Buffer, tokens []etree.Token, s *etree.WriteSettings) {
+	for _, t := range tokens {
+		el, ok := t.(*etree.Element)
+		if !ok {
+			t.WriteTo(b, s)
+			continue
+		}
+		b.WriteByte('<')
+		writeName(b, el.Space, el.Tag)
+		for _, a := range el.Attr {
+			b.WriteByte(' ')
+			if a.Space != "" {
+				b.WriteString(a.Space)
+				b.WriteByte(':')
+			}
+			// Without a prefix, Attr.WriteTo allocates nothing.
+			bare := etree.Attr{Key: a.Key, Value: a.Value}
+			bare.WriteTo(b, s)
+		}
+		switch {
+		case len(el.Child) > 0:
+			b.WriteByte('>')
+			writeTokens(b, el.Child, s)
+		case !s.CanonicalEndTags:
+			b.WriteString("/>")
+			continue
+		default:
+			b.WriteByte('>')
+		}
+		b.WriteString("</")
+		writeName(b, el.Space, el.Tag)
+		b.WriteByte('>')
+	}
+}
+
+func writeName(b *bytes.Buffer, space, local string) {
+	if space != "" {
+		b.WriteString(space)
+		b.WriteByte(':')
+	}
+	b.WriteString(local)
 }
 
 // hasChildElement reports whether el has a child element.

@@ -74,12 +74,16 @@ func parse(data []byte, lim Limits, op *Opaque, names *Names) (*etree.Document, 
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	doc := etree.NewDocument()
 	s := fscan{d: data, fc: &FragmentCheck{Limits: lim}, document: true, tree: []*etree.Element{&doc.Element}, opaque: op, nsTable: names}
+	if len(data) <= srcMax {
+		s.src = string(data)
+		s.slabsFor(data)
+	}
 	if bytes.HasPrefix(data, []byte("<?xml")) && len(data) > 5 && (isSpace(data[5]) || data[5] == '?') {
 		end := bytes.Index(data, []byte("?>"))
 		if end < 0 {
 			return nil, 0, syntaxf("unterminated XML declaration")
 		}
-		inst := strings.TrimLeft(string(data[5:end]), " \t\r\n")
+		inst := strings.TrimLeft(s.str(data[5:end]), " \t\r\n")
 		if err := checkDecl(inst); err != nil {
 			return nil, 0, err
 		}
@@ -116,7 +120,15 @@ func checkDecl(inst string) error {
 		if !ok {
 			return syntaxf("malformed XML declaration")
 		}
-		order := map[string]int{"version": 1, "encoding": 2, "standalone": 3}[name]
+		order := 0
+		switch name {
+		case "version":
+			order = 1
+		case "encoding":
+			order = 2
+		case "standalone":
+			order = 3
+		}
 		if order <= seen || (i == 0) != (order == 1) {
 			return syntaxf("malformed XML declaration: %s out of place or repeated", name)
 		}

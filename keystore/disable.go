@@ -195,8 +195,8 @@ func (s *Store) DestroyDisabled(ctx context.Context) ([]Entry, error) {
 // [ErrKeyDisabled], the entry's fingerprint and times, and err as its
 // Cause; otherwise it returns err unchanged.
 func (s *Store) CheckRefusal(err error, logger *slog.Logger) error {
-	var nm *wssec.NoMatchingKeyError
-	if err == nil || s.opened() != nil || !errors.As(err, &nm) {
+	var nm *wssec.KeyError
+	if err == nil || s.opened() != nil || !errors.As(err, &nm) || nm.Err != wssec.ErrNoMatchingKey {
 		return err
 	}
 	for _, e := range s.state.Load().m.entries {

@@ -138,8 +138,9 @@
 // store's password is the token's user PIN. When a token key is opened,
 // the store finds out with known-answer tests of its own which key
 // transports the token performs (SoftHSM2 2.6: RSA-OAEP with SHA-1 only,
-// no label, PKCS#1 v1.5 without implicit rejection) and gives the key
-// ring that as the key's [wssec.Capabilities]. Package keystore/pkcs11
+// no label, PKCS#1 v1.5 without implicit rejection); the key then refuses
+// the rest as a [wssec.CapableDecrypter], and [Store.CheckTransport] asks
+// it about a receiver's key transport. Package keystore/pkcs11
 // uses crypto11 and needs cgo; built without cgo, its module fails with
 // [ErrTokenUnavailable]. A store keeps one session per token key open for
 // as long as the process runs.

@@ -204,7 +204,7 @@ type EntryError struct {
 	// [ErrKeyDisabled]: a message refused because it was encrypted to a
 	// disabled key, evidence that the key was removed too early
 	// ([Tx.Restore] puts it back); Cause is then the decryptor's refusal
-	// (a [*wssec.NoMatchingKeyError]). Zero otherwise.
+	// (a [*wssec.KeyError] for [wssec.ErrNoMatchingKey]). Zero otherwise.
 	Fingerprint              wssec.Fingerprint
 	DisabledAt, DestroyAfter time.Time
 	// Err is one of the sentinels of this package.

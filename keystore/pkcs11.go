@@ -17,12 +17,24 @@ import (
 
 // tokenKey is a private key in a PKCS#11 token. It is a crypto.Signer (for
 // the self-signed certificate and requests) and a wssec.CapableDecrypter:
-// its Capabilities are what the token performed when the key was opened.
+// it refuses what the token did not perform when the key was opened.
 type tokenKey struct {
 	key  TokenKey
-	caps wssec.Capabilities
+	caps tokenCaps
 	// uri names the key; its String is the entry's location.
 	uri *TokenURI
+}
+
+// tokenCaps is what the token performed for a key when it was opened.
+type tokenCaps struct {
+	// oaep lists the OAEP digests performed, each with MGF1 of the same
+	// digest (the only form PKCS#11 wrappers such as crypto11 request).
+	oaep []crypto.Hash
+	// label says whether the token performs OAEP with a label.
+	label bool
+	// rsa15 says whether the token performs plain PKCS#1 v1.5 (never with
+	// implicit rejection: tokens refuse SessionKeyLen).
+	rsa15 bool
 }
 
 func (k *tokenKey) Public() crypto.PublicKey { return k.key.Public() }
@@ -35,12 +47,24 @@ func (k *tokenKey) Decrypt(r io.Reader, ct []byte, opts crypto.DecrypterOpts) ([
 	return k.key.Decrypt(r, ct, opts)
 }
 
-// Capabilities returns the key transports the token performed for the key
-// when it was opened.
-func (k *tokenKey) Capabilities() wssec.Capabilities {
-	c := k.caps
-	c.OAEP = slices.Clone(c.OAEP)
-	return c
+// Refuses reports whether the token refuses to decrypt with opts, as
+// found when the key was opened. It performs no token operation.
+func (k *tokenKey) Refuses(opts crypto.DecrypterOpts) bool {
+	switch o := opts.(type) {
+	case *rsa.OAEPOptions:
+		if o.MGFHash != 0 && o.MGFHash != o.Hash {
+			return true
+		}
+		if len(o.Label) > 0 && !k.caps.label {
+			return true
+		}
+		return !slices.Contains(k.caps.oaep, o.Hash)
+	case *rsa.PKCS1v15DecryptOptions:
+		return !k.caps.rsa15 || o.SessionKeyLen != 0
+	case nil:
+		return !k.caps.rsa15
+	}
+	return true
 }
 
 // probeCapabilities finds which key transports the token performs for
@@ -49,14 +73,15 @@ func (k *tokenKey) Capabilities() wssec.Capabilities {
 // crypto11 request), with a label, and with PKCS#1 v1.5, and asks the
 // token to decrypt each. These are known-answer tests on data of our own
 // making, run once when a key is opened, never on a message.
-func probeCapabilities(key crypto.Decrypter) (wssec.Capabilities, error) {
+func probeCapabilities(key crypto.Decrypter) (tokenCaps, error) {
+	var caps tokenCaps
 	pub, ok := key.Public().(*rsa.PublicKey)
 	if !ok {
-		return wssec.Capabilities{}, errors.New("not an RSA key")
+		return caps, errors.New("not an RSA key")
 	}
 	secret := make([]byte, 32)
 	if _, err := io.ReadFull(rand.Reader, secret); err != nil {
-		return wssec.Capabilities{}, err
+		return caps, err
 	}
 	oaep := func(o *rsa.OAEPOptions) bool {
 		ct, err := rsa.EncryptOAEPWithOptions(rand.Reader, pub, secret, o)
@@ -66,24 +91,23 @@ func probeCapabilities(key crypto.Decrypter) (wssec.Capabilities, error) {
 		pt, err := key.Decrypt(rand.Reader, ct, o)
 		return err == nil && bytes.Equal(pt, secret)
 	}
-	caps := wssec.Capabilities{OAEP: []wssec.OAEPParameters{}, NoOAEPLabel: true, RSA15: wssec.RSA15Unsupported}
 	for _, h := range []crypto.Hash{crypto.SHA1, crypto.SHA224, crypto.SHA256, crypto.SHA384, crypto.SHA512} {
 		if oaep(&rsa.OAEPOptions{Hash: h, MGFHash: h}) {
-			caps.OAEP = append(caps.OAEP, wssec.OAEPParameters{Digest: h, MGF: h})
+			caps.oaep = append(caps.oaep, h)
 		}
 	}
-	if len(caps.OAEP) > 0 {
-		h := caps.OAEP[0].Digest
-		caps.NoOAEPLabel = !oaep(&rsa.OAEPOptions{Hash: h, MGFHash: h, Label: []byte("wsrenew")})
+	if len(caps.oaep) > 0 {
+		h := caps.oaep[0]
+		caps.label = oaep(&rsa.OAEPOptions{Hash: h, MGFHash: h, Label: []byte("wsrenew")})
 	}
 	//lint:ignore SA1019 probing whether the token still performs RSA-1_5 for receivers that use it.
 	ct, err := rsa.EncryptPKCS1v15(rand.Reader, pub, secret) //nolint:staticcheck
 	if err == nil {
 		if pt, err := key.Decrypt(rand.Reader, ct, &rsa.PKCS1v15DecryptOptions{}); err == nil && bytes.Equal(pt, secret) {
-			caps.RSA15 = wssec.RSA15Plain
+			caps.rsa15 = true
 		}
 	}
-	if len(caps.OAEP) == 0 && caps.RSA15 == wssec.RSA15Unsupported {
+	if len(caps.oaep) == 0 && !caps.rsa15 {
 		return caps, errors.New("the token decrypts with neither RSA-OAEP nor PKCS#1 v1.5")
 	}
 	return caps, nil
@@ -245,17 +269,16 @@ func (e Entry) InToken() (*TokenURI, bool) {
 	return tokenOfLocation(e.Location)
 }
 
-// Capabilities returns the key transports the key of alias can perform:
-// all of them for a key in a file, what the token performed for a token
-// key (see [wssec.Capabilities]). It returns an [*EntryError] with
-// [ErrUnknownAlias].
-func (s *Store) Capabilities(alias string) (wssec.Capabilities, error) {
+// CheckTransport reports whether the key of alias can decrypt what a
+// sender using t encrypts: a key in a file performs every key transport,
+// a token key what the token performed when it was opened. It returns
+// nil, the error of [wssec.TransportParams.Check] (a [*wssec.KeyError]
+// for [wssec.ErrKeyCapability]), or an [*EntryError] with
+// [ErrUnknownAlias]. It performs no private-key operation.
+func (s *Store) CheckTransport(alias string, t wssec.TransportParams) error {
 	_, c, err := s.view().entryKey(alias)
 	if err != nil {
-		return wssec.Capabilities{}, err
+		return err
 	}
-	if cd, ok := c.Key.(wssec.CapableDecrypter); ok {
-		return cd.Capabilities(), nil
-	}
-	return wssec.Capabilities{}, nil
+	return t.Check(c.Key)
 }

@@ -223,13 +223,23 @@ func TestGenerateTokenCredential_module(t *testing.T) {
 	if _, err := generateInToken(ctx, s, "next2", pkix.Name{CommonName: "tenant"}, got, GenerateOptions{Bits: 2048}); !errors.Is(err, ErrToken) {
 		t.Errorf("GenerateTokenCredential(same id) error = %v, want %v", err, ErrToken)
 	}
-	want := wssec.Capabilities{OAEP: []wssec.OAEPParameters{{Digest: crypto.SHA1, MGF: crypto.SHA1}}, NoOAEPLabel: true, RSA15: wssec.RSA15Plain}
-	caps, err := s.Capabilities("next")
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		t       wssec.TransportParams
+		wantErr error
+	}{
+		{wssec.TransportParams{KeyTransport: wssec.RSAOAEPMGF1P}, nil},
+		{wssec.TransportParams{KeyTransport: wssec.RSAOAEP, OAEPDigest: crypto.SHA1}, nil},
+		{wssec.TransportParams{KeyTransport: wssec.RSA15}, nil},
+		{wssec.TransportParams{}, wssec.ErrKeyCapability},
+		{wssec.TransportParams{KeyTransport: wssec.RSAOAEP, OAEPDigest: crypto.SHA1, MGF: crypto.SHA256}, wssec.ErrKeyCapability},
+	} {
+		err := s.CheckTransport("next", tc.t)
+		if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+			t.Errorf("CheckTransport(%+v) error = %v, want %v", tc.t, err, tc.wantErr)
+		}
 	}
-	if diff := cmp.Diff(want, caps); diff != "" {
-		t.Errorf("Capabilities() mismatch (-want +got):\n%s", diff)
+	if err := s.CheckTransport("nope", wssec.TransportParams{}); !errors.Is(err, ErrUnknownAlias) {
+		t.Errorf("CheckTransport(unknown alias) error = %v, want %v", err, ErrUnknownAlias)
 	}
 	if _, err := s.ExportPKCS12("next", "x"); err == nil {
 		t.Errorf("ExportPKCS12(token entry) error = nil, want an error")

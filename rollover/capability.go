@@ -13,12 +13,11 @@ import (
 // token that does OAEP with SHA-1 only. It is decided from the key's
 // capabilities, before the self-test.
 func (s *KeyAdded) checkTransports(rs []Receiver) error {
-	caps, err := s.m.store.Capabilities(s.st.New.Alias)
-	if err != nil {
+	if _, err := s.m.store.Entry(s.st.New.Alias); err != nil {
 		return err
 	}
 	for _, r := range rs {
-		if err := caps.Check(r.Transport); err != nil {
+		if err := s.m.store.CheckTransport(s.st.New.Alias, r.Transport); err != nil {
 			return &ReceiverAlgorithmError{Receiver: r.ID, Transport: r.Transport, Cause: err}
 		}
 	}

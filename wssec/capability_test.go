@@ -2,6 +2,7 @@ package wssec_test
 
 import (
 	"crypto"
+	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
 	"errors"
@@ -47,26 +48,44 @@ func (d *tokenDecrypter) Decrypt(rand io.Reader, ct []byte, opts crypto.Decrypte
 	return nil, errToken
 }
 
-func (d *tokenDecrypter) Capabilities() wssec.Capabilities {
-	return wssec.Capabilities{
-		OAEP:        []wssec.OAEPParameters{{Digest: crypto.SHA1, MGF: crypto.SHA1}},
-		NoOAEPLabel: true,
-		RSA15:       wssec.RSA15Plain,
-	}
+// Refuses says what Decrypt refuses, without a private-key operation.
+func (d *tokenDecrypter) Refuses(opts crypto.DecrypterOpts) bool {
+	return refusedByToken(opts)
 }
 
-func TestCapabilities_Check(t *testing.T) {
+// refusedByToken is what a token refuses: OAEP other than SHA-1 with
+// MGF1-SHA1 and no label, PKCS#1 v1.5 with a SessionKeyLen.
+func refusedByToken(opts crypto.DecrypterOpts) bool {
+	switch o := opts.(type) {
+	case *rsa.OAEPOptions:
+		return o.Hash != crypto.SHA1 || (o.MGFHash != 0 && o.MGFHash != o.Hash) || len(o.Label) > 0
+	case *rsa.PKCS1v15DecryptOptions:
+		return o.SessionKeyLen != 0
+	}
+	return true
+}
+
+// noRSA15Key is a software key that refuses PKCS#1 v1.5 altogether.
+type noRSA15Key struct{ *rsa.PrivateKey }
+
+func (noRSA15Key) Refuses(opts crypto.DecrypterOpts) bool {
+	_, v15 := opts.(*rsa.PKCS1v15DecryptOptions)
+	return v15
+}
+
+func TestTransportParams_Check(t *testing.T) {
 	t.Parallel()
-	token := (&tokenDecrypter{}).Capabilities()
-	noRSA15 := wssec.Capabilities{RSA15: wssec.RSA15Unsupported}
+	software := oldID.Key
+	token := &tokenDecrypter{key: oldID.Key}
+	noRSA15 := noRSA15Key{oldID.Key}
 	tests := []struct {
 		name    string
-		caps    wssec.Capabilities
+		key     crypto.Decrypter
 		params  wssec.TransportParams
 		wantErr error
 	}{
-		{"software, default", wssec.Capabilities{}, wssec.TransportParams{}, nil},
-		{"software, rsa15", wssec.Capabilities{}, wssec.TransportParams{KeyTransport: wssec.RSA15}, nil},
+		{"software, default", software, wssec.TransportParams{}, nil},
+		{"software, rsa15", software, wssec.TransportParams{KeyTransport: wssec.RSA15}, nil},
 		{"token, default rsa-oaep sha256", token, wssec.TransportParams{}, wssec.ErrKeyCapability},
 		{"token, mgf1p", token, wssec.TransportParams{KeyTransport: wssec.RSAOAEPMGF1P}, nil},
 		{"token, mgf1p sha256", token, wssec.TransportParams{KeyTransport: wssec.RSAOAEPMGF1P, OAEPDigest: crypto.SHA256}, wssec.ErrKeyCapability},
@@ -74,19 +93,24 @@ func TestCapabilities_Check(t *testing.T) {
 		{"token, rsa-oaep sha1 mgf sha256", token, wssec.TransportParams{KeyTransport: wssec.RSAOAEP, OAEPDigest: crypto.SHA1, MGF: crypto.SHA256}, wssec.ErrKeyCapability},
 		{"token, rsa15", token, wssec.TransportParams{KeyTransport: wssec.RSA15}, nil},
 		{"no rsa15", noRSA15, wssec.TransportParams{KeyTransport: wssec.RSA15}, wssec.ErrKeyCapability},
+		{"no rsa15, oaep", noRSA15, wssec.TransportParams{}, nil},
 		{"invalid params", token, wssec.TransportParams{KeyTransport: "urn:x"}, wssec.ErrInvalidPolicy},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			err := tc.caps.Check(tc.params)
+			err := tc.params.Check(tc.key)
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
 				t.Fatalf("Check(%+v) error = %v, want %v", tc.params, err, tc.wantErr)
 			}
-			if errors.Is(err, wssec.ErrKeyCapability) && !errors.Is(err, wssec.ErrAlgorithmNotAllowed) {
-				t.Errorf("Check(%+v) error = %v, want it to match ErrAlgorithmNotAllowed too", tc.params, err)
+			var ke *wssec.KeyError
+			if errors.Is(err, wssec.ErrKeyCapability) && (!errors.Is(err, wssec.ErrAlgorithmNotAllowed) || !errors.As(err, &ke)) {
+				t.Errorf("Check(%+v) error = %#v, want a *KeyError that matches ErrAlgorithmNotAllowed too", tc.params, err)
 			}
 		})
+	}
+	if token.ops.Load() != 0 {
+		t.Errorf("Check made %d private-key operations, want 0", token.ops.Load())
 	}
 }
 
@@ -189,21 +213,21 @@ func TestDecryptor_Decrypt_capabilitiesRing(t *testing.T) {
 	}
 }
 
-// ExampleCapabilities_Check asks whether a key in a token that performs
-// RSA-OAEP with SHA-1 only, as SoftHSM2 does, can decrypt what a receiver
-// sends with each key transport.
-func ExampleCapabilities_Check() {
-	token := wssec.Capabilities{
-		OAEP:        []wssec.OAEPParameters{{Digest: crypto.SHA1, MGF: crypto.SHA1}},
-		NoOAEPLabel: true,
-		RSA15:       wssec.RSA15Plain,
+// ExampleTransportParams_Check asks whether a key in a token that
+// performs RSA-OAEP with SHA-1 only, as SoftHSM2 does, can decrypt what a
+// receiver sends with each key transport.
+func ExampleTransportParams_Check() {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
 	}
+	token := &tokenDecrypter{key: key}
 	for _, t := range []wssec.TransportParams{
 		{}, // the Encryptor's default: RSA-OAEP with SHA-256 and MGF1-SHA1
 		{KeyTransport: wssec.RSAOAEPMGF1P},
 		{KeyTransport: wssec.RSAOAEP, OAEPDigest: crypto.SHA1},
 	} {
-		err := token.Check(t)
+		err := t.Check(token)
 		fmt.Println(err == nil, errors.Is(err, wssec.ErrKeyCapability))
 	}
 	// Output:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/wsrenew/wsrenew/internal/fakeclock"
 	"github.com/wsrenew/wsrenew/wssec"
@@ -38,7 +39,7 @@ func fixIDs(t testing.TB, msg []byte) []byte {
 
 // TestDecrypt_noMatchingKeyError checks that a message for a key the ring
 // does not hold is refused, before any private-key operation, with a
-// *NoMatchingKeyError that names the reference as the sender wrote it,
+// *KeyError for ErrNoMatchingKey that names the reference as the sender wrote it,
 // the EncryptedKey, and the ring's keys.
 func TestDecrypt_noMatchingKeyError(t *testing.T) {
 	t.Parallel()
@@ -91,36 +92,36 @@ func TestDecrypt_noMatchingKeyError(t *testing.T) {
 		name   string
 		msg    []byte
 		policy wssec.Policy
-		want   *wssec.NoMatchingKeyError
+		want   *wssec.KeyError
 	}{
-		{"subject name", subject, wssec.Policy{}, &wssec.NoMatchingKeyError{
+		{"subject name", subject, wssec.Policy{}, &wssec.KeyError{Err: wssec.ErrNoMatchingKey,
 			References: []wssec.KeyReference{{Kind: "X509SubjectName", Value: stranger.Subject.String()}},
 			Reason:     "no ring key fits the key references"}},
-		{"modulus", keyValue, wssec.Policy{}, &wssec.NoMatchingKeyError{
+		{"modulus", keyValue, wssec.Policy{}, &wssec.KeyError{Err: wssec.ErrNoMatchingKey,
 			References: []wssec.KeyReference{{Kind: "KeyValue", Value: "modulus SHA-256 " + hex.EncodeToString(modDigest[:8]) + ", 2048 bits"}},
 			Reason:     "no ring key fits the key references"}},
-		{"X509Digest", x509Digest, wssec.Policy{}, &wssec.NoMatchingKeyError{
+		{"X509Digest", x509Digest, wssec.Policy{}, &wssec.KeyError{Err: wssec.ErrNoMatchingKey,
 			References: []wssec.KeyReference{{Kind: "X509Digest", Value: "http://www.w3.org/2001/04/xmlenc#sha256 " + hex.EncodeToString(certDigest[:])}},
 			Reason:     "no ring key fits the key references"}},
-		{"issuer and serial", to(wssec.IdentifyByIssuerSerial), wssec.Policy{}, &wssec.NoMatchingKeyError{
+		{"issuer and serial", to(wssec.IdentifyByIssuerSerial), wssec.Policy{}, &wssec.KeyError{Err: wssec.ErrNoMatchingKey,
 			References: []wssec.KeyReference{{Kind: "X509IssuerSerial", Value: stranger.Issuer.String() + ", serial " + stranger.SerialNumber.String()}},
 			Reason:     "no ring key fits the key references"}},
-		{"subject key identifier", to(wssec.IdentifyBySKI), wssec.Policy{}, &wssec.NoMatchingKeyError{
+		{"subject key identifier", to(wssec.IdentifyBySKI), wssec.Policy{}, &wssec.KeyError{Err: wssec.ErrNoMatchingKey,
 			References: []wssec.KeyReference{{Kind: "X509SKI", Value: hex.EncodeToString(stranger.SubjectKeyId)}},
 			Reason:     "no ring key fits the key references"}},
-		{"thumbprint", to(wssec.IdentifyByThumbprintSHA1), wssec.Policy{}, &wssec.NoMatchingKeyError{
+		{"thumbprint", to(wssec.IdentifyByThumbprintSHA1), wssec.Policy{}, &wssec.KeyError{Err: wssec.ErrNoMatchingKey,
 			References: []wssec.KeyReference{{Kind: "ThumbprintSHA1", Value: hex.EncodeToString(thumb[:])}},
 			Reason:     "no ring key fits the key references"}},
-		{"certificate", to(wssec.IdentifyByX509Certificate), wssec.Policy{}, &wssec.NoMatchingKeyError{
+		{"certificate", to(wssec.IdentifyByX509Certificate), wssec.Policy{}, &wssec.KeyError{Err: wssec.ErrNoMatchingKey,
 			References: []wssec.KeyReference{{Kind: "X509Certificate", Value: certValue, Fingerprint: fp}},
 			Reason:     "no ring key fits the key references"}},
-		{"direct reference", to(wssec.IdentifyByDirectReference), wssec.Policy{}, &wssec.NoMatchingKeyError{
+		{"direct reference", to(wssec.IdentifyByDirectReference), wssec.Policy{}, &wssec.KeyError{Err: wssec.ErrNoMatchingKey,
 			References: []wssec.KeyReference{{Kind: "X509Certificate", Value: certValue, Fingerprint: fp}},
 			Reason:     "no ring key fits the key references"}},
-		{"key name", keyName, wssec.Policy{}, &wssec.NoMatchingKeyError{
+		{"key name", keyName, wssec.Policy{}, &wssec.KeyError{Err: wssec.ErrNoMatchingKey,
 			References: []wssec.KeyReference{{Kind: "KeyName", Value: "partner-2027"}},
 			Reason:     "no ring key fits the key references"}},
-		{"no reference, trial decryption off", noRef, wssec.Policy{DisableTrialDecryption: true}, &wssec.NoMatchingKeyError{
+		{"no reference, trial decryption off", noRef, wssec.Policy{DisableTrialDecryption: true}, &wssec.KeyError{Err: wssec.ErrNoMatchingKey,
 			Reason: "the EncryptedKey has no usable key reference and the policy does not allow trying each ring key"}},
 	}
 	ring := []wssec.Fingerprint{wssec.FingerprintOf(newID.Certificate), wssec.FingerprintOf(oldID.Certificate)}
@@ -129,13 +130,13 @@ func TestDecrypt_noMatchingKeyError(t *testing.T) {
 			t.Parallel()
 			var ops atomic.Int64
 			_, err := (&wssec.Decryptor{Keys: countingRing(t, &ops), Policy: tc.policy}).Decrypt(tc.msg)
-			var got *wssec.NoMatchingKeyError
+			var got *wssec.KeyError
 			if !errors.Is(err, wssec.ErrNoMatchingKey) || !errors.As(err, &got) {
-				t.Fatalf("Decrypt(%s) error = %v, want a *NoMatchingKeyError", tc.name, err)
+				t.Fatalf("Decrypt(%s) error = %v, want a *KeyError", tc.name, err)
 			}
 			want := *tc.want
 			want.KeyID, want.Position, want.InHeader, want.DataIDs, want.Ring = "EK-1", 1, true, []string{"ED-1"}, ring
-			if diff := cmp.Diff(&want, got); diff != "" {
+			if diff := cmp.Diff(want, *got, cmpopts.EquateErrors()); diff != "" {
 				t.Errorf("Decrypt(%s) error mismatch (-want +got):\n%s", tc.name, diff)
 			}
 			if ops.Load() != 0 {
@@ -150,9 +151,9 @@ func TestDecrypt_noMatchingKeyError(t *testing.T) {
 	}
 }
 
-// TestNoMatchingKeyError_cut checks that a long name from the message is
+// TestKeyError_noMatchCut checks that a long name from the message is
 // cut in the error.
-func TestNoMatchingKeyError_cut(t *testing.T) {
+func TestKeyError_noMatchCut(t *testing.T) {
 	t.Parallel()
 	plain := readTestdata(t, "response11.xml")
 	long := strings.Repeat("é", 300)
@@ -164,9 +165,9 @@ func TestNoMatchingKeyError_cut(t *testing.T) {
 		ki.CreateElement("ds:KeyName").SetText(long)
 	})
 	_, err := (&wssec.Decryptor{Keys: twoKeyRing(t)}).Decrypt(msg)
-	var got *wssec.NoMatchingKeyError
+	var got *wssec.KeyError
 	if !errors.As(err, &got) || len(got.References) != 1 {
-		t.Fatalf("Decrypt() error = %v, want a *NoMatchingKeyError with one reference", err)
+		t.Fatalf("Decrypt() error = %v, want a *KeyError with one reference", err)
 	}
 	if v := got.References[0].Value; len(v) > 210 || !strings.HasPrefix(long, strings.TrimSuffix(v, "…")) {
 		t.Errorf("KeyName reference = %q (%d bytes), want the name cut to 200 bytes", v, len(v))
@@ -213,9 +214,9 @@ func TestDecrypt_noMatchingKeyErrorEmbedded(t *testing.T) {
 	plain := readTestdata(t, "response11.xml")
 	msg := encrypt(t, &wssec.Encryptor{Certificate: strangerID.Certificate, EmbedEncryptedKey: true}, plain)
 	_, err := (&wssec.Decryptor{Keys: twoKeyRing(t)}).Decrypt(msg)
-	var got *wssec.NoMatchingKeyError
+	var got *wssec.KeyError
 	if !errors.As(err, &got) {
-		t.Fatalf("Decrypt() error = %v, want a *NoMatchingKeyError", err)
+		t.Fatalf("Decrypt() error = %v, want a *KeyError", err)
 	}
 	if got.InHeader || got.Position != 1 || len(got.DataIDs) != 1 || got.DataIDs[0] == "" {
 		t.Errorf("Decrypt() error = %+v, want the first EncryptedKey, in an EncryptedData's KeyInfo, with its EncryptedData's Id", got)

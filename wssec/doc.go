@@ -86,12 +86,14 @@
 //
 // Keys in an HSM may perform fewer key transports than keys in software
 // (a PKCS#11 token may do OAEP with SHA-1 only). A Decrypter that
-// implements [CapableDecrypter] says what it performs; a message whose key
-// transport the chosen key cannot perform is refused with
-// [ErrKeyCapability] before the key is used, decided from the message and
-// the ring alone. For a Decrypter that reports RSA-1_5 padding errors
-// instead of returning a random key ([RSA15Plain]), the random key is
+// implements [CapableDecrypter] says what it refuses; a message whose key
+// transport the chosen key refuses is refused with [ErrKeyCapability]
+// before the key is used, decided from the message and the ring alone.
+// For a Decrypter that reports RSA-1_5 padding errors instead of
+// returning a random key (it refuses a SessionKeyLen), the random key is
 // substituted here, so implicit rejection holds for it too.
+// [TransportParams.Check] asks the same question for a receiver's key
+// transport before a renewal hands out the certificate.
 //
 // Decrypted content is parsed in the namespace context of the element it
 // replaces and must not contain further encrypted data, Security headers

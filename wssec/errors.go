@@ -14,7 +14,7 @@ var (
 	// ErrNoMatchingKey means that the message names a key that is not in
 	// the ring, or that no key of the ring could be tried for it. It is
 	// decided before any private-key operation. For an EncryptedKey the
-	// error is a [*NoMatchingKeyError] that says what the message named
+	// error is a [*KeyError] that says what the message named
 	// and what the ring holds.
 	ErrNoMatchingKey = errors.New("wssec: no matching key")
 
@@ -177,9 +177,17 @@ func isMalformedOrLimit(err error) bool {
 
 // KeyError reports why a [Key] was refused, which key an operation on the
 // ring was about, a key transport a key cannot perform (Err is
-// [ErrKeyCapability]), or a refused removal of a retained key (Err is
+// [ErrKeyCapability]), a refused removal of a retained key (Err is
 // [ErrRetentionNotElapsed], and AllowedAt says when the removal becomes
-// allowed). It unwraps to its Err field.
+// allowed), or an EncryptedKey that no key of the ring fits (Err is
+// [ErrNoMatchingKey]). It unwraps to its Err field.
+//
+// For [ErrNoMatchingKey] it says what the message asked for and what the
+// ring holds, so that an operator can tell which certificate the sender
+// encrypted to. Everything in it was read before any private-key
+// operation and depends only on the message's key references and the
+// ring: it is no oracle. It never holds key material or message content
+// other than the references as the sender wrote them.
 type KeyError struct {
 	// Fingerprint is the SHA-256 fingerprint of the key's certificate;
 	// zero if there is no certificate.
@@ -190,6 +198,27 @@ type KeyError struct {
 	// becomes allowed; zero if the key has no expiry yet, that is, a
 	// receiver may still use it. Zero for the other errors.
 	AllowedAt time.Time
+
+	// The EncryptedKey no key fits, for [ErrNoMatchingKey] (zero for the
+	// other errors): KeyID is its Id attribute, or "" if it has none;
+	// Position its place among the message's EncryptedKeys, from 1
+	// (those of the Security header first, in document order, then those
+	// inside an EncryptedData's KeyInfo); InHeader whether it is in the
+	// Security header; DataIDs the Ids of the EncryptedData it was to
+	// decrypt; Recipient its Recipient attribute, if any.
+	KeyID     string
+	Position  int
+	InHeader  bool
+	DataIDs   []string
+	Recipient string
+	// References are the key references of the EncryptedKey's KeyInfo,
+	// in document order, for [ErrNoMatchingKey]; empty if it has none
+	// this package can use.
+	References []KeyReference
+	// Ring holds the fingerprints of the ring's keys when the message was
+	// processed, the current key first, for [ErrNoMatchingKey].
+	Ring []Fingerprint
+
 	// Err is one of the sentinels of this package.
 	Err error
 }
@@ -200,6 +229,9 @@ func (e *KeyError) Error() string {
 			return fmt.Sprintf("wssec: retention not elapsed: key %s has no expiry yet (a receiver may still use it)", e.Fingerprint.String())
 		}
 		return fmt.Sprintf("wssec: retention not elapsed: key %s may be removed from %s", e.Fingerprint.String(), e.AllowedAt.UTC().Format(time.RFC3339))
+	}
+	if e.Err == ErrNoMatchingKey && e.Position > 0 {
+		return e.noMatchText()
 	}
 	msg := errText(e.Err, "wssec: key error")
 	if e.Fingerprint != (Fingerprint{}) {
@@ -302,38 +334,8 @@ func errText(err error, fallback string) string {
 	return err.Error()
 }
 
-// NoMatchingKeyError reports an EncryptedKey that no key of the ring fits,
-// with what the message asked for and what the ring holds, so that an
-// operator can tell which certificate the sender encrypted to. Everything
-// in it was read before any private-key operation and depends only on the
-// message's key references and the ring: it is no oracle. It never holds
-// key material or message content other than the references as the
-// sender wrote them.
-type NoMatchingKeyError struct {
-	// KeyID is the EncryptedKey's Id attribute, or "" if it has none.
-	KeyID string
-	// Position is the EncryptedKey's place among the message's
-	// EncryptedKeys, from 1: those of the Security header first, in
-	// document order, then those inside an EncryptedData's KeyInfo.
-	Position int
-	// InHeader reports whether the EncryptedKey is in the Security header
-	// (rather than in an EncryptedData's KeyInfo).
-	InHeader bool
-	// DataIDs are the Ids of the EncryptedData the key was to decrypt.
-	DataIDs []string
-	// Recipient is the EncryptedKey's Recipient attribute, if any.
-	Recipient string
-	// References are the key references of the EncryptedKey's KeyInfo,
-	// in document order; empty if it has none this package can use.
-	References []KeyReference
-	// Ring holds the fingerprints of the ring's keys when the message was
-	// processed, the current key first.
-	Ring []Fingerprint
-	// Reason says why no key fits.
-	Reason string
-}
-
-func (e *NoMatchingKeyError) Error() string {
+// noMatchText is KeyError's text for an EncryptedKey no key fits.
+func (e *KeyError) noMatchText() string {
 	var b strings.Builder
 	b.WriteString("wssec: no matching key: EncryptedKey")
 	if e.KeyID != "" {
@@ -365,9 +367,6 @@ func (e *NoMatchingKeyError) Error() string {
 	}
 	return b.String()
 }
-
-// Unwrap returns [ErrNoMatchingKey].
-func (e *NoMatchingKeyError) Unwrap() error { return ErrNoMatchingKey }
 
 // KeyReference is one key reference of an EncryptedKey's KeyInfo, as the
 // sender wrote it.

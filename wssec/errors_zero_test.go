@@ -17,6 +17,5 @@ func TestErrorTypes_ZeroValue(t *testing.T) {
 		&wssec.KeyError{},
 		&wssec.FaultError{},
 		&wssec.TransportError{},
-		&wssec.NoMatchingKeyError{},
 	})
 }

@@ -355,7 +355,7 @@ func (s *ringSnapshot) inRingOrder(found []*ringEntry) []*ringEntry {
 const maxRefText = 200
 
 // public returns the reference as the sender wrote it, for
-// [NoMatchingKeyError]. Names are cut to maxRefText bytes.
+// [KeyError] for [ErrNoMatchingKey]. Names are cut to maxRefText bytes.
 func (r keyRef) public() KeyReference {
 	cut := func(s string) string {
 		if len(s) > maxRefText {

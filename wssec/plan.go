@@ -399,11 +399,12 @@ func (p *process) decodeWithRoom(dp *dataPlan) bool {
 	return true
 }
 
-// noMatch builds the [*NoMatchingKeyError] for kp. It reads only the
+// noMatch builds the [*KeyError] for [ErrNoMatchingKey] for kp. It reads only the
 // message's structure and the ring snapshot: nothing a key operation
 // decided.
 func (p *process) noMatch(kp *keyPlan, refs []keyRef, reason string) error {
-	e := &NoMatchingKeyError{
+	e := &KeyError{
+		Err:       ErrNoMatchingKey,
 		KeyID:     kp.ek.ID,
 		Position:  kp.pos,
 		InHeader:  kp.inHeader,

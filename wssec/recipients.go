@@ -285,7 +285,7 @@ func (p *process) dropDetachedKeys() {
 // data; trying only the current key would silently fail every message to
 // a retained key during a renewal. So: a ring of one key uses that key; a
 // ring of several refuses the message with ErrNoMatchingKey (a
-// [*NoMatchingKeyError] that says why) before any key operation. Senders that use
+// [*KeyError] that says why) before any key operation. Senders that use
 // RSA-1_5 must name the key, or switch to RSA-OAEP.
 func (p *process) rsa15Candidates(kp *keyPlan) error {
 	if len(p.snap.entries) != 1 {

@@ -287,9 +287,9 @@ func TestDecrypt_rsa15WithoutReference(t *testing.T) {
 				ring = countingRing(t, &ops)
 			}
 			_, err := (&wssec.Decryptor{Keys: ring, Policy: pol}).Decrypt(tc.msg)
-			var ke *wssec.NoMatchingKeyError
-			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) || (err != nil && !errors.As(err, &ke)) {
-				t.Fatalf("Decrypt(%s) error = %v, want %v as a *NoMatchingKeyError", tc.name, err, tc.wantErr)
+			var ke *wssec.KeyError
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) || (err != nil && (!errors.As(err, &ke) || ke.Err != wssec.ErrNoMatchingKey)) {
+				t.Fatalf("Decrypt(%s) error = %v, want %v as a *KeyError", tc.name, err, tc.wantErr)
 			}
 			if ops.Load() != tc.wantOps {
 				t.Errorf("Decrypt(%s) did %d private-key operations, want %d", tc.name, ops.Load(), tc.wantOps)

@@ -128,11 +128,7 @@ func cmdShow(a *app, args []string) int {
 	}
 	a.printf("key: %s", a.describe(*alias))
 	a.printf("key in: %s", a.keyIn(*alias))
-	caps, err := a.store.Capabilities(*alias)
-	if err != nil {
-		return a.fail(err)
-	}
-	a.printf("decrypts: %s", describeCapabilities(caps))
+	a.printf("decrypts: %s", a.describeTransports(*alias))
 	return exitOK
 }
 
@@ -156,29 +152,20 @@ func keyInShort(e keystore.Entry) string {
 	return "file"
 }
 
-// describeCapabilities lists the key transports a key performs.
-func describeCapabilities(c wssec.Capabilities) string {
-	var parts []string
-	if c.OAEP == nil {
-		parts = append(parts, "RSA-OAEP with every digest and MGF1 hash")
-	} else {
-		for _, o := range c.OAEP {
-			parts = append(parts, fmt.Sprintf("RSA-OAEP %v/MGF1-%v", o.Digest, o.MGF))
-		}
-		if len(c.OAEP) == 0 {
-			parts = append(parts, "no RSA-OAEP")
+// describeTransports lists, by their -transport names, the key
+// transports the key of alias performs.
+func (a *app) describeTransports(alias string) string {
+	var names []string
+	for name, t := range transportNames {
+		if a.store.CheckTransport(alias, t) == nil {
+			names = append(names, name)
 		}
 	}
-	if c.NoOAEPLabel {
-		parts = append(parts, "no OAEP label")
+	if len(names) == 0 {
+		return "none"
 	}
-	switch c.RSA15 {
-	case wssec.RSA15Unsupported:
-		parts = append(parts, "no RSA-1_5")
-	default:
-		parts = append(parts, "RSA-1_5 (if the policy allows it)")
-	}
-	return strings.Join(parts, "; ")
+	slices.Sort(names)
+	return strings.Join(names, ", ")
 }
 
 // transportNames are the key transports -transport accepts.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/keystore/pkcs11"
+	"github.com/wsrenew/wsrenew/wssec"
 )
 
 // A store that keeps a new key pair in a SoftHSM2 token: the manifest
@@ -38,10 +39,8 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	caps, err := store.Capabilities("tenant-2027")
-	if err != nil {
-		log.Fatal(err)
-	}
 	fmt.Println(e.Location)
-	fmt.Println(caps.OAEP)
+	for _, t := range []wssec.TransportParams{{KeyTransport: wssec.RSAOAEPMGF1P}, {}} {
+		fmt.Println(t.KeyTransport, store.CheckTransport("tenant-2027", t) == nil)
+	}
 }

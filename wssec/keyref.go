@@ -58,7 +58,8 @@ type keyRef struct {
 // keyRefs collects the key references of an EncryptedKey's ds:KeyInfo.
 // Constructs this package does not know are skipped, so that a KeyInfo
 // with nothing usable leads to trial decryption, while a known construct
-// that is broken is an error.
+// that is broken is an error. names resolves namespaces in ki's tree, as
+// for the other readers of this file.
 func keyRefs(names soap.Names, ki *etree.Element, ids soap.IDs, security *etree.Element) ([]keyRef, error) {
 	if ki == nil {
 		return nil, nil

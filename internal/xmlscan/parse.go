@@ -45,18 +45,22 @@ type Tree struct {
 	Elements int    // elements in the input, an Opaque's content included
 }
 
-// ParseTree is [Parse] (or, with op not nil, [ParseOpaque]) that also
-// resolves the namespace URI of every element's name, and the
-// declarations in scope at every element, once while it builds the tree
-// (see [Names]): the scope the scanner keeps to check prefixes anyway.
+// ParseTree is [Parse] that also resolves the namespace URI of every
+// element's name, and the declarations in scope at every element, once
+// while it builds the tree (see [Names]): the scope the scanner keeps to
+// check prefixes anyway. With op not nil, the content of the element op
+// names is checked but left out of the tree (see [Opaque]); the element
+// count includes it.
 func ParseTree(data []byte, lim Limits, op *Opaque) (*Tree, error) {
-	// One allocation for the tree and its table; the map is sized for
-	// an element per 64 bytes, about what a SOAP message holds.
+	// One allocation for the tree and its table. The map starts sized
+	// for an element per 128 bytes, about what a small SOAP message holds,
+	// but for no more than 64: a large message is mostly text, or an
+	// Opaque's content the tree leaves out, and a large tree grows it.
 	t := &struct {
 		Tree
 		names Names
 	}{}
-	t.names.els = make(map[*etree.Element]elemName, min(len(data)/64, 1<<16))
+	t.names.els = make(map[*etree.Element]elemName, min(len(data)/128, 64))
 	t.names.decls = t.names.first[:0]
 	doc, n, err := parse(data, lim, op, &t.names)
 	if err != nil {

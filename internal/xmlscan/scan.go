@@ -122,7 +122,7 @@ type fscan struct {
 	memo *[memoSlots]tagMemo
 	gen  int // changes whenever the declarations in scope change
 	// opaque, when set, names an element whose content is checked but
-	// not built (see ParseOpaque); opq is the scan's state inside it.
+	// not built (see Opaque); opq is the scan's state inside it.
 	opaque *Opaque
 	opq    opaqueState
 }

@@ -1,22 +1,17 @@
 package rollover_test
 
 import (
-	"bufio"
 	crand "crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/big"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,31 +21,13 @@ import (
 	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/rollover/internal/proctest"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
 // crashChildEnv names the store directory of the child process that takes
 // the steps; the child test runs only when it is set.
 const crashChildEnv = "WSRENEW_ROLLOVER_CRASH_CHILD"
-
-// crashEnv sets the number of kills, as for the keystore's crash test:
-// "full" for 100, or a number.
-const crashEnv = "WSRENEW_CRASH"
-
-func crashKills(t *testing.T) int {
-	switch v := os.Getenv(crashEnv); v {
-	case "":
-		return 12
-	case "full":
-		return 100
-	default:
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			t.Fatalf("%s=%q: want \"full\" or a positive number", crashEnv, v)
-		}
-		return n
-	}
-}
 
 // lastActions are the audit records a step that reaches each stage may
 // leave last.
@@ -78,7 +55,7 @@ func TestProcedure_crash(t *testing.T) {
 	if os.Getenv(crashChildEnv) != "" {
 		t.Skip("in the child process")
 	}
-	kills := crashKills(t)
+	kills := proctest.Kills(t)
 	e := newEnv(t, rollover.Options{})
 	seed := rand.Uint64()
 	rng := rand.New(rand.NewPCG(seed, seed))
@@ -127,64 +104,10 @@ type crashStep struct{ from, to rollover.StageName }
 func runChild(t *testing.T, dir string, rng *rand.Rand) []crashStep {
 	t.Helper()
 	var steps []crashStep
-	for _, s := range runCrashChild(t, "TestProcedure_crashChild", dir, rng) {
+	for _, s := range proctest.RunChild(t, crashChildEnv, "TestProcedure_crashChild", dir, rng) {
 		steps = append(steps, crashStep{rollover.StageName(s[0]), rollover.StageName(s[1])})
 	}
 	return steps
-}
-
-// runCrashChild runs the child test named test as runChild describes, and
-// returns the stage names of the steps it announced.
-func runCrashChild(t *testing.T, test, dir string, rng *rand.Rand) [][2]string {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r := bufio.NewReader(out)
-	var steps [][2]string
-	target := 1 + rng.IntN(4)
-	killed := false
-	for {
-		line, err := r.ReadString('\n')
-		if from, to, ok := strings.Cut(strings.TrimSpace(strings.TrimPrefix(line, "step ")), " "); ok && strings.HasPrefix(line, "step ") {
-			steps = append(steps, [2]string{from, to})
-		}
-		if !killed && len(steps) == target {
-			burn(rng.IntN(1 << 24))
-			cmd.Process.Signal(syscall.SIGKILL)
-			killed = true
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	err = cmd.Wait()
-	var ee *exec.ExitError
-	if !killed || !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		t.Fatalf("child ended with %v before it was killed:\n%s", err, stderr.String())
-	}
-	return steps
-}
-
-// burn spends a little CPU time, so that kills land at scattered points
-// of a step.
-func burn(n int) uint64 {
-	x := uint64(n)
-	for range n {
-		x = x*6364136223846793005 + 1442695040888963407
-	}
-	return x
 }
 
 // checkAfterKill checks the old key's expiry and that the ring decrypts

@@ -78,38 +78,6 @@ func TestErrors(t *testing.T) {
 			wantIs:   []error{rollover.ErrHoldersNotReady},
 		},
 		{
-			name:     "stale signer stage",
-			err:      &rollover.StageError{Op: "AddCertificate", Partner: "bank", Stage: rollover.SignerStageTrusted, Stored: rollover.SignerStageCertificateAdded, Renewal: 2, Stale: true, Err: rollover.ErrRenewalInProgress},
-			wantText: `rollover: AddCertificate refused for partner "bank": stage trusted is stale, the store holds stage certificate-added of renewal 2; a renewal is in progress`,
-			wantIs:   []error{rollover.ErrStaleStage, rollover.ErrRenewalInProgress},
-			notIs:    []error{rollover.ErrCannotCancel},
-		},
-		{
-			name:     "signer renewal too late to cancel",
-			err:      &rollover.StageError{Op: "Cancel", Partner: "bank", Stage: rollover.SignerStageCertificateAdded, Stored: rollover.SignerStageSwitched, Renewal: 1, Stale: true, Err: rollover.ErrCannotCancel},
-			wantText: `rollover: Cancel refused for partner "bank": stage certificate-added is stale, the store holds stage partner-switched of renewal 1; the partner confirmed the switch, so the renewal can no longer be cancelled`,
-			wantIs:   []error{rollover.ErrStaleStage, rollover.ErrCannotCancel},
-		},
-		{
-			name:     "certificate retention",
-			err:      &rollover.RemovalError{Partner: "bank", Fingerprint: fp, AllowedAt: at},
-			wantText: `rollover: certificate ` + fp.Short() + ` of partner "bank" cannot be removed yet: the retention period has not elapsed; allowed from 2027-04-04T09:00:00Z`,
-			wantIs:   []error{wssec.ErrRetentionNotElapsed},
-			notIs:    []error{rollover.ErrCertificateInUse, rollover.ErrPartnerNotSwitched, rollover.ErrKeyInUse},
-		},
-		{
-			name:     "certificate in use",
-			err:      &rollover.RemovalError{Partner: "bank", Fingerprint: fp, LastUsed: at, AllowedAt: at.Add(day), Err: rollover.ErrCertificateInUse},
-			wantText: `rollover: certificate ` + fp.Short() + ` of partner "bank" cannot be removed yet: it verified a signature at 2027-04-04T09:00:00Z, within the guaranteed delivery time; allowed from 2027-04-05T09:00:00Z`,
-			wantIs:   []error{wssec.ErrRetentionNotElapsed, rollover.ErrCertificateInUse},
-		},
-		{
-			name:     "partner not switched",
-			err:      &rollover.RemovalError{Partner: "bank", Fingerprint: fp, Err: rollover.ErrPartnerNotSwitched},
-			wantText: `rollover: certificate ` + fp.Short() + ` of partner "bank" cannot be removed yet: the partner has not confirmed that it signs with the new certificate`,
-			wantIs:   []error{wssec.ErrRetentionNotElapsed, rollover.ErrPartnerNotSwitched},
-		},
-		{
 			name:     "self-test",
 			err:      &rollover.SelfTestError{Fingerprint: fp, Identifier: "ThumbprintSHA1", Reason: "the key ring cannot decrypt the sample", Cause: wssec.ErrNoMatchingKey},
 			wantText: "rollover: self-test of key " + fp.Short() + " with ThumbprintSHA1 failed: the key ring cannot decrypt the sample: wssec: no matching key",

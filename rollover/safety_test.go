@@ -10,7 +10,6 @@ import (
 	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/rollover"
-	"github.com/wsrenew/wsrenew/wssec"
 )
 
 // A clock behind the renewal's latest recorded time cannot record a
@@ -117,40 +116,4 @@ func TestKeyAdded_Cancel_inUse(t *testing.T) {
 			must(as[*rollover.KeyAdded](t, e.resume()).ProvideCertificate(ctx, rollover.Handoff{Receivers: receivers("partner-a")}))(t)
 		})
 	}
-}
-
-// The partners' procedure refuses a clock behind its recorded times, and
-// the removal of the old certificate is checked a second time with the
-// key store's clock.
-func TestSigner_clockAndSecondCheck(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, rollover.Options{})
-	e.clock.Advance(5 * day)
-	added := e.toCertificateAdded()
-	e.clock.Set(t0.Add(day))
-	_, err := added.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{By: "ops@partner.example", Reference: "CHG-2"})
-	if !errors.Is(err, rollover.ErrClockBehind) && !errors.Is(err, keystore.ErrClockBehind) {
-		t.Fatalf("ConfirmPartnerSwitched() with the clock behind error = %v, want a clock error", err)
-	}
-	e.clock.Set(t0.Add(5 * day))
-	sw := must(added.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{By: "ops@partner.example", Reference: "CHG-2"}))(t)
-	confirmed := e.clock.Now()
-
-	// A Manager whose clock runs far ahead, on a store whose clock does
-	// not: the store's clock decides.
-	ahead := fakeclock.New(confirmed.Add(200 * day))
-	opts := e.opts
-	opts.Now = ahead.Now
-	m := must(rollover.NewManager(e.store, opts))(t)
-	stage := asSigner[*rollover.SignerSwitched](t, must(m.ResumeSigner(ctx, sw.Report().Partner))(t))
-	_, err = stage.RemoveOldCertificate(ctx)
-	var re *rollover.RemovalError
-	if !errors.As(err, &re) || !errors.Is(err, wssec.ErrRetentionNotElapsed) {
-		t.Fatalf("RemoveOldCertificate() with only the Manager's clock ahead error = %v, want a *RemovalError", err)
-	}
-	if want := confirmed.Add(90 * day); !re.AllowedAt.Equal(want) {
-		t.Errorf("AllowedAt = %v, want %v", re.AllowedAt, want)
-	}
-	e.clock.Set(confirmed.Add(90 * day))
-	must(stage.RemoveOldCertificate(ctx))(t)
 }

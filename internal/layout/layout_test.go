@@ -38,11 +38,13 @@ var allowed = map[string][]string{
 	"internal/etcdtest":           {},
 	"internal/errtypes":           {},
 	"internal/layout":             {},
+	// The test helpers of both renewal procedures' tests.
+	"rollover/internal/proctest": {"keystore", "wssec"},
 }
 
 // testOnly are imported by _test.go files only (and by the benchmark and
 // vector-generating programs, which are tools, not library code).
-var testOnly = []string{"internal/testpki", "internal/interop", "internal/fakeclock", "internal/etcdtest", "internal/errtypes"}
+var testOnly = []string{"rollover/internal/proctest", "internal/testpki", "internal/interop", "internal/fakeclock", "internal/etcdtest", "internal/errtypes"}
 
 // public are the packages examples may import.
 var public = []string{"wssec", "keystore", "keystore/etcdstore", "keystore/pkcs11", "rollover", "rollover/signer", "wssec/otelmetrics", "rollover/otelrenewal"}

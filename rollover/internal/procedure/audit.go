@@ -2,6 +2,10 @@ package procedure
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/x509"
+	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -184,4 +188,16 @@ func Log(ctx context.Context, logger *slog.Logger, t time.Time, level slog.Level
 	r := slog.NewRecord(t, level, msg, 0)
 	r.Add(attrs...)
 	_ = h.Handle(ctx, r) // a failing log handler does not undo a committed step
+}
+
+// DescribeCert describes a certificate for the audit trail.
+func DescribeCert(c *x509.Certificate) string {
+	alg := c.PublicKeyAlgorithm.String()
+	switch k := c.PublicKey.(type) {
+	case *rsa.PublicKey:
+		alg = fmt.Sprintf("RSA-%d", k.N.BitLen())
+	case *ecdsa.PublicKey:
+		alg = "ECDSA-" + k.Curve.Params().Name
+	}
+	return fmt.Sprintf("%s, %s, serial %s, valid until %s", alg, c.Subject, c.SerialNumber, c.NotAfter.UTC().Format(time.RFC3339))
 }

@@ -133,7 +133,7 @@ func (e *RemovalError) Error() string {
 	}
 	switch {
 	case errors.Is(e.Err, ErrReceiversPending):
-		fmt.Fprintf(&b, "receivers %s have not confirmed the switch", strings.Join(quoteAll(e.Pending), ", "))
+		fmt.Fprintf(&b, "receivers %s have not confirmed the switch", strings.Join(QuoteAll(e.Pending), ", "))
 	case errors.Is(e.Err, ErrKeyInUse):
 		fmt.Fprintf(&b, "it decrypted a message at %s, within the guaranteed delivery time", e.LastUsed.Format(time.RFC3339))
 	case errors.Is(e.Err, ErrPartnerNotSwitched):
@@ -212,7 +212,8 @@ func (e *ClockError) Error() string {
 // Unwrap returns ErrClockBehind.
 func (e *ClockError) Unwrap() error { return ErrClockBehind }
 
-func quoteAll(s []string) []string {
+// QuoteAll quotes each of s.
+func QuoteAll(s []string) []string {
 	out := make([]string, len(s))
 	for i, v := range s {
 		out[i] = fmt.Sprintf("%q", v)

@@ -10,6 +10,23 @@ import (
 // the last confirmation: 90 days. A policy may raise it, never lower it.
 const MinRetention = 90 * 24 * time.Hour
 
+// DefaultRenewalLead is how long before its certificate expires a key
+// or a partner's certificate is reported as due for renewal, if a policy
+// does not say.
+const DefaultRenewalLead = 60 * 24 * time.Hour
+
+// DefaultUsageInterval is the least time between two writes of usage
+// evidence, if the options do not say.
+const DefaultUsageInterval = time.Minute
+
+// Or returns d, or def if d is zero: a zero option means the default.
+func Or(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
 // Rules are the retention rules a decision about a renewal uses,
 // resolved: no zero means a default here.
 type Rules struct {

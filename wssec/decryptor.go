@@ -186,18 +186,18 @@ func (d *Decryptor) decryptSkeleton(message []byte, skel *xmlscan.Skeleton, pol 
 	if opaque {
 		op = bodyOpaque()
 	}
-	doc, elements, err := xmlscan.ParseOpaque(skel.Data, pol.limits, op)
+	tr, err := xmlscan.ParseTree(skel.Data, pol.limits, op)
 	if op != nil && op.Element != nil && op.ID == nil {
 		return nil, errNeedTree // the content holds what only a tree reads
 	}
 	if err != nil {
 		return nil, soapError(err)
 	}
-	env, err := soap.NewEnvelope(doc)
+	env, err := soap.NewEnvelope(tr.Doc, tr.Names)
 	if err != nil {
 		return nil, soapError(err)
 	}
-	p := &process{pol: pol, ring: d.Keys, snap: d.Keys.load(), env: env, skel: skel, msg: message, elements: elements}
+	p := &process{pol: pol, ring: d.Keys, snap: d.Keys.load(), env: env, skel: skel, msg: message, elements: tr.Elements}
 	if op != nil && op.Element != nil {
 		if op.Element != env.Body {
 			return nil, errNeedTree
@@ -205,6 +205,7 @@ func (d *Decryptor) decryptSkeleton(message []byte, skel *xmlscan.Skeleton, pol 
 		p.opaque, p.opaqueElements = op.Element, op.Elements
 	}
 	p.enc = pol.encLimits
+	p.enc.Names = env.Names
 	p.cutUsed = make([]bool, skel.Cuts())
 	p.enc.CipherText = func(text string) ([]byte, bool) {
 		raw, k, ok := skel.Lookup(text)
@@ -289,11 +290,11 @@ func (p *process) finishSignatures(sigs *sigState, res *Result) error {
 		// Allowed by AllowUnsignedBody, but a Fault anyone may have
 		// written is never a response.
 		if tree == nil {
-			doc, _, err := xmlscan.Parse(res.Envelope, p.pol.limits)
+			t, err := xmlscan.ParseTree(res.Envelope, p.pol.limits, nil)
 			if err != nil {
 				return p.afterError(soapError(err))
 			}
-			if tree, err = soap.NewEnvelope(doc); err != nil {
+			if tree, err = soap.NewEnvelope(t.Doc, t.Names); err != nil {
 				return p.afterError(soapError(err))
 			}
 		}

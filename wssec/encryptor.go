@@ -115,11 +115,11 @@ func (e *Encryptor) Encrypt(envelope []byte) ([]byte, error) {
 	if int64(len(envelope)) > defaultMaxMessageBytes {
 		return nil, limitError("MaxMessageBytes", defaultMaxMessageBytes)
 	}
-	doc, _, err := xmlscan.Parse(envelope, encryptLimits)
+	tr, err := xmlscan.ParseTree(envelope, encryptLimits, nil)
 	if err != nil {
 		return nil, soapError(err)
 	}
-	env, err := soap.NewEnvelope(doc)
+	env, err := soap.NewEnvelope(tr.Doc, tr.Names)
 	if err != nil {
 		return nil, soapError(err)
 	}
@@ -127,8 +127,8 @@ func (e *Encryptor) Encrypt(envelope []byte) ([]byte, error) {
 	if err := w.run(); err != nil {
 		return nil, err
 	}
-	doc.WriteSettings = fidelity
-	return doc.WriteToBytes()
+	tr.Doc.WriteSettings = fidelity
+	return tr.Doc.WriteToBytes()
 }
 
 // fidelity writes white space in attribute values and CR in text as
@@ -202,7 +202,7 @@ func (w *encryption) run() error {
 		found := false
 		if w.env.Header != nil {
 			for _, h := range w.env.Header.ChildElements() {
-				if soap.Is(h, name.Space, name.Local) {
+				if w.env.Names.Is(h, name.Space, name.Local) {
 					parts = append(parts, part{target: h, header: true})
 					found = true
 				}
@@ -396,7 +396,7 @@ func (w *encryption) encryptPart(p part, cek []byte) (*etree.Element, error) {
 		// The SOAP processing attributes stay visible on the wrapper
 		// (WS-Security 1.1, 9.3), declared in their own namespace.
 		for _, name := range []string{"mustUnderstand", "actor", "role", "relay"} {
-			if v, ok := soap.Attr(p.target, w.env.NS, name); ok {
+			if v, ok := w.env.Names.Attr(p.target, w.env.NS, name); ok {
 				eh.CreateAttr("xmlns:soapenv", w.env.NS)
 				eh.CreateAttr("soapenv:"+name, v)
 			}

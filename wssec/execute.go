@@ -179,7 +179,7 @@ func (p *process) checkPlaintext(dp *dataPlan, pt []byte) error {
 	dp.ids = dp.ids[:0]
 	sawForbidden := false
 	info, err := xmlscan.ScanFragment(pt, xmlscan.FragmentCheck{
-		Context: soap.InScope(parent),
+		Context: p.env.Names.InScope(parent),
 		Limits:  lim,
 		Forbidden: func(ns string, local []byte) bool {
 			sawForbidden = sawForbidden || forbidden(ns, local)
@@ -252,7 +252,7 @@ func forbidden(ns string, local []byte) bool {
 func (p *process) splice() ([]byte, error) {
 	extra := make([][]byte, len(p.data))
 	for _, dp := range p.data {
-		p.ids.Remove(dp.target)
+		p.ids.Remove(dp.target, p.env.Names)
 	}
 	for i, dp := range p.data {
 		for _, id := range dp.ids {

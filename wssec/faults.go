@@ -60,11 +60,11 @@ func (p *process) unsignedFault(env *soap.Envelope, envelope []byte, cause error
 			fe.Code = strings.TrimSpace(c.Text())
 		case c.Tag == "faultstring" && c.Space == "":
 			fe.Reason = strings.TrimSpace(c.Text())
-		case soap.Is(c, soap.NSSOAP12, "Code"):
+		case env.Names.Is(c, soap.NSSOAP12, "Code"):
 			if val := c.SelectElement("Value"); val != nil {
 				fe.Code = strings.TrimSpace(val.Text())
 			}
-		case soap.Is(c, soap.NSSOAP12, "Reason"):
+		case env.Names.Is(c, soap.NSSOAP12, "Reason"):
 			if txt := c.SelectElement("Text"); txt != nil {
 				fe.Reason = strings.TrimSpace(txt.Text())
 			}
@@ -79,7 +79,7 @@ func faultOf(env *soap.Envelope) *etree.Element {
 		return nil
 	}
 	for _, c := range env.Body.ChildElements() {
-		if soap.Is(c, env.NS, "Fault") {
+		if env.Names.Is(c, env.NS, "Fault") {
 			return c
 		}
 		return nil

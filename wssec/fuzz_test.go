@@ -93,12 +93,12 @@ func FuzzDecrypt(f *testing.F) {
 				t.Fatalf("Decrypt(%q) succeeded without a signed Body", data)
 			}
 			if d == unsignedOK && !res.SignedBody() {
-				env, err := soap.NewEnvelope(doc)
+				env, err := soap.NewEnvelope(doc, nil)
 				if err != nil {
 					t.Fatalf("Decrypt(%q) returned no SOAP envelope: %v", data, err)
 				}
 				for _, c := range env.Body.ChildElements() {
-					if soap.Is(c, env.NS, "Fault") {
+					if env.Names.Is(c, env.NS, "Fault") {
 						t.Fatalf("Decrypt(%q) returned an unsigned Fault", data)
 					}
 					break
@@ -116,16 +116,16 @@ func FuzzDecrypt(f *testing.F) {
 }
 
 // sameReading reports how encoding/xml or etree read env otherwise than
-// the tree the library checked (xmlscan.Parse, the reader Decrypt and the
+// the tree the library checked (xmlscan.ParseTree and its namespace table, the reader Decrypt and the
 // signature verifier use): element and attribute names by namespace URI,
 // attribute values, character data. Comments and the XML declaration do
 // not count.
 func sameReading(env []byte) error {
-	doc, _, err := xmlscan.Parse(env, xmlscan.Limits{})
+	tr, err := xmlscan.ParseTree(env, xmlscan.Limits{}, nil)
 	if err != nil {
 		return fmt.Errorf("the envelope does not parse: %w", err)
 	}
-	checked := treeReading(doc.Root())
+	checked := treeReading(tr.Doc.Root(), soap.NewNames(tr.Names))
 	std, err := stdReading(env)
 	if err != nil {
 		return fmt.Errorf("encoding/xml cannot read the envelope: %w", err)
@@ -137,7 +137,7 @@ func sameReading(env []byte) error {
 	if err := et.ReadFromBytes(env); err != nil {
 		return fmt.Errorf("etree cannot read the envelope: %w", err)
 	}
-	if d := firstDiff(checked, treeReading(et.Root())); d != "" {
+	if d := firstDiff(checked, treeReading(et.Root(), soap.Names{})); d != "" {
 		return fmt.Errorf("etree reads the envelope otherwise than it was checked: %s", d)
 	}
 	return nil
@@ -158,8 +158,9 @@ func firstDiff(a, b []string) string {
 // attrItem writes an attribute as a reading item.
 func attrItem(ns, local, value string) string { return "@{" + ns + "}" + local + "=" + value }
 
-// treeReading lists el's subtree as reading items.
-func treeReading(el *etree.Element) []string {
+// treeReading lists el's subtree as reading items, with namespace URIs
+// resolved by names.
+func treeReading(el *etree.Element, names soap.Names) []string {
 	var out []string
 	var text strings.Builder
 	flush := func() {
@@ -171,14 +172,14 @@ func treeReading(el *etree.Element) []string {
 	var walk func(e *etree.Element)
 	walk = func(e *etree.Element) {
 		flush()
-		out = append(out, "<{"+soap.NamespaceOf(e)+"}"+e.Tag)
+		out = append(out, "<{"+names.Of(e)+"}"+e.Tag)
 		var attrs []string
 		for i := range e.Attr {
 			a := &e.Attr[i]
 			if a.Space == "xmlns" || (a.Space == "" && a.Key == "xmlns") {
 				continue
 			}
-			attrs = append(attrs, attrItem(soap.AttrNamespace(e, a), a.Key, a.Value))
+			attrs = append(attrs, attrItem(names.AttrNamespace(e, a), a.Key, a.Value))
 		}
 		slices.Sort(attrs)
 		out = append(out, attrs...)

@@ -59,7 +59,7 @@ type keyRef struct {
 // Constructs this package does not know are skipped, so that a KeyInfo
 // with nothing usable leads to trial decryption, while a known construct
 // that is broken is an error.
-func keyRefs(ki *etree.Element, ids soap.IDs, security *etree.Element) ([]keyRef, error) {
+func keyRefs(names soap.Names, ki *etree.Element, ids soap.IDs, security *etree.Element) ([]keyRef, error) {
 	if ki == nil {
 		return nil, nil
 	}
@@ -70,15 +70,15 @@ func keyRefs(ki *etree.Element, ids soap.IDs, security *etree.Element) ([]keyRef
 			err error
 		)
 		switch {
-		case soap.Is(c, soap.NSWSSE, "SecurityTokenReference"):
-			r, err = strRefs(c, ids, security)
-		case soap.Is(c, soap.NSDS, "X509Data"):
-			r, err = x509DataRefs(c)
-		case soap.Is(c, soap.NSDS, "KeyName"):
+		case names.Is(c, soap.NSWSSE, "SecurityTokenReference"):
+			r, err = strRefs(names, c, ids, security)
+		case names.Is(c, soap.NSDS, "X509Data"):
+			r, err = x509DataRefs(names, c)
+		case names.Is(c, soap.NSDS, "KeyName"):
 			name, _ := soap.Text(c)
 			r = []keyRef{{kind: refKeyName, name: strings.TrimSpace(name)}}
-		case soap.Is(c, soap.NSDS, "KeyValue"):
-			r, err = keyValueRefs(c)
+		case names.Is(c, soap.NSDS, "KeyValue"):
+			r, err = keyValueRefs(names, c)
 		}
 		if err != nil {
 			return nil, err
@@ -88,31 +88,31 @@ func keyRefs(ki *etree.Element, ids soap.IDs, security *etree.Element) ([]keyRef
 	return refs, nil
 }
 
-func strRefs(str *etree.Element, ids soap.IDs, security *etree.Element) ([]keyRef, error) {
+func strRefs(names soap.Names, str *etree.Element, ids soap.IDs, security *etree.Element) ([]keyRef, error) {
 	var refs []keyRef
 	for _, c := range str.ChildElements() {
 		switch {
-		case soap.Is(c, soap.NSDS, "X509Data"):
-			r, err := x509DataRefs(c)
+		case names.Is(c, soap.NSDS, "X509Data"):
+			r, err := x509DataRefs(names, c)
 			if err != nil {
 				return nil, err
 			}
 			refs = append(refs, r...)
-		case soap.Is(c, soap.NSWSSE, "KeyIdentifier"):
+		case names.Is(c, soap.NSWSSE, "KeyIdentifier"):
 			r, err := keyIdentifierRef(c)
 			if err != nil {
 				return nil, err
 			}
 			refs = append(refs, r)
-		case soap.Is(c, soap.NSWSSE, "Reference"):
-			r, err := tokenReference(c, ids, security)
+		case names.Is(c, soap.NSWSSE, "Reference"):
+			r, err := tokenReference(names, c, ids, security)
 			if err != nil {
 				return nil, err
 			}
 			refs = append(refs, r)
-		case soap.Is(c, soap.NSWSSE, "Embedded"):
+		case names.Is(c, soap.NSWSSE, "Embedded"):
 			for _, t := range c.ChildElements() {
-				if soap.Is(t, soap.NSWSSE, "BinarySecurityToken") {
+				if names.Is(t, soap.NSWSSE, "BinarySecurityToken") {
 					r, err := bstRef(t)
 					if err != nil {
 						return nil, err
@@ -125,32 +125,32 @@ func strRefs(str *etree.Element, ids soap.IDs, security *etree.Element) ([]keyRe
 	return refs, nil
 }
 
-func x509DataRefs(xd *etree.Element) ([]keyRef, error) {
+func x509DataRefs(names soap.Names, xd *etree.Element) ([]keyRef, error) {
 	var refs []keyRef
 	for _, c := range xd.ChildElements() {
 		switch {
-		case soap.Is(c, soap.NSDS, "X509IssuerSerial"):
-			r, err := issuerSerialRef(c)
+		case names.Is(c, soap.NSDS, "X509IssuerSerial"):
+			r, err := issuerSerialRef(names, c)
 			if err != nil {
 				return nil, err
 			}
 			refs = append(refs, r)
-		case soap.Is(c, soap.NSDS, "X509SKI"):
+		case names.Is(c, soap.NSDS, "X509SKI"):
 			b, err := decodeText(c, encodingBase64)
 			if err != nil || len(b) == 0 {
 				return nil, malformed("invalid X509SKI")
 			}
 			refs = append(refs, keyRef{kind: refSKI, data: b})
-		case soap.Is(c, soap.NSDS, "X509Certificate"):
+		case names.Is(c, soap.NSDS, "X509Certificate"):
 			b, err := decodeText(c, encodingBase64)
 			if err != nil || len(b) == 0 || len(b) > maxCertificateBytes {
 				return nil, malformed("invalid X509Certificate")
 			}
 			refs = append(refs, keyRef{kind: refCertificate, data: b})
-		case soap.Is(c, soap.NSDS, "X509SubjectName"):
+		case names.Is(c, soap.NSDS, "X509SubjectName"):
 			s, _ := soap.Text(c)
 			refs = append(refs, keyRef{kind: refSubjectName, subject: strings.TrimSpace(s)})
-		case soap.Is(c, nsDSIG11, "X509Digest"):
+		case names.Is(c, nsDSIG11, "X509Digest"):
 			r, err := x509DigestRef(c)
 			if err != nil {
 				return nil, err
@@ -161,15 +161,15 @@ func x509DataRefs(xd *etree.Element) ([]keyRef, error) {
 	return refs, nil
 }
 
-func issuerSerialRef(is *etree.Element) (keyRef, error) {
+func issuerSerialRef(names soap.Names, is *etree.Element) (keyRef, error) {
 	var name, serial string
 	var sawName, sawSerial bool
 	for _, c := range is.ChildElements() {
 		switch {
-		case soap.Is(c, soap.NSDS, "X509IssuerName") && !sawName:
+		case names.Is(c, soap.NSDS, "X509IssuerName") && !sawName:
 			name, _ = soap.Text(c)
 			sawName = true
-		case soap.Is(c, soap.NSDS, "X509SerialNumber") && !sawSerial:
+		case names.Is(c, soap.NSDS, "X509SerialNumber") && !sawSerial:
 			serial, _ = soap.Text(c)
 			sawSerial = true
 		}
@@ -210,13 +210,13 @@ func keyIdentifierRef(ki *etree.Element) (keyRef, error) {
 
 // tokenReference resolves a wsse:Reference to a BinarySecurityToken of the
 // Security header being processed.
-func tokenReference(ref *etree.Element, ids soap.IDs, security *etree.Element) (keyRef, error) {
+func tokenReference(names soap.Names, ref *etree.Element, ids soap.IDs, security *etree.Element) (keyRef, error) {
 	uri := strings.TrimSpace(ref.SelectAttrValue("URI", ""))
 	el, ok := ids.Resolve(uri)
 	if !ok {
 		return keyRef{}, malformed("Reference %q does not resolve to a token in the message", uri)
 	}
-	if !soap.Is(el, soap.NSWSSE, "BinarySecurityToken") || security == nil || el.Parent() != security {
+	if !names.Is(el, soap.NSWSSE, "BinarySecurityToken") || security == nil || el.Parent() != security {
 		return keyRef{}, malformed("Reference %q is not a BinarySecurityToken of the Security header", uri)
 	}
 	return bstRef(el)
@@ -233,13 +233,13 @@ func bstRef(bst *etree.Element) (keyRef, error) {
 	return keyRef{kind: refCertificate, data: b}, nil
 }
 
-func keyValueRefs(kv *etree.Element) ([]keyRef, error) {
+func keyValueRefs(names soap.Names, kv *etree.Element) ([]keyRef, error) {
 	for _, c := range kv.ChildElements() {
-		if !soap.Is(c, soap.NSDS, "RSAKeyValue") {
+		if !names.Is(c, soap.NSDS, "RSAKeyValue") {
 			continue
 		}
 		for _, m := range c.ChildElements() {
-			if soap.Is(m, soap.NSDS, "Modulus") {
+			if names.Is(m, soap.NSDS, "Modulus") {
 				b, err := decodeText(m, encodingBase64)
 				if err != nil || len(b) == 0 || len(b) > 2048 {
 					return nil, malformed("invalid RSAKeyValue Modulus")

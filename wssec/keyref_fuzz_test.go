@@ -39,16 +39,17 @@ func FuzzKeyRefs(f *testing.F) {
 	snap := ring.load()
 	const open = `<wsse:Security xmlns:wsse="` + soap.NSWSSE + `" xmlns:wsu="` + soap.NSWSU + `" xmlns:ds="` + soap.NSDS + `">`
 	f.Fuzz(func(t *testing.T, data []byte) {
-		doc, _, err := xmlscan.Parse(append(append([]byte(open), data...), "</wsse:Security>"...), xmlscan.Limits{MaxDepth: 20, MaxElements: 1000, MaxAttributes: 16, MaxNamespaces: 20, MaxAttrValue: 4096})
+		tr, err := xmlscan.ParseTree(append(append([]byte(open), data...), "</wsse:Security>"...), xmlscan.Limits{MaxDepth: 20, MaxElements: 1000, MaxAttributes: 16, MaxNamespaces: 20, MaxAttrValue: 4096}, nil)
 		if err != nil {
 			return
 		}
-		ids, err := soap.IndexIDs(doc.Root())
+		doc, names := tr.Doc, soap.NewNames(tr.Names)
+		ids, err := soap.IndexIDs(doc.Root(), names)
 		if err != nil {
 			return
 		}
 		ki := doc.Root().FindElement("./KeyInfo")
-		refs, err := keyRefs(ki, ids, doc.Root())
+		refs, err := keyRefs(names, ki, ids, doc.Root())
 		var me *MessageError
 		if err != nil {
 			if !errors.As(err, &me) || (me.Err != ErrMalformed && me.Err != ErrAlgorithmNotAllowed) {

@@ -22,7 +22,7 @@ func (p *process) plan() error {
 	if len(secs) == 1 {
 		p.security = secs[0]
 	}
-	ids, err := soap.IndexIDs(env.Root)
+	ids, err := soap.IndexIDs(env.Root, env.Names)
 	if err != nil {
 		return soapError(err)
 	}
@@ -68,7 +68,7 @@ func (p *process) headerEntries() error {
 	}
 	for _, c := range p.security.ChildElements() {
 		switch {
-		case xmlenc.IsEncryptedKey(c):
+		case xmlenc.IsEncryptedKey(p.env.Names, c):
 			kp, err := p.keyPlanFor(c, true)
 			if err != nil {
 				return err
@@ -76,7 +76,7 @@ func (p *process) headerEntries() error {
 			if err := p.attachHeaderKey(kp); err != nil {
 				return err
 			}
-		case xmlenc.IsReferenceList(c):
+		case xmlenc.IsReferenceList(p.env.Names, c):
 			refs, err := xmlenc.ParseReferenceList(c, p.enc)
 			if err != nil {
 				return soapError(err)
@@ -183,16 +183,16 @@ func (p *process) collect() error {
 	var eks int
 	var walk func(el *etree.Element) error
 	walk = func(el *etree.Element) error {
-		if soap.Is(el, soap.NSWSSE, "Security") && el.Parent() == p.env.Header && el != p.security {
+		if p.env.Names.Is(el, soap.NSWSSE, "Security") && el.Parent() == p.env.Header && el != p.security {
 			return nil
 		}
 		switch {
-		case xmlenc.IsEncryptedKey(el):
+		case xmlenc.IsEncryptedKey(p.env.Names, el):
 			eks++
 			if eks > p.pol.maxEK {
 				return limitError("MaxEncryptedKeys", int64(p.pol.maxEK))
 			}
-		case xmlenc.IsEncryptedData(el):
+		case xmlenc.IsEncryptedData(p.env.Names, el):
 			if len(p.data) == p.pol.maxED {
 				return limitError("MaxEncryptedData", int64(p.pol.maxED))
 			}
@@ -206,7 +206,7 @@ func (p *process) collect() error {
 			// an EncryptedData holds data to decrypt.
 			if dp.ed.KeyInfo != nil {
 				for _, c := range dp.ed.KeyInfo.ChildElements() {
-					if xmlenc.IsEncryptedKey(c) {
+					if xmlenc.IsEncryptedKey(p.env.Names, c) {
 						if err := walk(c); err != nil {
 							return err
 						}
@@ -249,7 +249,7 @@ func (p *process) dataPlanFor(el *etree.Element) (*dataPlan, error) {
 		return nil, malformed("EncryptedData Type %q is not supported", ed.Type)
 	}
 	parent := el.Parent()
-	if soap.Is(parent, soap.NSWSSE11, "EncryptedHeader") {
+	if p.env.Names.Is(parent, soap.NSWSSE11, "EncryptedHeader") {
 		if parent.Parent() != p.env.Header || !dp.element {
 			return nil, malformed("EncryptedHeader must be a header block holding an Element")
 		}
@@ -268,9 +268,9 @@ func (p *process) resolveData(uri string) (*dataPlan, error) {
 	if !ok {
 		return nil, malformed("DataReference %q does not resolve", uri)
 	}
-	if soap.Is(el, soap.NSWSSE11, "EncryptedHeader") {
+	if p.env.Names.Is(el, soap.NSWSSE11, "EncryptedHeader") {
 		for _, c := range el.ChildElements() {
-			if xmlenc.IsEncryptedData(c) {
+			if xmlenc.IsEncryptedData(p.env.Names, c) {
 				el = c
 				break
 			}
@@ -327,7 +327,7 @@ func (p *process) checkKey(kp *keyPlan) error {
 		}
 		kp.oaep = o
 	}
-	refs, err := keyRefs(kp.ek.KeyInfo, p.ids, p.security)
+	refs, err := keyRefs(p.env.Names, kp.ek.KeyInfo, p.ids, p.security)
 	if err != nil {
 		return err
 	}

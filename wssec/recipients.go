@@ -50,7 +50,7 @@ func (p *process) rankRecipient(kp *keyPlan) recipientRank {
 	if r := kp.ek.Recipient; r != "" && p.pol.recipient != "" && r != p.pol.recipient {
 		return recipientRank{class: 3}
 	}
-	refs, err := keyRefs(kp.ek.KeyInfo, p.ids, p.security)
+	refs, err := keyRefs(p.env.Names, kp.ek.KeyInfo, p.ids, p.security)
 	if err != nil {
 		return recipientRank{class: 4}
 	}
@@ -198,13 +198,13 @@ func (p *process) keyInfoChildKey(c *etree.Element) (*etree.Element, error) {
 	var uri string
 	retrieval := false
 	switch {
-	case xmlenc.IsEncryptedKey(c):
+	case xmlenc.IsEncryptedKey(p.env.Names, c):
 		return c, nil
-	case soap.Is(c, soap.NSDS, "RetrievalMethod"):
+	case p.env.Names.Is(c, soap.NSDS, "RetrievalMethod"):
 		uri, retrieval = c.SelectAttrValue("URI", ""), true
-	case soap.Is(c, soap.NSWSSE, "SecurityTokenReference"):
+	case p.env.Names.Is(c, soap.NSWSSE, "SecurityTokenReference"):
 		for _, r := range c.ChildElements() {
-			if soap.Is(r, soap.NSWSSE, "Reference") {
+			if p.env.Names.Is(r, soap.NSWSSE, "Reference") {
 				uri = r.SelectAttrValue("URI", "")
 			}
 		}
@@ -218,7 +218,7 @@ func (p *process) keyInfoChildKey(c *etree.Element) (*etree.Element, error) {
 	if !ok {
 		return nil, malformed("KeyInfo reference %q does not resolve", uri)
 	}
-	if !xmlenc.IsEncryptedKey(el) {
+	if !xmlenc.IsEncryptedKey(p.env.Names, el) {
 		if retrieval && strings.TrimSpace(c.SelectAttrValue("Type", "")) == typeEncryptedKey {
 			return nil, malformed("RetrievalMethod %q of Type EncryptedKey names something else", uri)
 		}
@@ -227,7 +227,7 @@ func (p *process) keyInfoChildKey(c *etree.Element) (*etree.Element, error) {
 	if p.security != nil && el.Parent() == p.security {
 		return el, nil
 	}
-	if par := el.Parent(); soap.Is(par, soap.NSWSSE, "Security") && par.Parent() == p.env.Header {
+	if par := el.Parent(); p.env.Names.Is(par, soap.NSWSSE, "Security") && par.Parent() == p.env.Header {
 		// An EncryptedKey in another actor's Security header is for
 		// someone else: not ours to use.
 		return nil, errForeignKey
@@ -247,10 +247,10 @@ func (p *process) detachedKey(el *etree.Element) bool {
 		switch {
 		case a == p.env.Header || a == p.env.Body:
 			return true
-		case xmlenc.IsEncryptedData(a):
+		case xmlenc.IsEncryptedData(p.env.Names, a):
 			_, ours := p.dataByEl[a]
-			return ours && el.Parent().Parent() == a && soap.Is(el.Parent(), soap.NSDS, "KeyInfo")
-		case xmlenc.IsEncryptedKey(a), soap.Is(a, soap.NSWSSE, "Security"):
+			return ours && el.Parent().Parent() == a && p.env.Names.Is(el.Parent(), soap.NSDS, "KeyInfo")
+		case xmlenc.IsEncryptedKey(p.env.Names, a), p.env.Names.Is(a, soap.NSWSSE, "Security"):
 			return false
 		}
 	}
@@ -268,10 +268,10 @@ func (p *process) dropDetachedKeys() {
 		}
 		el := kp.ek.Element
 		par := el.Parent()
-		if par == nil || (soap.Is(par, soap.NSDS, "KeyInfo") && xmlenc.IsEncryptedData(par.Parent())) {
+		if par == nil || (p.env.Names.Is(par, soap.NSDS, "KeyInfo") && xmlenc.IsEncryptedData(p.env.Names, par.Parent())) {
 			continue // goes with the EncryptedData it is in
 		}
-		p.ids.Remove(el)
+		p.ids.Remove(el, p.env.Names)
 		par.RemoveChild(el)
 	}
 }

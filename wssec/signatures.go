@@ -70,7 +70,7 @@ func (p *process) planSignatures(trust *TrustRing, message []byte) (*sigState, e
 	if err != nil {
 		return nil, err
 	}
-	stampEl, err := p.fresh(p.security, trust.ring().clock())
+	stampEl, err := p.fresh(p.env.Names, p.security, trust.ring().clock())
 	if err != nil {
 		return nil, err
 	}
@@ -143,15 +143,15 @@ func (p *process) findSignatures(st *sigState) ([]*etree.Element, error) {
 	boundary := false
 	for _, c := range p.security.ChildElements() {
 		switch {
-		case xmlenc.IsEncryptedKey(c):
+		case xmlenc.IsEncryptedKey(p.env.Names, c):
 			if kp := p.keyByEl[c]; kp != nil && len(kp.data) > 0 {
 				boundary = true
 			}
-		case xmlenc.IsReferenceList(c):
+		case xmlenc.IsReferenceList(p.env.Names, c):
 			boundary = true
-		case xmlenc.IsEncryptedData(c):
+		case xmlenc.IsEncryptedData(p.env.Names, c):
 			boundary, st.encryptedHeader = true, true
-		case soap.Is(c, soap.NSDS, "Signature"):
+		case p.env.Names.Is(c, soap.NSDS, "Signature"):
 			if len(sigs) == maxSignatures {
 				return nil, limitError("signatures", maxSignatures)
 			}
@@ -183,8 +183,8 @@ func (p *process) dataSignedBefore(coveredBefore []*etree.Element) error {
 
 // fresh checks the Security header's Timestamp against the trust ring's
 // clock and returns it, or nil if there is none.
-func (p *process) fresh(security *etree.Element, now time.Time) (*etree.Element, error) {
-	el, created, expires, err := timestamp(security)
+func (p *process) fresh(names soap.Names, security *etree.Element, now time.Time) (*etree.Element, error) {
+	el, created, expires, err := timestamp(names, security)
 	if err != nil || el == nil {
 		return nil, err
 	}
@@ -210,7 +210,7 @@ func (p *process) verifyBefore(st *sigState) error {
 	now := st.trust.ring().clock()
 	v := &verifier{pol: p.pol, trust: st.trust.live(now), env: p.env, ids: p.ids, security: p.security,
 		now: now, budget: st.budget, skel: p.skel, src: p.msg, opaque: p.opaque, opaqueElements: p.opaqueElements}
-	stampEl, _, _, err := timestamp(p.security)
+	stampEl, _, _, err := timestamp(p.env.Names, p.security)
 	if err != nil {
 		return err
 	}
@@ -284,7 +284,7 @@ func (p *process) verifySpliced(st *sigState, envelope []byte) (bool, error) {
 	now := st.trust.ring().clock()
 	v := &verifier{pol: p.pol, trust: st.trust.live(now), env: p.env, ids: p.ids, security: p.security,
 		now: now, budget: st.budget, src: envelope, spliced: markers}
-	stampEl, _, _, err := timestamp(p.security)
+	stampEl, _, _, err := timestamp(p.env.Names, p.security)
 	if err != nil {
 		return true, err
 	}
@@ -301,11 +301,11 @@ func (p *process) verifySpliced(st *sigState, envelope []byte) (bool, error) {
 // verifyTree parses the decrypted envelope and verifies the Security
 // header's signatures from index from on, recording what they cover.
 func (p *process) verifyTree(st *sigState, message []byte, from int) (*soap.Envelope, error) {
-	doc, _, err := xmlscan.Parse(message, p.pol.limits)
+	tr, err := xmlscan.ParseTree(message, p.pol.limits, nil)
 	if err != nil {
 		return nil, soapError(err)
 	}
-	env, err := soap.NewEnvelope(doc)
+	env, err := soap.NewEnvelope(tr.Doc, tr.Names)
 	if err != nil {
 		return nil, soapError(err)
 	}
@@ -317,14 +317,14 @@ func (p *process) verifyTree(st *sigState, message []byte, from int) (*soap.Enve
 	if len(secs) == 1 {
 		sec = secs[0]
 	}
-	ids, err := soap.IndexIDs(env.Root)
+	ids, err := soap.IndexIDs(env.Root, env.Names)
 	if err != nil {
 		return nil, soapError(err)
 	}
 	var sigs []*etree.Element
 	if sec != nil {
 		for _, c := range sec.ChildElements() {
-			if soap.Is(c, soap.NSDS, "Signature") {
+			if env.Names.Is(c, soap.NSDS, "Signature") {
 				sigs = append(sigs, c)
 			}
 		}
@@ -335,7 +335,7 @@ func (p *process) verifyTree(st *sigState, message []byte, from int) (*soap.Enve
 	if from > len(sigs) {
 		return nil, malformed("the Security header's signatures changed")
 	}
-	stampEl, _, _, err := timestamp(sec)
+	stampEl, _, _, err := timestamp(env.Names, sec)
 	if err != nil {
 		return nil, err
 	}
@@ -343,7 +343,7 @@ func (p *process) verifyTree(st *sigState, message []byte, from int) (*soap.Enve
 		// Revealed by decryption: checked on this tree. A failure here
 		// is reported once the signatures say whether it is authentic.
 		st.hasStamp = true
-		if _, err := p.fresh(sec, st.trust.ring().clock()); err != nil {
+		if _, err := p.fresh(env.Names, sec, st.trust.ring().clock()); err != nil {
 			st.stale = err
 		}
 	}

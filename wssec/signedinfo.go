@@ -48,20 +48,20 @@ func (v *verifier) parseSignedInfo(si *etree.Element) (c14nMethod, sigMethod, []
 	sawC14N, sawMethod := false, false
 	for _, c := range si.ChildElements() {
 		switch {
-		case soap.Is(c, soap.NSDS, "CanonicalizationMethod") && !sawC14N:
+		case v.env.Names.Is(c, soap.NSDS, "CanonicalizationMethod") && !sawC14N:
 			m, err := v.c14nOf(c)
 			if err != nil {
 				return c14n, method, nil, err
 			}
 			c14n, sawC14N = m, true
-		case soap.Is(c, soap.NSDS, "SignatureMethod") && !sawMethod:
+		case v.env.Names.Is(c, soap.NSDS, "SignatureMethod") && !sawMethod:
 			alg := strings.TrimSpace(c.SelectAttrValue("Algorithm", ""))
 			m, ok := sigMethods[alg]
 			if !ok || (m.hash == crypto.SHA1 && !v.pol.allowSHA1) {
 				return c14n, method, nil, algorithmError(alg)
 			}
 			method, sawMethod = m, true
-		case soap.Is(c, soap.NSDS, "Reference"):
+		case v.env.Names.Is(c, soap.NSDS, "Reference"):
 			if len(refs) == maxReferences {
 				return c14n, method, nil, limitError("signature references", maxReferences)
 			}
@@ -91,7 +91,7 @@ func (v *verifier) c14nOf(el *etree.Element) (c14nMethod, error) {
 	case algExcC14N:
 		m := c14nMethod{alg: alg}
 		for _, c := range el.ChildElements() {
-			if c.Tag == "InclusiveNamespaces" && soap.NamespaceOf(c) == algExcC14N {
+			if c.Tag == "InclusiveNamespaces" && v.env.Names.Of(c) == algExcC14N {
 				m.prefixes = c.SelectAttrValue("PrefixList", "")
 			}
 		}
@@ -113,9 +113,9 @@ func (v *verifier) parseReference(ref *etree.Element) (reference, error) {
 	var sawDigest bool
 	for _, c := range ref.ChildElements() {
 		switch {
-		case soap.Is(c, soap.NSDS, "Transforms"):
+		case v.env.Names.Is(c, soap.NSDS, "Transforms"):
 			for _, t := range c.ChildElements() {
-				if !soap.Is(t, soap.NSDS, "Transform") {
+				if !v.env.Names.Is(t, soap.NSDS, "Transform") {
 					return r, malformed("unexpected %s in Transforms", t.FullTag())
 				}
 				m, err := v.c14nOf(t)
@@ -124,14 +124,14 @@ func (v *verifier) parseReference(ref *etree.Element) (reference, error) {
 				}
 				r.c14n, r.prefixes = m.alg, m.prefixes
 			}
-		case soap.Is(c, soap.NSDS, "DigestMethod") && !sawDigest:
+		case v.env.Names.Is(c, soap.NSDS, "DigestMethod") && !sawDigest:
 			alg := strings.TrimSpace(c.SelectAttrValue("Algorithm", ""))
 			h, ok := xmlenc.LookupDigest(alg)
 			if !ok || (h == crypto.SHA1 && !v.pol.allowSHA1) {
 				return r, algorithmError(alg)
 			}
 			r.digest, sawDigest = h, true
-		case soap.Is(c, soap.NSDS, "DigestValue"):
+		case v.env.Names.Is(c, soap.NSDS, "DigestValue"):
 			b, err := decodeText(c, encodingBase64)
 			if err != nil || len(b) == 0 {
 				return r, malformed("invalid DigestValue")

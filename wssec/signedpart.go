@@ -70,13 +70,13 @@ type SignedPart struct {
 // partOf names an element a signature covered and says where it sits in
 // env, the tree that was verified, by identity.
 func partOf(env *soap.Envelope, security, el *etree.Element, id string) SignedPart {
-	sp := SignedPart{Name: xml.Name{Space: soap.NamespaceOf(el), Local: el.Tag}, ID: id}
+	sp := SignedPart{Name: xml.Name{Space: env.Names.Of(el), Local: el.Tag}, ID: id}
 	switch parent := el.Parent(); {
 	case el == env.Body:
 		sp.Location = LocationBody
 	case soap.Within(el, env.Body):
 		sp.Location = LocationInBody
-	case security != nil && parent == security && soap.Is(el, soap.NSWSU, "Timestamp"):
+	case security != nil && parent == security && env.Names.Is(el, soap.NSWSU, "Timestamp"):
 		sp.Location = LocationTimestamp
 	case security != nil && parent == security:
 		sp.Location = LocationSecurityHeader

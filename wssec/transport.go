@@ -215,14 +215,14 @@ func withBody(resp *http.Response, body []byte) *http.Response {
 // isFault reports whether body is a SOAP envelope whose Body holds a
 // Fault.
 func isFault(body []byte, pol *compiled) bool {
-	doc, _, err := xmlscan.Parse(body, pol.limits)
+	tr, err := xmlscan.ParseTree(body, pol.limits, nil)
 	if err != nil {
 		return false
 	}
-	env, err := soap.NewEnvelope(doc)
+	env, err := soap.NewEnvelope(tr.Doc, tr.Names)
 	if err != nil {
 		return false
 	}
 	kids := env.Body.ChildElements()
-	return len(kids) == 1 && soap.Is(kids[0], env.NS, "Fault")
+	return len(kids) == 1 && env.Names.Is(kids[0], env.NS, "Fault")
 }

@@ -105,7 +105,7 @@ func (v *verifier) verify(sig *etree.Element) (*verification, error) {
 // reference is digested: until the SignatureValue verified, nothing in
 // SignedInfo deserves the work (a message may name the Body 64 times).
 func (v *verifier) check(sig *etree.Element) (*checkedSig, error) {
-	signedInfo, value, keyInfo, err := sigChildren(sig)
+	signedInfo, value, keyInfo, err := sigChildren(v.env.Names, sig)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (v *verifier) check(sig *etree.Element) (*checkedSig, error) {
 
 	// The signer: a certificate of the trust ring, or one the message
 	// carries that chains to SignerRoots.
-	keyRefsFound, err := keyRefs(keyInfo, v.ids, v.security)
+	keyRefsFound, err := keyRefs(v.env.Names, keyInfo, v.ids, v.security)
 	if err != nil {
 		return nil, err
 	}
@@ -166,16 +166,16 @@ func (v *verifier) check(sig *etree.Element) (*checkedSig, error) {
 // ds:Signature, the first of each; keyInfo may be nil. Any child but
 // these and ds:Object is an error, and so is a missing SignedInfo or
 // SignatureValue.
-func sigChildren(sig *etree.Element) (signedInfo, value, keyInfo *etree.Element, err error) {
+func sigChildren(names soap.Names, sig *etree.Element) (signedInfo, value, keyInfo *etree.Element, err error) {
 	for _, c := range sig.ChildElements() {
 		switch {
-		case soap.Is(c, soap.NSDS, "SignedInfo") && signedInfo == nil:
+		case names.Is(c, soap.NSDS, "SignedInfo") && signedInfo == nil:
 			signedInfo = c
-		case soap.Is(c, soap.NSDS, "SignatureValue") && value == nil:
+		case names.Is(c, soap.NSDS, "SignatureValue") && value == nil:
 			value = c
-		case soap.Is(c, soap.NSDS, "KeyInfo") && keyInfo == nil:
+		case names.Is(c, soap.NSDS, "KeyInfo") && keyInfo == nil:
 			keyInfo = c
-		case soap.Is(c, soap.NSDS, "Object"):
+		case names.Is(c, soap.NSDS, "Object"):
 		default:
 			return nil, nil, nil, malformed("unexpected %s in Signature", c.FullTag())
 		}
@@ -213,7 +213,7 @@ func (v *verifier) resolve(cs *checkedSig, sig *etree.Element, pending bool) (bo
 		// A Timestamp counts only as the processed Security header's own:
 		// one moved into another header block would carry a signed but
 		// expired validity past the freshness check.
-		if soap.Is(el, soap.NSWSU, "Timestamp") && (v.security == nil || el.Parent() != v.security) {
+		if v.env.Names.Is(el, soap.NSWSU, "Timestamp") && (v.security == nil || el.Parent() != v.security) {
 			return false, sigError("reference %q names a Timestamp outside the Security header", r.uri)
 		}
 		if seen[el] {
@@ -415,12 +415,12 @@ func checkSignature(pub any, m sigMethod, digest, sig []byte) bool {
 
 // timestamp returns the Created and Expires of the Security header's
 // wsu:Timestamp, if there is one.
-func timestamp(security *etree.Element) (el *etree.Element, created, expires time.Time, err error) {
+func timestamp(names soap.Names, security *etree.Element) (el *etree.Element, created, expires time.Time, err error) {
 	if security == nil {
 		return nil, created, expires, nil
 	}
 	for _, c := range security.ChildElements() {
-		if !soap.Is(c, soap.NSWSU, "Timestamp") {
+		if !names.Is(c, soap.NSWSU, "Timestamp") {
 			continue
 		}
 		if el != nil {
@@ -430,9 +430,9 @@ func timestamp(security *etree.Element) (el *etree.Element, created, expires tim
 		for _, t := range c.ChildElements() {
 			var dst *time.Time
 			switch {
-			case soap.Is(t, soap.NSWSU, "Created"):
+			case names.Is(t, soap.NSWSU, "Created"):
 				dst = &created
-			case soap.Is(t, soap.NSWSU, "Expires"):
+			case names.Is(t, soap.NSWSU, "Expires"):
 				dst = &expires
 			default:
 				continue

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
+
+	"github.com/wsrenew/wsrenew/internal/xmlscan"
 )
 
 // Roles that mean "the ultimate receiver", as an absent actor/role does.
@@ -18,6 +20,8 @@ type Envelope struct {
 	NS     string         // NSSOAP11 or NSSOAP12
 	Header *etree.Element // nil if the envelope has none
 	Body   *etree.Element
+	// Names resolves the namespace URIs of the tree's names.
+	Names Names
 }
 
 // Version returns 11 or 12.
@@ -30,14 +34,17 @@ func (e *Envelope) Version() int {
 
 // NewEnvelope checks the structure of a parsed document: an Envelope in
 // the SOAP 1.1 or 1.2 namespace with an optional Header followed by exactly
-// one Body, and nothing else but white space and comments.
-func NewEnvelope(doc *etree.Document) (*Envelope, error) {
+// one Body, and nothing else but white space and comments. names is the
+// table [xmlscan.ParseTree] filled for doc; nil (a tree built otherwise)
+// makes every lookup walk the ancestors' declarations.
+func NewEnvelope(doc *etree.Document, names *xmlscan.Names) (*Envelope, error) {
 	root := doc.Root()
-	env := &Envelope{Doc: doc, Root: root}
+	env := &Envelope{Doc: doc, Root: root, Names: NewNames(names)}
+	n := env.Names
 	switch {
-	case Is(root, NSSOAP11, "Envelope"):
+	case n.Is(root, NSSOAP11, "Envelope"):
 		env.NS = NSSOAP11
-	case Is(root, NSSOAP12, "Envelope"):
+	case n.Is(root, NSSOAP12, "Envelope"):
 		env.NS = NSSOAP12
 	default:
 		return nil, syntaxf("root element is not a SOAP 1.1 or 1.2 Envelope")
@@ -50,9 +57,9 @@ func NewEnvelope(doc *etree.Document) (*Envelope, error) {
 			}
 		case *etree.Element:
 			switch {
-			case Is(c, env.NS, "Header") && env.Header == nil && env.Body == nil:
+			case n.Is(c, env.NS, "Header") && env.Header == nil && env.Body == nil:
 				env.Header = c
-			case Is(c, env.NS, "Body") && env.Body == nil:
+			case n.Is(c, env.NS, "Body") && env.Body == nil:
 				env.Body = c
 			default:
 				return nil, syntaxf("unexpected element %s in Envelope", c.FullTag())
@@ -72,7 +79,7 @@ func (e *Envelope) role(block *etree.Element) string {
 	if e.NS == NSSOAP12 {
 		name = "role"
 	}
-	r, _ := Attr(block, e.NS, name)
+	r, _ := e.Names.Attr(block, e.NS, name)
 	r = strings.TrimSpace(r)
 	if r == roleUltimateReceiver12 {
 		return ""
@@ -88,7 +95,7 @@ func (e *Envelope) SecurityHeaders(role string) []*etree.Element {
 	}
 	var out []*etree.Element
 	for _, c := range e.Header.ChildElements() {
-		if Is(c, NSWSSE, "Security") && e.role(c) == role {
+		if e.Names.Is(c, NSWSSE, "Security") && e.role(c) == role {
 			out = append(out, c)
 		}
 	}

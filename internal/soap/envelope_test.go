@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/beevik/etree"
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/wsrenew/wsrenew/internal/xmlscan"
 )
 
@@ -13,11 +16,11 @@ const wsse = `xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-ws
 
 func envelope(t *testing.T, in string) (*Envelope, error) {
 	t.Helper()
-	doc, _, err := xmlscan.Parse([]byte(in), xmlscan.Limits{})
+	tr, err := xmlscan.ParseTree([]byte(in), xmlscan.Limits{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewEnvelope(doc)
+	return NewEnvelope(tr.Doc, tr.Names)
 }
 
 func TestNewEnvelope(t *testing.T) {
@@ -83,11 +86,15 @@ func TestIndexIDs(t *testing.T) {
 		"prefix redeclared away from wsu":     {`<a ` + wsu + `><b xmlns:wsu="urn:o"><c wsu:Id="x"/></b><d Id="x"/></a>`, true},
 		"redeclaration ends with its element": {`<a ` + wsu + `><b xmlns:wsu="urn:o"/><c wsu:Id="x"/><d Id="x"/></a>`, false},
 	} {
-		doc, _, err := xmlscan.Parse([]byte(tc.in), xmlscan.Limits{})
+		tr, err := xmlscan.ParseTree([]byte(tc.in), xmlscan.Limits{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids, err := IndexIDs(doc.Root())
+		doc := tr.Doc
+		if _, err := IndexIDs(doc.Root(), Names{}); (err == nil) != tc.ok {
+			t.Errorf("IndexIDs(%s, walk) error = %v, want ok=%v", name, err, tc.ok)
+		}
+		ids, err := IndexIDs(doc.Root(), NewNames(tr.Names))
 		if (err == nil) != tc.ok {
 			t.Errorf("IndexIDs(%s) error = %v, want ok=%v", name, err, tc.ok)
 			continue
@@ -106,12 +113,12 @@ func TestIndexIDs(t *testing.T) {
 // TestIDs_add indexes a subtree whose wsu prefix is declared above it.
 func TestIDs_add(t *testing.T) {
 	t.Parallel()
-	doc, _, err := xmlscan.Parse([]byte(`<a xmlns:wsu="`+NSWSU+`"><b><c wsu:Id="x"/></b></a>`), xmlscan.Limits{})
+	tr, err := xmlscan.ParseTree([]byte(`<a xmlns:wsu="`+NSWSU+`"><b><c wsu:Id="x"/></b></a>`), xmlscan.Limits{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ids := IDs{}
-	if err := ids.add(doc.Root().FindElement("b")); err != nil {
+	if err := ids.add(tr.Doc.Root().FindElement("b"), NewNames(tr.Names)); err != nil {
 		t.Fatal(err)
 	}
 	if el, ok := ids.Resolve("#x"); !ok || el.Tag != "c" {
@@ -119,14 +126,64 @@ func TestIDs_add(t *testing.T) {
 	}
 }
 
-func TestNamespaceOf(t *testing.T) {
+func TestNames(t *testing.T) {
 	t.Parallel()
-	doc, _, err := xmlscan.Parse([]byte(`<s:a xmlns:s="urn:s" xmlns="urn:d"><b s:x="1"/></s:a>`), xmlscan.Limits{})
+	tr, err := xmlscan.ParseTree([]byte(`<s:a xmlns:s="urn:s" xmlns="urn:d"><b s:x="1" xml:lang="en"/></s:a>`), xmlscan.Limits{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := doc.Root().SelectElement("b")
-	if NamespaceOf(b) != "urn:d" || AttrNamespace(b, &b.Attr[0]) != "urn:s" {
-		t.Fatalf("namespaces of b = %q, attribute %q", NamespaceOf(b), AttrNamespace(b, &b.Attr[0]))
+	b := tr.Doc.Root().SelectElement("b")
+	added := b.CreateElement("s:c") // unknown to the table: walked
+	for name, n := range map[string]Names{"table": NewNames(tr.Names), "walk": {}} {
+		got := []string{n.Of(b), n.AttrNamespace(b, &b.Attr[0]), n.AttrNamespace(b, &b.Attr[1]), n.Of(added), n.InScope(added)[""]}
+		want := []string{"urn:d", "urn:s", NSXML, "urn:s", "urn:d"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: namespaces of b, its attributes, c, c's default (-want +got):\n%s", name, diff)
+		}
+		if v, ok := n.Attr(b, "urn:s", "x"); !ok || v != "1" || !n.Is(added, "urn:s", "c") {
+			t.Errorf("%s: Attr(b, {urn:s}x) = %q, %v; Is(c) = %v", name, v, ok, n.Is(added, "urn:s", "c"))
+		}
 	}
+}
+
+// FuzzNames compares, for every element and attribute of the trees
+// ParseTree builds, the answers of the scanner's table with those of the
+// walk over the ancestors' declarations.
+func FuzzNames(f *testing.F) {
+	for _, s := range []string{
+		`<p:a xmlns:p="urn:p" xmlns="urn:d"><b p:x="1" xml:id="i"><p:c xmlns:p="urn:2" xmlns="" p:Id="y"/></b></p:a>`,
+		`<s:Envelope xmlns:s="` + NSSOAP11 + `"><s:Header><wsse:Security xmlns:wsse="` + NSWSSE + `" s:actor="x"/></s:Header><s:Body/></s:Envelope>`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tr, err := xmlscan.ParseTree(data, xmlscan.Limits{MaxDepth: 64, MaxElements: 4096, MaxNamespaces: 64}, nil)
+		if err != nil {
+			return
+		}
+		table, walk := NewNames(tr.Names), Names{}
+		stack := []*etree.Element{tr.Doc.Root()}
+		for len(stack) > 0 {
+			el := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if g, w := table.Of(el), walk.Of(el); g != w {
+				t.Fatalf("%q: Of(%s) = %q, walk %q", data, el.FullTag(), g, w)
+			}
+			for i := range el.Attr {
+				a := &el.Attr[i]
+				if g, w := table.AttrNamespace(el, a), walk.AttrNamespace(el, a); g != w {
+					t.Fatalf("%q: AttrNamespace(%s, %s) = %q, walk %q", data, el.FullTag(), a.FullKey(), g, w)
+				}
+			}
+			if diff := cmp.Diff(walk.InScope(el), table.InScope(el)); diff != "" {
+				t.Fatalf("%q: InScope(%s) (-walk +table):\n%s", data, el.FullTag(), diff)
+			}
+			stack = append(stack, el.ChildElements()...)
+		}
+		_, terr := IndexIDs(tr.Doc.Root(), table)
+		_, werr := IndexIDs(tr.Doc.Root(), walk)
+		if (terr == nil) != (werr == nil) {
+			t.Fatalf("%q: IndexIDs = %v, walk %v", data, terr, werr)
+		}
+	})
 }

@@ -11,89 +11,41 @@ import (
 // unqualified Id of XML Encryption and XML Signature elements, and xml:id.
 type IDs map[string]*etree.Element
 
-// IndexIDs walks the tree under root. Two elements with the same Id value,
-// by any of the attributes, are an error: a reference to it would be
-// ambiguous, which signature-wrapping and decryption-redirection attacks
-// exploit.
-func IndexIDs(root *etree.Element) (IDs, error) {
+// IndexIDs walks the tree under root, resolving prefixes with n. Two
+// elements with the same Id value, by any of the attributes, are an
+// error: a reference to it would be ambiguous, which signature-wrapping
+// and decryption-redirection attacks exploit.
+func IndexIDs(root *etree.Element, n Names) (IDs, error) {
 	ids := make(IDs)
-	if err := ids.add(root); err != nil {
+	if err := ids.add(root, n); err != nil {
 		return nil, err
 	}
 	return ids, nil
 }
 
-// add indexes el and its descendants. A prefix:Id attribute counts if its
-// prefix is bound to the wsu namespace; prefixes are resolved against
-// declarations kept while walking, not by searching the ancestors of
-// every attribute, so the walk is linear in the size of the tree.
-func (ids IDs) add(el *etree.Element) error {
-	scope := map[string]string{}
-	if p := el.Parent(); p != nil {
-		scope = InScope(p)
-	}
-	type undo struct {
-		prefix, old string
-		had         bool
-	}
-	var undos []undo
-	inScope := func(prefix string) string { return scope[prefix] }
-	type frame struct {
-		e    *etree.Element
-		next int // index of the next child to visit
-		mark int // undo log length when e was entered
-	}
-	enter := func(e *etree.Element) (frame, error) {
-		f := frame{e: e, mark: len(undos)}
+// add indexes el and its descendants. With the table of a parsed tree a
+// prefix costs a lookup of its element and at most one comparison per
+// declaration in scope, so the walk is linear in the size of the tree.
+func (ids IDs) add(el *etree.Element, n Names) error {
+	stack := []*etree.Element{el}
+	for len(stack) > 0 {
+		e := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
 		for i := range e.Attr {
 			a := &e.Attr[i]
-			if p, ok := declPrefix(a); ok {
-				old, had := scope[p]
-				undos = append(undos, undo{p, old, had})
-				scope[p] = a.Value
-			}
-		}
-		for i := range e.Attr {
-			a := &e.Attr[i]
-			if !isIDAttr(a, inScope) {
+			if !isIDAttr(n, e, a) {
 				continue
 			}
 			if prev, dup := ids[a.Value]; dup && prev != e {
-				return f, syntaxf("duplicate Id %q", a.Value)
+				return syntaxf("duplicate Id %q", a.Value)
 			}
 			ids[a.Value] = e
 		}
-		return f, nil
-	}
-	f, err := enter(el)
-	if err != nil {
-		return err
-	}
-	stack := []frame{f}
-	for len(stack) > 0 {
-		top := &stack[len(stack)-1]
-		if top.next == len(top.e.Child) {
-			for i := len(undos) - 1; i >= top.mark; i-- {
-				if u := undos[i]; u.had {
-					scope[u.prefix] = u.old
-				} else {
-					delete(scope, u.prefix)
-				}
+		for j := len(e.Child) - 1; j >= 0; j-- {
+			if c, ok := e.Child[j].(*etree.Element); ok {
+				stack = append(stack, c)
 			}
-			undos = undos[:top.mark]
-			stack = stack[:len(stack)-1]
-			continue
 		}
-		c, ok := top.e.Child[top.next].(*etree.Element)
-		top.next++
-		if !ok {
-			continue
-		}
-		f, err := enter(c)
-		if err != nil {
-			return err
-		}
-		stack = append(stack, f)
 	}
 	return nil
 }
@@ -110,31 +62,24 @@ func declPrefix(a *etree.Attr) (string, bool) {
 	return "", false
 }
 
-// isIDAttr reports whether a is an Id attribute by [xmlscan.IsID],
-// resolving its prefix with resolve.
-func isIDAttr(a *etree.Attr, resolve func(prefix string) string) bool {
+// isIDAttr reports whether a, an attribute of el, is an Id attribute by
+// [xmlscan.IsID].
+func isIDAttr(n Names, el *etree.Element, a *etree.Attr) bool {
 	if len(a.Key) != 2 || a.Space == "xmlns" {
 		return false // IsID holds for two-letter names only
 	}
-	var ns string
-	switch a.Space {
-	case "":
-	case "xml":
-		ns = NSXML
-	default:
-		ns = resolve(a.Space)
-	}
-	return xmlscan.IsID(ns, a.Key)
+	return xmlscan.IsID(n.AttrNamespace(el, a), a.Key)
 }
 
-// Remove drops el and its descendants from the index.
-func (ids IDs) Remove(el *etree.Element) {
+// Remove drops el and its descendants from the index, resolving
+// prefixes with n.
+func (ids IDs) Remove(el *etree.Element, n Names) {
 	stack := []*etree.Element{el}
 	for len(stack) > 0 {
 		e := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		for i := range e.Attr {
-			if a := &e.Attr[i]; isIDAttr(a, func(p string) string { return lookup(e, p) }) && ids[a.Value] == e {
+			if a := &e.Attr[i]; isIDAttr(n, e, a) && ids[a.Value] == e {
 				delete(ids, a.Value)
 			}
 		}

@@ -23,7 +23,7 @@ func BenchmarkIndexIDs(b *testing.B) {
 		{"ordinary", ordinaryDocument(4 << 20)},
 		{"prefixed-ids", prefixedIDsDocument(4 << 20)},
 	} {
-		doc, _, err := xmlscan.Parse(bc.data, lim)
+		tr, err := xmlscan.ParseTree(bc.data, lim, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -31,7 +31,7 @@ func BenchmarkIndexIDs(b *testing.B) {
 			b.SetBytes(int64(len(bc.data)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := IndexIDs(doc.Root()); err != nil {
+				if _, err := IndexIDs(tr.Doc.Root(), NewNames(tr.Names)); err != nil {
 					b.Fatal(err)
 				}
 			}

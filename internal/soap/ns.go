@@ -1,6 +1,10 @@
 package soap
 
-import "github.com/beevik/etree"
+import (
+	"github.com/beevik/etree"
+
+	"github.com/wsrenew/wsrenew/internal/xmlscan"
+)
 
 // Namespace URIs.
 const (
@@ -16,23 +20,44 @@ const (
 	nsXMLNS  = "http://www.w3.org/2000/xmlns/"
 )
 
-// NamespaceOf returns the namespace URI of el's name.
-func NamespaceOf(el *etree.Element) string {
+// Names resolves the namespace URIs of a tree's names. For a tree that
+// [xmlscan.ParseTree] read, it answers from the table the scanner filled
+// while it built the tree (see [xmlscan.Names]), so that a lookup does
+// not search the ancestors' declarations again. For an element the table
+// does not know (one added to the tree after parsing, such as the
+// encryptor's output), and for every element with the zero Names (a tree
+// not read by ParseTree), it walks the ancestors' declarations as the
+// tree holds them now. Either way the answer is the one the walk gives
+// on the tree as read: the table is filled from the same declarations.
+//
+// A Names is safe for concurrent use; it never modifies the tree.
+type Names struct {
+	t *xmlscan.Names
+}
+
+// NewNames returns the Names that answers from t, which may be nil.
+func NewNames(t *xmlscan.Names) Names { return Names{t: t} }
+
+// Of returns the namespace URI of el's name.
+func (n Names) Of(el *etree.Element) string {
 	if el.Space == "xml" {
 		return NSXML
 	}
-	return el.NamespaceURI()
+	if uri, ok := n.t.Element(el); ok {
+		return uri
+	}
+	return walkPrefix(el, el.Space)
 }
 
 // Is reports whether el is the element {ns}local.
-func Is(el *etree.Element, ns, local string) bool {
-	return el != nil && el.Tag == local && NamespaceOf(el) == ns
+func (n Names) Is(el *etree.Element, ns, local string) bool {
+	return el != nil && el.Tag == local && n.Of(el) == ns
 }
 
-// AttrNamespace returns the namespace URI of an attribute: none for an
-// unprefixed attribute, the XML namespace for xml:, otherwise the URI its
-// prefix is bound to in scope.
-func AttrNamespace(el *etree.Element, a *etree.Attr) string {
+// AttrNamespace returns the namespace URI of an attribute of el: none for
+// an unprefixed attribute, the XML namespace for xml:, otherwise the URI
+// its prefix is bound to in el's scope.
+func (n Names) AttrNamespace(el *etree.Element, a *etree.Attr) string {
 	switch a.Space {
 	case "":
 		return ""
@@ -41,24 +66,53 @@ func AttrNamespace(el *etree.Element, a *etree.Attr) string {
 	case "xmlns":
 		return nsXMLNS
 	}
-	return lookup(el, a.Space)
+	return n.prefix(el, a.Space)
 }
 
-// Attr returns the value of the attribute {ns}local of el and whether it is
-// present. An empty ns names an unprefixed attribute.
-func Attr(el *etree.Element, ns, local string) (string, bool) {
+// Attr returns the value of the attribute {ns}local of el and whether it
+// is present. An empty ns names an unprefixed attribute.
+func (n Names) Attr(el *etree.Element, ns, local string) (string, bool) {
 	for i := range el.Attr {
 		a := &el.Attr[i]
-		if a.Key == local && a.Space != "xmlns" && !(a.Space == "" && a.Key == "xmlns") && AttrNamespace(el, a) == ns {
+		if a.Key == local && a.Space != "xmlns" && !(a.Space == "" && a.Key == "xmlns") && n.AttrNamespace(el, a) == ns {
 			return a.Value, true
 		}
 	}
 	return "", false
 }
 
-// lookup returns the URI bound to prefix in el's scope ("" for the default
-// namespace), or "" if it is unbound.
-func lookup(el *etree.Element, prefix string) string {
+// InScope returns the namespace declarations in scope at el; the key ""
+// is the default namespace. The map is the caller's.
+func (n Names) InScope(el *etree.Element) map[string]string {
+	if m, ok := n.t.InScope(el); ok {
+		return m
+	}
+	m := make(map[string]string)
+	for e := el; e != nil; e = e.Parent() {
+		for i := range e.Attr {
+			if p, ok := declPrefix(&e.Attr[i]); ok {
+				if _, seen := m[p]; !seen {
+					m[p] = e.Attr[i].Value
+				}
+			}
+		}
+	}
+	return m
+}
+
+// prefix returns the URI bound to prefix in el's scope ("" for the
+// default namespace), or "" if it is unbound.
+func (n Names) prefix(el *etree.Element, prefix string) string {
+	if uri, ok := n.t.Prefix(el, prefix); ok {
+		return uri
+	}
+	return walkPrefix(el, prefix)
+}
+
+// walkPrefix resolves prefix by searching el and its ancestors for the
+// nearest declaration: for trees, or parts of them, not read by
+// [xmlscan.ParseTree].
+func walkPrefix(el *etree.Element, prefix string) string {
 	for e := el; e != nil; e = e.Parent() {
 		for _, a := range e.Attr {
 			if prefix == "" && a.Space == "" && a.Key == "xmlns" {
@@ -70,29 +124,6 @@ func lookup(el *etree.Element, prefix string) string {
 		}
 	}
 	return ""
-}
-
-// InScope returns the namespace declarations in scope at el, nearest
-// first; the key "" is the default namespace.
-func InScope(el *etree.Element) map[string]string {
-	m := make(map[string]string)
-	for e := el; e != nil; e = e.Parent() {
-		for _, a := range e.Attr {
-			var p string
-			switch {
-			case a.Space == "" && a.Key == "xmlns":
-				p = ""
-			case a.Space == "xmlns":
-				p = a.Key
-			default:
-				continue
-			}
-			if _, seen := m[p]; !seen {
-				m[p] = a.Value
-			}
-		}
-	}
-	return m
 }
 
 // Text returns the concatenation of el's direct character data (text and

@@ -14,18 +14,41 @@ const (
 	nsDS     = "http://www.w3.org/2000/09/xmldsig#"
 )
 
-func is(el *etree.Element, ns, local string) bool {
-	return el != nil && el.Tag == local && el.NamespaceURI() == ns
+// Namespaces resolves the namespace URI of an element's name; the
+// caller's resolver knows the tree (internal/soap.Names answers from the
+// scanner's table). A nil Namespaces searches the element's ancestors
+// for the declaration of its prefix.
+type Namespaces interface {
+	Of(el *etree.Element) string
 }
 
-// IsEncryptedData reports whether el is an xenc:EncryptedData element.
-func IsEncryptedData(el *etree.Element) bool { return is(el, nsXENC, "EncryptedData") }
+func is(names Namespaces, el *etree.Element, ns, local string) bool {
+	if el == nil || el.Tag != local {
+		return false
+	}
+	if names == nil {
+		return el.NamespaceURI() == ns
+	}
+	return names.Of(el) == ns
+}
 
-// IsEncryptedKey reports whether el is an xenc:EncryptedKey element.
-func IsEncryptedKey(el *etree.Element) bool { return is(el, nsXENC, "EncryptedKey") }
+// IsEncryptedData reports whether el is an xenc:EncryptedData element,
+// resolving its namespace with names (nil: by its ancestors).
+func IsEncryptedData(names Namespaces, el *etree.Element) bool {
+	return is(names, el, nsXENC, "EncryptedData")
+}
 
-// IsReferenceList reports whether el is an xenc:ReferenceList element.
-func IsReferenceList(el *etree.Element) bool { return is(el, nsXENC, "ReferenceList") }
+// IsEncryptedKey reports whether el is an xenc:EncryptedKey element,
+// resolving its namespace with names (nil: by its ancestors).
+func IsEncryptedKey(names Namespaces, el *etree.Element) bool {
+	return is(names, el, nsXENC, "EncryptedKey")
+}
+
+// IsReferenceList reports whether el is an xenc:ReferenceList element,
+// resolving its namespace with names (nil: by its ancestors).
+func IsReferenceList(names Namespaces, el *etree.Element) bool {
+	return is(names, el, nsXENC, "ReferenceList")
+}
 
 // Method is a parsed xenc:EncryptionMethod.
 type Method struct {
@@ -68,6 +91,9 @@ type Limits struct {
 	// content held elsewhere (a marker of a message skeleton) to that
 	// content.
 	CipherText func(text string) ([]byte, bool)
+	// Names, if set, resolves the namespaces of the elements read; if
+	// nil, each is resolved by searching its ancestors.
+	Names Namespaces
 }
 
 // DecodeCipherValue decodes a CipherValue element, whose text may stand
@@ -117,21 +143,21 @@ func parseEncryptedType(el *etree.Element, lim Limits, extra func(c *etree.Eleme
 	sawMethod := false
 	for _, c := range el.ChildElements() {
 		switch {
-		case is(c, nsXENC, "EncryptionMethod") && !sawMethod:
+		case is(lim.Names, c, nsXENC, "EncryptionMethod") && !sawMethod:
 			m, err := parseMethod(c, lim)
 			if err != nil {
 				return et, err
 			}
 			et.method, sawMethod = m, true
-		case is(c, nsDS, "KeyInfo") && et.keyInfo == nil:
+		case is(lim.Names, c, nsDS, "KeyInfo") && et.keyInfo == nil:
 			et.keyInfo = c
-		case is(c, nsXENC, "CipherData") && et.cipherValue == nil:
-			cv, err := cipherValue(c)
+		case is(lim.Names, c, nsXENC, "CipherData") && et.cipherValue == nil:
+			cv, err := cipherValue(c, lim)
 			if err != nil {
 				return et, err
 			}
 			et.cipherValue = cv
-		case is(c, nsXENC, "EncryptionProperties"):
+		case is(lim.Names, c, nsXENC, "EncryptionProperties"):
 		default:
 			took, err := extra(c)
 			if err != nil {
@@ -161,11 +187,11 @@ func ParseEncryptedKey(el *etree.Element, lim Limits) (*EncryptedKey, error) {
 	ek.Recipient = el.SelectAttrValue("Recipient", "")
 	et, err := parseEncryptedType(el, lim, func(c *etree.Element) (bool, error) {
 		switch {
-		case is(c, nsXENC, "ReferenceList") && ek.DataReferences == nil:
+		case is(lim.Names, c, nsXENC, "ReferenceList") && ek.DataReferences == nil:
 			refs, err := ParseReferenceList(c, lim)
 			ek.DataReferences = refs
 			return true, err
-		case is(c, nsXENC, "CarriedKeyName"):
+		case is(lim.Names, c, nsXENC, "CarriedKeyName"):
 			ek.CarriedKeyName = strings.TrimSpace(c.Text())
 			return true, nil
 		}
@@ -188,7 +214,7 @@ func ParseReferenceList(el *etree.Element, lim Limits) ([]string, error) {
 	refs := []string{}
 	for _, c := range el.ChildElements() {
 		switch {
-		case is(c, nsXENC, "DataReference"):
+		case is(lim.Names, c, nsXENC, "DataReference"):
 			uri, ok := attr(c, "URI")
 			if !ok {
 				return nil, modelf("DataReference without URI")
@@ -197,7 +223,7 @@ func ParseReferenceList(el *etree.Element, lim Limits) ([]string, error) {
 			if lim.MaxReferences > 0 && len(refs) > lim.MaxReferences {
 				return nil, &CountError{What: "DataReference", Max: lim.MaxReferences}
 			}
-		case is(c, nsXENC, "KeyReference"):
+		case is(lim.Names, c, nsXENC, "KeyReference"):
 			return nil, modelf("KeyReference is not supported")
 		default:
 			return nil, modelf("unexpected %s in ReferenceList", c.FullTag())
@@ -239,17 +265,17 @@ func parseMethod(el *etree.Element, lim Limits) (Method, error) {
 	m := Method{Algorithm: strings.TrimSpace(alg)}
 	for _, c := range el.ChildElements() {
 		switch {
-		case is(c, nsDS, "DigestMethod") && m.Digest == "":
+		case is(lim.Names, c, nsDS, "DigestMethod") && m.Digest == "":
 			m.Digest = strings.TrimSpace(c.SelectAttrValue("Algorithm", ""))
 			if m.Digest == "" {
 				return Method{}, modelf("DigestMethod without Algorithm")
 			}
-		case is(c, nsXENC11, "MGF") && m.MGF == "":
+		case is(lim.Names, c, nsXENC11, "MGF") && m.MGF == "":
 			m.MGF = strings.TrimSpace(c.SelectAttrValue("Algorithm", ""))
 			if m.MGF == "" {
 				return Method{}, modelf("MGF without Algorithm")
 			}
-		case is(c, nsXENC, "OAEPparams") && m.OAEPParams == nil:
+		case is(lim.Names, c, nsXENC, "OAEPparams") && m.OAEPParams == nil:
 			p, err := DecodeBase64(c)
 			if err != nil {
 				return Method{}, err
@@ -258,7 +284,7 @@ func parseMethod(el *etree.Element, lim Limits) (Method, error) {
 				return Method{}, &CountError{What: "OAEPparams bytes", Max: lim.MaxOAEPParams}
 			}
 			m.OAEPParams = p
-		case is(c, nsXENC, "KeySize"):
+		case is(lim.Names, c, nsXENC, "KeySize"):
 		default:
 			// Unknown content of EncryptionMethod is refused rather than
 			// ignored: it may carry a parameter we would silently drop.
@@ -270,13 +296,13 @@ func parseMethod(el *etree.Element, lim Limits) (Method, error) {
 
 // cipherValue returns the xenc:CipherValue inside a CipherData. A
 // CipherReference is refused: it asks the decryptor to fetch data.
-func cipherValue(cd *etree.Element) (*etree.Element, error) {
+func cipherValue(cd *etree.Element, lim Limits) (*etree.Element, error) {
 	var cv *etree.Element
 	for _, c := range cd.ChildElements() {
 		switch {
-		case is(c, nsXENC, "CipherValue") && cv == nil:
+		case is(lim.Names, c, nsXENC, "CipherValue") && cv == nil:
 			cv = c
-		case is(c, nsXENC, "CipherReference"):
+		case is(lim.Names, c, nsXENC, "CipherReference"):
 			return nil, modelf("CipherReference is not supported")
 		default:
 			return nil, modelf("unexpected %s in CipherData", c.FullTag())

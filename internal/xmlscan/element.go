@@ -51,7 +51,7 @@ func (s *fscan) declare() error {
 		if (string(prefix) == "xml") != (uri == NSXML) || uri == nsXMLNS {
 			return syntaxf("invalid namespace declaration %s", a.name)
 		}
-		s.binds = append(s.binds, nsBinding{prefix: prefix, uri: uri})
+		s.binds = append(s.binds, nsBinding{prefix: prefix, uri: uri, id: -1})
 		s.gen++
 		if s.half != nil && s.half.second {
 			s.half.noteBindings(len(s.binds))
@@ -75,6 +75,7 @@ func (s *fscan) elementName(name []byte) error {
 	if !ok {
 		return syntaxf("unbound prefix %q", prefix)
 	}
+	s.elementURI = ns
 	switch {
 	case s.fc.Forbidden == nil:
 	case h != nil && h.second:

@@ -37,7 +37,7 @@ type opaqueState struct {
 // checked but left out of the tree. The element count it returns
 // includes that content.
 func ParseOpaque(data []byte, lim Limits, op *Opaque) (*etree.Document, int, error) {
-	return parse(data, lim, op)
+	return parse(data, lim, op, nil)
 }
 
 // enterOpaque starts leaving the content of el, just opened at the

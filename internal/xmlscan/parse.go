@@ -32,14 +32,44 @@ type Limits struct {
 // declaration (UTF-8 only) are accepted; exactly one root element must
 // follow, with only white space and comments around it. It uses the same
 // tokenizer as [ScanFragment], so the two agree on what is well-formed.
+// Code that looks names up in the tree uses [ParseTree] instead, which
+// also resolves their namespace URIs.
 func Parse(data []byte, lim Limits) (*etree.Document, int, error) {
-	return parse(data, lim, nil)
+	return parse(data, lim, nil, nil)
 }
 
-func parse(data []byte, lim Limits, op *Opaque) (*etree.Document, int, error) {
+// Tree is a document [ParseTree] read.
+type Tree struct {
+	Doc      *etree.Document
+	Names    *Names // the namespace URIs of the tree's names
+	Elements int    // elements in the input, an Opaque's content included
+}
+
+// ParseTree is [Parse] (or, with op not nil, [ParseOpaque]) that also
+// resolves the namespace URI of every element's name, and the
+// declarations in scope at every element, once while it builds the tree
+// (see [Names]): the scope the scanner keeps to check prefixes anyway.
+func ParseTree(data []byte, lim Limits, op *Opaque) (*Tree, error) {
+	// One allocation for the tree and its table; the map is sized for
+	// an element per 64 bytes, about what a SOAP message holds.
+	t := &struct {
+		Tree
+		names Names
+	}{}
+	t.names.els = make(map[*etree.Element]elemName, min(len(data)/64, 1<<16))
+	t.names.decls = t.names.first[:0]
+	doc, n, err := parse(data, lim, op, &t.names)
+	if err != nil {
+		return nil, err
+	}
+	t.Tree = Tree{Doc: doc, Names: &t.names, Elements: n}
+	return &t.Tree, nil
+}
+
+func parse(data []byte, lim Limits, op *Opaque, names *Names) (*etree.Document, int, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	doc := etree.NewDocument()
-	s := fscan{d: data, fc: &FragmentCheck{Limits: lim}, document: true, tree: []*etree.Element{&doc.Element}, opaque: op}
+	s := fscan{d: data, fc: &FragmentCheck{Limits: lim}, document: true, tree: []*etree.Element{&doc.Element}, opaque: op, nsTable: names}
 	if bytes.HasPrefix(data, []byte("<?xml")) && len(data) > 5 && (isSpace(data[5]) || data[5] == '?') {
 		end := bytes.Index(data, []byte("?>"))
 		if end < 0 {

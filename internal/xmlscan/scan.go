@@ -68,7 +68,7 @@ func scanWhole(data []byte, fc *FragmentCheck) (FragmentInfo, error) {
 func newFragmentScan(data []byte, fc *FragmentCheck) *fscan {
 	s := &fscan{d: data, fc: fc, depth: fc.Limits.DepthOffset, elements: fc.Limits.ElementsOffset}
 	for p, u := range fc.Context {
-		s.binds = append(s.binds, nsBinding{prefix: []byte(p), uri: u})
+		s.binds = append(s.binds, nsBinding{prefix: []byte(p), uri: u, id: -1})
 	}
 	return s
 }
@@ -76,6 +76,7 @@ func newFragmentScan(data []byte, fc *FragmentCheck) *fscan {
 type nsBinding struct {
 	prefix []byte
 	uri    string
+	id     int32 // the declaration's index in the tree's Names, -1 if none
 }
 
 type rawAttr struct {
@@ -97,20 +98,24 @@ type fscan struct {
 	slab     []etree.Attr
 	elSlab   []etree.Element
 	tokSlab  []etree.Token
-	sawRoot  bool
-	names    map[string]bool // validity of names beyond ASCII
-	d        []byte
-	pos      int
-	fc       *FragmentCheck
-	stack    [][]byte // names of open elements
-	binds    []nsBinding
-	marks    []int
-	attrs    []rawAttr
-	keys     []attrKey // the attributes' keys (element)
-	order    []int     // scratch for sorting keys
-	depth    int
-	elements int
-	info     FragmentInfo
+	// nsTable, when not nil, receives the namespace URIs of the tree's
+	// names; elementURI is the one of the start tag just read.
+	nsTable    *Names
+	elementURI string
+	sawRoot    bool
+	names      map[string]bool // validity of names beyond ASCII
+	d          []byte
+	pos        int
+	fc         *FragmentCheck
+	stack      [][]byte // names of open elements
+	binds      []nsBinding
+	marks      []int
+	attrs      []rawAttr
+	keys       []attrKey // the attributes' keys (element)
+	order      []int     // scratch for sorting keys
+	depth      int
+	elements   int
+	info       FragmentInfo
 	// half is set when the scan reads one half of a split fragment.
 	half *half
 	tags int // start tags read in full

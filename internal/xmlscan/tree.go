@@ -81,5 +81,8 @@ func (s *fscan) build(name []byte) {
 		}
 		el.Attr = all[:n]
 	}
+	if s.nsTable != nil {
+		s.record(el)
+	}
 	s.tree = append(s.tree, el)
 }

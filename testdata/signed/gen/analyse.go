@@ -68,6 +68,9 @@ type message struct {
 	sig      *etree.Element
 }
 
+// parseMessage reads a vector with etree's own parser, not the library's
+// scanner, so that the analysis is a second reading of what the tools
+// wrote; its namespace lookups (etree's NamespaceURI) walk the ancestors.
 func parseMessage(b []byte) (*message, error) {
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(b); err != nil {

@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/wsrenew/wsrenew/internal/fakeclock"
 	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/keystore"
@@ -52,14 +50,8 @@ var lastActions = map[rollover.StageName][]rollover.Action{
 // must be the procedure's, and the ring must decrypt with every key it
 // holds.
 func TestProcedure_crash(t *testing.T) {
-	if os.Getenv(crashChildEnv) != "" {
-		t.Skip("in the child process")
-	}
-	kills := proctest.Kills(t)
+	kills, rng := proctest.CrashStart(t, crashChildEnv)
 	e := newEnv(t, rollover.Options{})
-	seed := rand.Uint64()
-	rng := rand.New(rand.NewPCG(seed, seed))
-	t.Logf("%d kills, seed %d", kills, seed)
 
 	var history []rollover.Record
 	stages := map[rollover.StageName]int{}
@@ -75,10 +67,7 @@ func TestProcedure_crash(t *testing.T) {
 			t.Fatalf("kill %d: KeyRing() error = %v", i, err)
 		}
 		got := must(rollover.History(e.store))(t)
-		if len(got) < len(history) || len(history) > 0 && !cmp.Equal(history, got[:len(history)]) {
-			t.Fatalf("kill %d: audit trail lost records: had %d, has %d", i, len(history), len(got))
-		}
-		history = got
+		history = proctest.Grown(t, i, history, got)
 		if n := len(got); n > 0 && !slices.Contains(lastActions[s.Report().Stage], got[n-1].Action) {
 			t.Fatalf("kill %d: stage %s, but the last record is %s", i, s.Report().Stage, got[n-1].Action)
 		}
@@ -167,15 +156,8 @@ func crashSelfSigned(t *testing.T, name string) *x509.Certificate {
 // withdraws a confirmation; every renewal that reaches step 3 records
 // usage of both keys before the confirmation.
 func TestProcedure_crashChild(t *testing.T) {
-	dir := os.Getenv(crashChildEnv)
-	if dir == "" {
-		t.Skip("runs only as the child process of TestProcedure_crash")
-	}
 	clock := fakeclock.New(t0)
-	store, err := keystore.Open(ctx, keystore.Dir(dir), keystore.PasswordValue(testPassword), keystore.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := proctest.OpenChild(t, crashChildEnv, testPassword, clock.Now)
 	// Continue the clock from the latest time recorded.
 	if h := must(rollover.History(store))(t); len(h) > 0 && h[len(h)-1].Time.After(clock.Now()) {
 		clock.Set(h[len(h)-1].Time)

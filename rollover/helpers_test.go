@@ -120,15 +120,7 @@ func (e *env) resume() rollover.Stage {
 }
 
 // as asserts that s has type T.
-func as[T rollover.Stage](t *testing.T, s rollover.Stage) T {
-	t.Helper()
-	v, ok := s.(T)
-	if !ok {
-		var want T
-		t.Fatalf("stage is %T (%s), want %T", s, s.Report().Stage, want)
-	}
-	return v
-}
+func as[T rollover.Stage](t *testing.T, s rollover.Stage) T { return proctest.As[T](t, s) }
 
 // must is [proctest.Must].
 func must[T any](v T, err error) func(testing.TB) T { return proctest.Must(v, err) }

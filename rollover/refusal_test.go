@@ -10,6 +10,7 @@ import (
 	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/rollover/internal/proctest"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
@@ -290,14 +291,7 @@ func TestRefusals(t *testing.T) {
 			e := newEnv(t, tc.opts)
 			before := must(rollover.History(e.store))(t)
 			got := tc.run(e)
-			if got.err == nil {
-				t.Fatalf("error = nil, want %v", got.wantErrs)
-			}
-			for _, want := range got.wantErrs {
-				if !errors.Is(got.err, want) {
-					t.Errorf("error = %v, want %v", got.err, want)
-				}
-			}
+			proctest.WantErrs(t, got.err, got.wantErrs)
 			var at time.Time
 			var re *rollover.RemovalError
 			var se *rollover.StageError

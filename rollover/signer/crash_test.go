@@ -3,16 +3,12 @@ package signer_test
 import (
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/wsrenew/wsrenew/internal/fakeclock"
 	"github.com/wsrenew/wsrenew/internal/testpki"
-	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/rollover"
 	"github.com/wsrenew/wsrenew/rollover/internal/proctest"
 	"github.com/wsrenew/wsrenew/rollover/signer"
@@ -33,14 +29,8 @@ var lastSignerAction = map[rollover.StageName]rollover.Action{
 // from the store must hold exactly the stage's certificates, and the
 // audit trail must end with the stage's record and have lost nothing.
 func TestSigner_crash(t *testing.T) {
-	if os.Getenv(crashChildEnv) != "" {
-		t.Skip("in the child process")
-	}
-	kills := proctest.Kills(t)
+	kills, rng := proctest.CrashStart(t, crashChildEnv)
 	e := newEnv(t, rollover.Options{})
-	seed := rand.Uint64()
-	rng := rand.New(rand.NewPCG(seed, seed))
-	t.Logf("%d kills, seed %d", kills, seed)
 
 	var history []rollover.Record
 	stages := map[rollover.StageName]int{}
@@ -53,10 +43,7 @@ func TestSigner_crash(t *testing.T) {
 		}
 		stages[s.Report().Stage]++
 		got := must(rollover.History(e.store))(t)
-		if len(got) < len(history) || len(history) > 0 && !cmp.Equal(history, got[:len(history)]) {
-			t.Fatalf("kill %d: audit trail lost records: had %d, has %d", i, len(history), len(got))
-		}
-		history = got
+		history = proctest.Grown(t, i, history, got)
 		if n := len(got); n > 0 && s.Report().Stage != signer.StageUntrusted {
 			last := got[n-1].Action
 			if last != lastSignerAction[s.Report().Stage] && !(s.Report().Stage == signer.StageTrusted && last == signer.ActionTrustCertificate) {
@@ -86,15 +73,8 @@ func TestSigner_crash(t *testing.T) {
 // the fixtures "receiver" and "receiver-new", and announces "step FROM TO"
 // on stdout before each step.
 func TestSigner_crashChild(t *testing.T) {
-	dir := os.Getenv(crashChildEnv)
-	if dir == "" {
-		t.Skip("runs only as the child process of TestSigner_crash")
-	}
 	clock := fakeclock.New(t0)
-	store, err := keystore.Open(ctx, keystore.Dir(dir), keystore.PasswordValue(storePassword), keystore.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := proctest.OpenChild(t, crashChildEnv, storePassword, clock.Now)
 	if h := must(rollover.History(store))(t); len(h) > 0 {
 		clock.Set(h[len(h)-1].Time.Add(time.Hour))
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,31 +17,23 @@ import (
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
-// storePassword protects the stores the tests create.
-const storePassword = "signer-store-password-for-tests"
+const (
+	// storePassword protects the stores the tests create, and
+	// crashChildEnv names the store directory of the crash test's child.
+	storePassword = "signer-store-password-for-tests"
+	crashChildEnv = "WSRENEW_SIGNER_CRASH_CHILD"
+	day           = 24 * time.Hour
+)
 
-// crashChildEnv names the store directory of the crash test's child.
-const crashChildEnv = "WSRENEW_SIGNER_CRASH_CHILD"
+var (
+	ctx = context.Background()
+	// t0 is the fake clock's start: after the fixture certificates'
+	// notBefore and years before their notAfter.
+	t0 = time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
+)
 
-// t0 is the fake clock's start: after the fixture certificates' notBefore
-// and years before their notAfter.
-var t0 = time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
-
-const day = 24 * time.Hour
-
-var ctx = context.Background()
-
-// fixtures caches the parsed fixture identities.
-var fixtures sync.Map // name -> testpki.Identity
-
-func load(name string) testpki.Identity {
-	if id, ok := fixtures.Load(name); ok {
-		return id.(testpki.Identity)
-	}
-	id := testpki.Load(name)
-	fixtures.Store(name, id)
-	return id
-}
+// load returns a fixture identity; the tests use its certificate.
+func load(name string) testpki.Identity { return testpki.Load(name) }
 
 func fingerprint(name string) wssec.Fingerprint { return wssec.FingerprintOf(load(name).Certificate) }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -104,70 +103,44 @@ func TestErrors(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2027, 4, 4, 9, 0, 0, 0, time.UTC)
 	fp := fingerprint(testpki.Old)
-	for _, tc := range []struct {
-		name     string
-		err      error
-		wantText string
-		wantIs   []error
-		notIs    []error
-	}{
+	proctest.CheckErrors(t, []proctest.ErrorCase{
 		{
-			name:     "stale signer stage",
-			err:      &rollover.StageError{Op: "AddCertificate", Partner: "bank", Stage: signer.StageTrusted, Stored: signer.StageCertificateAdded, Renewal: 2, Stale: true, Err: rollover.ErrRenewalInProgress},
-			wantText: `rollover: AddCertificate refused for partner "bank": stage trusted is stale, the store holds stage certificate-added of renewal 2; a renewal is in progress`,
-			wantIs:   []error{rollover.ErrStaleStage, rollover.ErrRenewalInProgress},
-			notIs:    []error{rollover.ErrCannotCancel},
+			Name:     "stale signer stage",
+			Err:      &rollover.StageError{Op: "AddCertificate", Partner: "bank", Stage: signer.StageTrusted, Stored: signer.StageCertificateAdded, Renewal: 2, Stale: true, Err: rollover.ErrRenewalInProgress},
+			WantText: `rollover: AddCertificate refused for partner "bank": stage trusted is stale, the store holds stage certificate-added of renewal 2; a renewal is in progress`,
+			WantIs:   []error{rollover.ErrStaleStage, rollover.ErrRenewalInProgress},
+			NotIs:    []error{rollover.ErrCannotCancel},
 		},
 		{
-			name:     "signer renewal too late to cancel",
-			err:      &rollover.StageError{Op: "Cancel", Partner: "bank", Stage: signer.StageCertificateAdded, Stored: signer.StageSwitched, Renewal: 1, Stale: true, Err: rollover.ErrCannotCancel},
-			wantText: `rollover: Cancel refused for partner "bank": stage certificate-added is stale, the store holds stage partner-switched of renewal 1; the partner confirmed the switch, so the renewal can no longer be cancelled`,
-			wantIs:   []error{rollover.ErrStaleStage, rollover.ErrCannotCancel},
+			Name:     "signer renewal too late to cancel",
+			Err:      &rollover.StageError{Op: "Cancel", Partner: "bank", Stage: signer.StageCertificateAdded, Stored: signer.StageSwitched, Renewal: 1, Stale: true, Err: rollover.ErrCannotCancel},
+			WantText: `rollover: Cancel refused for partner "bank": stage certificate-added is stale, the store holds stage partner-switched of renewal 1; the partner confirmed the switch, so the renewal can no longer be cancelled`,
+			WantIs:   []error{rollover.ErrStaleStage, rollover.ErrCannotCancel},
 		},
 		{
-			name:     "certificate retention",
-			err:      &rollover.RemovalError{Partner: "bank", Fingerprint: fp, AllowedAt: at},
-			wantText: `rollover: certificate ` + fp.Short() + ` of partner "bank" cannot be removed yet: the retention period has not elapsed; allowed from 2027-04-04T09:00:00Z`,
-			wantIs:   []error{wssec.ErrRetentionNotElapsed},
-			notIs:    []error{signer.ErrCertificateInUse, signer.ErrPartnerNotSwitched, rollover.ErrKeyInUse},
+			Name:     "certificate retention",
+			Err:      &rollover.RemovalError{Partner: "bank", Fingerprint: fp, AllowedAt: at},
+			WantText: `rollover: certificate ` + fp.Short() + ` of partner "bank" cannot be removed yet: the retention period has not elapsed; allowed from 2027-04-04T09:00:00Z`,
+			WantIs:   []error{wssec.ErrRetentionNotElapsed},
+			NotIs:    []error{signer.ErrCertificateInUse, signer.ErrPartnerNotSwitched, rollover.ErrKeyInUse},
 		},
 		{
-			name:     "certificate in use",
-			err:      &rollover.RemovalError{Partner: "bank", Fingerprint: fp, LastUsed: at, AllowedAt: at.Add(day), Err: signer.ErrCertificateInUse},
-			wantText: `rollover: certificate ` + fp.Short() + ` of partner "bank" cannot be removed yet: it verified a signature at 2027-04-04T09:00:00Z, within the guaranteed delivery time; allowed from 2027-04-05T09:00:00Z`,
-			wantIs:   []error{wssec.ErrRetentionNotElapsed, signer.ErrCertificateInUse},
+			Name:     "certificate in use",
+			Err:      &rollover.RemovalError{Partner: "bank", Fingerprint: fp, LastUsed: at, AllowedAt: at.Add(day), Err: signer.ErrCertificateInUse},
+			WantText: `rollover: certificate ` + fp.Short() + ` of partner "bank" cannot be removed yet: it verified a signature at 2027-04-04T09:00:00Z, within the guaranteed delivery time; allowed from 2027-04-05T09:00:00Z`,
+			WantIs:   []error{wssec.ErrRetentionNotElapsed, signer.ErrCertificateInUse},
 		},
 		{
-			name:     "partner not switched",
-			err:      &rollover.RemovalError{Partner: "bank", Fingerprint: fp, Err: signer.ErrPartnerNotSwitched},
-			wantText: `rollover: certificate ` + fp.Short() + ` of partner "bank" cannot be removed yet: the partner has not confirmed that it signs with the new certificate`,
-			wantIs:   []error{wssec.ErrRetentionNotElapsed, signer.ErrPartnerNotSwitched},
+			Name:     "partner not switched",
+			Err:      &rollover.RemovalError{Partner: "bank", Fingerprint: fp, Err: signer.ErrPartnerNotSwitched},
+			WantText: `rollover: certificate ` + fp.Short() + ` of partner "bank" cannot be removed yet: the partner has not confirmed that it signs with the new certificate`,
+			WantIs:   []error{wssec.ErrRetentionNotElapsed, signer.ErrPartnerNotSwitched},
 		},
 		{
-			name:     "holders do not trust",
-			err:      &rollover.HoldersError{Fingerprint: fp, Signer: "bank", Live: 1, Laggards: []rollover.Laggard{{ID: "app-1", Host: "h1", PID: 7, Generation: 4, Reason: "does not trust the certificate yet"}}},
-			wantText: `rollover: holders do not trust partner "bank"'s new signing certificate ` + fp.Short() + `: "app-1" (host "h1", pid 7, generation 4) does not trust the certificate yet`,
-			wantIs:   []error{rollover.ErrHoldersNotReady},
+			Name:     "holders do not trust",
+			Err:      &rollover.HoldersError{Fingerprint: fp, Signer: "bank", Live: 1, Laggards: []rollover.Laggard{{ID: "app-1", Host: "h1", PID: 7, Generation: 4, Reason: "does not trust the certificate yet"}}},
+			WantText: `rollover: holders do not trust partner "bank"'s new signing certificate ` + fp.Short() + `: "app-1" (host "h1", pid 7, generation 4) does not trust the certificate yet`,
+			WantIs:   []error{rollover.ErrHoldersNotReady},
 		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if got := tc.err.Error(); got != tc.wantText {
-				t.Errorf("Error() = %q\nwant      %q", got, tc.wantText)
-			}
-			for _, w := range tc.wantIs {
-				if !errors.Is(tc.err, w) {
-					t.Errorf("errors.Is(%v) = false", w)
-				}
-			}
-			for _, w := range tc.notIs {
-				if errors.Is(tc.err, w) {
-					t.Errorf("errors.Is(%v) = true", w)
-				}
-			}
-			if strings.Contains(tc.err.Error(), "PRIVATE") {
-				t.Error("error text contains key material")
-			}
-		})
-	}
+	})
 }

@@ -3,7 +3,6 @@ package signer_test
 import (
 	"context"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log"
@@ -18,47 +17,40 @@ import (
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
-// exampleStore creates a key store in a temporary directory: the
-// partners' renewals keep their state in it. It returns the store, a
-// function that opens it again as another run of the program does, and
-// one that removes it.
-func exampleStore(clock func() time.Time) (*keystore.Store, func() *keystore.Store, func()) {
+// exampleStore creates a key store in a temporary directory, where the
+// partners' renewals keep their state, and returns a function that opens
+// it, as each run of the program does, and one that removes it.
+func exampleStore(clock func() time.Time) (open func() *keystore.Store, cleanup func()) {
 	tmp, err := os.MkdirTemp("", "signer-example-")
 	if err != nil {
 		log.Fatal(err)
 	}
 	dir := keystore.Dir(filepath.Join(tmp, "keys"))
-	password := keystore.PasswordValue("example-store-password")
-	store, err := keystore.Create(context.Background(), dir, password, keystore.Options{Now: clock})
-	if err != nil {
+	password, opts := keystore.PasswordValue("example-store-password"), keystore.Options{Now: clock}
+	if _, err := keystore.Create(context.Background(), dir, password, opts); err != nil {
 		log.Fatal(err)
 	}
-	reopen := func() *keystore.Store {
-		s, err := keystore.Open(context.Background(), dir, password, keystore.Options{Now: clock})
+	return func() *keystore.Store {
+		s, err := keystore.Open(context.Background(), dir, password, opts)
 		if err != nil {
 			log.Fatal(err)
 		}
 		return s
-	}
-	return store, reopen, func() { os.RemoveAll(tmp) }
+	}, func() { os.RemoveAll(tmp) }
 }
 
-// readCert reads the certificate testdata/NAME.pem, as the partner's
+// readCert reads testdata/NAME.pem, the certificate as the partner's
 // administrator sends it.
 func readCert(name string) *x509.Certificate {
 	data, err := os.ReadFile(filepath.Join("testdata", name+".pem"))
 	if err != nil {
 		log.Fatal(err)
 	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		log.Fatalf("%s.pem: no PEM block", name)
+	certs, err := keystore.ParseCertificates(data)
+	if err != nil || len(certs) != 1 {
+		log.Fatalf("%s.pem: %d certificates, %v", name, len(certs), err)
 	}
-	c, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		log.Fatal(err)
-	}
-	return c
+	return certs[0]
 }
 
 // A partner renews the key that signs its responses: its new certificate
@@ -71,8 +63,9 @@ func ExampleTrusted_AddCertificate() {
 	// real program uses time.Now.
 	now := time.Date(2026, 11, 26, 7, 46, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	store, reopen, cleanup := exampleStore(clock)
+	open, cleanup := exampleStore(clock)
 	defer cleanup()
+	store := open()
 	opts := rollover.Options{Now: clock, Actor: "ops-alice", Logger: slog.New(slog.DiscardHandler)}
 	m, err := signer.New(store, opts)
 	if err != nil {
@@ -127,7 +120,7 @@ func ExampleTrusted_AddCertificate() {
 
 	// Step 3, 89 days later, in another run of the program: refused.
 	now = now.AddDate(0, 0, 89)
-	m, err = signer.New(reopen(), opts)
+	m, err = signer.New(open(), opts)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -168,8 +161,9 @@ func ExampleManager_Observe() {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 26, 7, 46, 0, 0, time.UTC) // when the samples were signed
 	clock := func() time.Time { return now }
-	store, _, cleanup := exampleStore(clock)
+	open, cleanup := exampleStore(clock)
 	defer cleanup()
+	store := open()
 	m, err := signer.New(store, rollover.Options{Now: clock, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		log.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/wsrenew/wsrenew/internal/testpki"
+	"github.com/wsrenew/wsrenew/rollover/internal/proctest"
 	"github.com/wsrenew/wsrenew/rollover/signer"
 	"github.com/wsrenew/wsrenew/wssec"
 )
@@ -134,15 +135,7 @@ func (e *env) resumeSigner() signer.Stage {
 }
 
 // asSigner asserts that s has type T.
-func asSigner[T signer.Stage](t *testing.T, s signer.Stage) T {
-	t.Helper()
-	v, ok := s.(T)
-	if !ok {
-		var want T
-		t.Fatalf("stage is %T (%s), want %T", s, s.Report().Stage, want)
-	}
-	return v
-}
+func asSigner[T signer.Stage](t *testing.T, s signer.Stage) T { return proctest.As[T](t, s) }
 
 // toTrusted trusts the fixture "receiver" for the partner.
 func (e *env) toTrusted() *signer.Trusted {

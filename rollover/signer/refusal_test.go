@@ -12,6 +12,7 @@ import (
 	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/rollover/internal/proctest"
 	"github.com/wsrenew/wsrenew/rollover/signer"
 	"github.com/wsrenew/wsrenew/wssec"
 )
@@ -247,14 +248,7 @@ func TestSigner_refusals(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, tc.opts)
 			got := tc.run(e)
-			if got.err == nil {
-				t.Fatalf("error = nil, want %v", got.wantErrs)
-			}
-			for _, want := range got.wantErrs {
-				if !errors.Is(got.err, want) {
-					t.Errorf("error = %v, want %v", got.err, want)
-				}
-			}
+			proctest.WantErrs(t, got.err, got.wantErrs)
 			var at time.Time
 			var re *rollover.RemovalError
 			if errors.As(got.err, &re) {

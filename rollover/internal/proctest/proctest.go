@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/wssec"
 )
@@ -198,4 +199,100 @@ func Follow(t *testing.T, dir, password string, now func() time.Time, id string,
 func (r *Replica) Poll() {
 	r.ticks <- time.Time{}
 	r.ticks <- time.Time{}
+}
+
+// CrashStart begins a crash test: it skips in the child process (env
+// set), and returns the number of kills and a random source whose seed
+// it logs.
+func CrashStart(t *testing.T, env string) (int, *rand.Rand) {
+	t.Helper()
+	if os.Getenv(env) != "" {
+		t.Skip("in the child process")
+	}
+	kills := Kills(t)
+	seed := rand.Uint64()
+	t.Logf("%d kills, seed %d", kills, seed)
+	return kills, rand.New(rand.NewPCG(seed, seed))
+}
+
+// Grown fails the test unless the audit trail got, read after kill,
+// starts with had: a kill loses no record. It returns got.
+func Grown[R any](t *testing.T, kill int, had, got []R) []R {
+	t.Helper()
+	if len(got) < len(had) || len(had) > 0 && !cmp.Equal(had, got[:len(had)]) {
+		t.Fatalf("kill %d: audit trail lost records: had %d, has %d", kill, len(had), len(got))
+	}
+	return got
+}
+
+// WantErrs fails the test unless err matches each of wants.
+func WantErrs(t *testing.T, err error, wants []error) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("error = nil, want %v", wants)
+	}
+	for _, want := range wants {
+		if !errors.Is(err, want) {
+			t.Errorf("error = %v, want %v", err, want)
+		}
+	}
+}
+
+// ErrorCase is a row of an error type's test: the error, its text, the
+// sentinels it matches and those it does not.
+type ErrorCase struct {
+	Name     string
+	Err      error
+	WantText string
+	WantIs   []error
+	NotIs    []error
+}
+
+// CheckErrors runs the rows in parallel subtests.
+func CheckErrors(t *testing.T, cases []ErrorCase) {
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			t.Parallel()
+			if got := tc.Err.Error(); got != tc.WantText {
+				t.Errorf("Error() = %q\nwant      %q", got, tc.WantText)
+			}
+			for _, w := range tc.WantIs {
+				if !errors.Is(tc.Err, w) {
+					t.Errorf("errors.Is(%v) = false", w)
+				}
+			}
+			for _, w := range tc.NotIs {
+				if errors.Is(tc.Err, w) {
+					t.Errorf("errors.Is(%v) = true", w)
+				}
+			}
+		})
+	}
+}
+
+// OpenChild opens the store of a crash test's child process, in the
+// directory the environment variable env names, with the clock now. It
+// skips the test unless it runs as that child.
+func OpenChild(t *testing.T, env, password string, now func() time.Time) *keystore.Store {
+	t.Helper()
+	dir := os.Getenv(env)
+	if dir == "" {
+		t.Skip("runs only as the child process of a crash test")
+	}
+	store, err := keystore.Open(context.Background(), keystore.Dir(dir), keystore.PasswordValue(password), keystore.Options{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
+// As asserts that s has type T.
+func As[T any](t testing.TB, s any) T {
+	t.Helper()
+	v, ok := s.(T)
+	if !ok {
+		var want T
+		t.Fatalf("stage is %T, want %T", s, want)
+	}
+	return v
 }

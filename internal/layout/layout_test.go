@@ -39,7 +39,7 @@ var allowed = map[string][]string{
 	"internal/errtypes":           {},
 	"internal/layout":             {},
 	// The test helpers of both renewal procedures' tests.
-	"rollover/internal/proctest": {"keystore", "wssec"},
+	"rollover/internal/proctest": {"keystore", "wssec", "rollover/internal/procedure"},
 }
 
 // testOnly are imported by _test.go files only (and by the benchmark and

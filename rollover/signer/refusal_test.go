@@ -248,19 +248,7 @@ func TestSigner_refusals(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, tc.opts)
 			got := tc.run(e)
-			proctest.WantErrs(t, got.err, got.wantErrs)
-			var at time.Time
-			var re *rollover.RemovalError
-			if errors.As(got.err, &re) {
-				at = re.AllowedAt
-				var wre *wssec.KeyError
-				if !errors.As(got.err, &wre) || !wre.AllowedAt.Equal(re.AllowedAt) || wre.Fingerprint != re.Fingerprint {
-					t.Errorf("error does not unwrap to the matching *wssec.KeyError")
-				}
-			}
-			if !at.Equal(got.allowedAt) {
-				t.Errorf("AllowedAt = %v, want %v", at, got.allowedAt)
-			}
+			proctest.WantRefusal(t, got.err, got.wantErrs, got.allowedAt)
 			e.restart()
 			if s := e.resumeSigner(); s.Report().Stage != got.stage {
 				t.Errorf("stage afterwards = %s, want %s", s.Report().Stage, got.stage)

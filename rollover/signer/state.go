@@ -38,20 +38,27 @@ type partnerState struct {
 	Current *partnerCert `json:"current"`
 	Old     *partnerCert `json:"old,omitempty"`
 
+	// Step 1: the rules recorded and when.
 	Retention *procedure.Retention `json:"retention,omitempty"`
 	Started   time.Time            `json:"started,omitzero"`
 
+	// Step 2: the partner's word, or the evidence, and the old
+	// certificate's expiry.
 	Confirmed    time.Time `json:"confirmed,omitzero"`
 	ConfirmedBy  string    `json:"confirmedBy,omitempty"`
 	Reference    string    `json:"reference,omitempty"`
 	FromEvidence bool      `json:"fromEvidence,omitempty"`
 	Expires      time.Time `json:"expires,omitzero"`
 
+	// Evidence: the first response the new certificate verified, and the
+	// old one's verifications after the switch (counted, not yet in the
+	// audit trail, last audited).
 	FirstNewSignature time.Time `json:"firstNewSignature,omitzero"`
 	OldUses           uint64    `json:"oldUsesAfterConfirmation,omitempty"`
 	OldUsesPending    uint64    `json:"oldUsesNotAudited,omitempty"`
 	OldUseAudited     time.Time `json:"oldUseAudited,omitzero"`
 
+	// The last renewal's end, when none is in progress.
 	Ended   time.Time `json:"ended,omitzero"`
 	Outcome string    `json:"outcome,omitempty"`
 }

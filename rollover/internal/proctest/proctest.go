@@ -24,6 +24,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/rollover/internal/procedure"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
@@ -295,4 +296,31 @@ func As[T any](t testing.TB, s any) T {
 		t.Fatalf("stage is %T, want %T", s, want)
 	}
 	return v
+}
+
+// WantRefusal fails the test unless err matches each of wants and
+// allows the step from allowedAt: the AllowedAt of a *RemovalError
+// (whose *wssec.KeyError must repeat it and the fingerprint) or of a
+// *StageError, else zero. It returns the RemovalError, nil if err is
+// none.
+func WantRefusal(t *testing.T, err error, wants []error, allowedAt time.Time) *procedure.RemovalError {
+	t.Helper()
+	WantErrs(t, err, wants)
+	var at time.Time
+	var re *procedure.RemovalError
+	var se *procedure.StageError
+	switch {
+	case errors.As(err, &re):
+		at = re.AllowedAt
+		var ke *wssec.KeyError
+		if !errors.As(err, &ke) || !ke.AllowedAt.Equal(re.AllowedAt) || ke.Fingerprint != re.Fingerprint {
+			t.Errorf("error does not unwrap to the matching *wssec.KeyError")
+		}
+	case errors.As(err, &se):
+		at = se.AllowedAt
+	}
+	if !at.Equal(allowedAt) {
+		t.Errorf("AllowedAt = %v, want %v", at, allowedAt)
+	}
+	return re
 }

@@ -19,7 +19,7 @@ func (s *KeyAdded) checkTransports(rs []Receiver) error {
 	}
 	for _, r := range rs {
 		if err := caps.Check(r.Transport); err != nil {
-			return &ReceiverAlgorithmError{Receiver: r.ID, Transport: r.Transport, Cause: err}
+			return &SelfTestError{Fingerprint: s.st.New.fingerprint(), Receiver: r.ID, Transport: r.Transport, Err: ErrReceiverAlgorithm, Cause: err}
 		}
 	}
 	return nil

@@ -52,7 +52,7 @@ func (c Confirmation) check() error {
 //
 // The retention runs from the later of the Manager's clock and the key
 // store's ([keystore.Tx.Time]). A clock behind the latest time the
-// renewal or the store recorded gets a [*ClockError] ([ErrClockBehind])
+// renewal or the store recorded gets a [*StageError] ([ErrClockBehind])
 // and changes nothing; every step refuses such a clock the same way.
 //
 // ConfirmReceiverSwitched returns [ErrUnknownReceiver] for a receiver the

@@ -176,7 +176,7 @@
 // at least 90 days after it gets an expiry, which only moves later.
 // Time never runs backwards inside a renewal: a step whose clock is
 // behind the latest time the renewal, the usage evidence or the key
-// store recorded is refused with a [*ClockError] naming both times, and
+// store recorded is refused with a [*StageError] ([ErrClockBehind]) naming both times, and
 // the old key's retention runs from the later of the Manager's and the
 // store's clock.
 // A receiver is never given

@@ -51,7 +51,7 @@ var (
 	// ErrReceiverAlgorithm means that a receiver of step 3 would encrypt
 	// with a key transport the new key cannot perform, such as RSA-OAEP
 	// with SHA-256 to a key in a token that does OAEP with SHA-1 only.
-	// The error is a [*ReceiverAlgorithmError].
+	// The error is a [*SelfTestError].
 	ErrReceiverAlgorithm = errors.New("rollover: new key cannot perform a receiver's algorithm")
 
 	// ErrReceiversPending means that the old key was to be removed while
@@ -97,7 +97,7 @@ var (
 	// the latest time the renewal or the key store recorded (a wrong
 	// system clock, or a clock set back): recording a confirmation in the
 	// past would end the old key's retention early. Nothing was changed.
-	// The error is a [*ClockError] naming both times.
+	// The error is a [*StageError] naming both times (Now, Latest).
 	ErrClockBehind = procedure.ErrClockBehind
 )
 
@@ -110,7 +110,9 @@ var (
 // reports a stage value older than the store's state ([ErrStaleStage]).
 // AllowedAt is when the step becomes allowed, if known: for
 // [ErrRenewalInProgress], when the running renewal's old key may be
-// removed. Err is [ErrRenewalInProgress], [ErrCannotCancel] or nil.
+// removed. For [ErrClockBehind], Now is the Manager's clock's time and
+// Latest the latest time the renewal or the key store recorded. Err is
+// [ErrRenewalInProgress], [ErrCannotCancel], [ErrClockBehind] or nil.
 type StageError = procedure.StageError
 
 // RemovalError reports a refused removal, too early: of the old
@@ -127,60 +129,58 @@ type StageError = procedure.StageError
 // certificate, or nil if only the retention period has not elapsed.
 type RemovalError = procedure.RemovalError
 
-// SelfTestError reports a failed self-test: a sample response encrypted
-// to the new certificate, naming the key as Identifier says, did not
-// decrypt with the new key through the store's key ring.
+// SelfTestError reports a new key that failed step 3's checks before
+// its certificate was handed out, so nothing was. Err says which check:
+//
+//   - [ErrSelfTestFailed]: a sample response encrypted to the new
+//     certificate, naming the key as Identifier says, did not decrypt
+//     with the new key through the store's key ring;
+//   - [ErrReceiverAlgorithm]: the new key cannot perform the key
+//     transport Transport that the receiver named by Receiver was given.
 type SelfTestError struct {
 	// Fingerprint names the new key.
 	Fingerprint wssec.Fingerprint
 	// Identifier is the key identifier of the failing sample, such as
-	// "X509IssuerSerial".
+	// "X509IssuerSerial"; empty for a receiver's algorithm.
 	Identifier string
+	// Receiver is the receiver's ID and Transport the key transport it
+	// was given; empty for a failed sample.
+	Receiver  string
+	Transport wssec.TransportParams
 	// Reason says what failed.
 	Reason string
+	// Err is [ErrSelfTestFailed] or [ErrReceiverAlgorithm]; nil reads as
+	// ErrSelfTestFailed.
+	Err error
 	// Cause is the underlying error, if any, such as an error of
-	// [wssec.Decryptor.Decrypt].
+	// [wssec.Decryptor.Decrypt], a [*wssec.CapabilityError], or
+	// [wssec.ErrInvalidPolicy] for a transport that is not valid at all.
 	Cause error
 }
 
 func (e *SelfTestError) Error() string {
-	s := fmt.Sprintf("rollover: self-test of key %s with %s failed: %s", e.Fingerprint.Short(), e.Identifier, e.Reason)
+	var s string
+	if errors.Is(e.Err, ErrReceiverAlgorithm) {
+		s = fmt.Sprintf("rollover: receiver %q: new key cannot perform %s", e.Receiver, describeTransport(e.Transport))
+	} else {
+		s = fmt.Sprintf("rollover: self-test of key %s with %s failed: %s", e.Fingerprint.Short(), e.Identifier, e.Reason)
+	}
 	if e.Cause != nil {
 		s += ": " + e.Cause.Error()
 	}
 	return s
 }
 
-// Unwrap returns [ErrSelfTestFailed] and Cause, if any.
+// Unwrap returns Err (or [ErrSelfTestFailed]) and Cause, if any.
 func (e *SelfTestError) Unwrap() []error {
-	if e.Cause == nil {
-		return []error{ErrSelfTestFailed}
+	out := []error{ErrSelfTestFailed}
+	if e.Err != nil {
+		out[0] = e.Err
 	}
-	return []error{ErrSelfTestFailed, e.Cause}
-}
-
-// ReceiverAlgorithmError reports a receiver whose key transport the new
-// key cannot perform.
-type ReceiverAlgorithmError struct {
-	// Receiver is the receiver's ID.
-	Receiver string
-	// Transport is the key transport the receiver was given.
-	Transport wssec.TransportParams
-	// Cause says why: a [*wssec.CapabilityError], or
-	// [wssec.ErrInvalidPolicy] for a transport that is not valid at all.
-	Cause error
-}
-
-func (e *ReceiverAlgorithmError) Error() string {
-	return fmt.Sprintf("rollover: receiver %q: new key cannot perform %s: %v", e.Receiver, describeTransport(e.Transport), e.Cause)
-}
-
-// Unwrap returns [ErrReceiverAlgorithm] and Cause, if any.
-func (e *ReceiverAlgorithmError) Unwrap() []error {
-	if e.Cause == nil {
-		return []error{ErrReceiverAlgorithm}
+	if e.Cause != nil {
+		out = append(out, e.Cause)
 	}
-	return []error{ErrReceiverAlgorithm, e.Cause}
+	return out
 }
 
 // StateError reports rollover state that cannot be used: Name is the
@@ -188,11 +188,6 @@ func (e *ReceiverAlgorithmError) Unwrap() []error {
 // is wrong, Err is [ErrCorruptState] or [ErrInconsistent], and Cause is
 // the underlying error, if any.
 type StateError = procedure.StateError
-
-// ClockError reports a step refused because the Manager's clock (Now) is
-// behind the Latest time the renewal or the key store recorded; Op names
-// the step. It unwraps to [ErrClockBehind].
-type ClockError = procedure.ClockError
 
 // CancelError reports a cancellation refused because the new key may be
 // in use: its certificate was handed out (exported, or given to receivers

@@ -24,12 +24,12 @@ func TestConfirmReceiverSwitched_clockBehind(t *testing.T) {
 
 	e.clock.Set(t0.Add(day)) // a wrong system clock, or -now in the past
 	_, err := p.ConfirmReceiverSwitched(ctx, rollover.Confirmation{Receiver: "partner-a", By: "ops", Reference: "OPS-1"})
-	var ce *rollover.ClockError
+	var ce *rollover.StageError
 	var kce *keystore.ClockError
 	switch {
 	case errors.As(err, &ce):
 		if !ce.Now.Equal(t0.Add(day)) || !ce.Latest.Equal(provided) {
-			t.Errorf("ClockError = %+v, want now %v, latest %v", ce, t0.Add(day), provided)
+			t.Errorf("StageError = %+v, want now %v, latest %v", ce, t0.Add(day), provided)
 		}
 	case errors.As(err, &kce):
 		// The store's own check came first (the Manager shares its clock).
@@ -54,10 +54,10 @@ func TestConfirmReceiverSwitched_clockBehind(t *testing.T) {
 	stage := as[*rollover.CertificateProvided](t, must(m.Resume(ctx))(t))
 	_, err = stage.ConfirmReceiverSwitched(ctx, rollover.Confirmation{Receiver: "partner-a", By: "ops", Reference: "OPS-1"})
 	if !errors.As(err, &ce) || !errors.Is(err, rollover.ErrClockBehind) {
-		t.Fatalf("ConfirmReceiverSwitched() with the Manager's clock behind error = %v, want a *rollover.ClockError", err)
+		t.Fatalf("ConfirmReceiverSwitched() with the Manager's clock behind error = %v, want a *rollover.StageError", err)
 	}
 	if !ce.Latest.Equal(provided) || ce.Op != "ConfirmReceiverSwitched" {
-		t.Errorf("ClockError = %+v, want latest %v", ce, provided)
+		t.Errorf("StageError = %+v, want latest %v", ce, provided)
 	}
 
 	// With the clock right, the retention runs from the real time.

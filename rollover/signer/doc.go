@@ -92,7 +92,7 @@
 // refused while it verified a response within the guaranteed delivery
 // time, since the partner already signs with it. A step whose clock is
 // behind the latest time the partners' state or the key store recorded
-// is refused with a [*rollover.ClockError].
+// is refused with a [*rollover.StageError] ([rollover.ErrClockBehind]).
 //
 // Every step is one key store transaction and checks that the store still
 // holds the stage it starts from: a stage value the store has moved past

@@ -9,7 +9,7 @@ import (
 // Sentinel errors of the partners' renewals. Test for them with
 // errors.Is. The steps also return rollover's sentinels and typed errors
 // ([rollover.ErrStaleStage], [rollover.StageError],
-// [rollover.RemovalError], [rollover.StateError], [rollover.ClockError]),
+// [rollover.RemovalError], [rollover.StateError]),
 // which both procedures share. No error contains key material.
 var (
 	// ErrUnknownPartner means that no signing certificate of the partner

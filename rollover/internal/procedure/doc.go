@@ -16,7 +16,7 @@
 //     from a stage value the store has moved past is refused;
 //   - the evidence counting ([Uses], [RingCounter], [DueAudit]);
 //   - the typed errors both return ([RemovalError], [StageError],
-//     [StateError], [ClockError]) and their sentinels, which package
+//     [StateError]) and their sentinels, which package
 //     rollover exports under the same names.
 //
 // The package is internal: its names reach users only through rollover's

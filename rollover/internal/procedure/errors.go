@@ -29,7 +29,8 @@ type StageName string
 
 // StageError reports a step that the stage the store holds does not
 // allow, of the decryption-key renewal or of a partner's
-// signing-certificate renewal. Nothing was changed.
+// signing-certificate renewal, or that the clock does not allow
+// (ErrClockBehind). Nothing was changed.
 type StageError struct {
 	// Op names the refused step, such as "AddToKeyStore".
 	Op string
@@ -50,11 +51,20 @@ type StageError struct {
 	// removed. It is zero if that depends on receivers that have not
 	// confirmed yet, or if the step will never be allowed.
 	AllowedAt time.Time
-	// Err is ErrRenewalInProgress, ErrCannotCancel, or nil.
+	// Now and Latest are set for ErrClockBehind: the Manager's clock's
+	// time, and the latest time the renewal or the key store recorded,
+	// which Now is before.
+	Now, Latest time.Time
+	// Err is ErrRenewalInProgress, ErrCannotCancel, ErrClockBehind, or
+	// nil.
 	Err error
 }
 
 func (e *StageError) Error() string {
+	if errors.Is(e.Err, ErrClockBehind) {
+		return fmt.Sprintf("rollover: %s refused: the clock shows %s, before the latest recorded time %s; correct the clock",
+			e.Op, e.Now.UTC().Format(time.RFC3339), e.Latest.UTC().Format(time.RFC3339))
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "rollover: %s refused", e.Op)
 	if e.Partner != "" {
@@ -192,25 +202,6 @@ func (e *StateError) Unwrap() []error {
 	}
 	return out
 }
-
-// ClockError reports a step refused because the Manager's clock is
-// behind a time the renewal or the key store recorded.
-type ClockError struct {
-	// Op names the refused step, such as "ConfirmReceiverSwitched".
-	Op string
-	// Now is the Manager's clock's time.
-	Now time.Time
-	// Latest is the latest time recorded in the store.
-	Latest time.Time
-}
-
-func (e *ClockError) Error() string {
-	return fmt.Sprintf("rollover: %s refused: the clock shows %s, before the latest recorded time %s; correct the clock",
-		e.Op, e.Now.UTC().Format(time.RFC3339), e.Latest.UTC().Format(time.RFC3339))
-}
-
-// Unwrap returns ErrClockBehind.
-func (e *ClockError) Unwrap() error { return ErrClockBehind }
 
 // QuoteAll quotes each of s.
 func QuoteAll(s []string) []string {

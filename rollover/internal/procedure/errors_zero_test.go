@@ -14,6 +14,5 @@ func TestErrorTypes_ZeroValue(t *testing.T) {
 		&procedure.StageError{},
 		&procedure.RemovalError{},
 		&procedure.StateError{},
-		&procedure.ClockError{},
 	})
 }

@@ -225,9 +225,9 @@ func TestRun(t *testing.T) {
 		t.Errorf("Run() from a stale value error = %v, want ErrStaleStage", err)
 	}
 	now = now.Add(-time.Hour)
-	var ce *ClockError
+	var ce *StageError
 	if _, err := Run(ctx, update, "Count", clock, &counterStep{from: 1}); !errors.As(err, &ce) || !errors.Is(err, ErrClockBehind) {
-		t.Errorf("Run() with the clock behind error = %v, want a *ClockError", err)
+		t.Errorf("Run() with the clock behind error = %v, want a *StageError with ErrClockBehind", err)
 	}
 	recs, _, err := ReadAudit(s.ReadState)
 	if err != nil || len(recs) != 1 {

@@ -83,7 +83,8 @@ type Step[T Blobs] interface {
 }
 
 // Run runs s in one transaction of update (such as the key store's
-// Update): Load, then a refusal with a [*ClockError] if the clock now is
+// Update): Load, then a refusal with a [*StageError] with
+// [ErrClockBehind] if the clock now is
 // behind the latest time the state or the store recorded (a confirmation
 // recorded in the past would end a retention early), then Apply, Save,
 // and the audit records appended to the trail. It returns the
@@ -97,7 +98,7 @@ func Run[T Blobs](ctx context.Context, update func(context.Context, func(T) erro
 			return err
 		}
 		if latest = Later(latest, tx.Latest()); txn.Now.Before(latest) {
-			return &ClockError{Op: op, Now: txn.Now, Latest: latest}
+			return &StageError{Op: op, Stored: "", Now: txn.Now, Latest: latest, Err: ErrClockBehind}
 		}
 		if err := s.Apply(tx, txn); err != nil {
 			return err

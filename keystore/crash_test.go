@@ -251,7 +251,7 @@ func strayFiles(t *testing.T, dir string) []string {
 func crashSummary(entries []Entry, state func(string) ([]byte, error)) string {
 	var b strings.Builder
 	for _, e := range entries {
-		fmt.Fprintf(&b, "%s/%s/%d/%d/%s/%s/%v;", e.Alias, e.Status, e.Expires.Unix(), e.DestroyAfter.Unix(), e.Fingerprint.Short(), e.Location, e.Labels)
+		fmt.Fprintf(&b, "%s/%s/%d/%d/%s/%s/%v;", e.Alias, e.Status, e.Expires.Unix(), e.DestroyAfter.Unix(), e.Fingerprint.String(), e.Location, e.Labels)
 	}
 	v, err := state("crash")
 	fmt.Fprintf(&b, "state=%s/%v", v, errors.Is(err, ErrStateNotFound))

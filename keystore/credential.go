@@ -43,7 +43,7 @@ func (c *Credential) String() string {
 	if c == nil || c.Certificate == nil {
 		return "keystore.Credential(no certificate)"
 	}
-	return fmt.Sprintf("keystore.Credential(%s, %s)", c.Certificate.Subject, wssec.FingerprintOf(c.Certificate).Short())
+	return fmt.Sprintf("keystore.Credential(%s, %s)", c.Certificate.Subject, wssec.FingerprintOf(c.Certificate).String())
 }
 
 // Format prints [Credential.String] for every verb, so that no verb of

@@ -201,7 +201,7 @@ type DisabledKeyError struct {
 
 func (e *DisabledKeyError) Error() string {
 	return fmt.Sprintf("keystore: message encrypted to disabled key %q (%s, disabled %s, destroyed after %s; restore it if receivers still use it): %v",
-		e.Alias, e.Fingerprint.Short(), e.DisabledAt.Format(time.RFC3339), e.DestroyAfter.Format(time.RFC3339), e.Err)
+		e.Alias, e.Fingerprint.String(), e.DisabledAt.Format(time.RFC3339), e.DestroyAfter.Format(time.RFC3339), e.Err)
 }
 
 // Unwrap returns [ErrKeyDisabled] and the decryptor's refusal.

@@ -109,7 +109,7 @@ type Entry struct {
 
 // String describes the entry by alias, status and fingerprint.
 func (e Entry) String() string {
-	return fmt.Sprintf("%s (%s, %s)", e.Alias, e.Status, e.Fingerprint.Short())
+	return fmt.Sprintf("%s (%s, %s)", e.Alias, e.Status, e.Fingerprint.String())
 }
 
 // clone returns a copy that shares no map or slice with e.

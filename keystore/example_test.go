@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rsa"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -105,14 +106,14 @@ func ExampleOpen() {
 		log.Fatal(err)
 	}
 	for _, e := range ring.Snapshot() {
-		fmt.Println(e.Name, e.Status, e.Fingerprint.Short())
+		fmt.Println(e.Name, e.Status, e.Fingerprint.String())
 	}
 	fmt.Println(strings.Contains(fmt.Sprint(password), "example-store-password"))
 
 	_, err = keystore.Open(ctx, keystore.Dir(dir), keystore.PasswordValue("guess"), keystore.Options{})
 	fmt.Println(errors.Is(err, keystore.ErrWrongPassword))
 	// Output:
-	// tenant-2025 current ebbfa8ec42256c51
+	// tenant-2025 current EB:BF:A8:EC:42:25:6C:51:54:3C:09:F4:F7:81:0B:59:32:B1:99:70:48:D3:AC:0D:72:A5:6E:DD:3E:17:40:EF
 	// false
 	// true
 }
@@ -170,13 +171,15 @@ func ExampleStore_ExportCertificate() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// The forms an administrator asks for derive from the certificate.
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
 	fmt.Println(cert.Subject)
-	fmt.Println("SHA-1:  ", cert.SHA1)
-	fmt.Println("SHA-256:", cert.SHA256)
-	fmt.Println(strings.SplitN(string(cert.PEM), "\n", 2)[0], len(cert.DER))
+	fmt.Println("not after:", cert.NotAfter.Format(time.DateOnly))
+	fmt.Println("SHA-256:", wssec.FingerprintOf(cert))
+	fmt.Println(strings.SplitN(string(pemBytes), "\n", 2)[0], len(cert.Raw))
 	// Output:
 	// CN=tenant.example,OU=Integration,O=Example Tenant,C=DE
-	// SHA-1:   1E:B1:52:13:94:3F:63:BB:DF:D7:77:C5:52:8F:16:FC:50:8A:ED:C5
+	// not after: 2046-11-21
 	// SHA-256: EB:BF:A8:EC:42:25:6C:51:54:3C:09:F4:F7:81:0B:59:32:B1:99:70:48:D3:AC:0D:72:A5:6E:DD:3E:17:40:EF
 	// -----BEGIN CERTIFICATE----- 883
 }
@@ -320,7 +323,7 @@ func ExampleParsePKCS12() {
 	_, err = keystore.ParsePKCS12(data, "guess")
 	fmt.Println(errors.Is(err, keystore.ErrWrongPassword))
 	// Output:
-	// keystore.Credential(CN=tenant.example,OU=Integration,O=Example Tenant,C=DE, 3f906f4c225ad076)
+	// keystore.Credential(CN=tenant.example,OU=Integration,O=Example Tenant,C=DE, 3F:90:6F:4C:22:5A:D0:76:78:CA:57:21:00:82:AE:B2:F7:44:B7:A8:F2:46:76:65:86:A3:11:83:3B:DB:80:A2)
 	// wsrenew Test CA
 	// true
 }

@@ -1,65 +1,19 @@
 package keystore
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
-	"strings"
-	"time"
-
-	"github.com/wsrenew/wsrenew/wssec"
 )
 
-// CertificateExport is a certificate in the forms a partner's
-// administrator asks for.
-type CertificateExport struct {
-	// Alias is the entry the certificate belongs to.
-	Alias string
-	// DER is the certificate's DER encoding (a .cer or .der file).
-	DER []byte
-	// PEM is the certificate as one "CERTIFICATE" PEM block (a .pem or
-	// .crt file).
-	PEM []byte
-	// SHA1 and SHA256 are the fingerprints of DER as upper-case hex pairs
-	// separated by colons, as openssl x509 -fingerprint and keytool print
-	// them.
-	SHA1   string
-	SHA256 string
-	// Subject is the certificate's subject in RFC 2253 form.
-	Subject string
-	// NotAfter is the end of the certificate's validity.
-	NotAfter time.Time
-}
-
-func exportCertificate(alias string, cert *x509.Certificate) *CertificateExport {
-	s1 := sha1.Sum(cert.Raw)
-	return &CertificateExport{
-		Alias:    alias,
-		DER:      append([]byte(nil), cert.Raw...),
-		PEM:      encodeCertificatePEM(cert),
-		SHA1:     colonHex(s1[:]),
-		SHA256:   wssec.FingerprintOf(cert).String(),
-		Subject:  cert.Subject.String(),
-		NotAfter: cert.NotAfter,
-	}
-}
-
-func colonHex(b []byte) string {
-	var sb strings.Builder
-	for i, c := range b {
-		if i > 0 {
-			sb.WriteByte(':')
-		}
-		fmt.Fprintf(&sb, "%02X", c)
-	}
-	return sb.String()
-}
-
 // ExportCertificate returns the certificate of the entry alias for a
-// receiver. Only keys in the key ring (current or retained) can be
+// receiver, as a copy the caller may keep. Its forms for a partner's
+// administrator derive from it: the DER encoding is Raw, the PEM block
+// [encoding/pem.EncodeToMemory] with type "CERTIFICATE", the fingerprint
+// [github.com/wsrenew/wsrenew/wssec.FingerprintOf]. Only keys in the key ring (current or retained) can be
 // exported: a receiver must never be told to encrypt to a key that cannot
 // decrypt yet. And only keys whose hand-out the store recorded
 // ([Entry.Provided], set by [Tx.MarkProvided] or when the key became
@@ -67,7 +21,7 @@ func colonHex(b []byte) string {
 // the store unrecorded would let [Tx.Cancel] delete a key a receiver may
 // encrypt to. It returns an [*EntryError] with [ErrUnknownAlias] or
 // [ErrNotProvided], and an [*EntryError] for [ErrStatus] for a pending entry.
-func (s *Store) ExportCertificate(alias string) (*CertificateExport, error) {
+func (s *Store) ExportCertificate(alias string) (*x509.Certificate, error) {
 	e, err := s.Entry(alias)
 	if err != nil {
 		return nil, err
@@ -78,7 +32,14 @@ func (s *Store) ExportCertificate(alias string) (*CertificateExport, error) {
 	if !e.provided() {
 		return nil, &EntryError{Alias: alias, Err: ErrNotProvided, Cause: errors.New("record the hand-out with Tx.MarkProvided first")}
 	}
-	return exportCertificate(alias, e.Certificate), nil
+	return copyCertificate(e.Certificate)
+}
+
+// copyCertificate parses a copy of c's encoding (ParseCertificate keeps
+// the slice it is given), so that a caller changing the
+// returned value cannot change the store's.
+func copyCertificate(c *x509.Certificate) (*x509.Certificate, error) {
+	return x509.ParseCertificate(bytes.Clone(c.Raw))
 }
 
 // ExportPKCS12 returns the entry alias — key, certificate and chain — as a

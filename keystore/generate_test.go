@@ -96,7 +96,7 @@ func TestStore_Generate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ExportCertificate() error = %v", err)
 	}
-	if !bytes.Equal(ce.DER, der) {
+	if !bytes.Equal(ce.Raw, der) {
 		t.Errorf("ExportCertificate() is not the CA-signed certificate")
 	}
 	ring, _ := s.KeyRing()

@@ -91,7 +91,7 @@ type view struct {
 func views(entries []Entry) []view {
 	out := make([]view, len(entries))
 	for i, e := range entries {
-		out[i] = view{e.Alias, e.Status, e.Expires, e.Fingerprint.Short(), e.Labels}
+		out[i] = view{e.Alias, e.Status, e.Expires, e.Fingerprint.String(), e.Labels}
 	}
 	return out
 }
@@ -107,7 +107,7 @@ type ringView struct {
 func ringViews(r *wssec.KeyRing) []ringView {
 	var out []ringView
 	for _, e := range r.Snapshot() {
-		out = append(out, ringView{e.Name, e.Status, e.Expires, e.Fingerprint.Short()})
+		out = append(out, ringView{e.Name, e.Status, e.Expires, e.Fingerprint.String()})
 	}
 	return out
 }

@@ -224,7 +224,7 @@ func checkEntries(entries []Entry) error {
 		}
 		locations[e.Location] = true
 		if fps[e.Fingerprint] {
-			return &ruleError{"certificate " + e.Fingerprint.Short() + " used twice", ErrDuplicateKey}
+			return &ruleError{"certificate " + e.Fingerprint.String() + " used twice", ErrDuplicateKey}
 		}
 		fps[e.Fingerprint] = true
 		switch e.Status {

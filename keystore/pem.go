@@ -177,7 +177,3 @@ func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 	}
 	return certs, nil
 }
-
-func encodeCertificatePEM(cert *x509.Certificate) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: pemCertificate, Bytes: cert.Raw})
-}

@@ -11,9 +11,11 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/wsrenew/wsrenew/internal/testpki"
+	"github.com/wsrenew/wsrenew/wssec"
 )
 
 // pemPassword protects the encrypted PEM keys in testdata (see README.md).
@@ -208,22 +210,28 @@ func TestStore_ExportCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ExportCertificate() error = %v", err)
 	}
-	// The fingerprints as openssl x509 -fingerprint prints them for the
-	// fixture (internal/testpki/pki/old.pem).
-	want := &CertificateExport{
-		Alias:    "old",
-		DER:      old.Certificate.Raw,
-		PEM:      old.CertPEM,
-		SHA1:     "1E:B1:52:13:94:3F:63:BB:DF:D7:77:C5:52:8F:16:FC:50:8A:ED:C5",
-		SHA256:   "EB:BF:A8:EC:42:25:6C:51:54:3C:09:F4:F7:81:0B:59:32:B1:99:70:48:D3:AC:0D:72:A5:6E:DD:3E:17:40:EF",
-		Subject:  "CN=tenant.example,OU=Integration,O=Example Tenant,C=DE",
-		NotAfter: old.Certificate.NotAfter,
+	if !got.Equal(old.Certificate) {
+		t.Errorf("ExportCertificate() = %s, want the certificate of old", got.Subject)
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	// The forms an administrator gets derive from the certificate; the
+	// fingerprint is what openssl x509 -fingerprint -sha256 prints for the
+	// fixture (internal/testpki/pki/old.pem).
+	want := exported{
+		PEM:         old.CertPEM,
+		Fingerprint: "EB:BF:A8:EC:42:25:6C:51:54:3C:09:F4:F7:81:0B:59:32:B1:99:70:48:D3:AC:0D:72:A5:6E:DD:3E:17:40:EF",
+		Subject:     "CN=tenant.example,OU=Integration,O=Example Tenant,C=DE",
+		NotAfter:    old.Certificate.NotAfter,
+	}
+	if diff := cmp.Diff(want, exportedOf(got)); diff != "" {
 		t.Errorf("ExportCertificate() mismatch (-want +got):\n%s", diff)
 	}
+	// The copy is the caller's: changing it leaves the store's alone.
+	got.Raw[0] ^= 0xff
+	if again, err := s.ExportCertificate("old"); err != nil || !again.Equal(old.Certificate) {
+		t.Errorf("ExportCertificate() after the caller changed its copy = %v, %v; want the certificate", again, err)
+	}
 	// PEM and DER read back.
-	for _, data := range [][]byte{got.PEM, got.DER} {
+	for _, data := range [][]byte{want.PEM, old.Certificate.Raw} {
 		certs, err := ParseCertificates(data)
 		if err != nil || len(certs) != 1 || !certs[0].Equal(old.Certificate) {
 			t.Errorf("ParseCertificates(export) = %v, %v; want the certificate", certs, err)
@@ -262,5 +270,22 @@ func TestParsePEM_algorithmNamed(t *testing.T) {
 	err = checkAlias("tenant 2027")
 	if !errors.Is(err, ErrInvalidName) || !strings.Contains(err.Error(), "'.', '_' and '-'") {
 		t.Errorf("checkAlias() error = %v, want the allowed characters listed", err)
+	}
+}
+
+// exported is what an administrator's export derives from a certificate.
+type exported struct {
+	PEM         []byte
+	Fingerprint string
+	Subject     string
+	NotAfter    time.Time
+}
+
+func exportedOf(c *x509.Certificate) exported {
+	return exported{
+		PEM:         pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}),
+		Fingerprint: wssec.FingerprintOf(c).String(),
+		Subject:     c.Subject.String(),
+		NotAfter:    c.NotAfter,
 	}
 }

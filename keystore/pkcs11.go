@@ -323,5 +323,8 @@ func (s *Store) Capabilities(alias string) (wssec.Capabilities, error) {
 	if err != nil {
 		return wssec.Capabilities{}, err
 	}
-	return wssec.CapabilitiesOf(c.Key), nil
+	if cd, ok := c.Key.(wssec.CapableDecrypter); ok {
+		return cd.Capabilities(), nil
+	}
+	return wssec.Capabilities{}, nil
 }

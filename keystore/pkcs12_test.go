@@ -48,7 +48,7 @@ func fingerprintOf(c *x509.Certificate) string {
 	if c == nil {
 		return ""
 	}
-	return c.Subject.CommonName + " " + wssec.FingerprintOf(c).Short()
+	return c.Subject.CommonName + " " + wssec.FingerprintOf(c).String()
 }
 
 // The files third-party tools wrote (testdata/README.md).

@@ -264,7 +264,7 @@ func plSigner(s *keystore.Store, at time.Time) *signer.Manager {
 func plState(s *keystore.Store, m *rollover.Manager) string {
 	var b strings.Builder
 	for _, e := range s.Entries() {
-		fmt.Fprintf(&b, "%s %s %s expires=%s provided=%s floor=%s disabled=%s destroy=%s\n", e.Alias, e.Status, e.Fingerprint.Short(),
+		fmt.Fprintf(&b, "%s %s %s expires=%s provided=%s floor=%s disabled=%s destroy=%s\n", e.Alias, e.Status, e.Fingerprint.String(),
 			e.Expires.Format(time.RFC3339), e.Provided.Format(time.RFC3339), e.RetainUntil.Format(time.RFC3339),
 			e.DisabledAt.Format(time.RFC3339), e.DestroyAfter.Format(time.RFC3339))
 	}

@@ -61,9 +61,9 @@ func TestRebuild(t *testing.T) {
 		t.Errorf("Generation() after Rebuild = %d, want above %d", r.Generation(), gen)
 	}
 	want := []view{
-		{"new", StatusCurrent, time.Time{}, fingerprint(testpki.New).Short(), nil},
-		{"old", StatusRetained, until, fingerprint(testpki.Old).Short(), nil},
-		{"stranger", StatusRetained, time.Time{}, fingerprint(testpki.Stranger).Short(), nil},
+		{"new", StatusCurrent, time.Time{}, fingerprint(testpki.New).String(), nil},
+		{"old", StatusRetained, until, fingerprint(testpki.Old).String(), nil},
+		{"stranger", StatusRetained, time.Time{}, fingerprint(testpki.Stranger).String(), nil},
 	}
 	got := openTestStore(t, dir, clock)
 	if diff := cmp.Diff(want, views(got.Entries())); diff != "" {

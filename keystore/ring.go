@@ -26,16 +26,16 @@ func (s *Store) syncRing(st *storeState) error {
 		retained = append(retained, wssec.RetainedKey{Key: st.keys[e.Location].ringKey(e.Alias), Until: e.Expires})
 	}
 	current := st.keys[cur.Location].ringKey(cur.Alias)
-	if s.pub == nil {
-		r, pub, err := wssec.NewPublishedKeyRing(current, retained, wssec.RingOptions{Now: s.opts.Now})
+	if s.replace == nil {
+		r, replace, err := wssec.NewPublishedKeyRing(current, retained, wssec.RingOptions{Now: s.opts.Now})
 		if err != nil {
 			return fmt.Errorf("keystore: key ring: %w", err)
 		}
-		s.pub = pub
+		s.replace = replace
 		s.ring.Store(r)
 		return nil
 	}
-	if err := s.pub.Replace(current, retained); err != nil {
+	if err := s.replace(current, retained); err != nil {
 		return fmt.Errorf("keystore: key ring: %w", err)
 	}
 	return nil

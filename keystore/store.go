@@ -38,7 +38,9 @@ type Store struct {
 	mu    sync.Mutex
 	state atomic.Pointer[storeState]
 	ring  atomic.Pointer[wssec.KeyRing]
-	pub   *wssec.RingPublisher // the only writer of ring; guarded by mu
+	// replace is the only writer of ring ([wssec.NewPublishedKeyRing]);
+	// guarded by mu.
+	replace func(wssec.Key, []wssec.RetainedKey) error
 	// refusals counts messages refused for a disabled key, by key.
 	refusals refusalCounts
 }

@@ -241,8 +241,8 @@ func TestStore_KeyRing(t *testing.T) {
 		t.Errorf("KeyRing() returned a new ring after a change; want the same one")
 	}
 	want := []ringView{
-		{"new", wssec.StatusCurrent, time.Time{}, fingerprint(testpki.New).Short()},
-		{"old", wssec.StatusRetained, until, fingerprint(testpki.Old).Short()},
+		{"new", wssec.StatusCurrent, time.Time{}, fingerprint(testpki.New).String()},
+		{"old", wssec.StatusRetained, until, fingerprint(testpki.Old).String()},
 	}
 	if diff := cmp.Diff(want, ringViews(ring)); diff != "" {
 		t.Errorf("ring mismatch (-want +got):\n%s", diff)
@@ -274,9 +274,9 @@ func TestStore_Reload(t *testing.T) {
 		t.Fatalf("Reload() = %v, %v; want true, nil", changed, err)
 	}
 	want := []ringView{
-		{"stranger", wssec.StatusCurrent, time.Time{}, fingerprint(testpki.Stranger).Short()},
-		{"new", wssec.StatusRetained, time.Time{}, fingerprint(testpki.New).Short()},
-		{"old", wssec.StatusRetained, until, fingerprint(testpki.Old).Short()},
+		{"stranger", wssec.StatusCurrent, time.Time{}, fingerprint(testpki.Stranger).String()},
+		{"new", wssec.StatusRetained, time.Time{}, fingerprint(testpki.New).String()},
+		{"old", wssec.StatusRetained, until, fingerprint(testpki.Old).String()},
 	}
 	if diff := cmp.Diff(want, ringViews(ring)); diff != "" {
 		t.Errorf("ring after Reload mismatch (-want +got):\n%s", diff)
@@ -333,7 +333,7 @@ func TestStore_Entry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := view{"new", StatusCurrent, time.Time{}, fingerprint(testpki.New).Short(), map[string]string{"ticket": "OPS-1"}}
+	want := view{"new", StatusCurrent, time.Time{}, fingerprint(testpki.New).String(), map[string]string{"ticket": "OPS-1"}}
 	if diff := cmp.Diff(want, views([]Entry{e})[0]); diff != "" {
 		t.Errorf("Entry() mismatch (-want +got):\n%s", diff)
 	}
@@ -348,7 +348,7 @@ func TestStore_Entry(t *testing.T) {
 	if _, err := s.Entry("nope"); !errors.Is(err, ErrUnknownAlias) {
 		t.Errorf("Entry(unknown) error = %v, want %v", err, ErrUnknownAlias)
 	}
-	if got, want := e.String(), "new (current, "+fingerprint(testpki.New).Short()+")"; got != want {
+	if got, want := e.String(), "new (current, "+fingerprint(testpki.New).String()+")"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
 	}
 }

@@ -15,7 +15,7 @@ import (
 func TestTx(t *testing.T) {
 	t.Parallel()
 	day := 24 * time.Hour
-	oldFP, newFP, strFP := fingerprint(testpki.Old).Short(), fingerprint(testpki.New).Short(), fingerprint(testpki.Stranger).Short()
+	oldFP, newFP, strFP := fingerprint(testpki.Old).String(), fingerprint(testpki.New).String(), fingerprint(testpki.Stranger).String()
 	ticket := map[string]string{"ticket": "OPS-1"}
 	// Each row starts from ringStore: new current, old retained without
 	// expiry, stranger pending.

@@ -94,7 +94,7 @@
 //     old-certificate-used-after-confirmation; the record's time is the
 //     step's time on the Manager's clock. Keys: "renewal" (number),
 //     "action", and where they apply "actor", "new_key" and "old_key"
-//     (short SHA-256 fingerprints), "receiver", "partner", "by",
+//     (SHA-256 fingerprints as [wssec.Fingerprint.String] prints them), "receiver", "partner", "by",
 //     "reference", "note", "count".
 //   - message "rollover: renewal due", level WARN, at most once a day per
 //     Manager, from [Manager.Resume] and evidence writes. Keys: "stage",

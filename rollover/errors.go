@@ -153,7 +153,8 @@ type SelfTestError struct {
 	// ErrSelfTestFailed.
 	Err error
 	// Cause is the underlying error, if any, such as an error of
-	// [wssec.Decryptor.Decrypt], a [*wssec.CapabilityError], or
+	// [wssec.Decryptor.Decrypt], a [*wssec.KeyError] for
+	// [wssec.ErrKeyCapability], or
 	// [wssec.ErrInvalidPolicy] for a transport that is not valid at all.
 	Cause error
 }
@@ -163,7 +164,7 @@ func (e *SelfTestError) Error() string {
 	if errors.Is(e.Err, ErrReceiverAlgorithm) {
 		s = fmt.Sprintf("rollover: receiver %q: new key cannot perform %s", e.Receiver, describeTransport(e.Transport))
 	} else {
-		s = fmt.Sprintf("rollover: self-test of key %s with %s failed: %s", e.Fingerprint.Short(), e.Identifier, e.Reason)
+		s = fmt.Sprintf("rollover: self-test of key %s with %s failed: %s", e.Fingerprint.String(), e.Identifier, e.Reason)
 	}
 	if e.Cause != nil {
 		s += ": " + e.Cause.Error()
@@ -215,7 +216,7 @@ func (e *CancelError) Error() string {
 		why = "the key store refused"
 	}
 	msg := fmt.Sprintf("rollover: Cancel refused: the new key %s (%s) may be in use: %s; a receiver may encrypt to it, so continue with step 3 instead",
-		e.Alias, e.Fingerprint.Short(), why)
+		e.Alias, e.Fingerprint.String(), why)
 	if e.Cause != nil {
 		msg += ": " + e.Cause.Error()
 	}
@@ -261,9 +262,9 @@ type Laggard struct {
 func (e *HoldersError) Error() string {
 	var b strings.Builder
 	if e.Signer != "" {
-		fmt.Fprintf(&b, "rollover: holders do not trust partner %q's new signing certificate %s", e.Signer, e.Fingerprint.Short())
+		fmt.Fprintf(&b, "rollover: holders do not trust partner %q's new signing certificate %s", e.Signer, e.Fingerprint.String())
 	} else {
-		fmt.Fprintf(&b, "rollover: holders have not loaded the new key %s", e.Fingerprint.Short())
+		fmt.Fprintf(&b, "rollover: holders have not loaded the new key %s", e.Fingerprint.String())
 	}
 	for i, l := range e.Laggards {
 		sep := ": "

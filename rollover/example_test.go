@@ -132,7 +132,8 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("3:", provided.Report().Stage, "SHA-256", bundle.Certificate.SHA256[:23]+"...")
+	fmt.Println("3:", provided.Report().Stage, bundle.Alias)
+	fmt.Println("   SHA-256:", wssec.FingerprintOf(bundle.Certificate))
 	fmt.Println("   X509IssuerSerial:", bundle.Identifiers.IssuerName, bundle.Identifiers.SerialNumber)
 
 	// A week later, another run of the program: the receiver confirms
@@ -172,7 +173,7 @@ func Example() {
 	}
 	fmt.Println("7:", idle.Report().Stage, idle.Report().Outcome)
 	for _, e := range store.Entries() {
-		fmt.Println("  ", e.Alias, e.Status, e.Fingerprint.Short())
+		fmt.Println("  ", e.Alias, e.Status, e.Fingerprint.String())
 	}
 
 	history, err := rollover.History(store)
@@ -186,13 +187,14 @@ func Example() {
 	// 0: idle
 	// 1: key-pair-created
 	// 2: key-added
-	// 3: certificate-provided SHA-256 3F:90:6F:4C:22:5A:D0:76...
+	// 3: certificate-provided tenant-2027
+	//    SHA-256: 3F:90:6F:4C:22:5A:D0:76:78:CA:57:21:00:82:AE:B2:F7:44:B7:A8:F2:46:76:65:86:A3:11:83:3B:DB:80:A2
 	//    X509IssuerSerial: CN=wsrenew Test CA,O=wsrenew test,C=DE 8193
 	// 6: receivers-switched - old key kept until 2027-04-11
 	// 7: true - allowed from 2027-04-11
 	// 7: idle completed
-	//    tenant-2025 disabled ebbfa8ec42256c51
-	//    tenant-2027 current 3f906f4c225ad076
+	//    tenant-2025 disabled EB:BF:A8:EC:42:25:6C:51:54:3C:09:F4:F7:81:0B:59:32:B1:99:70:48:D3:AC:0D:72:A5:6E:DD:3E:17:40:EF
+	//    tenant-2027 current 3F:90:6F:4C:22:5A:D0:76:78:CA:57:21:00:82:AE:B2:F7:44:B7:A8:F2:46:76:65:86:A3:11:83:3B:DB:80:A2
 	//    2027-01-04 import-key-pair
 	//    2027-01-04 add-to-key-store
 	//    2027-01-04 self-test
@@ -343,12 +345,12 @@ func ExampleManager_ExportCertificate() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("exported:", cert.Alias)
+	fmt.Println("exported:", cert.Subject, wssec.FingerprintOf(cert))
 	_, err = added.Cancel(ctx, "changed my mind")
 	var ce *rollover.CancelError
 	fmt.Println("cancel refused:", errors.As(err, &ce), errors.Is(err, rollover.ErrCannotCancel), ce.Provided.Format(time.RFC3339))
 	// Output:
-	// exported: tenant-2027
+	// exported: CN=tenant.example,OU=Integration,O=Example Tenant,C=DE 3F:90:6F:4C:22:5A:D0:76:78:CA:57:21:00:82:AE:B2:F7:44:B7:A8:F2:46:76:65:86:A3:11:83:3B:DB:80:A2
 	// cancel refused: true true 2027-01-04T10:00:00Z
 }
 

@@ -126,14 +126,14 @@ func (s *KeyAdded) ProvideCertificate(ctx context.Context, h Handoff) (*Certific
 	}
 	if err := s.selfTest(h); err != nil {
 		s.m.log(ctx, s.m.opts.now(), slog.LevelError, "rollover: self-test failed",
-			"renewal", s.st.Renewal, "new_key", s.st.New.fingerprint().Short(), "error", err.Error())
+			"renewal", s.st.Renewal, "new_key", s.st.New.fingerprint().String(), "error", err.Error())
 		return nil, err
 	}
 	// Every process that decrypts must hold the new key before any
 	// receiver may encrypt to it.
 	if err := s.m.checkHolders(ctx, s.st.New.fingerprint()); err != nil {
 		s.m.log(ctx, s.m.opts.now(), slog.LevelWarn, "rollover: holders not ready",
-			"renewal", s.st.Renewal, "new_key", s.st.New.fingerprint().Short(), "error", err.Error())
+			"renewal", s.st.Renewal, "new_key", s.st.New.fingerprint().String(), "error", err.Error())
 		return nil, err
 	}
 	tested := s.m.opts.now()
@@ -229,12 +229,15 @@ func (s *KeyAdded) selfTest(h Handoff) error {
 // administrators can compare them.
 type Bundle struct {
 	Renewal uint64
-	// Certificate is the new certificate as PEM and DER, with its SHA-1
-	// and SHA-256 fingerprints.
-	Certificate *keystore.CertificateExport
-	// Chain holds the issuing CA certificates that came with the key, in
-	// the same forms; empty for a self-signed certificate.
-	Chain []*keystore.CertificateExport
+	// Alias is the store's entry of the new key.
+	Alias string
+	// Certificate is the new certificate. Its DER encoding is Raw, its
+	// fingerprint [wssec.FingerprintOf]; [Bundle.PEM] and [Bundle.String]
+	// give the file and the text for the receiver's administrator.
+	Certificate *x509.Certificate
+	// Chain holds the issuing CA certificates that came with the key;
+	// empty for a self-signed certificate.
+	Chain []*x509.Certificate
 	// Identifiers are the key identifier values of the certificate.
 	Identifiers Identifiers
 	// Receivers are those the certificate was provided to, and Provided
@@ -267,9 +270,9 @@ func (b *Bundle) PEM() []byte {
 	if b == nil || b.Certificate == nil {
 		return nil
 	}
-	out := bytes.Clone(b.Certificate.PEM)
+	out := certificatePEM(b.Certificate)
 	for _, c := range b.Chain {
-		out = append(out, c.PEM...)
+		out = append(out, certificatePEM(c)...)
 	}
 	return out
 }
@@ -283,17 +286,16 @@ func (b *Bundle) String() string {
 	}
 	var sb strings.Builder
 	c := b.Certificate
-	fmt.Fprintf(&sb, "Certificate %s (renewal %d)\n", c.Alias, b.Renewal)
+	fmt.Fprintf(&sb, "Certificate %s (renewal %d)\n", b.Alias, b.Renewal)
 	fmt.Fprintf(&sb, "  Subject:              %s\n", c.Subject)
 	fmt.Fprintf(&sb, "  Not after:            %s\n", c.NotAfter.UTC().Format(time.RFC3339))
-	fmt.Fprintf(&sb, "  SHA-1:                %s\n", c.SHA1)
-	fmt.Fprintf(&sb, "  SHA-256:              %s\n", c.SHA256)
+	fmt.Fprintf(&sb, "  SHA-256:              %s\n", wssec.FingerprintOf(c))
 	fmt.Fprintf(&sb, "  X509IssuerName:       %s\n", b.Identifiers.IssuerName)
 	fmt.Fprintf(&sb, "  X509SerialNumber:     %s\n", b.Identifiers.SerialNumber)
 	fmt.Fprintf(&sb, "  SubjectKeyIdentifier: %s\n", b.Identifiers.SubjectKeyIdentifier)
 	fmt.Fprintf(&sb, "  ThumbprintSHA1:       %s\n", b.Identifiers.ThumbprintSHA1)
 	for _, ch := range b.Chain {
-		fmt.Fprintf(&sb, "  Issued by:            %s (SHA-256 %s)\n", ch.Subject, ch.SHA256)
+		fmt.Fprintf(&sb, "  Issued by:            %s (SHA-256 %s)\n", ch.Subject, wssec.FingerprintOf(ch))
 	}
 	for _, r := range b.Receivers {
 		fmt.Fprintf(&sb, "  Provided to:          %s", r.ID)
@@ -341,12 +343,13 @@ func bundleOf(b base) (*Bundle, error) {
 	}
 	out := &Bundle{
 		Renewal:     st.Renewal,
+		Alias:       st.New.Alias,
 		Certificate: cert,
 		Identifiers: identifiersOf(e.Certificate),
 		Provided:    st.Provided,
 	}
 	for _, c := range e.Chain {
-		out.Chain = append(out.Chain, exportOf(c))
+		out.Chain = append(out.Chain, c)
 	}
 	for _, r := range st.Receivers {
 		out.Receivers = append(out.Receivers, Receiver{ID: r.ID, Description: r.Description, Transport: r.Transport.params()})
@@ -366,26 +369,9 @@ func identifiersOf(c *x509.Certificate) Identifiers {
 	}
 }
 
-// exportOf returns a chain certificate in the forms of
-// keystore.CertificateExport.
-func exportOf(c *x509.Certificate) *keystore.CertificateExport {
-	s1 := sha1.Sum(c.Raw)
-	return &keystore.CertificateExport{
-		DER:      bytes.Clone(c.Raw),
-		PEM:      pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}),
-		SHA1:     colonHex(s1[:]),
-		SHA256:   wssec.FingerprintOf(c).String(),
-		Subject:  c.Subject.String(),
-		NotAfter: c.NotAfter,
-	}
-}
-
-func colonHex(b []byte) string {
-	parts := make([]string, len(b))
-	for i, c := range b {
-		parts[i] = fmt.Sprintf("%02X", c)
-	}
-	return strings.Join(parts, ":")
+// certificatePEM is c as one "CERTIFICATE" PEM block.
+func certificatePEM(c *x509.Certificate) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 }
 
 // checkReceivers validates step 3's receivers.
@@ -412,7 +398,7 @@ func checkReceivers(rs []Receiver) error {
 func checkID(id string) error { return procedure.CheckID("receiver", id) }
 
 // ExportCertificate returns the certificate of the store's entry alias
-// for a receiver, after recording in the same transaction that it was
+// for a receiver, as a copy the caller may keep, after recording in the same transaction that it was
 // handed out: the key store marks the key provided
 // ([keystore.Tx.MarkProvided]) and the audit trail gets an
 // [ActionExportCertificate] record with note. From then on the store
@@ -424,14 +410,14 @@ func checkID(id string) error { return procedure.CheckID("receiver", id) }
 // ExportCertificate returns the errors of [keystore.Store.ExportCertificate]
 // (a pending key is refused), [ErrInvalidArgument] for an overlong note,
 // and the errors of [keystore.Store.Update]. It uses the Manager's clock.
-func (m *Manager) ExportCertificate(ctx context.Context, alias, note string) (*keystore.CertificateExport, error) {
+func (m *Manager) ExportCertificate(ctx context.Context, alias, note string) (*x509.Certificate, error) {
 	if m == nil {
 		return nil, errNilStore
 	}
 	if err := procedure.CheckText("note", note); err != nil {
 		return nil, err
 	}
-	var out *keystore.CertificateExport
+	var out *x509.Certificate
 	_, err := m.update(ctx, "ExportCertificate", nil, func(tx *keystore.Tx, d *docs, now time.Time) error {
 		e, err := tx.Entry(alias)
 		if err != nil {
@@ -441,13 +427,13 @@ func (m *Manager) ExportCertificate(ctx context.Context, alias, note string) (*k
 			return err
 		}
 		d.record(Record{Time: now, Action: ActionExportCertificate, Actor: m.opts.Actor,
-			Note: procedure.JoinNote(fmt.Sprintf("certificate of %s (%s) handed out", alias, e.Fingerprint.Short()), note)})
-		out = exportOf(e.Certificate)
-		out.Alias = alias
+			Note: procedure.JoinNote(fmt.Sprintf("certificate of %s (%s) handed out", alias, e.Fingerprint.String()), note)})
+		out = e.Certificate
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	// A copy the caller may keep, as keystore.Store.ExportCertificate gives.
+	return x509.ParseCertificate(bytes.Clone(out.Raw))
 }

@@ -273,7 +273,7 @@ func (m *Manager) warnDue(ctx context.Context, r Report) {
 	m.log(ctx, now, slog.LevelWarn, "rollover: renewal due",
 		slog.String("stage", string(r.Stage)),
 		slog.String("current_key", r.Current.Alias),
-		slog.String("fingerprint", r.Current.Fingerprint.Short()),
+		slog.String("fingerprint", r.Current.Fingerprint.String()),
 		slog.Time("not_after", r.Current.NotAfter),
 		slog.Int("days_left", r.DaysLeft),
 		slog.Time("due_at", r.RenewalDueAt),

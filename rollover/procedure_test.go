@@ -189,18 +189,18 @@ func checkBundle(t *testing.T, b *rollover.Bundle) {
 	if diff := cmp.Diff(want, b.Identifiers); diff != "" {
 		t.Errorf("Identifiers (-want +got):\n%s", diff)
 	}
-	if b.Certificate.SHA256 != fingerprint(testpki.New).String() || len(b.Certificate.SHA1) != 59 {
-		t.Errorf("fingerprints = %s, %s", b.Certificate.SHA256, b.Certificate.SHA1)
+	if !b.Certificate.Equal(cert) || b.Alias != "tenant-2027" {
+		t.Errorf("Bundle() certificate = %s of %q, want the new certificate", wssec.FingerprintOf(b.Certificate), b.Alias)
 	}
 	block, _ := pem.Decode(b.PEM())
-	if block == nil || string(block.Bytes) != string(cert.Raw) || string(b.Certificate.DER) != string(cert.Raw) {
-		t.Errorf("PEM()/DER do not hold the new certificate")
+	if block == nil || string(block.Bytes) != string(cert.Raw) {
+		t.Errorf("PEM() does not hold the new certificate")
 	}
 	if diff := cmp.Diff(receivers("partner-a", "partner-b"), b.Receivers); diff != "" {
 		t.Errorf("Receivers (-want +got):\n%s", diff)
 	}
 	text := b.String()
-	for _, s := range []string{want.IssuerName, want.ThumbprintSHA1, "partner-b (orders service of partner-b)", b.Certificate.SHA256} {
+	for _, s := range []string{want.IssuerName, want.ThumbprintSHA1, "partner-b (orders service of partner-b)", "SHA-256:              " + fingerprint(testpki.New).String()} {
 		if !strings.Contains(text, s) {
 			t.Errorf("String() lacks %q:\n%s", s, text)
 		}
@@ -239,8 +239,8 @@ func TestIdle_CreateKeyPair(t *testing.T) {
 	added := must(created.AddToKeyStore(ctx))(t)
 	provided := must(added.ProvideCertificate(ctx, rollover.Handoff{Receivers: receivers("partner-a")}))(t)
 	b := must(provided.Bundle())(t)
-	if len(b.Chain) != 1 || b.Chain[0].SHA256 != wssec.FingerprintOf(ca).String() || b.Identifiers.IssuerName != ca.Subject.String() {
-		t.Errorf("Bundle() chain = %+v, issuer %s", b.Chain, b.Identifiers.IssuerName)
+	if len(b.Chain) != 1 || !b.Chain[0].Equal(ca) || b.Identifiers.IssuerName != ca.Subject.String() {
+		t.Errorf("Bundle() chain of %d, issuer %s; want the CA", len(b.Chain), b.Identifiers.IssuerName)
 	}
 	if got := strings.Count(string(b.PEM()), "BEGIN CERTIFICATE"); got != 2 {
 		t.Errorf("PEM() holds %d certificates, want 2", got)

@@ -226,7 +226,7 @@ func TestRefusals(t *testing.T) {
 				_, err := added.ProvideCertificate(ctx, rollover.Handoff{Receivers: receivers("partner-a"), Sample: []byte("<not-soap/>")})
 				var ste *rollover.SelfTestError
 				if errors.As(err, &ste) && ste.Fingerprint != fingerprint(testpki.New) {
-					e.t.Errorf("SelfTestError.Fingerprint = %s", ste.Fingerprint.Short())
+					e.t.Errorf("SelfTestError.Fingerprint = %s", ste.Fingerprint.String())
 				}
 				as[*rollover.KeyAdded](e.t, e.resume())
 				return outcome{err: err, wantErrs: []error{rollover.ErrSelfTestFailed, wssec.ErrMalformed},
@@ -292,7 +292,7 @@ func TestRefusals(t *testing.T) {
 			before := must(rollover.History(e.store))(t)
 			got := tc.run(e)
 			if re := proctest.WantRefusal(t, got.err, got.wantErrs, got.allowedAt); re != nil && re.Fingerprint != fingerprint(testpki.Old) {
-				t.Errorf("RemovalError names %s, want the old key", re.Fingerprint.Short())
+				t.Errorf("RemovalError names %s, want the old key", re.Fingerprint.String())
 			}
 			e.restart()
 			if diff := cmp.Diff(got.entries, aliases(e.store)); diff != "" {

@@ -6,7 +6,8 @@ import "github.com/wsrenew/wsrenew/internal/xmlenc"
 // sender encrypted the content-encryption key to our RSA key.
 type KeyTransport string
 
-// Key transport algorithms.
+// Key transport algorithms: every one this package implements. A zero
+// [Policy] allows all of them but [RSA15].
 const (
 	// RSAOAEPMGF1P is RSA-OAEP with MGF1 over SHA-1 and, by default, SHA-1 as
 	// the OAEP digest (XML Encryption 1.0). A DigestMethod may name another
@@ -24,7 +25,8 @@ const (
 // the sender encrypted the data itself.
 type DataEncryption string
 
-// Data encryption algorithms.
+// Data encryption algorithms: every one this package implements. A zero
+// [Policy] allows all of them but [TripleDESCBC].
 const (
 	AES128GCM DataEncryption = xmlenc.AES128GCM
 	AES192GCM DataEncryption = xmlenc.AES192GCM
@@ -41,26 +43,20 @@ const (
 	TripleDESCBC DataEncryption = xmlenc.TripleDESCBC
 )
 
-// SupportedKeyTransports returns every key transport algorithm this package
-// implements, as a fresh slice. A zero [Policy] allows all of them but
-// [RSA15], which needs [Policy.AllowRSA15].
-func SupportedKeyTransports() []KeyTransport {
-	return []KeyTransport{RSAOAEPMGF1P, RSAOAEP, RSA15}
-}
+// keyTransports are the key transport algorithms this package implements,
+// the constants above.
+var keyTransports = [...]KeyTransport{RSAOAEPMGF1P, RSAOAEP, RSA15}
 
-// SupportedDataEncryptions returns every data encryption algorithm this
-// package implements, as a fresh slice. A zero [Policy] allows all of them
-// but [TripleDESCBC], which needs [Policy.AllowTripleDES].
-func SupportedDataEncryptions() []DataEncryption {
-	return []DataEncryption{AES128GCM, AES192GCM, AES256GCM, AES128CBC, AES192CBC, AES256CBC, TripleDESCBC}
-}
+// dataEncryptions are the data encryption algorithms this package
+// implements, the constants above.
+var dataEncryptions = [...]DataEncryption{AES128GCM, AES192GCM, AES256GCM, AES128CBC, AES192CBC, AES256CBC, TripleDESCBC}
 
 // defaultKeyTransports is what a Policy with nil KeyTransports allows:
 // every supported algorithm whose danger-named knob is set or that has
 // none.
 func defaultKeyTransports(allowRSA15 bool) []KeyTransport {
 	var out []KeyTransport
-	for _, kt := range SupportedKeyTransports() {
+	for _, kt := range keyTransports {
 		if kt != RSA15 || allowRSA15 {
 			out = append(out, kt)
 		}
@@ -71,7 +67,7 @@ func defaultKeyTransports(allowRSA15 bool) []KeyTransport {
 // defaultDataEncryptions is what a Policy with nil DataEncryptions allows.
 func defaultDataEncryptions(allowTripleDES bool) []DataEncryption {
 	var out []DataEncryption
-	for _, de := range SupportedDataEncryptions() {
+	for _, de := range dataEncryptions {
 		if de != TripleDESCBC || allowTripleDES {
 			out = append(out, de)
 		}

@@ -14,7 +14,7 @@ import (
 // supports, with implicit rejection for RSA-1_5.
 //
 // A message whose key transport the chosen key cannot perform is refused
-// with a [*CapabilityError] before the key is used. The decision depends
+// with a [*KeyError] for [ErrKeyCapability] before the key is used. The decision depends
 // on the message and the ring only, not on any private-key operation, so
 // it tells a sender nothing it did not know.
 type Capabilities struct {
@@ -56,16 +56,16 @@ const (
 
 // CapableDecrypter is a crypto.Decrypter that says which key transports
 // it can perform. A Key's Decrypter that does not implement it is taken
-// to perform all of them.
+// to perform all of them: its Capabilities are the zero value.
 type CapableDecrypter interface {
 	crypto.Decrypter
 	Capabilities() Capabilities
 }
 
-// CapabilitiesOf returns the Capabilities of d: those it reports if it is
+// capabilitiesOf returns the Capabilities of d: those it reports if it is
 // a [CapableDecrypter], the zero value (everything) otherwise. A nil d
 // gives the zero value.
-func CapabilitiesOf(d crypto.Decrypter) Capabilities {
+func capabilitiesOf(d crypto.Decrypter) Capabilities {
 	if c, ok := d.(CapableDecrypter); ok {
 		return c.Capabilities()
 	}
@@ -83,8 +83,8 @@ type TransportParams struct {
 }
 
 // Check reports whether a key with capabilities c can decrypt what a
-// sender using t encrypts. It returns nil, a [*CapabilityError]
-// ([ErrKeyCapability]) saying what the key cannot do, or
+// sender using t encrypts. It returns nil, a [*KeyError] for
+// [ErrKeyCapability] saying what the key cannot do, or
 // [ErrInvalidPolicy] when t itself is invalid. It does not modify its
 // arguments.
 func (c Capabilities) Check(t TransportParams) error {
@@ -99,7 +99,7 @@ func (c Capabilities) Check(t TransportParams) error {
 // check is Check for a resolved key transport.
 func (c Capabilities) check(kt string, p xmlenc.OAEPParams) error {
 	fail := func(reason string) error {
-		return &CapabilityError{URI: kt, Digest: p.Digest, MGF: p.MGF, Reason: reason}
+		return capabilityRefused(kt, p.Digest, p.MGF, reason)
 	}
 	if kt == xmlenc.RSA15 {
 		if c.RSA15 == RSA15Unsupported {
@@ -123,21 +123,21 @@ func (c Capabilities) check(kt string, p xmlenc.OAEPParams) error {
 
 // capableCandidates keeps, of the ring keys kp would try, those that can
 // perform kp's key transport, in their order. With none left it returns
-// the [*CapabilityError] of the first. The decision uses the message and
+// the [*KeyError] of the first. The decision uses the message and
 // the ring only, before any private-key operation.
 func (p *process) capableCandidates(kp *keyPlan) error {
 	var first error
 	var keep []*ringEntry
 	for _, e := range kp.cands {
-		err := CapabilitiesOf(e.key.Decrypter).check(kp.alg, kp.oaep)
+		err := capabilitiesOf(e.key.Decrypter).check(kp.alg, kp.oaep)
 		if err == nil {
 			keep = append(keep, e)
 			continue
 		}
 		if first == nil {
-			ce := err.(*CapabilityError)
-			ce.Fingerprint = e.fp
-			first = ce
+			ke := err.(*KeyError)
+			ke.Fingerprint = e.fp
+			first = ke
 		}
 	}
 	if len(keep) == 0 && first != nil {
@@ -154,7 +154,7 @@ func (p *process) capableCandidates(kp *keyPlan) error {
 // asking d for it where d can, and substituting the random key here where
 // d reports padding errors instead ([RSA15Plain]).
 func decryptKeyPKCS1v15(d crypto.Decrypter, rand io.Reader, ciphertext []byte, keyLen int) ([]byte, error) {
-	if CapabilitiesOf(d).RSA15 == RSA15Plain {
+	if capabilitiesOf(d).RSA15 == RSA15Plain {
 		return xmlenc.DecryptKeyPKCS1v15Plain(d, rand, ciphertext, keyLen)
 	}
 	return xmlenc.DecryptKeyPKCS1v15(d, rand, ciphertext, keyLen)

@@ -71,6 +71,12 @@ func roundTrip(t *testing.T, e *wssec.Encryptor, msg []byte, pol wssec.Policy, w
 	}
 }
 
+// allDataEncryptions is every data encryption constant of the package.
+var allDataEncryptions = []wssec.DataEncryption{
+	wssec.AES128GCM, wssec.AES192GCM, wssec.AES256GCM,
+	wssec.AES128CBC, wssec.AES192CBC, wssec.AES256CBC, wssec.TripleDESCBC,
+}
+
 // TestDecrypt_algorithms covers every key transport with every data
 // algorithm; the other dimensions rotate with the case index so that each
 // value of each meets many algorithms.
@@ -79,7 +85,7 @@ func TestDecrypt_algorithms(t *testing.T) {
 	msgs := [][]byte{readTestdata(t, "response11.xml"), readTestdata(t, "response12.xml")}
 	n := 0
 	for _, tr := range transports {
-		for _, de := range wssec.SupportedDataEncryptions() {
+		for _, de := range allDataEncryptions {
 			n++
 			kid := identifiers[n%len(identifiers)]
 			recipient := []testpki.Identity{oldID, newID}[n%2]

@@ -54,7 +54,7 @@
 // [Transport]; to read a message from a stream within the size limit, use
 // [Decryptor.DecryptReader]. A key store that holds the authoritative ring
 // state publishes it with [NewPublishedKeyRing] and swaps it in one step
-// with [RingPublisher.Replace].
+// with the replace function that returns.
 //
 // What it does not do: it reads no files and does no network I/O of its
 // own (the Transport sends what its caller sends); it

@@ -85,7 +85,8 @@ var (
 
 	// ErrMessageExpired means that the message's wsu:Timestamp has expired
 	// or lies in the future, beyond the allowed clock skew. The error is a
-	// [*TimestampError] with the times.
+	// [*MessageError] whose Reason gives the Timestamp's Created and
+	// Expires, the clock reading and the allowed skew.
 	ErrMessageExpired = errors.New("wssec: message expired")
 
 	// ErrInvalidPolicy means that a [Policy] or [Encryptor] field holds a
@@ -95,15 +96,18 @@ var (
 	// ErrKeyCapability means that the key a message is for cannot perform
 	// the message's key transport (such as OAEP with SHA-256 through a
 	// token that offers SHA-1 only). It is decided from the message and
-	// the ring before the key is used; the error is a [*CapabilityError]
-	// and also matches [ErrAlgorithmNotAllowed].
-	ErrKeyCapability = errors.New("wssec: key cannot perform the algorithm")
+	// the ring before the key is used; the error is a [*KeyError] naming
+	// the key, the algorithm and what the key cannot do. ErrKeyCapability
+	// is a special case of [ErrAlgorithmNotAllowed]: errors.Is matches
+	// both.
+	ErrKeyCapability error = &narrowerError{"wssec: key cannot perform the algorithm", ErrAlgorithmNotAllowed}
 )
 
 // MessageError reports why a message was refused, before any key was used
 // or from authenticated content, with non-secret context. Its Err field is
 // the sentinel: [ErrMalformed], [ErrLimitExceeded],
-// [ErrAlgorithmNotAllowed], [ErrSignatureInvalid] or [ErrUntrustedSigner].
+// [ErrAlgorithmNotAllowed], [ErrSignatureInvalid], [ErrUntrustedSigner]
+// or [ErrMessageExpired].
 // It never holds plaintext or key material; Reason holds no message
 // content beyond Id values and algorithm identifiers.
 type MessageError struct {
@@ -172,7 +176,8 @@ func isMalformedOrLimit(err error) bool {
 }
 
 // KeyError reports why a [Key] was refused, which key an operation on the
-// ring was about, or a refused removal of a retained key (Err is
+// ring was about, a key transport a key cannot perform (Err is
+// [ErrKeyCapability]), or a refused removal of a retained key (Err is
 // [ErrRetentionNotElapsed], and AllowedAt says when the removal becomes
 // allowed). It unwraps to its Err field.
 type KeyError struct {
@@ -192,13 +197,13 @@ type KeyError struct {
 func (e *KeyError) Error() string {
 	if e.Err == ErrRetentionNotElapsed {
 		if e.AllowedAt.IsZero() {
-			return fmt.Sprintf("wssec: retention not elapsed: key %s has no expiry yet (a receiver may still use it)", e.Fingerprint.Short())
+			return fmt.Sprintf("wssec: retention not elapsed: key %s has no expiry yet (a receiver may still use it)", e.Fingerprint.String())
 		}
-		return fmt.Sprintf("wssec: retention not elapsed: key %s may be removed from %s", e.Fingerprint.Short(), e.AllowedAt.UTC().Format(time.RFC3339))
+		return fmt.Sprintf("wssec: retention not elapsed: key %s may be removed from %s", e.Fingerprint.String(), e.AllowedAt.UTC().Format(time.RFC3339))
 	}
 	msg := errText(e.Err, "wssec: key error")
 	if e.Fingerprint != (Fingerprint{}) {
-		msg += ": key " + e.Fingerprint.Short()
+		msg += ": key " + e.Fingerprint.String()
 	}
 	if e.Reason != "" {
 		msg += ": " + e.Reason
@@ -209,33 +214,26 @@ func (e *KeyError) Error() string {
 // Unwrap returns the sentinel in Err.
 func (e *KeyError) Unwrap() error { return e.Err }
 
-// CapabilityError reports a key transport that a key cannot perform (see
-// [Capabilities]).
-type CapabilityError struct {
-	// Fingerprint names the key; zero when no particular key was asked.
-	Fingerprint Fingerprint
-	// URI is the key transport algorithm.
-	URI string
-	// Digest and MGF are the OAEP digest and MGF1 hash; zero for RSA-1_5.
-	Digest, MGF crypto.Hash
-	// Reason says what the key cannot do.
-	Reason string
+// narrowerError is a sentinel that is a special case of another, so that
+// errors.Is matches both: [ErrKeyCapability] is an
+// [ErrAlgorithmNotAllowed].
+type narrowerError struct {
+	msg string
+	of  error
 }
 
-func (e *CapabilityError) Error() string {
-	s := "wssec: key cannot perform the algorithm: " + e.URI
-	if e.Digest != 0 {
-		s += fmt.Sprintf(" (digest %v, MGF1 %v)", e.Digest, e.MGF)
-	}
-	if e.Fingerprint != (Fingerprint{}) {
-		s += " with key " + e.Fingerprint.Short()
-	}
-	return s + ": " + e.Reason
-}
+func (e *narrowerError) Error() string { return e.msg }
 
-// Unwrap returns [ErrKeyCapability] and [ErrAlgorithmNotAllowed].
-func (e *CapabilityError) Unwrap() []error {
-	return []error{ErrKeyCapability, ErrAlgorithmNotAllowed}
+func (e *narrowerError) Unwrap() error { return e.of }
+
+// capabilityRefused reports that a key cannot perform the key transport
+// kt with the OAEP digest and MGF1 hash (zero for RSA-1_5), for reason.
+func capabilityRefused(kt string, digest, mgf crypto.Hash, reason string) *KeyError {
+	s := kt
+	if digest != 0 {
+		s += fmt.Sprintf(" (digest %v, MGF1 %v)", digest, mgf)
+	}
+	return &KeyError{Err: ErrKeyCapability, Reason: s + ": " + reason}
 }
 
 func malformed(format string, args ...any) error {
@@ -363,7 +361,7 @@ func (e *NoMatchingKeyError) Error() string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(f.Short())
+		b.WriteString(f.String())
 	}
 	return b.String()
 }
@@ -392,29 +390,18 @@ type KeyReference struct {
 // String returns the kind and value, quoted.
 func (r KeyReference) String() string { return fmt.Sprintf("%s %q", r.Kind, r.Value) }
 
-// TimestampError reports a wsu:Timestamp outside its validity, with the
-// times that decided it. It unwraps to [ErrMessageExpired].
-type TimestampError struct {
-	// Created and Expires are the Timestamp's values; zero if absent.
-	Created, Expires time.Time
-	// Now is the clock reading the Timestamp was checked against.
-	Now time.Time
-	// Skew is the allowed clock skew ([Policy.ClockSkew] or its default).
-	Skew time.Duration
-	// Reason is "expired" or "created in the future".
-	Reason string
-}
-
-func (e *TimestampError) Error() string {
-	s := "wssec: message expired: Timestamp " + e.Reason + " ("
-	if !e.Created.IsZero() {
-		s += "Created " + e.Created.UTC().Format(time.RFC3339) + ", "
+// timestampRefused reports a wsu:Timestamp outside its validity, for
+// reason ("expired" or "created in the future"), with the times that
+// decided it: the Timestamp's Created and Expires (zero if absent), the
+// clock reading now and the allowed skew.
+func timestampRefused(reason string, created, expires, now time.Time, skew time.Duration) *MessageError {
+	s := "Timestamp " + reason + " ("
+	if !created.IsZero() {
+		s += "Created " + created.UTC().Format(time.RFC3339) + ", "
 	}
-	if !e.Expires.IsZero() {
-		s += "Expires " + e.Expires.UTC().Format(time.RFC3339) + ", "
+	if !expires.IsZero() {
+		s += "Expires " + expires.UTC().Format(time.RFC3339) + ", "
 	}
-	return s + "now " + e.Now.UTC().Format(time.RFC3339) + ", allowed skew " + e.Skew.String() + ")"
+	s += "now " + now.UTC().Format(time.RFC3339) + ", allowed skew " + skew.String() + ")"
+	return &MessageError{Err: ErrMessageExpired, Reason: s}
 }
-
-// Unwrap returns [ErrMessageExpired].
-func (e *TimestampError) Unwrap() error { return ErrMessageExpired }

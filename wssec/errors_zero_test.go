@@ -15,10 +15,8 @@ func TestErrorTypes_ZeroValue(t *testing.T) {
 	errtypes.CheckZero(t, "wssec: ", []error{
 		&wssec.MessageError{},
 		&wssec.KeyError{},
-		&wssec.CapabilityError{},
 		&wssec.FaultError{},
 		&wssec.TransportError{},
 		&wssec.NoMatchingKeyError{},
-		&wssec.TimestampError{},
 	})
 }

@@ -243,14 +243,14 @@ func ExampleFaultError() {
 // publisher changes it, for every Decryptor at once.
 func ExampleNewPublishedKeyRing() {
 	oldKey, newKey := loadKey("old"), loadKey("new")
-	ring, pub, err := wssec.NewPublishedKeyRing(oldKey, nil, wssec.RingOptions{})
+	ring, replace, err := wssec.NewPublishedKeyRing(oldKey, nil, wssec.RingOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	err = ring.Rotate(newKey)
 	fmt.Println("change by a holder of the ring refused:", errors.Is(err, wssec.ErrReadOnlyRing))
 
-	if err := pub.Replace(newKey, []wssec.RetainedKey{{Key: oldKey}}); err != nil {
+	if err := replace(newKey, []wssec.RetainedKey{{Key: oldKey}}); err != nil {
 		log.Fatal(err)
 	}
 	for _, e := range ring.Snapshot() {

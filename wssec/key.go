@@ -6,9 +6,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"fmt"
-	"strings"
 )
 
 // Key is one decryption key: a private key and the certificate a receiver
@@ -26,7 +24,17 @@ type Key struct {
 }
 
 // Fingerprint is the SHA-256 digest of a certificate's DER encoding. It
-// identifies a key in the ring, in errors and in snapshots.
+// identifies a key in the ring, in errors, snapshots, logs, metrics and
+// audit records.
+//
+// A fingerprint has one printed form, [Fingerprint.String]: the 32 bytes
+// as upper-case hex pairs separated by colons, such as
+// "3F:90:6F:…:A1". It is what `openssl x509 -noout -fingerprint -sha256`,
+// `keytool -list -v` and certificate viewers print, so an administrator
+// compares it with what the partner sees character for character, with no
+// conversion and no shortened prefix that two certificates could share.
+// Every fingerprint this module prints uses it; persisted files keep their
+// own documented encodings.
 type Fingerprint [sha256.Size]byte
 
 // FingerprintOf returns the fingerprint of cert. It returns the zero
@@ -39,21 +47,18 @@ func FingerprintOf(cert *x509.Certificate) Fingerprint {
 }
 
 // String returns the fingerprint as upper-case hex pairs separated by
-// colons, the form certificate viewers show.
+// colons, the one printed form of a fingerprint (see [Fingerprint]).
 func (f Fingerprint) String() string {
-	var b strings.Builder
+	const digits = "0123456789ABCDEF"
+	b := make([]byte, 0, 3*len(f)-1)
 	for i, c := range f {
 		if i > 0 {
-			b.WriteByte(':')
+			b = append(b, ':')
 		}
-		b.WriteString(strings.ToUpper(hex.EncodeToString([]byte{c})))
+		b = append(b, digits[c>>4], digits[c&0x0f])
 	}
-	return b.String()
+	return string(b)
 }
-
-// Short returns the first eight bytes of the fingerprint in lower-case hex,
-// enough to tell keys apart in logs and errors.
-func (f Fingerprint) Short() string { return hex.EncodeToString(f[:8]) }
 
 // Key sizes. A current key, and any key added to a ring, has at least
 // minRSABits; a retained key may have weakRSABits only with

@@ -349,7 +349,7 @@ func (r keyRef) public() KeyReference {
 		return KeyReference{Kind: "ThumbprintSHA1", Value: hex.EncodeToString(r.data)}
 	case refCertificate:
 		fp := Fingerprint(sha256.Sum256(r.data))
-		v := "SHA-256 " + fp.Short()
+		v := "SHA-256 " + fp.String()
 		if c, err := x509.ParseCertificate(r.data); err == nil {
 			v += ", subject " + cut(c.Subject.String()) + ", serial " + c.SerialNumber.String()
 		}

@@ -89,7 +89,7 @@ type KeyRing struct {
 	// certOnly marks the ring inside a TrustRing: entries are certificates
 	// without private keys.
 	certOnly bool
-	// readOnly marks a published ring: only its RingPublisher changes it.
+	// readOnly marks a published ring: only the replace function of NewPublishedKeyRing changes it.
 	readOnly bool
 	// allowWeakRetained is RingOptions.AllowWeakRetainedKey.
 	allowWeakRetained bool

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -272,7 +273,7 @@ func TestKeyRing_concurrentRotation(t *testing.T) {
 func TestKeyError_retention(t *testing.T) {
 	t.Parallel()
 	e := &wssec.KeyError{AllowedAt: t0, Err: wssec.ErrRetentionNotElapsed}
-	if got, want := e.Error(), "wssec: retention not elapsed: key 0000000000000000 may be removed from 2026-01-01T00:00:00Z"; got != want {
+	if got, want := e.Error(), "wssec: retention not elapsed: key "+strings.Repeat("00:", 31)+"00 may be removed from 2026-01-01T00:00:00Z"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 	if !errors.Is(e, wssec.ErrRetentionNotElapsed) {
@@ -280,10 +281,10 @@ func TestKeyError_retention(t *testing.T) {
 	}
 }
 
-func TestRingPublisher_Replace(t *testing.T) {
+func TestNewPublishedKeyRing_replace(t *testing.T) {
 	t.Parallel()
 	clk := fakeclock.New(t0)
-	r, pub, err := wssec.NewPublishedKeyRing(keyOf(oldID), nil, wssec.RingOptions{Now: clk.Now})
+	r, replace, err := wssec.NewPublishedKeyRing(keyOf(oldID), nil, wssec.RingOptions{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,17 +293,17 @@ func TestRingPublisher_Replace(t *testing.T) {
 		t.Fatal(err)
 	}
 	until := t0.AddDate(0, 0, 90)
-	if err := pub.Replace(keyOf(newID), []wssec.RetainedKey{{Key: keyOf(oldID), Until: until}}); err != nil {
-		t.Fatalf("Replace() error = %v", err)
+	if err := replace(keyOf(newID), []wssec.RetainedKey{{Key: keyOf(oldID), Until: until}}); err != nil {
+		t.Fatalf("replace() error = %v", err)
 	}
 	snap := r.Snapshot()
 	if len(snap) != 2 || snap[0].Name != "new" || snap[0].Status != wssec.StatusCurrent ||
 		snap[1].Name != "old" || !snap[1].Expires.Equal(until) || snap[1].Uses != 1 {
-		t.Fatalf("after Replace, Snapshot() = %+v", snap)
+		t.Fatalf("after replace, Snapshot() = %+v", snap)
 	}
 	// Dropping a key with no expiry is the caller's decision.
-	if err := pub.Replace(keyOf(newID), nil); err != nil || len(r.Snapshot()) != 1 {
-		t.Fatalf("Replace(new only) error = %v, %d keys", err, len(r.Snapshot()))
+	if err := replace(keyOf(newID), nil); err != nil || len(r.Snapshot()) != 1 {
+		t.Fatalf("replace(new only) error = %v, %d keys", err, len(r.Snapshot()))
 	}
 	for _, tc := range []struct {
 		name     string
@@ -314,11 +315,11 @@ func TestRingPublisher_Replace(t *testing.T) {
 		{"invalid retained", keyOf(newID), []wssec.RetainedKey{{}}, wssec.ErrInvalidKey},
 		{"duplicate", keyOf(newID), []wssec.RetainedKey{{Key: keyOf(newID)}}, wssec.ErrDuplicateKey},
 	} {
-		if err := pub.Replace(tc.current, tc.retained); !errors.Is(err, tc.want) {
-			t.Errorf("Replace(%s) error = %v, want %v", tc.name, err, tc.want)
+		if err := replace(tc.current, tc.retained); !errors.Is(err, tc.want) {
+			t.Errorf("replace(%s) error = %v, want %v", tc.name, err, tc.want)
 		}
 		if len(r.Snapshot()) != 1 {
-			t.Errorf("Replace(%s) changed the ring on error", tc.name)
+			t.Errorf("replace(%s) changed the ring on error", tc.name)
 		}
 	}
 }

@@ -20,12 +20,12 @@ import (
 // A Policy must not be modified while a Decryptor that holds it is in use.
 type Policy struct {
 	// KeyTransports lists the key transport algorithms accepted. If nil,
-	// [SupportedKeyTransports], with [RSA15] only if AllowRSA15 is set.
+	// every [KeyTransport] constant, with [RSA15] only if AllowRSA15 is set.
 	// [RSA15] may appear only with AllowRSA15.
 	KeyTransports []KeyTransport
 
 	// DataEncryptions lists the data encryption algorithms accepted. If
-	// nil, [SupportedDataEncryptions], with [TripleDESCBC] only if
+	// nil, every [DataEncryption] constant, with [TripleDESCBC] only if
 	// AllowTripleDES is set. [TripleDESCBC] may appear only with
 	// AllowTripleDES.
 	DataEncryptions []DataEncryption

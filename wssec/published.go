@@ -3,13 +3,15 @@ package wssec
 import "time"
 
 // RetainedKey is a retained key with the time from which it may be
-// removed (zero: no expiry yet), for [RingPublisher.Replace].
+// removed (zero: no expiry yet), for the replace function of
+// [NewPublishedKeyRing].
 type RetainedKey struct {
 	Key
 	Until time.Time
 }
 
-// replace sets the whole ring in one step for [RingPublisher.Replace].
+// replace sets the whole ring in one step for the replace function of
+// [NewPublishedKeyRing].
 func (r *KeyRing) replace(current Key, retained []RetainedKey, commit func(func([]*ringEntry) ([]*ringEntry, error)) error) error {
 	next := make([]*ringEntry, 0, len(retained)+1)
 	e, err := r.newEntry(current, StatusCurrent, time.Time{})
@@ -38,52 +40,39 @@ func (r *KeyRing) replace(current Key, retained []RetainedKey, commit func(func(
 	})
 }
 
-// RingPublisher changes a ring made by [NewPublishedKeyRing]; it is the
-// only way to change it. It is safe for concurrent use.
-type RingPublisher struct {
-	r *KeyRing
-}
-
 // NewPublishedKeyRing returns a ring for the holder of the authoritative
-// ring state, such as a key store, to hand out, and the publisher with
-// which only that holder changes it. The ring decrypts like any other,
-// but its own changing methods ([KeyRing.Retain], [KeyRing.Rotate],
-// [KeyRing.SetExpiry], [KeyRing.Remove]) refuse with
+// ring state, such as a key store, to hand out, and replace, the only
+// function that changes it, for that holder alone. The ring decrypts like
+// any other, but its own changing methods ([KeyRing.Retain],
+// [KeyRing.Rotate], [KeyRing.SetExpiry], [KeyRing.Remove]) refuse with
 // [ErrReadOnlyRing], so code that was handed the ring cannot drop a key
-// from it behind the owner's back. The ring starts as
-// [RingPublisher.Replace] would set it.
+// from it behind the owner's back. The ring starts as replace would set
+// it.
 //
-// It returns [ErrInvalidKey] or [ErrDuplicateKey]. It does not modify
-// its arguments.
-func NewPublishedKeyRing(current Key, retained []RetainedKey, opts RingOptions) (*KeyRing, *RingPublisher, error) {
+// replace sets the whole ring in one step: current becomes the current
+// key and retained the retained keys, in that order, published as one
+// snapshot so that no decryption sees a ring in between. Keys that stay
+// keep their usage counts. It does not apply the retention rule to the
+// keys it drops: that rule was checked where the change was made, such as
+// by a key store that reloads what another process committed. It returns
+// [ErrInvalidKey] or [ErrDuplicateKey] and then leaves the ring as it
+// was. It does not modify its arguments and is safe for concurrent use.
+//
+// NewPublishedKeyRing returns [ErrInvalidKey] or [ErrDuplicateKey]. It
+// does not modify its arguments.
+func NewPublishedKeyRing(current Key, retained []RetainedKey, opts RingOptions) (ring *KeyRing, replace func(current Key, retained []RetainedKey) error, err error) {
 	r, err := NewKeyRingOptions(current, opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	p := &RingPublisher{r: r}
+	replace = func(current Key, retained []RetainedKey) error {
+		return r.replace(current, retained, r.apply)
+	}
 	if len(retained) > 0 {
-		if err := p.Replace(current, retained); err != nil {
+		if err := replace(current, retained); err != nil {
 			return nil, nil, err
 		}
 	}
 	r.readOnly = true // before anyone else sees r
-	return r, p, nil
-}
-
-// Replace sets the whole ring in one step: current becomes the current key
-// and retained the retained keys, in that order, published as one snapshot
-// so that no decryption sees a ring in between. Keys that stay keep their
-// usage counts.
-//
-// Replace is for the holder of the authoritative state, such as a key store
-// that reloads what another process committed. It does not apply the
-// retention rule to the keys it drops: that rule was checked where the
-// change was made. It returns [ErrInvalidKey] or [ErrDuplicateKey] and then
-// leaves the ring as it was, and [ErrInvalidArgument] for a nil publisher.
-// It does not modify its arguments and is safe for concurrent use.
-func (p *RingPublisher) Replace(current Key, retained []RetainedKey) error {
-	if p == nil {
-		return &KeyError{Reason: "nil RingPublisher", Err: ErrInvalidArgument}
-	}
-	return p.r.replace(current, retained, p.r.apply)
+	return r, replace, nil
 }

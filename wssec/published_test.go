@@ -13,7 +13,7 @@ import (
 func TestNewPublishedKeyRing_readOnly(t *testing.T) {
 	t.Parallel()
 	clock := fakeclock.New(t0)
-	ring, pub, err := wssec.NewPublishedKeyRing(keyOf(newID), []wssec.RetainedKey{{Key: keyOf(oldID)}}, wssec.RingOptions{Now: clock.Now})
+	ring, replace, err := wssec.NewPublishedKeyRing(keyOf(newID), []wssec.RetainedKey{{Key: keyOf(oldID)}}, wssec.RingOptions{Now: clock.Now})
 	if err != nil {
 		t.Fatalf("NewPublishedKeyRing() error = %v", err)
 	}
@@ -42,24 +42,20 @@ func TestNewPublishedKeyRing_readOnly(t *testing.T) {
 		t.Fatalf("ring after refused changes (-want +got):\n%s", diff)
 	}
 
-	// The publisher changes it, and decryption follows.
+	// replace changes it, and decryption follows.
 	d := &wssec.Decryptor{Keys: ring}
 	msg := encrypt(t, &wssec.Encryptor{Certificate: strangerID.Certificate}, readTestdata(t, "response11.xml"))
 	if _, err := d.Decrypt(msg); !errors.Is(err, wssec.ErrNoMatchingKey) {
 		t.Fatalf("Decrypt before publishing error = %v, want %v", err, wssec.ErrNoMatchingKey)
 	}
-	if err := pub.Replace(keyOf(strangerID), []wssec.RetainedKey{{Key: keyOf(newID)}}); err != nil {
-		t.Fatalf("RingPublisher.Replace() error = %v", err)
+	if err := replace(keyOf(strangerID), []wssec.RetainedKey{{Key: keyOf(newID)}}); err != nil {
+		t.Fatalf("replace() error = %v", err)
 	}
 	if _, err := d.Decrypt(msg); err != nil {
 		t.Fatalf("Decrypt after publishing error = %v", err)
 	}
-	if err := pub.Replace(wssec.Key{}, nil); !errors.Is(err, wssec.ErrInvalidKey) {
-		t.Errorf("RingPublisher.Replace(zero key) error = %v, want %v", err, wssec.ErrInvalidKey)
-	}
-	var nilPub *wssec.RingPublisher
-	if err := nilPub.Replace(keyOf(newID), nil); err == nil {
-		t.Errorf("nil RingPublisher.Replace() error = nil, want an error")
+	if err := replace(wssec.Key{}, nil); !errors.Is(err, wssec.ErrInvalidKey) {
+		t.Errorf("replace(zero key) error = %v, want %v", err, wssec.ErrInvalidKey)
 	}
 	if _, _, err := wssec.NewPublishedKeyRing(keyOf(newID), []wssec.RetainedKey{{Key: keyOf(newID)}}, wssec.RingOptions{}); !errors.Is(err, wssec.ErrDuplicateKey) {
 		t.Errorf("NewPublishedKeyRing(duplicate) error = %v, want %v", err, wssec.ErrDuplicateKey)

@@ -197,7 +197,7 @@ func (p *process) fresh(names soap.Names, security *etree.Element, now time.Time
 	default:
 		return el, nil
 	}
-	return nil, &TimestampError{Created: created, Expires: expires, Now: now, Skew: p.pol.skew, Reason: reason}
+	return nil, timestampRefused(reason, created, expires, now, p.pol.skew)
 }
 
 // verifyBefore verifies the leading signatures, which cover the encrypted

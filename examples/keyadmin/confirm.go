@@ -129,7 +129,7 @@ func cmdRemove(a *app, args []string) int {
 		rep := s.Report()
 		old := rep.Old
 		return a.refused(fmt.Sprintf("receivers %s have not confirmed that they encrypt with the new key, so old key %s (%s) has no expiry yet",
-			list(s.Report().Pending), old.Alias, old.Fingerprint.Short()), time.Time{}, a.afterConfirmation(rep.Retention))
+			list(s.Report().Pending), old.Alias, old.Fingerprint.String()), time.Time{}, a.afterConfirmation(rep.Retention))
 	default:
 		return a.wrongStage(stage, "the old key is removed in step 7, after every receiver confirmed")
 	}
@@ -139,11 +139,11 @@ func cmdRemove(a *app, args []string) int {
 		return a.fail(err)
 	}
 	if e, err := a.store.Entry(old.Alias); err == nil && e.Status == keystore.StatusDisabled {
-		a.printf("step 7 done: old key %s (%s) disabled; renewal %d completed", old.Alias, old.Fingerprint.Short(), idle.Report().Renewal)
+		a.printf("step 7 done: old key %s (%s) disabled; renewal %d completed", old.Alias, old.Fingerprint.String(), idle.Report().Renewal)
 		a.printf("messages still encrypted to it are refused; it is destroyed after %s (%s) unless restored with keyadmin restore -alias %s",
 			stamp(e.DestroyAfter), a.in(e.DestroyAfter), old.Alias)
 	} else {
-		a.printf("step 7 done: old key %s (%s) removed; renewal %d completed", old.Alias, old.Fingerprint.Short(), idle.Report().Renewal)
+		a.printf("step 7 done: old key %s (%s) removed; renewal %d completed", old.Alias, old.Fingerprint.String(), idle.Report().Renewal)
 	}
 	a.printf("current key: %s", a.describe(idle.Report().Current.Alias))
 	a.stageLines(a.printf, idle)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/wssec"
 )
 
 // cmdProvide is step 3: the self-test, the receivers, the bundle.
@@ -65,20 +67,20 @@ func cmdProvide(a *app, args []string) int {
 		fmt.Fprintf(a.stderr, "write the certificate again with keyadmin export-cert -alias %s\n", provided.Report().New.Alias)
 		return exitFailure
 	}
-	a.printf("SHA-256: %s", b.Certificate.SHA256)
+	a.printf("SHA-256: %s", wssec.FingerprintOf(b.Certificate))
 	a.stageLines(a.printf, provided)
 	return exitOK
 }
 
 // writeBundle writes what the receivers' administrators get.
 func (a *app) writeBundle(dir string, b *rollover.Bundle) error {
-	base := filepath.Join(dir, b.Certificate.Alias)
+	base := filepath.Join(dir, b.Alias)
 	files := []struct {
 		ext, what string
 		data      []byte
 	}{
 		{".pem", "certificate and chain, PEM", b.PEM()},
-		{".der", "certificate, DER", b.Certificate.DER},
+		{".der", "certificate, DER", b.Certificate.Raw},
 		{".txt", "fingerprints and key identifiers", []byte(b.String())},
 	}
 	for _, f := range files {
@@ -124,22 +126,25 @@ func cmdExportCert(a *app, args []string) int {
 		return a.fail(err)
 	}
 	if before.Provided.IsZero() {
-		fmt.Fprintf(a.stderr, "keyadmin: recorded that the certificate of %s was handed out: the store keeps this key until its retention ends", c.Alias)
-		if st, err := a.m.Resume(a.ctx); err == nil && st.Report().Stage == rollover.StageKeyAdded && st.Report().New != nil && st.Report().New.Alias == c.Alias {
+		fmt.Fprintf(a.stderr, "keyadmin: recorded that the certificate of %s was handed out: the store keeps this key until its retention ends", *alias)
+		if st, err := a.m.Resume(a.ctx); err == nil && st.Report().Stage == rollover.StageKeyAdded && st.Report().New != nil && st.Report().New.Alias == *alias {
 			fmt.Fprint(a.stderr, "; the renewal can no longer be cancelled: take step 3 with 'keyadmin provide'")
 		}
 		fmt.Fprintln(a.stderr)
 	}
-	data := c.PEM
+	// The files derive from the certificate: DER is its encoding, PEM
+	// one CERTIFICATE block of it.
+	data := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 	if *format == "der" {
-		data = c.DER
+		data = c.Raw
 	}
 	if err := writeOutput(*out, data, a.stdout); err != nil {
 		return a.fail(err)
 	}
 	if *out != "-" {
-		a.printf("wrote the certificate of %s (%s) to %s", c.Alias, strings.ToUpper(*format), *out)
-		a.printf("SHA-256: %s", c.SHA256)
+		a.printf("wrote the certificate of %s (%s) to %s", *alias, strings.ToUpper(*format), *out)
+		a.printf("subject %s, valid until %s", subject(c.Subject), stamp(c.NotAfter))
+		a.printf("SHA-256: %s", wssec.FingerprintOf(c))
 	}
 	return exitOK
 }

@@ -40,7 +40,7 @@ func (a *app) holders(r rollover.Report) {
 		for _, k := range h.Keys {
 			name := aliases[k.Fingerprint]
 			if name == "" {
-				name = k.Fingerprint.Short()
+				name = k.Fingerprint.String()
 			}
 			result := "ok"
 			if !k.SelfTest {

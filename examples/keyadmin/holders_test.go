@@ -49,5 +49,5 @@ func TestRun_statusHolders(t *testing.T) {
 	}
 	k.want(exitOK, t0.Add(time.Minute), args("status"),
 		"holders: none live",
-		"tenant-2025  current  ebbfa8ec42256c51  2046-11-21T06:57:04Z  -               2027-01-04T09:00:00Z")
+		"tenant-2025  current  EB:BF:A8:EC:42:25:6C:51:54:3C:09:F4:F7:81:0B:59:32:B1:99:70:48:D3:AC:0D:72:A5:6E:DD:3E:17:40:EF  2046-11-21T06:57:04Z  -               2027-01-04T09:00:00Z")
 }

@@ -272,7 +272,7 @@ func (a *app) describe(alias string) string {
 		size = fmt.Sprintf(", RSA %d", k.N.BitLen())
 	}
 	return fmt.Sprintf("%s (%s)%s, %s, subject %s, certificate valid until %s",
-		e.Alias, e.Fingerprint.Short(), size, e.Status, subject(e.Certificate.Subject), stamp(e.Certificate.NotAfter))
+		e.Alias, e.Fingerprint.String(), size, e.Status, subject(e.Certificate.Subject), stamp(e.Certificate.NotAfter))
 }
 
 func subject(n pkix.Name) string { return quote(n.String()) }

@@ -102,7 +102,7 @@ func (k *tool) initFixture() {
 	id := testpki.Load(testpki.Old)
 	k.want(exitOK, t0, []string{"init", "-alias", "tenant-2025", "-key", k.file("old.key", id.KeyPEM), "-cert", k.file("old.pem", id.CertPEM)},
 		"created key store "+k.dir,
-		"current key: tenant-2025 ("+wssec.FingerprintOf(id.Certificate).Short()+"), RSA 2048, current",
+		"current key: tenant-2025 ("+wssec.FingerprintOf(id.Certificate).String()+"), RSA 2048, current",
 		"stage: idle (renewal 0)",
 		"next: keyadmin create")
 }
@@ -216,7 +216,7 @@ func TestRun_renewal(t *testing.T) {
 	k.want(exitOK, t0, args("status"),
 		"stage: idle (renewal 0)",
 		"current key: tenant-2025, certificate valid until 2046-11-21T06:57:04Z",
-		"tenant-2025  current  ebbfa8ec42256c51")
+		"tenant-2025  current  EB:BF:A8:EC:42:25:6C:51:54:3C:09:F4:F7:81:0B:59:32:B1:99:70:48:D3:AC:0D:72:A5:6E:DD:3E:17:40:EF")
 
 	// Step 1, with a certificate from the CA.
 	k.want(exitOK, t0, args("create -alias tenant-2027 -bits 2048 -validity 730d"),
@@ -268,7 +268,13 @@ func TestRun_renewal(t *testing.T) {
 		t.Errorf("tenant-2027.pem holds %d certificates, want the new one and the CA", bytes.Count(pemData, []byte("BEGIN CERTIFICATE")))
 	}
 	exported := filepath.Join(k.tmp, "exported.der")
-	k.want(exitOK, t0, args("export-cert -format der -out "+exported), "wrote the certificate of tenant-2027 (DER)")
+	bundleCert, err := x509.ParseCertificate(bundleDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.want(exitOK, t0, args("export-cert -format der -out "+exported), "wrote the certificate of tenant-2027 (DER)",
+		"subject CN=tenant.example,OU=Integration,O=Example Tenant,C=DE, valid until 2028-12-04T09:00:00Z",
+		"SHA-256: "+wssec.FingerprintOf(bundleCert).String())
 	if der, _ := os.ReadFile(exported); !bytes.Equal(der, bundleDER) {
 		t.Error("export-cert of the current key differs from the bundle's DER")
 	}
@@ -296,32 +302,32 @@ func TestRun_renewal(t *testing.T) {
 	// Step 7: refused during the retention period, then while the old
 	// key still decrypts, then done.
 	k.want(exitRefused, t0.Add(50*day), args("remove"),
-		"refused: the retention period of old key tenant-2025 (ebbfa8ec42256c51) has not ended",
+		"refused: the retention period of old key tenant-2025 (EB:BF:A8:EC:42:25:6C:51:54:3C:09:F4:F7:81:0B:59:32:B1:99:70:48:D3:AC:0D:72:A5:6E:DD:3E:17:40:EF) has not ended",
 		"allowed from: "+stamp(expires)+" (in 43 days)")
 	lastUse := t0.Add(80 * day)
 	k.decryptWithOld(lastUse)
 	k.want(exitOK, t0.Add(94*day), args("status"),
 		"stage: receivers-switched (renewal 1)",
-		"tenant-2025  retained  ebbfa8ec42256c51  2046-11-21T06:57:04Z  "+stamp(expires)+"  "+stamp(lastUse),
+		"tenant-2025  retained  EB:BF:A8:EC:42:25:6C:51:54:3C:09:F4:F7:81:0B:59:32:B1:99:70:48:D3:AC:0D:72:A5:6E:DD:3E:17:40:EF  2046-11-21T06:57:04Z  "+stamp(expires)+"  "+stamp(lastUse),
 		"partner-a  "+stamp(t0.Add(2*day))+"  bob@partner-a",
 		"partner-b  "+stamp(confirmed)+"  carol@partner-b",
 		"warning: the old key decrypted 1 response after a confirmation",
 		"old key tenant-2025: retained until "+stamp(expires)+"; removable from "+stamp(lastUse.Add(30*day)))
 	k.want(exitRefused, t0.Add(94*day), args("remove"),
-		"refused: old key tenant-2025 (ebbfa8ec42256c51) decrypted a response at "+stamp(lastUse)+", less than the guaranteed delivery time ago",
+		"refused: old key tenant-2025 (EB:BF:A8:EC:42:25:6C:51:54:3C:09:F4:F7:81:0B:59:32:B1:99:70:48:D3:AC:0D:72:A5:6E:DD:3E:17:40:EF) decrypted a response at "+stamp(lastUse)+", less than the guaranteed delivery time ago",
 		"allowed from: "+stamp(lastUse.Add(30*day))+" (in 16 days)")
 	k.want(exitUsage, t0.Add(111*day), args("remove -restore-window soon"), "-restore-window wants a duration")
 	destroyAfter := t0.Add(111*day + 7*day)
 	k.want(exitOK, t0.Add(111*day), args("remove"),
-		"step 7 done: old key tenant-2025 (ebbfa8ec42256c51) disabled; renewal 1 completed",
+		"step 7 done: old key tenant-2025 (EB:BF:A8:EC:42:25:6C:51:54:3C:09:F4:F7:81:0B:59:32:B1:99:70:48:D3:AC:0D:72:A5:6E:DD:3E:17:40:EF) disabled; renewal 1 completed",
 		"it is destroyed after "+stamp(destroyAfter)+" (in 7 days) unless restored with keyadmin restore -alias tenant-2025",
 		"current key: tenant-2027",
 		"stage: idle (renewal 1)")
 	refusedAt := t0.Add(111*day + 3*time.Hour)
 	k.refuseOld(refusedAt)
 	k.want(exitOK, t0.Add(112*day), args("status"),
-		"tenant-2025  disabled  ebbfa8ec42256c51",
-		"disabled key tenant-2025 (ebbfa8ec42256c51): out of the key ring since "+stamp(t0.Add(111*day)),
+		"tenant-2025  disabled  EB:BF:A8:EC:42:25:6C:51:54:3C:09:F4:F7:81:0B:59:32:B1:99:70:48:D3:AC:0D:72:A5:6E:DD:3E:17:40:EF",
+		"disabled key tenant-2025 (EB:BF:A8:EC:42:25:6C:51:54:3C:09:F4:F7:81:0B:59:32:B1:99:70:48:D3:AC:0D:72:A5:6E:DD:3E:17:40:EF): out of the key ring since "+stamp(t0.Add(111*day)),
 		"warning: 1 message encrypted to disabled key tenant-2025 refused, the last at "+stamp(refusedAt))
 
 	// Restored within the window, then disabled by nothing: it stays.
@@ -329,9 +335,9 @@ func TestRun_renewal(t *testing.T) {
 	k.want(exitStage, t0.Add(112*day), args("restore -alias tenant-2027"), "key tenant-2027 is current, not disabled")
 	k.want(exitFailure, t0.Add(112*day), args("restore -alias tenant-2020"), "no key tenant-2020 in the store")
 	k.want(exitOK, t0.Add(112*day), args("restore -alias tenant-2025"),
-		"key tenant-2025 (ebbfa8ec42256c51) restored: in the key ring again as a retained key, retention ended "+stamp(expires))
-	k.want(exitOK, t0.Add(112*day), args("status"), "tenant-2025  retained  ebbfa8ec42256c51",
-		"key tenant-2025 (ebbfa8ec42256c51): 1 message refused while it was disabled, the last at "+stamp(refusedAt))
+		"key tenant-2025 (EB:BF:A8:EC:42:25:6C:51:54:3C:09:F4:F7:81:0B:59:32:B1:99:70:48:D3:AC:0D:72:A5:6E:DD:3E:17:40:EF) restored: in the key ring again as a retained key, retention ended "+stamp(expires))
+	k.want(exitOK, t0.Add(112*day), args("status"), "tenant-2025  retained  EB:BF:A8:EC:42:25:6C:51:54:3C:09:F4:F7:81:0B:59:32:B1:99:70:48:D3:AC:0D:72:A5:6E:DD:3E:17:40:EF",
+		"key tenant-2025 (EB:BF:A8:EC:42:25:6C:51:54:3C:09:F4:F7:81:0B:59:32:B1:99:70:48:D3:AC:0D:72:A5:6E:DD:3E:17:40:EF): 1 message refused while it was disabled, the last at "+stamp(refusedAt))
 
 	h := k.want(exitOK, t0.Add(112*day), args("status -history"),
 		"stage: idle (renewal 1)",
@@ -356,7 +362,7 @@ func TestRun_importCancel(t *testing.T) {
 	k := newTool(t)
 	k.initFixture()
 	id := testpki.Load(testpki.New)
-	newFP := wssec.FingerprintOf(id.Certificate).Short()
+	newFP := wssec.FingerprintOf(id.Certificate).String()
 	k.want(exitOK, t0, args("import -alias tenant-2027 -key "+k.file("new.key", id.KeyPEM)+" -cert "+k.file("new.pem", id.CertPEM)),
 		"step 1 done: imported key pair tenant-2027",
 		"tenant-2027 ("+newFP+"), RSA 3072, pending",

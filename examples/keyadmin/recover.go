@@ -26,7 +26,7 @@ func (a *app) survivors(pw keystore.PasswordSource) bool {
 		}
 		c := sv.Credential.Certificate
 		fmt.Fprintf(a.stderr, "  %s (generation %d): %s, subject %s, certificate valid until %s\n",
-			sv.Alias, sv.Generation, wssec.FingerprintOf(c).Short(), subject(c.Subject), stamp(c.NotAfter))
+			sv.Alias, sv.Generation, wssec.FingerprintOf(c).String(), subject(c.Subject), stamp(c.NotAfter))
 	}
 	fmt.Fprintf(a.stderr, "the renewal's state and audit trail were in the manifest; rebuild the store from these keys with\n")
 	fmt.Fprintf(a.stderr, "  keyadmin recover -current ALIAS [-retain ALIAS=DATE]...\n")

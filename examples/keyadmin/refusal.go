@@ -117,7 +117,7 @@ func (a *app) fail(err error) int {
 	case errors.As(err, &removal):
 		return a.refuseRemoval(removal)
 	case errors.As(err, &retention) && retention.Err == wssec.ErrRetentionNotElapsed:
-		return a.refused(fmt.Sprintf("key %s is retained: %v", retention.Fingerprint.Short(), err), retention.AllowedAt,
+		return a.refused(fmt.Sprintf("key %s is retained: %v", retention.Fingerprint.String(), err), retention.AllowedAt,
 			"once every receiver has confirmed the switch, plus the retention period")
 	case errors.As(err, &stage):
 		// The store moved on while this command ran (another process),
@@ -149,7 +149,7 @@ func (a *app) fail(err error) int {
 
 // refuseRemoval explains a refused step 7.
 func (a *app) refuseRemoval(e *rollover.RemovalError) int {
-	old := fmt.Sprintf("%s (%s)", e.Alias, e.Fingerprint.Short())
+	old := fmt.Sprintf("%s (%s)", e.Alias, e.Fingerprint.String())
 	switch {
 	case errors.Is(e.Err, rollover.ErrReceiversPending):
 		return a.refused(fmt.Sprintf("receivers %s have not confirmed that they encrypt with the new key, so old key %s has no expiry yet", list(e.Pending), old),

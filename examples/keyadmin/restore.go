@@ -36,7 +36,7 @@ func cmdRestore(a *app, args []string) int {
 	if err != nil {
 		return a.fail(err)
 	}
-	a.printf("key %s (%s) restored: in the key ring again as a retained key, retention ended %s", e.Alias, e.Fingerprint.Short(), stamp(e.Expires))
+	a.printf("key %s (%s) restored: in the key ring again as a retained key, retention ended %s", e.Alias, e.Fingerprint.String(), stamp(e.Expires))
 	a.printf("find the receiver that still encrypts to it before you remove it again")
 	return exitOK
 }
@@ -53,12 +53,12 @@ func (a *app) disabledLines() {
 		r := refused[e.Fingerprint]
 		if e.Status != keystore.StatusDisabled {
 			if r.Count > 0 {
-				a.printf("key %s (%s): %s refused while it was disabled, the last at %s", e.Alias, e.Fingerprint.Short(), plural(int(r.Count), "message"), stamp(r.Last))
+				a.printf("key %s (%s): %s refused while it was disabled, the last at %s", e.Alias, e.Fingerprint.String(), plural(int(r.Count), "message"), stamp(r.Last))
 			}
 			continue
 		}
 		a.printf("disabled key %s (%s): out of the key ring since %s, messages to it are refused; destroyed after %s (%s) unless restored with keyadmin restore -alias %s",
-			e.Alias, e.Fingerprint.Short(), stamp(e.DisabledAt), stamp(e.DestroyAfter), a.in(e.DestroyAfter), e.Alias)
+			e.Alias, e.Fingerprint.String(), stamp(e.DisabledAt), stamp(e.DestroyAfter), a.in(e.DestroyAfter), e.Alias)
 		if r.Count > 0 {
 			a.printf("warning: %s encrypted to disabled key %s refused, the last at %s: a receiver still uses it; restore it with keyadmin restore -alias %s",
 				plural(int(r.Count), "message"), e.Alias, stamp(r.Last), e.Alias)

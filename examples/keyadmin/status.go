@@ -93,7 +93,7 @@ func (a *app) keys(r rollover.Report) {
 		if t, ok := lastUsed[e.Fingerprint]; ok {
 			used = stamp(t)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Alias, e.Status, e.Fingerprint.Short(), stamp(e.Certificate.NotAfter), retained, used, keyInShort(e))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Alias, e.Status, e.Fingerprint.String(), stamp(e.Certificate.NotAfter), retained, used, keyInShort(e))
 	}
 	tw.Flush()
 }
@@ -151,10 +151,10 @@ func (a *app) history() int {
 		}
 		field("actor", rec.Actor)
 		if rec.NewKey != (wssec.Fingerprint{}) {
-			field("new", rec.NewKey.Short())
+			field("new", rec.NewKey.String())
 		}
 		if rec.OldKey != (wssec.Fingerprint{}) {
-			field("old", rec.OldKey.Short())
+			field("old", rec.OldKey.String())
 		}
 		field("receiver", rec.Receiver)
 		field("by", rec.By)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/wssec"
 )
 
 // operatorArgs is what an operator process is started with: one step of
@@ -110,7 +111,7 @@ func create(ctx context.Context, idle *rollover.Idle, bits int) (operatorResult,
 		return operatorResult{}, err
 	}
 	nk := created.Report().New
-	return operatorResult{Message: fmt.Sprintf("created key pair %s (RSA-%d, pending, %s)", nk.Alias, bits, nk.Fingerprint.Short()), Fingerprint: nk.Fingerprint.String()}, nil
+	return operatorResult{Message: fmt.Sprintf("created key pair %s (RSA-%d, pending, %s)", nk.Alias, bits, nk.Fingerprint.String()), Fingerprint: nk.Fingerprint.String()}, nil
 }
 
 // add takes step 2: the new key becomes current, the old one stays.
@@ -176,7 +177,7 @@ func provide(ctx context.Context, added *rollover.KeyAdded) (operatorResult, err
 		if err != nil {
 			return operatorResult{}, err
 		}
-		msg := fmt.Sprintf("every replica holds %s and passed its self-test; certificate given to partner (SHA-256 %s…)", newAlias, bundle.Certificate.SHA256[:23])
+		msg := fmt.Sprintf("every replica holds %s and passed its self-test; certificate given to partner (SHA-256 %s)", newAlias, wssec.FingerprintOf(bundle.Certificate))
 		return operatorResult{Message: msg, Waited: waited}, nil
 	}
 }

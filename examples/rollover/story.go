@@ -399,7 +399,7 @@ func (d *demo) printStore() {
 		if !e.Expires.IsZero() {
 			expires = "expires " + e.Expires.Format(timeFormat)
 		}
-		fmt.Fprintf(d.out, "  %-12s %-8s %-26s %s\n", e.Alias, e.Status, expires, e.Fingerprint.Short())
+		fmt.Fprintf(d.out, "  %-12s %-8s %-26s %s\n", e.Alias, e.Status, expires, e.Fingerprint.String())
 	}
 }
 

@@ -24,7 +24,8 @@
 //	wsrenew.holder.key                  gauge {key}     1 per key a live holder has loaded; wsrenew.holder, wsrenew.key, wsrenew.self_test ("ok", "failed")
 //	wsrenew.key.disabled.refusals       counter {message}  messages to a disabled key refused in this process (evidence that removal was early); wsrenew.key
 //
-// wsrenew.key is a short certificate fingerprint; wsrenew.holder is the
+// wsrenew.key is a certificate fingerprint as
+// [wssec.Fingerprint.String] prints it; wsrenew.holder is the
 // holder's ID as it registered. No attribute carries key material,
 // passwords or message content.
 //

@@ -98,7 +98,7 @@ func Register(m *rollover.Manager, store *keystore.Store, opts Options) (metric.
 		// This process's count, read first: it needs no I/O, so a store
 		// that cannot be read does not hide the evidence.
 		for fp, n := range store.DisabledRefusals() {
-			o.ObserveInt64(refused, int64(n), metric.WithAttributes(attribute.String(AttrKey, fp.Short())))
+			o.ObserveInt64(refused, int64(n), metric.WithAttributes(attribute.String(AttrKey, fp.String())))
 		}
 		s, err := m.Resume(ctx)
 		if err != nil {
@@ -111,7 +111,7 @@ func Register(m *rollover.Manager, store *keystore.Store, opts Options) (metric.
 			o.ObserveFloat64(dueIn, r.RenewalDueAt.Sub(r.Time).Hours()/24)
 		}
 		if !r.RemovableAt.IsZero() && r.Old != nil {
-			o.ObserveInt64(removable, r.RemovableAt.Unix(), metric.WithAttributes(attribute.String(AttrKey, r.Old.Fingerprint.Short())))
+			o.ObserveInt64(removable, r.RemovableAt.Unix(), metric.WithAttributes(attribute.String(AttrKey, r.Old.Fingerprint.String())))
 		}
 		hs, err := store.Holders(ctx)
 		if errors.Is(err, keystore.ErrNoRecords) {
@@ -129,7 +129,7 @@ func Register(m *rollover.Manager, store *keystore.Store, opts Options) (metric.
 				}
 				o.ObserveInt64(held, 1, metric.WithAttributes(
 					attribute.String(AttrHolder, h.ID),
-					attribute.String(AttrKey, k.Fingerprint.Short()),
+					attribute.String(AttrKey, k.Fingerprint.String()),
 					attribute.String(AttrSelfTest, result)))
 			}
 		}

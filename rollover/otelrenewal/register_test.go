@@ -125,8 +125,8 @@ func TestRegister(t *testing.T) {
 	}
 	defer reg.Unregister()
 
-	oldFP := wssec.FingerprintOf(testpki.Load(testpki.Old).Certificate).Short()
-	newFP := wssec.FingerprintOf(testpki.Load(testpki.New).Certificate).Short()
+	oldFP := wssec.FingerprintOf(testpki.Load(testpki.Old).Certificate).String()
+	newFP := wssec.FingerprintOf(testpki.Load(testpki.New).Certificate).String()
 	dueIn := func(name string) float64 {
 		return testpki.Load(name).Certificate.NotAfter.Add(-60*day).Sub(clk.Now()).Hours() / 24
 	}
@@ -256,7 +256,7 @@ func TestRegister_disabledRefusals(t *testing.T) {
 	if _, err := dec.Decrypt(toNew); m.ObserveRefusal(err) != nil {
 		t.Fatalf("Decrypt(to the current key) error = %v", err)
 	}
-	oldFP := wssec.FingerprintOf(testpki.Load(testpki.Old).Certificate).Short()
+	oldFP := wssec.FingerprintOf(testpki.Load(testpki.Old).Certificate).String()
 	want := map[string]float64{otelrenewal.MetricRefusals + "{wsrenew.key=" + oldFP + "}": 2}
 	if diff := cmp.Diff(want, refusals()); diff != "" {
 		t.Errorf("after two refusals (-want +got):\n%s", diff)

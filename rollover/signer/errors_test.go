@@ -85,7 +85,7 @@ func TestCertificateAdded_CheckHolders(t *testing.T) {
 		t.Fatalf("CheckHolders() error = %v, want replica-a lagging", err)
 	}
 	if he.Fingerprint != fingerprint(testpki.ReceiverNew) {
-		t.Errorf("HoldersError.Fingerprint = %s, want the new certificate", he.Fingerprint.Short())
+		t.Errorf("HoldersError.Fingerprint = %s, want the new certificate", he.Fingerprint.String())
 	}
 	r.Poll()
 	if err := added.CheckHolders(ctx); err != nil {
@@ -120,26 +120,26 @@ func TestErrors(t *testing.T) {
 		{
 			Name:     "certificate retention",
 			Err:      &rollover.RemovalError{Partner: "bank", Fingerprint: fp, AllowedAt: at},
-			WantText: `rollover: certificate ` + fp.Short() + ` of partner "bank" cannot be removed yet: the retention period has not elapsed; allowed from 2027-04-04T09:00:00Z`,
+			WantText: `rollover: certificate ` + fp.String() + ` of partner "bank" cannot be removed yet: the retention period has not elapsed; allowed from 2027-04-04T09:00:00Z`,
 			WantIs:   []error{wssec.ErrRetentionNotElapsed},
 			NotIs:    []error{signer.ErrCertificateInUse, signer.ErrPartnerNotSwitched, rollover.ErrKeyInUse},
 		},
 		{
 			Name:     "certificate in use",
 			Err:      &rollover.RemovalError{Partner: "bank", Fingerprint: fp, LastUsed: at, AllowedAt: at.Add(day), Err: signer.ErrCertificateInUse},
-			WantText: `rollover: certificate ` + fp.Short() + ` of partner "bank" cannot be removed yet: it verified a signature at 2027-04-04T09:00:00Z, within the guaranteed delivery time; allowed from 2027-04-05T09:00:00Z`,
+			WantText: `rollover: certificate ` + fp.String() + ` of partner "bank" cannot be removed yet: it verified a signature at 2027-04-04T09:00:00Z, within the guaranteed delivery time; allowed from 2027-04-05T09:00:00Z`,
 			WantIs:   []error{wssec.ErrRetentionNotElapsed, signer.ErrCertificateInUse},
 		},
 		{
 			Name:     "partner not switched",
 			Err:      &rollover.RemovalError{Partner: "bank", Fingerprint: fp, Err: signer.ErrPartnerNotSwitched},
-			WantText: `rollover: certificate ` + fp.Short() + ` of partner "bank" cannot be removed yet: the partner has not confirmed that it signs with the new certificate`,
+			WantText: `rollover: certificate ` + fp.String() + ` of partner "bank" cannot be removed yet: the partner has not confirmed that it signs with the new certificate`,
 			WantIs:   []error{wssec.ErrRetentionNotElapsed, signer.ErrPartnerNotSwitched},
 		},
 		{
 			Name:     "holders do not trust",
 			Err:      &rollover.HoldersError{Fingerprint: fp, Signer: "bank", Live: 1, Laggards: []rollover.Laggard{{ID: "app-1", Host: "h1", PID: 7, Generation: 4, Reason: "does not trust the certificate yet"}}},
-			WantText: `rollover: holders do not trust partner "bank"'s new signing certificate ` + fp.Short() + `: "app-1" (host "h1", pid 7, generation 4) does not trust the certificate yet`,
+			WantText: `rollover: holders do not trust partner "bank"'s new signing certificate ` + fp.String() + `: "app-1" (host "h1", pid 7, generation 4) does not trust the certificate yet`,
 			WantIs:   []error{rollover.ErrHoldersNotReady},
 		},
 	})

@@ -150,7 +150,7 @@ func TestSigner_refusals(t *testing.T) {
 				_, err := added.Cancel(ctx, "wrong certificate")
 				var re *rollover.RemovalError
 				if errors.As(err, &re) && re.Fingerprint != fingerprint(testpki.ReceiverNew) {
-					e.t.Errorf("RemovalError.Fingerprint = %s, want the new certificate", re.Fingerprint.Short())
+					e.t.Errorf("RemovalError.Fingerprint = %s, want the new certificate", re.Fingerprint.String())
 				}
 				return outcome{err: err, wantErrs: []error{signer.ErrCertificateInUse, wssec.ErrRetentionNotElapsed}, allowedAt: used.Add(90 * day),
 					stage: signer.StageCertificateAdded, trusted: both}

@@ -22,8 +22,9 @@
 //	wsrenew.decrypt.size                  histogram By           wsrenew.outcome
 //	wsrenew.key.certificate.days_remaining gauge {day}           wsrenew.ring, wsrenew.key, wsrenew.key.status
 //
-// wsrenew.key is the key's short SHA-256 certificate fingerprint
-// ([wssec.Fingerprint.Short]), or "none" when no key decrypted anything
+// wsrenew.key is the key's SHA-256 certificate fingerprint in its one
+// printed form ([wssec.Fingerprint.String], as openssl x509 -fingerprint
+// -sha256 prints it), or "none" when no key decrypted anything
 // (a failure, or a message with nothing encrypted); a call that used
 // several keys counts once per key. wsrenew.outcome is one of "ok",
 // "no_matching_key", "decryption_failed", "algorithm_not_allowed",

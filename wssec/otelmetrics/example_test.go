@@ -71,7 +71,7 @@ func ExampleObserver() {
 	fmt.Println(names)
 	// Unordered output:
 	// second call: malformed
-	// wsrenew.decrypt.count key=ebbfa8ec42256c51 outcome=ok: 1
+	// wsrenew.decrypt.count key=EB:BF:A8:EC:42:25:6C:51:54:3C:09:F4:F7:81:0B:59:32:B1:99:70:48:D3:AC:0D:72:A5:6E:DD:3E:17:40:EF outcome=ok: 1
 	// wsrenew.decrypt.count key=none outcome=malformed: 1
 	// [wsrenew.decrypt.count wsrenew.decrypt.duration wsrenew.decrypt.size wsrenew.key.certificate.days_remaining]
 }

@@ -94,7 +94,7 @@ func NewObserver(opts Options) (*Observer, error) {
 }
 
 // outcomeClasses maps the wssec sentinels to outcome classes, most
-// specific first: a CapabilityError also matches ErrAlgorithmNotAllowed.
+// specific first: ErrKeyCapability also matches ErrAlgorithmNotAllowed.
 var outcomeClasses = [...]struct {
 	err   error
 	class string
@@ -151,7 +151,7 @@ func (o *Observer) ObserveDecrypt(ev wssec.DecryptEvent) {
 	}
 	for _, c := range ev.KeysUsed {
 		fp := wssec.FingerprintOf(c)
-		o.count.Add(ctx, 1, metric.WithAttributes(attribute.String(AttrKey, fp.Short()), attribute.String(AttrOutcome, outcome)))
+		o.count.Add(ctx, 1, metric.WithAttributes(attribute.String(AttrKey, fp.String()), attribute.String(AttrOutcome, outcome)))
 	}
 }
 
@@ -174,7 +174,7 @@ func (o *Observer) RegisterRing(name string, ring *wssec.KeyRing) (metric.Regist
 			days := e.Certificate.NotAfter.Sub(now).Hours() / 24
 			ob.ObserveFloat64(o.days, days, metric.WithAttributes(
 				attribute.String(AttrRing, name),
-				attribute.String(AttrKey, e.Fingerprint.Short()),
+				attribute.String(AttrKey, e.Fingerprint.String()),
 				attribute.String(AttrKeyStatus, e.Status.String())))
 		}
 		return nil

@@ -150,7 +150,7 @@ func TestObserver(t *testing.T) {
 		}
 	}
 	clk.Advance(10 * 24 * time.Hour)
-	oldFP, newFP := wssec.FingerprintOf(oldID.Certificate).Short(), wssec.FingerprintOf(newID.Certificate).Short()
+	oldFP, newFP := wssec.FingerprintOf(oldID.Certificate).String(), wssec.FingerprintOf(newID.Certificate).String()
 	daysLeft := func(id testpki.Identity) float64 { return id.Certificate.NotAfter.Sub(clk.Now()).Hours() / 24 }
 	want := map[string]float64{
 		"wsrenew.decrypt.count{wsrenew.key=" + oldFP + ",wsrenew.outcome=ok}":                                               1,

@@ -159,10 +159,10 @@ func Emit(ctx context.Context, logger *slog.Logger, recs []Record, warn ...Actio
 		}
 		add("actor", r.Actor)
 		if r.NewKey != (wssec.Fingerprint{}) {
-			add("new_key", r.NewKey.Short())
+			add("new_key", r.NewKey.String())
 		}
 		if r.OldKey != (wssec.Fingerprint{}) {
-			add("old_key", r.OldKey.Short())
+			add("old_key", r.OldKey.String())
 		}
 		add("receiver", r.Receiver)
 		add("partner", r.Partner)

@@ -137,9 +137,9 @@ type RemovalError struct {
 func (e *RemovalError) Error() string {
 	var b strings.Builder
 	if e.Partner != "" {
-		fmt.Fprintf(&b, "rollover: certificate %s of partner %q cannot be removed yet: ", e.Fingerprint.Short(), e.Partner)
+		fmt.Fprintf(&b, "rollover: certificate %s of partner %q cannot be removed yet: ", e.Fingerprint.String(), e.Partner)
 	} else {
-		fmt.Fprintf(&b, "rollover: old key %s (%s) cannot be removed yet: ", e.Alias, e.Fingerprint.Short())
+		fmt.Fprintf(&b, "rollover: old key %s (%s) cannot be removed yet: ", e.Alias, e.Fingerprint.String())
 	}
 	switch {
 	case errors.Is(e.Err, ErrReceiversPending):

@@ -197,7 +197,7 @@ func partnerActions(e *env) []string {
 // Cancelling before the partner's confirmation removes the new
 // certificate from the ring and the store; the next renewal starts from
 // the old one.
-func TestSignerCertificateAdded_Cancel(t *testing.T) {
+func TestCertificateAdded_Cancel(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, rollover.Options{})
 	added := e.toCertificateAdded()
@@ -237,7 +237,7 @@ func TestSignerCertificateAdded_Cancel(t *testing.T) {
 // A response signed with the new certificate confirms the partner's
 // switch when the partner does not; the step writes the evidence not yet
 // written first.
-func TestSignerCertificateAdded_ConfirmPartnerSwitched_fromEvidence(t *testing.T) {
+func TestCertificateAdded_ConfirmPartnerSwitched_fromEvidence(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, rollover.Options{})
 	added := e.toCertificateAdded()

@@ -79,6 +79,20 @@ func TestErrors(t *testing.T) {
 			WantIs:   []error{rollover.ErrSelfTestFailed, wssec.ErrNoMatchingKey},
 		},
 		{
+			Name:     "receiver's algorithm",
+			Err:      &rollover.SelfTestError{Fingerprint: fp, Receiver: "partner-b", Err: rollover.ErrReceiverAlgorithm, Cause: wssec.ErrInvalidPolicy},
+			WantText: `rollover: receiver "partner-b": new key cannot perform ` + string(wssec.RSAOAEP) + `: ` + wssec.ErrInvalidPolicy.Error(),
+			WantIs:   []error{rollover.ErrReceiverAlgorithm, wssec.ErrInvalidPolicy},
+			NotIs:    []error{rollover.ErrSelfTestFailed},
+		},
+		{
+			Name:     "clock behind",
+			Err:      &rollover.StageError{Op: "ConfirmReceiverSwitched", Now: at, Latest: at.Add(day), Err: rollover.ErrClockBehind},
+			WantText: "rollover: ConfirmReceiverSwitched refused: the clock shows 2027-04-04T09:00:00Z, before the latest recorded time 2027-04-05T09:00:00Z; correct the clock",
+			WantIs:   []error{rollover.ErrClockBehind},
+			NotIs:    []error{rollover.ErrStaleStage},
+		},
+		{
 			Name:     "corrupt state",
 			Err:      &rollover.StateError{Name: "rollover-decryption", Reason: "unsupported version 9 (want 1)", Err: rollover.ErrCorruptState},
 			WantText: "rollover: corrupt state: rollover-decryption: unsupported version 9 (want 1)",

@@ -102,7 +102,7 @@ func (osFS) Lock(ctx context.Context, path string) (func() error, error) {
 // data, and once it returns, data survives a crash.
 //
 // An error before the rename leaves name as it was. An error of the
-// directory sync after the rename is an [*OutcomeError]: name holds data
+// directory sync after the rename is an [*Error]: name holds data
 // now, but a power loss may still take it back.
 func writeFileAtomic(fsys fileSystem, dir, name string, data []byte) (err error) {
 	path := filepath.Join(dir, name)
@@ -134,7 +134,7 @@ func writeFileAtomic(fsys fileSystem, dir, name string, data []byte) (err error)
 		return err
 	}
 	if err := fsys.SyncDir(dir); err != nil {
-		return &OutcomeError{Path: path, Cause: fmt.Errorf("sync directory %s: %w", dir, classify(err))}
+		return &Error{Err: ErrOutcomeUnknown, Source: path, Cause: fmt.Errorf("sync directory %s: %w", dir, classify(err))}
 	}
 	return nil
 }

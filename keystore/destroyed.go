@@ -83,7 +83,7 @@ func (d *destroyedDoc) destructions() []Destruction {
 
 // TakeDestructions returns the destructions the store recorded and no
 // caller took yet, oldest first — of earlier transactions, such as a
-// [Follower]'s tick, and of this one ([Tx.Destroyed]) — and removes them
+// [Follower]'s tick, and of this one — and removes them
 // from the store in this transaction. A caller that keeps an audit trail
 // (package rollover does) writes them to it in the same transaction, so
 // that no destruction is lost or recorded twice, whatever crashes.

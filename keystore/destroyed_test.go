@@ -60,8 +60,8 @@ func TestTx_destroyExpiredRecords(t *testing.T) {
 			if last := doc.Records[len(doc.Records)-1]; last.Alias != "a" || !last.Time.Equal(tx.now) {
 				t.Errorf("last record = %+v, want the destruction of a at %v", last, tx.now)
 			}
-			if len(m.entries) != 0 || len(tx.Destroyed()) != 1 {
-				t.Errorf("entries %v, destroyed %v; want a destroyed", m.entries, tx.Destroyed())
+			if len(m.entries) != 0 || len(tx.destroyedEntries()) != 1 {
+				t.Errorf("entries %v, destroyed %v; want a destroyed", m.entries, tx.destroyedEntries())
 			}
 		})
 	}

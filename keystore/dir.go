@@ -116,7 +116,7 @@ func (d *dirBackend) Read(ctx context.Context, name string) ([]byte, error) {
 }
 
 // Write replaces the file name atomically and durably. A failed sync of
-// the directory after the rename returns an [*OutcomeError]; errors of a
+// the directory after the rename returns an [*Error]; errors of a
 // full or read-only file system match [ErrNoSpace] and [ErrReadOnly].
 func (d *dirBackend) Write(ctx context.Context, name string, data []byte) error {
 	if _, err := d.path(name); err != nil {

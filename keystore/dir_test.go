@@ -124,7 +124,7 @@ func TestCredential_check(t *testing.T) {
 		{"certificate without modulus", &Credential{Key: old.Key, Certificate: &x509.Certificate{Raw: []byte{1}, PublicKey: &rsa.PublicKey{}}}, ErrUnsupportedKey},
 	}
 	for _, tc := range tests {
-		if err := tc.c.check("test"); !errors.Is(err, tc.wantErr) {
+		if err := tc.c.check("test", minRSABits); !errors.Is(err, tc.wantErr) {
 			t.Errorf("check(%s) error = %v, want %v", tc.name, err, tc.wantErr)
 		}
 	}

@@ -108,10 +108,10 @@ func (tx *Tx) Restore(alias string) error {
 	return nil
 }
 
-// Destroyed returns the disabled entries the transaction destroys because
+// destroyedEntries returns the disabled entries the transaction destroys because
 // their restore window has passed. The store records each destruction
 // itself, in the same commit ([Tx.TakeDestructions]).
-func (tx *Tx) Destroyed() []Entry {
+func (tx *Tx) destroyedEntries() []Entry {
 	if tx == nil {
 		return nil
 	}
@@ -155,10 +155,10 @@ func (tx *Tx) destroyExpired() error {
 	return nil
 }
 
-// DestroyDue reports whether the store holds a disabled entry whose
+// destroyDue reports whether the store holds a disabled entry whose
 // restore window has passed at t: an [Store.Update], even with a function
 // that changes nothing, would destroy it.
-func (s *Store) DestroyDue(t time.Time) bool {
+func (s *Store) destroyDue(t time.Time) bool {
 	if s.opened() != nil {
 		return false
 	}
@@ -177,7 +177,7 @@ func (s *Store) DestroyDue(t time.Time) bool {
 func (s *Store) DestroyDisabled(ctx context.Context) ([]Entry, error) {
 	var out []Entry
 	err := s.Update(ctx, func(tx *Tx) error {
-		out = tx.Destroyed()
+		out = tx.destroyedEntries()
 		return nil
 	})
 	if err != nil {
@@ -186,34 +186,14 @@ func (s *Store) DestroyDisabled(ctx context.Context) ([]Entry, error) {
 	return out, nil
 }
 
-// DisabledKeyError reports a message refused because it was encrypted to
-// a key that is disabled, not destroyed: evidence that the key was
-// removed too early. [Tx.Restore] puts it back. It unwraps to
-// [ErrKeyDisabled] and to the refusal it explains (a
-// [*wssec.NoMatchingKeyError]).
-type DisabledKeyError struct {
-	Alias                    string
-	Fingerprint              wssec.Fingerprint
-	DisabledAt, DestroyAfter time.Time
-	// Err is the decryptor's refusal.
-	Err error
-}
-
-func (e *DisabledKeyError) Error() string {
-	return fmt.Sprintf("keystore: message encrypted to disabled key %q (%s, disabled %s, destroyed after %s; restore it if receivers still use it): %v",
-		e.Alias, e.Fingerprint.String(), e.DisabledAt.Format(time.RFC3339), e.DestroyAfter.Format(time.RFC3339), e.Err)
-}
-
-// Unwrap returns [ErrKeyDisabled] and the decryptor's refusal.
-func (e *DisabledKeyError) Unwrap() []error { return []error{ErrKeyDisabled, e.Err} }
-
 // CheckRefusal tells whether err, an error of a [wssec.Decryptor] using
 // the store's key ring, refused a message encrypted to a disabled key of
 // the store. It decides from the key references the refusal quotes and
 // the disabled entries' certificates, without a private-key operation.
 // If so, it counts the refusal ([Store.DisabledRefusals]), logs it as a
-// warning to logger (if not nil) and returns a [*DisabledKeyError]
-// wrapping err; otherwise it returns err unchanged.
+// warning to logger (if not nil) and returns an [*EntryError] with
+// [ErrKeyDisabled], the entry's fingerprint and times, and err as its
+// Cause; otherwise it returns err unchanged.
 func (s *Store) CheckRefusal(err error, logger *slog.Logger) error {
 	var nm *wssec.NoMatchingKeyError
 	if err == nil || s.opened() != nil || !errors.As(err, &nm) {
@@ -229,7 +209,7 @@ func (s *Store) CheckRefusal(err error, logger *slog.Logger) error {
 				"alias", e.Alias, "fingerprint", e.Fingerprint.String(),
 				"disabledAt", e.DisabledAt, "destroyAfter", e.DestroyAfter)
 		}
-		return &DisabledKeyError{Alias: e.Alias, Fingerprint: e.Fingerprint, DisabledAt: e.DisabledAt, DestroyAfter: e.DestroyAfter, Err: err}
+		return &EntryError{Alias: e.Alias, Fingerprint: e.Fingerprint, DisabledAt: e.DisabledAt, DestroyAfter: e.DestroyAfter, Err: ErrKeyDisabled, Cause: err}
 	}
 	return err
 }
@@ -320,7 +300,7 @@ func looseDN(s string) string {
 // destroyDisabled destroys, on a follower's tick, the disabled keys whose
 // window has passed, and logs each.
 func (f *Follower) destroyDisabled(ctx context.Context) {
-	if !f.s.DestroyDue(f.s.opts.now()) {
+	if !f.s.destroyDue(f.s.opts.now()) {
 		return
 	}
 	gone, err := f.s.DestroyDisabled(ctx)

@@ -65,7 +65,7 @@ func TestTx_DisableRestore(t *testing.T) {
 			fn: func(tx *Tx) error { return tx.SetExpiry("old", expiry.Add(day)) }, wantErr: ErrStatus},
 		{name: "window passed: destroyed by any change", setup: func(tx *Tx) error { return tx.Disable("old", 7*day) }, advance: 7 * day,
 			fn: func(tx *Tx) error {
-				if got := tx.Destroyed(); len(got) != 1 || got[0].Alias != "old" {
+				if got := tx.destroyedEntries(); len(got) != 1 || got[0].Alias != "old" {
 					t.Errorf("Destroyed() = %v, want old", got)
 				}
 				return tx.Restore("old")
@@ -167,12 +167,12 @@ func TestStore_CheckRefusal(t *testing.T) {
 			t.Fatalf("Decrypt(to disabled, identifier %d) error = %v, want %v", ids[i], err, wssec.ErrNoMatchingKey)
 		}
 		err = s.CheckRefusal(err, logger)
-		var de *DisabledKeyError
+		var de *EntryError
 		if !errors.As(err, &de) || !errors.Is(err, ErrKeyDisabled) || !errors.Is(err, wssec.ErrNoMatchingKey) {
-			t.Fatalf("CheckRefusal(identifier %d) = %v, want a DisabledKeyError", ids[i], err)
+			t.Fatalf("CheckRefusal(identifier %d) = %v, want an EntryError with ErrKeyDisabled", ids[i], err)
 		}
 		if de.Alias != "old" || !de.DestroyAfter.Equal(clock.Now().Add(DefaultRestoreWindow)) {
-			t.Errorf("DisabledKeyError = %+v", de)
+			t.Errorf("EntryError = %+v", de)
 		}
 	}
 	_, err = dec.Decrypt(toStranger)
@@ -191,8 +191,8 @@ func TestStore_CheckRefusal(t *testing.T) {
 	}
 
 	clock.Advance(DefaultRestoreWindow - time.Second)
-	if s.DestroyDue(clock.Now()) {
-		t.Error("DestroyDue() inside the window = true")
+	if s.destroyDue(clock.Now()) {
+		t.Error("destroyDue() inside the window = true")
 	}
 	mustUpdate(t, s, func(tx *Tx) error { return tx.Restore("old") })
 	if _, err := dec.Decrypt(msgs[0]); err != nil {
@@ -217,8 +217,8 @@ func TestStore_DestroyDisabled(t *testing.T) {
 		t.Errorf("DestroyDisabled() inside the window = %v, %v; want nothing", got, err)
 	}
 	clock.Advance(time.Hour)
-	if !s.DestroyDue(clock.Now()) {
-		t.Error("DestroyDue() after the window = false")
+	if !s.destroyDue(clock.Now()) {
+		t.Error("destroyDue() after the window = false")
 	}
 	got, err := s.DestroyDisabled(ctx)
 	if err != nil || len(got) != 1 || got[0].Alias != "old" {

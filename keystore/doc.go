@@ -47,7 +47,7 @@
 //     encrypted to it is refused; [Store.CheckRefusal] recognises the
 //     refusal as evidence that removal was early, and [Tx.Restore] puts
 //     the key back as retained. The first [Store.Update] after the window
-//     (and a [Follower]'s tick) destroys it ([Tx.Destroyed]), never before
+//     (and a [Follower]'s tick) destroys it, never before
 //     its retention ended, and records the destruction in the same commit
 //     ([Store.Destructions]) until a caller moves the record to its audit
 //     trail ([Tx.TakeDestructions]; package rollover does, on its next
@@ -127,10 +127,9 @@
 // # Keys in hardware
 //
 // An entry's key may live in a PKCS#11 token (an HSM, or SoftHSM2):
-// [Store.GenerateInToken] creates the key pair inside the token,
-// [Store.ImportFromToken] adopts one that is there, and
-// [GenerateTokenCredential] and [OpenTokenCredential] give a Credential
-// for rollover's step 1. This package has no PKCS#11 code: the store uses
+// [GenerateTokenCredential] creates the key pair inside the token and
+// [OpenTokenCredential] adopts one that is there; either Credential goes
+// to [Tx.Add] or rollover's step 1. This package has no PKCS#11 code: the store uses
 // the [TokenModule] in [Options.Tokens], which package keystore/pkcs11
 // provides (keystore.Options{Tokens: pkcs11.Module{}}), so that programs
 // without tokens compile neither cgo nor a PKCS#11 wrapper. Without a
@@ -178,7 +177,9 @@
 // an error. The PKCS#12 key derivation uses 2048 iterations, which does
 // not stop guessing a weak password: use a random one, such as the output
 // of openssl rand -hex 16, and keep the directory's permissions. The
-// store refuses RSA keys under 2048 bits. Imports bound the input size
+// store refuses RSA keys under 2048 bits, except a key in use that a
+// renewal moves away from, with [Options.AllowWeakRetainedKey]; such a key
+// never becomes current beside another key. Imports bound the input size
 // (1 MiB) and the key-derivation work a file may ask for.
 //
 // A receiver must not be told to encrypt to a key before the key is in the

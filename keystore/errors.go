@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/wsrenew/wsrenew/wssec"
 )
 
 // Sentinel errors. Test for them with [errors.Is]; the typed errors below
@@ -40,7 +42,7 @@ var (
 	ErrInvalidName = errors.New("keystore: invalid name")
 
 	// ErrCorruptManifest means that the manifest cannot be parsed or breaks
-	// a rule of the store. The error is a [*ManifestError] naming the file.
+	// a rule of the store. The error is a [*Error] naming the file.
 	ErrCorruptManifest = errors.New("keystore: corrupt manifest")
 
 	// ErrMissingFile means that the manifest names an entry file that does
@@ -69,7 +71,9 @@ var (
 	ErrEncryptedKey = errors.New("keystore: encrypted private key")
 
 	// ErrUnsupportedKey means that a key is not an RSA key of at least
-	// 2048 bits, or cannot be exported to a file (it lives in hardware).
+	// 2048 bits (1024 for a key in use with
+	// [Options.AllowWeakRetainedKey]), or cannot be exported to a file
+	// (it lives in hardware).
 	ErrUnsupportedKey = errors.New("keystore: unsupported key")
 
 	// ErrStatus means that the entry's status does not allow the
@@ -97,7 +101,7 @@ var (
 	// latest time the store has recorded (a commit, a key's creation or
 	// hand-out): a wrong system clock, or a clock set back on purpose,
 	// which would make retention periods end early. Nothing was changed.
-	// The error is a [*ClockError] naming both times.
+	// The error is a [*Error] naming both times.
 	ErrClockBehind = errors.New("keystore: clock is behind the store's latest recorded time")
 
 	// ErrRetentionFloor means that a change would shorten the retention
@@ -122,7 +126,7 @@ var (
 	// an I/O error came after the new manifest was in place, such as a
 	// failed sync of the directory, so readers see the change but a power
 	// loss may still take it back. Open the store again to see what it
-	// holds. The error is an [*OutcomeError].
+	// holds. The error is an [*Error].
 	ErrOutcomeUnknown = errors.New("keystore: outcome of the change unknown")
 
 	// ErrNoSpace means that the storage is full (ENOSPC, or a quota).
@@ -139,7 +143,7 @@ var (
 	ErrTxDone = errors.New("keystore: transaction already finished")
 
 	// ErrKeyDisabled reports a message encrypted to a disabled key
-	// ([DisabledKeyError]): its removal may have been early.
+	// (an [*EntryError] naming the key): its removal may have been early.
 	ErrKeyDisabled = errors.New("keystore: message encrypted to a disabled key")
 
 	// ErrInvalidTokenURI means that a pkcs11: URI is not one this package
@@ -178,35 +182,6 @@ var (
 	ErrNotReady = errors.New("keystore: follower not ready")
 )
 
-// ManifestError reports a manifest that cannot be used.
-type ManifestError struct {
-	// Path is where the manifest lives, such as its file path.
-	Path string
-	// Reason says what is wrong, without secrets.
-	Reason string
-	// Cause is the underlying parse error, if any.
-	Cause error
-}
-
-func (e *ManifestError) Error() string {
-	msg := "keystore: corrupt manifest " + e.Path
-	if e.Reason != "" {
-		msg += ": " + e.Reason
-	}
-	if e.Cause != nil {
-		msg += ": " + e.Cause.Error()
-	}
-	return msg
-}
-
-// Unwrap returns [ErrCorruptManifest] and the underlying error, if any.
-func (e *ManifestError) Unwrap() []error {
-	if e.Cause == nil {
-		return []error{ErrCorruptManifest}
-	}
-	return []error{ErrCorruptManifest, e.Cause}
-}
-
 // EntryError reports a problem with one entry of the store: an operation
 // its status does not allow (Err is [ErrStatus], with Status and Op), an
 // expiry that would shorten its retention (Err is [ErrRetentionFloor],
@@ -224,6 +199,14 @@ type EntryError struct {
 	// Expires is the refused expiry and Earliest the earliest expiry the
 	// key may be given now, for [ErrRetentionFloor]; zero otherwise.
 	Expires, Earliest time.Time
+	// Fingerprint is the entry's certificate fingerprint, and DisabledAt
+	// and DestroyAfter when it was disabled and when it is destroyed, for
+	// [ErrKeyDisabled]: a message refused because it was encrypted to a
+	// disabled key, evidence that the key was removed too early
+	// ([Tx.Restore] puts it back); Cause is then the decryptor's refusal
+	// (a [*wssec.NoMatchingKeyError]). Zero otherwise.
+	Fingerprint              wssec.Fingerprint
+	DisabledAt, DestroyAfter time.Time
 	// Err is one of the sentinels of this package.
 	Err error
 	// Cause is the underlying error, if any, such as an I/O error.
@@ -234,6 +217,9 @@ func (e *EntryError) Error() string {
 	switch e.Err {
 	case ErrStatus:
 		return fmt.Sprintf("keystore: operation not allowed for entry status: %s of %s entry %q", e.Op, e.Status, e.Alias)
+	case ErrKeyDisabled:
+		return fmt.Sprintf("keystore: message encrypted to disabled key %q (%s, disabled %s, destroyed after %s; restore it if receivers still use it): %v",
+			e.Alias, e.Fingerprint.String(), e.DisabledAt.Format(time.RFC3339), e.DestroyAfter.Format(time.RFC3339), e.Cause)
 	case ErrRetentionFloor:
 		return fmt.Sprintf("keystore: retention cannot be shortened: entry %q may not expire at %s, the earliest allowed is %s",
 			e.Alias, e.Expires.UTC().Format(time.RFC3339), e.Earliest.UTC().Format(time.RFC3339))
@@ -249,141 +235,81 @@ func (e *EntryError) Error() string {
 }
 
 // Unwrap returns the sentinel in Err and the Cause, those that are set.
-func (e *EntryError) Unwrap() []error {
-	var out []error
-	for _, err := range []error{e.Err, e.Cause} {
-		if err != nil {
-			out = append(out, err)
-		}
-	}
-	return out
-}
+func (e *EntryError) Unwrap() []error { return unwrapTwo(e.Err, e.Cause) }
 
 // statusError refuses op for the entry alias of status st.
 func statusError(alias string, st Status, op string) *EntryError {
 	return &EntryError{Alias: alias, Status: st, Op: op, Err: ErrStatus}
 }
 
-// ParseError reports imported data that cannot be used. It never holds the
-// data itself or a password.
-type ParseError struct {
-	// Format is the input format, such as "PKCS#12" or "PEM".
-	Format string
-	// Reason says what is wrong.
-	Reason string
-	// Err is one of the sentinels of this package: [ErrMalformed],
-	// [ErrWrongPassword], [ErrEncryptedKey], [ErrUnsupportedKey] or
-	// [ErrKeyMismatch].
+// Error reports a failure that concerns no single entry: input that cannot
+// be used (a key file, a certificate, the manifest), a PKCS#11 module or
+// token, a clock behind the store, or a change whose outcome is unknown.
+// It never holds key material, the data or a password.
+type Error struct {
+	// Err is the sentinel: for input, [ErrMalformed], [ErrWrongPassword],
+	// [ErrEncryptedKey], [ErrUnsupportedKey], [ErrKeyMismatch] or
+	// [ErrCorruptManifest]; for tokens, [ErrInvalidTokenURI], [ErrToken],
+	// [ErrTokenUnavailable], [ErrNoPassword] or [ErrInvalidOptions];
+	// [ErrClockBehind] (with Now and Latest); [ErrOutcomeUnknown] (with
+	// Generation).
 	Err error
-	// Cause is the underlying parse error, if any.
-	Cause error
-}
-
-func (e *ParseError) Error() string {
-	msg := fmt.Sprintf("%s (%s)", errText(e.Err, ErrMalformed.Error()), e.Format)
-	if e.Reason != "" {
-		msg += ": " + e.Reason
-	}
-	if e.Cause != nil {
-		msg += ": " + e.Cause.Error()
-	}
-	return msg
-}
-
-// Unwrap returns the sentinel in Err and the Cause, if any.
-func (e *ParseError) Unwrap() []error {
-	if e.Cause == nil {
-		return []error{e.Err}
-	}
-	return []error{e.Err, e.Cause}
-}
-
-// TokenError reports a problem with a PKCS#11 URI, module, token or key.
-// It never holds the PIN.
-type TokenError struct {
-	// URI is the token URI, if known.
-	URI string
-	// Reason says what failed.
+	// Source names what failed: the input format ("PEM", "PKCS#12"), the
+	// path of the manifest or of the file written, or the token URI;
+	// empty if not known.
+	Source string
+	// Reason says what is wrong, without secrets.
 	Reason string
-	// Err is [ErrInvalidTokenURI], [ErrToken] or [ErrTokenUnavailable].
-	Err error
-	// Cause is the module's error, if any.
-	Cause error
-}
-
-func (e *TokenError) Error() string {
-	msg := "keystore: PKCS#11 token failure"
-	if e.Err != nil {
-		msg = e.Err.Error()
-	}
-	if e.URI != "" {
-		msg += ": " + e.URI
-	}
-	if e.Reason != "" {
-		msg += ": " + e.Reason
-	}
-	if e.Cause != nil {
-		msg += ": " + e.Cause.Error()
-	}
-	return msg
-}
-
-// Unwrap returns the sentinel in Err and the Cause, if any.
-func (e *TokenError) Unwrap() []error {
-	if e.Cause == nil {
-		return []error{e.Err}
-	}
-	return []error{e.Err, e.Cause}
-}
-
-// ClockError reports a clock that shows a time before one the store has
-// recorded.
-type ClockError struct {
-	// Now is the clock's time.
-	Now time.Time
-	// Latest is the latest time the store has recorded.
-	Latest time.Time
-}
-
-func (e *ClockError) Error() string {
-	return fmt.Sprintf("keystore: clock is behind the store's latest recorded time: the clock shows %s, the store recorded %s; correct the clock",
-		e.Now.UTC().Format(time.RFC3339), e.Latest.UTC().Format(time.RFC3339))
-}
-
-// Unwrap returns [ErrClockBehind].
-func (e *ClockError) Unwrap() error { return ErrClockBehind }
-
-// OutcomeError reports a change whose outcome is unknown: the new
-// manifest was in place when an I/O error came, so the change is visible
-// but may not survive a power loss.
-type OutcomeError struct {
-	// Path is where the manifest or blob lives.
-	Path string
-	// Generation is the generation the change would have; zero if not
-	// known.
+	// Now is the clock's time and Latest the latest time the store has
+	// recorded, for [ErrClockBehind]; zero otherwise.
+	Now, Latest time.Time
+	// Generation is the generation a change of unknown outcome would
+	// have, for [ErrOutcomeUnknown]; zero if not known.
 	Generation uint64
-	// Cause is the I/O error.
+	// Cause is the underlying error, if any, such as a parse or I/O
+	// error or the PKCS#11 module's error.
 	Cause error
 }
 
-func (e *OutcomeError) Error() string {
-	msg := "keystore: outcome of the change unknown: " + e.Path + " was replaced"
-	if e.Generation != 0 {
-		msg += fmt.Sprintf(" with generation %d", e.Generation)
+func (e *Error) Error() string {
+	var msg string
+	switch e.Err {
+	case ErrClockBehind:
+		msg = fmt.Sprintf("keystore: clock is behind the store's latest recorded time: the clock shows %s, the store recorded %s; correct the clock",
+			e.Now.UTC().Format(time.RFC3339), e.Latest.UTC().Format(time.RFC3339))
+	case ErrOutcomeUnknown:
+		msg = "keystore: outcome of the change unknown: " + e.Source + " was replaced"
+		if e.Generation != 0 {
+			msg += fmt.Sprintf(" with generation %d", e.Generation)
+		}
+		msg += " but may not be durable; open the store again to see what it holds"
+	default:
+		msg = errText(e.Err, "keystore: error")
+		if e.Source != "" {
+			msg += ": " + e.Source
+		}
 	}
-	msg += " but may not be durable; open the store again to see what it holds"
+	if e.Reason != "" {
+		msg += ": " + e.Reason
+	}
 	if e.Cause != nil {
 		msg += ": " + e.Cause.Error()
 	}
 	return msg
 }
 
-// Unwrap returns [ErrOutcomeUnknown] and the Cause.
-func (e *OutcomeError) Unwrap() []error {
-	if e.Cause == nil {
-		return []error{ErrOutcomeUnknown}
+// Unwrap returns the sentinel in Err and the Cause, those that are set.
+func (e *Error) Unwrap() []error { return unwrapTwo(e.Err, e.Cause) }
+
+// unwrapTwo returns err and cause, those that are set.
+func unwrapTwo(err, cause error) []error {
+	var out []error
+	for _, x := range []error{err, cause} {
+		if x != nil {
+			out = append(out, x)
+		}
 	}
-	return []error{ErrOutcomeUnknown, e.Cause}
+	return out
 }
 
 // errText returns err's text, or fallback for a nil err, so that a typed

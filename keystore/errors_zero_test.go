@@ -13,12 +13,7 @@ import (
 // error type without an entry here fails the test.
 func TestErrorTypes_ZeroValue(t *testing.T) {
 	errtypes.CheckZero(t, "keystore: ", []error{
-		&keystore.ManifestError{},
+		&keystore.Error{},
 		&keystore.EntryError{},
-		&keystore.ParseError{},
-		&keystore.TokenError{},
-		&keystore.ClockError{},
-		&keystore.OutcomeError{},
-		&keystore.DisabledKeyError{},
 	})
 }

@@ -550,8 +550,8 @@ func ExampleTx_Disable() {
 
 	_, err = dec.Decrypt(toOld)
 	err = s.CheckRefusal(err, nil) // an application passes its logger
-	var de *keystore.DisabledKeyError
-	if errors.As(err, &de) {
+	var de *keystore.EntryError
+	if errors.Is(err, keystore.ErrKeyDisabled) && errors.As(err, &de) {
 		fmt.Println("refused, key disabled:", de.Alias, "restorable until", de.DestroyAfter.Format(time.DateOnly))
 	}
 

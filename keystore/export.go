@@ -62,16 +62,19 @@ func (s *Store) ExportPKCS12(alias, password string) ([]byte, error) {
 	return encodePKCS12(c, password, s.opts.rand())
 }
 
-// CertificateRequest returns a PEM certificate signing request for the key
-// of the entry alias, with the subject of its certificate; see
-// [CreateCertificateRequest]. It returns an [*EntryError] with
-// [ErrUnknownAlias].
+// CertificateRequest returns a PEM certificate signing request
+// ("CERTIFICATE REQUEST", PKCS#10) for the key of the entry alias, with
+// the subject of its certificate, asking for the key usage
+// keyEncipherment. A CA signs it; the signed certificate goes back onto
+// the key with [Tx.SetCertificate]. It returns an [*EntryError] with
+// [ErrUnknownAlias], and [ErrUnsupportedKey] for a key that cannot sign
+// or is under 2048 bits.
 func (s *Store) CertificateRequest(alias string) ([]byte, error) {
 	_, c, err := s.view().entryKey(alias)
 	if err != nil {
 		return nil, err
 	}
-	return CreateCertificateRequest(c)
+	return createCertificateRequest(c)
 }
 
 // Generate creates a key pair with a self-signed certificate ([Generate])

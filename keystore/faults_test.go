@@ -82,12 +82,12 @@ func TestStore_Update_faults(t *testing.T) {
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("Update() error = %v, want %v", err, tc.wantErr)
 			}
-			var oe *OutcomeError
+			var oe *Error
 			if errors.As(err, &oe) != tc.committed {
-				t.Errorf("Update() error = %v: an *OutcomeError is %v, want %v", err, !tc.committed, tc.committed)
+				t.Errorf("Update() error = %v: an *Error is %v, want %v", err, !tc.committed, tc.committed)
 			}
 			if tc.committed && oe.Generation != gen+1 {
-				t.Errorf("OutcomeError.Generation = %d, want %d", oe.Generation, gen+1)
+				t.Errorf("Error.Generation = %d, want %d", oe.Generation, gen+1)
 			}
 			// What the store holds afterwards, read again.
 			again := openTestStore(t, dir, clock)

@@ -202,12 +202,12 @@ func TestStore_Update_clockBehind(t *testing.T) {
 	clock.Set(t0.Add(time.Minute))
 	ran := false
 	err := s.Update(context.Background(), func(tx *Tx) error { ran = true; return tx.SetLabels("new", nil) })
-	var ce *ClockError
+	var ce *Error
 	if !errors.As(err, &ce) || !errors.Is(err, ErrClockBehind) {
-		t.Fatalf("Update() with the clock behind error = %v, want a *ClockError", err)
+		t.Fatalf("Update() with the clock behind error = %v, want a *Error", err)
 	}
 	if !ce.Now.Equal(t0.Add(time.Minute)) || !ce.Latest.Equal(t0.Add(time.Hour)) {
-		t.Errorf("ClockError = %+v, want now %v, latest %v", ce, t0.Add(time.Minute), t0.Add(time.Hour))
+		t.Errorf("Error = %+v, want now %v, latest %v", ce, t0.Add(time.Minute), t0.Add(time.Hour))
 	}
 	if ran || s.Generation() != gen {
 		t.Errorf("Update() with the clock behind ran fn = %v, generation %d (want %d)", ran, s.Generation(), gen)

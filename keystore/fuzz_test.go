@@ -24,9 +24,9 @@ func FuzzParseManifest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := parseManifest(data, "fuzz")
 		if err != nil {
-			var me *ManifestError
+			var me *Error
 			if !errors.As(err, &me) || !errors.Is(err, ErrCorruptManifest) {
-				t.Fatalf("parseManifest() error = %#v, want a *ManifestError", err)
+				t.Fatalf("parseManifest() error = %#v, want a *Error", err)
 			}
 			return
 		}
@@ -51,13 +51,13 @@ func FuzzParsePEM(f *testing.F) {
 	f.Fuzz(func(t *testing.T, key, cert []byte, password string) {
 		c, err := ParsePEM(key, cert, password)
 		if err != nil {
-			var pe *ParseError
+			var pe *Error
 			if !errors.As(err, &pe) || !isOneOf(err, ErrMalformed, ErrEncryptedKey, ErrWrongPassword, ErrUnsupportedKey, ErrKeyMismatch) {
-				t.Fatalf("ParsePEM() error = %#v, want a documented *ParseError", err)
+				t.Fatalf("ParsePEM() error = %#v, want a documented *Error", err)
 			}
 			return
 		}
-		if err := c.check("fuzz"); err != nil {
+		if err := c.check("fuzz", weakRSABits); err != nil {
 			t.Fatalf("ParsePEM() returned an unusable credential: %v", err)
 		}
 	})
@@ -68,13 +68,13 @@ func FuzzParsePKCS12(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, password string) {
 		c, err := ParsePKCS12(data, password)
 		if err != nil {
-			var pe *ParseError
+			var pe *Error
 			if !errors.As(err, &pe) || !isOneOf(err, ErrMalformed, ErrWrongPassword, ErrUnsupportedKey, ErrKeyMismatch) {
-				t.Fatalf("ParsePKCS12() error = %#v, want a documented *ParseError", err)
+				t.Fatalf("ParsePKCS12() error = %#v, want a documented *Error", err)
 			}
 			return
 		}
-		if err := c.check("fuzz"); err != nil {
+		if err := c.check("fuzz", weakRSABits); err != nil {
 			t.Fatalf("ParsePKCS12() returned an unusable credential: %v", err)
 		}
 	})

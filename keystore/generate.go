@@ -73,8 +73,8 @@ func (o *GenerateOptions) rand() io.Reader {
 // with the given subject, a random 127-bit serial number, a
 // SubjectKeyIdentifier (the SHA-1 of the public key, RFC 5280 4.2.1.2) and
 // the key usage keyEncipherment, which is what a receiver needs to
-// encrypt to it. Use [CreateCertificateRequest] to have a CA sign the key
-// instead.
+// encrypt to it. To have a CA sign the key instead, add it to a store and
+// use [Store.CertificateRequest].
 //
 // Generating a key takes from a fraction of a second (2048 bits) to
 // several seconds (4096 bits). Generate returns [ErrInvalidOptions] for
@@ -183,16 +183,16 @@ func subjectKeyID(pub *rsa.PublicKey) ([]byte, error) {
 // oidExtensionKeyUsage is id-ce-keyUsage (RFC 5280, 4.2.1.3).
 var oidExtensionKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 15}
 
-// CreateCertificateRequest returns a PEM certificate signing request
+// createCertificateRequest returns a PEM certificate signing request
 // ("CERTIFICATE REQUEST", PKCS#10) for c's key with the subject of c's
 // certificate, asking for the key usage keyEncipherment. A CA signs it;
 // the signed certificate goes back onto the key with [Tx.SetCertificate].
 //
-// CreateCertificateRequest returns [ErrMalformed], [ErrUnsupportedKey]
+// createCertificateRequest returns [ErrMalformed], [ErrUnsupportedKey]
 // (also for a key that cannot sign) or [ErrKeyMismatch] if c is not a
 // usable credential. It does not modify c.
-func CreateCertificateRequest(c *Credential) ([]byte, error) {
-	if err := c.check("credential"); err != nil {
+func createCertificateRequest(c *Credential) ([]byte, error) {
+	if err := c.check("credential", minRSABits); err != nil {
 		return nil, err
 	}
 	// keyEncipherment is bit 2 of the KeyUsage BIT STRING.

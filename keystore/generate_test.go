@@ -138,8 +138,8 @@ func TestGenerate_errors(t *testing.T) {
 	if _, err := s.CertificateRequest("nope"); !errors.Is(err, ErrUnknownAlias) {
 		t.Errorf("CertificateRequest(unknown) error = %v, want %v", err, ErrUnknownAlias)
 	}
-	if _, err := CreateCertificateRequest(nil); !errors.Is(err, ErrMalformed) {
-		t.Errorf("CreateCertificateRequest(nil) error = %v, want %v", err, ErrMalformed)
+	if _, err := createCertificateRequest(nil); !errors.Is(err, ErrMalformed) {
+		t.Errorf("createCertificateRequest(nil) error = %v, want %v", err, ErrMalformed)
 	}
 }
 

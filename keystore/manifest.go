@@ -111,10 +111,10 @@ func (m *manifest) current() (Entry, bool) {
 }
 
 // parseManifest decodes and checks a manifest. path names it in errors,
-// which are [*ManifestError]s.
+// which are [*Error]s.
 func parseManifest(data []byte, path string) (*manifest, error) {
 	fail := func(reason string, err error) (*manifest, error) {
-		return nil, &ManifestError{Path: path, Reason: reason, Cause: err}
+		return nil, &Error{Err: ErrCorruptManifest, Source: path, Reason: reason, Cause: err}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -185,7 +185,9 @@ func parseManifestEntry(fe manifestEntry) (Entry, error) {
 	if err != nil {
 		return Entry{}, fmt.Errorf("certificate: %w", err)
 	}
-	if pub, ok := cert.PublicKey.(*rsa.PublicKey); !ok || pub.N.BitLen() < minRSABits || pub.N.BitLen() > maxRSABits {
+	// The store's own rule for keys under minRSABits is checked by
+	// Store.parseManifest, which knows its options.
+	if pub, ok := cert.PublicKey.(*rsa.PublicKey); !ok || pub.N.BitLen() < weakRSABits || pub.N.BitLen() > maxRSABits {
 		return Entry{}, errors.New("certificate key is not RSA of an accepted size")
 	}
 	e.Certificate = cert
@@ -204,6 +206,23 @@ func parseManifestEntry(fe manifestEntry) (Entry, error) {
 		e.Chain = append(e.Chain, c)
 	}
 	return e, nil
+}
+
+// parseManifest decodes and checks a manifest as [parseManifest] does,
+// and refuses an entry whose RSA key is under minRSABits unless the
+// store allows weak retained keys.
+func (s *Store) parseManifest(data []byte) (*manifest, error) {
+	path := s.b.Locate(manifestName)
+	m, err := parseManifest(data, path)
+	if err != nil || s.opts.AllowWeakRetainedKey {
+		return m, err
+	}
+	for _, e := range m.entries {
+		if bits := rsaBits(e.Certificate); bits < minRSABits {
+			return nil, &Error{Err: ErrCorruptManifest, Source: path, Reason: "entry " + quoteName(e.Alias), Cause: weakKeyError(e.Alias, bits, false, "open")}
+		}
+	}
+	return m, nil
 }
 
 // checkEntries checks the rules every committed manifest keeps: unique

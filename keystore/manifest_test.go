@@ -104,9 +104,9 @@ func TestParseManifest(t *testing.T) {
 				}
 				return
 			}
-			var me *ManifestError
-			if !errors.As(err, &me) || !errors.Is(err, ErrCorruptManifest) || me.Path != "/store/manifest.json" {
-				t.Fatalf("parseManifest() error = %v, want a *ManifestError for the path", err)
+			var me *Error
+			if !errors.As(err, &me) || !errors.Is(err, ErrCorruptManifest) || me.Source != "/store/manifest.json" {
+				t.Fatalf("parseManifest() error = %v, want a *Error for the path", err)
 			}
 			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
 				t.Errorf("parseManifest() error = %v, want %v", err, tc.wantErr)

@@ -23,13 +23,28 @@ type Options struct {
 	Rand io.Reader
 
 	// Tokens opens the keys of entries that live in a PKCS#11 token
-	// ([Store.GenerateInToken], [Store.ImportFromToken]). If nil, the
+	// ([GenerateTokenCredential], [OpenTokenCredential]). If nil, the
 	// store has no PKCS#11 support: opening a store with a token entry,
-	// and generating or importing a token key, fail with a [*TokenError]
+	// and adding a token key, fail with a [*Error]
 	// with [ErrTokenUnavailable] that names this field. Set it to
 	// pkcs11.Module{} from package keystore/pkcs11 to use tokens; the
 	// module loads the shared library each entry's URI names.
 	Tokens TokenModule
+
+	// AllowWeakRetainedKey lets the store keep an RSA key of 1024 to 2047
+	// bits that is in use today, so that a renewal can move away from it:
+	// such a key may be added ([Tx.Add]) and made the current key of a
+	// store that has none yet, and a manifest holding one opens; the key
+	// ring keeps it as a retained key
+	// ([wssec.RingOptions.AllowWeakRetainedKey]) once a new key is current.
+	// A weak key never becomes current again ([Tx.Rotate]), no key of under
+	// 2048 bits is generated, and while a weak key is the current key the
+	// store has no key ring ([Store.KeyRing]): renew it at once. If false
+	// (the default), every key needs 2048 bits, and a manifest naming a
+	// weaker key does not open. A 1024-bit RSA key is within reach of a
+	// well-funded attacker who factors it and then reads every message
+	// ever encrypted to it; keep such a key only for its retention period.
+	AllowWeakRetainedKey bool
 }
 
 func (o *Options) now() time.Time {

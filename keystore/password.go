@@ -58,8 +58,8 @@ func PasswordFile(path string) PasswordSource {
 	return PasswordSource{kind: passwordFile, name: path}
 }
 
-// String describes the source without the password.
-func (p PasswordSource) String() string {
+// describe describes the source without the password.
+func (p PasswordSource) describe() string {
 	switch p.kind {
 	case passwordValue:
 		return "password value (redacted)"
@@ -71,10 +71,10 @@ func (p PasswordSource) String() string {
 	return "no password source"
 }
 
-// Format prints [PasswordSource.String] for every verb, so that neither
-// %v, %+v, %#v nor %x can show the password.
+// Format describes the source, never the password, for every verb, so
+// that neither %v, %s, %+v, %#v nor %x can show the password.
 func (p PasswordSource) Format(f fmt.State, verb rune) {
-	io.WriteString(f, p.String())
+	io.WriteString(f, p.describe())
 }
 
 // password returns the password. It returns ErrNoPassword for an empty

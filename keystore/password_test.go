@@ -70,8 +70,8 @@ func TestRedaction(t *testing.T) {
 		"no password source":                   {},
 	}
 	for want, src := range wants {
-		if got := src.String(); got != want {
-			t.Errorf("String() = %q, want %q", got, want)
+		if got := fmt.Sprint(src); got != want {
+			t.Errorf("Sprint() = %q, want %q", got, want)
 		}
 	}
 }

@@ -28,7 +28,11 @@ const (
 // blocks, such as openssl's "Bag Attributes", is ignored; a PEM block of
 // any other type is an error.
 //
-// ParsePEM returns a [*ParseError] with [ErrMalformed] (also for inputs
+// The key must be RSA of 1024 to 16384 bits: a key under 2048 bits
+// decodes, so that a key in use can be renewed away from, and [Tx.Add]
+// then applies the store's rule ([Options.AllowWeakRetainedKey]).
+//
+// ParsePEM returns a [*Error] with [ErrMalformed] (also for inputs
 // over 1 MiB), [ErrEncryptedKey] (an encrypted key without password, a
 // legacy "Proc-Type: 4,ENCRYPTED" key, or an unsupported scheme),
 // [ErrWrongPassword], [ErrUnsupportedKey] or [ErrKeyMismatch]. It does not
@@ -36,7 +40,7 @@ const (
 func ParsePEM(keyPEM, certPEM []byte, password string) (*Credential, error) {
 	const format = "PEM"
 	fail := func(sentinel error, reason string, cause error) (*Credential, error) {
-		return nil, &ParseError{Format: format, Reason: reason, Err: sentinel, Cause: cause}
+		return nil, &Error{Source: format, Reason: reason, Err: sentinel, Cause: cause}
 	}
 	if len(keyPEM)+len(certPEM) > maxImportBytes {
 		return fail(ErrMalformed, fmt.Sprintf("larger than %d bytes", maxImportBytes), nil)
@@ -82,7 +86,7 @@ func ParsePEM(keyPEM, certPEM []byte, password string) (*Credential, error) {
 	}
 	c := &Credential{Key: key, Certificate: certs[0], Chain: certs[1:]}
 	c.pickLeaf()
-	if err := c.check(format); err != nil {
+	if err := c.check(format, weakRSABits); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -92,7 +96,7 @@ func ParsePEM(keyPEM, certPEM []byte, password string) (*Credential, error) {
 func parsePEMKey(b *pem.Block, password string) (crypto.Decrypter, error) {
 	const format = "PEM"
 	fail := func(sentinel error, reason string, cause error) (crypto.Decrypter, error) {
-		return nil, &ParseError{Format: format, Reason: reason, Err: sentinel, Cause: cause}
+		return nil, &Error{Source: format, Reason: reason, Err: sentinel, Cause: cause}
 	}
 	if _, ok := b.Headers["DEK-Info"]; ok || b.Headers["Proc-Type"] != "" {
 		return fail(ErrEncryptedKey, "legacy PEM encryption (Proc-Type) is not supported; convert the key with openssl pkcs8 -topk8", nil)
@@ -134,13 +138,13 @@ func parsePEMKey(b *pem.Block, password string) (crypto.Decrypter, error) {
 // ParseCertificates decodes certificates from PEM ("CERTIFICATE" blocks,
 // other text ignored) or from DER (one or more concatenated
 // certificates), such as a CA's answer to a certificate request. It
-// returns a [*ParseError] with [ErrMalformed] if there is no certificate,
+// returns a [*Error] with [ErrMalformed] if there is no certificate,
 // one cannot be parsed, a PEM block of another type appears, or the input
 // is over 1 MiB. It does not keep data.
 func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 	const format = "certificate"
 	fail := func(reason string, cause error) ([]*x509.Certificate, error) {
-		return nil, &ParseError{Format: format, Reason: reason, Err: ErrMalformed, Cause: cause}
+		return nil, &Error{Source: format, Reason: reason, Err: ErrMalformed, Cause: cause}
 	}
 	if len(data) > maxImportBytes {
 		return fail(fmt.Sprintf("larger than %d bytes", maxImportBytes), nil)

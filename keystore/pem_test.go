@@ -82,9 +82,9 @@ func TestParsePEM(t *testing.T) {
 				t.Fatalf("ParsePEM() error = %v, want %v", err, tc.wantErr)
 			}
 			if err != nil {
-				var pe *ParseError
+				var pe *Error
 				if !errors.As(err, &pe) {
-					t.Errorf("ParsePEM() error = %#v, want a *ParseError", err)
+					t.Errorf("ParsePEM() error = %#v, want a *Error", err)
 				}
 				if tc.password != "" && strings.Contains(err.Error(), tc.password) {
 					t.Errorf("ParsePEM() error = %q contains the password", err)

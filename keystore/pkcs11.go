@@ -2,7 +2,6 @@ package keystore
 
 import (
 	"bytes"
-	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -99,7 +98,7 @@ func selfSign(k crypto.Signer, subject pkix.Name, opts GenerateOptions) (*x509.C
 	}
 	pub, ok := k.Public().(*rsa.PublicKey)
 	if !ok {
-		return nil, &TokenError{Reason: "the token key is not RSA", Err: ErrToken}
+		return nil, &Error{Reason: "the token key is not RSA", Err: ErrToken}
 	}
 	tmpl, err := selfSignedTemplate(pub, subject, validity, opts)
 	if err != nil {
@@ -107,7 +106,7 @@ func selfSign(k crypto.Signer, subject pkix.Name, opts GenerateOptions) (*x509.C
 	}
 	der, err := x509.CreateCertificate(opts.rand(), tmpl, tmpl, pub, k)
 	if err != nil {
-		return nil, &TokenError{Reason: "sign the certificate in the token", Err: ErrToken, Cause: err}
+		return nil, &Error{Reason: "sign the certificate in the token", Err: ErrToken, Cause: err}
 	}
 	return x509.ParseCertificate(der)
 }
@@ -120,65 +119,19 @@ func (s *Store) loadTokenKey(e Entry, u *TokenURI) (*Credential, error) {
 		return nil, &EntryError{Alias: e.Alias, Location: e.Location, Err: tokenSentinel(err), Cause: err}
 	}
 	c := &Credential{Key: k, Certificate: e.Certificate, Chain: e.Chain}
-	if err := c.check("token key"); err != nil {
+	if err := c.check("token key", weakRSABits); err != nil {
 		return nil, &EntryError{Alias: e.Alias, Location: e.Location, Err: ErrCorruptEntry, Cause: err}
 	}
 	return c, nil
 }
 
-// tokenSentinel is the sentinel of err, a *TokenError, or ErrToken.
+// tokenSentinel is the sentinel of err, a *Error, or ErrToken.
 func tokenSentinel(err error) error {
-	var te *TokenError
+	var te *Error
 	if errors.As(err, &te) && te.Err != nil {
 		return te.Err
 	}
 	return ErrToken
-}
-
-// GenerateInToken creates an RSA key pair inside the PKCS#11 token that u
-// names, logging in with the store's password as the user PIN, makes a
-// self-signed certificate for it (signed by the token) and stores it
-// under alias as a pending entry whose location is the key's URI. The
-// private key never leaves the token. If u has no id, a random 16-byte
-// CKA_ID is chosen; the entry's [Entry.Location] gives the full URI. Nil
-// opts.Now and opts.Rand default to the store's. As with [Store.Generate],
-// send [Store.CertificateRequest] to a CA and adopt its answer with
-// [Tx.SetCertificate], or rotate the self-signed key into the ring.
-//
-// GenerateInToken returns [ErrInvalidName], an [*EntryError] with
-// [ErrDuplicateAlias]; a [*TokenError] with [ErrInvalidTokenURI],
-// [ErrTokenUnavailable] (no [Options.Tokens], or a module built without
-// cgo), [ErrNoPassword] (an empty PIN) or [ErrToken] (the module,
-// token, PIN or key generation failed, or the token already holds a key
-// with that id or label); [ErrInvalidOptions]; and the errors of
-// [Store.Update]. It does not modify u.
-func (s *Store) GenerateInToken(ctx context.Context, alias string, subject pkix.Name, u *TokenURI, opts GenerateOptions) (Entry, error) {
-	if err := s.opened(); err != nil {
-		return Entry{}, err
-	}
-	if err := checkAlias(alias); err != nil {
-		return Entry{}, err
-	}
-	if _, err := s.Entry(alias); err == nil {
-		return Entry{}, &EntryError{Alias: alias, Err: ErrDuplicateAlias}
-	}
-	if u == nil {
-		return Entry{}, &TokenError{Reason: "no URI", Err: ErrInvalidTokenURI}
-	}
-	if opts.Now == nil {
-		opts.Now = s.opts.Now
-	}
-	if opts.Rand == nil {
-		opts.Rand = s.opts.Rand
-	}
-	c, err := generateTokenCredential(s.opts.Tokens, u, s.password, subject, opts)
-	if err != nil {
-		return Entry{}, err
-	}
-	if err := s.Update(ctx, func(tx *Tx) error { return tx.Add(alias, c, nil) }); err != nil {
-		return Entry{}, err
-	}
-	return s.Entry(alias)
 }
 
 // GenerateTokenCredential creates, with module m, an RSA key pair inside
@@ -186,10 +139,16 @@ func (s *Store) GenerateInToken(ctx context.Context, alias string, subject pkix.
 // self-signed certificate for it, signed in the token, as [Generate] does
 // in software. If u has no id, a random 16-byte CKA_ID is drawn from
 // opts.Rand. Give the credential to [Tx.Add] (or rollover's step 1) of a
-// store whose password is the same PIN: the store keeps the key's URI,
-// never the key. It returns the errors of [Store.GenerateInToken] and
-// [ErrNoPassword]; a nil m gives [ErrTokenUnavailable]. It does not
-// modify u.
+// store whose password is the same PIN and whose [Options.Tokens] is m:
+// the store keeps the key's URI, never the key. As with [Generate], send
+// [Store.CertificateRequest] to a CA and adopt its answer with
+// [Tx.SetCertificate], or rotate the self-signed key into the ring.
+//
+// GenerateTokenCredential returns a [*Error] with [ErrInvalidTokenURI],
+// [ErrTokenUnavailable] (a nil m, or a module built without cgo),
+// [ErrNoPassword] (an empty PIN) or [ErrToken] (the module, token, PIN or
+// key generation failed, or the token already holds a key with that id
+// or label); and [ErrInvalidOptions]. It does not modify u.
 func GenerateTokenCredential(m TokenModule, u *TokenURI, pin PasswordSource, subject pkix.Name, opts GenerateOptions) (*Credential, error) {
 	p, err := pin.password()
 	if err != nil {
@@ -200,7 +159,7 @@ func GenerateTokenCredential(m TokenModule, u *TokenURI, pin PasswordSource, sub
 
 func generateTokenCredential(m TokenModule, u *TokenURI, pin string, subject pkix.Name, opts GenerateOptions) (*Credential, error) {
 	if u == nil {
-		return nil, &TokenError{Reason: "no URI", Err: ErrInvalidTokenURI}
+		return nil, &Error{Reason: "no URI", Err: ErrInvalidTokenURI}
 	}
 	u = u.clone()
 	if len(u.ID) == 0 {
@@ -233,10 +192,10 @@ func generateTokenCredential(m TokenModule, u *TokenURI, pin string, subject pki
 // OpenTokenCredential opens, with module m, the key pair that u names in
 // its PKCS#11 token, logging in with the PIN from pin, and returns it with
 // cert and chain as a Credential for [Tx.Add] (or rollover's step 1),
-// which stores the key's URI, never the key. It returns a [*ParseError] with
-// [ErrKeyMismatch] if cert is not the key's, and the errors of
-// [Store.ImportFromToken]; a nil m gives [ErrTokenUnavailable]. It keeps
-// cert and chain.
+// which stores the key's URI, never the key; use it for a key generated in
+// the token by other tools. It returns a [*Error] with [ErrKeyMismatch] if
+// cert is not the key's, and those of [GenerateTokenCredential] except key
+// generation. It keeps cert and chain.
 func OpenTokenCredential(m TokenModule, u *TokenURI, pin PasswordSource, cert *x509.Certificate, chain []*x509.Certificate) (*Credential, error) {
 	p, err := pin.password()
 	if err != nil {
@@ -250,38 +209,10 @@ func OpenTokenCredential(m TokenModule, u *TokenURI, pin PasswordSource, cert *x
 		return nil, err
 	}
 	c := &Credential{Key: k, Certificate: cert, Chain: chain}
-	if err := c.check("token key"); err != nil {
+	if err := c.check("token key", weakRSABits); err != nil {
 		return nil, err
 	}
 	return c, nil
-}
-
-// ImportFromToken stores, under alias as a pending entry, a key that is
-// already in the token u names (generated there by other tools), with
-// cert, its certificate, and chain. It opens the key with the store's
-// password as the PIN and checks that cert belongs to it.
-//
-// ImportFromToken returns the errors of [Store.GenerateInToken] (except
-// key generation) and those of [Tx.Add]. It keeps cert and chain.
-func (s *Store) ImportFromToken(ctx context.Context, alias string, u *TokenURI, cert *x509.Certificate, chain []*x509.Certificate, labels map[string]string) (Entry, error) {
-	if err := s.opened(); err != nil {
-		return Entry{}, err
-	}
-	if err := checkAlias(alias); err != nil {
-		return Entry{}, err
-	}
-	if err := u.check(); err != nil {
-		return Entry{}, err
-	}
-	k, err := openTokenKey(s.opts.Tokens, u, s.password)
-	if err != nil {
-		return Entry{}, err
-	}
-	c := &Credential{Key: k, Certificate: cert, Chain: chain}
-	if err := s.Update(ctx, func(tx *Tx) error { return tx.Add(alias, c, labels) }); err != nil {
-		return Entry{}, err
-	}
-	return s.Entry(alias)
 }
 
 // tokenLocation is where [Tx.Add] records a credential c whose key k

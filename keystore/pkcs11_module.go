@@ -15,8 +15,8 @@ import (
 //
 // The methods get a URI that [ParseTokenURI] accepts, with an id, and a
 // non-empty PIN; they must not modify the URI and must not put the PIN
-// in their errors. Their errors should be [*TokenError]s; any other
-// error is reported as a *TokenError with [ErrToken]. If a returned key
+// in their errors. Their errors should be [*Error]s; any other
+// error is reported as a *Error with [ErrToken]. If a returned key
 // also implements io.Closer, the store closes it when it discards the
 // key because the key fails its known-answer tests.
 type TokenModule interface {
@@ -39,7 +39,7 @@ type TokenKey interface {
 
 // noModule is the error of a token operation without a module.
 func noModule(u *TokenURI) error {
-	return &TokenError{URI: u.String(), Reason: "no PKCS#11 module: set Options.Tokens (see package keystore/pkcs11)", Err: ErrTokenUnavailable}
+	return &Error{Source: u.String(), Reason: "no PKCS#11 module: set Options.Tokens (see package keystore/pkcs11)", Err: ErrTokenUnavailable}
 }
 
 // openTokenKey opens the key pair that u names with m. The module's
@@ -49,7 +49,7 @@ func openTokenKey(m TokenModule, u *TokenURI, pin string) (*tokenKey, error) {
 		return nil, noModule(u)
 	}
 	if pin == "" {
-		return nil, &TokenError{URI: u.String(), Reason: "no PIN", Err: ErrNoPassword}
+		return nil, &Error{Source: u.String(), Reason: "no PIN", Err: ErrNoPassword}
 	}
 	k, err := m.OpenKey(u.clone(), pin)
 	return newTokenKey(u, k, err, "find the key")
@@ -62,7 +62,7 @@ func generateTokenKey(m TokenModule, u *TokenURI, pin string, bits int) (*tokenK
 		return nil, noModule(u)
 	}
 	if pin == "" {
-		return nil, &TokenError{URI: u.String(), Reason: "no PIN", Err: ErrNoPassword}
+		return nil, &Error{Source: u.String(), Reason: "no PIN", Err: ErrNoPassword}
 	}
 	k, err := m.GenerateKey(u.clone(), pin, bits)
 	return newTokenKey(u, k, err, "generate")
@@ -72,21 +72,21 @@ func generateTokenKey(m TokenModule, u *TokenURI, pin string, bits int) (*tokenK
 // what) and probes what it can perform.
 func newTokenKey(u *TokenURI, k TokenKey, err error, what string) (*tokenKey, error) {
 	if err != nil {
-		var te *TokenError
+		var te *Error
 		if errors.As(err, &te) {
 			return nil, err
 		}
-		return nil, &TokenError{URI: u.String(), Reason: what, Err: ErrToken, Cause: err}
+		return nil, &Error{Source: u.String(), Reason: what, Err: ErrToken, Cause: err}
 	}
 	if k == nil {
-		return nil, &TokenError{URI: u.String(), Reason: what + ": the module returned no key", Err: ErrToken}
+		return nil, &Error{Source: u.String(), Reason: what + ": the module returned no key", Err: ErrToken}
 	}
 	caps, err := probeCapabilities(k)
 	if err != nil {
 		if c, ok := k.(io.Closer); ok {
 			c.Close()
 		}
-		return nil, &TokenError{URI: u.String(), Reason: "probe the key", Err: ErrToken, Cause: err}
+		return nil, &Error{Source: u.String(), Reason: "probe the key", Err: ErrToken, Cause: err}
 	}
 	return &tokenKey{key: k, caps: caps, uri: u.clone()}, nil
 }

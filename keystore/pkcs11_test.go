@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
 	"io"
@@ -164,7 +165,7 @@ func (m *memModule) OpenKey(u *TokenURI, pin string) (TokenKey, error) {
 		return nil, err
 	}
 	if len(found) != 1 {
-		return nil, &TokenError{URI: u.String(), Reason: "find the key", Err: ErrToken}
+		return nil, &Error{Source: u.String(), Reason: "find the key", Err: ErrToken}
 	}
 	return found[0], nil
 }
@@ -177,7 +178,7 @@ func (m *memModule) GenerateKey(u *TokenURI, pin string, bits int) (TokenKey, er
 	}
 	for _, k := range m.keys {
 		if bytes.Equal(k.id, u.ID) || u.Object != "" && k.label == u.Object {
-			return nil, &TokenError{URI: u.String(), Reason: "generate", Err: ErrToken}
+			return nil, &Error{Source: u.String(), Reason: "generate", Err: ErrToken}
 		}
 	}
 	key, err := rsa.GenerateKey(rand.Reader, bits)
@@ -206,21 +207,21 @@ func tokenStore(t *testing.T) (*Store, *memModule, string) {
 	return s, m, dir
 }
 
-func TestStore_GenerateInToken_module(t *testing.T) {
+func TestGenerateTokenCredential_module(t *testing.T) {
 	t.Parallel()
 	s, m, dir := tokenStore(t)
 	ctx := context.Background()
 	mustUpdate(t, s, func(tx *Tx) error { return errors.Join(tx.Add("old", fixture(testpki.Old), nil), tx.Rotate("old")) })
-	e, err := s.GenerateInToken(ctx, "next", pkix.Name{CommonName: "tenant"}, memURI("next"), GenerateOptions{Bits: 2048})
+	e, err := generateInToken(ctx, s, "next", pkix.Name{CommonName: "tenant"}, memURI("next"), GenerateOptions{Bits: 2048})
 	if err != nil {
-		t.Fatalf("GenerateInToken() error = %v", err)
+		t.Fatalf("GenerateTokenCredential() error = %v", err)
 	}
 	got, ok := e.InToken()
 	if !ok || got.Token != memToken || got.Object != "next" || len(got.ID) != 16 || e.Location != got.String() {
 		t.Fatalf("entry location %q, want the token key with a 16-byte id", e.Location)
 	}
-	if _, err := s.GenerateInToken(ctx, "next2", pkix.Name{CommonName: "tenant"}, got, GenerateOptions{Bits: 2048}); !errors.Is(err, ErrToken) {
-		t.Errorf("GenerateInToken(same id) error = %v, want %v", err, ErrToken)
+	if _, err := generateInToken(ctx, s, "next2", pkix.Name{CommonName: "tenant"}, got, GenerateOptions{Bits: 2048}); !errors.Is(err, ErrToken) {
+		t.Errorf("GenerateTokenCredential(same id) error = %v, want %v", err, ErrToken)
 	}
 	want := wssec.Capabilities{OAEP: []wssec.OAEPParameters{{Digest: crypto.SHA1, MGF: crypto.SHA1}}, NoOAEPLabel: true, RSA15: wssec.RSA15Plain}
 	caps, err := s.Capabilities("next")
@@ -279,7 +280,7 @@ func TestStore_GenerateInToken_module(t *testing.T) {
 	}
 }
 
-func TestStore_ImportFromToken_module(t *testing.T) {
+func TestOpenTokenCredential_module(t *testing.T) {
 	t.Parallel()
 	s, m, _ := tokenStore(t)
 	ctx := context.Background()
@@ -287,18 +288,18 @@ func TestStore_ImportFromToken_module(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GenerateTokenCredential() error = %v", err)
 	}
-	if _, err := s.ImportFromToken(ctx, "k", memURI("imported"), fixture(testpki.Old).Certificate, nil, nil); !errors.Is(err, ErrKeyMismatch) {
-		t.Errorf("ImportFromToken(foreign certificate) error = %v, want %v", err, ErrKeyMismatch)
+	if _, err := importFromToken(ctx, s, "k", memURI("imported"), fixture(testpki.Old).Certificate, nil); !errors.Is(err, ErrKeyMismatch) {
+		t.Errorf("OpenTokenCredential(foreign certificate) error = %v, want %v", err, ErrKeyMismatch)
 	}
-	if _, err := s.ImportFromToken(ctx, "absent", memURI("absent"), c.Certificate, nil, nil); !errors.Is(err, ErrToken) {
-		t.Errorf("ImportFromToken(absent key) error = %v, want %v", err, ErrToken)
+	if _, err := importFromToken(ctx, s, "absent", memURI("absent"), c.Certificate, nil); !errors.Is(err, ErrToken) {
+		t.Errorf("OpenTokenCredential(absent key) error = %v, want %v", err, ErrToken)
 	}
-	e, err := s.ImportFromToken(ctx, "k", memURI("imported"), c.Certificate, nil, map[string]string{"hsm": "mem"})
+	e, err := importFromToken(ctx, s, "k", memURI("imported"), c.Certificate, map[string]string{"hsm": "mem"})
 	if err != nil {
-		t.Fatalf("ImportFromToken() error = %v", err)
+		t.Fatalf("OpenTokenCredential() error = %v", err)
 	}
 	if !e.Certificate.Equal(c.Certificate) || e.Status != StatusPending {
-		t.Errorf("ImportFromToken() entry = %v, want pending with the token key's certificate", e)
+		t.Errorf("OpenTokenCredential() entry = %v, want pending with the token key's certificate", e)
 	}
 	oc, err := OpenTokenCredential(m, memURI("imported"), PasswordValue(testPassword), c.Certificate, nil)
 	if err != nil {
@@ -348,9 +349,9 @@ func TestTokenModule_errors(t *testing.T) {
 			}
 			check := func(op string, err error) {
 				t.Helper()
-				var te *TokenError
+				var te *Error
 				if !errors.As(err, &te) || !strings.Contains(te.Reason, tc.reason) {
-					t.Errorf("%s error = %v, want a *TokenError with reason %q", op, err, tc.reason)
+					t.Errorf("%s error = %v, want a *Error with reason %q", op, err, tc.reason)
 				}
 				for _, w := range tc.wantErr {
 					if !errors.Is(err, w) {
@@ -358,13 +359,9 @@ func TestTokenModule_errors(t *testing.T) {
 					}
 				}
 			}
-			_, err = s.GenerateInToken(ctx, "k", subject, memURI("k"), GenerateOptions{Bits: 2048})
-			check("GenerateInToken()", err)
 			_, err = GenerateTokenCredential(mod, memURI("k2"), pin, subject, GenerateOptions{Bits: 2048})
 			check("GenerateTokenCredential()", err)
 			if tc.m == nil || !tc.m.decryptNothing {
-				_, err = s.ImportFromToken(ctx, "k", memURI("k"), cert, nil, nil)
-				check("ImportFromToken()", err)
 				_, err = OpenTokenCredential(mod, memURI("k"), pin, cert, nil)
 				check("OpenTokenCredential()", err)
 			}
@@ -379,5 +376,51 @@ func TestTokenModule_errors(t *testing.T) {
 				t.Errorf("Entries() = %v, want none after failures", s.Entries())
 			}
 		})
+	}
+}
+
+// generateInToken generates a key in the token u names with the store's
+// module, the test PIN and the store's clock, and adds it to s under
+// alias as a pending entry.
+func generateInToken(ctx context.Context, s *Store, alias string, subject pkix.Name, u *TokenURI, opts GenerateOptions) (Entry, error) {
+	opts.Now = s.opts.Now
+	c, err := GenerateTokenCredential(s.opts.Tokens, u, PasswordValue(testPassword), subject, opts)
+	if err != nil {
+		return Entry{}, err
+	}
+	return addCredential(ctx, s, alias, c, nil)
+}
+
+// importFromToken opens the key u names with the store's module and cert
+// and adds it to s under alias as a pending entry.
+func importFromToken(ctx context.Context, s *Store, alias string, u *TokenURI, cert *x509.Certificate, labels map[string]string) (Entry, error) {
+	c, err := OpenTokenCredential(s.opts.Tokens, u, PasswordValue(testPassword), cert, nil)
+	if err != nil {
+		return Entry{}, err
+	}
+	return addCredential(ctx, s, alias, c, labels)
+}
+
+// addCredential adds c to s under alias and returns the new entry.
+func addCredential(ctx context.Context, s *Store, alias string, c *Credential, labels map[string]string) (Entry, error) {
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.Add(alias, c, labels) }); err != nil {
+		return Entry{}, err
+	}
+	return s.Entry(alias)
+}
+
+// TestTx_Add_tokenWithoutModule refuses a token key in a store that could
+// not open it again.
+func TestTx_Add_tokenWithoutModule(t *testing.T) {
+	t.Parallel()
+	m := &memModule{pin: testPassword}
+	c, err := GenerateTokenCredential(m, memURI("k"), PasswordValue(testPassword), pkix.Name{CommonName: "tenant"}, GenerateOptions{Bits: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, _ := newTestStore(t)
+	_, err = addCredential(context.Background(), s, "k", c, nil)
+	if !errors.Is(err, ErrTokenUnavailable) || !strings.Contains(err.Error(), "Options.Tokens") {
+		t.Errorf("Add(token key, no Options.Tokens) error = %v, want %v naming the option", err, ErrTokenUnavailable)
 	}
 }

@@ -33,32 +33,36 @@ const maxKDFIterations = 1 << 20
 // Certificate, whatever its position in the file; the others form the
 // Chain in file order.
 //
-// ParsePKCS12 returns a [*ParseError] with [ErrWrongPassword],
+// The key must be RSA of 1024 to 16384 bits: a key under 2048 bits
+// decodes, so that a key in use can be renewed away from, and [Tx.Add]
+// then applies the store's rule ([Options.AllowWeakRetainedKey]).
+//
+// ParsePKCS12 returns a [*Error] with [ErrWrongPassword],
 // [ErrMalformed] (also for inputs over 1 MiB or with more than 2^20
 // key-derivation iterations), [ErrUnsupportedKey] or [ErrKeyMismatch]. It
 // does not keep data.
 func ParsePKCS12(data []byte, password string) (*Credential, error) {
 	const format = "PKCS#12"
 	if len(data) > maxImportBytes {
-		return nil, &ParseError{Format: format, Reason: fmt.Sprintf("larger than %d bytes", maxImportBytes), Err: ErrMalformed}
+		return nil, &Error{Source: format, Reason: fmt.Sprintf("larger than %d bytes", maxImportBytes), Err: ErrMalformed}
 	}
 	if err := checkIterations(data, 0); err != nil {
-		return nil, &ParseError{Format: format, Err: ErrMalformed, Cause: err}
+		return nil, &Error{Source: format, Err: ErrMalformed, Cause: err}
 	}
 	key, cert, chain, err := decodePKCS12(data, password)
 	if err != nil {
 		if errors.Is(err, gopkcs12.ErrIncorrectPassword) {
-			return nil, &ParseError{Format: format, Err: ErrWrongPassword}
+			return nil, &Error{Source: format, Err: ErrWrongPassword}
 		}
-		return nil, &ParseError{Format: format, Err: ErrMalformed, Cause: err}
+		return nil, &Error{Source: format, Err: ErrMalformed, Cause: err}
 	}
 	dec, ok := key.(crypto.Decrypter)
 	if !ok {
-		return nil, &ParseError{Format: format, Reason: unsupportedAlgorithm(key), Err: ErrUnsupportedKey}
+		return nil, &Error{Source: format, Reason: unsupportedAlgorithm(key), Err: ErrUnsupportedKey}
 	}
 	c := &Credential{Key: dec, Certificate: cert, Chain: chain}
 	c.pickLeaf()
-	if err := c.check(format); err != nil {
+	if err := c.check(format, weakRSABits); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -142,9 +142,9 @@ func TestParsePKCS12_errors(t *testing.T) {
 				t.Fatalf("ParsePKCS12() error = %v, want %v", err, tc.wantErr)
 			}
 			if err != nil {
-				var pe *ParseError
-				if !errors.As(err, &pe) || pe.Format != "PKCS#12" {
-					t.Errorf("ParsePKCS12() error = %#v, want a *ParseError for PKCS#12", err)
+				var pe *Error
+				if !errors.As(err, &pe) || pe.Source != "PKCS#12" {
+					t.Errorf("ParsePKCS12() error = %#v, want a *Error for PKCS#12", err)
 				}
 				if !strings.Contains(err.Error(), tc.wantText) {
 					t.Errorf("ParsePKCS12() error = %q, want it to contain %q", err, tc.wantText)

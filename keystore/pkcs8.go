@@ -52,11 +52,11 @@ type pbkdf2Params struct {
 
 // decryptPKCS8 decrypts an EncryptedPrivateKeyInfo protected with PBES2,
 // PBKDF2 (HMAC-SHA-1 or SHA-2) and AES-CBC or 3DES-CBC, and returns the
-// PrivateKeyInfo DER. Errors are [*ParseError]s.
+// PrivateKeyInfo DER. Errors are [*Error]s.
 func decryptPKCS8(der []byte, password string) ([]byte, error) {
 	const format = "PEM"
 	fail := func(sentinel error, reason string) ([]byte, error) {
-		return nil, &ParseError{Format: format, Reason: reason, Err: sentinel}
+		return nil, &Error{Source: format, Reason: reason, Err: sentinel}
 	}
 	var info encryptedPrivateKeyInfo
 	if rest, err := asn1.Unmarshal(der, &info); err != nil || len(rest) != 0 {

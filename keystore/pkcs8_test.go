@@ -110,7 +110,7 @@ func TestUnpadPKCS7(t *testing.T) {
 
 // Structures whose outer layers decode but an inner one does not: each
 // layer of an EncryptedPrivateKeyInfo is checked before the password is
-// used, and every refusal is a PEM [*ParseError].
+// used, and every refusal is a PEM [*Error].
 func TestDecryptPKCS8_layers(t *testing.T) {
 	t.Parallel()
 	der := func(v any) []byte {
@@ -153,9 +153,9 @@ func TestDecryptPKCS8_layers(t *testing.T) {
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("decryptPKCS8(%s) error = %v, want %v", tc.name, err, tc.wantErr)
 			}
-			var pe *ParseError
-			if !errors.As(err, &pe) || pe.Format != "PEM" {
-				t.Errorf("decryptPKCS8(%s) error = %#v, want a PEM *ParseError", tc.name, err)
+			var pe *Error
+			if !errors.As(err, &pe) || pe.Source != "PEM" {
+				t.Errorf("decryptPKCS8(%s) error = %#v, want a PEM *Error", tc.name, err)
 			}
 		})
 	}

@@ -21,13 +21,21 @@ func (s *Store) syncRing(st *storeState) error {
 		}
 		return fmt.Errorf("%w: the manifest lost the current key of the running key ring", ErrNoCurrentKey)
 	}
+	if bits := rsaBits(cur.Certificate); bits < minRSABits {
+		// A weak key in use, imported to be renewed away from: no ring
+		// takes it as current ([Store.KeyRing] says why).
+		if s.ring.Load() == nil {
+			return nil
+		}
+		return weakKeyError(cur.Alias, bits, true, "key ring")
+	}
 	var retained []wssec.RetainedKey
 	for _, e := range retainedNewestFirst(st) {
 		retained = append(retained, wssec.RetainedKey{Key: st.keys[e.Location].ringKey(e.Alias), Until: e.Expires})
 	}
 	current := st.keys[cur.Location].ringKey(cur.Alias)
 	if s.replace == nil {
-		r, replace, err := wssec.NewPublishedKeyRing(current, retained, wssec.RingOptions{Now: s.opts.Now})
+		r, replace, err := wssec.NewPublishedKeyRing(current, retained, wssec.RingOptions{Now: s.opts.Now, AllowWeakRetainedKey: s.opts.AllowWeakRetainedKey})
 		if err != nil {
 			return fmt.Errorf("keystore: key ring: %w", err)
 		}

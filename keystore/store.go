@@ -82,7 +82,7 @@ type storeState struct {
 // or a damaged store shows at once. It does not take the writer lock.
 //
 // Open returns [ErrNoPassword], [ErrNotExist], [ErrCorruptManifest] (a
-// [*ManifestError]), or an [*EntryError] with [ErrMissingFile],
+// [*Error]), or an [*EntryError] with [ErrMissingFile],
 // [ErrWrongPassword] or [ErrCorruptEntry]; a file that does not open with
 // a password proven right (by the password check the manifest keeps, or
 // by another entry's file) is [ErrCorruptEntry], not [ErrWrongPassword]; [ErrInvalidOptions] if b or
@@ -221,7 +221,7 @@ func (s *Store) readManifest(ctx context.Context) ([]byte, *manifest, error) {
 	if cur := s.state.Load(); cur != nil && bytes.Equal(cur.raw, data) {
 		return data, nil, nil
 	}
-	m, err := parseManifest(data, s.b.Locate(manifestName))
+	m, err := s.parseManifest(data)
 	return data, m, err
 }
 
@@ -308,8 +308,8 @@ func (s *Store) checkNotOlder(st *storeState, before uint64) error {
 	if st.m.generation >= before {
 		return nil
 	}
-	return &ManifestError{
-		Path:   s.b.Locate(manifestName),
+	return &Error{Err: ErrCorruptManifest,
+		Source: s.b.Locate(manifestName),
 		Reason: fmt.Sprintf("generation %d is older than generation %d read before; open the store again to use it", st.m.generation, before),
 	}
 }
@@ -426,13 +426,23 @@ func readState(m *manifest, name string) ([]byte, error) {
 // the store committed or last read. Change the store with [Store.Update]
 // instead.
 //
-// KeyRing returns [ErrNoCurrentKey] while the store has no current key.
+// KeyRing returns [ErrNoCurrentKey] while the store has no current key,
+// and an [*EntryError] with [ErrUnsupportedKey] (matching
+// [ErrNoCurrentKey] too) naming the current key while it is an RSA key
+// under 2048 bits ([Options.AllowWeakRetainedKey]): no ring decrypts with
+// such a key as its current key, and once a renewal has made a new key
+// current, the ring holds the weak one as retained.
 func (s *Store) KeyRing() (*wssec.KeyRing, error) {
 	if err := s.opened(); err != nil {
 		return nil, err
 	}
 	if r := s.ring.Load(); r != nil {
 		return r, nil
+	}
+	if cur, ok := s.view().m.current(); ok {
+		bits := rsaBits(cur.Certificate)
+		return nil, &EntryError{Alias: cur.Alias, Err: ErrUnsupportedKey,
+			Cause: fmt.Errorf("%w: the current key is an RSA key of %d bits, under %d: renew it, and the key ring keeps it as the retained key", ErrNoCurrentKey, bits, minRSABits)}
 	}
 	return nil, fmt.Errorf("%w: rotate a key into the store first", ErrNoCurrentKey)
 }

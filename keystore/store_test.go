@@ -131,12 +131,12 @@ func TestOpen_errorTypes(t *testing.T) {
 	_, _, dir := ringStore(t)
 	os.WriteFile(filepath.Join(dir, manifestName), []byte("{}"), 0o600)
 	_, err := Open(context.Background(), Dir(dir), PasswordValue(testPassword), Options{})
-	var me *ManifestError
+	var me *Error
 	if !errors.As(err, &me) {
-		t.Fatalf("Open() error = %v, want a *ManifestError", err)
+		t.Fatalf("Open() error = %v, want a *Error", err)
 	}
-	if want := filepath.Join(dir, manifestName); me.Path != want {
-		t.Errorf("ManifestError.Path = %q, want %q", me.Path, want)
+	if want := filepath.Join(dir, manifestName); me.Source != want {
+		t.Errorf("Error.Source = %q, want %q", me.Source, want)
 	}
 
 	_, _, dir = ringStore(t)

@@ -41,19 +41,19 @@ type TokenURI struct {
 	Token  string
 	Serial string
 	// Object is the key's label (CKA_LABEL) and ID its CKA_ID; at least
-	// one is set to find a key, and [Store.GenerateInToken] fills in a
+	// one is set to find a key, and [GenerateTokenCredential] fills in a
 	// random ID when it is empty.
 	Object string
 	ID     []byte
 }
 
 // ParseTokenURI parses a "pkcs11:" URI (RFC 7512). It returns a
-// [*TokenError] with [ErrInvalidTokenURI] for anything else: another
+// [*Error] with [ErrInvalidTokenURI] for anything else: another
 // scheme, an unknown or repeated attribute, a bad percent-encoding, no
 // module-path, no or two token selectors, no object or id.
 func ParseTokenURI(s string) (*TokenURI, error) {
 	fail := func(reason string) (*TokenURI, error) {
-		return nil, &TokenError{Reason: reason, Err: ErrInvalidTokenURI}
+		return nil, &Error{Reason: reason, Err: ErrInvalidTokenURI}
 	}
 	if len(s) > maxTokenURIBytes {
 		return fail("longer than 2048 bytes")
@@ -129,7 +129,7 @@ func ParseTokenURI(s string) (*TokenURI, error) {
 // check verifies the rules ParseTokenURI states, except that an empty
 // key selector is allowed for generation.
 func (u *TokenURI) check() error {
-	fail := func(reason string) error { return &TokenError{Reason: reason, Err: ErrInvalidTokenURI} }
+	fail := func(reason string) error { return &Error{Reason: reason, Err: ErrInvalidTokenURI} }
 	switch {
 	case u == nil:
 		return fail("no URI")

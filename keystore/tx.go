@@ -50,7 +50,7 @@ type Tx struct {
 // [Store.Reload] (it refuses to write over a manifest older than the one
 // it holds); [ErrNoCurrentKey] if the change would leave retained keys
 // without a current key; [ErrInvalidOptions] if fn or ctx is nil; an
-// [*OutcomeError] ([ErrOutcomeUnknown]) if an I/O error came after the new
+// [*Error] ([ErrOutcomeUnknown]) if an I/O error came after the new
 // manifest was in place (the store then holds the new state, which a power
 // loss may still take back: open the store again to see what is
 // committed); I/O errors of the backend, which match [ErrNoSpace] or
@@ -59,7 +59,7 @@ type Tx struct {
 //
 // The transaction's time ([Tx.Time]) is the store's clock read once when
 // the lock is held. If it is before the latest time the store has
-// recorded, Update returns a [*ClockError] ([ErrClockBehind]) without
+// recorded, Update returns a [*Error] ([ErrClockBehind]) without
 // running fn: a clock that runs behind would record hand-outs and
 // expiries in the past and end retention early.
 //
@@ -128,7 +128,7 @@ func (s *Store) transact(ctx context.Context, before uint64, base *storeState, f
 func (s *Store) begin(base *storeState) (*Tx, error) {
 	now := normTime(s.opts.now())
 	if latest := base.m.latest(); now.Before(latest) {
-		return nil, &ClockError{Now: now, Latest: latest}
+		return nil, &Error{Err: ErrClockBehind, Now: now, Latest: latest}
 	}
 	tx := &Tx{s: s, base: base, m: base.m.clone(), keys: maps.Clone(base.keys), blobs: map[string][]byte{}, now: now}
 	if err := tx.destroyExpired(); err != nil {
@@ -151,17 +151,17 @@ func (tx *Tx) commit(ctx context.Context) error {
 			continue // added and removed again in this transaction
 		}
 		if err := s.b.Write(ctx, name, tx.blobs[name]); err != nil {
-			var oe *OutcomeError
-			if errors.As(err, &oe) {
+			var oe *Error
+			if errors.As(err, &oe) && oe.Err == ErrOutcomeUnknown {
 				// No manifest names the blob yet: nothing is committed.
-				return fmt.Errorf("keystore: change not committed: write %s: %w", oe.Path, oe.Cause)
+				return fmt.Errorf("keystore: change not committed: write %s: %w", oe.Source, oe.Cause)
 			}
 			return err
 		}
 	}
 	if err := s.b.Write(ctx, manifestName, data); err != nil {
-		var oe *OutcomeError
-		if !errors.As(err, &oe) {
+		var oe *Error
+		if !errors.As(err, &oe) || oe.Err != ErrOutcomeUnknown {
 			return err
 		}
 		// The new manifest is what readers see, but it may not survive a

@@ -20,9 +20,13 @@ import (
 //
 // Add returns [ErrInvalidName], an [*EntryError] with [ErrDuplicateAlias]
 // or [ErrDuplicateKey] (naming the entry that holds the certificate), a
-// [*ParseError] with [ErrMalformed], [ErrUnsupportedKey] or
-// [ErrKeyMismatch] if c is not usable, [ErrUnsupportedKey] if the key
-// cannot be written to a file, and [ErrTxDone]. It does not modify c.
+// [*Error] with [ErrMalformed], [ErrUnsupportedKey] or
+// [ErrKeyMismatch] if c is not usable, an [*EntryError] with
+// [ErrUnsupportedKey] for an RSA key under 2048 bits without
+// [Options.AllowWeakRetainedKey], [ErrUnsupportedKey] if the key
+// cannot be written to a file, a [*Error] with [ErrTokenUnavailable] for
+// a token key in a store without [Options.Tokens], and [ErrTxDone]. It
+// does not modify c.
 func (tx *Tx) Add(alias string, c *Credential, labels map[string]string) error {
 	if err := tx.check(); err != nil {
 		return err
@@ -33,8 +37,11 @@ func (tx *Tx) Add(alias string, c *Credential, labels map[string]string) error {
 	if tx.m.find(alias) >= 0 {
 		return &EntryError{Alias: alias, Err: ErrDuplicateAlias}
 	}
-	if err := c.check("credential"); err != nil {
+	if err := c.check("credential", weakRSABits); err != nil {
 		return err
+	}
+	if bits := rsaBits(c.Certificate); bits < minRSABits && !tx.s.opts.AllowWeakRetainedKey {
+		return weakKeyError(alias, bits, false, "Add")
 	}
 	if other, dup := tx.duplicateOf(c.Certificate, ""); dup {
 		return &EntryError{Alias: other, Err: ErrDuplicateKey}
@@ -43,6 +50,10 @@ func (tx *Tx) Add(alias string, c *Credential, labels map[string]string) error {
 	var loc string
 	var err error
 	if k, ok := c.Key.(*tokenKey); ok {
+		if tx.s.opts.Tokens == nil {
+			// The store could not open the entry again.
+			return noModule(k.uri)
+		}
 		loc, err = tx.tokenLocation(k, cc)
 	} else {
 		loc, err = tx.writeKey(alias, cc)
@@ -84,7 +95,7 @@ func (tx *Tx) writeKey(alias string, c *Credential) (string, error) {
 //
 // SetCertificate returns an [*EntryError] with [ErrUnknownAlias] or
 // [ErrDuplicateKey], an [*EntryError] for [ErrStatus] if the entry is not pending, a
-// [*ParseError] with [ErrKeyMismatch] if cert is not for the entry's key
+// [*Error] with [ErrKeyMismatch] if cert is not for the entry's key
 // (or [ErrMalformed], [ErrUnsupportedKey]), and [ErrTxDone].
 func (tx *Tx) SetCertificate(alias string, cert *x509.Certificate, chain []*x509.Certificate) error {
 	i, err := tx.find(alias)
@@ -96,7 +107,7 @@ func (tx *Tx) SetCertificate(alias string, cert *x509.Certificate, chain []*x509
 		return statusError(alias, e.Status, "SetCertificate")
 	}
 	c := &Credential{Key: tx.keys[e.Location].Key, Certificate: cert, Chain: slices.Clone(chain)}
-	if err := c.check("certificate"); err != nil {
+	if err := c.check("certificate", minRSABits); err != nil {
 		return err
 	}
 	if other, dup := tx.duplicateOf(cert, alias); dup {
@@ -116,9 +127,13 @@ func (tx *Tx) SetCertificate(alias string, cert *x509.Certificate, chain []*x509
 // may still encrypt to it, and counts as provided from then on (see
 // [Entry.Provided]); so does the first key that becomes current in a
 // store without one, since receivers are given it. Rotating to a retained
-// key rolls a renewal back. Rotate returns an [*EntryError] with
+// key rolls a renewal back. A key of under 2048 bits becomes current only
+// with [Options.AllowWeakRetainedKey], only while the store has no
+// current key, and only from pending: it is the key in use, imported to
+// be renewed away from. Rotate returns an [*EntryError] with
 // [ErrUnknownAlias], an [*EntryError] for [ErrStatus] if alias is already current or
-// disabled (restore it first), and [ErrTxDone].
+// disabled (restore it first), an [*EntryError] with [ErrUnsupportedKey]
+// for a weak key otherwise, and [ErrTxDone].
 func (tx *Tx) Rotate(alias string) error {
 	i, err := tx.find(alias)
 	if err != nil {
@@ -127,6 +142,15 @@ func (tx *Tx) Rotate(alias string) error {
 	e := &tx.m.entries[i]
 	if e.Status == StatusCurrent || e.Status == StatusDisabled {
 		return statusError(alias, e.Status, "Rotate")
+	}
+	if bits := rsaBits(e.Certificate); bits < minRSABits {
+		// The one way a weak key becomes current: as the key in use,
+		// imported into a store without a current key so that a renewal
+		// can move away from it.
+		_, had := tx.base.m.current()
+		if _, has := tx.m.current(); had || has || e.Status != StatusPending || !tx.s.opts.AllowWeakRetainedKey {
+			return weakKeyError(alias, bits, tx.s.opts.AllowWeakRetainedKey, "Rotate")
+		}
 	}
 	hadCurrent := false
 	for j := range tx.m.entries {

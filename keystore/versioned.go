@@ -60,7 +60,7 @@ func (s *Store) readVersioned(ctx context.Context, vb VersionedBackend) (*storeS
 		if lastErr != nil && bytes.Equal(raw, lastRaw) {
 			return nil, 0, lastErr
 		}
-		m, err := parseManifest(raw, s.b.Locate(manifestName))
+		m, err := s.parseManifest(raw)
 		if err != nil {
 			return nil, 0, err
 		}

@@ -47,6 +47,7 @@ func TestProcedure_token(t *testing.T) {
 	h := interop.RequireSoftHSM(t, testPassword)
 	e := newEnv(t, rollover.Options{Policy: rollover.Policy{GuaranteedDelivery: 30 * day}, Actor: "ops"})
 	e.tokens = pkcs11.Module{}
+	e.restart() // a store adds token keys only with Options.Tokens
 	oldCert := load(testpki.Old).Certificate
 	oldTransport := wssec.TransportParams{} // the Encryptor's default: RSA-OAEP, SHA-256
 

@@ -32,7 +32,7 @@ func (b batch) addRefused(fp wssec.Fingerprint, u keyUse) {
 // message encrypted to a disabled key, it logs a warning, counts the
 // refusal for [Manager.RecordUsage] to write (it appears in
 // [Manager.DisabledRefusals], in the audit trail and in keyadmin status)
-// and returns the [*keystore.DisabledKeyError]; otherwise it returns err.
+// and returns the [*keystore.EntryError] ([keystore.ErrKeyDisabled]); otherwise it returns err.
 // Restore the key with [Manager.RestoreKey]. It does no I/O and is safe
 // for concurrent use.
 func (m *Manager) ObserveRefusal(err error) error {
@@ -40,8 +40,8 @@ func (m *Manager) ObserveRefusal(err error) error {
 		return err
 	}
 	err = m.store.CheckRefusal(err, m.opts.Logger)
-	var de *keystore.DisabledKeyError
-	if !errors.As(err, &de) {
+	var de *keystore.EntryError
+	if !errors.Is(err, keystore.ErrKeyDisabled) || !errors.As(err, &de) {
 		return err
 	}
 	now := m.opts.now()

@@ -25,7 +25,7 @@ func TestConfirmReceiverSwitched_clockBehind(t *testing.T) {
 	e.clock.Set(t0.Add(day)) // a wrong system clock, or -now in the past
 	_, err := p.ConfirmReceiverSwitched(ctx, rollover.Confirmation{Receiver: "partner-a", By: "ops", Reference: "OPS-1"})
 	var ce *rollover.StageError
-	var kce *keystore.ClockError
+	var kce *keystore.Error
 	switch {
 	case errors.As(err, &ce):
 		if !ce.Now.Equal(t0.Add(day)) || !ce.Latest.Equal(provided) {
@@ -34,7 +34,7 @@ func TestConfirmReceiverSwitched_clockBehind(t *testing.T) {
 	case errors.As(err, &kce):
 		// The store's own check came first (the Manager shares its clock).
 		if !kce.Now.Equal(t0.Add(day)) || !kce.Latest.Equal(provided) {
-			t.Errorf("keystore.ClockError = %+v, want now %v, latest %v", kce, t0.Add(day), provided)
+			t.Errorf("keystore.Error = %+v, want now %v, latest %v", kce, t0.Add(day), provided)
 		}
 	default:
 		t.Fatalf("ConfirmReceiverSwitched() with the clock behind error = %v, want a clock error", err)

@@ -53,9 +53,9 @@ func TestRemoveOldKey_softRemoval(t *testing.T) {
 			if !errors.Is(err, wssec.ErrNoMatchingKey) {
 				t.Fatalf("Decrypt(to old) after step 7 error = %v, want %v", err, wssec.ErrNoMatchingKey)
 			}
-			var de *keystore.DisabledKeyError
+			var de *keystore.EntryError
 			if got := e.store.CheckRefusal(err, nil); errors.As(got, &de) != (tt.window >= 0) {
-				t.Errorf("CheckRefusal() = %v, want a DisabledKeyError: %v", got, tt.window >= 0)
+				t.Errorf("CheckRefusal() = %v, want an EntryError with ErrKeyDisabled: %v", got, tt.window >= 0)
 			}
 			if got := e.m.ObserveRefusal(err); errors.Is(got, keystore.ErrKeyDisabled) != (tt.window >= 0) {
 				t.Errorf("ObserveRefusal() = %v", got)

@@ -136,39 +136,14 @@ func (c *byteCanon) start(apex bool) error {
 	p, _ := splitName(name)
 	space := c.intern(p)
 
-	ps := c.prefixes[:0]
-	ps = append(ps, space)
-	for k := range c.raw {
-		a := &c.raw[k]
-		if !a.decl && a.prefix != "" && a.prefix != "xml" {
-			ps = append(ps, a.prefix)
-		}
-	}
-	if c.incl != nil {
-		if apex {
-			for p := range c.incl {
-				ps = append(ps, p)
-			}
-		} else {
-			for k := range c.raw {
-				if a := &c.raw[k]; a.decl && c.incl[a.of] {
-					ps = append(ps, a.of)
-				}
-			}
-		}
-	}
-	if len(ps) > 1 {
-		slices.Sort(ps)
-		ps = slices.Compact(ps)
-	}
-	c.prefixes = ps
+	c.prefixes = c.visiblePrefixes(space, apex)
 
 	c.out.byte('<')
 	c.out.write(name)
 	if space != "" && space != "xml" && c.inScope.m[space] == "" {
 		return fmt.Errorf("%w: %s", ErrUnboundPrefix, space)
 	}
-	for _, p := range ps {
+	for _, p := range c.prefixes {
 		c.declare(p)
 	}
 
@@ -204,7 +179,7 @@ func (c *byteCanon) start(apex bool) error {
 	}
 	c.attrsAndClose(as)
 	if c.incl == nil {
-		c.learn(ps)
+		c.learn(c.prefixes)
 	}
 	return c.out.err
 }
@@ -339,3 +314,37 @@ func splitName(n []byte) (prefix, local []byte) {
 }
 
 func isSpaceByte(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
+
+// visiblePrefixes returns, sorted and without repeats, the prefixes the
+// current start tag makes visibly utilized: its own, its attributes'
+// (other than xml), and under inclusive C14N those of the
+// InclusiveNamespaces list (all of them at the apex, the declared ones
+// below it).
+func (c *byteCanon) visiblePrefixes(space string, apex bool) []string {
+	ps := c.prefixes[:0]
+	ps = append(ps, space)
+	for k := range c.raw {
+		a := &c.raw[k]
+		if !a.decl && a.prefix != "" && a.prefix != "xml" {
+			ps = append(ps, a.prefix)
+		}
+	}
+	if c.incl != nil {
+		if apex {
+			for p := range c.incl {
+				ps = append(ps, p)
+			}
+		} else {
+			for k := range c.raw {
+				if a := &c.raw[k]; a.decl && c.incl[a.of] {
+					ps = append(ps, a.of)
+				}
+			}
+		}
+	}
+	if len(ps) > 1 {
+		slices.Sort(ps)
+		ps = slices.Compact(ps)
+	}
+	return ps
+}

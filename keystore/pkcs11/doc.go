@@ -7,7 +7,7 @@
 // Package keystore itself has no PKCS#11 code, so programs that keep
 // their keys in files compile neither cgo nor a PKCS#11 wrapper; only the
 // programs that import this package do. Built without cgo, the package
-// compiles and every operation fails with a [*keystore.TokenError] with
+// compiles and every operation fails with a [*keystore.Error] with
 // [keystore.ErrTokenUnavailable].
 //
 // # Security

@@ -25,7 +25,16 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	e, err := store.GenerateInToken(ctx, "tenant-2027", pkix.Name{CommonName: "tenant"}, u, keystore.GenerateOptions{})
+	// The key pair is made in the token and never leaves it; the store
+	// keeps its URI.
+	c, err := keystore.GenerateTokenCredential(pkcs11.Module{}, u, pin, pkix.Name{CommonName: "tenant"}, keystore.GenerateOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := store.Update(ctx, func(tx *keystore.Tx) error { return tx.Add("tenant-2027", c, nil) }); err != nil {
+		log.Fatal(err)
+	}
+	e, err := store.Entry("tenant-2027")
 	if err != nil {
 		log.Fatal(err)
 	}

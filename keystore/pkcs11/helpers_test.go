@@ -2,6 +2,8 @@ package pkcs11_test
 
 import (
 	"context"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"path/filepath"
 	"testing"
 	"time"
@@ -71,4 +73,35 @@ func newToken(t *testing.T, object string) *keystore.TokenURI {
 	}
 	h := interop.RequireSoftHSM(t, testPassword)
 	return &keystore.TokenURI{ModulePath: h.Module, Token: h.Token, Object: object}
+}
+
+// generateInToken generates a key in the token u names, with the test PIN
+// and the fake clock, and adds it to s under alias as a pending entry.
+func generateInToken(ctx context.Context, s *keystore.Store, clock *fakeclock.Clock, alias string, subject pkix.Name, u *keystore.TokenURI, opts keystore.GenerateOptions) (keystore.Entry, error) {
+	if clock != nil {
+		opts.Now = clock.Now
+	}
+	c, err := keystore.GenerateTokenCredential(pkcs11.Module{}, u, keystore.PasswordValue(testPassword), subject, opts)
+	if err != nil {
+		return keystore.Entry{}, err
+	}
+	return addCredential(ctx, s, alias, c, nil)
+}
+
+// importFromToken opens the key u names with cert and adds it to s under
+// alias as a pending entry.
+func importFromToken(ctx context.Context, s *keystore.Store, alias string, u *keystore.TokenURI, cert *x509.Certificate, labels map[string]string) (keystore.Entry, error) {
+	c, err := keystore.OpenTokenCredential(pkcs11.Module{}, u, keystore.PasswordValue(testPassword), cert, nil)
+	if err != nil {
+		return keystore.Entry{}, err
+	}
+	return addCredential(ctx, s, alias, c, labels)
+}
+
+// addCredential adds c to s under alias and returns the new entry.
+func addCredential(ctx context.Context, s *keystore.Store, alias string, c *keystore.Credential, labels map[string]string) (keystore.Entry, error) {
+	if err := s.Update(ctx, func(tx *keystore.Tx) error { return tx.Add(alias, c, labels) }); err != nil {
+		return keystore.Entry{}, err
+	}
+	return s.Entry(alias)
 }

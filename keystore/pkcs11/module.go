@@ -12,7 +12,7 @@ import (
 // [keystore.GenerateTokenCredential] and [keystore.OpenTokenCredential].
 // It logs in to the token a URI names with the user PIN it is given and
 // keeps that session open for as long as the process uses the key. Its
-// errors are [*keystore.TokenError]s with [keystore.ErrToken] (the
+// errors are [*keystore.Error]s with [keystore.ErrToken] (the
 // module does not load, the token is missing, the PIN is wrong, the key
 // is not there, ambiguous or cannot decrypt, or generation failed),
 // [keystore.ErrInvalidTokenURI] (a nil URI), [keystore.ErrNoPassword] (an

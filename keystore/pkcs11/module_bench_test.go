@@ -45,7 +45,7 @@ func benchDecryptors(b *testing.B) (token, software *wssec.Decryptor, tokenCert,
 	}
 	token, tokenCert = mk(func(s *keystore.Store) error {
 		u := &keystore.TokenURI{ModulePath: h.Module, Token: h.Token, Object: "bench-" + rand.Text()}
-		if _, err := s.GenerateInToken(context.Background(), "hsm", pkix.Name{CommonName: "bench"}, u, keystore.GenerateOptions{Bits: 2048}); err != nil {
+		if _, err := generateInToken(context.Background(), s, nil, "hsm", pkix.Name{CommonName: "bench"}, u, keystore.GenerateOptions{Bits: 2048}); err != nil {
 			return err
 		}
 		return s.Update(context.Background(), func(tx *keystore.Tx) error { return tx.Rotate("hsm") })

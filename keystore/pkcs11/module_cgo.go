@@ -27,7 +27,7 @@ func (m Module) OpenKey(u *keystore.TokenURI, pin string) (keystore.TokenKey, er
 	}
 	if err != nil {
 		ctx.Close()
-		return nil, &keystore.TokenError{URI: u.String(), Reason: "find the key", Err: keystore.ErrToken, Cause: err}
+		return nil, &keystore.Error{Source: u.String(), Reason: "find the key", Err: keystore.ErrToken, Cause: err}
 	}
 	return newKey(u, ctx, found[0])
 }
@@ -52,12 +52,12 @@ func (m Module) GenerateKey(u *keystore.TokenURI, pin string, bits int) (keystor
 	}
 	if err != nil {
 		ctx.Close()
-		return nil, &keystore.TokenError{URI: u.String(), Reason: "generate", Err: keystore.ErrToken, Cause: err}
+		return nil, &keystore.Error{Source: u.String(), Reason: "generate", Err: keystore.ErrToken, Cause: err}
 	}
 	s, err := ctx.GenerateRSAKeyPairWithLabel(u.ID, label(u), bits)
 	if err != nil {
 		ctx.Close()
-		return nil, &keystore.TokenError{URI: u.String(), Reason: "generate", Err: keystore.ErrToken, Cause: err}
+		return nil, &keystore.Error{Source: u.String(), Reason: "generate", Err: keystore.ErrToken, Cause: err}
 	}
 	return newKey(u, ctx, s)
 }
@@ -66,14 +66,14 @@ func (m Module) GenerateKey(u *keystore.TokenURI, pin string, bits int) (keystor
 // and a pool for m's sessions. The module's errors never contain the PIN.
 func (m Module) configure(u *keystore.TokenURI, pin string) (*crypto11.Context, error) {
 	if u == nil {
-		return nil, &keystore.TokenError{Reason: "no URI", Err: keystore.ErrInvalidTokenURI}
+		return nil, &keystore.Error{Reason: "no URI", Err: keystore.ErrInvalidTokenURI}
 	}
 	if pin == "" {
-		return nil, &keystore.TokenError{URI: u.String(), Reason: "no PIN", Err: keystore.ErrNoPassword}
+		return nil, &keystore.Error{Source: u.String(), Reason: "no PIN", Err: keystore.ErrNoPassword}
 	}
 	sessions, err := m.sessions()
 	if err != nil {
-		return nil, &keystore.TokenError{URI: u.String(), Reason: err.Error(), Err: keystore.ErrInvalidOptions}
+		return nil, &keystore.Error{Source: u.String(), Reason: err.Error(), Err: keystore.ErrInvalidOptions}
 	}
 	ctx, err := crypto11.Configure(&crypto11.Config{
 		Path:        u.ModulePath,
@@ -86,7 +86,7 @@ func (m Module) configure(u *keystore.TokenURI, pin string) (*crypto11.Context, 
 		MaxSessions: sessions + 1,
 	})
 	if err != nil {
-		return nil, &keystore.TokenError{URI: u.String(), Reason: "open the token", Err: keystore.ErrToken, Cause: err}
+		return nil, &keystore.Error{Source: u.String(), Reason: "open the token", Err: keystore.ErrToken, Cause: err}
 	}
 	return ctx, nil
 }
@@ -106,7 +106,7 @@ func newKey(u *keystore.TokenURI, ctx *crypto11.Context, s crypto11.Signer) (key
 	kp, ok := s.(keystore.TokenKey)
 	if !ok {
 		ctx.Close()
-		return nil, &keystore.TokenError{URI: u.String(), Reason: "the key cannot decrypt", Err: keystore.ErrToken}
+		return nil, &keystore.Error{Source: u.String(), Reason: "the key cannot decrypt", Err: keystore.ErrToken}
 	}
 	return &key{TokenKey: kp, ctx: ctx}, nil
 }

@@ -23,11 +23,11 @@ func TestModule_noCgo(t *testing.T) {
 	s, _, _ := newTestStore(t)
 	u := &keystore.TokenURI{ModulePath: "/usr/lib/softhsm/libsofthsm2.so", Token: "t", Object: "k"}
 	ctx := context.Background()
-	if _, err := s.GenerateInToken(ctx, "k", pkix.Name{CommonName: "x"}, u, keystore.GenerateOptions{Bits: 2048}); !errors.Is(err, keystore.ErrTokenUnavailable) {
-		t.Errorf("GenerateInToken() error = %v, want %v", err, keystore.ErrTokenUnavailable)
+	if _, err := generateInToken(ctx, s, nil, "k", pkix.Name{CommonName: "x"}, u, keystore.GenerateOptions{Bits: 2048}); !errors.Is(err, keystore.ErrTokenUnavailable) {
+		t.Errorf("GenerateTokenCredential() error = %v, want %v", err, keystore.ErrTokenUnavailable)
 	}
-	if _, err := s.ImportFromToken(ctx, "k", u, fixture(testpki.Old).Certificate, nil, nil); !errors.Is(err, keystore.ErrTokenUnavailable) {
-		t.Errorf("ImportFromToken() error = %v, want %v", err, keystore.ErrTokenUnavailable)
+	if _, err := importFromToken(ctx, s, "k", u, fixture(testpki.Old).Certificate, nil); !errors.Is(err, keystore.ErrTokenUnavailable) {
+		t.Errorf("OpenTokenCredential() error = %v, want %v", err, keystore.ErrTokenUnavailable)
 	}
 	if _, err := (pkcs11.Module{}).GenerateKey(u, testPassword, 2048); !errors.Is(err, keystore.ErrTokenUnavailable) {
 		t.Errorf("Module.GenerateKey() error = %v, want %v", err, keystore.ErrTokenUnavailable)

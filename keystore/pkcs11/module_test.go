@@ -24,23 +24,23 @@ import (
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
-func TestStore_GenerateInToken(t *testing.T) {
+func TestGenerateTokenCredential(t *testing.T) {
 	s, clock, dir := newTestStore(t)
 	u := newToken(t, "tenant-next")
 	ctx := context.Background()
 	mustUpdate(t, s, func(tx *keystore.Tx) error {
 		return errors.Join(tx.Add("old", fixture(testpki.Old), nil), tx.Rotate("old"))
 	})
-	e, err := s.GenerateInToken(ctx, "next", pkix.Name{CommonName: "tenant"}, u, keystore.GenerateOptions{Bits: 2048})
+	e, err := generateInToken(ctx, s, clock, "next", pkix.Name{CommonName: "tenant"}, u, keystore.GenerateOptions{Bits: 2048})
 	if err != nil {
-		t.Fatalf("GenerateInToken() error = %v", err)
+		t.Fatalf("GenerateTokenCredential() error = %v", err)
 	}
 	got, ok := e.InToken()
 	if !ok || got.Token != u.Token || got.Object != u.Object || len(got.ID) != 16 {
 		t.Fatalf("entry location %q, want the token key with a 16-byte id", e.Location)
 	}
-	if _, err := s.GenerateInToken(ctx, "next2", pkix.Name{CommonName: "tenant"}, got, keystore.GenerateOptions{Bits: 2048}); !errors.Is(err, keystore.ErrToken) {
-		t.Errorf("GenerateInToken(same id) error = %v, want %v", err, keystore.ErrToken)
+	if _, err := generateInToken(ctx, s, clock, "next2", pkix.Name{CommonName: "tenant"}, got, keystore.GenerateOptions{Bits: 2048}); !errors.Is(err, keystore.ErrToken) {
+		t.Errorf("GenerateTokenCredential(same id) error = %v, want %v", err, keystore.ErrToken)
 	}
 
 	// Adopt a CA-signed certificate for the token key: the location stays.
@@ -134,33 +134,33 @@ func checkTokenRing(t *testing.T, s *keystore.Store, cert *x509.Certificate) {
 	}
 }
 
-func TestStore_ImportFromToken(t *testing.T) {
+func TestOpenTokenCredential(t *testing.T) {
 	s1, _, _ := newTestStore(t)
 	u := newToken(t, "imported")
 	ctx := context.Background()
-	e, err := s1.GenerateInToken(ctx, "k", pkix.Name{CommonName: "tenant"}, u, keystore.GenerateOptions{Bits: 2048})
+	e, err := generateInToken(ctx, s1, nil, "k", pkix.Name{CommonName: "tenant"}, u, keystore.GenerateOptions{Bits: 2048})
 	if err != nil {
-		t.Fatalf("GenerateInToken() error = %v", err)
+		t.Fatalf("GenerateTokenCredential() error = %v", err)
 	}
 	s2, _, _ := newTestStore(t)
 	byLabel := &keystore.TokenURI{ModulePath: u.ModulePath, Token: u.Token, Object: u.Object}
-	if _, err := s2.ImportFromToken(ctx, "k", byLabel, fixture(testpki.Old).Certificate, nil, nil); !errors.Is(err, keystore.ErrKeyMismatch) {
-		t.Errorf("ImportFromToken(foreign certificate) error = %v, want %v", err, keystore.ErrKeyMismatch)
+	if _, err := importFromToken(ctx, s2, "k", byLabel, fixture(testpki.Old).Certificate, nil); !errors.Is(err, keystore.ErrKeyMismatch) {
+		t.Errorf("OpenTokenCredential(foreign certificate) error = %v, want %v", err, keystore.ErrKeyMismatch)
 	}
-	e2, err := s2.ImportFromToken(ctx, "k", byLabel, e.Certificate, nil, map[string]string{"hsm": "softhsm2"})
+	e2, err := importFromToken(ctx, s2, "k", byLabel, e.Certificate, map[string]string{"hsm": "softhsm2"})
 	if err != nil {
-		t.Fatalf("ImportFromToken() error = %v", err)
+		t.Fatalf("OpenTokenCredential() error = %v", err)
 	}
 	if !e2.Certificate.Equal(e.Certificate) || e2.Status != keystore.StatusPending {
-		t.Errorf("ImportFromToken() entry = %v, want pending with the token key's certificate", e2)
+		t.Errorf("OpenTokenCredential() entry = %v, want pending with the token key's certificate", e2)
 	}
 	missing := &keystore.TokenURI{ModulePath: u.ModulePath, Token: u.Token, Object: "absent"}
-	if _, err := s2.ImportFromToken(ctx, "absent", missing, e.Certificate, nil, nil); !errors.Is(err, keystore.ErrToken) {
-		t.Errorf("ImportFromToken(absent key) error = %v, want %v", err, keystore.ErrToken)
+	if _, err := importFromToken(ctx, s2, "absent", missing, e.Certificate, nil); !errors.Is(err, keystore.ErrToken) {
+		t.Errorf("OpenTokenCredential(absent key) error = %v, want %v", err, keystore.ErrToken)
 	}
 	noToken := &keystore.TokenURI{ModulePath: u.ModulePath, Token: "no-such-token", Object: "x"}
-	if _, err := s2.ImportFromToken(ctx, "x", noToken, e.Certificate, nil, nil); !errors.Is(err, keystore.ErrToken) {
-		t.Errorf("ImportFromToken(absent token) error = %v, want %v", err, keystore.ErrToken)
+	if _, err := importFromToken(ctx, s2, "x", noToken, e.Certificate, nil); !errors.Is(err, keystore.ErrToken) {
+		t.Errorf("OpenTokenCredential(absent token) error = %v, want %v", err, keystore.ErrToken)
 	}
 }
 
@@ -185,9 +185,9 @@ func TestModule_errors(t *testing.T) {
 	}
 	const wrong = "wrong-pin-4711"
 	_, err := m.OpenKey(u, wrong)
-	var te *keystore.TokenError
-	if !errors.As(err, &te) || !errors.Is(err, keystore.ErrToken) || te.URI != u.String() {
-		t.Errorf("OpenKey(wrong PIN) error = %v, want a *TokenError with %v naming the URI", err, keystore.ErrToken)
+	var te *keystore.Error
+	if !errors.As(err, &te) || !errors.Is(err, keystore.ErrToken) || te.Source != u.String() {
+		t.Errorf("OpenKey(wrong PIN) error = %v, want a *Error with %v naming the URI", err, keystore.ErrToken)
 	}
 	if err != nil && strings.Contains(err.Error(), wrong) {
 		t.Errorf("OpenKey(wrong PIN) error %q contains the PIN", err)

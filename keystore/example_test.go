@@ -67,7 +67,7 @@ func ExampleCreate() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, e := range store.Entries() {
+	for _, e := range store.View().Entries() {
 		fmt.Println(e.Alias, e.Status, e.Certificate.Subject.CommonName, len(e.Chain), e.Created.Format(time.DateOnly))
 	}
 	// Output:
@@ -264,12 +264,12 @@ func ExampleTx_SetState() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	state, err := store.ReadState("rollover")
+	state, err := store.View().State("rollover")
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(string(state))
-	_, err = store.ReadState("audit")
+	_, err = store.View().State("audit")
 	fmt.Println(errors.Is(err, keystore.ErrStateNotFound))
 	// Output:
 	// {"stage":"added","alias":"tenant-2025"}
@@ -385,7 +385,7 @@ func ExampleTx_Cancel() {
 		return errors.Join(tx.Cancel("tenant-2027"), tx.Rotate("tenant-2025"))
 	})
 	fmt.Println("cancel the new key:", err)
-	for _, e := range store.Entries() {
+	for _, e := range store.View().Entries() {
 		fmt.Println(e.Alias, e.Status, e.Provided.Format(time.DateOnly))
 	}
 	// Output:
@@ -426,7 +426,7 @@ func ExampleRebuild() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, e := range store.Entries() {
+	for _, e := range store.View().Entries() {
 		fmt.Println(e.Alias, e.Status)
 	}
 	// Output:
@@ -476,7 +476,7 @@ func ExampleFollow() {
 		log.Fatal(err)
 	}
 	for gen := range reloaded {
-		if gen == operator.Generation() {
+		if gen == operator.View().Generation() {
 			break
 		}
 	}
@@ -593,7 +593,7 @@ func ExampleStore_DestroyDisabled() {
 	for _, r := range records {
 		fmt.Println("recorded:", r.Alias, "at", r.Time.Format(time.DateOnly), "disabled", r.DisabledAt.Format(time.DateOnly))
 	}
-	_, err = s.Entry("tenant-2025")
+	_, err = s.View().Entry("tenant-2025")
 	fmt.Println("unknown now:", errors.Is(err, keystore.ErrUnknownAlias))
 	// Output:
 	// destroyed: tenant-2025

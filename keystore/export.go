@@ -22,7 +22,7 @@ import (
 // encrypt to. It returns an [*EntryError] with [ErrUnknownAlias] or
 // [ErrNotProvided], and an [*EntryError] for [ErrStatus] for a pending entry.
 func (s *Store) ExportCertificate(alias string) (*x509.Certificate, error) {
-	e, err := s.Entry(alias)
+	e, err := s.View().Entry(alias)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func (s *Store) Generate(ctx context.Context, alias string, subject pkix.Name, o
 	if err := checkAlias(alias); err != nil {
 		return Entry{}, err
 	}
-	if _, err := s.Entry(alias); err == nil {
+	if _, err := s.View().Entry(alias); err == nil {
 		return Entry{}, &EntryError{Alias: alias, Err: ErrDuplicateAlias}
 	}
 	if opts.Now == nil {
@@ -106,5 +106,5 @@ func (s *Store) Generate(ctx context.Context, alias string, subject pkix.Name, o
 	if err := s.Update(ctx, func(tx *Tx) error { return tx.Add(alias, c, nil) }); err != nil {
 		return Entry{}, err
 	}
-	return s.Entry(alias)
+	return s.View().Entry(alias)
 }

@@ -372,8 +372,8 @@ func TestTokenModule_errors(t *testing.T) {
 					}
 				}
 			}
-			if len(s.Entries()) != 0 {
-				t.Errorf("Entries() = %v, want none after failures", s.Entries())
+			if len(s.View().Entries()) != 0 {
+				t.Errorf("Entries() = %v, want none after failures", s.View().Entries())
 			}
 		})
 	}
@@ -406,7 +406,7 @@ func addCredential(ctx context.Context, s *Store, alias string, c *Credential, l
 	if err := s.Update(ctx, func(tx *Tx) error { return tx.Add(alias, c, labels) }); err != nil {
 		return Entry{}, err
 	}
-	return s.Entry(alias)
+	return s.View().Entry(alias)
 }
 
 // TestTx_Add_tokenWithoutModule refuses a token key in a store that could

@@ -167,7 +167,7 @@ func History(store *keystore.Store) ([]Record, error) {
 		return nil, errNilStore
 	}
 	a := &auditDoc{Version: formatVersion}
-	if err := loadBlob(store.ReadState, auditName, a); err != nil {
+	if err := loadBlob(store.View().State, auditName, a); err != nil {
 		return nil, err
 	}
 	out := make([]Record, len(a.Records))
@@ -186,7 +186,7 @@ func History(store *keystore.Store) ([]Record, error) {
 	}
 	if len(gone) > 0 {
 		st := &stateDoc{Version: formatVersion}
-		if err := loadBlob(store.ReadState, stateName, st); err != nil {
+		if err := loadBlob(store.View().State, stateName, st); err != nil {
 			return nil, err
 		}
 		d := &docs{state: st}

@@ -192,7 +192,7 @@ func burn(n int) uint64 {
 func checkAfterKill(t *testing.T, kill int, e *env, s rollover.Stage) {
 	t.Helper()
 	r := s.Report()
-	for _, en := range e.store.Entries() {
+	for _, en := range e.store.View().Entries() {
 		if en.Status == keystore.StatusPending {
 			continue
 		}
@@ -257,7 +257,7 @@ func TestProcedure_crashChild(t *testing.T) {
 	if h := must(rollover.History(store))(t); len(h) > 0 && h[len(h)-1].Time.After(clock.Now()) {
 		clock.Set(h[len(h)-1].Time)
 	}
-	if l := store.Latest(); l.After(clock.Now()) {
+	if l := store.View().Latest(); l.After(clock.Now()) {
 		clock.Set(l)
 	}
 	clock.Advance(time.Hour)
@@ -294,7 +294,7 @@ func TestProcedure_crashChild(t *testing.T) {
 			r := s.Report()
 			if r.FirstNewKeyUse.IsZero() {
 				for _, k := range []*rollover.KeyReport{r.New, r.Old} {
-					res, err := (&wssec.Decryptor{Keys: must(store.KeyRing())(t)}).Decrypt(encryptTo(t, must(store.Entry(k.Alias))(t).Certificate))
+					res, err := (&wssec.Decryptor{Keys: must(store.KeyRing())(t)}).Decrypt(encryptTo(t, must(store.View().Entry(k.Alias))(t).Certificate))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -331,7 +331,7 @@ func crashIdle(t *testing.T, clock *fakeclock.Clock, store *keystore.Store, m *r
 		return
 	}
 	next := testpki.Old
-	for _, e := range store.Entries() {
+	for _, e := range store.View().Entries() {
 		if e.Fingerprint == fingerprint(testpki.Old) {
 			next = testpki.New
 		}
@@ -348,7 +348,7 @@ func crashIdle(t *testing.T, clock *fakeclock.Clock, store *keystore.Store, m *r
 // cancel in renewals of kind 1, adopt a CA-signed certificate for a
 // generated one, else step 2.
 func crashCreated(t *testing.T, store *keystore.Store, s *rollover.KeyPairCreated, kind uint64, say func(from, to rollover.StageName)) {
-	e := must(store.Entry(s.Report().New.Alias))(t)
+	e := must(store.View().Entry(s.Report().New.Alias))(t)
 	switch {
 	case kind == 1:
 		say(s.Report().Stage, rollover.StageIdle)
@@ -369,7 +369,7 @@ func crashCreated(t *testing.T, store *keystore.Store, s *rollover.KeyPairCreate
 // disabledEntries returns the disabled entries of store.
 func disabledEntries(store *keystore.Store) []keystore.Entry {
 	var out []keystore.Entry
-	for _, e := range store.Entries() {
+	for _, e := range store.View().Entries() {
 		if e.Status == keystore.StatusDisabled {
 			out = append(out, e)
 		}

@@ -251,7 +251,7 @@ func (b *signerBase) report() SignerReport {
 	m, ps := b.m, b.ps
 	// Evidence is written without a new stage: while the store holds
 	// this stage, report its latest evidence.
-	if sd, err := loadSigners(m.store.ReadState); err == nil {
+	if sd, err := loadSigners(m.store.View().State); err == nil {
 		if cur := sd.partner(b.partner); cur != nil && cur.Seq == b.seq() {
 			ps = cur
 		}

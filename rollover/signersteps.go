@@ -33,7 +33,7 @@ func (m *Manager) ResumeSigner(ctx context.Context, partner string) (SignerStage
 	if _, err := m.store.Reload(ctx); err != nil {
 		return nil, err
 	}
-	sd, err := loadSigners(m.store.ReadState)
+	sd, err := loadSigners(m.store.View().State)
 	if err != nil {
 		return nil, err
 	}

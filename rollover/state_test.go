@@ -44,7 +44,7 @@ func TestDocs_save_auditLimit(t *testing.T) {
 		t.Errorf("History() = %d records from count %d to %d, want %d from 1000 to 1499", len(h), h[0].Count, h[len(h)-1].Count, maxAuditRecords)
 	}
 	var a auditDoc
-	raw, err := s.ReadState(auditName)
+	raw, err := s.View().State(auditName)
 	if err != nil {
 		t.Fatal(err)
 	}

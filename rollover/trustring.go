@@ -51,7 +51,7 @@ func (m *Manager) TrustRing(partner string) (*wssec.TrustRing, error) {
 	if r := m.rings[partner]; r != nil {
 		return r, nil
 	}
-	sd, err := loadSigners(m.store.ReadState)
+	sd, err := loadSigners(m.store.View().State)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func (m *Manager) Partners() ([]string, error) {
 	if m == nil {
 		return nil, errNilStore
 	}
-	sd, err := loadSigners(m.store.ReadState)
+	sd, err := loadSigners(m.store.View().State)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func (m *Manager) syncRings() error {
 	if len(m.rings) == 0 {
 		return nil
 	}
-	sd, err := loadSigners(m.store.ReadState)
+	sd, err := loadSigners(m.store.View().State)
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func (m *Manager) syncPartnerRing(partner string) error {
 	if ring == nil {
 		return nil
 	}
-	sd, err := loadSigners(m.store.ReadState)
+	sd, err := loadSigners(m.store.View().State)
 	if err != nil {
 		return err
 	}

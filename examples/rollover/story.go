@@ -327,7 +327,7 @@ func (d *demo) newCertificate(ctx context.Context) *x509.Certificate {
 	if err != nil {
 		return nil
 	}
-	e, err := store.Entry(newAlias)
+	e, err := store.View().Entry(newAlias)
 	if err != nil {
 		return nil
 	}
@@ -394,7 +394,7 @@ func (d *demo) printStore() {
 		return
 	}
 	fmt.Fprintln(d.out, "key store:")
-	for _, e := range store.Entries() {
+	for _, e := range store.View().Entries() {
 		expires := "no expiry"
 		if !e.Expires.IsZero() {
 			expires = "expires " + e.Expires.Format(timeFormat)

@@ -66,7 +66,7 @@ func TestGenerateTokenCredential(t *testing.T) {
 	mustUpdate(t, s, func(tx *keystore.Tx) error {
 		return errors.Join(tx.SetCertificate("next", signed, []*x509.Certificate{ca.Certificate}), tx.Rotate("next"))
 	})
-	if e2, _ := s.Entry("next"); e2.Location != e.Location || !e2.Certificate.Equal(signed) {
+	if e2, _ := s.View().Entry("next"); e2.Location != e.Location || !e2.Certificate.Equal(signed) {
 		t.Errorf("after SetCertificate: location %q, want %q, and the CA-signed certificate", e2.Location, e.Location)
 	}
 

@@ -120,7 +120,7 @@ func ExampleOpen() {
 
 // Generate the next key, ask a CA to sign it, and make it the current key
 // once the signed certificate is back.
-func ExampleStore_Generate() {
+func ExampleGenerate() {
 	dir, cleanup := tempStoreDir()
 	defer cleanup()
 	ctx := context.Background()
@@ -130,7 +130,14 @@ func ExampleStore_Generate() {
 	}
 
 	subject := pkix.Name{CommonName: "tenant.example", Organization: []string{"Example Tenant"}}
-	e, err := store.Generate(ctx, "tenant-2026", subject, keystore.GenerateOptions{Bits: 2048})
+	key, err := keystore.Generate(subject, keystore.GenerateOptions{Bits: 2048, Now: exampleNow})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := store.Update(ctx, func(tx *keystore.Tx) error { return tx.Add("tenant-2026", key, nil) }); err != nil {
+		log.Fatal(err)
+	}
+	e, err := store.View().Entry("tenant-2026")
 	if err != nil {
 		log.Fatal(err)
 	}

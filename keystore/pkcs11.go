@@ -239,12 +239,6 @@ func (tx *Tx) rekey(alias, loc string, c *Credential) (string, error) {
 	return tx.writeKey(alias, c)
 }
 
-// InToken reports whether the entry's private key lives in a PKCS#11
-// token, and the token's URI if so.
-func (e Entry) InToken() (*TokenURI, bool) {
-	return tokenOfLocation(e.Location)
-}
-
 // Capabilities returns the key transports the key of alias can perform:
 // all of them for a key in a file, what the token performed for a token
 // key (see [wssec.Capabilities]). It returns an [*EntryError] with

@@ -216,8 +216,8 @@ func TestGenerateTokenCredential_module(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GenerateTokenCredential() error = %v", err)
 	}
-	got, ok := e.InToken()
-	if !ok || got.Token != memToken || got.Object != "next" || len(got.ID) != 16 || e.Location != got.String() {
+	got, err := ParseTokenURI(e.Location)
+	if err != nil || got.Token != memToken || got.Object != "next" || len(got.ID) != 16 || e.Location != got.String() {
 		t.Fatalf("entry location %q, want the token key with a 16-byte id", e.Location)
 	}
 	if _, err := generateInToken(ctx, s, "next2", pkix.Name{CommonName: "tenant"}, got, GenerateOptions{Bits: 2048}); !errors.Is(err, ErrToken) {

@@ -142,7 +142,7 @@ func (a *app) keyIn(alias string) string {
 	if err != nil {
 		return "?"
 	}
-	if u, ok := e.InToken(); ok {
+	if u, err := keystore.ParseTokenURI(e.Location); err == nil {
 		return "PKCS#11 token " + quote(u.Token+u.Serial) + ", " + quote(u.String())
 	}
 	return "a PKCS#12 file of the store"
@@ -150,7 +150,7 @@ func (a *app) keyIn(alias string) string {
 
 // keyInShort is the KEY IN column of status.
 func keyInShort(e keystore.Entry) string {
-	if u, ok := e.InToken(); ok {
+	if u, err := keystore.ParseTokenURI(e.Location); err == nil {
 		return "token " + quote(u.Token+u.Serial)
 	}
 	return "file"

@@ -35,8 +35,8 @@ func TestGenerateTokenCredential(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GenerateTokenCredential() error = %v", err)
 	}
-	got, ok := e.InToken()
-	if !ok || got.Token != u.Token || got.Object != u.Object || len(got.ID) != 16 {
+	got, err := keystore.ParseTokenURI(e.Location)
+	if err != nil || got.Token != u.Token || got.Object != u.Object || len(got.ID) != 16 {
 		t.Fatalf("entry location %q, want the token key with a 16-byte id", e.Location)
 	}
 	if _, err := generateInToken(ctx, s, clock, "next2", pkix.Name{CommonName: "tenant"}, got, keystore.GenerateOptions{Bits: 2048}); !errors.Is(err, keystore.ErrToken) {

@@ -16,7 +16,9 @@
 #
 # The signed messages (signed only, sign-then-encrypt, encrypt-then-sign)
 # run in the same rounds, with SIGNED_LARGE_WARMUP (default 1) and
-# SIGNED_LARGE_N (3) for 16 MB; SIGNED=0 leaves them out.
+# SIGNED_LARGE_N (3) for 16 MB; SIGNED=0 leaves them out, and PLAIN=0
+# leaves out the decrypt-only messages (and the PKCS#11 row) instead, for
+# a run of the signed tables alone.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,6 +33,7 @@ LARGE_WARMUP=${LARGE_WARMUP:-2}
 LARGE_N=${LARGE_N:-5}
 ROUNDS=${ROUNDS:-3}
 SIGNED=${SIGNED:-1}
+PLAIN=${PLAIN:-1}
 SIGNED_LARGE_WARMUP=${SIGNED_LARGE_WARMUP:-1}
 SIGNED_LARGE_N=${SIGNED_LARGE_N:-3}
 
@@ -137,7 +140,11 @@ pkcs11_round() {
   "$work/measure" -dir "$msgs" -mode time -warmup "$SMALL_WARMUP" -n "$SMALL_N" -pkcs11 "$token_uri" | tag "$1" >>"$results"
   "$work/openssl_rsa" "$msgs/key.pem" "$SMALL_WARMUP" "$SMALL_N" | tag "$1" >>"$results"
 }
-pkcs11_setup
+if [ "$PLAIN" = 0 ] && [ "$SIGNED" = 0 ]; then
+  log "PLAIN=0 and SIGNED=0 leave nothing to measure"
+  exit 2
+fi
+[ "$PLAIN" = 0 ] || pkcs11_setup
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 bigs=$(awk -F'\t' '!/^#/ && $2 >= 1048576 {print $1}' "$msgs/manifest.tsv")
 
@@ -149,22 +156,26 @@ tag() { sed "s/^{/{\"round\": $1, /"; }
 loads=()
 for r in $(seq 1 "$ROUNDS"); do
   loads+=("$(cut -d' ' -f1 /proc/loadavg)")
-  log "round $r/$ROUNDS: wsrenew and the Go floors"
-  "$work/measure" -dir "$msgs" -mode time -warmup "$SMALL_WARMUP" -n "$SMALL_N" \
-    -large-warmup "$LARGE_WARMUP" -large-n "$LARGE_N" | tag "$r" >>"$results"
-  pkcs11_round "$r"
-  log "round $r/$ROUNDS: xmlsec1"
-  "$PY" "$here/peer_xmlsec.py" time "$msgs" "$SMALL_WARMUP" "$SMALL_N" "$LARGE_WARMUP" "$LARGE_N" | tag "$r" >>"$results"
-  log "round $r/$ROUNDS: Santuario"
-  "${java[@]}" time "$msgs" "$JAVA_SMALL_WARMUP" "$SMALL_N" "$LARGE_WARMUP" "$LARGE_N" | tag "$r" >>"$results"
+  if [ "$PLAIN" != 0 ]; then
+    log "round $r/$ROUNDS: wsrenew and the Go floors"
+    "$work/measure" -dir "$msgs" -mode time -warmup "$SMALL_WARMUP" -n "$SMALL_N" \
+      -large-warmup "$LARGE_WARMUP" -large-n "$LARGE_N" | tag "$r" >>"$results"
+    pkcs11_round "$r"
+    log "round $r/$ROUNDS: xmlsec1"
+    "$PY" "$here/peer_xmlsec.py" time "$msgs" "$SMALL_WARMUP" "$SMALL_N" "$LARGE_WARMUP" "$LARGE_N" | tag "$r" >>"$results"
+    log "round $r/$ROUNDS: Santuario"
+    "${java[@]}" time "$msgs" "$JAVA_SMALL_WARMUP" "$SMALL_N" "$LARGE_WARMUP" "$LARGE_N" | tag "$r" >>"$results"
+  fi
   [ "$SIGNED" = 0 ] || signed_round "$r"
 done
-for f in $bigs; do
-  log "peak RSS for $f"
-  "$work/measure" -dir "$msgs" -mode rss -file "$f" >>"$results"
-  "$PY" "$here/peer_xmlsec.py" rss "$msgs" "$f" >>"$results"
-  "${java[@]}" rss "$msgs" "$f" >>"$results"
-done
+if [ "$PLAIN" != 0 ]; then
+  for f in $bigs; do
+    log "peak RSS for $f"
+    "$work/measure" -dir "$msgs" -mode rss -file "$f" >>"$results"
+    "$PY" "$here/peer_xmlsec.py" rss "$msgs" "$f" >>"$results"
+    "${java[@]}" rss "$msgs" "$f" >>"$results"
+  done
+fi
 [ "$SIGNED" = 0 ] || signed_rss
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -176,11 +187,12 @@ echo "- wsrenew at commit $commit; $(go version)"
 echo "- $(java -version 2>&1 | head -1); Santuario: libxml-security-java $(pkgver libxml-security-java), JVM defaults ($(java -XX:+PrintFlagsFinal -version 2>/dev/null | awk '$2 == "MaxHeapSize" {printf "max heap %.0f MiB", $4/1048576}'), $(java -XX:+PrintFlagsFinal -version 2>/dev/null | awk '$2 ~ /^Use(Serial|Parallel|G1|Z|Shenandoah|Epsilon)GC$/ && $4 == "true" {print $2}'))"
 [ -n "$module" ] && echo "- SoftHSM2 $(softhsm2-util --version) ($module), through crypto11, for the PKCS#11 row"
 echo "- $(xmlsec1 --version) (libxmlsec1 $(pkgver libxmlsec1)), python3-xmlsec $(pkgver python3-xmlsec), $("$PY" --version), $(openssl version | cut -d' ' -f1-2)"
-echo "- $ROUNDS rounds; per round and message: 1 KB: $SMALL_WARMUP warm-up ($JAVA_SMALL_WARMUP for Santuario) + $SMALL_N timed; 16 MB: $LARGE_WARMUP warm-up + $LARGE_N timed$([ "$SIGNED" = 0 ] || echo "; signed 16 MB: $SIGNED_LARGE_WARMUP warm-up + $SIGNED_LARGE_N timed")"
+echo "- $ROUNDS rounds; per round and message: 1 KB: $SMALL_WARMUP warm-up ($JAVA_SMALL_WARMUP for Santuario) + $SMALL_N timed$([ "$PLAIN" = 0 ] && echo "; decrypt-only messages left out (PLAIN=0)" || echo "; 16 MB: $LARGE_WARMUP warm-up + $LARGE_N timed")$([ "$SIGNED" = 0 ] || echo "; signed 16 MB: $SIGNED_LARGE_WARMUP warm-up + $SIGNED_LARGE_N timed")"
 echo
-signed_flag=()
-[ "$SIGNED" = 0 ] || signed_flag=(-signed "$msgs/signed.tsv")
-"$work/report" -manifest "$msgs/manifest.tsv" "${signed_flag[@]}" "$results"
+report_flags=()
+[ "$SIGNED" = 0 ] || report_flags=(-signed "$msgs/signed.tsv")
+[ "$PLAIN" != 0 ] || report_flags+=(-plain=false)
+"$work/report" -manifest "$msgs/manifest.tsv" "${report_flags[@]}" "$results"
 if [ -n "${BENCH_OUT:-}" ]; then
   mkdir -p "$BENCH_OUT"
   cp "$results" "$msgs/manifest.tsv" "$msgs/signed.tsv" "$BENCH_OUT/"

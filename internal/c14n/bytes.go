@@ -70,6 +70,28 @@ type byteCanon struct {
 	// The walk: where it is, how many start tags it passed, and
 	// len(open) once the element is open (-1 before).
 	pos, ordinal, apex int
+	// recent are the prefixes interned last, tried before names.
+	// tag is the start tag just read, as written, and tagCanonical
+	// whether it is written as the canonical form writes it, given its
+	// attributes' order and no declaration to add.
+	tag          []byte
+	tagCanonical bool
+	recent       [4]string
+	nextRecent   int
+	known        knownPrefixes
+}
+
+// knownPrefixes are prefixes whose declarations the output shows as
+// they are in scope (for the default namespace: needs no declaration),
+// with their URIs, as long as neither scope has changed since (in and
+// out are the scopes' versions). Inside a large element most start tags
+// declare nothing and use prefixes already shown; with these such a tag
+// is written without a map lookup or a sort of its prefixes.
+type knownPrefixes struct {
+	prefix  [8]string
+	uri     [8]string
+	n       int
+	in, out uint64
 }
 
 // rawAttr is an attribute as written in a start tag.
@@ -153,9 +175,7 @@ func (c *byteCanon) markup(n int, qname string) (bool, error) {
 			return false, malformedBytes("unterminated comment")
 		}
 		if c.apex >= 0 && c.opt.Comments {
-			c.out.str("<!--")
-			c.out.write(rest[4 : 4+e])
-			c.out.str("-->")
+			c.out.span(rest[:4+e+3])
 		}
 		c.pos += 4 + e + 3
 	case bytes.HasPrefix(rest, []byte("<![CDATA[")):
@@ -170,6 +190,14 @@ func (c *byteCanon) markup(n int, qname string) (bool, error) {
 	case len(rest) > 1 && (rest[1] == '!' || rest[1] == '?'):
 		return false, malformedBytes("directive or processing instruction")
 	case len(rest) > 1 && rest[1] == '/':
+		if len(c.open) > 0 {
+			// Most end tags are written "</name>".
+			name := c.open[len(c.open)-1].name
+			if e := 2 + len(name); e < len(rest) && rest[e] == '>' && bytes.Equal(rest[2:e], name) {
+				c.pos += e + 1
+				return c.close(rest[:e+1]), nil
+			}
+		}
 		e := bytes.IndexByte(rest, '>')
 		if e < 0 || len(c.open) == 0 {
 			return false, malformedBytes("end tag")
@@ -178,7 +206,7 @@ func (c *byteCanon) markup(n int, qname string) (bool, error) {
 			return false, malformedBytes("mismatched end tag")
 		}
 		c.pos += e + 1
-		return c.close(), nil
+		return c.close(nil), nil
 	default:
 		return c.element(n, qname)
 	}
@@ -192,6 +220,7 @@ func (c *byteCanon) element(n int, qname string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	c.tag = c.doc[c.pos : c.pos+size]
 	c.pos += size
 	c.ordinal++
 	switch {
@@ -207,14 +236,19 @@ func (c *byteCanon) element(n int, qname string) (bool, error) {
 	if err != nil || !empty {
 		return false, err
 	}
-	return c.close(), nil
+	return c.close(nil), nil
 }
 
 // close ends the innermost open element, writing its end tag inside the
 // element written, and reports whether that element is now complete.
-func (c *byteCanon) close() bool {
+// end is the end tag as written if it is canonical, else nil.
+func (c *byteCanon) close(end []byte) bool {
 	top := c.open[len(c.open)-1]
-	if c.apex >= 0 {
+	switch {
+	case c.apex < 0:
+	case end != nil:
+		c.out.span(end)
+	default:
 		c.out.str("</")
 		c.out.write(top.name)
 		c.out.byte('>')

@@ -20,16 +20,18 @@ func (c *byteCanon) startTag(t []byte) (int, bool, error) {
 		return 0, false, malformedBytes("start tag")
 	}
 	c.raw = c.raw[:0]
+	c.tagCanonical = true
 	var err error
 	for {
-		sawSpace := false
+		from := i
 		for i < len(t) && isSpaceByte(t[i]) {
-			i, sawSpace = i+1, true
+			i++
 		}
 		if i >= len(t) {
 			return 0, false, malformedBytes("unterminated start tag")
 		}
 		if t[i] == '>' {
+			c.tagCanonical = c.tagCanonical && i == from
 			i++
 			break
 		}
@@ -37,12 +39,14 @@ func (c *byteCanon) startTag(t []byte) (int, bool, error) {
 			if i+1 >= len(t) || t[i+1] != '>' {
 				return 0, false, malformedBytes("start tag")
 			}
+			c.tagCanonical = false
 			c.push(name)
 			return i + 2, true, nil
 		}
-		if !sawSpace {
+		if i == from {
 			return 0, false, malformedBytes("start tag")
 		}
+		c.tagCanonical = c.tagCanonical && i == from+1 && t[from] == ' '
 		if i, err = c.attribute(t, i); err != nil {
 			return 0, false, err
 		}
@@ -72,11 +76,29 @@ func (c *byteCanon) attribute(t []byte, i int) (int, error) {
 	if j >= len(t) || (t[j] != '"' && t[j] != '\'') {
 		return 0, malformedBytes("attribute value")
 	}
-	q := bytes.IndexByte(t[j+1:], t[j])
-	if q < 0 {
-		return 0, malformedBytes("attribute value")
+	// A value in double quotes ends at the first byte the canonical
+	// form would rewrite if that byte is the quote: one pass over most
+	// values, which are short, finds the end and that the value can be
+	// copied.
+	v, q, clean := t[j+1:], -1, false
+	if t[j] == '"' {
+		for k, b := range v {
+			if needsAttr[b] {
+				if b == '"' {
+					q, clean = k, true
+				}
+				break
+			}
+		}
 	}
-	a.value = t[j+1 : j+1+q]
+	if q < 0 {
+		if q = bytes.IndexByte(v, t[j]); q < 0 {
+			return 0, malformedBytes("attribute value")
+		}
+	}
+	a.value = v[:q]
+	// name="value", with nothing in the value to rewrite.
+	c.tagCanonical = c.tagCanonical && clean && j == i+len(a.name)+1
 	c.raw = append(c.raw, a)
 	return j + 1 + q + 1, nil
 }
@@ -105,43 +127,23 @@ func (c *byteCanon) push(name []byte) {
 // start writes the start tag of the element just pushed, as canon.start
 // writes an element's.
 func (c *byteCanon) start(apex bool) error {
+	if !apex && c.incl == nil {
+		if done, err := c.startKnown(); done {
+			return err
+		}
+	}
 	name := c.open[len(c.open)-1].name
 	p, _ := splitName(name)
 	space := c.intern(p)
 
-	ps := c.prefixes[:0]
-	ps = append(ps, space)
-	for k := range c.raw {
-		a := &c.raw[k]
-		if !a.decl && a.prefix != "" && a.prefix != "xml" {
-			ps = append(ps, a.prefix)
-		}
-	}
-	if c.incl != nil {
-		if apex {
-			for p := range c.incl {
-				ps = append(ps, p)
-			}
-		} else {
-			for k := range c.raw {
-				if a := &c.raw[k]; a.decl && c.incl[a.of] {
-					ps = append(ps, a.of)
-				}
-			}
-		}
-	}
-	if len(ps) > 1 {
-		slices.Sort(ps)
-		ps = slices.Compact(ps)
-	}
-	c.prefixes = ps
+	c.prefixes = c.visiblePrefixes(space, apex)
 
 	c.out.byte('<')
 	c.out.write(name)
 	if space != "" && space != "xml" && c.inScope.m[space] == "" {
 		return fmt.Errorf("%w: %s", ErrUnboundPrefix, space)
 	}
-	for _, p := range ps {
+	for _, p := range c.prefixes {
 		c.declare(p)
 	}
 
@@ -175,6 +177,15 @@ func (c *byteCanon) start(apex bool) error {
 			})
 		}
 	}
+	c.attrsAndClose(as)
+	if c.incl == nil {
+		c.learn(c.prefixes)
+	}
+	return c.out.err
+}
+
+// attrsAndClose writes the attributes as, sorted, and ends the start tag.
+func (c *byteCanon) attrsAndClose(as []rawAttr) {
 	for k := range as {
 		c.out.byte(' ')
 		c.out.write(as[k].name)
@@ -183,7 +194,96 @@ func (c *byteCanon) start(apex bool) error {
 		c.out.byte('"')
 	}
 	c.out.byte('>')
-	return c.out.err
+}
+
+// startKnown writes the start tag of the element just pushed if it
+// declares nothing and uses only known prefixes, so that canon.start
+// would write no declaration; it reports whether it did. Without an
+// InclusiveNamespaces PrefixList only.
+func (c *byteCanon) startKnown() (bool, error) {
+	k := &c.known
+	if k.n == 0 || k.in != c.inScope.ver || k.out != c.rendered.ver {
+		// A declaration on this tag changed the scope too.
+		return false, nil
+	}
+	name := c.open[len(c.open)-1].name
+	if p, _ := splitName(name); string(p) != "xml" && !k.has(p) {
+		return false, nil
+	}
+	for i := range c.raw {
+		a := &c.raw[i]
+		switch a.prefix {
+		case "":
+			a.uri = ""
+		case "xml":
+			a.uri = nsXML
+		default:
+			uri, ok := k.uriOf(a.prefix)
+			if !ok {
+				return false, nil
+			}
+			a.uri = uri
+		}
+	}
+	as := c.raw
+	if len(as) > 1 && !slices.IsSortedFunc(as, compareAttrs) {
+		slices.SortFunc(as, compareAttrs)
+	} else if c.tagCanonical {
+		c.out.span(c.tag)
+		return true, c.out.err
+	}
+	c.out.byte('<')
+	c.out.write(name)
+	c.attrsAndClose(as)
+	return true, c.out.err
+}
+
+// compareAttrs orders attributes as the canonical form does: by
+// namespace URI, then local name.
+func compareAttrs(x, y rawAttr) int {
+	if n := strings.Compare(x.uri, y.uri); n != 0 {
+		return n
+	}
+	return bytes.Compare(x.local, y.local)
+}
+
+// learn records the prefixes ps of a start tag just written as known:
+// declaring them again would write nothing until a scope changes.
+func (c *byteCanon) learn(ps []string) {
+	k := &c.known
+	if k.in != c.inScope.ver || k.out != c.rendered.ver {
+		k.n, k.in, k.out = 0, c.inScope.ver, c.rendered.ver
+	}
+	for _, p := range ps {
+		uri := c.inScope.m[p]
+		if p == "xml" || (p != "" && uri == "") || k.n == len(k.prefix) {
+			continue
+		}
+		if _, ok := k.uriOf(p); !ok {
+			k.prefix[k.n], k.uri[k.n] = p, uri
+			k.n++
+		}
+	}
+}
+
+// has reports whether the prefix p, as written, is known.
+func (k *knownPrefixes) has(p []byte) bool {
+	for i := range k.n {
+		if string(p) == k.prefix[i] {
+			return true
+		}
+	}
+	return false
+}
+
+// uriOf returns the URI of the known prefix p.
+func (k *knownPrefixes) uriOf(p string) (string, bool) {
+	for i := range k.n {
+		if p == k.prefix[i] {
+			return k.uri[i], true
+		}
+	}
+	return "", false
 }
 
 // intern returns b as a string, the same string each time.
@@ -191,11 +291,18 @@ func (c *byteCanon) intern(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	if s, ok := c.names[string(b)]; ok {
-		return s
+	for _, s := range c.recent {
+		if string(b) == s {
+			return s
+		}
 	}
-	s := string(b)
-	c.names[s] = s
+	s, ok := c.names[string(b)]
+	if !ok {
+		s = string(b)
+		c.names[s] = s
+	}
+	c.recent[c.nextRecent] = s
+	c.nextRecent = (c.nextRecent + 1) % len(c.recent)
 	return s
 }
 
@@ -207,3 +314,37 @@ func splitName(n []byte) (prefix, local []byte) {
 }
 
 func isSpaceByte(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
+
+// visiblePrefixes returns, sorted and without repeats, the prefixes the
+// current start tag makes visibly utilized: its own, its attributes'
+// (other than xml), and under inclusive C14N those of the
+// InclusiveNamespaces list (all of them at the apex, the declared ones
+// below it).
+func (c *byteCanon) visiblePrefixes(space string, apex bool) []string {
+	ps := c.prefixes[:0]
+	ps = append(ps, space)
+	for k := range c.raw {
+		a := &c.raw[k]
+		if !a.decl && a.prefix != "" && a.prefix != "xml" {
+			ps = append(ps, a.prefix)
+		}
+	}
+	if c.incl != nil {
+		if apex {
+			for p := range c.incl {
+				ps = append(ps, p)
+			}
+		} else {
+			for k := range c.raw {
+				if a := &c.raw[k]; a.decl && c.incl[a.of] {
+					ps = append(ps, a.of)
+				}
+			}
+		}
+	}
+	if len(ps) > 1 {
+		slices.Sort(ps)
+		ps = slices.Compact(ps)
+	}
+	return ps
+}

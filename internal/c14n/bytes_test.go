@@ -75,6 +75,14 @@ var bytesCases = []string{
 	"\xef\xbb\xbf<?xml version=\"1.0\"?><!-- before --><s:E xmlns:s=\"urn:s\" xmlns:w=\"urn:w\"><s:H><w:T w:Id=\"t\">x</w:T></s:H><s:B w:Id=\"b\" ><r  z = 'a&#x3C;b'  a=\"&#xE9;\"\n/>caf\xc3\xa9 &#x1F600;</s:B  ></s:E><!-- after -->",
 	`<a xmlns:u="urn:u"><b u:x="1" xmlns:u="urn:v"><c/></b><u:d/></a>`,
 	`<a><b xmlns:p="urn:p"><p:c/></b><d p:e="1" xmlns:p="urn:p"/></a>`,
+	// Start tags that declare nothing and use prefixes shown already,
+	// next to tags that change a scope: siblings that each show a
+	// prefix again, a redeclaration to another URI and back, the
+	// default namespace undone, and attributes whose order by URI
+	// differs from their order by prefix.
+	`<r xmlns="urn:d" xmlns:a="urn:z" xmlns:b="urn:y"><a:e b:t="1" a:t="2" u="3"><a:f a:t="2" b:t="1"/><a:f a:t="2"/></a:e><a:e b:t="1"><b:g/></a:e><a:e xmlns:a="urn:x"><a:f a:t="1"/><a:f xmlns:a="urn:z" a:t="1"/><a:f/></a:e><a:e><h xmlns=""><i/><j xmlns="urn:d"><k/></j></h><l/></a:e><xml:m/><b:g xml:lang="en" a:x="1"/></r>`,
+	// Such tags written other than canonically.
+	"<r xmlns:a=\"urn:a\"><a:e a:t=\"0\"><a:f  a:t=\"1\">x</a:f><a:f\ta:t=\"1\" >y</a:f><a:f a:t = \"1\">z</a:f><a:f a:t='1'>w</a:f><a:f a:t=\"a&amp;b\">v</a:f ><a:f a:t=\"a\nb\">u</a:f\n><a:f a:t=\"1\"/><a:f a:t=\"1\"></a:f></a:e></r>",
 }
 
 // TestCanonicalizeBytes checks that canonicalizing from the bytes writes

@@ -37,7 +37,7 @@ func (c *byteCanon) cdata(t []byte) {
 		if b != '&' && b != '<' && b != '>' && b != '\r' {
 			continue
 		}
-		c.out.write(t[start:i])
+		c.out.span(t[start:i])
 		start = i + 1
 		if b == '\r' {
 			if i+1 < len(t) && t[i+1] == '\n' {
@@ -48,7 +48,7 @@ func (c *byteCanon) cdata(t []byte) {
 		}
 		c.out.str(textEscapes[b])
 	}
-	c.out.write(t[start:])
+	c.out.span(t[start:])
 }
 
 // attrBytes writes an attribute value as written: line ends normalized,
@@ -59,7 +59,7 @@ func (c *byteCanon) attrBytes(v []byte) {
 }
 
 // value writes text or an attribute value as written, copying the runs
-// that need nothing.
+// that need nothing. v is a slice of the document.
 func (c *byteCanon) value(v []byte, needs *[256]bool, esc *[256]string, attr bool) {
 	start := 0
 	for i := 0; i < len(v); i++ {
@@ -67,7 +67,7 @@ func (c *byteCanon) value(v []byte, needs *[256]bool, esc *[256]string, attr boo
 		if !needs[b] {
 			continue
 		}
-		c.out.write(v[start:i])
+		c.out.span(v[start:i])
 		start = i + 1
 		switch b {
 		case '\r':
@@ -104,7 +104,7 @@ func (c *byteCanon) value(v []byte, needs *[256]bool, esc *[256]string, attr boo
 			c.out.str(esc[b])
 		}
 	}
-	c.out.write(v[start:])
+	c.out.span(v[start:])
 }
 
 // resolve reads the reference at the start of v and returns the

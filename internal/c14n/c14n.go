@@ -113,6 +113,9 @@ func Canonicalize(w io.Writer, el *etree.Element, opt Options) (int64, error) {
 type scope struct {
 	m    map[string]string
 	undo []undo
+	// ver changes whenever m does, so that a reader can tell that what
+	// it learned from m still holds.
+	ver uint64
 }
 
 type undo struct {
@@ -124,9 +127,13 @@ func (s *scope) set(prefix, uri string) {
 	old, had := s.m[prefix]
 	s.undo = append(s.undo, undo{prefix, old, had})
 	s.m[prefix] = uri
+	s.ver++
 }
 
 func (s *scope) restore(mark int) {
+	if len(s.undo) > mark {
+		s.ver++
+	}
 	for i := len(s.undo) - 1; i >= mark; i-- {
 		u := s.undo[i]
 		if u.had {

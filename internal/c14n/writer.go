@@ -12,20 +12,58 @@ type writer struct {
 	n   int64
 	max int64
 	err error
+	// pend is output not buffered yet: a slice of the input document,
+	// which span extends while what it is given follows on in the
+	// document, so that a run of canonical markup and text is copied
+	// once, by one call, however many pieces it was read in.
+	pend []byte
+}
+
+// count adds k bytes to the output's size and reports whether the
+// output may go on.
+func (w *writer) count(k int) bool {
+	if w.err != nil {
+		return false
+	}
+	w.n += int64(k)
+	if w.max > 0 && w.n > w.max {
+		w.err = ErrTooLarge
+		return false
+	}
+	return true
+}
+
+// span writes b, a slice of the document that stays unmodified until
+// the output is flushed.
+func (w *writer) span(b []byte) {
+	if len(b) == 0 || !w.count(len(b)) {
+		return
+	}
+	if n := len(w.pend); n > 0 && n+len(b) <= cap(w.pend) && &w.pend[:n+1][n] == &b[0] {
+		w.pend = w.pend[:n+len(b)]
+		return
+	}
+	w.putPend()
+	w.pend = b
+}
+
+// putPend moves the pending span to the buffer (or to w).
+func (w *writer) putPend() {
+	if len(w.pend) > 0 {
+		p := w.pend
+		w.pend = nil
+		w.put(p)
+	}
 }
 
 func (w *writer) str(s string) {
-	if w.err != nil {
-		return
-	}
-	w.n += int64(len(s))
-	if w.max > 0 && w.n > w.max {
-		w.err = ErrTooLarge
+	w.putPend()
+	if !w.count(len(s)) {
 		return
 	}
 	for len(s) > 0 {
 		if len(w.buf) == cap(w.buf) {
-			if w.flush() != nil {
+			if w.flushBuf() != nil {
 				return
 			}
 		}
@@ -35,29 +73,27 @@ func (w *writer) str(s string) {
 	}
 }
 
-// write is str for bytes. A run longer than the buffer goes to w
-// directly once the buffer is flushed, as a large text copied verbatim
-// gains nothing from a copy.
+// write is str for bytes.
 func (w *writer) write(b []byte) {
+	w.putPend()
+	if w.count(len(b)) {
+		w.put(b)
+	}
+}
+
+// put buffers b, counted already. A run longer than the buffer goes to
+// w directly once the buffer is flushed, as a large text copied verbatim
+// gains nothing from a copy.
+func (w *writer) put(b []byte) {
 	if w.err != nil {
 		return
 	}
 	if len(b) <= cap(w.buf)-len(w.buf) {
-		w.n += int64(len(b))
-		if w.max > 0 && w.n > w.max {
-			w.err = ErrTooLarge
-			return
-		}
 		w.buf = append(w.buf, b...)
 		return
 	}
-	w.n += int64(len(b))
-	if w.max > 0 && w.n > w.max {
-		w.err = ErrTooLarge
-		return
-	}
 	if len(b) >= cap(w.buf) {
-		if w.flush() == nil {
+		if w.flushBuf() == nil {
 			if _, err := w.w.Write(b); err != nil {
 				w.err = fmt.Errorf("c14n: write: %w", err)
 			}
@@ -66,7 +102,7 @@ func (w *writer) write(b []byte) {
 	}
 	k := copy(w.buf[len(w.buf):cap(w.buf)], b)
 	w.buf = w.buf[:cap(w.buf)]
-	if w.flush() == nil {
+	if w.flushBuf() == nil {
 		w.buf = append(w.buf, b[k:]...)
 	}
 }
@@ -79,21 +115,23 @@ func (w *writer) fail(err error) {
 }
 
 func (w *writer) byte(b byte) {
-	if w.err != nil {
+	w.putPend()
+	if !w.count(1) {
 		return
 	}
-	w.n++
-	if w.max > 0 && w.n > w.max {
-		w.err = ErrTooLarge
-		return
-	}
-	if len(w.buf) == cap(w.buf) && w.flush() != nil {
+	if len(w.buf) == cap(w.buf) && w.flushBuf() != nil {
 		return
 	}
 	w.buf = append(w.buf, b)
 }
 
+// flush writes everything out.
 func (w *writer) flush() error {
+	w.putPend()
+	return w.flushBuf()
+}
+
+func (w *writer) flushBuf() error {
 	if w.err != nil {
 		return w.err
 	}

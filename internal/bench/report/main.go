@@ -4,9 +4,11 @@
 //
 // Usage:
 //
-//	report -manifest DIR/manifest.tsv [-signed DIR/signed.tsv] results.jsonl
+//	report -manifest DIR/manifest.tsv [-signed DIR/signed.tsv] [-plain=false] results.jsonl
 //
-// With -signed the tables of the signed messages follow (signed.go).
+// With -signed the tables of the signed messages follow (signed.go);
+// -plain=false leaves out the decrypt-only tables, for results of a
+// signed-only run (peers.sh with PLAIN=0).
 //
 // Timing lines may carry a "round" number. Every figure is then computed
 // per round and the tables show the median over the rounds, with the
@@ -150,6 +152,7 @@ var peers = []impl{
 func main() {
 	manifest := flag.String("manifest", "", "manifest.tsv written by gen")
 	signedManifest := flag.String("signed", "", "signed.tsv written by gen: print the signed messages' tables too")
+	plain := flag.Bool("plain", true, "print the decrypt-only tables (false: results.jsonl holds none)")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("report: ")
@@ -170,7 +173,9 @@ func main() {
 	if err := r.readResults(flag.Arg(0)); err != nil {
 		log.Fatal(err)
 	}
-	r.print(os.Stdout)
+	if *plain {
+		r.print(os.Stdout)
+	}
 	if *signedManifest != "" {
 		r.printSigned(os.Stdout, signedFiles)
 	}

@@ -62,7 +62,7 @@ func TestStore_concurrentReadersAndWriters(t *testing.T) {
 					return
 				}
 				for _, s := range []*Store{r, w, w2} {
-					if err := checkEntries(s.Entries()); err != nil {
+					if err := checkEntries(s.View().Entries()); err != nil {
 						errs <- err
 						return
 					}
@@ -92,10 +92,10 @@ func TestStore_concurrentReadersAndWriters(t *testing.T) {
 		t.Fatal(err)
 	}
 	final := openTestStore(t, dir, clock)
-	if got, want := views(r.Entries()), views(final.Entries()); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got, want := views(r.View().Entries()), views(final.View().Entries()); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("reader's entries = %v, want %v", got, want)
 	}
-	if got, want := r.Generation(), uint64(2+2*writes); got != want {
+	if got, want := r.View().Generation(), uint64(2+2*writes); got != want {
 		t.Errorf("Generation() = %d, want %d", got, want)
 	}
 	if cur, _ := ring.Current(); cur.Name != "new" {

@@ -107,8 +107,8 @@ func TestStore_crash(t *testing.T) {
 		if _, err := st.KeyRing(); err != nil {
 			t.Fatalf("kill %d: KeyRing() error = %v", i, err)
 		}
-		got := crashSummary(st.Entries(), st.ReadState)
-		switch gen := st.Generation(); gen {
+		got := crashSummary(st.View().Entries(), st.View().State)
+		switch gen := st.View().Generation(); gen {
 		case last:
 			stats.old++
 			if got != committed[last] {
@@ -129,7 +129,7 @@ func TestStore_crash(t *testing.T) {
 	}
 	// The next write removes whatever the kills left behind.
 	st := openTestStore(t, dir, clock)
-	clock.Set(crashTime(st.Generation()))
+	clock.Set(crashTime(st.View().Generation()))
 	mustUpdate(t, st, func(tx *Tx) error { return tx.SetState("crash", []byte(`"checked"`)) })
 	if stray := strayFiles(t, dir); len(stray) > 0 {
 		t.Errorf("files left after a write: %v", stray)
@@ -274,11 +274,11 @@ func TestStore_crashChild(t *testing.T) {
 	// steps of a renewal, so that expiries pass.
 	clock := fakeclock.New(t0)
 	s := openTestStore(t, dir, clock)
-	clock.Set(crashTime(s.Generation()))
+	clock.Set(crashTime(s.View().Generation()))
 	say := func(kind string, gen uint64, summary string) {
 		os.Stdout.WriteString(kind + " " + strconv.FormatUint(gen, 10) + " " + summary + "\n")
 	}
-	say("start", s.Generation(), crashSummary(s.Entries(), s.ReadState))
+	say("start", s.View().Generation(), crashSummary(s.View().Entries(), s.View().State))
 	fixtures := []string{testpki.Old, testpki.New, testpki.Stranger, testpki.Receiver, testpki.CA}
 	for {
 		err := s.Update(context.Background(), func(tx *Tx) error {
@@ -291,8 +291,8 @@ func TestStore_crashChild(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Update() error = %v", err)
 		}
-		clock.Set(crashTime(s.Generation()))
-		say("done", s.Generation(), crashSummary(s.Entries(), s.ReadState))
+		clock.Set(crashTime(s.View().Generation()))
+		say("done", s.View().Generation(), crashSummary(s.View().Entries(), s.View().State))
 	}
 }
 

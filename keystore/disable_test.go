@@ -102,7 +102,7 @@ func TestTx_DisableRestore(t *testing.T) {
 				At, Dest         time.Time
 				Expires, InStore time.Time
 			}
-			for _, e := range reopened.Entries() {
+			for _, e := range reopened.View().Entries() {
 				if e.Alias == "old" {
 					got.Status, got.At, got.Dest, got.Expires = e.Status, e.DisabledAt, e.DestroyAfter, e.Expires
 				}
@@ -225,7 +225,7 @@ func TestStore_DestroyDisabled(t *testing.T) {
 		t.Fatalf("DestroyDisabled() = %v, %v; want old", got, err)
 	}
 	reopened := openTestStore(t, dir, clock)
-	if _, err := reopened.Entry("old"); !errors.Is(err, ErrUnknownAlias) {
+	if _, err := reopened.View().Entry("old"); !errors.Is(err, ErrUnknownAlias) {
 		t.Errorf("Entry(old) after destruction error = %v, want %v", err, ErrUnknownAlias)
 	}
 
@@ -289,19 +289,19 @@ func TestFollow_destroysDisabled(t *testing.T) {
 	mustUpdate(t, x.writer, func(tx *Tx) error { return tx.SetExpiry("old", x.clock.Now().Add(MinRetention)) })
 	x.clock.Advance(MinRetention)
 	mustUpdate(t, x.writer, func(tx *Tx) error { return tx.Disable("old", time.Hour) })
-	gen := x.writer.Generation()
+	gen := x.writer.View().Generation()
 	x.tick()
 	x.clock.Advance(time.Hour - time.Second)
 	x.tick()
-	if _, err := x.writer.Reload(ctx); err != nil || x.writer.Generation() != gen {
-		t.Fatalf("tick inside the window changed the store: generation %d, want %d (%v)", x.writer.Generation(), gen, err)
+	if _, err := x.writer.Reload(ctx); err != nil || x.writer.View().Generation() != gen {
+		t.Fatalf("tick inside the window changed the store: generation %d, want %d (%v)", x.writer.View().Generation(), gen, err)
 	}
 	x.clock.Advance(time.Second)
 	x.tick()
 	if _, err := x.writer.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := x.writer.Entry("old"); !errors.Is(err, ErrUnknownAlias) {
+	if _, err := x.writer.View().Entry("old"); !errors.Is(err, ErrUnknownAlias) {
 		t.Errorf("Entry(old) after the follower's tick error = %v, want %v", err, ErrUnknownAlias)
 	}
 	got := destructions(t, x.writer)

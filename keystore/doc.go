@@ -13,7 +13,7 @@
 //
 // The package imports keys from PKCS#12 files ([ParsePKCS12]) and PEM
 // ([ParsePEM]), generates keys with self-signed certificates and
-// certificate requests ([Generate], [Store.Generate],
+// certificate requests ([Generate], then [Tx.Add];
 // [Store.CertificateRequest]), and exports certificates
 // ([Store.ExportCertificate]) and whole entries ([Store.ExportPKCS12]). It
 // knows the rules of the key ring (one current key; a retained key is

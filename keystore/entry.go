@@ -103,7 +103,9 @@ type Entry struct {
 	// Labels are free-form, caller-defined annotations.
 	Labels map[string]string
 	// Location says where the private key lives, as a URI-like string:
-	// "blob:NAME" for a PKCS#12 file of the store's backend.
+	// "blob:NAME" for a PKCS#12 file of the store's backend, or the
+	// canonical pkcs11: URI of a key in a PKCS#11 token, which
+	// [ParseTokenURI] reads.
 	Location string
 }
 

@@ -67,7 +67,7 @@ func ExampleCreate() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, e := range store.Entries() {
+	for _, e := range store.View().Entries() {
 		fmt.Println(e.Alias, e.Status, e.Certificate.Subject.CommonName, len(e.Chain), e.Created.Format(time.DateOnly))
 	}
 	// Output:
@@ -120,7 +120,7 @@ func ExampleOpen() {
 
 // Generate the next key, ask a CA to sign it, and make it the current key
 // once the signed certificate is back.
-func ExampleStore_Generate() {
+func ExampleGenerate() {
 	dir, cleanup := tempStoreDir()
 	defer cleanup()
 	ctx := context.Background()
@@ -130,7 +130,14 @@ func ExampleStore_Generate() {
 	}
 
 	subject := pkix.Name{CommonName: "tenant.example", Organization: []string{"Example Tenant"}}
-	e, err := store.Generate(ctx, "tenant-2026", subject, keystore.GenerateOptions{Bits: 2048})
+	key, err := keystore.Generate(subject, keystore.GenerateOptions{Bits: 2048, Now: exampleNow})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := store.Update(ctx, func(tx *keystore.Tx) error { return tx.Add("tenant-2026", key, nil) }); err != nil {
+		log.Fatal(err)
+	}
+	e, err := store.View().Entry("tenant-2026")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -264,12 +271,12 @@ func ExampleTx_SetState() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	state, err := store.ReadState("rollover")
+	state, err := store.View().State("rollover")
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(string(state))
-	_, err = store.ReadState("audit")
+	_, err = store.View().State("audit")
 	fmt.Println(errors.Is(err, keystore.ErrStateNotFound))
 	// Output:
 	// {"stage":"added","alias":"tenant-2025"}
@@ -385,7 +392,7 @@ func ExampleTx_Cancel() {
 		return errors.Join(tx.Cancel("tenant-2027"), tx.Rotate("tenant-2025"))
 	})
 	fmt.Println("cancel the new key:", err)
-	for _, e := range store.Entries() {
+	for _, e := range store.View().Entries() {
 		fmt.Println(e.Alias, e.Status, e.Provided.Format(time.DateOnly))
 	}
 	// Output:
@@ -426,7 +433,7 @@ func ExampleRebuild() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, e := range store.Entries() {
+	for _, e := range store.View().Entries() {
 		fmt.Println(e.Alias, e.Status)
 	}
 	// Output:
@@ -476,7 +483,7 @@ func ExampleFollow() {
 		log.Fatal(err)
 	}
 	for gen := range reloaded {
-		if gen == operator.Generation() {
+		if gen == operator.View().Generation() {
 			break
 		}
 	}
@@ -593,7 +600,7 @@ func ExampleStore_DestroyDisabled() {
 	for _, r := range records {
 		fmt.Println("recorded:", r.Alias, "at", r.Time.Format(time.DateOnly), "disabled", r.DisabledAt.Format(time.DateOnly))
 	}
-	_, err = s.Entry("tenant-2025")
+	_, err = s.View().Entry("tenant-2025")
 	fmt.Println("unknown now:", errors.Is(err, keystore.ErrUnknownAlias))
 	// Output:
 	// destroyed: tenant-2025

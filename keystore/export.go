@@ -2,9 +2,7 @@ package keystore
 
 import (
 	"bytes"
-	"context"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 )
@@ -22,7 +20,7 @@ import (
 // encrypt to. It returns an [*EntryError] with [ErrUnknownAlias] or
 // [ErrNotProvided], and an [*EntryError] for [ErrStatus] for a pending entry.
 func (s *Store) ExportCertificate(alias string) (*x509.Certificate, error) {
-	e, err := s.Entry(alias)
+	e, err := s.View().Entry(alias)
 	if err != nil {
 		return nil, err
 	}
@@ -75,36 +73,4 @@ func (s *Store) CertificateRequest(alias string) ([]byte, error) {
 		return nil, err
 	}
 	return createCertificateRequest(c)
-}
-
-// Generate creates a key pair with a self-signed certificate ([Generate])
-// and stores it under alias as a pending entry. Nil opts.Now and opts.Rand
-// default to the store's. The key is generated before the writer lock is
-// taken. Send [Store.CertificateRequest] to a CA to have the key signed,
-// or rotate the self-signed key into the ring as it is.
-//
-// Generate returns the errors of [Generate], [Tx.Add] and [Store.Update];
-// it checks the
-// alias before generating.
-func (s *Store) Generate(ctx context.Context, alias string, subject pkix.Name, opts GenerateOptions) (Entry, error) {
-	if err := checkAlias(alias); err != nil {
-		return Entry{}, err
-	}
-	if _, err := s.Entry(alias); err == nil {
-		return Entry{}, &EntryError{Alias: alias, Err: ErrDuplicateAlias}
-	}
-	if opts.Now == nil {
-		opts.Now = s.opts.Now
-	}
-	if opts.Rand == nil {
-		opts.Rand = s.opts.Rand
-	}
-	c, err := Generate(subject, opts)
-	if err != nil {
-		return Entry{}, err
-	}
-	if err := s.Update(ctx, func(tx *Tx) error { return tx.Add(alias, c, nil) }); err != nil {
-		return Entry{}, err
-	}
-	return s.Entry(alias)
 }

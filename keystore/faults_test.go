@@ -72,7 +72,7 @@ func TestStore_Update_faults(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s, clock, dir := ringStore(t)
-			gen := s.Generation()
+			gen := s.View().Generation()
 			fault := tc.fault
 			faulty, err := Open(context.Background(), &dirBackend{dir: filepath.Clean(dir), fsys: &fault}, PasswordValue(testPassword), Options{Now: clock.Now})
 			if err != nil {
@@ -91,7 +91,7 @@ func TestStore_Update_faults(t *testing.T) {
 			}
 			// What the store holds afterwards, read again.
 			again := openTestStore(t, dir, clock)
-			e, _ := again.Entry("new")
+			e, _ := again.View().Entry("new")
 			if got := e.Labels["k"] == "v"; got != tc.committed {
 				t.Errorf("change visible after the fault = %v, want %v", got, tc.committed)
 			}
@@ -124,7 +124,7 @@ func TestOpen_damagedEntry(t *testing.T) {
 			if !tc.onlyOne {
 				mustUpdate(t, s, func(tx *Tx) error { return tx.Add("new", fixture(testpki.New), nil) })
 			}
-			e, _ := s.Entry("old")
+			e, _ := s.View().Entry("old")
 			path := filepath.Join(dir, strings.TrimPrefix(e.Location, locationBlob))
 			if tc.password == testPassword {
 				data, err := os.ReadFile(path)

@@ -118,14 +118,14 @@ func TestTx_retentionFloor(t *testing.T) {
 			if tc.setup != nil {
 				mustUpdate(t, s, tc.setup)
 			}
-			gen := s.Generation()
+			gen := s.View().Generation()
 			clock.Advance(tc.advance)
 			err := s.Update(context.Background(), tc.fn)
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("Update() error = %v, want %v", err, tc.wantErr)
 			}
-			if tc.wantErr != nil && s.Generation() != gen {
-				t.Errorf("refused Update() changed the generation from %d to %d", gen, s.Generation())
+			if tc.wantErr != nil && s.View().Generation() != gen {
+				t.Errorf("refused Update() changed the generation from %d to %d", gen, s.View().Generation())
 			}
 		})
 	}
@@ -153,11 +153,11 @@ func TestManifest_floors(t *testing.T) {
 	until := t0.Add(MinRetention + time.Hour)
 	mustUpdate(t, s, func(tx *Tx) error { return errors.Join(tx.SetExpiry("old", until), tx.SetExpiry("old", time.Time{})) })
 	got := openTestStore(t, dir, clock)
-	old, _ := got.Entry("old")
+	old, _ := got.View().Entry("old")
 	if !old.Provided.Equal(t0) || !old.RetainUntil.Equal(until) || !old.Expires.IsZero() {
 		t.Errorf("old after Open = provided %v, retain until %v, expires %v; want %v, %v, zero", old.Provided, old.RetainUntil, old.Expires, t0, until)
 	}
-	newE, _ := got.Entry("new")
+	newE, _ := got.View().Entry("new")
 	if !newE.Provided.IsZero() {
 		t.Errorf("new after Open provided = %v, want zero", newE.Provided)
 	}
@@ -180,7 +180,7 @@ func TestManifest_floors(t *testing.T) {
 		t.Fatal(err)
 	}
 	old2 := openTestStore(t, dir, clock)
-	for _, e := range old2.Entries() {
+	for _, e := range old2.View().Entries() {
 		if e.Status.inRing() && e.Provided.IsZero() {
 			t.Errorf("legacy manifest: %s entry %s is not provided", e.Status, e.Alias)
 		}
@@ -198,7 +198,7 @@ func TestStore_Update_clockBehind(t *testing.T) {
 	s, clock, _ := ringStore(t)
 	clock.Advance(time.Hour)
 	mustUpdate(t, s, func(tx *Tx) error { return tx.SetLabels("new", nil) })
-	gen := s.Generation()
+	gen := s.View().Generation()
 	clock.Set(t0.Add(time.Minute))
 	ran := false
 	err := s.Update(context.Background(), func(tx *Tx) error { ran = true; return tx.SetLabels("new", nil) })
@@ -209,8 +209,8 @@ func TestStore_Update_clockBehind(t *testing.T) {
 	if !ce.Now.Equal(t0.Add(time.Minute)) || !ce.Latest.Equal(t0.Add(time.Hour)) {
 		t.Errorf("Error = %+v, want now %v, latest %v", ce, t0.Add(time.Minute), t0.Add(time.Hour))
 	}
-	if ran || s.Generation() != gen {
-		t.Errorf("Update() with the clock behind ran fn = %v, generation %d (want %d)", ran, s.Generation(), gen)
+	if ran || s.View().Generation() != gen {
+		t.Errorf("Update() with the clock behind ran fn = %v, generation %d (want %d)", ran, s.View().Generation(), gen)
 	}
 }
 

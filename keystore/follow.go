@@ -412,13 +412,13 @@ func (f *Follower) refresh(ctx context.Context) {
 		}
 		if prev == nil || prev.Error() != err.Error() {
 			log.LogAttrs(ctx, slog.LevelError, "keystore: following the store failed; keeping the last key ring",
-				slog.String("holder", f.id), slog.Uint64("generation", f.s.Generation()), slog.String("error", err.Error()))
+				slog.String("holder", f.id), slog.Uint64("generation", f.s.View().Generation()), slog.String("error", err.Error()))
 			f.beatLogged(ctx)
 		}
 		return
 	case prev != nil:
 		log.LogAttrs(ctx, slog.LevelInfo, "keystore: following the store again",
-			slog.String("holder", f.id), slog.Uint64("generation", f.s.Generation()))
+			slog.String("holder", f.id), slog.Uint64("generation", f.s.View().Generation()))
 	}
 	if !changed && prev == nil {
 		return
@@ -426,7 +426,7 @@ func (f *Follower) refresh(ctx context.Context) {
 	f.selfTest()
 	f.beatLogged(ctx)
 	if changed && f.opts.OnReload != nil {
-		f.opts.OnReload(f.s.Generation())
+		f.opts.OnReload(f.s.View().Generation())
 	}
 }
 

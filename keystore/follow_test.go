@@ -76,7 +76,7 @@ func (x *followed) renew(t *testing.T) uint64 {
 	mustUpdate(t, x.writer, func(tx *Tx) error {
 		return errors.Join(tx.Add("new", fixture(testpki.New), nil), tx.Rotate("new"))
 	})
-	return x.writer.Generation()
+	return x.writer.View().Generation()
 }
 
 func encryptTo(t *testing.T, name string) []byte {
@@ -373,7 +373,7 @@ func TestFollow_watchEnds(t *testing.T) {
 	second := <-watches
 	gen2 := func() uint64 {
 		mustUpdate(t, x.writer, func(tx *Tx) error { return tx.Add("stranger", fixture(testpki.Stranger), nil) })
-		return x.writer.Generation()
+		return x.writer.View().Generation()
 	}()
 	second <- struct{}{}
 	if g := <-x.loads; g != gen2 {

@@ -18,7 +18,7 @@ import (
 // Holder returns the follower's holder record as it would register it
 // now.
 func (f *Follower) Holder() Holder {
-	h := Holder{ID: f.id, Host: f.host, PID: os.Getpid(), Generation: f.s.Generation(),
+	h := Holder{ID: f.id, Host: f.host, PID: os.Getpid(), Generation: f.s.View().Generation(),
 		Started: f.start, Heartbeat: f.s.opts.now(), TTL: f.opts.holderTTL()}
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// GenerateOptions configures [Generate] and [Store.Generate]. The zero
+// GenerateOptions configures [Generate] and [GenerateTokenCredential]. The zero
 // value is the default.
 type GenerateOptions struct {
 	// Bits is the RSA key size: 2048, 3072 or 4096. If zero, 3072. Other
@@ -26,11 +26,11 @@ type GenerateOptions struct {
 	Validity time.Duration
 
 	// Now is the clock for the certificate's validity. If nil, time.Now;
-	// [Store.Generate] uses the store's clock.
+	// pass the store's clock ([Options.Now]) when the key goes into one.
 	Now func() time.Time
 
 	// Rand is the source of the certificate's serial number. If nil,
-	// crypto/rand.Reader; [Store.Generate] uses the store's Rand. The key
+	// crypto/rand.Reader. The key
 	// itself always comes from the operating system's generator.
 	Rand io.Reader
 }

@@ -30,7 +30,7 @@ func TestStore_PKCS12_interop(t *testing.T) {
 	if err := os.WriteFile(exported, export, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e, _ := s.Entry("new")
+	e, _ := s.View().Entry("new")
 	blob, _ := blobOfLocation(e.Location)
 
 	tests := []struct {

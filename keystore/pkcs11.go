@@ -263,12 +263,6 @@ func (tx *Tx) rekey(alias, loc string, c *Credential) (string, error) {
 	return tx.writeKey(alias, c)
 }
 
-// InToken reports whether the entry's private key lives in a PKCS#11
-// token, and the token's URI if so.
-func (e Entry) InToken() (*TokenURI, bool) {
-	return tokenOfLocation(e.Location)
-}
-
 // CheckTransport reports whether the key of alias can decrypt what a
 // sender using t encrypts: a key in a file performs every key transport,
 // a token key what the token performed when it was opened. It returns

@@ -216,8 +216,8 @@ func TestGenerateTokenCredential_module(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GenerateTokenCredential() error = %v", err)
 	}
-	got, ok := e.InToken()
-	if !ok || got.Token != memToken || got.Object != "next" || len(got.ID) != 16 || e.Location != got.String() {
+	got, err := ParseTokenURI(e.Location)
+	if err != nil || got.Token != memToken || got.Object != "next" || len(got.ID) != 16 || e.Location != got.String() {
 		t.Fatalf("entry location %q, want the token key with a 16-byte id", e.Location)
 	}
 	if _, err := generateInToken(ctx, s, "next2", pkix.Name{CommonName: "tenant"}, got, GenerateOptions{Bits: 2048}); !errors.Is(err, ErrToken) {
@@ -382,8 +382,8 @@ func TestTokenModule_errors(t *testing.T) {
 					}
 				}
 			}
-			if len(s.Entries()) != 0 {
-				t.Errorf("Entries() = %v, want none after failures", s.Entries())
+			if len(s.View().Entries()) != 0 {
+				t.Errorf("Entries() = %v, want none after failures", s.View().Entries())
 			}
 		})
 	}
@@ -416,7 +416,7 @@ func addCredential(ctx context.Context, s *Store, alias string, c *Credential, l
 	if err := s.Update(ctx, func(tx *Tx) error { return tx.Add(alias, c, labels) }); err != nil {
 		return Entry{}, err
 	}
-	return s.Entry(alias)
+	return s.View().Entry(alias)
 }
 
 // TestTx_Add_tokenWithoutModule refuses a token key in a store that could

@@ -263,7 +263,7 @@ func plSigner(s *keystore.Store, at time.Time) *signer.Manager {
 // their ring state, the renewal's stage and the audit trail's length.
 func plState(s *keystore.Store, m *rollover.Manager) string {
 	var b strings.Builder
-	for _, e := range s.Entries() {
+	for _, e := range s.View().Entries() {
 		fmt.Fprintf(&b, "%s %s %s expires=%s provided=%s floor=%s disabled=%s destroy=%s\n", e.Alias, e.Status, e.Fingerprint.String(),
 			e.Expires.Format(time.RFC3339), e.Provided.Format(time.RFC3339), e.RetainUntil.Format(time.RFC3339),
 			e.DisabledAt.Format(time.RFC3339), e.DestroyAfter.Format(time.RFC3339))
@@ -412,7 +412,7 @@ func plCheck(t *testing.T, name string, d *keystore.PowerDisk, at time.Time, bef
 		t.Fatalf("%s: Resume() error = %v", name, err)
 	}
 	r := st.Report()
-	for _, e := range s.Entries() {
+	for _, e := range s.View().Entries() {
 		if r.Old == nil || e.Alias != r.Old.Alias {
 			continue
 		}
@@ -431,7 +431,7 @@ func plCheck(t *testing.T, name string, d *keystore.PowerDisk, at time.Time, bef
 	if err != nil {
 		t.Fatalf("%s: KeyRing() error = %v", name, err)
 	}
-	for _, e := range s.Entries() {
+	for _, e := range s.View().Entries() {
 		if e.Status == keystore.StatusPending {
 			continue
 		}
@@ -459,7 +459,7 @@ func plCheck(t *testing.T, name string, d *keystore.PowerDisk, at time.Time, bef
 		t.Fatal(err)
 	}
 	want := []string{"manifest.json"}
-	for _, e := range s.Entries() {
+	for _, e := range s.View().Entries() {
 		want = append(want, strings.TrimPrefix(e.Location, "blob:"))
 	}
 	slices.Sort(want)

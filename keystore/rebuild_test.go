@@ -20,7 +20,7 @@ func TestRebuild(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, clock, dir := ringStore(t)
-	gen := s.Generation()
+	gen := s.View().Generation()
 	if err := os.Remove(filepath.Join(dir, manifestName)); err != nil {
 		t.Fatal(err)
 	}
@@ -57,8 +57,8 @@ func TestRebuild(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Rebuild() error = %v", err)
 	}
-	if r.Generation() <= gen {
-		t.Errorf("Generation() after Rebuild = %d, want above %d", r.Generation(), gen)
+	if r.View().Generation() <= gen {
+		t.Errorf("Generation() after Rebuild = %d, want above %d", r.View().Generation(), gen)
 	}
 	want := []view{
 		{"new", StatusCurrent, time.Time{}, fingerprint(testpki.New).String(), nil},
@@ -66,10 +66,10 @@ func TestRebuild(t *testing.T) {
 		{"stranger", StatusRetained, time.Time{}, fingerprint(testpki.Stranger).String(), nil},
 	}
 	got := openTestStore(t, dir, clock)
-	if diff := cmp.Diff(want, views(got.Entries())); diff != "" {
+	if diff := cmp.Diff(want, views(got.View().Entries())); diff != "" {
 		t.Errorf("entries after Rebuild (-want +got):\n%s", diff)
 	}
-	for _, e := range got.Entries() {
+	for _, e := range got.View().Entries() {
 		if e.Provided.IsZero() {
 			t.Errorf("rebuilt entry %s is not provided", e.Alias)
 		}

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/wsrenew/wsrenew/wssec"
 )
@@ -362,20 +361,16 @@ func (s *Store) Reload(ctx context.Context) (bool, error) {
 	return s.state.Load().m.generation != before, nil
 }
 
-// Latest returns the latest time the state the store holds records: when
-// it was committed, and when each entry was created or handed out.
-// [Store.Update] refuses a clock behind it ([ErrClockBehind]).
-func (s *Store) Latest() time.Time { return s.view().m.latest() }
-
-// Generation returns the generation of the state the store holds: a
-// number that grows by one with every committed change.
-func (s *Store) Generation() uint64 { return s.view().m.generation }
-
-// Entries returns every entry of the store, in the order they were added.
-// The slice and maps are fresh; the certificates are shared and must not
-// be modified.
-func (s *Store) Entries() []Entry {
-	return entriesOf(s.view().m)
+// View returns a read-only [Tx] on the state the store holds: its readers
+// ([Tx.Entries], [Tx.Entry], [Tx.State], [Tx.Generation], [Tx.Latest])
+// show what the store committed or read last, and its changing methods
+// return [ErrTxDone]. A view never changes: call View again after
+// [Store.Update] or [Store.Reload] to see their result. Its [Tx.Time] is
+// zero. Unlike a transaction, a view is safe for concurrent use; View
+// itself is too, and takes no lock.
+func (s *Store) View() *Tx {
+	st := s.view()
+	return &Tx{s: s, base: st, m: st.m, keys: st.keys, view: true}
 }
 
 func entriesOf(m *manifest) []Entry {
@@ -384,24 +379,6 @@ func entriesOf(m *manifest) []Entry {
 		out[i] = e.clone()
 	}
 	return out
-}
-
-// Entry returns the entry with the alias, or an [*EntryError] with
-// [ErrUnknownAlias].
-func (s *Store) Entry(alias string) (Entry, error) {
-	m := s.view().m
-	i := m.find(alias)
-	if i < 0 {
-		return Entry{}, &EntryError{Alias: alias, Err: ErrUnknownAlias}
-	}
-	return m.entries[i].clone(), nil
-}
-
-// ReadState returns the state blob name as the last [Tx.SetState] stored
-// it, as compact JSON. It returns [ErrInvalidName]
-// or [ErrStateNotFound].
-func (s *Store) ReadState(name string) ([]byte, error) {
-	return readState(s.view().m, name)
 }
 
 func readState(m *manifest, name string) ([]byte, error) {

@@ -22,20 +22,20 @@ func TestCreate_Open(t *testing.T) {
 	mustUpdate(t, s, func(tx *Tx) error { return tx.SetState("rollover", []byte(`{"stage": "added"}`)) })
 
 	got := openTestStore(t, dir, clock)
-	if diff := cmp.Diff(views(s.Entries()), views(got.Entries())); diff != "" {
+	if diff := cmp.Diff(views(s.View().Entries()), views(got.View().Entries())); diff != "" {
 		t.Errorf("Open() entries mismatch (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(s.Entries(), got.Entries()); diff != "" {
+	if diff := cmp.Diff(s.View().Entries(), got.View().Entries()); diff != "" {
 		t.Errorf("Open() full entries mismatch (-want +got):\n%s", diff)
 	}
-	if got.Generation() != s.Generation() {
-		t.Errorf("Generation() = %d, want %d", got.Generation(), s.Generation())
+	if got.View().Generation() != s.View().Generation() {
+		t.Errorf("Generation() = %d, want %d", got.View().Generation(), s.View().Generation())
 	}
-	state, err := got.ReadState("rollover")
+	state, err := got.View().State("rollover")
 	if err != nil || string(state) != `{"stage":"added"}` {
-		t.Errorf("ReadState() = %s, %v; want the stored JSON", state, err)
+		t.Errorf("View().State() = %s, %v; want the stored JSON", state, err)
 	}
-	for _, e := range got.Entries() {
+	for _, e := range got.View().Entries() {
 		if !e.Created.Equal(t0) {
 			t.Errorf("entry %s Created = %v, want %v", e.Alias, e.Created, t0)
 		}
@@ -281,7 +281,7 @@ func TestStore_Reload(t *testing.T) {
 	if diff := cmp.Diff(want, ringViews(ring)); diff != "" {
 		t.Errorf("ring after Reload mismatch (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(views(b.Entries()), views(a.Entries())); diff != "" {
+	if diff := cmp.Diff(views(b.View().Entries()), views(a.View().Entries())); diff != "" {
 		t.Errorf("entries after Reload mismatch (-want +got):\n%s", diff)
 	}
 
@@ -316,8 +316,8 @@ func TestStore_Reload_errors(t *testing.T) {
 		t.Errorf("Reload() error = %v, want %v", err, ErrCorruptManifest)
 	}
 	// The store keeps serving what it had.
-	if len(s.Entries()) != 3 {
-		t.Errorf("Entries() after a failed Reload = %d entries, want 3", len(s.Entries()))
+	if len(s.View().Entries()) != 3 {
+		t.Errorf("Entries() after a failed Reload = %d entries, want 3", len(s.View().Entries()))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -329,7 +329,7 @@ func TestStore_Reload_errors(t *testing.T) {
 func TestStore_Entry(t *testing.T) {
 	t.Parallel()
 	s, _, _ := ringStore(t)
-	e, err := s.Entry("new")
+	e, err := s.View().Entry("new")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,10 +342,10 @@ func TestStore_Entry(t *testing.T) {
 	}
 	// Entries are copies.
 	e.Labels["ticket"] = "changed"
-	if again, _ := s.Entry("new"); again.Labels["ticket"] != "OPS-1" {
+	if again, _ := s.View().Entry("new"); again.Labels["ticket"] != "OPS-1" {
 		t.Errorf("modifying a returned entry changed the store")
 	}
-	if _, err := s.Entry("nope"); !errors.Is(err, ErrUnknownAlias) {
+	if _, err := s.View().Entry("nope"); !errors.Is(err, ErrUnknownAlias) {
 		t.Errorf("Entry(unknown) error = %v, want %v", err, ErrUnknownAlias)
 	}
 	if got, want := e.String(), "new (current, "+fingerprint(testpki.New).String()+")"; got != want {
@@ -368,7 +368,7 @@ func TestStore_Update_cleansUp(t *testing.T) {
 		got = append(got, e.Name())
 	}
 	var want []string
-	for _, e := range s.Entries() {
+	for _, e := range s.View().Entries() {
 		name, _ := blobOfLocation(e.Location)
 		want = append(want, name)
 	}
@@ -473,7 +473,7 @@ func TestStore_Reload_racesWriter(t *testing.T) {
 	if hb.before != nil {
 		t.Fatal("the writer did not run between the reader's reads")
 	}
-	if diff := cmp.Diff(views(w.Entries()), views(r.Entries())); diff != "" {
+	if diff := cmp.Diff(views(w.View().Entries()), views(r.View().Entries())); diff != "" {
 		t.Errorf("entries mismatch (-want +got):\n%s", diff)
 	}
 }
@@ -514,7 +514,7 @@ func TestStore_zero(t *testing.T) {
 		if _, err := s.KeyRing(); !errors.Is(err, ErrNotExist) {
 			t.Errorf("KeyRing() error = %v, want %v", err, ErrNotExist)
 		}
-		if _, err := s.Entry("x"); !errors.Is(err, ErrUnknownAlias) {
+		if _, err := s.View().Entry("x"); !errors.Is(err, ErrUnknownAlias) {
 			t.Errorf("Entry() error = %v, want %v", err, ErrUnknownAlias)
 		}
 		if _, err := s.ExportPKCS12("x", "pw"); !errors.Is(err, ErrUnknownAlias) {
@@ -526,11 +526,11 @@ func TestStore_zero(t *testing.T) {
 		if _, err := s.CertificateRequest("x"); !errors.Is(err, ErrUnknownAlias) {
 			t.Errorf("CertificateRequest() error = %v, want %v", err, ErrUnknownAlias)
 		}
-		if _, err := s.ReadState("x"); !errors.Is(err, ErrStateNotFound) {
-			t.Errorf("ReadState() error = %v, want %v", err, ErrStateNotFound)
+		if _, err := s.View().State("x"); !errors.Is(err, ErrStateNotFound) {
+			t.Errorf("View().State() error = %v, want %v", err, ErrStateNotFound)
 		}
-		if len(s.Entries()) != 0 || s.Generation() != 0 {
-			t.Errorf("Entries(), Generation() of a zero Store = %v, %d", s.Entries(), s.Generation())
+		if len(s.View().Entries()) != 0 || s.View().Generation() != 0 {
+			t.Errorf("Entries(), Generation() of a zero Store = %v, %d", s.View().Entries(), s.View().Generation())
 		}
 	}
 	var tx *Tx
@@ -550,5 +550,42 @@ func TestStore_zero(t *testing.T) {
 	}
 	if _, err := s.Reload(nil); !errors.Is(err, ErrInvalidOptions) {
 		t.Errorf("Reload(nil Context) error = %v, want %v", err, ErrInvalidOptions)
+	}
+}
+
+// TestStore_View reads the committed state through a view, which refuses
+// every change and keeps showing the state it was taken on.
+func TestStore_View(t *testing.T) {
+	t.Parallel()
+	s, clock, _ := ringStore(t)
+	v := s.View()
+	gen := v.Generation()
+	changes := []struct {
+		name string
+		fn   func(tx *Tx) error
+	}{
+		{"Add", func(tx *Tx) error { return tx.Add("x", fixture(testpki.Stranger), nil) }},
+		{"Rotate", func(tx *Tx) error { return tx.Rotate("stranger") }},
+		{"SetExpiry", func(tx *Tx) error { return tx.SetExpiry("old", clock.Now().Add(MinRetention)) }},
+		{"SetLabels", func(tx *Tx) error { return tx.SetLabels("new", nil) }},
+		{"Cancel", func(tx *Tx) error { return tx.Cancel("stranger") }},
+		{"SetState", func(tx *Tx) error { return tx.SetState("x", []byte(`{}`)) }},
+	}
+	for _, c := range changes {
+		if err := c.fn(v); !errors.Is(err, ErrTxDone) {
+			t.Errorf("View().%s() error = %v, want %v", c.name, err, ErrTxDone)
+		}
+	}
+	mustUpdate(t, s, func(tx *Tx) error { return tx.Cancel("stranger") })
+	if _, err := v.Entry("stranger"); err != nil || v.Generation() != gen || len(v.Entries()) != 3 {
+		t.Errorf("old view after an Update: Entry(stranger) error = %v, generation %d (want %d), %d entries (want 3)", err, v.Generation(), gen, len(v.Entries()))
+	}
+	now := s.View()
+	if _, err := now.Entry("stranger"); !errors.Is(err, ErrUnknownAlias) || now.Generation() != gen+1 || !now.Latest().Equal(clock.Now()) {
+		t.Errorf("new view: Entry(stranger) error = %v, generation %d (want %d), latest %v", err, now.Generation(), gen+1, now.Latest())
+	}
+	var zero Store
+	if got := zero.View().Entries(); len(got) != 0 {
+		t.Errorf("zero Store View().Entries() = %v, want none", got)
 	}
 }

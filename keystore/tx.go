@@ -21,7 +21,8 @@ import (
 // at all if the function returns an error.
 //
 // A Tx is not safe for concurrent use and must not be used after the
-// function returns ([ErrTxDone]).
+// function returns ([ErrTxDone]). [Store.View] returns a read-only Tx on
+// the store's state, whose readers work at any time.
 type Tx struct {
 	s     *Store
 	base  *storeState
@@ -33,6 +34,8 @@ type Tx struct {
 	destroyed []Entry
 	dirty     bool
 	done      bool
+	// view marks a read-only Tx from [Store.View].
+	view bool
 }
 
 // Update runs fn with a transaction on the store's latest state and
@@ -223,8 +226,18 @@ func (tx *Tx) prepare() (data []byte, next *storeState, named map[string]bool, e
 	return data, next, named, nil
 }
 
+// check refuses a change to a finished transaction or a view.
 func (tx *Tx) check() error {
-	if tx == nil || tx.done {
+	if tx == nil || tx.done || tx.view {
+		return ErrTxDone
+	}
+	return nil
+}
+
+// checkRead refuses a read of a finished transaction; a view may always
+// be read.
+func (tx *Tx) checkRead() error {
+	if tx == nil || (tx.done && !tx.view) {
 		return ErrTxDone
 	}
 	return nil
@@ -294,9 +307,12 @@ func (tx *Tx) Entries() []Entry {
 // Entry returns the entry with the alias as the transaction has changed
 // it so far, or an [*EntryError] with [ErrUnknownAlias]; [ErrTxDone].
 func (tx *Tx) Entry(alias string) (Entry, error) {
-	i, err := tx.find(alias)
-	if err != nil {
+	if err := tx.checkRead(); err != nil {
 		return Entry{}, err
+	}
+	i := tx.m.find(alias)
+	if i < 0 {
+		return Entry{}, &EntryError{Alias: alias, Err: ErrUnknownAlias}
 	}
 	return tx.m.entries[i].clone(), nil
 }
@@ -333,7 +349,7 @@ func (tx *Tx) SetState(name string, data []byte) error {
 // State returns the state blob name as the transaction sees it. It
 // returns [ErrInvalidName], [ErrStateNotFound] and [ErrTxDone].
 func (tx *Tx) State(name string) ([]byte, error) {
-	if err := tx.check(); err != nil {
+	if err := tx.checkRead(); err != nil {
 		return nil, err
 	}
 	return readState(tx.m, name)

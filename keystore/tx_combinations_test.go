@@ -45,7 +45,7 @@ func TestTx_retentionCombinations(t *testing.T) {
 		names = append(names, n)
 	}
 	check := func(t *testing.T, s *Store, seq string) {
-		e, err := s.Entry("old")
+		e, err := s.View().Entry("old")
 		if err != nil {
 			t.Fatalf("%s: old lost: %v", seq, err)
 		}

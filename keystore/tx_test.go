@@ -125,7 +125,7 @@ func TestTx(t *testing.T) {
 			if tc.setup != nil {
 				mustUpdate(t, s, tc.setup)
 			}
-			before, gen := views(s.Entries()), s.Generation()
+			before, gen := views(s.View().Entries()), s.View().Generation()
 			clock.Advance(tc.advance)
 			err := s.Update(context.Background(), tc.fn)
 			if !errors.Is(err, tc.wantErr) {
@@ -134,15 +134,15 @@ func TestTx(t *testing.T) {
 			want := tc.want
 			if tc.wantErr != nil {
 				want = before
-				if s.Generation() != gen {
-					t.Errorf("failed Update() changed the generation from %d to %d", gen, s.Generation())
+				if s.View().Generation() != gen {
+					t.Errorf("failed Update() changed the generation from %d to %d", gen, s.View().Generation())
 				}
 			}
-			if diff := cmp.Diff(want, views(s.Entries())); diff != "" {
+			if diff := cmp.Diff(want, views(s.View().Entries())); diff != "" {
 				t.Errorf("entries mismatch (-want +got):\n%s", diff)
 			}
 			// What is on disk is what the store holds.
-			if diff := cmp.Diff(want, views(openTestStore(t, dir, clock).Entries())); diff != "" {
+			if diff := cmp.Diff(want, views(openTestStore(t, dir, clock).View().Entries())); diff != "" {
 				t.Errorf("entries after Open mismatch (-want +got):\n%s", diff)
 			}
 		})
@@ -186,7 +186,7 @@ func TestTx_commitRules(t *testing.T) {
 	mustUpdate(t, s, func(tx *Tx) error {
 		return errors.Join(tx.Add("tmp", fixture(testpki.Stranger), nil), tx.Remove("tmp"))
 	})
-	if _, err := s.Entry("tmp"); !errors.Is(err, ErrUnknownAlias) {
+	if _, err := s.View().Entry("tmp"); !errors.Is(err, ErrUnknownAlias) {
 		t.Errorf("Entry(tmp) error = %v, want %v", err, ErrUnknownAlias)
 	}
 }
@@ -194,7 +194,7 @@ func TestTx_commitRules(t *testing.T) {
 func TestTx_noChange(t *testing.T) {
 	t.Parallel()
 	s, _, _ := ringStore(t)
-	gen := s.Generation()
+	gen := s.View().Generation()
 	mustUpdate(t, s, func(tx *Tx) error {
 		if tx.Generation() != gen {
 			t.Errorf("Tx.Generation() = %d, want %d", tx.Generation(), gen)
@@ -202,8 +202,8 @@ func TestTx_noChange(t *testing.T) {
 		_, err := tx.Entry("old")
 		return errors.Join(err, tx.SetState("absent", nil))
 	})
-	if s.Generation() != gen {
-		t.Errorf("Update() without changes moved the generation from %d to %d", gen, s.Generation())
+	if s.View().Generation() != gen {
+		t.Errorf("Update() without changes moved the generation from %d to %d", gen, s.View().Generation())
 	}
 }
 
@@ -262,20 +262,20 @@ func TestTx_State(t *testing.T) {
 		}
 	}
 	r := openTestStore(t, dir, clock)
-	if got, err := r.ReadState("rollover"); err != nil || string(got) != `{"stage":3}` {
-		t.Errorf("ReadState(rollover) = %s, %v; want {\"stage\":3}", got, err)
+	if got, err := r.View().State("rollover"); err != nil || string(got) != `{"stage":3}` {
+		t.Errorf("View().State(rollover) = %s, %v; want {\"stage\":3}", got, err)
 	}
-	if _, err := r.ReadState("audit"); !errors.Is(err, ErrStateNotFound) {
-		t.Errorf("ReadState(deleted) error = %v, want %v", err, ErrStateNotFound)
+	if _, err := r.View().State("audit"); !errors.Is(err, ErrStateNotFound) {
+		t.Errorf("View().State(deleted) error = %v, want %v", err, ErrStateNotFound)
 	}
-	if _, err := r.ReadState("bad name"); !errors.Is(err, ErrInvalidName) {
-		t.Errorf("ReadState(bad name) error = %v, want %v", err, ErrInvalidName)
+	if _, err := r.View().State("bad name"); !errors.Is(err, ErrInvalidName) {
+		t.Errorf("View().State(bad name) error = %v, want %v", err, ErrInvalidName)
 	}
 	// The returned bytes are a copy.
-	got, _ := r.ReadState("rollover")
+	got, _ := r.View().State("rollover")
 	got[0] = 'X'
-	if again, _ := r.ReadState("rollover"); again[0] != '{' {
-		t.Errorf("modifying ReadState's result changed the store")
+	if again, _ := r.View().State("rollover"); again[0] != '{' {
+		t.Errorf("modifying View().State's result changed the store")
 	}
 }
 
@@ -288,7 +288,7 @@ func TestTx_SetCertificate(t *testing.T) {
 	mustUpdate(t, s, func(tx *Tx) error {
 		return tx.Add("next", &Credential{Key: old.Key, Certificate: selfSigned(t, old.Key, "next")}, nil)
 	})
-	before, _ := s.Entry("next")
+	before, _ := s.View().Entry("next")
 
 	tests := []struct {
 		name    string
@@ -308,7 +308,7 @@ func TestTx_SetCertificate(t *testing.T) {
 			t.Errorf("%s: SetCertificate() error = %v, want %v", tc.name, err, tc.wantErr)
 		}
 	}
-	after, _ := s.Entry("next")
+	after, _ := s.View().Entry("next")
 	if !after.Certificate.Equal(old.Certificate) || len(after.Chain) != 1 || !after.Chain[0].Equal(ca.Certificate) {
 		t.Errorf("entry after SetCertificate has certificate %v and chain %d, want the CA-signed one", after.Certificate.Subject, len(after.Chain))
 	}

@@ -151,7 +151,7 @@ func TestUpdate_versionedCommitsWithoutLock(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open() error = %v", err)
 	}
-	if got, want := other.Generation(), uint64(3); got != want {
+	if got, want := other.View().Generation(), uint64(3); got != want {
 		t.Errorf("Generation() = %d, want %d", got, want)
 	}
 	if _, err := other.KeyRing(); err != nil {
@@ -182,13 +182,13 @@ func TestUpdate_versionedConflictRunsAgain(t *testing.T) {
 		t.Errorf("fn ran %d times, want 2", runs)
 	}
 	var aliases []string
-	for _, e := range a.Entries() {
+	for _, e := range a.View().Entries() {
 		aliases = append(aliases, e.Alias)
 	}
 	if diff := cmp.Diff([]string{"theirs", "ours"}, aliases); diff != "" {
 		t.Errorf("entries (-want +got):\n%s", diff)
 	}
-	if got, want := a.Generation(), uint64(3); got != want {
+	if got, want := a.View().Generation(), uint64(3); got != want {
 		t.Errorf("Generation() = %d, want %d", got, want)
 	}
 }

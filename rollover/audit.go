@@ -83,7 +83,7 @@ func History(store *keystore.Store) ([]Record, error) {
 	if store == nil {
 		return nil, errNilStore
 	}
-	out, _, err := procedure.ReadAudit(store.ReadState)
+	out, _, err := procedure.ReadAudit(store.View().State)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func History(store *keystore.Store) ([]Record, error) {
 	}
 	if len(gone) > 0 {
 		st := &stateDoc{Version: procedure.Version}
-		if err := procedure.LoadBlob(store.ReadState, stateName, st); err != nil {
+		if err := procedure.LoadBlob(store.View().State, stateName, st); err != nil {
 			return nil, err
 		}
 		d := &docs{state: st}

@@ -13,7 +13,7 @@ import (
 // token that does OAEP with SHA-1 only. It is decided from the key's
 // capabilities, before the self-test.
 func (s *KeyAdded) checkTransports(rs []Receiver) error {
-	if _, err := s.m.store.Entry(s.st.New.Alias); err != nil {
+	if _, err := s.m.store.View().Entry(s.st.New.Alias); err != nil {
 		return err
 	}
 	for _, r := range rs {

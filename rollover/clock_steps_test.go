@@ -73,8 +73,8 @@ func TestSteps_clockBehind(t *testing.T) {
 				e.clock.Advance(10 * day)
 				tc.reach(e)
 				e.clock.Advance(time.Hour)
-				latest := e.store.Latest()
-				gen := e.store.Generation()
+				latest := e.store.View().Latest()
+				gen := e.store.View().Generation()
 				behind := fakeclock.New(latest.Add(-day))
 				opts := e.opts
 				opts.Now = behind.Now
@@ -92,8 +92,8 @@ func TestSteps_clockBehind(t *testing.T) {
 				if _, err := s.Reload(ctx); err != nil {
 					t.Fatal(err)
 				}
-				if s.Generation() != gen {
-					t.Errorf("generation %d after a refused step, want %d", s.Generation(), gen)
+				if s.View().Generation() != gen {
+					t.Errorf("generation %d after a refused step, want %d", s.View().Generation(), gen)
 				}
 			})
 		}

@@ -104,7 +104,7 @@ func runChild(t *testing.T, dir string, rng *rand.Rand) []crashStep {
 func checkAfterKill(t *testing.T, kill int, e *env, s rollover.Stage) {
 	t.Helper()
 	r := s.Report()
-	for _, en := range e.store.Entries() {
+	for _, en := range e.store.View().Entries() {
 		if en.Status == keystore.StatusPending {
 			continue
 		}
@@ -162,7 +162,7 @@ func TestProcedure_crashChild(t *testing.T) {
 	if h := must(rollover.History(store))(t); len(h) > 0 && h[len(h)-1].Time.After(clock.Now()) {
 		clock.Set(h[len(h)-1].Time)
 	}
-	if l := store.Latest(); l.After(clock.Now()) {
+	if l := store.View().Latest(); l.After(clock.Now()) {
 		clock.Set(l)
 	}
 	clock.Advance(time.Hour)
@@ -199,7 +199,7 @@ func TestProcedure_crashChild(t *testing.T) {
 			r := s.Report()
 			if r.FirstNewKeyUse.IsZero() {
 				for _, k := range []*rollover.KeyReport{r.New, r.Old} {
-					res, err := (&wssec.Decryptor{Keys: must(store.KeyRing())(t)}).Decrypt(encryptTo(t, must(store.Entry(k.Alias))(t).Certificate))
+					res, err := (&wssec.Decryptor{Keys: must(store.KeyRing())(t)}).Decrypt(encryptTo(t, must(store.View().Entry(k.Alias))(t).Certificate))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -236,7 +236,7 @@ func crashIdle(t *testing.T, clock *fakeclock.Clock, store *keystore.Store, m *r
 		return
 	}
 	next := testpki.Old
-	for _, e := range store.Entries() {
+	for _, e := range store.View().Entries() {
 		if e.Fingerprint == fingerprint(testpki.Old) {
 			next = testpki.New
 		}
@@ -253,7 +253,7 @@ func crashIdle(t *testing.T, clock *fakeclock.Clock, store *keystore.Store, m *r
 // cancel in renewals of kind 1, adopt a CA-signed certificate for a
 // generated one, else step 2.
 func crashCreated(t *testing.T, store *keystore.Store, s *rollover.KeyPairCreated, kind uint64, say func(from, to rollover.StageName)) {
-	e := must(store.Entry(s.Report().New.Alias))(t)
+	e := must(store.View().Entry(s.Report().New.Alias))(t)
 	switch {
 	case kind == 1:
 		say(s.Report().Stage, rollover.StageIdle)
@@ -274,7 +274,7 @@ func crashCreated(t *testing.T, store *keystore.Store, s *rollover.KeyPairCreate
 // disabledEntries returns the disabled entries of store.
 func disabledEntries(store *keystore.Store) []keystore.Entry {
 	var out []keystore.Entry
-	for _, e := range store.Entries() {
+	for _, e := range store.View().Entries() {
 		if e.Status == keystore.StatusDisabled {
 			out = append(out, e)
 		}

@@ -154,7 +154,7 @@ func (m *Manager) RecordUsage(ctx context.Context) (bool, error) {
 
 // checkDue logs that a renewal is due, if it is.
 func (m *Manager) checkDue(ctx context.Context) {
-	st, err := loadState(m.store.ReadState)
+	st, err := loadState(m.store.View().State)
 	if err != nil {
 		return
 	}
@@ -224,7 +224,7 @@ func (m *Manager) lastUsedView() map[wssec.Fingerprint]time.Time {
 			out[fp] = t
 		}
 	}
-	if u, err := loadUsage(m.store.ReadState); err == nil {
+	if u, err := loadUsage(m.store.View().State); err == nil {
 		for h, t := range u.LastUsed {
 			fp, _ := procedure.ParseHex(h)
 			note(fp, t)

@@ -38,9 +38,9 @@ func TestManager_RecordUsage_interval(t *testing.T) {
 			t.Fatalf("step %d: RecordUsage() = %v, want %v", i, got, s.want)
 		}
 	}
-	gen := e.store.Generation()
+	gen := e.store.View().Generation()
 	e.clock.Advance(time.Minute)
-	if e.record() || e.store.Generation() != gen {
+	if e.record() || e.store.View().Generation() != gen {
 		t.Error("RecordUsage() without evidence wrote")
 	}
 }

@@ -172,7 +172,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	fmt.Println("7:", idle.Report().Stage, idle.Report().Outcome)
-	for _, e := range store.Entries() {
+	for _, e := range store.View().Entries() {
 		fmt.Println("  ", e.Alias, e.Status, e.Fingerprint.String())
 	}
 
@@ -484,7 +484,7 @@ func ExampleManager_RestoreKey() {
 	if err := m.RestoreKey(ctx, "tenant-2025"); err != nil {
 		log.Fatal(err)
 	}
-	for _, e := range store.Entries() {
+	for _, e := range store.View().Entries() {
 		fmt.Println(e.Alias, e.Status)
 	}
 	// Output:

@@ -117,7 +117,7 @@ func (s *KeyAdded) ProvideCertificate(ctx context.Context, h Handoff) (*Certific
 	if _, err := s.m.store.Reload(ctx); err != nil {
 		return nil, err
 	}
-	stored, err := loadState(s.m.store.ReadState)
+	stored, err := loadState(s.m.store.View().State)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +173,7 @@ func (s *KeyAdded) selfTest(h Handoff) error {
 	fail := func(id, reason string, err error) error {
 		return &SelfTestError{Fingerprint: fp, Identifier: id, Reason: reason, Cause: err}
 	}
-	e, err := s.m.store.Entry(s.st.New.Alias)
+	e, err := s.m.store.View().Entry(s.st.New.Alias)
 	if err != nil {
 		return fail("", "new key not in the store", err)
 	}
@@ -337,7 +337,7 @@ func bundleOf(b base) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := b.m.store.Entry(st.New.Alias)
+	e, err := b.m.store.View().Entry(st.New.Alias)
 	if err != nil {
 		return nil, err
 	}

@@ -283,7 +283,7 @@ func signRequest(t *testing.T, csrPEM []byte) *x509.Certificate {
 // aliases returns the store's entries as "alias:status".
 func aliases(s *keystore.Store) []string {
 	var out []string
-	for _, e := range s.Entries() {
+	for _, e := range s.View().Entries() {
 		out = append(out, e.Alias+":"+e.Status.String())
 	}
 	return out

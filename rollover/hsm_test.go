@@ -62,7 +62,7 @@ func TestProcedure_token(t *testing.T) {
 	}
 	idle := as[*rollover.Idle](t, e.resume())
 	created := must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-hsm", Credential: cred}))(t)
-	if en := must(e.store.Entry("tenant-hsm"))(t); !strings.HasPrefix(en.Location, "pkcs11:") {
+	if en := must(e.store.View().Entry("tenant-hsm"))(t); !strings.HasPrefix(en.Location, "pkcs11:") {
 		t.Fatalf("token entry location = %q, want a pkcs11: URI", en.Location)
 	}
 	tokenCert := cred.Certificate

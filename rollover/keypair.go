@@ -69,7 +69,7 @@ func (s *Idle) CreateKeyPair(ctx context.Context, req KeyRequest) (*KeyPairCreat
 	}
 	subject := req.Subject
 	if len(subject.ToRDNSequence()) == 0 {
-		cur, ok := currentEntry(s.m.store.Entries())
+		cur, ok := currentEntry(s.m.store.View().Entries())
 		if !ok {
 			return nil, fmt.Errorf("%w: nothing to renew", keystore.ErrNoCurrentKey)
 		}
@@ -105,14 +105,14 @@ func (s *Idle) precheck(ctx context.Context, op, alias string) error {
 	if _, err := s.m.store.Reload(ctx); err != nil {
 		return err
 	}
-	st, err := loadState(s.m.store.ReadState)
+	st, err := loadState(s.m.store.View().State)
 	if err != nil {
 		return err
 	}
 	if err := checkFresh(op, s.st, st); err != nil {
 		return err
 	}
-	if _, err := s.m.store.Entry(alias); err == nil {
+	if _, err := s.m.store.View().Entry(alias); err == nil {
 		return &keystore.EntryError{Alias: alias, Err: keystore.ErrDuplicateAlias}
 	}
 	return nil

@@ -80,11 +80,11 @@ func (m *Manager) resume(ctx context.Context) (Stage, error) {
 	if _, err := m.store.Reload(ctx); err != nil {
 		return nil, err
 	}
-	st, err := loadState(m.store.ReadState)
+	st, err := loadState(m.store.View().State)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkEntries(st, m.store.Entries()); err != nil {
+	if err := checkEntries(st, m.store.View().Entries()); err != nil {
 		return nil, err
 	}
 	s := m.stageOf(st)

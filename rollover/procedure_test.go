@@ -93,7 +93,7 @@ func TestProcedure_endToEnd(t *testing.T) {
 	if got := switched.Report().OldKeyExpires; !got.Equal(wantExpiry) {
 		t.Fatalf("Report().OldKeyExpires = %v, want %v", got, wantExpiry)
 	}
-	if old := must(e.store.Entry("tenant-2025"))(t); !old.Expires.Equal(wantExpiry) {
+	if old := must(e.store.View().Entry("tenant-2025"))(t); !old.Expires.Equal(wantExpiry) {
 		t.Fatalf("store expiry = %v, want %v", old.Expires, wantExpiry)
 	}
 
@@ -164,7 +164,7 @@ func checkCompleted(t *testing.T, e *env, confirmedAt time.Time) {
 
 	// The persisted state and the log hold no secrets.
 	for _, name := range []string{"rollover-decryption", "rollover-usage", "rollover-audit"} {
-		blob := string(must(e.store.ReadState(name))(t))
+		blob := string(must(e.store.View().State(name))(t))
 		if strings.Contains(blob, testPassword) || strings.Contains(blob, "PRIVATE") {
 			t.Errorf("state %s holds secrets", name)
 		}
@@ -213,7 +213,7 @@ func TestIdle_CreateKeyPair(t *testing.T) {
 	e := newEnv(t, rollover.Options{})
 	idle := as[*rollover.Idle](t, e.resume())
 	created := must(idle.CreateKeyPair(ctx, rollover.KeyRequest{Alias: "tenant-2027", Bits: 2048, Validity: 400 * day}))(t)
-	entry := must(e.store.Entry("tenant-2027"))(t)
+	entry := must(e.store.View().Entry("tenant-2027"))(t)
 	old := load(testpki.Old).Certificate
 	if entry.Status != keystore.StatusPending || entry.Certificate.Subject.String() != old.Subject.String() {
 		t.Fatalf("entry = %v, subject %s", entry, entry.Certificate.Subject)

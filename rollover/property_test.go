@@ -339,5 +339,5 @@ func (m *model) generation() uint64 {
 	if _, err := m.e.store.Reload(ctx); err != nil {
 		m.fail("Reload() error = %v", err)
 	}
-	return m.e.store.Generation()
+	return m.e.store.View().Generation()
 }

@@ -87,7 +87,7 @@ func (m *Manager) DisabledRefusals() (map[wssec.Fingerprint]DisabledRefusals, er
 	if m == nil {
 		return nil, errNilStore
 	}
-	u, err := loadUsage(m.store.ReadState)
+	u, err := loadUsage(m.store.View().State)
 	if err != nil {
 		return nil, err
 	}

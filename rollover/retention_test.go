@@ -148,7 +148,7 @@ func TestRetention_raised(t *testing.T) {
 	e := newEnv(t, rollover.Options{})
 	e.toProvided("partner-a")
 	_, confirmed := confirmWith(t, e.m)
-	if exp := must(e.store.Entry("tenant-2025"))(t).Expires; !exp.Equal(confirmed.Add(90 * day)) {
+	if exp := must(e.store.View().Entry("tenant-2025"))(t).Expires; !exp.Equal(confirmed.Add(90 * day)) {
 		t.Fatalf("store expiry = %v, want 90 days after the confirmation", exp)
 	}
 
@@ -163,7 +163,7 @@ func TestRetention_raised(t *testing.T) {
 		t.Fatal("RecordUsage() wrote nothing")
 	}
 	e.restart()
-	if exp := must(e.store.Entry("tenant-2025"))(t).Expires; !exp.Equal(confirmed.Add(180 * day)) {
+	if exp := must(e.store.View().Entry("tenant-2025"))(t).Expires; !exp.Equal(confirmed.Add(180 * day)) {
 		t.Errorf("store expiry = %v, want 180 days after the confirmation", exp)
 	}
 	r := as[*rollover.ReceiversSwitched](t, e.resume()).Report()

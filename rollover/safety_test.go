@@ -39,7 +39,7 @@ func TestConfirmReceiverSwitched_clockBehind(t *testing.T) {
 	default:
 		t.Fatalf("ConfirmReceiverSwitched() with the clock behind error = %v, want a clock error", err)
 	}
-	old := must(e.store.Entry("tenant-2025"))(t)
+	old := must(e.store.View().Entry("tenant-2025"))(t)
 	if !old.Expires.IsZero() {
 		t.Errorf("old key expires %v after a refused confirmation, want no expiry", old.Expires)
 	}

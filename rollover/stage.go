@@ -309,7 +309,7 @@ func (b base) report() Report {
 	m, st := b.m, b.st
 	// Evidence is written without a new stage: while the store holds
 	// this stage, report its latest evidence.
-	if cur, err := loadState(m.store.ReadState); err == nil && cur.Seq == st.Seq {
+	if cur, err := loadState(m.store.View().State); err == nil && cur.Seq == st.Seq {
 		st = cur
 	}
 	now := m.opts.now()
@@ -329,7 +329,7 @@ func (b base) report() Report {
 		GuaranteedDelivery:          p.guaranteedDelivery(),
 	}
 	usage := m.lastUsedView()
-	entries := m.store.Entries()
+	entries := m.store.View().Entries()
 	keyReport := func(alias string, fp wssec.Fingerprint) *KeyReport {
 		k := &KeyReport{Alias: alias, Fingerprint: fp, LastUsed: usage[fp]}
 		for _, e := range entries {

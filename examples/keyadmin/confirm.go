@@ -138,7 +138,7 @@ func cmdRemove(a *app, args []string) int {
 	if err != nil {
 		return a.fail(err)
 	}
-	if e, err := a.store.Entry(old.Alias); err == nil && e.Status == keystore.StatusDisabled {
+	if e, err := a.store.View().Entry(old.Alias); err == nil && e.Status == keystore.StatusDisabled {
 		a.printf("step 7 done: old key %s (%s) disabled; renewal %d completed", old.Alias, old.Fingerprint.String(), idle.Report().Renewal)
 		a.printf("messages still encrypted to it are refused; it is destroyed after %s (%s) unless restored with keyadmin restore -alias %s",
 			stamp(e.DestroyAfter), a.in(e.DestroyAfter), old.Alias)

@@ -111,7 +111,7 @@ func cmdExportCert(a *app, args []string) int {
 		return code
 	}
 	if *alias == "" {
-		for _, e := range a.store.Entries() {
+		for _, e := range a.store.View().Entries() {
 			if e.Status == keystore.StatusCurrent {
 				*alias = e.Alias
 			}
@@ -120,7 +120,7 @@ func cmdExportCert(a *app, args []string) int {
 	// A certificate that leaves the store counts as handed to a
 	// receiver: the store keeps the key until its retention ends, and a
 	// renewal whose new key it is can no longer be cancelled.
-	before, _ := a.store.Entry(*alias)
+	before, _ := a.store.View().Entry(*alias)
 	c, err := a.m.ExportCertificate(a.ctx, *alias, "keyadmin export-cert")
 	if err != nil {
 		return a.fail(err)

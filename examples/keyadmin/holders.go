@@ -29,7 +29,7 @@ func (a *app) holders(r rollover.Report) {
 		return
 	}
 	aliases := map[wssec.Fingerprint]string{}
-	for _, e := range a.store.Entries() {
+	for _, e := range a.store.View().Entries() {
 		aliases[e.Fingerprint] = e.Alias
 	}
 	a.printf("holders (processes decrypting with this store's keys):")

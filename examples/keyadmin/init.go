@@ -39,8 +39,8 @@ func cmdInit(a *app, args []string) int {
 	// interrupted init left empty is taken as it is.
 	s, err := keystore.Open(a.ctx, backend, pw, opts)
 	switch {
-	case err == nil && len(s.Entries()) > 0:
-		fmt.Fprintf(a.stderr, "keyadmin init: %s already holds a key store with %s; see keyadmin status\n", a.dir, plural(len(s.Entries()), "key"))
+	case err == nil && len(s.View().Entries()) > 0:
+		fmt.Fprintf(a.stderr, "keyadmin init: %s already holds a key store with %s; see keyadmin status\n", a.dir, plural(len(s.View().Entries()), "key"))
 		return exitFailure
 	case err != nil && !errors.Is(err, keystore.ErrNotExist):
 		return a.fail(err)

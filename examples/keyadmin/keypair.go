@@ -205,7 +205,7 @@ func cmdAdopt(a *app, args []string) int {
 		return code
 	}
 	alias := created.Report().New.Alias
-	e, err := a.store.Entry(alias)
+	e, err := a.store.View().Entry(alias)
 	if err != nil {
 		return a.fail(err)
 	}
@@ -263,7 +263,7 @@ func cmdAdd(a *app, args []string) int {
 
 // describe describes the store's entry alias in one line.
 func (a *app) describe(alias string) string {
-	e, err := a.store.Entry(alias)
+	e, err := a.store.View().Entry(alias)
 	if err != nil {
 		return alias
 	}

@@ -102,7 +102,7 @@ func (a *app) importFromToken(alias, uri string, src *source) int {
 // currentSubject is the subject of the store's current key, the default
 // of a renewed key.
 func currentSubject(s *keystore.Store) pkix.Name {
-	for _, e := range s.Entries() {
+	for _, e := range s.View().Entries() {
 		if e.Status == keystore.StatusCurrent {
 			return e.Certificate.Subject
 		}
@@ -123,7 +123,7 @@ func cmdShow(a *app, args []string) int {
 	if code, ok := a.open(); !ok {
 		return code
 	}
-	if _, err := a.store.Entry(*alias); err != nil {
+	if _, err := a.store.View().Entry(*alias); err != nil {
 		return a.fail(err)
 	}
 	a.printf("key: %s", a.describe(*alias))
@@ -134,11 +134,11 @@ func cmdShow(a *app, args []string) int {
 
 // keyIn says where the key of alias lives.
 func (a *app) keyIn(alias string) string {
-	e, err := a.store.Entry(alias)
+	e, err := a.store.View().Entry(alias)
 	if err != nil {
 		return "?"
 	}
-	if u, ok := e.InToken(); ok {
+	if u, err := keystore.ParseTokenURI(e.Location); err == nil {
 		return "PKCS#11 token " + quote(u.Token+u.Serial) + ", " + quote(u.String())
 	}
 	return "a PKCS#12 file of the store"
@@ -146,7 +146,7 @@ func (a *app) keyIn(alias string) string {
 
 // keyInShort is the KEY IN column of status.
 func keyInShort(e keystore.Entry) string {
-	if u, ok := e.InToken(); ok {
+	if u, err := keystore.ParseTokenURI(e.Location); err == nil {
 		return "token " + quote(u.Token+u.Serial)
 	}
 	return "file"

@@ -35,7 +35,7 @@ func TestTokenKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := s.Entry("tenant-hsm")
+	e, err := s.View().Entry("tenant-hsm")
 	if err != nil {
 		t.Fatal(err)
 	}

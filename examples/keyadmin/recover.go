@@ -83,7 +83,7 @@ func cmdRecover(a *app, args []string) int {
 		return code
 	}
 	var kept []string
-	for _, e := range s.Entries() {
+	for _, e := range s.View().Entries() {
 		switch {
 		case e.Status == keystore.StatusCurrent:
 		case e.Expires.IsZero():
@@ -99,7 +99,7 @@ func cmdRecover(a *app, args []string) int {
 	if err := a.m.Note(a.ctx, note); err != nil {
 		return a.fail(err)
 	}
-	a.printf("rebuilt the key store in %s from %d key files", a.dir, len(s.Entries()))
+	a.printf("rebuilt the key store in %s from %d key files", a.dir, len(s.View().Entries()))
 	a.printf("current key: %s", a.describe(*current))
 	for _, k := range kept {
 		a.printf("retained: %s", k)

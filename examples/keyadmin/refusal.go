@@ -219,7 +219,7 @@ func (a *app) outcomeUnknown(err error) int {
 		fmt.Fprintf(a.stderr, "reading the store again failed: %v\n", oerr)
 		return exitFailure
 	}
-	fmt.Fprintf(a.stderr, "read again, the store holds generation %d:\n", s.Generation())
+	fmt.Fprintf(a.stderr, "read again, the store holds generation %d:\n", s.View().Generation())
 	if code, ok := a.manage(s); !ok {
 		return code
 	}

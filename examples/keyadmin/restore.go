@@ -32,7 +32,7 @@ func cmdRestore(a *app, args []string) int {
 	case err != nil:
 		return a.fail(err)
 	}
-	e, err := a.store.Entry(*alias)
+	e, err := a.store.View().Entry(*alias)
 	if err != nil {
 		return a.fail(err)
 	}
@@ -49,7 +49,7 @@ func (a *app) disabledLines() {
 	if err != nil {
 		a.printf("warning: refusals of disabled keys unreadable: %v", err)
 	}
-	for _, e := range a.store.Entries() {
+	for _, e := range a.store.View().Entries() {
 		r := refused[e.Fingerprint]
 		if e.Status != keystore.StatusDisabled {
 			if r.Count > 0 {

@@ -78,7 +78,7 @@ func (a *app) keys(r rollover.Report) {
 	a.printf("keys:")
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  ALIAS\tSTATUS\tFINGERPRINT\tCERTIFICATE UNTIL\tRETAINED UNTIL\tLAST USED\tKEY IN")
-	for _, e := range a.store.Entries() {
+	for _, e := range a.store.View().Entries() {
 		retained := "-"
 		if e.Status == keystore.StatusRetained {
 			retained = "no expiry yet"

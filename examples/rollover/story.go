@@ -150,11 +150,16 @@ func (d *demo) createStore(ctx context.Context) (*x509.Certificate, error) {
 		return nil, err
 	}
 	subject := pkix.Name{CommonName: "tenant.example", Organization: []string{"Example Tenant"}}
-	first, err := store.Generate(ctx, oldAlias, subject, keystore.GenerateOptions{Bits: d.c.bits})
+	key, err := keystore.Generate(subject, keystore.GenerateOptions{Bits: d.c.bits})
 	if err != nil {
 		return nil, err
 	}
-	if err := store.Update(ctx, func(tx *keystore.Tx) error { return tx.Rotate(first.Alias) }); err != nil {
+	err = store.Update(ctx, func(tx *keystore.Tx) error { return errors.Join(tx.Add(oldAlias, key, nil), tx.Rotate(oldAlias)) })
+	if err != nil {
+		return nil, err
+	}
+	first, err := store.View().Entry(oldAlias)
+	if err != nil {
 		return nil, err
 	}
 	d.oldFP = first.Fingerprint.String()
@@ -327,7 +332,7 @@ func (d *demo) newCertificate(ctx context.Context) *x509.Certificate {
 	if err != nil {
 		return nil
 	}
-	e, err := store.Entry(newAlias)
+	e, err := store.View().Entry(newAlias)
 	if err != nil {
 		return nil
 	}
@@ -394,7 +399,7 @@ func (d *demo) printStore() {
 		return
 	}
 	fmt.Fprintln(d.out, "key store:")
-	for _, e := range store.Entries() {
+	for _, e := range store.View().Entries() {
 		expires := "no expiry"
 		if !e.Expires.IsZero() {
 			expires = "expires " + e.Expires.Format(timeFormat)

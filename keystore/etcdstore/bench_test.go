@@ -75,8 +75,8 @@ func benchmarkPropagation(b *testing.B, change func(tx *keystore.Tx, i int) erro
 			b.Fatal(err)
 		}
 		committed := time.Now()
-		want := writer.Generation()
-		for follower.Generation() < want {
+		want := writer.View().Generation()
+		for follower.View().Generation() < want {
 			if _, ok := <-changes; !ok {
 				// The watch failed: read everything again and watch anew.
 				if changes, err = fb.Watch(ctx); err != nil {

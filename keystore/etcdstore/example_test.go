@@ -76,7 +76,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	e, err := follower.Entry("tenant-2025")
+	e, err := follower.View().Entry("tenant-2025")
 	if err != nil {
 		log.Fatal(err)
 	}

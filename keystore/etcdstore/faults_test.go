@@ -64,7 +64,7 @@ func TestStore_memberStopped(t *testing.T) {
 			})
 			t.Logf("Update while member %d stops: %v", victim, err)
 			fresh := openStore(t, b, clock) // fails the test on a corrupt store
-			e, rerr := fresh.Entry("old")
+			e, rerr := fresh.View().Entry("old")
 			if rerr != nil {
 				t.Fatal(rerr)
 			}

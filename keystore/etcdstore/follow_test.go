@@ -155,7 +155,7 @@ func TestFollow_watch(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	x.waitGeneration(t, ctx, writer.Generation())
+	x.waitGeneration(t, ctx, writer.View().Generation())
 	if _, err := (&wssec.Decryptor{Keys: x.f.KeyRing()}).Decrypt(encryptTo(t, testpki.New)); err != nil {
 		t.Errorf("Decrypt(new) after the commit error = %v", err)
 	}
@@ -283,7 +283,7 @@ func TestRollover_holdersOnEtcd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.waitGeneration(t, ctx, op.Generation())
+	b.waitGeneration(t, ctx, op.View().Generation())
 	h := rollover.Handoff{Receivers: []rollover.Receiver{{ID: "partner-a"}}}
 	_, err = added.ProvideCertificate(ctx, h)
 	var he *rollover.HoldersError
@@ -309,7 +309,7 @@ func TestRollover_holdersOnEtcd(t *testing.T) {
 	if err := c.Restart(cut); err != nil {
 		t.Fatal(err)
 	}
-	a.waitGeneration(t, ctx, op.Generation())
+	a.waitGeneration(t, ctx, op.View().Generation())
 	if err := a.f.Ready(); err != nil {
 		t.Errorf("Ready() after the member is back = %v, want nil", err)
 	}

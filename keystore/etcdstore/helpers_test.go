@@ -85,7 +85,7 @@ func currentStore(t testing.TB, b keystore.Backend, clock *fakeclock.Clock) *key
 // statuses maps each entry's alias to its status.
 func statuses(s *keystore.Store) map[string]string {
 	m := map[string]string{}
-	for _, e := range s.Entries() {
+	for _, e := range s.View().Entries() {
 		m[e.Alias] = e.Status.String()
 	}
 	return m

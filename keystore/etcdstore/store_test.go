@@ -130,7 +130,7 @@ func addLabels(ctx context.Context, s *keystore.Store, writer string, n int) ([]
 func checkLabels(t *testing.T, b keystore.Backend, added []string) {
 	t.Helper()
 	s := openStore(t, b, fakeclock.New(t0))
-	e, err := s.Entry("old")
+	e, err := s.View().Entry("old")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,7 @@ func TestBackend_Watch_compacted(t *testing.T) {
 	if changed, err := follower.Reload(ctx); !changed || err != nil {
 		t.Fatalf("Reload() = %v, %v; want true, nil", changed, err)
 	}
-	if got, want := follower.Generation(), writer.Generation(); got != want {
+	if got, want := follower.View().Generation(), writer.View().Generation(); got != want {
 		t.Errorf("follower's generation after Reload = %d, want the latest, %d", got, want)
 	}
 	ch, err = b.Watch(ctx)

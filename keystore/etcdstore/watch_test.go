@@ -64,7 +64,7 @@ func TestBackend_Watch(t *testing.T) {
 	if changed, err := follower.Reload(ctx); !changed || err != nil {
 		t.Fatalf("Reload() = %v, %v; want true, nil", changed, err)
 	}
-	if _, err := follower.Entry("new"); err != nil {
+	if _, err := follower.View().Entry("new"); err != nil {
 		t.Errorf("Entry(new) after reload error = %v", err)
 	}
 

@@ -35,7 +35,7 @@ func Example() {
 	if err := store.Update(ctx, func(tx *keystore.Tx) error { return tx.Add("tenant-2027", c, nil) }); err != nil {
 		log.Fatal(err)
 	}
-	e, err := store.Entry("tenant-2027")
+	e, err := store.View().Entry("tenant-2027")
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -103,5 +103,5 @@ func addCredential(ctx context.Context, s *keystore.Store, alias string, c *keys
 	if err := s.Update(ctx, func(tx *keystore.Tx) error { return tx.Add(alias, c, labels) }); err != nil {
 		return keystore.Entry{}, err
 	}
-	return s.Entry(alias)
+	return s.View().Entry(alias)
 }

@@ -33,8 +33,8 @@ func TestGenerateTokenCredential(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GenerateTokenCredential() error = %v", err)
 	}
-	got, ok := e.InToken()
-	if !ok || got.Token != u.Token || got.Object != u.Object || len(got.ID) != 16 {
+	got, err := keystore.ParseTokenURI(e.Location)
+	if err != nil || got.Token != u.Token || got.Object != u.Object || len(got.ID) != 16 {
 		t.Fatalf("entry location %q, want the token key with a 16-byte id", e.Location)
 	}
 	if _, err := generateInToken(ctx, s, clock, "next2", pkix.Name{CommonName: "tenant"}, got, keystore.GenerateOptions{Bits: 2048}); !errors.Is(err, keystore.ErrToken) {
@@ -64,7 +64,7 @@ func TestGenerateTokenCredential(t *testing.T) {
 	mustUpdate(t, s, func(tx *keystore.Tx) error {
 		return errors.Join(tx.SetCertificate("next", signed, []*x509.Certificate{ca.Certificate}), tx.Rotate("next"))
 	})
-	if e2, _ := s.Entry("next"); e2.Location != e.Location || !e2.Certificate.Equal(signed) {
+	if e2, _ := s.View().Entry("next"); e2.Location != e.Location || !e2.Certificate.Equal(signed) {
 		t.Errorf("after SetCertificate: location %q, want %q, and the CA-signed certificate", e2.Location, e.Location)
 	}
 

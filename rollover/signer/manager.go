@@ -102,7 +102,7 @@ func (m *Manager) Resume(ctx context.Context, partner string) (Stage, error) {
 	if _, err := m.store.Reload(ctx); err != nil {
 		return nil, err
 	}
-	sd, err := loadState(m.store.ReadState)
+	sd, err := loadState(m.store.View().State)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func (m *Manager) Partners() ([]string, error) {
 	if m == nil {
 		return nil, errNilManager
 	}
-	sd, err := loadState(m.store.ReadState)
+	sd, err := loadState(m.store.View().State)
 	if err != nil {
 		return nil, err
 	}

@@ -150,7 +150,7 @@ func checkSignerStep3(t *testing.T, e *env, confirmed, lateUse time.Time) {
 	}
 
 	// The state holds the certificates as DER and nothing secret.
-	blob := string(must(e.store.ReadState("rollover-signers"))(t))
+	blob := string(must(e.store.View().State("rollover-signers"))(t))
 	der := base64.StdEncoding.EncodeToString(load(testpki.ReceiverNew).Certificate.Raw)
 	if !strings.Contains(blob, der) || strings.Contains(blob, base64.StdEncoding.EncodeToString(load(testpki.Receiver).Certificate.Raw)) {
 		t.Errorf("rollover-signers does not hold exactly the new certificate: %.200s", blob)

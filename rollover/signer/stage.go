@@ -225,7 +225,7 @@ func (b *base) report() Report {
 	m, ps := b.m, b.ps
 	// Evidence is written without a new stage: while the store holds
 	// this stage, report its latest evidence.
-	if sd, err := loadState(m.store.ReadState); err == nil {
+	if sd, err := loadState(m.store.View().State); err == nil {
 		if cur := sd.partner(b.partner); cur != nil && cur.pos().Seq == ps.pos().Seq {
 			ps = cur
 		}

@@ -55,7 +55,7 @@ func (m *Manager) TrustRing(partner string) (*wssec.TrustRing, error) {
 	if r := m.rings[partner]; r != nil {
 		return r, nil
 	}
-	sd, err := loadState(m.store.ReadState)
+	sd, err := loadState(m.store.View().State)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func (m *Manager) SyncTrustRings(ctx context.Context) ([]wssec.Fingerprint, erro
 	}
 	m.rmu.Lock()
 	defer m.rmu.Unlock()
-	sd, err := loadState(m.store.ReadState)
+	sd, err := loadState(m.store.View().State)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func (m *Manager) syncPartnerRing(partner string) error {
 	if ring == nil {
 		return nil
 	}
-	sd, err := loadState(m.store.ReadState)
+	sd, err := loadState(m.store.View().State)
 	if err != nil {
 		return err
 	}

@@ -23,8 +23,8 @@ const (
 	MaxTextLen = 1024
 )
 
-// Reader reads a key store state blob: what keystore.Tx.State and
-// keystore.Store.ReadState have in common.
+// Reader reads a key store state blob: keystore.Tx.State, of a
+// transaction or of the store's read-only view (keystore.Store.View).
 type Reader func(name string) ([]byte, error)
 
 // Blobs is what a procedure's step uses of a key store transaction: the

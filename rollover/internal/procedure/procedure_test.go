@@ -42,7 +42,7 @@ func TestAppendAudit_limit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	h, dropped, err := ReadAudit(s.ReadState)
+	h, dropped, err := ReadAudit(s.View().State)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestAudit_roundTrip(t *testing.T) {
 	if err := s.Update(context.Background(), func(tx *keystore.Tx) error { return AppendAudit(tx, want) }); err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := ReadAudit(s.ReadState)
+	got, _, err := ReadAudit(s.View().State)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestRun(t *testing.T) {
 	if _, err := Run(ctx, update, "Count", clock, &counterStep{from: 1}); !errors.As(err, &ce) || !errors.Is(err, ErrClockBehind) {
 		t.Errorf("Run() with the clock behind error = %v, want a *StageError with ErrClockBehind", err)
 	}
-	recs, _, err := ReadAudit(s.ReadState)
+	recs, _, err := ReadAudit(s.View().State)
 	if err != nil || len(recs) != 1 {
 		t.Errorf("ReadAudit() = %d records, %v; want the one committed step", len(recs), err)
 	}

@@ -276,7 +276,7 @@ func (p *process) splice() ([]byte, error) {
 	}
 	// A Security header with nothing left in it would still say
 	// mustUnderstand to whatever SOAP stack reads the result.
-	if p.security != nil && len(p.security.ChildElements()) == 0 {
+	if p.security != nil && !hasChildElement(p.security) {
 		p.env.Header.RemoveChild(p.security)
 	}
 	// White space from character references in attribute values, and CR
@@ -284,14 +284,77 @@ func (p *process) splice() ([]byte, error) {
 	// result gets the values this message carried, not their normalized
 	// forms.
 	p.env.Doc.WriteSettings = fidelity
-	out, err := p.env.Doc.WriteToBytes()
-	if err != nil {
-		return nil, err
-	}
+	out := p.serialize()
 	if res, ok := p.spliceInPlace(out); ok {
 		return res, nil
 	}
 	return p.skel.Expand(out, extra), nil
+}
+
+// serialize writes the envelope as etree's Document.WriteToBytes does,
+// into one buffer sized for the skeleton it was read from (the markers
+// are shorter than the elements they replace, so it seldom grows), with
+// no bufio layer in between copying every byte once more.
+func (p *process) serialize() []byte {
+	var b bytes.Buffer
+	b.Grow(len(p.skel.Data))
+	writeTokens(&b, p.env.Doc.Child, &p.env.Doc.WriteSettings)
+	return b.Bytes()
+}
+
+// writeTokens writes tokens as their WriteTo methods do, except that an
+// element's prefixed names are written in parts: etree's Element.WriteTo
+// and Attr.WriteTo join prefix and name into a new string for every tag
+// and attribute they write.
+func writeTokens(b *bytes.Buffer, tokens []etree.Token, s *etree.WriteSettings) {
+	for _, t := range tokens {
+		el, ok := t.(*etree.Element)
+		if !ok {
+			t.WriteTo(b, s)
+			continue
+		}
+		b.WriteByte('<')
+		writeName(b, el.Space, el.Tag)
+		for _, a := range el.Attr {
+			b.WriteByte(' ')
+			if a.Space != "" {
+				b.WriteString(a.Space)
+				b.WriteByte(':')
+			}
+			// Without a prefix, Attr.WriteTo allocates nothing.
+			bare := etree.Attr{Key: a.Key, Value: a.Value}
+			bare.WriteTo(b, s)
+		}
+		switch {
+		case len(el.Child) > 0:
+			b.WriteByte('>')
+			writeTokens(b, el.Child, s)
+		case !s.CanonicalEndTags:
+			b.WriteString("/>")
+			continue
+		default:
+			b.WriteByte('>')
+		}
+		b.WriteString("</")
+		writeName(b, el.Space, el.Tag)
+		b.WriteByte('>')
+	}
+}
+
+func writeName(b *bytes.Buffer, space, local string) {
+	if space != "" {
+		b.WriteString(space)
+		b.WriteByte(':')
+	}
+	b.WriteString(local)
+}
+
+// hasChildElement reports whether el has a child element.
+func hasChildElement(el *etree.Element) bool {
+	for range el.ChildElementsSeq() {
+		return true
+	}
+	return false
 }
 
 // spliceInPlace builds the output around a single plaintext where it was

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -58,13 +59,14 @@ type keyRef struct {
 // keyRefs collects the key references of an EncryptedKey's ds:KeyInfo.
 // Constructs this package does not know are skipped, so that a KeyInfo
 // with nothing usable leads to trial decryption, while a known construct
-// that is broken is an error.
+// that is broken is an error. names resolves namespaces in ki's tree, as
+// for the other readers of this file.
 func keyRefs(names soap.Names, ki *etree.Element, ids soap.IDs, security *etree.Element) ([]keyRef, error) {
 	if ki == nil {
 		return nil, nil
 	}
 	var refs []keyRef
-	for _, c := range ki.ChildElements() {
+	for c := range ki.ChildElementsSeq() {
 		var (
 			r   []keyRef
 			err error
@@ -90,7 +92,7 @@ func keyRefs(names soap.Names, ki *etree.Element, ids soap.IDs, security *etree.
 
 func strRefs(names soap.Names, str *etree.Element, ids soap.IDs, security *etree.Element) ([]keyRef, error) {
 	var refs []keyRef
-	for _, c := range str.ChildElements() {
+	for c := range str.ChildElementsSeq() {
 		switch {
 		case names.Is(c, soap.NSDS, "X509Data"):
 			r, err := x509DataRefs(names, c)
@@ -111,7 +113,7 @@ func strRefs(names soap.Names, str *etree.Element, ids soap.IDs, security *etree
 			}
 			refs = append(refs, r)
 		case names.Is(c, soap.NSWSSE, "Embedded"):
-			for _, t := range c.ChildElements() {
+			for t := range c.ChildElementsSeq() {
 				if names.Is(t, soap.NSWSSE, "BinarySecurityToken") {
 					r, err := bstRef(t)
 					if err != nil {
@@ -127,7 +129,7 @@ func strRefs(names soap.Names, str *etree.Element, ids soap.IDs, security *etree
 
 func x509DataRefs(names soap.Names, xd *etree.Element) ([]keyRef, error) {
 	var refs []keyRef
-	for _, c := range xd.ChildElements() {
+	for c := range xd.ChildElementsSeq() {
 		switch {
 		case names.Is(c, soap.NSDS, "X509IssuerSerial"):
 			r, err := issuerSerialRef(names, c)
@@ -164,7 +166,7 @@ func x509DataRefs(names soap.Names, xd *etree.Element) ([]keyRef, error) {
 func issuerSerialRef(names soap.Names, is *etree.Element) (keyRef, error) {
 	var name, serial string
 	var sawName, sawSerial bool
-	for _, c := range is.ChildElements() {
+	for c := range is.ChildElementsSeq() {
 		switch {
 		case names.Is(c, soap.NSDS, "X509IssuerName") && !sawName:
 			name, _ = soap.Text(c)
@@ -234,11 +236,11 @@ func bstRef(bst *etree.Element) (keyRef, error) {
 }
 
 func keyValueRefs(names soap.Names, kv *etree.Element) ([]keyRef, error) {
-	for _, c := range kv.ChildElements() {
+	for c := range kv.ChildElementsSeq() {
 		if !names.Is(c, soap.NSDS, "RSAKeyValue") {
 			continue
 		}
-		for _, m := range c.ChildElements() {
+		for m := range c.ChildElementsSeq() {
 			if names.Is(m, soap.NSDS, "Modulus") {
 				b, err := decodeText(m, encodingBase64)
 				if err != nil || len(b) == 0 || len(b) > 2048 {
@@ -274,12 +276,12 @@ func decodeText(el *etree.Element, encoding string) ([]byte, error) {
 // candidates returns the ring entries the references name, in ring order
 // (current first), each once.
 func (s *ringSnapshot) candidates(refs []keyRef) ([]*ringEntry, error) {
-	found := make(map[*ringEntry]bool)
+	var found []*ringEntry
 	for _, r := range refs {
 		var es []*ringEntry
 		switch r.kind {
 		case refIssuerSerial:
-			fwd, rev, err := canonicalDNStrings(r.issuer)
+			fwd, rev, err := s.canonicalDNStrings(r.issuer)
 			if err != nil {
 				return nil, malformed("invalid X509IssuerName")
 			}
@@ -303,7 +305,7 @@ func (s *ringSnapshot) candidates(refs []keyRef) ([]*ringEntry, error) {
 				}
 			}
 		case refSubjectName:
-			fwd, rev, err := canonicalDNStrings(r.subject)
+			fwd, rev, err := s.canonicalDNStrings(r.subject)
 			if err != nil {
 				return nil, malformed("invalid X509SubjectName")
 			}
@@ -315,17 +317,38 @@ func (s *ringSnapshot) candidates(refs []keyRef) ([]*ringEntry, error) {
 		case refX509Digest:
 			es = s.byX509Digest[x509DigestKey(r.digestAlg, r.data)]
 		}
-		for _, e := range es {
-			found[e] = true
+		found = append(found, es...)
+	}
+	return s.inRingOrder(found), nil
+}
+
+// inRingOrder returns the entries of found in ring order, each once.
+func (s *ringSnapshot) inRingOrder(found []*ringEntry) []*ringEntry {
+	if len(found) == 0 {
+		return nil
+	}
+	if len(found) == 1 {
+		return found
+	}
+	// A reference names one key or a few: comparing is cheaper than a map
+	// until the lists grow.
+	var in func(e *ringEntry) bool
+	if len(found)*len(s.entries) <= 256 {
+		in = func(e *ringEntry) bool { return slices.Contains(found, e) }
+	} else {
+		set := make(map[*ringEntry]bool, len(found))
+		for _, e := range found {
+			set[e] = true
 		}
+		in = func(e *ringEntry) bool { return set[e] }
 	}
 	out := make([]*ringEntry, 0, len(found))
 	for _, e := range s.entries {
-		if found[e] {
+		if in(e) {
 			out = append(out, e)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // maxRefText bounds a name quoted from a message in an error.

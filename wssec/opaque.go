@@ -11,7 +11,7 @@ import (
 // the tree needs that content after all: it is read again in full.
 var errNeedTree = errors.New("wssec: the Body's content is needed in the tree")
 
-// bodyOpaque names the envelope's Body for xmlscan.ParseOpaque. Its
+// bodyOpaque names the envelope's Body for xmlscan.ParseTree. Its
 // content is checked by the scanner but left out of the tree, which is
 // sound only for content nothing reads in the tree: no encrypted data,
 // Security header, envelope structure or Fault (the tree decides about

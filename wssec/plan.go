@@ -66,7 +66,7 @@ func (p *process) headerEntries() error {
 	if p.security == nil {
 		return nil
 	}
-	for _, c := range p.security.ChildElements() {
+	for c := range p.security.ChildElementsSeq() {
 		switch {
 		case xmlenc.IsEncryptedKey(p.env.Names, c):
 			kp, err := p.keyPlanFor(c, true)
@@ -205,7 +205,7 @@ func (p *process) collect() error {
 			// An EncryptedKey may sit in the KeyInfo; nothing else in
 			// an EncryptedData holds data to decrypt.
 			if dp.ed.KeyInfo != nil {
-				for _, c := range dp.ed.KeyInfo.ChildElements() {
+				for c := range dp.ed.KeyInfo.ChildElementsSeq() {
 					if xmlenc.IsEncryptedKey(p.env.Names, c) {
 						if err := walk(c); err != nil {
 							return err
@@ -269,7 +269,7 @@ func (p *process) resolveData(uri string) (*dataPlan, error) {
 		return nil, malformed("DataReference %q does not resolve", uri)
 	}
 	if p.env.Names.Is(el, soap.NSWSSE11, "EncryptedHeader") {
-		for _, c := range el.ChildElements() {
+		for c := range el.ChildElementsSeq() {
 			if xmlenc.IsEncryptedData(p.env.Names, c) {
 				el = c
 				break
@@ -368,6 +368,11 @@ func algorithmError(uri string) error {
 	return algorithmRefused(uri, "not supported")
 }
 
+// inPlaceMin is the CipherValue length from which decodeWithRoom applies.
+// Below it the room, twice the rest of the envelope, costs more than the
+// copy of the plaintext it saves.
+const inPlaceMin = 64 << 10
+
 // decodeWithRoom decodes a single large EncryptedData's cut CipherValue
 // into a buffer with room for the rest of the envelope around it, so that
 // the plaintext, decrypted in place, need not be copied into the output.
@@ -381,7 +386,7 @@ func (p *process) decodeWithRoom(dp *dataPlan) bool {
 		return false
 	}
 	raw, k, ok := p.skel.Lookup(c.Data)
-	if !ok {
+	if !ok || len(raw) < inPlaceMin {
 		return false
 	}
 	room := len(p.skel.Data) + 1024

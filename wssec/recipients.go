@@ -155,7 +155,7 @@ func (p *process) keyInfoKey(dp *dataPlan) (*etree.Element, error) {
 	}
 	var eks []*etree.Element
 	var foreign error
-	for _, c := range ki.ChildElements() {
+	for c := range ki.ChildElementsSeq() {
 		el, err := p.keyInfoChildKey(c)
 		switch {
 		case err == errForeignKey: //nolint:errorlint // our own marker, never wrapped
@@ -203,7 +203,7 @@ func (p *process) keyInfoChildKey(c *etree.Element) (*etree.Element, error) {
 	case p.env.Names.Is(c, soap.NSDS, "RetrievalMethod"):
 		uri, retrieval = c.SelectAttrValue("URI", ""), true
 	case p.env.Names.Is(c, soap.NSWSSE, "SecurityTokenReference"):
-		for _, r := range c.ChildElements() {
+		for r := range c.ChildElementsSeq() {
 			if p.env.Names.Is(r, soap.NSWSSE, "Reference") {
 				uri = r.SelectAttrValue("URI", "")
 			}

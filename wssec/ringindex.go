@@ -52,7 +52,11 @@ type ringSnapshot struct {
 	// references, by every algorithm (see x509DigestKey).
 	byX509Digest map[string][]*ringEntry
 	issuerOf     map[*ringEntry]string // canonical issuer DN, DER order
-	currentIdx   int                   // -1 if there is no current key
+	// dnForms holds canonicalDNStrings of the entries' issuer and subject
+	// names as x509 writes them, which is how most senders write them
+	// too: a reference that repeats one is looked up without parsing it.
+	dnForms    map[string]dnForms
+	currentIdx int // -1 if there is no current key
 }
 
 func mustSnapshot(entries []*ringEntry) *ringSnapshot {
@@ -89,6 +93,7 @@ func indexEntries(entries []*ringEntry) (*ringSnapshot, error) {
 		byModulus:    make(map[[sha256.Size]byte][]*ringEntry, len(entries)),
 		byX509Digest: make(map[string][]*ringEntry, len(entries)*len(x509DigestAlgorithms)),
 		issuerOf:     make(map[*ringEntry]string, len(entries)),
+		dnForms:      make(map[string]dnForms, 2*len(entries)),
 		currentIdx:   -1,
 	}
 	for i, e := range entries {
@@ -120,6 +125,8 @@ func indexEntries(entries []*ringEntry) (*ringSnapshot, error) {
 		if sub, err := canonicalRawDN(cert.RawSubject); err == nil {
 			s.bySubject[sub] = append(s.bySubject[sub], e)
 		}
+		s.addDNForms(cert.Issuer.String())
+		s.addDNForms(cert.Subject.String())
 		for _, ski := range subjectKeyIDs(cert) {
 			s.bySKI[string(ski)] = append(s.bySKI[string(ski)], e)
 		}
@@ -133,6 +140,28 @@ func indexEntries(entries []*ringEntry) (*ringSnapshot, error) {
 		}
 	}
 	return s, nil
+}
+
+// dnForms are the canonical forms of a DN string in written and in
+// reversed order, as canonicalDNStrings returns them.
+type dnForms struct{ fwd, rev string }
+
+func (s *ringSnapshot) addDNForms(name string) {
+	if _, ok := s.dnForms[name]; ok {
+		return
+	}
+	if fwd, rev, err := canonicalDNStrings(name); err == nil {
+		s.dnForms[name] = dnForms{fwd, rev}
+	}
+}
+
+// canonicalDNStrings is the package function canonicalDNStrings, without
+// parsing a name the ring has seen.
+func (s *ringSnapshot) canonicalDNStrings(name string) (string, string, error) {
+	if f, ok := s.dnForms[name]; ok {
+		return f.fwd, f.rev, nil
+	}
+	return canonicalDNStrings(name)
 }
 
 // SubjectKeyID returns the value a WS-Security X509SubjectKeyIdentifier

@@ -182,7 +182,8 @@ func (p *process) dataSignedBefore(coveredBefore []*etree.Element) error {
 }
 
 // fresh checks the Security header's Timestamp against the trust ring's
-// clock and returns it, or nil if there is none.
+// clock and returns it, or nil if there is none; names are those of
+// security's tree.
 func (p *process) fresh(names soap.Names, security *etree.Element, now time.Time) (*etree.Element, error) {
 	el, created, expires, err := timestamp(names, security)
 	if err != nil || el == nil {

@@ -11,10 +11,11 @@
 // Base64 decoding and CBC decryption of 1 MiB or more run as two halves
 // on two goroutines when GOMAXPROCS allows (parallel.go). Invariant: the
 // result and the acceptance are those of the plain path; base64 splits
-// after a multiple of four characters and gives way to the whole decode
-// when the first half is not exactly three bytes per four characters,
-// and the second CBC half starts from a copy of the ciphertext block
-// before it. FuzzTwoWay (parallel_test.go) compares both with the plain
+// after a line break near the middle (or, unwrapped, at a multiple of
+// four bytes) without counting characters, and gives way to the whole
+// decode when the first half does not decode on its own or ends in
+// padding, and the second CBC half starts from a copy of the ciphertext
+// block before it. FuzzTwoWay (parallel_test.go) compares both with the plain
 // path on the same input.
 //
 // Specifications: XML Encryption Syntax and Processing 1.1,

@@ -141,7 +141,7 @@ type encryptedType struct {
 func parseEncryptedType(el *etree.Element, lim Limits, extra func(c *etree.Element) (bool, error)) (encryptedType, error) {
 	var et encryptedType
 	sawMethod := false
-	for _, c := range el.ChildElements() {
+	for c := range el.ChildElementsSeq() {
 		switch {
 		case is(lim.Names, c, nsXENC, "EncryptionMethod") && !sawMethod:
 			m, err := parseMethod(c, lim)
@@ -212,7 +212,7 @@ func ParseEncryptedKey(el *etree.Element, lim Limits) (*EncryptedKey, error) {
 // with other keys.
 func ParseReferenceList(el *etree.Element, lim Limits) ([]string, error) {
 	refs := []string{}
-	for _, c := range el.ChildElements() {
+	for c := range el.ChildElementsSeq() {
 		switch {
 		case is(lim.Names, c, nsXENC, "DataReference"):
 			uri, ok := attr(c, "URI")
@@ -263,7 +263,7 @@ func parseMethod(el *etree.Element, lim Limits) (Method, error) {
 		return Method{}, modelf("EncryptionMethod without Algorithm")
 	}
 	m := Method{Algorithm: strings.TrimSpace(alg)}
-	for _, c := range el.ChildElements() {
+	for c := range el.ChildElementsSeq() {
 		switch {
 		case is(lim.Names, c, nsDS, "DigestMethod") && m.Digest == "":
 			m.Digest = strings.TrimSpace(c.SelectAttrValue("Algorithm", ""))
@@ -298,7 +298,7 @@ func parseMethod(el *etree.Element, lim Limits) (Method, error) {
 // CipherReference is refused: it asks the decryptor to fetch data.
 func cipherValue(cd *etree.Element, lim Limits) (*etree.Element, error) {
 	var cv *etree.Element
-	for _, c := range cd.ChildElements() {
+	for c := range cd.ChildElementsSeq() {
 		switch {
 		case is(lim.Names, c, nsXENC, "CipherValue") && cv == nil:
 			cv = c

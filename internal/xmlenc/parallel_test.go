@@ -39,6 +39,13 @@ func TestDecodeBase64Room_halves(t *testing.T) {
 		"padding inside":   enc(raw[:1000]) + enc(raw[:1000]) + enc(raw[:998]),
 		"padding at split": enc(raw[:1499]) + enc(raw[:1500]),
 		"invalid":          enc(raw[:1500]) + "!" + enc(raw[:1500]),
+		"LF every 64 + LF": wrap(enc(raw), 64, "\n") + "\n",
+		"CRLF every 76":    wrap(enc(raw[:2999]), 76, "\r\n"),
+		"LF every 4":       wrap(enc(raw[:2998]), 4, "\n"),
+		"LF every 6":       wrap(enc(raw), 6, "\n"),
+		"LF once, early":   enc(raw)[:10] + "\n" + enc(raw)[10:],
+		"LF once, late":    enc(raw)[:3000] + "\n" + enc(raw)[3000:],
+		"CR before middle": enc(raw)[:1998] + "\r" + enc(raw)[1998:],
 		"short":            "QUJD",
 		"lone LF":          "\n",
 	}
@@ -62,6 +69,39 @@ func TestDecodeBase64Room_halves(t *testing.T) {
 			}
 			if len(got) > 0 && &buf[5] != &got[0] || len(buf)-5-len(got) < 7 {
 				t.Fatalf("DecodeBase64Room left no room: %d bytes, %d decoded", len(buf), len(got))
+			}
+		})
+	}
+}
+
+// TestDecodeHalves_splits checks that the shapes producers write are
+// decoded in two halves, not left to the whole decode.
+func TestDecodeHalves_splits(t *testing.T) {
+	t.Parallel()
+	raw := make([]byte, 3000)
+	rand.Read(raw)
+	enc := base64.StdEncoding.EncodeToString
+	tests := []struct{ name, text string }{
+		{"unwrapped", enc(raw)},
+		{"unwrapped, padded", enc(raw[:2999])},
+		{"LF every 64", wrap(enc(raw), 64, "\n")},
+		{"CRLF every 76", wrap(enc(raw[:2998]), 76, "\r\n")},
+		{"LF every 64, trailing LF", wrap(enc(raw), 64, "\n") + "\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			want, err := base64.StdEncoding.DecodeString(tc.text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dst := make([]byte, base64.StdEncoding.DecodedLen(len(tc.text)))
+			n, ok := decodeHalves(dst, []byte(tc.text))
+			if !ok {
+				t.Fatalf("decodeHalves(%s) declined", tc.name)
+			}
+			if !bytes.Equal(dst[:n], want) {
+				t.Fatalf("decodeHalves(%s) = %d bytes, want the %d bytes decoded", tc.name, n, len(want))
 			}
 		})
 	}

@@ -91,6 +91,16 @@
 //     when the message does, into the same tree once markers are read
 //     back as their runs. Proved by FuzzCutText (skeleton_test.go).
 //
+// Small documents take a shortcut of representation, not of checking: a
+// document of up to 64 KiB is copied into one string before its tree is
+// built, and the tree's names, and the values and text that hold no
+// reference and no carriage return (nor, in attribute values, any other
+// white space to normalize), are substrings of it rather than copies one
+// by one. Invariant: each string is the one the copy would have been.
+// Proved by TestParse_srcStrings (parse_test.go), which compares small
+// trees with those of the same documents made too large for the copy,
+// and by FuzzParse.
+//
 // The parallel halves of the decryption path, decoding base64 and
 // decrypting CBC in two halves at once, live in internal/xmlenc, with
 // their invariant and fuzz target in its package documentation.

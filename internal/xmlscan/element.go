@@ -43,7 +43,7 @@ func (s *fscan) declare() error {
 		default:
 			continue
 		}
-		uri := attrValue(a.value)
+		uri := s.attrValue(a)
 		// Namespaces in XML 1.0, 3: xml is bound to its namespace and
 		// no other prefix is; the xmlns namespace is never declared.
 		// So a name in the XML namespace is always xml:, and the Id
@@ -136,12 +136,12 @@ func (s *fscan) reportIDs() error {
 		}
 		switch {
 		case k.pending:
-			h.deferID(attrValue(a.value), k.prefix, string(k.local))
+			h.deferID(s.attrValue(a), k.prefix, string(k.local))
 		case !IsID(k.uri, string(k.local)):
 		case h != nil:
-			h.deferID(attrValue(a.value), nil, "")
+			h.deferID(s.attrValue(a), nil, "")
 		default:
-			if err := s.fc.ID(attrValue(a.value)); err != nil {
+			if err := s.fc.ID(s.attrValue(a)); err != nil {
 				return err
 			}
 		}

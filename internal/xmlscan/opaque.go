@@ -4,7 +4,7 @@ import (
 	"github.com/beevik/etree"
 )
 
-// Opaque names one element of a document whose content [ParseOpaque]
+// Opaque names one element of a document whose content [ParseTree]
 // checks as [ScanFragment] checks a fragment but leaves out of the tree:
 // for a large signed Body whose canonical form is read from the bytes,
 // the tree needs the element but not what it holds.
@@ -18,7 +18,7 @@ type Opaque struct {
 	Forbidden func(ns string, local []byte) bool
 	ID        func(id string) error
 
-	// Element is, after ParseOpaque, the element whose content was left
+	// Element is, after ParseTree, the element whose content was left
 	// out (with no children in the tree), or nil; Elements counts the
 	// elements of its content.
 	Element  *etree.Element
@@ -31,13 +31,6 @@ type opaqueState struct {
 	tree  []*etree.Element
 	fc    *FragmentCheck
 	count int // elements before the content
-}
-
-// ParseOpaque is [Parse], with the content of the element op names
-// checked but left out of the tree. The element count it returns
-// includes that content.
-func ParseOpaque(data []byte, lim Limits, op *Opaque) (*etree.Document, int, error) {
-	return parse(data, lim, op, nil)
 }
 
 // enterOpaque starts leaving the content of el, just opened at the

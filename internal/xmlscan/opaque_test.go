@@ -54,7 +54,7 @@ func TestParseOpaque(t *testing.T) {
 			t.Parallel()
 			var ids, forbidden []string
 			op := bodyOpaque(&ids, &forbidden)
-			doc, n, err := ParseOpaque([]byte(tc.doc), tc.lim, op)
+			doc, n, err := parseOpaque([]byte(tc.doc), tc.lim, op)
 			if tc.lim.MaxElements > 0 {
 				var le *LimitError
 				if !errors.As(err, &le) {
@@ -109,7 +109,7 @@ func FuzzParseOpaque(f *testing.F) {
 		lim := Limits{MaxElements: 1000, MaxDepth: 20}
 		full, n, err := Parse(data, lim)
 		op := &Opaque{Is: func(depth int, _ string, _ []byte) bool { return depth == 2 }}
-		part, m, opErr := ParseOpaque(data, lim, op)
+		part, m, opErr := parseOpaque(data, lim, op)
 		if (err == nil) != (opErr == nil) {
 			t.Fatalf("Parse error = %v, ParseOpaque error = %v", err, opErr)
 		}
@@ -142,4 +142,14 @@ func FuzzParseOpaque(f *testing.F) {
 			t.Fatalf("trees differ:\nParse       %q\nParseOpaque %q", a, b)
 		}
 	})
+}
+
+// parseOpaque reads data with ParseTree and op, returning the tree and
+// the element count.
+func parseOpaque(data []byte, lim Limits, op *Opaque) (*etree.Document, int, error) {
+	tr, err := ParseTree(data, lim, op)
+	if err != nil {
+		return nil, 0, err
+	}
+	return tr.Doc, tr.Elements, nil
 }

@@ -45,18 +45,22 @@ type Tree struct {
 	Elements int    // elements in the input, an Opaque's content included
 }
 
-// ParseTree is [Parse] (or, with op not nil, [ParseOpaque]) that also
-// resolves the namespace URI of every element's name, and the
-// declarations in scope at every element, once while it builds the tree
-// (see [Names]): the scope the scanner keeps to check prefixes anyway.
+// ParseTree is [Parse] that also resolves the namespace URI of every
+// element's name, and the declarations in scope at every element, once
+// while it builds the tree (see [Names]): the scope the scanner keeps to
+// check prefixes anyway. With op not nil, the content of the element op
+// names is checked but left out of the tree (see [Opaque]); the element
+// count includes it.
 func ParseTree(data []byte, lim Limits, op *Opaque) (*Tree, error) {
-	// One allocation for the tree and its table; the map is sized for
-	// an element per 64 bytes, about what a SOAP message holds.
+	// One allocation for the tree and its table. The map starts sized
+	// for an element per 128 bytes, about what a small SOAP message holds,
+	// but for no more than 64: a large message is mostly text, or an
+	// Opaque's content the tree leaves out, and a large tree grows it.
 	t := &struct {
 		Tree
 		names Names
 	}{}
-	t.names.els = make(map[*etree.Element]elemName, min(len(data)/64, 1<<16))
+	t.names.els = make(map[*etree.Element]elemName, min(len(data)/128, 64))
 	t.names.decls = t.names.first[:0]
 	doc, n, err := parse(data, lim, op, &t.names)
 	if err != nil {
@@ -70,12 +74,16 @@ func parse(data []byte, lim Limits, op *Opaque, names *Names) (*etree.Document, 
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	doc := etree.NewDocument()
 	s := fscan{d: data, fc: &FragmentCheck{Limits: lim}, document: true, tree: []*etree.Element{&doc.Element}, opaque: op, nsTable: names}
+	if len(data) <= srcMax {
+		s.src = string(data)
+		s.slabsFor(data)
+	}
 	if bytes.HasPrefix(data, []byte("<?xml")) && len(data) > 5 && (isSpace(data[5]) || data[5] == '?') {
 		end := bytes.Index(data, []byte("?>"))
 		if end < 0 {
 			return nil, 0, syntaxf("unterminated XML declaration")
 		}
-		inst := strings.TrimLeft(string(data[5:end]), " \t\r\n")
+		inst := strings.TrimLeft(s.str(data[5:end]), " \t\r\n")
 		if err := checkDecl(inst); err != nil {
 			return nil, 0, err
 		}
@@ -112,7 +120,15 @@ func checkDecl(inst string) error {
 		if !ok {
 			return syntaxf("malformed XML declaration")
 		}
-		order := map[string]int{"version": 1, "encoding": 2, "standalone": 3}[name]
+		order := 0
+		switch name {
+		case "version":
+			order = 1
+		case "encoding":
+			order = 2
+		case "standalone":
+			order = 3
+		}
 		if order <= seen || (i == 0) != (order == 1) {
 			return syntaxf("malformed XML declaration: %s out of place or repeated", name)
 		}

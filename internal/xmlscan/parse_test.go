@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/beevik/etree"
 )
 
 func TestParse(t *testing.T) {
@@ -267,5 +269,45 @@ func TestParse_editTree(t *testing.T) {
 	}
 	if got != want.String() {
 		t.Errorf("edited tree =\n%s\nwant\n%s", got, want.String())
+	}
+}
+
+// TestParse_srcStrings checks that a small document, whose tree takes its
+// strings from one copy of the document, reads as a large one does, whose
+// values are copied one by one.
+func TestParse_srcStrings(t *testing.T) {
+	t.Parallel()
+	lim := Limits{AllowAttrBreaks: true}
+	docs := []struct{ name, in string }{
+		{"plain", `<a x="1" y="two"><b>text</b><c/>tail</a>`},
+		{"references", `<a x="&lt;&#x9;&amp;" y="&quot;q&quot;"><b>&lt;x&gt; &amp; &#65;</b></a>`},
+		{"line ends", "<a x=\"1\r\n2\t3\n4\">line\r\nend\rlone\n</a>"},
+		{"namespaces", `<p:a xmlns:p="urn:p" xmlns="urn:d" p:x="v"><b p:y="w">t</b></p:a>`},
+		{"cdata and comments", "<a><![CDATA[x\r\ny]]><!-- c -->z</a>"},
+		{"declaration", "<?xml version=\"1.0\"?>\n<a>x</a>"},
+	}
+	for _, tc := range docs {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			small, _, err := Parse([]byte(tc.in), lim)
+			if err != nil {
+				t.Fatalf("Parse(%q) error = %v", tc.in, err)
+			}
+			// Trailing white space outside the root takes the document
+			// beyond srcMax without changing its root.
+			large, _, err := Parse([]byte(tc.in+strings.Repeat(" ", srcMax)), lim)
+			if err != nil {
+				t.Fatalf("Parse(%q + white space) error = %v", tc.in, err)
+			}
+			write := func(doc *etree.Document) string {
+				var b strings.Builder
+				doc.Root().WriteTo(&b, &etree.WriteSettings{CanonicalAttrVal: true, CanonicalText: true})
+				return b.String()
+			}
+			got, want := write(small), write(large)
+			if got != want {
+				t.Errorf("Parse(%q) root = %q, want %q as from a large document", tc.in, got, want)
+			}
+		})
 	}
 }

@@ -105,24 +105,28 @@ type fscan struct {
 	sawRoot    bool
 	names      map[string]bool // validity of names beyond ASCII
 	d          []byte
-	pos        int
-	fc         *FragmentCheck
-	stack      [][]byte // names of open elements
-	binds      []nsBinding
-	marks      []int
-	attrs      []rawAttr
-	keys       []attrKey // the attributes' keys (element)
-	order      []int     // scratch for sorting keys
-	depth      int
-	elements   int
-	info       FragmentInfo
+	// src is d as one string when a small document's tree is built: its
+	// values that need no resolving are substrings of it, one allocation
+	// for all of them.
+	src      string
+	pos      int
+	fc       *FragmentCheck
+	stack    [][]byte // names of open elements
+	binds    []nsBinding
+	marks    []int
+	attrs    []rawAttr
+	keys     []attrKey // the attributes' keys (element)
+	order    []int     // scratch for sorting keys
+	depth    int
+	elements int
+	info     FragmentInfo
 	// half is set when the scan reads one half of a split fragment.
 	half *half
 	tags int // start tags read in full
 	memo *[memoSlots]tagMemo
 	gen  int // changes whenever the declarations in scope change
 	// opaque, when set, names an element whose content is checked but
-	// not built (see ParseOpaque); opq is the scan's state inside it.
+	// not built (see Opaque); opq is the scan's state inside it.
 	opaque *Opaque
 	opq    opaqueState
 }
@@ -168,7 +172,7 @@ func (s *fscan) run() error {
 				s.info.TopText = true
 			}
 			if s.tree != nil {
-				s.tree[len(s.tree)-1].CreateText(unescape(text))
+				s.tree[len(s.tree)-1].CreateText(s.text(text, s.pos))
 			}
 		}
 		if lt < 0 {

@@ -182,6 +182,43 @@ func hexVal(c byte) int {
 	return -1
 }
 
+// srcMax is the size up to which a document's tree takes its strings
+// from one copy of the whole document (fscan.src). Above it, where most
+// of a document may be text the tree never holds (cut or opaque), each
+// value is copied by itself.
+const srcMax = 64 << 10
+
+// str returns b, a slice of the data, as a string: a substring of s.src
+// where there is one, else a copy.
+func (s *fscan) str(b []byte) string {
+	if s.src != "" {
+		// b was sliced from s.d, so its capacity says where it starts;
+		// the comparison makes sure.
+		if at := cap(s.d) - cap(b); at >= 0 && at+len(b) <= len(s.src) && s.src[at:at+len(b)] == string(b) {
+			return s.src[at : at+len(b)]
+		}
+	}
+	return string(b)
+}
+
+// text returns the character data v, which starts at offset at of the
+// data, as the tree holds it: see unescape.
+func (s *fscan) text(v []byte, at int) string {
+	if s.src != "" && bytes.IndexByte(v, '&') < 0 && bytes.IndexByte(v, '\r') < 0 {
+		return s.src[at : at+len(v)]
+	}
+	return unescape(v)
+}
+
+// attrValue returns the value of a as the tree holds it: see the
+// function attrValue.
+func (s *fscan) attrValue(a rawAttr) string {
+	if s.src != "" && bytes.IndexAny(a.value, "&\t\n\r") < 0 {
+		return s.src[a.at : a.at+len(a.value)]
+	}
+	return attrValue(a.value)
+}
+
 // normalizeNewlines turns CR LF and lone CR into LF (XML 1.0, 2.11).
 func normalizeNewlines(v []byte) string {
 	if bytes.IndexByte(v, '\r') < 0 {

@@ -1,14 +1,20 @@
 package xmlscan
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/beevik/etree"
 )
 
-// tag returns name as a string, the same string for every element of
-// that name.
+// tag returns name as a string, the same string for every element or
+// attribute of that name in a large document.
 func (s *fscan) tag(name []byte) string {
+	if s.src != "" {
+		// A small document has a few names: a map to intern them
+		// costs more than it saves.
+		return s.str(name)
+	}
 	if t, ok := s.tagNames[string(name)]; ok {
 		return t
 	}
@@ -25,6 +31,21 @@ func (s *fscan) tag(name []byte) string {
 // message carves little.
 func slabSize(prev, n int) int {
 	return max(n, min(max(2*prev, 16), 256))
+}
+
+// slabsFor sizes the first slabs of elements, of their children and of
+// their attributes for the small document data, so that one of each
+// usually suffices: every '<' that begins no end tag, comment, CDATA
+// section or declaration begins an element, and every attribute has an
+// '=' (a '<' or '=' elsewhere only makes an estimate larger).
+func (s *fscan) slabsFor(data []byte) {
+	n := bytes.Count(data, []byte("<")) - bytes.Count(data, []byte("</")) - bytes.Count(data, []byte("<!")) - bytes.Count(data, []byte("<?"))
+	n = min(max(n, 1), 256)
+	s.elSlab = make([]etree.Element, 0, n)
+	s.tokSlab = make([]etree.Token, 0, 2*n)
+	if a := min(bytes.Count(data, []byte("=")), 256); a > 0 {
+		s.slab = make([]etree.Attr, 0, a)
+	}
 }
 
 // element1 returns a new element named name, with no parent, carved
@@ -77,7 +98,7 @@ func (s *fscan) build(name []byte) {
 		all := s.attrSlots(n)
 		for i, a := range s.attrs {
 			el.Attr = all[i:i]
-			el.CreateAttr(string(a.name), attrValue(a.value))
+			el.CreateAttr(s.tag(a.name), s.attrValue(a))
 		}
 		el.Attr = all[:n]
 	}

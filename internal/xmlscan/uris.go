@@ -86,8 +86,8 @@ func hasKey(m map[string]string, k string) bool {
 	return ok
 }
 
-// Len returns the number of elements n knows.
-func (n *Names) Len() int {
+// known returns the number of elements n knows.
+func (n *Names) known() int {
 	if n == nil {
 		return 0
 	}

@@ -75,7 +75,7 @@ type FollowOptions struct {
 
 	// Trusted, if set, returns the fingerprints of the signing
 	// certificates this process trusts to verify partners' responses
-	// (such as rollover's Manager.TrustedSigners), which the holder
+	// (such as rollover/signer's Manager.SyncTrustRings), which the holder
 	// record then lists ([Holder.Trusted]), so that a partner is told its
 	// new certificate is trusted only once every holder trusts it. It is
 	// called from the follower's goroutine before each registration, and

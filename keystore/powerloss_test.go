@@ -20,6 +20,7 @@ import (
 	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/rollover/signer"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
@@ -110,17 +111,19 @@ func plSteps(t *testing.T) []plStep {
 			return err
 		})
 	}
-	signer := func(f func(st rollover.SignerStage) error) func(*rollover.Manager, *keystore.Store) error {
-		return func(m *rollover.Manager, _ *keystore.Store) error {
-			st, err := m.ResumeSigner(ctx, "partner")
+	// partnerStep takes a step of the partner's renewal at the time at,
+	// the time of the Manager plOpen builds.
+	partnerStep := func(at time.Time, f func(st signer.Stage) error) func(*rollover.Manager, *keystore.Store) error {
+		return func(_ *rollover.Manager, s *keystore.Store) error {
+			st, err := plSigner(s, at).Resume(ctx, "partner")
 			if err != nil {
 				return err
 			}
 			return f(st)
 		}
 	}
-	partnerCert := func(name string) rollover.PartnerCertificate {
-		return rollover.PartnerCertificate{Certificate: testpki.Load(name).Certificate, Chain: []*x509.Certificate{ca.Certificate}, By: "pki", Reference: "CHG-" + name}
+	partnerCert := func(name string) signer.Certificate {
+		return signer.Certificate{Certificate: testpki.Load(name).Certificate, Chain: []*x509.Certificate{ca.Certificate}, By: "pki", Reference: "CHG-" + name}
 	}
 	h := time.Hour
 	return []plStep{
@@ -191,28 +194,28 @@ func plSteps(t *testing.T) []plStep {
 		{"disable old key again", plT0.Add(201*24*h + h), func(m *rollover.Manager, s *keystore.Store) error {
 			return s.Update(ctx, func(tx *keystore.Tx) error { return tx.Disable("tenant-2025", keystore.DefaultRestoreWindow) })
 		}},
-		{"trust partner", plT0.Add(201*24*h + 2*h), signer(func(st rollover.SignerStage) error {
-			s, ok := st.(*rollover.SignerUntrusted)
+		{"trust partner", plT0.Add(201*24*h + 2*h), partnerStep(plT0.Add(201*24*h+2*h), func(st signer.Stage) error {
+			s, ok := st.(*signer.Untrusted)
 			if !ok {
 				return fmt.Errorf("unexpected signer stage %s", st.Report().Stage)
 			}
 			_, err := s.Trust(ctx, partnerCert(testpki.Receiver))
 			return err
 		})},
-		{"add partner certificate", plT0.Add(202 * 24 * h), signer(func(st rollover.SignerStage) error {
-			s, ok := st.(*rollover.SignerTrusted)
+		{"add partner certificate", plT0.Add(202 * 24 * h), partnerStep(plT0.Add(202*24*h), func(st signer.Stage) error {
+			s, ok := st.(*signer.Trusted)
 			if !ok {
 				return fmt.Errorf("unexpected signer stage %s", st.Report().Stage)
 			}
 			_, err := s.AddCertificate(ctx, partnerCert(testpki.ReceiverNew))
 			return err
 		})},
-		{"confirm partner", plT0.Add(203 * 24 * h), signer(func(st rollover.SignerStage) error {
-			s, ok := st.(*rollover.SignerCertificateAdded)
+		{"confirm partner", plT0.Add(203 * 24 * h), partnerStep(plT0.Add(203*24*h), func(st signer.Stage) error {
+			s, ok := st.(*signer.CertificateAdded)
 			if !ok {
 				return fmt.Errorf("unexpected signer stage %s", st.Report().Stage)
 			}
-			_, err := s.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{By: "ops", Reference: "CHG-2"})
+			_, err := s.ConfirmPartnerSwitched(ctx, signer.Confirmation{By: "ops", Reference: "CHG-2"})
 			return err
 		})},
 		{"destroy disabled key in the store", plT0.Add(208*24*h + h), func(m *rollover.Manager, s *keystore.Store) error {
@@ -225,8 +228,8 @@ func plSteps(t *testing.T) []plStep {
 		{"move the destruction into the audit trail", plT0.Add(208*24*h + 2*h), func(m *rollover.Manager, s *keystore.Store) error {
 			return m.Note(ctx, "restore window passed")
 		}},
-		{"remove partner certificate", plT0.Add(400 * 24 * h), signer(func(st rollover.SignerStage) error {
-			s, ok := st.(*rollover.SignerSwitched)
+		{"remove partner certificate", plT0.Add(400 * 24 * h), partnerStep(plT0.Add(400*24*h), func(st signer.Stage) error {
+			s, ok := st.(*signer.Switched)
 			if !ok {
 				return fmt.Errorf("unexpected signer stage %s", st.Report().Stage)
 			}
@@ -249,6 +252,13 @@ func plOpen(disk *keystore.PowerDisk, at time.Time) (*keystore.Store, *rollover.
 	return s, m, err
 }
 
+// plSigner returns a Manager of the partners' renewals in s with the
+// clock at at; nil if it cannot be built, which Resume reports.
+func plSigner(s *keystore.Store, at time.Time) *signer.Manager {
+	m, _ := signer.New(s, rollover.Options{Now: func() time.Time { return at }, Logger: slog.New(slog.DiscardHandler)})
+	return m
+}
+
 // plState summarizes what a power loss must keep whole: the entries with
 // their ring state, the renewal's stage and the audit trail's length.
 func plState(s *keystore.Store, m *rollover.Manager) string {
@@ -268,7 +278,7 @@ func plState(s *keystore.Store, m *rollover.Manager) string {
 			fmt.Fprintf(&b, "receiver %s confirmed %s\n", rr.Receiver.ID, rr.Confirmed.Format(time.RFC3339))
 		}
 	}
-	if sg, err := m.ResumeSigner(context.Background(), "partner"); err == nil {
+	if sg, err := plSigner(s, plT0).Resume(context.Background(), "partner"); err == nil {
 		fmt.Fprintf(&b, "signer %s renewal %d\n", sg.Report().Stage, sg.Report().Renewal)
 	}
 	h, err := rollover.History(s)

@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/wsrenew/wsrenew/keystore"
-	"github.com/wsrenew/wsrenew/wssec"
+	"github.com/wsrenew/wsrenew/rollover/internal/procedure"
 )
 
 // Action names what an audit [Record] records: a step of the procedure,
-// or evidence the procedure observed.
-type Action string
+// or evidence the procedure observed. The partners' renewals (package
+// rollover/signer) add actions of their own.
+type Action = procedure.Action
 
 // Actions of the audit trail.
 const (
@@ -60,98 +61,14 @@ const (
 	ActionOldKeyUsedAfterConfirmation Action = "old-key-used-after-confirmation"
 )
 
-// Actions of the audit trail of a partner's signing-certificate renewal;
-// their records name the partner ([Record.Partner]).
-const (
-	// The first certificate of a partner trusted.
-	ActionTrustCertificate Action = "trust-partner-certificate"
-	// Step 1: the partner's new certificate added to the trust ring.
-	ActionAddCertificate Action = "add-partner-certificate"
-	// Step 2: the partner signs with the new certificate, by its word or
-	// by evidence; then the old certificate's expiry.
-	ActionConfirmPartnerSwitched      Action = "confirm-partner-switched"
-	ActionWithdrawPartnerConfirmation Action = "withdraw-partner-confirmation"
-	ActionSetOldCertificateExpiry     Action = "set-old-certificate-expiry"
-	// Step 3.
-	ActionRemoveOldCertificate Action = "remove-old-certificate"
-	// Removing the new certificate again before the partner's switch.
-	ActionCancelCertificate Action = "cancel-partner-certificate"
-	// Evidence: the first response signed with the new certificate, and
-	// responses signed with the old one after the partner's switch.
-	ActionNewCertificateFirstUse              Action = "new-certificate-first-use"
-	ActionOldCertificateUsedAfterConfirmation Action = "old-certificate-used-after-confirmation"
-)
-
-// Record is one entry of the audit trail. It holds fingerprints,
-// receivers, names and times, never keys or passwords.
-type Record struct {
-	// Time is when the step was taken, by the Manager's clock.
-	Time time.Time
-	// Renewal is the number of the renewal, counting from 1.
-	Renewal uint64
-	Action  Action
-	// Actor is who took the step ([Options.Actor]).
-	Actor string
-	// NewKey and OldKey are the fingerprints of the renewal's keys, or of
-	// the partner's new and old signing certificates; zero where not
-	// known yet.
-	NewKey wssec.Fingerprint
-	OldKey wssec.Fingerprint
-	// Receiver is the receiver the record concerns, if any.
-	Receiver string
-	// Partner is the partner whose signing certificate the record
-	// concerns; empty for records of the decryption key's renewal, whose
-	// Renewal numbers are the decryption key's. A partner's renewals are
-	// numbered on their own.
-	Partner string
-	// By and Reference are who confirmed on the receiver's side and the
-	// confirmation's reference, such as a ticket.
-	By        string
-	Reference string
-	// Note is free text: the caller's note, or what the step did.
-	Note string
-	// Count is the number of responses an evidence record counts.
-	Count uint64
-}
-
-type recordJSON struct {
-	Time      time.Time `json:"time"`
-	Renewal   uint64    `json:"renewal"`
-	Action    Action    `json:"action"`
-	Actor     string    `json:"actor,omitempty"`
-	NewKey    string    `json:"new,omitempty"`
-	OldKey    string    `json:"old,omitempty"`
-	Receiver  string    `json:"receiver,omitempty"`
-	Partner   string    `json:"partner,omitempty"`
-	By        string    `json:"by,omitempty"`
-	Reference string    `json:"reference,omitempty"`
-	Note      string    `json:"note,omitempty"`
-	Count     uint64    `json:"count,omitempty"`
-}
-
-func (r Record) toJSON() recordJSON {
-	j := recordJSON{
-		Time: r.Time, Renewal: r.Renewal, Action: r.Action, Actor: r.Actor,
-		Receiver: r.Receiver, Partner: r.Partner, By: r.By, Reference: r.Reference, Note: r.Note, Count: r.Count,
-	}
-	if r.NewKey != (wssec.Fingerprint{}) {
-		j.NewKey = fpHex(r.NewKey)
-	}
-	if r.OldKey != (wssec.Fingerprint{}) {
-		j.OldKey = fpHex(r.OldKey)
-	}
-	return j
-}
-
-func (j recordJSON) record() Record {
-	r := Record{
-		Time: normTime(j.Time), Renewal: j.Renewal, Action: j.Action, Actor: j.Actor,
-		Receiver: j.Receiver, Partner: j.Partner, By: j.By, Reference: j.Reference, Note: j.Note, Count: j.Count,
-	}
-	r.NewKey, _ = parseFP(j.NewKey)
-	r.OldKey, _ = parseFP(j.OldKey)
-	return r
-}
+// Record is one entry of the audit trail, of the decryption-key renewal
+// or of a partner's (Partner set). It holds fingerprints, receivers,
+// names and times, never keys or passwords: Time, Renewal (counting from
+// 1, a partner's renewals on their own), Action, Actor
+// ([Options.Actor]), the fingerprints NewKey and OldKey, Receiver or
+// Partner, By and Reference of a confirmation, a Note and the Count of
+// an evidence record.
+type Record = procedure.Record
 
 // History returns the audit trail kept in store, oldest first: every
 // step of every renewal, the evidence recorded, and the keys the store
@@ -166,13 +83,9 @@ func History(store *keystore.Store) ([]Record, error) {
 	if store == nil {
 		return nil, errNilStore
 	}
-	a := &auditDoc{Version: formatVersion}
-	if err := loadBlob(store.ReadState, auditName, a); err != nil {
+	out, _, err := procedure.ReadAudit(store.ReadState)
+	if err != nil {
 		return nil, err
-	}
-	out := make([]Record, len(a.Records))
-	for i, j := range a.Records {
-		out[i] = j.record()
 	}
 	// Keys the store destroyed since the last change this package wrote
 	// (on a follower's tick, say): the next change moves them into the
@@ -185,8 +98,8 @@ func History(store *keystore.Store) ([]Record, error) {
 		return nil, err
 	}
 	if len(gone) > 0 {
-		st := &stateDoc{Version: formatVersion}
-		if err := loadBlob(store.ReadState, stateName, st); err != nil {
+		st := &stateDoc{Version: procedure.Version}
+		if err := procedure.LoadBlob(store.ReadState, stateName, st); err != nil {
 			return nil, err
 		}
 		d := &docs{state: st}
@@ -199,53 +112,17 @@ func History(store *keystore.Store) ([]Record, error) {
 }
 
 // emit logs the records and warnings of a committed transaction, with
-// the Manager's clock as the log time.
-func (m *Manager) emit(ctx context.Context, d *docs) {
-	for _, r := range d.added {
-		level := slog.LevelInfo
-		if r.Action == ActionOldKeyUsedAfterConfirmation || r.Action == ActionOldCertificateUsedAfterConfirmation {
-			level = slog.LevelWarn
-		}
-		attrs := []any{slog.Uint64("renewal", r.Renewal), slog.String("action", string(r.Action))}
-		add := func(key, v string) {
-			if v != "" {
-				attrs = append(attrs, slog.String(key, v))
-			}
-		}
-		add("actor", r.Actor)
-		if r.NewKey != (wssec.Fingerprint{}) {
-			add("new_key", r.NewKey.String())
-		}
-		if r.OldKey != (wssec.Fingerprint{}) {
-			add("old_key", r.OldKey.String())
-		}
-		add("receiver", r.Receiver)
-		add("partner", r.Partner)
-		add("by", r.By)
-		add("reference", r.Reference)
-		add("note", r.Note)
-		if r.Count > 0 {
-			attrs = append(attrs, slog.Uint64("count", r.Count))
-		}
-		m.log(ctx, r.Time, level, "rollover: "+string(r.Action), attrs...)
-	}
-	for _, w := range d.warnings {
-		m.log(ctx, m.opts.now(), slog.LevelWarn, w.msg, w.attrs...)
+// the Manager's clock as the log time of the warnings.
+func (m *Manager) emit(ctx context.Context, txn *procedure.Txn) {
+	procedure.Emit(ctx, m.logger, txn.Records(), ActionOldKeyUsedAfterConfirmation)
+	for _, w := range txn.Warnings() {
+		m.log(ctx, m.opts.now(), slog.LevelWarn, w.Msg, w.Attrs...)
 	}
 }
 
 // log writes one log record stamped with t.
 func (m *Manager) log(ctx context.Context, t time.Time, level slog.Level, msg string, attrs ...any) {
-	h := m.logger.Handler()
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if !h.Enabled(ctx, level) {
-		return
-	}
-	r := slog.NewRecord(t, level, msg, 0)
-	r.Add(attrs...)
-	_ = h.Handle(ctx, r) // a failing log handler does not undo a committed step
+	procedure.Log(ctx, m.logger, t, level, msg, attrs...)
 }
 
 // Note appends an [ActionNote] record with note to the audit trail, at
@@ -256,7 +133,7 @@ func (m *Manager) Note(ctx context.Context, note string) error {
 	if m == nil {
 		return errNilStore
 	}
-	if err := checkText("note", note); err != nil {
+	if err := procedure.CheckText("note", note); err != nil {
 		return err
 	}
 	_, err := m.update(ctx, "Note", nil, func(_ *keystore.Tx, d *docs, now time.Time) error {

@@ -18,7 +18,7 @@ func (s *KeyAdded) checkTransports(rs []Receiver) error {
 	}
 	for _, r := range rs {
 		if err := s.m.store.CheckTransport(s.st.New.Alias, r.Transport); err != nil {
-			return &ReceiverAlgorithmError{Receiver: r.ID, Transport: r.Transport, Cause: err}
+			return &SelfTestError{Fingerprint: s.st.New.fingerprint(), Receiver: r.ID, Transport: r.Transport, Err: ErrReceiverAlgorithm, Cause: err}
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/rollover/internal/procedure"
 )
 
 // Confirmation is a receiver's word that it now encrypts with the new
@@ -28,7 +29,7 @@ func (c Confirmation) check() error {
 		return err
 	}
 	for _, t := range []struct{ what, s string }{{"by", c.By}, {"reference", c.Reference}, {"note", c.Note}} {
-		if err := checkText(t.what, t.s); err != nil {
+		if err := procedure.CheckText(t.what, t.s); err != nil {
 			return err
 		}
 	}
@@ -51,7 +52,7 @@ func (c Confirmation) check() error {
 //
 // The retention runs from the later of the Manager's clock and the key
 // store's ([keystore.Tx.Time]). A clock behind the latest time the
-// renewal or the store recorded gets a [*ClockError] ([ErrClockBehind])
+// renewal or the store recorded gets a [*StageError] ([ErrClockBehind])
 // and changes nothing; every step refuses such a clock the same way.
 //
 // ConfirmReceiverSwitched returns [ErrUnknownReceiver] for a receiver the
@@ -87,7 +88,7 @@ func (s *CertificateProvided) ConfirmReceiverSwitched(ctx context.Context, c Con
 		st.Switched = now
 		// The retention runs from the later of the Manager's and the
 		// store's clock, so that neither clock lagging shortens it.
-		st.Expires = later(now, tx.Time()).Add(st.policy(s.m.opts.Policy).Retention())
+		st.Expires = procedure.Later(now, tx.Time()).Add(st.policy(s.m.opts.Policy).Retention())
 		if err := tx.SetExpiry(st.Old.Alias, st.Expires); err != nil {
 			return err
 		}
@@ -132,7 +133,7 @@ func withdraw(ctx context.Context, b base, receiver, note string) (*CertificateP
 	if err := checkID(receiver); err != nil {
 		return nil, err
 	}
-	if err := checkText("note", note); err != nil {
+	if err := procedure.CheckText("note", note); err != nil {
 		return nil, err
 	}
 	st, err := b.m.update(ctx, "WithdrawConfirmation", b.st, func(tx *keystore.Tx, d *docs, now time.Time) error {

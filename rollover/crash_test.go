@@ -1,56 +1,31 @@
 package rollover_test
 
 import (
-	"bufio"
 	crand "crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/big"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/wsrenew/wsrenew/internal/fakeclock"
 	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/rollover/internal/proctest"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
 // crashChildEnv names the store directory of the child process that takes
 // the steps; the child test runs only when it is set.
 const crashChildEnv = "WSRENEW_ROLLOVER_CRASH_CHILD"
-
-// crashEnv sets the number of kills, as for the keystore's crash test:
-// "full" for 100, or a number.
-const crashEnv = "WSRENEW_CRASH"
-
-func crashKills(t *testing.T) int {
-	switch v := os.Getenv(crashEnv); v {
-	case "":
-		return 12
-	case "full":
-		return 100
-	default:
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			t.Fatalf("%s=%q: want \"full\" or a positive number", crashEnv, v)
-		}
-		return n
-	}
-}
 
 // lastActions are the audit records a step that reaches each stage may
 // leave last.
@@ -75,14 +50,8 @@ var lastActions = map[rollover.StageName][]rollover.Action{
 // must be the procedure's, and the ring must decrypt with every key it
 // holds.
 func TestProcedure_crash(t *testing.T) {
-	if os.Getenv(crashChildEnv) != "" {
-		t.Skip("in the child process")
-	}
-	kills := crashKills(t)
+	kills, rng := proctest.CrashStart(t, crashChildEnv)
 	e := newEnv(t, rollover.Options{})
-	seed := rand.Uint64()
-	rng := rand.New(rand.NewPCG(seed, seed))
-	t.Logf("%d kills, seed %d", kills, seed)
 
 	var history []rollover.Record
 	stages := map[rollover.StageName]int{}
@@ -98,10 +67,7 @@ func TestProcedure_crash(t *testing.T) {
 			t.Fatalf("kill %d: KeyRing() error = %v", i, err)
 		}
 		got := must(rollover.History(e.store))(t)
-		if len(got) < len(history) || len(history) > 0 && !cmp.Equal(history, got[:len(history)]) {
-			t.Fatalf("kill %d: audit trail lost records: had %d, has %d", i, len(history), len(got))
-		}
-		history = got
+		history = proctest.Grown(t, i, history, got)
 		if n := len(got); n > 0 && !slices.Contains(lastActions[s.Report().Stage], got[n-1].Action) {
 			t.Fatalf("kill %d: stage %s, but the last record is %s", i, s.Report().Stage, got[n-1].Action)
 		}
@@ -127,64 +93,10 @@ type crashStep struct{ from, to rollover.StageName }
 func runChild(t *testing.T, dir string, rng *rand.Rand) []crashStep {
 	t.Helper()
 	var steps []crashStep
-	for _, s := range runCrashChild(t, "TestProcedure_crashChild", dir, rng) {
+	for _, s := range proctest.RunChild(t, crashChildEnv, "TestProcedure_crashChild", dir, rng) {
 		steps = append(steps, crashStep{rollover.StageName(s[0]), rollover.StageName(s[1])})
 	}
 	return steps
-}
-
-// runCrashChild runs the child test named test as runChild describes, and
-// returns the stage names of the steps it announced.
-func runCrashChild(t *testing.T, test, dir string, rng *rand.Rand) [][2]string {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r := bufio.NewReader(out)
-	var steps [][2]string
-	target := 1 + rng.IntN(4)
-	killed := false
-	for {
-		line, err := r.ReadString('\n')
-		if from, to, ok := strings.Cut(strings.TrimSpace(strings.TrimPrefix(line, "step ")), " "); ok && strings.HasPrefix(line, "step ") {
-			steps = append(steps, [2]string{from, to})
-		}
-		if !killed && len(steps) == target {
-			burn(rng.IntN(1 << 24))
-			cmd.Process.Signal(syscall.SIGKILL)
-			killed = true
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	err = cmd.Wait()
-	var ee *exec.ExitError
-	if !killed || !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		t.Fatalf("child ended with %v before it was killed:\n%s", err, stderr.String())
-	}
-	return steps
-}
-
-// burn spends a little CPU time, so that kills land at scattered points
-// of a step.
-func burn(n int) uint64 {
-	x := uint64(n)
-	for range n {
-		x = x*6364136223846793005 + 1442695040888963407
-	}
-	return x
 }
 
 // checkAfterKill checks the old key's expiry and that the ring decrypts
@@ -244,15 +156,8 @@ func crashSelfSigned(t *testing.T, name string) *x509.Certificate {
 // withdraws a confirmation; every renewal that reaches step 3 records
 // usage of both keys before the confirmation.
 func TestProcedure_crashChild(t *testing.T) {
-	dir := os.Getenv(crashChildEnv)
-	if dir == "" {
-		t.Skip("runs only as the child process of TestProcedure_crash")
-	}
 	clock := fakeclock.New(t0)
-	store, err := keystore.Open(ctx, keystore.Dir(dir), keystore.PasswordValue(testPassword), keystore.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := proctest.OpenChild(t, crashChildEnv, testPassword, clock.Now)
 	// Continue the clock from the latest time recorded.
 	if h := must(rollover.History(store))(t); len(h) > 0 && h[len(h)-1].Time.After(clock.Now()) {
 		clock.Set(h[len(h)-1].Time)

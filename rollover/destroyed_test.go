@@ -63,7 +63,7 @@ func TestHistory_followerDestroys(t *testing.T) {
 	if got := must(e.store.Destructions())(t); len(got) != 0 {
 		t.Errorf("Destructions() after the change = %v, want none: the trail holds them", got)
 	}
-	if len(e.logs.lines("rollover: destroy-key")) != 1 {
+	if len(e.logs.Lines("rollover: destroy-key")) != 1 {
 		t.Error("the change did not log the destruction it moved into the trail once")
 	}
 }

@@ -1,7 +1,8 @@
 // Package rollover runs the renewal of the key pair that decrypts
 // WS-Security encrypted responses, without downtime, as typed steps whose
-// state is kept in the key store; and the mirror procedure, in which a
-// partner renews the certificate that signs its responses.
+// state is kept in the key store. The mirror procedure, in which a
+// partner renews the certificate that signs its responses, is package
+// rollover/signer.
 //
 // The procedure spans months and two organisations: the tenant (this
 // program) decrypts responses, the receiver encrypts them to the tenant's
@@ -71,57 +72,18 @@
 //
 // # The partner's signing certificate
 //
-// Partners renew their signing keys too, with the roles swapped: the
-// tenant trusts the partner's new certificate before the partner signs
-// with it, and removes the old one only after the guaranteed delivery
-// time. [Manager.ResumeSigner] returns the stage of one partner's renewal
-// (partners are named by an ID, such as "bank", and renew independently),
-// and [Manager.TrustRing] the partner's [wssec.TrustRing] for the Signers
-// of the [wssec.Decryptor] that processes its responses. First,
-// [SignerUntrusted.Trust] trusts the partner's current certificate
-// ([SignerTrusted]); a renewal then takes three steps:
-//
-//  1. Partner: announces its new signing certificate — the tenant adds
-//     it with [SignerTrusted.AddCertificate]: trusted from now on, as the
-//     ring's current certificate; the old one stays, retained with no
-//     expiry ([SignerCertificateAdded]). The certificate is checked (RSA
-//     of at least 2048 bits or ECDSA on P-256, P-384 or P-521, not
-//     expired, and chaining to the chain that came with it, if any).
-//  2. Partner: switches, and says so —
-//     [SignerCertificateAdded.ConfirmPartnerSwitched]; or the first
-//     response signed with the new certificate stands for its word —
-//     [PartnerConfirmation.FromEvidence]. The old certificate
-//     gets its expiry: the confirmation plus max(GuaranteedDelivery, 90
-//     days), under rules recorded at step 1 as for the decryption key
-//     (a Manager with a longer [Policy] raises them with the next change
-//     it writes to the partners' state) ([SignerSwitched]).
-//  3. Tenant: removes the old certificate —
-//     [SignerSwitched.RemoveOldCertificate], refused with
-//     [wssec.ErrRetentionNotElapsed] until the expiry has passed and the
-//     old certificate has not verified a response for the guaranteed
-//     delivery time. Until then the trust ring of [Manager.TrustRing]
-//     keeps trusting it: its entry there has no expiry, since a
-//     [wssec.TrustRing] ends trust at an entry's expiry and the store
-//     may keep the certificate past this one.
-//
-// Before step 2 the new certificate can be removed again
-// ([SignerCertificateAdded.Cancel]), unless it verified a response within
-// the guaranteed delivery time; after it, a withdrawn confirmation
-// ([SignerSwitched.WithdrawConfirmation]) takes the old certificate's
-// expiry away again. The trust rings count which certificate verified
-// each response; [Manager.RecordUsage] writes that evidence with the key
-// ring's, and [Manager.ObserveSigners] feeds it from an application that
-// verifies with rings of its own. Steps taken through a Manager update the
-// rings it handed out at once; steps other processes took reach them with
-// [Manager.SyncTrustRings]. [ExampleSignerTrusted_AddCertificate] shows the
-// whole procedure.
+// Partners renew their signing keys too, with the roles swapped; package
+// rollover/signer runs that procedure on the same key store, with the
+// same retention rules, audit trail and typed errors, built on the same
+// core as this package's steps.
 //
 // # Audit trail
 //
 // Every step appends a [Record] (time, step, actor, key or certificate
 // fingerprints, receiver or partner, note) to the store in the
 // transaction that takes the step, and logs it through the [log/slog]
-// logger of [Options]. [History] returns the trail of both procedures.
+// logger of [Options]. [History] returns the trail of both procedures
+// (this one and rollover/signer's, whose records name the partner).
 //
 // The log records are meant for log pipelines and alerting; their message
 // and attribute keys are stable:
@@ -154,7 +116,8 @@
 //
 // # Persisted state
 //
-// The state lives in four JSON state blobs of the key store
+// The state lives in three JSON state blobs of the key store (package
+// rollover/signer keeps the partners' state in a fourth)
 // (keystore.Tx.SetState), written in the same transaction as the key
 // changes of the step, so keys and state never disagree:
 //
@@ -179,20 +142,6 @@
 //	"rollover-audit": {"version": 1, "dropped": 0, "records": [{"time": "…", "renewal": 2,
 //	  "action": "confirm-receiver-switched", "actor": "…", "new": "<sha256>", "old": "<sha256>",
 //	  "receiver": "partner", "partner": "bank", "by": "…", "reference": "OPS-1", "note": "…", "count": 0}]}
-//	"rollover-signers": {"version": 1, "partners": {"bank": {
-//	  "seq": 3, "renewal": 1,              // per partner
-//	  "stage": "partner-switched",         // trusted, certificate-added, partner-switched
-//	  "current": {"sha256": "…", "der": "<base64>", "chain": ["<base64>"], "subject": "…",
-//	              "notAfter": "…", "added": "…", "by": "…", "reference": "…", "lastVerified": "…"},
-//	  "old": {…},                          // during a renewal: the certificate it replaces
-//	  "retention": {…}, "started": "…",    // as above; step 1's time
-//	  "confirmed": "…", "confirmedBy": "…", "reference": "…", "fromEvidence": false,
-//	  "expires": "…", "firstNewSignature": "…", "oldUsesAfterConfirmation": 0,
-//	  "ended": "…", "outcome": "completed"}}}
-//
-// The key store holds the tenant's private keys; the partners' trusted
-// certificates are public and live in "rollover-signers" as DER. Each is
-// checked against its fingerprint when the state is read.
 //
 // "retention" is the [Policy] of the Manager that took step 1, resolved
 // (a zero GuaranteedDelivery is written as the floor), as Go durations.
@@ -226,28 +175,19 @@
 // store's rule"): a key handed out at step 3 is recorded as such and kept
 // at least 90 days after it gets an expiry, which only moves later.
 // Time never runs backwards inside a renewal: a step whose clock is
-// behind the latest time the renewal, the usage evidence, a partner's
-// renewal or the key store recorded is refused with a [*ClockError]
-// naming both times, and the old key's retention runs from the later of
-// the Manager's and the store's clock. A partner's old certificate is
-// checked a second time with the key store's clock before it is removed.
+// behind the latest time the renewal, the usage evidence or the key
+// store recorded is refused with a [*StageError] ([ErrClockBehind]) naming both times, and
+// the old key's retention runs from the later of the Manager's and the
+// store's clock.
 // A receiver is never given
 // a certificate whose key is not in the ring: step 3 follows step 2 by
 // type, and its self-test decrypts through the live ring first.
-//
-// Likewise no partner certificate is removed from a trust ring while the
-// partner may still sign with it, or while a response it signed may still
-// arrive: the old certificate gets no expiry until the partner's switch
-// is confirmed, the same retention rules apply, and a ring is changed by
-// adding certificates before dropping any. Cancelling a partner's new
-// certificate is refused while it verified a response within the
-// guaranteed delivery time, since the partner already signs with it.
 //
 // Every step is one key store transaction, written atomically and
 // durably, and checks that the store still holds the stage it starts
 // from: a stage value the store has moved past gets [ErrStaleStage],
 // never a second application. The package's tests kill a process taking
-// steps of either procedure with SIGKILL at random moments (renewals that
+// steps with SIGKILL at random moments (renewals that
 // are cancelled, adopt a CA certificate, record usage and withdraw a
 // confirmation) and check that the procedure resumes with keys, stage and
 // audit trail in agreement, the old key's expiry as the procedure set it
@@ -271,9 +211,5 @@
 // usage evidence, which step 7 reads. Processes that decrypt with a
 // keystore.Store they do not follow see the key after their next
 // keystore.Store.Reload, which they must have done before step 3; step
-// 3 cannot know of them. Likewise their trust rings hold a partner's new
-// certificate after their next [Manager.SyncTrustRings]; a partner should
-// be told that its certificate is trusted only after every process
-// verifying its responses has synchronized. Steps for different partners
-// do not make each other's stage values stale.
+// 3 cannot know of them.
 package rollover

@@ -9,6 +9,7 @@ import (
 	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/rollover/internal/proctest"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
@@ -17,129 +18,88 @@ func TestErrors(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2027, 4, 4, 9, 0, 0, 0, time.UTC)
 	fp := fingerprint(testpki.Old)
-	for _, tc := range []struct {
-		name     string
-		err      error
-		wantText string
-		wantIs   []error
-		notIs    []error
-	}{
+	proctest.CheckErrors(t, []proctest.ErrorCase{
 		{
-			name:     "stale stage",
-			err:      &rollover.StageError{Op: "AddToKeyStore", Stage: rollover.StageKeyPairCreated, Stored: rollover.StageKeyAdded, Renewal: 3, Stale: true},
-			wantText: "rollover: AddToKeyStore refused: stage key-pair-created is stale, the store holds stage key-added of renewal 3",
-			wantIs:   []error{rollover.ErrStaleStage},
-			notIs:    []error{rollover.ErrRenewalInProgress, rollover.ErrCannotCancel},
+			Name:     "stale stage",
+			Err:      &rollover.StageError{Op: "AddToKeyStore", Stage: rollover.StageKeyPairCreated, Stored: rollover.StageKeyAdded, Renewal: 3, Stale: true},
+			WantText: "rollover: AddToKeyStore refused: stage key-pair-created is stale, the store holds stage key-added of renewal 3",
+			WantIs:   []error{rollover.ErrStaleStage},
+			NotIs:    []error{rollover.ErrRenewalInProgress, rollover.ErrCannotCancel},
 		},
 		{
-			name:     "renewal in progress",
-			err:      &rollover.StageError{Op: "Begin", Stored: rollover.StageReceiversSwitched, Renewal: 3, AllowedAt: at, Err: rollover.ErrRenewalInProgress},
-			wantText: "rollover: Begin refused: the store holds stage receivers-switched of renewal 3; a renewal is in progress; allowed from 2027-04-04T09:00:00Z",
-			wantIs:   []error{rollover.ErrRenewalInProgress},
-			notIs:    []error{rollover.ErrStaleStage},
+			Name:     "renewal in progress",
+			Err:      &rollover.StageError{Op: "Begin", Stored: rollover.StageReceiversSwitched, Renewal: 3, AllowedAt: at, Err: rollover.ErrRenewalInProgress},
+			WantText: "rollover: Begin refused: the store holds stage receivers-switched of renewal 3; a renewal is in progress; allowed from 2027-04-04T09:00:00Z",
+			WantIs:   []error{rollover.ErrRenewalInProgress},
+			NotIs:    []error{rollover.ErrStaleStage},
 		},
 		{
-			name:     "too late to cancel",
-			err:      &rollover.StageError{Op: "Cancel", Stage: rollover.StageKeyAdded, Stored: rollover.StageCertificateProvided, Renewal: 1, Stale: true, Err: rollover.ErrCannotCancel},
-			wantText: "rollover: Cancel refused: stage key-added is stale, the store holds stage certificate-provided of renewal 1; the certificate was provided to receivers, so the renewal can no longer be cancelled",
-			wantIs:   []error{rollover.ErrStaleStage, rollover.ErrCannotCancel},
+			Name:     "too late to cancel",
+			Err:      &rollover.StageError{Op: "Cancel", Stage: rollover.StageKeyAdded, Stored: rollover.StageCertificateProvided, Renewal: 1, Stale: true, Err: rollover.ErrCannotCancel},
+			WantText: "rollover: Cancel refused: stage key-added is stale, the store holds stage certificate-provided of renewal 1; the certificate was provided to receivers, so the renewal can no longer be cancelled",
+			WantIs:   []error{rollover.ErrStaleStage, rollover.ErrCannotCancel},
 		},
 		{
-			name:     "retention",
-			err:      &rollover.RemovalError{Alias: "tenant-2025", Fingerprint: fp, AllowedAt: at},
-			wantText: "rollover: old key tenant-2025 (" + fp.String() + ") cannot be removed yet: the retention period has not elapsed; allowed from 2027-04-04T09:00:00Z",
-			wantIs:   []error{wssec.ErrRetentionNotElapsed},
-			notIs:    []error{rollover.ErrKeyInUse, rollover.ErrReceiversPending},
+			Name:     "retention",
+			Err:      &rollover.RemovalError{Alias: "tenant-2025", Fingerprint: fp, AllowedAt: at},
+			WantText: "rollover: old key tenant-2025 (" + fp.String() + ") cannot be removed yet: the retention period has not elapsed; allowed from 2027-04-04T09:00:00Z",
+			WantIs:   []error{wssec.ErrRetentionNotElapsed},
+			NotIs:    []error{rollover.ErrKeyInUse, rollover.ErrReceiversPending},
 		},
 		{
-			name:     "receivers pending",
-			err:      &rollover.RemovalError{Alias: "tenant-2025", Fingerprint: fp, Pending: []string{"a", "b"}, Err: rollover.ErrReceiversPending},
-			wantText: `rollover: old key tenant-2025 (` + fp.String() + `) cannot be removed yet: receivers "a", "b" have not confirmed the switch`,
-			wantIs:   []error{wssec.ErrRetentionNotElapsed, rollover.ErrReceiversPending},
+			Name:     "receivers pending",
+			Err:      &rollover.RemovalError{Alias: "tenant-2025", Fingerprint: fp, Pending: []string{"a", "b"}, Err: rollover.ErrReceiversPending},
+			WantText: `rollover: old key tenant-2025 (` + fp.String() + `) cannot be removed yet: receivers "a", "b" have not confirmed the switch`,
+			WantIs:   []error{wssec.ErrRetentionNotElapsed, rollover.ErrReceiversPending},
 		},
 		{
-			name:     "in use",
-			err:      &rollover.RemovalError{Alias: "tenant-2025", Fingerprint: fp, LastUsed: at, AllowedAt: at.Add(day), Err: rollover.ErrKeyInUse},
-			wantText: "rollover: old key tenant-2025 (" + fp.String() + ") cannot be removed yet: it decrypted a message at 2027-04-04T09:00:00Z, within the guaranteed delivery time; allowed from 2027-04-05T09:00:00Z",
-			wantIs:   []error{wssec.ErrRetentionNotElapsed, rollover.ErrKeyInUse},
+			Name:     "in use",
+			Err:      &rollover.RemovalError{Alias: "tenant-2025", Fingerprint: fp, LastUsed: at, AllowedAt: at.Add(day), Err: rollover.ErrKeyInUse},
+			WantText: "rollover: old key tenant-2025 (" + fp.String() + ") cannot be removed yet: it decrypted a message at 2027-04-04T09:00:00Z, within the guaranteed delivery time; allowed from 2027-04-05T09:00:00Z",
+			WantIs:   []error{wssec.ErrRetentionNotElapsed, rollover.ErrKeyInUse},
 		},
 		{
-			name: "holders not ready",
-			err: &rollover.HoldersError{Fingerprint: fp, Live: 1, MinHolders: 2,
+			Name: "holders not ready",
+			Err: &rollover.HoldersError{Fingerprint: fp, Live: 1, MinHolders: 2,
 				Laggards: []rollover.Laggard{{ID: "app-1", Host: "h1", PID: 7, Generation: 4, Reason: "has not loaded the key"}}},
-			wantText: `rollover: holders have not loaded the new key ` + fp.String() + `: "app-1" (host "h1", pid 7, generation 4) has not loaded the key; 1 live holders, the policy requires at least 2`,
-			wantIs:   []error{rollover.ErrHoldersNotReady},
-			notIs:    []error{rollover.ErrSelfTestFailed},
+			WantText: `rollover: holders have not loaded the new key ` + fp.String() + `: "app-1" (host "h1", pid 7, generation 4) has not loaded the key; 1 live holders, the policy requires at least 2`,
+			WantIs:   []error{rollover.ErrHoldersNotReady},
+			NotIs:    []error{rollover.ErrSelfTestFailed},
 		},
 		{
-			name:     "holders do not trust",
-			err:      &rollover.HoldersError{Fingerprint: fp, Signer: "bank", Live: 1, Laggards: []rollover.Laggard{{ID: "app-1", Host: "h1", PID: 7, Generation: 4, Reason: "does not trust the certificate yet"}}},
-			wantText: `rollover: holders do not trust partner "bank"'s new signing certificate ` + fp.String() + `: "app-1" (host "h1", pid 7, generation 4) does not trust the certificate yet`,
-			wantIs:   []error{rollover.ErrHoldersNotReady},
+			Name:     "holders do not trust",
+			Err:      &rollover.HoldersError{Fingerprint: fp, Signer: "bank", Live: 1, Laggards: []rollover.Laggard{{ID: "app-1", Host: "h1", PID: 7, Generation: 4, Reason: "does not trust the certificate yet"}}},
+			WantText: `rollover: holders do not trust partner "bank"'s new signing certificate ` + fp.String() + `: "app-1" (host "h1", pid 7, generation 4) does not trust the certificate yet`,
+			WantIs:   []error{rollover.ErrHoldersNotReady},
 		},
 		{
-			name:     "stale signer stage",
-			err:      &rollover.StageError{Op: "AddCertificate", Partner: "bank", Stage: rollover.SignerStageTrusted, Stored: rollover.SignerStageCertificateAdded, Renewal: 2, Stale: true, Err: rollover.ErrRenewalInProgress},
-			wantText: `rollover: AddCertificate refused for partner "bank": stage trusted is stale, the store holds stage certificate-added of renewal 2; a renewal is in progress`,
-			wantIs:   []error{rollover.ErrStaleStage, rollover.ErrRenewalInProgress},
-			notIs:    []error{rollover.ErrCannotCancel},
+			Name:     "self-test",
+			Err:      &rollover.SelfTestError{Fingerprint: fp, Identifier: "ThumbprintSHA1", Reason: "the key ring cannot decrypt the sample", Cause: wssec.ErrNoMatchingKey},
+			WantText: "rollover: self-test of key " + fp.String() + " with ThumbprintSHA1 failed: the key ring cannot decrypt the sample: wssec: no matching key",
+			WantIs:   []error{rollover.ErrSelfTestFailed, wssec.ErrNoMatchingKey},
 		},
 		{
-			name:     "signer renewal too late to cancel",
-			err:      &rollover.StageError{Op: "Cancel", Partner: "bank", Stage: rollover.SignerStageCertificateAdded, Stored: rollover.SignerStageSwitched, Renewal: 1, Stale: true, Err: rollover.ErrCannotCancel},
-			wantText: `rollover: Cancel refused for partner "bank": stage certificate-added is stale, the store holds stage partner-switched of renewal 1; the partner confirmed the switch, so the renewal can no longer be cancelled`,
-			wantIs:   []error{rollover.ErrStaleStage, rollover.ErrCannotCancel},
+			Name:     "receiver's algorithm",
+			Err:      &rollover.SelfTestError{Fingerprint: fp, Receiver: "partner-b", Err: rollover.ErrReceiverAlgorithm, Cause: wssec.ErrInvalidPolicy},
+			WantText: `rollover: receiver "partner-b": new key cannot perform ` + string(wssec.RSAOAEP) + `: ` + wssec.ErrInvalidPolicy.Error(),
+			WantIs:   []error{rollover.ErrReceiverAlgorithm, wssec.ErrInvalidPolicy},
+			NotIs:    []error{rollover.ErrSelfTestFailed},
 		},
 		{
-			name:     "certificate retention",
-			err:      &rollover.RemovalError{Partner: "bank", Fingerprint: fp, AllowedAt: at},
-			wantText: `rollover: certificate ` + fp.String() + ` of partner "bank" cannot be removed yet: the retention period has not elapsed; allowed from 2027-04-04T09:00:00Z`,
-			wantIs:   []error{wssec.ErrRetentionNotElapsed},
-			notIs:    []error{rollover.ErrCertificateInUse, rollover.ErrPartnerNotSwitched, rollover.ErrKeyInUse},
+			Name:     "clock behind",
+			Err:      &rollover.StageError{Op: "ConfirmReceiverSwitched", Now: at, Latest: at.Add(day), Err: rollover.ErrClockBehind},
+			WantText: "rollover: ConfirmReceiverSwitched refused: the clock shows 2027-04-04T09:00:00Z, before the latest recorded time 2027-04-05T09:00:00Z; correct the clock",
+			WantIs:   []error{rollover.ErrClockBehind},
+			NotIs:    []error{rollover.ErrStaleStage},
 		},
 		{
-			name:     "certificate in use",
-			err:      &rollover.RemovalError{Partner: "bank", Fingerprint: fp, LastUsed: at, AllowedAt: at.Add(day), Err: rollover.ErrCertificateInUse},
-			wantText: `rollover: certificate ` + fp.String() + ` of partner "bank" cannot be removed yet: it verified a signature at 2027-04-04T09:00:00Z, within the guaranteed delivery time; allowed from 2027-04-05T09:00:00Z`,
-			wantIs:   []error{wssec.ErrRetentionNotElapsed, rollover.ErrCertificateInUse},
+			Name:     "corrupt state",
+			Err:      &rollover.StateError{Name: "rollover-decryption", Reason: "unsupported version 9 (want 1)", Err: rollover.ErrCorruptState},
+			WantText: "rollover: corrupt state: rollover-decryption: unsupported version 9 (want 1)",
+			WantIs:   []error{rollover.ErrCorruptState},
+			NotIs:    []error{rollover.ErrInconsistent},
 		},
-		{
-			name:     "partner not switched",
-			err:      &rollover.RemovalError{Partner: "bank", Fingerprint: fp, Err: rollover.ErrPartnerNotSwitched},
-			wantText: `rollover: certificate ` + fp.String() + ` of partner "bank" cannot be removed yet: the partner has not confirmed that it signs with the new certificate`,
-			wantIs:   []error{wssec.ErrRetentionNotElapsed, rollover.ErrPartnerNotSwitched},
-		},
-		{
-			name:     "self-test",
-			err:      &rollover.SelfTestError{Fingerprint: fp, Identifier: "ThumbprintSHA1", Reason: "the key ring cannot decrypt the sample", Cause: wssec.ErrNoMatchingKey},
-			wantText: "rollover: self-test of key " + fp.String() + " with ThumbprintSHA1 failed: the key ring cannot decrypt the sample: wssec: no matching key",
-			wantIs:   []error{rollover.ErrSelfTestFailed, wssec.ErrNoMatchingKey},
-		},
-		{
-			name:     "corrupt state",
-			err:      &rollover.StateError{Name: "rollover-decryption", Reason: "unsupported version 9 (want 1)", Err: rollover.ErrCorruptState},
-			wantText: "rollover: corrupt state: rollover-decryption: unsupported version 9 (want 1)",
-			wantIs:   []error{rollover.ErrCorruptState},
-			notIs:    []error{rollover.ErrInconsistent},
-		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if got := tc.err.Error(); got != tc.wantText {
-				t.Errorf("Error() = %q\nwant      %q", got, tc.wantText)
-			}
-			for _, want := range tc.wantIs {
-				if !errors.Is(tc.err, want) {
-					t.Errorf("errors.Is(%v) = false", want)
-				}
-			}
-			for _, not := range tc.notIs {
-				if errors.Is(tc.err, not) {
-					t.Errorf("errors.Is(%v) = true", not)
-				}
-			}
-		})
-	}
+	})
 }
 
 // TestState_corrupt checks that state the package cannot use is reported,

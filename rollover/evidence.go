@@ -2,19 +2,14 @@ package rollover
 
 import (
 	"context"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/rollover/internal/procedure"
 	"github.com/wsrenew/wsrenew/wssec"
 )
-
-// maxObservedReceivers bounds the receivers [Manager.Observe] keeps
-// apart between two writes, so that a caller passing unchecked names
-// cannot grow memory without bound; further names are not attributed.
-const maxObservedReceivers = 256
 
 // keyUse is what the key ring counted for one key since the last write.
 type keyUse struct {
@@ -22,33 +17,21 @@ type keyUse struct {
 	last time.Time
 }
 
-// receiverUse is what [Manager.Observe] saw for one receiver and key.
-type receiverUse struct {
-	n           uint64
-	first, last time.Time
-}
-
 // batch is usage evidence not yet written to the store.
 type batch struct {
 	keys map[wssec.Fingerprint]keyUse
-	recv map[string]map[wssec.Fingerprint]receiverUse
-	sig  map[string]map[wssec.Fingerprint]signUse // by partner
+	// recv is what [Manager.Observe] attributed to receivers (Use.Obs).
+	recv procedure.Uses
 	// refused counts refusals for disabled keys ([Manager.ObserveRefusal]).
 	refused map[wssec.Fingerprint]keyUse
 }
 
 func newBatch() batch {
-	return batch{
-		keys: map[wssec.Fingerprint]keyUse{},
-		recv: map[string]map[wssec.Fingerprint]receiverUse{},
-		sig:  map[string]map[wssec.Fingerprint]signUse{},
-
-		refused: map[wssec.Fingerprint]keyUse{},
-	}
+	return batch{keys: map[wssec.Fingerprint]keyUse{}, recv: procedure.Uses{}, refused: map[wssec.Fingerprint]keyUse{}}
 }
 
 func (b batch) empty() bool {
-	return len(b.keys) == 0 && len(b.recv) == 0 && len(b.sig) == 0 && len(b.refused) == 0
+	return len(b.keys) == 0 && len(b.recv) == 0 && len(b.refused) == 0
 }
 
 func (b batch) addKey(fp wssec.Fingerprint, u keyUse) {
@@ -60,41 +43,11 @@ func (b batch) addKey(fp wssec.Fingerprint, u keyUse) {
 	b.keys[fp] = x
 }
 
-func (b batch) addReceiver(id string, fp wssec.Fingerprint, u receiverUse) bool {
-	obs := b.recv[id]
-	if obs == nil {
-		if len(b.recv) >= maxObservedReceivers {
-			return false
-		}
-		obs = map[wssec.Fingerprint]receiverUse{}
-		b.recv[id] = obs
-	}
-	x := obs[fp]
-	x.n += u.n
-	if x.first.IsZero() || u.first.Before(x.first) {
-		x.first = u.first
-	}
-	if u.last.After(x.last) {
-		x.last = u.last
-	}
-	obs[fp] = x
-	return true
-}
-
 func (b batch) merge(o batch) {
 	for fp, u := range o.keys {
 		b.addKey(fp, u)
 	}
-	for id, obs := range o.recv {
-		for fp, u := range obs {
-			b.addReceiver(id, fp, u)
-		}
-	}
-	for id, obs := range o.sig {
-		for fp, u := range obs {
-			b.addSigner(id, fp, u)
-		}
-	}
+	b.recv.Merge(o.recv, 0)
 	for fp, u := range o.refused {
 		b.addRefused(fp, u)
 	}
@@ -103,9 +56,7 @@ func (b batch) merge(o batch) {
 // evidence is a Manager's in-memory usage state, guarded by Manager.mu.
 type evidence struct {
 	// seen is each ring key's use count at the last collection.
-	seen map[wssec.Fingerprint]uint64
-	// seenSig is the same for each partner's trust ring.
-	seenSig map[string]map[wssec.Fingerprint]uint64
+	seen procedure.RingCounter
 	// discount counts uses the Manager caused itself (the self-test),
 	// which are not evidence of a receiver's traffic.
 	discount map[wssec.Fingerprint]uint64
@@ -118,8 +69,7 @@ type evidence struct {
 }
 
 func (e *evidence) init() {
-	e.seen = map[wssec.Fingerprint]uint64{}
-	e.seenSig = map[string]map[wssec.Fingerprint]uint64{}
+	e.seen = procedure.RingCounter{}
 	e.discount = map[wssec.Fingerprint]uint64{}
 	e.pending = newBatch()
 }
@@ -136,23 +86,14 @@ func (e *evidence) init() {
 // 256 distinct names between two writes. It does not keep res, uses the
 // Manager's clock, and is safe for concurrent use; it does no I/O.
 func (m *Manager) Observe(receiver string, res *wssec.Result) {
-	if m == nil || res == nil || receiver == "" || len(receiver) > maxIDLen {
+	if m == nil || res == nil || receiver == "" || len(receiver) > procedure.MaxIDLen {
 		return
 	}
-	m.observe(res.KeysUsed, func(fp wssec.Fingerprint, now time.Time) bool {
-		return m.ev.pending.addReceiver(receiver, fp, receiverUse{n: 1, first: now, last: now})
-	})
-}
-
-// observe counts one use of each of certs, at the clock's time, with add
-// under m.mu, until add refuses one: the evidence of [Manager.Observe]
-// and [Manager.ObserveSigners].
-func (m *Manager) observe(certs []*x509.Certificate, add func(fp wssec.Fingerprint, now time.Time) bool) {
 	now := m.opts.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, c := range certs {
-		if c != nil && !add(wssec.FingerprintOf(c), now) {
+	for _, c := range res.KeysUsed {
+		if c != nil && !m.ev.pending.recv.Add(receiver, wssec.FingerprintOf(c), procedure.Use{Obs: 1, First: now, Last: now}, 0) {
 			return
 		}
 	}
@@ -163,13 +104,10 @@ func (m *Manager) observe(certs []*x509.Certificate, add func(fp wssec.Fingerpri
 // passed since that write; it reports whether it wrote. The evidence is
 // which key of the store's key ring decrypted responses and when (from
 // [wssec.KeyRing.Snapshot]), and what [Manager.Observe] attributed to
-// receivers; and which certificate of the partners' trust rings
-// ([Manager.TrustRing]) verified responses and when, with what
-// [Manager.ObserveSigners] reported. Written evidence survives restarts:
+// receivers. Written evidence survives restarts:
 // [ReceiversSwitched.RemoveOldKey] refuses while the old key decrypted a
-// response less than the guaranteed delivery time ago, and
-// [SignerSwitched.RemoveOldCertificate] while the old certificate
-// verified one.
+// response less than the guaranteed delivery time ago. (The partners'
+// trust rings have their own RecordUsage, in package rollover/signer.)
 //
 // RecordUsage also appends to the audit trail the first response
 // decrypted with the new key after step 3, and counts responses the old
@@ -230,32 +168,23 @@ func (m *Manager) checkDue(ctx context.Context) {
 // Manager caused itself.
 func (m *Manager) takeBatch() batch {
 	snap := m.ringSnapshot()
-	trust := m.trustSnapshots()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	b := m.ev.pending
 	m.ev.pending = newBatch()
-	m.collectTrustUses(b, trust)
-	inRing := make(map[wssec.Fingerprint]bool, len(snap))
+	delta := m.ev.seen.Delta(snap)
 	for _, e := range snap {
-		fp := e.Fingerprint
-		inRing[fp] = true
-		n := e.Uses
-		if seen := m.ev.seen[fp]; e.Uses >= seen {
-			n = e.Uses - seen
-		}
-		m.ev.seen[fp] = e.Uses
+		fp, n := e.Fingerprint, delta[e.Fingerprint]
 		if d := min(m.ev.discount[fp], n); d > 0 {
 			n -= d
 			m.ev.discount[fp] -= d
 		}
 		if n > 0 {
-			b.addKey(fp, keyUse{n: n, last: normTime(e.LastUsed)})
+			b.addKey(fp, keyUse{n: n, last: procedure.NormTime(e.LastUsed)})
 		}
 	}
-	for fp := range m.ev.seen {
-		if !inRing[fp] {
-			delete(m.ev.seen, fp)
+	for fp := range m.ev.discount {
+		if _, ok := m.ev.seen[fp]; !ok {
 			delete(m.ev.discount, fp)
 		}
 	}
@@ -291,13 +220,13 @@ func (m *Manager) discountUses(fp wssec.Fingerprint, n int64) {
 func (m *Manager) lastUsedView() map[wssec.Fingerprint]time.Time {
 	out := map[wssec.Fingerprint]time.Time{}
 	note := func(fp wssec.Fingerprint, t time.Time) {
-		if t = normTime(t); t.After(out[fp]) {
+		if t = procedure.NormTime(t); t.After(out[fp]) {
 			out[fp] = t
 		}
 	}
 	if u, err := loadUsage(m.store.ReadState); err == nil {
 		for h, t := range u.LastUsed {
-			fp, _ := parseFP(h)
+			fp, _ := procedure.ParseHex(h)
 			note(fp, t)
 		}
 	}
@@ -317,13 +246,13 @@ func (m *Manager) lastUsedView() map[wssec.Fingerprint]time.Time {
 func (m *Manager) applyEvidence(d *docs, b batch, entries []keystore.Entry, now time.Time) {
 	inStore := map[string]bool{}
 	for _, e := range entries {
-		inStore[fpHex(e.Fingerprint)] = true
+		inStore[procedure.Hex(e.Fingerprint)] = true
 	}
 	if d.usage.LastUsed == nil {
 		d.usage.LastUsed = map[string]time.Time{}
 	}
 	noteUse := func(fp wssec.Fingerprint, t time.Time) {
-		h := fpHex(fp)
+		h := procedure.Hex(fp)
 		if inStore[h] && t.After(d.usage.LastUsed[h]) {
 			d.usage.LastUsed[h] = t
 			d.usageChanged = true
@@ -334,7 +263,7 @@ func (m *Manager) applyEvidence(d *docs, b batch, entries []keystore.Entry, now 
 	}
 	for _, obs := range b.recv {
 		for fp, u := range obs {
-			noteUse(fp, u.last)
+			noteUse(fp, u.Last)
 		}
 	}
 	for h := range d.usage.LastUsed {
@@ -347,7 +276,7 @@ func (m *Manager) applyEvidence(d *docs, b batch, entries []keystore.Entry, now 
 	if d.usageChanged {
 		d.usage.Recorded = now
 	}
-	if d.state.Stage.provided() {
+	if posOf(d.state).PastReturn {
 		applyRenewalEvidence(d, b, now)
 	}
 }
@@ -362,35 +291,35 @@ func applyRenewalEvidence(d *docs, b batch, now time.Time) {
 	for i := range st.Receivers {
 		r := &st.Receivers[i]
 		obs := b.recv[r.ID]
-		if o := obs[newFP]; o.n > 0 && !o.last.Before(r.Provided) && r.FirstNewKeyUse.IsZero() {
-			at := o.first
+		if o := obs[newFP]; o.N() > 0 && !o.Last.Before(r.Provided) && r.FirstNewKeyUse.IsZero() {
+			at := o.First
 			if at.Before(r.Provided) {
-				at = o.last
+				at = o.Last
 			}
 			d.changeState()
 			r.FirstNewKeyUse = at
 			if st.FirstNewKeyUse.IsZero() || at.Before(st.FirstNewKeyUse) {
 				st.FirstNewKeyUse = at
 			}
-			d.record(Record{Time: now, Action: ActionNewKeyFirstUse, Receiver: r.ID, Count: o.n,
+			d.record(Record{Time: now, Action: ActionNewKeyFirstUse, Receiver: r.ID, Count: o.N(),
 				Note: "first response from the receiver decrypted with the new key at " + at.Format(time.RFC3339)})
 		}
 		o := obs[oldFP]
-		attributedOld += o.n
-		if o.n == 0 || r.Confirmed.IsZero() || !o.last.After(r.Confirmed) {
+		attributedOld += o.N()
+		if o.N() == 0 || r.Confirmed.IsZero() || !o.Last.After(r.Confirmed) {
 			continue
 		}
 		d.changeState()
-		r.OldUses += o.n
-		r.OldUsesPending += o.n
-		st.OldUses += o.n
+		r.OldUses += o.N()
+		r.OldUsesPending += o.N()
+		st.OldUses += o.N()
 		note := fmt.Sprintf("receiver confirmed the switch at %s, but the old key decrypted its responses until %s",
-			r.Confirmed.Format(time.RFC3339), o.last.Format(time.RFC3339))
+			r.Confirmed.Format(time.RFC3339), o.Last.Format(time.RFC3339))
 		if auditUse(d, &r.OldUsesPending, &r.OldUseAudited, r.ID, note, now) {
 			continue
 		}
 		d.warn("rollover: old key used after confirmation", slog.Uint64("renewal", st.Renewal),
-			slog.String("receiver", r.ID), slog.Uint64("count", o.n), slog.String("note", note))
+			slog.String("receiver", r.ID), slog.Uint64("count", o.N()), slog.String("note", note))
 	}
 
 	// The first response with the new key, if no receiver's observation
@@ -425,7 +354,7 @@ func applyRenewalEvidence(d *docs, b batch, now time.Time) {
 // *pending, unless one was appended less than a day ago; it reports
 // whether it did.
 func auditUse(d *docs, pending *uint64, audited *time.Time, receiver, note string, now time.Time) bool {
-	if *pending == 0 || !audited.IsZero() && now.Sub(*audited) < useAuditInterval {
+	if !procedure.DueAudit(*pending, *audited, now) {
 		return false
 	}
 	d.record(Record{Time: now, Action: ActionOldKeyUsedAfterConfirmation, Receiver: receiver, Count: *pending, Note: note})

@@ -124,12 +124,12 @@ func TestManager_RecordUsage_oldKeyAfterConfirmation(t *testing.T) {
 			e.receive(testpki.Old, "")
 		}
 		e.record()
-		got := want{countRecords(), len(e.logs.lines("old key used after confirmation")) + len(e.logs.lines("old-key-used-after-confirmation")), as[*rollover.ReceiversSwitched](t, e.resume()).Report().OldKeyUsesAfterConfirmation}
+		got := want{countRecords(), len(e.logs.Lines("old key used after confirmation")) + len(e.logs.Lines("old-key-used-after-confirmation")), as[*rollover.ReceiversSwitched](t, e.resume()).Report().OldKeyUsesAfterConfirmation}
 		if got != s.want {
 			t.Fatalf("step %d: (records, warnings, uses) = %+v, want %+v", i, got, s.want)
 		}
 	}
-	warns := e.logs.lines("rollover: old-key-used-after-confirmation")
+	warns := e.logs.Lines("rollover: old-key-used-after-confirmation")
 	if len(warns) != 3 || warns[1]["level"] != "WARN" || warns[1]["count"] != float64(3) {
 		t.Errorf("audit log lines = %v", warns)
 	}
@@ -192,12 +192,12 @@ func TestReport_renewalDue(t *testing.T) {
 			}
 			e.resume()
 			e.record()
-			if got := len(e.logs.lines("rollover: renewal due")); got != tc.wantWarns {
+			if got := len(e.logs.Lines("rollover: renewal due")); got != tc.wantWarns {
 				t.Errorf("%d warnings the same day, want %d", got, tc.wantWarns)
 			}
 			e.clock.Advance(day)
 			e.record()
-			if got := len(e.logs.lines("rollover: renewal due")); got != 2*tc.wantWarns {
+			if got := len(e.logs.Lines("rollover: renewal due")); got != 2*tc.wantWarns {
 				t.Errorf("%d warnings the next day, want %d", got, 2*tc.wantWarns)
 			}
 		})

@@ -11,18 +11,10 @@ import (
 	"log/slog"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/rollover/internal/procedure"
 	"github.com/wsrenew/wsrenew/wssec"
-)
-
-const (
-	// maxIDLen bounds receiver IDs.
-	maxIDLen = 128
-	// maxTextLen bounds descriptions, notes, references and names.
-	maxTextLen = 1024
 )
 
 // Receiver is a party that encrypts its responses to the tenant's
@@ -114,7 +106,7 @@ func (s *KeyAdded) ProvideCertificate(ctx context.Context, h Handoff) (*Certific
 	if err := checkReceivers(h.Receivers); err != nil {
 		return nil, err
 	}
-	if err := checkText("note", h.Note); err != nil {
+	if err := procedure.CheckText("note", h.Note); err != nil {
 		return nil, err
 	}
 	if err := s.checkTransports(h.Receivers); err != nil {
@@ -396,38 +388,14 @@ func checkReceivers(rs []Receiver) error {
 			return fmt.Errorf("%w: receiver %q given twice", ErrInvalidArgument, r.ID)
 		}
 		seen[r.ID] = true
-		if err := checkText("description", r.Description); err != nil {
+		if err := procedure.CheckText("description", r.Description); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func checkID(id string) error {
-	if id == "" || len(id) > maxIDLen || !printable(id) {
-		return fmt.Errorf("%w: receiver ID must be 1 to %d bytes of printable text", ErrInvalidArgument, maxIDLen)
-	}
-	return nil
-}
-
-func checkText(what, s string) error {
-	if len(s) > maxTextLen || !utf8.ValidString(s) {
-		return fmt.Errorf("%w: %s must be at most %d bytes of UTF-8", ErrInvalidArgument, what, maxTextLen)
-	}
-	return nil
-}
-
-func printable(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
-}
+func checkID(id string) error { return procedure.CheckID("receiver", id) }
 
 // ExportCertificate returns the certificate of the store's entry alias
 // for a receiver, as a copy the caller may keep, after recording in the same transaction that it was
@@ -446,7 +414,7 @@ func (m *Manager) ExportCertificate(ctx context.Context, alias, note string) (*x
 	if m == nil {
 		return nil, errNilStore
 	}
-	if err := checkText("note", note); err != nil {
+	if err := procedure.CheckText("note", note); err != nil {
 		return nil, err
 	}
 	var out *x509.Certificate
@@ -459,7 +427,7 @@ func (m *Manager) ExportCertificate(ctx context.Context, alias, note string) (*x
 			return err
 		}
 		d.record(Record{Time: now, Action: ActionExportCertificate, Actor: m.opts.Actor,
-			Note: joinNote(fmt.Sprintf("certificate of %s (%s) handed out", alias, e.Fingerprint.String()), note)})
+			Note: procedure.JoinNote(fmt.Sprintf("certificate of %s (%s) handed out", alias, e.Fingerprint.String()), note)})
 		out = e.Certificate
 		return nil
 	})

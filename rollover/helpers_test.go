@@ -1,18 +1,15 @@
 package rollover_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/x509"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +18,7 @@ import (
 	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/rollover/internal/proctest"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
@@ -64,7 +62,7 @@ type env struct {
 	dir   string
 	clock *fakeclock.Clock
 	opts  rollover.Options
-	logs  *logBuffer
+	logs  *proctest.LogBuffer
 	// tokens is the stores' PKCS#11 module, nil unless a test uses tokens.
 	tokens keystore.TokenModule
 
@@ -76,7 +74,7 @@ type env struct {
 // alias "tenant-2025", and a Manager for it.
 func newEnv(t *testing.T, opts rollover.Options) *env {
 	t.Helper()
-	e := &env{t: t, dir: filepath.Join(t.TempDir(), "keys"), clock: fakeclock.New(t0), logs: &logBuffer{}}
+	e := &env{t: t, dir: filepath.Join(t.TempDir(), "keys"), clock: fakeclock.New(t0), logs: &proctest.LogBuffer{}}
 	opts.Now = e.clock.Now
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -122,27 +120,10 @@ func (e *env) resume() rollover.Stage {
 }
 
 // as asserts that s has type T.
-func as[T rollover.Stage](t *testing.T, s rollover.Stage) T {
-	t.Helper()
-	v, ok := s.(T)
-	if !ok {
-		var want T
-		t.Fatalf("stage is %T (%s), want %T", s, s.Report().Stage, want)
-	}
-	return v
-}
+func as[T rollover.Stage](t *testing.T, s rollover.Stage) T { return proctest.As[T](t, s) }
 
-// must returns v, or fails the test that the returned function is given
-// if err is not nil: must(f())(t).
-func must[T any](v T, err error) func(testing.TB) T {
-	return func(t testing.TB) T {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("error = %v", err)
-		}
-		return v
-	}
-}
+// must is [proctest.Must].
+func must[T any](v T, err error) func(testing.TB) T { return proctest.Must(v, err) }
 
 var (
 	responseOnce sync.Once
@@ -306,45 +287,4 @@ func aliases(s *keystore.Store) []string {
 		out = append(out, e.Alias+":"+e.Status.String())
 	}
 	return out
-}
-
-// logBuffer collects JSON log lines; safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// logLine is a decoded log record.
-type logLine map[string]any
-
-// lines returns the records logged with a message containing msg.
-func (l *logBuffer) lines(msg string) []logLine {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []logLine
-	for _, s := range strings.Split(l.buf.String(), "\n") {
-		if s == "" {
-			continue
-		}
-		var x logLine
-		if err := json.Unmarshal([]byte(s), &x); err != nil {
-			continue
-		}
-		if m, _ := x["msg"].(string); strings.Contains(m, msg) {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }

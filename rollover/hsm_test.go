@@ -82,9 +82,9 @@ func TestProcedure_token(t *testing.T) {
 		{ID: "partner-a", Transport: tokenTransport},
 		{ID: "partner-b"},
 	}})
-	var rae *rollover.ReceiverAlgorithmError
+	var rae *rollover.SelfTestError
 	if !errors.As(err, &rae) || rae.Receiver != "partner-b" || !errors.Is(err, rollover.ErrReceiverAlgorithm) || !errors.Is(err, wssec.ErrKeyCapability) {
-		t.Fatalf("ProvideCertificate(SHA-256 receiver) error = %v, want a *ReceiverAlgorithmError for partner-b", err)
+		t.Fatalf("ProvideCertificate(SHA-256 receiver) error = %v, want a *SelfTestError for partner-b", err)
 	}
 	if !strings.Contains(err.Error(), "SHA") {
 		t.Errorf("error %q does not say which digest", err)
@@ -162,9 +162,9 @@ func TestKeyAdded_ProvideCertificate_transports(t *testing.T) {
 		{ID: "partner-a"},
 		{ID: "partner-b", Transport: wssec.TransportParams{KeyTransport: "urn:unknown"}},
 	}})
-	var rae *rollover.ReceiverAlgorithmError
+	var rae *rollover.SelfTestError
 	if !errors.As(err, &rae) || rae.Receiver != "partner-b" || !errors.Is(err, wssec.ErrInvalidPolicy) {
-		t.Fatalf("ProvideCertificate(unknown transport) error = %v, want a *ReceiverAlgorithmError for partner-b", err)
+		t.Fatalf("ProvideCertificate(unknown transport) error = %v, want a *SelfTestError for partner-b", err)
 	}
 	p := must(added.ProvideCertificate(ctx, rollover.Handoff{Receivers: []rollover.Receiver{
 		{ID: "partner-a"},

@@ -2,8 +2,6 @@ package rollover
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/rollover/internal/procedure"
 )
 
 var errNilStage = fmt.Errorf("%w: stage value not returned by a Manager", ErrInvalidArgument)
@@ -133,7 +132,7 @@ func (s *Idle) addPending(ctx context.Context, op string, action Action, alias s
 			return err
 		}
 		d.state = &stateDoc{
-			Version: formatVersion,
+			Version: procedure.Version,
 			Seq:     d.state.Seq + 1,
 			Renewal: d.state.Renewal + 1,
 			Stage:   StageKeyPairCreated,
@@ -142,11 +141,11 @@ func (s *Idle) addPending(ctx context.Context, op string, action Action, alias s
 			Old:     refOf(cur),
 			// Later steps may be taken by processes with another Policy;
 			// none of them may keep the old key for less than this one.
-			Retention: recordOf(s.m.opts.Policy),
+			Retention: s.m.opts.Policy.rules().Record(),
 		}
 		d.stateChanged = true
 		d.record(Record{Time: now, Action: action, Actor: s.m.opts.Actor,
-			Note: describeCert(e.Certificate) + "; " + describeRetention(d.state.policy(s.m.opts.Policy))})
+			Note: procedure.DescribeCert(e.Certificate) + "; " + d.state.policy(s.m.opts.Policy).rules().Describe()})
 		return nil
 	})
 	if err != nil {
@@ -194,7 +193,7 @@ func (s *KeyPairCreated) AdoptCertificate(ctx context.Context, cert *x509.Certif
 		st.Seq++
 		st.New = refOf(e)
 		d.record(Record{Time: now, Action: ActionAdoptCertificate, Actor: s.m.opts.Actor,
-			Note: describeCert(e.Certificate) + ", issued by " + e.Certificate.Issuer.String()})
+			Note: procedure.DescribeCert(e.Certificate) + ", issued by " + e.Certificate.Issuer.String()})
 		return nil
 	})
 	if err != nil {
@@ -280,7 +279,7 @@ func (s *KeyAdded) Cancel(ctx context.Context, reason string) (*Idle, error) {
 }
 
 func cancel(ctx context.Context, b base, reason string, remove func(*keystore.Tx, *stateDoc) error) (*Idle, error) {
-	if err := checkText("reason", reason); err != nil {
+	if err := procedure.CheckText("reason", reason); err != nil {
 		return nil, err
 	}
 	st, err := b.m.update(ctx, "Cancel", b.st, func(tx *keystore.Tx, d *docs, now time.Time) error {
@@ -289,7 +288,7 @@ func cancel(ctx context.Context, b base, reason string, remove func(*keystore.Tx
 			return err
 		}
 		refuse := &CancelError{Alias: newE.Alias, Fingerprint: newE.Fingerprint, Provided: newE.Provided,
-			LastUsed: later(d.usage.LastUsed[fpHex(newE.Fingerprint)], d.state.FirstNewKeyUse)}
+			LastUsed: procedure.Later(d.usage.LastUsed[procedure.Hex(newE.Fingerprint)], d.state.FirstNewKeyUse)}
 		if !refuse.Provided.IsZero() || !refuse.LastUsed.IsZero() {
 			return refuse
 		}
@@ -313,7 +312,7 @@ func cancel(ctx context.Context, b base, reason string, remove func(*keystore.Tx
 // endRenewal returns the state to idle, keeping the renewal's number.
 func endRenewal(d *docs, now time.Time, outcome string) {
 	d.state = &stateDoc{
-		Version: formatVersion,
+		Version: procedure.Version,
 		Seq:     d.state.Seq + 1,
 		Renewal: d.state.Renewal,
 		Stage:   StageIdle,
@@ -330,16 +329,4 @@ func currentEntry(entries []keystore.Entry) (keystore.Entry, bool) {
 		}
 	}
 	return keystore.Entry{}, false
-}
-
-// describeCert describes a certificate for the audit trail.
-func describeCert(c *x509.Certificate) string {
-	alg := c.PublicKeyAlgorithm.String()
-	switch k := c.PublicKey.(type) {
-	case *rsa.PublicKey:
-		alg = fmt.Sprintf("RSA-%d", k.N.BitLen())
-	case *ecdsa.PublicKey:
-		alg = "ECDSA-" + k.Curve.Params().Name
-	}
-	return fmt.Sprintf("%s, %s, serial %s, valid until %s", alg, c.Subject, c.SerialNumber, c.NotAfter.UTC().Format(time.RFC3339))
 }

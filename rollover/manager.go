@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/rollover/internal/procedure"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
@@ -17,12 +18,11 @@ var errNilStore = fmt.Errorf("%w: nil key store", ErrInvalidArgument)
 // persisted stage ([Manager.Resume]), takes the steps through the stage
 // values it returns, collects the usage evidence of the store's key ring
 // ([Manager.Observe], [Manager.RecordUsage]) and keeps the audit trail.
-// It runs the partners' signing-certificate renewals the same way
-// ([Manager.ResumeSigner]) and keeps a trust ring per partner
-// ([Manager.TrustRing]).
+// The partners' signing-certificate renewals have a Manager of their own
+// (package rollover/signer).
 //
 // Use one Manager per key store per process, built when the store is
-// opened, and keep it: it remembers the rings' usage counts between
+// opened, and keep it: it remembers the ring's usage counts between
 // calls. A Manager is safe for concurrent use; steps taken concurrently,
 // from this or other processes, are serialized by the store's writer
 // lock, and all but the first step from the same stage get
@@ -34,12 +34,6 @@ type Manager struct {
 
 	mu sync.Mutex // guards ev
 	ev evidence
-
-	// rmu guards rings, the partners' trust rings handed out by
-	// TrustRing, and serializes the changes to them. It is taken before
-	// mu, never after.
-	rmu   sync.Mutex
-	rings map[string]*wssec.TrustRing
 }
 
 // NewManager returns a Manager for store. It copies opts and validates
@@ -52,7 +46,7 @@ func NewManager(store *keystore.Store, opts Options) (*Manager, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	m := &Manager{store: store, opts: opts, logger: opts.logger(), rings: map[string]*wssec.TrustRing{}}
+	m := &Manager{store: store, opts: opts, logger: opts.logger()}
 	m.ev.init()
 	return m, nil
 }
@@ -152,94 +146,74 @@ func (m *Manager) update(ctx context.Context, op string, from *stateDoc, fn step
 // is returned. On an error b is kept for the next write. commit returns
 // the state committed.
 func (m *Manager) commit(ctx context.Context, op string, from *stateDoc, b batch, fn stepFunc) (*stateDoc, error) {
-	var d *docs
-	err := m.store.Update(ctx, func(tx *keystore.Tx) error {
-		var err error
-		d, err = loadDocs(tx.State)
-		if err != nil {
-			return err
-		}
-		entries := tx.Entries()
-		if from != nil {
-			if err := checkFresh(op, from, d.state); err != nil {
-				return err
-			}
-			if err := checkEntries(d.state, entries); err != nil {
-				return err
-			}
-		}
-		now := m.opts.now()
-		// A clock behind what the store recorded would put confirmations
-		// and expiries in the past; the store refuses its own clock the
-		// same way.
-		latest, err := latestRecorded(tx, d)
-		if err != nil {
-			return err
-		}
-		if now.Before(latest) {
-			return &ClockError{Op: op, Now: now, Latest: latest}
-		}
-		if d.state.Stage != StageIdle && checkEntries(d.state, entries) == nil {
-			if err := m.raiseRetention(tx, d, now); err != nil {
-				return err
-			}
-		}
-		m.applyEvidence(d, b, entries, now)
-		if err := m.applySignerEvidence(tx.State, d, b, now); err != nil {
-			return err
-		}
-		if err := recordDestroyed(tx, d); err != nil {
-			return err
-		}
-		if fn != nil {
-			if err := fn(tx, d, now); err != nil {
-				return err
-			}
-		}
-		if d.signersDoc != nil {
-			m.raiseSignerRetention(d, now)
-		}
-		return d.save(tx)
-	})
+	s := &keyStep{m: m, op: op, from: from, b: b, fn: fn}
+	txn, err := procedure.Run(ctx, m.store.Update, op, m.opts.now, s)
 	if err != nil {
 		m.restoreBatch(b)
 		return nil, err
 	}
-	m.emit(ctx, d)
-	return d.state, nil
+	m.emit(ctx, txn)
+	return s.d.state, nil
 }
+
+// keyStep is one step of the decryption-key renewal in the core's
+// transaction ([procedure.Run]).
+type keyStep struct {
+	m    *Manager
+	op   string
+	from *stateDoc
+	b    batch
+	fn   stepFunc
+	d    *docs
+}
+
+func (s *keyStep) Load(tx *keystore.Tx) (time.Time, error) {
+	d, err := loadDocs(tx.State)
+	if err != nil {
+		return time.Time{}, err
+	}
+	s.d = d
+	return latestRecorded(d), nil
+}
+
+func (s *keyStep) Apply(tx *keystore.Tx, txn *procedure.Txn) error {
+	d, now, entries := s.d, txn.Now, tx.Entries()
+	if s.from != nil {
+		if err := checkFresh(s.op, s.from, d.state); err != nil {
+			return err
+		}
+		if err := checkEntries(d.state, entries); err != nil {
+			return err
+		}
+	}
+	if d.state.Stage != StageIdle && checkEntries(d.state, entries) == nil {
+		if err := s.m.raiseRetention(tx, d, now); err != nil {
+			return err
+		}
+	}
+	s.m.applyEvidence(d, s.b, entries, now)
+	if err := recordDestroyed(tx, d); err != nil {
+		return err
+	}
+	if s.fn != nil {
+		if err := s.fn(tx, d, now); err != nil {
+			return err
+		}
+	}
+	for _, r := range d.added {
+		txn.Record(r)
+	}
+	for _, w := range d.warnings {
+		txn.Warn(w.Msg, w.Attrs...)
+	}
+	return nil
+}
+
+func (s *keyStep) Save(tx *keystore.Tx) error { return s.d.save(tx) }
 
 // checkFresh refuses a step on a stage value the store has moved past.
 func checkFresh(op string, from, stored *stateDoc) error {
-	return staleStage(op, "", stagePos{from.Seq, from.Renewal, from.Stage}, stagePos{stored.Seq, stored.Renewal, stored.Stage}, stored.Expires)
-}
-
-// stagePos is where a renewal stands: the state's sequence number, the
-// renewal's number and its stage.
-type stagePos struct {
-	seq, renewal uint64
-	stage        StageName
-}
-
-// staleStage is the freshness rule of both procedures' steps: a step
-// taken from a stage value (from) whose state the store (stored) has
-// moved past is refused with a [*StageError] with [ErrStaleStage], and
-// the reason a person acts on where there is one — a renewal started
-// meanwhile ([ErrRenewalInProgress], allowed from expires if known), or
-// a cancellation after the renewal passed the point of no return
-// ([ErrCannotCancel]). partner is empty for the decryption key.
-func staleStage(op, partner string, from, stored stagePos, expires time.Time) error {
-	if from.seq == stored.seq {
-		return nil
-	}
-	e := &StageError{Op: op, Partner: partner, Stage: from.stage, Stored: stored.stage, Renewal: stored.renewal, Stale: true}
-	switch {
-	case !from.stage.inRenewal() && stored.stage.inRenewal():
-		e.Err, e.AllowedAt = ErrRenewalInProgress, expires
-	case op == "Cancel" && stored.renewal == from.renewal && stored.stage.provided():
-		e.Err = ErrCannotCancel
-	}
-	return e
+	return procedure.Stale(op, "", posOf(from), posOf(stored), stored.Expires)
 }
 
 // checkEntries reports a key store whose entries contradict st.
@@ -250,7 +224,7 @@ func checkEntries(st *stateDoc, entries []keystore.Entry) error {
 	find := func(k *keyRef) (keystore.Entry, bool) {
 		for _, e := range entries {
 			if e.Alias == k.Alias {
-				return e, fpHex(e.Fingerprint) == k.SHA256
+				return e, procedure.Hex(e.Fingerprint) == k.SHA256
 			}
 		}
 		return keystore.Entry{}, false

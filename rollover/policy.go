@@ -8,25 +8,13 @@ import (
 	"time"
 
 	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/rollover/internal/procedure"
 )
 
 // MinRetention is the least time an old key stays in the key ring after
 // the last receiver confirmed that it encrypts with the new key: 90 days.
 // [Policy.RetentionFloor] may raise it, never lower it.
-const MinRetention = 90 * 24 * time.Hour
-
-const (
-	// defaultRenewalLead is how long before its certificate expires a key
-	// is reported as due for renewal.
-	defaultRenewalLead = 60 * 24 * time.Hour
-	// defaultUsageInterval is the least time between two writes of usage
-	// evidence by [Manager.RecordUsage].
-	defaultUsageInterval = time.Minute
-	// useAuditInterval is the least time between two audit records about
-	// the old key's use after a confirmation, per receiver and ring-wide;
-	// uses in between are counted and go into the next record.
-	useAuditInterval = 24 * time.Hour
-)
+const MinRetention = procedure.MinRetention
 
 // Policy holds the retention rules of a renewal. The zero value is the
 // safe default: the old key is kept 90 days after the last confirmation,
@@ -98,27 +86,20 @@ func (p Policy) Validate() error {
 	return nil
 }
 
-func (p Policy) retentionFloor() time.Duration {
-	if p.RetentionFloor == 0 {
-		return MinRetention
-	}
-	return p.RetentionFloor
+// rules returns p's retention rules, resolved.
+func (p Policy) rules() procedure.Rules {
+	return procedure.Resolve(p.GuaranteedDelivery, p.RetentionFloor)
 }
+
+func (p Policy) retentionFloor() time.Duration { return p.rules().RetentionFloor }
 
 // guaranteedDelivery is the window in which a message encrypted to a key
 // may still arrive.
-func (p Policy) guaranteedDelivery() time.Duration {
-	if p.GuaranteedDelivery == 0 {
-		return p.retentionFloor()
-	}
-	return p.GuaranteedDelivery
-}
+func (p Policy) guaranteedDelivery() time.Duration { return p.rules().GuaranteedDelivery }
 
 // Retention returns how long the old key is kept after the last
 // confirmation: the longer of GuaranteedDelivery and the retention floor.
-func (p Policy) Retention() time.Duration {
-	return max(p.guaranteedDelivery(), p.retentionFloor())
-}
+func (p Policy) Retention() time.Duration { return p.rules().Retention() }
 
 // restoreWindow returns the restore window of step 7, and false for
 // none.
@@ -133,10 +114,7 @@ func (p Policy) restoreWindow() (time.Duration, bool) {
 }
 
 func (p Policy) renewalLead() time.Duration {
-	if p.RenewalLead == 0 {
-		return defaultRenewalLead
-	}
-	return p.RenewalLead
+	return procedure.Or(p.RenewalLead, procedure.DefaultRenewalLead)
 }
 
 // Options configures a [Manager]. The zero value is the default. A
@@ -175,12 +153,7 @@ type Options struct {
 	UsageInterval time.Duration
 }
 
-func (o *Options) now() time.Time {
-	if o.Now == nil {
-		return normTime(time.Now())
-	}
-	return normTime(o.Now())
-}
+func (o *Options) now() time.Time { return procedure.Clock(o.Now)() }
 
 func (o *Options) logger() *slog.Logger {
 	if o.Logger == nil {
@@ -197,10 +170,7 @@ func (o *Options) rand() io.Reader {
 }
 
 func (o *Options) usageInterval() time.Duration {
-	if o.UsageInterval == 0 {
-		return defaultUsageInterval
-	}
-	return o.UsageInterval
+	return procedure.Or(o.UsageInterval, procedure.DefaultUsageInterval)
 }
 
 func (o *Options) validate() error {
@@ -210,17 +180,8 @@ func (o *Options) validate() error {
 	if o.UsageInterval < 0 {
 		return fmt.Errorf("%w: negative UsageInterval %v", ErrInvalidPolicy, o.UsageInterval)
 	}
-	if len(o.Actor) > maxTextLen {
-		return fmt.Errorf("%w: Actor longer than %d bytes", ErrInvalidPolicy, maxTextLen)
+	if len(o.Actor) > procedure.MaxTextLen {
+		return fmt.Errorf("%w: Actor longer than %d bytes", ErrInvalidPolicy, procedure.MaxTextLen)
 	}
 	return nil
-}
-
-// normTime drops the monotonic reading and the location, so that times
-// compare equal before and after a round trip through the store.
-func normTime(t time.Time) time.Time {
-	if t.IsZero() {
-		return time.Time{}
-	}
-	return t.Round(0).UTC()
 }

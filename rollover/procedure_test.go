@@ -158,7 +158,7 @@ func checkCompleted(t *testing.T, e *env, confirmedAt time.Time) {
 	if c := h[7]; c.By != "carol@partner-b" || c.Reference != "PB-4" || !c.Time.Equal(confirmedAt) {
 		t.Errorf("confirmation record = %+v", c)
 	}
-	if got := len(e.logs.lines("rollover: ")); got < len(want) {
+	if got := len(e.logs.Lines("rollover: ")); got < len(want) {
 		t.Errorf("logged %d rollover records, want at least %d", got, len(want))
 	}
 

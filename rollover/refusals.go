@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/rollover/internal/procedure"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
@@ -54,7 +55,7 @@ func (m *Manager) ObserveRefusal(err error) error {
 // audit trail, for keys still in the store.
 func applyRefusals(d *docs, b batch, inStore map[string]bool, now time.Time) {
 	for fp, u := range b.refused {
-		h := fpHex(fp)
+		h := procedure.Hex(fp)
 		if !inStore[h] {
 			continue
 		}
@@ -64,7 +65,7 @@ func applyRefusals(d *docs, b batch, inStore map[string]bool, now time.Time) {
 		r := d.usage.Refused[h]
 		r.Count += u.n
 		if u.last.After(r.Last) {
-			r.Last = normTime(u.last)
+			r.Last = procedure.NormTime(u.last)
 		}
 		d.usage.Refused[h] = r
 		d.usageChanged = true
@@ -92,7 +93,7 @@ func (m *Manager) DisabledRefusals() (map[wssec.Fingerprint]DisabledRefusals, er
 	}
 	out := map[wssec.Fingerprint]DisabledRefusals{}
 	for h, r := range u.Refused {
-		fp, err := parseFP(h)
+		fp, err := procedure.ParseHex(h)
 		if err != nil {
 			return nil, err
 		}

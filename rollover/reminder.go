@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/wsrenew/wsrenew/rollover/internal/procedure"
 )
 
 // Health classifies a [Report] for monitoring: what a cron job or a
@@ -154,7 +156,7 @@ func (r *Report) health(critical time.Duration) (Health, string) {
 	case r.Stage == StageIdle:
 		return HealthOK, fmt.Sprintf("certificate of %s valid until %s; renewal due from %s", r.Current.Alias, stamp(r.Current.NotAfter), stamp(r.RenewalDueAt))
 	case len(r.Next.WaitingFor) > 0:
-		return HealthOK, fmt.Sprintf("renewal %d waits for confirmations from %s", r.Renewal, strings.Join(quoteAll(r.Next.WaitingFor), ", "))
+		return HealthOK, fmt.Sprintf("renewal %d waits for confirmations from %s", r.Renewal, strings.Join(procedure.QuoteAll(r.Next.WaitingFor), ", "))
 	}
 	return HealthOK, fmt.Sprintf("renewal %d: step %d (%s) allowed from %s", r.Renewal, r.Next.Step, r.Next.Name, stamp(r.Next.AllowedAt))
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/rollover/internal/procedure"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
@@ -70,12 +71,12 @@ func (s *ReceiversSwitched) RemoveOldKey(ctx context.Context) (*Idle, error) {
 		}
 		oldFP := st.Old.fingerprint()
 		last := lastUsedLive
-		if t := d.usage.LastUsed[fpHex(oldFP)]; t.After(last) {
+		if t := d.usage.LastUsed[procedure.Hex(oldFP)]; t.After(last) {
 			last = t
 		}
 		refuse.LastUsed = last
 		p := st.policy(s.m.opts.Policy)
-		allowed := removableAt(st.oldKeyExpiry(s.m.opts.Policy), last, p)
+		allowed := procedure.RemovableAt(st.oldKeyExpiry(s.m.opts.Policy), last, p.rules())
 		if now.Before(allowed) {
 			refuse.AllowedAt = allowed
 			if !last.IsZero() && now.Before(last.Add(p.guaranteedDelivery())) {
@@ -102,7 +103,7 @@ func (s *ReceiversSwitched) RemoveOldKey(ctx context.Context) (*Idle, error) {
 			d.record(Record{Time: now, Action: ActionDisableOldKey, Actor: s.m.opts.Actor,
 				Note: fmt.Sprintf("%s disabled; retention ended %s; destroyed after %s unless restored", st.Old.Alias, st.Expires.Format(time.RFC3339), now.Add(window).Format(time.RFC3339))})
 		} else {
-			delete(d.usage.LastUsed, fpHex(oldFP))
+			delete(d.usage.LastUsed, procedure.Hex(oldFP))
 			d.usageChanged = true
 			d.record(Record{Time: now, Action: ActionRemoveOldKey, Actor: s.m.opts.Actor,
 				Note: fmt.Sprintf("%s removed; retention ended %s", st.Old.Alias, st.Expires.Format(time.RFC3339))})
@@ -123,7 +124,7 @@ func (s *ReceiversSwitched) liveLastUsed() time.Time {
 	fp := s.st.Old.fingerprint()
 	for _, e := range s.m.ringSnapshot() {
 		if e.Fingerprint == fp {
-			return normTime(e.LastUsed)
+			return procedure.NormTime(e.LastUsed)
 		}
 	}
 	return time.Time{}

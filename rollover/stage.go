@@ -4,12 +4,14 @@ import (
 	"time"
 
 	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/rollover/internal/procedure"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
-// StageName names a stage of the decryption-key renewal or of a
-// partner's signing-certificate renewal, as the store keeps it.
-type StageName string
+// StageName names a stage of the decryption-key renewal, or of a
+// partner's signing-certificate renewal (package rollover/signer), as
+// the store keeps it.
+type StageName = procedure.StageName
 
 // Stages of the procedure. Each names the state reached; the steps that
 // lead on from it are methods of its type.
@@ -30,7 +32,7 @@ const (
 	StageReceiversSwitched StageName = "receivers-switched"
 )
 
-func (s StageName) valid() bool {
+func validStage(s StageName) bool {
 	switch s {
 	case StageIdle, StageKeyPairCreated, StageKeyAdded, StageCertificateProvided, StageReceiversSwitched:
 		return true
@@ -38,22 +40,13 @@ func (s StageName) valid() bool {
 	return false
 }
 
-// provided reports whether the renewal passed its point of no return:
-// the certificate was handed to receivers, or the partner confirmed that
-// it signs with its new key.
-func (s StageName) provided() bool {
-	return s == StageCertificateProvided || s == StageReceiversSwitched || s == SignerStageSwitched
-}
-
-// inRenewal reports whether a renewal is in progress at stage s, of the
-// decryption key or of a partner's signing certificate.
-func (s StageName) inRenewal() bool {
-	switch s {
-	case StageKeyPairCreated, StageKeyAdded, StageCertificateProvided, StageReceiversSwitched,
-		SignerStageCertificateAdded, SignerStageSwitched:
-		return true
+// posOf returns where the renewal st stands, for the freshness rule.
+func posOf(st *stateDoc) procedure.Pos {
+	return procedure.Pos{
+		Seq: st.Seq, Renewal: st.Renewal, Stage: st.Stage,
+		InRenewal:  st.Stage != StageIdle,
+		PastReturn: st.Stage == StageCertificateProvided || st.Stage == StageReceiversSwitched,
 	}
-	return false
 }
 
 // Stage is a stage of the procedure: [*Idle], [*KeyPairCreated],
@@ -349,7 +342,7 @@ func (b base) report() Report {
 	for _, e := range entries {
 		if e.Status == keystore.StatusCurrent {
 			r.Current = *keyReport(e.Alias, e.Fingerprint)
-			r.DaysLeft = daysUntil(now, r.Current.NotAfter)
+			r.DaysLeft = procedure.DaysUntil(now, r.Current.NotAfter)
 			r.RenewalDue = r.Current.NotAfter.Sub(now) < m.opts.Policy.renewalLead()
 		}
 	}
@@ -368,31 +361,8 @@ func (b base) report() Report {
 	}
 	r.Pending = st.pending()
 	if st.Stage == StageReceiversSwitched {
-		r.RemovableAt = removableAt(r.OldKeyExpires, r.Old.LastUsed, p)
+		r.RemovableAt = procedure.RemovableAt(r.OldKeyExpires, r.Old.LastUsed, p.rules())
 	}
 	r.remind(m.opts.Policy.renewalLead(), m.opts.Policy.GuaranteedDelivery, st.pending(), st.Started)
 	return r
-}
-
-// removableAt is when the old key may be removed: after its expiry, and
-// no sooner than the guaranteed delivery time after its last use.
-func removableAt(expires, lastUsed time.Time, p Policy) time.Time {
-	if lastUsed.IsZero() {
-		return expires
-	}
-	if t := lastUsed.Add(p.guaranteedDelivery()); t.After(expires) {
-		return t
-	}
-	return expires
-}
-
-// daysUntil returns the whole days from now until t, rounded down.
-func daysUntil(now, t time.Time) int {
-	const day = 24 * time.Hour
-	d := t.Sub(now)
-	days := int(d / day)
-	if d < 0 && d%day != 0 {
-		days--
-	}
-	return days
 }

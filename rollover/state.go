@@ -1,31 +1,21 @@
 package rollover
 
 import (
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/wsrenew/wsrenew/keystore"
+	"github.com/wsrenew/wsrenew/rollover/internal/procedure"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
-// Names of the key store state blobs this package keeps. The audit trail
-// is shared by both procedures; the partners' signing certificates keep
-// their state in a blob of their own (signersName).
+// Names of the key store state blobs of the decryption-key renewal. The
+// audit trail (procedure.AuditName) is shared with the partners'
+// renewals (package rollover/signer), which keep their state apart.
 const (
 	stateName = "rollover-decryption"
 	usageName = "rollover-usage"
-	auditName = "rollover-audit"
-
-	// formatVersion is the version of the blobs' format.
-	formatVersion = 1
-
-	// maxAuditRecords bounds the audit trail kept in the store; older
-	// records are dropped and counted. The log received every record.
-	maxAuditRecords = 2000
 )
 
 // stateDoc is the persisted stage of the decryption-key renewal. The
@@ -41,7 +31,7 @@ type stateDoc struct {
 	Old     *keyRef   `json:"old,omitempty"`
 	// Retention is the policy recorded at step 1; nil in state written
 	// before it was recorded, which is read as the zero policy.
-	Retention *retentionRecord `json:"retention,omitempty"`
+	Retention *procedure.Retention `json:"retention,omitempty"`
 
 	SelfTest  time.Time       `json:"selfTest,omitzero"`
 	Provided  time.Time       `json:"provided,omitzero"`
@@ -65,14 +55,14 @@ type keyRef struct {
 }
 
 func refOf(e keystore.Entry) *keyRef {
-	return &keyRef{Alias: e.Alias, SHA256: fpHex(e.Fingerprint)}
+	return &keyRef{Alias: e.Alias, SHA256: procedure.Hex(e.Fingerprint)}
 }
 
 func (k *keyRef) fingerprint() wssec.Fingerprint {
 	if k == nil {
 		return wssec.Fingerprint{}
 	}
-	fp, _ := parseFP(k.SHA256) // checked by parseState
+	fp, _ := procedure.ParseHex(k.SHA256) // checked by parseState
 	return fp
 }
 
@@ -132,10 +122,7 @@ func (s *stateDoc) clone() *stateDoc {
 		o := *s.Old
 		c.Old = &o
 	}
-	if s.Retention != nil {
-		r := *s.Retention
-		c.Retention = &r
-	}
+	c.Retention = s.Retention.Clone()
 	c.Receivers = slices.Clone(s.Receivers)
 	return &c
 }
@@ -151,38 +138,19 @@ type usageDoc struct {
 	Refused map[string]DisabledRefusals `json:"refused,omitempty"`
 }
 
-// auditDoc is the persisted audit trail.
-type auditDoc struct {
-	Version int          `json:"version"`
-	Dropped uint64       `json:"dropped,omitempty"`
-	Records []recordJSON `json:"records"`
-}
-
 // docs are the blobs as one transaction reads and changes them.
 type docs struct {
 	state *stateDoc
 	usage *usageDoc
 
-	// signersDoc is the partners' state, read when a step or evidence
-	// needs it.
-	signersDoc *signersDoc
-
-	stateChanged, usageChanged, signersChanged bool
-	added                                      []Record   // audit records appended
-	warnings                                   []logEntry // log-only warnings
+	stateChanged, usageChanged bool
+	added                      []Record            // audit records appended
+	warnings                   []procedure.Warning // log-only warnings
 }
-
-type logEntry struct {
-	msg   string
-	attrs []any
-}
-
-// blobReader is what Tx and Store have in common.
-type blobReader func(name string) ([]byte, error)
 
 // loadDocs reads the stage and the usage evidence; the audit trail is
 // read when records are appended (docs.save).
-func loadDocs(read blobReader) (*docs, error) {
+func loadDocs(read procedure.Reader) (*docs, error) {
 	st, err := loadState(read)
 	if err != nil {
 		return nil, err
@@ -194,28 +162,28 @@ func loadDocs(read blobReader) (*docs, error) {
 	return &docs{state: st, usage: u}, nil
 }
 
-func loadUsage(read blobReader) (*usageDoc, error) {
-	u := &usageDoc{Version: formatVersion}
-	if err := loadBlob(read, usageName, u); err != nil {
+func loadUsage(read procedure.Reader) (*usageDoc, error) {
+	u := &usageDoc{Version: procedure.Version}
+	if err := procedure.LoadBlob(read, usageName, u); err != nil {
 		return nil, err
 	}
 	for k, v := range u.LastUsed {
-		if _, err := parseFP(k); err != nil {
+		if _, err := procedure.ParseHex(k); err != nil {
 			return nil, &StateError{Name: usageName, Reason: "invalid fingerprint", Err: ErrCorruptState}
 		}
-		u.LastUsed[k] = normTime(v)
+		u.LastUsed[k] = procedure.NormTime(v)
 	}
 	for k := range u.Refused {
-		if _, err := parseFP(k); err != nil {
+		if _, err := procedure.ParseHex(k); err != nil {
 			return nil, &StateError{Name: usageName, Reason: "invalid fingerprint", Err: ErrCorruptState}
 		}
 	}
 	return u, nil
 }
 
-func loadState(read blobReader) (*stateDoc, error) {
-	st := &stateDoc{Version: formatVersion, Stage: StageIdle}
-	if err := loadBlob(read, stateName, st); err != nil {
+func loadState(read procedure.Reader) (*stateDoc, error) {
+	st := &stateDoc{Version: procedure.Version, Stage: StageIdle}
+	if err := procedure.LoadBlob(read, stateName, st); err != nil {
 		return nil, err
 	}
 	if err := st.check(); err != nil {
@@ -224,48 +192,29 @@ func loadState(read blobReader) (*stateDoc, error) {
 	return st, nil
 }
 
-// versioned is implemented by the three blob types.
-type versioned interface{ version() int }
+// FormatVersion implements [procedure.Versioned].
+func (s *stateDoc) FormatVersion() int { return s.Version }
 
-func (s *stateDoc) version() int { return s.Version }
-func (u *usageDoc) version() int { return u.Version }
-func (a *auditDoc) version() int { return a.Version }
-
-// loadBlob decodes the blob name into v; a missing blob leaves v as it is.
-func loadBlob(read blobReader, name string, v versioned) error {
-	data, err := read(name)
-	if errors.Is(err, keystore.ErrStateNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return &StateError{Name: name, Reason: "cannot parse", Err: ErrCorruptState, Cause: err}
-	}
-	if v.version() != formatVersion {
-		return &StateError{Name: name, Reason: fmt.Sprintf("unsupported version %d (want %d)", v.version(), formatVersion), Err: ErrCorruptState}
-	}
-	return nil
-}
+// FormatVersion implements [procedure.Versioned].
+func (u *usageDoc) FormatVersion() int { return u.Version }
 
 // check validates what the code relies on.
 func (s *stateDoc) check() error {
 	fail := func(reason string) error {
 		return &StateError{Name: stateName, Reason: reason, Err: ErrCorruptState}
 	}
-	if !s.Stage.valid() {
+	if !validStage(s.Stage) {
 		return fail(fmt.Sprintf("unknown stage %q", s.Stage))
 	}
 	for _, k := range []*keyRef{s.New, s.Old} {
 		if k == nil {
 			continue
 		}
-		if _, err := parseFP(k.SHA256); err != nil {
+		if _, err := procedure.ParseHex(k.SHA256); err != nil {
 			return fail("invalid fingerprint")
 		}
 	}
-	if err := s.Retention.check(); err != nil {
+	if err := s.Retention.Check(); err != nil {
 		return fail(err.Error())
 	}
 	if s.Stage != StageIdle && (s.New == nil || s.Old == nil) {
@@ -281,105 +230,49 @@ func (s *stateDoc) check() error {
 	return nil
 }
 
-// latestRecorded returns the latest time recorded in the store: by the
-// key store (its commits, the entries' creation and hand-out), by the
-// renewal, by the usage evidence and by the partners' renewals.
-func latestRecorded(tx *keystore.Tx, d *docs) (time.Time, error) {
-	t := tx.Latest()
-	add := func(ts ...time.Time) {
-		for _, u := range ts {
-			if u.After(t) {
-				t = u
-			}
-		}
-	}
+// latestRecorded returns the latest time the renewal and the usage
+// evidence recorded.
+func latestRecorded(d *docs) time.Time {
+	var t time.Time
 	s := d.state
-	add(s.Started, s.SelfTest, s.Provided, s.Switched, s.FirstNewKeyUse, s.OldUseAudited, s.Ended)
+	for _, u := range []time.Time{s.Started, s.SelfTest, s.Provided, s.Switched, s.FirstNewKeyUse, s.OldUseAudited, s.Ended, d.usage.Recorded} {
+		t = procedure.Later(t, u)
+	}
 	for _, r := range s.Receivers {
-		add(r.Provided, r.Confirmed, r.FirstNewKeyUse, r.OldUseAudited)
-	}
-	add(d.usage.Recorded)
-	sd := d.signersDoc
-	if sd == nil {
-		var err error
-		if sd, err = loadSigners(tx.State); err != nil {
-			return time.Time{}, err
+		for _, u := range []time.Time{r.Provided, r.Confirmed, r.FirstNewKeyUse, r.OldUseAudited} {
+			t = procedure.Later(t, u)
 		}
 	}
-	for _, p := range sd.Partners {
-		add(p.Started, p.Confirmed, p.FirstNewSignature, p.OldUseAudited, p.Ended)
-		for _, c := range []*partnerCert{p.Current, p.Old} {
-			if c != nil {
-				add(c.Added, c.LastVerified)
-			}
-		}
-	}
-	return t, nil
-}
-
-// later returns the later of a and b.
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
+	return t
 }
 
 // normalize makes every time UTC without monotonic reading.
 func (s *stateDoc) normalize() {
 	for _, t := range []*time.Time{&s.Started, &s.SelfTest, &s.Provided, &s.Switched, &s.Expires, &s.FirstNewKeyUse, &s.OldUseAudited, &s.Ended} {
-		*t = normTime(*t)
+		*t = procedure.NormTime(*t)
 	}
 	for i := range s.Receivers {
 		r := &s.Receivers[i]
 		for _, t := range []*time.Time{&r.Provided, &r.Confirmed, &r.FirstNewKeyUse, &r.OldUseAudited} {
-			*t = normTime(*t)
+			*t = procedure.NormTime(*t)
 		}
 	}
 }
 
-// save writes the changed blobs in tx.
+// save writes the changed blobs in tx; the core appends the audit
+// records.
 func (d *docs) save(tx *keystore.Tx) error {
 	if d.stateChanged {
-		if err := setBlob(tx, stateName, d.state); err != nil {
+		if err := procedure.SetBlob(tx, stateName, d.state); err != nil {
 			return err
 		}
 	}
 	if d.usageChanged {
-		if err := setBlob(tx, usageName, d.usage); err != nil {
-			return err
-		}
-	}
-	if d.signersChanged {
-		if err := setBlob(tx, signersName, d.signersDoc); err != nil {
-			return err
-		}
-	}
-	if len(d.added) > 0 {
-		a := &auditDoc{Version: formatVersion}
-		if err := loadBlob(tx.State, auditName, a); err != nil {
-			return err
-		}
-		for _, r := range d.added {
-			a.Records = append(a.Records, r.toJSON())
-		}
-		if n := len(a.Records) - maxAuditRecords; n > 0 {
-			a.Records = slices.Delete(a.Records, 0, n)
-			a.Dropped += uint64(n)
-		}
-		if err := setBlob(tx, auditName, a); err != nil {
+		if err := procedure.SetBlob(tx, usageName, d.usage); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func setBlob(tx *keystore.Tx, name string, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("rollover: encode %s: %w", name, err)
-	}
-	return tx.SetState(name, data)
 }
 
 // changeState marks the state as changed.
@@ -403,17 +296,5 @@ func (d *docs) record(r Record) {
 }
 
 func (d *docs) warn(msg string, attrs ...any) {
-	d.warnings = append(d.warnings, logEntry{msg: msg, attrs: attrs})
-}
-
-func fpHex(fp wssec.Fingerprint) string { return hex.EncodeToString(fp[:]) }
-
-func parseFP(s string) (wssec.Fingerprint, error) {
-	var fp wssec.Fingerprint
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != len(fp) {
-		return fp, errors.New("invalid fingerprint")
-	}
-	copy(fp[:], b)
-	return fp, nil
+	d.warnings = append(d.warnings, procedure.Warning{Msg: msg, Attrs: attrs})
 }

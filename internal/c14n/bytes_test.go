@@ -81,6 +81,11 @@ var bytesCases = []string{
 	// default namespace undone, and attributes whose order by URI
 	// differs from their order by prefix.
 	`<r xmlns="urn:d" xmlns:a="urn:z" xmlns:b="urn:y"><a:e b:t="1" a:t="2" u="3"><a:f a:t="2" b:t="1"/><a:f a:t="2"/></a:e><a:e b:t="1"><b:g/></a:e><a:e xmlns:a="urn:x"><a:f a:t="1"/><a:f xmlns:a="urn:z" a:t="1"/><a:f/></a:e><a:e><h xmlns=""><i/><j xmlns="urn:d"><k/></j></h><l/></a:e><xml:m/><b:g xml:lang="en" a:x="1"/></r>`,
+	// Long text, with and without bytes to rewrite, first and last.
+	"<a>" + strings.Repeat("x", 300) + "&amp;&gt;>\r\n\r" + strings.Repeat("y", 300) + "</a>",
+	"<a><b>" + strings.Repeat("z", 300) + "</b>&#13;" + strings.Repeat("w", 300) + "\r</a>",
+	"<a>" + strings.Repeat("v", 299) + "></a>",
+	"<a>" + strings.Repeat("u", 300) + "\r\n\r" + strings.Repeat("t", 300) + "&lt;</a>",
 	// Such tags written other than canonically.
 	"<r xmlns:a=\"urn:a\"><a:e a:t=\"0\"><a:f  a:t=\"1\">x</a:f><a:f\ta:t=\"1\" >y</a:f><a:f a:t = \"1\">z</a:f><a:f a:t='1'>w</a:f><a:f a:t=\"a&amp;b\">v</a:f ><a:f a:t=\"a\nb\">u</a:f\n><a:f a:t=\"1\"/><a:f a:t=\"1\"></a:f></a:e></r>",
 }

@@ -16,32 +16,38 @@ const module = "github.com/wsrenew/wsrenew"
 // allowed maps a package (relative to the module root) to the packages of
 // this module its non-test files may import.
 var allowed = map[string][]string{
-	"":                     {},
-	"wssec":                {"internal/xmlenc", "internal/soap", "internal/xmlscan", "internal/c14n"},
-	"keystore":             {"wssec", "internal/xmlenc", "internal/soap"},
-	"rollover":             {"keystore", "wssec"},
-	"keystore/etcdstore":   {"keystore"},
-	"keystore/pkcs11":      {"keystore"},
-	"wssec/otelmetrics":    {"wssec"},
-	"rollover/otelrenewal": {"rollover", "keystore"},
-	"internal/xmlenc":      {},
-	"internal/soap":        {"internal/xmlscan"},
-	"internal/xmlscan":     {},
-	"internal/c14n":        {},
-	"internal/testpki":     {},
-	"internal/interop":     {},
-	"internal/fakeclock":   {},
-	"internal/etcdtest":    {},
-	"internal/errtypes":    {},
-	"internal/layout":      {},
+	"":                {},
+	"wssec":           {"internal/xmlenc", "internal/soap", "internal/xmlscan", "internal/c14n"},
+	"keystore":        {"wssec", "internal/xmlenc", "internal/soap"},
+	"rollover":        {"keystore", "wssec", "rollover/internal/procedure"},
+	"rollover/signer": {"rollover", "keystore", "wssec", "rollover/internal/procedure"},
+	// The core both renewal procedures are built on: part of rollover's
+	// layer, so it speaks the key store's and wssec's types.
+	"rollover/internal/procedure": {"keystore", "wssec"},
+	"keystore/etcdstore":          {"keystore"},
+	"keystore/pkcs11":             {"keystore"},
+	"wssec/otelmetrics":           {"wssec"},
+	"rollover/otelrenewal":        {"rollover", "keystore"},
+	"internal/xmlenc":             {},
+	"internal/soap":               {"internal/xmlscan"},
+	"internal/xmlscan":            {},
+	"internal/c14n":               {},
+	"internal/testpki":            {},
+	"internal/interop":            {},
+	"internal/fakeclock":          {},
+	"internal/etcdtest":           {},
+	"internal/errtypes":           {},
+	"internal/layout":             {},
+	// The test helpers of both renewal procedures' tests.
+	"rollover/internal/proctest": {"keystore", "wssec", "rollover/internal/procedure"},
 }
 
 // testOnly are imported by _test.go files only (and by the benchmark and
 // vector-generating programs, which are tools, not library code).
-var testOnly = []string{"internal/testpki", "internal/interop", "internal/fakeclock", "internal/etcdtest", "internal/errtypes"}
+var testOnly = []string{"rollover/internal/proctest", "internal/testpki", "internal/interop", "internal/fakeclock", "internal/etcdtest", "internal/errtypes"}
 
 // public are the packages examples may import.
-var public = []string{"wssec", "keystore", "keystore/etcdstore", "keystore/pkcs11", "rollover", "wssec/otelmetrics", "rollover/otelrenewal"}
+var public = []string{"wssec", "keystore", "keystore/etcdstore", "keystore/pkcs11", "rollover", "rollover/signer", "wssec/otelmetrics", "rollover/otelrenewal"}
 
 // toolDirs hold programs that drive benchmarks or generate vectors.
 var toolDirs = []string{"internal/bench"}
@@ -155,6 +161,8 @@ func TestCheck(t *testing.T) {
 		{"wssec", "keystore", false, false},
 		{"keystore", "rollover", false, false},
 		{"rollover", "keystore", false, true},
+		{"rollover/signer", "rollover/internal/procedure", false, true},
+		{"rollover/internal/procedure", "rollover", false, false},
 		{"keystore/etcdstore", "keystore", false, true},
 		{"keystore/etcdstore", "rollover", false, false},
 		{"keystore", "keystore/etcdstore", false, false},

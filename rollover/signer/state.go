@@ -1,4 +1,4 @@
-package rollover
+package signer
 
 import (
 	"bytes"
@@ -8,45 +8,57 @@ import (
 	"slices"
 	"time"
 
+	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/rollover/internal/procedure"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
-// signersName is the key store state blob of the partners' signing
+// stateName is the key store state blob of the partners' signing
 // certificates and their renewals.
-const signersName = "rollover-signers"
+const stateName = "rollover-signers"
 
-// signersDoc is the persisted state of every partner's signing
+// stateDoc is the persisted state of every partner's signing
 // certificates. The format is documented in doc.go; change both together.
-type signersDoc struct {
+type stateDoc struct {
 	Version  int                      `json:"version"`
 	Partners map[string]*partnerState `json:"partners,omitempty"`
 }
+
+// FormatVersion implements procedure.Versioned.
+func (sd *stateDoc) FormatVersion() int { return sd.Version }
 
 // partnerState is one partner's trusted certificates and the stage of its
 // renewal. Current is the certificate the ring holds as current: during a
 // renewal, the new one. Old is the one a renewal replaces.
 type partnerState struct {
-	Seq     uint64    `json:"seq"`
-	Renewal uint64    `json:"renewal"`
-	Stage   StageName `json:"stage"`
+	Seq     uint64             `json:"seq"`
+	Renewal uint64             `json:"renewal"`
+	Stage   rollover.StageName `json:"stage"`
 
 	Current *partnerCert `json:"current"`
 	Old     *partnerCert `json:"old,omitempty"`
 
-	Retention *retentionRecord `json:"retention,omitempty"`
-	Started   time.Time        `json:"started,omitzero"`
+	// Step 1: the rules recorded and when.
+	Retention *procedure.Retention `json:"retention,omitempty"`
+	Started   time.Time            `json:"started,omitzero"`
 
+	// Step 2: the partner's word, or the evidence, and the old
+	// certificate's expiry.
 	Confirmed    time.Time `json:"confirmed,omitzero"`
 	ConfirmedBy  string    `json:"confirmedBy,omitempty"`
 	Reference    string    `json:"reference,omitempty"`
 	FromEvidence bool      `json:"fromEvidence,omitempty"`
 	Expires      time.Time `json:"expires,omitzero"`
 
+	// Evidence: the first response the new certificate verified, and the
+	// old one's verifications after the switch (counted, not yet in the
+	// audit trail, last audited).
 	FirstNewSignature time.Time `json:"firstNewSignature,omitzero"`
 	OldUses           uint64    `json:"oldUsesAfterConfirmation,omitempty"`
 	OldUsesPending    uint64    `json:"oldUsesNotAudited,omitempty"`
 	OldUseAudited     time.Time `json:"oldUseAudited,omitzero"`
 
+	// The last renewal's end, when none is in progress.
 	Ended   time.Time `json:"ended,omitzero"`
 	Outcome string    `json:"outcome,omitempty"`
 }
@@ -68,19 +80,19 @@ type partnerCert struct {
 	chain []*x509.Certificate // parsed from Chain
 }
 
-func newPartnerCert(c *x509.Certificate, chain []*x509.Certificate, by, ref string, now time.Time) *partnerCert {
+func newPartnerCert(c Certificate, now time.Time) *partnerCert {
 	pc := &partnerCert{
-		SHA256:    fpHex(wssec.FingerprintOf(c)),
-		DER:       bytes.Clone(c.Raw),
-		Subject:   c.Subject.String(),
-		NotAfter:  normTime(c.NotAfter),
+		SHA256:    procedure.Hex(wssec.FingerprintOf(c.Certificate)),
+		DER:       bytes.Clone(c.Certificate.Raw),
+		Subject:   c.Certificate.Subject.String(),
+		NotAfter:  procedure.NormTime(c.Certificate.NotAfter),
 		Added:     now,
-		By:        by,
-		Reference: ref,
-		cert:      c,
-		chain:     slices.Clone(chain),
+		By:        c.By,
+		Reference: c.Reference,
+		cert:      c.Certificate,
+		chain:     slices.Clone(c.Chain),
 	}
-	for _, x := range chain {
+	for _, x := range c.Chain {
 		pc.Chain = append(pc.Chain, bytes.Clone(x.Raw))
 	}
 	return pc
@@ -99,7 +111,7 @@ func (c *partnerCert) parse() error {
 	if err != nil {
 		return fmt.Errorf("cannot parse a certificate: %w", err)
 	}
-	if fpHex(wssec.FingerprintOf(cert)) != c.SHA256 {
+	if procedure.Hex(wssec.FingerprintOf(cert)) != c.SHA256 {
 		return fmt.Errorf("certificate does not match its fingerprint %s", c.SHA256)
 	}
 	c.cert = cert
@@ -111,7 +123,7 @@ func (c *partnerCert) parse() error {
 		}
 		c.chain = append(c.chain, x)
 	}
-	c.Added, c.NotAfter, c.LastVerified = normTime(c.Added), normTime(c.NotAfter), normTime(c.LastVerified)
+	procedure.NormTimes(&c.Added, &c.NotAfter, &c.LastVerified)
 	return nil
 }
 
@@ -132,57 +144,78 @@ func (p *partnerState) clone() *partnerState {
 	}
 	c := *p
 	c.Current, c.Old = p.Current.clone(), p.Old.clone()
-	if p.Retention != nil {
-		r := *p.Retention
-		c.Retention = &r
-	}
+	c.Retention = p.Retention.Clone()
 	return &c
+}
+
+// pos returns where the partner's renewal stands, for the freshness
+// rule; a nil state is an untrusted partner.
+func (p *partnerState) pos() procedure.Pos {
+	if p == nil {
+		return procedure.Pos{Stage: StageUntrusted}
+	}
+	return procedure.Pos{Seq: p.Seq, Renewal: p.Renewal, Stage: p.Stage, InRenewal: p.inRenewal(), PastReturn: p.Stage == StageSwitched}
 }
 
 // inRenewal reports whether the partner's renewal is between step 1 and
 // step 3.
-func (p *partnerState) inRenewal() bool { return p.Stage.inRenewal() }
+func (p *partnerState) inRenewal() bool {
+	return p != nil && (p.Stage == StageCertificateAdded || p.Stage == StageSwitched)
+}
 
-// policy returns the retention rules of the partner's renewal under the
-// Manager's Policy p; see effectivePolicy.
-func (p *partnerState) policy(pol Policy) Policy {
+// rules returns the retention rules of the partner's renewal under the
+// Manager's rules r: during a renewal, each the longer of the recorded
+// value and r's.
+func (p *partnerState) rules(r procedure.Rules) procedure.Rules {
 	if !p.inRenewal() {
-		return effectivePolicy(nil, pol)
+		return r
 	}
-	return effectivePolicy(p.Retention, pol)
+	return procedure.Effective(p.Retention, r)
 }
 
 // oldExpiry returns when the old certificate's retention period ends
-// under the rules of pol; zero before the partner's confirmation.
-func (p *partnerState) oldExpiry(pol Policy) time.Time {
-	return expiryUnder(p.Expires, p.Confirmed, p.policy(pol))
+// under the rules r; zero before the partner's confirmation.
+func (p *partnerState) oldExpiry(r procedure.Rules) time.Time {
+	return procedure.ExpiryUnder(p.Expires, p.Confirmed, p.rules(r))
 }
 
 // endRenewal makes the state trusted, with only the current certificate.
 func (p *partnerState) endRenewal(now time.Time, outcome string) {
 	*p = partnerState{
-		Seq: p.Seq + 1, Renewal: p.Renewal, Stage: SignerStageTrusted,
+		Seq: p.Seq + 1, Renewal: p.Renewal, Stage: StageTrusted,
 		Current: p.Current, Ended: now, Outcome: outcome,
 	}
 }
 
-func loadSigners(read blobReader) (*signersDoc, error) {
-	sd := &signersDoc{Version: formatVersion}
-	if err := loadBlob(read, signersName, sd); err != nil {
+// latest returns the latest time the state records.
+func (p *partnerState) latest() time.Time {
+	t := p.Started
+	for _, u := range []time.Time{p.Confirmed, p.FirstNewSignature, p.OldUseAudited, p.Ended} {
+		t = procedure.Later(t, u)
+	}
+	for _, c := range []*partnerCert{p.Current, p.Old} {
+		if c != nil {
+			t = procedure.Later(procedure.Later(t, c.Added), c.LastVerified)
+		}
+	}
+	return t
+}
+
+func loadState(read procedure.Reader) (*stateDoc, error) {
+	sd := &stateDoc{Version: procedure.Version}
+	if err := procedure.LoadBlob(read, stateName, sd); err != nil {
 		return nil, err
 	}
 	for _, id := range slices.Sorted(maps.Keys(sd.Partners)) {
 		if err := sd.Partners[id].check(id); err != nil {
-			return nil, &StateError{Name: signersName, Reason: fmt.Sprintf("partner %q: %v", id, err), Err: ErrCorruptState}
+			return nil, &rollover.StateError{Name: stateName, Reason: fmt.Sprintf("partner %q: %v", id, err), Err: rollover.ErrCorruptState}
 		}
 	}
 	return sd, nil
 }
 
-func (sd *signersDoc) version() int { return sd.Version }
-
 // partner returns the state of partner, or nil.
-func (sd *signersDoc) partner(id string) *partnerState {
+func (sd *stateDoc) partner(id string) *partnerState {
 	if sd == nil {
 		return nil
 	}
@@ -208,81 +241,26 @@ func (p *partnerState) check(id string) error {
 			return err
 		}
 	}
-	if err := p.Retention.check(); err != nil {
+	if err := p.Retention.Check(); err != nil {
 		return err
 	}
 	switch p.Stage {
-	case SignerStageTrusted:
+	case StageTrusted:
 		if p.Old != nil {
 			return fmt.Errorf("stage %s with an old certificate", p.Stage)
 		}
-	case SignerStageCertificateAdded, SignerStageSwitched:
+	case StageCertificateAdded, StageSwitched:
 		if p.Old == nil || p.Old.SHA256 == p.Current.SHA256 {
 			return fmt.Errorf("stage %s without two certificates", p.Stage)
 		}
-		if p.Stage == SignerStageSwitched && (p.Confirmed.IsZero() || p.Expires.IsZero()) {
+		if p.Stage == StageSwitched && (p.Confirmed.IsZero() || p.Expires.IsZero()) {
 			return fmt.Errorf("stage %s without confirmation and expiry", p.Stage)
 		}
 	default:
 		return fmt.Errorf("unknown stage %q", p.Stage)
 	}
-	for _, t := range []*time.Time{&p.Started, &p.Confirmed, &p.Expires, &p.FirstNewSignature, &p.OldUseAudited, &p.Ended} {
-		*t = normTime(*t)
-	}
+	procedure.NormTimes(&p.Started, &p.Confirmed, &p.Expires, &p.FirstNewSignature, &p.OldUseAudited, &p.Ended)
 	return nil
 }
 
-// signers returns the signers' state of the transaction, read once.
-func (d *docs) signers(read blobReader) (*signersDoc, error) {
-	if d.signersDoc != nil {
-		return d.signersDoc, nil
-	}
-	sd, err := loadSigners(read)
-	if err != nil {
-		return nil, err
-	}
-	d.signersDoc = sd
-	return sd, nil
-}
-
-// recordSigner appends an audit record of a partner's renewal as given.
-func (d *docs) recordSigner(r Record) {
-	d.added = append(d.added, r)
-}
-
-// raiseSignerRetention records the Manager's Policy with every partner
-// renewal in progress where it is longer than the recorded one, and moves
-// the old certificate's expiry accordingly.
-func (m *Manager) raiseSignerRetention(d *docs, now time.Time) {
-	sd := d.signersDoc
-	for _, id := range slices.Sorted(maps.Keys(sd.Partners)) {
-		ps := sd.Partners[id]
-		if !ps.inRenewal() {
-			continue
-		}
-		var switched time.Time
-		if ps.Stage == SignerStageSwitched {
-			switched = ps.Confirmed
-		}
-		want, exp, note, ok := raisedRetention(ps.Retention, m.opts.Policy, ps.Expires, switched)
-		if !ok {
-			continue
-		}
-		ps.Retention = want
-		if !exp.IsZero() {
-			ps.Expires = exp
-			note += "; the old certificate may be removed from " + exp.Format(time.RFC3339)
-		}
-		d.signersChanged = true
-		d.recordSigner(Record{Time: now, Renewal: ps.Renewal, Action: ActionRaiseRetention, Actor: m.opts.Actor, Partner: id,
-			NewKey: ps.Current.fingerprint(), OldKey: ps.Old.fingerprint(), Note: note})
-	}
-}
-
-// joinNote appends the caller's note to what the step did.
-func joinNote(what, note string) string {
-	if note == "" {
-		return what
-	}
-	return what + "; " + note
-}
+func checkPartner(id string) error { return procedure.CheckID("partner", id) }

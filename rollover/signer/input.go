@@ -1,4 +1,4 @@
-package rollover
+package signer
 
 import (
 	"crypto/x509"
@@ -6,16 +6,17 @@ import (
 	"slices"
 	"time"
 
+	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/rollover/internal/procedure"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
 // maxChainLen bounds the chain that comes with a partner's certificate.
 const maxChainLen = 8
 
-// PartnerCertificate is a partner's signing certificate as its
-// administrator hands it over, for [SignerUntrusted.Trust] and
-// [SignerTrusted.AddCertificate].
-type PartnerCertificate struct {
+// Certificate is a partner's signing certificate as its administrator
+// hands it over, for [Untrusted.Trust] and [Trusted.AddCertificate].
+type Certificate struct {
 	// Certificate is the certificate whose key signs the partner's
 	// responses; required. Its key must be RSA of at least 2048 bits or
 	// ECDSA on P-256, P-384 or P-521, and it must not have expired.
@@ -34,10 +35,10 @@ type PartnerCertificate struct {
 	Note string
 }
 
-// PartnerConfirmation is a partner's word that it signs its responses
-// with its new key, or the evidence that it does
-// ([SignerCertificateAdded.ConfirmPartnerSwitched]).
-type PartnerConfirmation struct {
+// Confirmation is a partner's word that it signs its responses with its
+// new key, or the evidence that it does
+// ([CertificateAdded.ConfirmPartnerSwitched]).
+type Confirmation struct {
 	// By names who confirmed on the partner's side.
 	By string
 	// Reference finds the confirmation again, such as a ticket.
@@ -50,15 +51,15 @@ type PartnerConfirmation struct {
 	FromEvidence bool
 }
 
-// check validates c at the clock's time now, before any I/O.
-func (m *Manager) checkCertificate(c PartnerCertificate, now time.Time) error {
+// checkCertificate validates c at the Manager's clock's time, before any
+// I/O.
+func (m *Manager) checkCertificate(c Certificate) error {
+	now := m.now()
 	if c.Certificate == nil {
-		return fmt.Errorf("%w: no certificate", ErrInvalidArgument)
+		return fmt.Errorf("%w: no certificate", rollover.ErrInvalidArgument)
 	}
-	for _, t := range []struct{ what, s string }{{"by", c.By}, {"reference", c.Reference}, {"note", c.Note}} {
-		if err := checkText(t.what, t.s); err != nil {
-			return err
-		}
+	if err := procedure.CheckTexts("by", c.By, "reference", c.Reference, "note", c.Note); err != nil {
+		return err
 	}
 	if _, err := wssec.NewTrustRing(c.Certificate, wssec.RingOptions{Now: m.opts.Now}); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidCertificate, err)
@@ -70,7 +71,7 @@ func (m *Manager) checkCertificate(c PartnerCertificate, now time.Time) error {
 		return nil
 	}
 	if len(c.Chain) > maxChainLen || slices.Contains(c.Chain, nil) {
-		return fmt.Errorf("%w: chain must hold 1 to %d certificates", ErrInvalidArgument, maxChainLen)
+		return fmt.Errorf("%w: chain must hold 1 to %d certificates", rollover.ErrInvalidArgument, maxChainLen)
 	}
 	roots, inter := x509.NewCertPool(), x509.NewCertPool()
 	for i, x := range c.Chain {
@@ -86,13 +87,6 @@ func (m *Manager) checkCertificate(c PartnerCertificate, now time.Time) error {
 	})
 	if err != nil {
 		return fmt.Errorf("%w: does not chain to the chain given: %w", ErrInvalidCertificate, err)
-	}
-	return nil
-}
-
-func checkPartner(id string) error {
-	if id == "" || len(id) > maxIDLen || !printable(id) {
-		return fmt.Errorf("%w: partner ID must be 1 to %d bytes of printable text", ErrInvalidArgument, maxIDLen)
 	}
 	return nil
 }

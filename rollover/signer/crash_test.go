@@ -1,26 +1,24 @@
-package rollover_test
+package signer_test
 
 import (
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/wsrenew/wsrenew/internal/fakeclock"
 	"github.com/wsrenew/wsrenew/internal/testpki"
-	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/rollover/internal/proctest"
+	"github.com/wsrenew/wsrenew/rollover/signer"
 )
 
 // lastSignerAction is the audit record each stage's step leaves last.
 var lastSignerAction = map[rollover.StageName]rollover.Action{
-	rollover.SignerStageCertificateAdded: rollover.ActionAddCertificate,
-	rollover.SignerStageSwitched:         rollover.ActionSetOldCertificateExpiry,
-	rollover.SignerStageTrusted:          rollover.ActionRemoveOldCertificate,
+	signer.StageCertificateAdded: signer.ActionAddCertificate,
+	signer.StageSwitched:         signer.ActionSetOldCertificateExpiry,
+	signer.StageTrusted:          signer.ActionRemoveOldCertificate,
 }
 
 // TestSigner_crash runs a child process that takes the steps of the
@@ -31,33 +29,24 @@ var lastSignerAction = map[rollover.StageName]rollover.Action{
 // from the store must hold exactly the stage's certificates, and the
 // audit trail must end with the stage's record and have lost nothing.
 func TestSigner_crash(t *testing.T) {
-	if os.Getenv(crashChildEnv) != "" {
-		t.Skip("in the child process")
-	}
-	kills := crashKills(t)
+	kills, rng := proctest.CrashStart(t, crashChildEnv)
 	e := newEnv(t, rollover.Options{})
-	seed := rand.Uint64()
-	rng := rand.New(rand.NewPCG(seed, seed))
-	t.Logf("%d kills, seed %d", kills, seed)
 
 	var history []rollover.Record
 	stages := map[rollover.StageName]int{}
 	for i := range kills {
-		announced := runCrashChild(t, "TestSigner_crashChild", e.dir, rng)
+		announced := proctest.RunChild(t, crashChildEnv, "TestSigner_crashChild", e.dir, rng)
 		e.restart()
-		s, err := e.m.ResumeSigner(ctx, partner)
+		s, err := e.m.Resume(ctx, partner)
 		if err != nil {
-			t.Fatalf("kill %d: ResumeSigner() error = %v", i, err)
+			t.Fatalf("kill %d: Resume() error = %v", i, err)
 		}
 		stages[s.Report().Stage]++
 		got := must(rollover.History(e.store))(t)
-		if len(got) < len(history) || len(history) > 0 && !cmp.Equal(history, got[:len(history)]) {
-			t.Fatalf("kill %d: audit trail lost records: had %d, has %d", i, len(history), len(got))
-		}
-		history = got
-		if n := len(got); n > 0 && s.Report().Stage != rollover.SignerStageUntrusted {
+		history = proctest.Grown(t, i, history, got)
+		if n := len(got); n > 0 && s.Report().Stage != signer.StageUntrusted {
 			last := got[n-1].Action
-			if last != lastSignerAction[s.Report().Stage] && !(s.Report().Stage == rollover.SignerStageTrusted && last == rollover.ActionTrustCertificate) {
+			if last != lastSignerAction[s.Report().Stage] && !(s.Report().Stage == signer.StageTrusted && last == signer.ActionTrustCertificate) {
 				t.Fatalf("kill %d: stage %s, but the last record is %s", i, s.Report().Stage, last)
 			}
 		}
@@ -67,10 +56,10 @@ func TestSigner_crash(t *testing.T) {
 				t.Fatalf("kill %d: stage %s, but the child was going from %s to %s", i, s.Report().Stage, last[0], last[1])
 			}
 		}
-		if s.Report().Stage == rollover.SignerStageUntrusted {
+		if s.Report().Stage == signer.StageUntrusted {
 			continue
 		}
-		want := map[rollover.StageName]int{rollover.SignerStageTrusted: 1, rollover.SignerStageCertificateAdded: 2, rollover.SignerStageSwitched: 2}[s.Report().Stage]
+		want := map[rollover.StageName]int{signer.StageTrusted: 1, signer.StageCertificateAdded: 2, signer.StageSwitched: 2}[s.Report().Stage]
 		if ring := must(e.m.TrustRing(partner))(t); len(ring.Snapshot()) != want {
 			t.Fatalf("kill %d: stage %s, but the trust ring holds %d certificates", i, s.Report().Stage, len(ring.Snapshot()))
 		}
@@ -84,42 +73,35 @@ func TestSigner_crash(t *testing.T) {
 // the fixtures "receiver" and "receiver-new", and announces "step FROM TO"
 // on stdout before each step.
 func TestSigner_crashChild(t *testing.T) {
-	dir := os.Getenv(crashChildEnv)
-	if dir == "" {
-		t.Skip("runs only as the child process of TestSigner_crash")
-	}
 	clock := fakeclock.New(t0)
-	store, err := keystore.Open(ctx, keystore.Dir(dir), keystore.PasswordValue(testPassword), keystore.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := proctest.OpenChild(t, crashChildEnv, storePassword, clock.Now)
 	if h := must(rollover.History(store))(t); len(h) > 0 {
 		clock.Set(h[len(h)-1].Time.Add(time.Hour))
 	}
-	m := must(rollover.NewManager(store, rollover.Options{Now: clock.Now, Logger: slog.New(slog.DiscardHandler)}))(t)
+	m := must(signer.New(store, rollover.Options{Now: clock.Now, Logger: slog.New(slog.DiscardHandler)}))(t)
 	say := func(from, to rollover.StageName) {
 		os.Stdout.WriteString(fmt.Sprintf("step %s %s\n", from, to))
 	}
 	for {
-		s := must(m.ResumeSigner(ctx, partner))(t)
+		s := must(m.Resume(ctx, partner))(t)
 		clock.Advance(day)
 		switch s := s.(type) {
-		case *rollover.SignerUntrusted:
-			say(s.Report().Stage, rollover.SignerStageTrusted)
+		case *signer.Untrusted:
+			say(s.Report().Stage, signer.StageTrusted)
 			must(s.Trust(ctx, partnerCert(testpki.Receiver)))(t)
-		case *rollover.SignerTrusted:
+		case *signer.Trusted:
 			next := testpki.ReceiverNew
 			if s.Report().Current.Fingerprint == fingerprint(testpki.ReceiverNew) {
 				next = testpki.Receiver
 			}
-			say(s.Report().Stage, rollover.SignerStageCertificateAdded)
+			say(s.Report().Stage, signer.StageCertificateAdded)
 			must(s.AddCertificate(ctx, partnerCert(next)))(t)
-		case *rollover.SignerCertificateAdded:
-			say(s.Report().Stage, rollover.SignerStageSwitched)
-			must(s.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{Reference: "CHG"}))(t)
-		case *rollover.SignerSwitched:
+		case *signer.CertificateAdded:
+			say(s.Report().Stage, signer.StageSwitched)
+			must(s.ConfirmPartnerSwitched(ctx, signer.Confirmation{Reference: "CHG"}))(t)
+		case *signer.Switched:
 			clock.Advance(91 * day)
-			say(s.Report().Stage, rollover.SignerStageTrusted)
+			say(s.Report().Stage, signer.StageTrusted)
 			must(s.RemoveOldCertificate(ctx))(t)
 		}
 	}

@@ -1,4 +1,4 @@
-package rollover_test
+package signer_test
 
 import (
 	"encoding/base64"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/rollover/signer"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
@@ -24,13 +25,13 @@ func TestSigner_endToEnd(t *testing.T) {
 	oldFP, newFP := fingerprint(testpki.Receiver), fingerprint(testpki.ReceiverNew)
 
 	// Before: the partner is not known; nothing it signs is trusted.
-	asSigner[*rollover.SignerUntrusted](t, e.resumeSigner())
-	if _, err := e.m.TrustRing(partner); !errors.Is(err, rollover.ErrUnknownPartner) {
+	asSigner[*signer.Untrusted](t, e.resumeSigner())
+	if _, err := e.m.TrustRing(partner); !errors.Is(err, signer.ErrUnknownPartner) {
 		t.Fatalf("TrustRing() error = %v, want ErrUnknownPartner", err)
 	}
 
 	// Its current certificate is trusted.
-	untrusted := asSigner[*rollover.SignerUntrusted](t, e.resumeSigner())
+	untrusted := asSigner[*signer.Untrusted](t, e.resumeSigner())
 	trusted := must(untrusted.Trust(ctx, partnerCert(testpki.Receiver)))(t)
 	ring := must(e.m.TrustRing(partner))(t)
 	e.verified(ring, testpki.Receiver, testpki.Receiver)
@@ -43,7 +44,7 @@ func TestSigner_endToEnd(t *testing.T) {
 	// Step 1: the partner announces its new certificate.
 	e.restart()
 	ring = must(e.m.TrustRing(partner))(t)
-	trusted = asSigner[*rollover.SignerTrusted](t, e.resumeSigner())
+	trusted = asSigner[*signer.Trusted](t, e.resumeSigner())
 	added := must(trusted.AddCertificate(ctx, partnerCert(testpki.ReceiverNew)))(t)
 	e.verified(ring, testpki.Receiver, testpki.Receiver)
 	e.verified(ring, testpki.ReceiverNew, testpki.ReceiverNew)
@@ -60,7 +61,7 @@ func TestSigner_endToEnd(t *testing.T) {
 	}
 	e.restart()
 	ring = must(e.m.TrustRing(partner))(t)
-	added = asSigner[*rollover.SignerCertificateAdded](t, e.resumeSigner())
+	added = asSigner[*signer.CertificateAdded](t, e.resumeSigner())
 	if r := added.Report(); !r.FirstNewSignature.Equal(firstNew) || r.New.Fingerprint != newFP || r.Old.Fingerprint != oldFP ||
 		!r.New.LastVerified.Equal(firstNew) || r.Renewal != 1 || !r.OldCertificateExpires.IsZero() {
 		t.Fatalf("Report() after the first new signature = %+v", r)
@@ -69,7 +70,7 @@ func TestSigner_endToEnd(t *testing.T) {
 	// Step 2: the partner confirms.
 	e.clock.Advance(day)
 	confirmed := e.clock.Now()
-	switched := must(added.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{By: "ops@partner.example", Reference: "CHG-2"}))(t)
+	switched := must(added.ConfirmPartnerSwitched(ctx, signer.Confirmation{By: "ops@partner.example", Reference: "CHG-2"}))(t)
 	if got, want := switched.Report().OldCertificateExpires, confirmed.Add(90*day); !got.Equal(want) {
 		t.Fatalf("Report().OldCertificateExpires = %v, want %v", got, want)
 	}
@@ -100,7 +101,7 @@ func checkSignerStep3(t *testing.T, e *env, confirmed, lateUse time.Time) {
 	// is within the guaranteed delivery time.
 	e.restart()
 	e.clock.Set(confirmed.Add(89 * day))
-	switched := asSigner[*rollover.SignerSwitched](t, e.resumeSigner())
+	switched := asSigner[*signer.Switched](t, e.resumeSigner())
 	_, err := switched.RemoveOldCertificate(ctx)
 	var re *rollover.RemovalError
 	if !errors.Is(err, wssec.ErrRetentionNotElapsed) || !errors.As(err, &re) || !re.AllowedAt.Equal(lateUse.Add(30*day)) {
@@ -108,7 +109,7 @@ func checkSignerStep3(t *testing.T, e *env, confirmed, lateUse time.Time) {
 	}
 	e.clock.Set(confirmed.Add(91 * day))
 	_, err = switched.RemoveOldCertificate(ctx)
-	if !errors.Is(err, rollover.ErrCertificateInUse) || !errors.Is(err, wssec.ErrRetentionNotElapsed) {
+	if !errors.Is(err, signer.ErrCertificateInUse) || !errors.Is(err, wssec.ErrRetentionNotElapsed) {
 		t.Fatalf("RemoveOldCertificate() at 91 days error = %v, want ErrCertificateInUse", err)
 	}
 	if r := switched.Report(); !r.RemovableAt.Equal(lateUse.Add(30*day)) || r.OldCertificateUsesAfterConfirmation != 2 || !r.Old.LastVerified.Equal(lateUse) {
@@ -118,13 +119,13 @@ func checkSignerStep3(t *testing.T, e *env, confirmed, lateUse time.Time) {
 	e.restart()
 	ring := must(e.m.TrustRing(partner))(t)
 	e.clock.Set(lateUse.Add(30 * day))
-	switched = asSigner[*rollover.SignerSwitched](t, e.resumeSigner())
+	switched = asSigner[*signer.Switched](t, e.resumeSigner())
 	trusted := must(switched.RemoveOldCertificate(ctx))(t)
 	e.untrusted(ring, testpki.Receiver)
 	e.verified(ring, testpki.ReceiverNew, testpki.ReceiverNew)
 	checkRing(t, ring, map[wssec.Fingerprint]string{newFP: "current"})
 	e.restart()
-	trusted = asSigner[*rollover.SignerTrusted](t, e.resumeSigner())
+	trusted = asSigner[*signer.Trusted](t, e.resumeSigner())
 	if r := trusted.Report(); r.Outcome != "completed" || r.Current.Fingerprint != newFP || r.Old != nil || r.Renewal != 1 {
 		t.Fatalf("Report() after step 3 = %+v", r)
 	}
@@ -143,7 +144,7 @@ func checkSignerStep3(t *testing.T, e *env, confirmed, lateUse time.Time) {
 		t.Errorf("History() actions (-want +got):\n%s", diff)
 	}
 	for _, rec := range must(rollover.History(e.store))(t) {
-		if rec.Action != rollover.ActionTrustCertificate && (rec.Renewal != 1 || rec.NewKey != newFP || rec.OldKey != oldFP) {
+		if rec.Action != signer.ActionTrustCertificate && (rec.Renewal != 1 || rec.NewKey != newFP || rec.OldKey != oldFP) {
 			t.Errorf("record %+v: want renewal 1 and the partner's certificates", rec)
 		}
 	}
@@ -196,7 +197,7 @@ func partnerActions(e *env) []string {
 // Cancelling before the partner's confirmation removes the new
 // certificate from the ring and the store; the next renewal starts from
 // the old one.
-func TestSignerCertificateAdded_Cancel(t *testing.T) {
+func TestCertificateAdded_Cancel(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, rollover.Options{})
 	added := e.toCertificateAdded()
@@ -213,7 +214,7 @@ func TestSignerCertificateAdded_Cancel(t *testing.T) {
 		t.Errorf("Report() after Cancel = %+v", rep)
 	}
 	e.restart()
-	trusted = asSigner[*rollover.SignerTrusted](t, e.resumeSigner())
+	trusted = asSigner[*signer.Trusted](t, e.resumeSigner())
 	next := must(trusted.AddCertificate(ctx, partnerCert(testpki.ReceiverEC)))(t)
 	if next.Report().Renewal != 2 {
 		t.Errorf("Renewal() = %d, want 2", next.Report().Renewal)
@@ -236,7 +237,7 @@ func TestSignerCertificateAdded_Cancel(t *testing.T) {
 // A response signed with the new certificate confirms the partner's
 // switch when the partner does not; the step writes the evidence not yet
 // written first.
-func TestSignerCertificateAdded_ConfirmPartnerSwitched_fromEvidence(t *testing.T) {
+func TestCertificateAdded_ConfirmPartnerSwitched_fromEvidence(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, rollover.Options{})
 	added := e.toCertificateAdded()
@@ -244,7 +245,7 @@ func TestSignerCertificateAdded_ConfirmPartnerSwitched_fromEvidence(t *testing.T
 	seen := e.clock.Now()
 	e.verified(must(e.m.TrustRing(partner))(t), testpki.ReceiverNew, testpki.ReceiverNew)
 	e.clock.Advance(time.Hour)
-	switched := must(added.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{FromEvidence: true, Note: "no answer from the partner"}))(t)
+	switched := must(added.ConfirmPartnerSwitched(ctx, signer.Confirmation{FromEvidence: true, Note: "no answer from the partner"}))(t)
 	r := switched.Report()
 	if !r.FromEvidence || !r.FirstNewSignature.Equal(seen) || !r.Confirmed.Equal(e.clock.Now()) || !r.OldCertificateExpires.Equal(e.clock.Now().Add(90*day)) {
 		t.Errorf("Report() = %+v", r)
@@ -252,7 +253,7 @@ func TestSignerCertificateAdded_ConfirmPartnerSwitched_fromEvidence(t *testing.T
 	h := must(rollover.History(e.store))(t)
 	var confirm rollover.Record
 	for _, rec := range h {
-		if rec.Action == rollover.ActionConfirmPartnerSwitched {
+		if rec.Action == signer.ActionConfirmPartnerSwitched {
 			confirm = rec
 		}
 	}
@@ -262,13 +263,13 @@ func TestSignerCertificateAdded_ConfirmPartnerSwitched_fromEvidence(t *testing.T
 }
 
 // Another process's steps reach this process's trust ring with
-// SyncTrustRings or ResumeSigner; steps for one partner do not make
+// SyncTrustRings or Resume; steps for one partner do not make
 // another partner's stage values stale.
 func TestManager_SyncTrustRings(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, rollover.Options{})
 	e.toTrusted()
-	insurer := must(asSigner[*rollover.SignerUntrusted](t, must(e.m.ResumeSigner(ctx, "insurer"))(t)).Trust(ctx, partnerCert(testpki.ReceiverEC)))(t)
+	insurer := must(asSigner[*signer.Untrusted](t, must(e.m.Resume(ctx, "insurer"))(t)).Trust(ctx, partnerCert(testpki.ReceiverEC)))(t)
 	app := e.otherProcess()
 	ring := must(app.TrustRing(partner))(t)
 	e.verified(ring, testpki.Receiver, testpki.Receiver)
@@ -277,10 +278,10 @@ func TestManager_SyncTrustRings(t *testing.T) {
 	}
 
 	// The operator adds the new certificate from its own process.
-	trusted := asSigner[*rollover.SignerTrusted](t, e.resumeSigner())
+	trusted := asSigner[*signer.Trusted](t, e.resumeSigner())
 	must(trusted.AddCertificate(ctx, partnerCert(testpki.ReceiverNew)))(t)
 	e.untrusted(ring, testpki.ReceiverNew)
-	if err := app.SyncTrustRings(ctx); err != nil {
+	if _, err := app.SyncTrustRings(ctx); err != nil {
 		t.Fatalf("SyncTrustRings() error = %v", err)
 	}
 	e.verified(ring, testpki.ReceiverNew, testpki.ReceiverNew)
@@ -290,7 +291,7 @@ func TestManager_SyncTrustRings(t *testing.T) {
 	if !must(app.RecordUsage(ctx))(t) {
 		t.Fatal("RecordUsage() wrote nothing")
 	}
-	switched := must(asSigner[*rollover.SignerCertificateAdded](t, e.resumeSigner()).ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{FromEvidence: true}))(t)
+	switched := must(asSigner[*signer.CertificateAdded](t, e.resumeSigner()).ConfirmPartnerSwitched(ctx, signer.Confirmation{FromEvidence: true}))(t)
 
 	// The other partner's stage value is not stale.
 	if _, err := insurer.AddCertificate(ctx, partnerCert(testpki.Receiver)); err != nil {
@@ -300,7 +301,7 @@ func TestManager_SyncTrustRings(t *testing.T) {
 	e.clock.Advance(90 * day)
 	must(switched.RemoveOldCertificate(ctx))(t)
 	e.verified(ring, testpki.Receiver, testpki.Receiver) // until the application syncs
-	must(app.ResumeSigner(ctx, partner))(t)
+	must(app.Resume(ctx, partner))(t)
 	e.untrusted(ring, testpki.Receiver)
 	e.verified(ring, testpki.ReceiverNew, testpki.ReceiverNew)
 }
@@ -326,11 +327,11 @@ func TestSigner_retentionRecorded(t *testing.T) {
 				t.Errorf("step 1 note = %q, want the retention policy", note)
 			}
 			confirmer := e.processWith(tc.confirm)
-			added := asSigner[*rollover.SignerCertificateAdded](t, must(confirmer.ResumeSigner(ctx, partner))(t))
+			added := asSigner[*signer.CertificateAdded](t, must(confirmer.Resume(ctx, partner))(t))
 			confirmed := e.clock.Now()
-			must(added.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{}))(t)
+			must(added.ConfirmPartnerSwitched(ctx, signer.Confirmation{}))(t)
 			tool := e.processWith(rollover.Policy{})
-			switched := asSigner[*rollover.SignerSwitched](t, must(tool.ResumeSigner(ctx, partner))(t))
+			switched := asSigner[*signer.Switched](t, must(tool.Resume(ctx, partner))(t))
 			if r := switched.Report(); r.Retention != 120*day || r.GuaranteedDelivery != 120*day || !r.OldCertificateExpires.Equal(confirmed.Add(120*day)) {
 				t.Errorf("Report() = retention %v, delivery %v, expires %v; want 120 days", r.Retention, r.GuaranteedDelivery, r.OldCertificateExpires)
 			}
@@ -352,8 +353,8 @@ func TestSigner_retentionRecorded(t *testing.T) {
 func TestSigner_ECDSA(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, rollover.Options{})
-	u := asSigner[*rollover.SignerUntrusted](t, e.resumeSigner())
-	trusted := must(u.Trust(ctx, rollover.PartnerCertificate{Certificate: load(testpki.ReceiverEC).Certificate}))(t)
+	u := asSigner[*signer.Untrusted](t, e.resumeSigner())
+	trusted := must(u.Trust(ctx, signer.Certificate{Certificate: load(testpki.ReceiverEC).Certificate}))(t)
 	e.verified(must(e.m.TrustRing(partner))(t), testpki.ReceiverEC, testpki.ReceiverEC)
 	h := must(rollover.History(e.store))(t)
 	if note := h[len(h)-1].Note; !strings.HasPrefix(note, "ECDSA-P-256, ") {

@@ -1,4 +1,4 @@
-package rollover_test
+package signer_test
 
 import (
 	"crypto/elliptic"
@@ -12,6 +12,8 @@ import (
 	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/rollover/internal/proctest"
+	"github.com/wsrenew/wsrenew/rollover/signer"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
@@ -42,7 +44,7 @@ func TestSigner_refusals(t *testing.T) {
 				e.clock.Advance(89 * day)
 				_, err := s.RemoveOldCertificate(ctx)
 				return outcome{err: err, wantErrs: []error{wssec.ErrRetentionNotElapsed}, allowedAt: confirmed.Add(90 * day),
-					stage: rollover.SignerStageSwitched, trusted: both}
+					stage: signer.StageSwitched, trusted: both}
 			},
 		},
 		{
@@ -54,7 +56,7 @@ func TestSigner_refusals(t *testing.T) {
 				e.clock.Advance(119 * day)
 				_, err := s.RemoveOldCertificate(ctx)
 				return outcome{err: err, wantErrs: []error{wssec.ErrRetentionNotElapsed}, allowedAt: confirmed.Add(120 * day),
-					stage: rollover.SignerStageSwitched, trusted: both}
+					stage: signer.StageSwitched, trusted: both}
 			},
 		},
 		{
@@ -71,8 +73,8 @@ func TestSigner_refusals(t *testing.T) {
 				if rerr := ring.Remove(load(testpki.Receiver).Certificate); !errors.Is(rerr, wssec.ErrRetentionNotElapsed) {
 					e.t.Errorf("TrustRing.Remove(old) error = %v, want ErrRetentionNotElapsed", rerr)
 				}
-				return outcome{err: err, wantErrs: []error{wssec.ErrRetentionNotElapsed, rollover.ErrPartnerNotSwitched},
-					stage: rollover.SignerStageCertificateAdded, trusted: both}
+				return outcome{err: err, wantErrs: []error{wssec.ErrRetentionNotElapsed, signer.ErrPartnerNotSwitched},
+					stage: signer.StageCertificateAdded, trusted: both}
 			},
 		},
 		{
@@ -86,11 +88,11 @@ func TestSigner_refusals(t *testing.T) {
 				lastUse := e.clock.Now()
 				e.record()
 				e.restart()
-				s = asSigner[*rollover.SignerSwitched](e.t, e.resumeSigner())
+				s = asSigner[*signer.Switched](e.t, e.resumeSigner())
 				e.clock.Advance(10 * day)
 				_, err := s.RemoveOldCertificate(ctx)
-				return outcome{err: err, wantErrs: []error{wssec.ErrRetentionNotElapsed, rollover.ErrCertificateInUse}, allowedAt: lastUse.Add(30 * day),
-					stage: rollover.SignerStageSwitched, trusted: both}
+				return outcome{err: err, wantErrs: []error{wssec.ErrRetentionNotElapsed, signer.ErrCertificateInUse}, allowedAt: lastUse.Add(30 * day),
+					stage: signer.StageSwitched, trusted: both}
 			},
 		},
 		{
@@ -104,8 +106,8 @@ func TestSigner_refusals(t *testing.T) {
 				lastUse := e.clock.Now()
 				e.clock.Advance(60 * day)
 				_, err := s.RemoveOldCertificate(ctx)
-				return outcome{err: err, wantErrs: []error{wssec.ErrRetentionNotElapsed, rollover.ErrCertificateInUse}, allowedAt: lastUse.Add(100 * day),
-					stage: rollover.SignerStageSwitched, trusted: both}
+				return outcome{err: err, wantErrs: []error{wssec.ErrRetentionNotElapsed, signer.ErrCertificateInUse}, allowedAt: lastUse.Add(100 * day),
+					stage: signer.StageSwitched, trusted: both}
 			},
 		},
 		{
@@ -119,22 +121,22 @@ func TestSigner_refusals(t *testing.T) {
 					e.t.Fatal(err)
 				}
 				e.clock.Advance(80 * day)
-				e.m.ObserveSigners(partner, e.verified(own, testpki.Receiver, testpki.Receiver))
+				e.m.Observe(partner, e.verified(own, testpki.Receiver, testpki.Receiver))
 				lastUse := e.clock.Now()
 				e.clock.Advance(15 * day)
 				_, err := s.RemoveOldCertificate(ctx)
-				return outcome{err: err, wantErrs: []error{rollover.ErrCertificateInUse}, allowedAt: lastUse.Add(90 * day),
-					stage: rollover.SignerStageSwitched, trusted: both}
+				return outcome{err: err, wantErrs: []error{signer.ErrCertificateInUse}, allowedAt: lastUse.Add(90 * day),
+					stage: signer.StageSwitched, trusted: both}
 			},
 		},
 		{
 			name: "cancel after confirmation",
 			run: func(e *env) outcome {
 				added := e.toCertificateAdded()
-				must(added.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{}))(e.t)
+				must(added.ConfirmPartnerSwitched(ctx, signer.Confirmation{}))(e.t)
 				_, err := added.Cancel(ctx, "wrong certificate")
 				return outcome{err: err, wantErrs: []error{rollover.ErrCannotCancel, rollover.ErrStaleStage},
-					stage: rollover.SignerStageSwitched, trusted: both}
+					stage: signer.StageSwitched, trusted: both}
 			},
 		},
 		{
@@ -150,8 +152,8 @@ func TestSigner_refusals(t *testing.T) {
 				if errors.As(err, &re) && re.Fingerprint != fingerprint(testpki.ReceiverNew) {
 					e.t.Errorf("RemovalError.Fingerprint = %s, want the new certificate", re.Fingerprint.String())
 				}
-				return outcome{err: err, wantErrs: []error{rollover.ErrCertificateInUse, wssec.ErrRetentionNotElapsed}, allowedAt: used.Add(90 * day),
-					stage: rollover.SignerStageCertificateAdded, trusted: both}
+				return outcome{err: err, wantErrs: []error{signer.ErrCertificateInUse, wssec.ErrRetentionNotElapsed}, allowedAt: used.Add(90 * day),
+					stage: signer.StageCertificateAdded, trusted: both}
 			},
 		},
 		{
@@ -161,28 +163,28 @@ func TestSigner_refusals(t *testing.T) {
 				must(trusted.AddCertificate(ctx, partnerCert(testpki.ReceiverNew)))(e.t)
 				_, err := trusted.AddCertificate(ctx, partnerCert(testpki.ReceiverEC))
 				return outcome{err: err, wantErrs: []error{rollover.ErrRenewalInProgress, rollover.ErrStaleStage},
-					stage: rollover.SignerStageCertificateAdded, trusted: both}
+					stage: signer.StageCertificateAdded, trusted: both}
 			},
 		},
 		{
 			name: "partner trusted twice",
 			run: func(e *env) outcome {
-				u := asSigner[*rollover.SignerUntrusted](e.t, e.resumeSigner())
+				u := asSigner[*signer.Untrusted](e.t, e.resumeSigner())
 				must(u.Trust(ctx, partnerCert(testpki.Receiver)))(e.t)
 				_, err := u.Trust(ctx, partnerCert(testpki.ReceiverNew))
 				return outcome{err: err, wantErrs: []error{rollover.ErrStaleStage},
-					stage: rollover.SignerStageTrusted, trusted: []string{testpki.Receiver}}
+					stage: signer.StageTrusted, trusted: []string{testpki.Receiver}}
 			},
 		},
 		{
 			name: "partner trusted by a stale value while its renewal runs",
 			run: func(e *env) outcome {
-				u := asSigner[*rollover.SignerUntrusted](e.t, e.resumeSigner())
+				u := asSigner[*signer.Untrusted](e.t, e.resumeSigner())
 				trusted := must(u.Trust(ctx, partnerCert(testpki.Receiver)))(e.t)
 				must(trusted.AddCertificate(ctx, partnerCert(testpki.ReceiverNew)))(e.t)
 				_, err := u.Trust(ctx, partnerCert(testpki.ReceiverEC))
 				return outcome{err: err, wantErrs: []error{rollover.ErrStaleStage, rollover.ErrRenewalInProgress},
-					stage: rollover.SignerStageCertificateAdded, trusted: both}
+					stage: signer.StageCertificateAdded, trusted: both}
 			},
 		},
 		{
@@ -192,35 +194,35 @@ func TestSigner_refusals(t *testing.T) {
 				// A response signed with the old key is no evidence.
 				e.verified(must(e.m.TrustRing(partner))(e.t), testpki.Receiver, testpki.Receiver)
 				e.record()
-				_, err := added.ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{FromEvidence: true})
-				return outcome{err: err, wantErrs: []error{rollover.ErrNoEvidence},
-					stage: rollover.SignerStageCertificateAdded, trusted: both}
+				_, err := added.ConfirmPartnerSwitched(ctx, signer.Confirmation{FromEvidence: true})
+				return outcome{err: err, wantErrs: []error{signer.ErrNoEvidence},
+					stage: signer.StageCertificateAdded, trusted: both}
 			},
 		},
 		{
 			name: "the trusted certificate announced again",
 			run: func(e *env) outcome {
 				_, err := e.toTrusted().AddCertificate(ctx, partnerCert(testpki.Receiver))
-				return outcome{err: err, wantErrs: []error{rollover.ErrInvalidCertificate},
-					stage: rollover.SignerStageTrusted, trusted: []string{testpki.Receiver}}
+				return outcome{err: err, wantErrs: []error{signer.ErrInvalidCertificate},
+					stage: signer.StageTrusted, trusted: []string{testpki.Receiver}}
 			},
 		},
 		{
 			name: "a key on P-224",
 			run: func(e *env) outcome {
-				c := rollover.PartnerCertificate{Certificate: selfSigned(e.t, elliptic.P224(), t0.Add(-day), t0.Add(400*day))}
+				c := signer.Certificate{Certificate: selfSigned(e.t, elliptic.P224(), t0.Add(-day), t0.Add(400*day))}
 				_, err := e.toTrusted().AddCertificate(ctx, c)
-				return outcome{err: err, wantErrs: []error{rollover.ErrInvalidCertificate, wssec.ErrInvalidKey},
-					stage: rollover.SignerStageTrusted, trusted: []string{testpki.Receiver}}
+				return outcome{err: err, wantErrs: []error{signer.ErrInvalidCertificate, wssec.ErrInvalidKey},
+					stage: signer.StageTrusted, trusted: []string{testpki.Receiver}}
 			},
 		},
 		{
 			name: "an expired certificate",
 			run: func(e *env) outcome {
-				c := rollover.PartnerCertificate{Certificate: selfSigned(e.t, elliptic.P256(), t0.Add(-400*day), t0.Add(-day))}
+				c := signer.Certificate{Certificate: selfSigned(e.t, elliptic.P256(), t0.Add(-400*day), t0.Add(-day))}
 				_, err := e.toTrusted().AddCertificate(ctx, c)
-				return outcome{err: err, wantErrs: []error{rollover.ErrInvalidCertificate},
-					stage: rollover.SignerStageTrusted, trusted: []string{testpki.Receiver}}
+				return outcome{err: err, wantErrs: []error{signer.ErrInvalidCertificate},
+					stage: signer.StageTrusted, trusted: []string{testpki.Receiver}}
 			},
 		},
 		{
@@ -229,16 +231,16 @@ func TestSigner_refusals(t *testing.T) {
 				c := partnerCert(testpki.ReceiverNew)
 				c.Chain = []*x509.Certificate{load(testpki.Stranger).Certificate}
 				_, err := e.toTrusted().AddCertificate(ctx, c)
-				return outcome{err: err, wantErrs: []error{rollover.ErrInvalidCertificate},
-					stage: rollover.SignerStageTrusted, trusted: []string{testpki.Receiver}}
+				return outcome{err: err, wantErrs: []error{signer.ErrInvalidCertificate},
+					stage: signer.StageTrusted, trusted: []string{testpki.Receiver}}
 			},
 		},
 		{
 			name: "no certificate",
 			run: func(e *env) outcome {
-				_, err := e.toTrusted().AddCertificate(ctx, rollover.PartnerCertificate{})
+				_, err := e.toTrusted().AddCertificate(ctx, signer.Certificate{})
 				return outcome{err: err, wantErrs: []error{rollover.ErrInvalidArgument},
-					stage: rollover.SignerStageTrusted, trusted: []string{testpki.Receiver}}
+					stage: signer.StageTrusted, trusted: []string{testpki.Receiver}}
 			},
 		},
 	} {
@@ -246,26 +248,7 @@ func TestSigner_refusals(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, tc.opts)
 			got := tc.run(e)
-			if got.err == nil {
-				t.Fatalf("error = nil, want %v", got.wantErrs)
-			}
-			for _, want := range got.wantErrs {
-				if !errors.Is(got.err, want) {
-					t.Errorf("error = %v, want %v", got.err, want)
-				}
-			}
-			var at time.Time
-			var re *rollover.RemovalError
-			if errors.As(got.err, &re) {
-				at = re.AllowedAt
-				var wre *wssec.KeyError
-				if !errors.As(got.err, &wre) || !wre.AllowedAt.Equal(re.AllowedAt) || wre.Fingerprint != re.Fingerprint {
-					t.Errorf("error does not unwrap to the matching *wssec.KeyError")
-				}
-			}
-			if !at.Equal(got.allowedAt) {
-				t.Errorf("AllowedAt = %v, want %v", at, got.allowedAt)
-			}
+			proctest.WantRefusal(t, got.err, got.wantErrs, got.allowedAt)
 			e.restart()
 			if s := e.resumeSigner(); s.Report().Stage != got.stage {
 				t.Errorf("stage afterwards = %s, want %s", s.Report().Stage, got.stage)
@@ -281,7 +264,7 @@ func TestSigner_refusals(t *testing.T) {
 				t.Errorf("trusted afterwards (-want +got):\n%s", diff)
 			}
 			for _, r := range must(rollover.History(e.store))(t) {
-				if r.Action == rollover.ActionRemoveOldCertificate || r.Action == rollover.ActionCancelCertificate {
+				if r.Action == signer.ActionRemoveOldCertificate || r.Action == signer.ActionCancelCertificate {
 					t.Errorf("a refused step was recorded: %+v", r)
 				}
 			}
@@ -294,34 +277,34 @@ func TestSigner_invalidArguments(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, rollover.Options{})
 	for _, id := range []string{"", "bank\n", string(make([]byte, 200))} {
-		if _, err := e.m.ResumeSigner(ctx, id); !errors.Is(err, rollover.ErrInvalidArgument) {
-			t.Errorf("ResumeSigner(%q) error = %v, want ErrInvalidArgument", id, err)
+		if _, err := e.m.Resume(ctx, id); !errors.Is(err, rollover.ErrInvalidArgument) {
+			t.Errorf("Resume(%q) error = %v, want ErrInvalidArgument", id, err)
 		}
 		if _, err := e.m.TrustRing(id); !errors.Is(err, rollover.ErrInvalidArgument) {
 			t.Errorf("TrustRing(%q) error = %v, want ErrInvalidArgument", id, err)
 		}
-		e.m.ObserveSigners(id, &wssec.Result{})
+		e.m.Observe(id, &wssec.Result{})
 	}
-	var m *rollover.Manager
+	var m *signer.Manager
 	if _, err := m.TrustRing(partner); !errors.Is(err, rollover.ErrInvalidArgument) {
 		t.Errorf("nil Manager TrustRing() error = %v", err)
 	}
-	if err := m.SyncTrustRings(ctx); !errors.Is(err, rollover.ErrInvalidArgument) {
+	if _, err := m.SyncTrustRings(ctx); !errors.Is(err, rollover.ErrInvalidArgument) {
 		t.Errorf("nil Manager SyncTrustRings() error = %v", err)
 	}
-	m.ObserveSigners(partner, nil)
-	var s *rollover.SignerTrusted
+	m.Observe(partner, nil)
+	var s *signer.Trusted
 	if _, err := s.AddCertificate(ctx, partnerCert(testpki.ReceiverNew)); !errors.Is(err, rollover.ErrInvalidArgument) {
 		t.Errorf("nil stage AddCertificate() error = %v", err)
 	}
 	if r := s.Report(); r.Stage != "" {
 		t.Errorf("nil stage Report() = %+v", r)
 	}
-	var sw rollover.SignerSwitched
+	var sw signer.Switched
 	if _, err := sw.RemoveOldCertificate(ctx); !errors.Is(err, rollover.ErrInvalidArgument) {
 		t.Errorf("zero stage RemoveOldCertificate() error = %v", err)
 	}
-	long := rollover.PartnerConfirmation{Note: string(make([]byte, 2000))}
+	long := signer.Confirmation{Note: string(make([]byte, 2000))}
 	if _, err := e.toCertificateAdded().ConfirmPartnerSwitched(ctx, long); !errors.Is(err, rollover.ErrInvalidArgument) {
 		t.Errorf("ConfirmPartnerSwitched(long note) error = %v", err)
 	}
@@ -352,7 +335,7 @@ func TestSigner_corruptState(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.restart()
-			_, err1 := e.m.ResumeSigner(ctx, partner)
+			_, err1 := e.m.Resume(ctx, partner)
 			_, err2 := e.m.TrustRing(partner)
 			_, err3 := e.m.Partners()
 			for i, err := range []error{err1, err2, err3} {

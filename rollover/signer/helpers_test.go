@@ -1,4 +1,4 @@
-package rollover_test
+package signer_test
 
 import (
 	"crypto/ecdsa"
@@ -18,7 +18,8 @@ import (
 	"time"
 
 	"github.com/wsrenew/wsrenew/internal/testpki"
-	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/rollover/internal/proctest"
+	"github.com/wsrenew/wsrenew/rollover/signer"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
@@ -52,7 +53,7 @@ func signedVector(t testing.TB, name string) vector {
 	if v, ok := vectors.Load(name); ok {
 		return v.(vector)
 	}
-	base := filepath.Join("..", "testdata", "signed", signedVectors[name])
+	base := filepath.Join("..", "..", "testdata", "signed", signedVectors[name])
 	msg, err := os.ReadFile(base + ".xml")
 	if err != nil {
 		t.Fatal(err)
@@ -114,8 +115,8 @@ func (e *env) untrusted(ring *wssec.TrustRing, name string) {
 
 // partnerCert returns the fixture's certificate as the partner hands it
 // over, with the test CA as its chain.
-func partnerCert(name string) rollover.PartnerCertificate {
-	return rollover.PartnerCertificate{
+func partnerCert(name string) signer.Certificate {
+	return signer.Certificate{
 		Certificate: load(name).Certificate,
 		Chain:       []*x509.Certificate{load(testpki.CA).Certificate},
 		By:          "pki@partner.example",
@@ -124,43 +125,35 @@ func partnerCert(name string) rollover.PartnerCertificate {
 }
 
 // resumeSigner returns the partner's persisted stage.
-func (e *env) resumeSigner() rollover.SignerStage {
+func (e *env) resumeSigner() signer.Stage {
 	e.t.Helper()
-	s, err := e.m.ResumeSigner(ctx, partner)
+	s, err := e.m.Resume(ctx, partner)
 	if err != nil {
-		e.t.Fatalf("ResumeSigner() error = %v", err)
+		e.t.Fatalf("Resume() error = %v", err)
 	}
 	return s
 }
 
 // asSigner asserts that s has type T.
-func asSigner[T rollover.SignerStage](t *testing.T, s rollover.SignerStage) T {
-	t.Helper()
-	v, ok := s.(T)
-	if !ok {
-		var want T
-		t.Fatalf("stage is %T (%s), want %T", s, s.Report().Stage, want)
-	}
-	return v
-}
+func asSigner[T signer.Stage](t *testing.T, s signer.Stage) T { return proctest.As[T](t, s) }
 
 // toTrusted trusts the fixture "receiver" for the partner.
-func (e *env) toTrusted() *rollover.SignerTrusted {
+func (e *env) toTrusted() *signer.Trusted {
 	e.t.Helper()
-	u := asSigner[*rollover.SignerUntrusted](e.t, e.resumeSigner())
+	u := asSigner[*signer.Untrusted](e.t, e.resumeSigner())
 	return must(u.Trust(ctx, partnerCert(testpki.Receiver)))(e.t)
 }
 
 // toCertificateAdded takes step 1 with the fixture "receiver-new".
-func (e *env) toCertificateAdded() *rollover.SignerCertificateAdded {
+func (e *env) toCertificateAdded() *signer.CertificateAdded {
 	e.t.Helper()
 	return must(e.toTrusted().AddCertificate(ctx, partnerCert(testpki.ReceiverNew)))(e.t)
 }
 
 // toPartnerSwitched takes step 2 on the partner's word.
-func (e *env) toPartnerSwitched() *rollover.SignerSwitched {
+func (e *env) toPartnerSwitched() *signer.Switched {
 	e.t.Helper()
-	return must(e.toCertificateAdded().ConfirmPartnerSwitched(ctx, rollover.PartnerConfirmation{By: "ops@partner.example", Reference: "CHG-2"}))(e.t)
+	return must(e.toCertificateAdded().ConfirmPartnerSwitched(ctx, signer.Confirmation{By: "ops@partner.example", Reference: "CHG-2"}))(e.t)
 }
 
 // selfSigned returns a self-signed ECDSA certificate on curve, valid from

@@ -35,7 +35,12 @@ func (s *Store) syncRing(st *storeState) error {
 	}
 	current := st.keys[cur.Location].ringKey(cur.Alias)
 	if s.replace == nil {
-		r, replace, err := wssec.NewPublishedKeyRing(current, retained, wssec.RingOptions{Now: s.opts.Now, AllowWeakRetainedKey: s.opts.AllowWeakRetainedKey})
+		var replace func(wssec.Key, []wssec.RetainedKey) error
+		r, err := wssec.NewKeyRingOptions(current, wssec.RingOptions{Now: s.opts.Now, AllowWeakRetainedKey: s.opts.AllowWeakRetainedKey,
+			Publish: func(f func(wssec.Key, []wssec.RetainedKey) error) { replace = f }})
+		if err == nil && len(retained) > 0 {
+			err = replace(current, retained)
+		}
 		if err != nil {
 			return fmt.Errorf("keystore: key ring: %w", err)
 		}

@@ -37,7 +37,7 @@ type Store struct {
 	mu    sync.Mutex
 	state atomic.Pointer[storeState]
 	ring  atomic.Pointer[wssec.KeyRing]
-	// replace is the only writer of ring ([wssec.NewPublishedKeyRing]);
+	// replace is the only writer of ring ([wssec.RingOptions.Publish]);
 	// guarded by mu.
 	replace func(wssec.Key, []wssec.RetainedKey) error
 	// refusals counts messages refused for a disabled key, by key.
@@ -398,7 +398,7 @@ func readState(m *manifest, name string) ([]byte, error) {
 // Decryptor built once follows rotations without a restart. Pending keys
 // are never in the ring.
 //
-// The ring is read-only ([wssec.NewPublishedKeyRing]): its changing
+// The ring is read-only ([wssec.RingOptions.Publish]): its changing
 // methods return [wssec.ErrReadOnlyRing], so it never differs from what
 // the store committed or last read. Change the store with [Store.Update]
 // instead.

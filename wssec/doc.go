@@ -53,8 +53,8 @@
 // To decrypt the responses of any Go SOAP client, give its http.Client a
 // [Transport]; to read a message from a stream within the size limit, use
 // [Decryptor.DecryptReader]. A key store that holds the authoritative ring
-// state publishes it with [NewPublishedKeyRing] and swaps it in one step
-// with the replace function that returns.
+// state publishes it read-only with [RingOptions.Publish] and swaps it in
+// one step with the replace function that it receives.
 //
 // What it does not do: it reads no files and does no network I/O of its
 // own (the Transport sends what its caller sends); it

@@ -68,7 +68,7 @@ var (
 	ErrCurrentKey = errors.New("wssec: key is the current key")
 
 	// ErrReadOnlyRing means that a change was asked of a ring that its
-	// owner publishes read-only ([NewPublishedKeyRing]), such as the ring
+	// owner publishes read-only ([RingOptions.Publish]), such as the ring
 	// of a key store: change the store instead.
 	ErrReadOnlyRing = errors.New("wssec: key ring is read-only")
 

@@ -241,9 +241,12 @@ func ExampleFaultError() {
 // The owner of the ring state (such as a key store) hands out a ring that
 // decrypts but cannot be changed by those who hold it; only the owner's
 // publisher changes it, for every Decryptor at once.
-func ExampleNewPublishedKeyRing() {
+func ExampleRingOptions_publish() {
 	oldKey, newKey := loadKey("old"), loadKey("new")
-	ring, replace, err := wssec.NewPublishedKeyRing(oldKey, nil, wssec.RingOptions{})
+	var replace func(current wssec.Key, retained []wssec.RetainedKey) error
+	ring, err := wssec.NewKeyRingOptions(oldKey, wssec.RingOptions{
+		Publish: func(f func(wssec.Key, []wssec.RetainedKey) error) { replace = f },
+	})
 	if err != nil {
 		log.Fatal(err)
 	}

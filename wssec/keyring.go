@@ -67,6 +67,25 @@ type RingOptions struct {
 	// then reads every message ever encrypted to it; keep such a key only
 	// for the retention period and remove it when that ends.
 	AllowWeakRetainedKey bool
+
+	// Publish, if not nil, is for the holder of the authoritative ring
+	// state, such as a key store: the ring is then read-only for whoever
+	// it is handed to (its changing methods [KeyRing.Retain],
+	// [KeyRing.Rotate], [KeyRing.SetExpiry] and [KeyRing.Remove] refuse
+	// with [ErrReadOnlyRing], so nobody drops a key behind the owner's
+	// back), and Publish is called once, before the ring is returned,
+	// with replace, the only function that changes it.
+	//
+	// replace sets the whole ring in one step: current becomes the
+	// current key and retained the retained keys, in that order,
+	// published as one snapshot so that no decryption sees a ring in
+	// between. Keys that stay keep their usage counts. It does not apply
+	// the retention rule to the keys it drops: that rule was checked where
+	// the change was made, such as by a key store that reloads what
+	// another process committed. It returns [ErrInvalidKey] or
+	// [ErrDuplicateKey] and then leaves the ring as it was. It does not
+	// modify its arguments and is safe for concurrent use.
+	Publish func(replace func(current Key, retained []RetainedKey) error)
 }
 
 // KeyRing holds the current decryption key and the retained ones, each
@@ -89,7 +108,8 @@ type KeyRing struct {
 	// certOnly marks the ring inside a TrustRing: entries are certificates
 	// without private keys.
 	certOnly bool
-	// readOnly marks a published ring: only the replace function of NewPublishedKeyRing changes it.
+	// readOnly marks a published ring: only the replace function handed
+	// to RingOptions.Publish changes it.
 	readOnly bool
 	// allowWeakRetained is RingOptions.AllowWeakRetainedKey.
 	allowWeakRetained bool
@@ -123,8 +143,10 @@ func (r *KeyRing) Err() error {
 	return r.invalid
 }
 
-// NewKeyRingOptions returns a ring whose current key is current. It returns
-// [ErrInvalidKey] (as a [*KeyError]) if the key cannot decrypt.
+// NewKeyRingOptions returns a ring whose current key is current, built
+// with opts (a read-only ring for its owner with [RingOptions.Publish]).
+// It returns [ErrInvalidKey] (as a [*KeyError]) if the key cannot
+// decrypt.
 func NewKeyRingOptions(current Key, opts RingOptions) (*KeyRing, error) {
 	now := opts.Now
 	if now == nil {
@@ -140,6 +162,7 @@ func NewKeyRingOptions(current Key, opts RingOptions) (*KeyRing, error) {
 		return nil, err
 	}
 	r.snap.Store(s)
+	r.publish(opts)
 	return r, nil
 }
 

@@ -281,10 +281,10 @@ func TestKeyError_retention(t *testing.T) {
 	}
 }
 
-func TestNewPublishedKeyRing_replace(t *testing.T) {
+func TestRingOptions_Publish_replace(t *testing.T) {
 	t.Parallel()
 	clk := fakeclock.New(t0)
-	r, replace, err := wssec.NewPublishedKeyRing(keyOf(oldID), nil, wssec.RingOptions{Now: clk.Now})
+	r, replace, err := publishedRing(keyOf(oldID), nil, wssec.RingOptions{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,15 +60,15 @@ func TestKeyRing_keySize(t *testing.T) {
 		{"weak retained allowed", wssec.RingOptions{AllowWeakRetainedKey: true}, keyOf(newID), []wssec.RetainedKey{{Key: weak}}, nil},
 	}
 	for _, tc := range replaces {
-		_, replace, err := wssec.NewPublishedKeyRing(keyOf(newID), nil, tc.opts)
+		_, replace, err := publishedRing(keyOf(newID), nil, tc.opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := replace(tc.current, tc.retained); !errors.Is(err, tc.wantErr) {
 			t.Errorf("Replace(%s) error = %v, want %v", tc.name, err, tc.wantErr)
 		}
-		if _, _, err := wssec.NewPublishedKeyRing(tc.current, tc.retained, tc.opts); !errors.Is(err, tc.wantErr) {
-			t.Errorf("NewPublishedKeyRing(%s) error = %v, want %v", tc.name, err, tc.wantErr)
+		if _, _, err := publishedRing(tc.current, tc.retained, tc.opts); !errors.Is(err, tc.wantErr) {
+			t.Errorf("publishedRing(%s) error = %v, want %v", tc.name, err, tc.wantErr)
 		}
 	}
 }

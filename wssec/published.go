@@ -3,15 +3,15 @@ package wssec
 import "time"
 
 // RetainedKey is a retained key with the time from which it may be
-// removed (zero: no expiry yet), for the replace function of
-// [NewPublishedKeyRing].
+// removed (zero: no expiry yet), for the replace function that
+// [RingOptions.Publish] receives.
 type RetainedKey struct {
 	Key
 	Until time.Time
 }
 
-// replace sets the whole ring in one step for the replace function of
-// [NewPublishedKeyRing].
+// replace sets the whole ring in one step for the replace function that
+// [RingOptions.Publish] receives.
 func (r *KeyRing) replace(current Key, retained []RetainedKey, commit func(func([]*ringEntry) ([]*ringEntry, error)) error) error {
 	next := make([]*ringEntry, 0, len(retained)+1)
 	e, err := r.newEntry(current, StatusCurrent, time.Time{})
@@ -40,39 +40,14 @@ func (r *KeyRing) replace(current Key, retained []RetainedKey, commit func(func(
 	})
 }
 
-// NewPublishedKeyRing returns a ring for the holder of the authoritative
-// ring state, such as a key store, to hand out, and replace, the only
-// function that changes it, for that holder alone. The ring decrypts like
-// any other, but its own changing methods ([KeyRing.Retain],
-// [KeyRing.Rotate], [KeyRing.SetExpiry], [KeyRing.Remove]) refuse with
-// [ErrReadOnlyRing], so code that was handed the ring cannot drop a key
-// from it behind the owner's back. The ring starts as replace would set
-// it.
-//
-// replace sets the whole ring in one step: current becomes the current
-// key and retained the retained keys, in that order, published as one
-// snapshot so that no decryption sees a ring in between. Keys that stay
-// keep their usage counts. It does not apply the retention rule to the
-// keys it drops: that rule was checked where the change was made, such as
-// by a key store that reloads what another process committed. It returns
-// [ErrInvalidKey] or [ErrDuplicateKey] and then leaves the ring as it
-// was. It does not modify its arguments and is safe for concurrent use.
-//
-// NewPublishedKeyRing returns [ErrInvalidKey] or [ErrDuplicateKey]. It
-// does not modify its arguments.
-func NewPublishedKeyRing(current Key, retained []RetainedKey, opts RingOptions) (ring *KeyRing, replace func(current Key, retained []RetainedKey) error, err error) {
-	r, err := NewKeyRingOptions(current, opts)
-	if err != nil {
-		return nil, nil, err
+// publish makes r read-only and hands its replace function to
+// opts.Publish, if set, before anyone else sees r.
+func (r *KeyRing) publish(opts RingOptions) {
+	if opts.Publish == nil {
+		return
 	}
-	replace = func(current Key, retained []RetainedKey) error {
+	r.readOnly = true
+	opts.Publish(func(current Key, retained []RetainedKey) error {
 		return r.replace(current, retained, r.apply)
-	}
-	if len(retained) > 0 {
-		if err := replace(current, retained); err != nil {
-			return nil, nil, err
-		}
-	}
-	r.readOnly = true // before anyone else sees r
-	return r, replace, nil
+	})
 }

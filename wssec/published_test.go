@@ -10,12 +10,52 @@ import (
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
-func TestNewPublishedKeyRing_readOnly(t *testing.T) {
+// publishedRing builds a ring with opts.Publish, as a key store does, and
+// sets its retained keys through the replace function it receives.
+func publishedRing(current wssec.Key, retained []wssec.RetainedKey, opts wssec.RingOptions) (*wssec.KeyRing, func(wssec.Key, []wssec.RetainedKey) error, error) {
+	var replace func(wssec.Key, []wssec.RetainedKey) error
+	opts.Publish = func(f func(wssec.Key, []wssec.RetainedKey) error) { replace = f }
+	r, err := wssec.NewKeyRingOptions(current, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if replace == nil {
+		return nil, nil, errors.New("Publish was not called")
+	}
+	if len(retained) > 0 {
+		if err := replace(current, retained); err != nil {
+			return nil, nil, err
+		}
+	}
+	return r, replace, nil
+}
+
+// TestRingOptions_Publish_trustRing checks that a published trust ring is
+// read-only too and follows its replace function.
+func TestRingOptions_Publish_trustRing(t *testing.T) {
+	t.Parallel()
+	var replace func(wssec.Key, []wssec.RetainedKey) error
+	tr, err := wssec.NewTrustRing(oldID.Certificate, wssec.RingOptions{Publish: func(f func(wssec.Key, []wssec.RetainedKey) error) { replace = f }})
+	if err != nil || replace == nil {
+		t.Fatalf("NewTrustRing(Publish) error = %v, replace set: %v", err, replace != nil)
+	}
+	if err := tr.Rotate(newID.Certificate); !errors.Is(err, wssec.ErrReadOnlyRing) {
+		t.Errorf("Rotate on a published trust ring error = %v, want %v", err, wssec.ErrReadOnlyRing)
+	}
+	if err := replace(wssec.Key{Certificate: newID.Certificate}, []wssec.RetainedKey{{Key: wssec.Key{Certificate: oldID.Certificate}}}); err != nil {
+		t.Fatalf("replace() error = %v", err)
+	}
+	if snap := tr.Snapshot(); len(snap) != 2 || snap[0].Fingerprint != wssec.FingerprintOf(newID.Certificate) {
+		t.Errorf("after replace, Snapshot() = %+v", snap)
+	}
+}
+
+func TestRingOptions_Publish_readOnly(t *testing.T) {
 	t.Parallel()
 	clock := fakeclock.New(t0)
-	ring, replace, err := wssec.NewPublishedKeyRing(keyOf(newID), []wssec.RetainedKey{{Key: keyOf(oldID)}}, wssec.RingOptions{Now: clock.Now})
+	ring, replace, err := publishedRing(keyOf(newID), []wssec.RetainedKey{{Key: keyOf(oldID)}}, wssec.RingOptions{Now: clock.Now})
 	if err != nil {
-		t.Fatalf("NewPublishedKeyRing() error = %v", err)
+		t.Fatalf("publishedRing() error = %v", err)
 	}
 	changes := []struct {
 		name string
@@ -57,7 +97,7 @@ func TestNewPublishedKeyRing_readOnly(t *testing.T) {
 	if err := replace(wssec.Key{}, nil); !errors.Is(err, wssec.ErrInvalidKey) {
 		t.Errorf("replace(zero key) error = %v, want %v", err, wssec.ErrInvalidKey)
 	}
-	if _, _, err := wssec.NewPublishedKeyRing(keyOf(newID), []wssec.RetainedKey{{Key: keyOf(newID)}}, wssec.RingOptions{}); !errors.Is(err, wssec.ErrDuplicateKey) {
-		t.Errorf("NewPublishedKeyRing(duplicate) error = %v, want %v", err, wssec.ErrDuplicateKey)
+	if _, _, err := publishedRing(keyOf(newID), []wssec.RetainedKey{{Key: keyOf(newID)}}, wssec.RingOptions{}); !errors.Is(err, wssec.ErrDuplicateKey) {
+		t.Errorf("publishedRing(duplicate) error = %v, want %v", err, wssec.ErrDuplicateKey)
 	}
 }

@@ -46,7 +46,9 @@ type TrustRing struct {
 // verify signatures: nil, or a key that is neither RSA of at least 2048
 // bits nor ECDSA on P-256, P-384 or P-521. The clock in opts also decides
 // whether a message's wsu:Timestamp is current; the zero [RingOptions]
-// uses time.Now.
+// uses time.Now. With [RingOptions.Publish] the trust ring is read-only
+// like a published key ring; replace takes certificates as Keys without
+// a Decrypter.
 func NewTrustRing(current *x509.Certificate, opts RingOptions) (*TrustRing, error) {
 	now := opts.Now
 	if now == nil {
@@ -62,6 +64,7 @@ func NewTrustRing(current *x509.Certificate, opts RingOptions) (*TrustRing, erro
 		return nil, err
 	}
 	t.r.snap.Store(s)
+	t.r.publish(opts)
 	return t, nil
 }
 

@@ -20,8 +20,8 @@ const destroyedName = "keystore-destroyed"
 const maxDestructions = 1000
 
 // Destruction records a disabled key the store destroyed because its
-// restore window had passed: in a caller's [Store.Update], on a
-// [Follower]'s tick or in [Store.DestroyDisabled].
+// restore window had passed: in any [Store.Update] (even one that changes
+// nothing else) and on a [Follower]'s tick.
 type Destruction struct {
 	// Time is when the key was destroyed: the transaction's time.
 	Time        time.Time

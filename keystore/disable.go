@@ -170,11 +170,12 @@ func (s *Store) destroyDue(t time.Time) bool {
 	return false
 }
 
-// DestroyDisabled destroys, in one [Store.Update], every disabled entry
-// whose restore window has passed, records each destruction in the same
-// commit ([Store.Destructions]), and returns them. It returns nothing
-// and writes nothing if there is none, and the errors of Update.
-func (s *Store) DestroyDisabled(ctx context.Context) ([]Entry, error) {
+// destroyDisabled destroys, in one [Store.Update] that changes nothing
+// else, every disabled entry whose restore window has passed, records each
+// destruction in the same commit ([Store.Destructions]), and returns them.
+// It returns nothing and writes nothing if there is none, and the errors
+// of Update. Any caller's Update does the same.
+func (s *Store) destroyDisabled(ctx context.Context) ([]Entry, error) {
 	var out []Entry
 	err := s.Update(ctx, func(tx *Tx) error {
 		out = tx.destroyedEntries()
@@ -303,7 +304,7 @@ func (f *Follower) destroyDisabled(ctx context.Context) {
 	if !f.s.destroyDue(f.s.opts.now()) {
 		return
 	}
-	gone, err := f.s.DestroyDisabled(ctx)
+	gone, err := f.s.destroyDisabled(ctx)
 	if err != nil {
 		f.report(ctx, "keystore: destroying disabled keys failed", err)
 		return

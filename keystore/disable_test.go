@@ -213,16 +213,16 @@ func TestStore_DestroyDisabled(t *testing.T) {
 	if err := behind.Update(ctx, func(tx *Tx) error { return nil }); !errors.Is(err, ErrClockBehind) {
 		t.Errorf("Update() with a clock behind the disable time error = %v, want %v", err, ErrClockBehind)
 	}
-	if got, err := s.DestroyDisabled(ctx); err != nil || got != nil {
-		t.Errorf("DestroyDisabled() inside the window = %v, %v; want nothing", got, err)
+	if got, err := s.destroyDisabled(ctx); err != nil || got != nil {
+		t.Errorf("destroyDisabled() inside the window = %v, %v; want nothing", got, err)
 	}
 	clock.Advance(time.Hour)
 	if !s.destroyDue(clock.Now()) {
 		t.Error("destroyDue() after the window = false")
 	}
-	got, err := s.DestroyDisabled(ctx)
+	got, err := s.destroyDisabled(ctx)
 	if err != nil || len(got) != 1 || got[0].Alias != "old" {
-		t.Fatalf("DestroyDisabled() = %v, %v; want old", got, err)
+		t.Fatalf("destroyDisabled() = %v, %v; want old", got, err)
 	}
 	reopened := openTestStore(t, dir, clock)
 	if _, err := reopened.View().Entry("old"); !errors.Is(err, ErrUnknownAlias) {

@@ -169,7 +169,7 @@
 // new certificate to receivers only once every live holder holds the new
 // key. Followers also write which keys decrypted messages and when
 // (files under usage/, at most once per UsageInterval), which the
-// rollover package reads before it removes an old key ([Store.LastUsed]).
+// rollover package reads before it removes an old key ([Store.Usage]).
 //
 // # Security
 //

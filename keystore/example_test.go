@@ -573,9 +573,10 @@ func ExampleTx_Disable() {
 }
 
 // Once the restore window has passed, the next change destroys the
-// disabled key: here DestroyDisabled, as a Follower's tick does. The
-// store records each destruction in the same commit, for the audit trail.
-func ExampleStore_DestroyDisabled() {
+// disabled key: here an Update that changes nothing else, as a Follower's
+// tick does. The store records each destruction in the same commit, for
+// the audit trail.
+func ExampleStore_Destructions() {
 	dir, cleanup := tempStoreDir()
 	defer cleanup()
 	ctx := context.Background()
@@ -586,12 +587,8 @@ func ExampleStore_DestroyDisabled() {
 		log.Fatal(err)
 	}
 	advance(24 * time.Hour)
-	gone, err := s.DestroyDisabled(ctx)
-	if err != nil {
+	if err := s.Update(ctx, func(*keystore.Tx) error { return nil }); err != nil {
 		log.Fatal(err)
-	}
-	for _, e := range gone {
-		fmt.Println("destroyed:", e.Alias)
 	}
 	records, err := s.Destructions()
 	if err != nil {
@@ -603,7 +600,6 @@ func ExampleStore_DestroyDisabled() {
 	_, err = s.View().Entry("tenant-2025")
 	fmt.Println("unknown now:", errors.Is(err, keystore.ErrUnknownAlias))
 	// Output:
-	// destroyed: tenant-2025
 	// recorded: tenant-2025 at 2026-05-31 disabled 2026-05-30
 	// unknown now: true
 }

@@ -239,9 +239,9 @@ func TestFollow_usageAndHolderLifetime(t *testing.T) {
 	if hs, _ := x.writer.Holders(ctx); len(hs) != 0 {
 		t.Errorf("Holders() after Close = %+v, want none", hs)
 	}
-	last, err := x.writer.LastUsed(ctx)
-	if err != nil || !last[fingerprint(testpki.Old)].Equal(usedAt) {
-		t.Errorf("LastUsed() = %v, %v; want old at %v", last, err, usedAt)
+	recs, err := x.writer.Usage(ctx)
+	if err != nil || len(recs) != 1 || len(recs[0].Keys) != 1 || recs[0].Keys[0].Fingerprint != fingerprint(testpki.Old) || !recs[0].Keys[0].LastUsed.Equal(usedAt) {
+		t.Errorf("Usage() = %+v, %v; want old used at %v", recs, err, usedAt)
 	}
 	if n, err := x.writer.PruneUsage(ctx, usedAt); n != 0 || err != nil {
 		t.Errorf("PruneUsage(before the write) = %d, %v; want 0, nil", n, err)
@@ -260,8 +260,8 @@ func TestFollow_stopsWithContext(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Follow() error = %v", err)
 	}
-	if hs, _ := s.Holders(context.Background()); len(hs) != 1 || hs[0].ID != f.Holder().ID {
-		t.Fatalf("Holders() = %+v, want %s", hs, f.Holder().ID)
+	if hs, _ := s.Holders(context.Background()); len(hs) != 1 || hs[0].ID != f.holder().ID {
+		t.Fatalf("Holders() = %+v, want %s", hs, f.holder().ID)
 	}
 	cancel()
 	<-f.done
@@ -400,9 +400,6 @@ func TestStore_recordsCorrupt(t *testing.T) {
 	}
 	if _, err := s.Usage(ctx); !errors.Is(err, ErrCorruptRecord) {
 		t.Errorf("Usage() error = %v, want %v", err, ErrCorruptRecord)
-	}
-	if _, err := s.LastUsed(ctx); !errors.Is(err, ErrCorruptRecord) {
-		t.Errorf("LastUsed() error = %v, want %v", err, ErrCorruptRecord)
 	}
 	if _, err := s.PruneUsage(ctx, t0); !errors.Is(err, ErrCorruptRecord) {
 		t.Errorf("PruneUsage() error = %v, want %v", err, ErrCorruptRecord)

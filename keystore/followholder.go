@@ -15,9 +15,9 @@ import (
 // This file holds what a Follower registers as a holder: its record, the
 // self-test of each key it holds, and the usage it writes.
 
-// Holder returns the follower's holder record as it would register it
+// holder returns the follower's holder record as it would register it
 // now.
-func (f *Follower) Holder() Holder {
+func (f *Follower) holder() Holder {
 	h := Holder{ID: f.id, Host: f.host, PID: os.Getpid(), Generation: f.s.View().Generation(),
 		Started: f.start, Heartbeat: f.s.opts.now(), TTL: f.opts.holderTTL()}
 	f.mu.Lock()
@@ -37,7 +37,7 @@ func (f *Follower) Holder() Holder {
 
 // beat writes the holder record.
 func (f *Follower) beat(ctx context.Context) error {
-	h := f.Holder()
+	h := f.holder()
 	if f.opts.Trusted != nil {
 		h.Trusted = slices.Clone(f.opts.Trusted(ctx))
 	}

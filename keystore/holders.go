@@ -288,25 +288,6 @@ func (s *Store) Usage(ctx context.Context) ([]UsageRecord, error) {
 	return out, nil
 }
 
-// LastUsed returns when each key last decrypted a message in any holder,
-// live or stopped, by the usage records ([Store.Usage]). It returns the
-// errors of [Store.Usage].
-func (s *Store) LastUsed(ctx context.Context) (map[wssec.Fingerprint]time.Time, error) {
-	recs, err := s.Usage(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := map[wssec.Fingerprint]time.Time{}
-	for _, u := range recs {
-		for _, k := range u.Keys {
-			if k.LastUsed.After(out[k.Fingerprint]) {
-				out[k.Fingerprint] = k.LastUsed
-			}
-		}
-	}
-	return out, nil
-}
-
 // PruneUsage removes the usage records written before before by holders
 // that are no longer live, and returns how many it removed. Every use in
 // such a record happened before before, so a caller that passes the

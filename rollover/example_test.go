@@ -449,7 +449,11 @@ func ExampleReceiversSwitched_RemoveOldKey() {
 	fmt.Println("response to the old key refused, key disabled:", errors.Is(err, keystore.ErrKeyDisabled))
 
 	now = now.AddDate(0, 0, 3)
-	gone, err := store.DestroyDisabled(ctx)
+	// The next change to the store destroys it, as a follower's tick does.
+	if err := store.Update(ctx, func(*keystore.Tx) error { return nil }); err != nil {
+		log.Fatal(err)
+	}
+	gone, err := store.Destructions()
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -58,14 +58,22 @@ func (e *HoldersError) orNil() error {
 // any holder of the store, by their usage records; zero if never or if
 // the backend keeps no records.
 func (m *Manager) recordedLastUsed(ctx context.Context, fp wssec.Fingerprint) (time.Time, error) {
-	last, err := m.store.LastUsed(ctx)
+	recs, err := m.store.Usage(ctx)
 	if errors.Is(err, keystore.ErrNoRecords) {
 		return time.Time{}, nil
 	}
 	if err != nil {
 		return time.Time{}, err
 	}
-	return procedure.NormTime(last[fp]), nil
+	var last time.Time
+	for _, u := range recs {
+		for _, k := range u.Keys {
+			if k.Fingerprint == fp {
+				last = procedure.Later(last, k.LastUsed)
+			}
+		}
+	}
+	return procedure.NormTime(last), nil
 }
 
 // pruneUsage removes usage records of stopped holders written more than

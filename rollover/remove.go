@@ -25,7 +25,7 @@ import (
 //     retention period);
 //   - while the old key decrypted a response less than
 //     GuaranteedDelivery ago, by the persisted evidence, the usage
-//     records of the store's holders ([keystore.Store.LastUsed], kept
+//     records of the store's holders ([keystore.Store.Usage], kept
 //     after a holder stops), this process's key ring and evidence not
 //     yet written ([ErrKeyInUse]);
 //   - if a receiver's confirmation was withdrawn since s was returned
@@ -39,7 +39,7 @@ import (
 // The store checks the expiry once more with its own clock, with the same
 // refusal. RemoveOldKey also returns a [*StageError] with [ErrStaleStage],
 // a [*StateError] with [ErrInconsistent], and the errors of
-// [keystore.Store.Update] and [keystore.Store.LastUsed]. It uses the
+// [keystore.Store.Update] and [keystore.Store.Usage]. It uses the
 // Manager's clock.
 func (s *ReceiversSwitched) RemoveOldKey(ctx context.Context) (*Idle, error) {
 	if s == nil || !s.ok() {

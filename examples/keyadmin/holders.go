@@ -63,13 +63,15 @@ func (a *app) holders(r rollover.Report) {
 // holderUse adds to lastUsed what the store's holders recorded, live or
 // stopped: the evidence step 7 reads.
 func (a *app) holderUse(lastUsed map[wssec.Fingerprint]time.Time) {
-	recorded, err := a.store.LastUsed(a.ctx)
+	recorded, err := a.store.Usage(a.ctx)
 	if err != nil {
 		return // no records kept, or unreadable: status shows the rest
 	}
-	for fp, t := range recorded {
-		if t.After(lastUsed[fp]) {
-			lastUsed[fp] = t
+	for _, u := range recorded {
+		for _, k := range u.Keys {
+			if k.LastUsed.After(lastUsed[k.Fingerprint]) {
+				lastUsed[k.Fingerprint] = k.LastUsed
+			}
 		}
 	}
 }

@@ -32,6 +32,7 @@ const followSample = `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap
 // the value, and waits read until the value they need.
 type follower struct {
 	f     *keystore.Follower
+	id    string
 	loads chan uint64
 	errs  chan error
 }
@@ -39,7 +40,7 @@ type follower struct {
 // follow starts a follower of b. A nil ticks polls with a real ticker.
 func follow(t *testing.T, b keystore.Backend, id string, opts keystore.FollowOptions, ticks <-chan time.Time) *follower {
 	t.Helper()
-	x := &follower{loads: make(chan uint64, 64), errs: make(chan error, 64)}
+	x := &follower{id: id, loads: make(chan uint64, 64), errs: make(chan error, 64)}
 	opts.HolderID, opts.Host = id, "host-"+id
 	opts.Logger = slog.New(slog.DiscardHandler)
 	opts.OnReload = func(g uint64) {
@@ -77,7 +78,7 @@ func (x *follower) waitGeneration(t *testing.T, ctx context.Context, gen uint64)
 				return
 			}
 		case <-ctx.Done():
-			t.Fatalf("holder %s did not load generation %d: %v", x.f.Holder().ID, gen, ctx.Err())
+			t.Fatalf("holder %s did not load generation %d: %v", x.id, gen, ctx.Err())
 		}
 	}
 }
@@ -89,7 +90,7 @@ func (x *follower) waitError(t *testing.T, ctx context.Context) error {
 	case err := <-x.errs:
 		return err
 	case <-ctx.Done():
-		t.Fatalf("holder %s reported no error: %v", x.f.Holder().ID, ctx.Err())
+		t.Fatalf("holder %s reported no error: %v", x.id, ctx.Err())
 		return nil
 	}
 }

@@ -355,10 +355,11 @@ func crashStep(tx *Tx, fixtures []string, now time.Time) error {
 	case len(signed) > 0:
 		return errors.Join(tx.Rotate(signed[0]), tx.SetState("crash", state))
 	case len(noExpiry) > 0:
-		return tx.SetExpiry(noExpiry[0], now.Add(MinRetention))
+		return tx.Retain(noExpiry[0], now.Add(MinRetention))
 	case len(disabled) > 0 && gen%2 == 0:
 		// Inside its window (the transaction destroyed it otherwise).
-		return tx.Restore(disabled[0])
+		e, _ := tx.Entry(disabled[0])
+		return tx.Retain(e.Alias, e.Expires)
 	case len(disabled) > 0:
 		// Left alone: the change after next destroys it.
 		return tx.SetState("crash", state)

@@ -22,7 +22,7 @@ import (
 // Soft removal: a retained key past its retention is first disabled —
 // out of the key ring, so a message encrypted to it is refused — and
 // destroyed only when its restore window has passed. Until then
-// [Tx.Restore] puts it back.
+// [Tx.Retain] puts it back.
 
 // DefaultRestoreWindow is how long a disabled key can be restored before
 // the store destroys it, unless the caller chooses otherwise.
@@ -58,7 +58,7 @@ func destroyableAt(e Entry) time.Time {
 // refused from then on; [Store.CheckRefusal] recognises it. The store
 // destroys the entry and its key file in the first [Store.Update] at or
 // after the end of the window, never before the key's retention ended;
-// until then [Tx.Restore] puts it back.
+// until then [Tx.Retain] puts it back.
 //
 // Like [Tx.Remove], Disable is allowed only once the entry has an expiry
 // that is not after the transaction's time; otherwise it returns a
@@ -86,24 +86,6 @@ func (tx *Tx) Disable(alias string, window time.Duration) error {
 		return &wssec.KeyError{Fingerprint: e.Fingerprint, AllowedAt: allowed, Err: wssec.ErrRetentionNotElapsed}
 	}
 	e.Status, e.DisabledAt, e.DestroyAfter = StatusDisabled, tx.now, tx.now.Add(window)
-	tx.dirty = true
-	return nil
-}
-
-// Restore puts the disabled entry alias back into the key ring as a
-// retained key with the expiry it had. It returns an [*EntryError] for [ErrStatus] unless
-// the entry is disabled (a destroyed entry is unknown: an [*EntryError]
-// with [ErrUnknownAlias]), and [ErrTxDone].
-func (tx *Tx) Restore(alias string) error {
-	i, err := tx.find(alias)
-	if err != nil {
-		return err
-	}
-	e := &tx.m.entries[i]
-	if e.Status != StatusDisabled {
-		return statusError(alias, e.Status, "Restore")
-	}
-	e.Status, e.DisabledAt, e.DestroyAfter = StatusRetained, time.Time{}, time.Time{}
 	tx.dirty = true
 	return nil
 }

@@ -20,7 +20,7 @@ import (
 func disabledStore(t *testing.T) (*Store, *fakeclock.Clock, string) {
 	t.Helper()
 	s, clock, dir := ringStore(t)
-	mustUpdate(t, s, func(tx *Tx) error { return tx.SetExpiry("old", t0.Add(MinRetention)) })
+	mustUpdate(t, s, func(tx *Tx) error { return tx.Retain("old", t0.Add(MinRetention)) })
 	clock.Set(t0.Add(MinRetention))
 	return s, clock, dir
 }
@@ -53,22 +53,22 @@ func TestTx_DisableRestore(t *testing.T) {
 		{name: "disable twice", setup: func(tx *Tx) error { return tx.Disable("old", 7*day) },
 			fn: func(tx *Tx) error { return tx.Disable("old", 7*day) }, wantErr: ErrStatus},
 		{name: "restore", setup: func(tx *Tx) error { return tx.Disable("old", 7*day) }, advance: 7*day - time.Second,
-			fn: func(tx *Tx) error { return tx.Restore("old") }, want: StatusRetained},
-		{name: "restore retained", fn: func(tx *Tx) error { return tx.Restore("old") }, wantErr: ErrStatus},
+			fn: func(tx *Tx) error { return tx.Retain("old", expiry) }, want: StatusRetained},
+		{name: "restore current", fn: func(tx *Tx) error { return tx.Retain("new", expiry) }, wantErr: ErrStatus},
 		{name: "remove disabled in window", setup: func(tx *Tx) error { return tx.Disable("old", 7*day) }, advance: day,
 			fn: func(tx *Tx) error { return tx.Remove("old") }, wantErr: wssec.ErrRetentionNotElapsed},
 		{name: "rotate to disabled", setup: func(tx *Tx) error { return tx.Disable("old", 7*day) },
 			fn: func(tx *Tx) error { return tx.Rotate("old") }, wantErr: ErrStatus},
 		{name: "provide disabled", setup: func(tx *Tx) error { return tx.Disable("old", 7*day) },
 			fn: func(tx *Tx) error { return tx.MarkProvided("old") }, wantErr: ErrStatus},
-		{name: "expiry of disabled", setup: func(tx *Tx) error { return tx.Disable("old", 7*day) },
-			fn: func(tx *Tx) error { return tx.SetExpiry("old", expiry.Add(day)) }, wantErr: ErrStatus},
+		{name: "restore with an earlier expiry", setup: func(tx *Tx) error { return tx.Disable("old", 7*day) },
+			fn: func(tx *Tx) error { return tx.Retain("old", expiry.Add(-day)) }, wantErr: ErrRetentionFloor},
 		{name: "window passed: destroyed by any change", setup: func(tx *Tx) error { return tx.Disable("old", 7*day) }, advance: 7 * day,
 			fn: func(tx *Tx) error {
 				if got := tx.destroyedEntries(); len(got) != 1 || got[0].Alias != "old" {
 					t.Errorf("Destroyed() = %v, want old", got)
 				}
-				return tx.Restore("old")
+				return tx.Retain("old", expiry)
 			}, wantErr: ErrUnknownAlias},
 		{name: "window passed: destroyed by an empty update", setup: func(tx *Tx) error { return tx.Disable("old", 7*day) }, advance: 7 * day,
 			fn: func(tx *Tx) error { return nil }},
@@ -194,7 +194,7 @@ func TestStore_CheckRefusal(t *testing.T) {
 	if s.destroyDue(clock.Now()) {
 		t.Error("destroyDue() inside the window = true")
 	}
-	mustUpdate(t, s, func(tx *Tx) error { return tx.Restore("old") })
+	mustUpdate(t, s, func(tx *Tx) error { return tx.Retain("old", t0.Add(MinRetention)) })
 	if _, err := dec.Decrypt(msgs[0]); err != nil {
 		t.Errorf("Decrypt(to old) after Restore error = %v", err)
 	}
@@ -286,7 +286,7 @@ func TestFollow_destroysDisabled(t *testing.T) {
 	ctx := context.Background()
 	x := newFollowed(t, nil, FollowOptions{})
 	x.renew(t)
-	mustUpdate(t, x.writer, func(tx *Tx) error { return tx.SetExpiry("old", x.clock.Now().Add(MinRetention)) })
+	mustUpdate(t, x.writer, func(tx *Tx) error { return tx.Retain("old", x.clock.Now().Add(MinRetention)) })
 	x.clock.Advance(MinRetention)
 	mustUpdate(t, x.writer, func(tx *Tx) error { return tx.Disable("old", time.Hour) })
 	gen := x.writer.View().Generation()

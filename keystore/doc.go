@@ -40,12 +40,12 @@
 //   - current: the one key receivers are told to encrypt to ([Tx.Rotate]).
 //   - retained: in the ring to decrypt what receivers still encrypt to it,
 //     with an expiry set once every receiver has switched
-//     ([Tx.SetExpiry]); removal before the expiry, or while there is none,
+//     ([Tx.Retain]); removal before the expiry, or while there is none,
 //     is refused with a [*wssec.KeyError] for [wssec.ErrRetentionNotElapsed].
 //   - disabled: a retained key past its expiry, taken out of the ring for
 //     a restore window ([Tx.Disable], [DefaultRestoreWindow]). A message
 //     encrypted to it is refused; [Store.CheckRefusal] recognises the
-//     refusal as evidence that removal was early, and [Tx.Restore] puts
+//     refusal as evidence that removal was early, and [Tx.Retain] puts
 //     the key back as retained. The first [Store.Update] after the window
 //     (and a [Follower]'s tick) destroys it, never before
 //     its retention ended, and records the destruction in the same commit
@@ -61,8 +61,9 @@
 // key that was current when another became current) and the latest expiry
 // it ever had ([Entry.RetainUntil]). An expiry only moves later; a
 // provided key gets an expiry no sooner than [MinRetention] (90 days)
-// after the change; removal before the expiry is refused; and only a key
-// never provided nor used to decrypt can be cancelled ([Tx.Cancel]). A
+// after the change; removal before the expiry is refused; and only a
+// pending or current key never provided can be removed at once
+// ([Tx.Remove]). A
 // change whose clock is behind the latest time the store recorded is
 // refused ([ErrClockBehind]), so a clock set back cannot end a retention
 // early. The tests try each of these with a transaction of their own.

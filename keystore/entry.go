@@ -25,7 +25,7 @@ const (
 	StatusRetained
 	// StatusDisabled marks a retained key taken out of the key ring for a
 	// restore window before it is destroyed ([Tx.Disable]): a message
-	// encrypted to it is refused, and [Tx.Restore] puts it back.
+	// encrypted to it is refused, and [Tx.Retain] puts it back.
 	StatusDisabled
 )
 
@@ -83,10 +83,10 @@ type Entry struct {
 	// was current before another key became current counts as provided
 	// from then on). Zero means never. Once set it is never cleared: the
 	// store refuses to remove a provided key before its expiry, to move
-	// its expiry earlier, and to cancel it ([Tx.Cancel]).
+	// its expiry earlier, and to remove it as current ([Tx.Remove]).
 	Provided time.Time
 	// RetainUntil is the latest expiry the entry ever had: a later
-	// [Tx.SetExpiry] may clear the expiry or move it later, never before
+	// [Tx.Retain] may clear the expiry or move it later, never before
 	// RetainUntil. Zero if it never had one.
 	RetainUntil time.Time
 	// DisabledAt is when the entry was disabled and DestroyAfter when its

@@ -110,9 +110,9 @@ var (
 	// [MinRetention] away. The error is an [*EntryError] with Expires and Earliest.
 	ErrRetentionFloor = errors.New("keystore: retention cannot be shortened")
 
-	// ErrProvided means that a key was to be cancelled ([Tx.Cancel])
-	// although its certificate was handed to a receiver, which may
-	// encrypt to it. The error is an [*EntryError].
+	// ErrProvided means that the current key was to be removed
+	// ([Tx.Remove]) although its certificate was handed to a receiver,
+	// which may encrypt to it. The error is an [*EntryError].
 	ErrProvided = errors.New("keystore: key was handed to a receiver")
 
 	// ErrNotProvided means that a certificate was to be exported
@@ -193,7 +193,7 @@ type EntryError struct {
 	// if the problem is not about the key's file.
 	Location string
 	// Status is the entry's status and Op the refused operation, such as
-	// "SetExpiry", for [ErrStatus]; zero otherwise.
+	// "Rotate", for [ErrStatus]; zero otherwise.
 	Status Status
 	Op     string
 	// Expires is the refused expiry and Earliest the earliest expiry the
@@ -203,7 +203,7 @@ type EntryError struct {
 	// and DestroyAfter when it was disabled and when it is destroyed, for
 	// [ErrKeyDisabled]: a message refused because it was encrypted to a
 	// disabled key, evidence that the key was removed too early
-	// ([Tx.Restore] puts it back); Cause is then the decryptor's refusal
+	// ([Tx.Retain] puts it back); Cause is then the decryptor's refusal
 	// (a [*wssec.KeyError] for [wssec.ErrNoMatchingKey]). Zero otherwise.
 	Fingerprint              wssec.Fingerprint
 	DisabledAt, DestroyAfter time.Time

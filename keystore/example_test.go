@@ -230,7 +230,7 @@ func ExampleStore_Update() {
 		}
 		// Every receiver has confirmed the switch: keep the old key for
 		// the retention period, then let it go.
-		return tx.SetExpiry("tenant-2025", now.AddDate(0, 0, 90))
+		return tx.Retain("tenant-2025", now.AddDate(0, 0, 90))
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -362,8 +362,9 @@ func ExampleParsePEM() {
 
 // The store keeps a key that was handed to a receiver, whatever its
 // caller asks: the expiry cannot be shortened and the key cannot be
-// cancelled. A key never handed out can be.
-func ExampleTx_Cancel() {
+// removed before its retention ends. A key never handed out can be
+// removed at once, even the current one.
+func ExampleTx_Remove() {
 	dir, cleanup := tempStoreDir()
 	defer cleanup()
 	ctx := context.Background()
@@ -382,23 +383,23 @@ func ExampleTx_Cancel() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	err = store.Update(ctx, func(tx *keystore.Tx) error { return tx.SetExpiry("tenant-2025", exampleNow()) })
+	err = store.Update(ctx, func(tx *keystore.Tx) error { return tx.Retain("tenant-2025", exampleNow()) })
 	fmt.Println("expire the old key now:", errors.Is(err, keystore.ErrRetentionFloor))
 	err = store.Update(ctx, func(tx *keystore.Tx) error {
-		return errors.Join(tx.Cancel("tenant-2025"), tx.Rotate("tenant-2027"))
+		return errors.Join(tx.Remove("tenant-2025"), tx.Rotate("tenant-2027"))
 	})
-	fmt.Println("cancel the old key:", errors.Is(err, keystore.ErrProvided))
+	fmt.Println("remove the old key:", errors.Is(err, wssec.ErrRetentionNotElapsed))
 	err = store.Update(ctx, func(tx *keystore.Tx) error {
-		return errors.Join(tx.Cancel("tenant-2027"), tx.Rotate("tenant-2025"))
+		return errors.Join(tx.Remove("tenant-2027"), tx.Rotate("tenant-2025"))
 	})
-	fmt.Println("cancel the new key:", err)
+	fmt.Println("remove the new key:", err)
 	for _, e := range store.View().Entries() {
 		fmt.Println(e.Alias, e.Status, e.Provided.Format(time.DateOnly))
 	}
 	// Output:
 	// expire the old key now: true
-	// cancel the old key: true
-	// cancel the new key: <nil>
+	// remove the old key: true
+	// remove the new key: <nil>
 	// tenant-2025 current 2026-03-01
 }
 
@@ -523,7 +524,7 @@ func renewedStore(ctx context.Context, dir string) (s *keystore.Store, advance f
 	if err := s.Update(ctx, func(tx *keystore.Tx) error {
 		return errors.Join(tx.Add("tenant-2025", importBundle(), nil), tx.Rotate("tenant-2025"),
 			tx.Add("tenant-2027", newKey, nil), tx.Rotate("tenant-2027"),
-			tx.SetExpiry("tenant-2025", now.Add(keystore.MinRetention)))
+			tx.Retain("tenant-2025", now.Add(keystore.MinRetention)))
 	}); err != nil {
 		log.Fatal(err)
 	}
@@ -562,7 +563,13 @@ func ExampleTx_Disable() {
 		fmt.Println("refused, key disabled:", de.Alias, "restorable until", de.DestroyAfter.Format(time.DateOnly))
 	}
 
-	if err := s.Update(ctx, func(tx *keystore.Tx) error { return tx.Restore("tenant-2025") }); err != nil {
+	if err := s.Update(ctx, func(tx *keystore.Tx) error {
+		e, err := tx.Entry("tenant-2025")
+		if err != nil {
+			return err
+		}
+		return tx.Retain(e.Alias, e.Expires) // restore, keeping its expiry
+	}); err != nil {
 		log.Fatal(err)
 	}
 	_, err = dec.Decrypt(toOld)

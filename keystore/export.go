@@ -16,7 +16,7 @@ import (
 // decrypt yet. And only keys whose hand-out the store recorded
 // ([Entry.Provided], set by [Tx.MarkProvided] or when the key became
 // current first or was replaced as current): a certificate that leaves
-// the store unrecorded would let [Tx.Cancel] delete a key a receiver may
+// the store unrecorded would let [Tx.Remove] delete a key a receiver may
 // encrypt to. It returns an [*EntryError] with [ErrUnknownAlias] or
 // [ErrNotProvided], and an [*EntryError] for [ErrStatus] for a pending entry.
 func (s *Store) ExportCertificate(alias string) (*x509.Certificate, error) {

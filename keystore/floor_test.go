@@ -29,74 +29,74 @@ func TestTx_retentionFloor(t *testing.T) {
 	}{
 		{
 			name:    "expiry in the past then remove",
-			fn:      func(tx *Tx) error { return errors.Join(tx.SetExpiry("old", t0.Add(-time.Hour)), tx.Remove("old")) },
+			fn:      func(tx *Tx) error { return errors.Join(tx.Retain("old", t0.Add(-time.Hour)), tx.Remove("old")) },
 			wantErr: ErrRetentionFloor,
 		},
 		{
 			name:    "first expiry under the floor",
-			fn:      func(tx *Tx) error { return tx.SetExpiry("old", t0.Add(MinRetention-time.Second)) },
+			fn:      func(tx *Tx) error { return tx.Retain("old", t0.Add(MinRetention-time.Second)) },
 			wantErr: ErrRetentionFloor,
 		},
 		{
 			name:    "shorten an expiry",
-			setup:   func(tx *Tx) error { return tx.SetExpiry("old", t0.Add(100*day)) },
-			fn:      func(tx *Tx) error { return tx.SetExpiry("old", t0.Add(95*day)) },
+			setup:   func(tx *Tx) error { return tx.Retain("old", t0.Add(100*day)) },
+			fn:      func(tx *Tx) error { return tx.Retain("old", t0.Add(95*day)) },
 			wantErr: ErrRetentionFloor,
 		},
 		{
 			name: "clear then set earlier",
 			setup: func(tx *Tx) error {
-				return errors.Join(tx.SetExpiry("old", t0.Add(100*day)), tx.SetExpiry("old", time.Time{}))
+				return errors.Join(tx.Retain("old", t0.Add(100*day)), tx.Retain("old", time.Time{}))
 			},
 			advance: 5 * day,
-			fn:      func(tx *Tx) error { return tx.SetExpiry("old", t0.Add(99*day)) },
+			fn:      func(tx *Tx) error { return tx.Retain("old", t0.Add(99*day)) },
 			wantErr: ErrRetentionFloor,
 		},
 		{
 			name:  "move later",
-			setup: func(tx *Tx) error { return tx.SetExpiry("old", t0.Add(100*day)) },
-			fn:    func(tx *Tx) error { return tx.SetExpiry("old", t0.Add(101*day)) },
+			setup: func(tx *Tx) error { return tx.Retain("old", t0.Add(100*day)) },
+			fn:    func(tx *Tx) error { return tx.Retain("old", t0.Add(101*day)) },
 		},
 		{
 			name:    "cancel a provided key",
-			fn:      func(tx *Tx) error { return errors.Join(tx.Rotate("old"), tx.Cancel("old")) },
+			fn:      func(tx *Tx) error { return errors.Join(tx.Rotate("old"), tx.Remove("old")) },
 			wantErr: ErrProvided,
 		},
 		{
 			name:    "cancel a key marked provided",
-			fn:      func(tx *Tx) error { return errors.Join(tx.MarkProvided("new"), tx.Cancel("new"), tx.Rotate("old")) },
+			fn:      func(tx *Tx) error { return errors.Join(tx.MarkProvided("new"), tx.Remove("new"), tx.Rotate("old")) },
 			wantErr: ErrProvided,
 		},
 		{
 			name:    "cancel after a committed hand-out",
 			setup:   func(tx *Tx) error { return tx.MarkProvided("new") },
-			fn:      func(tx *Tx) error { return errors.Join(tx.Cancel("new"), tx.Rotate("old")) },
+			fn:      func(tx *Tx) error { return errors.Join(tx.Remove("new"), tx.Rotate("old")) },
 			wantErr: ErrProvided,
 		},
 		{
 			name: "cancel the current key never handed out",
-			fn:   func(tx *Tx) error { return errors.Join(tx.Cancel("new"), tx.Rotate("old")) },
+			fn:   func(tx *Tx) error { return errors.Join(tx.Remove("new"), tx.Rotate("old")) },
 		},
 		{
 			name:    "cancel the current key and leave none",
-			fn:      func(tx *Tx) error { return tx.Cancel("new") },
+			fn:      func(tx *Tx) error { return tx.Remove("new") },
 			wantErr: ErrNoCurrentKey,
 		},
 		{
-			name:    "cancel a retained key never handed out",
+			name:    "remove a retained key never handed out before its expiry",
 			setup:   func(tx *Tx) error { return tx.Retain("stranger", t0.Add(day)) },
-			fn:      func(tx *Tx) error { return tx.Cancel("stranger") },
-			wantErr: ErrStatus,
+			fn:      func(tx *Tx) error { return tx.Remove("stranger") },
+			wantErr: wssec.ErrRetentionNotElapsed,
 		},
 		{
-			name:    "cancel a retained key without expiry never handed out",
+			name:    "remove a retained key without expiry never handed out",
 			setup:   func(tx *Tx) error { return tx.Retain("stranger", time.Time{}) },
-			fn:      func(tx *Tx) error { return tx.Cancel("stranger") },
-			wantErr: ErrStatus,
+			fn:      func(tx *Tx) error { return tx.Remove("stranger") },
+			wantErr: wssec.ErrRetentionNotElapsed,
 		},
 		{
 			name: "cancel pending",
-			fn:   func(tx *Tx) error { return tx.Cancel("stranger") },
+			fn:   func(tx *Tx) error { return tx.Remove("stranger") },
 		},
 		{
 			name:    "mark pending provided",
@@ -105,7 +105,7 @@ func TestTx_retentionFloor(t *testing.T) {
 		},
 		{
 			name:    "remove before the floor",
-			setup:   func(tx *Tx) error { return tx.SetExpiry("old", t0.Add(100*day)) },
+			setup:   func(tx *Tx) error { return tx.Retain("old", t0.Add(100*day)) },
 			advance: 100*day - time.Second,
 			fn:      func(tx *Tx) error { return tx.Remove("old") },
 			wantErr: wssec.ErrRetentionNotElapsed,
@@ -134,10 +134,10 @@ func TestTx_retentionFloor(t *testing.T) {
 func TestTx_retentionFloorError(t *testing.T) {
 	t.Parallel()
 	s, _, _ := ringStore(t)
-	err := s.Update(context.Background(), func(tx *Tx) error { return tx.SetExpiry("old", t0) })
+	err := s.Update(context.Background(), func(tx *Tx) error { return tx.Retain("old", t0) })
 	var ee *EntryError
 	if !errors.As(err, &ee) {
-		t.Fatalf("SetExpiry() error = %v, want an *EntryError for ErrRetentionFloor", err)
+		t.Fatalf("Retain() error = %v, want an *EntryError for ErrRetentionFloor", err)
 	}
 	if ee.Alias != "old" || !ee.Expires.Equal(t0) || !ee.Earliest.Equal(t0.Add(MinRetention)) {
 		t.Errorf("EntryError = %+v, want old, %v, earliest %v", ee, t0, t0.Add(MinRetention))
@@ -151,7 +151,7 @@ func TestManifest_floors(t *testing.T) {
 	t.Parallel()
 	s, clock, dir := ringStore(t)
 	until := t0.Add(MinRetention + time.Hour)
-	mustUpdate(t, s, func(tx *Tx) error { return errors.Join(tx.SetExpiry("old", until), tx.SetExpiry("old", time.Time{})) })
+	mustUpdate(t, s, func(tx *Tx) error { return errors.Join(tx.Retain("old", until), tx.Retain("old", time.Time{})) })
 	got := openTestStore(t, dir, clock)
 	old, _ := got.View().Entry("old")
 	if !old.Provided.Equal(t0) || !old.RetainUntil.Equal(until) || !old.Expires.IsZero() {
@@ -185,7 +185,7 @@ func TestManifest_floors(t *testing.T) {
 			t.Errorf("legacy manifest: %s entry %s is not provided", e.Status, e.Alias)
 		}
 	}
-	err = old2.Update(context.Background(), func(tx *Tx) error { return errors.Join(tx.Cancel("new"), tx.Rotate("old")) })
+	err = old2.Update(context.Background(), func(tx *Tx) error { return errors.Join(tx.Remove("new"), tx.Rotate("old")) })
 	if !errors.Is(err, ErrProvided) {
 		t.Errorf("Cancel(current key of a legacy manifest) error = %v, want %v", err, ErrProvided)
 	}
@@ -231,7 +231,7 @@ func TestStore_ExportCertificate_notProvided(t *testing.T) {
 	if _, err := s.ExportCertificate("new"); err != nil {
 		t.Fatalf("ExportCertificate(new) after MarkProvided error = %v", err)
 	}
-	err := s.Update(context.Background(), func(tx *Tx) error { return errors.Join(tx.Cancel("new"), tx.Rotate("old")) })
+	err := s.Update(context.Background(), func(tx *Tx) error { return errors.Join(tx.Remove("new"), tx.Rotate("old")) })
 	if !errors.Is(err, ErrProvided) {
 		t.Fatalf("Cancel(new) after the export error = %v, want ErrProvided", err)
 	}

@@ -18,7 +18,7 @@ func validManifest(t *testing.T) []byte {
 	t.Helper()
 	s, _, dir := ringStore(t)
 	mustUpdate(t, s, func(tx *Tx) error {
-		return errors.Join(tx.SetExpiry("old", t0.Add(MinRetention)), tx.SetState("rollover", []byte(`{"a":[1,2]}`)))
+		return errors.Join(tx.Retain("old", t0.Add(MinRetention)), tx.SetState("rollover", []byte(`{"a":[1,2]}`)))
 	})
 	b, err := os.ReadFile(filepath.Join(dir, manifestName))
 	if err != nil {

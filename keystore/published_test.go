@@ -49,7 +49,7 @@ func TestStore_KeyRingReadOnly(t *testing.T) {
 	// Another process removes the old key; Reload shows it in the same ring.
 	other := openTestStore(t, dir, clock)
 	expires := clock.Now().Add(91 * 24 * time.Hour) // past the store's retention floor
-	mustUpdate(t, other, func(tx *Tx) error { return tx.SetExpiry("old", expires) })
+	mustUpdate(t, other, func(tx *Tx) error { return tx.Retain("old", expires) })
 	clock.Advance(92 * 24 * time.Hour)
 	mustUpdate(t, other, func(tx *Tx) error { return tx.Remove("old") })
 	if _, err := s.Reload(context.Background()); err != nil {

@@ -54,7 +54,7 @@ func TestStore_KeyRing_decrypts(t *testing.T) {
 
 	operator := openTestStore(t, dir, clock)
 	mustUpdate(t, operator, func(tx *Tx) error {
-		return errors.Join(tx.Add("new", fixture(testpki.New), nil), tx.Rotate("new"), tx.SetExpiry("old", t0.Add(MinRetention)))
+		return errors.Join(tx.Add("new", fixture(testpki.New), nil), tx.Rotate("new"), tx.Retain("old", t0.Add(MinRetention)))
 	})
 	if _, err := s.Reload(ctx); err != nil {
 		t.Fatal(err)

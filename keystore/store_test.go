@@ -232,7 +232,7 @@ func TestStore_KeyRing(t *testing.T) {
 		return errors.Join(
 			tx.Add("new", fixture(testpki.New), nil),
 			tx.Rotate("new"),
-			tx.SetExpiry("old", until),
+			tx.Retain("old", until),
 			tx.Add("stranger", fixture(testpki.Stranger), nil),
 		)
 	})
@@ -267,7 +267,7 @@ func TestStore_Reload(t *testing.T) {
 	}
 	until := t0.Add(MinRetention)
 	mustUpdate(t, b, func(tx *Tx) error {
-		return errors.Join(tx.SetExpiry("old", until), tx.Rotate("stranger"))
+		return errors.Join(tx.Retain("old", until), tx.Rotate("stranger"))
 	})
 	changed, err := a.Reload(ctx)
 	if err != nil || !changed {
@@ -566,9 +566,9 @@ func TestStore_View(t *testing.T) {
 	}{
 		{"Add", func(tx *Tx) error { return tx.Add("x", fixture(testpki.Stranger), nil) }},
 		{"Rotate", func(tx *Tx) error { return tx.Rotate("stranger") }},
-		{"SetExpiry", func(tx *Tx) error { return tx.SetExpiry("old", clock.Now().Add(MinRetention)) }},
+		{"Retain", func(tx *Tx) error { return tx.Retain("old", clock.Now().Add(MinRetention)) }},
 		{"SetLabels", func(tx *Tx) error { return tx.SetLabels("new", nil) }},
-		{"Cancel", func(tx *Tx) error { return tx.Cancel("stranger") }},
+		{"Remove", func(tx *Tx) error { return tx.Remove("stranger") }},
 		{"SetState", func(tx *Tx) error { return tx.SetState("x", []byte(`{}`)) }},
 	}
 	for _, c := range changes {
@@ -576,7 +576,7 @@ func TestStore_View(t *testing.T) {
 			t.Errorf("View().%s() error = %v, want %v", c.name, err, ErrTxDone)
 		}
 	}
-	mustUpdate(t, s, func(tx *Tx) error { return tx.Cancel("stranger") })
+	mustUpdate(t, s, func(tx *Tx) error { return tx.Remove("stranger") })
 	if _, err := v.Entry("stranger"); err != nil || v.Generation() != gen || len(v.Entries()) != 3 {
 		t.Errorf("old view after an Update: Entry(stranger) error = %v, generation %d (want %d), %d entries (want 3)", err, v.Generation(), gen, len(v.Entries()))
 	}

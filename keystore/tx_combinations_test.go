@@ -20,25 +20,23 @@ func TestTx_retentionCombinations(t *testing.T) {
 	past := t0.Add(-time.Hour)
 	type op func(tx *Tx) error
 	ops := map[string]op{
-		"SetExpiry(old, past)":      func(tx *Tx) error { return tx.SetExpiry("old", past) },
-		"SetExpiry(old, soon)":      func(tx *Tx) error { return tx.SetExpiry("old", soon) },
-		"SetExpiry(old, zero)":      func(tx *Tx) error { return tx.SetExpiry("old", time.Time{}) },
-		"SetExpiry(old, floor)":     func(tx *Tx) error { return tx.SetExpiry("old", t0.Add(MinRetention)) },
-		"Remove(old)":               func(tx *Tx) error { return tx.Remove("old") },
-		"Cancel(old)":               func(tx *Tx) error { return tx.Cancel("old") },
-		"Rotate(old)":               func(tx *Tx) error { return tx.Rotate("old") },
-		"Rotate(new)":               func(tx *Tx) error { return tx.Rotate("new") },
-		"Rotate(stranger)":          func(tx *Tx) error { return tx.Rotate("stranger") },
-		"Cancel(new)":               func(tx *Tx) error { return tx.Cancel("new") },
-		"Remove(new)":               func(tx *Tx) error { return tx.Remove("new") },
-		"Retain(stranger, soon)":    func(tx *Tx) error { return tx.Retain("stranger", soon) },
-		"Add(old, old again)":       func(tx *Tx) error { return tx.Add("old", fixture(testpki.Old), nil) },
-		"Add(old2, old again)":      func(tx *Tx) error { return tx.Add("old2", fixture(testpki.Old), nil) },
-		"SetCertificate(old, new)":  func(tx *Tx) error { return tx.SetCertificate("old", fixture(testpki.New).Certificate, nil) },
-		"SetLabels(old)":            func(tx *Tx) error { return tx.SetLabels("old", map[string]string{"x": "y"}) },
-		"Cancel(stranger)":          func(tx *Tx) error { return tx.Cancel("stranger") },
-		"SetExpiry(new, soon)":      func(tx *Tx) error { return tx.SetExpiry("new", soon) },
-		"SetExpiry(stranger, soon)": func(tx *Tx) error { return tx.SetExpiry("stranger", soon) },
+		"Retain(old, past)":        func(tx *Tx) error { return tx.Retain("old", past) },
+		"Retain(old, soon)":        func(tx *Tx) error { return tx.Retain("old", soon) },
+		"Retain(old, zero)":        func(tx *Tx) error { return tx.Retain("old", time.Time{}) },
+		"Retain(old, floor)":       func(tx *Tx) error { return tx.Retain("old", t0.Add(MinRetention)) },
+		"Remove(old)":              func(tx *Tx) error { return tx.Remove("old") },
+		"Disable(old, 0)":          func(tx *Tx) error { return tx.Disable("old", 0) },
+		"Rotate(old)":              func(tx *Tx) error { return tx.Rotate("old") },
+		"Rotate(new)":              func(tx *Tx) error { return tx.Rotate("new") },
+		"Rotate(stranger)":         func(tx *Tx) error { return tx.Rotate("stranger") },
+		"Remove(new)":              func(tx *Tx) error { return tx.Remove("new") },
+		"Retain(new, soon)":        func(tx *Tx) error { return tx.Retain("new", soon) },
+		"Retain(stranger, soon)":   func(tx *Tx) error { return tx.Retain("stranger", soon) },
+		"Add(old, old again)":      func(tx *Tx) error { return tx.Add("old", fixture(testpki.Old), nil) },
+		"Add(old2, old again)":     func(tx *Tx) error { return tx.Add("old2", fixture(testpki.Old), nil) },
+		"SetCertificate(old, new)": func(tx *Tx) error { return tx.SetCertificate("old", fixture(testpki.New).Certificate, nil) },
+		"SetLabels(old)":           func(tx *Tx) error { return tx.SetLabels("old", map[string]string{"x": "y"}) },
+		"Remove(stranger)":         func(tx *Tx) error { return tx.Remove("stranger") },
 	}
 	var names []string
 	for n := range ops {
@@ -99,7 +97,7 @@ func TestTx_retentionCombinations(t *testing.T) {
 	}
 	// The operations that change "old" most, as pairs over two
 	// transactions with the clock advanced a day in between.
-	few := []string{"SetExpiry(old, floor)", "SetExpiry(old, soon)", "Rotate(old)", "Rotate(new)", "Rotate(stranger)", "Cancel(old)", "Remove(old)", "Cancel(new)", "SetExpiry(old, zero)"}
+	few := []string{"Retain(old, floor)", "Retain(old, soon)", "Rotate(old)", "Rotate(new)", "Rotate(stranger)", "Disable(old, 0)", "Remove(old)", "Remove(new)", "Retain(old, zero)"}
 	for _, a := range few {
 		for _, b := range few {
 			s, clock, _ := ringStore(t)

@@ -29,13 +29,13 @@ func TestTx(t *testing.T) {
 	}{
 		{
 			name: "set expiry",
-			fn:   func(tx *Tx) error { return tx.SetExpiry("old", t0.Add(90*day)) },
+			fn:   func(tx *Tx) error { return tx.Retain("old", t0.Add(90*day)) },
 			want: []view{{"old", StatusRetained, t0.Add(90 * day), oldFP, nil}, {"new", StatusCurrent, time.Time{}, newFP, ticket}, {"stranger", StatusPending, time.Time{}, strFP, nil}},
 		},
 		{
 			name: "clear expiry",
 			fn: func(tx *Tx) error {
-				return errors.Join(tx.SetExpiry("old", t0.Add(90*day)), tx.SetExpiry("old", time.Time{}))
+				return errors.Join(tx.Retain("old", t0.Add(90*day)), tx.Retain("old", time.Time{}))
 			},
 			want: []view{{"old", StatusRetained, time.Time{}, oldFP, nil}, {"new", StatusCurrent, time.Time{}, newFP, ticket}, {"stranger", StatusPending, time.Time{}, strFP, nil}},
 		},
@@ -46,7 +46,7 @@ func TestTx(t *testing.T) {
 		},
 		{
 			name: "rotate back to retained",
-			fn:   func(tx *Tx) error { return errors.Join(tx.SetExpiry("old", t0.Add(MinRetention)), tx.Rotate("old")) },
+			fn:   func(tx *Tx) error { return errors.Join(tx.Retain("old", t0.Add(MinRetention)), tx.Rotate("old")) },
 			want: []view{{"old", StatusCurrent, time.Time{}, oldFP, nil}, {"new", StatusRetained, time.Time{}, newFP, ticket}, {"stranger", StatusPending, time.Time{}, strFP, nil}},
 		},
 		{
@@ -61,7 +61,7 @@ func TestTx(t *testing.T) {
 		},
 		{
 			name:    "remove retained after expiry",
-			setup:   func(tx *Tx) error { return tx.SetExpiry("old", t0.Add(90*day)) },
+			setup:   func(tx *Tx) error { return tx.Retain("old", t0.Add(90*day)) },
 			advance: 90 * day,
 			fn:      func(tx *Tx) error { return tx.Remove("old") },
 			want:    []view{{"new", StatusCurrent, time.Time{}, newFP, ticket}, {"stranger", StatusPending, time.Time{}, strFP, nil}},
@@ -74,27 +74,30 @@ func TestTx(t *testing.T) {
 			want: []view{{"old", StatusRetained, time.Time{}, oldFP, map[string]string{"a": "b"}}, {"new", StatusCurrent, time.Time{}, newFP, nil}, {"stranger", StatusPending, time.Time{}, strFP, nil}},
 		},
 		{
+			name: "retain pending with an expiry",
+			fn:   func(tx *Tx) error { return tx.Retain("stranger", t0.Add(day)) },
+			want: []view{{"old", StatusRetained, time.Time{}, oldFP, nil}, {"new", StatusCurrent, time.Time{}, newFP, ticket}, {"stranger", StatusRetained, t0.Add(day), strFP, nil}},
+		},
+		{
 			name:    "remove retained without expiry",
 			fn:      func(tx *Tx) error { return tx.Remove("old") },
 			wantErr: wssec.ErrRetentionNotElapsed,
 		},
 		{
 			name:    "remove retained before expiry",
-			setup:   func(tx *Tx) error { return tx.SetExpiry("old", t0.Add(90*day)) },
+			setup:   func(tx *Tx) error { return tx.Retain("old", t0.Add(90*day)) },
 			advance: 90*day - time.Second,
 			fn:      func(tx *Tx) error { return tx.Remove("old") },
 			wantErr: wssec.ErrRetentionNotElapsed,
 		},
-		{name: "remove current", fn: func(tx *Tx) error { return tx.Remove("new") }, wantErr: ErrStatus},
+		{name: "remove current, leaving none", fn: func(tx *Tx) error { return tx.Remove("new") }, wantErr: ErrNoCurrentKey},
 		{name: "rotate current", fn: func(tx *Tx) error { return tx.Rotate("new") }, wantErr: ErrStatus},
-		{name: "retain retained", fn: func(tx *Tx) error { return tx.Retain("old", time.Time{}) }, wantErr: ErrStatus},
 		{name: "retain current", fn: func(tx *Tx) error { return tx.Retain("new", time.Time{}) }, wantErr: ErrStatus},
-		{name: "expiry of current", fn: func(tx *Tx) error { return tx.SetExpiry("new", t0) }, wantErr: ErrStatus},
-		{name: "expiry of pending", fn: func(tx *Tx) error { return tx.SetExpiry("stranger", t0) }, wantErr: ErrStatus},
+		{name: "expiry of current", fn: func(tx *Tx) error { return tx.Retain("new", t0) }, wantErr: ErrStatus},
 		{name: "certificate of current", fn: func(tx *Tx) error { return tx.SetCertificate("new", testpki.Load(testpki.New).Certificate, nil) }, wantErr: ErrStatus},
 		{name: "unknown alias rotate", fn: func(tx *Tx) error { return tx.Rotate("nope") }, wantErr: ErrUnknownAlias},
 		{name: "unknown alias retain", fn: func(tx *Tx) error { return tx.Retain("nope", t0) }, wantErr: ErrUnknownAlias},
-		{name: "unknown alias expiry", fn: func(tx *Tx) error { return tx.SetExpiry("nope", t0) }, wantErr: ErrUnknownAlias},
+		{name: "unknown alias expiry", fn: func(tx *Tx) error { return tx.Retain("nope", t0) }, wantErr: ErrUnknownAlias},
 		{name: "unknown alias remove", fn: func(tx *Tx) error { return tx.Remove("nope") }, wantErr: ErrUnknownAlias},
 		{name: "unknown alias labels", fn: func(tx *Tx) error { return tx.SetLabels("nope", nil) }, wantErr: ErrUnknownAlias},
 		{name: "unknown alias certificate", fn: func(tx *Tx) error { return tx.SetCertificate("nope", nil, nil) }, wantErr: ErrUnknownAlias},
@@ -153,7 +156,7 @@ func TestTx_RetentionError(t *testing.T) {
 	t.Parallel()
 	s, _, _ := ringStore(t)
 	until := t0.Add(MinRetention)
-	mustUpdate(t, s, func(tx *Tx) error { return tx.SetExpiry("old", until) })
+	mustUpdate(t, s, func(tx *Tx) error { return tx.Retain("old", until) })
 	err := s.Update(context.Background(), func(tx *Tx) error { return tx.Remove("old") })
 	var re *wssec.KeyError
 	if !errors.As(err, &re) || re.Err != wssec.ErrRetentionNotElapsed {
@@ -216,7 +219,6 @@ func TestTx_done(t *testing.T) {
 		"Add":            kept.Add("x", fixture(testpki.Receiver), nil),
 		"Rotate":         kept.Rotate("stranger"),
 		"Retain":         kept.Retain("stranger", t0),
-		"SetExpiry":      kept.SetExpiry("old", t0),
 		"Remove":         kept.Remove("stranger"),
 		"SetLabels":      kept.SetLabels("old", nil),
 		"SetCertificate": kept.SetCertificate("stranger", nil, nil),

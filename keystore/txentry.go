@@ -170,26 +170,6 @@ func (tx *Tx) Rotate(alias string) error {
 	return nil
 }
 
-// Retain puts the pending entry alias into the key ring as a retained key
-// that may be removed from until on; a zero until means no expiry yet.
-// The store must have a current key when the transaction commits. Retain
-// returns an [*EntryError] with [ErrUnknownAlias], an [*EntryError] for [ErrStatus] if the
-// entry is not pending, and [ErrTxDone].
-func (tx *Tx) Retain(alias string, until time.Time) error {
-	i, err := tx.find(alias)
-	if err != nil {
-		return err
-	}
-	e := &tx.m.entries[i]
-	if e.Status != StatusPending {
-		return statusError(alias, e.Status, "Retain")
-	}
-	e.Status, e.Expires = StatusRetained, normTime(until)
-	e.RetainUntil = later(e.RetainUntil, e.Expires)
-	tx.dirty = true
-	return nil
-}
-
 // MinRetention is the shortest retention the store allows for a key that
 // was handed to a receiver: the expiry it is given when it has none is at
 // least this long after the transaction's time. The renewal procedure
@@ -198,24 +178,29 @@ func (tx *Tx) Retain(alias string, until time.Time) error {
 // caller can lower.
 const MinRetention = 90 * 24 * time.Hour
 
-// SetExpiry sets when the retained entry alias may be removed; a zero
-// until clears the expiry (a receiver may still use the key). An expiry
-// only ever moves later: until may not be before the entry's expiry or
-// its [Entry.RetainUntil], and a key that was handed to a receiver
-// ([Entry.Provided]) that has no expiry may be given one no sooner than
-// [MinRetention] after the transaction's time. Otherwise SetExpiry
-// returns an [*EntryError] for [ErrRetentionFloor] naming the earliest
-// expiry allowed. It also returns an [*EntryError] with
-// [ErrUnknownAlias], an [*EntryError] for [ErrStatus] if the entry is not retained, and
-// [ErrTxDone].
-func (tx *Tx) SetExpiry(alias string, until time.Time) error {
+// Retain keeps the entry alias in the key ring as a retained key that may
+// be removed from until on; a zero until means no expiry (a receiver may
+// still use the key). It takes a pending entry into the ring (the store
+// must have a current key when the transaction commits), sets the expiry
+// of a retained one, and restores a disabled one ([Tx.Disable]) within its
+// restore window; pass [Entry.Expires] to keep the expiry it had.
+//
+// An expiry only ever moves later: until may not be before the entry's
+// expiry or its [Entry.RetainUntil], and a key that was handed to a
+// receiver ([Entry.Provided]) that has no expiry may be given one no
+// sooner than [MinRetention] after the transaction's time. Otherwise
+// Retain returns an [*EntryError] for [ErrRetentionFloor] naming the
+// earliest expiry allowed, and changes nothing. It also returns an
+// [*EntryError] with [ErrUnknownAlias] (a destroyed entry is unknown), an
+// [*EntryError] for [ErrStatus] for the current entry, and [ErrTxDone].
+func (tx *Tx) Retain(alias string, until time.Time) error {
 	i, err := tx.find(alias)
 	if err != nil {
 		return err
 	}
 	e := &tx.m.entries[i]
-	if e.Status != StatusRetained {
-		return statusError(alias, e.Status, "SetExpiry")
+	if e.Status == StatusCurrent {
+		return statusError(alias, e.Status, "Retain")
 	}
 	until = normTime(until)
 	if !until.IsZero() {
@@ -227,6 +212,7 @@ func (tx *Tx) SetExpiry(alias string, until time.Time) error {
 			return &EntryError{Alias: alias, Expires: until, Earliest: earliest, Err: ErrRetentionFloor}
 		}
 	}
+	e.Status, e.DisabledAt, e.DestroyAfter = StatusRetained, time.Time{}, time.Time{}
 	e.Expires = until
 	e.RetainUntil = later(e.RetainUntil, until)
 	tx.dirty = true
@@ -257,17 +243,30 @@ func (tx *Tx) MarkProvided(alias string) error {
 	return nil
 }
 
-// Remove deletes the entry alias and, after the commit, its key file. A
-// pending entry may always be removed. A retained entry may be removed
-// only once it has an expiry that is not after the transaction's time;
-// otherwise Remove returns a [*wssec.KeyError] for [wssec.ErrRetentionNotElapsed]
-// ([wssec.ErrRetentionNotElapsed]) saying when, the same refusal as
-// [wssec.KeyRing.Remove]. A disabled entry ([Tx.Disable]) may be
-// removed once its restore window has passed, the same refusal before.
-// The current key cannot be removed
-// ([*EntryError] for [ErrStatus]); rotate first, or cancel a current key that was never
-// handed out ([Tx.Cancel]). Remove also returns an [*EntryError] with
-// [ErrUnknownAlias], and [ErrTxDone].
+// Remove deletes the entry alias and, after the commit, its key file,
+// when the store's rules let the key go:
+//
+//   - A pending entry may always be removed.
+//   - The current entry, and a pending one, only if its certificate was
+//     never handed to a receiver: a renewal abandoned before it was
+//     provided. Otherwise Remove returns an [*EntryError] with
+//     [ErrProvided]: a receiver may encrypt to it. Removing the current
+//     key leaves the store without one; the transaction must make another
+//     key current ([Tx.Rotate]) or the commit fails with [ErrNoCurrentKey].
+//     The store does not know whether a key decrypted responses (its key
+//     ring also decrypts self-tests); the rollover package checks its
+//     usage evidence before it removes a key it abandons.
+//   - A retained entry only once it has an expiry that is not after the
+//     transaction's time; otherwise Remove returns a [*wssec.KeyError] for
+//     [wssec.ErrRetentionNotElapsed] saying when, the same refusal as
+//     [wssec.KeyRing.Remove]. This holds for a key never handed out too
+//     (such as an imported predecessor): it is in the ring because it may
+//     still be used.
+//   - A disabled entry ([Tx.Disable]) once its restore window has passed,
+//     the same refusal before.
+//
+// Remove also returns an [*EntryError] with [ErrUnknownAlias], and
+// [ErrTxDone].
 func (tx *Tx) Remove(alias string) error {
 	i, err := tx.find(alias)
 	if err != nil {
@@ -275,8 +274,10 @@ func (tx *Tx) Remove(alias string) error {
 	}
 	e := tx.m.entries[i]
 	switch e.Status {
-	case StatusCurrent:
-		return statusError(alias, e.Status, "Remove")
+	case StatusPending, StatusCurrent:
+		if e.provided() {
+			return &EntryError{Alias: alias, Err: ErrProvided, Cause: fmt.Errorf("provided at %s", e.Provided.Format(time.RFC3339))}
+		}
 	case StatusRetained:
 		allowed := later(e.Expires, e.RetainUntil)
 		if e.Expires.IsZero() || tx.now.Before(allowed) {
@@ -289,37 +290,6 @@ func (tx *Tx) Remove(alias string) error {
 		if allowed := destroyableAt(e); tx.now.Before(allowed) {
 			return &wssec.KeyError{Fingerprint: e.Fingerprint, AllowedAt: allowed, Err: wssec.ErrRetentionNotElapsed}
 		}
-	}
-	tx.m.entries = slices.Delete(tx.m.entries, i, i+1)
-	tx.dirty = true
-	return nil
-}
-
-// Cancel deletes the pending or current entry alias for a key that was
-// never handed to a receiver: a renewal abandoned before its certificate
-// was provided. It refuses a key that was provided with an [*EntryError]
-// with [ErrProvided]: a receiver may encrypt to it. It refuses any other
-// retained key with an [*EntryError] for [ErrStatus]: a key kept in the key ring
-// beside the current one (such as an imported predecessor, see
-// [Tx.Retain]) is there because it may still be used, and leaves only
-// through [Tx.Remove] once its retention allows. The
-// store does not know whether a key decrypted responses (its key ring
-// also decrypts self-tests); the rollover package checks its usage
-// evidence before it cancels. Cancelling the current key leaves the store without one; the
-// transaction must make another key current ([Tx.Rotate]) or the commit
-// fails with [ErrNoCurrentKey]. Cancel also returns an [*EntryError] with
-// [ErrUnknownAlias], and [ErrTxDone].
-func (tx *Tx) Cancel(alias string) error {
-	i, err := tx.find(alias)
-	if err != nil {
-		return err
-	}
-	e := tx.m.entries[i]
-	if e.provided() {
-		return &EntryError{Alias: alias, Err: ErrProvided, Cause: fmt.Errorf("provided at %s", e.Provided.Format(time.RFC3339))}
-	}
-	if e.Status == StatusRetained {
-		return statusError(alias, e.Status, "Cancel")
 	}
 	tx.m.entries = slices.Delete(tx.m.entries, i, i+1)
 	tx.dirty = true

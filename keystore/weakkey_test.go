@@ -161,7 +161,7 @@ func TestWeakKey_renewal(t *testing.T) {
 	}
 
 	// The receiver confirmed: retention runs; removal waits for it.
-	mustUpdate(t, s, func(tx *Tx) error { return tx.SetExpiry("legacy", tx.Time().Add(MinRetention)) })
+	mustUpdate(t, s, func(tx *Tx) error { return tx.Retain("legacy", tx.Time().Add(MinRetention)) })
 	err = s.Update(ctx, func(tx *Tx) error { return tx.Remove("legacy") })
 	if !errors.Is(err, wssec.ErrRetentionNotElapsed) {
 		t.Fatalf("Remove(legacy) before its expiry error = %v, want %v", err, wssec.ErrRetentionNotElapsed)

@@ -89,7 +89,7 @@ func (s *CertificateProvided) ConfirmReceiverSwitched(ctx context.Context, c Con
 		// The retention runs from the later of the Manager's and the
 		// store's clock, so that neither clock lagging shortens it.
 		st.Expires = procedure.Later(now, tx.Time()).Add(st.policy(s.m.opts.Policy).Retention())
-		if err := tx.SetExpiry(st.Old.Alias, st.Expires); err != nil {
+		if err := tx.Retain(st.Old.Alias, st.Expires); err != nil {
 			return err
 		}
 		d.record(Record{Time: now, Action: ActionSetOldKeyExpiry, Actor: s.m.opts.Actor,
@@ -148,7 +148,7 @@ func withdraw(ctx context.Context, b base, receiver, note string) (*CertificateP
 			Receiver: receiver, By: r.By, Reference: r.Reference, Note: note})
 		r.Confirmed, r.By, r.Reference = time.Time{}, "", ""
 		if st.Stage == StageReceiversSwitched {
-			if err := tx.SetExpiry(st.Old.Alias, time.Time{}); err != nil {
+			if err := tx.Retain(st.Old.Alias, time.Time{}); err != nil {
 				return err
 			}
 			st.Stage, st.Switched, st.Expires = StageCertificateProvided, time.Time{}, time.Time{}

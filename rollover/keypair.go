@@ -245,7 +245,7 @@ func (s *KeyPairCreated) Cancel(ctx context.Context, reason string) (*Idle, erro
 		return nil, errNilStage
 	}
 	return cancel(ctx, s.base, reason, func(tx *keystore.Tx, st *stateDoc) error {
-		return tx.Cancel(st.New.Alias)
+		return tx.Remove(st.New.Alias)
 	})
 }
 
@@ -271,7 +271,7 @@ func (s *KeyAdded) Cancel(ctx context.Context, reason string) (*Idle, error) {
 	return cancel(ctx, s.base, reason, func(tx *keystore.Tx, st *stateDoc) error {
 		// The store refuses to cancel a key whose certificate was handed
 		// out; cancel checked the usage evidence.
-		if err := tx.Cancel(st.New.Alias); err != nil {
+		if err := tx.Remove(st.New.Alias); err != nil {
 			return err
 		}
 		return tx.Rotate(st.Old.Alias)

@@ -135,7 +135,7 @@ func (s *ReceiversSwitched) liveLastUsed() time.Time {
 // key ring as a retained key with the expiry it had, and records it
 // ([ActionRestoreKey]). Use it when messages encrypted to the key are
 // refused ([keystore.ErrKeyDisabled]): a receiver still uses it. It
-// returns the errors of [keystore.Tx.Restore] (a [*keystore.EntryError] for [keystore.ErrStatus]
+// returns the errors of [keystore.Tx.Retain] (a [*keystore.EntryError] for [keystore.ErrStatus]
 // unless the key is disabled; an [*keystore.EntryError] with
 // [keystore.ErrUnknownAlias] once it is destroyed) and of
 // [keystore.Store.Update]. It uses the Manager's clock.
@@ -145,7 +145,10 @@ func (m *Manager) RestoreKey(ctx context.Context, alias string) error {
 		if err != nil {
 			return err
 		}
-		if err := tx.Restore(alias); err != nil {
+		if e.Status != keystore.StatusDisabled {
+			return &keystore.EntryError{Alias: alias, Status: e.Status, Op: "RestoreKey", Err: keystore.ErrStatus}
+		}
+		if err := tx.Retain(alias, e.Expires); err != nil {
 			return err
 		}
 		d.record(Record{Time: now, Action: ActionRestoreKey, Actor: m.opts.Actor, OldKey: e.Fingerprint,

@@ -46,7 +46,7 @@ func (m *Manager) raiseRetention(tx *keystore.Tx, d *docs, now time.Time) error 
 	d.changeState()
 	st.Retention = want
 	if !exp.IsZero() {
-		if err := tx.SetExpiry(st.Old.Alias, exp); err != nil {
+		if err := tx.Retain(st.Old.Alias, exp); err != nil {
 			return err
 		}
 		st.Expires = exp

@@ -48,7 +48,7 @@ func TestStore_lifecycle(t *testing.T) {
 		if err := tx.Rotate("new"); err != nil {
 			return err
 		}
-		return tx.SetExpiry("old", until)
+		return tx.Retain("old", until)
 	})
 	if err != nil {
 		t.Fatalf("Update(rotate, expire) error = %v", err)

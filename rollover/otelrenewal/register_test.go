@@ -200,7 +200,7 @@ func TestRegister_disabledRefusals(t *testing.T) {
 	if err := store.Update(ctx, func(tx *keystore.Tx) error {
 		return errors.Join(tx.Add("tenant-2025", credential(testpki.Old), nil), tx.Rotate("tenant-2025"),
 			tx.Add("tenant-2027", credential(testpki.New), nil), tx.Rotate("tenant-2027"),
-			tx.SetExpiry("tenant-2025", t0.Add(keystore.MinRetention)))
+			tx.Retain("tenant-2025", t0.Add(keystore.MinRetention)))
 	}); err != nil {
 		t.Fatal(err)
 	}

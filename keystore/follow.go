@@ -158,7 +158,7 @@ func (o *FollowOptions) validate() error {
 // within moments of its commit and never block. If the store is briefly
 // unreadable or corrupt, the ring keeps its last good state and the
 // error is reported ([FollowOptions.OnError], the Logger,
-// [Follower.Err], [Follower.Ready]).
+// [Follower.Ready]).
 //
 // On a backend that keeps records ([RecordBackend]) the follower is a
 // holder ([Holder]): it registers its ID, host, process ID, the
@@ -273,20 +273,9 @@ func defaultHolderID(host string, r io.Reader) string {
 //	client := &http.Client{Transport: &wssec.Transport{Decryptor: &wssec.Decryptor{Keys: f.KeyRing()}}}
 func (f *Follower) KeyRing() *wssec.KeyRing { return f.ring }
 
-// Store returns the Store the follower reloads, for reading entries and
-// state. Changes made through it ([Store.Update]) are fine.
-func (f *Follower) Store() *Store { return f.s }
-
-// Err returns the last error following the store, or nil if the last
-// reload succeeded. See also [Follower.Ready].
-func (f *Follower) Err() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.err
-}
-
 // Ready returns nil if the follower is fit to decrypt for a renewal in
-// progress: its last reload of the store succeeded and, on a
+// progress: its last reload of the store succeeded (otherwise the error
+// wraps the reload's error too) and, on a
 // [RecordBackend], its holder record was last written less than the
 // HolderTTL ago by the store's clock. Otherwise it returns an error
 // wrapping [ErrNotReady] that says why. Use it as the application's

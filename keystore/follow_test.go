@@ -159,8 +159,8 @@ func TestFollow_keepsLastGoodRing(t *testing.T) {
 	if err := <-x.errs; !errors.Is(err, ErrCorruptManifest) {
 		t.Fatalf("OnError(%v), want %v", err, ErrCorruptManifest)
 	}
-	if err := x.f.Err(); !errors.Is(err, ErrCorruptManifest) {
-		t.Errorf("Err() = %v, want %v", err, ErrCorruptManifest)
+	if err := x.f.Ready(); !errors.Is(err, ErrCorruptManifest) {
+		t.Errorf("Ready() = %v, want %v", err, ErrCorruptManifest)
 	}
 	if _, err := (&wssec.Decryptor{Keys: x.f.KeyRing()}).Decrypt(encryptTo(t, testpki.Old)); err != nil {
 		t.Errorf("Decrypt(old) with the last good ring error = %v", err)
@@ -173,8 +173,8 @@ func TestFollow_keepsLastGoodRing(t *testing.T) {
 		t.Fatal(err)
 	}
 	x.tick()
-	if err := x.f.Err(); err != nil {
-		t.Errorf("Err() after the repair = %v, want nil", err)
+	if err := x.f.Ready(); err != nil {
+		t.Errorf("Ready() after the repair = %v, want nil", err)
 	}
 	hs, _ = x.writer.Holders(context.Background())
 	if len(hs) != 1 || hs[0].Error != "" {

@@ -70,7 +70,7 @@ func TestCertificateAdded_CheckHolders(t *testing.T) {
 		fps, _ := m.SyncTrustRings(ctx)
 		return fps
 	})
-	rm.Store(must(signer.New(e.open(), e.opts))(t)) // the replica's own Store
+	rm.Store(must(signer.New(e.open(), e.opts))(t))                            // the replica's own Store
 	proctest.Follow(t, e.dir, storePassword, e.clock.Now, "decrypt-only", nil) // reports no trust: not waited for
 	e.clock.Advance(11 * time.Second)
 	r.Poll() // heart-beats, now with what its rings trust

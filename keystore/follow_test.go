@@ -200,7 +200,7 @@ func TestFollow_usageAndHolderLifetime(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Usage() error = %v", err)
 	}
-	want := []UsageRecord{{Holder: "app-1", Written: usedAt, Keys: []KeyUsage{{Fingerprint: fingerprint(testpki.Old), Count: 3, LastUsed: usedAt}}}}
+	want := []KeyUsage{{Holder: "app-1", Written: usedAt, Fingerprint: fingerprint(testpki.Old), Count: 3, LastUsed: usedAt}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("Usage() (-want +got):\n%s", diff)
 	}
@@ -209,12 +209,12 @@ func TestFollow_usageAndHolderLifetime(t *testing.T) {
 	}
 	x.clock.Advance(30 * time.Second)
 	x.tick()
-	if got, _ := x.writer.Usage(ctx); got[0].Keys[0].Count != 3 {
+	if got, _ := x.writer.Usage(ctx); got[0].Count != 3 {
 		t.Errorf("usage written again within UsageInterval: %+v", got)
 	}
 	x.clock.Advance(31 * time.Second)
 	x.tick()
-	if got, _ := x.writer.Usage(ctx); got[0].Keys[0].Count != 4 {
+	if got, _ := x.writer.Usage(ctx); got[0].Count != 4 {
 		t.Errorf("usage after UsageInterval = %+v, want count 4", got)
 	}
 
@@ -240,7 +240,7 @@ func TestFollow_usageAndHolderLifetime(t *testing.T) {
 		t.Errorf("Holders() after Close = %+v, want none", hs)
 	}
 	recs, err := x.writer.Usage(ctx)
-	if err != nil || len(recs) != 1 || len(recs[0].Keys) != 1 || recs[0].Keys[0].Fingerprint != fingerprint(testpki.Old) || !recs[0].Keys[0].LastUsed.Equal(usedAt) {
+	if err != nil || len(recs) != 1 || recs[0].Fingerprint != fingerprint(testpki.Old) || !recs[0].LastUsed.Equal(usedAt) {
 		t.Errorf("Usage() = %+v, %v; want old used at %v", recs, err, usedAt)
 	}
 	if n, err := x.writer.PruneUsage(ctx, usedAt); n != 0 || err != nil {

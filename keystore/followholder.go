@@ -151,7 +151,7 @@ func (f *Follower) writeUsage(ctx context.Context) error {
 	if !changed {
 		return nil
 	}
-	rec := UsageRecord{Holder: f.id, Written: normTime(now)}
+	rec := usageRecord{Holder: f.id, Written: normTime(now)}
 	for _, u := range next {
 		rec.Keys = append(rec.Keys, u)
 	}

@@ -197,8 +197,15 @@ func (s *Store) allHolders(ctx context.Context) ([]Holder, error) {
 	return out, nil
 }
 
-// KeyUsage is what one holder's key ring counted for one key.
+// KeyUsage is the usage evidence one holder wrote for one key of its
+// ring: how many messages the key decrypted there, and when it last did.
+// It stays in the store after the holder stops, until [Store.PruneUsage]
+// removes the holder's record.
 type KeyUsage struct {
+	// Holder is the holder's ID, and Written when it last wrote its
+	// usage record.
+	Holder      string
+	Written     time.Time
 	Fingerprint wssec.Fingerprint
 	// Count is the number of messages the key decrypted in the holder;
 	// LastUsed when it last did.
@@ -206,10 +213,8 @@ type KeyUsage struct {
 	LastUsed time.Time
 }
 
-// UsageRecord is the usage evidence one holder wrote: which keys of its
-// ring decrypted messages, and when. It stays in the store after the
-// holder stops, until [Store.PruneUsage] removes it.
-type UsageRecord struct {
+// usageRecord is the usage record one holder wrote: its keys' usage.
+type usageRecord struct {
 	Holder  string
 	Keys    []KeyUsage
 	Written time.Time
@@ -227,7 +232,7 @@ type keyUsageJSON struct {
 	LastUsed time.Time `json:"last_used"`
 }
 
-func marshalUsage(u UsageRecord) ([]byte, error) {
+func marshalUsage(u usageRecord) ([]byte, error) {
 	j := usageJSON{Holder: u.Holder, Written: u.Written, Keys: []keyUsageJSON{}}
 	for _, k := range u.Keys {
 		j.Keys = append(j.Keys, keyUsageJSON{SHA256: hex.EncodeToString(k.Fingerprint[:]), Count: k.Count, LastUsed: k.LastUsed})
@@ -235,36 +240,52 @@ func marshalUsage(u UsageRecord) ([]byte, error) {
 	return json.Marshal(j)
 }
 
-func parseUsage(id string, data []byte) (UsageRecord, error) {
+func parseUsage(id string, data []byte) (usageRecord, error) {
 	var j usageJSON
 	if len(data) > maxRecordBytes {
-		return UsageRecord{}, errors.New("record too large")
+		return usageRecord{}, errors.New("record too large")
 	}
 	if err := json.Unmarshal(data, &j); err != nil {
-		return UsageRecord{}, err
+		return usageRecord{}, err
 	}
 	if j.Holder != id {
-		return UsageRecord{}, errors.New("inconsistent record")
+		return usageRecord{}, errors.New("inconsistent record")
 	}
-	u := UsageRecord{Holder: j.Holder, Written: j.Written}
+	u := usageRecord{Holder: j.Holder, Written: j.Written}
 	for _, k := range j.Keys {
 		fp, err := parseFingerprint(k.SHA256)
 		if err != nil {
-			return UsageRecord{}, err
+			return usageRecord{}, err
 		}
-		u.Keys = append(u.Keys, KeyUsage{Fingerprint: fp, Count: k.Count, LastUsed: k.LastUsed})
+		u.Keys = append(u.Keys, KeyUsage{Holder: j.Holder, Written: j.Written, Fingerprint: fp, Count: k.Count, LastUsed: k.LastUsed})
 	}
 	return u, nil
 }
 
-// Usage returns the usage evidence every holder wrote, live or stopped,
-// by holder ID.
+// Usage returns the usage evidence every holder wrote, live or stopped:
+// one KeyUsage per holder and key its ring used, by holder ID, then
+// fingerprint. When a key last decrypted a message anywhere is the
+// latest LastUsed of its fingerprint.
 //
 // A record that cannot be parsed is returned as an error wrapping
 // [ErrCorruptRecord] naming the holder, since dropping it could hide a
 // key's use. Usage also returns [ErrNoRecords] if the backend keeps no
 // records, and the backend's I/O errors. It is safe for concurrent use.
-func (s *Store) Usage(ctx context.Context) ([]UsageRecord, error) {
+func (s *Store) Usage(ctx context.Context) ([]KeyUsage, error) {
+	recs, err := s.usageRecords(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []KeyUsage
+	for _, u := range recs {
+		out = append(out, u.Keys...)
+	}
+	return out, nil
+}
+
+// usageRecords returns every holder's usage record, by holder ID, with the
+// errors of [Store.Usage].
+func (s *Store) usageRecords(ctx context.Context) ([]usageRecord, error) {
 	rb, err := s.records()
 	if err != nil {
 		return nil, err
@@ -276,7 +297,7 @@ func (s *Store) Usage(ctx context.Context) ([]UsageRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []UsageRecord
+	var out []usageRecord
 	for id, data := range recs {
 		u, err := parseUsage(id, data)
 		if err != nil {
@@ -284,7 +305,7 @@ func (s *Store) Usage(ctx context.Context) ([]UsageRecord, error) {
 		}
 		out = append(out, u)
 	}
-	slices.SortFunc(out, func(a, b UsageRecord) int { return cmp.Compare(a.Holder, b.Holder) })
+	slices.SortFunc(out, func(a, b usageRecord) int { return cmp.Compare(a.Holder, b.Holder) })
 	return out, nil
 }
 
@@ -301,7 +322,7 @@ func (s *Store) PruneUsage(ctx context.Context, before time.Time) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	recs, err := s.Usage(ctx)
+	recs, err := s.usageRecords(ctx)
 	if err != nil {
 		return 0, err
 	}

@@ -67,10 +67,8 @@ func (m *Manager) recordedLastUsed(ctx context.Context, fp wssec.Fingerprint) (t
 	}
 	var last time.Time
 	for _, u := range recs {
-		for _, k := range u.Keys {
-			if k.Fingerprint == fp {
-				last = procedure.Later(last, k.LastUsed)
-			}
+		if u.Fingerprint == fp {
+			last = procedure.Later(last, u.LastUsed)
 		}
 	}
 	return procedure.NormTime(last), nil

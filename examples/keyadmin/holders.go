@@ -68,10 +68,8 @@ func (a *app) holderUse(lastUsed map[wssec.Fingerprint]time.Time) {
 		return // no records kept, or unreadable: status shows the rest
 	}
 	for _, u := range recorded {
-		for _, k := range u.Keys {
-			if k.LastUsed.After(lastUsed[k.Fingerprint]) {
-				lastUsed[k.Fingerprint] = k.LastUsed
-			}
+		if u.LastUsed.After(lastUsed[u.Fingerprint]) {
+			lastUsed[u.Fingerprint] = u.LastUsed
 		}
 	}
 }

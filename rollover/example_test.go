@@ -375,7 +375,7 @@ func ExampleReport_health() {
 	}
 	r := stage.Report()
 	fmt.Println("due from:", r.RenewalDueAt.Format(time.DateOnly))
-	fmt.Println("next step:", r.Next.Step, r.Next.Name, "allowed now:", r.Next.Allowed(r.Time))
+	fmt.Println("next step:", r.Next.Step, r.Next.Name, "allowed now:", r.Next.AllowedNow)
 	fmt.Println(r.Health, "-", r.HealthReason)
 	// Output:
 	// due from: 2046-09-22

@@ -44,7 +44,7 @@
 // [KeyAdded.Cancel]), not after: a receiver may already use the new key.
 // Exporting the new certificate before step 3 ([Manager.ExportCertificate])
 // counts as handing it out: the renewal can then no longer be cancelled
-// ([CancelError]) and continues with step 3.
+// ([ErrCannotCancel]) and continues with step 3.
 //
 // The happy path, each step usually in a later run of the program:
 //

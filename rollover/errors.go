@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/wsrenew/wsrenew/rollover/internal/procedure"
 	"github.com/wsrenew/wsrenew/wssec"
@@ -111,8 +110,12 @@ var (
 // AllowedAt is when the step becomes allowed, if known: for
 // [ErrRenewalInProgress], when the running renewal's old key may be
 // removed. For [ErrClockBehind], Now is the Manager's clock's time and
-// Latest the latest time the renewal or the key store recorded. Err is
-// [ErrRenewalInProgress], [ErrCannotCancel], [ErrClockBehind] or nil.
+// Latest the latest time the renewal or the key store recorded. Reason
+// says why when the stage alone does not: a Cancel refused because the
+// new key may be in use names the key and when its certificate was
+// handed out or it decrypted a response. Err is [ErrRenewalInProgress],
+// [ErrCannotCancel], [ErrClockBehind] or nil; Cause is the underlying
+// refusal, if any, such as the key store's.
 type StageError = procedure.StageError
 
 // RemovalError reports a refused removal, too early: of the old
@@ -189,47 +192,6 @@ func (e *SelfTestError) Unwrap() []error {
 // is wrong, Err is [ErrCorruptState] or [ErrInconsistent], and Cause is
 // the underlying error, if any.
 type StateError = procedure.StateError
-
-// CancelError reports a cancellation refused because the new key may be
-// in use: its certificate was handed out (exported, or given to receivers
-// by another process) or it decrypted a response. Continue the renewal
-// with step 3 instead.
-type CancelError struct {
-	Alias       string
-	Fingerprint wssec.Fingerprint
-	// Provided is when the certificate was handed out; zero if it was not.
-	Provided time.Time
-	// LastUsed is when the key last decrypted a response; zero if never.
-	LastUsed time.Time
-	// Cause is the key store's refusal, if it refused.
-	Cause error
-}
-
-func (e *CancelError) Error() string {
-	var why string
-	switch {
-	case !e.Provided.IsZero():
-		why = fmt.Sprintf("its certificate was handed out at %s", e.Provided.UTC().Format(time.RFC3339))
-	case !e.LastUsed.IsZero():
-		why = fmt.Sprintf("it decrypted a response at %s", e.LastUsed.UTC().Format(time.RFC3339))
-	default:
-		why = "the key store refused"
-	}
-	msg := fmt.Sprintf("rollover: Cancel refused: the new key %s (%s) may be in use: %s; a receiver may encrypt to it, so continue with step 3 instead",
-		e.Alias, e.Fingerprint.String(), why)
-	if e.Cause != nil {
-		msg += ": " + e.Cause.Error()
-	}
-	return msg
-}
-
-// Unwrap returns [ErrCannotCancel] and the Cause, if any.
-func (e *CancelError) Unwrap() []error {
-	if e.Cause == nil {
-		return []error{ErrCannotCancel}
-	}
-	return []error{ErrCannotCancel, e.Cause}
-}
 
 // HoldersError reports the holders that keep step 3 from handing out
 // the new certificate.

@@ -40,6 +40,14 @@ func TestErrors(t *testing.T) {
 			WantIs:   []error{rollover.ErrStaleStage, rollover.ErrCannotCancel},
 		},
 		{
+			Name: "new key in use",
+			Err: &rollover.StageError{Op: "Cancel", Stage: rollover.StageKeyAdded, Stored: rollover.StageKeyAdded, Renewal: 1,
+				Reason: "the new key tenant-2027 may be in use: the key store refused", Err: rollover.ErrCannotCancel, Cause: keystore.ErrProvided},
+			WantText: "rollover: Cancel refused: the new key tenant-2027 may be in use: the key store refused: " + keystore.ErrProvided.Error(),
+			WantIs:   []error{rollover.ErrCannotCancel, keystore.ErrProvided},
+			NotIs:    []error{rollover.ErrStaleStage},
+		},
+		{
 			Name:     "retention",
 			Err:      &rollover.RemovalError{Alias: "tenant-2025", Fingerprint: fp, AllowedAt: at},
 			WantText: "rollover: old key tenant-2025 (" + fp.String() + ") cannot be removed yet: the retention period has not elapsed; allowed from 2027-04-04T09:00:00Z",

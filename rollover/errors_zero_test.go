@@ -16,7 +16,6 @@ import (
 func TestErrorTypes_ZeroValue(t *testing.T) {
 	errtypes.CheckZero(t, "rollover: ", []error{
 		&rollover.SelfTestError{},
-		&rollover.CancelError{},
 		&rollover.HoldersError{},
 	})
 }

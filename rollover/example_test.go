@@ -347,11 +347,13 @@ func ExampleManager_ExportCertificate() {
 	}
 	fmt.Println("exported:", cert.Subject, wssec.FingerprintOf(cert))
 	_, err = added.Cancel(ctx, "changed my mind")
-	var ce *rollover.CancelError
-	fmt.Println("cancel refused:", errors.As(err, &ce), errors.Is(err, rollover.ErrCannotCancel), ce.Provided.Format(time.RFC3339))
+	var se *rollover.StageError
+	fmt.Println("cancel refused:", errors.As(err, &se), errors.Is(err, rollover.ErrCannotCancel))
+	fmt.Println(se.Reason)
 	// Output:
 	// exported: CN=tenant.example,OU=Integration,O=Example Tenant,C=DE 3F:90:6F:4C:22:5A:D0:76:78:CA:57:21:00:82:AE:B2:F7:44:B7:A8:F2:46:76:65:86:A3:11:83:3B:DB:80:A2
-	// cancel refused: true true 2027-01-04T10:00:00Z
+	// cancel refused: true true
+	// the new key tenant-2027 (3F:90:6F:4C:22:5A:D0:76:78:CA:57:21:00:82:AE:B2:F7:44:B7:A8:F2:46:76:65:86:A3:11:83:3B:DB:80:A2) may be in use: its certificate was handed out at 2027-01-04T10:00:00Z; a receiver may encrypt to it, so continue with step 3 instead
 }
 
 // A monitoring job reads the report's reminder: when the renewal is due,
@@ -373,7 +375,7 @@ func ExampleReport_health() {
 	}
 	r := stage.Report()
 	fmt.Println("due from:", r.RenewalDueAt.Format(time.DateOnly))
-	fmt.Println("next step:", r.Next.Step, r.Next.Name, "allowed now:", r.Next.Allowed(r.Time))
+	fmt.Println("next step:", r.Next.Step, r.Next.Name, "allowed now:", r.Next.AllowedNow)
 	fmt.Println(r.Health, "-", r.HealthReason)
 	// Output:
 	// due from: 2046-09-22

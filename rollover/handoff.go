@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsrenew/wsrenew/internal/x509id"
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/rollover/internal/procedure"
 	"github.com/wsrenew/wsrenew/wssec"
@@ -364,7 +365,7 @@ func identifiersOf(c *x509.Certificate) Identifiers {
 	return Identifiers{
 		IssuerName:           c.Issuer.String(),
 		SerialNumber:         c.SerialNumber.String(),
-		SubjectKeyIdentifier: base64.StdEncoding.EncodeToString(wssec.SubjectKeyID(c)),
+		SubjectKeyIdentifier: base64.StdEncoding.EncodeToString(x509id.SubjectKeyID(c)),
 		ThumbprintSHA1:       base64.StdEncoding.EncodeToString(tp[:]),
 	}
 }

@@ -257,10 +257,11 @@ func (s *KeyPairCreated) Cancel(ctx context.Context, reason string) (*Idle, erro
 // Cancel returns a [*StageError] with [ErrStaleStage] and, if the
 // certificate was provided meanwhile, [ErrCannotCancel]: from step 3 on
 // a receiver may already encrypt to the new key. It returns a
-// [*CancelError] ([ErrCannotCancel]) without changing anything if the
-// new key may be in use although step 3 was not taken: the store
-// records its certificate as handed out (an export counts, see
-// [keystore.Tx.MarkProvided]), or it decrypted a response by the usage
+// [*StageError] with [ErrCannotCancel] and a Reason naming the new key
+// without changing anything if the new key may be in use although step
+// 3 was not taken: the store records its certificate as handed out (an
+// export counts, see [keystore.Tx.MarkProvided]; the key store's
+// refusal is then the Cause), or it decrypted a response by the usage
 // evidence of the store and this process. It also returns
 // [ErrInvalidArgument] for a reason over 1024 bytes, and the errors of
 // [keystore.Store.Update].
@@ -287,15 +288,22 @@ func cancel(ctx context.Context, b base, reason string, remove func(*keystore.Tx
 		if err != nil {
 			return err
 		}
-		refuse := &CancelError{Alias: newE.Alias, Fingerprint: newE.Fingerprint, Provided: newE.Provided,
-			LastUsed: procedure.Later(d.usage.LastUsed[procedure.Hex(newE.Fingerprint)], d.state.FirstNewKeyUse)}
-		if !refuse.Provided.IsZero() || !refuse.LastUsed.IsZero() {
-			return refuse
+		lastUsed := procedure.Later(d.usage.LastUsed[procedure.Hex(newE.Fingerprint)], d.state.FirstNewKeyUse)
+		refuse := func(why string, cause error) error {
+			return &StageError{Op: "Cancel", Stage: d.state.Stage, Stored: d.state.Stage, Renewal: d.state.Renewal,
+				Reason: fmt.Sprintf("the new key %s (%s) may be in use: %s; a receiver may encrypt to it, so continue with step 3 instead",
+					newE.Alias, newE.Fingerprint.String(), why),
+				Err: ErrCannotCancel, Cause: cause}
+		}
+		switch {
+		case !newE.Provided.IsZero():
+			return refuse("its certificate was handed out at "+newE.Provided.UTC().Format(time.RFC3339), nil)
+		case !lastUsed.IsZero():
+			return refuse("it decrypted a response at "+lastUsed.UTC().Format(time.RFC3339), nil)
 		}
 		if err := remove(tx, d.state); err != nil {
 			if errors.Is(err, keystore.ErrProvided) {
-				refuse.Cause = err
-				return refuse
+				return refuse("the key store refused", err)
 			}
 			return err
 		}

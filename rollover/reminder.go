@@ -76,11 +76,9 @@ type NextStep struct {
 	// the receivers that have not confirmed; empty if the operator may
 	// act.
 	WaitingFor []string
-}
-
-// Allowed reports whether the step is allowed at the report's time now.
-func (n NextStep) Allowed(now time.Time) bool {
-	return len(n.WaitingFor) == 0 && !n.AllowedAt.IsZero() && !n.AllowedAt.After(now)
+	// AllowedNow reports that the step is allowed at the report's Time:
+	// nobody is waited for and AllowedAt is not after it.
+	AllowedNow bool
 }
 
 // remind fills the reminder fields of r: RenewalDueAt, Next, Health and
@@ -109,6 +107,7 @@ func (r *Report) remind(lead, delivery time.Duration, pending []string, started 
 	default:
 		r.Next = NextStep{Step: StepCreate, Name: "create", AllowedAt: r.Time}
 	}
+	r.Next.AllowedNow = len(r.Next.WaitingFor) == 0 && !r.Next.AllowedAt.IsZero() && !r.Next.AllowedAt.After(r.Time)
 	critical := delivery
 	if critical == 0 {
 		critical = lead / 2
@@ -139,7 +138,7 @@ func (r *Report) health(critical time.Duration) (Health, string) {
 	if r.RenewalDue && (r.Stage == StageIdle || r.Stage == StageKeyPairCreated) {
 		warn = append(warn, fmt.Sprintf("renewal due since %s: certificate of %s expires at %s (%d days left)", stamp(r.RenewalDueAt), r.Current.Alias, stamp(r.Current.NotAfter), r.DaysLeft))
 	}
-	if r.Stage != StageIdle && r.Next.Allowed(r.Time) {
+	if r.Stage != StageIdle && r.Next.AllowedNow {
 		w := fmt.Sprintf("step %d (%s) of renewal %d is allowed and waits for the operator", r.Next.Step, r.Next.Name, r.Renewal)
 		if r.Next.AllowedAt.Before(r.Time) {
 			w += " since " + stamp(r.Next.AllowedAt)

@@ -30,6 +30,7 @@ func TestReport_reminders(t *testing.T) {
 		AllowedAt  time.Time // zero: the report's time
 		WaitingFor []string
 		DueAt      time.Time
+		Later      bool // the step is not allowed at the report's time
 	}
 	due := oldNotAfter.Add(-60 * day)
 	tests := []struct {
@@ -65,9 +66,9 @@ func TestReport_reminders(t *testing.T) {
 			return must(created.AddToKeyStore(ctx))(e.t)
 		}, want{Health: rollover.HealthWarning, Step: 3, Name: "provide"}, "step 3 (provide)"},
 		{"certificate provided", rollover.Policy{}, func(e *env) rollover.Stage { return e.toProvided("partner-a", "partner-b") },
-			want{Health: rollover.HealthOK, Step: 6, Name: "confirm", WaitingFor: []string{"partner-a", "partner-b"}}, `waits for confirmations from "partner-a", "partner-b"`},
+			want{Health: rollover.HealthOK, Step: 6, Name: "confirm", WaitingFor: []string{"partner-a", "partner-b"}, Later: true}, `waits for confirmations from "partner-a", "partner-b"`},
 		{"receivers switched", rollover.Policy{}, func(e *env) rollover.Stage { return e.toSwitched("partner-a") },
-			want{Health: rollover.HealthOK, Step: 7, Name: "remove", AllowedAt: t0.Add(90 * day)}, "step 7 (remove) allowed from"},
+			want{Health: rollover.HealthOK, Step: 7, Name: "remove", AllowedAt: t0.Add(90 * day), Later: true}, "step 7 (remove) allowed from"},
 		{"receivers switched, retention passed", rollover.Policy{}, func(e *env) rollover.Stage {
 			e.toSwitched("partner-a")
 			e.clock.Advance(91 * day)
@@ -86,7 +87,7 @@ func TestReport_reminders(t *testing.T) {
 			if w.DueAt.IsZero() {
 				w.DueAt = load(testpki.New).Certificate.NotAfter.Add(-60 * day)
 			}
-			got := want{Health: r.Health, Step: r.Next.Step, Name: r.Next.Name, AllowedAt: r.Next.AllowedAt, WaitingFor: r.Next.WaitingFor, DueAt: r.RenewalDueAt}
+			got := want{Health: r.Health, Step: r.Next.Step, Name: r.Next.Name, AllowedAt: r.Next.AllowedAt, WaitingFor: r.Next.WaitingFor, DueAt: r.RenewalDueAt, Later: !r.Next.AllowedNow}
 			if diff := cmp.Diff(w, got); diff != "" {
 				t.Errorf("Report() reminder mismatch (-want +got):\n%s", diff)
 			}

@@ -2,6 +2,7 @@ package rollover_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,20 +75,21 @@ func TestKeyAdded_Cancel_inUse(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
+		why  string // in the refusal's Reason
 		use  func(e *env)
 	}{
-		{"certificate exported", func(e *env) {
+		{"certificate exported", "its certificate was handed out at ", func(e *env) {
 			err := e.store.Update(ctx, func(tx *keystore.Tx) error { return tx.MarkProvided("tenant-2027") })
 			if err != nil {
 				e.t.Fatal(err)
 			}
 		}},
-		{"decrypted, evidence recorded", func(e *env) {
+		{"decrypted, evidence recorded", "it decrypted a response at ", func(e *env) {
 			e.receive(testpki.New, "")
 			e.record()
 			e.restart()
 		}},
-		{"decrypted in this process", func(e *env) {
+		{"decrypted in this process", "it decrypted a response at ", func(e *env) {
 			e.receive(testpki.New, "")
 		}},
 	} {
@@ -100,12 +102,13 @@ func TestKeyAdded_Cancel_inUse(t *testing.T) {
 			tc.use(e)
 			added := as[*rollover.KeyAdded](t, e.resume())
 			_, err := added.Cancel(ctx, "changed my mind")
-			var ce *rollover.CancelError
-			if !errors.As(err, &ce) || !errors.Is(err, rollover.ErrCannotCancel) {
-				t.Fatalf("Cancel() error = %v, want a *rollover.CancelError", err)
+			var se *rollover.StageError
+			if !errors.As(err, &se) || !errors.Is(err, rollover.ErrCannotCancel) || errors.Is(err, rollover.ErrStaleStage) {
+				t.Fatalf("Cancel() error = %v, want a *rollover.StageError with ErrCannotCancel", err)
 			}
-			if ce.Alias != "tenant-2027" || ce.Fingerprint != fingerprint(testpki.New) || ce.Provided.IsZero() == ce.LastUsed.IsZero() && ce.Cause == nil {
-				t.Errorf("CancelError = %+v", ce)
+			wantKey := "the new key tenant-2027 (" + fingerprint(testpki.New).String() + ") may be in use: "
+			if se.Op != "Cancel" || se.Stored != rollover.StageKeyAdded || !strings.HasPrefix(se.Reason, wantKey+tc.why) {
+				t.Errorf("StageError = %+v, want a Reason starting %q", se, wantKey+tc.why)
 			}
 			if diff := cmp.Diff([]string{"tenant-2025:retained", "tenant-2027:current"}, aliases(e.store)); diff != "" {
 				t.Errorf("entries after a refused Cancel (-want +got):\n%s", diff)

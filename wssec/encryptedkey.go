@@ -9,6 +9,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/wsrenew/wsrenew/internal/soap"
+	"github.com/wsrenew/wsrenew/internal/x509id"
 	"github.com/wsrenew/wsrenew/internal/xmlenc"
 )
 
@@ -111,7 +112,7 @@ func (w *encryption) keyIdentifier(ki *etree.Element) error {
 	case IdentifyByX509Certificate:
 		keyID(valueTypeX509v3, cert.Raw)
 	case IdentifyBySKI:
-		ski := SubjectKeyID(cert)
+		ski := x509id.SubjectKeyID(cert)
 		if ski == nil {
 			return fmt.Errorf("%w: the certificate has no subject key identifier", ErrInvalidPolicy)
 		}

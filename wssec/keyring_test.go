@@ -323,17 +323,3 @@ func TestRingOptions_Publish_replace(t *testing.T) {
 		}
 	}
 }
-
-func TestSubjectKeyID(t *testing.T) {
-	t.Parallel()
-	if got := wssec.SubjectKeyID(oldID.Certificate); !bytes.Equal(got, oldID.Certificate.SubjectKeyId) {
-		t.Errorf("SubjectKeyID(with extension) = %x, want the extension %x", got, oldID.Certificate.SubjectKeyId)
-	}
-	noExt := syntheticKey(t, 7).Certificate // self-signed by the test, without the extension
-	if got := wssec.SubjectKeyID(noExt); len(noExt.SubjectKeyId) == 0 && len(got) != 20 {
-		t.Errorf("SubjectKeyID(without extension) = %x, want a SHA-1 of the key", got)
-	}
-	if got := wssec.SubjectKeyID(nil); got != nil {
-		t.Errorf("SubjectKeyID(nil) = %x, want nil", got)
-	}
-}

@@ -4,12 +4,11 @@ import (
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"fmt"
 	"sync/atomic"
 	"time"
+
+	"github.com/wsrenew/wsrenew/internal/x509id"
 )
 
 // This file holds the ring's immutable snapshot: its entries, the lookup
@@ -127,7 +126,7 @@ func indexEntries(entries []*ringEntry) (*ringSnapshot, error) {
 		}
 		s.addDNForms(cert.Issuer.String())
 		s.addDNForms(cert.Subject.String())
-		for _, ski := range subjectKeyIDs(cert) {
+		for _, ski := range x509id.SubjectKeyIDs(cert) {
 			s.bySKI[string(ski)] = append(s.bySKI[string(ski)], e)
 		}
 		indexX509Digests(s.byX509Digest, e, cert)
@@ -162,40 +161,4 @@ func (s *ringSnapshot) canonicalDNStrings(name string) (string, string, error) {
 		return f.fwd, f.rev, nil
 	}
 	return canonicalDNStrings(name)
-}
-
-// SubjectKeyID returns the value a WS-Security X509SubjectKeyIdentifier
-// reference carries for cert, as the [Encryptor] writes it and the key
-// ring looks it up: the certificate's SubjectKeyIdentifier extension, or,
-// for a certificate without one, the SHA-1 of its public key bits
-// (RFC 5280, 4.2.1.2, method 1). It returns nil if there is neither.
-func SubjectKeyID(cert *x509.Certificate) []byte {
-	if ids := subjectKeyIDs(cert); len(ids) > 0 {
-		return ids[0]
-	}
-	return nil
-}
-
-// subjectKeyIDs returns the certificate's SubjectKeyIdentifier extension
-// and the SHA-1 of its public key bits (RFC 5280, 4.2.1.2, method 1), which
-// senders compute when the extension is absent.
-func subjectKeyIDs(cert *x509.Certificate) [][]byte {
-	if cert == nil {
-		return nil
-	}
-	var out [][]byte
-	if len(cert.SubjectKeyId) > 0 {
-		out = append(out, cert.SubjectKeyId)
-	}
-	var spki struct {
-		Algorithm pkix.AlgorithmIdentifier
-		PublicKey asn1.BitString
-	}
-	if _, err := asn1.Unmarshal(cert.RawSubjectPublicKeyInfo, &spki); err == nil {
-		h := sha1.Sum(spki.PublicKey.Bytes)
-		if len(out) == 0 || string(out[0]) != string(h[:]) {
-			out = append(out, h[:])
-		}
-	}
-	return out
 }

@@ -94,7 +94,6 @@ func (a *app) fail(err error) int {
 		retention *wssec.KeyError
 		stage     *rollover.StageError
 		status    *keystore.EntryError
-		cancel    *rollover.CancelError
 		expiry    *keystore.EntryError
 	)
 	switch {
@@ -108,12 +107,6 @@ func (a *app) fail(err error) int {
 		fmt.Fprintf(a.stderr, "keyadmin %s: refused: %v\n", a.cmd, err)
 		fmt.Fprintf(a.stderr, "a key that was handed out is kept at least 90 days, and an expiry only moves later; give %s or later\n", stamp(expiry.Earliest))
 		return exitRefused
-	case errors.As(err, &cancel):
-		fmt.Fprintf(a.stderr, "keyadmin %s: %v\n", a.cmd, err)
-		if s, rerr := a.m.Resume(a.ctx); rerr == nil {
-			a.stageLines(a.errorf, s)
-		}
-		return exitStage
 	case errors.As(err, &removal):
 		return a.refuseRemoval(removal)
 	case errors.As(err, &retention) && retention.Err == wssec.ErrRetentionNotElapsed:

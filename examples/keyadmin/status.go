@@ -193,7 +193,7 @@ func nextLine(a *app, r rollover.Report) string {
 	switch {
 	case len(n.WaitingFor) > 0:
 		return s + ", waiting for " + list(n.WaitingFor)
-	case n.Allowed(r.Time):
+	case n.AllowedNow:
 		return s + ", allowed now"
 	}
 	return fmt.Sprintf("%s, allowed from %s (%s)", s, stamp(n.AllowedAt), a.in(n.AllowedAt))

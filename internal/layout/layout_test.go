@@ -17,9 +17,9 @@ const module = "github.com/wsrenew/wsrenew"
 // this module its non-test files may import.
 var allowed = map[string][]string{
 	"":                {},
-	"wssec":           {"internal/xmlenc", "internal/soap", "internal/xmlscan", "internal/c14n"},
+	"wssec":           {"internal/xmlenc", "internal/soap", "internal/xmlscan", "internal/c14n", "internal/x509id"},
 	"keystore":        {"wssec", "internal/xmlenc", "internal/soap"},
-	"rollover":        {"keystore", "wssec", "rollover/internal/procedure"},
+	"rollover":        {"keystore", "wssec", "rollover/internal/procedure", "internal/x509id"},
 	"rollover/signer": {"rollover", "keystore", "wssec", "rollover/internal/procedure"},
 	// The core both renewal procedures are built on: part of rollover's
 	// layer, so it speaks the key store's and wssec's types.
@@ -32,12 +32,15 @@ var allowed = map[string][]string{
 	"internal/soap":               {"internal/xmlscan"},
 	"internal/xmlscan":            {},
 	"internal/c14n":               {},
-	"internal/testpki":            {},
-	"internal/interop":            {},
-	"internal/fakeclock":          {},
-	"internal/etcdtest":           {},
-	"internal/errtypes":           {},
-	"internal/layout":             {},
+	// Certificate identifiers the key ring and the renewal procedure
+	// both derive.
+	"internal/x509id":    {},
+	"internal/testpki":   {},
+	"internal/interop":   {},
+	"internal/fakeclock": {},
+	"internal/etcdtest":  {},
+	"internal/errtypes":  {},
+	"internal/layout":    {},
 	// The test helpers of both renewal procedures' tests.
 	"rollover/internal/proctest": {"keystore", "wssec", "rollover/internal/procedure"},
 }

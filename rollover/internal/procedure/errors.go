@@ -55,15 +55,29 @@ type StageError struct {
 	// time, and the latest time the renewal or the key store recorded,
 	// which Now is before.
 	Now, Latest time.Time
+	// Reason says why the step is refused when the stage alone does not:
+	// rollover's Cancel names the new key that may be in use and since
+	// when. Empty otherwise.
+	Reason string
 	// Err is ErrRenewalInProgress, ErrCannotCancel, ErrClockBehind, or
 	// nil.
 	Err error
+	// Cause is the underlying refusal, if any, such as the key store's
+	// refusal to cancel a key whose certificate was handed out.
+	Cause error
 }
 
 func (e *StageError) Error() string {
 	if errors.Is(e.Err, ErrClockBehind) {
 		return fmt.Sprintf("rollover: %s refused: the clock shows %s, before the latest recorded time %s; correct the clock",
 			e.Op, e.Now.UTC().Format(time.RFC3339), e.Latest.UTC().Format(time.RFC3339))
+	}
+	if e.Reason != "" {
+		s := fmt.Sprintf("rollover: %s refused: %s", e.Op, e.Reason)
+		if e.Cause != nil {
+			s += ": " + e.Cause.Error()
+		}
+		return s
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "rollover: %s refused", e.Op)
@@ -90,15 +104,17 @@ func (e *StageError) Error() string {
 	return b.String()
 }
 
-// Unwrap returns ErrStaleStage if Stale is set, and Err if it is not
-// nil.
+// Unwrap returns ErrStaleStage if Stale is set, and Err and Cause if
+// they are not nil.
 func (e *StageError) Unwrap() []error {
 	var out []error
 	if e.Stale {
 		out = append(out, ErrStaleStage)
 	}
-	if e.Err != nil {
-		out = append(out, e.Err)
+	for _, err := range []error{e.Err, e.Cause} {
+		if err != nil {
+			out = append(out, err)
+		}
 	}
 	return out
 }

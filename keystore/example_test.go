@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -500,7 +501,7 @@ func ExampleFollow() {
 		log.Fatal(err)
 	}
 	for _, h := range holders {
-		fmt.Println("holder:", h.ID, "generation", h.Generation, "holds the new key:", h.Holds(wssec.FingerprintOf(newKey.Certificate)))
+		fmt.Println("holder:", h.ID, "generation", h.Generation, "holds the new key:", slices.Contains(h.Keys, wssec.FingerprintOf(newKey.Certificate)))
 	}
 	// Output:
 	// new key decrypts: true

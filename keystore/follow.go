@@ -187,7 +187,7 @@ type Follower struct {
 
 	mu       sync.Mutex
 	err      error                          // last error following; nil when healthy
-	tested   map[wssec.Fingerprint]HeldKey  // self-test results by key
+	tested   map[wssec.Fingerprint]string   // self-test failures by key; "" passed
 	used     map[wssec.Fingerprint]KeyUsage // usage as last written
 	beatAt   time.Time                      // last heartbeat
 	usageAt  time.Time                      // last usage write
@@ -218,7 +218,7 @@ func Follow(ctx context.Context, b Backend, password PasswordSource, opts Follow
 		return nil, err
 	}
 	f := &Follower{s: s, ring: ring, opts: opts, id: opts.HolderID, host: opts.Host,
-		tested: map[wssec.Fingerprint]HeldKey{}, used: map[wssec.Fingerprint]KeyUsage{},
+		tested: map[wssec.Fingerprint]string{}, used: map[wssec.Fingerprint]KeyUsage{},
 		lastSeen: map[wssec.Fingerprint]uint64{}, done: make(chan struct{})}
 	f.start = s.opts.now()
 	if f.host == "" {

@@ -2,6 +2,7 @@ package keystore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,11 +27,18 @@ func (f *Follower) holder() Holder {
 		h.Error = f.err.Error()
 	}
 	for _, e := range f.ring.Snapshot() {
-		k, ok := f.tested[e.Fingerprint]
-		if !ok {
-			k = HeldKey{Fingerprint: e.Fingerprint, SelfTestError: "not tested"}
+		why, ok := f.tested[e.Fingerprint]
+		switch {
+		case !ok:
+			why = "not tested"
+		case why == "":
+			h.Keys = append(h.Keys, e.Fingerprint)
+			continue
 		}
-		h.Keys = append(h.Keys, k)
+		if h.Failed == nil {
+			h.Failed = map[wssec.Fingerprint]string{}
+		}
+		h.Failed[e.Fingerprint] = why
 	}
 	return h
 }
@@ -88,11 +96,9 @@ func (f *Follower) selfTest() {
 		if done {
 			continue
 		}
-		res := HeldKey{Fingerprint: e.Fingerprint}
+		res := "" // passed
 		if err := selfTestKey(st.keys[e.Location].ringKey(e.Alias), f.s.opts.rand()); err != nil {
-			res.SelfTestError = err.Error()
-		} else {
-			res.SelfTest = true
+			res = cmp.Or(err.Error(), "failed")
 		}
 		f.mu.Lock()
 		f.tested[e.Fingerprint] = res

@@ -1,12 +1,14 @@
 package keystore
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -29,10 +31,14 @@ type Holder struct {
 	PID  int
 	// Generation is the store generation whose keys it has loaded.
 	Generation uint64
-	// Keys are the keys of its key ring, each with the result of its
-	// self-test: a sample encrypted to the key's certificate decrypted
-	// with the key in the holder's own process.
-	Keys []HeldKey
+	// Keys are the keys it holds: the keys of its key ring that passed
+	// their self-test, a sample encrypted to the key's certificate
+	// decrypted with the key in the holder's own process. A renewal
+	// waits until the new key is among them (slices.Contains).
+	Keys []wssec.Fingerprint
+	// Failed are the other keys of its key ring, with why their
+	// self-test failed (or "not tested" yet); empty if none.
+	Failed map[wssec.Fingerprint]string
 	// Trusted are the signing certificates the holder trusts to verify
 	// partners' responses, as [FollowOptions.Trusted] reported them;
 	// empty if it does not report them.
@@ -47,26 +53,6 @@ type Holder struct {
 	Started   time.Time
 	Heartbeat time.Time
 	TTL       time.Duration
-}
-
-// HeldKey is one key of a holder's ring.
-type HeldKey struct {
-	Fingerprint wssec.Fingerprint
-	// SelfTest reports whether a sample encrypted to the key decrypted
-	// with it in the holder's process; SelfTestError says why not.
-	SelfTest      bool
-	SelfTestError string
-}
-
-// Holds reports whether h has loaded the key fp and passed its self-test
-// with it.
-func (h Holder) Holds(fp wssec.Fingerprint) bool {
-	for _, k := range h.Keys {
-		if k.Fingerprint == fp {
-			return k.SelfTest
-		}
-	}
-	return false
 }
 
 // holderJSON is a holder record as stored.
@@ -95,8 +81,11 @@ func marshalHolder(h Holder) ([]byte, error) {
 	for _, fp := range h.Trusted {
 		j.Trusted = append(j.Trusted, hex.EncodeToString(fp[:]))
 	}
-	for _, k := range h.Keys {
-		j.Keys = append(j.Keys, heldKeyJSON{SHA256: hex.EncodeToString(k.Fingerprint[:]), SelfTest: k.SelfTest, SelfTestError: k.SelfTestError})
+	for _, fp := range h.Keys {
+		j.Keys = append(j.Keys, heldKeyJSON{SHA256: hex.EncodeToString(fp[:]), SelfTest: true})
+	}
+	for _, fp := range slices.SortedFunc(maps.Keys(h.Failed), func(a, b wssec.Fingerprint) int { return bytes.Compare(a[:], b[:]) }) {
+		j.Keys = append(j.Keys, heldKeyJSON{SHA256: hex.EncodeToString(fp[:]), SelfTestError: h.Failed[fp]})
 	}
 	return json.Marshal(j)
 }
@@ -126,7 +115,14 @@ func parseHolder(id string, data []byte) (Holder, error) {
 		if err != nil {
 			return Holder{}, err
 		}
-		h.Keys = append(h.Keys, HeldKey{Fingerprint: fp, SelfTest: k.SelfTest, SelfTestError: k.SelfTestError})
+		if k.SelfTest {
+			h.Keys = append(h.Keys, fp)
+			continue
+		}
+		if h.Failed == nil {
+			h.Failed = map[wssec.Fingerprint]string{}
+		}
+		h.Failed[fp] = k.SelfTestError
 	}
 	return h, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/wsrenew/wsrenew/keystore"
@@ -20,14 +21,12 @@ func (m *Manager) checkHolders(ctx context.Context, fp wssec.Fingerprint) error 
 		return err
 	}
 	for _, h := range hs {
-		if h.Holds(fp) {
+		if slices.Contains(h.Keys, fp) {
 			continue
 		}
 		l := Laggard{ID: h.ID, Host: h.Host, PID: h.PID, Generation: h.Generation, Reason: "has not loaded the key"}
-		for _, k := range h.Keys {
-			if k.Fingerprint == fp {
-				l.Reason = "failed the self-test: " + k.SelfTestError
-			}
+		if why, ok := h.Failed[fp]; ok {
+			l.Reason = "failed the self-test: " + why
 		}
 		if h.Error != "" {
 			l.Reason += "; it cannot follow the store: " + h.Error

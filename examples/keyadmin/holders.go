@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -37,22 +38,24 @@ func (a *app) holders(r rollover.Report) {
 	fmt.Fprintln(tw, "  HOLDER\tHOST\tPID\tGENERATION\tKEYS LOADED (SELF-TEST)\tHEARTBEAT\tSTATE")
 	for _, h := range hs {
 		var keys []string
-		for _, k := range h.Keys {
-			name := aliases[k.Fingerprint]
-			if name == "" {
-				name = k.Fingerprint.String()
+		name := func(fp wssec.Fingerprint) string {
+			if a := aliases[fp]; a != "" {
+				return a
 			}
-			result := "ok"
-			if !k.SelfTest {
-				result = "failed"
-			}
-			keys = append(keys, name+" "+result)
+			return fp.String()
 		}
+		for _, fp := range h.Keys {
+			keys = append(keys, name(fp)+" ok")
+		}
+		for fp := range h.Failed {
+			keys = append(keys, name(fp)+" failed")
+		}
+		slices.Sort(keys)
 		state := "ready"
 		switch {
 		case h.Error != "":
 			state = "cannot read the store: " + h.Error
-		case r.New != nil && r.Stage == rollover.StageKeyAdded && !h.Holds(r.New.Fingerprint):
+		case r.New != nil && r.Stage == rollover.StageKeyAdded && !slices.Contains(h.Keys, r.New.Fingerprint):
 			state = "lacks the new key " + r.New.Alias
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%s\t%s\t%s\n", quote(h.ID), quote(h.Host), h.PID, h.Generation, strings.Join(keys, ", "), stamp(h.Heartbeat), state)

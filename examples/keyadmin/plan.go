@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/wsrenew/wsrenew/keystore"
@@ -121,7 +122,7 @@ func (a *app) lacking(r rollover.Report) string {
 	}
 	var ids []string
 	for _, h := range hs {
-		if !h.Holds(r.New.Fingerprint) {
+		if !slices.Contains(h.Keys, r.New.Fingerprint) {
 			ids = append(ids, h.ID)
 		}
 	}

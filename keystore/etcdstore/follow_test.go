@@ -117,7 +117,7 @@ func holderIDs(t *testing.T, ctx context.Context, s *keystore.Store, names ...st
 	for _, h := range hs {
 		desc := h.ID + ":"
 		for _, n := range names {
-			if h.Holds(wssec.FingerprintOf(testpki.Load(n).Certificate)) {
+			if slices.Contains(h.Keys, wssec.FingerprintOf(testpki.Load(n).Certificate)) {
 				desc += " " + n
 			}
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/rollover"
+	"github.com/wsrenew/wsrenew/wssec"
 )
 
 // Instrumentation scope, metric and attribute names.
@@ -122,15 +123,17 @@ func Register(m *rollover.Manager, store *keystore.Store, opts Options) (metric.
 		}
 		o.ObserveInt64(live, int64(len(hs)))
 		for _, h := range hs {
-			for _, k := range h.Keys {
-				result := "ok"
-				if !k.SelfTest {
-					result = "failed"
-				}
+			observe := func(fp wssec.Fingerprint, result string) {
 				o.ObserveInt64(held, 1, metric.WithAttributes(
 					attribute.String(AttrHolder, h.ID),
-					attribute.String(AttrKey, k.Fingerprint.String()),
+					attribute.String(AttrKey, fp.String()),
 					attribute.String(AttrSelfTest, result)))
+			}
+			for _, fp := range h.Keys {
+				observe(fp, "ok")
+			}
+			for fp := range h.Failed {
+				observe(fp, "failed")
 			}
 		}
 		return nil

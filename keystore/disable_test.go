@@ -202,7 +202,7 @@ func TestStore_CheckRefusal(t *testing.T) {
 
 // The store destroys a disabled key only after the window and never
 // before its retention, and refuses a clock behind the disable time.
-func TestStore_DestroyDisabled(t *testing.T) {
+func TestStore_destroyDisabled(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, clock, dir := disabledStore(t)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/wsrenew/wsrenew/keystore"
 	"github.com/wsrenew/wsrenew/rollover"
-	"github.com/wsrenew/wsrenew/wssec"
 )
 
 // Instrumentation scope, metric and attribute names.
@@ -123,17 +122,17 @@ func Register(m *rollover.Manager, store *keystore.Store, opts Options) (metric.
 		}
 		o.ObserveInt64(live, int64(len(hs)))
 		for _, h := range hs {
-			observe := func(fp wssec.Fingerprint, result string) {
+			observe := func(key, result string) {
 				o.ObserveInt64(held, 1, metric.WithAttributes(
 					attribute.String(AttrHolder, h.ID),
-					attribute.String(AttrKey, fp.String()),
+					attribute.String(AttrKey, key),
 					attribute.String(AttrSelfTest, result)))
 			}
 			for _, fp := range h.Keys {
-				observe(fp, "ok")
+				observe(fp.String(), "ok")
 			}
 			for fp := range h.Failed {
-				observe(fp, "failed")
+				observe(fp.String(), "failed")
 			}
 		}
 		return nil

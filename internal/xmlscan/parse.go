@@ -35,7 +35,7 @@ type Limits struct {
 // Code that looks names up in the tree uses [ParseTree] instead, which
 // also resolves their namespace URIs.
 func Parse(data []byte, lim Limits) (*etree.Document, int, error) {
-	return parse(data, lim, nil, nil)
+	return parse(data, lim, nil, nil, nil)
 }
 
 // Tree is a document [ParseTree] read.
@@ -52,6 +52,12 @@ type Tree struct {
 // names is checked but left out of the tree (see [Opaque]); the element
 // count includes it.
 func ParseTree(data []byte, lim Limits, op *Opaque) (*Tree, error) {
+	return ParseTreeScratch(data, lim, op, nil)
+}
+
+// ParseTreeScratch is [ParseTree] borrowing sc's memory for the scan's
+// stacks (see [Scratch]); sc may be nil.
+func ParseTreeScratch(data []byte, lim Limits, op *Opaque, sc *Scratch) (*Tree, error) {
 	// One allocation for the tree and its table. The map starts sized
 	// for an element per 128 bytes, about what a small SOAP message holds,
 	// but for no more than 64: a large message is mostly text, or an
@@ -62,7 +68,7 @@ func ParseTree(data []byte, lim Limits, op *Opaque) (*Tree, error) {
 	}{}
 	t.names.els = make(map[*etree.Element]elemName, min(len(data)/128, 64))
 	t.names.decls = t.names.first[:0]
-	doc, n, err := parse(data, lim, op, &t.names)
+	doc, n, err := parse(data, lim, op, &t.names, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -70,10 +76,14 @@ func ParseTree(data []byte, lim Limits, op *Opaque) (*Tree, error) {
 	return &t.Tree, nil
 }
 
-func parse(data []byte, lim Limits, op *Opaque, names *Names) (*etree.Document, int, error) {
+func parse(data []byte, lim Limits, op *Opaque, names *Names, sc *Scratch) (*etree.Document, int, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	doc := etree.NewDocument()
 	s := fscan{d: data, fc: &FragmentCheck{Limits: lim}, document: true, tree: []*etree.Element{&doc.Element}, opaque: op, nsTable: names}
+	if sc != nil {
+		s.useScratch(sc)
+		defer sc.release()
+	}
 	if len(data) <= srcMax {
 		s.src = string(data)
 		s.slabsFor(data)

@@ -18,6 +18,8 @@ type FragmentCheck struct {
 	// ID is called with the value of every Id, wsu:Id and xml:id
 	// attribute; an error it returns stops the scan.
 	ID func(id string) error
+	// Scratch, if set, lends the scan its memory (see [Scratch]).
+	Scratch *Scratch
 	// memoAt, for tests, is the number of start tags after which the scan
 	// remembers tags (0: memoAfter; negative: never).
 	memoAt int
@@ -58,6 +60,10 @@ func ScanFragment(data []byte, fc FragmentCheck) (FragmentInfo, error) {
 
 func scanWhole(data []byte, fc *FragmentCheck) (FragmentInfo, error) {
 	s := newFragmentScan(data, fc)
+	if fc.Scratch != nil {
+		s.useScratch(fc.Scratch)
+		defer fc.Scratch.release()
+	}
 	if err := s.run(); err != nil {
 		return FragmentInfo{}, err
 	}
@@ -129,6 +135,38 @@ type fscan struct {
 	// not built (see Opaque); opq is the scan's state inside it.
 	opaque *Opaque
 	opq    opaqueState
+}
+
+// Scratch is memory a scan may borrow for its stacks: first backing
+// arrays enough for a SOAP message's nesting and attributes, so that a
+// small input is read without growing them one allocation at a time. A
+// deeper or wider input grows them on the heap as without a Scratch.
+// Keep one per goroutine (a sync.Pool suits it): a Scratch serves one
+// scan at a time, and holds nothing of it once the scan has returned.
+// The zero value is ready to use.
+type Scratch struct {
+	stack [16][]byte
+	binds [16]nsBinding
+	marks [16]int
+	attrs [8]rawAttr
+	keys  [8]attrKey
+	tree  [16]*etree.Element
+}
+
+// release drops what the scan left in sc, so that a pooled Scratch keeps
+// no tree or input alive.
+func (sc *Scratch) release() { *sc = Scratch{} }
+
+// useScratch starts the scan's stacks in sc.
+func (s *fscan) useScratch(sc *Scratch) {
+	s.stack = sc.stack[:0]
+	s.binds = append(sc.binds[:0], s.binds...)
+	s.marks = sc.marks[:0]
+	s.attrs = sc.attrs[:0]
+	s.keys = sc.keys[:0]
+	if s.tree != nil {
+		s.tree = append(sc.tree[:0], s.tree...)
+	}
 }
 
 func (s *fscan) limit(name string, max, n int) error {

@@ -1,0 +1,72 @@
+package xmlscan
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestScratch checks that a scan borrowing a Scratch, one used before
+// and one outgrown, reads what a scan without one reads, and that the
+// Scratch keeps nothing of it.
+func TestScratch(t *testing.T) {
+	t.Parallel()
+	var deep, wide, decls strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&deep, "<e%d>", i)
+	}
+	for i := 39; i >= 0; i-- {
+		fmt.Fprintf(&deep, "</e%d>", i)
+	}
+	wide.WriteString("<a")
+	for i := range 20 {
+		fmt.Fprintf(&wide, ` x%d="%d"`, i, i)
+	}
+	wide.WriteString("/>")
+	decls.WriteString("<a")
+	for i := range 20 {
+		fmt.Fprintf(&decls, ` xmlns:p%d="urn:%d"`, i, i)
+	}
+	decls.WriteString("><p19:b p3:y='1'/></a>")
+	docs := []struct{ name, in string }{
+		{"plain", `<a x="1"><b>t</b><c/></a>`},
+		{"deeper than the scratch", deep.String()},
+		{"more attributes than the scratch", wide.String()},
+		{"more declarations than the scratch", decls.String()},
+		{"malformed", `<a><b></a>`},
+		{"unbound prefix", `<a><p:b/></a>`},
+		{"plain again", `<a xmlns="urn:d" id="1"><b>t</b></a>`},
+	}
+	lim := Limits{MaxDepth: 100, MaxAttributes: 64, MaxNamespaces: 100}
+	var sc Scratch
+	for _, tc := range docs {
+		want, wantErr := ParseTree([]byte(tc.in), lim, nil)
+		got, err := ParseTreeScratch([]byte(tc.in), lim, nil, &sc)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("%s: ParseTreeScratch() error = %v, want %v", tc.name, err, wantErr)
+		}
+		if err == nil {
+			w, _ := want.Doc.WriteToString()
+			g, _ := got.Doc.WriteToString()
+			if diff := cmp.Diff(w, g); diff != "" || got.Elements != want.Elements {
+				t.Errorf("%s: ParseTreeScratch() differs from ParseTree (-want +got):\n%s", tc.name, diff)
+			}
+		}
+		if !reflect.ValueOf(sc).IsZero() {
+			t.Errorf("%s: the Scratch holds something of the parse", tc.name)
+		}
+		fc := FragmentCheck{Limits: lim, Context: map[string]string{"p": "urn:p"}}
+		wantInfo, wantErr := ScanFragment([]byte(tc.in), fc)
+		fc.Scratch = &sc
+		info, err := ScanFragment([]byte(tc.in), fc)
+		if info != wantInfo || (err == nil) != (wantErr == nil) {
+			t.Errorf("%s: ScanFragment() with Scratch = %+v, %v; without %+v, %v", tc.name, info, err, wantInfo, wantErr)
+		}
+		if !reflect.ValueOf(sc).IsZero() {
+			t.Errorf("%s: the Scratch holds something of the scan", tc.name)
+		}
+	}
+}

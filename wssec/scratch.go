@@ -1,0 +1,33 @@
+package wssec
+
+import "github.com/wsrenew/wsrenew/internal/xmlscan"
+
+// scratch is memory one Decrypt call borrows from its Decryptor's pool
+// and gives back when it returns: the scanner's stacks and the buffer the
+// envelope is serialized into before the plaintext is spliced in. Nothing
+// in it outlives the call: what goes into a Result is copied out first.
+type scratch struct {
+	scan xmlscan.Scratch
+	out  []byte
+}
+
+// maxScratchOut bounds the serialization buffer a pooled scratch keeps,
+// so that one large envelope does not pin its buffer for the Decryptor's
+// lifetime.
+const maxScratchOut = 64 << 10
+
+// getScratch takes a scratch from d's pool, or makes one.
+func (d *Decryptor) getScratch() *scratch {
+	if sc, ok := d.scratch.Get().(*scratch); ok {
+		return sc
+	}
+	return new(scratch)
+}
+
+// putScratch gives sc back to d's pool.
+func (d *Decryptor) putScratch(sc *scratch) {
+	if cap(sc.out) > maxScratchOut {
+		sc.out = nil
+	}
+	d.scratch.Put(sc)
+}

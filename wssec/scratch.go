@@ -3,9 +3,11 @@ package wssec
 import "github.com/wsrenew/wsrenew/internal/xmlscan"
 
 // scratch is memory one Decrypt call borrows from its Decryptor's pool
-// and gives back when it returns: the scanner's stacks and the buffer the
-// envelope is serialized into before the plaintext is spliced in. Nothing
-// in it outlives the call: what goes into a Result is copied out first.
+// and gives back when it returns: the scanner's stacks, the memory of the
+// message's tree, and the buffer the envelope is serialized into before
+// the plaintext is spliced in. Nothing in it outlives the call: what goes
+// into a Result or an error is copied out first (the tree's strings are
+// not in this memory).
 type scratch struct {
 	scan xmlscan.Scratch
 	out  []byte
@@ -26,6 +28,7 @@ func (d *Decryptor) getScratch() *scratch {
 
 // putScratch gives sc back to d's pool.
 func (d *Decryptor) putScratch(sc *scratch) {
+	sc.scan.Reset()
 	if cap(sc.out) > maxScratchOut {
 		sc.out = nil
 	}

@@ -137,14 +137,29 @@ type fscan struct {
 	opq    opaqueState
 }
 
-// Scratch is memory a scan may borrow for its stacks: first backing
-// arrays enough for a SOAP message's nesting and attributes, so that a
-// small input is read without growing them one allocation at a time. A
-// deeper or wider input grows them on the heap as without a Scratch.
-// Keep one per goroutine (a sync.Pool suits it): a Scratch serves one
-// scan at a time, and holds nothing of it once the scan has returned.
-// The zero value is ready to use.
+// Scratch is memory a scan may borrow, kept across scans so that a
+// small input is read with few allocations: first backing arrays for the
+// scanner's stacks, enough for a SOAP message's nesting and attributes
+// (a deeper or wider input grows them on the heap as without a Scratch),
+// and, for [ParseTreeScratch], the first slabs of the tree's elements,
+// children and attributes and its [Names].
+//
+// A Scratch serves one goroutine at a time (a sync.Pool suits it). The
+// stacks hold nothing of a scan once it has returned; a tree built in
+// the Scratch's memory is lent until [Scratch.Reset], and while it is, a
+// further ParseTreeScratch builds its tree on the heap. The zero value is
+// ready to use.
 type Scratch struct {
+	st   stacks
+	lent bool // a tree in this memory is in use
+	tree treeMem
+	els  []etree.Element
+	toks []etree.Token
+	attr []etree.Attr
+}
+
+// stacks are the first backing arrays of an fscan's stacks.
+type stacks struct {
 	stack [16][]byte
 	binds [16]nsBinding
 	marks [16]int
@@ -153,19 +168,43 @@ type Scratch struct {
 	tree  [16]*etree.Element
 }
 
-// release drops what the scan left in sc, so that a pooled Scratch keeps
-// no tree or input alive.
-func (sc *Scratch) release() { *sc = Scratch{} }
+// maxScratchNames bounds the Names table a Scratch keeps for the next
+// tree: a larger one is left to the garbage collector rather than held.
+const maxScratchNames = 1024
+
+// Reset ends the loan of the tree built in sc's memory, which must no
+// longer be used, and clears that memory so that it keeps nothing of
+// the tree alive.
+func (sc *Scratch) Reset() {
+	if !sc.lent {
+		return
+	}
+	clear(sc.els[:cap(sc.els)])
+	clear(sc.toks[:cap(sc.toks)])
+	clear(sc.attr[:cap(sc.attr)])
+	els := sc.tree.names.els
+	if len(els) > maxScratchNames {
+		els = nil
+	}
+	clear(els)
+	sc.tree = treeMem{}
+	sc.tree.names.els = els
+	sc.lent = false
+}
+
+// release drops what the scan left in the stacks.
+func (sc *Scratch) release() { sc.st = stacks{} }
 
 // useScratch starts the scan's stacks in sc.
 func (s *fscan) useScratch(sc *Scratch) {
-	s.stack = sc.stack[:0]
-	s.binds = append(sc.binds[:0], s.binds...)
-	s.marks = sc.marks[:0]
-	s.attrs = sc.attrs[:0]
-	s.keys = sc.keys[:0]
+	st := &sc.st
+	s.stack = st.stack[:0]
+	s.binds = append(st.binds[:0], s.binds...)
+	s.marks = st.marks[:0]
+	s.attrs = st.attrs[:0]
+	s.keys = st.keys[:0]
 	if s.tree != nil {
-		s.tree = append(sc.tree[:0], s.tree...)
+		s.tree = append(st.tree[:0], s.tree...)
 	}
 }
 

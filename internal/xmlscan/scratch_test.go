@@ -55,8 +55,34 @@ func TestScratch(t *testing.T) {
 				t.Errorf("%s: ParseTreeScratch() differs from ParseTree (-want +got):\n%s", tc.name, diff)
 			}
 		}
-		if !reflect.ValueOf(sc).IsZero() {
-			t.Errorf("%s: the Scratch holds something of the parse", tc.name)
+		if !reflect.ValueOf(sc.st).IsZero() {
+			t.Errorf("%s: the Scratch's stacks hold something of the parse", tc.name)
+		}
+		// The tree is lent until Reset: another parse meanwhile builds
+		// its own, and leaves this one as it was.
+		if err == nil {
+			before, _ := got.Doc.WriteToString()
+			if _, err := ParseTreeScratch([]byte(`<x y="1"><z/></x>`), lim, nil, &sc); err != nil {
+				t.Fatalf("%s: second ParseTreeScratch() error = %v", tc.name, err)
+			}
+			if after, _ := got.Doc.WriteToString(); after != before {
+				t.Errorf("%s: a second parse changed the lent tree to %q", tc.name, after)
+			}
+		}
+		sc.Reset()
+		if !reflect.ValueOf(sc.tree.Tree).IsZero() || !reflect.ValueOf(sc.tree.names.first).IsZero() {
+			t.Errorf("%s: Reset left the tree or its declarations", tc.name)
+		}
+		for _, mem := range []any{sc.els[:cap(sc.els)], sc.toks[:cap(sc.toks)], sc.attr[:cap(sc.attr)]} {
+			v := reflect.ValueOf(mem)
+			for i := range v.Len() {
+				if !v.Index(i).IsZero() {
+					t.Fatalf("%s: Reset left %T item %d set", tc.name, mem, i)
+				}
+			}
+		}
+		if len(sc.tree.names.els) != 0 || sc.lent {
+			t.Errorf("%s: Reset left %d names, lent %v", tc.name, len(sc.tree.names.els), sc.lent)
 		}
 		fc := FragmentCheck{Limits: lim, Context: map[string]string{"p": "urn:p"}}
 		wantInfo, wantErr := ScanFragment([]byte(tc.in), fc)
@@ -65,8 +91,8 @@ func TestScratch(t *testing.T) {
 		if info != wantInfo || (err == nil) != (wantErr == nil) {
 			t.Errorf("%s: ScanFragment() with Scratch = %+v, %v; without %+v, %v", tc.name, info, err, wantInfo, wantErr)
 		}
-		if !reflect.ValueOf(sc).IsZero() {
-			t.Errorf("%s: the Scratch holds something of the scan", tc.name)
+		if !reflect.ValueOf(sc.st).IsZero() {
+			t.Errorf("%s: the Scratch's stacks hold something of the scan", tc.name)
 		}
 	}
 }

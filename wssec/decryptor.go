@@ -166,9 +166,14 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 	if _, err := io.ReadFull(pol.rand, nonce[:]); err != nil {
 		return nil, fmt.Errorf("wssec: random: %w", err)
 	}
-	skel := xmlscan.CutText(message, "CipherValue", cutThreshold, nonce)
 	sc := d.getScratch()
 	defer d.putScratch(sc)
+	skel := xmlscan.CutTextInto(sc.skel, message, "CipherValue", cutThreshold, nonce)
+	if skel.Cuts() > 0 {
+		// Nothing of the skeleton outlives the call: its bytes serve
+		// the next one.
+		sc.skel = skel.Data[:0]
+	}
 	// A signed message with nothing encrypted is read without its Body's
 	// content in the tree, digested from the message's bytes instead;
 	// where that does not do, it is read again in full before anything

@@ -10,12 +10,12 @@ import "github.com/wsrenew/wsrenew/internal/xmlscan"
 // not in this memory).
 type scratch struct {
 	scan xmlscan.Scratch
-	out  []byte
+	out  []byte // the envelope serialized (see process.serialize)
+	skel []byte // the skeleton's Data (see xmlscan.CutTextInto)
 }
 
-// maxScratchOut bounds the serialization buffer a pooled scratch keeps,
-// so that one large envelope does not pin its buffer for the Decryptor's
-// lifetime.
+// maxScratchOut bounds the buffers a pooled scratch keeps, so that one
+// large envelope does not pin its buffers for the Decryptor's lifetime.
 const maxScratchOut = 64 << 10
 
 // getScratch takes a scratch from d's pool, or makes one.
@@ -31,6 +31,9 @@ func (d *Decryptor) putScratch(sc *scratch) {
 	sc.scan.Reset()
 	if cap(sc.out) > maxScratchOut {
 		sc.out = nil
+	}
+	if cap(sc.skel) > maxScratchOut {
+		sc.skel = nil
 	}
 	d.scratch.Put(sc)
 }

@@ -94,10 +94,15 @@ type treeMem struct {
 func parse(data []byte, lim Limits, op *Opaque, names *Names, sc, slabs *Scratch) (*etree.Document, int, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	doc := etree.NewDocument()
-	s := fscan{d: data, fc: &FragmentCheck{Limits: lim}, document: true, tree: []*etree.Element{&doc.Element}, opaque: op, nsTable: names}
+	s := fscan{d: data, document: true, opaque: op, nsTable: names}
 	if sc != nil {
+		sc.st.fc.Limits = lim
+		s.fc = &sc.st.fc
 		s.useScratch(sc)
+		s.tree = append(sc.st.tree[:0], &doc.Element)
 		defer sc.release()
+	} else {
+		s.fc, s.tree = &FragmentCheck{Limits: lim}, []*etree.Element{&doc.Element}
 	}
 	if len(data) <= srcMax {
 		s.src = string(data)

@@ -166,6 +166,7 @@ type stacks struct {
 	attrs [8]rawAttr
 	keys  [8]attrKey
 	tree  [16]*etree.Element
+	fc    FragmentCheck // a whole document's
 }
 
 // maxScratchNames bounds the Names table a Scratch keeps for the next

@@ -130,7 +130,9 @@ type fscan struct {
 	half *half
 	tags int // start tags read in full
 	memo *[memoSlots]tagMemo
-	gen  int // changes whenever the declarations in scope change
+	// sc, if set, is the Scratch the scan borrows from.
+	sc  *Scratch
+	gen int // changes whenever the declarations in scope change
 	// opaque, when set, names an element whose content is checked but
 	// not built (see Opaque); opq is the scan's state inside it.
 	opaque *Opaque
@@ -151,7 +153,8 @@ type fscan struct {
 // ready to use.
 type Scratch struct {
 	st   stacks
-	lent bool // a tree in this memory is in use
+	memo memoTable // the tag memo of a fragment's scan
+	lent bool      // a tree in this memory is in use
 	tree treeMem
 	els  []etree.Element
 	toks []etree.Token
@@ -193,11 +196,17 @@ func (sc *Scratch) Reset() {
 	sc.lent = false
 }
 
-// release drops what the scan left in the stacks.
-func (sc *Scratch) release() { sc.st = stacks{} }
+// release drops what the scan left in the stacks and the tag memo.
+func (sc *Scratch) release() {
+	sc.st = stacks{}
+	if sc.memo.used {
+		sc.memo.clear()
+	}
+}
 
 // useScratch starts the scan's stacks in sc.
 func (s *fscan) useScratch(sc *Scratch) {
+	s.sc = sc
 	st := &sc.st
 	s.stack = st.stack[:0]
 	s.binds = append(st.binds[:0], s.binds...)
@@ -375,7 +384,7 @@ func (s *fscan) startTag() error {
 			return s.recalled(e, n)
 		}
 	} else if s.tags == s.memoAfter() && s.tree == nil {
-		s.memo = new([memoSlots]tagMemo)
+		s.memo = s.newMemo()
 	}
 	s.tags++
 	start := s.pos

@@ -39,6 +39,10 @@ func TestScratch(t *testing.T) {
 		{"malformed", `<a><b></a>`},
 		{"unbound prefix", `<a><p:b/></a>`},
 		{"plain again", `<a xmlns="urn:d" id="1"><b>t</b></a>`},
+		{"repeated tags", "<a>" + strings.Repeat(`<b x="1" p:y="2"/>`, 20) + "</a>"},
+		{"repeated tags, one bad value", "<a>" + strings.Repeat(`<b x="1" p:y="2"/>`, 20) + `<b x="&bad;" p:y="2"/></a>`},
+		{"repeated tags, one unbound prefix", "<a>" + strings.Repeat(`<b x="1" p:y="2"/>`, 20) + `<b x="1" q:y="2"/></a>`},
+		{"repeated tags again", "<a>" + strings.Repeat(`<b x="1" p:y="2"/>`, 20) + "</a>"},
 	}
 	lim := Limits{MaxDepth: 100, MaxAttributes: 64, MaxNamespaces: 100}
 	var sc Scratch
@@ -93,6 +97,11 @@ func TestScratch(t *testing.T) {
 		}
 		if !reflect.ValueOf(sc.st).IsZero() {
 			t.Errorf("%s: the Scratch's stacks hold something of the scan", tc.name)
+		}
+		for i := range sc.memo.t {
+			if sc.memo.used || sc.memo.t[i].tag != nil {
+				t.Fatalf("%s: the Scratch's tag memo holds a tag of the scan", tc.name)
+			}
 		}
 	}
 }

@@ -33,7 +33,11 @@ type memoTable struct {
 // any more) and keeps the entries' value lists for reuse.
 func (m *memoTable) clear() {
 	for i := range m.t {
-		m.t[i] = tagMemo{vals: m.t[i].vals[:0]}
+		// An entry without a tag is never recalled, and remember
+		// writes all of it.
+		if m.t[i].tag != nil {
+			m.t[i].tag = nil
+		}
 	}
 	m.used = false
 }

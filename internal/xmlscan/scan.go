@@ -183,9 +183,20 @@ func (sc *Scratch) Reset() {
 	if !sc.lent {
 		return
 	}
-	clear(sc.els[:cap(sc.els)])
-	clear(sc.toks[:cap(sc.toks)])
-	clear(sc.attr[:cap(sc.attr)])
+	// The slabs were carved from the start and are zero beyond what was
+	// carved (every element has a Tag, every attribute a Key; each
+	// element took two child slots): clear only that.
+	n := 0
+	for n < cap(sc.els) && sc.els[:cap(sc.els)][n].Tag != "" {
+		n++
+	}
+	clear(sc.els[:n])
+	clear(sc.toks[:min(2*n, cap(sc.toks))])
+	n = 0
+	for n < cap(sc.attr) && sc.attr[:cap(sc.attr)][n].Key != "" {
+		n++
+	}
+	clear(sc.attr[:n])
 	els := sc.tree.names.els
 	if len(els) > maxScratchNames {
 		els = nil
@@ -198,10 +209,48 @@ func (sc *Scratch) Reset() {
 
 // release drops what the scan left in the stacks and the tag memo.
 func (sc *Scratch) release() {
-	sc.st = stacks{}
+	sc.st.clear()
 	if sc.memo.used {
 		sc.memo.clear()
 	}
+}
+
+// clear zeroes the stacks as far as a scan used them: they fill from the
+// start, and no entry a scan wrote is zero (names, prefixes and element
+// pointers are never nil, an attribute key has a URI or a local name),
+// so the first zero entry ends what was used. Marks hold no pointers.
+func (st *stacks) clear() {
+	for i := range st.stack {
+		if st.stack[i] == nil {
+			break
+		}
+		st.stack[i] = nil
+	}
+	for i := range st.binds {
+		if st.binds[i].prefix == nil && st.binds[i].uri == "" {
+			break
+		}
+		st.binds[i] = nsBinding{}
+	}
+	for i := range st.attrs {
+		if st.attrs[i].name == nil {
+			break
+		}
+		st.attrs[i] = rawAttr{}
+	}
+	for i := range st.keys {
+		if k := &st.keys[i]; k.local == nil && k.uri == "" && k.prefix == nil {
+			break
+		}
+		st.keys[i] = attrKey{}
+	}
+	for i := range st.tree {
+		if st.tree[i] == nil {
+			break
+		}
+		st.tree[i] = nil
+	}
+	st.fc = FragmentCheck{}
 }
 
 // useScratch starts the scan's stacks in sc.

@@ -3,7 +3,9 @@ package xmlenc
 import (
 	"bytes"
 	"crypto/cipher"
+	"crypto/subtle"
 	"encoding/base64"
+	"encoding/binary"
 	"runtime"
 )
 
@@ -94,4 +96,146 @@ func decryptCBCHalves(block, block2 cipher.Block, iv, body []byte) {
 	}()
 	cipher.NewCBCDecrypter(block, iv).CryptBlocks(body[:mid], body[:mid])
 	<-done
+}
+
+// openGCMHalves is AES-GCM decryption (NIST SP 800-38D) of body,
+// ciphertext ‖ 16-byte tag, in place with a 12-byte iv, on two goroutines.
+// It checks the tag first and decrypts only after it verified, so nothing
+// of the plaintext exists before then; on a wrong tag it reports false and
+// leaves body as it was. block and block2 hold the same key, one per
+// goroutine.
+//
+// The standard library's Open is one pass, so it cannot be split. Its
+// Seal, given the ciphertext as additional data and no plaintext, runs the
+// same GHASH over the same blocks, differing only in the final length
+// block: each half is hashed that way at once, the halves are joined by
+// GHASH's linearity (a hash of the first half moves past the blocks of the
+// second by a power of H), and the length block is corrected. Decryption
+// is then CTR mode from the counter GCM uses, in two halves.
+func openGCMHalves(block, block2 cipher.Block, iv, body []byte) ([]byte, bool) {
+	const tagSize = 16
+	if len(iv) != gcmIVSize || len(body) < tagSize {
+		return nil, false
+	}
+	ct, tag := body[:len(body)-tagSize], body[len(body)-tagSize:]
+	if uint64(len(ct)) > gcmMaxText {
+		return nil, false
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, false
+	}
+	aead2, err := cipher.NewGCM(block2)
+	if err != nil {
+		return nil, false
+	}
+	mid := len(ct) / 2 / 16 * 16
+	first, second := ct[:mid], ct[mid:]
+	var t1, t2 [tagSize]byte
+	both(func() { aead2.Seal(t2[:0], iv, nil, second) }, func() { aead.Seal(t1[:0], iv, nil, first) })
+
+	var h, ek0, j0 [16]byte
+	block.Encrypt(h[:], h[:])
+	copy(j0[:], iv)
+	j0[15] = 1
+	block.Encrypt(ek0[:], j0[:])
+	H, EK0 := gfLoad(h[:]), gfLoad(ek0[:])
+	// Seal's tag of a part P of n bytes is EK0 ⊕ (Y ⊕ L)·H, where Y is
+	// the running GHASH after P's blocks and L the length block of n
+	// bytes of additional data; z is Y·H.
+	z := func(t [tagSize]byte, n int) gf {
+		return gfLoad(t[:]).xor(EK0).xor(gf{hi: uint64(n) * 8}.mul(H))
+	}
+	blocks2 := (len(second) + 15) / 16
+	s := z(t1, len(first)).mul(H.pow(uint64(blocks2))).
+		xor(z(t2, len(second))).
+		xor(gf{lo: uint64(len(ct)) * 8}.mul(H))
+	var want [tagSize]byte
+	s.xor(EK0).store(want[:])
+	if subtle.ConstantTimeCompare(want[:], tag) != 1 {
+		return nil, false
+	}
+
+	// The counter of the first ciphertext block is J0 + 1; GCM increments
+	// only its last 32 bits, which gcmMaxText keeps from wrapping, so
+	// CTR mode's 128-bit increment gives the same stream.
+	ctr := func(b cipher.Block, from int, part []byte) {
+		var c [16]byte
+		copy(c[:], iv)
+		binary.BigEndian.PutUint32(c[12:], uint32(2+from/16))
+		cipher.NewCTR(b, c[:]).XORKeyStream(part, part)
+	}
+	both(func() { ctr(block2, mid, second) }, func() { ctr(block, 0, first) })
+	return ct, true
+}
+
+const (
+	// gcmIVSize is the IV size openGCMHalves takes, the one XML
+	// Encryption 1.1 defines for AES-GCM.
+	gcmIVSize = 12
+	// gcmMaxText is the longest plaintext GCM encrypts with a 12-byte IV
+	// (NIST SP 800-38D, 5.2.1.1): 2^32 - 2 blocks.
+	gcmMaxText = (1<<32 - 2) * 16
+)
+
+// both runs bg on a new goroutine and fg on this one, and returns when
+// both have.
+func both(bg, fg func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		bg()
+	}()
+	fg()
+	<-done
+}
+
+// gf is an element of GF(2^128) as GCM represents it: hi holds the first
+// eight bytes big-endian, and the first bit is the coefficient of x^0.
+type gf struct{ hi, lo uint64 }
+
+func gfLoad(b []byte) gf {
+	return gf{binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])}
+}
+
+func (x gf) store(b []byte) {
+	binary.BigEndian.PutUint64(b, x.hi)
+	binary.BigEndian.PutUint64(b[8:], x.lo)
+}
+
+func (x gf) xor(y gf) gf { return gf{x.hi ^ y.hi, x.lo ^ y.lo} }
+
+// mul is multiplication in GF(2^128) (NIST SP 800-38D, 6.3, algorithm
+// 1). H is secret, so it branches on no bit of either operand and reads
+// no table.
+func (x gf) mul(y gf) gf {
+	var z gf
+	v := y
+	for i := range 128 {
+		var bit uint64
+		if i < 64 {
+			bit = x.hi >> (63 - i) & 1
+		} else {
+			bit = x.lo >> (127 - i) & 1
+		}
+		m := -bit
+		z.hi ^= v.hi & m
+		z.lo ^= v.lo & m
+		lsb := -(v.lo & 1)
+		v.lo = v.lo>>1 | v.hi<<63
+		v.hi = v.hi>>1 ^ 0xe1<<56&lsb
+	}
+	return z
+}
+
+// pow returns x^n. The exponent, a block count, is public.
+func (x gf) pow(n uint64) gf {
+	r := gf{hi: 1 << 63} // the polynomial 1
+	for ; n > 0; n >>= 1 {
+		if n&1 == 1 {
+			r = r.mul(x)
+		}
+		x = x.mul(x)
+	}
+	return r
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/cipher"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/binary"
 	"runtime"
 )
@@ -21,8 +20,8 @@ func twoWay(n, from int) bool {
 	return n >= from && runtime.GOMAXPROCS(0) > 1
 }
 
-// decodeHalves decodes text into dst in two halves at once and reports
-// whether it did. dst must have room for base64.StdEncoding.DecodedLen
+// decodeHalves decodes text into dst in two halves at once, with t, and
+// reports whether it did. dst must have room for base64.StdEncoding.DecodedLen
 // (len(text)) bytes.
 //
 // The split must fall after a whole number of four-character groups, but
@@ -35,7 +34,7 @@ func twoWay(n, from int) bool {
 // way the halves report false, and the caller decodes the whole text.
 // The second half decodes to where the first half's output would end if
 // it held no line break, and moves down only if it did.
-func decodeHalves(dst, text []byte) (int, bool) {
+func decodeHalves(t *pairTable, dst, text []byte) (int, bool) {
 	m := len(text) / 2
 	if nl := bytes.IndexByte(text[m:min(m+maxLineSearch, len(text))], '\n'); nl >= 0 {
 		m += nl + 1
@@ -53,9 +52,9 @@ func decodeHalves(dst, text []byte) (int, bool) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		n2, err2 = base64.StdEncoding.Decode(dst[base:], text[m:])
+		n2, err2 = t.decode(dst[base:], text[m:])
 	}()
-	n1, err1 := base64.StdEncoding.Decode(dst[:base], text[:m])
+	n1, err1 := t.decode(dst[:base], text[:m])
 	<-done
 	if err1 != nil || err2 != nil || endsInPadding(text[:m]) {
 		return 0, false

@@ -96,7 +96,7 @@ func TestDecodeHalves_splits(t *testing.T) {
 				t.Fatal(err)
 			}
 			dst := make([]byte, base64.StdEncoding.DecodedLen(len(tc.text)))
-			n, ok := decodeHalves(dst, []byte(tc.text))
+			n, ok := decodeHalves(newPairTable(), dst, []byte(tc.text))
 			if !ok {
 				t.Fatalf("decodeHalves(%s) declined", tc.name)
 			}
@@ -115,7 +115,7 @@ func TestDecodeHalves_declines(t *testing.T) {
 	// its characters promise: the whole decode must decide.
 	text := []byte(base64.StdEncoding.EncodeToString(raw[:299]) + base64.StdEncoding.EncodeToString(raw[:301]))
 	dst := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
-	if n, ok := decodeHalves(dst, text); ok {
+	if n, ok := decodeHalves(newPairTable(), dst, text); ok {
 		t.Fatalf("decodeHalves accepted padding in the middle (%d bytes)", n)
 	}
 }

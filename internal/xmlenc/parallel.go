@@ -60,7 +60,11 @@ func decodeHalves(t *pairTable, dst, text []byte) (int, bool) {
 		return 0, false
 	}
 	if n1 < base {
-		copy(dst[n1:], dst[base:base+n2])
+		// Moved down in chunks: each reads only what no earlier one wrote,
+		// and none is a long memmove the scheduler cannot preempt.
+		for k := 0; k < n2; k += cryptChunk {
+			copy(dst[n1+k:], dst[base+k:base+min(n2, k+cryptChunk)])
+		}
 	}
 	return n1 + n2, true
 }
@@ -88,13 +92,18 @@ func decryptCBCHalves(block, block2 cipher.Block, iv, body []byte) {
 		return
 	}
 	iv2 := bytes.Clone(body[mid-bs : mid])
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		cipher.NewCBCDecrypter(block2, iv2).CryptBlocks(body[mid:], body[mid:])
-	}()
-	cipher.NewCBCDecrypter(block, iv).CryptBlocks(body[:mid], body[:mid])
-	<-done
+	both(func() { cryptCBC(block2, iv2, body[mid:]) }, func() { cryptCBC(block, iv, body[:mid]) })
+}
+
+// cryptCBC decrypts part in place, cryptChunk bytes per call into the
+// standard library's assembly, which cannot be preempted meanwhile.
+func cryptCBC(block cipher.Block, iv, part []byte) {
+	m := cipher.NewCBCDecrypter(block, iv)
+	for len(part) > 0 {
+		n := min(len(part), cryptChunk)
+		m.CryptBlocks(part[:n], part[:n])
+		part = part[n:]
+	}
 }
 
 // openGCMHalves is AES-GCM decryption (NIST SP 800-38D) of body,
@@ -128,29 +137,25 @@ func openGCMHalves(block, block2 cipher.Block, iv, body []byte) ([]byte, bool) {
 	if err != nil {
 		return nil, false
 	}
-	mid := len(ct) / 2 / 16 * 16
-	first, second := ct[:mid], ct[mid:]
-	var t1, t2 [tagSize]byte
-	both(func() { aead2.Seal(t2[:0], iv, nil, second) }, func() { aead.Seal(t1[:0], iv, nil, first) })
-
 	var h, ek0, j0 [16]byte
 	block.Encrypt(h[:], h[:])
 	copy(j0[:], iv)
 	j0[15] = 1
 	block.Encrypt(ek0[:], j0[:])
-	H, EK0 := gfLoad(h[:]), gfLoad(ek0[:])
-	// Seal's tag of a part P of n bytes is EK0 ⊕ (Y ⊕ L)·H, where Y is
-	// the running GHASH after P's blocks and L the length block of n
-	// bytes of additional data; z is Y·H.
-	z := func(t [tagSize]byte, n int) gf {
-		return gfLoad(t[:]).xor(EK0).xor(gf{hi: uint64(n) * 8}.mul(H))
-	}
-	blocks2 := (len(second) + 15) / 16
-	s := z(t1, len(first)).mul(H.pow(uint64(blocks2))).
-		xor(z(t2, len(second))).
-		xor(gf{lo: uint64(len(ct)) * 8}.mul(H))
+	g := &ghasher{iv: iv, h: gfLoad(h[:]), ek0: gfLoad(ek0[:])}
+	g.chunkPow = g.h.pow(cryptChunk / 16)
+
+	mid := len(ct) / 2 / 16 * 16
+	first, second := ct[:mid], ct[mid:]
+	var z1, z2 gf
+	both(func() { z2 = g.z(aead2, second) }, func() { z1 = g.z(aead, first) })
+	// The GHASH of the whole, times H, is z1 moved past the blocks of the
+	// second half, plus z2; the length block of the ciphertext follows.
+	s := z1.mul(g.h.pow(uint64(blocks(len(second))))).
+		xor(z2).
+		xor(gf{lo: uint64(len(ct)) * 8}.mul(g.h))
 	var want [tagSize]byte
-	s.xor(EK0).store(want[:])
+	s.xor(g.ek0).store(want[:])
 	if subtle.ConstantTimeCompare(want[:], tag) != 1 {
 		return nil, false
 	}
@@ -162,11 +167,58 @@ func openGCMHalves(block, block2 cipher.Block, iv, body []byte) ([]byte, bool) {
 		var c [16]byte
 		copy(c[:], iv)
 		binary.BigEndian.PutUint32(c[12:], uint32(2+from/16))
-		cipher.NewCTR(b, c[:]).XORKeyStream(part, part)
+		stream := cipher.NewCTR(b, c[:])
+		for len(part) > 0 {
+			n := min(len(part), cryptChunk)
+			stream.XORKeyStream(part[:n], part[:n])
+			part = part[n:]
+		}
 	}
 	both(func() { ctr(block2, mid, second) }, func() { ctr(block, 0, first) })
 	return ct, true
 }
+
+// ghasher computes GHASH through the standard library's GCM Seal, for
+// one key and IV.
+type ghasher struct {
+	iv       []byte
+	h, ek0   gf // H and the encrypted initial counter block J0
+	chunkPow gf // H to the number of blocks in cryptChunk bytes
+}
+
+// z returns Y·H for data, a whole number of blocks unless it is the
+// last part of the ciphertext, where Y is the running GHASH after data's
+// blocks. Seal's tag of a piece P of n bytes as additional data is
+// EK0 ⊕ (Y ⊕ L)·H, with L the length block of n bytes of additional
+// data. The pieces are cryptChunk bytes, joined as GHASH's linearity
+// allows (z of P ‖ Q is z of P times H to the blocks of Q, plus z of Q):
+// a long call into the assembly of the standard library cannot be
+// preempted, and the garbage collector would wait on it.
+func (g *ghasher) z(aead cipher.AEAD, data []byte) gf {
+	var acc gf
+	var t [16]byte
+	for len(data) > 0 {
+		n := min(len(data), cryptChunk)
+		aead.Seal(t[:0], g.iv, nil, data[:n])
+		zp := gfLoad(t[:]).xor(g.ek0).xor(gf{hi: uint64(n) * 8}.mul(g.h))
+		step := g.chunkPow
+		if n < cryptChunk {
+			step = g.h.pow(uint64(blocks(n)))
+		}
+		acc = acc.mul(step).xor(zp)
+		data = data[n:]
+	}
+	return acc
+}
+
+// blocks returns the number of 16-byte blocks n bytes take, the last
+// one padded.
+func blocks(n int) int { return (n + 15) / 16 }
+
+// cryptChunk is how much data one call into the standard library's
+// cipher assembly processes in the two-halves paths; a multiple of the
+// block size.
+const cryptChunk = 256 << 10
 
 const (
 	// gcmIVSize is the IV size openGCMHalves takes, the one XML

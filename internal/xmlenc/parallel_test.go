@@ -87,6 +87,8 @@ func TestDecodeHalves_splits(t *testing.T) {
 		{"LF every 64", wrap(enc(raw), 64, "\n")},
 		{"CRLF every 76", wrap(enc(raw[:2998]), 76, "\r\n")},
 		{"LF every 64, trailing LF", wrap(enc(raw), 64, "\n") + "\n"},
+		// The second half moves down by several chunks' worth.
+		{"LF every 64, large", wrap(enc(bytes.Repeat(raw, 4*cryptChunk/len(raw))), 64, "\n")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -128,7 +130,7 @@ func TestDecryptData_cbcHalves(t *testing.T) {
 		iv := make([]byte, c.IVSize)
 		rand.Read(key)
 		rand.Read(iv)
-		for _, size := range []int{0, 15, 16, 17, 100, 4096, 4097} {
+		for _, size := range []int{0, 15, 16, 17, 100, 4096, 4097, 4*cryptChunk + 8} {
 			t.Run(fmt.Sprintf("%s/%d", alg, size), func(t *testing.T) {
 				pt := make([]byte, size)
 				rand.Read(pt)
@@ -153,7 +155,8 @@ func TestDecryptData_gcmHalves(t *testing.T) {
 		iv := make([]byte, c.IVSize)
 		rand.Read(key)
 		rand.Read(iv)
-		for _, size := range []int{0, 1, 15, 16, 17, 31, 32, 33, 100, 4096, 4097, 70000} {
+		// Halves of several chunks end on and off a chunk boundary.
+		for _, size := range []int{0, 1, 15, 16, 17, 31, 32, 33, 100, 4096, 4097, 70000, 4 * cryptChunk, 5*cryptChunk + 17} {
 			t.Run(fmt.Sprintf("%s/%d", alg, size), func(t *testing.T) {
 				pt := make([]byte, size)
 				rand.Read(pt)

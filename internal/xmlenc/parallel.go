@@ -144,6 +144,9 @@ func openGCMHalves(block, block2 cipher.Block, iv, body []byte) ([]byte, bool) {
 	block.Encrypt(ek0[:], j0[:])
 	g := &ghasher{iv: iv, h: gfLoad(h[:]), ek0: gfLoad(ek0[:])}
 	g.chunkPow = g.h.pow(cryptChunk / 16)
+	clear(h[:])
+	clear(ek0[:])
+	defer func() { *g = ghasher{} }() // values derived from the key
 
 	mid := len(ct) / 2 / 16 * 16
 	first, second := ct[:mid], ct[mid:]

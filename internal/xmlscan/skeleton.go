@@ -114,37 +114,18 @@ func markupEnd(msg []byte, i int) int {
 	case bytes.HasPrefix(rest, []byte("<!")):
 		return -1
 	}
-	if j := tagEnd(rest); j >= 0 {
-		return i + j
-	}
-	return -1
-}
-
-// tagEnd returns the index just past the tag at the start of t, which
-// the first '>' outside quoted attribute values ends, or -1. It jumps
-// from quote to quote with vectorized searches rather than looking at
-// every byte: a message's tags are mostly attribute values.
-func tagEnd(t []byte) int {
-	for j := 1; j < len(t); {
-		rest := t[j:]
-		gt := bytes.IndexByte(rest, '>')
-		if gt < 0 {
-			return -1
+	// A tag: '>' ends it outside quoted attribute values.
+	for j := 1; j < len(rest); j++ {
+		switch rest[j] {
+		case '>':
+			return i + j + 1
+		case '"', '\'':
+			n := bytes.IndexByte(rest[j+1:], rest[j])
+			if n < 0 {
+				return -1
+			}
+			j += n + 1
 		}
-		// The first quote before that '>', if any, opens a value the
-		// '>' may be part of.
-		q := bytes.IndexByte(rest[:gt], '"')
-		if a := bytes.IndexByte(rest[:gt], '\''); a >= 0 && (q < 0 || a < q) {
-			q = a
-		}
-		if q < 0 {
-			return j + gt + 1
-		}
-		n := bytes.IndexByte(rest[q+1:], rest[q])
-		if n < 0 {
-			return -1
-		}
-		j += q + 1 + n + 1
 	}
 	return -1
 }

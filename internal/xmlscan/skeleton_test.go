@@ -107,41 +107,6 @@ func FuzzCutText(f *testing.F) {
 	})
 }
 
-// tagEndRef is tagEnd one byte at a time.
-func tagEndRef(t []byte) int {
-	for j := 1; j < len(t); j++ {
-		switch t[j] {
-		case '>':
-			return j + 1
-		case '"', '\'':
-			n := bytes.IndexByte(t[j+1:], t[j])
-			if n < 0 {
-				return -1
-			}
-			j += n + 1
-		}
-	}
-	return -1
-}
-
-// TestTagEnd compares tagEnd with a byte-by-byte reading on every prefix
-// of tags whose quoted values hold '>' and the other quote.
-func TestTagEnd(t *testing.T) {
-	t.Parallel()
-	for _, tag := range []string{
-		`<a>`, `<a/>`, `<a x="1">`, `<a x='1' y="2"/>`, `<a x="a>b" y='c>"d'>`,
-		`<a x='"' y="'">`, `<a x=">>>'" y='>'>tail>`, `<a x="unterminated>`, `<>`, `<`,
-		`<p:a xmlns:p="urn:p" Id="x">text<b>`, `<a x="" y=''>`,
-	} {
-		for n := 0; n <= len(tag); n++ {
-			in := []byte(tag[:n])
-			if got, want := tagEnd(in), tagEndRef(in); got != want {
-				t.Errorf("tagEnd(%q) = %d, want %d", in, got, want)
-			}
-		}
-	}
-}
-
 // TestCutTextInto checks that a skeleton built in reused memory is the
 // one CutText builds, and in that memory where it fits.
 func TestCutTextInto(t *testing.T) {

@@ -213,7 +213,10 @@ func (s *fscan) text(v []byte, at int) string {
 // attrValue returns the value of a as the tree holds it: see the
 // function attrValue.
 func (s *fscan) attrValue(a rawAttr) string {
-	if s.src != "" && bytes.IndexAny(a.value, "&\t\n\r") < 0 {
+	// hasBreak looks for any byte below a space, a superset of the
+	// white space to normalize; bytes.IndexAny would build its set on
+	// every call.
+	if s.src != "" && bytes.IndexByte(a.value, '&') < 0 && !hasBreak(a.value) {
 		return s.src[a.at : a.at+len(a.value)]
 	}
 	return attrValue(a.value)

@@ -12,6 +12,10 @@ type scratch struct {
 	scan xmlscan.Scratch
 	out  []byte // the envelope serialized (see process.serialize)
 	skel []byte // the skeleton's Data (see xmlscan.CutTextInto)
+	// ct is the first EncryptedData's ciphertext, decrypted in place;
+	// it is cleared before it serves again, so that no plaintext stays
+	// in the pool.
+	ct []byte
 }
 
 // maxScratchOut bounds the buffers a pooled scratch keeps, so that one
@@ -29,6 +33,7 @@ func (d *Decryptor) getScratch() *scratch {
 // putScratch gives sc back to d's pool.
 func (d *Decryptor) putScratch(sc *scratch) {
 	sc.scan.Reset()
+	clear(sc.ct[:cap(sc.ct)])
 	if cap(sc.out) > maxScratchOut {
 		sc.out = nil
 	}

@@ -110,8 +110,9 @@
 // A [Scratch] lends a scan memory kept from one scan to the next (its
 // stacks, the tag memo, a tree's first slabs and Names table); it
 // changes where things are stored, never what is read. Checked by
-// TestScratch (scratch_test.go), which compares scans with and without
-// one, reused across inputs that outgrow it and that fail.
+// FuzzParse and FuzzScanFragment, which read every input also with one
+// Scratch reused from input to input, and by TestScratch
+// (scratch_test.go), which also checks that it keeps nothing of a scan.
 //
 // The parallel halves of the decryption path, decoding base64 and
 // decrypting CBC and GCM in two halves at once, live in internal/xmlenc,

@@ -191,10 +191,11 @@ const srcMax = 64 << 10
 // str returns b, a slice of the data, as a string: a substring of s.src
 // where there is one, else a copy.
 func (s *fscan) str(b []byte) string {
-	if s.src != "" {
+	if s.src != "" && len(b) > 0 {
 		// b was sliced from s.d, so its capacity says where it starts;
-		// the comparison makes sure.
-		if at := cap(s.d) - cap(b); at >= 0 && at+len(b) <= len(s.src) && s.src[at:at+len(b)] == string(b) {
+		// the address makes sure, and s.src is a copy of s.d, which
+		// the scan does not modify.
+		if at := cap(s.d) - cap(b); at >= 0 && at+len(b) <= len(s.src) && &s.d[at] == &b[0] {
 			return s.src[at : at+len(b)]
 		}
 	}

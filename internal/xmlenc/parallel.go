@@ -9,8 +9,9 @@ import (
 	"sync/atomic"
 )
 
-// parallelMin is the size from which base64 decoding and CBC decryption
-// work on two halves at once, when more than one processor is available.
+// parallelMin is the size from which base64 decoding and CBC and GCM
+// decryption work on two goroutines, when more than one processor is
+// available.
 // Below it a second goroutine costs more than it saves. Tests pass a
 // smaller size to the unexported functions that take one.
 const parallelMin = 1 << 20

@@ -22,6 +22,53 @@ func twoWay(n, from int) bool {
 	return n >= from && runtime.GOMAXPROCS(0) > 1
 }
 
+// decodeTwoWay decodes text into dst on two goroutines, with t, and
+// reports whether it did: unwrapped text (no line break near its middle)
+// in pieces of piece characters, wrapped text in two halves.
+// dst must have room for base64.StdEncoding.DecodedLen(len(text)) bytes.
+func decodeTwoWay(t *pairTable, dst, text []byte, piece int) (int, bool) {
+	m := len(text) / 2
+	if bytes.IndexByte(text[m:min(m+maxLineSearch, len(text))], '\n') < 0 {
+		return decodePieces(t, dst, text, piece)
+	}
+	return decodeHalves(t, dst, text)
+}
+
+// decodePieces decodes text into dst in pieces of piece characters, a
+// multiple of four, that two goroutines take from a shared counter, and
+// reports whether it did. Each piece but the last must decode on its own
+// to three bytes for every four characters, which a piece holding white
+// space or padding does not: then it reports false, and the caller
+// decodes the whole text. Each piece decodes into its own part of dst, so
+// that no write of one reaches another's.
+func decodePieces(t *pairTable, dst, text []byte, piece int) (int, bool) {
+	out := piece / 4 * 3
+	pieces := (len(text) + piece - 1) / piece
+	var bad atomic.Bool
+	var last int
+	shared(pieces, func(_, j int) {
+		src := text[j*piece : min(len(text), (j+1)*piece)]
+		if j == pieces-1 {
+			n, err := t.decode(dst[j*out:], src)
+			last = n
+			if err != nil {
+				bad.Store(true)
+			}
+			return
+		}
+		if n, err := t.decode(dst[j*out:(j+1)*out], src); err != nil || n != out {
+			bad.Store(true)
+		}
+	})
+	if bad.Load() {
+		return 0, false
+	}
+	return (pieces-1)*out + last, true
+}
+
+// decodePiece is the number of characters decodePieces gives each piece.
+const decodePiece = 256 << 10
+
 // decodeHalves decodes text into dst in two halves at once, with t, and
 // reports whether it did. dst must have room for base64.StdEncoding.DecodedLen
 // (len(text)) bytes.

@@ -382,19 +382,19 @@ func DecodeBase64Bytes(text []byte) ([]byte, error) {
 // buffer. It returns the whole buffer and the decoded bytes, which start
 // at buf[head].
 func DecodeBase64Room(text []byte, head, tail int) (buf, out []byte, err error) {
-	return decodeBase64Room(text, head, tail, parallelMin)
+	return decodeBase64Room(text, head, tail, parallelMin, decodePiece)
 }
 
-// decodeBase64Room is DecodeBase64Room, decoding in two halves at once
-// from twoWayMin bytes on.
-func decodeBase64Room(text []byte, head, tail, twoWayMin int) (buf, out []byte, err error) {
+// decodeBase64Room is DecodeBase64Room, decoding on two goroutines from
+// twoWayMin bytes on, unwrapped text in pieces of piece characters.
+func decodeBase64Room(text []byte, head, tail, twoWayMin, piece int) (buf, out []byte, err error) {
 	buf = make([]byte, head+base64.StdEncoding.DecodedLen(len(text))+tail)
 	out = buf[head : len(buf)-tail]
 	decode := base64.StdEncoding.Decode
 	if halves := twoWay(len(text), twoWayMin); halves || len(text) >= fastDecodeMin {
 		t := newPairTable()
 		if halves {
-			if n, ok := decodeHalves(t, out, text); ok {
+			if n, ok := decodeTwoWay(t, out, text, piece); ok {
 				return buf, out[:n], nil
 			}
 		}

@@ -259,17 +259,26 @@ func textEnd(rest []byte, twoWayFrom int) (int, bool) {
 		return n, amp0 || amp
 	}
 	mid := len(first) + (len(rest)-len(first))/2
-	var found atomic.Bool
-	var n2 int
-	var amp2 bool
+	// found stops the second half once the first found the end; claimed
+	// lets this goroutine search the second half itself when the new one
+	// has not started by then, as on a busy machine.
+	var found, claimed atomic.Bool
+	n2, amp2 := -1, false
+	searchSecond := func() {
+		if claimed.CompareAndSwap(false, true) {
+			n2, amp2 = textEndIn(rest[mid:], &found)
+		}
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		n2, amp2 = textEndIn(rest[mid:], &found)
+		searchSecond()
 	}()
 	n1, amp1 := textEndIn(rest[len(first):mid], nil)
 	if n1 >= 0 {
 		found.Store(true)
+	} else {
+		searchSecond()
 	}
 	<-done
 	switch {

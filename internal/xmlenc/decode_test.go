@@ -59,3 +59,35 @@ func TestDecodeCipherValueInto(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeCipherValue_inTree checks text the tree holds, decoded without
+// a copy where the standard decoder takes it, against a decoding of the
+// text with its white space removed.
+func TestDecodeCipherValue_inTree(t *testing.T) {
+	t.Parallel()
+	enc := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7, 8, 9, 200}, 64))
+	lim := Limits{CipherText: func(string) ([]byte, bool) { return nil, false }}
+	for _, tc := range []struct {
+		name, text string
+		wantErr    bool
+	}{
+		{"plain", enc, false},
+		{"line breaks", enc[:76] + "\r\n" + enc[76:], false},
+		{"indented", "\n  " + enc[:76] + "\n  " + enc[76:] + "\n", false},
+		{"invalid", enc[:10] + "!" + enc[11:], true},
+		{"truncated", enc[:len(enc)-1], true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			el := parse(t, `<xenc:CipherValue `+ns+`>`+tc.text+`</xenc:CipherValue>`)
+			got, err := DecodeCipherValue(el, lim)
+			want, wantErr := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(tc.text), ""))
+			if (err != nil) != tc.wantErr || (wantErr != nil) != tc.wantErr {
+				t.Fatalf("DecodeCipherValue() error = %v, reference %v, want error %v", err, wantErr, tc.wantErr)
+			}
+			if diff := cmp.Diff(want, got); err == nil && diff != "" {
+				t.Errorf("DecodeCipherValue() (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -107,6 +107,9 @@ func DecodeCipherValue(el *etree.Element, lim Limits) ([]byte, error) {
 			if raw, ok := lim.CipherText(c.Data); ok {
 				return DecodeBase64Bytes(raw)
 			}
+			if out, ok := decodeSmallString(c.Data); ok {
+				return out, nil
+			}
 		}
 	}
 	// Text split by comments: some parts may stand for content held
@@ -157,6 +160,19 @@ func decodeBase64Into(dst, text []byte) ([]byte, error) {
 		return out[:n], nil
 	}
 	return DecodeBase64Bytes(text)
+}
+
+// decodeSmallString decodes text held in the tree, such as an
+// EncryptedKey's CipherValue, without copying it first, where it is below
+// the sizes DecodeBase64Room decodes in halves or with a table and the
+// standard decoder accepts it. It reports false for anything else, which
+// DecodeBase64Room's path then compacts or refuses.
+func decodeSmallString(text string) ([]byte, bool) {
+	if twoWay(len(text), parallelMin) || len(text) >= fastDecodeMin {
+		return nil, false
+	}
+	out, err := base64.StdEncoding.DecodeString(text)
+	return out, err == nil
 }
 
 // encryptedType holds what EncryptedKey and EncryptedData share, the

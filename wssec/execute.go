@@ -178,8 +178,7 @@ func (p *process) checkPlaintext(dp *dataPlan, pt []byte) error {
 	lim.ElementsOffset = p.elements
 	dp.ids = dp.ids[:0]
 	sawForbidden := false
-	info, err := xmlscan.ScanFragment(pt, xmlscan.FragmentCheck{
-		Context: p.env.Names.InScope(parent),
+	fc := xmlscan.FragmentCheck{
 		Limits:  lim,
 		Scratch: &p.sc.scan,
 		Forbidden: func(ns string, local []byte) bool {
@@ -193,7 +192,13 @@ func (p *process) checkPlaintext(dp *dataPlan, pt []byte) error {
 			dp.ids = append(dp.ids, id)
 			return nil
 		},
-	})
+	}
+	if t, ok := p.env.Names.Table(parent); ok {
+		fc.Scope, fc.ScopeAt = t, parent // no map of the declarations
+	} else {
+		fc.Context = p.env.Names.InScope(parent)
+	}
+	info, err := xmlscan.ScanFragment(pt, fc)
 	if sawForbidden {
 		return errForbidden
 	}

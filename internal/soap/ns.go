@@ -81,6 +81,14 @@ func (n Names) Attr(el *etree.Element, ns, local string) (string, bool) {
 	return "", false
 }
 
+// Table returns the table of the parsed tree n answers from, and whether
+// it knows el, so that a fragment can be read in el's scope straight from
+// it (see [xmlscan.FragmentCheck].Scope) rather than from InScope's map.
+func (n Names) Table(el *etree.Element) (*xmlscan.Names, bool) {
+	_, ok := n.t.Element(el)
+	return n.t, ok
+}
+
 // InScope returns the namespace declarations in scope at el; the key ""
 // is the default namespace. The map is the caller's.
 func (n Names) InScope(el *etree.Element) map[string]string {

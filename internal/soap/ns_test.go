@@ -33,3 +33,22 @@ func TestText(t *testing.T) {
 		})
 	}
 }
+
+func TestNames_Table(t *testing.T) {
+	t.Parallel()
+	tr, err := xmlscan.ParseTree([]byte(`<a xmlns:p="urn:p"><p:b/></a>`), xmlscan.Limits{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := NewNames(tr.Names)
+	b := tr.Doc.Root().ChildElements()[0]
+	if got, ok := n.Table(b); got != tr.Names || !ok {
+		t.Errorf("Table(parsed element) = %p, %v, want %p, true", got, ok, tr.Names)
+	}
+	if _, ok := n.Table(b.CreateElement("c")); ok {
+		t.Error("Table(element added later) = true, want false")
+	}
+	if _, ok := (Names{}).Table(b); ok {
+		t.Error("zero Names: Table() = true, want false")
+	}
+}

@@ -20,6 +20,13 @@ type FragmentCheck struct {
 	ID func(id string) error
 	// Scratch, if set, lends the scan its memory (see [Scratch]).
 	Scratch *Scratch
+	// Scope, if set, gives the context instead of Context: the
+	// declarations in scope at ScopeAt, an element of the tree Scope
+	// describes, as [Names.InScope] lists them, read without building a
+	// map. ScopeAt must be an element Scope knows ([Names.Element]);
+	// for any other the context is empty.
+	Scope   *Names
+	ScopeAt *etree.Element
 	// memoAt, for tests, is the number of start tags after which the scan
 	// remembers tags (0: memoAfter; negative: never).
 	memoAt int
@@ -73,6 +80,10 @@ func scanWhole(data []byte, fc *FragmentCheck) (FragmentInfo, error) {
 
 func newFragmentScan(data []byte, fc *FragmentCheck) *fscan {
 	s := &fscan{d: data, fc: fc, depth: fc.Limits.DepthOffset, elements: fc.Limits.ElementsOffset}
+	if fc.Scope != nil {
+		s.binds = fc.Scope.appendScope(s.binds, fc.ScopeAt)
+		return s
+	}
 	for p, u := range fc.Context {
 		s.binds = append(s.binds, nsBinding{prefix: []byte(p), uri: u, id: -1})
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/beevik/etree"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -111,4 +112,46 @@ func TestScratch(t *testing.T) {
 func stacksClear(st stacks) bool {
 	st.marks = [len(st.marks)]int{}
 	return reflect.ValueOf(st).IsZero()
+}
+
+// TestFragmentCheck_scope checks that a fragment read in the scope of an
+// element of a parsed tree (Scope, ScopeAt) is judged as with that
+// element's declarations passed as a map (Context), for every element of
+// trees that shadow and undeclare prefixes.
+func TestFragmentCheck_scope(t *testing.T) {
+	t.Parallel()
+	docs := []string{
+		`<a xmlns:p="urn:p1" xmlns="urn:d"><b xmlns:p="urn:p2" xmlns:q="urn:q"><c xmlns=""/><p:d/></b><e/></a>`,
+		`<p:a xmlns:p="urn:p"><p:b xmlns:p="urn:p"/></p:a>`,
+		`<a/>`,
+	}
+	frags := []string{`<p:x/>`, `<x y="1"/>`, `<q:y p:z="2"/>`, `<x xmlns:r="urn:r"><r:y/></x>`, `text`, `<p:x q:y="1" p:y="1"/>`}
+	for _, doc := range docs {
+		tr, err := ParseTree([]byte(doc), Limits{}, nil)
+		if err != nil {
+			t.Fatalf("ParseTree(%s) error = %v", doc, err)
+		}
+		var els []*etree.Element
+		var walk func(el *etree.Element)
+		walk = func(el *etree.Element) {
+			els = append(els, el)
+			for _, c := range el.ChildElements() {
+				walk(c)
+			}
+		}
+		walk(tr.Doc.Root())
+		for _, el := range els {
+			ctx, _ := tr.Names.InScope(el)
+			for _, frag := range frags {
+				for _, maxNS := range []int{0, 1, 2} {
+					lim := Limits{MaxNamespaces: maxNS}
+					want, wantErr := ScanFragment([]byte(frag), FragmentCheck{Context: ctx, Limits: lim})
+					got, err := ScanFragment([]byte(frag), FragmentCheck{Scope: tr.Names, ScopeAt: el, Limits: lim})
+					if got != want || (err == nil) != (wantErr == nil) {
+						t.Errorf("%s in %s of %s, MaxNamespaces %d: with Scope %+v, %v; with Context %+v, %v", frag, el.Tag, doc, maxNS, got, err, want, wantErr)
+					}
+				}
+			}
+		}
+	}
 }

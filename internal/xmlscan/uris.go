@@ -81,6 +81,42 @@ func (n *Names) InScope(el *etree.Element) (map[string]string, bool) {
 	return m, true
 }
 
+// appendScope appends to binds the declarations in scope at el, each
+// prefix once (the innermost declaration), as InScope lists them; their
+// prefixes share one allocation. For an element n does not know it
+// appends nothing.
+func (n *Names) appendScope(binds []nsBinding, el *etree.Element) []nsBinding {
+	e, ok := n.els[el]
+	if !ok {
+		return binds
+	}
+	var first [32]int32
+	picked, size := first[:0], 0
+	for i := e.scope; i >= 0; i = n.decls[i].outer {
+		shadowed := false
+		for _, j := range picked {
+			if n.decls[j].prefix == n.decls[i].prefix {
+				shadowed = true
+				break
+			}
+		}
+		if !shadowed {
+			picked = append(picked, i)
+			size += len(n.decls[i].prefix)
+		}
+	}
+	prefixes := make([]byte, 0, size)
+	for _, j := range picked {
+		d := &n.decls[j]
+		at := len(prefixes)
+		prefixes = append(prefixes, d.prefix...)
+		// Never nil, as a prefix read from a declaration is not.
+		p := prefixes[at:len(prefixes):len(prefixes)]
+		binds = append(binds, nsBinding{prefix: p, uri: d.uri, id: -1})
+	}
+	return binds
+}
+
 func hasKey(m map[string]string, k string) bool {
 	_, ok := m[k]
 	return ok

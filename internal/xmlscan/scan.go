@@ -66,11 +66,13 @@ func ScanFragment(data []byte, fc FragmentCheck) (FragmentInfo, error) {
 }
 
 func scanWhole(data []byte, fc *FragmentCheck) (FragmentInfo, error) {
-	s := newFragmentScan(data, fc)
+	s := &fscan{d: data, fc: fc, depth: fc.Limits.DepthOffset, elements: fc.Limits.ElementsOffset}
 	if fc.Scratch != nil {
+		// Before the context goes into the stacks it lends.
 		s.useScratch(fc.Scratch)
 		defer fc.Scratch.release()
 	}
+	s.context()
 	if err := s.run(); err != nil {
 		return FragmentInfo{}, err
 	}
@@ -80,14 +82,20 @@ func scanWhole(data []byte, fc *FragmentCheck) (FragmentInfo, error) {
 
 func newFragmentScan(data []byte, fc *FragmentCheck) *fscan {
 	s := &fscan{d: data, fc: fc, depth: fc.Limits.DepthOffset, elements: fc.Limits.ElementsOffset}
+	s.context()
+	return s
+}
+
+// context puts the fragment's context, Scope's or Context's, in scope.
+func (s *fscan) context() {
+	fc := s.fc
 	if fc.Scope != nil {
 		s.binds = fc.Scope.appendScope(s.binds, fc.ScopeAt)
-		return s
+		return
 	}
 	for p, u := range fc.Context {
 		s.binds = append(s.binds, nsBinding{prefix: []byte(p), uri: u, id: -1})
 	}
-	return s
 }
 
 type nsBinding struct {

@@ -94,6 +94,10 @@ type treeMem struct {
 func parse(data []byte, lim Limits, op *Opaque, names *Names, sc, slabs *Scratch) (*etree.Document, int, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	doc := etree.NewDocument()
+	if slabs != nil {
+		// A declaration, the root and white space between them.
+		doc.Child = slabs.docKids[:0]
+	}
 	s := fscan{d: data, document: true, opaque: op, nsTable: names}
 	if sc != nil {
 		sc.st.fc.Limits = lim

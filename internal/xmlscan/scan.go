@@ -175,9 +175,11 @@ type Scratch struct {
 	memo memoTable // the tag memo of a fragment's scan
 	lent bool      // a tree in this memory is in use
 	tree treeMem
-	els  []etree.Element
-	toks []etree.Token
-	attr []etree.Attr
+	// docKids backs the children of the document a lent tree is.
+	docKids [4]etree.Token
+	els     []etree.Element
+	toks    []etree.Token
+	attr    []etree.Attr
 }
 
 // stacks are the first backing arrays of an fscan's stacks.
@@ -223,6 +225,7 @@ func (sc *Scratch) Reset() {
 	clear(els)
 	sc.tree = treeMem{}
 	sc.tree.names.els = els
+	sc.docKids = [len(sc.docKids)]etree.Token{}
 	sc.lent = false
 }
 

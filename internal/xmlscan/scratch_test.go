@@ -75,7 +75,7 @@ func TestScratch(t *testing.T) {
 			}
 		}
 		sc.Reset()
-		if !reflect.ValueOf(sc.tree.Tree).IsZero() || !reflect.ValueOf(sc.tree.names.first).IsZero() {
+		if !reflect.ValueOf(sc.tree.Tree).IsZero() || !reflect.ValueOf(sc.tree.names.first).IsZero() || !reflect.ValueOf(sc.docKids).IsZero() {
 			t.Errorf("%s: Reset left the tree or its declarations", tc.name)
 		}
 		for _, mem := range []any{sc.els[:cap(sc.els)], sc.toks[:cap(sc.toks)], sc.attr[:cap(sc.attr)]} {

@@ -40,7 +40,18 @@ func slabSize(prev, n int) int {
 // '=' (a '<' or '=' elsewhere only makes an estimate larger). With sc,
 // the slabs are carved from its memory, which grows to fit.
 func (s *fscan) slabsFor(data []byte, sc *Scratch) {
-	n := bytes.Count(data, []byte("<")) - bytes.Count(data, []byte("</")) - bytes.Count(data, []byte("<!")) - bytes.Count(data, []byte("<?"))
+	n := 0
+	for i := 0; ; {
+		j := bytes.IndexByte(data[i:], '<')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+		if i < len(data) && (data[i] == '/' || data[i] == '!' || data[i] == '?') {
+			continue
+		}
+		n++
+	}
 	n = min(max(n, 1), 256)
 	a := min(bytes.Count(data, []byte("=")), 256)
 	if sc == nil {

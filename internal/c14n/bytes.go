@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 )
 
 // CanonicalizeBytes writes the exclusive canonical form of one element of
@@ -35,9 +36,70 @@ func CanonicalizeBytes(w io.Writer, doc []byte, n int, qname string, opt Options
 	if !opt.Exclusive {
 		return 0, 0, fmt.Errorf("%w: reading bytes needs an exclusive method", ErrUnsupported)
 	}
+	c := newByteCanon(w, doc, opt, maxSkip)
+	if err := c.run(n, qname); err != nil {
+		return c.out.n, c.skipped, err
+	}
+	return c.out.n, c.skipped, c.out.flush()
+}
+
+// Found says which element [CanonicalizeBytesMatch] wrote and what
+// that cost.
+type Found struct {
+	// Ordinal is the element's place among the start tags in document
+	// order (0 is the root), and QName its name as written: the n and
+	// qname that make [CanonicalizeBytes] write the same.
+	Ordinal int
+	QName   string
+	// Written counts the bytes written, Skipped those read before the
+	// element.
+	Written, Skipped int64
+}
+
+// Guard bounds a reading of bytes that no parser has judged yet.
+type Guard struct {
+	// MaxDepth bounds the elements open at once and MaxAttributes the
+	// attributes of one start tag (declarations included); 0 means no
+	// bound. Beyond either the reading stops with [ErrUnsupported].
+	MaxDepth, MaxAttributes int
+	// Stop, if set, is read between pieces of markup: once true, the
+	// reading stops with [ErrStopped].
+	Stop *atomic.Bool
+}
+
+// CanonicalizeBytesMatch is [CanonicalizeBytes] for the first element
+// of doc for which is reports true, given its depth (the root at 1), its
+// namespace URI and its local name, rather than for an element known by
+// its place. It is meant to run on a second goroutine while a parser
+// judges doc: it reads any input without panicking, without an
+// allocation that grows faster than doc (with g bounding depth and
+// attributes), and in time linear in doc and the output; it then
+// returns where the parser would have returned an error, an error or a
+// canonical form that no caller may use before the parser accepted doc.
+// Its output for an accepted doc is exactly what CanonicalizeBytes
+// writes for (Found.Ordinal, Found.QName). A doc with no such element is
+// [ErrUnsupported]; other errors as for CanonicalizeBytes, and
+// [ErrStopped]. If w is a [ChunkWriter], output goes to it in buffers
+// it provides. doc is not modified, and is read until the call returns.
+func CanonicalizeBytesMatch(w io.Writer, doc []byte, is func(depth int, ns string, local []byte) bool, opt Options, maxSkip int64, g Guard) (Found, error) {
+	if !opt.Exclusive || is == nil {
+		return Found{}, fmt.Errorf("%w: reading bytes needs an exclusive method and an element", ErrUnsupported)
+	}
+	c := newByteCanon(w, doc, opt, maxSkip)
+	c.match, c.guard = is, g
+	err := c.run(-1, "")
+	f := Found{Ordinal: c.found, QName: c.foundName, Written: c.out.n, Skipped: c.skipped}
+	if err == nil {
+		err = c.out.flush()
+	}
+	return f, err
+}
+
+// newByteCanon prepares the reading of doc.
+func newByteCanon(w io.Writer, doc []byte, opt Options, maxSkip int64) *byteCanon {
 	c := &byteCanon{canon: canon{
 		opt:      opt,
-		out:      writer{w: w, max: opt.MaxBytes, buf: make([]byte, 0, bufferSize)},
+		out:      newWriter(w, opt.MaxBytes),
 		inScope:  scope{m: map[string]string{}},
 		rendered: scope{m: map[string]string{}},
 	}, doc: doc, names: map[string]string{}, maxSkip: maxSkip}
@@ -50,10 +112,7 @@ func CanonicalizeBytes(w io.Writer, doc []byte, n int, qname string, opt Options
 		}
 		c.incl[p] = true
 	}
-	if err := c.run(n, qname); err != nil {
-		return c.out.n, c.skipped, err
-	}
-	return c.out.n, c.skipped, c.out.flush()
+	return c
 }
 
 // byteCanon is a canon that reads bytes.
@@ -79,6 +138,13 @@ type byteCanon struct {
 	recent       [4]string
 	nextRecent   int
 	known        knownPrefixes
+	// match, when set, names the element instead of its place, and
+	// found and foundName are then where it was and its name; guard
+	// bounds the reading.
+	match     func(depth int, ns string, local []byte) bool
+	found     int
+	foundName string
+	guard     Guard
 }
 
 // knownPrefixes are prefixes whose declarations the output shows as
@@ -148,6 +214,9 @@ func (c *byteCanon) run(n int, qname string) error {
 			if c.maxSkip > 0 && c.skipped > c.maxSkip {
 				return ErrTooLarge
 			}
+		}
+		if c.guard.Stop != nil && c.guard.Stop.Load() {
+			return ErrStopped
 		}
 		done, err := c.markup(n, qname)
 		if err != nil || done {
@@ -223,7 +292,17 @@ func (c *byteCanon) element(n int, qname string) (bool, error) {
 	c.tag = c.doc[c.pos : c.pos+size]
 	c.pos += size
 	c.ordinal++
+	if g := c.guard; (g.MaxDepth > 0 && len(c.open) > g.MaxDepth) || (g.MaxAttributes > 0 && len(c.raw) > g.MaxAttributes) {
+		return false, malformedBytes("element beyond the depth or attribute bound")
+	}
 	switch {
+	case c.apex < 0 && c.match != nil:
+		if !c.matches() {
+			break
+		}
+		c.found, c.foundName = c.ordinal, string(c.open[len(c.open)-1].name)
+		c.apex = len(c.open)
+		err = c.start(true)
 	case c.apex < 0 && c.ordinal == n:
 		if name := c.open[len(c.open)-1].name; string(name) != qname {
 			return false, fmt.Errorf("%w: element %d is %s, not %s", ErrUnsupported, n, name, qname)
@@ -257,4 +336,15 @@ func (c *byteCanon) close(end []byte) bool {
 	c.rendered.restore(top.renderedMark)
 	c.open = c.open[:len(c.open)-1]
 	return c.apex >= 0 && len(c.open) < c.apex
+}
+
+// matches reports whether the element just pushed is the one c.match
+// names. An unbound prefix is not.
+func (c *byteCanon) matches() bool {
+	p, local := splitName(c.open[len(c.open)-1].name)
+	ns, ok := c.inScope.m[string(p)]
+	if !ok && len(p) > 0 {
+		return false
+	}
+	return c.match(len(c.open), ns, local)
 }

@@ -169,19 +169,25 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 	// content in the tree, digested from the message's bytes instead;
 	// where that does not do, it is read again in full before anything
 	// was decided on it (there is no private-key operation to repeat).
+	// Its Body is digested on a second goroutine meanwhile (see
+	// bodyDigest).
 	if d.Signers != nil && !bytes.Contains(skel.Data, []byte("Encrypted")) {
-		res, err := d.decryptSkeleton(message, skel, pol, true)
+		body := startBodyDigest(message, pol.limits)
+		defer body.close()
+		res, err := d.decryptSkeleton(message, skel, pol, true, body)
 		if !errors.Is(err, errNeedTree) {
 			return res, err
 		}
+		return d.decryptSkeleton(message, skel, pol, false, body)
 	}
-	return d.decryptSkeleton(message, skel, pol, false)
+	return d.decryptSkeleton(message, skel, pol, false, nil)
 }
 
 // decryptSkeleton is decrypt once the skeleton is cut: with opaque, the
 // Body's content is left out of the tree (see bodyOpaque), and
-// errNeedTree says the message must be read in full.
-func (d *Decryptor) decryptSkeleton(message []byte, skel *xmlscan.Skeleton, pol *compiled, opaque bool) (*Result, error) {
+// errNeedTree says the message must be read in full. body, if set, is
+// the Body's digest under way for a message with nothing encrypted.
+func (d *Decryptor) decryptSkeleton(message []byte, skel *xmlscan.Skeleton, pol *compiled, opaque bool, body *bodyDigest) (*Result, error) {
 	var op *xmlscan.Opaque
 	if opaque {
 		op = bodyOpaque()
@@ -223,18 +229,27 @@ func (d *Decryptor) decryptSkeleton(message []byte, skel *xmlscan.Skeleton, pol 
 		}
 		return nil, err
 	}
+	var envelope []byte
+	if body != nil && len(p.data) == 0 {
+		// Copied while the other goroutine canonicalizes the Body.
+		envelope = copyMessage(message)
+	}
 	var sigs *sigState
 	if d.Signers != nil {
 		if sigs, err = p.planSignatures(d.Signers, message); err != nil {
 			return nil, err
 		}
+		sigs.bodyDigest = body
 		if err := p.verifyBefore(sigs); err != nil {
 			return nil, err
 		}
 	}
 	var res *Result
 	if len(p.data) == 0 {
-		res = &Result{Envelope: append([]byte(nil), message...), SOAPVersion: env.Version()}
+		if envelope == nil {
+			envelope = copyMessage(message)
+		}
+		res = &Result{Envelope: envelope, SOAPVersion: env.Version()}
 	} else {
 		out, err := p.execute()
 		if err != nil {
@@ -304,6 +319,18 @@ func (p *process) finishSignatures(sigs *sigState, res *Result) error {
 	}
 	res.Signers, res.Signed = sigs.signers, sigs.signed
 	return nil
+}
+
+// copyMessage returns a copy of message for Result.Envelope, made in
+// pieces: one copy of a large message is a single memmove the runtime
+// cannot preempt, which a collection would spin waiting for.
+func copyMessage(message []byte) []byte {
+	const piece = 1 << 20
+	out := make([]byte, len(message))
+	for i := 0; i < len(message); i += piece {
+		copy(out[i:], message[i:min(i+piece, len(message))])
+	}
+	return out
 }
 
 // cutThreshold is the length from which a text run bypasses the XML

@@ -53,6 +53,9 @@ type sigState struct {
 
 	// uses are the trust ring entries that verified a signature.
 	uses []*ringEntry
+	// bodyDigest, when set, is the Body's digest computed while the
+	// message was parsed (see bodyDigest), for verifyBefore.
+	bodyDigest *bodyDigest
 }
 
 // planSignatures reads the Security header's signatures, as WSS4J reads
@@ -210,7 +213,7 @@ func (p *process) verifyBefore(st *sigState) error {
 	}
 	now := st.trust.ring().clock()
 	v := &verifier{pol: p.pol, trust: st.trust.live(now), env: p.env, ids: p.ids, security: p.security,
-		now: now, budget: st.budget, skel: p.skel, src: p.msg, opaque: p.opaque, opaqueElements: p.opaqueElements}
+		now: now, budget: st.budget, skel: p.skel, src: p.msg, opaque: p.opaque, opaqueElements: p.opaqueElements, body: st.bodyDigest}
 	stampEl, _, _, err := timestamp(p.env.Names, p.security)
 	if err != nil {
 		return err

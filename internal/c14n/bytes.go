@@ -2,6 +2,7 @@ package c14n
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"strings"
@@ -145,6 +146,57 @@ type byteCanon struct {
 	found     int
 	foundName string
 	guard     Guard
+	// memo holds start tags written as they stand, by a hash of their
+	// first bytes (see recall).
+	memo [8]tagMemo
+}
+
+// tagMemo is a start tag inside the element that startKnown wrote as it
+// stands, with the versions of the scopes it was written in: while both
+// are the same, the same bytes are written the same way again.
+type tagMemo struct {
+	tag     []byte // the whole tag, a slice of the document
+	nameLen int
+	in, out uint64
+}
+
+// memoSlot returns the memo slot for a start tag at the start of t,
+// which holds at least 8 bytes.
+func memoSlot(t []byte) int {
+	return int(binary.LittleEndian.Uint64(t) * 0x9E3779B97F4A7C15 >> 61)
+}
+
+// recall writes the start tag at c.pos if it is one remembered, and
+// reports whether it did. Most tags of a large element repeat one of a
+// few: these skip the reading of names and attributes.
+func (c *byteCanon) recall() bool {
+	rest := c.doc[c.pos:]
+	if len(rest) < 8 {
+		return false
+	}
+	m := &c.memo[memoSlot(rest)]
+	if m.tag == nil || m.in != c.inScope.ver || m.out != c.rendered.ver || c.known.in != m.in || c.known.out != m.out ||
+		len(rest) < len(m.tag) || !bytes.Equal(rest[:len(m.tag)], m.tag) {
+		return false
+	}
+	if g := c.guard.MaxDepth; g > 0 && len(c.open) >= g {
+		return false
+	}
+	c.open = append(c.open, openTag{name: rest[1 : 1+m.nameLen], scopeMark: len(c.inScope.undo), renderedMark: len(c.rendered.undo)})
+	c.tag = rest[:len(m.tag)]
+	c.pos += len(m.tag)
+	c.ordinal++
+	c.out.span(c.tag)
+	return true
+}
+
+// remember keeps the start tag just written as it stands by startKnown.
+func (c *byteCanon) remember(nameLen int) {
+	if len(c.doc)-(c.pos-len(c.tag)) < 8 || c.tag[len(c.tag)-2] == '/' {
+		return
+	}
+	start := c.doc[c.pos-len(c.tag):]
+	c.memo[memoSlot(start)] = tagMemo{tag: c.tag, nameLen: nameLen, in: c.known.in, out: c.known.out}
 }
 
 // knownPrefixes are prefixes whose declarations the output shows as
@@ -238,6 +290,8 @@ func (c *byteCanon) markup(n int, qname string) (bool, error) {
 		return c.element(n, qname)
 	}
 	switch {
+	case len(rest) > 1 && rest[1] == '/':
+		return c.endTag(rest)
 	case bytes.HasPrefix(rest, []byte("<!--")):
 		e := bytes.Index(rest[4:], []byte("-->"))
 		if e < 0 {
@@ -258,33 +312,40 @@ func (c *byteCanon) markup(n int, qname string) (bool, error) {
 		c.pos += 9 + e + 3
 	case len(rest) > 1 && (rest[1] == '!' || rest[1] == '?'):
 		return false, malformedBytes("directive or processing instruction")
-	case len(rest) > 1 && rest[1] == '/':
-		if len(c.open) > 0 {
-			// Most end tags are written "</name>".
-			name := c.open[len(c.open)-1].name
-			if e := 2 + len(name); e < len(rest) && rest[e] == '>' && bytes.Equal(rest[2:e], name) {
-				c.pos += e + 1
-				return c.close(rest[:e+1]), nil
-			}
-		}
-		e := bytes.IndexByte(rest, '>')
-		if e < 0 || len(c.open) == 0 {
-			return false, malformedBytes("end tag")
-		}
-		if !bytes.Equal(bytes.TrimRight(rest[2:e], " \t\r\n"), c.open[len(c.open)-1].name) {
-			return false, malformedBytes("mismatched end tag")
-		}
-		c.pos += e + 1
-		return c.close(nil), nil
 	default:
 		return c.element(n, qname)
 	}
 	return false, nil
 }
 
+// endTag reads the end tag at the start of rest, and reports whether the
+// element is complete.
+func (c *byteCanon) endTag(rest []byte) (bool, error) {
+	if len(c.open) > 0 {
+		// Most end tags are written "</name>".
+		name := c.open[len(c.open)-1].name
+		if e := 2 + len(name); e < len(rest) && rest[e] == '>' && bytes.Equal(rest[2:e], name) {
+			c.pos += e + 1
+			return c.close(rest[:e+1]), nil
+		}
+	}
+	e := bytes.IndexByte(rest, '>')
+	if e < 0 || len(c.open) == 0 {
+		return false, malformedBytes("end tag")
+	}
+	if !bytes.Equal(bytes.TrimRight(rest[2:e], " \t\r\n"), c.open[len(c.open)-1].name) {
+		return false, malformedBytes("mismatched end tag")
+	}
+	c.pos += e + 1
+	return c.close(nil), nil
+}
+
 // element reads the start tag at c.pos and writes it if it is the
 // element's or inside it.
 func (c *byteCanon) element(n int, qname string) (bool, error) {
+	if c.apex >= 0 && c.incl == nil && c.recall() {
+		return false, c.out.err
+	}
 	size, empty, err := c.startTag(c.doc[c.pos:])
 	if err != nil {
 		return false, err

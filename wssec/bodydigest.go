@@ -40,6 +40,11 @@ type bodyDigest struct {
 	sum []byte
 }
 
+// bodyDigestMin is the size of message from which its Body is digested
+// on a second goroutine: below it the hand-over costs more than it
+// saves.
+const bodyDigestMin = 64 << 10
+
 // bodyChunk is the size of the buffers the canonical form is handed
 // over in: large enough that a 16 MB Body costs a few hundred handovers.
 const bodyChunk = 64 << 10

@@ -158,6 +158,14 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 	if int64(len(message)) > pol.maxBytes {
 		return nil, limitError("MaxMessageBytes", pol.maxBytes)
 	}
+	// The Body of a large signed message is digested on a second
+	// goroutine from the start, in case nothing is encrypted (see
+	// bodyDigest); if something is, it is stopped before decryption.
+	var body *bodyDigest
+	if d.Signers != nil && len(message) >= bodyDigestMin {
+		body = startBodyDigest(message, pol.limits)
+		defer body.close()
+	}
 	// Large text runs (the CipherValues) bypass the tokenizer: it sees a
 	// skeleton, and the runs are read from message where they are.
 	var nonce [8]byte
@@ -169,17 +177,14 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 	// content in the tree, digested from the message's bytes instead;
 	// where that does not do, it is read again in full before anything
 	// was decided on it (there is no private-key operation to repeat).
-	// Its Body is digested on a second goroutine meanwhile (see
-	// bodyDigest).
 	if d.Signers != nil && !bytes.Contains(skel.Data, []byte("Encrypted")) {
-		body := startBodyDigest(message, pol.limits)
-		defer body.close()
 		res, err := d.decryptSkeleton(message, skel, pol, true, body)
 		if !errors.Is(err, errNeedTree) {
 			return res, err
 		}
 		return d.decryptSkeleton(message, skel, pol, false, body)
 	}
+	body.close()
 	return d.decryptSkeleton(message, skel, pol, false, nil)
 }
 

@@ -12,18 +12,22 @@ import (
 	"github.com/wsrenew/wsrenew/internal/xmlscan"
 )
 
-// bodyDigest is the SHA-256 digest of the Body of a message with nothing
-// encrypted, in exclusive canonical form without comments or
-// InclusiveNamespaces (what signers send), computed from the message's
-// bytes on one more goroutine while the calling goroutine parses the
-// message and checks its signatures.
+// bodyDigest is the SHA-256 digest of a message's Body as received, in
+// exclusive canonical form without comments or InclusiveNamespaces (what
+// signers send), computed from the message's bytes on one more goroutine
+// while the calling goroutine parses the message, reads its encrypted
+// data and checks its signatures: for a signature over the Body of a
+// message with nothing encrypted, or over the encrypted Body
+// (encrypt-then-sign).
 //
 // It is a guess computed from bytes no parser has judged yet, so it is
 // read only after the parse accepted them, for a reference that asks for
 // exactly this digest of the element the guess found (same place, same
 // name as written): any other reference, and any error of the guess,
-// is digested as it would be without it. Every byte of such a message is
-// public, so working on it early reveals nothing. The reading never
+// is digested as it would be without it. It reads only the message as
+// received, which is public, and is stopped before the first private-key
+// operation, so no plaintext is ever near it and the order of the checks
+// is unchanged. The reading never
 // panics on any input, is bounded by the message's canonicalization
 // budget and the policy's depth and attribute limits (see
 // c14n.CanonicalizeBytesMatch), and stops when the call ends: close

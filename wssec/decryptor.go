@@ -159,8 +159,10 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 		return nil, limitError("MaxMessageBytes", pol.maxBytes)
 	}
 	// The Body of a large signed message is digested on a second
-	// goroutine from the start, in case nothing is encrypted (see
-	// bodyDigest); if something is, it is stopped before decryption.
+	// goroutine from the start, from the message's bytes (see
+	// bodyDigest): for a signature over the Body as received, with
+	// nothing encrypted or encrypted before it was signed. It is
+	// stopped before decryption begins.
 	var body *bodyDigest
 	if d.Signers != nil && len(message) >= bodyDigestMin {
 		body = startBodyDigest(message, pol.limits)
@@ -184,14 +186,14 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 		}
 		return d.decryptSkeleton(message, skel, pol, false, body)
 	}
-	body.close()
-	return d.decryptSkeleton(message, skel, pol, false, nil)
+	return d.decryptSkeleton(message, skel, pol, false, body)
 }
 
 // decryptSkeleton is decrypt once the skeleton is cut: with opaque, the
 // Body's content is left out of the tree (see bodyOpaque), and
 // errNeedTree says the message must be read in full. body, if set, is
-// the Body's digest under way for a message with nothing encrypted.
+// the Body's digest under way, for the signatures verified before
+// decryption.
 func (d *Decryptor) decryptSkeleton(message []byte, skel *xmlscan.Skeleton, pol *compiled, opaque bool, body *bodyDigest) (*Result, error) {
 	var op *xmlscan.Opaque
 	if opaque {
@@ -248,6 +250,11 @@ func (d *Decryptor) decryptSkeleton(message []byte, skel *xmlscan.Skeleton, pol 
 		if err := p.verifyBefore(sigs); err != nil {
 			return nil, err
 		}
+	}
+	if len(p.data) > 0 {
+		// Nothing runs beside decryption: what the second goroutine
+		// could read of the message was read.
+		body.close()
 	}
 	var res *Result
 	if len(p.data) == 0 {

@@ -29,7 +29,7 @@ func DecryptData(alg string, key, ciphertext []byte) ([]byte, error) {
 	return decryptData(alg, key, ciphertext, parallelMin)
 }
 
-// decryptData is DecryptData, decrypting CBC in two halves at once from
+// decryptData is DecryptData, decrypting in two halves at once from
 // twoWayMin bytes on.
 func decryptData(alg string, key, ciphertext []byte, twoWayMin int) ([]byte, error) {
 	c, ok := LookupCipher(alg)
@@ -49,6 +49,17 @@ func decryptData(alg string, key, ciphertext []byte, twoWayMin int) ([]byte, err
 			return nil, ErrData
 		}
 		iv, body := ciphertext[:c.IVSize], ciphertext[c.IVSize:]
+		if twoWay(len(body), twoWayMin) && c.IVSize == gcmIVSize && c.TagSize == 16 {
+			block2, err := newBlock(c, key)
+			if err != nil {
+				return nil, ErrData
+			}
+			pt, ok := openGCMHalves(block, block2, iv, body)
+			if !ok {
+				return nil, ErrData
+			}
+			return pt, nil
+		}
 		pt, err := aead.Open(body[:0], iv, body, nil)
 		if err != nil {
 			return nil, ErrData

@@ -8,15 +8,25 @@
 // Errors carry detail for this package's own tests; wssec collapses every
 // error after the first private-key operation into one.
 //
-// Base64 decoding and CBC decryption of 1 MiB or more run as two halves
-// on two goroutines when GOMAXPROCS allows (parallel.go). Invariant: the
-// result and the acceptance are those of the plain path; base64 splits
-// after a line break near the middle (or, unwrapped, at a multiple of
-// four bytes) without counting characters, and gives way to the whole
-// decode when the first half does not decode on its own or ends in
-// padding, and the second CBC half starts from a copy of the ciphertext
-// block before it. FuzzTwoWay (parallel_test.go) compares both with the plain
-// path on the same input.
+// Base64 decoding and CBC and GCM decryption of 1 MiB or more run as two
+// halves on two goroutines when GOMAXPROCS allows (parallel.go).
+// Invariant: the result and the acceptance are those of the plain path;
+// base64 splits after a line break near the middle (or, unwrapped, at a
+// multiple of four bytes) without counting characters, and gives way to
+// the whole decode when the first half does not decode on its own or ends
+// in padding; the second CBC half starts from a copy of the ciphertext
+// block before it; GCM computes the tag first, from a GHASH of each half
+// (the standard library's Seal with the half as additional data, joined
+// by GHASH's linearity), compares it in constant time, and only then
+// decrypts the halves in CTR mode from GCM's counter, so no plaintext
+// exists before the tag verified. FuzzTwoWay (parallel_test.go) compares
+// all three with the plain path on the same input.
+//
+// Base64 text of 256 KiB or more is decoded two characters per lookup in
+// a table built for the call (base64.go), whole groups of eight alphabet
+// characters at a time, and by the standard decoder from the first group
+// holding anything else. Invariant: result and acceptance are the
+// standard decoder's; FuzzPairTable (base64_test.go) compares them.
 //
 // Specifications: XML Encryption Syntax and Processing 1.1,
 // https://www.w3.org/TR/xmlenc-core1/

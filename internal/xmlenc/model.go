@@ -356,12 +356,17 @@ func DecodeBase64Room(text []byte, head, tail int) (buf, out []byte, err error) 
 func decodeBase64Room(text []byte, head, tail, twoWayMin int) (buf, out []byte, err error) {
 	buf = make([]byte, head+base64.StdEncoding.DecodedLen(len(text))+tail)
 	out = buf[head : len(buf)-tail]
-	if twoWay(len(text), twoWayMin) {
-		if n, ok := decodeHalves(out, text); ok {
-			return buf, out[:n], nil
+	decode := base64.StdEncoding.Decode
+	if halves := twoWay(len(text), twoWayMin); halves || len(text) >= fastDecodeMin {
+		t := newPairTable()
+		if halves {
+			if n, ok := decodeHalves(t, out, text); ok {
+				return buf, out[:n], nil
+			}
 		}
+		decode = t.decode
 	}
-	n, err := base64.StdEncoding.Decode(out, text)
+	n, err := decode(out, text)
 	if err == nil {
 		return buf, out[:n], nil
 	}
@@ -371,7 +376,7 @@ func decodeBase64Room(text []byte, head, tail, twoWayMin int) (buf, out []byte, 
 			compact = append(compact, c)
 		}
 	}
-	n, err = base64.StdEncoding.Decode(out, compact)
+	n, err = decode(out, compact)
 	if err != nil {
 		return nil, nil, modelf("invalid base64")
 	}

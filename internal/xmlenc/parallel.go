@@ -3,7 +3,8 @@ package xmlenc
 import (
 	"bytes"
 	"crypto/cipher"
-	"encoding/base64"
+	"crypto/subtle"
+	"encoding/binary"
 	"runtime"
 )
 
@@ -19,8 +20,8 @@ func twoWay(n, from int) bool {
 	return n >= from && runtime.GOMAXPROCS(0) > 1
 }
 
-// decodeHalves decodes text into dst in two halves at once and reports
-// whether it did. dst must have room for base64.StdEncoding.DecodedLen
+// decodeHalves decodes text into dst in two halves at once, with t, and
+// reports whether it did. dst must have room for base64.StdEncoding.DecodedLen
 // (len(text)) bytes.
 //
 // The split must fall after a whole number of four-character groups, but
@@ -33,7 +34,7 @@ func twoWay(n, from int) bool {
 // way the halves report false, and the caller decodes the whole text.
 // The second half decodes to where the first half's output would end if
 // it held no line break, and moves down only if it did.
-func decodeHalves(dst, text []byte) (int, bool) {
+func decodeHalves(t *pairTable, dst, text []byte) (int, bool) {
 	m := len(text) / 2
 	if nl := bytes.IndexByte(text[m:min(m+maxLineSearch, len(text))], '\n'); nl >= 0 {
 		m += nl + 1
@@ -51,15 +52,19 @@ func decodeHalves(dst, text []byte) (int, bool) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		n2, err2 = base64.StdEncoding.Decode(dst[base:], text[m:])
+		n2, err2 = t.decode(dst[base:], text[m:])
 	}()
-	n1, err1 := base64.StdEncoding.Decode(dst[:base], text[:m])
+	n1, err1 := t.decode(dst[:base], text[:m])
 	<-done
 	if err1 != nil || err2 != nil || endsInPadding(text[:m]) {
 		return 0, false
 	}
 	if n1 < base {
-		copy(dst[n1:], dst[base:base+n2])
+		// Moved down in chunks: each reads only what no earlier one wrote,
+		// and none is a long memmove the scheduler cannot preempt.
+		for k := 0; k < n2; k += cryptChunk {
+			copy(dst[n1+k:], dst[base+k:base+min(n2, k+cryptChunk)])
+		}
 	}
 	return n1 + n2, true
 }
@@ -87,11 +92,204 @@ func decryptCBCHalves(block, block2 cipher.Block, iv, body []byte) {
 		return
 	}
 	iv2 := bytes.Clone(body[mid-bs : mid])
+	both(func() { cryptCBC(block2, iv2, body[mid:]) }, func() { cryptCBC(block, iv, body[:mid]) })
+}
+
+// cryptCBC decrypts part in place, cryptChunk bytes per call into the
+// standard library's assembly, which cannot be preempted meanwhile.
+func cryptCBC(block cipher.Block, iv, part []byte) {
+	m := cipher.NewCBCDecrypter(block, iv)
+	for len(part) > 0 {
+		n := min(len(part), cryptChunk)
+		m.CryptBlocks(part[:n], part[:n])
+		part = part[n:]
+	}
+}
+
+// openGCMHalves is AES-GCM decryption (NIST SP 800-38D) of body,
+// ciphertext ‖ 16-byte tag, in place with a 12-byte iv, on two goroutines.
+// It checks the tag first and decrypts only after it verified, so nothing
+// of the plaintext exists before then; on a wrong tag it reports false and
+// leaves body as it was. block and block2 hold the same key, one per
+// goroutine.
+//
+// The standard library's Open is one pass, so it cannot be split. Its
+// Seal, given the ciphertext as additional data and no plaintext, runs the
+// same GHASH over the same blocks, differing only in the final length
+// block: each half is hashed that way at once, the halves are joined by
+// GHASH's linearity (a hash of the first half moves past the blocks of the
+// second by a power of H), and the length block is corrected. Decryption
+// is then CTR mode from the counter GCM uses, in two halves.
+func openGCMHalves(block, block2 cipher.Block, iv, body []byte) ([]byte, bool) {
+	const tagSize = 16
+	if len(iv) != gcmIVSize || len(body) < tagSize {
+		return nil, false
+	}
+	ct, tag := body[:len(body)-tagSize], body[len(body)-tagSize:]
+	if uint64(len(ct)) > gcmMaxText {
+		return nil, false
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, false
+	}
+	aead2, err := cipher.NewGCM(block2)
+	if err != nil {
+		return nil, false
+	}
+	var h, ek0, j0 [16]byte
+	block.Encrypt(h[:], h[:])
+	copy(j0[:], iv)
+	j0[15] = 1
+	block.Encrypt(ek0[:], j0[:])
+	g := &ghasher{iv: iv, h: gfLoad(h[:]), ek0: gfLoad(ek0[:])}
+	g.chunkPow = g.h.pow(cryptChunk / 16)
+	clear(h[:])
+	clear(ek0[:])
+	defer func() { *g = ghasher{} }() // values derived from the key
+
+	mid := len(ct) / 2 / 16 * 16
+	first, second := ct[:mid], ct[mid:]
+	var z1, z2 gf
+	both(func() { z2 = g.z(aead2, second) }, func() { z1 = g.z(aead, first) })
+	// The GHASH of the whole, times H, is z1 moved past the blocks of the
+	// second half, plus z2; the length block of the ciphertext follows.
+	s := z1.mul(g.h.pow(uint64(blocks(len(second))))).
+		xor(z2).
+		xor(gf{lo: uint64(len(ct)) * 8}.mul(g.h))
+	var want [tagSize]byte
+	s.xor(g.ek0).store(want[:])
+	if subtle.ConstantTimeCompare(want[:], tag) != 1 {
+		return nil, false
+	}
+
+	// The counter of the first ciphertext block is J0 + 1; GCM increments
+	// only its last 32 bits, which gcmMaxText keeps from wrapping, so
+	// CTR mode's 128-bit increment gives the same stream.
+	ctr := func(b cipher.Block, from int, part []byte) {
+		var c [16]byte
+		copy(c[:], iv)
+		binary.BigEndian.PutUint32(c[12:], uint32(2+from/16))
+		stream := cipher.NewCTR(b, c[:])
+		for len(part) > 0 {
+			n := min(len(part), cryptChunk)
+			stream.XORKeyStream(part[:n], part[:n])
+			part = part[n:]
+		}
+	}
+	both(func() { ctr(block2, mid, second) }, func() { ctr(block, 0, first) })
+	return ct, true
+}
+
+// ghasher computes GHASH through the standard library's GCM Seal, for
+// one key and IV.
+type ghasher struct {
+	iv       []byte
+	h, ek0   gf // H and the encrypted initial counter block J0
+	chunkPow gf // H to the number of blocks in cryptChunk bytes
+}
+
+// z returns Y·H for data, a whole number of blocks unless it is the
+// last part of the ciphertext, where Y is the running GHASH after data's
+// blocks. Seal's tag of a piece P of n bytes as additional data is
+// EK0 ⊕ (Y ⊕ L)·H, with L the length block of n bytes of additional
+// data. The pieces are cryptChunk bytes, joined as GHASH's linearity
+// allows (z of P ‖ Q is z of P times H to the blocks of Q, plus z of Q):
+// a long call into the assembly of the standard library cannot be
+// preempted, and the garbage collector would wait on it.
+func (g *ghasher) z(aead cipher.AEAD, data []byte) gf {
+	var acc gf
+	var t [16]byte
+	for len(data) > 0 {
+		n := min(len(data), cryptChunk)
+		aead.Seal(t[:0], g.iv, nil, data[:n])
+		zp := gfLoad(t[:]).xor(g.ek0).xor(gf{hi: uint64(n) * 8}.mul(g.h))
+		step := g.chunkPow
+		if n < cryptChunk {
+			step = g.h.pow(uint64(blocks(n)))
+		}
+		acc = acc.mul(step).xor(zp)
+		data = data[n:]
+	}
+	return acc
+}
+
+// blocks returns the number of 16-byte blocks n bytes take, the last
+// one padded.
+func blocks(n int) int { return (n + 15) / 16 }
+
+// cryptChunk is how much data one call into the standard library's
+// cipher assembly processes in the two-halves paths; a multiple of the
+// block size.
+const cryptChunk = 256 << 10
+
+const (
+	// gcmIVSize is the IV size openGCMHalves takes, the one XML
+	// Encryption 1.1 defines for AES-GCM.
+	gcmIVSize = 12
+	// gcmMaxText is the longest plaintext GCM encrypts with a 12-byte IV
+	// (NIST SP 800-38D, 5.2.1.1): 2^32 - 2 blocks.
+	gcmMaxText = (1<<32 - 2) * 16
+)
+
+// both runs bg on a new goroutine and fg on this one, and returns when
+// both have.
+func both(bg, fg func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		cipher.NewCBCDecrypter(block2, iv2).CryptBlocks(body[mid:], body[mid:])
+		bg()
 	}()
-	cipher.NewCBCDecrypter(block, iv).CryptBlocks(body[:mid], body[:mid])
+	fg()
 	<-done
+}
+
+// gf is an element of GF(2^128) as GCM represents it: hi holds the first
+// eight bytes big-endian, and the first bit is the coefficient of x^0.
+type gf struct{ hi, lo uint64 }
+
+func gfLoad(b []byte) gf {
+	return gf{binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])}
+}
+
+func (x gf) store(b []byte) {
+	binary.BigEndian.PutUint64(b, x.hi)
+	binary.BigEndian.PutUint64(b[8:], x.lo)
+}
+
+func (x gf) xor(y gf) gf { return gf{x.hi ^ y.hi, x.lo ^ y.lo} }
+
+// mul is multiplication in GF(2^128) (NIST SP 800-38D, 6.3, algorithm
+// 1). H is secret, so it branches on no bit of either operand and reads
+// no table.
+func (x gf) mul(y gf) gf {
+	var z gf
+	v := y
+	for i := range 128 {
+		var bit uint64
+		if i < 64 {
+			bit = x.hi >> (63 - i) & 1
+		} else {
+			bit = x.lo >> (127 - i) & 1
+		}
+		m := -bit
+		z.hi ^= v.hi & m
+		z.lo ^= v.lo & m
+		lsb := -(v.lo & 1)
+		v.lo = v.lo>>1 | v.hi<<63
+		v.hi = v.hi>>1 ^ 0xe1<<56&lsb
+	}
+	return z
+}
+
+// pow returns x^n. The exponent, a block count, is public.
+func (x gf) pow(n uint64) gf {
+	r := gf{hi: 1 << 63} // the polynomial 1
+	for ; n > 0; n >>= 1 {
+		if n&1 == 1 {
+			r = r.mul(x)
+		}
+		x = x.mul(x)
+	}
+	return r
 }

@@ -87,6 +87,8 @@ func TestDecodeHalves_splits(t *testing.T) {
 		{"LF every 64", wrap(enc(raw), 64, "\n")},
 		{"CRLF every 76", wrap(enc(raw[:2998]), 76, "\r\n")},
 		{"LF every 64, trailing LF", wrap(enc(raw), 64, "\n") + "\n"},
+		// The second half moves down by several chunks' worth.
+		{"LF every 64, large", wrap(enc(bytes.Repeat(raw, 4*cryptChunk/len(raw))), 64, "\n")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -96,7 +98,7 @@ func TestDecodeHalves_splits(t *testing.T) {
 				t.Fatal(err)
 			}
 			dst := make([]byte, base64.StdEncoding.DecodedLen(len(tc.text)))
-			n, ok := decodeHalves(dst, []byte(tc.text))
+			n, ok := decodeHalves(newPairTable(), dst, []byte(tc.text))
 			if !ok {
 				t.Fatalf("decodeHalves(%s) declined", tc.name)
 			}
@@ -115,7 +117,7 @@ func TestDecodeHalves_declines(t *testing.T) {
 	// its characters promise: the whole decode must decide.
 	text := []byte(base64.StdEncoding.EncodeToString(raw[:299]) + base64.StdEncoding.EncodeToString(raw[:301]))
 	dst := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
-	if n, ok := decodeHalves(dst, text); ok {
+	if n, ok := decodeHalves(newPairTable(), dst, text); ok {
 		t.Fatalf("decodeHalves accepted padding in the middle (%d bytes)", n)
 	}
 }
@@ -128,7 +130,7 @@ func TestDecryptData_cbcHalves(t *testing.T) {
 		iv := make([]byte, c.IVSize)
 		rand.Read(key)
 		rand.Read(iv)
-		for _, size := range []int{0, 15, 16, 17, 100, 4096, 4097} {
+		for _, size := range []int{0, 15, 16, 17, 100, 4096, 4097, 4*cryptChunk + 8} {
 			t.Run(fmt.Sprintf("%s/%d", alg, size), func(t *testing.T) {
 				pt := make([]byte, size)
 				rand.Read(pt)
@@ -141,6 +143,74 @@ func TestDecryptData_cbcHalves(t *testing.T) {
 					t.Fatalf("DecryptData = %d bytes, %v; want the %d bytes encrypted", len(got), err, size)
 				}
 			})
+		}
+	}
+}
+
+func TestDecryptData_gcmHalves(t *testing.T) {
+	t.Parallel()
+	for _, alg := range []string{AES128GCM, AES192GCM, AES256GCM} {
+		c, _ := LookupCipher(alg)
+		key := make([]byte, c.KeySize)
+		iv := make([]byte, c.IVSize)
+		rand.Read(key)
+		rand.Read(iv)
+		// Halves of several chunks end on and off a chunk boundary.
+		for _, size := range []int{0, 1, 15, 16, 17, 31, 32, 33, 100, 4096, 4097, 70000, 4 * cryptChunk, 5*cryptChunk + 17} {
+			t.Run(fmt.Sprintf("%s/%d", alg, size), func(t *testing.T) {
+				pt := make([]byte, size)
+				rand.Read(pt)
+				ct, err := EncryptData(alg, key, iv, pt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := decryptData(alg, key, bytes.Clone(ct), smallParallel)
+				if err != nil || !bytes.Equal(got, pt) {
+					t.Fatalf("DecryptData = %d bytes, %v; want the %d bytes encrypted", len(got), err, size)
+				}
+				// Every byte changed, in IV, ciphertext or tag, fails the
+				// tag, and the ciphertext stays undecrypted.
+				for _, i := range []int{0, c.IVSize - 1, c.IVSize, c.IVSize + size/2, len(ct) - 17, len(ct) - 16, len(ct) - 1} {
+					if i < 0 || i >= len(ct) {
+						continue
+					}
+					bad := bytes.Clone(ct)
+					bad[i] ^= 0x01
+					kept := bytes.Clone(bad)
+					if got, err := decryptData(alg, key, bad, smallParallel); err != ErrData {
+						t.Fatalf("DecryptData with byte %d changed = %d bytes, %v; want %v", i, len(got), err, ErrData)
+					}
+					if !bytes.Equal(bad, kept) {
+						t.Fatalf("DecryptData with byte %d changed decrypted what failed the tag", i)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestGF_mul(t *testing.T) {
+	t.Parallel()
+	one := gf{hi: 1 << 63}
+	x := gf{0x66e94bd4ef8a2c3b, 0x884cfa59ca342b2e}
+	y := gf{0x0388dace60b6a392, 0xf328c2b971b2fe78}
+	cases := []struct {
+		name      string
+		got, want gf
+	}{
+		{"x·1", x.mul(one), x},
+		{"1·x", one.mul(x), x},
+		{"x·0", x.mul(gf{}), gf{}},
+		{"commutes", x.mul(y), y.mul(x)},
+		// NIST SP 800-38D test case 2: X1 = C·H.
+		{"test case 2", y.mul(x), gf{0x5e2ec74691706288, 0x2c85b0685353deb7}},
+		{"x^0", x.pow(0), one},
+		{"x^1", x.pow(1), x},
+		{"x^5", x.pow(5), x.mul(x).mul(x).mul(x).mul(x)},
+	}
+	for _, tc := range cases {
+		if tc.got != tc.want {
+			t.Errorf("%s = %x, want %x", tc.name, tc.got, tc.want)
 		}
 	}
 }
@@ -163,5 +233,55 @@ func FuzzTwoWay(f *testing.F) {
 		if (err == nil) != (werr == nil) || !bytes.Equal(got, want) {
 			t.Fatalf("decryptData(%x) in halves = %x, %v; one pass %x, %v", ct, got, err, want, werr)
 		}
+		// GCM in halves: what the standard library's one pass accepts,
+		// for the fuzzed bytes as ciphertext and for their encryption.
+		sealed, err := EncryptData(AES128GCM, key, key[:12], ct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range [][]byte{ct, sealed} {
+			got, err = decryptData(AES128GCM, key, bytes.Clone(in), 1)
+			want, werr = decryptData(AES128GCM, key, bytes.Clone(in), len(in)+1)
+			if (err == nil) != (werr == nil) || !bytes.Equal(got, want) {
+				t.Fatalf("decryptData(GCM, %x) in halves = %x, %v; one pass %x, %v", in, got, err, want, werr)
+			}
+		}
+		if got, err := decryptData(AES128GCM, key, sealed, 1); err != nil || !bytes.Equal(got, ct) {
+			t.Fatalf("decryptData(GCM) in halves of its encryption = %x, %v; want %x", got, err, ct)
+		}
 	})
+}
+
+// BenchmarkDecryptData_16MB compares one pass with two halves on a 16 MB
+// CipherValue; decryption is in place, so each iteration decrypts a fresh
+// copy, which the copy-only line measures.
+func BenchmarkDecryptData_16MB(b *testing.B) {
+	for _, alg := range []string{AES256GCM, AES128CBC} {
+		c, _ := LookupCipher(alg)
+		key := make([]byte, c.KeySize)
+		iv := make([]byte, c.IVSize)
+		pt := make([]byte, 16<<20)
+		ct, err := EncryptData(alg, key, iv, pt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		buf := make([]byte, len(ct))
+		for _, way := range []struct {
+			name string
+			min  int
+		}{{"copy-only", -1}, {"one-pass", len(ct) + 1}, {"halves", 1}} {
+			b.Run(alg[strings.LastIndex(alg, "#")+1:]+"/"+way.name, func(b *testing.B) {
+				b.SetBytes(int64(len(pt)))
+				for b.Loop() {
+					copy(buf, ct)
+					if way.min < 0 {
+						continue
+					}
+					if _, err := decryptData(alg, key, buf, way.min); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
 }

@@ -89,7 +89,11 @@
 //     caller checks the runs it uses with [CheckText]. Invariant: with
 //     every cut run valid character data, the skeleton parses exactly
 //     when the message does, into the same tree once markers are read
-//     back as their runs. Proved by FuzzCutText (skeleton_test.go).
+//     back as their runs. Proved by FuzzCutText (skeleton_test.go). The
+//     end of a long run after a named start tag is found, with the check
+//     for '&', in one pass of cache-sized chunks, and from 1 MiB on in two
+//     halves at once; TestTextEnd compares that search with its
+//     definition.
 //
 // Small documents take a shortcut of representation, not of checking: a
 // document of up to 64 KiB is copied into one string before its tree is
@@ -102,6 +106,6 @@
 // and by FuzzParse.
 //
 // The parallel halves of the decryption path, decoding base64 and
-// decrypting CBC in two halves at once, live in internal/xmlenc, with
-// their invariant and fuzz target in its package documentation.
+// decrypting CBC and GCM in two halves at once, live in internal/xmlenc,
+// with their invariant and fuzz target in its package documentation.
 package xmlscan

@@ -3,8 +3,10 @@ package xmlscan
 import (
 	"bytes"
 	"encoding/hex"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // Skeleton is a message with its large text runs cut out, so that the
@@ -44,12 +46,19 @@ func CutText(msg []byte, local string, min int, nonce [8]byte) *Skeleton {
 		if end < 0 {
 			return s
 		}
-		next := bytes.IndexByte(msg[end:], '<')
+		named := hasLocalName(msg[i:end], local)
+		var next int
+		amp := false
+		if named {
+			next, amp = textEnd(msg[end:], textEndTwoWay)
+		} else {
+			next = bytes.IndexByte(msg[end:], '<')
+		}
 		if next < 0 {
 			break
 		}
 		text := msg[end : end+next]
-		if len(text) >= min && hasLocalName(msg[i:end], local) && bytes.IndexByte(text, '&') < 0 && len(bytes.TrimLeft(text, " \t\r\n")) > 0 {
+		if len(text) >= min && named && !amp && len(bytes.TrimLeft(text, " \t\r\n")) > 0 {
 			cuts = append(cuts, span{end, end + next})
 		}
 		i = end + next
@@ -218,3 +227,75 @@ func (s *Skeleton) Expand(out []byte, extra [][]byte) []byte {
 	}
 	return append(res, out[prev:]...)
 }
+
+// textEnd returns the index of the first '<' in rest, or -1, and whether
+// a '&' comes before it. The two searches go together chunk by chunk,
+// so that a long run is read from memory once. From twoWayFrom bytes on,
+// with more than one processor, the part after the first chunk is
+// searched in two halves at once; the second half gives up as soon as the
+// first finds the end.
+func textEnd(rest []byte, twoWayFrom int) (int, bool) {
+	first := rest[:min(len(rest), textChunk)]
+	n0, amp0 := textEndIn(first, nil)
+	if n0 >= 0 || len(rest) == len(first) {
+		return n0, amp0
+	}
+	if len(rest) < twoWayFrom || runtime.GOMAXPROCS(0) < 2 {
+		n, amp := textEndIn(rest[len(first):], nil)
+		if n >= 0 {
+			n += len(first)
+		}
+		return n, amp0 || amp
+	}
+	mid := len(first) + (len(rest)-len(first))/2
+	var found atomic.Bool
+	var n2 int
+	var amp2 bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n2, amp2 = textEndIn(rest[mid:], &found)
+	}()
+	n1, amp1 := textEndIn(rest[len(first):mid], nil)
+	if n1 >= 0 {
+		found.Store(true)
+	}
+	<-done
+	switch {
+	case n1 >= 0:
+		return len(first) + n1, amp0 || amp1
+	case n2 >= 0:
+		return mid + n2, amp0 || amp1 || amp2
+	}
+	return -1, amp0 || amp1 || amp2
+}
+
+// textEndIn is textEnd on one goroutine, stopping with -1 between chunks
+// once stop (if not nil) is set.
+func textEndIn(b []byte, stop *atomic.Bool) (int, bool) {
+	amp := false
+	for off := 0; off < len(b); off += textChunk {
+		if stop != nil && stop.Load() {
+			return -1, amp
+		}
+		c := b[off:min(len(b), off+textChunk)]
+		n := bytes.IndexByte(c, '<')
+		if n >= 0 {
+			c = c[:n]
+		}
+		amp = amp || bytes.IndexByte(c, '&') >= 0
+		if n >= 0 {
+			return off + n, amp
+		}
+	}
+	return -1, amp
+}
+
+const (
+	// textChunk is how much of a text run textEnd reads at a time: it
+	// stays in the processor's cache between the two searches.
+	textChunk = 64 << 10
+	// textEndTwoWay is the length of the rest of a message from which
+	// textEnd searches it in two halves at once.
+	textEndTwoWay = 1 << 20
+)

@@ -105,3 +105,72 @@ func FuzzCutText(f *testing.F) {
 		}
 	})
 }
+
+// TestTextEnd checks textEnd, on one goroutine and on two, against its
+// definition, with '<' and '&' placed in the first chunk, in either half,
+// on chunk and half boundaries, and nowhere.
+func TestTextEnd(t *testing.T) {
+	t.Parallel()
+	const size = 5*textChunk + 123
+	mid := textChunk + (size-textChunk)/2
+	type mark struct {
+		at int
+		c  byte
+	}
+	cases := []struct {
+		name  string
+		marks []mark
+	}{
+		{"none", nil},
+		{"lt at 0", []mark{{0, '<'}}},
+		{"lt in first chunk", []mark{{100, '<'}}},
+		{"lt ends first chunk", []mark{{textChunk - 1, '<'}}},
+		{"lt starts first half", []mark{{textChunk, '<'}}},
+		{"lt in first half", []mark{{2*textChunk + 7, '<'}}},
+		{"lt ends first half", []mark{{mid - 1, '<'}}},
+		{"lt starts second half", []mark{{mid, '<'}}},
+		{"lt in second half", []mark{{mid + textChunk + 1, '<'}}},
+		{"lt last", []mark{{size - 1, '<'}}},
+		{"lt in both halves", []mark{{2 * textChunk, '<'}, {mid + 5, '<'}}},
+		{"amp before lt", []mark{{10, '&'}, {mid + 5, '<'}}},
+		{"amp in second half before lt", []mark{{mid + 1, '&'}, {mid + 5, '<'}}},
+		{"amp after lt", []mark{{mid + 6, '&'}, {mid + 5, '<'}}},
+		{"amp after lt in first chunk", []mark{{20, '<'}, {21, '&'}}},
+		{"amp only", []mark{{mid + 9, '&'}}},
+		{"amp in first half, lt in second", []mark{{3 * textChunk, '&'}, {size - 2, '<'}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := bytes.Repeat([]byte("Q"), size)
+			for _, m := range tc.marks {
+				b[m.at] = m.c
+			}
+			wantN := bytes.IndexByte(b, '<')
+			before := b
+			if wantN >= 0 {
+				before = b[:wantN]
+			}
+			wantAmp := bytes.IndexByte(before, '&') >= 0
+			for _, from := range []int{1, size + 1} {
+				if n, amp := textEnd(b, from); n != wantN || amp != wantAmp {
+					t.Errorf("textEnd(from %d) = %d, %v; want %d, %v", from, n, amp, wantN, wantAmp)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCutText cuts the CipherValue of a message carrying 16 MB of
+// data (21 MB of base64), the search that locates the data before it is
+// decoded.
+func BenchmarkCutText(b *testing.B) {
+	big := bytes.Repeat([]byte("QUJD"), 16<<20/3)
+	msg := []byte(`<e:Envelope xmlns:e="urn:e" xmlns:x="urn:x"><e:Header><x:CipherValue>` + strings.Repeat("QUJD", 86) + `</x:CipherValue></e:Header><e:Body><x:EncryptedData><x:CipherValue>` + string(big) + `</x:CipherValue></x:EncryptedData></e:Body></e:Envelope>`)
+	b.SetBytes(int64(len(big)))
+	for b.Loop() {
+		if s := CutText(msg, "CipherValue", 1024, [8]byte{}); s.Cuts() != 1 {
+			b.Fatalf("CutText() cut %d runs, want 1", s.Cuts())
+		}
+	}
+}

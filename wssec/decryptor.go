@@ -179,12 +179,20 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 	// content in the tree, digested from the message's bytes instead;
 	// where that does not do, it is read again in full before anything
 	// was decided on it (there is no private-key operation to repeat).
-	if d.Signers != nil && !bytes.Contains(skel.Data, []byte("Encrypted")) {
+	enc := bytes.Index(skel.Data, []byte("Encrypted"))
+	if d.Signers != nil && enc < 0 {
 		res, err := d.decryptSkeleton(message, skel, pol, true, body)
 		if !errors.Is(err, errNeedTree) {
 			return res, err
 		}
 		return d.decryptSkeleton(message, skel, pol, false, body)
+	}
+	if !bytes.Contains(skel.Data[:max(enc, 0)], []byte("Signature")) {
+		// Only a signature before the encrypted data can cover the Body
+		// as received (encrypt-then-sign): without one, the second core
+		// is left to decryption at once. A guess: the digest is not
+		// needed for the outcome, only for speed.
+		body.close()
 	}
 	return d.decryptSkeleton(message, skel, pol, false, body)
 }

@@ -6,7 +6,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/wsrenew/wsrenew/internal/fakeclock"
 	"github.com/wsrenew/wsrenew/wssec"
 )
 
@@ -102,4 +104,42 @@ func tamperSignatureValue(t *testing.T, msg []byte) []byte {
 		out[k] = 'A'
 	}
 	return out
+}
+
+// FuzzVerify_bodyDigest edits a signed message large enough that its
+// Body is digested on a second goroutine: any edit yields a documented
+// error or the message verified and returned as it came, and nothing
+// reads the message after Decrypt returned.
+func FuzzVerify_bodyDigest(f *testing.F) {
+	small := readTestdata(f, "response11.xml")
+	order := small[bytes.Index(small, []byte(`<tns:Order id="o-1">`)):bytes.Index(small, []byte(`<tns:Order id="o-2">`))]
+	base := sign(f, bytes.Replace(small, order, bytes.Repeat(order, 400), 1), receiverID, signOpts{})
+	body := uint32(bytes.Index(base, []byte("<soapenv:Body")))
+	f.Add([]byte(nil), uint32(0), uint16(0))
+	f.Add([]byte("<x>"), body+40, uint16(0))
+	f.Add([]byte("</tns:Order>"), body+400, uint16(3))
+	f.Add([]byte(`xmlns:tns="urn:other" `), body+30, uint16(0))
+	f.Add([]byte("<soapenv:Body>"), uint32(200), uint16(0))
+	f.Add([]byte("&#0;"), body+300, uint16(1))
+	d := &wssec.Decryptor{Keys: twoKeyRing(f), Signers: trustRing(f, fakeclock.New(t0.Add(time.Minute)), receiverID.Certificate),
+		Policy: wssec.Policy{AllowPlaintextBody: true}}
+	f.Fuzz(func(t *testing.T, edit []byte, at uint32, cut uint16) {
+		k := int(at % uint32(len(base)))
+		msg := append(append(append([]byte(nil), base[:k]...), edit...), base[min(k+int(cut), len(base)):]...)
+		res, err := d.Decrypt(msg)
+		want := append([]byte(nil), msg...)
+		clear(msg)
+		if err == nil {
+			if !bytes.Equal(res.Envelope, want) || !res.SignedBody() {
+				t.Fatalf("Decrypt() of an edited message succeeded with another envelope or an unsigned Body")
+			}
+			return
+		}
+		for _, w := range documented {
+			if errors.Is(err, w) {
+				return
+			}
+		}
+		t.Fatalf("Decrypt() error = %v, not a documented error", err)
+	})
 }

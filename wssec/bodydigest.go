@@ -40,8 +40,11 @@ type bodyDigest struct {
 	// found and err are the reading's outcome, set before done closes.
 	found c14n.Found
 	err   error
-	// sum, once read, is the digest.
-	sum []byte
+	// sum, once read, is the digest; closed says close was called,
+	// after which the digest may be incomplete and is not used. Both
+	// belong to the calling goroutine.
+	sum    []byte
+	closed bool
 }
 
 // bodyDigestMin is the size of message from which its Body is digested
@@ -59,6 +62,7 @@ func startBodyDigest(message []byte, lim xmlscan.Limits) *bodyDigest {
 	b := &bodyDigest{done: make(chan struct{})}
 	b.pipe.h = sha256.New()
 	b.pipe.ready.L = &b.pipe.mu
+	b.pipe.stop = &b.stop
 	// The budget of the whole message bounds this one element: the use
 	// charges what it cost to the message's budget, as a digest computed
 	// then would.
@@ -85,6 +89,7 @@ func (b *bodyDigest) close() {
 	if b == nil {
 		return
 	}
+	b.closed = true
 	b.stop.Store(true)
 	<-b.done
 }
@@ -93,7 +98,7 @@ func (b *bodyDigest) close() {
 // SHA-256 over the exclusive canonical form, without comments or
 // InclusiveNamespaces, of the element at place n written qname.
 func (b *bodyDigest) fits(hash crypto.Hash, m c14n.Method, prefixes string, n int, qname string) bool {
-	if b == nil || hash != crypto.SHA256 || m != (c14n.Method{Exclusive: true}) || !isBlank(prefixes) {
+	if b == nil || b.closed || hash != crypto.SHA256 || m != (c14n.Method{Exclusive: true}) || !isBlank(prefixes) {
 		return false
 	}
 	b.wait()
@@ -147,7 +152,14 @@ type hashPipe struct {
 	free  [][]byte
 	// joined: the caller hashes from now on; done: nothing more comes.
 	joined, done bool
+	// stop, once true, ends the writer's own hashing: its digest is no
+	// longer wanted.
+	stop *atomic.Bool
 }
+
+// hashPiece is what the writer hashes between two looks at stop, so
+// that a large slice of the message does not hold up a call that ended.
+const hashPiece = 1 << 20
 
 type pipeChunk struct {
 	b     []byte
@@ -188,7 +200,11 @@ func (p *hashPipe) put(c pipeChunk) bool {
 		p.mu.Unlock()
 		// Only this goroutine hashes until the caller joins, and the
 		// caller hashes only what is queued after this returns.
-		p.h.Write(c.b)
+		for b := c.b; len(b) > 0 && (p.stop == nil || !p.stop.Load()); {
+			n := min(len(b), hashPiece)
+			p.h.Write(b[:n])
+			b = b[n:]
+		}
 		return false
 	}
 	p.queue = append(p.queue, c)

@@ -52,6 +52,7 @@ func TestVerify_bodyDigest(t *testing.T) {
 		{"canonical form beyond the budget", sign(t, wide, receiverID, signOpts{}), wssec.Policy{}, wssec.ErrLimitExceeded},
 		{"sign-then-encrypt", encrypt(t, gcm, signed), wssec.Policy{}, nil},
 		{"encrypt-then-sign", sign(t, encrypt(t, gcm, plain), receiverID, signOpts{}), wssec.Policy{}, nil},
+		{"encrypt-then-sign, Encrypted written first", sign(t, encrypt(t, gcm, bytes.Replace(plain, []byte("<soapenv:Envelope "), []byte(`<soapenv:Envelope xmlns:e="urn:Encrypted" `), 1)), receiverID, signOpts{}), wssec.Policy{}, nil},
 		{"not XML", []byte("<soapenv:Body>" + strings.Repeat("<", 100)), wssec.Policy{}, wssec.ErrMalformed},
 	}
 	for _, tc := range tests {

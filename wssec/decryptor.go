@@ -56,6 +56,8 @@ type Decryptor struct {
 	once   sync.Once
 	pol    *compiled
 	polErr error
+	// scratch pools per-call memory (*scratch) across concurrent calls.
+	scratch sync.Pool
 }
 
 // Result is the outcome of a successful decryption.
@@ -174,18 +176,25 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 	if _, err := io.ReadFull(pol.rand, nonce[:]); err != nil {
 		return nil, fmt.Errorf("wssec: random: %w", err)
 	}
-	skel := xmlscan.CutText(message, "CipherValue", cutThreshold, nonce)
+	sc := d.getScratch()
+	defer d.putScratch(sc)
+	skel := xmlscan.CutTextInto(sc.skel, message, "CipherValue", cutThreshold, nonce)
+	if skel.Cuts() > 0 {
+		// Nothing of the skeleton outlives the call: its bytes serve
+		// the next one.
+		sc.skel = skel.Data[:0]
+	}
 	// A signed message with nothing encrypted is read without its Body's
 	// content in the tree, digested from the message's bytes instead;
 	// where that does not do, it is read again in full before anything
 	// was decided on it (there is no private-key operation to repeat).
 	enc := bytes.Index(skel.Data, []byte("Encrypted"))
 	if d.Signers != nil && enc < 0 {
-		res, err := d.decryptSkeleton(message, skel, pol, true, body)
+		res, err := d.decryptSkeleton(message, skel, pol, sc, true, body)
 		if !errors.Is(err, errNeedTree) {
 			return res, err
 		}
-		return d.decryptSkeleton(message, skel, pol, false, body)
+		return d.decryptSkeleton(message, skel, pol, sc, false, body)
 	}
 	if !bytes.Contains(skel.Data[:max(enc, 0)], []byte("Signature")) {
 		// Only a signature before the encrypted data can cover the Body
@@ -194,7 +203,7 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 		// needed for the outcome, only for speed.
 		body.close()
 	}
-	return d.decryptSkeleton(message, skel, pol, false, body)
+	return d.decryptSkeleton(message, skel, pol, sc, false, body)
 }
 
 // decryptSkeleton is decrypt once the skeleton is cut: with opaque, the
@@ -202,12 +211,12 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 // errNeedTree says the message must be read in full. body, if set, is
 // the Body's digest under way, for the signatures verified before
 // decryption.
-func (d *Decryptor) decryptSkeleton(message []byte, skel *xmlscan.Skeleton, pol *compiled, opaque bool, body *bodyDigest) (*Result, error) {
+func (d *Decryptor) decryptSkeleton(message []byte, skel *xmlscan.Skeleton, pol *compiled, sc *scratch, opaque bool, body *bodyDigest) (*Result, error) {
 	var op *xmlscan.Opaque
 	if opaque {
 		op = bodyOpaque()
 	}
-	tr, err := xmlscan.ParseTree(skel.Data, pol.limits, op)
+	tr, err := xmlscan.ParseTreeScratch(skel.Data, pol.limits, op, &sc.scan)
 	if op != nil && op.Element != nil && op.ID == nil {
 		return nil, errNeedTree // the content holds what only a tree reads
 	}
@@ -218,7 +227,7 @@ func (d *Decryptor) decryptSkeleton(message []byte, skel *xmlscan.Skeleton, pol 
 	if err != nil {
 		return nil, soapError(err)
 	}
-	p := &process{pol: pol, ring: d.Keys, snap: d.Keys.load(), env: env, skel: skel, msg: message, elements: tr.Elements}
+	p := &process{pol: pol, ring: d.Keys, snap: d.Keys.load(), env: env, skel: skel, msg: message, elements: tr.Elements, sc: sc}
 	if op != nil && op.Element != nil {
 		if op.Element != env.Body {
 			return nil, errNeedTree
@@ -411,6 +420,7 @@ type process struct {
 	env  *soap.Envelope
 	skel *xmlscan.Skeleton
 	msg  []byte // the message as received, whose skeleton the tree was read from
+	sc   *scratch
 	// opaque, when set, is the Body, whose content of opaqueElements
 	// elements the tree leaves out (see bodyOpaque).
 	opaque         *etree.Element

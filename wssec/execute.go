@@ -181,6 +181,7 @@ func (p *process) checkPlaintext(dp *dataPlan, pt []byte) error {
 	info, err := xmlscan.ScanFragment(pt, xmlscan.FragmentCheck{
 		Context: p.env.Names.InScope(parent),
 		Limits:  lim,
+		Scratch: &p.sc.scan,
 		Forbidden: func(ns string, local []byte) bool {
 			sawForbidden = sawForbidden || forbidden(ns, local)
 			return sawForbidden
@@ -285,20 +286,28 @@ func (p *process) splice() ([]byte, error) {
 	// forms.
 	p.env.Doc.WriteSettings = fidelity
 	out := p.serialize()
-	if res, ok := p.spliceInPlace(out); ok {
-		return res, nil
+	res, ok := p.spliceInPlace(out)
+	if !ok {
+		res = p.skel.Expand(out, extra)
 	}
-	return p.skel.Expand(out, extra), nil
+	if len(res) == 0 || len(out) == 0 || &res[0] != &out[0] {
+		// Both copied out of the serialization: its buffer serves
+		// the next call.
+		p.sc.out = out[:0]
+	}
+	return res, nil
 }
 
 // serialize writes the envelope as etree's Document.WriteToBytes does,
 // into one buffer sized for the skeleton it was read from (the markers
 // are shorter than the elements they replace, so it seldom grows), with
-// no bufio layer in between copying every byte once more.
+// no bufio layer in between copying every byte once more. The buffer is
+// the call's scratch: the caller copies the result out of it.
 func (p *process) serialize() []byte {
-	var b bytes.Buffer
+	b := bytes.NewBuffer(p.sc.out[:0])
+	p.sc.out = nil // until the caller has copied out of it
 	b.Grow(len(p.skel.Data))
-	writeTokens(&b, p.env.Doc.Child, &p.env.Doc.WriteSettings)
+	writeTokens(b, p.env.Doc.Child, &p.env.Doc.WriteSettings)
 	return b.Bytes()
 }
 

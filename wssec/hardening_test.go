@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/beevik/etree"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/wsrenew/wsrenew/internal/testpki"
 	"github.com/wsrenew/wsrenew/internal/xmlenc"
@@ -306,4 +307,56 @@ func wrap(s string, n int) string {
 	}
 	b.WriteString(s)
 	return b.String()
+}
+
+// TestDecrypt_largeTampered: data large enough for the two-halves paths
+// (base64, AES-GCM, the fragment check) decrypts as the same message
+// does below them, wrapped or not, and any changed byte of a large
+// AES-GCM CipherValue (IV, either half, the tag) is exactly
+// ErrDecryptionFailed.
+func TestDecrypt_largeTampered(t *testing.T) {
+	t.Parallel()
+	body := response("records", 3<<19)
+	for _, de := range []wssec.DataEncryption{wssec.AES256GCM, wssec.AES128CBC} {
+		msg := encrypt(t, &wssec.Encryptor{Certificate: oldID.Certificate, DataEncryption: de}, body)
+		i := bytes.Index(msg, []byte("<xenc:CipherValue>"))
+		i += bytes.Index(msg[i+1:], []byte("<xenc:CipherValue>")) + 1 + len("<xenc:CipherValue>")
+		j := i + bytes.IndexByte(msg[i:], '<')
+		ct, err := base64.StdEncoding.DecodeString(string(msg[i:j]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		with := func(ct []byte, wrapped bool) []byte {
+			v := base64.StdEncoding.EncodeToString(ct)
+			if wrapped {
+				v = wrap(v, 64)
+			}
+			return append(append(append([]byte(nil), msg[:i]...), v...), msg[j:]...)
+		}
+		d := &wssec.Decryptor{Keys: wssec.NewKeyRing(keyOf(oldID))}
+		var want string
+		for _, wrapped := range []bool{false, true} {
+			res, err := d.Decrypt(with(ct, wrapped))
+			if err != nil {
+				t.Fatalf("Decrypt(%s, wrapped %v) error = %v", algName(de), wrapped, err)
+			}
+			if want == "" {
+				want = normalize(t, res.Envelope)
+			}
+			if diff := cmp.Diff(want, normalize(t, res.Envelope)); diff != "" {
+				t.Errorf("Decrypt(%s, wrapped %v) envelope differs (-unwrapped +wrapped):\n%.2000s", algName(de), wrapped, diff)
+			}
+		}
+		if de != wssec.AES256GCM {
+			continue
+		}
+		for _, at := range []int{0, 11, 12, len(ct) / 4, len(ct)/2 - 1, len(ct) / 2, len(ct) * 3 / 4, len(ct) - 17, len(ct) - 16, len(ct) - 1} {
+			bad := bytes.Clone(ct)
+			bad[at] ^= 0x10
+			_, err := d.Decrypt(with(bad, at%2 == 0))
+			if err != wssec.ErrDecryptionFailed || err.Error() != wssec.ErrDecryptionFailed.Error() {
+				t.Errorf("Decrypt(%s, byte %d of %d changed) error = %v, want exactly %v", algName(de), at, len(ct), err, wssec.ErrDecryptionFailed)
+			}
+		}
+	}
 }

@@ -150,11 +150,23 @@ func (p *process) checkKeys() error {
 // decodeCipherValues decodes the CipherValues now: a broken encoding is
 // the sender's doing and is reported as such, before any key is used.
 func (p *process) decodeCipherValues() error {
-	for _, dp := range p.data {
+	for i, dp := range p.data {
 		if len(p.data) == 1 && p.decodeWithRoom(dp) {
 			continue
 		}
-		ct, err := xmlenc.DecodeCipherValue(dp.ed.CipherValue, p.enc)
+		var ct []byte
+		var err error
+		if i == 0 {
+			// The first into the call's scratch, which keeps the
+			// buffer for the next call: the plaintext is copied out
+			// of it into the result.
+			ct, err = xmlenc.DecodeCipherValueInto(p.sc.ct, dp.ed.CipherValue, p.enc)
+			if err == nil && cap(ct) <= maxScratchOut {
+				p.sc.ct = ct[:0]
+			}
+		} else {
+			ct, err = xmlenc.DecodeCipherValue(dp.ed.CipherValue, p.enc)
+		}
 		if err != nil {
 			return soapError(err)
 		}

@@ -94,8 +94,8 @@ func (e *Envelope) SecurityHeaders(role string) []*etree.Element {
 		return nil
 	}
 	var out []*etree.Element
-	for _, c := range e.Header.ChildElements() {
-		if e.Names.Is(c, NSWSSE, "Security") && e.role(c) == role {
+	for _, t := range e.Header.Child {
+		if c, ok := t.(*etree.Element); ok && e.Names.Is(c, NSWSSE, "Security") && e.role(c) == role {
 			out = append(out, c)
 		}
 	}

@@ -27,7 +27,10 @@ func IndexIDs(root *etree.Element, n Names) (IDs, error) {
 // prefix costs a lookup of its element and at most one comparison per
 // declaration in scope, so the walk is linear in the size of the tree.
 func (ids IDs) add(el *etree.Element, n Names) error {
-	stack := []*etree.Element{el}
+	// A SOAP message nests a few levels deep: the first array holds the
+	// walk's stack without growing it.
+	var first [32]*etree.Element
+	stack := append(first[:0], el)
 	for len(stack) > 0 {
 		e := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -74,7 +77,8 @@ func isIDAttr(n Names, el *etree.Element, a *etree.Attr) bool {
 // Remove drops el and its descendants from the index, resolving
 // prefixes with n.
 func (ids IDs) Remove(el *etree.Element, n Names) {
-	stack := []*etree.Element{el}
+	var first [32]*etree.Element
+	stack := append(first[:0], el)
 	for len(stack) > 0 {
 		e := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -83,7 +87,11 @@ func (ids IDs) Remove(el *etree.Element, n Names) {
 				delete(ids, a.Value)
 			}
 		}
-		stack = append(stack, e.ChildElements()...)
+		for _, t := range e.Child {
+			if c, ok := t.(*etree.Element); ok {
+				stack = append(stack, c)
+			}
+		}
 	}
 }
 

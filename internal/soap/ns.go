@@ -130,17 +130,23 @@ func walkPrefix(el *etree.Element, prefix string) string {
 // CDATA sections), skipping comments and processing instructions between
 // them. It reports false if el has child elements.
 func Text(el *etree.Element) (string, bool) {
-	var n int
+	var n, parts int
+	var only string
 	for _, t := range el.Child {
 		switch c := t.(type) {
 		case *etree.CharData:
 			n += len(c.Data)
+			parts++
+			only = c.Data
 		case *etree.Element:
 			return "", false
 		}
 	}
-	if n == 0 {
+	switch {
+	case n == 0:
 		return "", true
+	case parts == 1:
+		return only, true // the usual case: nothing to join
 	}
 	buf := make([]byte, 0, n)
 	for _, t := range el.Child {

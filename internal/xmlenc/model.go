@@ -127,6 +127,38 @@ func DecodeCipherValue(el *etree.Element, lim Limits) ([]byte, error) {
 	return DecodeBase64Bytes(text)
 }
 
+// DecodeCipherValueInto is [DecodeCipherValue] decoding into dst's memory
+// where the text is one run held elsewhere, small enough for a plain
+// decode, and its decoding fits in cap(dst); anywhere else it allocates as
+// DecodeCipherValue does. dst's contents are overwritten.
+func DecodeCipherValueInto(dst []byte, el *etree.Element, lim Limits) ([]byte, error) {
+	if lim.CipherText != nil && len(el.Child) == 1 {
+		if c, ok := el.Child[0].(*etree.CharData); ok {
+			if raw, ok := lim.CipherText(c.Data); ok {
+				return decodeBase64Into(dst, raw)
+			}
+		}
+	}
+	return DecodeCipherValue(el, lim)
+}
+
+// decodeBase64Into is DecodeBase64Bytes into dst's memory where that
+// fits and the text is below the sizes DecodeBase64Room decodes in
+// halves or with a table. Text the standard decoder refuses (white space
+// other than line breaks, or no base64) takes DecodeBase64Room's path,
+// which compacts it or reports it.
+func decodeBase64Into(dst, text []byte) ([]byte, error) {
+	n := base64.StdEncoding.DecodedLen(len(text))
+	if cap(dst) < n || twoWay(len(text), parallelMin) || len(text) >= fastDecodeMin {
+		return DecodeBase64Bytes(text)
+	}
+	out := dst[:n]
+	if n, err := base64.StdEncoding.Decode(out, text); err == nil {
+		return out[:n], nil
+	}
+	return DecodeBase64Bytes(text)
+}
+
 // encryptedType holds what EncryptedKey and EncryptedData share, the
 // EncryptedType of XML Encryption 1.1, 3.1.
 type encryptedType struct {
@@ -316,7 +348,9 @@ func cipherValue(cd *etree.Element, lim Limits) (*etree.Element, error) {
 
 // DecodeBase64 decodes the text of el, ignoring the white space and line
 // breaks producers put in base64, and comments between text nodes. Like
-// every base64 decoding of the module, it goes through DecodeBase64Room.
+// every base64 decoding of the module, it goes through DecodeBase64Room
+// (decodeBase64Into decodes itself only below the sizes that function
+// decodes in halves or with a table).
 func DecodeBase64(el *etree.Element) ([]byte, error) {
 	var b []byte
 	for _, t := range el.Child {
@@ -348,19 +382,19 @@ func DecodeBase64Bytes(text []byte) ([]byte, error) {
 // buffer. It returns the whole buffer and the decoded bytes, which start
 // at buf[head].
 func DecodeBase64Room(text []byte, head, tail int) (buf, out []byte, err error) {
-	return decodeBase64Room(text, head, tail, parallelMin)
+	return decodeBase64Room(text, head, tail, parallelMin, decodePiece)
 }
 
-// decodeBase64Room is DecodeBase64Room, decoding in two halves at once
-// from twoWayMin bytes on.
-func decodeBase64Room(text []byte, head, tail, twoWayMin int) (buf, out []byte, err error) {
+// decodeBase64Room is DecodeBase64Room, decoding on two goroutines from
+// twoWayMin bytes on, unwrapped text in pieces of piece characters.
+func decodeBase64Room(text []byte, head, tail, twoWayMin, piece int) (buf, out []byte, err error) {
 	buf = make([]byte, head+base64.StdEncoding.DecodedLen(len(text))+tail)
 	out = buf[head : len(buf)-tail]
 	decode := base64.StdEncoding.Decode
 	if halves := twoWay(len(text), twoWayMin); halves || len(text) >= fastDecodeMin {
 		t := newPairTable()
 		if halves {
-			if n, ok := decodeHalves(t, out, text); ok {
+			if n, ok := decodeTwoWay(t, out, text, piece); ok {
 				return buf, out[:n], nil
 			}
 		}

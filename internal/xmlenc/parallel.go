@@ -6,10 +6,12 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"runtime"
+	"sync/atomic"
 )
 
-// parallelMin is the size from which base64 decoding and CBC decryption
-// work on two halves at once, when more than one processor is available.
+// parallelMin is the size from which base64 decoding and CBC and GCM
+// decryption work on two goroutines, when more than one processor is
+// available.
 // Below it a second goroutine costs more than it saves. Tests pass a
 // smaller size to the unexported functions that take one.
 const parallelMin = 1 << 20
@@ -19,6 +21,53 @@ const parallelMin = 1 << 20
 func twoWay(n, from int) bool {
 	return n >= from && runtime.GOMAXPROCS(0) > 1
 }
+
+// decodeTwoWay decodes text into dst on two goroutines, with t, and
+// reports whether it did: unwrapped text (no line break near its middle)
+// in pieces of piece characters, wrapped text in two halves.
+// dst must have room for base64.StdEncoding.DecodedLen(len(text)) bytes.
+func decodeTwoWay(t *pairTable, dst, text []byte, piece int) (int, bool) {
+	m := len(text) / 2
+	if bytes.IndexByte(text[m:min(m+maxLineSearch, len(text))], '\n') < 0 {
+		return decodePieces(t, dst, text, piece)
+	}
+	return decodeHalves(t, dst, text)
+}
+
+// decodePieces decodes text into dst in pieces of piece characters, a
+// multiple of four, that two goroutines take from a shared counter, and
+// reports whether it did. Each piece but the last must decode on its own
+// to three bytes for every four characters, which a piece holding white
+// space or padding does not: then it reports false, and the caller
+// decodes the whole text. Each piece decodes into its own part of dst, so
+// that no write of one reaches another's.
+func decodePieces(t *pairTable, dst, text []byte, piece int) (int, bool) {
+	out := piece / 4 * 3
+	pieces := (len(text) + piece - 1) / piece
+	var bad atomic.Bool
+	var last int
+	shared(pieces, func(_, j int) {
+		src := text[j*piece : min(len(text), (j+1)*piece)]
+		if j == pieces-1 {
+			n, err := t.decode(dst[j*out:], src)
+			last = n
+			if err != nil {
+				bad.Store(true)
+			}
+			return
+		}
+		if n, err := t.decode(dst[j*out:(j+1)*out], src); err != nil || n != out {
+			bad.Store(true)
+		}
+	})
+	if bad.Load() {
+		return 0, false
+	}
+	return (pieces-1)*out + last, true
+}
+
+// decodePiece is the number of characters decodePieces gives each piece.
+const decodePiece = 256 << 10
 
 // decodeHalves decodes text into dst in two halves at once, with t, and
 // reports whether it did. dst must have room for base64.StdEncoding.DecodedLen
@@ -47,15 +96,15 @@ func decodeHalves(t *pairTable, dst, text []byte) (int, bool) {
 	// The first half has at most m characters, so decodes to at most
 	// base bytes: it cannot write where the second half does.
 	base := m / 4 * 3
-	var n2 int
-	var err2 error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		n2, err2 = t.decode(dst[base:], text[m:])
-	}()
-	n1, err1 := t.decode(dst[:base], text[:m])
-	<-done
+	var n1, n2 int
+	var err1, err2 error
+	shared(2, func(_, i int) {
+		if i == 0 {
+			n1, err1 = t.decode(dst[:base], text[:m])
+		} else {
+			n2, err2 = t.decode(dst[base:], text[m:])
+		}
+	})
 	if err1 != nil || err2 != nil || endsInPadding(text[:m]) {
 		return 0, false
 	}
@@ -81,29 +130,23 @@ func endsInPadding(text []byte) bool {
 }
 
 // decryptCBCHalves decrypts body, a whole number of blocks, in place in
-// two halves at once: CBC decryption of a block needs only the block
-// before it, which the second half copies before the first half
-// overwrites it.
+// cryptChunk pieces shared by two goroutines (block and block2 hold the
+// same key, one per goroutine): CBC decryption of a block needs only the
+// ciphertext block before it, which is copied for each piece before any
+// is overwritten.
 func decryptCBCHalves(block, block2 cipher.Block, iv, body []byte) {
 	bs := block.BlockSize()
-	mid := len(body) / 2 / bs * bs
-	if mid == 0 {
-		cipher.NewCBCDecrypter(block, iv).CryptBlocks(body, body)
-		return
+	pieces := (len(body) + cryptChunk - 1) / cryptChunk
+	ivs := make([][]byte, pieces)
+	ivs[0] = iv
+	for j := 1; j < pieces; j++ {
+		ivs[j] = bytes.Clone(body[j*cryptChunk-bs : j*cryptChunk])
 	}
-	iv2 := bytes.Clone(body[mid-bs : mid])
-	both(func() { cryptCBC(block2, iv2, body[mid:]) }, func() { cryptCBC(block, iv, body[:mid]) })
-}
-
-// cryptCBC decrypts part in place, cryptChunk bytes per call into the
-// standard library's assembly, which cannot be preempted meanwhile.
-func cryptCBC(block cipher.Block, iv, part []byte) {
-	m := cipher.NewCBCDecrypter(block, iv)
-	for len(part) > 0 {
-		n := min(len(part), cryptChunk)
-		m.CryptBlocks(part[:n], part[:n])
-		part = part[n:]
-	}
+	blocks := [2]cipher.Block{block, block2}
+	shared(pieces, func(w, j int) {
+		part := body[j*cryptChunk : min(len(body), (j+1)*cryptChunk)]
+		cipher.NewCBCDecrypter(blocks[w], ivs[j]).CryptBlocks(part, part)
+	})
 }
 
 // openGCMHalves is AES-GCM decryption (NIST SP 800-38D) of body,
@@ -114,12 +157,15 @@ func cryptCBC(block cipher.Block, iv, part []byte) {
 // goroutine.
 //
 // The standard library's Open is one pass, so it cannot be split. Its
-// Seal, given the ciphertext as additional data and no plaintext, runs the
+// Seal, given ciphertext as additional data and no plaintext, runs the
 // same GHASH over the same blocks, differing only in the final length
-// block: each half is hashed that way at once, the halves are joined by
-// GHASH's linearity (a hash of the first half moves past the blocks of the
-// second by a power of H), and the length block is corrected. Decryption
-// is then CTR mode from the counter GCM uses, in two halves.
+// block: the ciphertext is hashed that way in cryptChunk pieces shared by
+// the two goroutines, the pieces are joined by GHASH's linearity (the
+// hash of what comes before a piece moves past its blocks by a power of
+// H), and the length block is corrected. Decryption is then CTR mode from
+// the counter GCM uses, in the same pieces. Each piece is one call into
+// the standard library's assembly, which cannot be preempted: a longer
+// one would keep the garbage collector waiting.
 func openGCMHalves(block, block2 cipher.Block, iv, body []byte) ([]byte, bool) {
 	const tagSize = 16
 	if len(iv) != gcmIVSize || len(body) < tagSize {
@@ -148,15 +194,23 @@ func openGCMHalves(block, block2 cipher.Block, iv, body []byte) ([]byte, bool) {
 	clear(ek0[:])
 	defer func() { *g = ghasher{} }() // values derived from the key
 
-	mid := len(ct) / 2 / 16 * 16
-	first, second := ct[:mid], ct[mid:]
-	var z1, z2 gf
-	both(func() { z2 = g.z(aead2, second) }, func() { z1 = g.z(aead, first) })
-	// The GHASH of the whole, times H, is z1 moved past the blocks of the
-	// second half, plus z2; the length block of the ciphertext follows.
-	s := z1.mul(g.h.pow(uint64(blocks(len(second))))).
-		xor(z2).
-		xor(gf{lo: uint64(len(ct)) * 8}.mul(g.h))
+	pieces := (len(ct) + cryptChunk - 1) / cryptChunk
+	aeads := [2]cipher.AEAD{aead, aead2}
+	zs := make([]gf, pieces)
+	shared(pieces, func(w, j int) {
+		zs[j] = g.z(aeads[w], ct[j*cryptChunk:min(len(ct), (j+1)*cryptChunk)])
+	})
+	// The GHASH of the whole, times H, joins the pieces' by Horner's
+	// rule; the length block of the ciphertext follows.
+	var s gf
+	for j, z := range zs {
+		step := g.chunkPow
+		if j == pieces-1 {
+			step = g.h.pow(uint64(blocks(len(ct) - j*cryptChunk)))
+		}
+		s = s.mul(step).xor(z)
+	}
+	s = s.xor(gf{lo: uint64(len(ct)) * 8}.mul(g.h))
 	var want [tagSize]byte
 	s.xor(g.ek0).store(want[:])
 	if subtle.ConstantTimeCompare(want[:], tag) != 1 {
@@ -166,18 +220,14 @@ func openGCMHalves(block, block2 cipher.Block, iv, body []byte) ([]byte, bool) {
 	// The counter of the first ciphertext block is J0 + 1; GCM increments
 	// only its last 32 bits, which gcmMaxText keeps from wrapping, so
 	// CTR mode's 128-bit increment gives the same stream.
-	ctr := func(b cipher.Block, from int, part []byte) {
+	ciphers := [2]cipher.Block{block, block2}
+	shared(pieces, func(w, j int) {
 		var c [16]byte
 		copy(c[:], iv)
-		binary.BigEndian.PutUint32(c[12:], uint32(2+from/16))
-		stream := cipher.NewCTR(b, c[:])
-		for len(part) > 0 {
-			n := min(len(part), cryptChunk)
-			stream.XORKeyStream(part[:n], part[:n])
-			part = part[n:]
-		}
-	}
-	both(func() { ctr(block2, mid, second) }, func() { ctr(block, 0, first) })
+		binary.BigEndian.PutUint32(c[12:], uint32(2+j*cryptChunk/16))
+		part := ct[j*cryptChunk : min(len(ct), (j+1)*cryptChunk)]
+		cipher.NewCTR(ciphers[w], c[:]).XORKeyStream(part, part)
+	})
 	return ct, true
 }
 
@@ -189,29 +239,15 @@ type ghasher struct {
 	chunkPow gf // H to the number of blocks in cryptChunk bytes
 }
 
-// z returns Y·H for data, a whole number of blocks unless it is the
-// last part of the ciphertext, where Y is the running GHASH after data's
-// blocks. Seal's tag of a piece P of n bytes as additional data is
-// EK0 ⊕ (Y ⊕ L)·H, with L the length block of n bytes of additional
-// data. The pieces are cryptChunk bytes, joined as GHASH's linearity
-// allows (z of P ‖ Q is z of P times H to the blocks of Q, plus z of Q):
-// a long call into the assembly of the standard library cannot be
-// preempted, and the garbage collector would wait on it.
-func (g *ghasher) z(aead cipher.AEAD, data []byte) gf {
-	var acc gf
+// z returns Y·H for piece, at most cryptChunk bytes and a whole number
+// of blocks unless it is the last piece of the ciphertext, where Y is the
+// GHASH of piece's blocks alone. Seal's tag of piece as additional data
+// is EK0 ⊕ (Y ⊕ L)·H, with L the length block of that many bytes of
+// additional data.
+func (g *ghasher) z(aead cipher.AEAD, piece []byte) gf {
 	var t [16]byte
-	for len(data) > 0 {
-		n := min(len(data), cryptChunk)
-		aead.Seal(t[:0], g.iv, nil, data[:n])
-		zp := gfLoad(t[:]).xor(g.ek0).xor(gf{hi: uint64(n) * 8}.mul(g.h))
-		step := g.chunkPow
-		if n < cryptChunk {
-			step = g.h.pow(uint64(blocks(n)))
-		}
-		acc = acc.mul(step).xor(zp)
-		data = data[n:]
-	}
-	return acc
+	aead.Seal(t[:0], g.iv, nil, piece)
+	return gfLoad(t[:]).xor(g.ek0).xor(gf{hi: uint64(len(piece)) * 8}.mul(g.h))
 }
 
 // blocks returns the number of 16-byte blocks n bytes take, the last
@@ -219,8 +255,8 @@ func (g *ghasher) z(aead cipher.AEAD, data []byte) gf {
 func blocks(n int) int { return (n + 15) / 16 }
 
 // cryptChunk is how much data one call into the standard library's
-// cipher assembly processes in the two-halves paths; a multiple of the
-// block size.
+// cipher assembly processes in the two-goroutine paths, the unit the two
+// share; a multiple of the block size.
 const cryptChunk = 256 << 10
 
 const (
@@ -232,15 +268,28 @@ const (
 	gcmMaxText = (1<<32 - 2) * 16
 )
 
-// both runs bg on a new goroutine and fg on this one, and returns when
-// both have.
-func both(bg, fg func()) {
+// shared calls f(w, i) once for each i in [0, n), on this goroutine
+// (w = 0) and on a second one (w = 1), each taking the next i that
+// neither has taken, and returns when all are done. Where the scheduler
+// runs the second goroutine late, as on a busy machine, this one does
+// more of the work instead of waiting for half of it.
+func shared(n int, f func(w, i int)) {
+	var next atomic.Int64
+	work := func(w int) {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= n {
+				return
+			}
+			f(w, i)
+		}
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		bg()
+		work(1)
 	}()
-	fg()
+	work(0)
 	<-done
 }
 

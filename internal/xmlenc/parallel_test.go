@@ -57,7 +57,7 @@ func TestDecodeBase64Room_halves(t *testing.T) {
 				}
 				return r
 			}, text))
-			buf, got, err := decodeBase64Room([]byte(text), 5, 7, smallParallel)
+			buf, got, err := decodeBase64Room([]byte(text), 5, 7, smallParallel, 8)
 			if werr != nil {
 				if err == nil {
 					t.Fatalf("DecodeBase64Room accepted what the decoder refuses: %v", werr)
@@ -104,6 +104,48 @@ func TestDecodeHalves_splits(t *testing.T) {
 			}
 			if !bytes.Equal(dst[:n], want) {
 				t.Fatalf("decodeHalves(%s) = %d bytes, want the %d bytes decoded", tc.name, n, len(want))
+			}
+		})
+	}
+}
+
+// TestDecodePieces: unwrapped text decodes in pieces as the standard
+// decoder decodes it whole, and a piece that does not decode to three
+// bytes for every four characters declines, leaving the whole decode to
+// decide.
+func TestDecodePieces(t *testing.T) {
+	t.Parallel()
+	raw := make([]byte, 3*decodePiece/4*3+100)
+	rand.Read(raw)
+	text := base64.StdEncoding.EncodeToString(raw)
+	at := func(i int, s string) string { return text[:i] + s + text[i:] }
+	cases := []struct {
+		name string
+		text string
+		ok   bool
+	}{
+		{"whole pieces and a rest", text, true},
+		{"padded", base64.StdEncoding.EncodeToString(raw[:len(raw)-1]), true},
+		{"exactly two pieces", text[:2*decodePiece], true},
+		{"space in a middle piece", at(decodePiece+5, " "), false},
+		{"LF in the first piece", at(7, "\n"), false},
+		{"padding ends a piece", base64.StdEncoding.EncodeToString(raw[:decodePiece/4*3-1]) + text, false},
+		{"invalid in the last piece", at(len(text)-3, "!"), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dst := make([]byte, base64.StdEncoding.DecodedLen(len(tc.text)))
+			n, ok := decodePieces(newPairTable(), dst, []byte(tc.text), decodePiece)
+			if ok != tc.ok {
+				t.Fatalf("decodePieces(%s) ok = %v, want %v", tc.name, ok, tc.ok)
+			}
+			if !ok {
+				return
+			}
+			want, err := base64.StdEncoding.DecodeString(tc.text)
+			if err != nil || !bytes.Equal(dst[:n], want) {
+				t.Fatalf("decodePieces(%s) = %d bytes; the standard decoder: %d bytes, %v", tc.name, n, len(want), err)
 			}
 		})
 	}
@@ -223,8 +265,8 @@ func FuzzTwoWay(f *testing.F) {
 	f.Add([]byte("QUJD=QUJD"), []byte{})
 	key := bytes.Repeat([]byte{7}, 16)
 	f.Fuzz(func(t *testing.T, text, ct []byte) {
-		_, got, err := decodeBase64Room(text, 3, 3, 1)
-		_, want, werr := decodeBase64Room(text, 3, 3, len(text)+1)
+		_, got, err := decodeBase64Room(text, 3, 3, 1, 4)
+		_, want, werr := decodeBase64Room(text, 3, 3, len(text)+1, 4)
 		if (err == nil) != (werr == nil) || !bytes.Equal(got, want) {
 			t.Fatalf("decodeBase64Room(%q) in halves = %x, %v; whole %x, %v", text, got, err, want, werr)
 		}

@@ -60,8 +60,10 @@
 // Three shortcuts make large input fast. Each has an invariant, and a
 // fuzz target that compares it with the plain path on the same input.
 //
-//   - Tag memo (memo.go). Once a fragment has more than 64 start tags,
-//     the scan remembers accepted start tags in a small table. A start
+//   - Tag memo (memo.go). Once a fragment has more than 64 start tags
+//     (8 where a [Scratch] holds the table, which then costs no
+//     allocation), the scan remembers accepted start tags in a small
+//     table. A start
 //     tag that equals a remembered one except for its attribute values,
 //     in the same namespace scope (a generation counter changes whenever
 //     a declaration comes into or goes out of scope), is accepted after
@@ -104,6 +106,13 @@
 // Proved by TestParse_srcStrings (parse_test.go), which compares small
 // trees with those of the same documents made too large for the copy,
 // and by FuzzParse.
+//
+// A [Scratch] lends a scan memory kept from one scan to the next (its
+// stacks, the tag memo, a tree's first slabs and Names table); it
+// changes where things are stored, never what is read. Checked by
+// FuzzParse and FuzzScanFragment, which read every input also with one
+// Scratch reused from input to input, and by TestScratch
+// (scratch_test.go), which also checks that it keeps nothing of a scan.
 //
 // The parallel halves of the decryption path, decoding base64 and
 // decrypting CBC and GCM in two halves at once, live in internal/xmlenc,

@@ -18,7 +18,38 @@ import (
 const (
 	memoAfter = 64
 	memoSlots = 64
+	// memoAfterScratch applies where a Scratch holds the table, which
+	// then costs no allocation: tags repeat in small fragments too.
+	memoAfterScratch = 8
 )
+
+// memoTable is a Scratch's tag memo, kept across scans.
+type memoTable struct {
+	t    [memoSlots]tagMemo
+	used bool
+}
+
+// clear forgets every remembered tag (none points into a scanned input
+// any more) and keeps the entries' value lists for reuse.
+func (m *memoTable) clear() {
+	for i := range m.t {
+		// An entry without a tag is never recalled, and remember
+		// writes all of it.
+		if m.t[i].tag != nil {
+			m.t[i].tag = nil
+		}
+	}
+	m.used = false
+}
+
+// newMemo returns an empty tag memo, the Scratch's where there is one.
+func (s *fscan) newMemo() *[memoSlots]tagMemo {
+	if s.sc == nil {
+		return new([memoSlots]tagMemo)
+	}
+	s.sc.memo.used = true
+	return &s.sc.memo.t
+}
 
 type tagMemo struct {
 	tag   []byte     // the start tag, '<' to '>'
@@ -36,6 +67,9 @@ func memoSlot(b []byte) int {
 func (s *fscan) memoAfter() int {
 	if s.fc.memoAt != 0 {
 		return s.fc.memoAt
+	}
+	if s.sc != nil {
+		return memoAfterScratch
 	}
 	return memoAfter
 }

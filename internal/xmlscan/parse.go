@@ -35,7 +35,7 @@ type Limits struct {
 // Code that looks names up in the tree uses [ParseTree] instead, which
 // also resolves their namespace URIs.
 func Parse(data []byte, lim Limits) (*etree.Document, int, error) {
-	return parse(data, lim, nil, nil)
+	return parse(data, lim, nil, nil, nil, nil)
 }
 
 // Tree is a document [ParseTree] read.
@@ -52,17 +52,30 @@ type Tree struct {
 // names is checked but left out of the tree (see [Opaque]); the element
 // count includes it.
 func ParseTree(data []byte, lim Limits, op *Opaque) (*Tree, error) {
-	// One allocation for the tree and its table. The map starts sized
-	// for an element per 128 bytes, about what a small SOAP message holds,
-	// but for no more than 64: a large message is mostly text, or an
-	// Opaque's content the tree leaves out, and a large tree grows it.
-	t := &struct {
-		Tree
-		names Names
-	}{}
-	t.names.els = make(map[*etree.Element]elemName, min(len(data)/128, 64))
+	return ParseTreeScratch(data, lim, op, nil)
+}
+
+// ParseTreeScratch is [ParseTree] borrowing sc's memory for the scan's
+// stacks (see [Scratch]); sc may be nil.
+func ParseTreeScratch(data []byte, lim Limits, op *Opaque, sc *Scratch) (*Tree, error) {
+	// One allocation for the tree and its table, or none where sc lends
+	// them. The map starts sized for an element per 128 bytes, about what
+	// a small SOAP message holds, but for no more than 64: a large
+	// message is mostly text, or an Opaque's content the tree leaves out,
+	// and a large tree grows it.
+	var t *treeMem
+	var slabs *Scratch
+	if sc != nil && !sc.lent {
+		sc.lent = true
+		t, slabs = &sc.tree, sc
+	} else {
+		t = new(treeMem)
+	}
+	if t.names.els == nil {
+		t.names.els = make(map[*etree.Element]elemName, min(len(data)/128, 64))
+	}
 	t.names.decls = t.names.first[:0]
-	doc, n, err := parse(data, lim, op, &t.names)
+	doc, n, err := parse(data, lim, op, &t.names, sc, slabs)
 	if err != nil {
 		return nil, err
 	}
@@ -70,13 +83,30 @@ func ParseTree(data []byte, lim Limits, op *Opaque) (*Tree, error) {
 	return &t.Tree, nil
 }
 
-func parse(data []byte, lim Limits, op *Opaque, names *Names) (*etree.Document, int, error) {
+// treeMem is a Tree with its table.
+type treeMem struct {
+	Tree
+	names Names
+}
+
+// parse reads data, borrowing sc's stacks and, with slabs, the first
+// slabs of the tree from its memory.
+func parse(data []byte, lim Limits, op *Opaque, names *Names, sc, slabs *Scratch) (*etree.Document, int, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	doc := etree.NewDocument()
-	s := fscan{d: data, fc: &FragmentCheck{Limits: lim}, document: true, tree: []*etree.Element{&doc.Element}, opaque: op, nsTable: names}
+	s := fscan{d: data, document: true, opaque: op, nsTable: names}
+	if sc != nil {
+		sc.st.fc.Limits = lim
+		s.fc = &sc.st.fc
+		s.useScratch(sc)
+		s.tree = append(sc.st.tree[:0], &doc.Element)
+		defer sc.release()
+	} else {
+		s.fc, s.tree = &FragmentCheck{Limits: lim}, []*etree.Element{&doc.Element}
+	}
 	if len(data) <= srcMax {
 		s.src = string(data)
-		s.slabsFor(data)
+		s.slabsFor(data, slabs)
 	}
 	if bytes.HasPrefix(data, []byte("<?xml")) && len(data) > 5 && (isSpace(data[5]) || data[5] == '?') {
 		end := bytes.Index(data, []byte("?>"))

@@ -137,8 +137,21 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	lim := Limits{MaxDepth: 100, MaxAttributes: 64, MaxNamespaces: 100, MaxElements: 10000}
+	var sc Scratch // reused from one input to the next
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, n, err := Parse(data, lim)
+		tr, serr := ParseTreeScratch(data, lim, nil, &sc)
+		if (err == nil) != (serr == nil) {
+			t.Fatalf("Parse(%q) error = %v, ParseTreeScratch %v", data, err, serr)
+		}
+		if err == nil {
+			got, _ := tr.Doc.WriteToString()
+			want, _ := doc.WriteToString()
+			if got != want || tr.Elements != n {
+				t.Fatalf("ParseTreeScratch(%q) =\n%q (%d elements)\nParse\n%q (%d elements)", data, got, tr.Elements, want, n)
+			}
+		}
+		sc.Reset()
 		if err != nil {
 			return
 		}

@@ -145,6 +145,7 @@ func FuzzScanFragment(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	var sc Scratch // reused from one input to the next
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// Remembering start tags from the first one on must not change
 		// any result.
@@ -159,6 +160,16 @@ func FuzzScanFragment(f *testing.F) {
 		pinfo, perr := ScanFragment(data, plain)
 		if info != pinfo || (err == nil) != (perr == nil) || strings.Join(ids, ",") != strings.Join(plainIDs, ",") {
 			t.Fatalf("ScanFragment(%q) = %+v, %v, ids %q; without remembered tags %+v, %v, ids %q", data, info, err, ids, pinfo, perr, plainIDs)
+		}
+		// With a Scratch reused from input to input, and its own
+		// point from which tags are remembered.
+		var scratchIDs []string
+		borrowed := fc
+		borrowed.memoAt, borrowed.Scratch = 0, &sc
+		borrowed.ID = func(id string) error { scratchIDs = append(scratchIDs, id); return nil }
+		sinfo, serr := ScanFragment(data, borrowed)
+		if info != sinfo || (err == nil) != (serr == nil) || strings.Join(ids, ",") != strings.Join(scratchIDs, ",") {
+			t.Fatalf("ScanFragment(%q) = %+v, %v, ids %q; with a Scratch %+v, %v, ids %q", data, info, err, ids, sinfo, serr, scratchIDs)
 		}
 		if err != nil {
 			return

@@ -32,6 +32,14 @@ type span struct{ start, end int }
 // reference. It does not modify msg. Anything it cannot scan simply stays
 // uncut: the parser will judge it.
 func CutText(msg []byte, local string, min int, nonce [8]byte) *Skeleton {
+	return CutTextInto(nil, msg, local, min, nonce)
+}
+
+// CutTextInto is [CutText] building the skeleton's Data in dst's memory
+// where it fits (dst's contents are overwritten; nil means none). Data is
+// msg or in dst's memory whenever it is not a new allocation: reuse dst
+// only once the skeleton is no longer used.
+func CutTextInto(dst, msg []byte, local string, min int, nonce [8]byte) *Skeleton {
 	s := &Skeleton{Data: msg, src: msg, marker: "wsrenew" + hex.EncodeToString(nonce[:]) + "_"}
 	var cuts []span
 	i := bytes.IndexByte(msg, '<')
@@ -70,7 +78,10 @@ func CutText(msg []byte, local string, min int, nonce [8]byte) *Skeleton {
 	for k, c := range cuts {
 		size += len(s.markerFor(k)) - (c.end - c.start)
 	}
-	data := make([]byte, 0, size)
+	data := dst[:0]
+	if cap(data) < size {
+		data = make([]byte, 0, size)
+	}
 	prev := 0
 	for k, c := range cuts {
 		data = append(data, msg[prev:c.start]...)
@@ -248,17 +259,26 @@ func textEnd(rest []byte, twoWayFrom int) (int, bool) {
 		return n, amp0 || amp
 	}
 	mid := len(first) + (len(rest)-len(first))/2
-	var found atomic.Bool
-	var n2 int
-	var amp2 bool
+	// found stops the second half once the first found the end; claimed
+	// lets this goroutine search the second half itself when the new one
+	// has not started by then, as on a busy machine.
+	var found, claimed atomic.Bool
+	n2, amp2 := -1, false
+	searchSecond := func() {
+		if claimed.CompareAndSwap(false, true) {
+			n2, amp2 = textEndIn(rest[mid:], &found)
+		}
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		n2, amp2 = textEndIn(rest[mid:], &found)
+		searchSecond()
 	}()
 	n1, amp1 := textEndIn(rest[len(first):mid], nil)
 	if n1 >= 0 {
 		found.Store(true)
+	} else {
+		searchSecond()
 	}
 	<-done
 	switch {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/beevik/etree"
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestCutText(t *testing.T) {
@@ -104,6 +105,38 @@ func FuzzCutText(f *testing.F) {
 			t.Fatalf("Parse(%q) =\n%q (%d elements)\nskeleton read back\n%q (%d elements)", data, want, n, got, sn)
 		}
 	})
+}
+
+// TestCutTextInto checks that a skeleton built in reused memory is the
+// one CutText builds, and in that memory where it fits.
+func TestCutTextInto(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("QUJD", 300)
+	nonce := [8]byte{1, 2, 3, 4, 5, 6, 7, 8}
+	dst := bytes.Repeat([]byte("junk"), 200)
+	for _, tc := range []struct {
+		name string
+		msg  string
+		cuts int
+	}{
+		{"one run", `<a><b>` + big + `</b></a>`, 1},
+		{"two runs", `<a><p:b xmlns:p="urn:p">` + big + `</p:b><b>` + big + `</b></a>`, 2},
+		{"nothing to cut", `<a><b>short</b></a>`, 0},
+		{"larger than dst", `<a x="` + strings.Repeat("y", 2000) + `"><b>` + big + `</b></a>`, 1},
+	} {
+		want := CutText([]byte(tc.msg), "b", 1000, nonce)
+		got := CutTextInto(dst, []byte(tc.msg), "b", 1000, nonce)
+		if got.Cuts() != tc.cuts || want.Cuts() != tc.cuts {
+			t.Fatalf("%s: CutTextInto() cut %d runs, CutText %d, want %d", tc.name, got.Cuts(), want.Cuts(), tc.cuts)
+		}
+		if diff := cmp.Diff(string(want.Data), string(got.Data)); diff != "" {
+			t.Errorf("%s: CutTextInto() Data differs from CutText (-want +got):\n%s", tc.name, diff)
+		}
+		inDst := len(got.Data) > 0 && &got.Data[:1][0] == &dst[:1][0]
+		if fits := tc.cuts > 0 && len(got.Data) <= cap(dst); inDst != fits {
+			t.Errorf("%s: CutTextInto() Data in dst = %v, want %v", tc.name, inDst, fits)
+		}
+	}
 }
 
 // TestTextEnd checks textEnd, on one goroutine and on two, against its

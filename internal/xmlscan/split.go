@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"runtime"
+	"sync/atomic"
 )
 
 // splitMin is the fragment size from which ScanFragment scans two halves
@@ -168,13 +169,27 @@ func scanSplitAt(data []byte, fc *FragmentCheck, at int) (FragmentInfo, error, b
 	first.half = &halves.firstHalf
 	*second = fscan{d: data[at:], fc: fc, half: &halves.secondHalf}
 	second.half.second = true
+	// Whichever goroutine comes to the second half first scans it: on a
+	// busy machine the new one may not run before the first half is done,
+	// and then waiting for it would only add its delay.
 	var secondErr error
+	var claimed atomic.Bool
+	scanSecond := func() {
+		if claimed.CompareAndSwap(false, true) {
+			secondErr = second.run()
+		}
+	}
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		secondErr = second.run()
+		scanSecond()
 	}()
 	firstErr := first.run()
+	if firstErr == nil {
+		scanSecond()
+	} else {
+		claimed.Store(true) // the whole scan decides; the second half is not needed
+	}
 	<-finished
 	if firstErr != nil || secondErr != nil {
 		return FragmentInfo{}, nil, false

@@ -191,10 +191,11 @@ const srcMax = 64 << 10
 // str returns b, a slice of the data, as a string: a substring of s.src
 // where there is one, else a copy.
 func (s *fscan) str(b []byte) string {
-	if s.src != "" {
+	if s.src != "" && len(b) > 0 {
 		// b was sliced from s.d, so its capacity says where it starts;
-		// the comparison makes sure.
-		if at := cap(s.d) - cap(b); at >= 0 && at+len(b) <= len(s.src) && s.src[at:at+len(b)] == string(b) {
+		// the address makes sure, and s.src is a copy of s.d, which
+		// the scan does not modify.
+		if at := cap(s.d) - cap(b); at >= 0 && at+len(b) <= len(s.src) && &s.d[at] == &b[0] {
 			return s.src[at : at+len(b)]
 		}
 	}
@@ -213,7 +214,10 @@ func (s *fscan) text(v []byte, at int) string {
 // attrValue returns the value of a as the tree holds it: see the
 // function attrValue.
 func (s *fscan) attrValue(a rawAttr) string {
-	if s.src != "" && bytes.IndexAny(a.value, "&\t\n\r") < 0 {
+	// hasBreak looks for any byte below a space, a superset of the
+	// white space to normalize; bytes.IndexAny would build its set on
+	// every call.
+	if s.src != "" && bytes.IndexByte(a.value, '&') < 0 && !hasBreak(a.value) {
 		return s.src[a.at : a.at+len(a.value)]
 	}
 	return attrValue(a.value)

@@ -37,15 +37,31 @@ func slabSize(prev, n int) int {
 // their attributes for the small document data, so that one of each
 // usually suffices: every '<' that begins no end tag, comment, CDATA
 // section or declaration begins an element, and every attribute has an
-// '=' (a '<' or '=' elsewhere only makes an estimate larger).
-func (s *fscan) slabsFor(data []byte) {
+// '=' (a '<' or '=' elsewhere only makes an estimate larger). With sc,
+// the slabs are carved from its memory, which grows to fit.
+func (s *fscan) slabsFor(data []byte, sc *Scratch) {
 	n := bytes.Count(data, []byte("<")) - bytes.Count(data, []byte("</")) - bytes.Count(data, []byte("<!")) - bytes.Count(data, []byte("<?"))
 	n = min(max(n, 1), 256)
-	s.elSlab = make([]etree.Element, 0, n)
-	s.tokSlab = make([]etree.Token, 0, 2*n)
-	if a := min(bytes.Count(data, []byte("=")), 256); a > 0 {
-		s.slab = make([]etree.Attr, 0, a)
+	a := min(bytes.Count(data, []byte("=")), 256)
+	if sc == nil {
+		s.elSlab = make([]etree.Element, 0, n)
+		s.tokSlab = make([]etree.Token, 0, 2*n)
+		if a > 0 {
+			s.slab = make([]etree.Attr, 0, a)
+		}
+		return
 	}
+	// The memory comes zeroed: new, or cleared by Reset.
+	if cap(sc.els) < n {
+		sc.els = make([]etree.Element, 0, n)
+	}
+	if cap(sc.toks) < 2*n {
+		sc.toks = make([]etree.Token, 0, 2*n)
+	}
+	if cap(sc.attr) < a {
+		sc.attr = make([]etree.Attr, 0, a)
+	}
+	s.elSlab, s.tokSlab, s.slab = sc.els[:0], sc.toks[:0], sc.attr[:0]
 }
 
 // element1 returns a new element named name, with no parent, carved

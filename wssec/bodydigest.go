@@ -27,12 +27,11 @@ import (
 // is digested as it would be without it. It reads only the message as
 // received, which is public, and is stopped before the first private-key
 // operation, so no plaintext is ever near it and the order of the checks
-// is unchanged. The reading never
-// panics on any input, is bounded by the message's canonicalization
-// budget and the policy's depth and attribute limits (see
-// c14n.CanonicalizeBytesMatch), and stops when the call ends: close
-// waits for it, so no goroutine outlives Decrypt or reads the caller's
-// message after it returned.
+// is unchanged. The reading never panics on any input, is bounded by the
+// message's canonicalization budget and the policy's depth and attribute
+// limits (see c14n.CanonicalizeBytesMatch), and stops when the call ends:
+// close waits for it, so no goroutine outlives Decrypt or reads the
+// caller's message after it returned.
 type bodyDigest struct {
 	stop atomic.Bool
 	done chan struct{}
@@ -128,6 +127,8 @@ func (b *bodyDigest) charge(budget *canonBudget) ([]byte, error) {
 	return b.sum, nil
 }
 
+// isBlank reports whether s holds nothing but XML white space: a
+// PrefixList that names no prefix.
 func isBlank(s string) bool {
 	for i := range len(s) {
 		switch s[i] {

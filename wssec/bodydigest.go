@@ -88,9 +88,19 @@ func (b *bodyDigest) close() {
 	if b == nil {
 		return
 	}
+	b.cancel()
+	<-b.done
+}
+
+// cancel tells the reading to stop, without waiting for it: the digest
+// is no longer wanted. close must still be called. It may be called on
+// nil.
+func (b *bodyDigest) cancel() {
+	if b == nil {
+		return
+	}
 	b.closed = true
 	b.stop.Store(true)
-	<-b.done
 }
 
 // fits reports whether the guess is the digest a reference asks for:

@@ -199,9 +199,10 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 	if !bytes.Contains(skel.Data[:max(enc, 0)], []byte("Signature")) {
 		// Only a signature before the encrypted data can cover the Body
 		// as received (encrypt-then-sign): without one, the second core
-		// is left to decryption at once. A guess: the digest is not
+		// is left to decryption at once (it is waited for before the
+		// first private-key operation). A guess: the digest is not
 		// needed for the outcome, only for speed.
-		body.close()
+		body.cancel()
 	}
 	return d.decryptSkeleton(message, skel, pol, sc, false, body)
 }

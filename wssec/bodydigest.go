@@ -1,6 +1,7 @@
 package wssec
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/sha256"
 	"hash"
@@ -44,6 +45,9 @@ type bodyDigest struct {
 	// belong to the calling goroutine.
 	sum    []byte
 	closed bool
+	// signature says the reading met a Signature element; it belongs
+	// to the reading goroutine.
+	signature bool
 }
 
 // bodyDigestMin is the size of message from which its Body is digested
@@ -70,15 +74,26 @@ func startBodyDigest(message []byte, lim xmlscan.Limits) *bodyDigest {
 		defer close(b.done)
 		opt := c14n.Options{Method: c14n.Method{Exclusive: true}, MaxBytes: max}
 		g := c14n.Guard{MaxDepth: lim.MaxDepth, MaxAttributes: lim.MaxAttributes, Stop: &b.stop}
-		b.found, b.err = c14n.CanonicalizeBytesMatch(&b.pipe, message, isEnvelopeBody, opt, max, g)
+		b.found, b.err = c14n.CanonicalizeBytesMatch(&b.pipe, message, b.isBody, opt, max, g)
 		b.pipe.finish()
 	}()
 	return b
 }
 
-// isEnvelopeBody reports whether an element is a SOAP Body where the
-// envelope's own stands.
-func isEnvelopeBody(depth int, ns string, local []byte) bool {
+// isBody reports whether an element before the Body, or the Body, is a
+// SOAP Body where the envelope's own stands. It also gives up on the
+// digest at an encrypted element (EncryptedKey, EncryptedData,
+// EncryptedHeader) before any Signature: what is signed then is the
+// plaintext (sign-then-encrypt), and the second core is better left to
+// decryption than spent reading a long CipherValue. A guess on names
+// alone, which decides nothing but speed.
+func (b *bodyDigest) isBody(depth int, ns string, local []byte) bool {
+	switch {
+	case string(local) == "Signature":
+		b.signature = true
+	case !b.signature && bytes.HasPrefix(local, []byte("Encrypted")):
+		b.stop.Store(true)
+	}
 	return depth == 2 && (ns == soap.NSSOAP11 || ns == soap.NSSOAP12) && string(local) == "Body"
 }
 

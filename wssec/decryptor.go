@@ -254,25 +254,9 @@ func (d *Decryptor) decryptSkeleton(message []byte, skel *xmlscan.Skeleton, pol 
 		}
 		return nil, err
 	}
-	var envelope []byte
-	if body != nil && len(p.data) == 0 {
-		// Copied while the other goroutine canonicalizes the Body.
-		envelope = copyMessage(message)
-	}
-	var sigs *sigState
-	if d.Signers != nil {
-		if sigs, err = p.planSignatures(d.Signers, message); err != nil {
-			return nil, err
-		}
-		sigs.bodyDigest = body
-		if err := p.verifyBefore(sigs); err != nil {
-			return nil, err
-		}
-	}
-	if len(p.data) > 0 {
-		// Nothing runs beside decryption: what the second goroutine
-		// could read of the message was read.
-		body.close()
+	sigs, envelope, err := p.signaturesBefore(d.Signers, message, body)
+	if err != nil {
+		return nil, err
 	}
 	var res *Result
 	if len(p.data) == 0 {
@@ -300,6 +284,36 @@ func (d *Decryptor) decryptSkeleton(message []byte, skel *xmlscan.Skeleton, pol 
 	}
 	p.recordUses(sigs)
 	return res, nil
+}
+
+// signaturesBefore plans the signatures, with trust set, and verifies
+// those that cover the message as received, using body's digest where it
+// fits. For a message with nothing encrypted it also returns the copy
+// of the message for Result.Envelope, made while body is computed, if
+// set. It waits for body before any private-key operation can follow.
+func (p *process) signaturesBefore(trust *TrustRing, message []byte, body *bodyDigest) (*sigState, []byte, error) {
+	var envelope []byte
+	if body != nil && len(p.data) == 0 {
+		// Copied while the other goroutine canonicalizes the Body.
+		envelope = copyMessage(message)
+	}
+	var sigs *sigState
+	if trust != nil {
+		var err error
+		if sigs, err = p.planSignatures(trust, message); err != nil {
+			return nil, nil, err
+		}
+		sigs.bodyDigest = body
+		if err := p.verifyBefore(sigs); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(p.data) > 0 {
+		// Nothing runs beside decryption: what the second goroutine
+		// could read of the message was read.
+		body.close()
+	}
+	return sigs, envelope, nil
 }
 
 // finishSignatures verifies, on the decrypted envelope, the signatures

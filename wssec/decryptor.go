@@ -286,36 +286,6 @@ func (d *Decryptor) decryptSkeleton(message []byte, skel *xmlscan.Skeleton, pol 
 	return res, nil
 }
 
-// signaturesBefore plans the signatures, with trust set, and verifies
-// those that cover the message as received, using body's digest where it
-// fits. For a message with nothing encrypted it also returns the copy
-// of the message for Result.Envelope, made while body is computed, if
-// set. It waits for body before any private-key operation can follow.
-func (p *process) signaturesBefore(trust *TrustRing, message []byte, body *bodyDigest) (*sigState, []byte, error) {
-	var envelope []byte
-	if body != nil && len(p.data) == 0 {
-		// Copied while the other goroutine canonicalizes the Body.
-		envelope = copyMessage(message)
-	}
-	var sigs *sigState
-	if trust != nil {
-		var err error
-		if sigs, err = p.planSignatures(trust, message); err != nil {
-			return nil, nil, err
-		}
-		sigs.bodyDigest = body
-		if err := p.verifyBefore(sigs); err != nil {
-			return nil, nil, err
-		}
-	}
-	if len(p.data) > 0 {
-		// Nothing runs beside decryption: what the second goroutine
-		// could read of the message was read.
-		body.close()
-	}
-	return sigs, envelope, nil
-}
-
 // finishSignatures verifies, on the decrypted envelope, the signatures
 // that cover the plaintext, and checks the policy's requirements on all
 // that was verified. Whatever it finds in content that CBC decrypted is
@@ -363,18 +333,6 @@ func (p *process) finishSignatures(sigs *sigState, res *Result) error {
 	}
 	res.Signers, res.Signed = sigs.signers, sigs.signed
 	return nil
-}
-
-// copyMessage returns a copy of message for Result.Envelope, made in
-// pieces: one copy of a large message is a single memmove the runtime
-// cannot preempt, which a collection would spin waiting for.
-func copyMessage(message []byte) []byte {
-	const piece = 1 << 20
-	out := make([]byte, len(message))
-	for i := 0; i < len(message); i += piece {
-		copy(out[i:], message[i:min(i+piece, len(message))])
-	}
-	return out
 }
 
 // cutThreshold is the length from which a text run bypasses the XML

@@ -69,14 +69,14 @@ type Guard struct {
 }
 
 // CanonicalizeBytesMatch is [CanonicalizeBytes] for the first element
-// of doc for which is reports true, given its depth (the root at 1), its
-// namespace URI and its local name, rather than for an element known by
-// its place. It is meant to run on a second goroutine while a parser
-// judges doc: it reads any input without panicking, without an
-// allocation that grows faster than doc (with g bounding depth and
-// attributes), and in time linear in doc and the output; it then
-// returns where the parser would have returned an error, an error or a
-// canonical form that no caller may use before the parser accepted doc.
+// of doc that the function is accepts, given its depth (the root at 1),
+// its namespace URI and its local name, rather than for an element known
+// by its place; is sees each start tag before that element. It is meant
+// to run on a second goroutine while a parser judges doc: it reads any
+// input without panicking, without an allocation that grows faster than
+// doc (with g bounding depth and attributes), and in time linear in doc
+// and the output. For a doc the parser refuses it returns an error or
+// some output; a caller uses neither before the parser accepted doc.
 // Its output for an accepted doc is exactly what CanonicalizeBytes
 // writes for (Found.Ordinal, Found.QName). A doc with no such element is
 // [ErrUnsupported]; other errors as for CanonicalizeBytes, and

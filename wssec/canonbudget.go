@@ -75,10 +75,7 @@ func (b *canonBudget) digestBytes(hash crypto.Hash, src []byte, n int, el *etree
 		}
 		opt.MaxBytes = b.left
 	}
-	qname := el.Tag
-	if el.Space != "" {
-		qname = el.Space + ":" + el.Tag
-	}
+	qname := qualifiedName(el)
 	h := hash.New()
 	var maxSkip int64
 	if b != nil {
@@ -100,4 +97,12 @@ func (b *canonBudget) digestBytes(hash crypto.Hash, src []byte, n int, el *etree
 		b.skipLeft -= skipped
 	}
 	return h.Sum(nil), nil
+}
+
+// qualifiedName returns el's name as written, prefix:local.
+func qualifiedName(el *etree.Element) string {
+	if el.Space != "" {
+		return el.Space + ":" + el.Tag
+	}
+	return el.Tag
 }

@@ -160,6 +160,16 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 	if int64(len(message)) > pol.maxBytes {
 		return nil, limitError("MaxMessageBytes", pol.maxBytes)
 	}
+	// The Body of a large signed message is digested on a second
+	// goroutine from the start, from the message's bytes (see
+	// bodyDigest): for a signature over the Body as received, with
+	// nothing encrypted or encrypted before it was signed. It is
+	// stopped before decryption begins.
+	var body *bodyDigest
+	if d.Signers != nil && len(message) >= bodyDigestMin {
+		body = startBodyDigest(message, pol.limits)
+		defer body.close()
+	}
 	// Large text runs (the CipherValues) bypass the tokenizer: it sees a
 	// skeleton, and the runs are read from message where they are.
 	var nonce [8]byte
@@ -178,19 +188,31 @@ func (d *Decryptor) decrypt(message []byte) (*Result, error) {
 	// content in the tree, digested from the message's bytes instead;
 	// where that does not do, it is read again in full before anything
 	// was decided on it (there is no private-key operation to repeat).
-	if d.Signers != nil && !bytes.Contains(skel.Data, []byte("Encrypted")) {
-		res, err := d.decryptSkeleton(message, skel, pol, sc, true)
+	enc := bytes.Index(skel.Data, []byte("Encrypted"))
+	if d.Signers != nil && enc < 0 {
+		res, err := d.decryptSkeleton(message, skel, pol, sc, true, body)
 		if !errors.Is(err, errNeedTree) {
 			return res, err
 		}
+		return d.decryptSkeleton(message, skel, pol, sc, false, body)
 	}
-	return d.decryptSkeleton(message, skel, pol, sc, false)
+	if !bytes.Contains(skel.Data[:max(enc, 0)], []byte("Signature")) {
+		// Only a signature before the encrypted data can cover the Body
+		// as received (encrypt-then-sign): without one, the second core
+		// is left to decryption at once (it is waited for before the
+		// first private-key operation). A guess: the digest is not
+		// needed for the outcome, only for speed.
+		body.cancel()
+	}
+	return d.decryptSkeleton(message, skel, pol, sc, false, body)
 }
 
 // decryptSkeleton is decrypt once the skeleton is cut: with opaque, the
 // Body's content is left out of the tree (see bodyOpaque), and
-// errNeedTree says the message must be read in full.
-func (d *Decryptor) decryptSkeleton(message []byte, skel *xmlscan.Skeleton, pol *compiled, sc *scratch, opaque bool) (*Result, error) {
+// errNeedTree says the message must be read in full. body, if set, is
+// the Body's digest under way, for the signatures verified before
+// decryption.
+func (d *Decryptor) decryptSkeleton(message []byte, skel *xmlscan.Skeleton, pol *compiled, sc *scratch, opaque bool, body *bodyDigest) (*Result, error) {
 	var op *xmlscan.Opaque
 	if opaque {
 		op = bodyOpaque()
@@ -232,18 +254,16 @@ func (d *Decryptor) decryptSkeleton(message []byte, skel *xmlscan.Skeleton, pol 
 		}
 		return nil, err
 	}
-	var sigs *sigState
-	if d.Signers != nil {
-		if sigs, err = p.planSignatures(d.Signers, message); err != nil {
-			return nil, err
-		}
-		if err := p.verifyBefore(sigs); err != nil {
-			return nil, err
-		}
+	sigs, envelope, err := p.signaturesBefore(d.Signers, message, body)
+	if err != nil {
+		return nil, err
 	}
 	var res *Result
 	if len(p.data) == 0 {
-		res = &Result{Envelope: append([]byte(nil), message...), SOAPVersion: env.Version()}
+		if envelope == nil {
+			envelope = copyMessage(message)
+		}
+		res = &Result{Envelope: envelope, SOAPVersion: env.Version()}
 	} else {
 		out, err := p.execute()
 		if err != nil {

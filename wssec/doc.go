@@ -104,7 +104,12 @@
 //
 // [KeyRing], [Decryptor] and [Encryptor] are safe for concurrent use.
 // Decryption reads an immutable snapshot of the ring, so rotations never
-// block it or change the keys it tries halfway.
+// block it or change the keys it tries halfway. A call verifying a signed
+// message of 64 KiB or more runs one more goroutine, which digests the
+// Body as received on a second core while the call parses the message;
+// it reads only the message, is stopped before the first private-key
+// operation, and has ended when the call returns. No other goroutine is
+// started.
 //
 // # Compatibility
 //

@@ -53,6 +53,9 @@ type sigState struct {
 
 	// uses are the trust ring entries that verified a signature.
 	uses []*ringEntry
+	// bodyDigest, when set, is the Body's digest computed while the
+	// message was parsed (see bodyDigest), for verifyBefore.
+	bodyDigest *bodyDigest
 }
 
 // planSignatures reads the Security header's signatures, as WSS4J reads
@@ -210,7 +213,7 @@ func (p *process) verifyBefore(st *sigState) error {
 	}
 	now := st.trust.ring().clock()
 	v := &verifier{pol: p.pol, trust: st.trust.live(now), env: p.env, ids: p.ids, security: p.security,
-		now: now, budget: st.budget, skel: p.skel, src: p.msg, opaque: p.opaque, opaqueElements: p.opaqueElements}
+		now: now, budget: st.budget, skel: p.skel, src: p.msg, opaque: p.opaque, opaqueElements: p.opaqueElements, body: st.bodyDigest}
 	stampEl, _, _, err := timestamp(p.env.Names, p.security)
 	if err != nil {
 		return err
@@ -433,4 +436,46 @@ func (p *process) afterError(err error) error {
 		return err
 	}
 	return ErrDecryptionFailed
+}
+
+// signaturesBefore plans the signatures, with trust set, and verifies
+// those that cover the message as received, using body's digest where it
+// fits. For a message with nothing encrypted it also returns the copy
+// of the message for Result.Envelope, made while body is computed, if
+// set. It waits for body before any private-key operation can follow.
+func (p *process) signaturesBefore(trust *TrustRing, message []byte, body *bodyDigest) (*sigState, []byte, error) {
+	var envelope []byte
+	if body != nil && len(p.data) == 0 {
+		// Copied while the other goroutine canonicalizes the Body.
+		envelope = copyMessage(message)
+	}
+	var sigs *sigState
+	if trust != nil {
+		var err error
+		if sigs, err = p.planSignatures(trust, message); err != nil {
+			return nil, nil, err
+		}
+		sigs.bodyDigest = body
+		if err := p.verifyBefore(sigs); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(p.data) > 0 {
+		// Nothing runs beside decryption: what the second goroutine
+		// could read of the message was read.
+		body.close()
+	}
+	return sigs, envelope, nil
+}
+
+// copyMessage returns a copy of message for Result.Envelope, made in
+// pieces: one copy of a large message is a single memmove the runtime
+// cannot preempt, which a collection would spin waiting for.
+func copyMessage(message []byte) []byte {
+	const piece = 1 << 20
+	out := make([]byte, len(message))
+	for i := 0; i < len(message); i += piece {
+		copy(out[i:], message[i:min(i+piece, len(message))])
+	}
+	return out
 }

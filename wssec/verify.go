@@ -72,6 +72,9 @@ type verifier struct {
 	// elements the tree leaves out: it is digested from src only.
 	opaque         *etree.Element
 	opaqueElements int
+	// body, when set, is the Body's digest computed from src while it
+	// was parsed, for a reference that asks for exactly that.
+	body *bodyDigest
 }
 
 // checkedSig is a ds:Signature whose SignedInfo was read and whose
@@ -257,6 +260,9 @@ func (v *verifier) digests(cs *checkedSig) (*verification, error) {
 func (v *verifier) digestRef(r reference) ([]byte, error) {
 	if m, ok := c14n.MethodFor(r.c14n); ok && m.Exclusive && v.src != nil {
 		if n, ok := v.ordinal(r.el); ok {
+			if v.body.fits(r.digest, m, r.prefixes, n, qualifiedName(r.el)) {
+				return v.body.charge(v.budget)
+			}
 			return v.budget.digestBytes(r.digest, v.src, n, r.el, r.prefixes, m)
 		}
 	}

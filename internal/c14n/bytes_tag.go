@@ -230,6 +230,7 @@ func (c *byteCanon) startKnown() (bool, error) {
 		slices.SortFunc(as, compareAttrs)
 	} else if c.tagCanonical {
 		c.out.span(c.tag)
+		c.remember(len(name))
 		return true, c.out.err
 	}
 	c.out.byte('<')

@@ -86,6 +86,9 @@ var bytesCases = []string{
 	"<a><b>" + strings.Repeat("z", 300) + "</b>&#13;" + strings.Repeat("w", 300) + "\r</a>",
 	"<a>" + strings.Repeat("v", 299) + "></a>",
 	"<a>" + strings.Repeat("u", 300) + "\r\n\r" + strings.Repeat("t", 300) + "&lt;</a>",
+	// Tags repeated as written, inside and outside a scope that binds
+	// their prefix to another URI, or declares a default namespace.
+	`<r xmlns:a="urn:a"><a:entry a:t="1">x</a:entry><a:entry a:t="1">y</a:entry><b xmlns:a="urn:b"><a:entry a:t="1">z</a:entry><a:entry a:t="1">z</a:entry></b><a:entry a:t="1">w</a:entry><c xmlns="urn:c"><a:entry a:t="1"><entries/><entries/></a:entry></c><entries/><entries>v</entries><a:entry a:t="1"/></r>`,
 	// Such tags written other than canonically.
 	"<r xmlns:a=\"urn:a\"><a:e a:t=\"0\"><a:f  a:t=\"1\">x</a:f><a:f\ta:t=\"1\" >y</a:f><a:f a:t = \"1\">z</a:f><a:f a:t='1'>w</a:f><a:f a:t=\"a&amp;b\">v</a:f ><a:f a:t=\"a\nb\">u</a:f\n><a:f a:t=\"1\"/><a:f a:t=\"1\"></a:f></a:e></r>",
 }

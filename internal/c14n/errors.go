@@ -12,4 +12,7 @@ var (
 	ErrUnsupported = errors.New("c14n: unsupported input")
 	// ErrTooLarge reports output beyond [Options.MaxBytes].
 	ErrTooLarge = errors.New("c14n: canonical form exceeds the byte limit")
+	// ErrStopped reports a reading of bytes stopped through its
+	// [Guard].
+	ErrStopped = errors.New("c14n: stopped")
 )

@@ -5,9 +5,32 @@ import (
 	"io"
 )
 
+// ChunkWriter is an io.Writer that takes whole buffers: output for it is
+// gathered in a buffer it provides, which is handed over rather than
+// copied when full. Write is then called only with slices of the input
+// document, which stay unmodified for as long as the call writing them
+// lasts.
+type ChunkWriter interface {
+	io.Writer
+	// WriteChunk takes buf (nil on the first call), full of output the
+	// caller no longer touches, and returns an empty buffer with room
+	// for the next.
+	WriteChunk(buf []byte) []byte
+}
+
+// newWriter returns the writer of one call, for w, writing at most max
+// bytes (0: no bound).
+func newWriter(w io.Writer, max int64) writer {
+	if cw, ok := w.(ChunkWriter); ok {
+		return writer{w: w, cw: cw, max: max, buf: cw.WriteChunk(nil)[:0]}
+	}
+	return writer{w: w, max: max, buf: make([]byte, 0, bufferSize)}
+}
+
 // writer buffers output for w, counts it and enforces the byte limit.
 type writer struct {
 	w   io.Writer
+	cw  ChunkWriter // w, if it is one
 	buf []byte
 	n   int64
 	max int64
@@ -134,6 +157,10 @@ func (w *writer) flush() error {
 func (w *writer) flushBuf() error {
 	if w.err != nil {
 		return w.err
+	}
+	if len(w.buf) > 0 && w.cw != nil {
+		w.buf = w.cw.WriteChunk(w.buf)[:0]
+		return nil
 	}
 	if len(w.buf) > 0 {
 		if _, err := w.w.Write(w.buf); err != nil {

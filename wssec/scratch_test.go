@@ -66,6 +66,13 @@ func TestDecryptor_Decrypt_reusedScratch(t *testing.T) {
 		t.Fatalf("fresh Decryptor: records error = %v, tampered error = %v", want[0].err, want[6].err)
 	}
 	d := &wssec.Decryptor{Keys: wssec.NewKeyRing(keyOf(oldID))}
+	// Every result is kept and compared again once all calls returned:
+	// nothing a later call does may change an earlier call's envelope.
+	type kept struct {
+		i   int
+		env []byte
+	}
+	results := make([][]kept, 4)
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Go(func() {
@@ -78,10 +85,19 @@ func TestDecryptor_Decrypt_reusedScratch(t *testing.T) {
 						t.Errorf("%s: Decrypt() error = %v, want %v", msgs[i].name, err, want[i].err)
 					case err == nil && !bytes.Equal(res.Envelope, want[i].env):
 						t.Errorf("%s: Decrypt() envelope differs from a fresh Decryptor's", msgs[i].name)
+					case err == nil:
+						results[g] = append(results[g], kept{i, res.Envelope})
 					}
 				}
 			}
 		})
 	}
 	wg.Wait()
+	for _, rs := range results {
+		for _, r := range rs {
+			if !bytes.Equal(r.env, want[r.i].env) {
+				t.Errorf("%s: envelope changed after later calls on the same Decryptor", msgs[r.i].name)
+			}
+		}
+	}
 }
